@@ -1,0 +1,1 @@
+"""NumPy golden models (bit-exact twins of the RTL), the exact reference and accuracy analysis."""

@@ -1,0 +1,59 @@
+"""Exact integer helpers on NumPy arrays (vectorized, no per-element Python)."""
+import numpy as np
+
+__all__ = ["mul_shr", "bit_length", "round_shift"]
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+def mul_shr(a, b, shift):
+    """``(a * b) >> shift`` exactly, for non-negative ``a, b < 2**64`` and a result below ``2**64``.
+
+    The 128-bit product is formed from 32-bit limbs, so any product width up to 128 bits is exact.
+    """
+    a = np.asarray(a).astype(np.uint64)
+    b = np.asarray(b).astype(np.uint64)
+    a0, a1 = a & _MASK32, a >> np.uint64(32)
+    b0, b1 = b & _MASK32, b >> np.uint64(32)
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    middle = (p00 >> np.uint64(32)) + (p01 & _MASK32) + (p10 & _MASK32)
+    lo = (p00 & _MASK32) | ((middle & _MASK32) << np.uint64(32))
+    hi = p11 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (middle >> np.uint64(32))
+    if shift == 0:
+        result, overflow = lo, hi
+    elif shift < 64:
+        result = (lo >> np.uint64(shift)) | (hi << np.uint64(64 - shift))
+        overflow = hi >> np.uint64(shift)
+    else:
+        result, overflow = hi >> np.uint64(shift - 64), np.uint64(0)
+    if np.any(overflow):
+        raise OverflowError(f"mul_shr: product >> {shift} does not fit in 64 bits")
+    return result
+
+
+def bit_length(value):
+    """Bit length of each element of a non-negative integer array (0 for 0)."""
+    value = np.asarray(value).astype(np.uint64)
+    length = np.zeros(value.shape, dtype=np.int64)
+    for step in (32, 16, 8, 4, 2, 1):
+        big = value >= (np.uint64(1) << np.uint64(step))
+        length += np.where(big, step, 0)
+        value = np.where(big, value >> np.uint64(step), value)
+    return length + (value > 0)
+
+
+def round_shift(value, shift):
+    """Round ``value / 2**shift`` to nearest, ties to even; ``shift`` is a non-negative array.
+
+    Shifts of 64 or more give 0 (the value is below half the step, as callers guarantee).
+    """
+    value = np.asarray(value).astype(np.uint64)
+    shift = np.asarray(shift).astype(np.int64)
+    shift = np.broadcast_to(shift, value.shape)
+    one = np.uint64(1)
+    safe = np.minimum(shift, 63).astype(np.uint64)
+    kept = np.where(shift >= 64, np.uint64(0), value >> safe)
+    half = np.where(shift >= 1, one << (np.maximum(shift, 1) - 1).astype(np.uint64), np.uint64(0))
+    rest = np.where(shift >= 64, value, value & ((one << safe) - one))
+    up = (shift >= 1) & (shift < 64) & ((rest > half) | ((rest == half) & ((kept & one) == one)))
+    return kept + up.astype(np.uint64)

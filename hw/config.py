@@ -1,0 +1,230 @@
+"""The one configuration object every part of the project takes, and its command-line flags.
+
+``Config`` is immutable and validated on construction; unspecified parameters get the defaults
+documented on each field, resolved once here so that the golden model, the RTL, the co-simulation
+and the reports cannot drift apart.
+"""
+import argparse
+from dataclasses import dataclass, fields, replace
+
+from .formats import FixedFormat, FloatFormat, parse_format
+from .magic import default_magic, magic_range
+
+__all__ = ["Config", "FUNCTIONS", "SEEDS", "NEWTON_STAGES", "LANES", "add_config_arguments",
+           "config_from_arguments"]
+
+FUNCTIONS = ("rsqrt",)
+SEEDS = ("magic", "lut")
+NEWTON_STAGES = range(0, 4)
+LANES = range(1, 17)
+MAX_TABLE_BITS = 16
+MAGIC_VIRTUAL_BIAS = 127
+# Largest full (one entry per significand) table chosen by default.
+DEFAULT_FULL_TABLE_BITS = 11
+DEFAULT_TABLE_BITS = 12
+# Error of the bare magic seed and of a table seed with T index bits, for choosing default stages.
+MAGIC_SEED_ERROR = 0.0343
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_range(name, value, accepted):
+    if not _is_int(value) or value not in accepted:
+        raise ValueError(f"{name} must be an integer in {accepted.start}..{accepted.stop - 1}, "
+                         f"not {value!r}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """One unit configuration.
+
+    Parameters
+    ----------
+    format : FloatFormat | FixedFormat | str
+        Input number format: ``fp32``, ``fp16``, ``bf16``, ``eXmY`` or ``qI.F``.
+    function : str
+        ``rsqrt``.
+    seed : str
+        ``lut`` (default) or ``magic``.
+    magic : int
+        Magic constant (magic seed only); default: the best constant for the format and number of
+        Newton stages (see :mod:`hw.magic`). Must have the exponent field ``(3*bias - 1)/2``.
+    table_bits : int
+        Seed table index bits (lut seed only), 2 up to the significand precision (at most 16);
+        default: one entry per significand (exact, correctly rounded table) for precisions up to
+        11 bits, else 12.
+    newton : int
+        Newton-Raphson stages, 0..3; default: the fewest whose predicted error is below half an
+        output ulp (0 for an exact table).
+    lanes : int
+        Independent lanes per stream payload, 1..16.
+    out_format : FixedFormat | str | None
+        Fixed point only: result format; default ``q{F//2 + 2}.{F}``, which holds ``rsqrt`` of every
+        positive input. Results beyond it saturate.
+    """
+    format: object
+    function: str = "rsqrt"
+    seed: str = "lut"
+    magic: object = None
+    table_bits: object = None
+    newton: object = None
+    lanes: int = 1
+    out_format: object = None
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)
+        set_("format", parse_format(self.format))
+        if self.function not in FUNCTIONS:
+            raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, not {self.function!r}")
+        if self.seed not in SEEDS:
+            raise ValueError(f"seed must be one of {', '.join(SEEDS)}, not {self.seed!r}")
+        _check_range("lanes", self.lanes, LANES)
+        self._resolve_out_format(set_)
+        if self.seed == "lut":
+            if self.magic is not None:
+                raise ValueError(f"magic is only used with seed 'magic', not with seed 'lut' "
+                                 f"(got magic={self.magic:#x})")
+            accepted = range(2, min(self.significand_bits, MAX_TABLE_BITS) + 1)
+            if self.table_bits is None:
+                set_("table_bits", self.significand_bits if self.significand_bits <= DEFAULT_FULL_TABLE_BITS
+                     else min(DEFAULT_TABLE_BITS, accepted.stop - 1))
+            _check_range(f"table_bits for {self.format.name}", self.table_bits, accepted)
+        elif self.table_bits is not None:
+            raise ValueError(f"table_bits is only used with seed 'lut', not with seed 'magic' "
+                             f"(got table_bits={self.table_bits})")
+        if self.newton is None:
+            set_("newton", self._default_newton())
+        _check_range("newton", self.newton, NEWTON_STAGES)
+        if self.seed == "magic":
+            if self.magic is None:
+                set_("magic", default_magic(self.magic_bias, self.fraction_bits, self.newton))
+            low, high = magic_range(self.magic_bias, self.fraction_bits)
+            if not _is_int(self.magic) or not low <= self.magic <= high:
+                raise ValueError(f"magic for {self.format.name} must be an integer in "
+                                 f"{low:#x}..{high:#x}, not {self.magic!r}")
+
+    def _resolve_out_format(self, set_):
+        if isinstance(self.format, FloatFormat):
+            if self.out_format is not None:
+                raise ValueError(f"out_format is only used with fixed-point formats, not with "
+                                 f"{self.format.name}")
+            return
+        if self.out_format is None:
+            frac = self.format.frac_bits
+            set_("out_format", FixedFormat(frac // 2 + 2, frac))
+        else:
+            out = parse_format(self.out_format)
+            if not isinstance(out, FixedFormat):
+                raise ValueError(f"out_format must be a fixed-point format qI.F, not {out.name}")
+            set_("out_format", out)
+
+    def _default_newton(self):
+        if self.seed == "lut" and self.table_bits == self.significand_bits:
+            return 0
+        error = MAGIC_SEED_ERROR if self.seed == "magic" else 2.0 ** -(self.table_bits + 1)
+        target = 2.0 ** -(self.result_bits + 1)
+        stages = 0
+        while error > target and stages < NEWTON_STAGES.stop - 1:
+            error = 1.5 * error * error
+            stages += 1
+        return stages
+
+    # Derived quantities used by the golden model and the RTL alike.
+    @property
+    def is_float(self):
+        return isinstance(self.format, FloatFormat)
+
+    @property
+    def fraction_bits(self):
+        """Fraction bits of the normalized input significand (``1.f``)."""
+        if self.is_float:
+            return self.format.man_bits
+        return self.format.width - 2
+
+    @property
+    def significand_bits(self):
+        """Normalized significand bits including the leading one."""
+        return self.fraction_bits + 1
+
+    @property
+    def result_bits(self):
+        """Significant bits the result needs: the float precision, or the output's magnitude bits."""
+        if self.is_float:
+            return self.format.precision
+        return self.out_format.width - 1
+
+    @property
+    def magic_bias(self):
+        """Exponent bias of the float the magic constant is defined on (fixed point: a virtual one)."""
+        return self.format.bias if self.is_float else MAGIC_VIRTUAL_BIAS
+
+    @property
+    def in_width(self):
+        return self.format.width
+
+    @property
+    def out_width(self):
+        return self.format.width if self.is_float else self.out_format.width
+
+    @property
+    def name(self):
+        """Short identifier encoding every parameter, e.g. ``rsqrt_fp16_lut11_n0``."""
+        seed = f"lut{self.table_bits}" if self.seed == "lut" else f"magic{self.magic:x}"
+        parts = [self.function, self.format.name.replace(".", "_"), seed, f"n{self.newton}"]
+        if not self.is_float:
+            parts.insert(2, "to" + self.out_format.name.replace(".", "_"))
+        if self.lanes > 1:
+            parts.append(f"x{self.lanes}")
+        return "_".join(parts)
+
+    def to_dict(self):
+        """Plain JSON-able description (formats as names, the constant in hex)."""
+        out = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, (FloatFormat, FixedFormat)):
+                value = value.name
+            elif field.name == "magic" and value is not None:
+                value = f"{value:#x}"
+            out[field.name] = value
+        return out
+
+    def with_(self, **changes):
+        return replace(self, **changes)
+
+
+def _int_auto(text):
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def add_config_arguments(parser):
+    """Add the flags every CLI accepts: --format --function --seed --magic --table-bits --newton --lanes."""
+    group = parser.add_argument_group("configuration")
+    group.add_argument("--format", default="bf16",
+                       help="fp32, fp16, bf16, eXmY (X 3..8, Y 2..23) or qI.F (default: bf16)")
+    group.add_argument("--function", default="rsqrt", help=f"one of {', '.join(FUNCTIONS)}")
+    group.add_argument("--seed", default="lut", help="lut or magic (default: lut)")
+    group.add_argument("--magic", type=_int_auto, default=None,
+                       help="magic constant, e.g. 0x5f3759df (default: best for the format)")
+    group.add_argument("--table-bits", type=int, default=None, help="seed table index bits")
+    group.add_argument("--newton", type=int, default=None, help="Newton-Raphson stages, 0..3")
+    group.add_argument("--lanes", type=int, default=1, help="lanes per stream payload, 1..16")
+    group.add_argument("--out-format", default=None, help="fixed point only: result format qI.F")
+    return parser
+
+
+def config_from_arguments(args, parser=None):
+    """Build a Config from parsed flags; invalid values exit through ``parser.error`` if given."""
+    try:
+        return Config(format=args.format, function=args.function, seed=args.seed, magic=args.magic,
+                      table_bits=args.table_bits, newton=args.newton, lanes=args.lanes,
+                      out_format=args.out_format)
+    except ValueError as error:
+        if parser is None:
+            raise
+        parser.error(str(error))
