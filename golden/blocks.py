@@ -79,9 +79,10 @@ def newton_stage(dp, r, r_bits, mr, last):
     w = dp.work_bits
     sq_shift = 2 * r_bits - w
     sq = mul_shr(r, r, sq_shift) if sq_shift >= 0 else (r * r) << U(-sq_shift)
+    sq &= U((1 << (w + 2)) - 1)
     t = mul_shr(mr, sq, dp.frac_bits)
-    h = U((3 << w) + (dp.newton_bias if last else 0)) - t
-    return mul_shr(r, h, r_bits + 1)
+    h = (U((3 << w) + (dp.newton_bias if last else 0)) - t) & U((1 << (w + 2)) - 1)
+    return mul_shr(r, h, r_bits + 1) & U((1 << (w + 1)) - 1)
 
 
 def normalize(dp, r, k):

@@ -1,0 +1,65 @@
+"""Seeds ``R0 ~ MR**-0.5`` (twins: golden.blocks.seed_lut, golden.blocks.seed_magic)."""
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["LutSeed", "MagicSeed"]
+
+
+class LutSeed(wiring.Component):
+    """Table seed: a ROM indexed by ``parity`` and the top ``table_bits - 1`` fraction bits.
+
+    Ports: ``parity``, ``sig`` (in); ``en`` (in, read enable = pipeline advance); ``r0`` (out,
+    ``seed_bits`` fraction bits). Latency 1 (a synchronous ROM read, so it maps to block RAM).
+    Contents: :func:`hw.datapath.lut_contents`.
+    """
+    latency = 1
+
+    def __init__(self, config, dp):
+        self.config, self.dp = config, dp
+        super().__init__({
+            "parity": In(1), "sig": In(dp.frac_bits + 1), "en": In(1),
+            "r0": Out(dp.seed_bits + 1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        top = self.config.table_bits - 1
+        frac = self.dp.frac_bits
+        m.submodules.rom = rom = Memory(shape=unsigned(self.dp.table_width),
+                                        depth=len(self.dp.table), init=self.dp.table)
+        port = rom.read_port(domain="sync")
+        m.d.comb += [
+            port.addr.eq(Cat(self.sig[frac - top:frac], self.parity)),
+            port.en.eq(self.en),
+            self.r0.eq(port.data),
+        ]
+        return m
+
+
+class MagicSeed(wiring.Component):
+    """Magic-constant seed (bit trick ``K - (x >> 1)`` in the reduced domain, see :mod:`hw.magic`).
+
+    Ports: ``parity``, ``sig`` (in); ``r0`` (out, ``frac_bits + 2`` fraction bits). Combinational
+    (latency 0).
+    """
+    latency = 0
+
+    def __init__(self, config, dp):
+        self.config, self.dp = config, dp
+        super().__init__({
+            "parity": In(1), "sig": In(dp.frac_bits + 1), "r0": Out(dp.seed_bits + 1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        man = self.dp.frac_bits
+        kf = self.config.magic & ((1 << man) - 1)
+        low = Signal(signed(man + 2))
+        m.d.comb += low.eq(Const(kf, man + 1) - Cat(self.sig[1:man], ~self.parity))
+        mant = Cat(low[:man], Const(1, 1))
+        borrow = low[-1]
+        shift = Mux(self.parity & borrow, 0, Mux(self.parity | borrow, 1, 2))
+        m.d.comb += self.r0.eq(mant << shift)
+        return m

@@ -1,0 +1,1 @@
+"""Streaming units composed from the blocks of hw.blocks."""
