@@ -95,15 +95,15 @@ def normalize(dp, r, k):
 
 def round_pack_float(fmt, dp, r, lead, exp):
     """Round ``R`` to ``man_bits + 1`` significant bits (nearest even) at the given exponent, with
-    overflow to infinity and subnormal results, and pack to raw bits (sign 0)."""
+    overflow to infinity, and pack to raw bits (sign 0). Results must be normal or overflow (rsqrt
+    results are never subnormal for the supported formats)."""
     man = fmt.man_bits
     biased = exp + fmt.bias
-    shift = lead - man + np.maximum(1 - biased, 0)
+    shift = lead - man
     q = round_shift(r, np.maximum(shift, 0)) << np.maximum(-shift, 0).astype(np.uint64)
     carry = q >= U(1 << (man + 1))
     q = np.where(carry, q >> U(1), q)
-    biased = np.maximum(biased, 0) + carry
-    biased = np.where((biased == 0) & (q >= U(1 << man)), 1, biased)
+    biased = biased + carry
     out = (biased.astype(np.uint64) << U(man)) | (q & U((1 << man) - 1))
     return np.where(biased >= fmt.exp_max_field, U(fmt.inf), out)
 

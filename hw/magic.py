@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 __all__ = ["magic_exponent_field", "magic_range", "magic_seed_value", "magic_seed_error", "default_magic",
+           "derive_magic",
            "PUBLISHED_FP32"]
 
 # Best published FP32 constants by Newton stages: Lomont (2003) / Moroz et al. (2018) minimise the
@@ -67,14 +68,17 @@ def magic_seed_error(magic, man_bits):
 
 @lru_cache(maxsize=None)
 def default_magic(bias, man_bits, newton):
-    """The constant minimising the maximum relative error after ``min(newton, 1)`` exact Newton steps.
-
-    FP32 uses the published constants; other formats search the fraction field: exhaustively over
-    every significand for up to 13 fraction bits, on an even grid of 2**14 significands above.
-    """
-    target = min(newton, 1)
+    """The best constant for ``newton`` stages: the published one for FP32, else :func:`derive_magic`."""
     if (bias, man_bits) == (127, 23):
-        return PUBLISHED_FP32[target]
+        return PUBLISHED_FP32[min(newton, 1)]
+    return derive_magic(bias, man_bits, newton)
+
+
+def derive_magic(bias, man_bits, newton):
+    """The constant minimising the maximum relative error after ``min(newton, 1)`` exact Newton
+    steps, searching the fraction field coarse to fine; errors are measured over every significand
+    for up to 13 fraction bits, on an even grid of 2**14 significands above."""
+    target = min(newton, 1)
     parity, frac = _grid(man_bits)
     step = 1 << max(man_bits - 10, 0)
     candidates = range(0, 1 << man_bits, step)

@@ -1,0 +1,94 @@
+"""Configuration validation: every bad parameter is rejected with a message naming it."""
+import re
+
+import pytest
+
+from hw.config import Config, add_config_arguments, config_from_arguments
+from hw.formats import BF16, FP16, FP32, FixedFormat, FloatFormat, parse_format
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("fp32", FP32), ("FP16", FP16), ("bf16", BF16), ("e5m2", FloatFormat(5, 2)),
+    ("e8m10", FloatFormat(8, 10)), ("e4m3", FloatFormat(4, 3)), ("q4.12", FixedFormat(4, 12)),
+    ("q1.15", FixedFormat(1, 15)), ("q16.16", FixedFormat(16, 16)),
+])
+def test_parse_format(text, expected):
+    assert parse_format(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("fp64", "format must be one of fp32, fp16, bf16, eXmY (X in 3..8, Y in 2..23) or qI.F"),
+    ("e2m5", "format 'e2m5': exponent bits must be an integer in 3..8, not 2"),
+    ("e9m5", "format 'e9m5': exponent bits must be an integer in 3..8, not 9"),
+    ("e5m1", "format 'e5m1': mantissa bits must be an integer in 2..23, not 1"),
+    ("e5m24", "format 'e5m24': mantissa bits must be an integer in 2..23, not 24"),
+    ("q0.8", "format 'q0.8': fixed-point integer bits (sign included) must be at least 1, not 0"),
+    ("q20.20", "format 'q20.20': fixed-point width (integer + fraction bits) must be in 2..32, "
+               "not 40 (q20.20)"),
+    ("q1.0", "fixed-point width (integer + fraction bits) must be in 2..32, not 1"),
+])
+def test_bad_format(text, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_format(text)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(function="tanh"), "function must be one of rsqrt, not 'tanh'"),
+    (dict(seed="poly"), "seed must be one of magic, lut, not 'poly'"),
+    (dict(newton=4), "newton must be an integer in 0..3, not 4"),
+    (dict(newton=-1), "newton must be an integer in 0..3, not -1"),
+    (dict(newton=1.5), "newton must be an integer in 0..3, not 1.5"),
+    (dict(lanes=0), "lanes must be an integer in 1..16, not 0"),
+    (dict(lanes=17), "lanes must be an integer in 1..16, not 17"),
+    (dict(table_bits=1), "table_bits for bf16 must be an integer in 2..8, not 1"),
+    (dict(table_bits=9), "table_bits for bf16 must be an integer in 2..8, not 9"),
+    (dict(format="fp32", table_bits=17), "table_bits for fp32 must be an integer in 2..16, not 17"),
+    (dict(seed="magic", table_bits=6), "table_bits is only used with seed 'lut'"),
+    (dict(magic=0x5f37), "magic is only used with seed 'magic'"),
+    (dict(seed="magic", magic=0x6000), "magic for bf16 must be an integer in 0x5f00..0x5f7f, not 24576"),
+    (dict(format="fp32", seed="magic", magic=0x1234), "magic for fp32 must be an integer in "
+                                                       "0x5f000000..0x5f7fffff, not 4660"),
+    (dict(out_format="q8.8"), "out_format is only used with fixed-point formats, not with bf16"),
+    (dict(format="q4.12", out_format="fp16"), "out_format must be a fixed-point format qI.F, not fp16"),
+])
+def test_bad_parameter(kwargs, message):
+    kwargs.setdefault("format", "bf16")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Config(**kwargs)
+
+
+def test_defaults_resolved_once():
+    assert Config("bf16").table_bits == 8 and Config("bf16").newton == 0
+    assert Config("fp16").table_bits == 11 and Config("fp16").newton == 0
+    assert (Config("fp32").table_bits, Config("fp32").newton) == (12, 1)
+    assert Config("fp32", seed="magic", newton=1).magic == 0x5F375A86
+    assert Config("fp32", seed="magic", newton=0).magic == 0x5F37642F
+    assert Config("q4.12").out_format == FixedFormat(8, 12)
+    assert Config("q4.12", out_format="q3.13").out_format == FixedFormat(3, 13)
+
+
+def test_config_is_immutable_and_hashable():
+    config = Config("fp16")
+    with pytest.raises(AttributeError):
+        config.newton = 2
+    assert config == Config("fp16", seed="lut", table_bits=11, newton=0)
+    assert hash(config) == hash(Config("fp16"))
+
+
+def test_name_encodes_parameters():
+    assert Config("fp16").name == "rsqrt_fp16_lut11_n0"
+    assert Config("fp32", seed="magic", magic=0x5f3759df, newton=1, lanes=4).name == \
+        "rsqrt_fp32_magic5f3759df_n1_x4"
+    assert Config("q4.12").name == "rsqrt_q4_12_toq8_12_lut12_n1"
+
+
+def test_cli_flags_share_validation(capsys):
+    import argparse
+    parser = add_config_arguments(argparse.ArgumentParser(prog="tool"))
+    args = parser.parse_args(["--format", "fp32", "--seed", "magic", "--magic", "0x5f3759df",
+                              "--newton", "1", "--lanes", "2"])
+    config = config_from_arguments(args, parser)
+    assert (config.magic, config.newton, config.lanes) == (0x5F3759DF, 1, 2)
+    with pytest.raises(SystemExit):
+        config_from_arguments(parser.parse_args(["--lanes", "40"]), parser)
+    assert "lanes must be an integer in 1..16, not 40" in capsys.readouterr().err

@@ -1,0 +1,122 @@
+"""Golden model: special values, exactness where the result is exact, helpers, magic constants."""
+import numpy as np
+import pytest
+
+from golden.eval import evaluate
+from golden.intmath import bit_length, mul_shr, round_shift
+from golden.rsqrt import rsqrt
+from hw.config import Config
+from hw.formats import BF16, FP16, FP32, FloatFormat
+from hw.magic import PUBLISHED_FP32, derive_magic, magic_seed_error
+
+FLOAT_CONFIGS = [Config(f, seed=s) for f in ("fp32", "fp16", "bf16", "e5m2", "e4m3", "e8m10")
+                 for s in ("lut", "magic")]
+
+
+def bits(fmt, sign, field, frac):
+    return (sign << (fmt.width - 1)) | (field << fmt.man_bits) | frac
+
+
+@pytest.mark.parametrize("config", FLOAT_CONFIGS, ids=lambda c: c.name)
+def test_float_special_values(config):
+    fmt = config.format
+    top = fmt.exp_max_field
+    cases = {
+        bits(fmt, 0, 0, 0): fmt.inf,                       # +0 -> +inf
+        bits(fmt, 1, 0, 0): fmt.inf | fmt.sign_bit,        # -0 -> -inf
+        bits(fmt, 0, top, 0): 0,                           # +inf -> +0
+        bits(fmt, 1, top, 0): fmt.quiet_nan,               # -inf -> qNaN
+        bits(fmt, 0, top, 1): fmt.quiet_nan,               # signalling NaN -> qNaN
+        bits(fmt, 1, top, 1 << (fmt.man_bits - 1)): fmt.quiet_nan,
+        bits(fmt, 1, fmt.bias, 0): fmt.quiet_nan,          # -1 -> qNaN
+        bits(fmt, 1, 0, 1): fmt.quiet_nan,                 # negative subnormal -> qNaN
+    }
+    x = np.array(list(cases), dtype=np.uint64)
+    assert [hex(v) for v in rsqrt(config, x)] == [hex(v) for v in cases.values()]
+
+
+@pytest.mark.parametrize("config", FLOAT_CONFIGS, ids=lambda c: c.name)
+def test_powers_of_four_are_exact(config):
+    """rsqrt(4**j) = 2**-j exactly: every seed and stage count gets these right after rounding
+    except the bare magic seed, whose error is a few percent."""
+    fmt = config.format
+    if config.seed == "magic" and config.newton == 0:
+        pytest.skip("the bare magic seed is not exact at powers of four")
+    js = [j for j in range(-(fmt.bias // 2) + 1, fmt.bias // 2) if fmt.emin <= 2 * j <= fmt.emax]
+    x = np.array([bits(fmt, 0, 2 * j + fmt.bias, 0) for j in js], dtype=np.uint64)
+    expected = np.array([bits(fmt, 0, -j + fmt.bias, 0) for j in js], dtype=np.uint64)
+    assert np.array_equal(rsqrt(config, x), expected)
+
+
+@pytest.mark.parametrize("fmt", [FP32, FP16, BF16, FloatFormat(4, 3)], ids=str)
+def test_subnormals_are_computed_not_flushed(fmt):
+    config = Config(fmt)
+    x = np.arange(1, 1 << fmt.man_bits, dtype=np.uint64)          # every subnormal (or a prefix)
+    x = x[:4096]
+    y = rsqrt(config, x)
+    value = x.astype(np.float64) * 2.0 ** (fmt.emin - fmt.man_bits)
+    field = (y >> np.uint64(fmt.man_bits)).astype(np.int64)
+    frac = (y & np.uint64((1 << fmt.man_bits) - 1)).astype(np.float64)
+    got = (1 + frac / 2 ** fmt.man_bits) * 2.0 ** (field - fmt.bias)
+    assert np.all(field < fmt.exp_max_field)
+    assert np.max(np.abs(got * np.sqrt(value) - 1)) < 2.0 ** -fmt.man_bits
+
+
+def test_overflow_to_infinity_in_narrow_formats():
+    """e3m8: rsqrt of the smallest subnormal (2**-10) is 32, above the largest finite value 15.97."""
+    config = Config("e3m8")
+    assert rsqrt(config, np.array([1], dtype=np.uint64))[0] == config.format.inf
+
+
+def test_fixed_point_zero_negative_and_saturation():
+    config = Config("q4.12")
+    out = config.out_format
+    raw = np.array([0, 0x8000, 0xFFFF, 1, 0x1000, 0x4000, 0x7FFF], dtype=np.uint64)
+    y, flag = rsqrt(config, raw)
+    assert y[0] == out.max_int and flag[0]                 # zero: saturate to the maximum, flag
+    assert y[1] == 0 and y[2] == 0 and flag[1] and flag[2]   # negative: 0, flag
+    assert y[3] == 64 << out.frac_bits and not flag[3]     # rsqrt(2**-12) = 64
+    assert y[4] == 1 << out.frac_bits and not flag[4]      # rsqrt(1) = 1
+    assert y[5] == 1 << (out.frac_bits - 1) and not flag[5]  # rsqrt(4) = 0.5
+    narrow = Config("q4.12", out_format="q4.12")            # 64 does not fit in q4.12: saturate
+    y, flag = rsqrt(narrow, np.array([1, 0x1000], dtype=np.uint64))
+    assert y[0] == narrow.out_format.max_int and flag[0] and not flag[1]
+
+
+def test_fixed_point_accepts_signed_patterns():
+    config = Config("q4.12")
+    y_signed, _ = evaluate(config, np.array([-1, 0x1000], dtype=np.int64))
+    y_raw, _ = evaluate(config, np.array([0xFFFF, 0x1000], dtype=np.uint64))
+    assert np.array_equal(y_signed, y_raw)
+
+
+def test_magic_seed_reproduces_the_bit_trick():
+    """Bare magic seed on normal FP32 inputs equals ``K - (x >> 1)`` on the raw bits."""
+    config = Config("fp32", seed="magic", magic=0x5F3759DF, newton=0)
+    rng = np.random.default_rng(1)
+    x = rng.integers(0x00800000, 0x7F800000, 100_000, dtype=np.uint64)
+    assert np.array_equal(rsqrt(config, x), np.uint64(0x5F3759DF) - (x >> np.uint64(1)))
+
+
+def test_magic_constant_derivation_matches_published_fp32():
+    for newton, published in PUBLISHED_FP32.items():
+        derived = derive_magic(127, 23, newton)
+        assert abs(derived - published) < 0x40
+    assert magic_seed_error(0x5F3759DF, 23) == pytest.approx(0.0344, abs=0.0002)
+
+
+def test_mul_shr_is_exact():
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 2 ** 63, 2000, dtype=np.uint64)
+    b = rng.integers(0, 2 ** 63, 2000, dtype=np.uint64)
+    got = mul_shr(a, b, 64)
+    assert all(int(g) == (int(x) * int(y)) >> 64 for g, x, y in zip(got, a, b))
+    with pytest.raises(OverflowError):
+        mul_shr(np.array([2 ** 40], dtype=np.uint64), np.array([2 ** 40], dtype=np.uint64), 10)
+
+
+def test_round_shift_ties_to_even():
+    v = np.array([5, 6, 7, 13, 12, 3, 1 << 40], dtype=np.uint64)
+    d = np.array([1, 2, 1, 1, 3, 0, 70])
+    assert round_shift(v, d).tolist() == [2, 2, 4, 6, 2, 3, 0]
+    assert bit_length(np.array([0, 1, 255, 256], dtype=np.uint64)).tolist() == [0, 1, 8, 9]
