@@ -1,0 +1,147 @@
+"""Run raw input bit patterns through the exported Verilog in a simulator and check the results
+against the golden model.
+
+    python -m sim.run --format fp16 --seed magic --x X.npy --out Y.npy [--simulator icarus]
+                      [--stall P] [--sim-seed N]
+
+``X.npy`` holds raw input bit patterns (any integer dtype and shape; a float array whose item size
+is the input width is taken bit for bit). The results are saved as unsigned integers of the
+output width (the smallest of uint8/16/32/64 that holds them) in ``Y.npy``, shaped like the input;
+fixed-point units also save their flags as a bool array next to it, ``Y.flag.npy`` (``--out
+Y.npy`` -> ``Y.flag.npy``). One payload (``--lanes`` inputs) enters per clock unless ``--stall``
+gives a probability of random source gaps and sink stalls.
+
+Prints the cycles, the time, and whether the results match the golden model; exits 1 on a
+mismatch, 2 on a usage error, 3 if the simulator is unavailable, 4 if the build or simulation
+fails. Works from any directory (``python /path/to/sim/run.py`` too).
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from hw.config import add_config_arguments, config_from_arguments  # noqa: E402
+from sim.toolchain import SIMULATORS, SimulatorUnavailable  # noqa: E402
+
+
+def uint_dtype(width):
+    for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if width <= np.dtype(dtype).itemsize * 8:
+            return dtype
+    raise ValueError(f"no unsigned dtype holds {width} bits")
+
+
+def load_bits(path, width):
+    x = np.load(path, allow_pickle=False)
+    if x.dtype.kind == "f":
+        if x.dtype.itemsize * 8 != width:
+            raise ValueError(f"{path}: float array of {x.dtype} cannot hold {width}-bit inputs "
+                             f"bit for bit; pass raw bit patterns as integers")
+        x = x.view(uint_dtype(width))
+    elif x.dtype.kind not in "iu":
+        raise ValueError(f"{path}: expected integer bit patterns, got dtype {x.dtype}")
+    return x
+
+
+def npy_path(out):
+    """``np.save``'s file name for ``out`` (it appends ``.npy`` if missing)."""
+    out = Path(out).resolve()
+    return out if out.name.endswith(".npy") else out.with_name(out.name + ".npy")
+
+
+def flag_path(out):
+    """``Y.npy`` -> ``Y.flag.npy``."""
+    out = npy_path(out)
+    return out.with_name(out.name[:-len(".npy")] + ".flag.npy")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sim.run", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    add_config_arguments(parser)
+    sim = parser.add_argument_group("simulation")
+    sim.add_argument("--x", required=True, help="input npy file of raw bit patterns")
+    sim.add_argument("--out", required=True, help="result npy file (flags: OUT.flag.npy)")
+    sim.add_argument("--simulator", choices=SIMULATORS, default="verilator")
+    sim.add_argument("--stall", type=float, default=None, metavar="P",
+                     help="probability of a source gap and of a sink stall in each cycle "
+                          "(default: none, one payload per clock)")
+    sim.add_argument("--sim-seed", type=int, default=0, help="seed of the stall pattern")
+    sim.add_argument("--verbose", action="store_true",
+                     help="show the build commands (their output goes to build.log; a "
+                          "simulation's to sim.log, kept on failure)")
+    args = parser.parse_args(argv)
+    config = config_from_arguments(args, parser)
+    if args.stall is not None and not 0.0 <= args.stall < 1.0:
+        parser.error("--stall must be in [0, 1)")
+    x_path, out_path = Path(args.x).resolve(), npy_path(args.out)
+    try:
+        x = load_bits(x_path, config.in_width)
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
+
+    from golden.rsqrt import rsqrt
+    from sim.runner import SimulationError, prepare, run_stream
+
+    if args.verbose:
+        import logging
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+
+    try:
+        t0 = time.perf_counter()
+        design = prepare(config, args.simulator, quiet=not args.verbose)
+        prep = time.perf_counter() - t0
+        stall = args.stall or 0.0
+        result = run_stream(design, x, in_gap=stall, out_stall=stall, seed=args.sim_seed)
+    except SimulatorUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    except SimulationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 4
+
+    y = result.y.astype(uint_dtype(config.out_width)).reshape(x.shape)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(out_path, y)
+    saved = [str(out_path)]
+    if not config.is_float:
+        flag = result.flag.reshape(x.shape)
+        np.save(flag_path(out_path), flag)
+        saved.append(str(flag_path(out_path)))
+
+    built = f"built in {design.build_seconds:.1f} s" if design.build_seconds else "cached build"
+    print(f"{config.name} on {args.simulator} ({built}, export+build {prep:.1f} s): "
+          f"{x.size} inputs, {result.cycles} cycles in {result.seconds:.2f} s "
+          f"({result.cycles_per_second:,.0f} cycles/s; simulator process {result.wall:.2f} s)")
+    print("saved " + ", ".join(saved))
+
+    golden = rsqrt(config, x)
+    if config.is_float:
+        bad = np.flatnonzero(golden.reshape(-1) != result.y)
+    else:
+        gy, gflag = golden
+        bad = np.flatnonzero((gy.reshape(-1) != result.y) | (gflag.reshape(-1) != result.flag))
+    if len(bad) == 0:
+        print(f"golden model: all {x.size} results match")
+        return 0
+    print(f"golden model: {len(bad)} of {x.size} results DIFFER; first ones:")
+    flat = x.reshape(-1)
+    for i in bad[:10]:
+        line = f"  [{i}] x={int(flat[i]):#x} rtl={int(result.y[i]):#x}"
+        if config.is_float:
+            line += f" golden={int(golden.reshape(-1)[i]):#x}"
+        else:
+            line += (f" flag={int(result.flag[i])} golden={int(gy.reshape(-1)[i]):#x} "
+                     f"flag={int(gflag.reshape(-1)[i])}")
+        print(line)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

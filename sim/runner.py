@@ -1,0 +1,424 @@
+"""Build exported Verilog with cocotb's runner (cached) and run the stream testbench on it.
+
+Typical use::
+
+    from sim.runner import prepare, run_stream
+    design = prepare(Config("fp16"), "verilator")      # export + build (cached)
+    result = run_stream(design, x)                     # x: raw input bit patterns
+    result.y, result.flag, result.cycles, result.seconds
+
+Builds are cached in ``sim_build/<module>-<simulator>-<hash>`` (see :func:`cache_root`),
+keyed by the Verilog text, the simulator and its version, the cocotb version and the build flags,
+so an unchanged design is never rebuilt; a file lock makes concurrent builds of the same design
+(pytest-xdist) wait for one another instead of clashing. Every simulation runs in its own fresh
+directory, so runs on one build may proceed in parallel.
+
+Parameters reach the testbench (:mod:`sim.stream_tb`) through a JSON job file named by the
+``RSQRT_SIM_JOB`` environment variable; arrays travel as npy files.
+"""
+import contextlib
+import fcntl
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .toolchain import SIMULATORS, require, simulator_version, verilator_make_overrides
+
+__all__ = ["SimulationError", "Design", "StreamResult", "REPO_ROOT", "cache_root", "build",
+           "prepare", "export", "run_stream", "run_latency", "run_reset", "TB_MODULE"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TB_MODULE = "sim.stream_tb"
+JOB_ENV = "RSQRT_SIM_JOB"
+BUILD_DIR_ENV = "RSQRT_SIM_BUILD_DIR"
+KEEP_ENV = "RSQRT_SIM_KEEP"  # set to 1 to keep every run directory (logs, npy files)
+# -Wno-fatal: lint warnings of generated code must not stop the build.
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "0", "--x-initial", "0")
+ICARUS_ARGS = ()
+LOG_TAIL = 60
+
+
+class SimulationError(RuntimeError):
+    """A build or simulation failed; the message includes the end of the log."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """A built design ready to simulate."""
+    simulator: str
+    top: str
+    verilog: Path
+    build_dir: Path
+    lanes: int
+    in_width: int
+    out_width: int
+    has_flag: bool
+    latency: object = None          # stated latency (cycles), if known
+    build_seconds: float = 0.0      # 0.0 when the cached build was reused
+
+
+@dataclass
+class StreamResult:
+    y: np.ndarray                   # uint64 raw results, one per input
+    flag: object                    # uint8 array (fixed point) or None
+    cycles: int                     # clock cycles of the run (from first input to last result)
+    seconds: float                  # wall time of those cycles inside the simulator
+    wall: float                     # wall time of the whole simulator process
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def cycles_per_second(self):
+        return self.cycles / self.seconds if self.seconds else float("nan")
+
+
+def cache_root():
+    """``$RSQRT_SIM_BUILD_DIR``, else ``sim_build/`` in the source tree (git-ignored), else (an
+    installed package) ``isrlu-ip-sim_build`` in the temporary directory."""
+    root = os.environ.get(BUILD_DIR_ENV)
+    if root:
+        return Path(root).resolve()
+    if (REPO_ROOT / "pyproject.toml").is_file() and os.access(REPO_ROOT, os.W_OK):
+        return REPO_ROOT / "sim_build"
+    return Path(tempfile.gettempdir()) / "isrlu-ip-sim_build"
+
+
+def _ensure_importable():
+    """The simulator's Python (cocotb) imports the testbench as ``sim.stream_tb``; cocotb's runner
+    hands it our ``sys.path`` as PYTHONPATH, so the repository root must be on it."""
+    root = str(REPO_ROOT)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def _log_tail(path, lines=LOG_TAIL):
+    try:
+        text = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
+def _first_error(path):
+    """``: <the first exception line of a cocotb log>``, or ``""``."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+    match = re.search(r"^\s*(\w*(?:Error|Exception)\b:.*)$", text, re.MULTILINE)
+    return f": {match.group(1).strip()}" if match else ""
+
+
+def _get_runner(simulator, runtime_objects=()):
+    from cocotb_tools.runner import get_runner
+    require(simulator)
+    if simulator == "verilator":
+        return _verilator_runner(runtime_objects)
+    return get_runner(simulator)
+
+
+def _verilator_runner(runtime_objects=()):
+    """cocotb's Verilator runner with the ``make`` overrides this Verilator needs (see
+    :func:`sim.toolchain.verilator_make_overrides`), optionally seeding the build directory with
+    prebuilt Verilator runtime objects (``verilated*.o``) between Verilation and ``make``."""
+    from cocotb_tools.runner import Verilator
+
+    class _Verilator(Verilator):
+        def _build_command(self):
+            cmds = []
+            for cmd in super()._build_command():
+                if cmd and Path(cmd[0]).name == "make":
+                    if runtime_objects:
+                        # Copied after Verilation, so newer than Vtop.mk they depend on.
+                        cmds.append(["cp", "-f", *map(str, runtime_objects), str(self.build_dir)])
+                    cmd = list(cmd) + list(verilator_make_overrides())
+                cmds.append(cmd)
+            return cmds
+
+    return _Verilator()
+
+
+def _build_key(simulator, verilog_text, top, args):
+    import cocotb
+    h = hashlib.sha256()
+    if simulator == "verilator":
+        args = tuple(args) + verilator_make_overrides()
+    for part in (simulator, simulator_version(simulator), cocotb.__version__, top, repr(args),
+                 verilog_text):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _locked(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+_RUNTIME_TOP = "rsqrt_sim_runtime"
+_RUNTIME_SOURCE = f"module {_RUNTIME_TOP}(input clk, output q);\n  assign q = clk;\nendmodule\n"
+
+
+def _verilator_runtime_objects():
+    """Verilator's runtime objects (``verilated*.o``/``.d``: about 10 s of CPU per build, the same
+    for every design), compiled once per Verilator/cocotb version. Returns their paths, or ``()``
+    if they cannot be made (every build then compiles its own)."""
+    try:
+        build_dir, _ = _build_cached(_RUNTIME_SOURCE, _RUNTIME_TOP, "verilator", quiet=True)
+    except SimulationError:
+        return ()
+    objects = sorted(build_dir.glob("verilated*.o"))
+    return tuple(objects + [o.with_suffix(".d") for o in objects if o.with_suffix(".d").is_file()])
+
+
+def _build_cached(text, top, simulator, quiet=True, runtime_objects=()):
+    """Build ``text`` (top module ``top``) unless a complete build of it is cached.
+
+    Returns ``(build_dir, seconds)``, ``seconds`` 0.0 if the cached build was reused."""
+    args = VERILATOR_ARGS if simulator == "verilator" else ICARUS_ARGS
+    key = _build_key(simulator, text, top, args)
+    build_dir = cache_root() / f"{top}-{simulator}-{key}"
+    stamp = build_dir / ".complete"
+    with _locked(cache_root() / f".{top}-{simulator}-{key}.lock"):
+        if stamp.is_file():
+            return build_dir, 0.0
+        if build_dir.exists():
+            shutil.rmtree(build_dir)
+        build_dir.mkdir(parents=True)
+        source = build_dir / f"{top}.v"
+        source.write_text(text)
+        log = build_dir / "build.log"
+        t0 = time.perf_counter()
+        try:
+            runner = _get_runner(simulator, runtime_objects)
+            with _quiet_runner_logging(quiet):
+                runner.build(sources=[source], hdl_toplevel=top, build_dir=build_dir,
+                             build_args=list(args), always=True, log_file=log,
+                             timescale=("1ns", "1ps") if simulator == "icarus" else None)
+        except (RuntimeError, SystemExit) as error:
+            raise SimulationError(f"{simulator} build of {top} failed ({error}); "
+                                  f"log {log}:\n{_log_tail(log)}") from None
+        seconds = time.perf_counter() - t0
+        for pch in build_dir.glob("*.gch"):  # Verilator's precompiled headers: ~70 MB each
+            pch.unlink()
+        (build_dir / "build_seconds").write_text(f"{seconds:.3f}\n")
+        stamp.write_text(key + "\n")
+    return build_dir, seconds
+
+
+def build(verilog, top, simulator="verilator", *, lanes, in_width, out_width, has_flag,
+          latency=None, quiet=True):
+    """Build ``verilog`` (top module ``top``) for ``simulator``, reusing a cached build.
+
+    Raises :class:`~sim.toolchain.SimulatorUnavailable` if the simulator cannot be used and
+    :class:`SimulationError` (with the end of the build log) if the build fails.
+    ``Design.build_seconds`` is 0.0 when a cached build was reused.
+    """
+    if simulator not in SIMULATORS:
+        raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    require(simulator)
+    text = Path(verilog).read_text()
+    runtime = _verilator_runtime_objects() if simulator == "verilator" else ()
+    try:
+        build_dir, seconds = _build_cached(text, top, simulator, quiet, runtime)
+    except SimulationError:
+        if not runtime:
+            raise
+        build_dir, seconds = _build_cached(text, top, simulator, quiet)  # compile the runtime too
+    return Design(simulator=simulator, top=top, verilog=build_dir / f"{top}.v",
+                  build_dir=build_dir, lanes=lanes, in_width=in_width, out_width=out_width,
+                  has_flag=has_flag, latency=latency, build_seconds=seconds)
+
+
+@contextlib.contextmanager
+def _quiet_runner_logging(quiet):
+    import logging
+    loggers = [logging.getLogger(name) for name in ("Verilator", "Icarus", "cocotb_tools")]
+    if not quiet:
+        yield
+        return
+    old = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, old):
+            lg.setLevel(level)
+
+
+# ---------------------------------------------------------------------------------------------
+# Export (needs hw.export) and the config-level entry point.
+
+@functools.lru_cache(maxsize=None)
+def _exported_text(config):
+    from hw.export import export_verilog
+    with tempfile.TemporaryDirectory(prefix="rsqrt-export-") as tmp:
+        path = Path(export_verilog(config, tmp))
+        return path.read_text()
+
+
+def export(config, out_dir=None):
+    """Export ``config`` to Verilog (memoised per process); return the file's path."""
+    text = _exported_text(config)
+    out_dir = Path(out_dir) if out_dir is not None else cache_root() / "exports"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{config.name}.v"
+    if not path.is_file() or path.read_text() != text:
+        tmp = path.with_suffix(f".v.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return path
+
+
+def stated_latency(config):
+    """``RsqrtUnit(config).latency``, or ``None`` if the unit does not state one (yet)."""
+    try:
+        from hw.units.rsqrt import RsqrtUnit
+    except ImportError:
+        return None
+    unit = RsqrtUnit(config)
+    unit._MustUse__silence = True  # built only to ask its latency, never elaborated
+    return getattr(unit, "latency", None)
+
+
+def prepare(config, simulator="verilator", quiet=True):
+    """Export ``config`` and build it for ``simulator`` (both cached); return the :class:`Design`."""
+    require(simulator)
+    path = export(config)
+    return build(path, config.name, simulator, lanes=config.lanes, in_width=config.in_width,
+                 out_width=config.out_width, has_flag=not config.is_float,
+                 latency=stated_latency(config), quiet=quiet)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the testbench.
+
+def _as_bits(x, width):
+    x = np.asarray(x)
+    if x.dtype.kind not in "iu":
+        raise TypeError(f"inputs must be integer bit patterns, not {x.dtype}")
+    return (x.ravel().astype(np.int64).astype(np.uint64) & np.uint64((1 << width) - 1))
+
+
+@contextlib.contextmanager
+def _run_tb(design, testcase, job, arrays, seed=0):
+    """Run one cocotb test of the testbench in a fresh directory; yield (stats, run_dir, wall).
+
+    The directory is removed afterwards unless the run failed or ``RSQRT_SIM_KEEP=1``.
+    """
+    _ensure_importable()
+    runner = _get_runner(design.simulator)
+    keep = os.environ.get(KEEP_ENV, "") not in ("", "0")
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{design.top}-{design.simulator}-{testcase}-",
+                                    dir=_runs_root()))
+    for name, array in arrays.items():
+        np.save(run_dir / f"{name}.npy", array)
+        job[name] = str(run_dir / f"{name}.npy")
+    job.update(lanes=design.lanes, in_width=design.in_width, out_width=design.out_width,
+               has_flag=design.has_flag, out_dir=str(run_dir), seed=seed)
+    job_file = run_dir / "job.json"
+    job_file.write_text(json.dumps(job, indent=1))
+    log = run_dir / "sim.log"
+    results = run_dir / "results.xml"
+    env = {JOB_ENV: str(job_file)}
+    t0 = time.perf_counter()
+    failure = None
+    try:
+        with _quiet_runner_logging(True):
+            runner.test(test_module=TB_MODULE, hdl_toplevel=design.top, hdl_toplevel_lang="verilog",
+                        build_dir=design.build_dir,
+                        test_dir=run_dir, test_filter=rf"(^|\.){re.escape(testcase)}$", extra_env=env, seed=seed,
+                        results_xml=str(results), log_file=log)
+    except (RuntimeError, SystemExit) as error:
+        failure = f"simulator exited with an error ({error})"
+    wall = time.perf_counter() - t0
+    if failure is None:
+        from cocotb_tools.check_results import get_results
+        try:
+            tests, failed = get_results(results)
+        except RuntimeError as error:
+            tests, failed, failure = 0, 0, str(error)
+        if failure is None and (tests == 0 or failed):
+            failure = f"cocotb test {testcase} failed" if failed else "cocotb ran no test"
+    if failure is not None:
+        raise SimulationError(f"{design.simulator} run of {design.top}:{testcase}: {failure}"
+                              f"{_first_error(log)}; run dir kept: {run_dir}; log tail:\n"
+                              f"{_log_tail(log)}")
+    stats = json.loads((run_dir / "stats.json").read_text())
+    try:
+        yield stats, run_dir, wall
+    finally:
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _runs_root():
+    root = cache_root() / "runs"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _load(run_dir, prefix, has_flag):
+    y = np.load(run_dir / f"{prefix}y.npy")
+    flag = np.load(run_dir / f"{prefix}flag.npy").astype(bool) if has_flag else None
+    return y, flag
+
+
+def run_stream(design, x, *, in_gap=0.0, out_stall=0.0, seed=0, watchdog=10_000):
+    """Stream raw inputs ``x`` through ``design``; return a :class:`StreamResult`.
+
+    ``in_gap``/``out_stall``: per-cycle probabilities of an idle source / a stalling sink.
+    Lost, duplicated or unstable results fail the run (:class:`SimulationError`).
+    """
+    x = _as_bits(x, design.in_width)
+    job = dict(in_gap=float(in_gap), out_stall=float(out_stall), watchdog=int(watchdog))
+    with _run_tb(design, "stream", job, {"x": x}, seed=seed) as (stats, run_dir, wall):
+        y, flag = _load(run_dir, "", design.has_flag)
+    return StreamResult(y=y, flag=flag, cycles=stats["cycles"], seconds=stats["seconds"],
+                        wall=wall, stats=stats)
+
+
+def run_latency(design, x, expected=None):
+    """Measure latency without stalls (a lone input, then ``x`` back to back); the run fails
+    unless every result takes ``expected`` cycles (default: the design's stated latency) and one
+    payload is accepted every cycle. Returns ``(stats, result)``, ``result`` the stream's
+    :class:`StreamResult`; ``stats["lone_latency"]`` is the measured latency."""
+    x = _as_bits(x, design.in_width)
+    expected = design.latency if expected is None else expected
+    job = dict(expected_latency=None if expected is None else int(expected))
+    with _run_tb(design, "latency", job, {"x": x}) as (stats, run_dir, wall):
+        y, flag = _load(run_dir, "", design.has_flag)
+    return stats, StreamResult(y=y, flag=flag, cycles=stats["cycles"], seconds=0.0, wall=wall,
+                               stats=stats)
+
+
+def run_reset(design, x_before, x_after, *, reset_after=200, reset_cycles=2, in_gap=0.3,
+              out_stall=0.3, seed=0):
+    """Stream ``x_before`` with stalls, hold ``rst`` for ``reset_cycles`` cycles after
+    ``reset_after`` cycles (mid-stream), then stream ``x_after``. Returns ``(pre, post, stats)``:
+    ``pre = (y, flag)`` the results that came out before the reset (they must be a prefix of the
+    results for ``x_before``), ``post = (y, flag)`` the results for ``x_after``."""
+    x1 = _as_bits(x_before, design.in_width)
+    x2 = _as_bits(x_after, design.in_width)
+    job = dict(in_gap=float(in_gap), out_stall=float(out_stall), reset_after=int(reset_after),
+               reset_cycles=int(reset_cycles))
+    with _run_tb(design, "reset_midstream", job, {"x": x1, "x2": x2}, seed=seed) as (stats, run_dir, _):
+        pre = _load(run_dir, "pre_", design.has_flag)
+        post = _load(run_dir, "", design.has_flag)
+    return pre, post, stats
