@@ -32,10 +32,11 @@ from hw.formats import FloatFormat
 from . import reference
 from .rsqrt import rsqrt
 
-__all__ = ["measure", "special_inputs", "EXHAUSTIVE_MAX_WIDTH", "CHUNK", "DEFAULT_SAMPLES"]
+__all__ = ["measure", "special_inputs", "table_configs", "format_table", "EXHAUSTIVE_MAX_WIDTH", "CHUNK", "DEFAULT_SAMPLES"]
 
 EXHAUSTIVE_MAX_WIDTH = 16
 CHUNK = 1 << 24
+BLOCK = 1 << 16          # NumPy works through a chunk in cache-sized blocks (about 4x faster)
 DEFAULT_SAMPLES = 1_000_000
 WORKERS = 2
 
@@ -86,8 +87,15 @@ def _sample_inputs(fmt, samples, rng_seed):
 
 def _block_stats(config, x):
     """Partial statistics of raw inputs ``x`` (uint64); combined by :func:`_combine`."""
+    x = np.asarray(x, dtype=U).reshape(-1)
+    stats = None
+    for start in range(0, max(len(x), 1), BLOCK):
+        stats = _combine(stats, _stats(config, x[start:start + BLOCK]))
+    return stats
+
+
+def _stats(config, x):
     fmt = config.format
-    x = np.asarray(x, dtype=U)
     if config.is_float:
         golden = rsqrt(config, x)
         ref = reference.rsqrt_exact(fmt, x)
@@ -275,6 +283,28 @@ def format_report(result):
     return "\n".join(lines)
 
 
+def table_configs():
+    """The configurations of the accuracy table: per standard format the default, then both seeds
+    with 0 to 2 Newton stages, and the classic FP32 constant 0x5f3759df with 0 and 1 stages."""
+    configs = []
+    for fmt in ("bf16", "fp16", "fp32"):
+        configs.append(Config(fmt))
+        configs += [Config(fmt, seed=seed, newton=n) for seed in ("lut", "magic") for n in range(3)]
+    configs += [Config("fp32", seed="magic", magic=0x5F3759DF, newton=n) for n in range(2)]
+    return list(dict.fromkeys(configs))
+
+
+def format_table(results):
+    """One markdown table row per :func:`measure` result."""
+    lines = ["| configuration | inputs | max ulp | mean ulp | max rel. error | not correctly rounded |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        sweep = "all" if r["exhaustive"] else f"{r['inputs']:,} sampled"
+        lines.append(f"| {r['name']} | {sweep} | {r['max_ulp']:.4g} | {r['mean_ulp']:.4g} | "
+                     f"{r['max_rel_error_percent']:.4g} % | {100 * r['not_correctly_rounded_share']:.4g} % |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m golden.accuracy",
                                      description="Accuracy of the golden rsqrt model against the "
@@ -289,7 +319,23 @@ def main(argv=None):
     parser.add_argument("--seed-rng", type=int, default=0, help="random seed for sampling (default 0)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument("--table", action="store_true",
+                        help="instead of one configuration, the table of bf16/fp16/fp32 defaults and "
+                             "both seeds with 0..2 Newton stages (--json writes a list)")
     args = parser.parse_args(argv)
+    if args.table:
+        results = []
+        for config in table_configs():
+            results.append(measure(config, samples=args.samples or DEFAULT_SAMPLES,
+                                   rng_seed=args.seed_rng, progress=False))
+            if not args.quiet:
+                print(f"{config.name}: max {results[-1]['max_ulp']:.4g} ulp", file=sys.stderr)
+        print(format_table(results))
+        if args.json:
+            with open(args.json, "w") as file:
+                json.dump(results, file, indent=2)
+                file.write("\n")
+        return 0
     config = config_from_arguments(args, parser)
     if args.samples is not None and args.samples < 1:
         parser.error("--samples must be positive")

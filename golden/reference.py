@@ -28,6 +28,25 @@ __all__ = ["decode_float", "encode_float_value", "rsqrt_exact", "rsqrt_exact_fix
 
 U = np.uint64
 _MASK32 = U(0xFFFFFFFF)
+_BLOCK = 1 << 16     # large arrays are processed in cache-sized blocks (several times faster)
+
+
+def _blocked(function, bits, outputs):
+    """Apply the elementwise ``function`` (returning ``outputs`` arrays) block by block."""
+    bits = np.asarray(bits)
+    if bits.size <= _BLOCK:
+        return function(bits)
+    flat = bits.reshape(-1)
+    results = None
+    for start in range(0, flat.size, _BLOCK):
+        part = function(flat[start:start + _BLOCK])
+        part = part if outputs > 1 else (part,)
+        if results is None:
+            results = [np.empty(flat.shape, dtype=p.dtype) for p in part]
+        for out, p in zip(results, part):
+            out[start:start + _BLOCK] = p
+    results = [r.reshape(bits.shape) for r in results]
+    return tuple(results) if outputs > 1 else results[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,6 +154,10 @@ def rsqrt_exact(fmt: FloatFormat, bits):
     """Correctly rounded (nearest even) ``1/sqrt(x)`` of raw float bits, as raw bits (uint64)."""
     if not isinstance(fmt, FloatFormat):
         raise TypeError(f"rsqrt_exact takes a FloatFormat, not {fmt!r}")
+    return _blocked(lambda b: _rsqrt_exact(fmt, b), bits, 1)
+
+
+def _rsqrt_exact(fmt, bits):
     bits = np.asarray(bits).astype(np.int64).astype(U) & U((1 << fmt.width) - 1)
     sign, zero, inf, nan = float_classes(fmt, bits)
     finite = ~(sign | zero | inf | nan)
@@ -160,6 +183,10 @@ def rsqrt_exact_fixed(config, bits):
     Returns ``(y, flag)`` like the golden model: zero -> ``max_int`` flagged, negative -> ``0``
     flagged, results beyond ``out_format`` saturate to ``max_int`` flagged.
     """
+    return _blocked(lambda b: _rsqrt_exact_fixed(config, b), bits, 2)
+
+
+def _rsqrt_exact_fixed(config, bits):
     fmt, out = config.format, config.out_format
     bits, negative, zero = _fixed_inputs(fmt, bits)
     positive = ~negative & ~zero

@@ -7,7 +7,7 @@ and the reports cannot drift apart.
 import argparse
 from dataclasses import dataclass, fields, replace
 
-from .formats import FixedFormat, FloatFormat, parse_format
+from .formats import FIXED_WIDTH, FixedFormat, FloatFormat, parse_format
 from .magic import default_magic, magic_range
 
 __all__ = ["Config", "FUNCTIONS", "SEEDS", "NEWTON_STAGES", "LANES", "add_config_arguments",
@@ -61,8 +61,9 @@ class Config:
     lanes : int
         Independent lanes per stream payload, 1..16.
     out_format : FixedFormat | str | None
-        Fixed point only: result format; default ``q{F//2 + 2}.{F}``, which holds ``rsqrt`` of every
-        positive input. Results beyond it saturate.
+        Fixed point only: result format; default ``q{F//2 + 2}.{F}`` (fraction bits reduced to keep
+        the width at most 32), which holds ``rsqrt`` of every positive input. Results beyond it
+        saturate.
     """
     format: object
     function: str = "rsqrt"
@@ -112,8 +113,9 @@ class Config:
                                  f"{self.format.name}")
             return
         if self.out_format is None:
-            frac = self.format.frac_bits
-            set_("out_format", FixedFormat(frac // 2 + 2, frac))
+            integer = self.format.frac_bits // 2 + 2
+            set_("out_format", FixedFormat(integer, min(self.format.frac_bits,
+                                                        FIXED_WIDTH.stop - 1 - integer)))
         else:
             out = parse_format(self.out_format)
             if not isinstance(out, FixedFormat):

@@ -15,7 +15,7 @@ __all__ = ["FloatFormat", "FixedFormat", "parse_format", "FP32", "FP16", "BF16",
 
 FLOAT_EXP_BITS = range(3, 9)
 FLOAT_MAN_BITS = range(2, 24)
-FIXED_WIDTH = range(2, 33)
+FIXED_WIDTH = range(4, 33)
 
 _NAMED = {"fp32": (8, 23), "fp16": (5, 10), "bf16": (8, 7)}
 
@@ -133,7 +133,7 @@ FP32 = FloatFormat(8, 23)
 FP16 = FloatFormat(5, 10)
 BF16 = FloatFormat(8, 7)
 
-_ACCEPTED = "fp32, fp16, bf16, eXmY (X in 3..8, Y in 2..23) or qI.F (signed fixed point, I+F in 2..32)"
+_ACCEPTED = "fp32, fp16, bf16, eXmY (X in 3..8, Y in 2..23) or qI.F (signed fixed point, I+F in 4..32)"
 
 
 def parse_format(text):

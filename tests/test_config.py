@@ -23,9 +23,9 @@ def test_parse_format(text, expected):
     ("e5m1", "format 'e5m1': mantissa bits must be an integer in 2..23, not 1"),
     ("e5m24", "format 'e5m24': mantissa bits must be an integer in 2..23, not 24"),
     ("q0.8", "format 'q0.8': fixed-point integer bits (sign included) must be at least 1, not 0"),
-    ("q20.20", "format 'q20.20': fixed-point width (integer + fraction bits) must be in 2..32, "
+    ("q20.20", "format 'q20.20': fixed-point width (integer + fraction bits) must be in 4..32, "
                "not 40 (q20.20)"),
-    ("q1.0", "fixed-point width (integer + fraction bits) must be in 2..32, not 1"),
+    ("q1.2", "fixed-point width (integer + fraction bits) must be in 4..32, not 3"),
 ])
 def test_bad_format(text, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -65,6 +65,7 @@ def test_defaults_resolved_once():
     assert Config("fp32", seed="magic", newton=0).magic == 0x5F37642F
     assert Config("q4.12").out_format == FixedFormat(8, 12)
     assert Config("q4.12", out_format="q3.13").out_format == FixedFormat(3, 13)
+    assert Config("q2.30").out_format == FixedFormat(17, 15)
 
 
 def test_config_is_immutable_and_hashable():

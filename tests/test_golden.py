@@ -35,13 +35,12 @@ def test_float_special_values(config):
     assert [hex(v) for v in rsqrt(config, x)] == [hex(v) for v in cases.values()]
 
 
-@pytest.mark.parametrize("config", FLOAT_CONFIGS, ids=lambda c: c.name)
+@pytest.mark.parametrize("config", [c for c in FLOAT_CONFIGS if c.seed == "lut" or c.newton > 0],
+                         ids=lambda c: c.name)
 def test_powers_of_four_are_exact(config):
     """rsqrt(4**j) = 2**-j exactly: every seed and stage count gets these right after rounding
     except the bare magic seed, whose error is a few percent."""
     fmt = config.format
-    if config.seed == "magic" and config.newton == 0:
-        pytest.skip("the bare magic seed is not exact at powers of four")
     js = [j for j in range(-(fmt.bias // 2) + 1, fmt.bias // 2) if fmt.emin <= 2 * j <= fmt.emax]
     x = np.array([bits(fmt, 0, 2 * j + fmt.bias, 0) for j in js], dtype=np.uint64)
     expected = np.array([bits(fmt, 0, -j + fmt.bias, 0) for j in js], dtype=np.uint64)
