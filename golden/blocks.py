@@ -9,7 +9,8 @@ from hw.classes import Cls
 from .intmath import bit_length, mul_shr, round_shift
 
 __all__ = ["unpack_float", "unpack_fixed", "range_reduce", "seed_lut", "seed_magic",
-           "newton_stage", "normalize", "round_pack_float", "round_pack_fixed"]
+           "newton_stage", "round_pack_float", "round_pack_fixed", "square", "product", "add_one",
+           "normalize_sum", "cube"]
 
 U = np.uint64
 
@@ -34,16 +35,23 @@ def unpack_float(fmt, bits):
     return sign, cls, exp, sig
 
 
-def unpack_fixed(fmt, bits):
-    """Fields of a two's-complement fixed-point word: ``sign, cls, exp, sig`` with ``sig``
-    normalized to ``width - 2`` fraction bits (value = ``sig * 2**(exp - (width-2))``)."""
+def unpack_fixed(fmt, bits, magnitude=False):
+    """Fields of a two's-complement fixed-point word: ``sign, cls, exp, sig``. Without
+    ``magnitude``, ``sig`` is the positive value normalized to ``width - 2`` fraction bits (0 for
+    negative inputs); with it, ``|x|`` normalized to ``width - 1`` fraction bits. In both cases
+    ``x = ±sig * 2**(exp - fraction bits)``."""
     bits = np.asarray(bits).astype(np.uint64) & U((1 << fmt.width) - 1)
     sign = ((bits >> U(fmt.width - 1)) & U(1)).astype(np.int64)
-    frac = fmt.width - 2
     cls = np.where(bits == 0, int(Cls.ZERO), int(Cls.FINITE)).astype(np.int64)
-    length = bit_length(bits)
-    positive = (sign == 0) & (bits != 0)
-    sig = np.where(positive, bits << np.where(positive, frac + 1 - length, 0).astype(np.uint64), U(0))
+    if magnitude:
+        mag = np.where(sign == 1, (U(1 << fmt.width) - bits) & U((1 << fmt.width) - 1), bits)
+        mag = np.where((sign == 1) & (mag == 0), U(1 << (fmt.width - 1)), mag)
+        frac, use = fmt.width - 1, bits != 0
+    else:
+        mag = bits
+        frac, use = fmt.width - 2, (sign == 0) & (bits != 0)
+    length = bit_length(mag)
+    sig = np.where(use, mag << np.where(use, frac + 1 - length, 0).astype(np.uint64), U(0))
     exp = length - 1 - fmt.frac_bits
     return sign, cls, exp, sig
 
@@ -62,9 +70,10 @@ def seed_lut(config, dp, parity, sig):
 
 
 def seed_magic(config, dp, parity, sig):
-    """Magic-constant seed ``R0`` (``seed_bits = frac_bits + 2`` fraction bits), see :mod:`hw.magic`."""
-    man = dp.frac_bits
-    frac = (sig & U((1 << man) - 1)).astype(np.int64)
+    """Magic-constant seed ``R0`` (``seed_bits = magic_bits + 2`` fraction bits) from the top
+    ``magic_bits`` fraction bits of ``sig``, see :mod:`hw.magic`."""
+    man = dp.magic_bits
+    frac = ((sig >> U(dp.frac_bits - man)) & U((1 << man) - 1)).astype(np.int64)
     kf = config.magic & ((1 << man) - 1)
     low = kf - (((1 - parity) << (man - 1)) | (frac >> 1))
     borrow = (low < 0).astype(np.int64)
@@ -85,35 +94,73 @@ def newton_stage(dp, r, r_bits, mr, last):
     return mul_shr(r, h, r_bits + 1) & U((1 << (w + 1)) - 1)
 
 
-def normalize(dp, r, k):
-    """Leading-one position of ``R`` (value ``r`` in ``(0.25, 2)``): ``(lead, exp)`` with
-    ``lead`` the bit index of the leading one and ``exp = lead - work_bits - k`` the result's
-    unbiased exponent."""
-    lead = bit_length(r) - 1
-    return lead, lead - dp.work_bits - k
+def round_pack_float(fmt, v, frac, exp, subnormals):
+    """Round ``v / 2**frac * 2**exp`` (``v > 0``) to ``man_bits + 1`` significant bits, nearest
+    even, and pack to raw bits (sign 0): overflow gives infinity; below ``emin`` the result is
+    subnormal (rounded once, at the subnormal position) when ``subnormals``, else it must not occur.
 
-
-def round_pack_float(fmt, dp, r, lead, exp):
-    """Round ``R`` to ``man_bits + 1`` significant bits (nearest even) at the given exponent, with
-    overflow to infinity, and pack to raw bits (sign 0). Results must be normal or overflow (rsqrt
-    results are never subnormal for the supported formats)."""
+    With ``q`` the rounded significand and ``b`` the biased exponent (at least 1 when subnormal),
+    the packed word is ``((b - 1) << man_bits) + q``: a carry out of ``q`` and a subnormal that
+    rounds up to the smallest normal both land in the right field without a special case.
+    """
     man = fmt.man_bits
-    biased = exp + fmt.bias
+    lead = bit_length(v) - 1
+    biased = lead - frac + exp + fmt.bias
     shift = lead - man
-    q = round_shift(r, np.maximum(shift, 0)) << np.maximum(-shift, 0).astype(np.uint64)
-    carry = q >= U(1 << (man + 1))
-    q = np.where(carry, q >> U(1), q)
-    biased = biased + carry
-    out = (biased.astype(np.uint64) << U(man)) | (q & U((1 << man) - 1))
-    return np.where(biased >= fmt.exp_max_field, U(fmt.inf), out)
+    if subnormals:
+        shift = shift + np.maximum(1 - biased, 0)
+        biased = np.maximum(biased, 1)
+    q = round_shift(v, np.maximum(shift, 0)) << np.maximum(-shift, 0).astype(np.uint64)
+    out = ((biased - 1).astype(np.uint64) << U(man)) + q
+    return np.where((biased >= fmt.exp_max_field) | (out >= U(fmt.inf)), U(fmt.inf), out)
 
 
-def round_pack_fixed(out_fmt, dp, r, k):
-    """``R * 2**-k`` rounded (nearest even) to ``out_fmt``; returns ``(y, saturated)``."""
-    shift = dp.work_bits + k - out_fmt.frac_bits
-    y = round_shift(r, np.maximum(shift, 0))
+def round_pack_fixed(out_fmt, v, frac, exp, negative=None):
+    """Magnitude ``v / 2**frac * 2**exp`` rounded (nearest even) to ``out_fmt``'s grid, saturating
+    at ``max_int`` (``max_int + 1`` where ``negative``); returns ``(magnitude, saturated)``."""
+    shift = frac - exp - out_fmt.frac_bits
+    y = round_shift(v, np.maximum(shift, 0))
     left = np.maximum(-shift, 0)
     big = left >= 64 - bit_length(y)
     y = np.where(big, U(0), y << np.where(big, 0, left).astype(np.uint64))
-    saturated = big | (y > U(out_fmt.max_int))
-    return np.where(saturated, U(out_fmt.max_int), y), saturated
+    limit = U(out_fmt.max_int) + (U(0) if negative is None else np.asarray(negative).astype(np.uint64))
+    saturated = big | (y > limit)
+    return np.where(saturated, limit, y), saturated
+
+
+def square(dp, sig):
+    """``sig**2`` (``x_frac_bits`` fraction bits in) truncated to ``work_bits`` fraction bits."""
+    shift = 2 * dp.x_frac_bits - dp.work_bits
+    return mul_shr(sig, sig, shift) if shift >= 0 else (sig * sig) << U(-shift)
+
+
+def product(a, a_frac, r):
+    """``a * r`` truncated to ``r``'s fraction bits (``a`` has ``a_frac`` fraction bits)."""
+    return mul_shr(a, r, a_frac)
+
+
+def add_one(dp, t, exp):
+    """``u = 1 + t * 2**exp`` (``t`` in ``[1, 8)``, ``work_bits`` fraction bits) as ``(U, eu)`` with
+    ``u = U / 2**work_bits * 2**eu``, ``U`` in ``[1, 9) * 2**work_bits``, parts below the LSB
+    truncated."""
+    w = dp.work_bits
+    exp = np.asarray(exp, dtype=np.int64)
+    up = exp >= 0
+    one = np.where(up & (exp <= w), U(1) << np.clip(w - exp, 0, 63).astype(np.uint64), U(0))
+    down = np.minimum(-exp, 63).astype(np.uint64)
+    small = np.where(-exp >= 64, U(0), t >> np.where(up, U(0), down))
+    u = np.where(up, t + one, U(1 << w) + small)
+    return u, np.maximum(exp, 0)
+
+
+def normalize_sum(dp, u, exp):
+    """``(exp, sig)`` of ``U`` normalized to ``[1, 2)`` with ``work_bits`` fraction bits (the up to
+    three low bits shifted out are truncated)."""
+    lead = bit_length(u) - 1 - dp.work_bits
+    return exp + lead, u >> lead.astype(np.uint64)
+
+
+def cube(dp, r):
+    """``r**3``, each product truncated to ``work_bits`` fraction bits."""
+    w = dp.work_bits
+    return mul_shr(mul_shr(r, r, w), r, w)

@@ -10,9 +10,8 @@ __all__ = ["rsqrt_core", "rsqrt"]
 
 
 def rsqrt_core(config: Config, exp, sig):
-    """Reduced-domain core on normalized operands: returns ``(R, k)`` with ``R`` having
-    ``work_bits`` fraction bits and ``1/sqrt(x) ~= R * 2**-(work_bits + k)`` ... scaled as
-    ``R / 2**work_bits * 2**-k``."""
+    """Inverse square root of a normalized operand ``sig * 2**(exp - frac_bits)``: returns
+    ``(R, k)`` with ``1/sqrt(operand) ~= R / 2**work_bits * 2**-k``."""
     dp = datapath(config)
     parity, k, mr = blocks.range_reduce(dp, exp, sig)
     seed = blocks.seed_lut if config.seed == "lut" else blocks.seed_magic
@@ -37,8 +36,7 @@ def rsqrt(config: Config, x):
     if config.is_float:
         sign, cls, exp, sig = blocks.unpack_float(fmt, x)
         r, k = rsqrt_core(config, exp, sig)
-        lead, rexp = blocks.normalize(dp, r, k)
-        y = blocks.round_pack_float(fmt, dp, r, lead, rexp)
+        y = blocks.round_pack_float(fmt, r, dp.work_bits, -k, subnormals=False)
         y = np.where(cls == Cls.INF, np.uint64(0), y)
         y = np.where(cls == Cls.ZERO, np.uint64(fmt.inf), y)
         y = np.where(sign == 1, np.uint64(fmt.inf | fmt.sign_bit), y)
@@ -46,7 +44,7 @@ def rsqrt(config: Config, x):
         return y
     sign, cls, exp, sig = blocks.unpack_fixed(fmt, x)
     r, k = rsqrt_core(config, exp, sig)
-    y, flag = blocks.round_pack_fixed(config.out_format, dp, r, k)
+    y, flag = blocks.round_pack_fixed(config.out_format, r, dp.work_bits, -k)
     y = np.where(cls == Cls.ZERO, np.uint64(config.out_format.max_int), y)
     y = np.where(sign == 1, np.uint64(0), y)
     flag = flag | (cls == Cls.ZERO) | (sign == 1)

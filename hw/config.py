@@ -11,9 +11,12 @@ from .formats import FIXED_WIDTH, FixedFormat, FloatFormat, parse_format
 from .magic import default_magic, magic_range
 
 __all__ = ["Config", "FUNCTIONS", "SEEDS", "NEWTON_STAGES", "LANES", "add_config_arguments",
-           "config_from_arguments"]
+           "config_from_arguments", "ACTIVATIONS", "BACKWARD"]
 
-FUNCTIONS = ("rsqrt",)
+FUNCTIONS = ("rsqrt", "isrlu", "isru", "isrlu-grad", "isru-grad")
+ACTIVATIONS = FUNCTIONS[1:]
+BACKWARD = ("isrlu-grad", "isru-grad")
+DEFAULT_ALPHA = 1.0
 SEEDS = ("magic", "lut")
 NEWTON_STAGES = range(0, 4)
 LANES = range(1, 17)
@@ -24,6 +27,12 @@ DEFAULT_FULL_TABLE_BITS = 11
 DEFAULT_TABLE_BITS = 12
 # Error of the bare magic seed and of a table seed with T index bits, for choosing default stages.
 MAGIC_SEED_ERROR = 0.0343
+# Activations: the inverse square root of 1 + alpha*x**2 is computed to 2p + guard bits where the
+# target is correct rounding (precision up to 12 bits: the 16-bit formats), else p + guard bits.
+CORRECTLY_ROUNDED_MAX_BITS = 12
+ACTIVATION_GUARD_BITS = 10
+ACTIVATION_TARGET_BITS = 8
+ACTIVATION_TABLE_BITS = 8
 
 
 def _is_int(value):
@@ -45,7 +54,14 @@ class Config:
     format : FloatFormat | FixedFormat | str
         Input number format: ``fp32``, ``fp16``, ``bf16``, ``eXmY`` or ``qI.F``.
     function : str
-        ``rsqrt``.
+        ``rsqrt``, ``isrlu``, ``isru`` (forward) or ``isrlu-grad``, ``isru-grad`` (backward:
+        ``grad_out * f'(x)``).
+    alpha : float
+        Activation functions only: the hyperparameter ``alpha > 0`` (default 1.0), a build-time
+        constant rounded to the datapath's working precision.
+    runtime_alpha : bool
+        Activation functions only: alpha arrives with every input, per lane, in the unit's format
+        (``alpha`` must then be left unset).
     seed : str
         ``lut`` (default) or ``magic``.
     magic : int
@@ -73,6 +89,8 @@ class Config:
     newton: object = None
     lanes: int = 1
     out_format: object = None
+    alpha: object = None
+    runtime_alpha: bool = False
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)
@@ -82,15 +100,20 @@ class Config:
         if self.seed not in SEEDS:
             raise ValueError(f"seed must be one of {', '.join(SEEDS)}, not {self.seed!r}")
         _check_range("lanes", self.lanes, LANES)
+        self._resolve_alpha(set_)
         self._resolve_out_format(set_)
         if self.seed == "lut":
             if self.magic is not None:
                 raise ValueError(f"magic is only used with seed 'magic', not with seed 'lut' "
                                  f"(got magic={self.magic:#x})")
-            accepted = range(2, min(self.significand_bits, MAX_TABLE_BITS) + 1)
+            accepted = range(2, min(self.core_significand_bits, MAX_TABLE_BITS) + 1)
             if self.table_bits is None:
-                set_("table_bits", self.significand_bits if self.significand_bits <= DEFAULT_FULL_TABLE_BITS
-                     else min(DEFAULT_TABLE_BITS, accepted.stop - 1))
+                if self.is_activation:
+                    set_("table_bits", ACTIVATION_TABLE_BITS)
+                elif self.significand_bits <= DEFAULT_FULL_TABLE_BITS:
+                    set_("table_bits", self.significand_bits)
+                else:
+                    set_("table_bits", min(DEFAULT_TABLE_BITS, accepted.stop - 1))
             _check_range(f"table_bits for {self.format.name}", self.table_bits, accepted)
         elif self.table_bits is not None:
             raise ValueError(f"table_bits is only used with seed 'lut', not with seed 'magic' "
@@ -106,13 +129,37 @@ class Config:
                 raise ValueError(f"magic for {self.format.name} must be an integer in "
                                  f"{low:#x}..{high:#x}, not {self.magic!r}")
 
+    def _resolve_alpha(self, set_):
+        if not isinstance(self.runtime_alpha, bool):
+            raise ValueError(f"runtime_alpha must be True or False, not {self.runtime_alpha!r}")
+        if not self.is_activation:
+            for name in ("alpha", "runtime_alpha"):
+                if getattr(self, name) not in (None, False):
+                    raise ValueError(f"{name} is only used with the activation functions "
+                                     f"{', '.join(ACTIVATIONS)}, not with {self.function!r}")
+            return
+        if self.runtime_alpha:
+            if self.alpha is not None:
+                raise ValueError(f"alpha must not be given with runtime_alpha (got alpha={self.alpha!r})")
+            return
+        alpha = DEFAULT_ALPHA if self.alpha is None else self.alpha
+        try:
+            value = float(alpha)
+        except (TypeError, ValueError):
+            raise ValueError(f"alpha must be a positive finite number, not {alpha!r}") from None
+        if not (0 < value < float("inf")) or isinstance(alpha, bool):
+            raise ValueError(f"alpha must be a positive finite number, not {alpha!r}")
+        set_("alpha", value)
+
     def _resolve_out_format(self, set_):
         if isinstance(self.format, FloatFormat):
             if self.out_format is not None:
                 raise ValueError(f"out_format is only used with fixed-point formats, not with "
                                  f"{self.format.name}")
             return
-        if self.out_format is None:
+        if self.out_format is None and self.is_activation:
+            set_("out_format", self.format)
+        elif self.out_format is None:
             integer = self.format.frac_bits // 2 + 2
             set_("out_format", FixedFormat(integer, min(self.format.frac_bits,
                                                         FIXED_WIDTH.stop - 1 - integer)))
@@ -123,10 +170,12 @@ class Config:
             set_("out_format", out)
 
     def _default_newton(self):
-        if self.seed == "lut" and self.table_bits == self.significand_bits:
+        if self.seed == "lut" and self.table_bits == self.significand_bits and not self.is_activation:
             return 0
         error = MAGIC_SEED_ERROR if self.seed == "magic" else 2.0 ** -(self.table_bits + 1)
         target = 2.0 ** -(self.result_bits + 1)
+        if self.is_activation:
+            target = 2.0 ** -(self.core_significand_bits - ACTIVATION_TARGET_BITS)
         stages = 0
         while error > target and stages < NEWTON_STAGES.stop - 1:
             error = 1.5 * error * error
@@ -139,11 +188,30 @@ class Config:
         return isinstance(self.format, FloatFormat)
 
     @property
+    def is_activation(self):
+        return self.function in ACTIVATIONS
+
+    @property
+    def is_backward(self):
+        return self.function in BACKWARD
+
+    @property
     def fraction_bits(self):
-        """Fraction bits of the normalized input significand (``1.f``)."""
+        """Fraction bits of the normalized input significand (``1.f``); fixed point normalizes
+        the magnitude (``width - 1`` bits for the activations, whose input may be negative)."""
         if self.is_float:
             return self.format.man_bits
-        return self.format.width - 2
+        return self.format.width - (1 if self.is_activation else 2)
+
+    @property
+    def core_significand_bits(self):
+        """Significand bits of the operand of the inverse square root: the input for rsqrt, the
+        working precision of ``1 + alpha*x**2`` for the activations."""
+        if not self.is_activation:
+            return self.significand_bits
+        if self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS:
+            return 2 * self.result_bits + ACTIVATION_GUARD_BITS
+        return self.result_bits + ACTIVATION_GUARD_BITS
 
     @property
     def significand_bits(self):
@@ -174,7 +242,11 @@ class Config:
     def name(self):
         """Short identifier encoding every parameter, e.g. ``rsqrt_fp16_lut11_n0``."""
         seed = f"lut{self.table_bits}" if self.seed == "lut" else f"magic{self.magic:x}"
-        parts = [self.function, self.format.name.replace(".", "_"), seed, f"n{self.newton}"]
+        parts = [self.function.replace("-", "_"), self.format.name.replace(".", "_"), seed,
+                 f"n{self.newton}"]
+        if self.is_activation:
+            alpha = "arun" if self.runtime_alpha else "a" + f"{self.alpha:g}".replace(".", "p").replace("-", "m").replace("+", "")
+            parts.insert(2, alpha)
         if not self.is_float:
             parts.insert(2, "to" + self.out_format.name.replace(".", "_"))
         if self.lanes > 1:
@@ -217,6 +289,10 @@ def add_config_arguments(parser):
     group.add_argument("--newton", type=int, default=None, help="Newton-Raphson stages, 0..3")
     group.add_argument("--lanes", type=int, default=1, help="lanes per stream payload, 1..16")
     group.add_argument("--out-format", default=None, help="fixed point only: result format qI.F")
+    group.add_argument("--alpha", type=float, default=None,
+                       help="activation functions: alpha > 0 (default 1)")
+    group.add_argument("--runtime-alpha", action="store_true",
+                       help="activation functions: alpha is an input, per lane, in the unit's format")
     return parser
 
 
@@ -225,7 +301,8 @@ def config_from_arguments(args, parser=None):
     try:
         return Config(format=args.format, function=args.function, seed=args.seed, magic=args.magic,
                       table_bits=args.table_bits, newton=args.newton, lanes=args.lanes,
-                      out_format=args.out_format)
+                      out_format=args.out_format, alpha=args.alpha,
+                      runtime_alpha=args.runtime_alpha)
     except ValueError as error:
         if parser is None:
             raise

@@ -10,7 +10,8 @@ number of fraction bits:
 """
 from dataclasses import dataclass
 from functools import lru_cache
-from math import isqrt, sqrt
+from fractions import Fraction
+from math import frexp, isqrt, sqrt
 
 from .config import Config
 from .magic import magic_seed_error
@@ -23,7 +24,9 @@ SEED_GUARD_BITS = 3
 
 @dataclass(frozen=True)
 class Datapath:
-    frac_bits: int        # P: fraction bits of the normalized input significand
+    frac_bits: int        # fraction bits of the operand of the inverse square root (rsqrt: P)
+    x_frac_bits: int      # fraction bits of the normalized input significand (P)
+    magic_bits: int       # fraction bits the magic constant is defined on
     exp_width: int        # signed width of unbiased exponents and of k
     seed_bits: int        # S: fraction bits of the seed R0
     work_bits: int        # W: fraction bits of the Newton iterates and of the value rounded
@@ -31,16 +34,20 @@ class Datapath:
     table_width: int      # bits stored per entry
     seed_error: float     # maximum relative error of the seed
     newton_bias: int      # added to 3 (work_bits fraction bits) in the last Newton stage
+    alpha_sig: int        # activations, constant alpha: significand, work_bits fraction bits
+    alpha_exp: int        # ... and exponent: alpha ~= alpha_sig / 2**work_bits * 2**alpha_exp
+    big_exp: int          # activations: exponent that stands in for an infinite input
 
 
 def lut_error(config: Config, seed_bits: int, table):
     """Maximum relative error of a table seed over its intervals (exact at the interval ends)."""
     top_bits = config.table_bits - 1
+    full = config.table_bits == config.core_significand_bits
     worst = 0.0
     for j, entry in enumerate(table):
         parity, top = j >> top_bits, j & ((1 << top_bits) - 1)
         a = (1 + top / 2 ** top_bits) * 2 ** parity
-        b = a + 2.0 ** (parity - top_bits) if config.table_bits < config.significand_bits else a
+        b = a if full else a + 2.0 ** (parity - top_bits)
         c = entry / 2 ** seed_bits
         worst = max(worst, abs(c * sqrt(a) - 1), abs(c * sqrt(b) - 1))
     return worst
@@ -72,7 +79,7 @@ def lut_contents(config: Config, seed_bits: int):
     """
     table_bits = config.table_bits
     top_bits = table_bits - 1
-    full = table_bits == config.significand_bits
+    full = table_bits == config.core_significand_bits
     entries = []
     for j in range(1 << table_bits):
         parity, top = j >> top_bits, j & ((1 << top_bits) - 1)
@@ -92,21 +99,25 @@ def lut_contents(config: Config, seed_bits: int):
     return tuple(entries)
 
 
+def _alpha(alpha, work_bits):
+    """``alpha`` as ``(sig, exp)``: ``sig`` rounded to ``work_bits`` fraction bits, in ``[1, 2]``."""
+    mantissa, exponent = frexp(alpha)                  # alpha = mantissa * 2**exponent, [0.5, 1)
+    sig = round(Fraction(mantissa) * 2 ** (work_bits + 1))
+    if sig == 1 << (work_bits + 1):
+        return 1 << work_bits, exponent
+    return sig, exponent - 1
+
+
 @lru_cache(maxsize=None)
 def datapath(config: Config) -> Datapath:
-    frac = config.fraction_bits
-    if config.is_float:
-        fmt = config.format
-        span = max(fmt.bias + frac + 2, fmt.exp_max_field)
-    else:
-        span = max(config.format.width, config.out_format.width) + 2
-    exp_width = span.bit_length() + 2
+    frac = config.core_significand_bits - 1
+    magic_bits = config.fraction_bits
     if config.seed == "magic":
-        seed_bits = frac + 2
+        seed_bits = magic_bits + 2
         table = ()
-        seed_error = magic_seed_error(config.magic, frac)
-    elif config.table_bits == config.significand_bits:
-        seed_bits = config.significand_bits
+        seed_error = magic_seed_error(config.magic, magic_bits)
+    elif config.table_bits == config.core_significand_bits:
+        seed_bits = config.core_significand_bits
         table = None
     else:
         seed_bits = config.table_bits + SEED_GUARD_BITS
@@ -114,9 +125,32 @@ def datapath(config: Config) -> Datapath:
     if table is None:
         table = lut_contents(config, seed_bits)
         seed_error = lut_error(config, seed_bits, table)
-    work_bits = seed_bits if config.newton == 0 else config.result_bits + GUARD_BITS
+    if config.is_activation:
+        work_bits = frac
+    else:
+        work_bits = seed_bits if config.newton == 0 else config.result_bits + GUARD_BITS
+    fmt = config.format
+    if config.is_float:
+        low, high = fmt.emin - fmt.man_bits, fmt.emax + 1
+    else:
+        low, high = -fmt.frac_bits, fmt.int_bits
+        if config.out_format is not None:
+            low, high = min(low, -config.out_format.frac_bits), max(high, config.out_format.int_bits)
+    big_exp = 0
+    alpha_sig = alpha_exp = 0
+    if config.is_activation:
+        # An infinite x becomes 2**big_exp: big enough that 1 vanishes beside alpha*x**2 (for any
+        # alpha of the format) and that f'(x) underflows every output, yet the same datapath.
+        big_exp = work_bits + 8 + 2 * (high - low)
+        if not config.runtime_alpha:
+            alpha_sig, alpha_exp = _alpha(config.alpha, work_bits)
+            low, high = min(low, alpha_exp), max(high, alpha_exp + 1)
+    span = 4 * (max(abs(low), abs(high)) + big_exp + 4)
+    exp_width = span.bit_length() + 1
     table_width = max(table).bit_length() if table else 0
-    return Datapath(frac_bits=frac, exp_width=exp_width, seed_bits=seed_bits, work_bits=work_bits,
+    return Datapath(frac_bits=frac, x_frac_bits=config.fraction_bits, magic_bits=magic_bits,
+                    exp_width=exp_width, seed_bits=seed_bits, work_bits=work_bits,
                     table=table, table_width=table_width, seed_error=seed_error,
                     newton_bias=newton_bias(seed_error, config.newton, work_bits)
-                    if config.seed == "lut" else 0)
+                    if config.seed == "lut" else 0,
+                    alpha_sig=alpha_sig, alpha_exp=alpha_exp, big_exp=big_exp)

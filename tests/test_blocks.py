@@ -138,18 +138,22 @@ def test_round_shift_random():
     assert np.array_equal(got["q"], round_shift(v, d).astype(np.int64))
 
 
-@pytest.mark.parametrize("fmt", ["fp16", "e3m8", "fp32"])
-def test_round_pack_float(fmt):
+@pytest.mark.parametrize("fmt, subnormals", [("fp16", False), ("e3m8", False), ("fp32", False),
+                                             ("fp16", True), ("bf16", True), ("e4m3", True)])
+def test_round_pack_float(fmt, subnormals):
     config = Config(fmt, seed="magic", newton=1)
     dp = datapath(config)
+    fmt = config.format
     rng = np.random.default_rng(6)
-    w = dp.work_bits
-    r = rng.integers(1 << (w - 2), 1 << (w + 1), 1500).astype(np.uint64)
-    # rsqrt results are never subnormal, so the block's contract covers normal and overflowing ones
-    k = rng.integers(-config.format.bias - 1, config.format.bias - 2, 1500)
-    got = run_comb(RoundPackFloat(config.format, dp), {"r": r, "k": k}, ["bits"])
-    lead, exp = twin.normalize(dp, r, k)
-    expected = twin.round_pack_float(config.format, dp, r, lead, exp)
+    w, frac = dp.work_bits, dp.work_bits - 1
+    v = rng.integers(1 << (w - 3), 1 << (w + 1), 1500).astype(np.uint64)
+    if subnormals:   # around and below the subnormal range, and overflowing
+        exp = rng.integers(fmt.emin - fmt.man_bits - 4, fmt.emax + 3, 1500)
+    else:            # normal and overflowing results only
+        exp = rng.integers(fmt.emin + 2, fmt.emax + 3, 1500)
+    dut = RoundPackFloat(fmt, w + 1, frac, w - 3, w, dp.exp_width, subnormals)
+    got = run_comb(dut, {"v": v, "exp": exp}, ["bits"])
+    expected = twin.round_pack_float(fmt, v, frac, exp, subnormals)
     assert np.array_equal(got["bits"], expected.astype(np.int64))
 
 
@@ -158,10 +162,12 @@ def test_round_pack_fixed():
     dp = datapath(config)
     rng = np.random.default_rng(7)
     w = dp.work_bits
-    k_min, k_max = -6, 1
-    r = rng.integers(1 << (w - 1), 1 << w, 1500).astype(np.uint64)
-    k = rng.integers(k_min, k_max + 1, 1500)
-    got = run_comb(RoundPackFixed(config.out_format, dp, k_min, k_max), {"r": r, "k": k}, ["y", "sat"])
-    y, sat = twin.round_pack_fixed(config.out_format, dp, r, k)
+    exp_min, exp_max = -8, 6
+    v = rng.integers(1 << (w - 1), 1 << w, 3000).astype(np.uint64)
+    exp = rng.integers(exp_min, exp_max + 1, 3000)
+    negative = rng.integers(0, 2, 3000)
+    dut = RoundPackFixed(config.out_format, w + 1, w, exp_min, exp_max, dp.exp_width)
+    got = run_comb(dut, {"v": v, "exp": exp, "negative": negative}, ["y", "sat"])
+    y, sat = twin.round_pack_fixed(config.out_format, v, w, exp, negative=negative)
     assert np.array_equal(got["y"], y.astype(np.int64))
     assert np.array_equal(got["sat"], sat.astype(np.int64))

@@ -33,7 +33,8 @@ def test_bad_format(text, message):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(function="tanh"), "function must be one of rsqrt, not 'tanh'"),
+    (dict(function="tanh"), "function must be one of rsqrt, isrlu, isru, isrlu-grad, isru-grad, "
+                           "not 'tanh'"),
     (dict(seed="poly"), "seed must be one of magic, lut, not 'poly'"),
     (dict(newton=4), "newton must be an integer in 0..3, not 4"),
     (dict(newton=-1), "newton must be an integer in 0..3, not -1"),

@@ -32,62 +32,81 @@ class RoundShift(wiring.Component):
 
 
 class RoundPackFloat(wiring.Component):
-    """Normalize ``R`` (value in ``[0.25, 2)``), round to ``man_bits + 1`` bits and pack.
-    Combinational (latency 0).
+    """Round ``v / 2**frac * 2**exp`` to the float format and pack it (sign 0). Combinational.
 
-    Ports: ``r`` (in, ``work_bits`` fraction bits), ``k`` (in, signed); ``bits`` (out, the float
-    ``R * 2**-k`` with sign 0, rounded to nearest even; overflow gives +inf). Results of rsqrt are
-    never subnormal for the supported formats (exponent bits >= 3), so none are produced here.
+    Ports: ``v`` (in, ``width`` bits, non-zero, leading one at a bit in ``lead_min..lead_max``),
+    ``exp`` (in, signed ``exp_width``); ``bits`` (out). Round to nearest even once, at the
+    subnormal position when the result is below ``emin`` and ``subnormals`` (else such results must
+    not occur); overflow gives +inf. The word is ``((b - 1) << man_bits) + q`` for the rounded
+    significand ``q`` and biased exponent ``b >= 1``, so carries need no special case.
     """
-    def __init__(self, fmt, dp):
-        self.fmt, self.dp = fmt, dp
-        super().__init__({"r": In(dp.work_bits + 1), "k": In(signed(dp.exp_width)),
-                          "bits": Out(fmt.width)})
+    def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals):
+        self.fmt, self.frac, self.subnormals = fmt, frac, subnormals
+        self.lead_min, self.lead_max = lead_min, lead_max
+        self.exp_width = exp_width
+        super().__init__({"v": In(width), "exp": In(signed(exp_width)), "bits": Out(fmt.width)})
 
     def elaborate(self, platform):
         m = Module()
-        fmt, w = self.fmt, self.dp.work_bits
-        man = fmt.man_bits
-        pad = max(0, man + 2 - w)
-        sel = Signal(range(3))
-        with m.If(self.r[w]):
-            m.d.comb += sel.eq(0)
-        with m.Elif(self.r[w - 1]):
-            m.d.comb += sel.eq(1)
-        with m.Else():
-            m.d.comb += sel.eq(2)
-        m.submodules.rnd = rnd = RoundShift(w + 1 + pad, w + pad - man)
-        m.d.comb += [rnd.v.eq(self.r << pad), rnd.d.eq(w + pad - man - sel)]
-        carry = rnd.q[man + 1]
-        q = Mux(carry, rnd.q[1:man + 2], rnd.q[:man + 1])
-        biased = Signal(signed(self.dp.exp_width + 2))
-        m.d.comb += biased.eq(fmt.bias - sel - self.k + carry)
-        with m.If(biased >= fmt.exp_max_field):
+        fmt, man = self.fmt, self.fmt.man_bits
+        lead_min, lead_max = self.lead_min, self.lead_max
+        pad = max(0, man - lead_min)
+        width = lead_max + 1 + pad
+        lead = Signal(range(lead_max + 1))
+        m.d.comb += lead.eq(lead_min)
+        for bit in range(lead_min + 1, lead_max + 1):
+            with m.If(self.v[bit]):
+                m.d.comb += lead.eq(bit)
+        ew = self.exp_width + 2
+        biased = Signal(signed(ew))
+        m.d.comb += biased.eq(self.exp + lead + (fmt.bias - self.frac))
+        max_shift = lead_max + pad - man
+        shift = Signal(signed(ew))
+        m.d.comb += shift.eq(lead + pad - man)
+        field = Signal(signed(ew))
+        m.d.comb += field.eq(biased)
+        if self.subnormals:
+            with m.If(biased < 1):
+                m.d.comb += [shift.eq(lead + pad - man + 1 - biased), field.eq(1)]
+            max_shift = width + 1
+        m.submodules.rnd = rnd = RoundShift(width, max_shift)
+        m.d.comb += [rnd.v.eq(self.v << pad),
+                     rnd.d.eq(Mux(shift > max_shift, max_shift, shift))]
+        word = Signal(signed(ew + man + 1))
+        m.d.comb += word.eq(((field - 1) << man) + rnd.q)
+        with m.If((biased >= fmt.exp_max_field) | (word >= fmt.inf)):
             m.d.comb += self.bits.eq(fmt.inf)
         with m.Else():
-            m.d.comb += self.bits.eq((biased[:fmt.exp_bits] << man) | q[:man])
+            m.d.comb += self.bits.eq(word)
         return m
 
 
 class RoundPackFixed(wiring.Component):
-    """``R * 2**-k`` rounded to nearest even on the output grid, saturating. Combinational.
+    """Magnitude ``v / 2**frac * 2**exp`` rounded (nearest even) to the output grid, saturating at
+    ``max_int`` (``max_int + 1`` when ``negative``). Combinational.
 
-    Ports: ``r`` (in, ``work_bits`` fraction bits), ``k`` (in, signed, ``k_min..k_max``); ``y``
-    (out, raw output word), ``sat`` (out, the result exceeded the output format and was clamped).
+    Ports: ``v`` (in, ``width`` bits), ``exp`` (in, signed, ``exp_min..exp_max``), ``negative``
+    (in); ``y`` (out, magnitude, ``out_fmt.width`` bits), ``sat`` (out, clamped).
     """
-    def __init__(self, out_fmt, dp, k_min, k_max):
-        self.out_fmt, self.dp, self.k_min, self.k_max = out_fmt, dp, k_min, k_max
-        super().__init__({"r": In(dp.work_bits + 1), "k": In(signed(dp.exp_width)),
+    def __init__(self, out_fmt, width, frac, exp_min, exp_max, exp_width):
+        self.out_fmt, self.frac, self.exp_min, self.exp_max = out_fmt, frac, exp_min, exp_max
+        self.width = width
+        super().__init__({"v": In(width), "exp": In(signed(exp_width)), "negative": In(1),
                           "y": Out(out_fmt.width), "sat": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
-        w, frac = self.dp.work_bits, self.out_fmt.frac_bits
-        pad = max(0, frac - w - self.k_min)
-        width = w + 1 + pad
-        m.submodules.rnd = rnd = RoundShift(width, w + self.k_max - frac + pad)
-        m.d.comb += [rnd.v.eq(self.r << pad), rnd.d.eq(self.k + (w - frac + pad))]
-        saturated = rnd.q > self.out_fmt.max_int
-        m.d.comb += [self.sat.eq(saturated),
-                     self.y.eq(Mux(saturated, self.out_fmt.max_int, rnd.q))]
+        out = self.out_fmt
+        base = self.frac - out.frac_bits           # shift = base - exp
+        pad = max(0, self.exp_max - base)
+        width = self.width + pad
+        max_shift = base - self.exp_min + pad
+        m.submodules.rnd = rnd = RoundShift(width, max(max_shift, 0))
+        shift = Signal(signed(len(self.exp) + 2))
+        m.d.comb += [shift.eq(base + pad - self.exp), rnd.v.eq(self.v << pad),
+                     rnd.d.eq(Mux(shift < 0, 0, shift))]
+        limit = Signal(out.width)
+        m.d.comb += limit.eq(out.max_int + self.negative)
+        saturated = rnd.q > limit
+        m.d.comb += [self.sat.eq(saturated), self.y.eq(Mux(saturated, limit, rnd.q))]
         return m

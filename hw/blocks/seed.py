@@ -39,9 +39,10 @@ class LutSeed(wiring.Component):
 
 
 class MagicSeed(wiring.Component):
-    """Magic-constant seed (bit trick ``K - (x >> 1)`` in the reduced domain, see :mod:`hw.magic`).
+    """Magic-constant seed (bit trick ``K - (x >> 1)`` in the reduced domain, see :mod:`hw.magic`)
+    on the top ``magic_bits`` fraction bits of ``sig``.
 
-    Ports: ``parity``, ``sig`` (in); ``r0`` (out, ``frac_bits + 2`` fraction bits). Combinational
+    Ports: ``parity``, ``sig`` (in); ``r0`` (out, ``magic_bits + 2`` fraction bits). Combinational
     (latency 0).
     """
     latency = 0
@@ -54,10 +55,10 @@ class MagicSeed(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        man = self.dp.frac_bits
+        man, top = self.dp.magic_bits, self.dp.frac_bits
         kf = self.config.magic & ((1 << man) - 1)
         low = Signal(signed(man + 2))
-        m.d.comb += low.eq(Const(kf, man + 1) - Cat(self.sig[1:man], ~self.parity))
+        m.d.comb += low.eq(Const(kf, man + 1) - Cat(self.sig[top - man + 1:top], ~self.parity))
         mant = Cat(low[:man], Const(1, 1))
         borrow = low[-1]
         shift = Mux(self.parity & borrow, 0, Mux(self.parity | borrow, 1, 2))

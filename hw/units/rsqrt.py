@@ -111,8 +111,10 @@ class RsqrtUnit(wiring.Component):
         cls = delay(m, en, cls, core_latency - 1, f"{name}_cls")
 
         if config.is_float:
-            pack = m.submodules[f"{name}_pack"] = RoundPackFloat(fmt, dp)
-            m.d.comb += [pack.r.eq(r), pack.k.eq(k)]
+            w = dp.work_bits
+            pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
+                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False)
+            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k)]
             result = Signal(fmt.width, name=f"{name}_result")
             with m.If((cls == Cls.NAN) | (sign & (cls != Cls.ZERO))):
                 m.d.comb += result.eq(fmt.quiet_nan)
@@ -127,8 +129,9 @@ class RsqrtUnit(wiring.Component):
         else:
             out_fmt = config.out_format
             k_min, k_max = (-fmt.frac_bits) >> 1, (fmt.int_bits - 2) >> 1
-            pack = m.submodules[f"{name}_pack"] = RoundPackFixed(out_fmt, dp, k_min, k_max)
-            m.d.comb += [pack.r.eq(r), pack.k.eq(k)]
+            pack = m.submodules[f"{name}_pack"] = RoundPackFixed(
+                out_fmt, dp.work_bits + 1, dp.work_bits, -k_max, -k_min, dp.exp_width)
+            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k)]
             zero, negative = cls == Cls.ZERO, sign
             y = Mux(negative, 0, Mux(zero, out_fmt.max_int, pack.y))
             out = register(m, en, y, f"{name}_y")

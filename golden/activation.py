@@ -1,0 +1,100 @@
+"""Bit-exact golden model of the ISRLU/ISRU forward and backward units: the composition of the
+block twins, in the same order as :class:`hw.units.activation.ActivationUnit`.
+
+Datapath (one rounding, at the end): ``Q = x**2``, ``T = alpha * Q``, ``U = 1 + T`` (aligned),
+``R = U**-0.5`` (seed and Newton stages of the rsqrt core), then ``y = x * R`` (forward) or
+``g_in = grad * R**3`` (backward), all in fixed point with ``work_bits`` fraction bits.
+"""
+import numpy as np
+
+from hw.classes import Cls
+from hw.config import Config
+from hw.datapath import datapath
+from . import blocks
+from .rsqrt import rsqrt_core
+
+__all__ = ["activation"]
+
+U64 = np.uint64
+
+
+def _bits(config, raw):
+    raw = np.asarray(raw).astype(np.int64).astype(np.uint64)
+    return raw & U64((1 << config.format.width) - 1)
+
+
+def _unpack(config, raw):
+    if config.is_float:
+        return blocks.unpack_float(config.format, raw)
+    return blocks.unpack_fixed(config.format, raw, magnitude=True)
+
+
+def activation(config: Config, x, grad=None, alpha=None):
+    """Raw-bit results of an activation unit. ``grad`` (backward functions) and ``alpha``
+    (``runtime_alpha``) are raw-bit arrays broadcastable with ``x``. Floats return raw result bits;
+    fixed point returns ``(y, flag)`` with ``flag`` set where the result saturated or alpha was
+    not positive."""
+    dp, fmt, w = datapath(config), config.format, datapath(config).work_bits
+    x = _bits(config, x)
+    shape = x.shape
+    if config.is_backward:
+        if grad is None:
+            raise ValueError(f"{config.function} needs grad")
+        grad = np.broadcast_to(_bits(config, grad), shape)
+    if config.runtime_alpha:
+        if alpha is None:
+            raise ValueError("runtime_alpha needs alpha")
+        alpha = np.broadcast_to(_bits(config, alpha), shape)
+    sx, cx, ex, sigx = _unpack(config, x)
+    if config.is_float:
+        infinite = cx == Cls.INF
+        ex = np.where(infinite, dp.big_exp, ex)
+        sigx = np.where(infinite, U64(1 << dp.x_frac_bits), sigx)
+    if config.runtime_alpha:
+        sa, ca, ea, siga = _unpack(config, alpha)
+        alpha_ok = (sa == 0) & (ca == Cls.FINITE)
+        siga = siga << U64(dp.work_bits - dp.x_frac_bits)
+    else:
+        alpha_ok = np.ones(shape, dtype=bool)
+        ea, siga = np.full(shape, dp.alpha_exp), np.full(shape, dp.alpha_sig, dtype=np.uint64)
+
+    q = blocks.square(dp, sigx)
+    t = blocks.product(siga, w, q)
+    u, eu = blocks.add_one(dp, t, 2 * ex + ea)
+    eu, sigu = blocks.normalize_sum(dp, u, eu)
+    r, k = rsqrt_core(config, eu, sigu)
+
+    # f'(x) = 1 (and ISRLU's f(x) = x): x >= 0 for ISRLU, x = 0 for both; R = 1 passes x or grad.
+    unit = cx == Cls.ZERO
+    if config.function in ("isrlu", "isrlu-grad"):
+        unit = unit | (sx == 0)
+    r = np.where(unit, U64(1 << w), r)
+    k = np.where(unit, 0, k)
+    if config.is_backward:
+        sg, cg, eg, sigg = _unpack(config, grad)
+        v = blocks.product(sigg, dp.x_frac_bits, blocks.cube(dp, r))
+        exp, sign = eg - 3 * k, sg
+    else:
+        v = blocks.product(sigx, dp.x_frac_bits, r)
+        exp, sign = ex - k, sx
+
+    if not config.is_float:
+        mag, flag = blocks.round_pack_fixed(config.out_format, v, w, exp, negative=sign)
+        zero = (cx == Cls.ZERO) if not config.is_backward else (cg == Cls.ZERO)
+        mag = np.where(zero | ~alpha_ok, U64(0), mag)
+        flag = (flag & ~zero) | ~alpha_ok
+        mask = U64((1 << config.out_format.width) - 1)
+        y = np.where(sign == 1, (U64(0) - mag) & mask, mag)
+        return y, flag
+
+    y = blocks.round_pack_float(fmt, v, w, exp, subnormals=True)
+    y = y | (sign.astype(np.uint64) << U64(fmt.width - 1))
+    if config.is_backward:
+        vanishing = (cx == Cls.INF) & ~unit                     # f'(±inf) = +0
+        y = np.where(cg == Cls.ZERO, U64(fmt.sign_bit) * sg.astype(np.uint64), y)
+        y = np.where(cg == Cls.INF, U64(fmt.inf) | (U64(fmt.sign_bit) * sg.astype(np.uint64)), y)
+        invalid = (cx == Cls.NAN) | (cg == Cls.NAN) | (vanishing & (cg == Cls.INF))
+    else:
+        y = np.where(cx == Cls.ZERO, x, y)
+        invalid = cx == Cls.NAN
+    return np.where(invalid | ~alpha_ok, U64(fmt.quiet_nan), y)
