@@ -85,7 +85,8 @@ class RoundPackFixed(wiring.Component):
     """Magnitude ``v / 2**frac * 2**exp`` rounded (nearest even) to the output grid, saturating at
     ``max_int`` (``max_int + 1`` when ``negative``). Combinational.
 
-    Ports: ``v`` (in, ``width`` bits), ``exp`` (in, signed, ``exp_min..exp_max``), ``negative``
+    Ports: ``v`` (in, ``width`` bits), ``exp`` (in, signed, at most ``exp_max``; below ``exp_min``
+    the shifter saturates, which only matters where the result rounds to 0 anyway), ``negative``
     (in); ``y`` (out, magnitude, ``out_fmt.width`` bits), ``sat`` (out, clamped).
     """
     def __init__(self, out_fmt, width, frac, exp_min, exp_max, exp_width):
@@ -100,11 +101,12 @@ class RoundPackFixed(wiring.Component):
         base = self.frac - out.frac_bits           # shift = base - exp
         pad = max(0, self.exp_max - base)
         width = self.width + pad
-        max_shift = base - self.exp_min + pad
-        m.submodules.rnd = rnd = RoundShift(width, max(max_shift, 0))
+        # Shifts beyond width + 1 all give 0, so exponents below exp_min are handled too.
+        max_shift = max(base - self.exp_min + pad, width + 1)
+        m.submodules.rnd = rnd = RoundShift(width, max_shift)
         shift = Signal(signed(len(self.exp) + 2))
         m.d.comb += [shift.eq(base + pad - self.exp), rnd.v.eq(self.v << pad),
-                     rnd.d.eq(Mux(shift < 0, 0, shift))]
+                     rnd.d.eq(Mux(shift < 0, 0, Mux(shift > max_shift, max_shift, shift)))]
         limit = Signal(out.width)
         m.d.comb += limit.eq(out.max_int + self.negative)
         saturated = rnd.q > limit

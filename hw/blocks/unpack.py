@@ -56,29 +56,38 @@ class FloatUnpack(wiring.Component):
 class FixedUnpack(wiring.Component):
     """Two's-complement fixed point, classified and normalized. Combinational (latency 0).
 
-    Ports: ``bits`` (in, ``width``); ``sign``; ``cls`` (ZERO or FINITE); ``exp`` (value =
-    ``sig * 2**(exp - (width-2))``); ``sig`` (``width - 1`` bits, leading one at the top for
-    positive inputs, 0 for negative ones).
+    Ports: ``bits`` (in, ``width``); ``sign``; ``cls`` (ZERO or FINITE); ``exp``; ``sig``. Without
+    ``magnitude``: ``sig`` has ``width - 1`` bits (``width - 2`` fraction bits), the positive value
+    normalized, 0 for negative inputs. With ``magnitude``: ``sig`` has ``width`` bits (``width - 1``
+    fraction bits), ``|x|`` normalized. ``x = ±sig * 2**(exp - fraction bits)``.
     """
-    def __init__(self, fmt, exp_width):
-        self.fmt = fmt
+    def __init__(self, fmt, exp_width, magnitude=False):
+        self.fmt, self.magnitude = fmt, magnitude
         super().__init__({
             "bits": In(fmt.width), "sign": Out(1), "cls": Out(2),
-            "exp": Out(signed(exp_width)), "sig": Out(fmt.width - 1),
+            "exp": Out(signed(exp_width)), "sig": Out(fmt.width if magnitude else fmt.width - 1),
         })
 
     def elaborate(self, platform):
         m = Module()
         fmt = self.fmt
+        mag = Signal(fmt.width)
+        if self.magnitude:
+            m.d.comb += mag.eq(Mux(self.bits[-1], -self.bits, self.bits))
+        else:
+            m.d.comb += mag.eq(self.bits)
         n = Signal(range(fmt.width + 1))
-        bit_length(m, self.bits, n)
+        bit_length(m, mag, n)
         m.d.comb += [
             self.sign.eq(self.bits[-1]),
             self.cls.eq(Mux(self.bits == 0, Cls.ZERO, Cls.FINITE)),
             self.exp.eq(n - 1 - fmt.frac_bits),
         ]
-        shift = Signal(range(fmt.width))
-        m.d.comb += shift.eq(fmt.width - 1 - n)
-        with m.If(~self.bits[-1]):
-            m.d.comb += self.sig.eq(self.bits << shift)
+        shift = Signal(range(fmt.width + 1))
+        m.d.comb += shift.eq(len(self.sig) - n)
+        if self.magnitude:
+            m.d.comb += self.sig.eq(mag << shift)
+        else:
+            with m.If(~self.bits[-1]):
+                m.d.comb += self.sig.eq(mag << shift)
         return m
