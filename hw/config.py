@@ -30,7 +30,7 @@ MAGIC_SEED_ERROR = 0.0343
 # Activations: the inverse square root of 1 + alpha*x**2 is computed to 2p + guard bits where the
 # target is correct rounding (precision up to 12 bits: the 16-bit formats), else p + guard bits.
 CORRECTLY_ROUNDED_MAX_BITS = 12
-ACTIVATION_GUARD_BITS = 10
+ACTIVATION_GUARD_BITS = 12
 ACTIVATION_TARGET_BITS = 8
 ACTIVATION_TABLE_BITS = 8
 

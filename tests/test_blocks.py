@@ -6,6 +6,7 @@ from amaranth.sim import Simulator
 
 from golden import blocks as twin
 from golden.intmath import round_shift
+from hw.blocks.arith import AddOne, MulShr, NormalizeSum
 from hw.blocks.newton import NewtonStage
 from hw.blocks.reduce import RangeReduce
 from hw.blocks.round import RoundPackFixed, RoundPackFloat, RoundShift
@@ -171,3 +172,39 @@ def test_round_pack_fixed():
     y, sat = twin.round_pack_fixed(config.out_format, v, w, exp, negative=negative)
     assert np.array_equal(got["y"], y.astype(np.int64))
     assert np.array_equal(got["sat"], sat.astype(np.int64))
+
+
+def test_fixed_unpack_magnitude_exhaustive():
+    config = Config("q3.7", function="isru")
+    dp = datapath(config)
+    x = np.arange(1 << 10, dtype=np.uint64)
+    dut = FixedUnpack(config.format, dp.exp_width, magnitude=True)
+    got = run_comb(dut, {"bits": x}, ["sign", "cls", "exp", "sig"])
+    sign, cls, exp, sig = twin.unpack_fixed(config.format, x, magnitude=True)
+    nonzero = cls == 0
+    assert np.array_equal(got["sign"], sign) and np.array_equal(got["cls"], cls)
+    assert np.array_equal(got["exp"][nonzero], exp[nonzero])
+    assert np.array_equal(got["sig"][nonzero], sig[nonzero].astype(np.int64))
+
+
+def test_mul_shr_block():
+    rng = np.random.default_rng(9)
+    a = rng.integers(0, 1 << 12, 1000).astype(np.uint64)
+    b = rng.integers(0, 1 << 20, 1000).astype(np.uint64)
+    got = run_comb(MulShr(12, 20, 11, 21), {"a": a, "b": b}, ["p"])
+    assert np.array_equal(got["p"], twin.product(a, 11, b).astype(np.int64))
+
+
+def test_add_one_and_normalize():
+    config = Config("fp16", function="isru")
+    dp = datapath(config)
+    w = dp.work_bits
+    rng = np.random.default_rng(10)
+    t = rng.integers(1 << w, 8 << w, 3000).astype(np.uint64)
+    exp = rng.integers(-w - 6, w + 6, 3000)
+    got = run_comb(AddOne(w, dp.exp_width), {"t": t, "exp": exp}, ["u", "eu"])
+    u, eu = twin.add_one(dp, t, exp)
+    assert np.array_equal(got["u"], u.astype(np.int64)) and np.array_equal(got["eu"], eu)
+    got = run_comb(NormalizeSum(w, dp.exp_width), {"u": u, "eu": eu}, ["sig", "exp"])
+    exp, sig = twin.normalize_sum(dp, u, eu)
+    assert np.array_equal(got["sig"], sig.astype(np.int64)) and np.array_equal(got["exp"], exp)

@@ -51,6 +51,16 @@ def test_bad_format(text, message):
                                                        "0x5f000000..0x5f7fffff, not 4660"),
     (dict(out_format="q8.8"), "out_format is only used with fixed-point formats, not with bf16"),
     (dict(format="q4.12", out_format="fp16"), "out_format must be a fixed-point format qI.F, not fp16"),
+    (dict(alpha=2.0), "alpha is only used with the activation functions isrlu, isru, isrlu-grad, "
+                      "isru-grad, not with 'rsqrt'"),
+    (dict(runtime_alpha=True), "runtime_alpha is only used with the activation functions"),
+    (dict(function="isru", alpha=0.0), "alpha must be a positive finite number, not 0.0"),
+    (dict(function="isru", alpha=-1.0), "alpha must be a positive finite number, not -1.0"),
+    (dict(function="isru", alpha=float("inf")), "alpha must be a positive finite number, not inf"),
+    (dict(function="isru", alpha="big"), "alpha must be a positive finite number, not 'big'"),
+    (dict(function="isru", alpha=2.0, runtime_alpha=True), "alpha must not be given with runtime_alpha"),
+    (dict(function="isru", runtime_alpha="yes"), "runtime_alpha must be True or False, not 'yes'"),
+    (dict(function="isru", table_bits=17), "table_bits for bf16 must be an integer in 2..16, not 17"),
 ])
 def test_bad_parameter(kwargs, message):
     kwargs.setdefault("format", "bf16")
@@ -67,6 +77,15 @@ def test_defaults_resolved_once():
     assert Config("q4.12").out_format == FixedFormat(8, 12)
     assert Config("q4.12", out_format="q3.13").out_format == FixedFormat(3, 13)
     assert Config("q2.30").out_format == FixedFormat(17, 15)
+
+
+def test_activation_defaults():
+    config = Config("bf16", function="isrlu")
+    assert (config.alpha, config.runtime_alpha, config.table_bits) == (1.0, False, 8)
+    assert Config("q4.12", function="isru").out_format == FixedFormat(4, 12)
+    assert Config("bf16", function="isrlu", alpha=3).name == "isrlu_bf16_a3_lut8_n2"
+    assert Config("fp16", function="isru-grad", runtime_alpha=True).name == "isru_grad_fp16_arun_lut8_n2"
+    assert Config("fp16", function="isru", alpha=0.1).name.startswith("isru_fp16_a0p1_")
 
 
 def test_config_is_immutable_and_hashable():
