@@ -18,6 +18,24 @@ Errors are measured against the exact, unrounded ``1/sqrt(x)``:
 Formats up to 16 bits are swept exhaustively by default; wider ones are sampled (uniformly random
 bit patterns plus every special class), or swept exhaustively with ``--exhaustive`` in chunks of
 ``2**24`` inputs on two worker processes. Lanes do not matter (the unit is elementwise).
+
+Activations (``--function isrlu|isru|isrlu-grad|isru-grad``, ``--alpha A`` or ``--runtime-alpha``)
+are measured the same way against :func:`~golden.reference.activation_exact` and
+:func:`~golden.reference.activation_compare`:
+
+* the sweep is over ``x``; the backward functions take ``grad_out = 1.0`` (fixed point: the
+  largest representable value up to 1), so they measure the derivative itself. ``--grad-samples N``
+  sweeps ``N`` ``(x, grad)`` pairs instead: every special class of ``x`` with every special
+  ``grad`` (:func:`grad_specials`), the rest random bit patterns for both.
+* ``--runtime-alpha``: each ``x`` is paired with a random alpha, a positive normal number in
+  ``[2**-4, 2**4)`` (:func:`alpha_samples`), and every special class of alpha (zero, negative,
+  infinite, NaN, subnormal, ...) is paired with a few inputs.
+* ulps are those of the exact value (subnormal results in the subnormal ulp), computed without
+  rounding the exact value to float64. Bitwise comparison only (0 or infinite error) where the
+  exact result is not a finite nonzero number, where it overflows (floats) or saturates (fixed
+  point).
+
+``--activation-table`` prints the table of bf16/fp16/fp32 x the four functions x alpha 1 and 3.
 """
 import argparse
 import json
@@ -30,9 +48,12 @@ import numpy as np
 from hw.config import Config, add_config_arguments, config_from_arguments
 from hw.formats import FloatFormat
 from . import reference
+from .eval import evaluate
 from .rsqrt import rsqrt
 
-__all__ = ["measure", "special_inputs", "table_configs", "format_table", "EXHAUSTIVE_MAX_WIDTH", "CHUNK", "DEFAULT_SAMPLES"]
+__all__ = ["measure", "special_inputs", "table_configs", "format_table", "EXHAUSTIVE_MAX_WIDTH", "CHUNK",
+           "DEFAULT_SAMPLES", "grad_one", "grad_specials", "alpha_samples", "activation_table_entries",
+           "measure_activation_table", "format_activation_table", "ALPHA_RANGE"]
 
 EXHAUSTIVE_MAX_WIDTH = 16
 CHUNK = 1 << 24
@@ -72,6 +93,47 @@ def special_inputs(fmt):
             p = 1 << b
             values.update((p, p - 1, p + 1, (-p) & ((1 << w) - 1)))
     return np.array(sorted(v & ((1 << w) - 1) for v in values), dtype=U)
+
+
+def grad_one(fmt):
+    """Raw bits of ``grad_out = 1.0`` (fixed point: the largest representable value up to 1)."""
+    if isinstance(fmt, FloatFormat):
+        return fmt.bias << fmt.man_bits
+    return min(1 << fmt.frac_bits, fmt.max_int)
+
+
+def grad_specials(fmt):
+    """A short list of special ``grad`` bit patterns (both signs): zero, one, the smallest and
+    largest subnormal, the smallest normal, the largest finite, infinity, quiet and signalling NaN;
+    fixed point: zero, one LSB, one, the extremes."""
+    w = fmt.width
+    if isinstance(fmt, FloatFormat):
+        man = fmt.man_bits
+        positive = [0, grad_one(fmt), 1, (1 << man) - 1, 1 << man, fmt.max_finite, fmt.inf,
+                    fmt.quiet_nan, fmt.inf | 1]
+        values = {v for p in positive for v in (p, p | fmt.sign_bit)}
+    else:
+        one = grad_one(fmt)
+        values = {0, 1, one, fmt.max_int, (-1) & ((1 << w) - 1), (-one) & ((1 << w) - 1),
+                  1 << (w - 1)}
+    return np.array(sorted(values), dtype=U)
+
+
+ALPHA_RANGE = (-4, 4)          # random runtime alphas: 2**-4 <= alpha < 2**4
+
+
+def alpha_samples(fmt, count, rng, low=ALPHA_RANGE[0], high=ALPHA_RANGE[1]):
+    """``count`` random alphas as raw bits of ``fmt``: positive normal numbers in
+    ``[2**low, 2**high)`` (exponent and fraction uniform), clamped to the format's normal range;
+    fixed point: ``2**uniform(low, high)`` on the format's grid, clamped to ``[1 LSB, max]``."""
+    if isinstance(fmt, FloatFormat):
+        field = rng.integers(low, high, size=count) + fmt.bias
+        field = np.clip(field, 1, fmt.exp_max_field - 1).astype(U)
+        frac = rng.integers(0, 1 << fmt.man_bits, size=count, dtype=np.uint64)
+        return (field << U(fmt.man_bits)) | frac
+    value = np.exp2(rng.uniform(low, high, size=count))
+    raw = np.round(np.ldexp(value, fmt.frac_bits))
+    return np.clip(raw, 1, fmt.max_int).astype(U)
 
 
 def _sample_inputs(fmt, samples, rng_seed):
@@ -139,6 +201,41 @@ def _stats(config, x):
             "worst": worst}
 
 
+def _activation_block_stats(config, x, grad, alpha):
+    """Partial statistics of an activation on operand arrays (grad, alpha may be None)."""
+    stats = None
+    for start in range(0, max(len(x), 1), BLOCK):
+        part = slice(start, start + BLOCK)
+        stats = _combine(stats, _activation_stats(config, x[part],
+                                                  None if grad is None else grad[part],
+                                                  None if alpha is None else alpha[part]))
+    return stats
+
+
+def _activation_stats(config, x, grad, alpha):
+    golden, flag = evaluate(config, x, grad, alpha)
+    golden = golden.astype(U)
+    d = reference.activation_compare(config, golden, x, grad, alpha, flag=flag)
+    numeric, wrong = d["numeric"], d["wrong"]
+    err = np.where(numeric, d["ulp"], np.where(wrong, np.inf, 0.0))
+    rel = np.where(np.isnan(d["rel"]), 0.0, d["rel"])
+
+    def example(i):
+        return {"input": int(x[i]), "grad": None if grad is None else int(grad[i]),
+                "alpha": None if alpha is None else int(alpha[i]),
+                "output": int(golden[i]), "reference": int(d["reference"][i]),
+                "exact": float(d["value"][i]), "ulp": float(err[i]),
+                "flag": None if flag is None else bool(flag[i])}
+
+    worst = example(int(np.argmax(err))) if len(err) else None
+    # The not correctly rounded input with the largest error (the worst input may be right).
+    wrong_worst = example(int(np.argmax(np.where(wrong, err, -1.0)))) if wrong.any() else None
+    return {"inputs": int(len(x)), "numeric": int(numeric.sum()),
+            "sum_ulp": float(err[numeric].sum()), "max_ulp": float(err.max()) if len(err) else 0.0,
+            "max_rel": float(rel.max()) if len(rel) else 0.0, "wrong": int(wrong.sum()),
+            "worst": worst, "wrong_worst": wrong_worst}
+
+
 def _combine(total, part):
     if total is None:
         return part
@@ -148,11 +245,28 @@ def _combine(total, part):
     best = min(candidates, key=lambda s: (-s["worst"]["ulp"], s["worst"]["input"])) if candidates else total
     out["max_ulp"] = max(total["max_ulp"], part["max_ulp"])
     out["worst"] = best["worst"]
+    if "wrong_worst" in total or "wrong_worst" in part:
+        wrongs = [s["wrong_worst"] for s in (total, part) if s.get("wrong_worst") is not None]
+        out["wrong_worst"] = (min(wrongs, key=lambda w: (-w["ulp"], w["input"])) if wrongs
+                              else None)
     return out
 
 
+def _activation_chunk(config, start, size, rng_seed):
+    """Operands of one chunk of an exhaustive activation sweep: ``x`` from ``start``, grad 1.0,
+    random alphas seeded by ``(rng_seed, start)``."""
+    x = np.arange(start, start + size, dtype=U)
+    grad = np.full(size, grad_one(config.format), dtype=U) if config.is_backward else None
+    alpha = None
+    if config.runtime_alpha:
+        alpha = alpha_samples(config.format, size, np.random.default_rng((rng_seed, start)))
+    return x, grad, alpha
+
+
 def _chunk_worker(args):
-    config, start, size = args
+    config, start, size = args[:3]
+    if config.is_activation:
+        return _activation_block_stats(config, *_activation_chunk(config, start, size, args[3]))
     return _block_stats(config, np.arange(start, start + size, dtype=U))
 
 
@@ -164,10 +278,10 @@ def _format_seconds(seconds):
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _exhaustive(config, progress):
+def _exhaustive(config, progress, rng_seed=0):
     total_inputs = 1 << config.format.width
     chunk = min(CHUNK, total_inputs)
-    jobs = [(config, start, chunk) for start in range(0, total_inputs, chunk)]
+    jobs = [(config, start, chunk, rng_seed) for start in range(0, total_inputs, chunk)]
     if len(jobs) == 1:
         return _chunk_worker(jobs[0])
     stats = None
@@ -185,17 +299,101 @@ def _exhaustive(config, progress):
     return stats
 
 
+def _alpha_specials_block(config, rng):
+    """Runtime alpha: every special class of alpha paired with each of a few inputs."""
+    fmt = config.format
+    alphas = special_inputs(fmt)
+    xs = grad_specials(fmt)
+    x = np.repeat(xs, len(alphas))
+    alpha = np.tile(alphas, len(xs))
+    grad = None
+    if config.is_backward:
+        grad = rng.integers(0, 1 << fmt.width, size=len(x), dtype=np.uint64)
+    return x, grad, alpha
+
+
+def _measure_activation(config, inputs, grad, alpha, exhaustive, samples, rng_seed, grad_samples,
+                        progress):
+    """Statistics of an activation sweep and its description: ``(stats, exhaustive, sweep)``."""
+    fmt = config.format
+    w = fmt.width
+    rng = np.random.default_rng(rng_seed)
+    mask = U((1 << w) - 1)
+    as_bits = lambda v, n: np.broadcast_to(np.asarray(v).astype(np.int64).astype(U) & mask, (n,))
+    if grad is not None and not config.is_backward:
+        raise ValueError(f"grad is not used by function {config.function!r}")
+    if alpha is not None and not config.runtime_alpha:
+        raise ValueError("alpha bits are only used with runtime_alpha")
+    if grad_samples is not None and not config.is_backward:
+        raise ValueError("grad samples are only used by the backward functions")
+    if inputs is not None:
+        x = np.asarray(inputs).astype(np.int64).astype(U).reshape(-1) & mask
+        if config.is_backward:
+            grad = as_bits(grad_one(fmt) if grad is None else grad, len(x))
+        if config.runtime_alpha:
+            alpha = as_bits(alpha_samples(fmt, len(x), rng) if alpha is None else alpha, len(x))
+        stats = _activation_block_stats(config, x, grad, alpha)
+        return stats, False, f"{len(x):,} given inputs"
+    extra = None
+    if grad_samples is not None:
+        exhaustive = False
+        xs, gs = special_inputs(fmt), grad_specials(fmt)
+        x_cross, g_cross = np.repeat(xs, len(gs)), np.tile(gs, len(xs))
+        count = max(grad_samples - len(x_cross), 0)
+        x = np.concatenate([x_cross, rng.integers(0, 1 << w, size=count, dtype=np.uint64)])
+        grad = np.concatenate([g_cross, rng.integers(0, 1 << w, size=count, dtype=np.uint64)])
+        sweep = f"{len(x):,} random (x, grad) pairs"
+        stats = None
+    else:
+        if exhaustive is None:
+            exhaustive = w <= EXHAUSTIVE_MAX_WIDTH
+        if exhaustive:
+            stats = _exhaustive(config, progress, rng_seed)
+            x = grad = None
+            sweep = "all x"
+        else:
+            x = _sample_inputs(fmt, samples, rng_seed)
+            grad = np.full(len(x), grad_one(fmt), dtype=U) if config.is_backward else None
+            stats = None
+            sweep = f"{len(x):,} sampled x"
+        if config.is_backward:
+            sweep += ", grad 1"
+    if x is not None:
+        alpha = alpha_samples(fmt, len(x), rng) if config.runtime_alpha else None
+        for start in range(0, len(x), CHUNK):
+            part = slice(start, start + CHUNK)
+            stats = _combine(stats, _activation_block_stats(
+                config, x[part], None if grad is None else grad[part],
+                None if alpha is None else alpha[part]))
+    if config.runtime_alpha:
+        stats = _combine(stats, _activation_block_stats(config, *_alpha_specials_block(config, rng)))
+        low, high = ALPHA_RANGE
+        sweep += f", random alpha in [2^{low}, 2^{high}) plus special alphas"
+    return stats, exhaustive, sweep
+
+
 def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLES, rng_seed=0,
-            progress=True):
+            progress=True, grad=None, alpha=None, grad_samples=None):
     """Accuracy of the golden model for ``config`` against the exact reference.
 
     ``inputs`` (raw bit patterns) overrides the sweep. Otherwise ``exhaustive=None`` sweeps every
     input of formats up to 16 bits and samples ``samples`` inputs (random bit patterns from
     ``rng_seed`` plus :func:`special_inputs`) of wider ones. Returns a JSON-able dict.
+
+    Activations: the backward functions take ``grad`` (raw bits, broadcast with ``inputs``;
+    default 1.0, see :func:`grad_one`), or ``grad_samples`` random ``(x, grad)`` pairs instead of
+    the ``x`` sweep. ``runtime_alpha`` configurations take ``alpha`` (raw bits, with ``inputs``;
+    default random, see :func:`alpha_samples`).
     """
     begin = time.time()
     fmt = config.format
-    if inputs is not None:
+    sweep = None
+    if config.is_activation:
+        stats, exhaustive, sweep = _measure_activation(config, inputs, grad, alpha, exhaustive,
+                                                       samples, rng_seed, grad_samples, progress)
+    elif grad is not None or alpha is not None or grad_samples is not None:
+        raise ValueError("grad, alpha and grad_samples are only used by the activation functions")
+    elif inputs is not None:
         exhaustive = False
         x = np.asarray(inputs).astype(np.int64).astype(U) & U((1 << fmt.width) - 1)
         stats = _block_stats(config, x)
@@ -212,15 +410,20 @@ def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLE
     worst = stats["worst"]
     in_hex = (fmt.width + 3) // 4
     out_hex = (config.out_width + 3) // 4
+    signed = lambda b, w: b - (1 << w) if b >> (w - 1) else b
     if config.is_float:
         decode = lambda b: float(reference.decode_float(fmt, b))
         out_value = decode(worst["output"]) if worst else None
         in_value = decode(worst["input"]) if worst else None
     else:
         out_fmt = config.out_format
-        signed = lambda b, w: b - (1 << w) if b >> (w - 1) else b
-        in_value = signed(worst["input"], fmt.width) / 2 ** fmt.frac_bits if worst else None
-        out_value = worst["output"] / 2 ** out_fmt.frac_bits if worst else None
+        decode = lambda b: signed(b, fmt.width) / 2 ** fmt.frac_bits
+        in_value = decode(worst["input"]) if worst else None
+        out_width = out_fmt.width
+        out_raw = worst["output"] if worst else 0
+        if config.is_activation:
+            out_raw = signed(out_raw, out_width)
+        out_value = out_raw / 2 ** out_fmt.frac_bits if worst else None
     inputs_count = stats["inputs"]
     result = {
         "format": fmt.name,
@@ -249,6 +452,30 @@ def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLE
         "worst_flag": worst["flag"] if worst else None,
         "seconds": None,
     }
+    if config.is_activation:
+        hex_in = lambda b: None if b is None else f"{b:#0{in_hex + 2}x}"
+        result.update({
+            "alpha": config.alpha,
+            "runtime_alpha": config.runtime_alpha,
+            "grad": ("random" if grad_samples is not None else
+                     "1.0" if config.is_backward and grad is None else
+                     "given" if config.is_backward else None),
+            "grad_samples": grad_samples,
+            "sweep": sweep,
+            "worst_grad": hex_in(worst["grad"]) if worst else None,
+            "worst_grad_value": decode(worst["grad"]) if worst and worst["grad"] is not None else None,
+            "worst_alpha": hex_in(worst["alpha"]) if worst else None,
+            "worst_alpha_value": (decode(worst["alpha"]) if worst and worst["alpha"] is not None
+                                  else None),
+        })
+        # The not correctly rounded input with the largest error (None when all are right).
+        wrong = stats.get("wrong_worst")
+        result["worst_wrong"] = None if wrong is None else {
+            "input": hex_in(wrong["input"]), "grad": hex_in(wrong["grad"]),
+            "alpha": hex_in(wrong["alpha"]),
+            "output": f"{wrong['output']:#0{out_hex + 2}x}",
+            "reference": f"{wrong['reference']:#0{out_hex + 2}x}",
+            "exact": wrong["exact"], "ulp": wrong["ulp"], "flag": wrong["flag"]}
     result["seconds"] = round(time.time() - begin, 3)
     return result
 
@@ -262,8 +489,14 @@ def format_report(result):
         seed = f"{result['table_bits']}-bit table seed"
     unit = "ulp" if cfg.get("out_format") is None else "LSB"
     out = f" -> {cfg['out_format']}" if cfg.get("out_format") else ""
+    activation = "sweep" in result
+    if activation:
+        alpha = "runtime alpha" if result["runtime_alpha"] else f"alpha {result['alpha']!r}"
+        out += f", {alpha}"
     sweep = ("exhaustive" if result["exhaustive"] else
              "sampled" + (f", rng seed {result['rng_seed']}" if result["rng_seed"] is not None else ""))
+    if activation:
+        sweep = result["sweep"] + ("" if result["rng_seed"] is None else f", rng seed {result['rng_seed']}")
     lines = [
         f"{result['name']}: {result['function']} {result['format']}{out}, {seed}, "
         f"{result['newton']} Newton stage{'s' if result['newton'] != 1 else ''}",
@@ -276,9 +509,22 @@ def format_report(result):
     ]
     if result["worst_input"] is not None:
         flag = "" if result["worst_flag"] is None else f", flag {int(result['worst_flag'])}"
-        lines.append(f"  worst input            {result['worst_input']} ({result['worst_input_value']!r})"
+        operands = f"{result['worst_input']} ({result['worst_input_value']!r})"
+        if activation and result["worst_grad"] is not None:
+            operands = f"x {operands}, grad {result['worst_grad']} ({result['worst_grad_value']!r})"
+        if activation and result["worst_alpha"] is not None:
+            operands += f", alpha {result['worst_alpha']} ({result['worst_alpha_value']!r})"
+        lines.append(f"  worst input            {operands}"
                      f" -> {result['worst_output']} ({result['worst_output_value']!r}{flag}); "
                      f"exact {result['worst_exact']!r}, correctly rounded {result['worst_reference']}")
+    wrong = result.get("worst_wrong")
+    if wrong is not None:
+        operands = f"x {wrong['input']}"
+        operands += f", grad {wrong['grad']}" if wrong["grad"] is not None else ""
+        operands += f", alpha {wrong['alpha']}" if wrong["alpha"] is not None else ""
+        lines.append(f"  worst not correctly rounded  {operands} -> {wrong['output']}, correctly "
+                     f"rounded {wrong['reference']} (error {wrong['ulp']:.6g} {unit}, exact "
+                     f"{wrong['exact']!r})")
     lines.append(f"  time                   {result['seconds']:.1f} s")
     return "\n".join(lines)
 
@@ -305,49 +551,130 @@ def format_table(results):
     return "\n".join(lines)
 
 
+ACTIVATION_TABLE_FORMATS = ("bf16", "fp16", "fp32")
+ACTIVATION_TABLE_FUNCTIONS = ("isrlu", "isru", "isrlu-grad", "isru-grad")
+ACTIVATION_TABLE_ALPHAS = (1.0, 3.0)
+
+
+def activation_table_entries():
+    """``(config, random_grad)`` rows of the activation table: every format x function x alpha at
+    the default configuration (backward with grad 1), then the backward ones with random grads."""
+    rows = [(Config(fmt, function=f, alpha=a), False) for fmt in ACTIVATION_TABLE_FORMATS
+            for f in ACTIVATION_TABLE_FUNCTIONS for a in ACTIVATION_TABLE_ALPHAS]
+    rows += [(Config(fmt, function=f, alpha=a), True) for fmt in ACTIVATION_TABLE_FORMATS
+             for f in ACTIVATION_TABLE_FUNCTIONS if f.endswith("-grad") for a in ACTIVATION_TABLE_ALPHAS]
+    return rows
+
+
+def measure_activation_table(samples=DEFAULT_SAMPLES, grad_samples=DEFAULT_SAMPLES, rng_seed=0,
+                             progress=False):
+    """:func:`measure` every row of :func:`activation_table_entries` (``samples``: the sampled
+    formats' x count; ``grad_samples``: the random (x, grad) pairs of the random-grad rows)."""
+    results = []
+    for config, random_grad in activation_table_entries():
+        results.append(measure(config, samples=samples, rng_seed=rng_seed, progress=False,
+                               grad_samples=grad_samples if random_grad else None))
+        if progress:
+            r = results[-1]
+            print(f"{config.name} ({r['sweep']}): max {r['max_ulp']:.4g} ulp, "
+                  f"{r['not_correctly_rounded']} not correctly rounded, {r['seconds']:.1f} s",
+                  file=sys.stderr)
+    return results
+
+
+def format_activation_table(results):
+    """Markdown table of activation results: format x function x alpha."""
+    lines = ["| format | function | alpha | sweep | max ulp | mean ulp | not correctly rounded | "
+             "worst not correctly rounded |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        alpha = "runtime" if r["runtime_alpha"] else f"{r['alpha']:g}"
+        wrong = r.get("worst_wrong")
+        worst = "" if wrong is None else (
+            f"x {wrong['input']}" + (f" grad {wrong['grad']}" if wrong["grad"] else "")
+            + (f" alpha {wrong['alpha']}" if wrong["alpha"] else "")
+            + f" -> {wrong['output']} (not {wrong['reference']}, {wrong['ulp']:.6g} ulp)")
+        lines.append(f"| {r['format']} | {r['function']} | {alpha} | {r['sweep']} | "
+                     f"{r['max_ulp']:.4g} | {r['mean_ulp']:.4g} | "
+                     f"{r['not_correctly_rounded']:,} ({100 * r['not_correctly_rounded_share']:.4g} %) | "
+                     f"{worst} |")
+    return "\n".join(lines)
+
+
+def _write_json(path, data):
+    with open(path, "w") as file:
+        json.dump(data, file, indent=2)
+        file.write("\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m golden.accuracy",
-                                     description="Accuracy of the golden rsqrt model against the "
-                                                 "exact, correctly rounded reference.")
+                                     description="Accuracy of the golden model (rsqrt, ISRLU, ISRU "
+                                                 "and their backward units) against the exact, "
+                                                 "correctly rounded reference.")
     add_config_arguments(parser)
     sweep = parser.add_mutually_exclusive_group()
     sweep.add_argument("--exhaustive", action="store_true",
                        help="every input (default for formats up to 16 bits)")
     sweep.add_argument("--samples", type=int, default=None,
                        help=f"random inputs plus special values (default for wider formats: "
-                            f"{DEFAULT_SAMPLES})")
+                            f"{DEFAULT_SAMPLES}; with --table/--activation-table: the FP32 sample "
+                            f"count)")
+    parser.add_argument("--grad-samples", type=int, default=None, metavar="N",
+                        help="backward functions: N (x, grad) pairs instead of all x with grad 1: "
+                             "every special class of x with every special grad, the rest random "
+                             "bit patterns (with "
+                             f"--activation-table: the random-grad rows' pairs, default "
+                             f"{DEFAULT_SAMPLES})")
     parser.add_argument("--seed-rng", type=int, default=0, help="random seed for sampling (default 0)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--table", action="store_true",
                         help="instead of one configuration, the table of bf16/fp16/fp32 defaults and "
                              "both seeds with 0..2 Newton stages (--json writes a list)")
+    parser.add_argument("--activation-table", action="store_true",
+                        help="instead of one configuration, the table of bf16/fp16/fp32 x isrlu, "
+                             "isru, isrlu-grad, isru-grad x alpha 1 and 3 (grad 1), plus the "
+                             "backward ones with random grads (--json writes a list)")
     args = parser.parse_args(argv)
-    if args.table:
+    for name in ("samples", "grad_samples"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be positive")
+    if args.table or args.activation_table:
         results = []
-        for config in table_configs():
-            results.append(measure(config, samples=args.samples or DEFAULT_SAMPLES,
-                                   rng_seed=args.seed_rng, progress=False))
-            if not args.quiet:
-                print(f"{config.name}: max {results[-1]['max_ulp']:.4g} ulp", file=sys.stderr)
-        print(format_table(results))
+        if args.table:
+            rsqrt_results = []
+            for config in table_configs():
+                rsqrt_results.append(measure(config, samples=args.samples or DEFAULT_SAMPLES,
+                                             rng_seed=args.seed_rng, progress=False))
+                if not args.quiet:
+                    print(f"{config.name}: max {rsqrt_results[-1]['max_ulp']:.4g} ulp", file=sys.stderr)
+            print(format_table(rsqrt_results))
+            results += rsqrt_results
+        if args.activation_table:
+            activation_results = measure_activation_table(
+                samples=args.samples or DEFAULT_SAMPLES,
+                grad_samples=args.grad_samples or DEFAULT_SAMPLES, rng_seed=args.seed_rng,
+                progress=not args.quiet)
+            if args.table:
+                print()
+            print(format_activation_table(activation_results))
+            results += activation_results
         if args.json:
-            with open(args.json, "w") as file:
-                json.dump(results, file, indent=2)
-                file.write("\n")
+            _write_json(args.json, results)
         return 0
     config = config_from_arguments(args, parser)
-    if args.samples is not None and args.samples < 1:
-        parser.error("--samples must be positive")
+    if args.grad_samples is not None and not config.is_backward:
+        parser.error("--grad-samples is only used by the backward functions (isrlu-grad, isru-grad)")
+    if args.grad_samples is not None and args.exhaustive:
+        parser.error("--grad-samples and --exhaustive exclude each other")
     exhaustive = True if args.exhaustive else (False if args.samples is not None else None)
     result = measure(config, exhaustive=exhaustive,
                      samples=args.samples if args.samples is not None else DEFAULT_SAMPLES,
-                     rng_seed=args.seed_rng, progress=not args.quiet)
+                     rng_seed=args.seed_rng, progress=not args.quiet, grad_samples=args.grad_samples)
     print(format_report(result))
     if args.json:
-        with open(args.json, "w") as file:
-            json.dump(result, file, indent=2)
-            file.write("\n")
+        _write_json(args.json, result)
     return 0
 
 

@@ -139,12 +139,12 @@ def datapath(config: Config) -> Datapath:
     big_exp = 0
     alpha_sig = alpha_exp = 0
     if config.is_activation:
-        # An infinite x becomes 2**big_exp: big enough that 1 vanishes beside alpha*x**2 (for any
-        # alpha of the format) and that f'(x) underflows every output, yet the same datapath.
-        big_exp = work_bits + 8 + 2 * (high - low)
         if not config.runtime_alpha:
             alpha_sig, alpha_exp = _alpha(config.alpha, work_bits)
             low, high = min(low, alpha_exp), max(high, alpha_exp + 1)
+        # An infinite x becomes 2**big_exp: big enough that 1 vanishes beside alpha*x**2 (for any
+        # alpha of the format, or the configured one) and that f'(x) underflows every output.
+        big_exp = work_bits + 8 + 2 * (high - low)
     span = 4 * (max(abs(low), abs(high)) + big_exp + 4)
     exp_width = span.bit_length() + 1
     table_width = max(table).bit_length() if table else 0
