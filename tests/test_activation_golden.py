@@ -121,3 +121,12 @@ def test_operands_are_checked():
         evaluate(Config("fp16", function="isru", runtime_alpha=True), f16([1.0]))
     with pytest.raises(ValueError, match=r"grad has shape \(2,\), but x has shape \(1,\)"):
         evaluate(Config("fp16", function="isru-grad"), f16([1.0]), f16([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("fmt, alpha, x, grad", [("fp16", 1e-300, 0xFC00, 0x3C00),
+                                                 ("e3m2", 2.0 ** -100, 0x3C, 0x0C)])
+def test_derivative_at_infinity_with_a_tiny_alpha(fmt, alpha, x, grad):
+    """f'(±inf) = +0 however small alpha is (the infinity stand-in scales with alpha)."""
+    config = Config(fmt, function="isru-grad", alpha=alpha)
+    y, _ = evaluate(config, np.array([x], dtype=np.uint64), np.array([grad], dtype=np.uint64))
+    assert y[0] == 0
