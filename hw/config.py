@@ -13,8 +13,8 @@ from .magic import default_magic, magic_range
 __all__ = ["Config", "FUNCTIONS", "SEEDS", "NEWTON_STAGES", "LANES", "add_config_arguments",
            "config_from_arguments", "ACTIVATIONS", "BACKWARD"]
 
-FUNCTIONS = ("rsqrt", "isrlu", "isru", "isrlu-grad", "isru-grad")
-ACTIVATIONS = FUNCTIONS[1:]
+FUNCTIONS = ("rsqrt", "isrlu", "isru", "isrlu-grad", "isru-grad", "fma")
+ACTIVATIONS = ("isrlu", "isru", "isrlu-grad", "isru-grad")
 BACKWARD = ("isrlu-grad", "isru-grad")
 DEFAULT_ALPHA = 1.0
 SEEDS = ("magic", "lut")
@@ -83,7 +83,7 @@ class Config:
     """
     format: object
     function: str = "rsqrt"
-    seed: str = "lut"
+    seed: object = None
     magic: object = None
     table_bits: object = None
     newton: object = None
@@ -97,6 +97,11 @@ class Config:
         set_("format", parse_format(self.format))
         if self.function not in FUNCTIONS:
             raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, not {self.function!r}")
+        if self.function == "fma":
+            self._resolve_fma()
+            return
+        if self.seed is None:
+            set_("seed", "lut")
         if self.seed not in SEEDS:
             raise ValueError(f"seed must be one of {', '.join(SEEDS)}, not {self.seed!r}")
         _check_range("lanes", self.lanes, LANES)
@@ -128,6 +133,16 @@ class Config:
             if not _is_int(self.magic) or not low <= self.magic <= high:
                 raise ValueError(f"magic for {self.format.name} must be an integer in "
                                  f"{low:#x}..{high:#x}, not {self.magic!r}")
+
+    def _resolve_fma(self):
+        if not isinstance(self.format, FloatFormat):
+            raise ValueError(f"function 'fma' takes a float format, not {self.format.name}")
+        _check_range("lanes", self.lanes, LANES)
+        for name in ("seed", "magic", "table_bits", "newton", "out_format", "alpha"):
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name} is not used with function 'fma' (got {getattr(self, name)!r})")
+        if self.runtime_alpha:
+            raise ValueError("runtime_alpha is not used with function 'fma'")
 
     def _resolve_alpha(self, set_):
         if not isinstance(self.runtime_alpha, bool):
@@ -241,6 +256,8 @@ class Config:
     @property
     def name(self):
         """Short identifier encoding every parameter, e.g. ``rsqrt_fp16_lut11_n0``."""
+        if self.function == "fma":
+            return "_".join(["fma", self.format.name] + ([f"x{self.lanes}"] if self.lanes > 1 else []))
         seed = f"lut{self.table_bits}" if self.seed == "lut" else f"magic{self.magic:x}"
         parts = [self.function.replace("-", "_"), self.format.name.replace(".", "_"), seed,
                  f"n{self.newton}"]
@@ -282,7 +299,7 @@ def add_config_arguments(parser):
     group.add_argument("--format", default="bf16",
                        help="fp32, fp16, bf16, eXmY (X 3..8, Y 2..23) or qI.F (default: bf16)")
     group.add_argument("--function", default="rsqrt", help=f"one of {', '.join(FUNCTIONS)}")
-    group.add_argument("--seed", default="lut", help="lut or magic (default: lut)")
+    group.add_argument("--seed", default=None, help="lut or magic (default: lut)")
     group.add_argument("--magic", type=_int_auto, default=None,
                        help="magic constant, e.g. 0x5f3759df (default: best for the format)")
     group.add_argument("--table-bits", type=int, default=None, help="seed table index bits")

@@ -34,7 +34,11 @@ def test_bad_format(text, message):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(function="tanh"), "function must be one of rsqrt, isrlu, isru, isrlu-grad, isru-grad, "
-                           "not 'tanh'"),
+                           "fma, not 'tanh'"),
+    (dict(function="fma", format="q4.12"), "function 'fma' takes a float format, not q4.12"),
+    (dict(function="fma", newton=1), "newton is not used with function 'fma' (got 1)"),
+    (dict(function="fma", seed="lut"), "seed is not used with function 'fma' (got 'lut')"),
+    (dict(function="fma", lanes=0), "lanes must be an integer in 1..16, not 0"),
     (dict(seed="poly"), "seed must be one of magic, lut, not 'poly'"),
     (dict(newton=4), "newton must be an integer in 0..3, not 4"),
     (dict(newton=-1), "newton must be an integer in 0..3, not -1"),
