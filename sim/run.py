@@ -3,9 +3,13 @@ against the golden model.
 
     python -m sim.run --format fp16 --seed magic --x X.npy --out Y.npy [--simulator icarus]
                       [--stall P] [--sim-seed N]
+    python -m sim.run --format bf16 --function isru-grad --alpha 3 --x X.npy --grad G.npy --out Y.npy
+    python -m sim.run --format bf16 --function isru --runtime-alpha --x X.npy --alpha-bits A.npy --out Y.npy
 
 ``X.npy`` holds raw input bit patterns (any integer dtype and shape; a float array whose item size
-is the input width is taken bit for bit). The results are saved as unsigned integers of the
+is the input width is taken bit for bit); so do ``G.npy`` (``grad_out``, required by the backward
+functions ``isrlu-grad``/``isru-grad``) and ``A.npy`` (alpha per element in the unit's format,
+required by ``--runtime-alpha``), both shaped like ``X``. The results are saved as unsigned integers of the
 output width (the smallest of uint8/16/32/64 that holds them) in ``Y.npy``, shaped like the input;
 fixed-point units also save their flags as a bool array next to it, ``Y.flag.npy`` (``--out
 Y.npy`` -> ``Y.flag.npy``). One payload (``--lanes`` inputs) enters per clock unless ``--stall``
@@ -67,6 +71,10 @@ def main(argv=None):
     add_config_arguments(parser)
     sim = parser.add_argument_group("simulation")
     sim.add_argument("--x", required=True, help="input npy file of raw bit patterns")
+    sim.add_argument("--grad", default=None,
+                     help="backward functions: npy file of raw grad_out bit patterns (shape of X)")
+    sim.add_argument("--alpha-bits", default=None,
+                     help="--runtime-alpha: npy file of raw alpha bit patterns (shape of X)")
     sim.add_argument("--out", required=True, help="result npy file (flags: OUT.flag.npy)")
     sim.add_argument("--simulator", choices=SIMULATORS, default="verilator")
     sim.add_argument("--stall", type=float, default=None, metavar="P",
@@ -80,13 +88,26 @@ def main(argv=None):
     config = config_from_arguments(args, parser)
     if args.stall is not None and not 0.0 <= args.stall < 1.0:
         parser.error("--stall must be in [0, 1)")
+    if config.is_backward != (args.grad is not None):
+        parser.error(f"--grad is {'required' if config.is_backward else 'only used'} with "
+                     f"{'function ' + config.function if config.is_backward else 'the backward functions'}")
+    if config.runtime_alpha != (args.alpha_bits is not None):
+        parser.error("--alpha-bits is required with --runtime-alpha" if config.runtime_alpha
+                     else "--alpha-bits is only used with --runtime-alpha")
     x_path, out_path = Path(args.x).resolve(), npy_path(args.out)
+    operands = {}
     try:
         x = load_bits(x_path, config.in_width)
+        for name, path in (("grad", args.grad), ("alpha", args.alpha_bits)):
+            if path is not None:
+                operands[name] = load_bits(Path(path).resolve(), config.in_width)
+                if operands[name].shape != x.shape:
+                    raise ValueError(f"{path}: shape {operands[name].shape} differs from the "
+                                     f"shape {x.shape} of {args.x}")
     except (OSError, ValueError) as error:
         parser.error(str(error))
 
-    from golden.rsqrt import rsqrt
+    from sim.checks import mismatches
     from sim.runner import SimulationError, prepare, run_stream
 
     if args.verbose:
@@ -98,7 +119,8 @@ def main(argv=None):
         design = prepare(config, args.simulator, quiet=not args.verbose)
         prep = time.perf_counter() - t0
         stall = args.stall or 0.0
-        result = run_stream(design, x, in_gap=stall, out_stall=stall, seed=args.sim_seed)
+        result = run_stream(design, x, **operands, in_gap=stall, out_stall=stall,
+                            seed=args.sim_seed)
     except SimulatorUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
@@ -121,24 +143,16 @@ def main(argv=None):
           f"({result.cycles_per_second:,.0f} cycles/s; simulator process {result.wall:.2f} s)")
     print("saved " + ", ".join(saved))
 
-    golden = rsqrt(config, x)
-    if config.is_float:
-        bad = np.flatnonzero(golden.reshape(-1) != result.y)
-    else:
-        gy, gflag = golden
-        bad = np.flatnonzero((gy.reshape(-1) != result.y) | (gflag.reshape(-1) != result.flag))
-    if len(bad) == 0:
+    flat = lambda bits, width: (np.asarray(bits).reshape(-1).astype(np.int64).astype(np.uint64)
+                                & np.uint64((1 << width) - 1))
+    count, lines = mismatches(config, flat(x, config.in_width), result.y, result.flag,
+                              limit=10, **{name: flat(v, config.in_width)
+                                           for name, v in operands.items()})
+    if count == 0:
         print(f"golden model: all {x.size} results match")
         return 0
-    print(f"golden model: {len(bad)} of {x.size} results DIFFER; first ones:")
-    flat = x.reshape(-1)
-    for i in bad[:10]:
-        line = f"  [{i}] x={int(flat[i]):#x} rtl={int(result.y[i]):#x}"
-        if config.is_float:
-            line += f" golden={int(golden.reshape(-1)[i]):#x}"
-        else:
-            line += (f" flag={int(result.flag[i])} golden={int(gy.reshape(-1)[i]):#x} "
-                     f"flag={int(gflag.reshape(-1)[i])}")
+    print(f"golden model: {count} of {x.size} results DIFFER; first ones:")
+    for line in lines:
         print(line)
     return 1
 

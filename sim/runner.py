@@ -7,6 +7,12 @@ Typical use::
     result = run_stream(design, x)                     # x: raw input bit patterns
     result.y, result.flag, result.cycles, result.seconds
 
+    design = prepare(Config("bf16", function="isru-grad", runtime_alpha=True), "verilator")
+    result = run_stream(design, x, grad=g, alpha=a)    # every operand the unit takes
+
+``design.operands`` names the unit's input operands (``("x",)``, plus ``"grad"`` for the
+backward activation functions and ``"alpha"`` for a runtime alpha), each an ``in_<name>`` port.
+
 Builds are cached in ``sim_build/<module>-<simulator>-<hash>`` (see :func:`cache_root`),
 keyed by the Verilog text, the simulator and its version, the cocotb version and the build flags,
 so an unchanged design is never rebuilt; a file lock makes concurrent builds of the same design
@@ -35,7 +41,8 @@ import numpy as np
 from .toolchain import SIMULATORS, require, simulator_version, verilator_make_overrides
 
 __all__ = ["SimulationError", "Design", "StreamResult", "REPO_ROOT", "cache_root", "build",
-           "prepare", "export", "run_stream", "run_latency", "run_reset", "TB_MODULE"]
+           "prepare", "export", "operands_of", "stated_latency", "run_stream", "run_latency",
+           "run_reset", "TB_MODULE"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TB_MODULE = "sim.stream_tb"
@@ -65,6 +72,7 @@ class Design:
     has_flag: bool
     latency: object = None          # stated latency (cycles), if known
     build_seconds: float = 0.0      # 0.0 when the cached build was reused
+    operands: tuple = ("x",)        # input operands, one in_<name> port each, in this order
 
 
 @dataclass
@@ -222,8 +230,11 @@ def _build_cached(text, top, simulator, quiet=True, runtime_objects=()):
 
 
 def build(verilog, top, simulator="verilator", *, lanes, in_width, out_width, has_flag,
-          latency=None, quiet=True):
+          latency=None, operands=("x",), quiet=True):
     """Build ``verilog`` (top module ``top``) for ``simulator``, reusing a cached build.
+
+    ``operands`` names the input operands (``in_<name>`` ports, ``lanes * in_width`` bits each);
+    a port missing from the Verilog raises :class:`SimulationError`.
 
     Raises :class:`~sim.toolchain.SimulatorUnavailable` if the simulator cannot be used and
     :class:`SimulationError` (with the end of the build log) if the build fails.
@@ -233,6 +244,19 @@ def build(verilog, top, simulator="verilator", *, lanes, in_width, out_width, ha
         raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
     require(simulator)
     text = Path(verilog).read_text()
+    operands = tuple(operands)
+    module = re.search(rf"^\s*module\s+{re.escape(top)}\b.*?^\s*endmodule", text,
+                       re.MULTILINE | re.DOTALL)
+    ports = module.group(0) if module else text
+    missing = [f"in_{name}" for name in operands
+               if not re.search(rf"\binput\b[^;]*\bin_{name}\s*;", ports)]
+    extra = sorted(set(re.findall(r"\binput\b[^;]*?\bin_(\w+)\s*;", ports))
+                   - set(operands) - {"valid"})
+    if missing or extra:
+        raise SimulationError(f"{verilog}: module {top} "
+                              + (f"has no input port {', '.join(missing)}" if missing else
+                                 f"has unexpected input ports in_{', in_'.join(extra)}")
+                              + f" (expected operand ports in_{', in_'.join(operands)})")
     runtime = _verilator_runtime_objects() if simulator == "verilator" else ()
     try:
         build_dir, seconds = _build_cached(text, top, simulator, quiet, runtime)
@@ -242,7 +266,8 @@ def build(verilog, top, simulator="verilator", *, lanes, in_width, out_width, ha
         build_dir, seconds = _build_cached(text, top, simulator, quiet)  # compile the runtime too
     return Design(simulator=simulator, top=top, verilog=build_dir / f"{top}.v",
                   build_dir=build_dir, lanes=lanes, in_width=in_width, out_width=out_width,
-                  has_flag=has_flag, latency=latency, build_seconds=seconds)
+                  has_flag=has_flag, latency=latency, build_seconds=seconds,
+                  operands=operands)
 
 
 @contextlib.contextmanager
@@ -286,15 +311,22 @@ def export(config, out_dir=None):
     return path
 
 
+@functools.lru_cache(maxsize=None)
 def stated_latency(config):
-    """``RsqrtUnit(config).latency``, or ``None`` if the unit does not state one (yet)."""
-    try:
-        from hw.units.rsqrt import RsqrtUnit
-    except ImportError:
-        return None
-    unit = RsqrtUnit(config)
-    unit._MustUse__silence = True  # built only to ask its latency, never elaborated
-    return getattr(unit, "latency", None)
+    """``hw.export.ExportTop(config).latency``, or ``None`` if the unit does not state one."""
+    from hw.export import ExportTop
+    top = ExportTop(config)
+    for elaboratable in (top, getattr(top, "unit", None)):
+        if elaboratable is not None:  # built only to ask the latency, never elaborated
+            elaboratable._MustUse__silence = True
+    return getattr(top, "latency", None)
+
+
+def operands_of(config):
+    """Input operands of ``config``'s unit, in port order: ``x``, then ``grad`` (backward
+    activation functions), then ``alpha`` (runtime alpha)."""
+    return (("x",) + (("grad",) if config.is_backward else ())
+            + (("alpha",) if config.runtime_alpha else ()))
 
 
 def prepare(config, simulator="verilator", quiet=True):
@@ -303,17 +335,35 @@ def prepare(config, simulator="verilator", quiet=True):
     path = export(config)
     return build(path, config.name, simulator, lanes=config.lanes, in_width=config.in_width,
                  out_width=config.out_width, has_flag=not config.is_float,
-                 latency=stated_latency(config), quiet=quiet)
+                 latency=stated_latency(config), operands=operands_of(config), quiet=quiet)
 
 
 # ---------------------------------------------------------------------------------------------
 # Running the testbench.
 
-def _as_bits(x, width):
+def _as_bits(x, width, name="inputs"):
     x = np.asarray(x)
     if x.dtype.kind not in "iu":
-        raise TypeError(f"inputs must be integer bit patterns, not {x.dtype}")
+        raise TypeError(f"{name} must be integer bit patterns, not {x.dtype}")
     return (x.ravel().astype(np.int64).astype(np.uint64) & np.uint64((1 << width) - 1))
+
+
+def _inputs(design, suffix="", **given):
+    """The npy arrays of one stream: ``{name + suffix: bits}`` for every operand of ``design``.
+    Each operand the design takes is required, with ``x``'s shape; others are rejected."""
+    x = np.asarray(given.pop("x"))
+    arrays = {"x" + suffix: _as_bits(x, design.in_width, "x")}
+    for name, value in given.items():
+        if name in design.operands:
+            if value is None:
+                raise ValueError(f"{design.top} takes operand {name!r}: pass {name}=")
+            if np.shape(value) != x.shape:
+                raise ValueError(f"{name} has shape {np.shape(value)}, but x has shape {x.shape}")
+            arrays[name + suffix] = _as_bits(value, design.in_width, name)
+        elif value is not None:
+            raise ValueError(f"{design.top} takes no operand {name!r} (operands: "
+                             f"{', '.join(design.operands)})")
+    return arrays
 
 
 @contextlib.contextmanager
@@ -331,7 +381,8 @@ def _run_tb(design, testcase, job, arrays, seed=0):
         np.save(run_dir / f"{name}.npy", array)
         job[name] = str(run_dir / f"{name}.npy")
     job.update(lanes=design.lanes, in_width=design.in_width, out_width=design.out_width,
-               has_flag=design.has_flag, out_dir=str(run_dir), seed=seed)
+               has_flag=design.has_flag, out_dir=str(run_dir), seed=seed,
+               operands=list(design.operands))
     job_file = run_dir / "job.json"
     job_file.write_text(json.dumps(job, indent=1))
     log = run_dir / "sim.log"
@@ -380,45 +431,49 @@ def _load(run_dir, prefix, has_flag):
     return y, flag
 
 
-def run_stream(design, x, *, in_gap=0.0, out_stall=0.0, seed=0, watchdog=10_000):
-    """Stream raw inputs ``x`` through ``design``; return a :class:`StreamResult`.
+def run_stream(design, x, *, grad=None, alpha=None, in_gap=0.0, out_stall=0.0, seed=0,
+               watchdog=10_000):
+    """Stream raw inputs ``x`` (and ``grad``/``alpha``, raw bits shaped like ``x``, if the design
+    takes them) through ``design``; return a :class:`StreamResult`.
 
     ``in_gap``/``out_stall``: per-cycle probabilities of an idle source / a stalling sink.
     Lost, duplicated or unstable results fail the run (:class:`SimulationError`).
     """
-    x = _as_bits(x, design.in_width)
+    arrays = _inputs(design, x=x, grad=grad, alpha=alpha)
     job = dict(in_gap=float(in_gap), out_stall=float(out_stall), watchdog=int(watchdog))
-    with _run_tb(design, "stream", job, {"x": x}, seed=seed) as (stats, run_dir, wall):
+    with _run_tb(design, "stream", job, arrays, seed=seed) as (stats, run_dir, wall):
         y, flag = _load(run_dir, "", design.has_flag)
     return StreamResult(y=y, flag=flag, cycles=stats["cycles"], seconds=stats["seconds"],
                         wall=wall, stats=stats)
 
 
-def run_latency(design, x, expected=None):
+def run_latency(design, x, expected=None, *, grad=None, alpha=None):
     """Measure latency without stalls (a lone input, then ``x`` back to back); the run fails
     unless every result takes ``expected`` cycles (default: the design's stated latency) and one
     payload is accepted every cycle. Returns ``(stats, result)``, ``result`` the stream's
     :class:`StreamResult`; ``stats["lone_latency"]`` is the measured latency."""
-    x = _as_bits(x, design.in_width)
+    arrays = _inputs(design, x=x, grad=grad, alpha=alpha)
     expected = design.latency if expected is None else expected
     job = dict(expected_latency=None if expected is None else int(expected))
-    with _run_tb(design, "latency", job, {"x": x}) as (stats, run_dir, wall):
+    with _run_tb(design, "latency", job, arrays) as (stats, run_dir, wall):
         y, flag = _load(run_dir, "", design.has_flag)
     return stats, StreamResult(y=y, flag=flag, cycles=stats["cycles"], seconds=0.0, wall=wall,
                                stats=stats)
 
 
-def run_reset(design, x_before, x_after, *, reset_after=200, reset_cycles=2, in_gap=0.3,
+def run_reset(design, x_before, x_after, *, grad_before=None, grad_after=None,
+              alpha_before=None, alpha_after=None, reset_after=200, reset_cycles=2, in_gap=0.3,
               out_stall=0.3, seed=0):
     """Stream ``x_before`` with stalls, hold ``rst`` for ``reset_cycles`` cycles after
     ``reset_after`` cycles (mid-stream), then stream ``x_after``. Returns ``(pre, post, stats)``:
     ``pre = (y, flag)`` the results that came out before the reset (they must be a prefix of the
-    results for ``x_before``), ``post = (y, flag)`` the results for ``x_after``."""
-    x1 = _as_bits(x_before, design.in_width)
-    x2 = _as_bits(x_after, design.in_width)
+    results for ``x_before``), ``post = (y, flag)`` the results for ``x_after``. ``grad_*`` and
+    ``alpha_*`` are the other operands of the two streams, for designs that take them."""
+    arrays = _inputs(design, x=x_before, grad=grad_before, alpha=alpha_before)
+    arrays.update(_inputs(design, "2", x=x_after, grad=grad_after, alpha=alpha_after))
     job = dict(in_gap=float(in_gap), out_stall=float(out_stall), reset_after=int(reset_after),
                reset_cycles=int(reset_cycles))
-    with _run_tb(design, "reset_midstream", job, {"x": x1, "x2": x2}, seed=seed) as (stats, run_dir, _):
+    with _run_tb(design, "reset_midstream", job, arrays, seed=seed) as (stats, run_dir, _):
         pre = _load(run_dir, "pre_", design.has_flag)
         post = _load(run_dir, "", design.has_flag)
     return pre, post, stats

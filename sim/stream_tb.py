@@ -3,7 +3,9 @@
 
 The DUT has the ports ``clk``, ``rst`` (synchronous, active high), ``in_valid``/``in_ready``/``in_x``
 and ``out_valid``/``out_ready``/``out_y`` (``lanes`` elements packed, lane ``i`` at
-``[i*width +: width]``), plus ``out_flag`` (one bit a lane) for fixed-point units.
+``[i*width +: width]``), plus ``out_flag`` (one bit a lane) for fixed-point units. Units with more
+operands than ``x`` have one more input port per operand, packed like ``in_x`` and transferred
+with it: ``in_grad`` (backward activation functions), ``in_alpha`` (runtime alpha).
 
 Timing: the driver writes the inputs of a cycle at the falling clock edge, then samples the
 handshake in the read-only phase that follows; what it samples there is exactly what the next
@@ -12,7 +14,9 @@ whose result transfers at cycle ``c + L`` has latency ``L``.
 
 Every parameter comes from a JSON job file named by the environment variable ``RSQRT_SIM_JOB``:
 
-``x``, ``x2``          input npy files (raw element bit patterns; ``x2``: the stream after reset)
+``operands``           input operands in port order (default ``["x"]``; ``in_<name>`` ports)
+``x``, ``x2``          input npy files (raw element bit patterns; ``x2``: the stream after reset),
+                     likewise ``grad``/``grad2``, ``alpha``/``alpha2`` for the other operands
 ``n``, ``n2``          element counts
 ``lanes``, ``in_width``, ``out_width``, ``has_flag``
 ``in_gap``             probability that the source idles (``in_valid`` low) in a cycle
@@ -118,11 +122,14 @@ class StreamDriver:
         self.in_cycles = []
         self.out_cycles = []
         self.in_ready_low = 0  # cycles the source offered but the DUT was not ready
+        self.operands = list(job.get("operands", ["x"]))
+        self.ports = [getattr(dut, f"in_{name}") for name in self.operands]
         self._read_y = int_reader(dut.out_y)
         self._read_flag = int_reader(dut.out_flag) if self.has_flag else (lambda: 0)
         dut.in_valid.value = 0
         dut.out_ready.value = 0
-        dut.in_x.value = 0
+        for port in self.ports:
+            port.value = 0
         dut.rst.value = 0
 
     # Small helpers that write only on change: every write costs a GPI call.
@@ -148,6 +155,9 @@ class StreamDriver:
                   stop_on_full=False):
         """Stream ``payloads``; return the output payloads received, as (ys, flags) lists.
 
+        ``payloads`` (from :func:`load_payloads`) holds ints for a single operand, else tuples
+        with one int per operand (in ``self.operands`` order).
+
         Stops when every payload's result arrived, or after ``max_cycles`` cycles (results still
         in flight are then left in the DUT). ``record`` keeps the cycle of every transfer.
         """
@@ -158,6 +168,9 @@ class StreamDriver:
         out_valid = dut.out_valid
         rnd = self.rng.random
         n = len(payloads)
+        ports = self.ports
+        single = len(ports) == 1
+        in_x = ports[0]
         sent = received = 0
         ys, flags = [], []
         self.offering = False
@@ -171,7 +184,11 @@ class StreamDriver:
             # Source: a payload offered stays offered (valid high, data stable) until accepted.
             if not self.offering:
                 if sent < n and (in_gap <= 0.0 or rnd() >= in_gap):
-                    dut.in_x.value = payloads[sent]
+                    if single:
+                        in_x.value = payloads[sent]
+                    else:
+                        for port, value in zip(ports, payloads[sent]):
+                            port.value = value
                     self.set_in_valid(1)
                     self.offering = True
                 else:
@@ -276,9 +293,21 @@ def save_stats(job, **stats):
     (Path(job["out_dir"]) / "stats.json").write_text(json.dumps(stats, indent=1))
 
 
-def load_payloads(job, key):
-    x = np.load(job[key])
-    return x, pack(x, job["lanes"], job["in_width"])
+def load_payloads(job, suffix=""):
+    """The job's input stream (``suffix`` "2": the one after reset): ``(elements, payloads)``,
+    payloads as ints (one operand) or tuples of ints (one per operand, ``job["operands"]`` order)."""
+    columns = []
+    n = None
+    for name in job.get("operands", ["x"]):
+        values = np.load(job[name + suffix])
+        if n is None:
+            n = len(values)
+        elif len(values) != n:
+            raise ValueError(f"operand {name}{suffix}: {len(values)} elements, x has {n}")
+        columns.append(pack(values, job["lanes"], job["in_width"]))
+    if len(columns) == 1:
+        return n, columns[0]
+    return n, list(zip(*columns))
 
 
 def drain_cycles(job):
@@ -289,7 +318,7 @@ def drain_cycles(job):
 async def stream(dut):
     """Stream every input through with the job's stall probabilities; save the results."""
     job = load_job()
-    x, payloads = load_payloads(job, "x")
+    n, payloads = load_payloads(job)
     start_clock(dut)
     drv = StreamDriver(dut, job)
     await drv.reset(2)
@@ -300,8 +329,8 @@ async def stream(dut):
     cycles = drv.cycle - c0
     assert len(ys) == len(payloads), f"{len(ys)} results for {len(payloads)} payloads"
     await drv.idle(drain_cycles(job))
-    save_outputs(job, "", ys, flags, len(x))
-    save_stats(job, cycles=cycles, seconds=seconds, payloads=len(payloads), elements=len(x),
+    save_outputs(job, "", ys, flags, n)
+    save_stats(job, cycles=cycles, seconds=seconds, payloads=len(payloads), elements=n,
                in_ready_low=drv.in_ready_low)
 
 
@@ -310,7 +339,7 @@ async def latency(dut):
     """Without stalls, every result transfers exactly ``expected_latency`` cycles after its input,
     and the unit accepts one payload a cycle."""
     job = load_job()
-    x, payloads = load_payloads(job, "x")
+    n, payloads = load_payloads(job)
     expected = job.get("expected_latency")
     start_clock(dut)
     drv = StreamDriver(dut, job)
@@ -328,7 +357,7 @@ async def latency(dut):
     cycles = drv.cycle - c0
     await drv.idle(drain_cycles(job))
     diffs = [o - i for i, o in zip(drv.in_cycles, drv.out_cycles)]
-    save_outputs(job, "", ys, flags, len(x))
+    save_outputs(job, "", ys, flags, n)
     save_stats(job, lone_latency=lone, latencies=sorted(set(diffs)), cycles=cycles,
                payloads=len(payloads), in_ready_low=drv.in_ready_low, expected=expected)
     assert len(ys) == len(payloads), f"{len(ys)} results for {len(payloads)} payloads"
@@ -348,8 +377,8 @@ async def reset_midstream(dut):
     """Reset while a stalled stream is in flight: ``out_valid`` is low right after, nothing stale
     comes out, and a fresh stream afterwards is complete (values checked by the caller)."""
     job = load_job()
-    x1, payloads1 = load_payloads(job, "x")
-    x2, payloads2 = load_payloads(job, "x2")
+    n1, payloads1 = load_payloads(job)
+    n2, payloads2 = load_payloads(job, "2")
     gap, stall = job.get("in_gap", 0.3), job.get("out_stall", 0.3)
     start_clock(dut)
     drv = StreamDriver(dut, job)
@@ -365,6 +394,6 @@ async def reset_midstream(dut):
     ys2, flags2 = await drv.run(payloads2, gap, stall)
     assert len(ys2) == len(payloads2), f"{len(ys2)} results for {len(payloads2)} payloads after reset"
     await drv.idle(drain_cycles(job))
-    save_outputs(job, "pre_", ys1, flags1, min(len(x1), len(ys1) * job["lanes"]))
-    save_outputs(job, "", ys2, flags2, len(x2))
+    save_outputs(job, "pre_", ys1, flags1, min(n1, len(ys1) * job["lanes"]))
+    save_outputs(job, "", ys2, flags2, n2)
     save_stats(job, pre_results=len(ys1), cycles=drv.cycle, offering_at_reset=in_flight_offer)

