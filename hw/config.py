@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 
 from .formats import FIXED_WIDTH, FixedFormat, FloatFormat, parse_format
 from .magic import default_magic, magic_range
+from .plan import optional_cuts
 
 __all__ = ["Config", "FUNCTIONS", "SEEDS", "NEWTON_STAGES", "LANES", "add_config_arguments",
            "config_from_arguments", "ACTIVATIONS", "BACKWARD"]
@@ -62,6 +63,9 @@ class Config:
     runtime_alpha : bool
         Activation functions only: alpha arrives with every input, per lane, in the unit's format
         (``alpha`` must then be left unset).
+    pipeline : int | None
+        The pipelining knob shared by every unit: how many of the unit's optional pipeline
+        registers to use (see :mod:`hw.plan`); default: all of them (the shortest clock period).
     seed : str
         ``lut`` (default) or ``magic``.
     magic : int
@@ -91,6 +95,7 @@ class Config:
     out_format: object = None
     alpha: object = None
     runtime_alpha: bool = False
+    pipeline: object = None
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)
@@ -99,6 +104,7 @@ class Config:
             raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, not {self.function!r}")
         if self.function == "fma":
             self._resolve_fma()
+            self._check_pipeline()
             return
         if self.seed is None:
             set_("seed", "lut")
@@ -133,6 +139,12 @@ class Config:
             if not _is_int(self.magic) or not low <= self.magic <= high:
                 raise ValueError(f"magic for {self.format.name} must be an integer in "
                                  f"{low:#x}..{high:#x}, not {self.magic!r}")
+        self._check_pipeline()
+
+    def _check_pipeline(self):
+        if self.pipeline is not None:
+            _check_range(f"pipeline for {self.function} with these parameters", self.pipeline,
+                         range(0, optional_cuts(self) + 1))
 
     def _resolve_fma(self):
         if not isinstance(self.format, FloatFormat):
@@ -256,8 +268,10 @@ class Config:
     @property
     def name(self):
         """Short identifier encoding every parameter, e.g. ``rsqrt_fp16_lut11_n0``."""
+        pipeline = [] if self.pipeline is None else [f"p{self.pipeline}"]
         if self.function == "fma":
-            return "_".join(["fma", self.format.name] + ([f"x{self.lanes}"] if self.lanes > 1 else []))
+            return "_".join(["fma", self.format.name] + pipeline
+                            + ([f"x{self.lanes}"] if self.lanes > 1 else []))
         seed = f"lut{self.table_bits}" if self.seed == "lut" else f"magic{self.magic:x}"
         parts = [self.function.replace("-", "_"), self.format.name.replace(".", "_"), seed,
                  f"n{self.newton}"]
@@ -266,6 +280,7 @@ class Config:
             parts.insert(2, alpha)
         if not self.is_float:
             parts.insert(2, "to" + self.out_format.name.replace(".", "_"))
+        parts += pipeline
         if self.lanes > 1:
             parts.append(f"x{self.lanes}")
         return "_".join(parts)
@@ -308,6 +323,9 @@ def add_config_arguments(parser):
     group.add_argument("--out-format", default=None, help="fixed point only: result format qI.F")
     group.add_argument("--alpha", type=float, default=None,
                        help="activation functions: alpha > 0 (default 1)")
+    group.add_argument("--pipeline", type=int, default=None,
+                       help="optional pipeline registers to use (default: all; fewer: lower latency "
+                            "at a lower clock)")
     group.add_argument("--runtime-alpha", action="store_true",
                        help="activation functions: alpha is an input, per lane, in the unit's format")
     return parser
@@ -319,7 +337,7 @@ def config_from_arguments(args, parser=None):
         return Config(format=args.format, function=args.function, seed=args.seed, magic=args.magic,
                       table_bits=args.table_bits, newton=args.newton, lanes=args.lanes,
                       out_format=args.out_format, alpha=args.alpha,
-                      runtime_alpha=args.runtime_alpha)
+                      runtime_alpha=args.runtime_alpha, pipeline=args.pipeline)
     except ValueError as error:
         if parser is None:
             raise

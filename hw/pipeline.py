@@ -2,11 +2,12 @@
 
 All units use one flow-control rule (the one-stage pipeline of ``amaranth.lib.stream``, applied to
 the whole pipeline): every register advances when ``en = ~o.valid | o.ready``; ``i.ready = en``.
-Only the valid bits are reset; datapath registers are reset-less.
+Only the valid bits are reset; datapath registers are reset-less. Where the registers go is the
+configuration's choice (:mod:`hw.plan`); :class:`Stages` applies it.
 """
 from amaranth.hdl import Signal
 
-__all__ = ["delay", "register"]
+__all__ = ["register", "Stages", "valid_pipeline"]
 
 
 def register(m, en, value, name):
@@ -17,8 +18,27 @@ def register(m, en, value, name):
     return reg
 
 
-def delay(m, en, value, cycles, name):
-    """``value`` delayed by ``cycles`` enabled registers (``value`` itself for 0 cycles)."""
-    for stage in range(cycles):
-        value = register(m, en, value, f"{name}_d{stage + 1}")
-    return value
+class Stages:
+    """The cuts of one lane's datapath: ``cut(name, values)`` registers every live value when the
+    cut ``name`` is enabled and passes them through otherwise."""
+    def __init__(self, m, en, enabled, prefix):
+        self.m, self.en, self.enabled, self.prefix = m, en, enabled, prefix
+
+    def on(self, name):
+        return name in self.enabled
+
+    def cut(self, name, values):
+        if not self.on(name):
+            return dict(values)
+        return {key: register(self.m, self.en, value, f"{self.prefix}_{name}_{key}")
+                for key, value in values.items()}
+
+
+def valid_pipeline(m, en, valid, latency):
+    """The valid bit through ``latency`` reset registers that advance with ``en``."""
+    for stage in range(latency):
+        reg = Signal(name=f"valid_{stage + 1}")
+        with m.If(en):
+            m.d.sync += reg.eq(valid)
+        valid = reg
+    return valid

@@ -12,14 +12,10 @@ from ..blocks.unpack import FixedUnpack, FloatUnpack
 from ..classes import Cls
 from ..config import Config
 from ..datapath import datapath
-from ..pipeline import delay, register
+from ..pipeline import Stages, valid_pipeline
+from ..plan import enabled_cuts
 
 __all__ = ["ActivationUnit", "activation_input_layout"]
-
-# Cycles before the rsqrt core (unpack, square, alpha product, add-one/normalize), in the core
-# (seed, Newton stages), and after it (cube for the backward units, product, round/pack).
-FRONT_LATENCY = 4
-
 
 def activation_input_layout(config):
     fields = {"x": data.ArrayLayout(config.in_width, config.lanes)}
@@ -48,9 +44,10 @@ class ActivationUnit(wiring.Component):
     o : Out(stream.Signature(activation_output_layout(config)))
         ``payload.y[lane]`` (``f(x)`` or ``grad_out * f'(x)``); fixed point also ``flag[lane]``.
 
-    Timing: initiation interval 1; latency ``7 + 3 * newton`` cycles forward, ``9 + 3 * newton``
-    backward (unpack, ``x**2``, ``alpha*x**2``, ``1 + .`` normalized, seed, 3 per Newton stage,
-    [``r**2``, ``r**3``,] product, round/pack); ISRLU's identity half takes the same path (with
+    Timing: initiation interval 1; with every pipeline register, latency ``7 + 3 * newton`` cycles
+    forward, ``9 + 3 * newton`` backward (unpack, ``x**2``, ``alpha*x**2``, ``1 + .`` normalized,
+    seed, 3 per Newton stage, [``r**2``, ``r**3``,] product, round/pack), fewer with
+    ``config.pipeline`` (:mod:`hw.plan`); ISRLU's identity half takes the same path (with
     ``r = 1``), so every input has the same latency. Flow control as :class:`RsqrtUnit`.
 
     Numerics: bit-exact with :func:`golden.activation.activation`: ``1 + alpha*x**2``, its inverse
@@ -68,33 +65,19 @@ class ActivationUnit(wiring.Component):
         })
 
     @property
-    def core_latency(self):
-        return 1 + NewtonStage.latency * self.config.newton
-
-    @property
-    def back_latency(self):
-        return (2 if self.config.is_backward else 0) + 2
-
-    @property
     def latency(self):
-        return FRONT_LATENCY + self.core_latency + self.back_latency
+        return len(enabled_cuts(self.config))
 
     def elaborate(self, platform):
         m = Module()
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        valid = self.i.valid
-        for stage in range(self.latency):
-            reg = Signal(name=f"valid_{stage + 1}")
-            with m.If(en):
-                m.d.sync += reg.eq(valid)
-            valid = reg
-        m.d.comb += self.o.valid.eq(valid)
+        m.d.comb += self.o.valid.eq(valid_pipeline(m, en, self.i.valid, self.latency))
         for lane in range(self.config.lanes):
             self._lane(m, en, lane)
         return m
 
-    def _unpack(self, m, en, name, bits):
+    def _unpack(self, m, name, bits):
         config, dp = self.config, self.dp
         if config.is_float:
             unpack = FloatUnpack(config.format, dp.exp_width)
@@ -102,8 +85,7 @@ class ActivationUnit(wiring.Component):
             unpack = FixedUnpack(config.format, dp.exp_width, magnitude=True)
         m.submodules[name] = unpack
         m.d.comb += unpack.bits.eq(bits)
-        return [register(m, en, getattr(unpack, port), f"{name}_{port}")
-                for port in ("sign", "cls", "exp", "sig")]
+        return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
     def _mul(self, m, name, a, b, shift, width):
         block = m.submodules[name] = MulShr(len(a), len(b), shift, width)
@@ -113,108 +95,107 @@ class ActivationUnit(wiring.Component):
     def _lane(self, m, en, lane):
         config, dp, fmt = self.config, self.dp, self.config.format
         w, p, name = dp.work_bits, dp.x_frac_bits, f"lane{lane}"
+        st = Stages(m, en, enabled_cuts(config), name)
         payload = self.i.payload
-        # Stage 1: unpack; an infinite x stands in as 2**big_exp.
-        sx, cx, ex, sigx = self._unpack(m, en, f"{name}_x", payload.x[lane])
-        if config.is_float:
-            infinite = cx == Cls.INF
-            ex = Mux(infinite, dp.big_exp, ex)
-            sigx = Mux(infinite, 1 << p, sigx)
+        live = {"x_raw": payload.x[lane]}
+        live["sx"], live["cx"], live["ex"], live["sigx"] = self._unpack(m, f"{name}_x", payload.x[lane])
         if config.runtime_alpha:
-            sa, ca, ea, siga = self._unpack(m, en, f"{name}_alpha", payload.alpha[lane])
-            alpha_ok = (sa == 0) & (ca == Cls.FINITE)
-            siga = siga << (w - p)
-        else:
-            alpha_ok, ea, siga = Const(1, 1), dp.alpha_exp, dp.alpha_sig
+            sa, ca, live["ea"], live["siga"] = self._unpack(m, f"{name}_alpha", payload.alpha[lane])
+            live["alpha_ok"] = (sa == 0) & (ca == Cls.FINITE)
         if config.is_backward:
-            grad = self._unpack(m, en, f"{name}_grad", payload.grad[lane])
-        unit = cx == Cls.ZERO
+            live["sg"], live["cg"], live["eg"], live["sigg"] = self._unpack(m, f"{name}_grad", payload.grad[lane])
+        live = st.cut("unpack", live)
+        # An infinite x stands in as 2**big_exp; f'(x) = 1 (ISRLU: x >= 0; both: x = 0) uses r = 1.
+        if config.is_float:
+            infinite = live["cx"] == Cls.INF
+            live["ex"] = Mux(infinite, dp.big_exp, live["ex"])
+            live["sigx"] = Mux(infinite, 1 << p, live["sigx"])
+        unit = live["cx"] == Cls.ZERO
         if config.function in ("isrlu", "isrlu-grad"):
-            unit = unit | (sx == 0)
-        # Stage 2: x**2. Stage 3: alpha * x**2. Stage 4: 1 + alpha*x**2, normalized.
-        shift = 2 * p - w
-        q = register(m, en, self._mul(m, f"{name}_square", sigx, sigx, shift, w + 2), f"{name}_q")
-        et = register(m, en, 2 * ex + ea, f"{name}_et")
-        siga = register(m, en, siga, f"{name}_siga") if config.runtime_alpha else siga
-        t = self._mul(m, f"{name}_alpha_product", siga, q, w, w + 3) if config.runtime_alpha else \
-            (dp.alpha_sig * q) >> w
-        t = register(m, en, t, f"{name}_t")
-        et = register(m, en, et, f"{name}_et2")
+            unit = unit | (live["sx"] == 0)
+        live["unit"] = unit
+        if config.runtime_alpha:
+            ea, siga = live.pop("ea"), live.pop("siga") << (w - p)
+        else:
+            ea, siga = dp.alpha_exp, dp.alpha_sig
+            live["alpha_ok"] = Const(1, 1)
+        # x**2; alpha * x**2; 1 + alpha*x**2, normalized.
+        live["q"] = self._mul(m, f"{name}_square", live["sigx"], live["sigx"], 2 * p - w, w + 2)
+        live["et"] = 2 * live["ex"] + ea
+        if config.runtime_alpha:
+            live["siga"] = siga
+        live = st.cut("square", live)
+        siga = live.pop("siga") if config.runtime_alpha else siga
+        t = self._mul(m, f"{name}_alpha_product", siga, live.pop("q"), w, w + 3) \
+            if config.runtime_alpha else (siga * live.pop("q")) >> w
+        live["t"] = t
+        live = st.cut("alpha", live)
         add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width)
-        m.d.comb += [add.t.eq(t), add.exp.eq(et)]
+        m.d.comb += [add.t.eq(live.pop("t")), add.exp.eq(live.pop("et"))]
         norm = m.submodules[f"{name}_norm"] = NormalizeSum(w, dp.exp_width)
         m.d.comb += [norm.u.eq(add.u), norm.eu.eq(add.eu)]
-        sigu = register(m, en, norm.sig, f"{name}_sigu")
-        eu = register(m, en, norm.exp, f"{name}_eu")
-        # Core: seed (1 cycle) and Newton stages.
+        live["sigu"], live["eu"] = norm.sig, norm.exp
+        live = st.cut("add", live)
+        # The rsqrt core: seed and Newton stages.
         reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
-        m.d.comb += [reduce.exp.eq(eu), reduce.sig.eq(sigu)]
+        m.d.comb += [reduce.exp.eq(live.pop("eu")), reduce.sig.eq(live["sigu"])]
         seed = m.submodules[f"{name}_seed"] = (LutSeed if config.seed == "lut" else MagicSeed)(config, dp)
-        m.d.comb += [seed.parity.eq(reduce.parity), seed.sig.eq(sigu)]
-        if config.seed == "lut":
+        m.d.comb += [seed.parity.eq(reduce.parity), seed.sig.eq(live.pop("sigu"))]
+        live["mr"], live["k"] = reduce.mr, reduce.k
+        if config.seed == "lut":            # the ROM read is the "seed" register
             m.d.comb += seed.en.eq(en)
+            live = st.cut("seed", live)
             r = seed.r0
         else:
-            r = register(m, en, seed.r0, f"{name}_r0")
-        mr = register(m, en, reduce.mr, f"{name}_mr")
-        k = register(m, en, reduce.k, f"{name}_k")
+            live["r"] = seed.r0
+            live = st.cut("seed", live)
+            r = live.pop("r")
         r_bits = dp.seed_bits
         for index in range(config.newton):
+            steps = [st.on(f"newton{index}_{step}") for step in ("square", "h", "r")]
             stage = m.submodules[f"{name}_newton{index}"] = NewtonStage(
-                dp, r_bits, last=index == config.newton - 1)
-            m.d.comb += [stage.r.eq(r), stage.mr.eq(mr), stage.en.eq(en)]
-            r, mr, r_bits = stage.r_next, stage.mr_next, w
+                dp, r_bits, last=index == config.newton - 1, cuts=steps)
+            m.d.comb += [stage.r.eq(r), stage.mr.eq(live["mr"]), stage.en.eq(en)]
+            for step in ("square", "h", "r"):
+                live = st.cut(f"newton{index}_{step}", live)
+            r, live["mr"], r_bits = stage.r_next, stage.mr_next, w
+        del live["mr"]
         if r_bits != w:
             r = r << (w - r_bits)
-        k = delay(m, en, k, NewtonStage.latency * config.newton, f"{name}_k")
-        wait = 3 + self.core_latency
-        unit = delay(m, en, unit, wait, f"{name}_unit")
-        r = Mux(unit, 1 << w, r)
-        k = Mux(unit, 0, k)
-        # Back: [r**2, r**3,] product, round/pack.
+        live["r"] = Mux(live["unit"], 1 << w, r)
+        live["k"] = Mux(live["unit"], 0, live["k"])
+        # [r**2, r**3,] the product, round/pack.
         if config.is_backward:
-            r2 = register(m, en, self._mul(m, f"{name}_r2", r, r, w, w + 1), f"{name}_r2")
-            r1 = register(m, en, r, f"{name}_r1")
-            r = register(m, en, self._mul(m, f"{name}_r3", r2, r1, w, w + 1), f"{name}_r3")
-            k = delay(m, en, k, 2, f"{name}_k3")
-            sg, cg, eg, sigg = (delay(m, en, v, wait + 2, f"{name}_grad{i}") for i, v in enumerate(grad))
-            operand, exp_in, sign = sigg, eg, sg
-            wait += 2
+            live["r2"] = self._mul(m, f"{name}_r2", live["r"], live["r"], w, w + 1)
+            live = st.cut("r2", live)
+            live["r"] = self._mul(m, f"{name}_r3", live.pop("r2"), live["r"], w, w + 1)
+            live = st.cut("r3", live)
+            operand, exp_in, sign = live["sigg"], live["eg"], live["sg"]
+            exp = exp_in - 3 * live["k"]
         else:
-            operand, exp_in, sign = (delay(m, en, v, wait, f"{name}_x{i}") for i, v in
-                                     enumerate((sigx, ex, sx)))
-        v = register(m, en, self._mul(m, f"{name}_product", operand, r, p, w + 2), f"{name}_v")
-        exp = register(m, en, exp_in - (3 * k if config.is_backward else k), f"{name}_exp")
-        sign = register(m, en, sign, f"{name}_sign")
-        cx = delay(m, en, cx, wait + 1, f"{name}_cx")
-        if config.is_backward:
-            unit_out = delay(m, en, unit, 3, f"{name}_unit_out")
-            cg = delay(m, en, cg, 1, f"{name}_cg")
-        alpha_ok = delay(m, en, alpha_ok, wait + 1, f"{name}_alpha_ok") if config.runtime_alpha else alpha_ok
+            operand, exp_in, sign = live["sigx"], live["ex"], live["sx"]
+            exp = exp_in - live["k"]
+        live["v"] = self._mul(m, f"{name}_product", operand, live["r"], p, w + 2)
+        live["exp"], live["sign"] = exp, sign
+        live = st.cut("product", live)
         if config.is_float:
-            self._float_out(m, en, lane, v, exp, sign, cx, cg if config.is_backward else None,
-                            unit_out if config.is_backward else None, alpha_ok,
-                            delay(m, en, payload.x[lane], wait + 2, f"{name}_xraw"))
+            self._float_out(m, st, lane, live)
         else:
-            self._fixed_out(m, en, lane, v, exp, sign, cg if config.is_backward else cx, alpha_ok)
+            self._fixed_out(m, st, lane, live)
 
-    def _exp_range(self):
-        """Range of the fixed-point result's exponent ``exp`` (``x = v / 2**w * 2**exp``): at most
-        the input's top exponent; below it anything rounds to 0, so a loose bound suffices."""
-        fmt = self.config.format
-        return -fmt.width - 2, fmt.int_bits
-
-    def _float_out(self, m, en, lane, v, exp, sign, cx, cg, unit, alpha_ok, x_raw):
+    def _float_out(self, m, st, lane, live):
         config, dp, fmt = self.config, self.dp, self.config.format
         w = dp.work_bits
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
             fmt, w + 2, w, w - 3, w + 1, dp.exp_width, subnormals=True)
-        m.d.comb += [pack.v.eq(v), pack.exp.eq(exp)]
+        m.d.comb += [pack.v.eq(live["v"]), pack.exp.eq(live["exp"])]
+        cx, sign = live["cx"], live["sign"]
         signed_bits = Mux(sign, fmt.sign_bit, 0)
         result = Signal(fmt.width, name=f"lane{lane}_result")
         m.d.comb += result.eq(pack.bits | signed_bits)
         if config.is_backward:
-            vanishing = (cx == Cls.INF) & ~unit
+            cg = live["cg"]
+            vanishing = (cx == Cls.INF) & ~live["unit"]
             with m.If(cg == Cls.ZERO):
                 m.d.comb += result.eq(signed_bits)
             with m.If(cg == Cls.INF):
@@ -222,21 +203,29 @@ class ActivationUnit(wiring.Component):
             invalid = (cx == Cls.NAN) | (cg == Cls.NAN) | (vanishing & (cg == Cls.INF))
         else:
             with m.If(cx == Cls.ZERO):
-                m.d.comb += result.eq(x_raw)
+                m.d.comb += result.eq(live["x_raw"])
             invalid = cx == Cls.NAN
-        with m.If(invalid | ~alpha_ok):
+        with m.If(invalid | ~live["alpha_ok"]):
             m.d.comb += result.eq(fmt.quiet_nan)
-        m.d.comb += self.o.payload.y[lane].eq(register(m, en, result, f"lane{lane}_y"))
+        out = st.cut("out", {"y": result})
+        m.d.comb += self.o.payload.y[lane].eq(out["y"])
 
-    def _fixed_out(self, m, en, lane, v, exp, sign, zero_cls, alpha_ok):
+    def _exp_range(self):
+        """Range of the fixed-point result's exponent ``exp`` (``x = v / 2**w * 2**exp``): at most
+        the input's top exponent; below it anything rounds to 0, so a loose bound suffices."""
+        fmt = self.config.format
+        return -fmt.width - 2, fmt.int_bits
+
+    def _fixed_out(self, m, st, lane, live):
         config, dp = self.config, self.dp
         out, w = config.out_format, dp.work_bits
         low, high = self._exp_range()
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFixed(out, w + 2, w, low, high, dp.exp_width)
-        m.d.comb += [pack.v.eq(v), pack.exp.eq(exp), pack.negative.eq(sign)]
-        zero = zero_cls == Cls.ZERO
+        sign = live["sign"]
+        m.d.comb += [pack.v.eq(live["v"]), pack.exp.eq(live["exp"]), pack.negative.eq(sign)]
+        zero = (live["cg"] if config.is_backward else live["cx"]) == Cls.ZERO
+        alpha_ok = live["alpha_ok"]
         mag = Mux(zero | ~alpha_ok, 0, pack.y)
         y = Mux(sign, -mag, mag)
-        flag = (pack.sat & ~zero) | ~alpha_ok
-        m.d.comb += [self.o.payload.y[lane].eq(register(m, en, y[:out.width], f"lane{lane}_y")),
-                     self.o.payload.flag[lane].eq(register(m, en, flag, f"lane{lane}_flag"))]
+        result = st.cut("out", {"y": y[:out.width], "flag": (pack.sat & ~zero) | ~alpha_ok})
+        m.d.comb += [self.o.payload.y[lane].eq(result["y"]), self.o.payload.flag[lane].eq(result["flag"])]

@@ -1,5 +1,5 @@
 """The streaming fused multiply-add unit ``a*b + c`` (golden model: golden.fma.fma)."""
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -7,12 +7,10 @@ from ..blocks.round import RoundPackFloat
 from ..blocks.unpack import FloatUnpack
 from ..classes import Cls
 from ..config import Config
-from ..pipeline import delay, register
+from ..pipeline import Stages, valid_pipeline
+from ..plan import enabled_cuts
 
 __all__ = ["FmaUnit", "fma_input_layout"]
-
-LATENCY = 5
-
 
 def fma_input_layout(config):
     lanes = data.ArrayLayout(config.in_width, config.lanes)
@@ -43,8 +41,9 @@ class FmaUnit(wiring.Component):
     o : Out(stream.Signature(fma_output_layout(config)))
         ``payload.y[lane]``: raw result bits.
 
-    Timing: initiation interval 1, latency 5 (unpack, multiply, align, add, normalize/round/pack);
-    flow control as :class:`~hw.units.rsqrt.RsqrtUnit`.
+    Timing: initiation interval 1, latency 5 with every pipeline register (unpack, multiply,
+    align, add, normalize/round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`); flow
+    control as :class:`~hw.units.rsqrt.RsqrtUnit`.
 
     Numerics: IEEE 754 ``fusedMultiplyAdd`` rounded to nearest even: the exact product is aligned
     with ``c`` in a ``2p + 3``-bit window plus a sticky bit, added, normalized and rounded once;
@@ -60,19 +59,15 @@ class FmaUnit(wiring.Component):
             "o": Out(stream.Signature(fma_output_layout(config))),
         })
 
-    latency = LATENCY
+    @property
+    def latency(self):
+        return len(enabled_cuts(self.config))
 
     def elaborate(self, platform):
         m = Module()
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        valid = self.i.valid
-        for stage in range(self.latency):
-            reg = Signal(name=f"valid_{stage + 1}")
-            with m.If(en):
-                m.d.sync += reg.eq(valid)
-            valid = reg
-        m.d.comb += self.o.valid.eq(valid)
+        m.d.comb += self.o.valid.eq(valid_pipeline(m, en, self.i.valid, self.latency))
         for lane in range(self.config.lanes):
             self._lane(m, en, lane)
         return m
@@ -83,15 +78,17 @@ class FmaUnit(wiring.Component):
         window = 2 * p + 3
         exp_width = (4 * (fmt.bias + man + window + 4)).bit_length() + 1
         name = f"lane{lane}"
-        fields = {}
+        st = Stages(m, en, enabled_cuts(self.config), name)
+        live = {}
         for operand in "abc":
             unpack = m.submodules[f"{name}_{operand}"] = FloatUnpack(fmt, exp_width)
             m.d.comb += unpack.bits.eq(getattr(self.i.payload, operand)[lane])
-            fields[operand] = [register(m, en, getattr(unpack, port), f"{name}_{operand}_{port}")
-                               for port in ("sign", "cls", "exp", "sig")]
-        (sa, ca, ea, siga), (sb, cb, eb, sigb), (sc, cc, ec, sigc) = fields["a"], fields["b"], fields["c"]
-        # Classes decided at stage 1, used at the end.
-        prod_sign = sa ^ sb
+            for port in ("sign", "cls", "exp", "sig"):
+                live[f"{operand}_{port}"] = getattr(unpack, port)
+        live = st.cut("unpack", live)
+        ca, cb, cc = live.pop("a_cls"), live.pop("b_cls"), live.pop("c_cls")
+        sc = live.pop("c_sign")
+        prod_sign = live.pop("a_sign") ^ live.pop("b_sign")
         prod_zero = (ca == Cls.ZERO) | (cb == Cls.ZERO)
         prod_inf = (ca == Cls.INF) | (cb == Cls.INF)
         nan = ((ca == Cls.NAN) | (cb == Cls.NAN) | (cc == Cls.NAN) | (prod_inf & prod_zero)
@@ -104,55 +101,53 @@ class FmaUnit(wiring.Component):
             m.d.comb += [special.eq(2), special_sign.eq(Mux(prod_inf, prod_sign, sc))]
         with m.Elif(prod_zero & (cc == Cls.ZERO)):
             m.d.comb += [special.eq(3), special_sign.eq(prod_sign & sc)]
-        special = delay(m, en, special, LATENCY - 2, f"{name}_special")
-        special_sign = delay(m, en, special_sign, LATENCY - 2, f"{name}_special_sign")
-        # Stage 2: exact product.
-        prod = register(m, en, siga * sigb, f"{name}_prod")
-        prod_exp = register(m, en, ea + eb, f"{name}_prod_exp")
-        prod_sign = register(m, en, prod_sign, f"{name}_prod_sign")
-        prod_zero = register(m, en, prod_zero, f"{name}_prod_zero")
-        sc, ec, sigc = (register(m, en, v, f"{name}_c{i}") for i, v in enumerate((sc, ec, sigc)))
-        c_zero = register(m, en, cc == Cls.ZERO, f"{name}_c_zero")
-        # Stage 3: align both in the window (bit `window` weighs 2**anchor; bit 0 is sticky).
+        # The exact product.
+        live.update(special=special, special_sign=special_sign, prod_sign=prod_sign,
+                    prod_zero=prod_zero, c_zero=cc == Cls.ZERO, c_sign=sc,
+                    prod=live.pop("a_sig") * live.pop("b_sig"),
+                    prod_exp=live.pop("a_exp") + live.pop("b_exp"))
+        live = st.cut("multiply", live)
+        # Align both in the window (bit `window` weighs 2**anchor; bit 0 is sticky).
         top = Signal(signed(exp_width), name=f"{name}_prod_top")
-        m.d.comb += top.eq(prod_exp + 1)
+        m.d.comb += top.eq(live.pop("prod_exp") + 1)
+        ec = live.pop("c_exp")
         anchor = Signal(signed(exp_width), name=f"{name}_anchor")
-        m.d.comb += anchor.eq(Mux(c_zero | (~prod_zero & (top > ec)), top, ec))
+        m.d.comb += anchor.eq(Mux(live["c_zero"] | (~live["prod_zero"] & (top > ec)), top, ec))
         limit = window + 2
         prod_win = Signal(window + 1, name=f"{name}_prod_win")
         c_win = Signal(window + 1, name=f"{name}_c_win")
-        m.d.comb += [prod_win.eq(Mux(prod_zero, 0, prod << (window - (2 * p - 1)))),
-                     c_win.eq(Mux(c_zero, 0, sigc << (window - man)))]
-        prod_al = _shift_sticky(m, prod_win, (anchor - top).as_unsigned(), limit, f"{name}_prod")
-        c_al = _shift_sticky(m, c_win, (anchor - ec).as_unsigned(), limit, f"{name}_c")
-        prod_al = register(m, en, prod_al, f"{name}_prod_al")
-        c_al = register(m, en, c_al, f"{name}_c_al")
-        anchor = register(m, en, anchor, f"{name}_anchor_r")
-        prod_sign = register(m, en, prod_sign, f"{name}_prod_sign3")
-        sc = register(m, en, sc, f"{name}_c_sign3")
-        # Stage 4: add or subtract; the magnitude and its sign.
+        m.d.comb += [prod_win.eq(Mux(live["prod_zero"], 0, live.pop("prod") << (window - (2 * p - 1)))),
+                     c_win.eq(Mux(live["c_zero"], 0, live.pop("c_sig") << (window - man)))]
+        live["prod_al"] = _shift_sticky(m, prod_win, (anchor - top).as_unsigned(), limit, f"{name}_prod")
+        live["c_al"] = _shift_sticky(m, c_win, (anchor - ec).as_unsigned(), limit, f"{name}_c")
+        live["anchor"] = anchor
+        live = st.cut("align", live)
+        # Add or subtract; the magnitude and its sign.
         total = Signal(signed(window + 3), name=f"{name}_total")
-        with m.If(prod_sign == sc):
-            m.d.comb += total.eq(prod_al + c_al)
+        prod_sign, c_sign = live["prod_sign"], live.pop("c_sign")
+        with m.If(prod_sign == c_sign):
+            m.d.comb += total.eq(live["prod_al"] + live["c_al"])
         with m.Else():
-            m.d.comb += total.eq(prod_al - c_al)
-        negative = (prod_sign != sc) & total[-1]
-        magnitude = register(m, en, Mux(negative, -total, total)[:window + 2], f"{name}_sum")
-        sign = register(m, en, prod_sign ^ negative, f"{name}_sum_sign")
-        exp = register(m, en, anchor - window, f"{name}_sum_exp")
-        # Stage 5: normalize, round once, pack; specials.
+            m.d.comb += total.eq(live["prod_al"] - live["c_al"])
+        negative = (prod_sign != c_sign) & total[-1]
+        result = {"sum": Mux(negative, -total, total)[:window + 2], "sign": prod_sign ^ negative,
+                  "exp": live["anchor"] - window, "special": live["special"],
+                  "special_sign": live["special_sign"]}
+        live = st.cut("add", result)
+        # Normalize, round once, pack; specials.
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
             fmt, window + 2, 0, 0, window + 1, exp_width, subnormals=True)
-        m.d.comb += [pack.v.eq(magnitude), pack.exp.eq(exp)]
-        result = Signal(fmt.width, name=f"{name}_result")
+        m.d.comb += [pack.v.eq(live["sum"]), pack.exp.eq(live["exp"])]
+        special, special_sign = live["special"], live["special_sign"]
+        y = Signal(fmt.width, name=f"{name}_result")
         with m.If(special == 1):
-            m.d.comb += result.eq(fmt.quiet_nan)
+            m.d.comb += y.eq(fmt.quiet_nan)
         with m.Elif(special == 2):
-            m.d.comb += result.eq(fmt.inf | Mux(special_sign, fmt.sign_bit, 0))
+            m.d.comb += y.eq(fmt.inf | Mux(special_sign, fmt.sign_bit, 0))
         with m.Elif(special == 3):
-            m.d.comb += result.eq(Mux(special_sign, fmt.sign_bit, 0))
-        with m.Elif(magnitude == 0):
-            m.d.comb += result.eq(0)
+            m.d.comb += y.eq(Mux(special_sign, fmt.sign_bit, 0))
+        with m.Elif(live["sum"] == 0):
+            m.d.comb += y.eq(0)
         with m.Else():
-            m.d.comb += result.eq(pack.bits | Mux(sign, fmt.sign_bit, 0))
-        m.d.comb += self.o.payload.y[lane].eq(register(m, en, result, f"{name}_y"))
+            m.d.comb += y.eq(pack.bits | Mux(live["sign"], fmt.sign_bit, 0))
+        m.d.comb += self.o.payload.y[lane].eq(st.cut("out", {"y": y})["y"])

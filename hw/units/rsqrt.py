@@ -11,7 +11,8 @@ from ..blocks.unpack import FixedUnpack, FloatUnpack
 from ..classes import Cls
 from ..config import Config
 from ..datapath import datapath
-from ..pipeline import delay, register
+from ..pipeline import Stages, valid_pipeline
+from ..plan import enabled_cuts
 
 __all__ = ["RsqrtUnit", "input_layout", "output_layout"]
 
@@ -38,9 +39,10 @@ class RsqrtUnit(wiring.Component):
         ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (result
         saturated, zero or negative input).
 
-    Timing: initiation interval 1; latency ``3 + 3 * newton`` cycles (unpack, seed, 3 per Newton
-    stage, round/pack); when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid |
-    o.ready``) and nothing is lost. Results leave in input order.
+    Timing: initiation interval 1; latency ``3 + 3 * newton`` cycles with every pipeline register
+    (unpack, seed, 3 per Newton stage, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`);
+    when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid | o.ready``) and
+    nothing is lost. Results leave in input order.
 
     Numerics: bit-exact with :func:`golden.rsqrt.rsqrt`. Floats: ``+0 -> +inf``, ``-0 -> -inf``,
     negative (incl. ``-inf``) ``-> qNaN``, ``+inf -> +0``, NaN ``-> qNaN`` (canonical), subnormal
@@ -59,19 +61,13 @@ class RsqrtUnit(wiring.Component):
 
     @property
     def latency(self):
-        return 3 + NewtonStage.latency * self.config.newton
+        return len(enabled_cuts(self.config))
 
     def elaborate(self, platform):
         m = Module()
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        valid = self.i.valid
-        for stage in range(self.latency):
-            reg = Signal(name=f"valid_{stage + 1}")
-            with m.If(en):
-                m.d.sync += reg.eq(valid)
-            valid = reg
-        m.d.comb += self.o.valid.eq(valid)
+        m.d.comb += self.o.valid.eq(valid_pipeline(m, en, self.i.valid, self.latency))
         for lane in range(self.config.lanes):
             self._lane(m, en, lane)
         return m
@@ -79,36 +75,37 @@ class RsqrtUnit(wiring.Component):
     def _lane(self, m, en, lane):
         config, dp, fmt = self.config, self.dp, self.config.format
         name = f"lane{lane}"
+        cuts = enabled_cuts(config)
+        st = Stages(m, en, cuts, name)
         unpack_cls = FloatUnpack if config.is_float else FixedUnpack
         unpack = m.submodules[f"{name}_unpack"] = unpack_cls(fmt, dp.exp_width)
         m.d.comb += unpack.bits.eq(self.i.payload.x[lane])
-        sign = register(m, en, unpack.sign, f"{name}_sign")
-        cls = register(m, en, unpack.cls, f"{name}_cls")
-        exp = register(m, en, unpack.exp, f"{name}_exp")
-        sig = register(m, en, unpack.sig, f"{name}_sig")
+        live = st.cut("unpack", {port: getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")})
 
         reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
-        m.d.comb += [reduce.exp.eq(exp), reduce.sig.eq(sig)]
+        m.d.comb += [reduce.exp.eq(live["exp"]), reduce.sig.eq(live["sig"])]
         seed_cls = LutSeed if config.seed == "lut" else MagicSeed
         seed = m.submodules[f"{name}_seed"] = seed_cls(config, dp)
-        m.d.comb += [seed.parity.eq(reduce.parity), seed.sig.eq(sig)]
-        if config.seed == "lut":
+        m.d.comb += [seed.parity.eq(reduce.parity), seed.sig.eq(live["sig"])]
+        live = {"sign": live["sign"], "cls": live["cls"], "mr": reduce.mr, "k": reduce.k}
+        if config.seed == "lut":            # the ROM read is the "seed" register
             m.d.comb += seed.en.eq(en)
+            live = st.cut("seed", live)
             r = seed.r0
         else:
-            r = register(m, en, seed.r0, f"{name}_r0")
-        mr = register(m, en, reduce.mr, f"{name}_mr")
-        k = register(m, en, reduce.k, f"{name}_k")
+            live["r"] = seed.r0
+            live = st.cut("seed", live)
+            r = live.pop("r")
         r_bits = dp.seed_bits
         for index in range(config.newton):
+            steps = [st.on(f"newton{index}_{step}") for step in ("square", "h", "r")]
             stage = m.submodules[f"{name}_newton{index}"] = NewtonStage(
-                dp, r_bits, last=index == config.newton - 1)
-            m.d.comb += [stage.r.eq(r), stage.mr.eq(mr), stage.en.eq(en)]
-            r, mr, r_bits = stage.r_next, stage.mr_next, dp.work_bits
-        k = delay(m, en, k, NewtonStage.latency * config.newton, f"{name}_k")
-        core_latency = 2 + NewtonStage.latency * config.newton
-        sign = delay(m, en, sign, core_latency - 1, f"{name}_sign")
-        cls = delay(m, en, cls, core_latency - 1, f"{name}_cls")
+                dp, r_bits, last=index == config.newton - 1, cuts=steps)
+            m.d.comb += [stage.r.eq(r), stage.mr.eq(live["mr"]), stage.en.eq(en)]
+            for step in ("square", "h", "r"):
+                live = st.cut(f"newton{index}_{step}", live)
+            r, live["mr"], r_bits = stage.r_next, stage.mr_next, dp.work_bits
+        sign, cls, k = live["sign"], live["cls"], live["k"]
 
         if config.is_float:
             w = dp.work_bits
@@ -124,8 +121,8 @@ class RsqrtUnit(wiring.Component):
                 m.d.comb += result.eq(0)
             with m.Else():
                 m.d.comb += result.eq(pack.bits)
-            out = register(m, en, result, f"{name}_y")
-            m.d.comb += self.o.payload.y[lane].eq(out)
+            out = st.cut("out", {"y": result})
+            m.d.comb += self.o.payload.y[lane].eq(out["y"])
         else:
             out_fmt = config.out_format
             k_min, k_max = (-fmt.frac_bits) >> 1, (fmt.int_bits - 2) >> 1
@@ -134,6 +131,5 @@ class RsqrtUnit(wiring.Component):
             m.d.comb += [pack.v.eq(r), pack.exp.eq(-k)]
             zero, negative = cls == Cls.ZERO, sign
             y = Mux(negative, 0, Mux(zero, out_fmt.max_int, pack.y))
-            out = register(m, en, y, f"{name}_y")
-            flag = register(m, en, pack.sat | zero | negative, f"{name}_flag")
-            m.d.comb += [self.o.payload.y[lane].eq(out), self.o.payload.flag[lane].eq(flag)]
+            out = st.cut("out", {"y": y, "flag": pack.sat | zero | negative})
+            m.d.comb += [self.o.payload.y[lane].eq(out["y"]), self.o.payload.flag[lane].eq(out["flag"])]
