@@ -63,6 +63,8 @@ def activation(config: Config, x, grad=None, alpha=None):
     u, eu = blocks.add_one(dp, t, 2 * ex + ea)
     eu, sigu = blocks.normalize_sum(dp, u, eu)
     r, k = rsqrt_core(config, eu, sigu)
+    if config.newton == 0:                  # the bare seed has seed_bits fraction bits
+        r = r << U64(w - dp.seed_bits)
 
     # f'(x) = 1 (and ISRLU's f(x) = x): x >= 0 for ISRLU, x = 0 for both; R = 1 passes x or grad.
     unit = cx == Cls.ZERO

@@ -32,8 +32,10 @@ MAGIC_SEED_ERROR = 0.0343
 # target is correct rounding (precision up to 12 bits: the 16-bit formats), else p + guard bits.
 CORRECTLY_ROUNDED_MAX_BITS = 12
 ACTIVATION_GUARD_BITS = 12
-ACTIVATION_TARGET_BITS = 8
-ACTIVATION_TABLE_BITS = 8
+# Activation seed tables: 12 index bits (one Newton stage) where the target is correct rounding,
+# 8 (two stages) for the wider formats.
+ACTIVATION_TABLE_BITS = 12
+ACTIVATION_WIDE_TABLE_BITS = 8
 
 
 def _is_int(value):
@@ -120,7 +122,8 @@ class Config:
             accepted = range(2, min(self.core_significand_bits, MAX_TABLE_BITS) + 1)
             if self.table_bits is None:
                 if self.is_activation:
-                    set_("table_bits", ACTIVATION_TABLE_BITS)
+                    set_("table_bits", ACTIVATION_TABLE_BITS
+                         if self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS else ACTIVATION_WIDE_TABLE_BITS)
                 elif self.significand_bits <= DEFAULT_FULL_TABLE_BITS:
                     set_("table_bits", self.significand_bits)
                 else:
@@ -202,7 +205,8 @@ class Config:
         error = MAGIC_SEED_ERROR if self.seed == "magic" else 2.0 ** -(self.table_bits + 1)
         target = 2.0 ** -(self.result_bits + 1)
         if self.is_activation:
-            target = 2.0 ** -(self.core_significand_bits - ACTIVATION_TARGET_BITS)
+            correctly_rounded = self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS
+            target = 2.0 ** -(2 * self.result_bits + 3 if correctly_rounded else self.result_bits + 3)
         stages = 0
         while error > target and stages < NEWTON_STAGES.stop - 1:
             error = 1.5 * error * error

@@ -19,7 +19,7 @@ from .magic import magic_seed_error
 __all__ = ["Datapath", "datapath", "lut_contents"]
 
 GUARD_BITS = 4
-SEED_GUARD_BITS = 3
+SEED_GUARD_BITS = 4
 
 
 @dataclass(frozen=True)

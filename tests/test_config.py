@@ -85,10 +85,11 @@ def test_defaults_resolved_once():
 
 def test_activation_defaults():
     config = Config("bf16", function="isrlu")
-    assert (config.alpha, config.runtime_alpha, config.table_bits) == (1.0, False, 8)
+    assert (config.alpha, config.runtime_alpha, config.table_bits, config.newton) == (1.0, False, 12, 1)
+    assert (Config("fp32", function="isru").table_bits, Config("fp32", function="isru").newton) == (8, 2)
     assert Config("q4.12", function="isru").out_format == FixedFormat(4, 12)
-    assert Config("bf16", function="isrlu", alpha=3).name == "isrlu_bf16_a3_lut8_n2"
-    assert Config("fp16", function="isru-grad", runtime_alpha=True).name == "isru_grad_fp16_arun_lut8_n2"
+    assert Config("bf16", function="isrlu", alpha=3).name == "isrlu_bf16_a3_lut12_n1"
+    assert Config("fp16", function="isru-grad", runtime_alpha=True).name == "isru_grad_fp16_arun_lut12_n1"
     assert Config("fp16", function="isru", alpha=0.1).name.startswith("isru_fp16_a0p1_")
 
 
