@@ -18,15 +18,20 @@ class RoundShift(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        kept = Signal(self.width)
-        rest = Signal(self.width)
-        half = Signal(self.width + 1)
+        width = self.width
+        kept = Signal(width)
+        guard = Signal()
+        sticky = Signal()
+        # Guard bit and sticky OR without carry chains: select bit d-1, and OR the bits below it
+        # through a mask of ones made by a shifter.
         m.d.comb += [
             kept.eq(self.v >> self.d),
-            rest.eq(self.v - (kept << self.d)),
-            half.eq((Const(1, self.width + 2) << self.d)[1:]),
+            guard.eq(Mux(self.d == 0, 0, (self.v << 1).bit_select(self.d, 1))),
         ]
-        up = (self.d != 0) & (self.d <= self.width) & ((rest > half) | ((rest == half) & kept[0]))
+        mask = Signal(width + 1)
+        m.d.comb += mask.eq(Mux(self.d < 2, 0, ~(Const(-1, width + 1) << (self.d - 1).as_unsigned()[:len(self.d)])))
+        m.d.comb += sticky.eq((self.v & mask[:width]).any())
+        up = guard & (sticky | kept[0])
         m.d.comb += self.q.eq(kept + up)
         return m
 
