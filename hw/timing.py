@@ -7,7 +7,14 @@ setup checks ``SETUPHOLD``, routing ``INTERCONNECT``; the slow corner, i.e. the 
 each ``(min:typ:max)`` triple), replaces the arcs of every DSP by those of the configuration Yosys
 chose (read from the SB_MAC16 parameters of the Yosys JSON netlist, :func:`dsp_modes`), and finds
 the longest register-to-register path. Without a DSP the result is nextpnr's own Fmax (ideal
-clock: no clock-network skew, as nextpnr reports it).
+clock: no clock-network skew, as nextpnr reports it). With ``dsp=False`` (nextpnr's DSP model kept)
+the figure can be slightly below nextpnr's for a design with DSPs, because this analysis also
+checks the 0.1 ns setup at the DSP inputs, which nextpnr's report does not.
+
+Estimates beyond the table (each reported in ``caveats``): registered inputs with a
+combinational output (clock -> ``O`` taken as the combinational multiplier arc), an output after
+the DSP's intermediate register (clock -> ``O`` 2.01), unregistered ``C``/``D`` into the output
+register (setup taken as the post-adder arc).
 
 SB_MAC16 figures (ns, Project IceStorm ``timings_up5k.txt``, slow corner; see
 ``/work/shared/reference/ice40-up5k-timing.md``):
@@ -397,7 +404,8 @@ def analyze(sdf, netlist=None, top="top", clock_skew=False, dsp=True):
 
     clock_arrival = {}
     if clock_skew:
-        clock_arrival = _clock_arrivals(succ, names, {clk for _, clk, _ in starts} | {clk for _, clk, _ in ends})
+        clocks = {clk for _, clk, _ in starts} | {clk for _, clk, _ in ends}
+        clock_arrival = _clock_arrivals(succ, names, clocks)
 
     # Longest arrival times from the register outputs (a DAG once clock-to-out arcs are cut).
     n = len(names)
@@ -444,11 +452,11 @@ def analyze(sdf, netlist=None, top="top", clock_skew=False, dsp=True):
             if kind == "clk-to-q" and inst in retimed:
                 kind = "dsp-clk-to-q"
             through_dsp |= inst in retimed
-            path.append({"cell": inst, "type_of_cell": sdf.cells.get(inst), "pin": pin, "type": kind,
+            path.append({"cell": inst, "cell_type": sdf.cells.get(inst), "pin": pin, "type": kind,
                          "delay": round(delay, 4), "arrival": round(arrival[step_node], 4)
                          if kind != "clock" else round(delay, 4)})
         inst, pin = names[data]
-        path.append({"cell": inst, "type_of_cell": sdf.cells.get(inst), "pin": pin,
+        path.append({"cell": inst, "cell_type": sdf.cells.get(inst), "pin": pin,
                      "type": "setup", "delay": round(setup, 4), "arrival": round(worst, 4)})
     return {"period": worst, "fmax": 1000.0 / worst if worst > 0 else None, "path": path,
             "through_dsp": through_dsp, "dsp_arcs": dsp_arcs, "caveats": sorted(caveats),
