@@ -5,7 +5,8 @@
 For each configuration the report finds the fewest pipeline registers (``Config.pipeline``) whose
 build meets the clock target by the DSP-corrected timing (:mod:`hw.timing`; nextpnr-ice40 does
 not time paths through an SB_MAC16, its own figure is shown beside), then prints one row per
-configuration: latency in cycles and ns, corrected and nextpnr Fmax, LUT4, FF, SB_MAC16, BRAM,
+configuration: latency in cycles and in ns (at the target clock, or at the achieved Fmax where the
+target is missed), corrected and nextpnr Fmax, LUT4, FF, SB_MAC16, BRAM,
 the maximum error in ulps (from the accuracy model) and whether it fits. The headline per format
 is the default rsqrt's latency over the FMA's at the same clock target. Builds run in parallel and
 are cached (``build/report/``), so a second run is fast.
@@ -20,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from .config import Config
-from .plan import optional_cuts
+from .plan import enabled_cuts, optional_cuts
 
 __all__ = ["report_configs", "build_row", "main"]
 
@@ -101,8 +102,7 @@ def build_row(config, default, clock_mhz, seed=1):
     level = best if best is not None else optional_cuts(config)
     result = tried.get(level) or _build(config.with_(pipeline=level), clock_mhz, seed)
     chosen = config.with_(pipeline=level)
-    from .export import build_unit
-    latency = build_unit(chosen).latency
+    latency = len(enabled_cuts(chosen))
     unit = config.function
     row = {
         "unit": unit, "format": config.format.name,
@@ -112,14 +112,26 @@ def build_row(config, default, clock_mhz, seed=1):
         "latency_cycles": latency,
         "fmax_mhz": result.get("fmax"), "fmax_nextpnr_mhz": result.get("fmax_nextpnr"),
         "meets_target": best is not None,
-        "latency_ns": round(latency * 1000.0 / clock_mhz, 1),
+        "latency_ns": round(latency * 1000.0 / min(clock_mhz, result.get("fmax") or clock_mhz), 1),
         "lut4": result.get("lut4"), "ff": result.get("ff"), "dsp": result.get("sb_mac16"),
         "bram": result.get("bram"), "max_ulp": _accuracy(config), "fits": bool(result.get("fits")),
         "needs": None if result.get("fits") else result.get("needs"),
-        "driver_conflicts": result.get("driver_conflicts"), "name": chosen.name,
+        "driver_conflicts": result.get("driver_conflicts"), "netlist_ok": not result.get("driver_conflicts"),
+        "name": chosen.name,
         "builds": len(tried),
     }
     return row
+
+
+def _needs(needs):
+    """The over-full resources of a design that does not fit, e.g. ``ICESTORM_DSP 22/8``."""
+    table = (needs or {}).get("nextpnr") or {}
+    over = [f"{bel} {v['used']}/{v['available']}" for bel, v in table.items()
+            if v.get("used", 0) > v.get("available", 0)]
+    if over:
+        return ", ".join(over)
+    counts = {k: v for k, v in (needs or {}).items() if k in ("SB_LUT4", "SB_MAC16", "FF")}
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "unknown"
 
 
 def _fmt(value, spec=""):
@@ -138,7 +150,9 @@ def format_table(rows):
                      f"{'yes' if r['default'] else ''} | {r['pipeline']} | {r['latency_cycles']} | "
                      f"{r['latency_ns']} | {fmax} | {_fmt(r['lut4'])} | {_fmt(r['ff'])} | "
                      f"{_fmt(r['dsp'])} | {_fmt(r['bram'])} | {r['max_ulp']:.4g} | "
-                     f"{'yes' if r['fits'] else 'NO: ' + str(r['needs'])} |")
+                     f"{'yes' if r['fits'] else 'NO: ' + _needs(r['needs'])} |")
+        if not r["netlist_ok"]:
+            lines[-1] += f" netlist check FAILED: {r['driver_conflicts']} Driver-driver conflicts"
     return "\n".join(lines)
 
 
