@@ -4,7 +4,7 @@ import zlib
 
 import numpy as np
 
-from golden.eval import evaluate
+from golden.eval import FLAGS, evaluate, operand_names
 
 __all__ = ["ICARUS_EXHAUSTIVE_STRIDE", "float_specials", "fixed_specials", "specials",
            "exhaustive_inputs", "golden", "mismatches", "assert_matches", "run"]
@@ -67,32 +67,46 @@ def exhaustive_inputs(config, simulator):
     return x
 
 
-def golden(config, x, grad=None, alpha=None):
-    """``golden.eval.evaluate`` on uint64 arrays: ``(y, flag)`` (``flag`` None for floats)."""
-    as_bits = lambda v: None if v is None else np.asarray(v, dtype=np.uint64)
-    gy, gflag = evaluate(config, as_bits(x), as_bits(grad), as_bits(alpha))
+def _operands(config, x=None, grad=None, alpha=None, **operands):
+    """The given operands as uint64 arrays, in the unit's port order (``None`` = not given)."""
+    given = dict(x=x, grad=grad, alpha=alpha, **operands)
+    unknown = set(given) - set(FLAGS)
+    if unknown:
+        raise TypeError(f"unknown operand(s) {', '.join(sorted(unknown))}")
+    order = list(operand_names(config)) + [name for name in FLAGS if name not in operand_names(config)]
+    return {name: np.asarray(given[name], dtype=np.uint64) for name in order
+            if given.get(name) is not None}
+
+
+def golden(config, x=None, grad=None, alpha=None, **operands):
+    """``golden.eval.evaluate`` on uint64 arrays: ``(y, flag)`` (``flag`` None for floats).
+    Operands as for ``evaluate``: ``x`` (``grad``, ``alpha``), or ``a=``, ``b=``, ``c=`` (FMA)."""
+    ops = _operands(config, x, grad, alpha, **operands)
+    gy, gflag = evaluate(config, **ops)
     return gy.astype(np.uint64), gflag
 
 
-def mismatches(config, x, y, flag=None, grad=None, alpha=None, limit=12):
+def mismatches(config, x, y, flag=None, grad=None, alpha=None, limit=12, **operands):
     """``(count, lines)``: the number of results differing from the golden model and a
-    description of the first ``limit`` of them (inputs and both results in hex)."""
-    x = np.asarray(x, dtype=np.uint64)
+    description of the first ``limit`` of them (inputs and both results in hex). The operands
+    are ``x`` (with ``grad``/``alpha`` as the unit takes them), or ``x=None`` and ``a=``, ``b=``,
+    ``c=`` for the FMA."""
+    ops = _operands(config, x, grad, alpha, **operands)
     y = np.asarray(y, dtype=np.uint64)
-    gy, gflag = golden(config, x, grad, alpha)
+    gy, gflag = evaluate(config, **ops)
+    gy = gy.astype(np.uint64)
+    n = len(gy)
+    if len(y) != n:
+        raise AssertionError(f"{len(y)} results for {n} inputs")
     if gflag is None:
         bad = np.flatnonzero(gy != y)
     else:
-        if flag is None or len(flag) != len(x):
+        if flag is None or len(flag) != n:
             raise AssertionError("flags missing")
         bad = np.flatnonzero((gy != y) | (np.asarray(gflag, bool) != np.asarray(flag, bool)))
     lines = []
     for i in bad[:limit]:
-        line = f"  [{i}] x={int(x[i]):#x}"
-        if grad is not None:
-            line += f" grad={int(grad[i]):#x}"
-        if alpha is not None:
-            line += f" alpha={int(alpha[i]):#x}"
+        line = f"  [{i}] " + " ".join(f"{name}={int(v[i]):#x}" for name, v in ops.items())
         line += f": rtl y={int(y[i]):#x}"
         if gflag is not None:
             line += f" flag={int(flag[i])}"
@@ -103,16 +117,19 @@ def mismatches(config, x, y, flag=None, grad=None, alpha=None, limit=12):
     return len(bad), lines
 
 
-def assert_matches(config, x, y, flag=None, what="results", grad=None, alpha=None):
-    """Bit-exact comparison with the golden model, reporting the first differences precisely."""
-    assert len(y) == len(x), f"{len(y)} {what} for {len(x)} inputs"
-    count, lines = mismatches(config, x, y, flag, grad, alpha)
+def assert_matches(config, x, y, flag=None, what="results", grad=None, alpha=None, **operands):
+    """Bit-exact comparison with the golden model, reporting the first differences precisely.
+    Operands as for :func:`mismatches` (FMA: ``assert_matches(config, None, y, a=a, b=b, c=c)``)."""
+    ops = _operands(config, x, grad, alpha, **operands)
+    n = len(next(iter(ops.values())))
+    assert len(y) == n, f"{len(y)} {what} for {n} inputs"
+    count, lines = mismatches(config, ops.pop("x", None), y, flag, **ops)
     if count:
         import pytest
-        pytest.fail(f"{config.name}: {count} of {len(x)} {what} differ from the golden "
+        pytest.fail(f"{config.name}: {count} of {n} {what} differ from the golden "
                     f"model:\n" + "\n".join(lines))
 
 
-def run(d, x, **kwargs):
+def run(d, x=None, **kwargs):
     from sim.runner import run_stream
     return run_stream(d, x, **kwargs)

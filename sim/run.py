@@ -5,11 +5,14 @@ against the golden model.
                       [--stall P] [--sim-seed N]
     python -m sim.run --format bf16 --function isru-grad --alpha 3 --x X.npy --grad G.npy --out Y.npy
     python -m sim.run --format bf16 --function isru --runtime-alpha --x X.npy --alpha-bits A.npy --out Y.npy
+    python -m sim.run --format fp32 --function fma --a A.npy --b B.npy --c C.npy --out Y.npy
 
 ``X.npy`` holds raw input bit patterns (any integer dtype and shape; a float array whose item size
 is the input width is taken bit for bit); so do ``G.npy`` (``grad_out``, required by the backward
 functions ``isrlu-grad``/``isru-grad``) and ``A.npy`` (alpha per element in the unit's format,
-required by ``--runtime-alpha``), both shaped like ``X``. The results are saved as unsigned integers of the
+required by ``--runtime-alpha``), both shaped like ``X``. The fused multiply-add (``--function fma``)
+takes ``--a``, ``--b``, ``--c`` instead (raw bits, one shape; result ``a*b + c``). A missing or
+superfluous operand is a usage error. The results are saved as unsigned integers of the
 output width (the smallest of uint8/16/32/64 that holds them) in ``Y.npy``, shaped like the input;
 fixed-point units also save their flags as a bool array next to it, ``Y.flag.npy`` (``--out
 Y.npy`` -> ``Y.flag.npy``). One payload (``--lanes`` inputs) enters per clock unless ``--stall``
@@ -70,11 +73,15 @@ def main(argv=None):
                                      epilog="\n".join(__doc__.splitlines()[2:]))
     add_config_arguments(parser)
     sim = parser.add_argument_group("simulation")
-    sim.add_argument("--x", required=True, help="input npy file of raw bit patterns")
+    sim.add_argument("--x", default=None,
+                     help="input npy file of raw bit patterns (every function but fma)")
     sim.add_argument("--grad", default=None,
                      help="backward functions: npy file of raw grad_out bit patterns (shape of X)")
     sim.add_argument("--alpha-bits", default=None,
                      help="--runtime-alpha: npy file of raw alpha bit patterns (shape of X)")
+    for name in ("a", "b", "c"):
+        sim.add_argument(f"--{name}", default=None,
+                         help=f"--function fma: npy file of raw bit patterns of {name} in a*b + c")
     sim.add_argument("--out", required=True, help="result npy file (flags: OUT.flag.npy)")
     sim.add_argument("--simulator", choices=SIMULATORS, default="verilator")
     sim.add_argument("--stall", type=float, default=None, metavar="P",
@@ -88,24 +95,25 @@ def main(argv=None):
     config = config_from_arguments(args, parser)
     if args.stall is not None and not 0.0 <= args.stall < 1.0:
         parser.error("--stall must be in [0, 1)")
-    if config.is_backward != (args.grad is not None):
-        parser.error(f"--grad is {'required' if config.is_backward else 'only used'} with "
-                     f"{'function ' + config.function if config.is_backward else 'the backward functions'}")
-    if config.runtime_alpha != (args.alpha_bits is not None):
-        parser.error("--alpha-bits is required with --runtime-alpha" if config.runtime_alpha
-                     else "--alpha-bits is only used with --runtime-alpha")
-    x_path, out_path = Path(args.x).resolve(), npy_path(args.out)
+    from golden.eval import check_operand_flags
+    from hw.export import input_operands
+    names = tuple(input_operands(config))
+    paths = {"x": args.x, "grad": args.grad, "alpha": args.alpha_bits,
+             "a": args.a, "b": args.b, "c": args.c}
+    check_operand_flags(config, paths, parser, names)
+    out_path = npy_path(args.out)
     operands = {}
     try:
-        x = load_bits(x_path, config.in_width)
-        for name, path in (("grad", args.grad), ("alpha", args.alpha_bits)):
-            if path is not None:
-                operands[name] = load_bits(Path(path).resolve(), config.in_width)
-                if operands[name].shape != x.shape:
-                    raise ValueError(f"{path}: shape {operands[name].shape} differs from the "
-                                     f"shape {x.shape} of {args.x}")
+        for name in names:
+            operands[name] = load_bits(Path(paths[name]).resolve(), config.in_width)
+            first = names[0]
+            if operands[name].shape != operands[first].shape:
+                raise ValueError(f"{paths[name]}: shape {operands[name].shape} differs from the "
+                                 f"shape {operands[first].shape} of {paths[first]}")
     except (OSError, ValueError) as error:
         parser.error(str(error))
+    shape = operands[names[0]].shape
+    size = operands[names[0]].size
 
     from sim.checks import mismatches
     from sim.runner import SimulationError, prepare, run_stream
@@ -119,7 +127,7 @@ def main(argv=None):
         design = prepare(config, args.simulator, quiet=not args.verbose)
         prep = time.perf_counter() - t0
         stall = args.stall or 0.0
-        result = run_stream(design, x, **operands, in_gap=stall, out_stall=stall,
+        result = run_stream(design, **operands, in_gap=stall, out_stall=stall,
                             seed=args.sim_seed)
     except SimulatorUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
@@ -128,30 +136,30 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 4
 
-    y = result.y.astype(uint_dtype(config.out_width)).reshape(x.shape)
+    y = result.y.astype(uint_dtype(config.out_width)).reshape(shape)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     np.save(out_path, y)
     saved = [str(out_path)]
     if not config.is_float:
-        flag = result.flag.reshape(x.shape)
+        flag = result.flag.reshape(shape)
         np.save(flag_path(out_path), flag)
         saved.append(str(flag_path(out_path)))
 
     built = f"built in {design.build_seconds:.1f} s" if design.build_seconds else "cached build"
     print(f"{config.name} on {args.simulator} ({built}, export+build {prep:.1f} s): "
-          f"{x.size} inputs, {result.cycles} cycles in {result.seconds:.2f} s "
+          f"{size} inputs, {result.cycles} cycles in {result.seconds:.2f} s "
           f"({result.cycles_per_second:,.0f} cycles/s; simulator process {result.wall:.2f} s)")
     print("saved " + ", ".join(saved))
 
     flat = lambda bits, width: (np.asarray(bits).reshape(-1).astype(np.int64).astype(np.uint64)
                                 & np.uint64((1 << width) - 1))
-    count, lines = mismatches(config, flat(x, config.in_width), result.y, result.flag,
-                              limit=10, **{name: flat(v, config.in_width)
-                                           for name, v in operands.items()})
+    flat_ops = {name: flat(v, config.in_width) for name, v in operands.items()}
+    count, lines = mismatches(config, flat_ops.pop("x", None), result.y, result.flag, limit=10,
+                              **flat_ops)
     if count == 0:
-        print(f"golden model: all {x.size} results match")
+        print(f"golden model: all {size} results match")
         return 0
-    print(f"golden model: {count} of {x.size} results DIFFER; first ones:")
+    print(f"golden model: {count} of {size} results DIFFER; first ones:")
     for line in lines:
         print(line)
     return 1

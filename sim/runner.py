@@ -10,8 +10,12 @@ Typical use::
     design = prepare(Config("bf16", function="isru-grad", runtime_alpha=True), "verilator")
     result = run_stream(design, x, grad=g, alpha=a)    # every operand the unit takes
 
-``design.operands`` names the unit's input operands (``("x",)``, plus ``"grad"`` for the
-backward activation functions and ``"alpha"`` for a runtime alpha), each an ``in_<name>`` port.
+    design = prepare(Config("fp32", function="fma"), "verilator")
+    result = run_stream(design, a=a, b=b, c=c)         # a*b + c
+
+``design.operands`` names the unit's input operands (:func:`hw.export.input_operands`:
+``("x",)``, plus ``"grad"`` for the backward activation functions and ``"alpha"`` for a runtime
+alpha; ``("a", "b", "c")`` for the FMA), each an ``in_<name>`` port.
 
 Builds are cached in ``sim_build/<module>-<simulator>-<hash>`` (see :func:`cache_root`),
 keyed by the Verilog text, the simulator and its version, the cocotb version and the build flags,
@@ -323,10 +327,11 @@ def stated_latency(config):
 
 
 def operands_of(config):
-    """Input operands of ``config``'s unit, in port order: ``x``, then ``grad`` (backward
-    activation functions), then ``alpha`` (runtime alpha)."""
-    return (("x",) + (("grad",) if config.is_backward else ())
-            + (("alpha",) if config.runtime_alpha else ()))
+    """Input operands of ``config``'s unit, in port order (:func:`hw.export.input_operands`):
+    ``x``, then ``grad`` (backward activation functions), then ``alpha`` (runtime alpha); or
+    ``a``, ``b``, ``c`` (FMA)."""
+    from hw.export import input_operands
+    return tuple(input_operands(config))
 
 
 def prepare(config, simulator="verilator", quiet=True):
@@ -349,20 +354,27 @@ def _as_bits(x, width, name="inputs"):
 
 
 def _inputs(design, suffix="", **given):
-    """The npy arrays of one stream: ``{name + suffix: bits}`` for every operand of ``design``.
-    Each operand the design takes is required, with ``x``'s shape; others are rejected."""
-    x = np.asarray(given.pop("x"))
-    arrays = {"x" + suffix: _as_bits(x, design.in_width, "x")}
-    for name, value in given.items():
-        if name in design.operands:
-            if value is None:
-                raise ValueError(f"{design.top} takes operand {name!r}: pass {name}=")
-            if np.shape(value) != x.shape:
-                raise ValueError(f"{name} has shape {np.shape(value)}, but x has shape {x.shape}")
-            arrays[name + suffix] = _as_bits(value, design.in_width, name)
-        elif value is not None:
-            raise ValueError(f"{design.top} takes no operand {name!r} (operands: "
-                             f"{', '.join(design.operands)})")
+    """The npy arrays of one stream: ``{name + suffix: bits}`` for every operand of ``design``
+    (``design.operands``). Each operand the design takes is required, all with the shape of the
+    first; others are rejected unless ``None``."""
+    unknown = [name for name, value in given.items()
+               if value is not None and name not in design.operands]
+    if unknown:
+        raise ValueError(f"{design.top} takes no operand {', '.join(map(repr, unknown))} "
+                         f"(operands: {', '.join(design.operands)})")
+    missing = [name for name in design.operands if given.get(name) is None]
+    if missing:
+        raise ValueError(f"{design.top} takes operand{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(map(repr, missing))}: pass "
+                         f"{', '.join(name + '=' for name in missing)}")
+    first = design.operands[0]
+    shape = np.shape(given[first])
+    arrays = {}
+    for name in design.operands:
+        value = given[name]
+        if np.shape(value) != shape:
+            raise ValueError(f"{name} has shape {np.shape(value)}, but {first} has shape {shape}")
+        arrays[name + suffix] = _as_bits(value, design.in_width, name)
     return arrays
 
 
@@ -431,15 +443,18 @@ def _load(run_dir, prefix, has_flag):
     return y, flag
 
 
-def run_stream(design, x, *, grad=None, alpha=None, in_gap=0.0, out_stall=0.0, seed=0,
-               watchdog=10_000):
-    """Stream raw inputs ``x`` (and ``grad``/``alpha``, raw bits shaped like ``x``, if the design
-    takes them) through ``design``; return a :class:`StreamResult`.
+def run_stream(design, x=None, *, in_gap=0.0, out_stall=0.0, seed=0, watchdog=10_000,
+               **operands):
+    """Stream raw inputs through ``design``; return a :class:`StreamResult`.
+
+    The operands are raw bit patterns, all of one shape, one keyword each for every name in
+    ``design.operands``: ``x`` (positional or keyword) and, if the design takes them, ``grad=``
+    and ``alpha=``; or ``a=``, ``b=``, ``c=`` (FMA). ``None`` counts as not given.
 
     ``in_gap``/``out_stall``: per-cycle probabilities of an idle source / a stalling sink.
     Lost, duplicated or unstable results fail the run (:class:`SimulationError`).
     """
-    arrays = _inputs(design, x=x, grad=grad, alpha=alpha)
+    arrays = _inputs(design, x=x, **operands)
     job = dict(in_gap=float(in_gap), out_stall=float(out_stall), watchdog=int(watchdog))
     with _run_tb(design, "stream", job, arrays, seed=seed) as (stats, run_dir, wall):
         y, flag = _load(run_dir, "", design.has_flag)
@@ -447,12 +462,13 @@ def run_stream(design, x, *, grad=None, alpha=None, in_gap=0.0, out_stall=0.0, s
                         wall=wall, stats=stats)
 
 
-def run_latency(design, x, expected=None, *, grad=None, alpha=None):
-    """Measure latency without stalls (a lone input, then ``x`` back to back); the run fails
-    unless every result takes ``expected`` cycles (default: the design's stated latency) and one
-    payload is accepted every cycle. Returns ``(stats, result)``, ``result`` the stream's
-    :class:`StreamResult`; ``stats["lone_latency"]`` is the measured latency."""
-    arrays = _inputs(design, x=x, grad=grad, alpha=alpha)
+def run_latency(design, x=None, expected=None, **operands):
+    """Measure latency without stalls (a lone input, then the operands back to back); the run
+    fails unless every result takes ``expected`` cycles (default: the design's stated latency)
+    and one payload is accepted every cycle. Operands as for :func:`run_stream`. Returns
+    ``(stats, result)``, ``result`` the stream's :class:`StreamResult`;
+    ``stats["lone_latency"]`` is the measured latency."""
+    arrays = _inputs(design, x=x, **operands)
     expected = design.latency if expected is None else expected
     job = dict(expected_latency=None if expected is None else int(expected))
     with _run_tb(design, "latency", job, arrays) as (stats, run_dir, wall):
@@ -461,16 +477,26 @@ def run_latency(design, x, expected=None, *, grad=None, alpha=None):
                                stats=stats)
 
 
-def run_reset(design, x_before, x_after, *, grad_before=None, grad_after=None,
-              alpha_before=None, alpha_after=None, reset_after=200, reset_cycles=2, in_gap=0.3,
-              out_stall=0.3, seed=0):
-    """Stream ``x_before`` with stalls, hold ``rst`` for ``reset_cycles`` cycles after
-    ``reset_after`` cycles (mid-stream), then stream ``x_after``. Returns ``(pre, post, stats)``:
-    ``pre = (y, flag)`` the results that came out before the reset (they must be a prefix of the
-    results for ``x_before``), ``post = (y, flag)`` the results for ``x_after``. ``grad_*`` and
-    ``alpha_*`` are the other operands of the two streams, for designs that take them."""
-    arrays = _inputs(design, x=x_before, grad=grad_before, alpha=alpha_before)
-    arrays.update(_inputs(design, "2", x=x_after, grad=grad_after, alpha=alpha_after))
+def run_reset(design, x_before=None, x_after=None, *, reset_after=200, reset_cycles=2,
+              in_gap=0.3, out_stall=0.3, seed=0, **operands):
+    """Stream the ``before`` operands with stalls, hold ``rst`` for ``reset_cycles`` cycles after
+    ``reset_after`` cycles (mid-stream), then stream the ``after`` operands. Returns
+    ``(pre, post, stats)``: ``pre = (y, flag)`` the results that came out before the reset (they
+    must be a prefix of the results for the first stream), ``post = (y, flag)`` the results of
+    the second stream.
+
+    The operands of the two streams are keywords ``<name>_before`` and ``<name>_after`` for every
+    name in ``design.operands`` (``x_before``/``x_after`` may be positional): e.g.
+    ``grad_before=``, ``alpha_after=``, or ``a_before=``, ..., ``c_after=`` (FMA)."""
+    streams = {"before": {"x": x_before}, "after": {"x": x_after}}
+    for key, value in operands.items():
+        name, sep, which = key.rpartition("_")
+        if not sep or which not in streams:
+            raise TypeError(f"run_reset() got an unexpected keyword argument {key!r} (operands "
+                            f"are <name>_before / <name>_after)")
+        streams[which][name] = value
+    arrays = _inputs(design, **streams["before"])
+    arrays.update(_inputs(design, "2", **streams["after"]))
     job = dict(in_gap=float(in_gap), out_stall=float(out_stall), reset_after=int(reset_after),
                reset_cycles=int(reset_cycles))
     with _run_tb(design, "reset_midstream", job, arrays, seed=seed) as (stats, run_dir, _):

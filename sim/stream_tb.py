@@ -1,11 +1,12 @@
 """cocotb testbench for the exported stream unit (runs inside the simulator; started by
 :mod:`sim.runner`).
 
-The DUT has the ports ``clk``, ``rst`` (synchronous, active high), ``in_valid``/``in_ready``/``in_x``
-and ``out_valid``/``out_ready``/``out_y`` (``lanes`` elements packed, lane ``i`` at
-``[i*width +: width]``), plus ``out_flag`` (one bit a lane) for fixed-point units. Units with more
-operands than ``x`` have one more input port per operand, packed like ``in_x`` and transferred
-with it: ``in_grad`` (backward activation functions), ``in_alpha`` (runtime alpha).
+The DUT has the ports ``clk``, ``rst`` (synchronous, active high), ``in_valid``/``in_ready``, one
+input port ``in_<name>`` per operand (the job's ``operands``), and ``out_valid``/``out_ready``/
+``out_y`` (``lanes`` elements packed, lane ``i`` at ``[i*width +: width]``), plus ``out_flag``
+(one bit a lane) for fixed-point units. The operand ports are all packed alike and transferred
+together: ``in_x``, plus ``in_grad`` (backward activation functions) and ``in_alpha`` (runtime
+alpha); or ``in_a``, ``in_b``, ``in_c`` (FMA).
 
 Timing: the driver writes the inputs of a cycle at the falling clock edge, then samples the
 handshake in the read-only phase that follows; what it samples there is exactly what the next
@@ -15,8 +16,8 @@ whose result transfers at cycle ``c + L`` has latency ``L``.
 Every parameter comes from a JSON job file named by the environment variable ``RSQRT_SIM_JOB``:
 
 ``operands``           input operands in port order (default ``["x"]``; ``in_<name>`` ports)
-``x``, ``x2``          input npy files (raw element bit patterns; ``x2``: the stream after reset),
-                     likewise ``grad``/``grad2``, ``alpha``/``alpha2`` for the other operands
+``<name>``, ``<name>2`` input npy file of each operand (raw element bit patterns; ``<name>2``:
+                     the stream after reset), e.g. ``x``/``x2``, ``grad``/``grad2``, ``a``/``a2``
 ``n``, ``n2``          element counts
 ``lanes``, ``in_width``, ``out_width``, ``has_flag``
 ``in_gap``             probability that the source idles (``in_valid`` low) in a cycle
@@ -170,7 +171,7 @@ class StreamDriver:
         n = len(payloads)
         ports = self.ports
         single = len(ports) == 1
-        in_x = ports[0]
+        first_port = ports[0]
         sent = received = 0
         ys, flags = [], []
         self.offering = False
@@ -185,7 +186,7 @@ class StreamDriver:
             if not self.offering:
                 if sent < n and (in_gap <= 0.0 or rnd() >= in_gap):
                     if single:
-                        in_x.value = payloads[sent]
+                        first_port.value = payloads[sent]
                     else:
                         for port, value in zip(ports, payloads[sent]):
                             port.value = value
@@ -298,12 +299,14 @@ def load_payloads(job, suffix=""):
     payloads as ints (one operand) or tuples of ints (one per operand, ``job["operands"]`` order)."""
     columns = []
     n = None
-    for name in job.get("operands", ["x"]):
+    names = job.get("operands", ["x"])
+    for name in names:
         values = np.load(job[name + suffix])
         if n is None:
             n = len(values)
         elif len(values) != n:
-            raise ValueError(f"operand {name}{suffix}: {len(values)} elements, x has {n}")
+            raise ValueError(f"operand {name}{suffix}: {len(values)} elements, "
+                             f"{names[0]}{suffix} has {n}")
         columns.append(pack(values, job["lanes"], job["in_width"]))
     if len(columns) == 1:
         return n, columns[0]

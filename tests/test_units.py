@@ -76,9 +76,8 @@ def test_fma_unit_matches_golden(pipeline):
 
 
 def test_pipelining_changes_latency_only():
-    from hw.plan import optional_cuts
+    from hw.plan import enabled_cuts, optional_cuts
     base = Config("fp16", function="isrlu")
-    latencies = [build_unit(base.with_(pipeline=level)).latency
-                 for level in range(optional_cuts(base) + 1)]
-    assert latencies == sorted(latencies) and latencies[0] == 2
-    assert build_unit(base).latency == latencies[-1]
+    latencies = [len(enabled_cuts(base.with_(pipeline=level))) for level in range(optional_cuts(base) + 1)]
+    assert latencies == list(range(2, 2 + len(latencies)))
+    assert len(enabled_cuts(base)) == latencies[-1] == 10
