@@ -334,7 +334,6 @@ def _measure_activation(config, inputs, grad, alpha, exhaustive, samples, rng_se
             alpha = as_bits(alpha_samples(fmt, len(x), rng) if alpha is None else alpha, len(x))
         stats = _activation_block_stats(config, x, grad, alpha)
         return stats, False, f"{len(x):,} given inputs"
-    extra = None
     if grad_samples is not None:
         exhaustive = False
         xs, gs = special_inputs(fmt), grad_specials(fmt)

@@ -5,9 +5,11 @@ the whole pipeline): every register advances when ``en = ~o.valid | o.ready``; `
 Only the valid bits are reset; datapath registers are reset-less. Where the registers go is the
 configuration's choice (:mod:`hw.plan`); :class:`Stages` applies it.
 """
-from amaranth.hdl import Signal
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 
-__all__ = ["register", "Stages", "valid_pipeline"]
+__all__ = ["register", "Stages", "valid_pipeline", "StreamUnit"]
 
 
 def register(m, en, value, name):
@@ -42,3 +44,29 @@ def valid_pipeline(m, en, valid, latency):
             m.d.sync += reg.eq(valid)
         valid = reg
     return valid
+
+
+class StreamUnit(wiring.Component):
+    """Base of every unit: stream ports ``i``/``o`` with the given payload layouts, the shared flow
+    control, a valid pipeline as long as the configuration's enabled cuts, and one datapath per
+    lane built by the subclass's ``_lane(m, en, lane)``."""
+    def __init__(self, config, in_layout, out_layout):
+        if config.function not in self.functions:
+            raise ValueError(f"{type(self).__name__} computes {', '.join(self.functions)}, "
+                             f"not {config.function!r}")
+        self.config = config
+        super().__init__({"i": In(stream.Signature(in_layout)), "o": Out(stream.Signature(out_layout))})
+
+    @property
+    def latency(self):
+        from .plan import enabled_cuts
+        return len(enabled_cuts(self.config))
+
+    def elaborate(self, platform):
+        m = Module()
+        en = Signal()
+        m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
+        m.d.comb += self.o.valid.eq(valid_pipeline(m, en, self.i.valid, self.latency))
+        for lane in range(self.config.lanes):
+            self._lane(m, en, lane)
+        return m

@@ -1,7 +1,6 @@
 """The streaming ISRLU/ISRU forward and backward units (golden twin: golden.activation)."""
-from amaranth.hdl import Const, Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.hdl import Const, Mux, Signal
+from amaranth.lib import data
 
 from ..blocks.arith import AddOne, MulShr, NormalizeSum
 from ..blocks.newton import NewtonStage
@@ -12,7 +11,7 @@ from ..blocks.unpack import FixedUnpack, FloatUnpack
 from ..classes import Cls
 from ..config import Config
 from ..datapath import datapath
-from ..pipeline import Stages, valid_pipeline
+from ..pipeline import StreamUnit, Stages
 from ..plan import enabled_cuts
 
 __all__ = ["ActivationUnit", "activation_input_layout"]
@@ -33,7 +32,7 @@ def activation_output_layout(config):
     return data.StructLayout(fields)
 
 
-class ActivationUnit(wiring.Component):
+class ActivationUnit(StreamUnit):
     """Fused, fully pipelined ISRLU / ISRU and their backward pass on ``config.lanes`` lanes.
 
     Ports
@@ -54,29 +53,11 @@ class ActivationUnit(wiring.Component):
     square root and the final product in fixed point with ``work_bits`` fraction bits, rounded once
     (nearest even; subnormal results; overflow to infinity). Special values: see docs/activation.md.
     """
+    functions = ('isrlu', 'isru', 'isrlu-grad', 'isru-grad')
+
     def __init__(self, config: Config):
-        if not config.is_activation:
-            raise ValueError(f"ActivationUnit computes the activation functions, not {config.function!r}")
-        self.config = config
+        super().__init__(config, activation_input_layout(config), activation_output_layout(config))
         self.dp = datapath(config)
-        super().__init__({
-            "i": In(stream.Signature(activation_input_layout(config))),
-            "o": Out(stream.Signature(activation_output_layout(config))),
-        })
-
-    @property
-    def latency(self):
-        return len(enabled_cuts(self.config))
-
-    def elaborate(self, platform):
-        m = Module()
-        en = Signal()
-        m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        m.d.comb += self.o.valid.eq(valid_pipeline(m, en, self.i.valid, self.latency))
-        for lane in range(self.config.lanes):
-            self._lane(m, en, lane)
-        return m
-
     def _unpack(self, m, name, bits):
         config, dp = self.config, self.dp
         if config.is_float:
@@ -93,7 +74,7 @@ class ActivationUnit(wiring.Component):
         return block.p
 
     def _lane(self, m, en, lane):
-        config, dp, fmt = self.config, self.dp, self.config.format
+        config, dp = self.config, self.dp
         w, p, name = dp.work_bits, dp.x_frac_bits, f"lane{lane}"
         st = Stages(m, en, enabled_cuts(config), name)
         payload = self.i.payload

@@ -1,13 +1,12 @@
 """The streaming fused multiply-add unit ``a*b + c`` (golden model: golden.fma.fma)."""
-from amaranth.hdl import Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.hdl import Mux, Signal, signed
+from amaranth.lib import data
 
 from ..blocks.round import RoundPackFloat
 from ..blocks.unpack import FloatUnpack
 from ..classes import Cls
 from ..config import Config
-from ..pipeline import Stages, valid_pipeline
+from ..pipeline import StreamUnit, Stages
 from ..plan import enabled_cuts
 
 __all__ = ["FmaUnit", "fma_input_layout"]
@@ -31,7 +30,7 @@ def _shift_sticky(m, value, amount, limit, name):
     return shifted | lost
 
 
-class FmaUnit(wiring.Component):
+class FmaUnit(StreamUnit):
     """Fully pipelined ``a*b + c`` with a single rounding, on ``config.lanes`` lanes.
 
     Ports
@@ -50,27 +49,10 @@ class FmaUnit(wiring.Component):
     subnormal inputs and results, overflow to infinity; ``inf * 0``, ``inf - inf`` and NaN inputs
     give the canonical quiet NaN; an exact zero sum is ``+0`` unless both addends are ``-0``.
     """
+    functions = ('fma',)
+
     def __init__(self, config: Config):
-        if config.function != "fma":
-            raise ValueError(f"FmaUnit computes function 'fma', not {config.function!r}")
-        self.config = config
-        super().__init__({
-            "i": In(stream.Signature(fma_input_layout(config))),
-            "o": Out(stream.Signature(fma_output_layout(config))),
-        })
-
-    @property
-    def latency(self):
-        return len(enabled_cuts(self.config))
-
-    def elaborate(self, platform):
-        m = Module()
-        en = Signal()
-        m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        m.d.comb += self.o.valid.eq(valid_pipeline(m, en, self.i.valid, self.latency))
-        for lane in range(self.config.lanes):
-            self._lane(m, en, lane)
-        return m
+        super().__init__(config, fma_input_layout(config), fma_output_layout(config))
 
     def _lane(self, m, en, lane):
         fmt = self.config.format

@@ -1,7 +1,6 @@
 """The streaming inverse-square-root unit (golden twin: golden.rsqrt.rsqrt)."""
-from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.hdl import Mux, Signal
+from amaranth.lib import data
 
 from ..blocks.newton import NewtonStage
 from ..blocks.reduce import RangeReduce
@@ -11,7 +10,7 @@ from ..blocks.unpack import FixedUnpack, FloatUnpack
 from ..classes import Cls
 from ..config import Config
 from ..datapath import datapath
-from ..pipeline import Stages, valid_pipeline
+from ..pipeline import StreamUnit, Stages
 from ..plan import enabled_cuts
 
 __all__ = ["RsqrtUnit", "input_layout", "output_layout"]
@@ -28,7 +27,7 @@ def output_layout(config):
     return data.StructLayout(fields)
 
 
-class RsqrtUnit(wiring.Component):
+class RsqrtUnit(StreamUnit):
     """Fully pipelined ``1/sqrt(x)`` on ``config.lanes`` independent lanes.
 
     Ports
@@ -49,29 +48,11 @@ class RsqrtUnit(wiring.Component):
     inputs normalized and computed. Fixed point: zero gives the output maximum and ``flag``,
     negative gives 0 and ``flag``, results beyond the output format saturate with ``flag``.
     """
+    functions = ('rsqrt',)
+
     def __init__(self, config: Config):
-        if config.function != "rsqrt":
-            raise ValueError(f"RsqrtUnit computes function 'rsqrt', not {config.function!r}")
-        self.config = config
+        super().__init__(config, input_layout(config), output_layout(config))
         self.dp = datapath(config)
-        super().__init__({
-            "i": In(stream.Signature(input_layout(config))),
-            "o": Out(stream.Signature(output_layout(config))),
-        })
-
-    @property
-    def latency(self):
-        return len(enabled_cuts(self.config))
-
-    def elaborate(self, platform):
-        m = Module()
-        en = Signal()
-        m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        m.d.comb += self.o.valid.eq(valid_pipeline(m, en, self.i.valid, self.latency))
-        for lane in range(self.config.lanes):
-            self._lane(m, en, lane)
-        return m
-
     def _lane(self, m, en, lane):
         config, dp, fmt = self.config, self.dp, self.config.format
         name = f"lane{lane}"
