@@ -14,8 +14,6 @@ class LutSeed(wiring.Component):
     ``seed_bits`` fraction bits). Latency 1 (a synchronous ROM read, so it maps to block RAM).
     Contents: :func:`hw.datapath.lut_contents`.
     """
-    latency = 1
-
     def __init__(self, config, dp):
         self.config, self.dp = config, dp
         super().__init__({
@@ -45,8 +43,6 @@ class MagicSeed(wiring.Component):
     Ports: ``parity``, ``sig`` (in); ``r0`` (out, ``magic_bits + 2`` fraction bits). Combinational
     (latency 0).
     """
-    latency = 0
-
     def __init__(self, config, dp):
         self.config, self.dp = config, dp
         super().__init__({

@@ -3,16 +3,14 @@ from amaranth.hdl import Const, Mux, Signal
 from amaranth.lib import data
 
 from ..blocks.arith import AddOne, MulShr, NormalizeSum
-from ..blocks.newton import NewtonStage
-from ..blocks.reduce import RangeReduce
 from ..blocks.round import RoundPackFixed, RoundPackFloat
-from ..blocks.seed import LutSeed, MagicSeed
 from ..blocks.unpack import FixedUnpack, FloatUnpack
 from ..classes import Cls
 from ..config import Config
 from ..datapath import datapath
 from ..pipeline import StreamUnit, Stages
 from ..plan import enabled_cuts
+from .core import rsqrt_core
 
 __all__ = ["ActivationUnit", "activation_input_layout"]
 
@@ -118,29 +116,8 @@ class ActivationUnit(StreamUnit):
         live["sigu"], live["eu"] = norm.sig, norm.exp
         live = st.cut("add", live)
         # The rsqrt core: seed and Newton stages.
-        reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
-        m.d.comb += [reduce.exp.eq(live.pop("eu")), reduce.sig.eq(live["sigu"])]
-        seed = m.submodules[f"{name}_seed"] = (LutSeed if config.seed == "lut" else MagicSeed)(config, dp)
-        m.d.comb += [seed.parity.eq(reduce.parity), seed.sig.eq(live.pop("sigu"))]
-        live["mr"], live["k"] = reduce.mr, reduce.k
-        if config.seed == "lut":            # the ROM read is the "seed" register
-            m.d.comb += seed.en.eq(en)
-            live = st.cut("seed", live)
-            r = seed.r0
-        else:
-            live["r"] = seed.r0
-            live = st.cut("seed", live)
-            r = live.pop("r")
-        r_bits = dp.seed_bits
-        for index in range(config.newton):
-            steps = [st.on(f"newton{index}_{step}") for step in ("square", "h", "r")]
-            stage = m.submodules[f"{name}_newton{index}"] = NewtonStage(
-                dp, r_bits, last=index == config.newton - 1, cuts=steps)
-            m.d.comb += [stage.r.eq(r), stage.mr.eq(live["mr"]), stage.en.eq(en)]
-            for step in ("square", "h", "r"):
-                live = st.cut(f"newton{index}_{step}", live)
-            r, live["mr"], r_bits = stage.r_next, stage.mr_next, w
-        del live["mr"]
+        eu, sigu = live.pop("eu"), live.pop("sigu")
+        r, r_bits, live = rsqrt_core(m, en, st, config, dp, name, eu, sigu, live)
         if r_bits != w:
             r = r << (w - r_bits)
         live["r"] = Mux(live["unit"], 1 << w, r)

@@ -2,16 +2,14 @@
 from amaranth.hdl import Mux, Signal
 from amaranth.lib import data
 
-from ..blocks.newton import NewtonStage
-from ..blocks.reduce import RangeReduce
 from ..blocks.round import RoundPackFixed, RoundPackFloat
-from ..blocks.seed import LutSeed, MagicSeed
 from ..blocks.unpack import FixedUnpack, FloatUnpack
 from ..classes import Cls
 from ..config import Config
 from ..datapath import datapath
 from ..pipeline import StreamUnit, Stages
 from ..plan import enabled_cuts
+from .core import rsqrt_core
 
 __all__ = ["RsqrtUnit", "input_layout", "output_layout"]
 
@@ -63,29 +61,8 @@ class RsqrtUnit(StreamUnit):
         m.d.comb += unpack.bits.eq(self.i.payload.x[lane])
         live = st.cut("unpack", {port: getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")})
 
-        reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
-        m.d.comb += [reduce.exp.eq(live["exp"]), reduce.sig.eq(live["sig"])]
-        seed_cls = LutSeed if config.seed == "lut" else MagicSeed
-        seed = m.submodules[f"{name}_seed"] = seed_cls(config, dp)
-        m.d.comb += [seed.parity.eq(reduce.parity), seed.sig.eq(live["sig"])]
-        live = {"sign": live["sign"], "cls": live["cls"], "mr": reduce.mr, "k": reduce.k}
-        if config.seed == "lut":            # the ROM read is the "seed" register
-            m.d.comb += seed.en.eq(en)
-            live = st.cut("seed", live)
-            r = seed.r0
-        else:
-            live["r"] = seed.r0
-            live = st.cut("seed", live)
-            r = live.pop("r")
-        r_bits = dp.seed_bits
-        for index in range(config.newton):
-            steps = [st.on(f"newton{index}_{step}") for step in ("square", "h", "r")]
-            stage = m.submodules[f"{name}_newton{index}"] = NewtonStage(
-                dp, r_bits, last=index == config.newton - 1, cuts=steps)
-            m.d.comb += [stage.r.eq(r), stage.mr.eq(live["mr"]), stage.en.eq(en)]
-            for step in ("square", "h", "r"):
-                live = st.cut(f"newton{index}_{step}", live)
-            r, live["mr"], r_bits = stage.r_next, stage.mr_next, dp.work_bits
+        r, _, live = rsqrt_core(m, en, st, config, dp, name, live["exp"], live["sig"],
+                                {"sign": live["sign"], "cls": live["cls"]})
         sign, cls, k = live["sign"], live["cls"], live["k"]
 
         if config.is_float:
