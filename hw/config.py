@@ -30,8 +30,11 @@ DEFAULT_TABLE_BITS = 12
 MAGIC_SEED_ERROR = 0.0343
 # Activations: the inverse square root of 1 + alpha*x**2 is computed to 2p + guard bits where the
 # target is correct rounding (precision up to 12 bits: the 16-bit formats), else p + guard bits.
+# The forward functions need 4 guard bits for correct rounding (verified on every 16-bit input),
+# which keeps every BF16 product within the UP5K's eight 16x16 DSPs; grad * r**3 needs 12.
 CORRECTLY_ROUNDED_MAX_BITS = 12
 ACTIVATION_GUARD_BITS = 12
+FORWARD_CORRECTLY_ROUNDED_GUARD_BITS = 4
 # Activation seed tables: 12 index bits (one Newton stage) where the target is correct rounding,
 # 8 (two stages) for the wider formats.
 ACTIVATION_TABLE_BITS = 12
@@ -241,7 +244,10 @@ class Config:
         if not self.is_activation:
             return self.significand_bits
         if self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS:
-            return 2 * self.result_bits + ACTIVATION_GUARD_BITS
+            if self.is_backward:
+                return 2 * self.result_bits + ACTIVATION_GUARD_BITS
+            return max(2 * self.result_bits + FORWARD_CORRECTLY_ROUNDED_GUARD_BITS,
+                       ACTIVATION_TABLE_BITS + ACTIVATION_GUARD_BITS // 2 + 1)
         return self.result_bits + ACTIVATION_GUARD_BITS
 
     @property

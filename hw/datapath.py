@@ -19,7 +19,13 @@ from .magic import magic_seed_error
 __all__ = ["Datapath", "datapath", "lut_contents"]
 
 GUARD_BITS = 4
+# Float activations square significands of up to this many fraction bits with a table (block RAM)
+# rather than a DSP multiplier: BF16 (7) and FP16 (10).
+SQUARE_ROM_MAX_BITS = 10
 SEED_GUARD_BITS = 4
+# Float activations square significands of up to this many fraction bits with a table (block RAM)
+# rather than a DSP multiplier: BF16 (7) and FP16 (10).
+SQUARE_ROM_MAX_BITS = 10
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Datapath:
     alpha_sig: int        # activations, constant alpha: significand, work_bits fraction bits
     alpha_exp: int        # ... and exponent: alpha ~= alpha_sig / 2**work_bits * 2**alpha_exp
     big_exp: int          # activations: exponent that stands in for an infinite input
+    square_rom: bool      # activations: x**2 read from a table of exact squares (SquareRom)
 
 
 def lut_error(config: Config, seed_bits: int, table):
@@ -122,6 +129,8 @@ def datapath(config: Config) -> Datapath:
     else:
         seed_bits = config.table_bits + SEED_GUARD_BITS
         table = None
+    if config.is_activation:
+        seed_bits = min(seed_bits, frac)        # never finer than the iterates (work_bits = frac)
     if table is None:
         table = lut_contents(config, seed_bits)
         seed_error = lut_error(config, seed_bits, table)
@@ -153,4 +162,6 @@ def datapath(config: Config) -> Datapath:
                     table=table, table_width=table_width, seed_error=seed_error,
                     newton_bias=newton_bias(seed_error, config.newton, work_bits)
                     if config.seed == "lut" else 0,
-                    alpha_sig=alpha_sig, alpha_exp=alpha_exp, big_exp=big_exp)
+                    alpha_sig=alpha_sig, alpha_exp=alpha_exp, big_exp=big_exp,
+                    square_rom=config.is_activation and config.is_float
+                    and config.fraction_bits <= SQUARE_ROM_MAX_BITS)

@@ -13,10 +13,18 @@ from functools import lru_cache
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
 
-# Rough logic delays of each step on the iCE40UP5K, in ns (a multiplier in an SB_MAC16 with its
-# routing; carry chains; a leading-zero count and shifter).
-DELAY_NS = {"unpack": 6, "seed": 5, "multiply": 14, "subtract": 5, "add_normalize": 10,
-            "align": 10, "add": 8, "round": 12}
+# Rough logic delays of each step on the iCE40UP5K, in ns, from the critical paths of our builds:
+# a product on one SB_MAC16 between fabric registers (~9 ns in the DSP plus ~8 ns of routing to and
+# from the die edge), a wider product (several SB_MAC16 and the adders summing their tiles), carry
+# chains (~5 ns plus 0.28 ns per bit), leading-one detection with the shifters around it.
+DELAY_NS = {"unpack": 15, "seed": 6, "multiply": 18, "wide_multiply": 32, "subtract": 10,
+            "add_normalize": 18, "align": 18, "add": 14, "normalize": 14, "round": 14}
+DSP_WIDTH = 16
+
+
+def _multiply_ns(*widths):
+    """A product of operands this wide: one SB_MAC16 up to 16x16, else several and their sums."""
+    return DELAY_NS["multiply"] if max(widths) <= DSP_WIDTH else DELAY_NS["wide_multiply"]
 
 
 @dataclass(frozen=True)
@@ -26,30 +34,39 @@ class Cut:
     mandatory: bool = False
 
 
-def _newton(index):
-    return [Cut(f"newton{index}_square", DELAY_NS["multiply"]),
-            Cut(f"newton{index}_h", DELAY_NS["multiply"] + DELAY_NS["subtract"]),
-            Cut(f"newton{index}_r", DELAY_NS["multiply"])]
+def _newton(index, r_bits, work_bits):
+    return [Cut(f"newton{index}_square", _multiply_ns(r_bits + 1)),
+            Cut(f"newton{index}_h", _multiply_ns(work_bits + 2) + DELAY_NS["subtract"]),
+            Cut(f"newton{index}_r", _multiply_ns(r_bits + 1, work_bits + 2))]
 
 
 def unit_cuts(config):
     """The cuts of ``config``'s unit, input to output."""
     if config.function == "fma":
-        return (Cut("unpack", DELAY_NS["unpack"]), Cut("multiply", DELAY_NS["multiply"]),
+        p = config.format.precision
+        return (Cut("unpack", DELAY_NS["unpack"]), Cut("multiply", _multiply_ns(p)),
                 Cut("align", DELAY_NS["align"]), Cut("add", DELAY_NS["add"]),
-                Cut("out", DELAY_NS["round"], mandatory=True))
+                Cut("normalize", DELAY_NS["normalize"]), Cut("out", DELAY_NS["round"], mandatory=True))
+    from .datapath import datapath
+    dp = datapath(config)
+    w, p = dp.work_bits, dp.x_frac_bits + 1
     cuts = [Cut("unpack", DELAY_NS["unpack"])]
     if config.is_activation:
-        cuts += [Cut("square", DELAY_NS["multiply"]), Cut("alpha", DELAY_NS["multiply"]),
+        # The square table's read is the "square" register; a constant power-of-two alpha is a shift.
+        alpha_shift = not config.runtime_alpha and dp.alpha_sig & (dp.alpha_sig - 1) == 0
+        cuts += [Cut("square", DELAY_NS["seed"] if dp.square_rom else _multiply_ns(p), mandatory=dp.square_rom),
+                 Cut("alpha", 0 if alpha_shift else _multiply_ns(w + 2)),
                  Cut("add", DELAY_NS["add_normalize"])]
     cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed == "lut"))
+    r_bits = dp.seed_bits
     for index in range(config.newton):
-        cuts += _newton(index)
+        cuts += _newton(index, r_bits, w)
+        r_bits = w
     if config.is_backward:
-        cuts += [Cut("r2", DELAY_NS["multiply"]), Cut("r3", DELAY_NS["multiply"])]
+        cuts += [Cut("r2", _multiply_ns(w + 1)), Cut("r3", _multiply_ns(w + 1))]
     if config.is_activation:
-        cuts.append(Cut("product", DELAY_NS["multiply"]))
-    cuts.append(Cut("out", DELAY_NS["round"], mandatory=True))
+        cuts.append(Cut("product", _multiply_ns(p, w + 1)))
+    cuts += [Cut("normalize", DELAY_NS["normalize"]), Cut("out", DELAY_NS["round"], mandatory=True)]
     return tuple(cuts)
 
 

@@ -1,55 +1,85 @@
 """Rounding and packing of the core's result (twins: golden.intmath.round_shift,
-golden.blocks.round_pack_float, golden.blocks.round_pack_fixed)."""
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+golden.blocks.round_pack_float, golden.blocks.round_pack_fixed).
+
+Each packer is two steps with an optional register between them (``cut``; the units call it the
+``normalize`` cut): first the position of the leading one, the exponent and the shift amount, then
+the shift, the rounding increment and the packing. The register changes the latency, never a bit.
+"""
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["RoundShift", "RoundPackFloat", "RoundPackFixed"]
+from ..pipeline import register
+
+__all__ = ["RoundShift", "RoundPackFloat", "RoundPackFixed", "leading_one"]
+
+
+def leading_one(m, value, name):
+    """Index of the most significant one of ``value`` (0 when ``value`` is 0), as a tree of
+    two-way choices (depth ``log2(len(value))``), not a priority chain."""
+    levels = max(1, (len(value) - 1).bit_length())
+    nodes = [(value[i] if i < len(value) else Const(0, 1), Const(0, 0)) for i in range(1 << levels)]
+    for level in range(levels):
+        merged = []
+        for low, high in zip(nodes[0::2], nodes[1::2]):
+            (any_low, pos_low), (any_high, pos_high) = low, high
+            pos = Signal(level + 1, name=f"{name}_l{level}_{len(merged)}")
+            m.d.comb += pos.eq(Cat(Mux(any_high, pos_high, pos_low), any_high))
+            merged.append((any_low | any_high, pos))
+        nodes = merged
+    return nodes[0][1]
 
 
 class RoundShift(wiring.Component):
     """``q = round(v / 2**d)``, round to nearest, ties to even. Combinational (latency 0).
 
-    Ports: ``v`` (in, ``width`` bits), ``d`` (in, ``0..max_shift``); ``q`` (out, ``width + 1`` bits).
+    Ports: ``v`` (in, ``width`` bits), ``d`` (in, ``0..max_shift``); ``q`` (out, ``width + 1``
+    bits), and its parts ``kept = v >> d`` and ``up`` (the rounding increment): ``q = kept + up``.
     """
     def __init__(self, width, max_shift):
         self.width = width
-        super().__init__({"v": In(width), "d": In(range(max_shift + 1)), "q": Out(width + 1)})
+        super().__init__({"v": In(width), "d": In(range(max_shift + 1)), "q": Out(width + 1),
+                          "kept": Out(width), "up": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
         width = self.width
-        kept = Signal(width)
         guard = Signal()
         sticky = Signal()
         # Guard bit and sticky OR without carry chains: select bit d-1, and OR the bits below it
         # through a mask of ones made by a shifter.
         m.d.comb += [
-            kept.eq(self.v >> self.d),
+            self.kept.eq(self.v >> self.d),
             guard.eq(Mux(self.d == 0, 0, (self.v << 1).bit_select(self.d, 1))),
         ]
         mask = Signal(width + 1)
         m.d.comb += mask.eq(Mux(self.d < 2, 0, ~(Const(-1, width + 1) << (self.d - 1).as_unsigned()[:len(self.d)])))
         m.d.comb += sticky.eq((self.v & mask[:width]).any())
-        up = guard & (sticky | kept[0])
-        m.d.comb += self.q.eq(kept + up)
+        m.d.comb += [self.up.eq(guard & (sticky | self.kept[0])), self.q.eq(self.kept + self.up)]
         return m
 
 
 class RoundPackFloat(wiring.Component):
-    """Round ``v / 2**frac * 2**exp`` to the float format and pack it (sign 0). Combinational.
+    """Round ``v / 2**frac * 2**exp`` to the float format and pack it (sign 0).
 
     Ports: ``v`` (in, ``width`` bits, non-zero, leading one at a bit in ``lead_min..lead_max``),
-    ``exp`` (in, signed ``exp_width``); ``bits`` (out). Round to nearest even once, at the
-    subnormal position when the result is below ``emin`` and ``subnormals`` (else such results must
-    not occur); overflow gives +inf. The word is ``((b - 1) << man_bits) + q`` for the rounded
-    significand ``q`` and biased exponent ``b >= 1``, so carries need no special case.
+    ``exp`` (in, signed ``exp_width``), ``en`` (in, pipeline advance); ``bits`` (out). Round to
+    nearest even once, at the subnormal position when the result is below ``emin`` and
+    ``subnormals`` (else such results must not occur); overflow gives +inf. The word is
+    ``(top << man_bits | kept[:man_bits]) + up`` with ``top`` the biased exponent (0 for a
+    subnormal), so a carry out of the significand needs no special case and lands exactly on +inf
+    at the top. Latency 1 with ``cut`` (a register after the exponent and shift amount), else 0.
     """
-    def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals):
+    def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cut=False):
         self.fmt, self.frac, self.subnormals = fmt, frac, subnormals
         self.lead_min, self.lead_max = lead_min, lead_max
-        self.exp_width = exp_width
-        super().__init__({"v": In(width), "exp": In(signed(exp_width)), "bits": Out(fmt.width)})
+        self.exp_width, self.cut = exp_width, cut
+        super().__init__({"v": In(width), "exp": In(signed(exp_width)), "en": In(1),
+                          "bits": Out(fmt.width)})
+
+    @property
+    def latency(self):
+        return int(self.cut)
 
     def elaborate(self, platform):
         m = Module()
@@ -58,47 +88,58 @@ class RoundPackFloat(wiring.Component):
         pad = max(0, man - lead_min)
         width = lead_max + 1 + pad
         lead = Signal(range(lead_max + 1))
-        m.d.comb += lead.eq(lead_min)
-        for bit in range(lead_min + 1, lead_max + 1):
-            with m.If(self.v[bit]):
-                m.d.comb += lead.eq(bit)
+        m.d.comb += lead.eq(lead_min + leading_one(m, self.v[lead_min:lead_max + 1], "lead"))
+        # Everything that does not need the leading one is computed beside its detector, so that
+        # only one carry chain (or compare) follows it.
         ew = self.exp_width + 2
+        e0 = Signal(signed(ew))
         biased = Signal(signed(ew))
-        m.d.comb += biased.eq(self.exp + lead + (fmt.bias - self.frac))
+        m.d.comb += [e0.eq(self.exp + (fmt.bias - self.frac)), biased.eq(e0 + lead)]
+        overflow_at = Signal(signed(ew))
+        m.d.comb += overflow_at.eq(fmt.exp_max_field - e0)
+        overflow = lead >= overflow_at
         max_shift = lead_max + pad - man
-        shift = Signal(signed(ew))
-        m.d.comb += shift.eq(lead + pad - man)
-        field = Signal(signed(ew))
-        m.d.comb += field.eq(biased)
+        d = Signal(range(max(max_shift, width + 1) + 1))
+        top = Signal(signed(ew))
+        m.d.comb += [d.eq(lead + pad - man), top.eq(biased)]
         if self.subnormals:
-            with m.If(biased < 1):
-                m.d.comb += [shift.eq(lead + pad - man + 1 - biased), field.eq(1)]
             max_shift = width + 1
+            below_at = Signal(signed(ew))
+            sub_shift = Signal(signed(ew))
+            m.d.comb += [below_at.eq(1 - e0), sub_shift.eq(pad - man + 1 - e0)]
+            with m.If(lead < below_at):
+                m.d.comb += [d.eq(Mux(sub_shift > max_shift, max_shift, sub_shift)), top.eq(0)]
+
+        def step(value, name):
+            return register(m, self.en, value, name) if self.cut else value
+
         m.submodules.rnd = rnd = RoundShift(width, max_shift)
-        m.d.comb += [rnd.v.eq(self.v << pad),
-                     rnd.d.eq(Mux(shift > max_shift, max_shift, shift))]
-        word = Signal(signed(ew + man + 1))
-        m.d.comb += word.eq(((field - 1) << man) + rnd.q)
-        with m.If((biased >= fmt.exp_max_field) | (word >= fmt.inf)):
-            m.d.comb += self.bits.eq(fmt.inf)
-        with m.Else():
-            m.d.comb += self.bits.eq(word)
+        m.d.comb += [rnd.v.eq(step(self.v << pad, "v")), rnd.d.eq(step(d, "d"))]
+        top, overflow = step(top[:fmt.exp_bits], "top"), step(overflow, "overflow")
+        word = Signal(fmt.exp_bits + man)
+        m.d.comb += word.eq(Cat(rnd.kept[:man], top) + rnd.up)
+        m.d.comb += self.bits.eq(Mux(overflow, fmt.inf, word))
         return m
 
 
 class RoundPackFixed(wiring.Component):
     """Magnitude ``v / 2**frac * 2**exp`` rounded (nearest even) to the output grid, saturating at
-    ``max_int`` (``max_int + 1`` when ``negative``). Combinational.
+    ``max_int`` (``max_int + 1`` when ``negative``).
 
     Ports: ``v`` (in, ``width`` bits), ``exp`` (in, signed, at most ``exp_max``; below ``exp_min``
     the shifter saturates, which only matters where the result rounds to 0 anyway), ``negative``
-    (in); ``y`` (out, magnitude, ``out_fmt.width`` bits), ``sat`` (out, clamped).
+    (in), ``en`` (in, pipeline advance); ``y`` (out, magnitude, ``out_fmt.width`` bits), ``sat``
+    (out, clamped). Latency 1 with ``cut`` (a register after the shift amount), else 0.
     """
-    def __init__(self, out_fmt, width, frac, exp_min, exp_max, exp_width):
+    def __init__(self, out_fmt, width, frac, exp_min, exp_max, exp_width, cut=False):
         self.out_fmt, self.frac, self.exp_min, self.exp_max = out_fmt, frac, exp_min, exp_max
-        self.width = width
+        self.width, self.cut = width, cut
         super().__init__({"v": In(width), "exp": In(signed(exp_width)), "negative": In(1),
-                          "y": Out(out_fmt.width), "sat": Out(1)})
+                          "en": In(1), "y": Out(out_fmt.width), "sat": Out(1)})
+
+    @property
+    def latency(self):
+        return int(self.cut)
 
     def elaborate(self, platform):
         m = Module()
@@ -108,12 +149,18 @@ class RoundPackFixed(wiring.Component):
         width = self.width + pad
         # Shifts beyond width + 1 all give 0, so exponents below exp_min are handled too.
         max_shift = max(base - self.exp_min + pad, width + 1)
-        m.submodules.rnd = rnd = RoundShift(width, max_shift)
         shift = Signal(signed(len(self.exp) + 2))
-        m.d.comb += [shift.eq(base + pad - self.exp), rnd.v.eq(self.v << pad),
-                     rnd.d.eq(Mux(shift < 0, 0, Mux(shift > max_shift, max_shift, shift)))]
+        d = Signal(range(max_shift + 1))
+        m.d.comb += [shift.eq(base + pad - self.exp),
+                     d.eq(Mux(shift < 0, 0, Mux(shift > max_shift, max_shift, shift)))]
+
+        def step(value, name):
+            return register(m, self.en, value, name) if self.cut else value
+
+        m.submodules.rnd = rnd = RoundShift(width, max_shift)
+        m.d.comb += [rnd.v.eq(step(self.v << pad, "v")), rnd.d.eq(step(d, "d"))]
         limit = Signal(out.width)
-        m.d.comb += limit.eq(out.max_int + self.negative)
+        m.d.comb += limit.eq(out.max_int + step(self.negative, "negative"))
         saturated = rnd.q > limit
         m.d.comb += [self.sat.eq(saturated), self.y.eq(Mux(saturated, limit, rnd.q))]
         return m

@@ -4,6 +4,7 @@ from amaranth.lib import data
 
 from ..blocks.arith import AddOne, MulShr, NormalizeSum
 from ..blocks.round import RoundPackFixed, RoundPackFloat
+from ..blocks.square import SquareRom
 from ..blocks.unpack import FixedUnpack, FloatUnpack
 from ..classes import Cls
 from ..config import Config
@@ -41,9 +42,10 @@ class ActivationUnit(StreamUnit):
     o : Out(stream.Signature(activation_output_layout(config)))
         ``payload.y[lane]`` (``f(x)`` or ``grad_out * f'(x)``); fixed point also ``flag[lane]``.
 
-    Timing: initiation interval 1; with every pipeline register, latency ``7 + 3 * newton`` cycles
-    forward, ``9 + 3 * newton`` backward (unpack, ``x**2``, ``alpha*x**2``, ``1 + .`` normalized,
-    seed, 3 per Newton stage, [``r**2``, ``r**3``,] product, round/pack), fewer with
+    Timing: initiation interval 1; with every pipeline register, latency ``8 + 3 * newton`` cycles
+    forward, ``10 + 3 * newton`` backward (unpack, ``x**2`` (a table read for BF16/FP16),
+    ``alpha*x**2``, ``1 + .`` normalized, seed, 3 per Newton stage, [``r**2``, ``r**3``,] product,
+    normalize, round/pack), fewer with
     ``config.pipeline`` (:mod:`hw.plan`); ISRLU's identity half takes the same path (with
     ``r = 1``), so every input has the same latency. Flow control as :class:`RsqrtUnit`.
 
@@ -99,11 +101,17 @@ class ActivationUnit(StreamUnit):
             ea, siga = dp.alpha_exp, dp.alpha_sig
             live["alpha_ok"] = Const(1, 1)
         # x**2; alpha * x**2; 1 + alpha*x**2, normalized.
-        live["q"] = self._mul(m, f"{name}_square", live["sigx"], live["sigx"], 2 * p - w, w + 2)
         live["et"] = 2 * live["ex"] + ea
         if config.runtime_alpha:
             live["siga"] = siga
-        live = st.cut("square", live)
+        if dp.square_rom:
+            rom = m.submodules[f"{name}_square"] = SquareRom(p)
+            m.d.comb += [rom.sig.eq(live["sigx"]), rom.en.eq(en)]
+            live = st.cut("square", live)
+            live["q"] = (rom.sq >> (2 * p - w) if 2 * p >= w else rom.sq << (w - 2 * p))[:w + 2]
+        else:
+            live["q"] = self._mul(m, f"{name}_square", live["sigx"], live["sigx"], 2 * p - w, w + 2)
+            live = st.cut("square", live)
         siga = live.pop("siga") if config.runtime_alpha else siga
         t = self._mul(m, f"{name}_alpha_product", siga, live.pop("q"), w, w + 3) \
             if config.runtime_alpha else (siga * live.pop("q")) >> w
@@ -137,16 +145,17 @@ class ActivationUnit(StreamUnit):
         live["exp"], live["sign"] = exp, sign
         live = st.cut("product", live)
         if config.is_float:
-            self._float_out(m, st, lane, live)
+            self._float_out(m, st, en, lane, live)
         else:
-            self._fixed_out(m, st, lane, live)
+            self._fixed_out(m, st, en, lane, live)
 
-    def _float_out(self, m, st, lane, live):
+    def _float_out(self, m, st, en, lane, live):
         config, dp, fmt = self.config, self.dp, self.config.format
         w = dp.work_bits
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
-            fmt, w + 2, w, w - 3, w + 1, dp.exp_width, subnormals=True)
-        m.d.comb += [pack.v.eq(live["v"]), pack.exp.eq(live["exp"])]
+            fmt, w + 2, w, w - 3, w + 1, dp.exp_width, subnormals=True, cut=st.on("normalize"))
+        m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
+        live = st.cut("normalize", live)
         cx, sign = live["cx"], live["sign"]
         signed_bits = Mux(sign, fmt.sign_bit, 0)
         result = Signal(fmt.width, name=f"lane{lane}_result")
@@ -174,13 +183,16 @@ class ActivationUnit(StreamUnit):
         fmt = self.config.format
         return -fmt.width - 2, fmt.int_bits
 
-    def _fixed_out(self, m, st, lane, live):
+    def _fixed_out(self, m, st, en, lane, live):
         config, dp = self.config, self.dp
         out, w = config.out_format, dp.work_bits
         low, high = self._exp_range()
-        pack = m.submodules[f"lane{lane}_pack"] = RoundPackFixed(out, w + 2, w, low, high, dp.exp_width)
+        pack = m.submodules[f"lane{lane}_pack"] = RoundPackFixed(out, w + 2, w, low, high, dp.exp_width,
+                                                                 cut=st.on("normalize"))
+        m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")),
+                     pack.negative.eq(live["sign"]), pack.en.eq(en)]
+        live = st.cut("normalize", live)
         sign = live["sign"]
-        m.d.comb += [pack.v.eq(live["v"]), pack.exp.eq(live["exp"]), pack.negative.eq(sign)]
         zero = (live["cg"] if config.is_backward else live["cx"]) == Cls.ZERO
         alpha_ok = live["alpha_ok"]
         mag = Mux(zero | ~alpha_ok, 0, pack.y)

@@ -1,5 +1,5 @@
 """The streaming fused multiply-add unit ``a*b + c`` (golden model: golden.fma.fma)."""
-from amaranth.hdl import Mux, Signal, signed
+from amaranth.hdl import Const, Mux, Signal, signed
 from amaranth.lib import data
 
 from ..blocks.round import RoundPackFloat
@@ -20,14 +20,21 @@ def fma_output_layout(config):
     return data.StructLayout({"y": data.ArrayLayout(config.out_width, config.lanes)})
 
 
-def _shift_sticky(m, value, amount, limit, name):
-    """``value >> amount`` with the OR of the shifted-out bits in bit 0 (``amount`` clamped)."""
-    clamped = Signal(range(limit + 1), name=f"{name}_amount")
-    m.d.comb += clamped.eq(Mux(amount > limit, limit, amount))
+def _shift_sticky(m, value, amount, name):
+    """``value >> amount`` with the OR of the shifted-out bits in bit 0; the sticky OR goes
+    through a mask of ones made by a shifter, not a second shift and a compare."""
     shifted = Signal(len(value), name=f"{name}_shifted")
-    m.d.comb += shifted.eq(value >> clamped)
-    lost = (shifted << clamped)[:len(value)] != value
-    return shifted | lost
+    mask = Signal(len(value), name=f"{name}_mask")
+    m.d.comb += [shifted.eq(value >> amount),
+                 mask.eq(~(Const(-1, len(value)) << amount))]
+    return shifted | (value & mask).any()
+
+
+def _clamp(m, value, limit, name):
+    """``min(max(value, 0), limit)`` of a signed value."""
+    clamped = Signal(range(limit + 1), name=name)
+    m.d.comb += clamped.eq(Mux(value < 0, 0, Mux(value > limit, limit, value)))
+    return clamped
 
 
 class FmaUnit(StreamUnit):
@@ -40,8 +47,8 @@ class FmaUnit(StreamUnit):
     o : Out(stream.Signature(fma_output_layout(config)))
         ``payload.y[lane]``: raw result bits.
 
-    Timing: initiation interval 1, latency 5 with every pipeline register (unpack, multiply,
-    align, add, normalize/round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`); flow
+    Timing: initiation interval 1, latency 6 with every pipeline register (unpack, multiply
+    with the exponent difference beside it, align, add, normalize, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`); flow
     control as :class:`~hw.units.rsqrt.RsqrtUnit`.
 
     Numerics: IEEE 754 ``fusedMultiplyAdd`` rounded to nearest even: the exact product is aligned
@@ -83,43 +90,53 @@ class FmaUnit(StreamUnit):
             m.d.comb += [special.eq(2), special_sign.eq(Mux(prod_inf, prod_sign, sc))]
         with m.Elif(prod_zero & (cc == Cls.ZERO)):
             m.d.comb += [special.eq(3), special_sign.eq(prod_sign & sc)]
-        # The exact product.
+        # The exact product; beside the multiplier, the exponent difference and both shifts.
+        limit = window + 2
+        top = Signal(signed(exp_width), name=f"{name}_prod_top")
+        diff = Signal(signed(exp_width), name=f"{name}_diff")
+        ec = live.pop("c_exp")
+        c_zero = cc == Cls.ZERO
+        m.d.comb += [top.eq(live.pop("a_exp") + live.pop("b_exp") + 1), diff.eq(top - ec)]
+        prod_leads = c_zero | (~prod_zero & (diff > 0))
         live.update(special=special, special_sign=special_sign, prod_sign=prod_sign,
-                    prod_zero=prod_zero, c_zero=cc == Cls.ZERO, c_sign=sc,
+                    prod_zero=prod_zero, c_zero=c_zero, c_sign=sc,
                     prod=live.pop("a_sig") * live.pop("b_sig"),
-                    prod_exp=live.pop("a_exp") + live.pop("b_exp"))
+                    anchor=Mux(prod_leads, top, ec),
+                    prod_shift=Mux(prod_leads, 0, _clamp(m, -diff, limit, f"{name}_prod_shift")),
+                    c_shift=Mux(prod_leads, _clamp(m, diff, limit, f"{name}_c_shift"), 0))
         live = st.cut("multiply", live)
         # Align both in the window (bit `window` weighs 2**anchor; bit 0 is sticky).
-        top = Signal(signed(exp_width), name=f"{name}_prod_top")
-        m.d.comb += top.eq(live.pop("prod_exp") + 1)
-        ec = live.pop("c_exp")
-        anchor = Signal(signed(exp_width), name=f"{name}_anchor")
-        m.d.comb += anchor.eq(Mux(live["c_zero"] | (~live["prod_zero"] & (top > ec)), top, ec))
-        limit = window + 2
         prod_win = Signal(window + 1, name=f"{name}_prod_win")
         c_win = Signal(window + 1, name=f"{name}_c_win")
-        m.d.comb += [prod_win.eq(Mux(live["prod_zero"], 0, live.pop("prod") << (window - (2 * p - 1)))),
-                     c_win.eq(Mux(live["c_zero"], 0, live.pop("c_sig") << (window - man)))]
-        live["prod_al"] = _shift_sticky(m, prod_win, (anchor - top).as_unsigned(), limit, f"{name}_prod")
-        live["c_al"] = _shift_sticky(m, c_win, (anchor - ec).as_unsigned(), limit, f"{name}_c")
-        live["anchor"] = anchor
+        m.d.comb += [prod_win.eq(Mux(live.pop("prod_zero"), 0, live.pop("prod") << (window - (2 * p - 1)))),
+                     c_win.eq(Mux(live.pop("c_zero"), 0, live.pop("c_sig") << (window - man)))]
+        live["prod_al"] = _shift_sticky(m, prod_win, live.pop("prod_shift"), f"{name}_prod")
+        live["c_al"] = _shift_sticky(m, c_win, live.pop("c_shift"), f"{name}_c")
         live = st.cut("align", live)
-        # Add or subtract; the magnitude and its sign.
-        total = Signal(signed(window + 3), name=f"{name}_total")
-        prod_sign, c_sign = live["prod_sign"], live.pop("c_sign")
-        with m.If(prod_sign == c_sign):
-            m.d.comb += total.eq(live["prod_al"] + live["c_al"])
+        # Add, or subtract both ways at once and keep the non-negative difference.
+        prod_al, c_al = live["prod_al"], live["c_al"]
+        total = Signal(window + 2, name=f"{name}_total")
+        forward = Signal(signed(window + 3), name=f"{name}_forward")
+        backward = Signal(window + 2, name=f"{name}_backward")
+        subtract = live["prod_sign"] != live["c_sign"]
+        m.d.comb += [forward.eq(prod_al - c_al), backward.eq(c_al - prod_al)]
+        negative = subtract & forward[-1]
+        with m.If(~subtract):
+            m.d.comb += total.eq(prod_al + c_al)
+        with m.Elif(negative):
+            m.d.comb += total.eq(backward)
         with m.Else():
-            m.d.comb += total.eq(live["prod_al"] - live["c_al"])
-        negative = (prod_sign != c_sign) & total[-1]
-        result = {"sum": Mux(negative, -total, total)[:window + 2], "sign": prod_sign ^ negative,
+            m.d.comb += total.eq(forward)
+        result = {"sum": total, "sign": live["prod_sign"] ^ negative,
                   "exp": live["anchor"] - window, "special": live["special"],
                   "special_sign": live["special_sign"]}
         live = st.cut("add", result)
         # Normalize, round once, pack; specials.
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
-            fmt, window + 2, 0, 0, window + 1, exp_width, subnormals=True)
-        m.d.comb += [pack.v.eq(live["sum"]), pack.exp.eq(live["exp"])]
+            fmt, window + 2, 0, 0, window + 1, exp_width, subnormals=True, cut=st.on("normalize"))
+        m.d.comb += [pack.v.eq(live["sum"]), pack.exp.eq(live["exp"]), pack.en.eq(en)]
+        live = st.cut("normalize", {"zero": live["sum"] == 0, "sign": live["sign"],
+                                    "special": live["special"], "special_sign": live["special_sign"]})
         special, special_sign = live["special"], live["special_sign"]
         y = Signal(fmt.width, name=f"{name}_result")
         with m.If(special == 1):
@@ -128,7 +145,7 @@ class FmaUnit(StreamUnit):
             m.d.comb += y.eq(fmt.inf | Mux(special_sign, fmt.sign_bit, 0))
         with m.Elif(special == 3):
             m.d.comb += y.eq(Mux(special_sign, fmt.sign_bit, 0))
-        with m.Elif(live["sum"] == 0):
+        with m.Elif(live["zero"]):
             m.d.comb += y.eq(0)
         with m.Else():
             m.d.comb += y.eq(pack.bits | Mux(live["sign"], fmt.sign_bit, 0))

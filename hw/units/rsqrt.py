@@ -36,8 +36,8 @@ class RsqrtUnit(StreamUnit):
         ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (result
         saturated, zero or negative input).
 
-    Timing: initiation interval 1; latency ``3 + 3 * newton`` cycles with every pipeline register
-    (unpack, seed, 3 per Newton stage, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`);
+    Timing: initiation interval 1; latency ``4 + 3 * newton`` cycles with every pipeline register
+    (unpack, seed, 3 per Newton stage, normalize, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`);
     when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid | o.ready``) and
     nothing is lost. Results leave in input order.
 
@@ -68,8 +68,10 @@ class RsqrtUnit(StreamUnit):
         if config.is_float:
             w = dp.work_bits
             pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
-                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False)
-            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k)]
+                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False, cut=st.on("normalize"))
+            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
+            live = st.cut("normalize", {"sign": sign, "cls": cls})
+            sign, cls = live["sign"], live["cls"]
             result = Signal(fmt.width, name=f"{name}_result")
             with m.If((cls == Cls.NAN) | (sign & (cls != Cls.ZERO))):
                 m.d.comb += result.eq(fmt.quiet_nan)
@@ -85,8 +87,11 @@ class RsqrtUnit(StreamUnit):
             out_fmt = config.out_format
             k_min, k_max = (-fmt.frac_bits) >> 1, (fmt.int_bits - 2) >> 1
             pack = m.submodules[f"{name}_pack"] = RoundPackFixed(
-                out_fmt, dp.work_bits + 1, dp.work_bits, -k_max, -k_min, dp.exp_width)
-            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k)]
+                out_fmt, dp.work_bits + 1, dp.work_bits, -k_max, -k_min, dp.exp_width,
+                cut=st.on("normalize"))
+            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
+            live = st.cut("normalize", {"sign": sign, "cls": cls})
+            sign, cls = live["sign"], live["cls"]
             zero, negative = cls == Cls.ZERO, sign
             y = Mux(negative, 0, Mux(zero, out_fmt.max_int, pack.y))
             out = st.cut("out", {"y": y, "flag": pack.sat | zero | negative})
