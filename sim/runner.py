@@ -46,7 +46,7 @@ from .toolchain import SIMULATORS, require, simulator_version, verilator_make_ov
 
 __all__ = ["SimulationError", "Design", "StreamResult", "REPO_ROOT", "cache_root", "build",
            "prepare", "export", "operands_of", "stated_latency", "run_stream", "run_latency",
-           "run_reset", "TB_MODULE"]
+           "run_reset", "TB_MODULE", "build_module"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TB_MODULE = "sim.stream_tb"
@@ -249,9 +249,10 @@ def build(verilog, top, simulator="verilator", *, lanes, in_width, out_width, ha
     require(simulator)
     text = Path(verilog).read_text()
     operands = tuple(operands)
-    module = re.search(rf"^\s*module\s+{re.escape(top)}\b.*?^\s*endmodule", text,
+    code = re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.DOTALL)    # port comments may say "input"
+    module = re.search(rf"^\s*module\s+{re.escape(top)}\b.*?^\s*endmodule", code,
                        re.MULTILINE | re.DOTALL)
-    ports = module.group(0) if module else text
+    ports = module.group(0) if module else code
     missing = [f"in_{name}" for name in operands
                if not re.search(rf"\binput\b[^;]*\bin_{name}\s*;", ports)]
     extra = sorted(set(re.findall(r"\binput\b[^;]*?\bin_(\w+)\s*;", ports))
@@ -503,3 +504,19 @@ def run_reset(design, x_before=None, x_after=None, *, reset_after=200, reset_cyc
         pre = _load(run_dir, "pre_", design.has_flag)
         post = _load(run_dir, "", design.has_flag)
     return pre, post, stats
+
+
+def build_module(text, top, simulator="verilator", quiet=True):
+    """Build any Verilog source ``text`` (top module ``top``) for ``simulator``, cached and locked
+    like :func:`build` (no port checks); returns ``(build_dir, seconds)``, ``seconds`` 0.0 when
+    the cached build was reused. Used for designs other than a unit, e.g. the board top."""
+    if simulator not in SIMULATORS:
+        raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    require(simulator)
+    runtime = _verilator_runtime_objects() if simulator == "verilator" else ()
+    try:
+        return _build_cached(text, top, simulator, quiet, runtime)
+    except SimulationError:
+        if not runtime:
+            raise
+        return _build_cached(text, top, simulator, quiet)
