@@ -38,6 +38,7 @@ class Board:
     family: str                 # "ice40" or "ecp5"
     default_config: dict        # Config arguments of the board's default build
     default_clock_mhz: float
+    oscillator_mhz: float       # the board's clock; other clocks come from its PLL
     why: str                    # why that default
     resources: tuple            # (nextpnr bel, label) pairs reported
 
@@ -50,11 +51,19 @@ class Board:
                 "ECPPACK": "yowasp-ecppack"}
 
     def platform(self):
+        """The amaranth-boards platform, without its programmer among the required tools (we
+        build; programming is the user's, e.g. ``iceprog top.bin``)."""
         if self.name == "icebreaker":
-            from amaranth_boards.icebreaker import ICEBreakerPlatform
-            return ICEBreakerPlatform()
-        from amaranth_boards.ulx3s import ULX3S_85F_Platform
-        return ULX3S_85F_Platform()
+            from amaranth_boards.icebreaker import ICEBreakerPlatform as base
+        else:
+            from amaranth_boards.ulx3s import ULX3S_85F_Platform as base
+
+        class BuildOnly(base):
+            @property
+            def required_tools(self):
+                return [tool for tool in super().required_tools if tool not in PROGRAMMERS]
+
+        return BuildOnly()
 
     def design(self, config, clock_mhz, baud):
         if self.name == "icebreaker":
@@ -64,6 +73,7 @@ class Board:
         return ulx3s_design(config, clock_mhz, baud)
 
 
+PROGRAMMERS = ("iceprog", "openFPGALoader", "fujprog")
 ICE40_RESOURCES = (("ICESTORM_LC", "logic cells (LUT4 + FF)"), ("ICESTORM_RAM", "block RAM (4 kbit)"),
                    ("ICESTORM_DSP", "SB_MAC16 DSP"), ("ICESTORM_SPRAM", "SPRAM (256 kbit)"),
                    ("SB_IO", "I/O"), ("ICESTORM_PLL", "PLL"))
@@ -73,12 +83,12 @@ ECP5_RESOURCES = (("TRELLIS_COMB", "LUT4"), ("TRELLIS_FF", "FF"), ("DP16KD", "bl
 BOARDS = {
     "icebreaker": Board(
         "icebreaker", "iCEBreaker (iCE40UP5K-SG48), 12 MHz oscillator, FTDI UART", "ice40",
-        {"format": "bf16", "function": "isrlu"}, 20.0,
+        {"format": "bf16", "function": "isrlu"}, 20.0, 12.0,
         "the paper's activation, built on the inverse square root, correctly rounded on all 65,536 "
         "BF16 inputs, uses all eight SB_MAC16 and fits with the self-test beside it", ICE40_RESOURCES),
     "ulx3s-85f": Board(
         "ulx3s-85f", "ULX3S with an ECP5 LFE5U-85F, 25 MHz oscillator, FTDI UART", "ecp5",
-        {"format": "fp32", "function": "rsqrt"}, 25.0,
+        {"format": "fp32", "function": "rsqrt"}, 50.0, 25.0,
         "FP32 needs more multipliers and block RAM than the UP5K has", ECP5_RESOURCES),
 }
 
@@ -190,14 +200,20 @@ def format_summary(s):
     for bel, u in s["utilization"].items():
         if u["available"]:
             lines.append(f"  {u['label']:<26} {u['used']:>6} / {u['available']:<6} ({100 * u['used'] / u['available']:.0f} %)")
-    fmax = s["fmax_mhz"]
+    fmax, ice40 = s["fmax_mhz"], BOARDS[s["board"]].family == "ice40"
+    source = "PLL" if s["clock_mhz"] != BOARDS[s["board"]].oscillator_mhz else "oscillator, no PLL"
+    lines.append(f"clock:         constraint {s['clock_mhz']:.3f} MHz (requested "
+                 f"{s['clock_requested_mhz']:g}; {source})")
+    if fmax is None:
+        lines.append("Fmax:          not measured")
+    elif ice40:
+        lines += [f"Fmax:          {fmax:.2f} MHz with the SB_MAC16 delays (nextpnr: "
+                  f"{s['fmax_nextpnr_mhz']:.2f} MHz, which does not time through the DSP)",
+                  f"SB_MAC16:      {s['sb_mac16']} in the netlist, the unit needs "
+                  f"{s['expected_sb_mac16']}; Driver-driver conflicts: {s['driver_conflicts']}"]
+    else:
+        lines.append(f"Fmax:          {fmax:.2f} MHz (nextpnr-ecp5, which times the DSPs itself)")
     lines += [
-        f"clock:         constraint {s['clock_mhz']:.3f} MHz (requested {s['clock_requested_mhz']:g}; PLL)",
-        f"Fmax:          {fmax:.2f} MHz with the SB_MAC16 delays (nextpnr: {s['fmax_nextpnr_mhz']:.2f} MHz)"
-        if fmax is not None and s["through_dsp"] is not None else f"Fmax:          {fmax}",
-        f"SB_MAC16:      {s['sb_mac16']} in the netlist"
-        + (f", the unit needs {s['expected_sb_mac16']}" if s["expected_sb_mac16"] is not None else "")
-        + f"; Driver-driver conflicts: {s['driver_conflicts']}",
         f"bitstream:     {s['bitstream']}",
         f"build time:    {s['build_seconds']:.1f} s (Yosys + nextpnr + pack {s['tool_seconds']:.1f} s)",
     ]
