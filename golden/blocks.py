@@ -8,8 +8,8 @@ import numpy as np
 from hw.classes import Cls
 from .intmath import bit_length, mul_shr, round_shift
 
-__all__ = ["unpack_float", "unpack_fixed", "range_reduce", "seed_lut", "seed_magic",
-           "newton_stage", "round_pack_float", "round_pack_fixed", "square", "product", "add_one",
+__all__ = ["unpack_float", "unpack_fixed", "range_reduce", "seed_lut", "seed_pwl", "seed_magic",
+           "seed_pwl", "newton_stage", "round_pack_float", "round_pack_fixed", "square", "product", "add_one",
            "normalize_sum", "cube"]
 
 U = np.uint64
@@ -67,6 +67,17 @@ def seed_lut(config, dp, parity, sig):
     top = config.table_bits - 1
     index = (parity << top) | ((sig >> U(dp.frac_bits - top)) & U((1 << top) - 1)).astype(np.int64)
     return np.asarray(dp.table, dtype=np.uint64)[index]
+
+
+def seed_pwl(config, dp, parity, sig):
+    """Piecewise-linear seed ``R0 = c0 - floor(c1 * u / 2**U)`` (``seed_bits`` fraction bits):
+    the line of the interval indexed like :func:`seed_lut`, ``u`` the ``U`` fraction bits below."""
+    top = config.table_bits - 1
+    index = (parity << top) | ((sig >> U(dp.frac_bits - top)) & U((1 << top) - 1)).astype(np.int64)
+    entry = np.asarray(dp.table, dtype=np.uint64)[index]
+    c0, c1 = entry >> U(dp.pwl_slope_width), entry & U((1 << dp.pwl_slope_width) - 1)
+    u = sig & U((1 << dp.pwl_u_bits) - 1)
+    return c0 - mul_shr(c1, u, dp.pwl_u_bits)
 
 
 def seed_magic(config, dp, parity, sig):

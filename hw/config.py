@@ -18,7 +18,7 @@ FUNCTIONS = ("rsqrt", "isrlu", "isru", "isrlu-grad", "isru-grad", "fma")
 ACTIVATIONS = ("isrlu", "isru", "isrlu-grad", "isru-grad")
 BACKWARD = ("isrlu-grad", "isru-grad")
 DEFAULT_ALPHA = 1.0
-SEEDS = ("magic", "lut")
+SEEDS = ("magic", "lut", "pwl")
 NEWTON_STAGES = range(0, 4)
 LANES = range(1, 17)
 MAX_TABLE_BITS = 16
@@ -35,6 +35,9 @@ MAGIC_SEED_ERROR = 0.0343
 CORRECTLY_ROUNDED_MAX_BITS = 12
 ACTIVATION_GUARD_BITS = 12
 FORWARD_CORRECTLY_ROUNDED_GUARD_BITS = 4
+# Piecewise-linear seed: index bits by default, and its predicted relative error 2**-(2T + 2).
+PWL_TABLE_BITS = 11
+MAX_PWL_TABLE_BITS = 14
 # Activation seed tables: 12 index bits (one Newton stage) where the target is correct rounding,
 # 8 (two stages) for the wider formats.
 ACTIVATION_TABLE_BITS = 12
@@ -72,14 +75,16 @@ class Config:
         The pipelining knob shared by every unit: how many of the unit's optional pipeline
         registers to use (see :mod:`hw.plan`); default: all of them (the shortest clock period).
     seed : str
-        ``lut`` (default) or ``magic``.
+        ``lut`` (a table of constants; the default), ``pwl`` (a table of lines: ``c0 - c1*u`` with
+        ``u`` the operand bits below the index, one small product; the default of the BF16 forward
+        activations, where it needs no Newton stage) or ``magic``.
     magic : int
         Magic constant (magic seed only); default: the best constant for the format and number of
         Newton stages (see :mod:`hw.magic`). Must have the exponent field ``(3*bias - 1)/2``.
     table_bits : int
-        Seed table index bits (lut seed only), 2 up to the significand precision (at most 16);
-        default: one entry per significand (exact, correctly rounded table) for precisions up to
-        11 bits, else 12.
+        Seed table index bits (lut and pwl seeds), lut: 2 up to the significand precision (at most
+        16), default one entry per significand (exact, correctly rounded table) for precisions up
+        to 11 bits, else 12; pwl: 2 up to the fraction bits (at most 14), default 11.
     newton : int
         Newton-Raphson stages, 0..3; default: the fewest whose predicted error is below half an
         output ulp (0 for an exact table).
@@ -111,13 +116,13 @@ class Config:
             self._resolve_fma()
             self._check_pipeline()
             return
-        if self.seed is None:
-            set_("seed", "lut")
-        if self.seed not in SEEDS:
+        if self.seed is not None and self.seed not in SEEDS:
             raise ValueError(f"seed must be one of {', '.join(SEEDS)}, not {self.seed!r}")
         _check_range("lanes", self.lanes, LANES)
         self._resolve_alpha(set_)
         self._resolve_out_format(set_)
+        if self.seed is None:
+            set_("seed", "pwl" if self._pwl_is_default() else "lut")
         if self.seed == "lut":
             if self.magic is not None:
                 raise ValueError(f"magic is only used with seed 'magic', not with seed 'lut' "
@@ -132,9 +137,17 @@ class Config:
                 else:
                     set_("table_bits", min(DEFAULT_TABLE_BITS, accepted.stop - 1))
             _check_range(f"table_bits for {self.format.name}", self.table_bits, accepted)
+        elif self.seed == "pwl":
+            if self.magic is not None:
+                raise ValueError(f"magic is only used with seed 'magic', not with seed 'pwl' "
+                                 f"(got magic={self.magic:#x})")
+            accepted = range(2, min(self.core_significand_bits - 1, MAX_PWL_TABLE_BITS) + 1)
+            if self.table_bits is None:
+                set_("table_bits", min(PWL_TABLE_BITS, accepted.stop - 1))
+            _check_range(f"table_bits for {self.format.name} with seed 'pwl'", self.table_bits, accepted)
         elif self.table_bits is not None:
-            raise ValueError(f"table_bits is only used with seed 'lut', not with seed 'magic' "
-                             f"(got table_bits={self.table_bits})")
+            raise ValueError(f"table_bits is only used with seeds 'lut' and 'pwl', not with seed "
+                             f"'magic' (got table_bits={self.table_bits})")
         if self.newton is None:
             set_("newton", self._default_newton())
         _check_range("newton", self.newton, NEWTON_STAGES)
@@ -202,14 +215,30 @@ class Config:
                 raise ValueError(f"out_format must be a fixed-point format qI.F, not {out.name}")
             set_("out_format", out)
 
+    def _target_error(self):
+        """Relative error of the inverse square root the default Newton stages aim below."""
+        if self.is_activation:
+            correctly_rounded = self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS
+            return 2.0 ** -(2 * self.result_bits + 3 if correctly_rounded else self.result_bits + 3)
+        return 2.0 ** -(self.result_bits + 1)
+
+    def _pwl_is_default(self):
+        """The forward activations take the piecewise-linear seed where it alone meets the target:
+        one small product instead of a Newton stage's three wide ones (BF16 and narrower)."""
+        return (self.is_activation and not self.is_backward and self.table_bits in (None, PWL_TABLE_BITS)
+                and self.newton in (None, 0) and 2.0 ** -(2 * PWL_TABLE_BITS + 2) <= self._target_error()
+                and self.core_significand_bits - 1 >= PWL_TABLE_BITS)
+
     def _default_newton(self):
         if self.seed == "lut" and self.table_bits == self.significand_bits and not self.is_activation:
             return 0
-        error = MAGIC_SEED_ERROR if self.seed == "magic" else 2.0 ** -(self.table_bits + 1)
-        target = 2.0 ** -(self.result_bits + 1)
-        if self.is_activation:
-            correctly_rounded = self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS
-            target = 2.0 ** -(2 * self.result_bits + 3 if correctly_rounded else self.result_bits + 3)
+        if self.seed == "magic":
+            error = MAGIC_SEED_ERROR
+        elif self.seed == "lut":
+            error = 2.0 ** -(self.table_bits + 1)
+        else:
+            error = 2.0 ** -(2 * self.table_bits + 2)
+        target = self._target_error()
         stages = 0
         while error > target and stages < NEWTON_STAGES.stop - 1:
             error = 1.5 * error * error
@@ -282,7 +311,7 @@ class Config:
         if self.function == "fma":
             return "_".join(["fma", self.format.name] + pipeline
                             + ([f"x{self.lanes}"] if self.lanes > 1 else []))
-        seed = f"lut{self.table_bits}" if self.seed == "lut" else f"magic{self.magic:x}"
+        seed = f"magic{self.magic:x}" if self.seed == "magic" else f"{self.seed}{self.table_bits}"
         parts = [self.function.replace("-", "_"), self.format.name.replace(".", "_"), seed,
                  f"n{self.newton}"]
         if self.is_activation:
@@ -324,7 +353,8 @@ def add_config_arguments(parser):
     group.add_argument("--format", default="bf16",
                        help="fp32, fp16, bf16, eXmY (X 3..8, Y 2..23) or qI.F (default: bf16)")
     group.add_argument("--function", default="rsqrt", help=f"one of {', '.join(FUNCTIONS)}")
-    group.add_argument("--seed", default=None, help="lut or magic (default: lut)")
+    group.add_argument("--seed", default=None,
+                       help="lut, pwl or magic (default: pwl for the BF16 forward activations, else lut)")
     group.add_argument("--magic", type=_int_auto, default=None,
                        help="magic constant, e.g. 0x5f3759df (default: best for the format)")
     group.add_argument("--table-bits", type=int, default=None, help="seed table index bits")

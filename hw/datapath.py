@@ -44,6 +44,8 @@ class Datapath:
     alpha_exp: int        # ... and exponent: alpha ~= alpha_sig / 2**work_bits * 2**alpha_exp
     big_exp: int          # activations: exponent that stands in for an infinite input
     square_rom: bool      # activations: x**2 read from a table of exact squares (SquareRom)
+    pwl_u_bits: int       # pwl seed: operand fraction bits below the index (the position u)
+    pwl_slope_width: int  # pwl seed: bits of the slope c1 (low part of each entry; c0 above it)
 
 
 def lut_error(config: Config, seed_bits: int, table):
@@ -58,6 +60,44 @@ def lut_error(config: Config, seed_bits: int, table):
         c = entry / 2 ** seed_bits
         worst = max(worst, abs(c * sqrt(a) - 1), abs(c * sqrt(b) - 1))
     return worst
+
+
+def pwl_contents(config: Config, seed_bits: int):
+    """Piecewise-linear seed: entry ``j`` (index as :func:`lut_contents`) holds a line
+    ``r0 = c0 - floor(c1 * u / 2**U)`` over its interval, ``u`` the ``U`` operand fraction bits
+    below the index; both in units of ``2**-seed_bits``. The line is the minimax one of the convex
+    ``m**-0.5``: the secant's slope, lowered by half its largest gap. Returns
+    ``(entries, slope_width, u_bits)`` with ``entry = c0 << slope_width | c1``."""
+    import numpy as np
+    top_bits = config.table_bits - 1
+    u_bits = config.core_significand_bits - 1 - top_bits
+    j = np.arange(1 << config.table_bits)
+    parity, top = j >> top_bits, j & ((1 << top_bits) - 1)
+    a = (1 + top / 2.0 ** top_bits) * 2.0 ** parity
+    b = a + 2.0 ** (parity - top_bits)
+    fa, fb = a ** -0.5, b ** -0.5
+    slope = (fa - fb) / (b - a)                         # the secant falls by this per unit of m
+    touch = (2 * slope) ** (-2 / 3)                     # where m**-0.5 has the secant's slope
+    gap = fa - slope * (touch - a) - touch ** -0.5
+    c0 = np.round((fa - gap / 2) * 2.0 ** seed_bits).astype(np.int64)
+    c1 = np.round((fa - fb) * 2.0 ** seed_bits).astype(np.int64)
+    slope_width = int(c1.max()).bit_length()
+    entries = tuple(int(v) for v in (c0 << slope_width) | c1)
+    return entries, slope_width, u_bits
+
+
+def pwl_error(config: Config, seed_bits: int, entries, slope_width, u_bits, samples=33):
+    """Maximum relative error of the quantized pwl seed, sampled across every interval."""
+    import numpy as np
+    top_bits = config.table_bits - 1
+    table = np.asarray(entries, dtype=np.int64)
+    c0, c1 = table >> slope_width, table & ((1 << slope_width) - 1)
+    u = np.unique(np.linspace(0, (1 << u_bits) - 1, samples).astype(np.int64))
+    j = np.arange(len(table))[:, None]
+    parity, top = j >> top_bits, j & ((1 << top_bits) - 1)
+    m = (1 + top / 2.0 ** top_bits + u / 2.0 ** (top_bits + u_bits)) * 2.0 ** parity
+    r0 = (c0[:, None] - ((c1[:, None] * u) >> u_bits)) / 2.0 ** seed_bits
+    return float(np.abs(r0 * np.sqrt(m) - 1).max())
 
 
 def newton_bias(seed_error, newton, work_bits):
@@ -119,10 +159,14 @@ def _alpha(alpha, work_bits):
 def datapath(config: Config) -> Datapath:
     frac = config.core_significand_bits - 1
     magic_bits = config.fraction_bits
+    pwl_u_bits = pwl_slope_width = 0
     if config.seed == "magic":
         seed_bits = magic_bits + 2
         table = ()
         seed_error = magic_seed_error(config.magic, magic_bits)
+    elif config.seed == "pwl":
+        seed_bits = 2 * config.table_bits + SEED_GUARD_BITS
+        table = ()
     elif config.table_bits == config.core_significand_bits:
         seed_bits = config.core_significand_bits
         table = None
@@ -134,6 +178,9 @@ def datapath(config: Config) -> Datapath:
     if table is None:
         table = lut_contents(config, seed_bits)
         seed_error = lut_error(config, seed_bits, table)
+    if config.seed == "pwl":
+        table, pwl_slope_width, pwl_u_bits = pwl_contents(config, seed_bits)
+        seed_error = pwl_error(config, seed_bits, table, pwl_slope_width, pwl_u_bits)
     if config.is_activation:
         work_bits = frac
     else:
@@ -164,4 +211,5 @@ def datapath(config: Config) -> Datapath:
                     if config.seed == "lut" else 0,
                     alpha_sig=alpha_sig, alpha_exp=alpha_exp, big_exp=big_exp,
                     square_rom=config.is_activation and config.is_float
-                    and config.fraction_bits <= SQUARE_ROM_MAX_BITS)
+                    and config.fraction_bits <= SQUARE_ROM_MAX_BITS,
+                    pwl_u_bits=pwl_u_bits, pwl_slope_width=pwl_slope_width)

@@ -57,7 +57,9 @@ def unit_cuts(config):
         cuts += [Cut("square", DELAY_NS["seed"] if dp.square_rom else _multiply_ns(p), mandatory=dp.square_rom),
                  Cut("alpha", 0 if alpha_shift else _multiply_ns(w + 2)),
                  Cut("add", DELAY_NS["add_normalize"])]
-    cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed == "lut"))
+    cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed in ("lut", "pwl")))
+    if config.seed == "pwl":            # the line c0 - c1*u after the table read
+        cuts.append(Cut("seed_linear", _multiply_ns(dp.pwl_slope_width, dp.pwl_u_bits) + DELAY_NS["subtract"]))
     r_bits = dp.seed_bits
     for index in range(config.newton):
         cuts += _newton(index, r_bits, w)

@@ -44,6 +44,9 @@ CONFIGS = [
     Config("e5m2", function="isru-grad", alpha=3.0, pipeline=2),
     Config("e4m3", function="isrlu-grad", runtime_alpha=True, pipeline=0),
     Config("q2.6", function="isru", newton=0), Config("q3.5"), Config("q2.6", function="isrlu-grad", pipeline=1),
+    Config("e5m2", seed="pwl", table_bits=2), Config("e4m3", seed="pwl", table_bits=3, newton=1, pipeline=1),
+    Config("e4m3", function="isrlu", seed="pwl", table_bits=5, pipeline=0),
+    Config("e4m3", function="isru-grad", seed="pwl", pipeline=3), Config("q3.5", seed="pwl", table_bits=4),
 ]
 
 

@@ -4,7 +4,9 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["LutSeed", "MagicSeed"]
+from ..pipeline import register
+
+__all__ = ["LutSeed", "PwlSeed", "MagicSeed"]
 
 
 class LutSeed(wiring.Component):
@@ -33,6 +35,40 @@ class LutSeed(wiring.Component):
             port.en.eq(self.en),
             self.r0.eq(port.data),
         ]
+        return m
+
+
+class PwlSeed(wiring.Component):
+    """Piecewise-linear seed: a ROM of lines indexed like :class:`LutSeed`, then
+    ``r0 = c0 - floor(c1 * u / 2**U)`` with ``u`` the ``U = dp.pwl_u_bits`` fraction bits of
+    ``sig`` below the index (one small product instead of a Newton stage's three wide ones).
+
+    Ports: ``parity``, ``sig`` (in); ``en`` (in, read enable = pipeline advance); ``r0`` (out,
+    ``seed_bits`` fraction bits). Latency 1 (the synchronous ROM read; ``u`` is registered beside
+    it), 2 with ``cut`` (a register after the line). Contents: :func:`hw.datapath.pwl_contents`.
+    """
+    def __init__(self, config, dp, cut=False):
+        self.config, self.dp, self.cut = config, dp, cut
+        super().__init__({
+            "parity": In(1), "sig": In(dp.frac_bits + 1), "en": In(1),
+            "r0": Out(dp.seed_bits + 1),
+        })
+
+    @property
+    def latency(self):
+        return 1 + int(self.cut)
+
+    def elaborate(self, platform):
+        m = Module()
+        dp = self.dp
+        top, frac, u_bits, slope = self.config.table_bits - 1, dp.frac_bits, dp.pwl_u_bits, dp.pwl_slope_width
+        m.submodules.rom = rom = Memory(shape=unsigned(dp.table_width), depth=len(dp.table), init=dp.table)
+        port = rom.read_port(domain="sync")
+        m.d.comb += [port.addr.eq(Cat(self.sig[frac - top:frac], self.parity)), port.en.eq(self.en)]
+        u = register(m, self.en, self.sig[:u_bits], "u")
+        c0, c1 = port.data[slope:], port.data[:slope]
+        line = (c0 - ((c1 * u) >> u_bits))[:dp.seed_bits + 1]
+        m.d.comb += self.r0.eq(register(m, self.en, line, "line") if self.cut else line)
         return m
 
 
