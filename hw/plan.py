@@ -18,7 +18,7 @@ __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
 # from the die edge), a wider product (several SB_MAC16 and the adders summing their tiles), carry
 # chains (~5 ns plus 0.28 ns per bit), leading-one detection with the shifters around it.
 DELAY_NS = {"unpack": 15, "seed": 6, "multiply": 18, "wide_multiply": 32, "subtract": 10,
-            "add_normalize": 18, "align": 18, "add": 14, "normalize": 14, "round": 14}
+            "align": 18, "add": 14, "normalize": 14, "shift": 14, "round": 10}
 DSP_WIDTH = 16
 
 
@@ -46,7 +46,8 @@ def unit_cuts(config):
         p = config.format.precision
         return (Cut("unpack", DELAY_NS["unpack"]), Cut("multiply", _multiply_ns(p)),
                 Cut("align", DELAY_NS["align"]), Cut("add", DELAY_NS["add"]),
-                Cut("normalize", DELAY_NS["normalize"]), Cut("out", DELAY_NS["round"], mandatory=True))
+                Cut("normalize", DELAY_NS["normalize"]), Cut("shift", DELAY_NS["shift"]),
+                Cut("out", DELAY_NS["round"], mandatory=True))
     from .datapath import datapath
     dp = datapath(config)
     w, p = dp.work_bits, dp.x_frac_bits + 1
@@ -56,7 +57,7 @@ def unit_cuts(config):
         alpha_shift = not config.runtime_alpha and dp.alpha_sig & (dp.alpha_sig - 1) == 0
         cuts += [Cut("square", DELAY_NS["seed"] if dp.square_rom else _multiply_ns(p), mandatory=dp.square_rom),
                  Cut("alpha", 0 if alpha_shift else _multiply_ns(w + 2)),
-                 Cut("add", DELAY_NS["add_normalize"])]
+                 Cut("sum", DELAY_NS["add"]), Cut("add", DELAY_NS["normalize"])]
     cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed in ("lut", "pwl")))
     if config.seed == "pwl":            # the line c0 - c1*u after the table read
         cuts.append(Cut("seed_linear", _multiply_ns(dp.pwl_slope_width, dp.pwl_u_bits) + DELAY_NS["subtract"]))
@@ -68,7 +69,8 @@ def unit_cuts(config):
         cuts += [Cut("r2", _multiply_ns(w + 1)), Cut("r3", _multiply_ns(w + 1))]
     if config.is_activation:
         cuts.append(Cut("product", _multiply_ns(p, w + 1)))
-    cuts += [Cut("normalize", DELAY_NS["normalize"]), Cut("out", DELAY_NS["round"], mandatory=True)]
+    cuts += [Cut("normalize", DELAY_NS["normalize"]), Cut("shift", DELAY_NS["shift"]),
+             Cut("out", DELAY_NS["round"], mandatory=True)]
     return tuple(cuts)
 
 

@@ -1,9 +1,10 @@
 """Rounding and packing of the core's result (twins: golden.intmath.round_shift,
 golden.blocks.round_pack_float, golden.blocks.round_pack_fixed).
 
-Each packer is two steps with an optional register between them (``cut``; the units call it the
-``normalize`` cut): first the position of the leading one, the exponent and the shift amount, then
-the shift, the rounding increment and the packing. The register changes the latency, never a bit.
+Each packer is three steps with an optional register after each of the first two (the units call
+them the ``normalize`` and ``shift`` cuts): the position of the leading one, the exponent and the
+shift amount; the shift with its guard and sticky bits; the rounding increment and the packing.
+The registers change the latency, never a bit.
 """
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
@@ -68,18 +69,19 @@ class RoundPackFloat(wiring.Component):
     ``subnormals`` (else such results must not occur); overflow gives +inf. The word is
     ``(top << man_bits | kept[:man_bits]) + up`` with ``top`` the biased exponent (0 for a
     subnormal), so a carry out of the significand needs no special case and lands exactly on +inf
-    at the top. Latency 1 with ``cut`` (a register after the exponent and shift amount), else 0.
+    at the top. ``cuts``: registers after the exponent and shift amount, and after the shift; the
+    latency is their number.
     """
-    def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cut=False):
+    def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cuts=(False, False)):
         self.fmt, self.frac, self.subnormals = fmt, frac, subnormals
         self.lead_min, self.lead_max = lead_min, lead_max
-        self.exp_width, self.cut = exp_width, cut
+        self.exp_width, self.cuts = exp_width, tuple(cuts)
         super().__init__({"v": In(width), "exp": In(signed(exp_width)), "en": In(1),
                           "bits": Out(fmt.width)})
 
     @property
     def latency(self):
-        return int(self.cut)
+        return sum(self.cuts)
 
     def elaborate(self, platform):
         m = Module()
@@ -110,14 +112,16 @@ class RoundPackFloat(wiring.Component):
             with m.If(lead < below_at):
                 m.d.comb += [d.eq(Mux(sub_shift > max_shift, max_shift, sub_shift)), top.eq(0)]
 
-        def step(value, name):
-            return register(m, self.en, value, name) if self.cut else value
+        def step(index, value, name):
+            return register(m, self.en, value, name) if self.cuts[index] else value
 
         m.submodules.rnd = rnd = RoundShift(width, max_shift)
-        m.d.comb += [rnd.v.eq(step(self.v << pad, "v")), rnd.d.eq(step(d, "d"))]
-        top, overflow = step(top[:fmt.exp_bits], "top"), step(overflow, "overflow")
+        m.d.comb += [rnd.v.eq(step(0, self.v << pad, "v")), rnd.d.eq(step(0, d, "d"))]
+        top, overflow = step(0, top[:fmt.exp_bits], "top"), step(0, overflow, "overflow")
+        kept, up = step(1, rnd.kept[:man], "kept"), step(1, rnd.up, "up")
+        top, overflow = step(1, top, "top_s"), step(1, overflow, "overflow_s")
         word = Signal(fmt.exp_bits + man)
-        m.d.comb += word.eq(Cat(rnd.kept[:man], top) + rnd.up)
+        m.d.comb += word.eq(Cat(kept, top) + up)
         m.d.comb += self.bits.eq(Mux(overflow, fmt.inf, word))
         return m
 
@@ -129,17 +133,18 @@ class RoundPackFixed(wiring.Component):
     Ports: ``v`` (in, ``width`` bits), ``exp`` (in, signed, at most ``exp_max``; below ``exp_min``
     the shifter saturates, which only matters where the result rounds to 0 anyway), ``negative``
     (in), ``en`` (in, pipeline advance); ``y`` (out, magnitude, ``out_fmt.width`` bits), ``sat``
-    (out, clamped). Latency 1 with ``cut`` (a register after the shift amount), else 0.
+    (out, clamped). ``cuts``: registers after the shift amount and after the rounded shift; the
+    latency is their number.
     """
-    def __init__(self, out_fmt, width, frac, exp_min, exp_max, exp_width, cut=False):
+    def __init__(self, out_fmt, width, frac, exp_min, exp_max, exp_width, cuts=(False, False)):
         self.out_fmt, self.frac, self.exp_min, self.exp_max = out_fmt, frac, exp_min, exp_max
-        self.width, self.cut = width, cut
+        self.width, self.cuts = width, tuple(cuts)
         super().__init__({"v": In(width), "exp": In(signed(exp_width)), "negative": In(1),
                           "en": In(1), "y": Out(out_fmt.width), "sat": Out(1)})
 
     @property
     def latency(self):
-        return int(self.cut)
+        return sum(self.cuts)
 
     def elaborate(self, platform):
         m = Module()
@@ -154,13 +159,15 @@ class RoundPackFixed(wiring.Component):
         m.d.comb += [shift.eq(base + pad - self.exp),
                      d.eq(Mux(shift < 0, 0, Mux(shift > max_shift, max_shift, shift)))]
 
-        def step(value, name):
-            return register(m, self.en, value, name) if self.cut else value
+        def step(index, value, name):
+            return register(m, self.en, value, name) if self.cuts[index] else value
 
         m.submodules.rnd = rnd = RoundShift(width, max_shift)
-        m.d.comb += [rnd.v.eq(step(self.v << pad, "v")), rnd.d.eq(step(d, "d"))]
+        m.d.comb += [rnd.v.eq(step(0, self.v << pad, "v")), rnd.d.eq(step(0, d, "d"))]
+        negative = step(1, step(0, self.negative, "negative"), "negative_s")
+        q = step(1, rnd.q, "q")
         limit = Signal(out.width)
-        m.d.comb += limit.eq(out.max_int + step(self.negative, "negative"))
-        saturated = rnd.q > limit
-        m.d.comb += [self.sat.eq(saturated), self.y.eq(Mux(saturated, limit, rnd.q))]
+        m.d.comb += limit.eq(out.max_int + negative)
+        saturated = q > limit
+        m.d.comb += [self.sat.eq(saturated), self.y.eq(Mux(saturated, limit, q))]
         return m

@@ -42,10 +42,12 @@ class ActivationUnit(StreamUnit):
     o : Out(stream.Signature(activation_output_layout(config)))
         ``payload.y[lane]`` (``f(x)`` or ``grad_out * f'(x)``); fixed point also ``flag[lane]``.
 
-    Timing: initiation interval 1; with every pipeline register, latency ``8 + 3 * newton`` cycles
-    forward, ``10 + 3 * newton`` backward (unpack, ``x**2`` (a table read for BF16/FP16),
-    ``alpha*x**2``, ``1 + .`` normalized, seed, 3 per Newton stage, [``r**2``, ``r**3``,] product,
-    normalize, round/pack), fewer with
+    Timing: initiation interval 1; with every pipeline register, latency ``10 + 3 * newton``
+    cycles forward (11 with the pwl seed), ``12 + 3 * newton`` backward (unpack, ``x**2`` (a
+    table read for BF16/FP16), ``alpha*x**2``, ``1 + .``, its normalization, seed [, the pwl
+    seed's line] [, 3 per Newton stage] [, ``r**2``, ``r**3``], product, normalize, shift,
+    round/pack),
+    fewer with
     ``config.pipeline`` (:mod:`hw.plan`); ISRLU's identity half takes the same path (with
     ``r = 1``), so every input has the same latency. Flow control as :class:`RsqrtUnit`.
 
@@ -119,8 +121,10 @@ class ActivationUnit(StreamUnit):
         live = st.cut("alpha", live)
         add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width)
         m.d.comb += [add.t.eq(live.pop("t")), add.exp.eq(live.pop("et"))]
+        live["u"], live["eu"] = add.u, add.eu
+        live = st.cut("sum", live)
         norm = m.submodules[f"{name}_norm"] = NormalizeSum(w, dp.exp_width)
-        m.d.comb += [norm.u.eq(add.u), norm.eu.eq(add.eu)]
+        m.d.comb += [norm.u.eq(live.pop("u")), norm.eu.eq(live.pop("eu"))]
         live["sigu"], live["eu"] = norm.sig, norm.exp
         live = st.cut("add", live)
         # The rsqrt core: seed and Newton stages.
@@ -153,9 +157,10 @@ class ActivationUnit(StreamUnit):
         config, dp, fmt = self.config, self.dp, self.config.format
         w = dp.work_bits
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
-            fmt, w + 2, w, w - 3, w + 1, dp.exp_width, subnormals=True, cut=st.on("normalize"))
+            fmt, w + 2, w, w - 3, w + 1, dp.exp_width, subnormals=True, cuts=(st.on("normalize"), st.on("shift")))
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
         live = st.cut("normalize", live)
+        live = st.cut("shift", live)
         cx, sign = live["cx"], live["sign"]
         signed_bits = Mux(sign, fmt.sign_bit, 0)
         result = Signal(fmt.width, name=f"lane{lane}_result")
@@ -188,10 +193,11 @@ class ActivationUnit(StreamUnit):
         out, w = config.out_format, dp.work_bits
         low, high = self._exp_range()
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFixed(out, w + 2, w, low, high, dp.exp_width,
-                                                                 cut=st.on("normalize"))
+                                                                 cuts=(st.on("normalize"), st.on("shift")))
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")),
                      pack.negative.eq(live["sign"]), pack.en.eq(en)]
         live = st.cut("normalize", live)
+        live = st.cut("shift", live)
         sign = live["sign"]
         zero = (live["cg"] if config.is_backward else live["cx"]) == Cls.ZERO
         alpha_ok = live["alpha_ok"]

@@ -47,8 +47,9 @@ class FmaUnit(StreamUnit):
     o : Out(stream.Signature(fma_output_layout(config)))
         ``payload.y[lane]``: raw result bits.
 
-    Timing: initiation interval 1, latency 6 with every pipeline register (unpack, multiply
-    with the exponent difference beside it, align, add, normalize, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`); flow
+    Timing: initiation interval 1, latency 7 with every pipeline register (unpack, multiply
+    with the exponent difference beside it, align, add, normalize, shift, round/pack), fewer
+    with ``config.pipeline`` (:mod:`hw.plan`); flow
     control as :class:`~hw.units.rsqrt.RsqrtUnit`.
 
     Numerics: IEEE 754 ``fusedMultiplyAdd`` rounded to nearest even: the exact product is aligned
@@ -90,28 +91,31 @@ class FmaUnit(StreamUnit):
             m.d.comb += [special.eq(2), special_sign.eq(Mux(prod_inf, prod_sign, sc))]
         with m.Elif(prod_zero & (cc == Cls.ZERO)):
             m.d.comb += [special.eq(3), special_sign.eq(prod_sign & sc)]
-        # The exact product; beside the multiplier, the exponent difference and both shifts.
+        # The exact product; beside the multiplier, the exponent difference both ways.
         limit = window + 2
         top = Signal(signed(exp_width), name=f"{name}_prod_top")
         diff = Signal(signed(exp_width), name=f"{name}_diff")
+        back = Signal(signed(exp_width), name=f"{name}_back")
         ec = live.pop("c_exp")
         c_zero = cc == Cls.ZERO
-        m.d.comb += [top.eq(live.pop("a_exp") + live.pop("b_exp") + 1), diff.eq(top - ec)]
-        prod_leads = c_zero | (~prod_zero & (diff > 0))
+        m.d.comb += [top.eq(live.pop("a_exp") + live.pop("b_exp") + 1), diff.eq(top - ec),
+                     back.eq(ec - top)]
         live.update(special=special, special_sign=special_sign, prod_sign=prod_sign,
-                    prod_zero=prod_zero, c_zero=c_zero, c_sign=sc,
+                    prod_zero=prod_zero, c_zero=c_zero, c_sign=sc, diff=diff, back=back,
                     prod=live.pop("a_sig") * live.pop("b_sig"),
-                    anchor=Mux(prod_leads, top, ec),
-                    prod_shift=Mux(prod_leads, 0, _clamp(m, -diff, limit, f"{name}_prod_shift")),
-                    c_shift=Mux(prod_leads, _clamp(m, diff, limit, f"{name}_c_shift"), 0))
+                    anchor=Mux(c_zero | (~prod_zero & back[-1]), top, ec))
         live = st.cut("multiply", live)
         # Align both in the window (bit `window` weighs 2**anchor; bit 0 is sticky).
+        diff, back = live.pop("diff"), live.pop("back")
+        prod_leads = live["c_zero"] | (~live["prod_zero"] & back[-1])
+        prod_shift = Mux(prod_leads, 0, _clamp(m, back, limit, f"{name}_prod_shift"))
+        c_shift = Mux(prod_leads, _clamp(m, diff, limit, f"{name}_c_shift"), 0)
         prod_win = Signal(window + 1, name=f"{name}_prod_win")
         c_win = Signal(window + 1, name=f"{name}_c_win")
         m.d.comb += [prod_win.eq(Mux(live.pop("prod_zero"), 0, live.pop("prod") << (window - (2 * p - 1)))),
                      c_win.eq(Mux(live.pop("c_zero"), 0, live.pop("c_sig") << (window - man)))]
-        live["prod_al"] = _shift_sticky(m, prod_win, live.pop("prod_shift"), f"{name}_prod")
-        live["c_al"] = _shift_sticky(m, c_win, live.pop("c_shift"), f"{name}_c")
+        live["prod_al"] = _shift_sticky(m, prod_win, prod_shift, f"{name}_prod")
+        live["c_al"] = _shift_sticky(m, c_win, c_shift, f"{name}_c")
         live = st.cut("align", live)
         # Add, or subtract both ways at once and keep the non-negative difference.
         prod_al, c_al = live["prod_al"], live["c_al"]
@@ -133,10 +137,12 @@ class FmaUnit(StreamUnit):
         live = st.cut("add", result)
         # Normalize, round once, pack; specials.
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
-            fmt, window + 2, 0, 0, window + 1, exp_width, subnormals=True, cut=st.on("normalize"))
+            fmt, window + 2, 0, 0, window + 1, exp_width, subnormals=True,
+            cuts=(st.on("normalize"), st.on("shift")))
         m.d.comb += [pack.v.eq(live["sum"]), pack.exp.eq(live["exp"]), pack.en.eq(en)]
         live = st.cut("normalize", {"zero": live["sum"] == 0, "sign": live["sign"],
                                     "special": live["special"], "special_sign": live["special_sign"]})
+        live = st.cut("shift", live)
         special, special_sign = live["special"], live["special_sign"]
         y = Signal(fmt.width, name=f"{name}_result")
         with m.If(special == 1):

@@ -36,8 +36,9 @@ class RsqrtUnit(StreamUnit):
         ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (result
         saturated, zero or negative input).
 
-    Timing: initiation interval 1; latency ``4 + 3 * newton`` cycles with every pipeline register
-    (unpack, seed, 3 per Newton stage, normalize, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`);
+    Timing: initiation interval 1; latency ``5 + 3 * newton`` cycles with every pipeline register
+    (unpack, seed [, the pwl seed's line], 3 per Newton stage, normalize, shift, round/pack; one
+    more with the pwl seed), fewer with ``config.pipeline`` (:mod:`hw.plan`);
     when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid | o.ready``) and
     nothing is lost. Results leave in input order.
 
@@ -68,9 +69,10 @@ class RsqrtUnit(StreamUnit):
         if config.is_float:
             w = dp.work_bits
             pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
-                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False, cut=st.on("normalize"))
+                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False, cuts=(st.on("normalize"), st.on("shift")))
             m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
             live = st.cut("normalize", {"sign": sign, "cls": cls})
+            live = st.cut("shift", live)
             sign, cls = live["sign"], live["cls"]
             result = Signal(fmt.width, name=f"{name}_result")
             with m.If((cls == Cls.NAN) | (sign & (cls != Cls.ZERO))):
@@ -88,9 +90,10 @@ class RsqrtUnit(StreamUnit):
             k_min, k_max = (-fmt.frac_bits) >> 1, (fmt.int_bits - 2) >> 1
             pack = m.submodules[f"{name}_pack"] = RoundPackFixed(
                 out_fmt, dp.work_bits + 1, dp.work_bits, -k_max, -k_min, dp.exp_width,
-                cut=st.on("normalize"))
+                cuts=(st.on("normalize"), st.on("shift")))
             m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
             live = st.cut("normalize", {"sign": sign, "cls": cls})
+            live = st.cut("shift", live)
             sign, cls = live["sign"], live["cls"]
             zero, negative = cls == Cls.ZERO, sign
             y = Mux(negative, 0, Mux(zero, out_fmt.max_int, pack.y))
