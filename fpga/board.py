@@ -14,7 +14,8 @@ class BoardDesign(Elaboratable):
 
     Subclasses implement ``pll(m, platform, clk)`` (instantiate the PLL of ``self.pll_params``
     driving ``clk``; return its lock signal) and ``connect_leds(m, platform, top)``. Without a
-    PLL (``pll_params`` None) the platform's default clock domain is used as it is.
+    PLL (``pll_params`` None) the platform's default clock domain is used as it is. The PLL's
+    clock is constrained by the build (:mod:`hw.build` gives nextpnr ``--freq``).
     """
     def __init__(self, config, pll_params, clock_mhz, baud, **top_options):
         self.pll_params = pll_params
@@ -27,7 +28,6 @@ class BoardDesign(Elaboratable):
             m.domains.sync = sync = ClockDomain("sync")
             locked = self.pll(m, platform, sync.clk)
             m.submodules.reset = ResetSynchronizer(~locked, domain="sync")
-            platform.add_clock_constraint(sync.clk, self.clock_mhz * 1e6)
         m.submodules.top = top = self.top
         uart = platform.request("uart", 0, dir="-")
         m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)

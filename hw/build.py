@@ -83,7 +83,7 @@ ECP5_RESOURCES = (("TRELLIS_COMB", "LUT4"), ("TRELLIS_FF", "FF"), ("DP16KD", "bl
 BOARDS = {
     "icebreaker": Board(
         "icebreaker", "iCEBreaker (iCE40UP5K-SG48), 12 MHz oscillator, FTDI UART", "ice40",
-        {"format": "bf16", "function": "isrlu"}, 20.0, 12.0,
+        {"format": "bf16", "function": "isrlu"}, 25.0, 12.0,
         "the paper's activation, built on the inverse square root, correctly rounded on all 65,536 "
         "BF16 inputs, uses all eight SB_MAC16 and fits with the self-test beside it", ICE40_RESOURCES),
     "ulx3s-85f": Board(
@@ -137,11 +137,11 @@ def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
     design, achieved_hz = board.design(config, clock_mhz, baud)
     achieved_mhz = achieved_hz / 1e6
     platform = board.platform()
-    nextpnr = f"--seed {seed} --report top.report.json --timing-allow-fail"
+    nextpnr = f"--seed {seed} --report top.report.json --timing-allow-fail --freq {achieved_mhz:g}"
     options = {"nextpnr_opts": nextpnr}
     if board.family == "ice40":
         options["synth_opts"] = "-dsp"
-        options["nextpnr_opts"] += f" --sdf top.sdf --freq {achieved_mhz:g}"
+        options["nextpnr_opts"] += " --sdf top.sdf"
     t0 = time.monotonic()
     platform.build(design, name="top", build_dir=str(out), do_program=False, **options)
     tool_time = time.monotonic() - t0
