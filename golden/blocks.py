@@ -62,19 +62,22 @@ def range_reduce(dp, exp, sig):
     return parity, exp >> 1, sig << parity.astype(np.uint64)
 
 
-def seed_lut(config, dp, parity, sig):
-    """Table seed ``R0`` (``seed_bits`` fraction bits) indexed by parity and the top fraction bits."""
+def _table_entry(config, dp, parity, sig):
+    """The seed table's entry for the parity and the top ``table_bits - 1`` fraction bits."""
     top = config.table_bits - 1
     index = (parity << top) | ((sig >> U(dp.frac_bits - top)) & U((1 << top) - 1)).astype(np.int64)
     return np.asarray(dp.table, dtype=np.uint64)[index]
 
 
+def seed_lut(config, dp, parity, sig):
+    """Table seed ``R0`` (``seed_bits`` fraction bits) indexed by parity and the top fraction bits."""
+    return _table_entry(config, dp, parity, sig)
+
+
 def seed_pwl(config, dp, parity, sig):
     """Piecewise-linear seed ``R0 = c0 - floor(c1 * u / 2**U)`` (``seed_bits`` fraction bits):
     the line of the interval indexed like :func:`seed_lut`, ``u`` the ``U`` fraction bits below."""
-    top = config.table_bits - 1
-    index = (parity << top) | ((sig >> U(dp.frac_bits - top)) & U((1 << top) - 1)).astype(np.int64)
-    entry = np.asarray(dp.table, dtype=np.uint64)[index]
+    entry = _table_entry(config, dp, parity, sig)
     c0, c1 = entry >> U(dp.pwl_slope_width), entry & U((1 << dp.pwl_slope_width) - 1)
     u = sig & U((1 << dp.pwl_u_bits) - 1)
     return c0 - mul_shr(c1, u, dp.pwl_u_bits)

@@ -17,8 +17,6 @@ sign of a multiplier it deleted) or when the netlist has fewer SB_MAC16 than the
 import argparse
 import json
 import os
-import re
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from pathlib import Path
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
 
 from .config import Config, add_config_arguments, config_from_arguments  # noqa: E402
+from .tools import tool_path  # noqa: E402
 
 __all__ = ["BOARDS", "Board", "build_board", "format_summary", "main"]
 
@@ -93,16 +92,11 @@ BOARDS = {
 }
 
 
-def _tool_path(name):
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else shutil.which(name)
-
-
 def _set_tools(board):
     """Point Amaranth's build at the YoWASP tools (the user sets nothing)."""
     missing = []
     for variable, tool in board.tools.items():
-        path = _tool_path(tool)
+        path = tool_path(tool)
         if path is None:
             missing.append(tool)
         else:
@@ -129,6 +123,7 @@ def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
     """Build ``config`` for ``board`` (a :class:`Board`) at ``clock_mhz``; returns a summary dict
     (see :func:`format_summary`) with ``ok`` False when a check failed."""
     from . import timing
+    from .ice40 import driver_conflict_warnings, netlist_cells
     from .plan import enabled_cuts
     start = time.monotonic()
     _set_tools(board)
@@ -148,15 +143,13 @@ def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
     rpt = (out / "top.rpt").read_text(errors="replace")
     report = json.loads((out / "top.report.json").read_text())
     netlist = json.loads((out / "top.json").read_text())
-    cells = {}
-    for cell in netlist["modules"]["top"]["cells"].values():
-        cells[cell["type"]] = cells.get(cell["type"], 0) + 1
+    cells = netlist_cells(netlist)
     summary = {
         "board": board.name, "config": config.to_dict(), "name": config.name,
         "latency_cycles": len(enabled_cuts(config)),
         "clock_requested_mhz": clock_mhz, "clock_mhz": achieved_mhz, "seed": seed,
         "utilization": _utilization(report, board),
-        "driver_conflicts": len(re.findall(r"Warning: Driver-driver conflict", rpt)),
+        "driver_conflicts": len(driver_conflict_warnings(rpt)),
         "sb_mac16": cells.get("SB_MAC16", 0), "bitstream": None, "out_dir": str(out),
     }
     fmax = {name: value.get("achieved") for name, value in report.get("fmax", {}).items()}

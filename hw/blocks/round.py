@@ -12,7 +12,10 @@ from amaranth.lib.wiring import In, Out
 
 from ..pipeline import register
 
-__all__ = ["RoundShift", "RoundPackFloat", "RoundPackFixed", "leading_one"]
+__all__ = ["RoundShift", "RoundPackFloat", "RoundPackFixed", "leading_one", "PACK_CUTS"]
+
+# The units' names of the packers' two optional registers, in order.
+PACK_CUTS = ("normalize", "shift")
 
 
 def leading_one(m, value, name):
@@ -112,14 +115,16 @@ class RoundPackFloat(wiring.Component):
             with m.If(lead < below_at):
                 m.d.comb += [d.eq(Mux(sub_shift > max_shift, max_shift, sub_shift)), top.eq(0)]
 
-        def step(index, value, name):
-            return register(m, self.en, value, name) if self.cuts[index] else value
-
+        first, second = self.cuts
         m.submodules.rnd = rnd = RoundShift(width, max_shift)
-        m.d.comb += [rnd.v.eq(step(0, self.v << pad, "v")), rnd.d.eq(step(0, d, "d"))]
-        top, overflow = step(0, top[:fmt.exp_bits], "top"), step(0, overflow, "overflow")
-        kept, up = step(1, rnd.kept[:man], "kept"), step(1, rnd.up, "up")
-        top, overflow = step(1, top, "top_s"), step(1, overflow, "overflow_s")
+        m.d.comb += [rnd.v.eq(register(m, self.en, self.v << pad, "v", first)),
+                     rnd.d.eq(register(m, self.en, d, "d", first))]
+        top = register(m, self.en, top[:fmt.exp_bits], "top", first)
+        overflow = register(m, self.en, overflow, "overflow", first)
+        kept = register(m, self.en, rnd.kept[:man], "kept", second)
+        up = register(m, self.en, rnd.up, "up", second)
+        top = register(m, self.en, top, "top_s", second)
+        overflow = register(m, self.en, overflow, "overflow_s", second)
         word = Signal(fmt.exp_bits + man)
         m.d.comb += word.eq(Cat(kept, top) + up)
         m.d.comb += self.bits.eq(Mux(overflow, fmt.inf, word))
@@ -159,13 +164,13 @@ class RoundPackFixed(wiring.Component):
         m.d.comb += [shift.eq(base + pad - self.exp),
                      d.eq(Mux(shift < 0, 0, Mux(shift > max_shift, max_shift, shift)))]
 
-        def step(index, value, name):
-            return register(m, self.en, value, name) if self.cuts[index] else value
-
+        first, second = self.cuts
         m.submodules.rnd = rnd = RoundShift(width, max_shift)
-        m.d.comb += [rnd.v.eq(step(0, self.v << pad, "v")), rnd.d.eq(step(0, d, "d"))]
-        negative = step(1, step(0, self.negative, "negative"), "negative_s")
-        q = step(1, rnd.q, "q")
+        m.d.comb += [rnd.v.eq(register(m, self.en, self.v << pad, "v", first)),
+                     rnd.d.eq(register(m, self.en, d, "d", first))]
+        negative = register(m, self.en, register(m, self.en, self.negative, "negative", first),
+                            "negative_s", second)
+        q = register(m, self.en, rnd.q, "q", second)
         limit = Signal(out.width)
         m.d.comb += limit.eq(out.max_int + negative)
         saturated = q > limit

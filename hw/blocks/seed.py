@@ -68,7 +68,7 @@ class PwlSeed(wiring.Component):
         u = register(m, self.en, self.sig[:u_bits], "u")
         c0, c1 = port.data[slope:], port.data[:slope]
         line = (c0 - ((c1 * u) >> u_bits))[:dp.seed_bits + 1]
-        m.d.comb += self.r0.eq(register(m, self.en, line, "line") if self.cut else line)
+        m.d.comb += self.r0.eq(register(m, self.en, line, "line", self.cut))
         return m
 
 

@@ -3,7 +3,7 @@ from amaranth.hdl import Const, Mux, Signal
 from amaranth.lib import data
 
 from ..blocks.arith import AddOne, MulShr, NormalizeSum
-from ..blocks.round import RoundPackFixed, RoundPackFloat
+from ..blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
 from ..blocks.square import SquareRom
 from ..blocks.unpack import FixedUnpack, FloatUnpack
 from ..classes import Cls
@@ -157,10 +157,10 @@ class ActivationUnit(StreamUnit):
         config, dp, fmt = self.config, self.dp, self.config.format
         w = dp.work_bits
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
-            fmt, w + 2, w, w - 3, w + 1, dp.exp_width, subnormals=True, cuts=(st.on("normalize"), st.on("shift")))
+            fmt, w + 2, w, w - 3, w + 1, dp.exp_width, subnormals=True,
+            cuts=st.on_each(PACK_CUTS))
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
-        live = st.cut("normalize", live)
-        live = st.cut("shift", live)
+        live = st.cut_each(PACK_CUTS, live)
         cx, sign = live["cx"], live["sign"]
         signed_bits = Mux(sign, fmt.sign_bit, 0)
         result = Signal(fmt.width, name=f"lane{lane}_result")
@@ -192,12 +192,11 @@ class ActivationUnit(StreamUnit):
         config, dp = self.config, self.dp
         out, w = config.out_format, dp.work_bits
         low, high = self._exp_range()
-        pack = m.submodules[f"lane{lane}_pack"] = RoundPackFixed(out, w + 2, w, low, high, dp.exp_width,
-                                                                 cuts=(st.on("normalize"), st.on("shift")))
+        pack = m.submodules[f"lane{lane}_pack"] = RoundPackFixed(
+            out, w + 2, w, low, high, dp.exp_width, cuts=st.on_each(PACK_CUTS))
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")),
                      pack.negative.eq(live["sign"]), pack.en.eq(en)]
-        live = st.cut("normalize", live)
-        live = st.cut("shift", live)
+        live = st.cut_each(PACK_CUTS, live)
         sign = live["sign"]
         zero = (live["cg"] if config.is_backward else live["cx"]) == Cls.ZERO
         alpha_ok = live["alpha_ok"]

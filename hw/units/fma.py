@@ -2,7 +2,7 @@
 from amaranth.hdl import Const, Mux, Signal, signed
 from amaranth.lib import data
 
-from ..blocks.round import RoundPackFloat
+from ..blocks.round import PACK_CUTS, RoundPackFloat
 from ..blocks.unpack import FloatUnpack
 from ..classes import Cls
 from ..config import Config
@@ -138,11 +138,11 @@ class FmaUnit(StreamUnit):
         # Normalize, round once, pack; specials.
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
             fmt, window + 2, 0, 0, window + 1, exp_width, subnormals=True,
-            cuts=(st.on("normalize"), st.on("shift")))
+            cuts=st.on_each(PACK_CUTS))
         m.d.comb += [pack.v.eq(live["sum"]), pack.exp.eq(live["exp"]), pack.en.eq(en)]
-        live = st.cut("normalize", {"zero": live["sum"] == 0, "sign": live["sign"],
-                                    "special": live["special"], "special_sign": live["special_sign"]})
-        live = st.cut("shift", live)
+        live = st.cut_each(PACK_CUTS, {"zero": live["sum"] == 0, "sign": live["sign"],
+                                       "special": live["special"],
+                                       "special_sign": live["special_sign"]})
         special, special_sign = live["special"], live["special_sign"]
         y = Signal(fmt.width, name=f"{name}_result")
         with m.If(special == 1):

@@ -2,7 +2,7 @@
 from amaranth.hdl import Mux, Signal
 from amaranth.lib import data
 
-from ..blocks.round import RoundPackFixed, RoundPackFloat
+from ..blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
 from ..blocks.unpack import FixedUnpack, FloatUnpack
 from ..classes import Cls
 from ..config import Config
@@ -69,10 +69,10 @@ class RsqrtUnit(StreamUnit):
         if config.is_float:
             w = dp.work_bits
             pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
-                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False, cuts=(st.on("normalize"), st.on("shift")))
+                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False,
+                cuts=st.on_each(PACK_CUTS))
             m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
-            live = st.cut("normalize", {"sign": sign, "cls": cls})
-            live = st.cut("shift", live)
+            live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
             sign, cls = live["sign"], live["cls"]
             result = Signal(fmt.width, name=f"{name}_result")
             with m.If((cls == Cls.NAN) | (sign & (cls != Cls.ZERO))):
@@ -90,10 +90,9 @@ class RsqrtUnit(StreamUnit):
             k_min, k_max = (-fmt.frac_bits) >> 1, (fmt.int_bits - 2) >> 1
             pack = m.submodules[f"{name}_pack"] = RoundPackFixed(
                 out_fmt, dp.work_bits + 1, dp.work_bits, -k_max, -k_min, dp.exp_width,
-                cuts=(st.on("normalize"), st.on("shift")))
+                cuts=st.on_each(PACK_CUTS))
             m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
-            live = st.cut("normalize", {"sign": sign, "cls": cls})
-            live = st.cut("shift", live)
+            live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
             sign, cls = live["sign"], live["cls"]
             zero, negative = cls == Cls.ZERO, sign
             y = Mux(negative, 0, Mux(zero, out_fmt.max_int, pack.y))
