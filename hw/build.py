@@ -230,7 +230,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m hw.build", description=__doc__.splitlines()[0])
     parser.add_argument("--board", default="icebreaker",
                         help=f"one of {', '.join(BOARDS)}, or 'list' (default icebreaker)")
+    before = vars(parser.parse_args([]))
     add_config_arguments(parser)
+    config_defaults = {dest: value for dest, value in vars(parser.parse_args([])).items()
+                       if dest not in before}
+    parser.set_defaults(**dict.fromkeys(config_defaults))   # None: not given on the command line
     parser.add_argument("--clock", type=float, default=None,
                         help="clock in MHz (the PLL's closest; default: the board's choice)")
     parser.add_argument("--baud", type=int, default=115200, help="UART baud rate (default 115200)")
@@ -246,12 +250,12 @@ def main(argv=None):
     if args.board not in BOARDS:
         parser.error(f"--board must be one of {', '.join(BOARDS)} or list, not {args.board!r}")
     board = BOARDS[args.board]
-    explicit = {action.dest for action in parser._actions
-                if action.dest not in ("board", "clock", "baud", "out", "json", "help")
-                and getattr(args, action.dest) != parser.get_default(action.dest)}
-    if not explicit:
-        for key, value in board.default_config.items():
-            setattr(args, key, value)
+    # No configuration flag: the board's default configuration; else the flags' own defaults.
+    given = [dest for dest in config_defaults if getattr(args, dest) is not None]
+    defaults = {**config_defaults, **({} if given else board.default_config)}
+    for dest, value in defaults.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, value)
     config = config_from_arguments(args, parser)
     if config.lanes != 1:
         parser.error(f"--lanes must be 1 on a board top, not {config.lanes}")
