@@ -23,9 +23,6 @@ GUARD_BITS = 4
 # rather than a DSP multiplier: BF16 (7) and FP16 (10).
 SQUARE_ROM_MAX_BITS = 10
 SEED_GUARD_BITS = 4
-# Float activations square significands of up to this many fraction bits with a table (block RAM)
-# rather than a DSP multiplier: BF16 (7) and FP16 (10).
-SQUARE_ROM_MAX_BITS = 10
 
 
 @dataclass(frozen=True)
@@ -46,6 +43,16 @@ class Datapath:
     square_rom: bool      # activations: x**2 read from a table of exact squares (SquareRom)
     pwl_u_bits: int       # pwl seed: operand fraction bits below the index (the position u)
     pwl_slope_width: int  # pwl seed: bits of the slope c1 (low part of each entry; c0 above it)
+
+    @property
+    def alpha_shift(self):
+        """A constant power-of-two alpha: its product is a shift (``alpha_sig`` is 0 at run time)."""
+        return self.alpha_sig != 0 and self.alpha_sig & (self.alpha_sig - 1) == 0
+
+    @property
+    def alpha_width(self):
+        """Bits of alpha's significand as a multiplier operand (``work_bits`` fraction bits)."""
+        return self.alpha_sig.bit_length() if self.alpha_sig else self.work_bits + 1
 
 
 def lut_error(config: Config, seed_bits: int, table):

@@ -11,20 +11,17 @@ the result. The latency of a unit is the number of enabled cuts.
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .blocks.multiply import is_wide
+
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
 
 # Rough logic delays of each step on the iCE40UP5K, in ns, from the critical paths of our builds:
 # a product on one SB_MAC16 between fabric registers (~9 ns in the DSP plus ~8 ns of routing to and
-# from the die edge), a wider product (several SB_MAC16 and the adders summing their tiles), carry
-# chains (~5 ns plus 0.28 ns per bit), leading-one detection with the shifters around it.
-DELAY_NS = {"unpack": 15, "seed": 6, "multiply": 18, "wide_multiply": 32, "subtract": 10,
-            "align": 18, "add": 14, "normalize": 14, "shift": 14, "round": 10}
-DSP_WIDTH = 16
-
-
-def _multiply_ns(*widths):
-    """A product of operands this wide: one SB_MAC16 up to 16x16, else several and their sums."""
-    return DELAY_NS["multiply"] if max(widths) <= DSP_WIDTH else DELAY_NS["wide_multiply"]
+# from the die edge), the sum of a wider product's tiles (a carry-save level and a carry chain),
+# carry chains (~5 ns plus 0.28 ns per bit), leading-one detection with the shifters around it, a
+# subnormal's leading-one count and shift, one LUT level with its routing.
+DELAY_NS = {"count": 20, "unpack": 22, "seed": 6, "multiply": 18, "tile_sum": 18, "subtract": 10,
+            "align": 18, "add": 14, "normalize": 14, "shift": 14, "round": 10, "lut": 2.6}
 
 
 @dataclass(frozen=True)
@@ -34,41 +31,71 @@ class Cut:
     mandatory: bool = False
 
 
-def _newton(index, r_bits, work_bits):
-    return [Cut(f"newton{index}_square", _multiply_ns(r_bits + 1)),
-            Cut(f"newton{index}_h", _multiply_ns(work_bits + 2) + DELAY_NS["subtract"]),
-            Cut(f"newton{index}_r", _multiply_ns(r_bits + 1, work_bits + 2))]
+def _chain_ns(bits):
+    """A carry chain of ``bits``: ~5 ns to enter and leave it, 0.28 ns per bit."""
+    return 5 + 0.28 * bits
+
+
+def _levels_ns(bits):
+    """A shifter or leading-one tree over ``bits``: one LUT level and its routing per halving."""
+    return 4 + DELAY_NS["lut"] * (bits - 1).bit_length()
+
+
+# Every unit starts by unpacking its operands: a leading-one count, then the normalizing shift.
+UNPACK_CUTS = [Cut("unpack_count", DELAY_NS["count"]), Cut("unpack", DELAY_NS["unpack"])]
+
+
+def product_cuts(name, a_width, b_width, after_ns=0.0):
+    """The cuts of a step ``name`` that multiplies (:class:`hw.blocks.multiply.Product`) and then
+    spends ``after_ns`` more: a product wider than one DSP has an optional ``<name>_tiles``
+    register between its DSP tiles and their sum."""
+    if is_wide(a_width, b_width):
+        return [Cut(f"{name}_tiles", DELAY_NS["multiply"]), Cut(name, DELAY_NS["tile_sum"] + after_ns)]
+    return [Cut(name, DELAY_NS["multiply"] + after_ns)]
+
+
+def _newton(index, r_bits, frac_bits, work_bits):
+    square, t, h, r = (f"newton{index}_{step}" for step in ("square", "t", "h", "r"))
+    return (product_cuts(square, r_bits + 1, r_bits + 1)
+            + product_cuts(t, frac_bits + 2, work_bits + 2) + [Cut(h, DELAY_NS["subtract"])]
+            + product_cuts(r, r_bits + 1, work_bits + 2))
 
 
 def unit_cuts(config):
     """The cuts of ``config``'s unit, input to output."""
     if config.function == "fma":
         p = config.format.precision
-        return (Cut("unpack", DELAY_NS["unpack"]), Cut("multiply", _multiply_ns(p)),
-                Cut("align", DELAY_NS["align"]), Cut("add", DELAY_NS["add"]),
-                Cut("normalize", DELAY_NS["normalize"]), Cut("shift", DELAY_NS["shift"]),
-                Cut("out", DELAY_NS["round"], mandatory=True))
+        window = 2 * p + 3          # the FMA's alignment window: wide shifts and carry chains
+        return tuple(UNPACK_CUTS + product_cuts("multiply", p, p)
+                     + [Cut("align", _levels_ns(window)), Cut("add", _chain_ns(window) + DELAY_NS["lut"]),
+                        Cut("normalize", 2 * _levels_ns(window)), Cut("shift", 2 * _levels_ns(window)),
+                        Cut("out", DELAY_NS["round"], mandatory=True)])
     from .datapath import datapath
     dp = datapath(config)
     w, p = dp.work_bits, dp.x_frac_bits + 1
-    cuts = [Cut("unpack", DELAY_NS["unpack"])]
+    cuts = list(UNPACK_CUTS)
     if config.is_activation:
         # The square table's read is the "square" register; a constant power-of-two alpha is a shift.
-        alpha_shift = not config.runtime_alpha and dp.alpha_sig & (dp.alpha_sig - 1) == 0
-        cuts += [Cut("square", DELAY_NS["seed"] if dp.square_rom else _multiply_ns(p), mandatory=dp.square_rom),
-                 Cut("alpha", 0 if alpha_shift else _multiply_ns(w + 2)),
-                 Cut("sum", DELAY_NS["add"]), Cut("add", DELAY_NS["normalize"])]
+        if dp.square_rom:
+            cuts.append(Cut("square", DELAY_NS["seed"], mandatory=True))
+        else:
+            cuts += product_cuts("square", p, p)
+        if dp.alpha_shift:
+            cuts.append(Cut("alpha", 0))
+        else:
+            cuts += product_cuts("alpha", dp.alpha_width, w + 2)
+        cuts += [Cut("sum", DELAY_NS["add"]), Cut("add", DELAY_NS["normalize"])]
     cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed in ("lut", "pwl")))
     if config.seed == "pwl":            # the line c0 - c1*u after the table read
-        cuts.append(Cut("seed_linear", _multiply_ns(dp.pwl_slope_width, dp.pwl_u_bits) + DELAY_NS["subtract"]))
+        cuts.append(Cut("seed_linear", DELAY_NS["multiply"] + DELAY_NS["subtract"]))
     r_bits = dp.seed_bits
     for index in range(config.newton):
-        cuts += _newton(index, r_bits, w)
+        cuts += _newton(index, r_bits, dp.frac_bits, w)
         r_bits = w
     if config.is_backward:
-        cuts += [Cut("r2", _multiply_ns(w + 1)), Cut("r3", _multiply_ns(w + 1))]
+        cuts += product_cuts("r2", w + 1, w + 1) + product_cuts("r3", w + 1, w + 1)
     if config.is_activation:
-        cuts.append(Cut("product", _multiply_ns(p, w + 1)))
+        cuts += product_cuts("product", p, w + 1)
     cuts += [Cut("normalize", DELAY_NS["normalize"]), Cut("shift", DELAY_NS["shift"]),
              Cut("out", DELAY_NS["round"], mandatory=True)]
     return tuple(cuts)
@@ -81,10 +108,11 @@ def optional_cuts(config):
 @lru_cache(maxsize=None)
 def _place(cuts, level):
     """Enable every mandatory cut and exactly ``level`` optional ones, minimising the largest sum of
-    delays between consecutive enabled cuts (dynamic programming over the chain)."""
+    delays between consecutive enabled cuts, then the sum of their squares (so that, among equally
+    long worst stages, the others are balanced too; dynamic programming over the chain)."""
     n = len(cuts)
-    inf = float("inf")
-    # best[i][j]: (largest segment, enabled cuts) for the prefix ending with cut i enabled, j optional used.
+    # best[i][j]: (largest segment, sum of squares, enabled cuts) for the prefix ending with cut i
+    # enabled, j optional cuts used.
     best = [[None] * (level + 1) for _ in range(n)]
     for i in range(n):
         used = 0 if cuts[i].mandatory else 1
@@ -95,19 +123,19 @@ def _place(cuts, level):
                 span += cuts[p + 1].before_ns
                 if p == -1:
                     if j == used:
-                        candidates.append((span, (i,)))
+                        candidates.append((span, span * span, (i,)))
                     break
                 previous = best[p][j - used]
                 if previous is not None:
-                    candidates.append((max(previous[0], span), previous[1] + (i,)))
+                    candidates.append((max(previous[0], span), previous[1] + span * span, previous[2] + (i,)))
                 if cuts[p].mandatory:
                     break
             if candidates:
-                best[i][j] = min(candidates, key=lambda c: (c[0], c[1]))
+                best[i][j] = min(candidates)
     result = best[n - 1][level]
-    if result is None or result[0] == inf:
+    if result is None:
         raise ValueError(f"cannot enable {level} optional cuts")
-    return frozenset(cuts[i].name for i in result[1])
+    return frozenset(cuts[i].name for i in result[2])
 
 
 def enabled_cuts(config):

@@ -1,7 +1,6 @@
 """Each RTL block against its NumPy twin, in Amaranth's simulator (exhaustive where small)."""
 import numpy as np
 import pytest
-from amaranth.hdl import Module
 from amaranth.sim import Simulator
 
 from golden import blocks as twin
@@ -11,9 +10,15 @@ from hw.blocks.newton import NewtonStage
 from hw.blocks.reduce import RangeReduce
 from hw.blocks.round import RoundPackFixed, RoundPackFloat, RoundShift
 from hw.blocks.seed import LutSeed, MagicSeed
+from hw.blocks.multiply import Product
 from hw.blocks.unpack import FixedUnpack, FloatUnpack
 from hw.config import Config
 from hw.datapath import datapath
+
+
+def _array(values):
+    """int64 where the values fit, else Python integers (wide products)."""
+    return np.array(values, dtype=np.int64 if max(values, default=0) < 1 << 63 else object)
 
 
 def run_comb(dut, inputs, outputs):
@@ -31,7 +36,7 @@ def run_comb(dut, inputs, outputs):
     sim = Simulator(dut)
     sim.add_testbench(bench)
     sim.run()
-    return {name: np.array(values, dtype=np.int64) for name, values in got.items()}
+    return {name: _array(values) for name, values in got.items()}
 
 
 def run_pipelined(dut, latency, inputs, outputs):
@@ -56,15 +61,16 @@ def run_pipelined(dut, latency, inputs, outputs):
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    return {name: np.array(values, dtype=np.int64) for name, values in got.items()}
+    return {name: _array(values) for name, values in got.items()}
 
 
-@pytest.mark.parametrize("fmt", ["e5m2", "e4m3", "e3m4"])
-def test_float_unpack_exhaustive(fmt):
+@pytest.mark.parametrize("fmt, cut", [("e5m2", False), ("e4m3", False), ("e3m4", False), ("e4m3", True)])
+def test_float_unpack_exhaustive(fmt, cut):
     config = Config(fmt)
     dp = datapath(config)
     x = np.arange(1 << config.format.width, dtype=np.uint64)
-    got = run_comb(FloatUnpack(config.format, dp.exp_width), {"bits": x}, ["sign", "cls", "exp", "sig"])
+    dut = FloatUnpack(config.format, dp.exp_width, cut=cut)
+    got = run_pipelined(dut, dut.latency, {"bits": x}, ["sign", "cls", "exp", "sig"])
     sign, cls, exp, sig = twin.unpack_float(config.format, x)
     finite = cls == 0
     assert np.array_equal(got["sign"], sign) and np.array_equal(got["cls"], cls)
@@ -117,9 +123,11 @@ def test_lut_seed_exhaustive(fmt, table_bits):
     assert np.array_equal(got["r0"], twin.seed_lut(config, dp, parity, sig).astype(np.int64))
 
 
-@pytest.mark.parametrize("fmt, seed, last, cuts", [("fp32", "lut", True, (1, 1, 1)),
-                                                   ("fp16", "magic", False, (0, 1, 0)),
-                                                   ("q4.12", "lut", True, (0, 0, 0))])
+@pytest.mark.parametrize("fmt, seed, last, cuts", [
+    ("fp32", "lut", True, ("square_tiles", "square", "t_tiles", "t", "h", "r_tiles", "r")),
+    ("fp32", "lut", False, ("t_tiles", "r")),
+    ("fp16", "magic", False, ("h",)),
+    ("q4.12", "lut", True, ())])
 def test_newton_stage(fmt, seed, last, cuts):
     config = Config(fmt, seed=seed, newton=2)
     dp = datapath(config)
@@ -127,7 +135,8 @@ def test_newton_stage(fmt, seed, last, cuts):
     mr = rng.integers(1 << dp.frac_bits, 4 << dp.frac_bits, 400).astype(np.uint64)
     exact = 1 / np.sqrt(mr / 2.0 ** dp.frac_bits)
     r = np.round(exact * (1 + rng.uniform(-0.03, 0.03, 400)) * 2 ** dp.seed_bits).astype(np.uint64)
-    dut = NewtonStage(dp, dp.seed_bits, last, cuts=cuts)
+    dut = NewtonStage(dp, dp.seed_bits, last, cuts={name: True for name in cuts})
+    assert dut.latency == len(cuts)
     got = run_pipelined(dut, dut.latency, {"r": r, "mr": mr}, ["r_next", "mr_next"])
     expected = twin.newton_stage(dp, r, dp.seed_bits, mr, last)
     assert np.array_equal(got["r_next"], expected.astype(np.int64))
@@ -177,12 +186,13 @@ def test_round_pack_fixed():
     assert np.array_equal(got["sat"], sat.astype(np.int64))
 
 
-def test_fixed_unpack_magnitude_exhaustive():
+@pytest.mark.parametrize("cut", [False, True])
+def test_fixed_unpack_magnitude_exhaustive(cut):
     config = Config("q3.7", function="isru")
     dp = datapath(config)
     x = np.arange(1 << 10, dtype=np.uint64)
-    dut = FixedUnpack(config.format, dp.exp_width, magnitude=True)
-    got = run_comb(dut, {"bits": x}, ["sign", "cls", "exp", "sig"])
+    dut = FixedUnpack(config.format, dp.exp_width, magnitude=True, cut=cut)
+    got = run_pipelined(dut, dut.latency, {"bits": x}, ["sign", "cls", "exp", "sig"])
     sign, cls, exp, sig = twin.unpack_fixed(config.format, x, magnitude=True)
     nonzero = cls == 0
     assert np.array_equal(got["sign"], sign) and np.array_equal(got["cls"], cls)
@@ -190,12 +200,26 @@ def test_fixed_unpack_magnitude_exhaustive():
     assert np.array_equal(got["sig"][nonzero], sig[nonzero].astype(np.int64))
 
 
-def test_mul_shr_block():
+@pytest.mark.parametrize("cut", [False, True])
+def test_mul_shr_block(cut):
     rng = np.random.default_rng(9)
     a = rng.integers(0, 1 << 12, 1000).astype(np.uint64)
     b = rng.integers(0, 1 << 20, 1000).astype(np.uint64)
-    got = run_comb(MulShr(12, 20, 11, 21), {"a": a, "b": b}, ["p"])
+    dut = MulShr(12, 20, 11, 21, cut=cut)
+    got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
     assert np.array_equal(got["p"], twin.product(a, 11, b).astype(np.int64))
+
+
+@pytest.mark.parametrize("a_width, b_width, cut", [(27, 27, True), (25, 30, False), (16, 16, True), (9, 40, True)])
+def test_tiled_product(a_width, b_width, cut):
+    """The tiled product (DSP tiles, carry-save rows, one adder) is the exact product."""
+    rng = np.random.default_rng(a_width * b_width)
+    a = [int(v) for v in rng.integers(0, 1 << a_width, 600, dtype=np.uint64)] + [(1 << a_width) - 1]
+    b = [int(v) for v in rng.integers(0, 1 << min(b_width, 63), 600, dtype=np.uint64)] + [(1 << b_width) - 1]
+    b = [v | (int(rng.integers(0, 2)) << (b_width - 1)) for v in b]
+    dut = Product(a_width, b_width, cut)
+    got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
+    assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
 
 
 def test_add_one_and_normalize():

@@ -4,23 +4,31 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .multiply import Product
+
 __all__ = ["MulShr", "AddOne", "NormalizeSum"]
 
 
 class MulShr(wiring.Component):
     """``p = (a * b) >> shift`` (``<< -shift`` for a negative shift), exact product, truncated.
-    Combinational (latency 0).
+    Latency 0, or 1 with ``cut`` (the product's tile register, :class:`~hw.blocks.multiply.Product`).
 
-    Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``); ``p`` (out, ``p_width``; the caller
-    guarantees the result fits).
+    Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
+    (out, ``p_width``; the caller guarantees the result fits).
     """
-    def __init__(self, a_width, b_width, shift, p_width):
-        self.shift = shift
-        super().__init__({"a": In(a_width), "b": In(b_width), "p": Out(p_width)})
+    def __init__(self, a_width, b_width, shift, p_width, cut=False):
+        self.shift, self.cut = shift, cut
+        super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1), "p": Out(p_width)})
+
+    @property
+    def latency(self):
+        return int(self.cut)
 
     def elaborate(self, platform):
         m = Module()
-        full = self.a * self.b
+        m.submodules.product = product = Product(len(self.a), len(self.b), self.cut)
+        m.d.comb += [product.a.eq(self.a), product.b.eq(self.b), product.en.eq(self.en)]
+        full = product.p
         m.d.comb += self.p.eq(full >> self.shift if self.shift >= 0 else full << -self.shift)
         return m
 

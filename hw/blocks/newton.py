@@ -4,8 +4,12 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..pipeline import register
+from .multiply import Product
 
-__all__ = ["NewtonStage"]
+__all__ = ["NewtonStage", "NEWTON_CUTS"]
+
+# The stage's registers in order: each product's optional tile register, then the step's own.
+NEWTON_CUTS = ("square_tiles", "square", "t_tiles", "t", "h", "r_tiles", "r")
 
 
 class NewtonStage(wiring.Component):
@@ -15,11 +19,16 @@ class NewtonStage(wiring.Component):
     (in, pipeline advance); ``r_next`` (out, ``work_bits`` fraction bits), ``mr_next`` (out, ``mr``
     delayed with the stage). Each product is truncated to ``work_bits`` fraction bits:
     ``sq = r*r``, ``t = MR*sq``, ``h = 3 + bias - t``, ``r' = r*h/2``. ``bias`` is
-    ``dp.newton_bias`` in the last stage, else 0. ``cuts`` says which of the three steps end in a
-    register; the latency is their number (3 when all are registered).
+    ``dp.newton_bias`` in the last stage, else 0. ``cuts`` maps each of :data:`NEWTON_CUTS` to
+    whether it holds a register (a missing name holds none); the latency is their number (up to
+    4, or 7 with the wide products' tile registers, :class:`~hw.blocks.multiply.Product`).
     """
-    def __init__(self, dp, r_bits, last, cuts=(True, True, True)):
-        self.dp, self.r_bits, self.last, self.cuts = dp, r_bits, last, tuple(cuts)
+    def __init__(self, dp, r_bits, last, cuts):
+        unknown = set(cuts) - set(NEWTON_CUTS)
+        if unknown:
+            raise ValueError(f"cuts must be among {NEWTON_CUTS}, not {sorted(unknown)}")
+        self.dp, self.r_bits, self.last = dp, r_bits, last
+        self.cuts = {name: bool(cuts.get(name, False)) for name in NEWTON_CUTS}
         w = dp.work_bits
         super().__init__({
             "r": In(r_bits + 1), "mr": In(dp.frac_bits + 2), "en": In(1),
@@ -28,20 +37,32 @@ class NewtonStage(wiring.Component):
 
     @property
     def latency(self):
-        return sum(self.cuts)
+        return sum(self.cuts.values())
+
+    def _product(self, m, step, a, b, side):
+        """``a * b`` with the step's tile register; ``side`` values delayed beside it."""
+        cut = self.cuts[f"{step}_tiles"]
+        product = m.submodules[step] = Product(len(a), len(b), cut)
+        m.d.comb += [product.a.eq(a), product.b.eq(b), product.en.eq(self.en)]
+        return product.p, [register(m, self.en, v, f"{step}_tiles_{i}", cut) for i, v in enumerate(side)]
+
+    def _step(self, m, step, value, side):
+        """The step's own register after ``value``, with the ``side`` values beside it."""
+        cut = self.cuts[step]
+        return (register(m, self.en, value, step, cut),
+                [register(m, self.en, v, f"{step}_{i}", cut) for i, v in enumerate(side)])
 
     def elaborate(self, platform):
         m = Module()
-        dp, rb, w, en = self.dp, self.r_bits, self.dp.work_bits, self.en
-        first, second, third = self.cuts
+        dp, rb, w = self.dp, self.r_bits, self.dp.work_bits
         shift = 2 * rb - w
-        square = self.r * self.r
-        sq = register(m, en, (square >> shift if shift >= 0 else square << -shift)[:w + 2], "sq", first)
-        r1, mr1 = register(m, en, self.r, "r1", first), register(m, en, self.mr, "mr1", first)
-        t = (mr1 * sq) >> dp.frac_bits
+        square, side = self._product(m, "square", self.r, self.r, [self.r, self.mr])
+        sq, (r, mr) = self._step(m, "square", (square >> shift if shift >= 0 else square << -shift)[:w + 2], side)
+        product, (r, mr) = self._product(m, "t", mr, sq, [r, mr])
+        t, (r, mr) = self._step(m, "t", (product >> dp.frac_bits)[:w + 2], [r, mr])
         three = (3 << w) + (dp.newton_bias if self.last else 0)
-        h = register(m, en, (three - t)[:w + 2], "h", second)
-        r2, mr2 = register(m, en, r1, "r2", second), register(m, en, mr1, "mr2", second)
-        r_next = register(m, en, ((r2 * h) >> (rb + 1))[:w + 1], "r3", third)
-        m.d.comb += [self.r_next.eq(r_next), self.mr_next.eq(register(m, en, mr2, "mr3", third))]
+        h, (r, mr) = self._step(m, "h", (three - t)[:w + 2], [r, mr])
+        rh, (mr,) = self._product(m, "r", r, h, [mr])
+        r_next, (mr,) = self._step(m, "r", (rh >> (rb + 1))[:w + 1], [mr])
+        m.d.comb += [self.r_next.eq(r_next), self.mr_next.eq(mr)]
         return m

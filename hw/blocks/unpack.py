@@ -4,46 +4,48 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..classes import Cls
+from ..pipeline import register
+from .leading import bit_length
 
-__all__ = ["bit_length", "FloatUnpack", "FixedUnpack"]
-
-
-def bit_length(m, value, result):
-    """Drive ``result`` with the bit length of ``value`` (priority encoder; 0 for 0)."""
-    m.d.comb += result.eq(0)
-    for bit in range(len(value)):
-        with m.If(value[bit]):
-            m.d.comb += result.eq(bit + 1)
+__all__ = ["FloatUnpack", "FixedUnpack"]
 
 
 class FloatUnpack(wiring.Component):
-    """Float fields, class and normalized significand. Combinational (latency 0).
+    """Float fields, class and normalized significand. Latency 0, or 1 with ``cut`` (a register
+    after the leading-one count of a subnormal's fraction, before the normalizing shift).
 
-    Ports: ``bits`` (in, format width); ``sign``; ``cls`` (:class:`~hw.classes.Cls`); ``exp``
-    (signed ``exp_width``, unbiased, below ``emin`` for subnormals); ``sig`` (``man_bits + 1``
-    bits, leading one at the top for every finite non-zero input).
+    Ports: ``bits`` (in, format width); ``en`` (in, pipeline advance); ``sign``; ``cls``
+    (:class:`~hw.classes.Cls`); ``exp`` (signed ``exp_width``, unbiased, below ``emin`` for
+    subnormals); ``sig`` (``man_bits + 1`` bits, leading one at the top for every finite non-zero
+    input).
     """
-    def __init__(self, fmt, exp_width):
-        self.fmt = fmt
+    def __init__(self, fmt, exp_width, cut=False):
+        self.fmt, self.cut = fmt, cut
         super().__init__({
-            "bits": In(fmt.width), "sign": Out(1), "cls": Out(2),
+            "bits": In(fmt.width), "en": In(1), "sign": Out(1), "cls": Out(2),
             "exp": Out(signed(exp_width)), "sig": Out(fmt.man_bits + 1),
         })
+
+    @property
+    def latency(self):
+        return int(self.cut)
 
     def elaborate(self, platform):
         m = Module()
         fmt, man = self.fmt, self.fmt.man_bits
-        field = self.bits[man:man + fmt.exp_bits]
-        frac = self.bits[:man]
-        m.d.comb += self.sign.eq(self.bits[-1])
+        count = Signal(range(man + 1))
+        bit_length(m, self.bits[:man], count, "frac_lead")
+        bits = register(m, self.en, self.bits, "bits", self.cut)
+        n = register(m, self.en, count, "n", self.cut)
+        field = bits[man:man + fmt.exp_bits]
+        frac = bits[:man]
+        m.d.comb += self.sign.eq(bits[-1])
         with m.If(field == fmt.exp_max_field):
             m.d.comb += self.cls.eq(Mux(frac == 0, Cls.INF, Cls.NAN))
         with m.Elif((field == 0) & (frac == 0)):
             m.d.comb += self.cls.eq(Cls.ZERO)
         with m.Else():
             m.d.comb += self.cls.eq(Cls.FINITE)
-        n = Signal(range(man + 1))
-        bit_length(m, frac, n)
         shift = Signal(range(man + 2))
         m.d.comb += shift.eq(man + 1 - n)
         with m.If(field == 0):
@@ -54,33 +56,43 @@ class FloatUnpack(wiring.Component):
 
 
 class FixedUnpack(wiring.Component):
-    """Two's-complement fixed point, classified and normalized. Combinational (latency 0).
+    """Two's-complement fixed point, classified and normalized. Latency 0, or 1 with ``cut`` (a
+    register after the magnitude's leading-one count, before the normalizing shift).
 
     Ports: ``bits`` (in, ``width``); ``sign``; ``cls`` (ZERO or FINITE); ``exp``; ``sig``. Without
     ``magnitude``: ``sig`` has ``width - 1`` bits (``width - 2`` fraction bits), the positive value
     normalized, 0 for negative inputs. With ``magnitude``: ``sig`` has ``width`` bits (``width - 1``
-    fraction bits), ``|x|`` normalized. ``x = ±sig * 2**(exp - fraction bits)``.
+    fraction bits), ``|x|`` normalized. ``x = ±sig * 2**(exp - fraction bits)``. ``en`` (in):
+    pipeline advance.
     """
-    def __init__(self, fmt, exp_width, magnitude=False):
-        self.fmt, self.magnitude = fmt, magnitude
+    def __init__(self, fmt, exp_width, magnitude=False, cut=False):
+        self.fmt, self.magnitude, self.cut = fmt, magnitude, cut
         super().__init__({
-            "bits": In(fmt.width), "sign": Out(1), "cls": Out(2),
+            "bits": In(fmt.width), "en": In(1), "sign": Out(1), "cls": Out(2),
             "exp": Out(signed(exp_width)), "sig": Out(fmt.width if magnitude else fmt.width - 1),
         })
+
+    @property
+    def latency(self):
+        return int(self.cut)
 
     def elaborate(self, platform):
         m = Module()
         fmt = self.fmt
-        mag = Signal(fmt.width)
+        magnitude = Signal(fmt.width)
         if self.magnitude:
-            m.d.comb += mag.eq(Mux(self.bits[-1], -self.bits, self.bits))
+            m.d.comb += magnitude.eq(Mux(self.bits[-1], -self.bits, self.bits))
         else:
-            m.d.comb += mag.eq(self.bits)
-        n = Signal(range(fmt.width + 1))
-        bit_length(m, mag, n)
+            m.d.comb += magnitude.eq(self.bits)
+        count = Signal(range(fmt.width + 1))
+        bit_length(m, magnitude, count, "mag_lead")
+        negative = register(m, self.en, self.bits[-1], "negative", self.cut)
+        zero = register(m, self.en, self.bits == 0, "zero", self.cut)
+        mag = register(m, self.en, magnitude, "mag", self.cut)
+        n = register(m, self.en, count, "n", self.cut)
         m.d.comb += [
-            self.sign.eq(self.bits[-1]),
-            self.cls.eq(Mux(self.bits == 0, Cls.ZERO, Cls.FINITE)),
+            self.sign.eq(negative),
+            self.cls.eq(Mux(zero, Cls.ZERO, Cls.FINITE)),
             self.exp.eq(n - 1 - fmt.frac_bits),
         ]
         shift = Signal(range(fmt.width + 1))
@@ -88,6 +100,6 @@ class FixedUnpack(wiring.Component):
         if self.magnitude:
             m.d.comb += self.sig.eq(mag << shift)
         else:
-            with m.If(~self.bits[-1]):
+            with m.If(~negative):
                 m.d.comb += self.sig.eq(mag << shift)
         return m

@@ -60,33 +60,39 @@ class ActivationUnit(StreamUnit):
     def __init__(self, config: Config):
         super().__init__(config, activation_input_layout(config), activation_output_layout(config))
         self.dp = datapath(config)
-    def _unpack(self, m, name, bits):
+
+    def _unpack(self, m, st, en, name, bits):
         config, dp = self.config, self.dp
+        cut = st.on("unpack_count")
         if config.is_float:
-            unpack = FloatUnpack(config.format, dp.exp_width)
+            unpack = FloatUnpack(config.format, dp.exp_width, cut=cut)
         else:
-            unpack = FixedUnpack(config.format, dp.exp_width, magnitude=True)
+            unpack = FixedUnpack(config.format, dp.exp_width, magnitude=True, cut=cut)
         m.submodules[name] = unpack
-        m.d.comb += unpack.bits.eq(bits)
+        m.d.comb += [unpack.bits.eq(bits), unpack.en.eq(en)]
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
-    def _mul(self, m, name, a, b, shift, width):
-        block = m.submodules[name] = MulShr(len(a), len(b), shift, width)
-        m.d.comb += [block.a.eq(a), block.b.eq(b)]
-        return block.p
+    def _mul(self, m, st, en, lane, step, live, a, b, shift, width):
+        """``(a * b) >> shift`` into ``live[step]`` through the cuts ``<step>_tiles`` and ``step``."""
+        block = m.submodules[f"lane{lane}_{step}_mul"] = MulShr(len(a), len(b), shift, width,
+                                                           cut=st.on(f"{step}_tiles"))
+        m.d.comb += [block.a.eq(a), block.b.eq(b), block.en.eq(en)]
+        live = st.cut(f"{step}_tiles", live)
+        live[step] = block.p
+        return st.cut(step, live)
 
     def _lane(self, m, en, lane):
         config, dp = self.config, self.dp
         w, p, name = dp.work_bits, dp.x_frac_bits, f"lane{lane}"
         st = Stages(m, en, enabled_cuts(config), name)
         payload = self.i.payload
-        live = {"x_raw": payload.x[lane]}
-        live["sx"], live["cx"], live["ex"], live["sigx"] = self._unpack(m, f"{name}_x", payload.x[lane])
+        live = st.cut("unpack_count", {"x_raw": payload.x[lane]})
+        live["sx"], live["cx"], live["ex"], live["sigx"] = self._unpack(m, st, en, f"{name}_x", payload.x[lane])
         if config.runtime_alpha:
-            sa, ca, live["ea"], live["siga"] = self._unpack(m, f"{name}_alpha", payload.alpha[lane])
+            sa, ca, live["ea"], live["siga"] = self._unpack(m, st, en, f"{name}_alpha", payload.alpha[lane])
             live["alpha_ok"] = (sa == 0) & (ca == Cls.FINITE)
         if config.is_backward:
-            live["sg"], live["cg"], live["eg"], live["sigg"] = self._unpack(m, f"{name}_grad", payload.grad[lane])
+            live["sg"], live["cg"], live["eg"], live["sigg"] = self._unpack(m, st, en, f"{name}_grad", payload.grad[lane])
         live = st.cut("unpack", live)
         # An infinite x stands in as 2**big_exp; f'(x) = 1 (ISRLU: x >= 0; both: x = 0) uses r = 1.
         if config.is_float:
@@ -110,17 +116,17 @@ class ActivationUnit(StreamUnit):
             rom = m.submodules[f"{name}_square"] = SquareRom(p)
             m.d.comb += [rom.sig.eq(live["sigx"]), rom.en.eq(en)]
             live = st.cut("square", live)
-            live["q"] = (rom.sq >> (2 * p - w) if 2 * p >= w else rom.sq << (w - 2 * p))[:w + 2]
+            live["square"] = (rom.sq >> (2 * p - w) if 2 * p >= w else rom.sq << (w - 2 * p))[:w + 2]
         else:
-            live["q"] = self._mul(m, f"{name}_square", live["sigx"], live["sigx"], 2 * p - w, w + 2)
-            live = st.cut("square", live)
-        siga = live.pop("siga") if config.runtime_alpha else siga
-        t = self._mul(m, f"{name}_alpha_product", siga, live.pop("q"), w, w + 3) \
-            if config.runtime_alpha else (siga * live.pop("q")) >> w
-        live["t"] = t
-        live = st.cut("alpha", live)
+            live = self._mul(m, st, en, lane, "square", live, live["sigx"], live["sigx"], 2 * p - w, w + 2)
+        siga = live.pop("siga") if config.runtime_alpha else Const(siga)
+        if dp.alpha_shift:
+            live["alpha"] = (siga * live.pop("square")) >> w
+            live = st.cut("alpha", live)
+        else:
+            live = self._mul(m, st, en, lane, "alpha", live, siga, live.pop("square"), w, w + 3)
         add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width)
-        m.d.comb += [add.t.eq(live.pop("t")), add.exp.eq(live.pop("et"))]
+        m.d.comb += [add.t.eq(live.pop("alpha")), add.exp.eq(live.pop("et"))]
         live["u"], live["eu"] = add.u, add.eu
         live = st.cut("sum", live)
         norm = m.submodules[f"{name}_norm"] = NormalizeSum(w, dp.exp_width)
@@ -136,18 +142,17 @@ class ActivationUnit(StreamUnit):
         live["k"] = Mux(live["unit"], 0, live["k"])
         # [r**2, r**3,] the product, round/pack.
         if config.is_backward:
-            live["r2"] = self._mul(m, f"{name}_r2", live["r"], live["r"], w, w + 1)
-            live = st.cut("r2", live)
-            live["r"] = self._mul(m, f"{name}_r3", live.pop("r2"), live["r"], w, w + 1)
-            live = st.cut("r3", live)
+            live = self._mul(m, st, en, lane, "r2", live, live["r"], live["r"], w, w + 1)
+            live = self._mul(m, st, en, lane, "r3", live, live.pop("r2"), live.pop("r"), w, w + 1)
+            live["r"] = live.pop("r3")
             operand, exp_in, sign = live["sigg"], live["eg"], live["sg"]
-            exp = exp_in - 3 * live["k"]
+            live["exp"] = exp_in - 3 * live["k"]
         else:
             operand, exp_in, sign = live["sigx"], live["ex"], live["sx"]
-            exp = exp_in - live["k"]
-        live["v"] = self._mul(m, f"{name}_product", operand, live["r"], p, w + 2)
-        live["exp"], live["sign"] = exp, sign
-        live = st.cut("product", live)
+            live["exp"] = exp_in - live["k"]
+        live["sign"] = sign
+        live = self._mul(m, st, en, lane, "product", live, operand, live.pop("r"), p, w + 2)
+        live["v"] = live.pop("product")
         if config.is_float:
             self._float_out(m, st, en, lane, live)
         else:

@@ -1,5 +1,5 @@
 """The inverse-square-root core shared by every unit (twin: golden.rsqrt.rsqrt_core)."""
-from ..blocks.newton import NewtonStage
+from ..blocks.newton import NEWTON_CUTS, NewtonStage
 from ..blocks.reduce import RangeReduce
 from ..blocks.seed import LutSeed, MagicSeed, PwlSeed
 
@@ -9,8 +9,8 @@ __all__ = ["rsqrt_core"]
 def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
     """Range reduction, seed and Newton stages of the operand ``sig * 2**(exp - frac_bits)``.
 
-    ``live`` holds the side-band values carried through the core's cuts (``seed`` and three per
-    Newton stage). Returns ``(r, r_bits, live)``: ``r`` with ``r_bits`` fraction bits
+    ``live`` holds the side-band values carried through the core's cuts (``seed`` and three to six
+    per Newton stage). Returns ``(r, r_bits, live)``: ``r`` with ``r_bits`` fraction bits
     (``seed_bits`` without a Newton stage, else ``work_bits``) and ``live`` with ``k`` added, so
     that ``1/sqrt(operand) ~= r / 2**r_bits * 2**-k``.
     """
@@ -34,12 +34,12 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
         r = live.pop("r")
     r_bits = dp.seed_bits
     for index in range(config.newton):
-        steps = [f"newton{index}_{step}" for step in ("square", "h", "r")]
+        steps = [f"newton{index}_{step}" for step in NEWTON_CUTS]
         stage = m.submodules[f"{name}_newton{index}"] = NewtonStage(
-            dp, r_bits, last=index == config.newton - 1, cuts=[st.on(step) for step in steps])
+            dp, r_bits, last=index == config.newton - 1,
+            cuts={step: st.on(full) for step, full in zip(NEWTON_CUTS, steps)})
         m.d.comb += [stage.r.eq(r), stage.mr.eq(live["mr"]), stage.en.eq(en)]
-        for step in steps:
-            live = st.cut(step, live)
+        live = st.cut_each(steps, live)
         r, live["mr"], r_bits = stage.r_next, stage.mr_next, dp.work_bits
     del live["mr"]
     return r, r_bits, live

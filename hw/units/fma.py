@@ -2,6 +2,7 @@
 from amaranth.hdl import Const, Mux, Signal, signed
 from amaranth.lib import data
 
+from ..blocks.multiply import Product
 from ..blocks.round import PACK_CUTS, RoundPackFloat
 from ..blocks.unpack import FloatUnpack
 from ..classes import Cls
@@ -71,8 +72,8 @@ class FmaUnit(StreamUnit):
         st = Stages(m, en, enabled_cuts(self.config), name)
         live = {}
         for operand in "abc":
-            unpack = m.submodules[f"{name}_{operand}"] = FloatUnpack(fmt, exp_width)
-            m.d.comb += unpack.bits.eq(getattr(self.i.payload, operand)[lane])
+            unpack = m.submodules[f"{name}_{operand}"] = FloatUnpack(fmt, exp_width, cut=st.on("unpack_count"))
+            m.d.comb += [unpack.bits.eq(getattr(self.i.payload, operand)[lane]), unpack.en.eq(en)]
             for port in ("sign", "cls", "exp", "sig"):
                 live[f"{operand}_{port}"] = getattr(unpack, port)
         live = st.cut("unpack", live)
@@ -100,10 +101,13 @@ class FmaUnit(StreamUnit):
         c_zero = cc == Cls.ZERO
         m.d.comb += [top.eq(live.pop("a_exp") + live.pop("b_exp") + 1), diff.eq(top - ec),
                      back.eq(ec - top)]
+        product = m.submodules[f"{name}_product"] = Product(p, p, cut=st.on("multiply_tiles"))
+        m.d.comb += [product.a.eq(live.pop("a_sig")), product.b.eq(live.pop("b_sig")), product.en.eq(en)]
         live.update(special=special, special_sign=special_sign, prod_sign=prod_sign,
                     prod_zero=prod_zero, c_zero=c_zero, c_sign=sc, diff=diff, back=back,
-                    prod=live.pop("a_sig") * live.pop("b_sig"),
                     anchor=Mux(c_zero | (~prod_zero & back[-1]), top, ec))
+        live = st.cut("multiply_tiles", live)
+        live["prod"] = product.p
         live = st.cut("multiply", live)
         # Align both in the window (bit `window` weighs 2**anchor; bit 0 is sticky).
         diff, back = live.pop("diff"), live.pop("back")

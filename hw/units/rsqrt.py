@@ -58,8 +58,8 @@ class RsqrtUnit(StreamUnit):
         cuts = enabled_cuts(config)
         st = Stages(m, en, cuts, name)
         unpack_cls = FloatUnpack if config.is_float else FixedUnpack
-        unpack = m.submodules[f"{name}_unpack"] = unpack_cls(fmt, dp.exp_width)
-        m.d.comb += unpack.bits.eq(self.i.payload.x[lane])
+        unpack = m.submodules[f"{name}_unpack"] = unpack_cls(fmt, dp.exp_width, cut=st.on("unpack_count"))
+        m.d.comb += [unpack.bits.eq(self.i.payload.x[lane]), unpack.en.eq(en)]
         live = st.cut("unpack", {port: getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")})
 
         r, _, live = rsqrt_core(m, en, st, config, dp, name, live["exp"], live["sig"],
