@@ -175,6 +175,9 @@ def normalize_sum(dp, u, exp):
 
 
 def cube(dp, r):
-    """``r**3``, each product truncated to ``work_bits`` fraction bits."""
+    """``r**3``, each product truncated to ``work_bits`` fraction bits and, like the RTL's ``r2`` and
+    ``r3`` registers, to ``work_bits + 1`` bits in all (``r < sqrt(2)`` fits; a wild magic seed
+    can exceed it, and then wraps in both)."""
     w = dp.work_bits
-    return mul_shr(mul_shr(r, r, w), r, w)
+    mask = U((1 << (w + 1)) - 1)
+    return mul_shr(mul_shr(r, r, w) & mask, r, w) & mask

@@ -48,6 +48,11 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _show(value):
+    """An integer parameter in hex, anything else as given."""
+    return f"{value:#x}" if _is_int(value) else repr(value)
+
+
 def _check_range(name, value, accepted):
     if not _is_int(value) or value not in accepted:
         raise ValueError(f"{name} must be an integer in {accepted.start}..{accepted.stop - 1}, "
@@ -100,7 +105,8 @@ class Config:
         Independent lanes per stream payload, 1..16.
     out_format : FixedFormat | str | None
         Fixed point only: result format; default ``q{F//2 + 2}.{F}`` (fraction bits reduced to keep
-        the width at most 32), which holds ``rsqrt`` of every positive input. Results beyond it
+        the width at most 32, integer bits raised to keep it at least 4), which holds ``rsqrt`` of
+        every positive input. Results beyond it
         saturate.
     """
     format: object
@@ -134,7 +140,7 @@ class Config:
         if self.seed == "lut":
             if self.magic is not None:
                 raise ValueError(f"magic is only used with seed 'magic', not with seed 'lut' "
-                                 f"(got magic={self.magic:#x})")
+                                 f"(got magic={_show(self.magic)})")
             accepted = range(2, min(self.core_significand_bits, MAX_TABLE_BITS) + 1)
             if self.table_bits is None:
                 if self.is_activation:
@@ -148,7 +154,7 @@ class Config:
         elif self.seed == "pwl":
             if self.magic is not None:
                 raise ValueError(f"magic is only used with seed 'magic', not with seed 'pwl' "
-                                 f"(got magic={self.magic:#x})")
+                                 f"(got magic={_show(self.magic)})")
             accepted = range(2, min(self.core_significand_bits - 1, MAX_PWL_TABLE_BITS) + 1)
             if self.table_bits is None:
                 set_("table_bits", min(PWL_TABLE_BITS, accepted.stop - 1))
@@ -170,6 +176,8 @@ class Config:
 
     def _check_pipeline(self):
         if self.pipeline is not None:
+            if not _is_int(self.pipeline) or self.pipeline < 0:
+                raise ValueError(f"pipeline must be a non-negative integer, not {self.pipeline!r}")
             _check_range(f"pipeline for {self.function} with these parameters", self.pipeline,
                          range(0, optional_cuts(self) + 1))
 
@@ -214,11 +222,14 @@ class Config:
         if self.out_format is None and self.is_activation:
             set_("out_format", self.format)
         elif self.out_format is None:
-            integer = self.format.frac_bits // 2 + 2
-            set_("out_format", FixedFormat(integer, min(self.format.frac_bits,
-                                                        FIXED_WIDTH.stop - 1 - integer)))
+            frac = self.format.frac_bits
+            integer = max(frac // 2 + 2, FIXED_WIDTH.start - frac)
+            set_("out_format", FixedFormat(integer, min(frac, FIXED_WIDTH.stop - 1 - integer)))
         else:
-            out = parse_format(self.out_format)
+            try:
+                out = parse_format(self.out_format)
+            except ValueError as error:
+                raise ValueError(f"out_format: {error}") from None
             if not isinstance(out, FixedFormat):
                 raise ValueError(f"out_format must be a fixed-point format qI.F, not {out.name}")
             set_("out_format", out)

@@ -161,8 +161,11 @@ class ActivationUnit(StreamUnit):
     def _float_out(self, m, st, en, lane, live):
         config, dp, fmt = self.config, self.dp, self.config.format
         w = dp.work_bits
+        # v = x * r (or grad * r**3) is at least 1/8 when r is near 1/sqrt(m) in (1/2, 1]; a magic
+        # seed far from its best constant can leave r anywhere below 2 after the Newton stages.
+        lead_min = 0 if config.seed == "magic" else w - 3
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
-            fmt, w + 2, w, w - 3, w + 1, dp.exp_width, subnormals=True,
+            fmt, w + 2, w, lead_min, w + 1, dp.exp_width, subnormals=True,
             cuts=st.on_each(PACK_CUTS))
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
         live = st.cut_each(PACK_CUTS, live)
