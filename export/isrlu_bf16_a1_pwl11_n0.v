@@ -4,7 +4,7 @@
 // Machine-readable description: isrlu_bf16_a1_pwl11_n0.json; documentation: docs/export.md.
 //
 // configuration: format=bf16 function=isrlu seed=pwl table_bits=11 newton=0 lanes=1 alpha=1.0
-// latency: 11 cycles (registers after unpack, square, alpha, sum, add, seed, seed_linear, product, normalize, shift, out); initiation interval: 1.
+// latency: 13 cycles (registers after unpack_count, unpack, square, alpha, sum, add, seed, seed_linear, product_tiles, product, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4995 ulp against the exact value, 65,536 inputs (all x; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -21,12 +21,14 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   output reg [15:0] out_y;              // result y: raw bf16 bits, W=16
 
   // Registers
+  reg [15:0] lane0_x_bits_10;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_alpha_ok;
   reg lane0_add_alpha_ok;
   reg lane0_seed_alpha_ok;
   reg lane0_seed_linear_alpha_ok;
+  reg lane0_product_tiles_alpha_ok;
   reg lane0_product_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
@@ -37,9 +39,11 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_add_sx;
   reg lane0_seed_sx;
   reg lane0_seed_linear_sx;
+  reg lane0_product_tiles_sign;
   reg lane0_product_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
+  reg [15:0] lane0_unpack_count_x_raw;
   reg [15:0] lane0_unpack_x_raw;
   reg [15:0] lane0_square_x_raw;
   reg [15:0] lane0_alpha_x_raw;
@@ -47,6 +51,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [15:0] lane0_add_x_raw;
   reg [15:0] lane0_seed_x_raw;
   reg [15:0] lane0_seed_linear_x_raw;
+  reg [15:0] lane0_product_tiles_x_raw;
   reg [15:0] lane0_product_x_raw;
   reg [15:0] lane0_normalize_x_raw;
   reg [15:0] lane0_shift_x_raw;
@@ -60,6 +65,9 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg valid_8;
   reg valid_9;
   reg valid_10;
+  reg valid_11;
+  reg valid_12;
+  reg [2:0] lane0_x_n;
   reg r1;
   reg [12:0] lane0_unpack_ex;
   reg [12:0] lane0_square_ex;
@@ -82,6 +90,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [1:0] lane0_add_cx;
   reg [1:0] lane0_seed_cx;
   reg [1:0] lane0_seed_linear_cx;
+  reg [1:0] lane0_product_tiles_cx;
   reg [1:0] lane0_product_cx;
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
@@ -97,14 +106,17 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [15:0] lane0_square_port__data;
   reg [21:0] lane0_add_t;
   reg [22:0] u;
-  reg [18:0] sig_21;
+  reg [18:0] sig_22;
   reg [8:0] lane0_seed_u;
-  reg [12:0] exp_19;
+  reg [12:0] exp_20;
   reg [11:0] lane0_seed_k;
   reg [11:0] lane0_seed_linear_k;
-  reg [12:0] exp_34;
+  reg [12:0] lane0_product_tiles_exp;
+  reg [12:0] exp_36;
   reg [28:0] lane0_seed_port__data;
   reg [19:0] lane0_seed_r0;
+  reg [23:0] lane0_product_mul_product_tile_0_0;
+  reg [11:0] lane0_product_mul_product_tile_0_16;
   reg [20:0] v;
   reg [20:0] lane0_pack_rnd_v;
   reg [7:0] lane0_pack_top_30;
@@ -121,144 +133,156 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [15:0] n2 = lane0_shift_sign ? 16'h8000 : 16'h0;
   wire n3 = ~lane0_shift_alpha_ok;
   wire n4 = ~|lane0_unpack_sx;
-  wire n5 = in_x[14:7] == 8'hff;
-  wire n6 = ~|in_x[14:7];
-  wire n7 = ~|in_x[6:0];
-  wire n8 = n6 & n7;
-  wire n9 = ~|in_x[6:0];
-  wire n10 = n9 ? 1'b0 : 1'b1;
-  wire n11 = ~|in_x[14:7];
-  wire [8:0] n12 = {1'b0, in_x[14:7]} - 9'h7f;
-  wire n13 = in_x[0] ? 1'b1 : 1'b0;
-  wire [1:0] n14 = in_x[1] ? 2'h2 : {1'b0, n13};
-  wire [1:0] n15 = in_x[2] ? 2'h3 : n14;
-  wire [2:0] n16 = in_x[3] ? 3'h4 : {1'b0, n15};
-  wire [2:0] n17 = in_x[4] ? 3'h5 : n16;
-  wire [2:0] n18 = in_x[5] ? 3'h6 : n17;
-  wire [2:0] lane0_x_n = in_x[6] ? 3'h7 : n18;
+  wire n5 = in_x[2] | in_x[3];
+  wire lane0_x_frac_lead_l1_0 = n5 ? in_x[3] : in_x[1];
+  wire n6 = in_x[2] | in_x[3];
+  wire lane0_x_frac_lead_l1_1 = in_x[6] ? 1'b0 : in_x[5];
+  wire n7 = in_x[4] | in_x[5];
+  wire n8 = n7 | in_x[6];
+  wire [1:0] lane0_x_frac_lead_l2_0 = n8 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n6, lane0_x_frac_lead_l1_0};
+  wire n9 = in_x[4] | in_x[5];
+  wire n10 = n9 | in_x[6];
+  wire n11 = |in_x[6:0];
+  wire [3:0] n12 = {1'b0, n10, lane0_x_frac_lead_l2_0} + 4'h1;
+  wire n13 = lane0_x_bits_10[14:7] == 8'hff;
+  wire n14 = ~|lane0_x_bits_10[14:7];
+  wire n15 = ~|lane0_x_bits_10[6:0];
+  wire n16 = n14 & n15;
+  wire n17 = ~|lane0_x_bits_10[6:0];
+  wire n18 = n17 ? 1'b0 : 1'b1;
   wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
-  wire [7:0] n19 = {1'b0, in_x[6:0]} << lane0_x_shift;
-  wire [8:0] n20 = 9'h182 - {5'h0, lane0_x_shift};
-  wire [12:0] exp_63 = n11 ? {{4{n20[8]}}, n20} : {{4{n12[8]}}, n12};
-  wire [7:0] lane0_x_sig = n11 ? n19 : {1'b1, in_x[6:0]};
-  wire n21 = n8 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n5 ? {1'b1, n10} : {1'b0, n21};
-  wire n22 = lane0_unpack_cx == 2'h2;
-  wire [6:0] lane0_square_port__addr = n22 ? 7'h0 : lane0_unpack_sigx;
-  wire n23 = lane0_shift_cx == 2'h1;
-  wire n24 = lane0_shift_cx == 2'h3;
-  wire n25 = n24 | n3;
-  wire n26 = lane0_unpack_cx == 2'h2;
-  wire n27 = lane0_unpack_cx == 2'h2;
-  wire n28 = lane0_unpack_cx == 2'h1;
-  wire n29 = n28 | n4;
-  wire n30 = lane0_unpack_cx == 2'h2;
-  wire [12:0] n31 = n30 ? 13'h225 : lane0_unpack_ex;
-  wire [12:0] n32 = $signed(13'h2) * $signed(n31);
-  wire [12:0] n33 = $signed(n32) + $signed(13'h0);
-  wire n34 = $signed(exp) >= $signed(13'h0);
-  wire n35 = $signed(exp) <= $signed(13'h13);
-  wire [4:0] n36 = 5'h13 - exp[4:0];
-  wire [13:0] n37 = -$signed({exp[12], exp});
-  wire n38 = $signed(n37) > $signed(14'h16);
-  wire [4:0] n39 = -$signed(exp[4:0]);
-  wire [4:0] n40 = n35 ? n36 : 5'h0;
-  wire [4:0] lane0_add_amount = n34 ? n40 : 5'h0;
-  wire [22:0] n41 = 23'h1 << lane0_add_amount;
-  wire [40:0] n42 = 41'h80000 * {20'h0, lane0_square_port__data, 5'h0};
-  wire [22:0] n43 = {1'b0, lane0_add_t} + n41;
-  wire [21:0] n44 = lane0_add_t >> n39;
-  wire [21:0] n45 = n38 ? 22'h0 : n44;
-  wire [22:0] n46 = 23'h80000 + {1'b0, n45};
-  wire [22:0] n47 = n35 ? n43 : {1'b0, lane0_add_t};
-  wire [22:0] lane0_add_u = n34 ? n47 : n46;
-  wire n48 = u[20] ? 1'b1 : 1'b0;
-  wire [1:0] n49 = u[21] ? 2'h2 : {1'b0, n48};
-  wire [1:0] lane0_norm_lead = u[22] ? 2'h3 : n49;
-  wire [22:0] n50 = u >> lane0_norm_lead;
-  wire [12:0] exp_98 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
-  wire [12:0] n51 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
-  wire [12:0] n52 = $signed(lane0_seed_linear_ex) - $signed(n51);
-  wire [13:0] lane0_pack_e0 = $signed({exp_34[12], exp_34}) + $signed(14'h6c);
+  wire n19 = ~|lane0_x_bits_10[14:7];
+  wire [7:0] n20 = {1'b0, lane0_x_bits_10[6:0]} << lane0_x_shift;
+  wire [8:0] n21 = 9'h182 - {5'h0, lane0_x_shift};
+  wire [8:0] n22 = {1'b0, lane0_x_bits_10[14:7]} - 9'h7f;
+  wire [12:0] exp_68 = n19 ? {{4{n21[8]}}, n21} : {{4{n22[8]}}, n22};
+  wire [7:0] lane0_x_sig = n19 ? n20 : {1'b1, lane0_x_bits_10[6:0]};
+  wire n23 = n16 ? 1'b1 : 1'b0;
+  wire [1:0] cls = n13 ? {1'b1, n18} : {1'b0, n23};
+  wire n24 = lane0_unpack_cx == 2'h2;
+  wire [6:0] lane0_square_port__addr = n24 ? 7'h0 : lane0_unpack_sigx;
+  wire n25 = lane0_shift_cx == 2'h1;
+  wire n26 = lane0_shift_cx == 2'h3;
+  wire n27 = n26 | n3;
+  wire n28 = lane0_unpack_cx == 2'h2;
+  wire n29 = lane0_unpack_cx == 2'h2;
+  wire n30 = lane0_unpack_cx == 2'h1;
+  wire n31 = n30 | n4;
+  wire n32 = lane0_unpack_cx == 2'h2;
+  wire [12:0] n33 = n32 ? 13'h225 : lane0_unpack_ex;
+  wire [12:0] n34 = $signed(13'h2) * $signed(n33);
+  wire [12:0] n35 = $signed(n34) + $signed(13'h0);
+  wire n36 = $signed(exp) >= $signed(13'h0);
+  wire n37 = $signed(exp) <= $signed(13'h13);
+  wire [4:0] n38 = 5'h13 - exp[4:0];
+  wire [13:0] n39 = -$signed({exp[12], exp});
+  wire n40 = $signed(n39) > $signed(14'h16);
+  wire [4:0] n41 = -$signed(exp[4:0]);
+  wire [4:0] n42 = n37 ? n38 : 5'h0;
+  wire [4:0] lane0_add_amount = n36 ? n42 : 5'h0;
+  wire [22:0] n43 = 23'h1 << lane0_add_amount;
+  wire [40:0] n44 = 41'h80000 * {20'h0, lane0_square_port__data, 5'h0};
+  wire [22:0] n45 = {1'b0, lane0_add_t} + n43;
+  wire [21:0] n46 = lane0_add_t >> n41;
+  wire [21:0] n47 = n40 ? 22'h0 : n46;
+  wire [22:0] n48 = 23'h80000 + {1'b0, n47};
+  wire [22:0] n49 = n37 ? n45 : {1'b0, lane0_add_t};
+  wire [22:0] lane0_add_u = n36 ? n49 : n48;
+  wire n50 = u[20] ? 1'b1 : 1'b0;
+  wire [1:0] n51 = u[21] ? 2'h2 : {1'b0, n50};
+  wire [1:0] lane0_norm_lead = u[22] ? 2'h3 : n51;
+  wire [22:0] n52 = u >> lane0_norm_lead;
+  wire [12:0] exp_103 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
+  wire [12:0] n53 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
+  wire [12:0] n54 = $signed(lane0_seed_linear_ex) - $signed(n53);
+  wire [13:0] lane0_pack_e0 = $signed({exp_36[12], exp_36}) + $signed(14'h6c);
   wire [14:0] lane0_pack_overflow_at = $signed(15'hff) - $signed({lane0_pack_e0[13], lane0_pack_e0});
   wire [14:0] lane0_pack_below_at = $signed(15'h1) - $signed({lane0_pack_e0[13], lane0_pack_e0});
   wire [14:0] lane0_pack_sub_shift = $signed(15'h7ffa) - $signed({lane0_pack_e0[13], lane0_pack_e0});
-  wire n53 = $signed(lane0_pack_sub_shift) > $signed(15'h16);
-  wire [4:0] n54 = n53 ? 5'h16 : lane0_pack_sub_shift[4:0];
-  wire [17:0] n55 = {9'h0, lane0_seed_port__data[8:0]} * {9'h0, lane0_seed_u};
-  wire [19:0] n56 = lane0_seed_port__data[28:9] - {11'h0, n55[17:9]};
+  wire n55 = $signed(lane0_pack_sub_shift) > $signed(15'h16);
+  wire [4:0] n56 = n55 ? 5'h16 : lane0_pack_sub_shift[4:0];
+  wire [17:0] n57 = {9'h0, lane0_seed_port__data[8:0]} * {9'h0, lane0_seed_u};
+  wire [19:0] n58 = lane0_seed_port__data[28:9] - {11'h0, n57[17:9]};
   wire [19:0] b = lane0_seed_linear_unit ? 20'h80000 : lane0_seed_r0;
-  wire [27:0] n57 = {20'h0, a} * {8'h0, b};
-  wire n58 = v[18] | v[19];
-  wire lane0_pack_lead_l1_0 = n58 ? v[19] : v[17];
-  wire n59 = v[18] | v[19];
-  wire [1:0] lane0_pack_lead_l2_0 = v[20] ? 2'h0 : {n59, lane0_pack_lead_l1_0};
+  wire [23:0] n59 = {16'h0, a} * {8'h0, b[15:0]};
+  wire [11:0] n60 = {4'h0, a} * {8'h0, b[19:16]};
+  wire [27:0] lane0_product_mul_p_7 = {4'h0, lane0_product_mul_product_tile_0_0} + {lane0_product_mul_product_tile_0_16, 16'h0};
+  wire n61 = v[18] | v[19];
+  wire lane0_pack_lead_l1_0 = n61 ? v[19] : v[17];
+  wire n62 = v[18] | v[19];
+  wire [1:0] lane0_pack_lead_l2_0 = v[20] ? 2'h0 : {n62, lane0_pack_lead_l1_0};
   wire [4:0] lane0_pack_lead = 5'h10 + {2'h0, v[20], lane0_pack_lead_l2_0};
   wire [7:0] lane0_pack_biased = $signed(lane0_pack_e0[7:0]) + $signed({3'h0, lane0_pack_lead});
-  wire [4:0] n60 = lane0_pack_lead + 5'h0;
-  wire [4:0] n61 = n60 - 5'h7;
-  wire n62 = $signed({10'h0, lane0_pack_lead}) < $signed(lane0_pack_below_at);
-  wire n63 = $signed({10'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
-  wire [4:0] lane0_pack_d = n62 ? n54 : n61;
-  wire [20:0] n64 = lane0_pack_rnd_v >> lane0_pack_d_19;
-  wire n65 = ~|lane0_pack_d_19;
-  wire [21:0] n66 = {lane0_pack_rnd_v, 1'b0} >> lane0_pack_d_19;
-  wire lane0_pack_rnd_guard = n65 ? 1'b0 : n66[0];
-  wire n67 = lane0_pack_d_19 < 5'h2;
-  wire [4:0] n68 = lane0_pack_d_19 - 5'h1;
-  wire [20:0] n69 = 21'h1fffff << n68;
-  wire [20:0] n70 = ~n69;
-  wire [20:0] lane0_pack_rnd_mask = n67 ? 21'h0 : n70;
-  wire [20:0] n71 = lane0_pack_rnd_v & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n71;
-  wire n72 = lane0_pack_rnd_sticky | n64[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n72;
+  wire [4:0] n63 = lane0_pack_lead + 5'h0;
+  wire [4:0] n64 = n63 - 5'h7;
+  wire n65 = $signed({10'h0, lane0_pack_lead}) < $signed(lane0_pack_below_at);
+  wire n66 = $signed({10'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
+  wire [4:0] lane0_pack_d = n65 ? n56 : n64;
+  wire [20:0] n67 = lane0_pack_rnd_v >> lane0_pack_d_19;
+  wire n68 = ~|lane0_pack_d_19;
+  wire [21:0] n69 = {lane0_pack_rnd_v, 1'b0} >> lane0_pack_d_19;
+  wire lane0_pack_rnd_guard = n68 ? 1'b0 : n69[0];
+  wire n70 = lane0_pack_d_19 < 5'h2;
+  wire [4:0] n71 = lane0_pack_d_19 - 5'h1;
+  wire [20:0] n72 = 21'h1fffff << n71;
+  wire [20:0] n73 = ~n72;
+  wire [20:0] lane0_pack_rnd_mask = n70 ? 21'h0 : n73;
+  wire [20:0] n74 = lane0_pack_rnd_v & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n74;
+  wire n75 = lane0_pack_rnd_sticky | n67[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n75;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_136_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n73 = {1'b0, lane0_pack_port_136_0} | n2;
-  wire [15:0] n74 = n23 ? lane0_shift_x_raw : n73;
+  wire [14:0] lane0_pack_port_149_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n76 = {1'b0, lane0_pack_port_149_0} | n2;
+  wire [15:0] n77 = n25 ? lane0_shift_x_raw : n76;
 
   always @(posedge clk) begin
     if (in_ready) begin
+      lane0_x_bits_10 <= in_x;
       lane0_square_alpha_ok <= 1'b1;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_alpha_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
       lane0_seed_linear_alpha_ok <= lane0_seed_alpha_ok;
-      lane0_product_alpha_ok <= lane0_seed_linear_alpha_ok;
+      lane0_product_tiles_alpha_ok <= lane0_seed_linear_alpha_ok;
+      lane0_product_alpha_ok <= lane0_product_tiles_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_product_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sx <= in_x[15];
+      lane0_unpack_sx <= lane0_x_bits_10[15];
       lane0_square_sx <= lane0_unpack_sx;
       lane0_alpha_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_alpha_sx;
       lane0_add_sx <= lane0_sum_sx;
       lane0_seed_sx <= lane0_add_sx;
       lane0_seed_linear_sx <= lane0_seed_sx;
-      lane0_product_sign <= lane0_seed_linear_sx;
+      lane0_product_tiles_sign <= lane0_seed_linear_sx;
+      lane0_product_sign <= lane0_product_tiles_sign;
       lane0_normalize_sign <= lane0_product_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_x_raw <= in_x;
+      lane0_unpack_count_x_raw <= in_x;
+      lane0_unpack_x_raw <= lane0_unpack_count_x_raw;
       lane0_square_x_raw <= lane0_unpack_x_raw;
       lane0_alpha_x_raw <= lane0_square_x_raw;
       lane0_sum_x_raw <= lane0_alpha_x_raw;
       lane0_add_x_raw <= lane0_sum_x_raw;
       lane0_seed_x_raw <= lane0_add_x_raw;
       lane0_seed_linear_x_raw <= lane0_seed_x_raw;
-      lane0_product_x_raw <= lane0_seed_linear_x_raw;
+      lane0_product_tiles_x_raw <= lane0_seed_linear_x_raw;
+      lane0_product_x_raw <= lane0_product_tiles_x_raw;
       lane0_normalize_x_raw <= lane0_product_x_raw;
       lane0_shift_x_raw <= lane0_normalize_x_raw;
-      r1 <= ~n11 ? 1'b1 : n19[7];
-      lane0_unpack_ex <= exp_63;
-      lane0_square_ex <= n26 ? 13'h225 : lane0_unpack_ex;
+      lane0_x_n <= ~n11 ? 3'h0 : n12[2:0];
+      r1 <= ~n19 ? 1'b1 : n20[7];
+      lane0_unpack_ex <= exp_68;
+      lane0_square_ex <= n28 ? 13'h225 : lane0_unpack_ex;
       lane0_alpha_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_alpha_ex;
       lane0_add_ex <= lane0_sum_ex;
       lane0_seed_ex <= lane0_add_ex;
       lane0_seed_linear_ex <= lane0_seed_ex;
       lane0_unpack_sigx <= lane0_x_sig[6:0];
-      lane0_square_sigx <= n27 ? 8'h80 : {r1, lane0_unpack_sigx};
+      lane0_square_sigx <= n29 ? 8'h80 : {r1, lane0_unpack_sigx};
       lane0_alpha_sigx <= lane0_square_sigx;
       lane0_sum_sigx <= lane0_alpha_sigx;
       lane0_add_sigx <= lane0_sum_sigx;
@@ -271,37 +295,41 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_add_cx <= lane0_sum_cx;
       lane0_seed_cx <= lane0_add_cx;
       lane0_seed_linear_cx <= lane0_seed_cx;
-      lane0_product_cx <= lane0_seed_linear_cx;
+      lane0_product_tiles_cx <= lane0_seed_linear_cx;
+      lane0_product_cx <= lane0_product_tiles_cx;
       lane0_normalize_cx <= lane0_product_cx;
       lane0_shift_cx <= lane0_normalize_cx;
-      lane0_square_unit <= n29;
+      lane0_square_unit <= n31;
       lane0_alpha_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_alpha_unit;
       lane0_add_unit <= lane0_sum_unit;
       lane0_seed_unit <= lane0_add_unit;
       lane0_seed_linear_unit <= lane0_seed_unit;
-      lane0_square_et <= n33;
+      lane0_square_et <= n35;
       exp <= lane0_square_et;
-      eu <= ~n34 ? 13'h0 : exp;
-      lane0_add_t <= n42[40:19];
+      eu <= ~n36 ? 13'h0 : exp;
+      lane0_add_t <= n44[40:19];
       u <= lane0_add_u;
-      sig_21 <= n50[18:0];
-      lane0_seed_u <= sig_21[8:0];
-      exp_19 <= exp_98;
-      lane0_seed_k <= exp_19[12:1];
+      sig_22 <= n52[18:0];
+      lane0_seed_u <= sig_22[8:0];
+      exp_20 <= exp_103;
+      lane0_seed_k <= exp_20[12:1];
       lane0_seed_linear_k <= lane0_seed_k;
-      exp_34 <= n52;
-      lane0_seed_r0 <= n56;
-      v <= n57[27:7];
+      lane0_product_tiles_exp <= n54;
+      exp_36 <= lane0_product_tiles_exp;
+      lane0_seed_r0 <= n58;
+      lane0_product_mul_product_tile_0_0 <= n59;
+      lane0_product_mul_product_tile_0_16 <= n60;
+      v <= lane0_product_mul_p_7[27:7];
       lane0_pack_rnd_v <= v;
-      lane0_pack_top_30 <= n62 ? 8'h0 : lane0_pack_biased;
+      lane0_pack_top_30 <= n65 ? 8'h0 : lane0_pack_biased;
       lane0_pack_top_s <= lane0_pack_top_30;
-      lane0_pack_overflow <= n63;
+      lane0_pack_overflow <= n66;
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_d_19 <= lane0_pack_d;
-      lane0_pack_kept <= n64[6:0];
+      lane0_pack_kept <= n67[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n25 ? 16'h7fc0 : n74;
+      out_y <= n27 ? 16'h7fc0 : n77;
     end
   end
 
@@ -317,6 +345,8 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       valid_8 <= 1'b0;
       valid_9 <= 1'b0;
       valid_10 <= 1'b0;
+      valid_11 <= 1'b0;
+      valid_12 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -329,7 +359,9 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       valid_8 <= valid_7;
       valid_9 <= valid_8;
       valid_10 <= valid_9;
-      out_valid <= valid_10;
+      valid_11 <= valid_10;
+      valid_12 <= valid_11;
+      out_valid <= valid_12;
     end
   end
 
@@ -470,7 +502,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
 
   always @(posedge clk) begin
     if (in_ready) begin
-      case ({exp_19[0], sig_21[18:9]})
+      case ({exp_20[0], sig_22[18:9]})
         11'h0: lane0_seed_port__data <= 29'h10000100;
         11'h1: lane0_seed_port__data <= 29'hffe00ff;
         11'h2: lane0_seed_port__data <= 29'hffc02ff;
@@ -2525,12 +2557,14 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
+    lane0_x_bits_10 = 16'h0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
     lane0_add_alpha_ok = 1'b0;
     lane0_seed_alpha_ok = 1'b0;
     lane0_seed_linear_alpha_ok = 1'b0;
+    lane0_product_tiles_alpha_ok = 1'b0;
     lane0_product_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
@@ -2541,9 +2575,11 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_add_sx = 1'b0;
     lane0_seed_sx = 1'b0;
     lane0_seed_linear_sx = 1'b0;
+    lane0_product_tiles_sign = 1'b0;
     lane0_product_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
+    lane0_unpack_count_x_raw = 16'h0;
     lane0_unpack_x_raw = 16'h0;
     lane0_square_x_raw = 16'h0;
     lane0_alpha_x_raw = 16'h0;
@@ -2551,6 +2587,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_add_x_raw = 16'h0;
     lane0_seed_x_raw = 16'h0;
     lane0_seed_linear_x_raw = 16'h0;
+    lane0_product_tiles_x_raw = 16'h0;
     lane0_product_x_raw = 16'h0;
     lane0_normalize_x_raw = 16'h0;
     lane0_shift_x_raw = 16'h0;
@@ -2564,7 +2601,10 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     valid_8 = 1'b0;
     valid_9 = 1'b0;
     valid_10 = 1'b0;
+    valid_11 = 1'b0;
+    valid_12 = 1'b0;
     out_valid = 1'b0;
+    lane0_x_n = 3'h0;
     r1 = 1'b0;
     lane0_unpack_ex = 13'h0;
     lane0_square_ex = 13'h0;
@@ -2587,6 +2627,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_add_cx = 2'h0;
     lane0_seed_cx = 2'h0;
     lane0_seed_linear_cx = 2'h0;
+    lane0_product_tiles_cx = 2'h0;
     lane0_product_cx = 2'h0;
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
@@ -2601,13 +2642,16 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     eu = 13'h0;
     lane0_add_t = 22'h0;
     u = 23'h0;
-    sig_21 = 19'h0;
+    sig_22 = 19'h0;
     lane0_seed_u = 9'h0;
-    exp_19 = 13'h0;
+    exp_20 = 13'h0;
     lane0_seed_k = 12'h0;
     lane0_seed_linear_k = 12'h0;
-    exp_34 = 13'h0;
+    lane0_product_tiles_exp = 13'h0;
+    exp_36 = 13'h0;
     lane0_seed_r0 = 20'h0;
+    lane0_product_mul_product_tile_0_0 = 24'h0;
+    lane0_product_mul_product_tile_0_16 = 12'h0;
     v = 21'h0;
     lane0_pack_rnd_v = 21'h0;
     lane0_pack_top_30 = 8'h0;
@@ -2622,5 +2666,5 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_sig[7], n42[18:0], n50[22:19], n55[8:0], n57[6:0], n64[20:7], n66[21:1]};
+  wire unused_bits = ^{n12[3], lane0_x_sig[7], n44[18:0], n52[22:19], n57[8:0], lane0_product_mul_p_7[6:0], n67[20:7], n69[21:1]};
 endmodule

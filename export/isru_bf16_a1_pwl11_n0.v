@@ -4,7 +4,7 @@
 // Machine-readable description: isru_bf16_a1_pwl11_n0.json; documentation: docs/export.md.
 //
 // configuration: format=bf16 function=isru seed=pwl table_bits=11 newton=0 lanes=1 alpha=1.0
-// latency: 11 cycles (registers after unpack, square, alpha, sum, add, seed, seed_linear, product, normalize, shift, out); initiation interval: 1.
+// latency: 13 cycles (registers after unpack_count, unpack, square, alpha, sum, add, seed, seed_linear, product_tiles, product, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4995 ulp against the exact value, 65,536 inputs (all x; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -21,12 +21,14 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   output reg [15:0] out_y;              // result y: raw bf16 bits, W=16
 
   // Registers
+  reg [15:0] lane0_x_bits_10;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_alpha_ok;
   reg lane0_add_alpha_ok;
   reg lane0_seed_alpha_ok;
   reg lane0_seed_linear_alpha_ok;
+  reg lane0_product_tiles_alpha_ok;
   reg lane0_product_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
@@ -37,9 +39,11 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg lane0_add_sx;
   reg lane0_seed_sx;
   reg lane0_seed_linear_sx;
+  reg lane0_product_tiles_sign;
   reg lane0_product_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
+  reg [15:0] lane0_unpack_count_x_raw;
   reg [15:0] lane0_unpack_x_raw;
   reg [15:0] lane0_square_x_raw;
   reg [15:0] lane0_alpha_x_raw;
@@ -47,6 +51,7 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg [15:0] lane0_add_x_raw;
   reg [15:0] lane0_seed_x_raw;
   reg [15:0] lane0_seed_linear_x_raw;
+  reg [15:0] lane0_product_tiles_x_raw;
   reg [15:0] lane0_product_x_raw;
   reg [15:0] lane0_normalize_x_raw;
   reg [15:0] lane0_shift_x_raw;
@@ -60,6 +65,9 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg valid_8;
   reg valid_9;
   reg valid_10;
+  reg valid_11;
+  reg valid_12;
+  reg [2:0] lane0_x_n;
   reg r1;
   reg [12:0] lane0_unpack_ex;
   reg [12:0] lane0_square_ex;
@@ -82,6 +90,7 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg [1:0] lane0_add_cx;
   reg [1:0] lane0_seed_cx;
   reg [1:0] lane0_seed_linear_cx;
+  reg [1:0] lane0_product_tiles_cx;
   reg [1:0] lane0_product_cx;
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
@@ -97,14 +106,17 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg [15:0] lane0_square_port__data;
   reg [21:0] lane0_add_t;
   reg [22:0] u;
-  reg [18:0] sig_21;
+  reg [18:0] sig_22;
   reg [8:0] lane0_seed_u;
-  reg [12:0] exp_19;
+  reg [12:0] exp_20;
   reg [11:0] lane0_seed_k;
   reg [11:0] lane0_seed_linear_k;
-  reg [12:0] exp_34;
+  reg [12:0] lane0_product_tiles_exp;
+  reg [12:0] exp_36;
   reg [28:0] lane0_seed_port__data;
   reg [19:0] lane0_seed_r0;
+  reg [23:0] lane0_product_mul_product_tile_0_0;
+  reg [11:0] lane0_product_mul_product_tile_0_16;
   reg [20:0] v;
   reg [20:0] lane0_pack_rnd_v;
   reg [7:0] lane0_pack_top_30;
@@ -120,143 +132,155 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   assign in_ready = n1 | out_ready;
   wire [15:0] n2 = lane0_shift_sign ? 16'h8000 : 16'h0;
   wire n3 = ~lane0_shift_alpha_ok;
-  wire n4 = in_x[14:7] == 8'hff;
-  wire n5 = ~|in_x[14:7];
-  wire n6 = ~|in_x[6:0];
-  wire n7 = n5 & n6;
-  wire n8 = ~|in_x[6:0];
-  wire n9 = n8 ? 1'b0 : 1'b1;
-  wire n10 = ~|in_x[14:7];
-  wire [8:0] n11 = {1'b0, in_x[14:7]} - 9'h7f;
-  wire n12 = in_x[0] ? 1'b1 : 1'b0;
-  wire [1:0] n13 = in_x[1] ? 2'h2 : {1'b0, n12};
-  wire [1:0] n14 = in_x[2] ? 2'h3 : n13;
-  wire [2:0] n15 = in_x[3] ? 3'h4 : {1'b0, n14};
-  wire [2:0] n16 = in_x[4] ? 3'h5 : n15;
-  wire [2:0] n17 = in_x[5] ? 3'h6 : n16;
-  wire [2:0] lane0_x_n = in_x[6] ? 3'h7 : n17;
+  wire n4 = in_x[2] | in_x[3];
+  wire lane0_x_frac_lead_l1_0 = n4 ? in_x[3] : in_x[1];
+  wire n5 = in_x[2] | in_x[3];
+  wire lane0_x_frac_lead_l1_1 = in_x[6] ? 1'b0 : in_x[5];
+  wire n6 = in_x[4] | in_x[5];
+  wire n7 = n6 | in_x[6];
+  wire [1:0] lane0_x_frac_lead_l2_0 = n7 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n5, lane0_x_frac_lead_l1_0};
+  wire n8 = in_x[4] | in_x[5];
+  wire n9 = n8 | in_x[6];
+  wire n10 = |in_x[6:0];
+  wire [3:0] n11 = {1'b0, n9, lane0_x_frac_lead_l2_0} + 4'h1;
+  wire n12 = lane0_x_bits_10[14:7] == 8'hff;
+  wire n13 = ~|lane0_x_bits_10[14:7];
+  wire n14 = ~|lane0_x_bits_10[6:0];
+  wire n15 = n13 & n14;
+  wire n16 = ~|lane0_x_bits_10[6:0];
+  wire n17 = n16 ? 1'b0 : 1'b1;
   wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
-  wire [7:0] n18 = {1'b0, in_x[6:0]} << lane0_x_shift;
-  wire [8:0] n19 = 9'h182 - {5'h0, lane0_x_shift};
-  wire [12:0] exp_63 = n10 ? {{4{n19[8]}}, n19} : {{4{n11[8]}}, n11};
-  wire [7:0] lane0_x_sig = n10 ? n18 : {1'b1, in_x[6:0]};
-  wire n20 = n7 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n4 ? {1'b1, n9} : {1'b0, n20};
-  wire n21 = lane0_unpack_cx == 2'h2;
-  wire [6:0] lane0_square_port__addr = n21 ? 7'h0 : lane0_unpack_sigx;
-  wire n22 = lane0_shift_cx == 2'h1;
-  wire n23 = lane0_shift_cx == 2'h3;
-  wire n24 = n23 | n3;
-  wire n25 = lane0_unpack_cx == 2'h2;
-  wire n26 = lane0_unpack_cx == 2'h2;
-  wire n27 = lane0_unpack_cx == 2'h1;
+  wire n18 = ~|lane0_x_bits_10[14:7];
+  wire [7:0] n19 = {1'b0, lane0_x_bits_10[6:0]} << lane0_x_shift;
+  wire [8:0] n20 = 9'h182 - {5'h0, lane0_x_shift};
+  wire [8:0] n21 = {1'b0, lane0_x_bits_10[14:7]} - 9'h7f;
+  wire [12:0] exp_68 = n18 ? {{4{n20[8]}}, n20} : {{4{n21[8]}}, n21};
+  wire [7:0] lane0_x_sig = n18 ? n19 : {1'b1, lane0_x_bits_10[6:0]};
+  wire n22 = n15 ? 1'b1 : 1'b0;
+  wire [1:0] cls = n12 ? {1'b1, n17} : {1'b0, n22};
+  wire n23 = lane0_unpack_cx == 2'h2;
+  wire [6:0] lane0_square_port__addr = n23 ? 7'h0 : lane0_unpack_sigx;
+  wire n24 = lane0_shift_cx == 2'h1;
+  wire n25 = lane0_shift_cx == 2'h3;
+  wire n26 = n25 | n3;
+  wire n27 = lane0_unpack_cx == 2'h2;
   wire n28 = lane0_unpack_cx == 2'h2;
-  wire [12:0] n29 = n28 ? 13'h225 : lane0_unpack_ex;
-  wire [12:0] n30 = $signed(13'h2) * $signed(n29);
-  wire [12:0] n31 = $signed(n30) + $signed(13'h0);
-  wire n32 = $signed(exp) >= $signed(13'h0);
-  wire n33 = $signed(exp) <= $signed(13'h13);
-  wire [4:0] n34 = 5'h13 - exp[4:0];
-  wire [13:0] n35 = -$signed({exp[12], exp});
-  wire n36 = $signed(n35) > $signed(14'h16);
-  wire [4:0] n37 = -$signed(exp[4:0]);
-  wire [4:0] n38 = n33 ? n34 : 5'h0;
-  wire [4:0] lane0_add_amount = n32 ? n38 : 5'h0;
-  wire [22:0] n39 = 23'h1 << lane0_add_amount;
-  wire [40:0] n40 = 41'h80000 * {20'h0, lane0_square_port__data, 5'h0};
-  wire [22:0] n41 = {1'b0, lane0_add_t} + n39;
-  wire [21:0] n42 = lane0_add_t >> n37;
-  wire [21:0] n43 = n36 ? 22'h0 : n42;
-  wire [22:0] n44 = 23'h80000 + {1'b0, n43};
-  wire [22:0] n45 = n33 ? n41 : {1'b0, lane0_add_t};
-  wire [22:0] lane0_add_u = n32 ? n45 : n44;
-  wire n46 = u[20] ? 1'b1 : 1'b0;
-  wire [1:0] n47 = u[21] ? 2'h2 : {1'b0, n46};
-  wire [1:0] lane0_norm_lead = u[22] ? 2'h3 : n47;
-  wire [22:0] n48 = u >> lane0_norm_lead;
-  wire [12:0] exp_98 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
-  wire [12:0] n49 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
-  wire [12:0] n50 = $signed(lane0_seed_linear_ex) - $signed(n49);
-  wire [13:0] lane0_pack_e0 = $signed({exp_34[12], exp_34}) + $signed(14'h6c);
+  wire n29 = lane0_unpack_cx == 2'h1;
+  wire n30 = lane0_unpack_cx == 2'h2;
+  wire [12:0] n31 = n30 ? 13'h225 : lane0_unpack_ex;
+  wire [12:0] n32 = $signed(13'h2) * $signed(n31);
+  wire [12:0] n33 = $signed(n32) + $signed(13'h0);
+  wire n34 = $signed(exp) >= $signed(13'h0);
+  wire n35 = $signed(exp) <= $signed(13'h13);
+  wire [4:0] n36 = 5'h13 - exp[4:0];
+  wire [13:0] n37 = -$signed({exp[12], exp});
+  wire n38 = $signed(n37) > $signed(14'h16);
+  wire [4:0] n39 = -$signed(exp[4:0]);
+  wire [4:0] n40 = n35 ? n36 : 5'h0;
+  wire [4:0] lane0_add_amount = n34 ? n40 : 5'h0;
+  wire [22:0] n41 = 23'h1 << lane0_add_amount;
+  wire [40:0] n42 = 41'h80000 * {20'h0, lane0_square_port__data, 5'h0};
+  wire [22:0] n43 = {1'b0, lane0_add_t} + n41;
+  wire [21:0] n44 = lane0_add_t >> n39;
+  wire [21:0] n45 = n38 ? 22'h0 : n44;
+  wire [22:0] n46 = 23'h80000 + {1'b0, n45};
+  wire [22:0] n47 = n35 ? n43 : {1'b0, lane0_add_t};
+  wire [22:0] lane0_add_u = n34 ? n47 : n46;
+  wire n48 = u[20] ? 1'b1 : 1'b0;
+  wire [1:0] n49 = u[21] ? 2'h2 : {1'b0, n48};
+  wire [1:0] lane0_norm_lead = u[22] ? 2'h3 : n49;
+  wire [22:0] n50 = u >> lane0_norm_lead;
+  wire [12:0] exp_103 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
+  wire [12:0] n51 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
+  wire [12:0] n52 = $signed(lane0_seed_linear_ex) - $signed(n51);
+  wire [13:0] lane0_pack_e0 = $signed({exp_36[12], exp_36}) + $signed(14'h6c);
   wire [14:0] lane0_pack_overflow_at = $signed(15'hff) - $signed({lane0_pack_e0[13], lane0_pack_e0});
   wire [14:0] lane0_pack_below_at = $signed(15'h1) - $signed({lane0_pack_e0[13], lane0_pack_e0});
   wire [14:0] lane0_pack_sub_shift = $signed(15'h7ffa) - $signed({lane0_pack_e0[13], lane0_pack_e0});
-  wire n51 = $signed(lane0_pack_sub_shift) > $signed(15'h16);
-  wire [4:0] n52 = n51 ? 5'h16 : lane0_pack_sub_shift[4:0];
-  wire [17:0] n53 = {9'h0, lane0_seed_port__data[8:0]} * {9'h0, lane0_seed_u};
-  wire [19:0] n54 = lane0_seed_port__data[28:9] - {11'h0, n53[17:9]};
+  wire n53 = $signed(lane0_pack_sub_shift) > $signed(15'h16);
+  wire [4:0] n54 = n53 ? 5'h16 : lane0_pack_sub_shift[4:0];
+  wire [17:0] n55 = {9'h0, lane0_seed_port__data[8:0]} * {9'h0, lane0_seed_u};
+  wire [19:0] n56 = lane0_seed_port__data[28:9] - {11'h0, n55[17:9]};
   wire [19:0] b = lane0_seed_linear_unit ? 20'h80000 : lane0_seed_r0;
-  wire [27:0] n55 = {20'h0, a} * {8'h0, b};
-  wire n56 = v[18] | v[19];
-  wire lane0_pack_lead_l1_0 = n56 ? v[19] : v[17];
-  wire n57 = v[18] | v[19];
-  wire [1:0] lane0_pack_lead_l2_0 = v[20] ? 2'h0 : {n57, lane0_pack_lead_l1_0};
+  wire [23:0] n57 = {16'h0, a} * {8'h0, b[15:0]};
+  wire [11:0] n58 = {4'h0, a} * {8'h0, b[19:16]};
+  wire [27:0] lane0_product_mul_p_7 = {4'h0, lane0_product_mul_product_tile_0_0} + {lane0_product_mul_product_tile_0_16, 16'h0};
+  wire n59 = v[18] | v[19];
+  wire lane0_pack_lead_l1_0 = n59 ? v[19] : v[17];
+  wire n60 = v[18] | v[19];
+  wire [1:0] lane0_pack_lead_l2_0 = v[20] ? 2'h0 : {n60, lane0_pack_lead_l1_0};
   wire [4:0] lane0_pack_lead = 5'h10 + {2'h0, v[20], lane0_pack_lead_l2_0};
   wire [7:0] lane0_pack_biased = $signed(lane0_pack_e0[7:0]) + $signed({3'h0, lane0_pack_lead});
-  wire [4:0] n58 = lane0_pack_lead + 5'h0;
-  wire [4:0] n59 = n58 - 5'h7;
-  wire n60 = $signed({10'h0, lane0_pack_lead}) < $signed(lane0_pack_below_at);
-  wire n61 = $signed({10'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
-  wire [4:0] lane0_pack_d = n60 ? n52 : n59;
-  wire [20:0] n62 = lane0_pack_rnd_v >> lane0_pack_d_19;
-  wire n63 = ~|lane0_pack_d_19;
-  wire [21:0] n64 = {lane0_pack_rnd_v, 1'b0} >> lane0_pack_d_19;
-  wire lane0_pack_rnd_guard = n63 ? 1'b0 : n64[0];
-  wire n65 = lane0_pack_d_19 < 5'h2;
-  wire [4:0] n66 = lane0_pack_d_19 - 5'h1;
-  wire [20:0] n67 = 21'h1fffff << n66;
-  wire [20:0] n68 = ~n67;
-  wire [20:0] lane0_pack_rnd_mask = n65 ? 21'h0 : n68;
-  wire [20:0] n69 = lane0_pack_rnd_v & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n69;
-  wire n70 = lane0_pack_rnd_sticky | n62[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n70;
+  wire [4:0] n61 = lane0_pack_lead + 5'h0;
+  wire [4:0] n62 = n61 - 5'h7;
+  wire n63 = $signed({10'h0, lane0_pack_lead}) < $signed(lane0_pack_below_at);
+  wire n64 = $signed({10'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
+  wire [4:0] lane0_pack_d = n63 ? n54 : n62;
+  wire [20:0] n65 = lane0_pack_rnd_v >> lane0_pack_d_19;
+  wire n66 = ~|lane0_pack_d_19;
+  wire [21:0] n67 = {lane0_pack_rnd_v, 1'b0} >> lane0_pack_d_19;
+  wire lane0_pack_rnd_guard = n66 ? 1'b0 : n67[0];
+  wire n68 = lane0_pack_d_19 < 5'h2;
+  wire [4:0] n69 = lane0_pack_d_19 - 5'h1;
+  wire [20:0] n70 = 21'h1fffff << n69;
+  wire [20:0] n71 = ~n70;
+  wire [20:0] lane0_pack_rnd_mask = n68 ? 21'h0 : n71;
+  wire [20:0] n72 = lane0_pack_rnd_v & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n72;
+  wire n73 = lane0_pack_rnd_sticky | n65[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n73;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_134_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n71 = {1'b0, lane0_pack_port_134_0} | n2;
-  wire [15:0] n72 = n22 ? lane0_shift_x_raw : n71;
+  wire [14:0] lane0_pack_port_147_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n74 = {1'b0, lane0_pack_port_147_0} | n2;
+  wire [15:0] n75 = n24 ? lane0_shift_x_raw : n74;
 
   always @(posedge clk) begin
     if (in_ready) begin
+      lane0_x_bits_10 <= in_x;
       lane0_square_alpha_ok <= 1'b1;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_alpha_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
       lane0_seed_linear_alpha_ok <= lane0_seed_alpha_ok;
-      lane0_product_alpha_ok <= lane0_seed_linear_alpha_ok;
+      lane0_product_tiles_alpha_ok <= lane0_seed_linear_alpha_ok;
+      lane0_product_alpha_ok <= lane0_product_tiles_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_product_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sx <= in_x[15];
+      lane0_unpack_sx <= lane0_x_bits_10[15];
       lane0_square_sx <= lane0_unpack_sx;
       lane0_alpha_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_alpha_sx;
       lane0_add_sx <= lane0_sum_sx;
       lane0_seed_sx <= lane0_add_sx;
       lane0_seed_linear_sx <= lane0_seed_sx;
-      lane0_product_sign <= lane0_seed_linear_sx;
+      lane0_product_tiles_sign <= lane0_seed_linear_sx;
+      lane0_product_sign <= lane0_product_tiles_sign;
       lane0_normalize_sign <= lane0_product_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_x_raw <= in_x;
+      lane0_unpack_count_x_raw <= in_x;
+      lane0_unpack_x_raw <= lane0_unpack_count_x_raw;
       lane0_square_x_raw <= lane0_unpack_x_raw;
       lane0_alpha_x_raw <= lane0_square_x_raw;
       lane0_sum_x_raw <= lane0_alpha_x_raw;
       lane0_add_x_raw <= lane0_sum_x_raw;
       lane0_seed_x_raw <= lane0_add_x_raw;
       lane0_seed_linear_x_raw <= lane0_seed_x_raw;
-      lane0_product_x_raw <= lane0_seed_linear_x_raw;
+      lane0_product_tiles_x_raw <= lane0_seed_linear_x_raw;
+      lane0_product_x_raw <= lane0_product_tiles_x_raw;
       lane0_normalize_x_raw <= lane0_product_x_raw;
       lane0_shift_x_raw <= lane0_normalize_x_raw;
-      r1 <= ~n10 ? 1'b1 : n18[7];
-      lane0_unpack_ex <= exp_63;
-      lane0_square_ex <= n25 ? 13'h225 : lane0_unpack_ex;
+      lane0_x_n <= ~n10 ? 3'h0 : n11[2:0];
+      r1 <= ~n18 ? 1'b1 : n19[7];
+      lane0_unpack_ex <= exp_68;
+      lane0_square_ex <= n27 ? 13'h225 : lane0_unpack_ex;
       lane0_alpha_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_alpha_ex;
       lane0_add_ex <= lane0_sum_ex;
       lane0_seed_ex <= lane0_add_ex;
       lane0_seed_linear_ex <= lane0_seed_ex;
       lane0_unpack_sigx <= lane0_x_sig[6:0];
-      lane0_square_sigx <= n26 ? 8'h80 : {r1, lane0_unpack_sigx};
+      lane0_square_sigx <= n28 ? 8'h80 : {r1, lane0_unpack_sigx};
       lane0_alpha_sigx <= lane0_square_sigx;
       lane0_sum_sigx <= lane0_alpha_sigx;
       lane0_add_sigx <= lane0_sum_sigx;
@@ -269,37 +293,41 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
       lane0_add_cx <= lane0_sum_cx;
       lane0_seed_cx <= lane0_add_cx;
       lane0_seed_linear_cx <= lane0_seed_cx;
-      lane0_product_cx <= lane0_seed_linear_cx;
+      lane0_product_tiles_cx <= lane0_seed_linear_cx;
+      lane0_product_cx <= lane0_product_tiles_cx;
       lane0_normalize_cx <= lane0_product_cx;
       lane0_shift_cx <= lane0_normalize_cx;
-      lane0_square_unit <= n27;
+      lane0_square_unit <= n29;
       lane0_alpha_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_alpha_unit;
       lane0_add_unit <= lane0_sum_unit;
       lane0_seed_unit <= lane0_add_unit;
       lane0_seed_linear_unit <= lane0_seed_unit;
-      lane0_square_et <= n31;
+      lane0_square_et <= n33;
       exp <= lane0_square_et;
-      eu <= ~n32 ? 13'h0 : exp;
-      lane0_add_t <= n40[40:19];
+      eu <= ~n34 ? 13'h0 : exp;
+      lane0_add_t <= n42[40:19];
       u <= lane0_add_u;
-      sig_21 <= n48[18:0];
-      lane0_seed_u <= sig_21[8:0];
-      exp_19 <= exp_98;
-      lane0_seed_k <= exp_19[12:1];
+      sig_22 <= n50[18:0];
+      lane0_seed_u <= sig_22[8:0];
+      exp_20 <= exp_103;
+      lane0_seed_k <= exp_20[12:1];
       lane0_seed_linear_k <= lane0_seed_k;
-      exp_34 <= n50;
-      lane0_seed_r0 <= n54;
-      v <= n55[27:7];
+      lane0_product_tiles_exp <= n52;
+      exp_36 <= lane0_product_tiles_exp;
+      lane0_seed_r0 <= n56;
+      lane0_product_mul_product_tile_0_0 <= n57;
+      lane0_product_mul_product_tile_0_16 <= n58;
+      v <= lane0_product_mul_p_7[27:7];
       lane0_pack_rnd_v <= v;
-      lane0_pack_top_30 <= n60 ? 8'h0 : lane0_pack_biased;
+      lane0_pack_top_30 <= n63 ? 8'h0 : lane0_pack_biased;
       lane0_pack_top_s <= lane0_pack_top_30;
-      lane0_pack_overflow <= n61;
+      lane0_pack_overflow <= n64;
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_d_19 <= lane0_pack_d;
-      lane0_pack_kept <= n62[6:0];
+      lane0_pack_kept <= n65[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n24 ? 16'h7fc0 : n72;
+      out_y <= n26 ? 16'h7fc0 : n75;
     end
   end
 
@@ -315,6 +343,8 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
       valid_8 <= 1'b0;
       valid_9 <= 1'b0;
       valid_10 <= 1'b0;
+      valid_11 <= 1'b0;
+      valid_12 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -327,7 +357,9 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
       valid_8 <= valid_7;
       valid_9 <= valid_8;
       valid_10 <= valid_9;
-      out_valid <= valid_10;
+      valid_11 <= valid_10;
+      valid_12 <= valid_11;
+      out_valid <= valid_12;
     end
   end
 
@@ -468,7 +500,7 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
 
   always @(posedge clk) begin
     if (in_ready) begin
-      case ({exp_19[0], sig_21[18:9]})
+      case ({exp_20[0], sig_22[18:9]})
         11'h0: lane0_seed_port__data <= 29'h10000100;
         11'h1: lane0_seed_port__data <= 29'hffe00ff;
         11'h2: lane0_seed_port__data <= 29'hffc02ff;
@@ -2523,12 +2555,14 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
+    lane0_x_bits_10 = 16'h0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
     lane0_add_alpha_ok = 1'b0;
     lane0_seed_alpha_ok = 1'b0;
     lane0_seed_linear_alpha_ok = 1'b0;
+    lane0_product_tiles_alpha_ok = 1'b0;
     lane0_product_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
@@ -2539,9 +2573,11 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     lane0_add_sx = 1'b0;
     lane0_seed_sx = 1'b0;
     lane0_seed_linear_sx = 1'b0;
+    lane0_product_tiles_sign = 1'b0;
     lane0_product_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
+    lane0_unpack_count_x_raw = 16'h0;
     lane0_unpack_x_raw = 16'h0;
     lane0_square_x_raw = 16'h0;
     lane0_alpha_x_raw = 16'h0;
@@ -2549,6 +2585,7 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     lane0_add_x_raw = 16'h0;
     lane0_seed_x_raw = 16'h0;
     lane0_seed_linear_x_raw = 16'h0;
+    lane0_product_tiles_x_raw = 16'h0;
     lane0_product_x_raw = 16'h0;
     lane0_normalize_x_raw = 16'h0;
     lane0_shift_x_raw = 16'h0;
@@ -2562,7 +2599,10 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     valid_8 = 1'b0;
     valid_9 = 1'b0;
     valid_10 = 1'b0;
+    valid_11 = 1'b0;
+    valid_12 = 1'b0;
     out_valid = 1'b0;
+    lane0_x_n = 3'h0;
     r1 = 1'b0;
     lane0_unpack_ex = 13'h0;
     lane0_square_ex = 13'h0;
@@ -2585,6 +2625,7 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     lane0_add_cx = 2'h0;
     lane0_seed_cx = 2'h0;
     lane0_seed_linear_cx = 2'h0;
+    lane0_product_tiles_cx = 2'h0;
     lane0_product_cx = 2'h0;
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
@@ -2599,13 +2640,16 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     eu = 13'h0;
     lane0_add_t = 22'h0;
     u = 23'h0;
-    sig_21 = 19'h0;
+    sig_22 = 19'h0;
     lane0_seed_u = 9'h0;
-    exp_19 = 13'h0;
+    exp_20 = 13'h0;
     lane0_seed_k = 12'h0;
     lane0_seed_linear_k = 12'h0;
-    exp_34 = 13'h0;
+    lane0_product_tiles_exp = 13'h0;
+    exp_36 = 13'h0;
     lane0_seed_r0 = 20'h0;
+    lane0_product_mul_product_tile_0_0 = 24'h0;
+    lane0_product_mul_product_tile_0_16 = 12'h0;
     v = 21'h0;
     lane0_pack_rnd_v = 21'h0;
     lane0_pack_top_30 = 8'h0;
@@ -2620,5 +2664,5 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_sig[7], n40[18:0], n48[22:19], n53[8:0], n55[6:0], n62[20:7], n64[21:1]};
+  wire unused_bits = ^{n11[3], lane0_x_sig[7], n42[18:0], n50[22:19], n55[8:0], lane0_product_mul_p_7[6:0], n65[20:7], n67[21:1]};
 endmodule

@@ -4,7 +4,7 @@
 // Machine-readable description: rsqrt_bf16_lut8_n0.json; documentation: docs/export.md.
 //
 // configuration: format=bf16 function=rsqrt seed=lut table_bits=8 newton=0 lanes=1
-// latency: 5 cycles (registers after unpack, seed, normalize, shift, out); initiation interval: 1.
+// latency: 6 cycles (registers after unpack_count, unpack, seed, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4993 ulp against the exact value, 65,536 inputs (all inputs; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -21,14 +21,17 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   output wire [15:0] out_y;             // result y: raw bf16 bits, W=16
 
   // Registers
-  reg lane0_unpack_sign;
-  reg lane0_seed_sign;
-  reg lane0_normalize_sign;
-  reg lane0_shift_sign;
   reg valid_1;
   reg valid_2;
   reg valid_3;
   reg valid_4;
+  reg valid_5;
+  reg [15:0] lane0_unpack_bits_10;
+  reg lane0_unpack_sign;
+  reg lane0_seed_sign;
+  reg lane0_normalize_sign;
+  reg lane0_shift_sign;
+  reg [2:0] lane0_unpack_n;
   reg [10:0] exp;
   reg [9:0] lane0_seed_k;
   reg [6:0] sig;
@@ -52,70 +55,94 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire n1 = ~out_valid;
   assign in_ready = n1 | out_ready;
   wire [15:0] n2 = lane0_shift_sign ? 16'h8000 : 16'h0;
-  wire n3 = in_x[14:7] == 8'hff;
-  wire n4 = ~|in_x[14:7];
-  wire n5 = ~|in_x[6:0];
-  wire n6 = n4 & n5;
-  wire n7 = ~|in_x[6:0];
-  wire n8 = n7 ? 1'b0 : 1'b1;
-  wire n9 = ~|in_x[14:7];
-  wire [8:0] n10 = {1'b0, in_x[14:7]} - 9'h7f;
-  wire n11 = in_x[0] ? 1'b1 : 1'b0;
-  wire [1:0] n12 = in_x[1] ? 2'h2 : {1'b0, n11};
-  wire [1:0] n13 = in_x[2] ? 2'h3 : n12;
-  wire [2:0] n14 = in_x[3] ? 3'h4 : {1'b0, n13};
-  wire [2:0] n15 = in_x[4] ? 3'h5 : n14;
-  wire [2:0] n16 = in_x[5] ? 3'h6 : n15;
-  wire [2:0] lane0_unpack_n = in_x[6] ? 3'h7 : n16;
+  wire n3 = in_x[2] | in_x[3];
+  wire lane0_unpack_frac_lead_l1_0 = n3 ? in_x[3] : in_x[1];
+  wire n4 = in_x[2] | in_x[3];
+  wire lane0_unpack_frac_lead_l1_1 = in_x[6] ? 1'b0 : in_x[5];
+  wire n5 = in_x[4] | in_x[5];
+  wire n6 = n5 | in_x[6];
+  wire [1:0] lane0_unpack_frac_lead_l2_0 = n6 ? {in_x[6], lane0_unpack_frac_lead_l1_1} : {n4, lane0_unpack_frac_lead_l1_0};
+  wire n7 = in_x[4] | in_x[5];
+  wire n8 = n7 | in_x[6];
+  wire n9 = |in_x[6:0];
+  wire [3:0] n10 = {1'b0, n8, lane0_unpack_frac_lead_l2_0} + 4'h1;
+  wire n11 = lane0_unpack_bits_10[14:7] == 8'hff;
+  wire n12 = ~|lane0_unpack_bits_10[14:7];
+  wire n13 = ~|lane0_unpack_bits_10[6:0];
+  wire n14 = n12 & n13;
+  wire n15 = ~|lane0_unpack_bits_10[6:0];
+  wire n16 = n15 ? 1'b0 : 1'b1;
   wire [3:0] lane0_unpack_shift = 4'h8 - {1'b0, lane0_unpack_n};
-  wire [7:0] n17 = {1'b0, in_x[6:0]} << lane0_unpack_shift;
-  wire [8:0] n18 = 9'h182 - {5'h0, lane0_unpack_shift};
-  wire [10:0] exp_37 = n9 ? {{2{n18[8]}}, n18} : {{2{n10[8]}}, n10};
-  wire [10:0] exp_17 = -$signed({lane0_seed_k[9], lane0_seed_k});
-  wire [11:0] lane0_pack_e0 = $signed({exp_17[10], exp_17}) + $signed(12'h77);
+  wire n17 = ~|lane0_unpack_bits_10[14:7];
+  wire [7:0] n18 = {1'b0, lane0_unpack_bits_10[6:0]} << lane0_unpack_shift;
+  wire [8:0] n19 = 9'h182 - {5'h0, lane0_unpack_shift};
+  wire [8:0] n20 = {1'b0, lane0_unpack_bits_10[14:7]} - 9'h7f;
+  wire [10:0] exp_39 = n17 ? {{2{n19[8]}}, n19} : {{2{n20[8]}}, n20};
+  wire [10:0] exp_18 = -$signed({lane0_seed_k[9], lane0_seed_k});
+  wire [11:0] lane0_pack_e0 = $signed({exp_18[10], exp_18}) + $signed(12'h77);
   wire [12:0] lane0_pack_overflow_at = $signed(13'hff) - $signed({lane0_pack_e0[11], lane0_pack_e0});
-  wire [7:0] lane0_unpack_sig = n9 ? n17 : {1'b1, in_x[6:0]};
-  wire n19 = n6 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n3 ? {1'b1, n8} : {1'b0, n19};
-  wire n20 = lane0_shift_cls == 2'h3;
-  wire n21 = lane0_shift_cls != 2'h1;
-  wire n22 = lane0_shift_sign & n21;
-  wire n23 = n20 | n22;
-  wire n24 = lane0_shift_cls == 2'h1;
-  wire n25 = |{n23, n24};
-  wire n26 = lane0_shift_cls == 2'h2;
+  wire [7:0] lane0_unpack_sig = n17 ? n18 : {1'b1, lane0_unpack_bits_10[6:0]};
+  wire n21 = n14 ? 1'b1 : 1'b0;
+  wire [1:0] cls = n11 ? {1'b1, n16} : {1'b0, n21};
+  wire n22 = lane0_shift_cls == 2'h3;
+  wire n23 = lane0_shift_cls != 2'h1;
+  wire n24 = lane0_shift_sign & n23;
+  wire n25 = n22 | n24;
+  wire n26 = lane0_shift_cls == 2'h1;
+  wire n27 = |{n25, n26};
+  wire n28 = lane0_shift_cls == 2'h2;
   wire lane0_pack_lead_l1_0 = lane0_pack_v[8] ? 1'b0 : lane0_pack_v[7];
   wire [3:0] lane0_pack_lead = 4'h6 + {2'h0, lane0_pack_v[8], lane0_pack_lead_l1_0};
   wire [7:0] lane0_pack_biased = $signed(lane0_pack_e0[7:0]) + $signed({4'h0, lane0_pack_lead});
-  wire [1:0] n27 = lane0_pack_lead[1:0] + 2'h1;
-  wire [1:0] lane0_pack_d = n27 - 2'h3;
-  wire n28 = $signed({9'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
-  wire [9:0] n29 = {r1, 1'b0} >> lane0_pack_d_13;
-  wire n30 = ~|lane0_pack_d_13;
-  wire [10:0] n31 = {r1, 2'h0} >> lane0_pack_d_13;
-  wire lane0_pack_rnd_guard = n30 ? 1'b0 : n31[0];
-  wire n32 = lane0_pack_d_13 < 2'h2;
-  wire [1:0] n33 = lane0_pack_d_13 - 2'h1;
-  wire [9:0] n34 = 10'h3ff << n33;
-  wire [9:0] n35 = ~n34;
-  wire [9:0] lane0_pack_rnd_mask = n32 ? 10'h0 : n35;
-  wire [9:0] n36 = {r1, 1'b0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n36;
-  wire n37 = lane0_pack_rnd_sticky | n29[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n37;
+  wire [1:0] n29 = lane0_pack_lead[1:0] + 2'h1;
+  wire [1:0] lane0_pack_d = n29 - 2'h3;
+  wire n30 = $signed({9'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
+  wire [9:0] n31 = {r1, 1'b0} >> lane0_pack_d_13;
+  wire n32 = ~|lane0_pack_d_13;
+  wire [10:0] n33 = {r1, 2'h0} >> lane0_pack_d_13;
+  wire lane0_pack_rnd_guard = n32 ? 1'b0 : n33[0];
+  wire n34 = lane0_pack_d_13 < 2'h2;
+  wire [1:0] n35 = lane0_pack_d_13 - 2'h1;
+  wire [9:0] n36 = 10'h3ff << n35;
+  wire [9:0] n37 = ~n36;
+  wire [9:0] lane0_pack_rnd_mask = n34 ? 10'h0 : n37;
+  wire [9:0] n38 = {r1, 1'b0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n38;
+  wire n39 = lane0_pack_rnd_sticky | n31[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n39;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_67_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n38 = n26 ? 15'h0 : lane0_pack_port_67_0;
-  wire [15:0] n39 = n24 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n38};
+  wire [14:0] lane0_pack_port_75_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n40 = n28 ? 15'h0 : lane0_pack_port_75_0;
+  wire [15:0] n41 = n26 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n40};
   assign out_y = {r3[7], r2, r3[6:0]};
 
   always @(posedge clk) begin
+    if (rst) begin
+      valid_1 <= 1'b0;
+      valid_2 <= 1'b0;
+      valid_3 <= 1'b0;
+      valid_4 <= 1'b0;
+      valid_5 <= 1'b0;
+      out_valid <= 1'b0;
+    end else if (in_ready) begin
+      valid_1 <= in_valid;
+      valid_2 <= valid_1;
+      valid_3 <= valid_2;
+      valid_4 <= valid_3;
+      valid_5 <= valid_4;
+      out_valid <= valid_5;
+    end
+  end
+
+  always @(posedge clk) begin
     if (in_ready) begin
-      lane0_unpack_sign <= in_x[15];
+      lane0_unpack_bits_10 <= in_x;
+      lane0_unpack_sign <= lane0_unpack_bits_10[15];
       lane0_seed_sign <= lane0_unpack_sign;
       lane0_normalize_sign <= lane0_seed_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      exp <= exp_37;
+      lane0_unpack_n <= ~n9 ? 3'h0 : n10[2:0];
+      exp <= exp_39;
       lane0_seed_k <= exp[10:1];
       sig <= lane0_unpack_sig[6:0];
       lane0_unpack_cls <= cls;
@@ -126,28 +153,12 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
       lane0_pack_top_24 <= lane0_pack_biased;
       lane0_pack_top_s <= lane0_pack_top_24;
       lane0_pack_d_13 <= lane0_pack_d;
-      lane0_pack_overflow <= n28;
+      lane0_pack_overflow <= n30;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_kept <= n29[6:0];
+      lane0_pack_kept <= n31[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r2 <= n25 ? 8'hff : n38[14:7];
-      r3 <= n23 ? 8'h40 : {n39[15], n39[6:0]};
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
-      valid_1 <= 1'b0;
-      valid_2 <= 1'b0;
-      valid_3 <= 1'b0;
-      valid_4 <= 1'b0;
-      out_valid <= 1'b0;
-    end else if (in_ready) begin
-      valid_1 <= in_valid;
-      valid_2 <= valid_1;
-      valid_3 <= valid_2;
-      valid_4 <= valid_3;
-      out_valid <= valid_4;
+      r2 <= n27 ? 8'hff : n40[14:7];
+      r3 <= n25 ? 8'h40 : {n41[15], n41[6:0]};
     end
   end
 
@@ -416,15 +427,18 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_unpack_sign = 1'b0;
-    lane0_seed_sign = 1'b0;
-    lane0_normalize_sign = 1'b0;
-    lane0_shift_sign = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
     valid_4 = 1'b0;
+    valid_5 = 1'b0;
     out_valid = 1'b0;
+    lane0_unpack_bits_10 = 16'h0;
+    lane0_unpack_sign = 1'b0;
+    lane0_seed_sign = 1'b0;
+    lane0_normalize_sign = 1'b0;
+    lane0_shift_sign = 1'b0;
+    lane0_unpack_n = 3'h0;
     exp = 11'h0;
     lane0_seed_k = 10'h0;
     sig = 7'h0;
@@ -446,5 +460,5 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:7], lane0_unpack_sig[7], n29[9:7], n31[10:1], n39[14:7]};
+  wire unused_bits = ^{n2[14:7], n10[3], lane0_unpack_sig[7], n31[9:7], n33[10:1], n41[14:7]};
 endmodule

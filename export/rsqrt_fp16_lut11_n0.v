@@ -4,7 +4,7 @@
 // Machine-readable description: rsqrt_fp16_lut11_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp16 function=rsqrt seed=lut table_bits=11 newton=0 lanes=1
-// latency: 5 cycles (registers after unpack, seed, normalize, shift, out); initiation interval: 1.
+// latency: 6 cycles (registers after unpack_count, unpack, seed, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4996 ulp against the exact value, 65,536 inputs (all inputs; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -21,14 +21,17 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   output wire [15:0] out_y;             // result y: raw fp16 bits, W=16
 
   // Registers
-  reg lane0_unpack_sign;
-  reg lane0_seed_sign;
-  reg lane0_normalize_sign;
-  reg lane0_shift_sign;
   reg valid_1;
   reg valid_2;
   reg valid_3;
   reg valid_4;
+  reg valid_5;
+  reg [15:0] lane0_unpack_bits_18;
+  reg lane0_unpack_sign;
+  reg lane0_seed_sign;
+  reg lane0_normalize_sign;
+  reg lane0_shift_sign;
+  reg [3:0] lane0_unpack_n;
   reg [7:0] exp;
   reg [6:0] lane0_seed_k;
   reg [9:0] sig;
@@ -52,73 +55,101 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire n1 = ~out_valid;
   assign in_ready = n1 | out_ready;
   wire [15:0] n2 = lane0_shift_sign ? 16'h8000 : 16'h0;
-  wire n3 = in_x[14:10] == 5'h1f;
-  wire n4 = ~|in_x[14:10];
-  wire n5 = ~|in_x[9:0];
-  wire n6 = n4 & n5;
-  wire n7 = ~|in_x[9:0];
-  wire n8 = n7 ? 1'b0 : 1'b1;
-  wire n9 = ~|in_x[14:10];
-  wire [5:0] n10 = {1'b0, in_x[14:10]} - 6'hf;
-  wire n11 = in_x[0] ? 1'b1 : 1'b0;
-  wire [1:0] n12 = in_x[1] ? 2'h2 : {1'b0, n11};
-  wire [1:0] n13 = in_x[2] ? 2'h3 : n12;
-  wire [2:0] n14 = in_x[3] ? 3'h4 : {1'b0, n13};
-  wire [2:0] n15 = in_x[4] ? 3'h5 : n14;
-  wire [2:0] n16 = in_x[5] ? 3'h6 : n15;
-  wire [2:0] n17 = in_x[6] ? 3'h7 : n16;
-  wire [3:0] n18 = in_x[7] ? 4'h8 : {1'b0, n17};
-  wire [3:0] n19 = in_x[8] ? 4'h9 : n18;
-  wire [3:0] lane0_unpack_n = in_x[9] ? 4'ha : n19;
+  wire n3 = in_x[8] | in_x[9];
+  wire n4 = in_x[8] | in_x[9];
+  wire n5 = |in_x[9:0];
+  wire n6 = lane0_unpack_bits_18[14:10] == 5'h1f;
+  wire n7 = ~|lane0_unpack_bits_18[14:10];
+  wire n8 = ~|lane0_unpack_bits_18[9:0];
+  wire n9 = n7 & n8;
+  wire n10 = ~|lane0_unpack_bits_18[9:0];
+  wire n11 = n10 ? 1'b0 : 1'b1;
+  wire n12 = ~|lane0_unpack_bits_18[14:10];
+  wire [5:0] n13 = {1'b0, lane0_unpack_bits_18[14:10]} - 6'hf;
+  wire n14 = in_x[2] | in_x[3];
+  wire lane0_unpack_frac_lead_l1_0 = n14 ? in_x[3] : in_x[1];
+  wire n15 = in_x[2] | in_x[3];
+  wire n16 = in_x[6] | in_x[7];
+  wire lane0_unpack_frac_lead_l1_1 = n16 ? in_x[7] : in_x[5];
+  wire n17 = in_x[6] | in_x[7];
+  wire n18 = in_x[4] | in_x[5];
+  wire n19 = in_x[6] | in_x[7];
+  wire n20 = n18 | n19;
+  wire [1:0] lane0_unpack_frac_lead_l2_0 = n20 ? {n17, lane0_unpack_frac_lead_l1_1} : {n15, lane0_unpack_frac_lead_l1_0};
+  wire n21 = in_x[4] | in_x[5];
+  wire n22 = in_x[6] | in_x[7];
+  wire n23 = n21 | n22;
+  wire [2:0] lane0_unpack_frac_lead_l3_0 = n3 ? {2'h0, in_x[9]} : {n23, lane0_unpack_frac_lead_l2_0};
+  wire [3:0] n24 = {n4, lane0_unpack_frac_lead_l3_0} + 4'h1;
   wire [3:0] lane0_unpack_shift = 4'hb - lane0_unpack_n;
-  wire [10:0] n20 = {1'b0, in_x[9:0]} << lane0_unpack_shift;
-  wire [5:0] n21 = 6'h32 - {2'h0, lane0_unpack_shift};
-  wire [7:0] exp_37 = n9 ? {{2{n21[5]}}, n21} : {{2{n10[5]}}, n10};
-  wire [7:0] exp_17 = -$signed({lane0_seed_k[6], lane0_seed_k});
-  wire [8:0] lane0_pack_e0 = $signed({exp_17[7], exp_17}) + $signed(9'h4);
+  wire [10:0] n25 = {1'b0, lane0_unpack_bits_18[9:0]} << lane0_unpack_shift;
+  wire [5:0] n26 = 6'h32 - {2'h0, lane0_unpack_shift};
+  wire [7:0] exp_39 = n12 ? {{2{n26[5]}}, n26} : {{2{n13[5]}}, n13};
+  wire [7:0] exp_18 = -$signed({lane0_seed_k[6], lane0_seed_k});
+  wire [8:0] lane0_pack_e0 = $signed({exp_18[7], exp_18}) + $signed(9'h4);
   wire [9:0] lane0_pack_overflow_at = $signed(10'h1f) - $signed({lane0_pack_e0[8], lane0_pack_e0});
-  wire [10:0] lane0_unpack_sig = n9 ? n20 : {1'b1, in_x[9:0]};
-  wire n22 = n6 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n3 ? {1'b1, n8} : {1'b0, n22};
-  wire n23 = lane0_shift_cls == 2'h3;
-  wire n24 = lane0_shift_cls != 2'h1;
-  wire n25 = lane0_shift_sign & n24;
-  wire n26 = n23 | n25;
-  wire n27 = lane0_shift_cls == 2'h1;
-  wire n28 = |{n26, n27};
-  wire n29 = lane0_shift_cls == 2'h2;
+  wire [10:0] lane0_unpack_sig = n12 ? n25 : {1'b1, lane0_unpack_bits_18[9:0]};
+  wire n27 = n9 ? 1'b1 : 1'b0;
+  wire [1:0] cls = n6 ? {1'b1, n11} : {1'b0, n27};
+  wire n28 = lane0_shift_cls == 2'h3;
+  wire n29 = lane0_shift_cls != 2'h1;
+  wire n30 = lane0_shift_sign & n29;
+  wire n31 = n28 | n30;
+  wire n32 = lane0_shift_cls == 2'h1;
+  wire n33 = |{n31, n32};
+  wire n34 = lane0_shift_cls == 2'h2;
   wire lane0_pack_lead_l1_0 = lane0_pack_v[11] ? 1'b0 : lane0_pack_v[10];
   wire [3:0] lane0_pack_lead = 4'h9 + {2'h0, lane0_pack_v[11], lane0_pack_lead_l1_0};
   wire [4:0] lane0_pack_biased = $signed(lane0_pack_e0[4:0]) + $signed({1'b0, lane0_pack_lead});
-  wire [1:0] n30 = lane0_pack_lead[1:0] + 2'h1;
-  wire [1:0] lane0_pack_d = n30 - 2'h2;
-  wire n31 = $signed({6'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
-  wire [12:0] n32 = {r1, 1'b0} >> lane0_pack_d_13;
-  wire n33 = ~|lane0_pack_d_13;
-  wire [13:0] n34 = {r1, 2'h0} >> lane0_pack_d_13;
-  wire lane0_pack_rnd_guard = n33 ? 1'b0 : n34[0];
-  wire n35 = lane0_pack_d_13 < 2'h2;
-  wire [1:0] n36 = lane0_pack_d_13 - 2'h1;
-  wire [12:0] n37 = 13'h1fff << n36;
-  wire [12:0] n38 = ~n37;
-  wire [12:0] lane0_pack_rnd_mask = n35 ? 13'h0 : n38;
-  wire [12:0] n39 = {r1, 1'b0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n39;
-  wire n40 = lane0_pack_rnd_sticky | n32[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n40;
+  wire [1:0] n35 = lane0_pack_lead[1:0] + 2'h1;
+  wire [1:0] lane0_pack_d = n35 - 2'h2;
+  wire n36 = $signed({6'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
+  wire [12:0] n37 = {r1, 1'b0} >> lane0_pack_d_13;
+  wire n38 = ~|lane0_pack_d_13;
+  wire [13:0] n39 = {r1, 2'h0} >> lane0_pack_d_13;
+  wire lane0_pack_rnd_guard = n38 ? 1'b0 : n39[0];
+  wire n40 = lane0_pack_d_13 < 2'h2;
+  wire [1:0] n41 = lane0_pack_d_13 - 2'h1;
+  wire [12:0] n42 = 13'h1fff << n41;
+  wire [12:0] n43 = ~n42;
+  wire [12:0] lane0_pack_rnd_mask = n40 ? 13'h0 : n43;
+  wire [12:0] n44 = {r1, 1'b0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n44;
+  wire n45 = lane0_pack_rnd_sticky | n37[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n45;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_73_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n41 = n29 ? 15'h0 : lane0_pack_port_73_0;
-  wire [15:0] n42 = n27 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n41};
+  wire [14:0] lane0_pack_port_107_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n46 = n34 ? 15'h0 : lane0_pack_port_107_0;
+  wire [15:0] n47 = n32 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n46};
   assign out_y = {r3[10], r2, r3[9:0]};
 
   always @(posedge clk) begin
+    if (rst) begin
+      valid_1 <= 1'b0;
+      valid_2 <= 1'b0;
+      valid_3 <= 1'b0;
+      valid_4 <= 1'b0;
+      valid_5 <= 1'b0;
+      out_valid <= 1'b0;
+    end else if (in_ready) begin
+      valid_1 <= in_valid;
+      valid_2 <= valid_1;
+      valid_3 <= valid_2;
+      valid_4 <= valid_3;
+      valid_5 <= valid_4;
+      out_valid <= valid_5;
+    end
+  end
+
+  always @(posedge clk) begin
     if (in_ready) begin
-      lane0_unpack_sign <= in_x[15];
+      lane0_unpack_bits_18 <= in_x;
+      lane0_unpack_sign <= lane0_unpack_bits_18[15];
       lane0_seed_sign <= lane0_unpack_sign;
       lane0_normalize_sign <= lane0_seed_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      exp <= exp_37;
+      lane0_unpack_n <= ~n5 ? 4'h0 : n24;
+      exp <= exp_39;
       lane0_seed_k <= exp[7:1];
       sig <= lane0_unpack_sig[9:0];
       lane0_unpack_cls <= cls;
@@ -129,28 +160,12 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       lane0_pack_top_24 <= lane0_pack_biased;
       lane0_pack_top_s <= lane0_pack_top_24;
       lane0_pack_d_13 <= lane0_pack_d;
-      lane0_pack_overflow <= n31;
+      lane0_pack_overflow <= n36;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_kept <= n32[9:0];
+      lane0_pack_kept <= n37[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r2 <= n28 ? 5'h1f : n41[14:10];
-      r3 <= n26 ? 11'h200 : {n42[15], n42[9:0]};
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
-      valid_1 <= 1'b0;
-      valid_2 <= 1'b0;
-      valid_3 <= 1'b0;
-      valid_4 <= 1'b0;
-      out_valid <= 1'b0;
-    end else if (in_ready) begin
-      valid_1 <= in_valid;
-      valid_2 <= valid_1;
-      valid_3 <= valid_2;
-      valid_4 <= valid_3;
-      out_valid <= valid_4;
+      r2 <= n33 ? 5'h1f : n46[14:10];
+      r3 <= n31 ? 11'h200 : {n47[15], n47[9:0]};
     end
   end
 
@@ -2211,15 +2226,18 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_unpack_sign = 1'b0;
-    lane0_seed_sign = 1'b0;
-    lane0_normalize_sign = 1'b0;
-    lane0_shift_sign = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
     valid_4 = 1'b0;
+    valid_5 = 1'b0;
     out_valid = 1'b0;
+    lane0_unpack_bits_18 = 16'h0;
+    lane0_unpack_sign = 1'b0;
+    lane0_seed_sign = 1'b0;
+    lane0_normalize_sign = 1'b0;
+    lane0_shift_sign = 1'b0;
+    lane0_unpack_n = 4'h0;
     exp = 8'h0;
     lane0_seed_k = 7'h0;
     sig = 10'h0;
@@ -2241,5 +2259,5 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:10], lane0_unpack_sig[10], n32[12:10], n34[13:1], n42[14:10]};
+  wire unused_bits = ^{n2[14:10], lane0_unpack_sig[10], n37[12:10], n39[13:1], n47[14:10]};
 endmodule

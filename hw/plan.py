@@ -11,16 +11,17 @@ the result. The latency of a unit is the number of enabled cuts.
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .blocks.multiply import is_wide
+from .blocks.multiply import is_wide, tile_slices
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
 
 # Rough logic delays of each step on the iCE40UP5K, in ns, from the critical paths of our builds:
 # a product on one SB_MAC16 between fabric registers (~9 ns in the DSP plus ~8 ns of routing to and
-# from the die edge), the sum of a wider product's tiles (a carry-save level and a carry chain),
+# from the die edge), the sum of a wider product's tiles (a carry chain, after a carry-save level
+# when there are more than two tiles),
 # carry chains (~5 ns plus 0.28 ns per bit), leading-one detection with the shifters around it, a
 # subnormal's leading-one count and shift, one LUT level with its routing.
-DELAY_NS = {"count": 20, "unpack": 22, "seed": 6, "multiply": 18, "tile_sum": 18, "subtract": 10,
+DELAY_NS = {"seed": 6, "multiply": 18, "subtract": 10,
             "align": 18, "add": 14, "normalize": 14, "shift": 14, "round": 10, "lut": 2.6}
 
 
@@ -41,8 +42,12 @@ def _levels_ns(bits):
     return 4 + DELAY_NS["lut"] * (bits - 1).bit_length()
 
 
-# Every unit starts by unpacking its operands: a leading-one count, then the normalizing shift.
-UNPACK_CUTS = [Cut("unpack_count", DELAY_NS["count"]), Cut("unpack", DELAY_NS["unpack"])]
+def _unpack_cuts(fmt):
+    """Every unit starts by unpacking its operands: a leading-one count over the fraction (float)
+    or the magnitude (fixed point, after a negation), then the normalizing shift."""
+    bits = getattr(fmt, "man_bits", fmt.width)
+    count = _levels_ns(bits) + (0 if hasattr(fmt, "man_bits") else _chain_ns(bits))
+    return [Cut("unpack_count", count), Cut("unpack", _levels_ns(bits) + DELAY_NS["lut"])]
 
 
 def product_cuts(name, a_width, b_width, after_ns=0.0):
@@ -50,7 +55,9 @@ def product_cuts(name, a_width, b_width, after_ns=0.0):
     spends ``after_ns`` more: a product wider than one DSP has an optional ``<name>_tiles``
     register between its DSP tiles and their sum."""
     if is_wide(a_width, b_width):
-        return [Cut(f"{name}_tiles", DELAY_NS["multiply"]), Cut(name, DELAY_NS["tile_sum"] + after_ns)]
+        tiles = len(tile_slices(a_width)) * len(tile_slices(b_width))
+        tile_sum = _chain_ns(a_width + b_width) + (DELAY_NS["lut"] if tiles > 2 else 0)
+        return [Cut(f"{name}_tiles", DELAY_NS["multiply"]), Cut(name, tile_sum + after_ns)]
     return [Cut(name, DELAY_NS["multiply"] + after_ns)]
 
 
@@ -66,14 +73,14 @@ def unit_cuts(config):
     if config.function == "fma":
         p = config.format.precision
         window = 2 * p + 3          # the FMA's alignment window: wide shifts and carry chains
-        return tuple(UNPACK_CUTS + product_cuts("multiply", p, p)
+        return tuple(_unpack_cuts(config.format) + product_cuts("multiply", p, p)
                      + [Cut("align", _levels_ns(window)), Cut("add", _chain_ns(window) + DELAY_NS["lut"]),
                         Cut("normalize", 2 * _levels_ns(window)), Cut("shift", 2 * _levels_ns(window)),
                         Cut("out", DELAY_NS["round"], mandatory=True)])
     from .datapath import datapath
     dp = datapath(config)
     w, p = dp.work_bits, dp.x_frac_bits + 1
-    cuts = list(UNPACK_CUTS)
+    cuts = _unpack_cuts(config.format)
     if config.is_activation:
         # The square table's read is the "square" register; a constant power-of-two alpha is a shift.
         if dp.square_rom:

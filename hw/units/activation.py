@@ -42,12 +42,11 @@ class ActivationUnit(StreamUnit):
     o : Out(stream.Signature(activation_output_layout(config)))
         ``payload.y[lane]`` (``f(x)`` or ``grad_out * f'(x)``); fixed point also ``flag[lane]``.
 
-    Timing: initiation interval 1; with every pipeline register, latency ``10 + 3 * newton``
-    cycles forward (11 with the pwl seed), ``12 + 3 * newton`` backward (unpack, ``x**2`` (a
-    table read for BF16/FP16), ``alpha*x**2``, ``1 + .``, its normalization, seed [, the pwl
-    seed's line] [, 3 per Newton stage] [, ``r**2``, ``r**3``], product, normalize, shift,
-    round/pack),
-    fewer with
+    Timing: initiation interval 1; with every pipeline register, latency ``11 + 4 * newton``
+    cycles forward (+1 with the pwl seed), ``13 + 4 * newton`` backward (unpack's count and shift,
+    ``x**2`` (a table read for BF16/FP16), ``alpha*x**2``, ``1 + .``, its normalization, seed [,
+    the pwl seed's line] [, 4 per Newton stage] [, ``r**2``, ``r**3``], product, normalize, shift,
+    round/pack), plus one per product wider than a DSP (its tile register), fewer with
     ``config.pipeline`` (:mod:`hw.plan`); ISRLU's identity half takes the same path (with
     ``r = 1``), so every input has the same latency. Flow control as :class:`RsqrtUnit`.
 
