@@ -20,9 +20,11 @@ __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
 # from the die edge), the sum of a wider product's tiles (a carry chain, after a carry-save level
 # when there are more than two tiles),
 # carry chains (~5 ns plus 0.28 ns per bit), leading-one detection with the shifters around it, a
-# subnormal's leading-one count and shift, one LUT level with its routing.
+# subnormal's leading-one count and shift, one LUT level with its routing, the route from the
+# fabric to the DSPs at the die edge.
 DELAY_NS = {"seed": 6, "multiply": 18, "subtract": 10,
-            "align": 18, "add": 14, "normalize": 14, "shift": 14, "round": 10, "lut": 2.6}
+            "align": 18, "add": 14, "normalize": 14, "shift": 14, "round": 10, "lut": 2.6,
+            "to_dsp": 4.6}
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def _unpack_cuts(fmt):
     or the magnitude (fixed point, after a negation), then the normalizing shift."""
     bits = getattr(fmt, "man_bits", fmt.width)
     count = _levels_ns(bits) + (0 if hasattr(fmt, "man_bits") else _chain_ns(bits))
-    return [Cut("unpack_count", count), Cut("unpack", _levels_ns(bits) + DELAY_NS["lut"])]
+    return [Cut("unpack_count", count), Cut("unpack", _levels_ns(bits) + DELAY_NS["lut"] + DELAY_NS["to_dsp"])]
 
 
 def product_cuts(name, a_width, b_width, after_ns=0.0):
@@ -77,7 +79,8 @@ def unit_cuts(config):
         # ~51 ns with the packer for FP32, under 32 ns for BF16 (measured).
         window = 2 * p + 3
         return tuple(_unpack_cuts(config.format) + product_cuts("multiply", p, p)
-                     + [Cut("align", _levels_ns(window)), Cut("add", _chain_ns(window) + DELAY_NS["lut"]),
+                     + [Cut("align", _levels_ns(window) + 2 * DELAY_NS["lut"]),
+                        Cut("add", _chain_ns(window) + 2 * DELAY_NS["lut"]),
                         Cut("normalize", 2 * _levels_ns(window)), Cut("shift", 8 + 0.45 * window),
                         Cut("out", DELAY_NS["round"], mandatory=True)])
     from .datapath import datapath
