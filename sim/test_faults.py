@@ -375,7 +375,9 @@ def test_no_x_after_reset(config, tmp_path):
     assert summary["xdata"] > 0, summary
     # Results after the last reset are complete: every payload from there on came out.
     assert results and results[-1][0] == 149
-    assert len(results) >= 100, len(results)
+    # A pulse drops at most what the pipeline holds (latency + 1 payloads); everything else is out.
+    from hw.export import unit_latency
+    assert len(results) >= 150 - summary["resets"] * (unit_latency(config) + 1), (len(results), summary)
 
 
 def test_x_checker_sees_uninitialised_registers(tmp_path):
