@@ -29,6 +29,7 @@ CONFIGS = [
     (Config("bf16"), ("SB_RAM40_4K",)),                             # rsqrt: seed table in a BRAM
     (Config("bf16", function="fma"), ("SB_MAC16",)),                # the significand product
     (Config("bf16", function="isrlu"), ("SB_MAC16", "SB_RAM40_4K")),
+    (Config("fp32"), ("SB_MAC16", "SB_RAM40_4K")),     # DSP tiles with registers before their sums
 ]
 
 
