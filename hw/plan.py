@@ -12,19 +12,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .blocks.multiply import is_wide, tile_slices
+from .formats import FloatFormat
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
 
 # Rough logic delays of each step on the iCE40UP5K, in ns, from the critical paths of our builds:
-# a product on one SB_MAC16 between fabric registers (~9 ns in the DSP plus ~8 ns of routing to and
-# from the die edge), the sum of a wider product's tiles (a carry chain, after a carry-save level
-# when there are more than two tiles),
-# carry chains (~5 ns plus 0.28 ns per bit), leading-one detection with the shifters around it, a
-# subnormal's leading-one count and shift, one LUT level with its routing, the route from the
-# fabric to the DSPs at the die edge.
-DELAY_NS = {"seed": 6, "multiply": 18, "subtract": 10,
-            "align": 18, "add": 14, "normalize": 14, "shift": 14, "round": 10, "lut": 2.6,
-            "to_dsp": 4.6}
+# a table read, a product on one SB_MAC16 between fabric registers (~9 ns in the DSP plus ~8 ns of
+# routing to and from the die edge), a subtraction, an addition, leading-one detection with the
+# shifters around it, rounding, one LUT level with its routing, the route from the fabric to the
+# DSPs at the die edge. Carry chains, shifter trees and tile sums scale with their width
+# (:func:`_chain_ns`, :func:`_levels_ns`).
+DELAY_NS = {"seed": 6, "multiply": 18, "subtract": 10, "add": 14, "normalize": 14, "shift": 14,
+            "round": 10, "lut": 2.6, "to_dsp": 4.6}
 
 
 @dataclass(frozen=True)
@@ -47,12 +46,14 @@ def _levels_ns(bits):
 def _unpack_cuts(fmt):
     """Every unit starts by unpacking its operands: a leading-one count over the fraction (float)
     or the magnitude (fixed point, after a negation), then the normalizing shift."""
-    bits = getattr(fmt, "man_bits", fmt.width)
-    count = _levels_ns(bits) + (0 if hasattr(fmt, "man_bits") else _chain_ns(bits))
-    return [Cut("unpack_count", count), Cut("unpack", _levels_ns(bits) + DELAY_NS["lut"] + DELAY_NS["to_dsp"])]
+    is_float = isinstance(fmt, FloatFormat)
+    bits = fmt.man_bits if is_float else fmt.width
+    count = _levels_ns(bits) + (0 if is_float else _chain_ns(bits))
+    shift = _levels_ns(bits) + DELAY_NS["lut"] + DELAY_NS["to_dsp"]
+    return [Cut("unpack_count", count), Cut("unpack", shift)]
 
 
-def product_cuts(name, a_width, b_width, after_ns=0.0):
+def _product_cuts(name, a_width, b_width, after_ns=0.0):
     """The cuts of a step ``name`` that multiplies (:class:`hw.blocks.multiply.Product`) and then
     spends ``after_ns`` more: a product wider than one DSP has an optional ``<name>_tiles``
     register between its DSP tiles and their sum."""
@@ -65,9 +66,9 @@ def product_cuts(name, a_width, b_width, after_ns=0.0):
 
 def _newton(index, r_bits, frac_bits, work_bits):
     square, t, h, r = (f"newton{index}_{step}" for step in ("square", "t", "h", "r"))
-    return (product_cuts(square, r_bits + 1, r_bits + 1)
-            + product_cuts(t, frac_bits + 2, work_bits + 2) + [Cut(h, DELAY_NS["subtract"])]
-            + product_cuts(r, r_bits + 1, work_bits + 2))
+    return (_product_cuts(square, r_bits + 1, r_bits + 1)
+            + _product_cuts(t, frac_bits + 2, work_bits + 2) + [Cut(h, DELAY_NS["subtract"])]
+            + _product_cuts(r, r_bits + 1, work_bits + 2))
 
 
 def unit_cuts(config):
@@ -78,7 +79,7 @@ def unit_cuts(config):
         # increment and the routing of a wide mux tree) grows about linearly with the window:
         # ~51 ns with the packer for FP32, under 32 ns for BF16 (measured).
         window = 2 * p + 3
-        return tuple(_unpack_cuts(config.format) + product_cuts("multiply", p, p)
+        return tuple(_unpack_cuts(config.format) + _product_cuts("multiply", p, p)
                      + [Cut("align", _levels_ns(window) + 2 * DELAY_NS["lut"]),
                         Cut("add", _chain_ns(window) + 2 * DELAY_NS["lut"]),
                         Cut("normalize", 2 * _levels_ns(window)), Cut("shift", 8 + 0.45 * window),
@@ -92,11 +93,11 @@ def unit_cuts(config):
         if dp.square_rom:
             cuts.append(Cut("square", DELAY_NS["seed"], mandatory=True))
         else:
-            cuts += product_cuts("square", p, p)
+            cuts += _product_cuts("square", p, p)
         if dp.alpha_shift:
             cuts.append(Cut("alpha", 0))
         else:
-            cuts += product_cuts("alpha", dp.alpha_width, w + 2)
+            cuts += _product_cuts("alpha", dp.alpha_width, w + 2)
         cuts += [Cut("sum", DELAY_NS["add"]), Cut("add", DELAY_NS["normalize"])]
     cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed in ("lut", "pwl")))
     if config.seed == "pwl":            # the line c0 - c1*u after the table read
@@ -106,9 +107,9 @@ def unit_cuts(config):
         cuts += _newton(index, r_bits, dp.frac_bits, w)
         r_bits = w
     if config.is_backward:
-        cuts += product_cuts("r2", w + 1, w + 1) + product_cuts("r3", w + 1, w + 1)
+        cuts += _product_cuts("r2", w + 1, w + 1) + _product_cuts("r3", w + 1, w + 1)
     if config.is_activation:
-        cuts += product_cuts("product", p, w + 1)
+        cuts += _product_cuts("product", p, w + 1)
     cuts += [Cut("normalize", DELAY_NS["normalize"]), Cut("shift", DELAY_NS["shift"]),
              Cut("out", DELAY_NS["round"], mandatory=True)]
     return tuple(cuts)
