@@ -1,5 +1,5 @@
 """Unpack and classify an operand into ``sign, cls, exp, sig`` (twins: golden.blocks.unpack_*)."""
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -7,7 +7,45 @@ from ..classes import Cls
 from ..pipeline import register
 from .leading import bit_length
 
-__all__ = ["FloatUnpack", "FixedUnpack"]
+__all__ = ["FloatFields", "FloatUnpack", "FixedUnpack"]
+
+
+def _classify(m, fmt, bits, cls):
+    field, frac = bits[fmt.man_bits:fmt.man_bits + fmt.exp_bits], bits[:fmt.man_bits]
+    with m.If(field == fmt.exp_max_field):
+        m.d.comb += cls.eq(Mux(frac == 0, Cls.INF, Cls.NAN))
+    with m.Elif((field == 0) & (frac == 0)):
+        m.d.comb += cls.eq(Cls.ZERO)
+    with m.Else():
+        m.d.comb += cls.eq(Cls.FINITE)
+
+
+class FloatFields(wiring.Component):
+    """Float fields and class without normalization. Combinational (latency 0).
+
+    Ports: ``bits`` (in, format width); ``sign``; ``cls`` (:class:`~hw.classes.Cls`); ``exp``
+    (signed ``exp_width``, unbiased, ``emin`` for subnormals); ``sig`` (``man_bits + 1`` bits, the
+    fraction with the hidden bit, which is 0 for subnormals): a finite input is
+    ``sig * 2**(exp - man_bits)``. For units whose later normalization covers the leading zeros
+    of a subnormal (the FMA), this saves the leading-one count and shift of :class:`FloatUnpack`.
+    """
+    def __init__(self, fmt, exp_width):
+        self.fmt = fmt
+        super().__init__({
+            "bits": In(fmt.width), "sign": Out(1), "cls": Out(2),
+            "exp": Out(signed(exp_width)), "sig": Out(fmt.man_bits + 1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt, man = self.fmt, self.fmt.man_bits
+        field = self.bits[man:man + fmt.exp_bits]
+        normal = field != 0
+        m.d.comb += [self.sign.eq(self.bits[-1]),
+                     self.sig.eq(Cat(self.bits[:man], normal)),
+                     self.exp.eq(Mux(normal, field - fmt.bias, fmt.emin))]
+        _classify(m, fmt, self.bits, self.cls)
+        return m
 
 
 class FloatUnpack(wiring.Component):
@@ -40,12 +78,7 @@ class FloatUnpack(wiring.Component):
         field = bits[man:man + fmt.exp_bits]
         frac = bits[:man]
         m.d.comb += self.sign.eq(bits[-1])
-        with m.If(field == fmt.exp_max_field):
-            m.d.comb += self.cls.eq(Mux(frac == 0, Cls.INF, Cls.NAN))
-        with m.Elif((field == 0) & (frac == 0)):
-            m.d.comb += self.cls.eq(Cls.ZERO)
-        with m.Else():
-            m.d.comb += self.cls.eq(Cls.FINITE)
+        _classify(m, fmt, bits, self.cls)
         shift = Signal(range(man + 2))
         m.d.comb += shift.eq(man + 1 - n)
         with m.If(field == 0):

@@ -4,7 +4,7 @@ from amaranth.lib import data
 
 from ..blocks.multiply import Product
 from ..blocks.round import PACK_CUTS, RoundPackFloat
-from ..blocks.unpack import FloatUnpack
+from ..blocks.unpack import FloatFields
 from ..classes import Cls
 from ..config import Config
 from ..pipeline import StreamUnit, Stages
@@ -48,15 +48,17 @@ class FmaUnit(StreamUnit):
     o : Out(stream.Signature(fma_output_layout(config)))
         ``payload.y[lane]``: raw result bits.
 
-    Timing: initiation interval 1, latency 8 with every pipeline register (unpack's count and
-    shift, multiply with the exponent difference beside it, align, add, normalize, shift,
-    round/pack), 9 when the significands are wider than a DSP (FP32: the product's tile
-    register), fewer with ``config.pipeline`` (:mod:`hw.plan`); flow
+    Timing: initiation interval 1, latency 7 with every pipeline register (unpack, multiply
+    with the exponent difference beside it, align, add, normalize, shift, round/pack), 8 when
+    the significands are wider than a DSP (FP32: the product's tile register), fewer with
+    ``config.pipeline`` (:mod:`hw.plan`); flow
     control as :class:`~hw.units.rsqrt.RsqrtUnit`.
 
     Numerics: IEEE 754 ``fusedMultiplyAdd`` rounded to nearest even: the exact product is aligned
     with ``c`` in a ``2p + 3``-bit window plus a sticky bit, added, normalized and rounded once;
-    subnormal inputs and results, overflow to infinity; ``inf * 0``, ``inf - inf`` and NaN inputs
+    subnormal inputs and results (subnormal operands enter unnormalized, :class:`FloatFields`:
+    the final normalization covers their leading zeros, and the window keeps every bit that can
+    reach the rounding position), overflow to infinity; ``inf * 0``, ``inf - inf`` and NaN inputs
     give the canonical quiet NaN; an exact zero sum is ``+0`` unless both addends are ``-0``.
     """
     functions = ('fma',)
@@ -73,8 +75,8 @@ class FmaUnit(StreamUnit):
         st = Stages(m, en, enabled_cuts(self.config), name)
         live = {}
         for operand in "abc":
-            unpack = m.submodules[f"{name}_{operand}"] = FloatUnpack(fmt, exp_width, cut=st.on("unpack_count"))
-            m.d.comb += [unpack.bits.eq(getattr(self.i.payload, operand)[lane]), unpack.en.eq(en)]
+            unpack = m.submodules[f"{name}_{operand}"] = FloatFields(fmt, exp_width)
+            m.d.comb += unpack.bits.eq(getattr(self.i.payload, operand)[lane])
             for port in ("sign", "cls", "exp", "sig"):
                 live[f"{operand}_{port}"] = getattr(unpack, port)
         live = st.cut("unpack", live)
