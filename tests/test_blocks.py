@@ -11,7 +11,7 @@ from hw.blocks.reduce import RangeReduce
 from hw.blocks.round import RoundPackFixed, RoundPackFloat, RoundShift
 from hw.blocks.seed import LutSeed, MagicSeed
 from hw.blocks.multiply import Product
-from hw.blocks.unpack import FixedUnpack, FloatUnpack
+from hw.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
 from hw.config import Config
 from hw.datapath import datapath
 
@@ -76,6 +76,23 @@ def test_float_unpack_exhaustive(fmt, cut):
     assert np.array_equal(got["sign"], sign) and np.array_equal(got["cls"], cls)
     assert np.array_equal(got["exp"][finite], exp[finite])
     assert np.array_equal(got["sig"][finite], sig[finite].astype(np.int64))
+
+
+@pytest.mark.parametrize("fmt", ["e5m2", "e4m3", "e3m4"])
+def test_float_fields_exhaustive(fmt):
+    """Unnormalized fields: every finite input is sig * 2**(exp - man_bits); class and sign as
+    the normalizing unpack's twin."""
+    config = Config(fmt)
+    fmt = config.format
+    x = np.arange(1 << fmt.width, dtype=np.uint64)
+    got = run_comb(FloatFields(fmt, datapath(config).exp_width), {"bits": x}, ["sign", "cls", "exp", "sig"])
+    sign, cls, exp, sig = twin.unpack_float(fmt, x)
+    assert np.array_equal(got["sign"], sign) and np.array_equal(got["cls"], cls)
+    finite = cls == 0
+    fields = got["sig"][finite] * 2.0 ** (got["exp"][finite] - fmt.man_bits)
+    normalized = sig[finite] * 2.0 ** (exp[finite] - fmt.man_bits)
+    assert np.array_equal(fields, normalized)
+    assert np.all(got["sig"][finite] < 2 << fmt.man_bits)
 
 
 def test_fixed_unpack_exhaustive():
