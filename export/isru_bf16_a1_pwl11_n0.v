@@ -21,7 +21,7 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   output reg [15:0] out_y;              // result y: raw bf16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_10;
+  reg [15:0] lane0_x_bits_9;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_alpha_ok;
@@ -68,7 +68,13 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg valid_11;
   reg valid_12;
   reg [2:0] lane0_x_n;
-  reg r1;
+  reg [7:0] lane0_unpack_sigx;
+  reg [7:0] lane0_square_sigx;
+  reg [7:0] lane0_alpha_sigx;
+  reg [7:0] lane0_sum_sigx;
+  reg [7:0] lane0_add_sigx;
+  reg [7:0] lane0_seed_sigx;
+  reg [7:0] a;
   reg [12:0] lane0_unpack_ex;
   reg [12:0] lane0_square_ex;
   reg [12:0] lane0_alpha_ex;
@@ -76,13 +82,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg [12:0] lane0_add_ex;
   reg [12:0] lane0_seed_ex;
   reg [12:0] lane0_seed_linear_ex;
-  reg [6:0] lane0_unpack_sigx;
-  reg [7:0] lane0_square_sigx;
-  reg [7:0] lane0_alpha_sigx;
-  reg [7:0] lane0_sum_sigx;
-  reg [7:0] lane0_add_sigx;
-  reg [7:0] lane0_seed_sigx;
-  reg [7:0] a;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_cx;
   reg [1:0] lane0_alpha_cx;
@@ -143,23 +142,25 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   wire n9 = n8 | in_x[6];
   wire n10 = |in_x[6:0];
   wire [3:0] n11 = {1'b0, n9, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire n12 = lane0_x_bits_10[14:7] == 8'hff;
-  wire n13 = ~|lane0_x_bits_10[14:7];
-  wire n14 = ~|lane0_x_bits_10[6:0];
-  wire n15 = n13 & n14;
-  wire n16 = ~|lane0_x_bits_10[6:0];
-  wire n17 = n16 ? 1'b0 : 1'b1;
   wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
-  wire n18 = ~|lane0_x_bits_10[14:7];
-  wire [7:0] n19 = {1'b0, lane0_x_bits_10[6:0]} << lane0_x_shift;
-  wire [8:0] n20 = 9'h182 - {5'h0, lane0_x_shift};
-  wire [8:0] n21 = {1'b0, lane0_x_bits_10[14:7]} - 9'h7f;
-  wire [12:0] exp_68 = n18 ? {{4{n20[8]}}, n20} : {{4{n21[8]}}, n21};
-  wire [7:0] lane0_x_sig = n18 ? n19 : {1'b1, lane0_x_bits_10[6:0]};
-  wire n22 = n15 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n12 ? {1'b1, n17} : {1'b0, n22};
+  wire [8:0] n12 = 9'h182 - {5'h0, lane0_x_shift};
+  wire lane0_x_fields_port_62_0 = |lane0_x_bits_9[14:7];
+  wire [7:0] n13 = {lane0_x_fields_port_62_0, lane0_x_bits_9[6:0]} << lane0_x_shift;
+  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_62_0 ? {lane0_x_fields_port_62_0, lane0_x_bits_9[6:0]} : n13;
+  wire n14 = |lane0_x_bits_9[14:7];
+  wire [8:0] n15 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_65_0 = n14 ? n15 : 9'h182;
+  wire [12:0] exp_68 = lane0_x_fields_port_62_0 ? {{4{lane0_x_fields_port_65_0[8]}}, lane0_x_fields_port_65_0} : {{4{n12[8]}}, n12};
+  wire n16 = lane0_x_bits_9[14:7] == 8'hff;
+  wire n17 = ~|lane0_x_bits_9[14:7];
+  wire n18 = ~|lane0_x_bits_9[6:0];
+  wire n19 = n17 & n18;
+  wire n20 = ~|lane0_x_bits_9[6:0];
+  wire n21 = n20 ? 1'b0 : 1'b1;
+  wire n22 = n19 ? 1'b1 : 1'b0;
+  wire [1:0] cls = n16 ? {1'b1, n21} : {1'b0, n22};
   wire n23 = lane0_unpack_cx == 2'h2;
-  wire [6:0] lane0_square_port__addr = n23 ? 7'h0 : lane0_unpack_sigx;
+  wire [6:0] lane0_square_port__addr = n23 ? 7'h0 : lane0_unpack_sigx[6:0];
   wire n24 = lane0_shift_cx == 2'h1;
   wire n25 = lane0_shift_cx == 2'h3;
   wire n26 = n25 | n3;
@@ -230,13 +231,13 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   wire n73 = lane0_pack_rnd_sticky | n65[0];
   wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n73;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_147_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n74 = {1'b0, lane0_pack_port_147_0} | n2;
+  wire [14:0] lane0_pack_port_148_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n74 = {1'b0, lane0_pack_port_148_0} | n2;
   wire [15:0] n75 = n24 ? lane0_shift_x_raw : n74;
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_10 <= in_x;
+      lane0_x_bits_9 <= in_x;
       lane0_square_alpha_ok <= 1'b1;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_alpha_alpha_ok;
@@ -247,7 +248,7 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
       lane0_product_alpha_ok <= lane0_product_tiles_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_product_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sx <= lane0_x_bits_10[15];
+      lane0_unpack_sx <= lane0_x_bits_9[15];
       lane0_square_sx <= lane0_unpack_sx;
       lane0_alpha_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_alpha_sx;
@@ -271,7 +272,13 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
       lane0_normalize_x_raw <= lane0_product_x_raw;
       lane0_shift_x_raw <= lane0_normalize_x_raw;
       lane0_x_n <= ~n10 ? 3'h0 : n11[2:0];
-      r1 <= ~n18 ? 1'b1 : n19[7];
+      lane0_unpack_sigx <= lane0_x_sig_18;
+      lane0_square_sigx <= n28 ? 8'h80 : lane0_unpack_sigx;
+      lane0_alpha_sigx <= lane0_square_sigx;
+      lane0_sum_sigx <= lane0_alpha_sigx;
+      lane0_add_sigx <= lane0_sum_sigx;
+      lane0_seed_sigx <= lane0_add_sigx;
+      a <= lane0_seed_sigx;
       lane0_unpack_ex <= exp_68;
       lane0_square_ex <= n27 ? 13'h225 : lane0_unpack_ex;
       lane0_alpha_ex <= lane0_square_ex;
@@ -279,13 +286,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
       lane0_add_ex <= lane0_sum_ex;
       lane0_seed_ex <= lane0_add_ex;
       lane0_seed_linear_ex <= lane0_seed_ex;
-      lane0_unpack_sigx <= lane0_x_sig[6:0];
-      lane0_square_sigx <= n28 ? 8'h80 : {r1, lane0_unpack_sigx};
-      lane0_alpha_sigx <= lane0_square_sigx;
-      lane0_sum_sigx <= lane0_alpha_sigx;
-      lane0_add_sigx <= lane0_sum_sigx;
-      lane0_seed_sigx <= lane0_add_sigx;
-      a <= lane0_seed_sigx;
       lane0_unpack_cx <= cls;
       lane0_square_cx <= lane0_unpack_cx;
       lane0_alpha_cx <= lane0_square_cx;
@@ -2555,7 +2555,7 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_10 = 16'h0;
+    lane0_x_bits_9 = 16'h0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
@@ -2603,7 +2603,13 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     valid_12 = 1'b0;
     out_valid = 1'b0;
     lane0_x_n = 3'h0;
-    r1 = 1'b0;
+    lane0_unpack_sigx = 8'h0;
+    lane0_square_sigx = 8'h0;
+    lane0_alpha_sigx = 8'h0;
+    lane0_sum_sigx = 8'h0;
+    lane0_add_sigx = 8'h0;
+    lane0_seed_sigx = 8'h0;
+    a = 8'h0;
     lane0_unpack_ex = 13'h0;
     lane0_square_ex = 13'h0;
     lane0_alpha_ex = 13'h0;
@@ -2611,13 +2617,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     lane0_add_ex = 13'h0;
     lane0_seed_ex = 13'h0;
     lane0_seed_linear_ex = 13'h0;
-    lane0_unpack_sigx = 7'h0;
-    lane0_square_sigx = 8'h0;
-    lane0_alpha_sigx = 8'h0;
-    lane0_sum_sigx = 8'h0;
-    lane0_add_sigx = 8'h0;
-    lane0_seed_sigx = 8'h0;
-    a = 8'h0;
     lane0_unpack_cx = 2'h0;
     lane0_square_cx = 2'h0;
     lane0_alpha_cx = 2'h0;
@@ -2664,5 +2663,5 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n11[3], lane0_x_sig[7], n42[18:0], n50[22:19], n55[8:0], lane0_product_mul_p_7[6:0], n65[20:7], n67[21:1]};
+  wire unused_bits = ^{n11[3], n42[18:0], n50[22:19], n55[8:0], lane0_product_mul_p_7[6:0], n65[20:7], n67[21:1]};
 endmodule

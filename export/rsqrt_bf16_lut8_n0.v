@@ -26,15 +26,15 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   reg valid_3;
   reg valid_4;
   reg valid_5;
-  reg [15:0] lane0_unpack_bits_10;
+  reg [15:0] lane0_unpack_bits_9;
   reg lane0_unpack_sign;
   reg lane0_seed_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
   reg [2:0] lane0_unpack_n;
+  reg [6:0] sig;
   reg [10:0] exp;
   reg [9:0] lane0_seed_k;
-  reg [6:0] sig;
   reg [1:0] lane0_unpack_cls;
   reg [1:0] lane0_seed_cls;
   reg [1:0] lane0_normalize_cls;
@@ -66,24 +66,26 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire n8 = n7 | in_x[6];
   wire n9 = |in_x[6:0];
   wire [3:0] n10 = {1'b0, n8, lane0_unpack_frac_lead_l2_0} + 4'h1;
-  wire n11 = lane0_unpack_bits_10[14:7] == 8'hff;
-  wire n12 = ~|lane0_unpack_bits_10[14:7];
-  wire n13 = ~|lane0_unpack_bits_10[6:0];
-  wire n14 = n12 & n13;
-  wire n15 = ~|lane0_unpack_bits_10[6:0];
-  wire n16 = n15 ? 1'b0 : 1'b1;
   wire [3:0] lane0_unpack_shift = 4'h8 - {1'b0, lane0_unpack_n};
-  wire n17 = ~|lane0_unpack_bits_10[14:7];
-  wire [7:0] n18 = {1'b0, lane0_unpack_bits_10[6:0]} << lane0_unpack_shift;
-  wire [8:0] n19 = 9'h182 - {5'h0, lane0_unpack_shift};
-  wire [8:0] n20 = {1'b0, lane0_unpack_bits_10[14:7]} - 9'h7f;
-  wire [10:0] exp_39 = n17 ? {{2{n19[8]}}, n19} : {{2{n20[8]}}, n20};
+  wire [8:0] n11 = 9'h182 - {5'h0, lane0_unpack_shift};
+  wire lane0_unpack_fields_port_47_0 = |lane0_unpack_bits_9[14:7];
+  wire [6:0] n12 = lane0_unpack_bits_9[6:0] << lane0_unpack_shift;
+  wire [6:0] lane0_unpack_sig_18 = lane0_unpack_fields_port_47_0 ? lane0_unpack_bits_9[6:0] : n12;
+  wire n13 = |lane0_unpack_bits_9[14:7];
+  wire [8:0] n14 = {1'b0, lane0_unpack_bits_9[14:7]} - 9'h7f;
+  wire [8:0] lane0_unpack_fields_port_50_0 = n13 ? n14 : 9'h182;
+  wire [10:0] exp_39 = lane0_unpack_fields_port_47_0 ? {{2{lane0_unpack_fields_port_50_0[8]}}, lane0_unpack_fields_port_50_0} : {{2{n11[8]}}, n11};
   wire [10:0] exp_18 = -$signed({lane0_seed_k[9], lane0_seed_k});
   wire [11:0] lane0_pack_e0 = $signed({exp_18[10], exp_18}) + $signed(12'h77);
   wire [12:0] lane0_pack_overflow_at = $signed(13'hff) - $signed({lane0_pack_e0[11], lane0_pack_e0});
-  wire [7:0] lane0_unpack_sig = n17 ? n18 : {1'b1, lane0_unpack_bits_10[6:0]};
-  wire n21 = n14 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n11 ? {1'b1, n16} : {1'b0, n21};
+  wire n15 = lane0_unpack_bits_9[14:7] == 8'hff;
+  wire n16 = ~|lane0_unpack_bits_9[14:7];
+  wire n17 = ~|lane0_unpack_bits_9[6:0];
+  wire n18 = n16 & n17;
+  wire n19 = ~|lane0_unpack_bits_9[6:0];
+  wire n20 = n19 ? 1'b0 : 1'b1;
+  wire n21 = n18 ? 1'b1 : 1'b0;
+  wire [1:0] cls = n15 ? {1'b1, n20} : {1'b0, n21};
   wire n22 = lane0_shift_cls == 2'h3;
   wire n23 = lane0_shift_cls != 2'h1;
   wire n24 = lane0_shift_sign & n23;
@@ -111,8 +113,8 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire n39 = lane0_pack_rnd_sticky | n31[0];
   wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n39;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_75_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n40 = n28 ? 15'h0 : lane0_pack_port_75_0;
+  wire [14:0] lane0_pack_port_76_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n40 = n28 ? 15'h0 : lane0_pack_port_76_0;
   wire [15:0] n41 = n26 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n40};
   assign out_y = {r3[7], r2, r3[6:0]};
 
@@ -136,15 +138,15 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_unpack_bits_10 <= in_x;
-      lane0_unpack_sign <= lane0_unpack_bits_10[15];
+      lane0_unpack_bits_9 <= in_x;
+      lane0_unpack_sign <= lane0_unpack_bits_9[15];
       lane0_seed_sign <= lane0_unpack_sign;
       lane0_normalize_sign <= lane0_seed_sign;
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_unpack_n <= ~n9 ? 3'h0 : n10[2:0];
+      sig <= lane0_unpack_sig_18;
       exp <= exp_39;
       lane0_seed_k <= exp[10:1];
-      sig <= lane0_unpack_sig[6:0];
       lane0_unpack_cls <= cls;
       lane0_seed_cls <= lane0_unpack_cls;
       lane0_normalize_cls <= lane0_seed_cls;
@@ -433,15 +435,15 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
     valid_4 = 1'b0;
     valid_5 = 1'b0;
     out_valid = 1'b0;
-    lane0_unpack_bits_10 = 16'h0;
+    lane0_unpack_bits_9 = 16'h0;
     lane0_unpack_sign = 1'b0;
     lane0_seed_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
     lane0_unpack_n = 3'h0;
+    sig = 7'h0;
     exp = 11'h0;
     lane0_seed_k = 10'h0;
-    sig = 7'h0;
     lane0_unpack_cls = 2'h0;
     lane0_seed_cls = 2'h0;
     lane0_normalize_cls = 2'h0;
@@ -460,5 +462,5 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:7], n10[3], lane0_unpack_sig[7], n31[9:7], n33[10:1], n41[14:7]};
+  wire unused_bits = ^{n2[14:7], n10[3], n31[9:7], n33[10:1], n41[14:7]};
 endmodule

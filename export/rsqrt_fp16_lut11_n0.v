@@ -26,15 +26,15 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg valid_3;
   reg valid_4;
   reg valid_5;
-  reg [15:0] lane0_unpack_bits_18;
+  reg [15:0] lane0_unpack_bits_17;
   reg lane0_unpack_sign;
   reg lane0_seed_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
   reg [3:0] lane0_unpack_n;
+  reg [9:0] sig;
   reg [7:0] exp;
   reg [6:0] lane0_seed_k;
-  reg [9:0] sig;
   reg [1:0] lane0_unpack_cls;
   reg [1:0] lane0_seed_cls;
   reg [1:0] lane0_normalize_cls;
@@ -56,41 +56,43 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   assign in_ready = n1 | out_ready;
   wire [15:0] n2 = lane0_shift_sign ? 16'h8000 : 16'h0;
   wire n3 = in_x[8] | in_x[9];
-  wire n4 = in_x[8] | in_x[9];
-  wire n5 = |in_x[9:0];
-  wire n6 = lane0_unpack_bits_18[14:10] == 5'h1f;
-  wire n7 = ~|lane0_unpack_bits_18[14:10];
-  wire n8 = ~|lane0_unpack_bits_18[9:0];
-  wire n9 = n7 & n8;
-  wire n10 = ~|lane0_unpack_bits_18[9:0];
-  wire n11 = n10 ? 1'b0 : 1'b1;
-  wire n12 = ~|lane0_unpack_bits_18[14:10];
-  wire [5:0] n13 = {1'b0, lane0_unpack_bits_18[14:10]} - 6'hf;
-  wire n14 = in_x[2] | in_x[3];
-  wire lane0_unpack_frac_lead_l1_0 = n14 ? in_x[3] : in_x[1];
-  wire n15 = in_x[2] | in_x[3];
-  wire n16 = in_x[6] | in_x[7];
-  wire lane0_unpack_frac_lead_l1_1 = n16 ? in_x[7] : in_x[5];
-  wire n17 = in_x[6] | in_x[7];
-  wire n18 = in_x[4] | in_x[5];
-  wire n19 = in_x[6] | in_x[7];
-  wire n20 = n18 | n19;
-  wire [1:0] lane0_unpack_frac_lead_l2_0 = n20 ? {n17, lane0_unpack_frac_lead_l1_1} : {n15, lane0_unpack_frac_lead_l1_0};
-  wire n21 = in_x[4] | in_x[5];
-  wire n22 = in_x[6] | in_x[7];
-  wire n23 = n21 | n22;
-  wire [2:0] lane0_unpack_frac_lead_l3_0 = n3 ? {2'h0, in_x[9]} : {n23, lane0_unpack_frac_lead_l2_0};
-  wire [3:0] n24 = {n4, lane0_unpack_frac_lead_l3_0} + 4'h1;
+  wire n4 = |in_x[9:0];
+  wire n5 = in_x[2] | in_x[3];
+  wire lane0_unpack_frac_lead_l1_0 = n5 ? in_x[3] : in_x[1];
+  wire n6 = in_x[2] | in_x[3];
+  wire n7 = in_x[6] | in_x[7];
+  wire lane0_unpack_frac_lead_l1_1 = n7 ? in_x[7] : in_x[5];
+  wire n8 = in_x[6] | in_x[7];
+  wire n9 = in_x[4] | in_x[5];
+  wire n10 = in_x[6] | in_x[7];
+  wire n11 = n9 | n10;
+  wire [1:0] lane0_unpack_frac_lead_l2_0 = n11 ? {n8, lane0_unpack_frac_lead_l1_1} : {n6, lane0_unpack_frac_lead_l1_0};
+  wire n12 = in_x[4] | in_x[5];
+  wire n13 = in_x[6] | in_x[7];
+  wire n14 = n12 | n13;
+  wire n15 = in_x[8] | in_x[9];
+  wire [2:0] lane0_unpack_frac_lead_l3_0 = n15 ? {2'h0, in_x[9]} : {n14, lane0_unpack_frac_lead_l2_0};
+  wire [3:0] n16 = {n3, lane0_unpack_frac_lead_l3_0} + 4'h1;
   wire [3:0] lane0_unpack_shift = 4'hb - lane0_unpack_n;
-  wire [10:0] n25 = {1'b0, lane0_unpack_bits_18[9:0]} << lane0_unpack_shift;
-  wire [5:0] n26 = 6'h32 - {2'h0, lane0_unpack_shift};
-  wire [7:0] exp_39 = n12 ? {{2{n26[5]}}, n26} : {{2{n13[5]}}, n13};
+  wire [5:0] n17 = 6'h32 - {2'h0, lane0_unpack_shift};
+  wire lane0_unpack_fields_port_79_0 = |lane0_unpack_bits_17[14:10];
+  wire [9:0] n18 = lane0_unpack_bits_17[9:0] << lane0_unpack_shift;
+  wire [9:0] lane0_unpack_sig_26 = lane0_unpack_fields_port_79_0 ? lane0_unpack_bits_17[9:0] : n18;
+  wire n19 = |lane0_unpack_bits_17[14:10];
+  wire [5:0] n20 = {1'b0, lane0_unpack_bits_17[14:10]} - 6'hf;
+  wire [5:0] lane0_unpack_fields_port_82_0 = n19 ? n20 : 6'h32;
+  wire [7:0] exp_39 = lane0_unpack_fields_port_79_0 ? {{2{lane0_unpack_fields_port_82_0[5]}}, lane0_unpack_fields_port_82_0} : {{2{n17[5]}}, n17};
   wire [7:0] exp_18 = -$signed({lane0_seed_k[6], lane0_seed_k});
   wire [8:0] lane0_pack_e0 = $signed({exp_18[7], exp_18}) + $signed(9'h4);
   wire [9:0] lane0_pack_overflow_at = $signed(10'h1f) - $signed({lane0_pack_e0[8], lane0_pack_e0});
-  wire [10:0] lane0_unpack_sig = n12 ? n25 : {1'b1, lane0_unpack_bits_18[9:0]};
-  wire n27 = n9 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n6 ? {1'b1, n11} : {1'b0, n27};
+  wire n21 = lane0_unpack_bits_17[14:10] == 5'h1f;
+  wire n22 = ~|lane0_unpack_bits_17[14:10];
+  wire n23 = ~|lane0_unpack_bits_17[9:0];
+  wire n24 = n22 & n23;
+  wire n25 = ~|lane0_unpack_bits_17[9:0];
+  wire n26 = n25 ? 1'b0 : 1'b1;
+  wire n27 = n24 ? 1'b1 : 1'b0;
+  wire [1:0] cls = n21 ? {1'b1, n26} : {1'b0, n27};
   wire n28 = lane0_shift_cls == 2'h3;
   wire n29 = lane0_shift_cls != 2'h1;
   wire n30 = lane0_shift_sign & n29;
@@ -118,8 +120,8 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire n45 = lane0_pack_rnd_sticky | n37[0];
   wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n45;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_107_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n46 = n34 ? 15'h0 : lane0_pack_port_107_0;
+  wire [14:0] lane0_pack_port_108_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n46 = n34 ? 15'h0 : lane0_pack_port_108_0;
   wire [15:0] n47 = n32 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n46};
   assign out_y = {r3[10], r2, r3[9:0]};
 
@@ -143,15 +145,15 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_unpack_bits_18 <= in_x;
-      lane0_unpack_sign <= lane0_unpack_bits_18[15];
+      lane0_unpack_bits_17 <= in_x;
+      lane0_unpack_sign <= lane0_unpack_bits_17[15];
       lane0_seed_sign <= lane0_unpack_sign;
       lane0_normalize_sign <= lane0_seed_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_n <= ~n5 ? 4'h0 : n24;
+      lane0_unpack_n <= ~n4 ? 4'h0 : n16;
+      sig <= lane0_unpack_sig_26;
       exp <= exp_39;
       lane0_seed_k <= exp[7:1];
-      sig <= lane0_unpack_sig[9:0];
       lane0_unpack_cls <= cls;
       lane0_seed_cls <= lane0_unpack_cls;
       lane0_normalize_cls <= lane0_seed_cls;
@@ -2232,15 +2234,15 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     valid_4 = 1'b0;
     valid_5 = 1'b0;
     out_valid = 1'b0;
-    lane0_unpack_bits_18 = 16'h0;
+    lane0_unpack_bits_17 = 16'h0;
     lane0_unpack_sign = 1'b0;
     lane0_seed_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
     lane0_unpack_n = 4'h0;
+    sig = 10'h0;
     exp = 8'h0;
     lane0_seed_k = 7'h0;
-    sig = 10'h0;
     lane0_unpack_cls = 2'h0;
     lane0_seed_cls = 2'h0;
     lane0_normalize_cls = 2'h0;
@@ -2259,5 +2261,5 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:10], lane0_unpack_sig[10], n37[12:10], n39[13:1], n47[14:10]};
+  wire unused_bits = ^{n2[14:10], n37[12:10], n39[13:1], n47[14:10]};
 endmodule

@@ -49,7 +49,8 @@ class FloatFields(wiring.Component):
 
 
 class FloatUnpack(wiring.Component):
-    """Float fields, class and normalized significand. Latency 0, or 1 with ``cut`` (a register
+    """Float fields, class and normalized significand (:class:`FloatFields`, then a subnormal's
+    leading one shifted to the top). Latency 0, or 1 with ``cut`` (a register
     after the leading-one count of a subnormal's fraction, before the normalizing shift).
 
     Ports: ``bits`` (in, format width); ``en`` (in, pipeline advance); ``sign``; ``cls``
@@ -73,18 +74,16 @@ class FloatUnpack(wiring.Component):
         fmt, man = self.fmt, self.fmt.man_bits
         count = Signal(range(man + 1))
         bit_length(m, self.bits[:man], count, "frac_lead")
-        bits = register(m, self.en, self.bits, "bits", self.cut)
+        m.submodules.fields = fields = FloatFields(fmt, len(self.exp))
+        m.d.comb += fields.bits.eq(register(m, self.en, self.bits, "bits", self.cut))
         n = register(m, self.en, count, "n", self.cut)
-        field = bits[man:man + fmt.exp_bits]
-        frac = bits[:man]
-        m.d.comb += self.sign.eq(bits[-1])
-        _classify(m, fmt, bits, self.cls)
+        m.d.comb += [self.sign.eq(fields.sign), self.cls.eq(fields.cls)]
         shift = Signal(range(man + 2))
         m.d.comb += shift.eq(man + 1 - n)
-        with m.If(field == 0):
-            m.d.comb += [self.sig.eq(frac << shift), self.exp.eq(fmt.emin - shift)]
-        with m.Else():
-            m.d.comb += [self.sig.eq(frac | (1 << man)), self.exp.eq(field - fmt.bias)]
+        with m.If(fields.sig[man]):             # normal (or infinity/NaN): the fields as they are
+            m.d.comb += [self.sig.eq(fields.sig), self.exp.eq(fields.exp)]
+        with m.Else():                          # subnormal or zero: shift the leading one up
+            m.d.comb += [self.sig.eq(fields.sig << shift), self.exp.eq(fmt.emin - shift)]
         return m
 
 
