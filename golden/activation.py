@@ -3,7 +3,8 @@ block twins, in the same order as :class:`hw.units.activation.ActivationUnit`.
 
 Datapath (one rounding, at the end): ``Q = x**2``, ``T = alpha * Q``, ``U = 1 + T`` (aligned),
 ``R = U**-0.5`` (seed and Newton stages of the rsqrt core), then ``y = x * R`` (forward) or
-``g_in = grad * R**3`` (backward), all in fixed point with ``work_bits`` fraction bits.
+``g_in = grad * R**3`` (backward; a polynomial seed with no Newton stage gives ``R**3 =
+U**-1.5`` itself), all in fixed point with ``work_bits`` fraction bits.
 """
 import numpy as np
 
@@ -74,7 +75,7 @@ def activation(config: Config, x, grad=None, alpha=None):
     k = np.where(unit, 0, k)
     if config.is_backward:
         sg, cg, eg, sigg = _unpack(config, grad)
-        v = blocks.product(sigg, dp.x_frac_bits, blocks.cube(dp, r))
+        v = blocks.product(sigg, dp.x_frac_bits, r if dp.seed_power == 3 else blocks.cube(dp, r))
         exp, sign = eg - 3 * k, sg
     else:
         v = blocks.product(sigx, dp.x_frac_bits, r)

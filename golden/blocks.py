@@ -8,8 +8,8 @@ import numpy as np
 from hw.classes import Cls
 from .intmath import bit_length, mul_shr, round_shift
 
-__all__ = ["unpack_float", "unpack_fixed", "range_reduce", "seed_lut", "seed_pwl", "seed_magic",
-           "seed_pwl", "newton_stage", "round_pack_float", "round_pack_fixed", "square", "product", "add_one",
+__all__ = ["unpack_float", "unpack_fixed", "range_reduce", "seed_lut", "seed_poly", "seed_magic",
+           "newton_stage", "round_pack_float", "round_pack_fixed", "square", "product", "add_one",
            "normalize_sum", "cube"]
 
 U = np.uint64
@@ -62,11 +62,15 @@ def range_reduce(dp, exp, sig):
     return parity, exp >> 1, sig << parity.astype(np.uint64)
 
 
+def _table_index(config, dp, parity, sig):
+    """The seed table's index: the parity and the top ``table_bits - 1`` fraction bits."""
+    top = config.table_bits - 1
+    return (parity << top) | ((sig >> U(dp.frac_bits - top)) & U((1 << top) - 1)).astype(np.int64)
+
+
 def _table_entry(config, dp, parity, sig):
     """The seed table's entry for the parity and the top ``table_bits - 1`` fraction bits."""
-    top = config.table_bits - 1
-    index = (parity << top) | ((sig >> U(dp.frac_bits - top)) & U((1 << top) - 1)).astype(np.int64)
-    return np.asarray(dp.table, dtype=np.uint64)[index]
+    return np.asarray(dp.table, dtype=np.uint64)[_table_index(config, dp, parity, sig)]
 
 
 def seed_lut(config, dp, parity, sig):
@@ -74,13 +78,23 @@ def seed_lut(config, dp, parity, sig):
     return _table_entry(config, dp, parity, sig)
 
 
-def seed_pwl(config, dp, parity, sig):
-    """Piecewise-linear seed ``R0 = c0 - floor(c1 * u / 2**U)`` (``seed_bits`` fraction bits):
-    the line of the interval indexed like :func:`seed_lut`, ``u`` the ``U`` fraction bits below."""
-    entry = _table_entry(config, dp, parity, sig)
-    c0, c1 = entry >> U(dp.pwl_slope_width), entry & U((1 << dp.pwl_slope_width) - 1)
-    u = sig & U((1 << dp.pwl_u_bits) - 1)
-    return c0 - mul_shr(c1, u, dp.pwl_u_bits)
+def seed_poly(config, dp, parity, sig):
+    """Polynomial seed ``R0`` (``seed_bits`` fraction bits) of the interval indexed like
+    :func:`seed_lut`, ``u`` the ``U`` fraction bits below the index: a line (``pwl``)
+    ``c0 - floor(c1*u / 2**U)``, or a parabola (``quad``) with ``+ floor(c2*v / 2**D)`` where
+    ``v = floor(ut**2 / 2**D)``, ``ut`` the top ``D`` bits of ``u``. Entries may be wider than 64
+    bits; each coefficient is not."""
+    curve = dp.curve_width if config.seed == "quad" else 0
+    fields = [(dp.slope_width + curve, None), (curve, dp.slope_width), (0, curve)]
+    c0, c1, c2 = (np.array([(e >> shift) & ((1 << width) - 1) if width is not None else e >> shift
+                            for e in dp.table], dtype=np.uint64) for shift, width in fields)
+    index = _table_index(config, dp, parity, sig)
+    u = sig & U((1 << dp.poly_u_bits) - 1)
+    r0 = c0[index] - mul_shr(c1[index], u, dp.poly_u_bits)
+    if config.seed == "quad":
+        ut = u >> U(dp.poly_u_bits - dp.square_bits)
+        r0 = r0 + mul_shr(c2[index], mul_shr(ut, ut, dp.square_bits), dp.square_bits)
+    return r0
 
 
 def seed_magic(config, dp, parity, sig):

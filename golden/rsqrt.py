@@ -14,7 +14,8 @@ def rsqrt_core(config: Config, exp, sig):
     ``(R, k)`` with ``1/sqrt(operand) ~= R / 2**work_bits * 2**-k``."""
     dp = datapath(config)
     parity, k, mr = blocks.range_reduce(dp, exp, sig)
-    seed = {"lut": blocks.seed_lut, "pwl": blocks.seed_pwl, "magic": blocks.seed_magic}[config.seed]
+    seed = {"lut": blocks.seed_lut, "pwl": blocks.seed_poly, "quad": blocks.seed_poly,
+            "magic": blocks.seed_magic}[config.seed]
     r = seed(config, dp, parity, sig)
     r_bits = dp.seed_bits
     for stage in range(config.newton):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 
 from .formats import FIXED_WIDTH, FixedFormat, FloatFormat, parse_format
 from .magic import default_magic, magic_range
+from .blocks.multiply import DSP_WIDTH
 from .plan import optional_cuts
 
 __all__ = ["Config", "FUNCTIONS", "SEEDS", "NEWTON_STAGES", "LANES", "add_config_arguments",
@@ -18,7 +19,8 @@ FUNCTIONS = ("rsqrt", "isrlu", "isru", "isrlu-grad", "isru-grad", "fma")
 ACTIVATIONS = ("isrlu", "isru", "isrlu-grad", "isru-grad")
 BACKWARD = ("isrlu-grad", "isru-grad")
 DEFAULT_ALPHA = 1.0
-SEEDS = ("magic", "lut", "pwl")
+SEEDS = ("magic", "lut", "pwl", "quad")
+POLYNOMIAL_SEEDS = ("pwl", "quad")
 NEWTON_STAGES = range(0, 4)
 LANES = range(1, 17)
 MAX_TABLE_BITS = 16
@@ -35,9 +37,18 @@ MAGIC_SEED_ERROR = 0.0343
 CORRECTLY_ROUNDED_MAX_BITS = 12
 ACTIVATION_GUARD_BITS = 12
 FORWARD_CORRECTLY_ROUNDED_GUARD_BITS = 4
+BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS = 9
 # Piecewise-linear seed: index bits by default, and its predicted relative error 2**-(2T + 2).
 PWL_TABLE_BITS = 11
 MAX_PWL_TABLE_BITS = 14
+# Piecewise-quadratic seed: index bits tried for a default (the fewest that meet the target), the
+# largest accepted, and its predicted relative error 0.0781 * 8**-(T - 1) (Chebyshev interpolation
+# of m**-0.5 on intervals of width 2**-(T - 1)).
+QUAD_TABLE_BITS = range(6, 11)
+MAX_QUAD_TABLE_BITS = 12
+# The backward units' polynomial seeds approximate m**-1.5 (no Newton stage, no cube): its second
+# and third derivatives are 5 and 7 times those of m**-0.5, and so are the seeds' errors.
+POWER3_ERROR_FACTOR = {"pwl": 5.0, "quad": 7.0}
 # Activation seed tables: 12 index bits (one Newton stage) where the target is correct rounding,
 # 8 (two stages) for the wider formats.
 ACTIVATION_TABLE_BITS = 12
@@ -59,12 +70,16 @@ def _check_range(name, value, accepted):
                          f"not {value!r}")
 
 
-def _seed_error(seed, table_bits):
-    """Predicted relative error of a seed: the magic constant's, a table of constants
-    ``2**-(T + 1)``, a table of lines ``2**-(2T + 2)``."""
+def _seed_error(seed, table_bits, power=1):
+    """Predicted relative error of a seed of ``m**-(power/2)``: the magic constant's, a table of
+    constants ``2**-(T + 1)``, a table of lines ``2**-(2T + 2)``, a table of parabolas
+    ``0.0781 * 8**-(T - 1)`` (``power`` 3: lines 5 times, parabolas 7 times that)."""
     if seed == "magic":
         return MAGIC_SEED_ERROR
-    return 2.0 ** -(table_bits + 1) if seed == "lut" else 2.0 ** -(2 * table_bits + 2)
+    if seed == "lut":
+        return 2.0 ** -(table_bits + 1)
+    error = 2.0 ** -(2 * table_bits + 2) if seed == "pwl" else 0.0781 * 8.0 ** -(table_bits - 1)
+    return error * (POWER3_ERROR_FACTOR[seed] if power == 3 else 1.0)
 
 
 @dataclass(frozen=True)
@@ -136,7 +151,7 @@ class Config:
         self._resolve_alpha(set_)
         self._resolve_out_format(set_)
         if self.seed is None:
-            set_("seed", "pwl" if self._pwl_is_default() else "lut")
+            set_("seed", self._default_seed())
         if self.seed == "lut":
             if self.magic is not None:
                 raise ValueError(f"magic is only used with seed 'magic', not with seed 'lut' "
@@ -151,16 +166,19 @@ class Config:
                 else:
                     set_("table_bits", min(DEFAULT_TABLE_BITS, accepted.stop - 1))
             _check_range(f"table_bits for {self.format.name}", self.table_bits, accepted)
-        elif self.seed == "pwl":
+        elif self.seed in POLYNOMIAL_SEEDS:
             if self.magic is not None:
-                raise ValueError(f"magic is only used with seed 'magic', not with seed 'pwl' "
+                raise ValueError(f"magic is only used with seed 'magic', not with seed {self.seed!r} "
                                  f"(got magic={_show(self.magic)})")
-            accepted = range(2, min(self.core_significand_bits - 1, MAX_PWL_TABLE_BITS) + 1)
+            largest = MAX_PWL_TABLE_BITS if self.seed == "pwl" else MAX_QUAD_TABLE_BITS
+            accepted = range(2, min(self.core_significand_bits - 1, largest) + 1)
             if self.table_bits is None:
-                set_("table_bits", min(PWL_TABLE_BITS, accepted.stop - 1))
-            _check_range(f"table_bits for {self.format.name} with seed 'pwl'", self.table_bits, accepted)
+                set_("table_bits", min(PWL_TABLE_BITS, accepted.stop - 1) if self.seed == "pwl"
+                     else self._default_quad_bits(accepted))
+            _check_range(f"table_bits for {self.format.name} with seed {self.seed!r}", self.table_bits,
+                         accepted)
         elif self.table_bits is not None:
-            raise ValueError(f"table_bits is only used with seeds 'lut' and 'pwl', not with seed "
+            raise ValueError(f"table_bits is only used with seeds 'lut', 'pwl' and 'quad', not with seed "
                              f"'magic' (got table_bits={self.table_bits})")
         if self.newton is None:
             set_("newton", self._default_newton())
@@ -241,20 +259,49 @@ class Config:
             return 2.0 ** -(2 * self.result_bits + 3 if correctly_rounded else self.result_bits + 3)
         return 2.0 ** -(self.result_bits + 1)
 
-    def _pwl_is_default(self):
-        """The forward activations take the piecewise-linear seed where it alone meets the target:
-        one small product instead of a Newton stage's three wide ones (BF16 and narrower)."""
-        return (self.is_activation and not self.is_backward and self.table_bits in (None, PWL_TABLE_BITS)
-                and self.newton in (None, 0) and _seed_error("pwl", PWL_TABLE_BITS) <= self._target_error()
-                and self.core_significand_bits - 1 >= PWL_TABLE_BITS)
+    def _poly_power(self):
+        """The power a polynomial seed would approximate if it stood alone (no Newton stage)."""
+        return 3 if self.is_backward else 1
+
+    def _default_seed(self):
+        """The activations take a polynomial seed where it alone (no Newton stage) meets the target:
+        lines (one small product; BF16) where they suffice, else parabolas (three; FP16, where the
+        target is correct rounding). A table of constants and Newton stages otherwise."""
+        if not self.is_activation or self.newton not in (None, 0):
+            return "lut"
+        target, power = self._target_error(), self._poly_power()
+        if (self.table_bits in (None, PWL_TABLE_BITS) and self.core_significand_bits - 1 >= PWL_TABLE_BITS
+                and _seed_error("pwl", PWL_TABLE_BITS, power) <= target):
+            return "pwl"
+        if self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS:
+            bits = [t for t in QUAD_TABLE_BITS if t <= self.core_significand_bits - 1
+                    and _seed_error("quad", t, power) <= target]
+            if bits and self.table_bits in (None, *bits):
+                return "quad"
+        return "lut"
+
+    def _default_quad_bits(self, accepted):
+        """The fewest index bits whose parabolas meet the target alone, else the most tried; and
+        at least enough that the ``U`` operand bits below the index fit one DSP (its slope
+        product ``c1*u`` is then one SB_MAC16 with no tile sum after it) where the tried range
+        allows."""
+        target, power = self._target_error(), self._poly_power()
+        tried = [bits for bits in QUAD_TABLE_BITS if bits in accepted] or [accepted.stop - 1]
+        meeting = [bits for bits in tried if _seed_error("quad", bits, power) <= target]
+        bits = meeting[0] if meeting else tried[-1]
+        return max(bits, min(self.core_significand_bits - DSP_WIDTH, tried[-1]))
 
     def _default_newton(self):
         if self.seed == "lut" and self.table_bits == self.significand_bits and not self.is_activation:
             return 0
-        error = _seed_error(self.seed, self.table_bits)
         target = self._target_error()
+        if self.seed in POLYNOMIAL_SEEDS and _seed_error(self.seed, self.table_bits, self._poly_power()) <= target:
+            return 0
+        # A backward unit's polynomial seed approximates m**-0.5 once Newton stages follow it.
+        error = _seed_error(self.seed, self.table_bits)
         stages = 0
-        while error > target and stages < NEWTON_STAGES.stop - 1:
+        while (error > target or (stages == 0 and self.is_backward and self.seed in POLYNOMIAL_SEEDS)) \
+                and stages < NEWTON_STAGES.stop - 1:
             error = 1.5 * error * error
             stages += 1
         return stages
@@ -273,6 +320,13 @@ class Config:
         return self.function in BACKWARD
 
     @property
+    def seed_power(self):
+        """The seed approximates ``m**-(seed_power/2)``: 3 where a backward unit's polynomial seed
+        is its whole core (no Newton stage: ``f'(x) = (1 + alpha*x**2)**-1.5`` read off the table's
+        lines or parabolas, no cube), else 1."""
+        return 3 if self.is_backward and self.seed in POLYNOMIAL_SEEDS and self.newton == 0 else 1
+
+    @property
     def fraction_bits(self):
         """Fraction bits of the normalized input significand (``1.f``); fixed point normalizes
         the magnitude (``width - 1`` bits for the activations, whose input may be negative)."""
@@ -287,9 +341,9 @@ class Config:
         if not self.is_activation:
             return self.significand_bits
         if self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS:
-            if self.is_backward:
-                return 2 * self.result_bits + ACTIVATION_GUARD_BITS
-            return max(2 * self.result_bits + FORWARD_CORRECTLY_ROUNDED_GUARD_BITS,
+            guard = (BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS if self.is_backward
+                     else FORWARD_CORRECTLY_ROUNDED_GUARD_BITS)
+            return max(2 * self.result_bits + guard,
                        ACTIVATION_TABLE_BITS + ACTIVATION_GUARD_BITS // 2 + 1)
         return self.result_bits + ACTIVATION_GUARD_BITS
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from fractions import Fraction
 from math import frexp, isqrt, sqrt
+from types import SimpleNamespace
 
 from .config import Config
 from .magic import magic_seed_error
 
-__all__ = ["Datapath", "datapath", "lut_contents"]
+__all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents"]
 
 GUARD_BITS = 4
 # Float activations square significands of up to this many fraction bits with a table (block RAM)
@@ -33,7 +34,7 @@ class Datapath:
     exp_width: int        # signed width of unbiased exponents and of k
     seed_bits: int        # S: fraction bits of the seed R0
     work_bits: int        # W: fraction bits of the Newton iterates and of the value rounded
-    table: tuple          # lut seed entries (R0 values), empty for the magic seed
+    table: tuple          # lut seed entries (R0 values), pwl/quad coefficients; empty for magic
     table_width: int      # bits stored per entry
     seed_error: float     # maximum relative error of the seed
     newton_bias: int      # added to 3 (work_bits fraction bits) in the last Newton stage
@@ -41,8 +42,11 @@ class Datapath:
     alpha_exp: int        # ... and exponent: alpha ~= alpha_sig / 2**work_bits * 2**alpha_exp
     big_exp: int          # activations: exponent that stands in for an infinite input
     square_rom: bool      # activations: x**2 read from a table of exact squares (SquareRom)
-    pwl_u_bits: int       # pwl seed: operand fraction bits below the index (the position u)
-    pwl_slope_width: int  # pwl seed: bits of the slope c1 (low part of each entry; c0 above it)
+    seed_power: int       # the seed approximates m**-(seed_power/2): 1, or 3 (Config.seed_power)
+    poly_u_bits: int      # pwl/quad seed: operand fraction bits below the index (the position u)
+    slope_width: int      # pwl/quad seed: bits of the slope c1 (below c0 in each entry)
+    curve_width: int      # quad seed: bits of the curvature c2 (the low part of each entry)
+    square_bits: int      # quad seed: D, the top bits of u that are squared
 
     @property
     def alpha_shift(self):
@@ -55,56 +59,90 @@ class Datapath:
         return self.alpha_sig.bit_length() if self.alpha_sig else self.work_bits + 1
 
 
-def lut_error(config: Config, seed_bits: int, table):
-    """Maximum relative error of a table seed over its intervals (exact at the interval ends)."""
-    top_bits = config.table_bits - 1
-    full = config.table_bits == config.core_significand_bits
-    worst = 0.0
-    for j, entry in enumerate(table):
-        parity, top = j >> top_bits, j & ((1 << top_bits) - 1)
-        a = (1 + top / 2 ** top_bits) * 2 ** parity
-        b = a if full else a + 2.0 ** (parity - top_bits)
-        c = entry / 2 ** seed_bits
-        worst = max(worst, abs(c * sqrt(a) - 1), abs(c * sqrt(b) - 1))
-    return worst
-
-
-def pwl_contents(config: Config, seed_bits: int):
-    """Piecewise-linear seed: entry ``j`` (index as :func:`lut_contents`) holds a line
-    ``r0 = c0 - floor(c1 * u / 2**U)`` over its interval, ``u`` the ``U`` operand fraction bits
-    below the index; both in units of ``2**-seed_bits``. The line is the minimax one of the convex
-    ``m**-0.5``: the secant's slope, lowered by half its largest gap. Returns
-    ``(entries, slope_width, u_bits)`` with ``entry = c0 << slope_width | c1``."""
+def _interval_ends(config: Config):
+    """Ends ``a, b`` of the operand interval ``[a, b)`` of every table entry (index as
+    :func:`lut_contents`), as float64 arrays."""
     import numpy as np
     top_bits = config.table_bits - 1
-    u_bits = config.core_significand_bits - 1 - top_bits
     j = np.arange(1 << config.table_bits)
     parity, top = j >> top_bits, j & ((1 << top_bits) - 1)
     a = (1 + top / 2.0 ** top_bits) * 2.0 ** parity
-    b = a + 2.0 ** (parity - top_bits)
-    fa, fb = a ** -0.5, b ** -0.5
+    return a, a + 2.0 ** (parity - top_bits)
+
+
+def lut_error(config: Config, seed_bits: int, table):
+    """Maximum relative error of a table seed over its intervals (exact at the interval ends)."""
+    import numpy as np
+    a, b = _interval_ends(config)
+    if config.table_bits == config.core_significand_bits:
+        b = a
+    c = np.asarray(table, dtype=np.float64) / 2 ** seed_bits
+    return float(max(np.abs(c * np.sqrt(a) - 1).max(), np.abs(c * np.sqrt(b) - 1).max()))
+
+
+def pwl_contents(config: Config, seed_bits: int):
+    """Piecewise-linear seed of ``m**-q`` (``q = seed_power/2``): entry ``j`` (index as
+    :func:`lut_contents`) holds a line ``r0 = c0 - floor(c1 * u / 2**U)`` over its interval, ``u``
+    the ``U`` operand fraction bits below the index; both in units of ``2**-seed_bits``. The line is
+    the minimax one of the convex ``m**-q``: the secant's slope, lowered by half its largest gap.
+    Returns ``(entries, slope_width, u_bits)`` with ``entry = c0 << slope_width | c1``."""
+    import numpy as np
+    q = config.seed_power / 2
+    u_bits = config.core_significand_bits - config.table_bits
+    a, b = _interval_ends(config)
+    fa, fb = a ** -q, b ** -q
     slope = (fa - fb) / (b - a)                         # the secant falls by this per unit of m
-    touch = (2 * slope) ** (-2 / 3)                     # where m**-0.5 has the secant's slope
-    gap = fa - slope * (touch - a) - touch ** -0.5
+    touch = (slope / q) ** (-1 / (q + 1))               # where m**-q has the secant's slope
+    gap = fa - slope * (touch - a) - touch ** -q
     c0 = np.round((fa - gap / 2) * 2.0 ** seed_bits).astype(np.int64)
     c1 = np.round((fa - fb) * 2.0 ** seed_bits).astype(np.int64)
     slope_width = int(c1.max()).bit_length()
-    entries = tuple(int(v) for v in (c0 << slope_width) | c1)
+    entries = tuple(int(k0) << slope_width | int(k1) for k0, k1 in zip(c0, c1))
     return entries, slope_width, u_bits
 
 
-def pwl_error(config: Config, seed_bits: int, entries, slope_width, u_bits, samples=33):
-    """Maximum relative error of the quantized pwl seed, sampled across every interval."""
+def quad_contents(config: Config, seed_bits: int):
+    """Piecewise-quadratic seed of ``m**-q`` (``q = seed_power/2``): entry ``j`` (index as
+    :func:`lut_contents`) holds a parabola ``r0 = c0 - floor(c1 * u / 2**U) + floor(c2 * v / 2**D)``
+    over its interval, ``u`` the ``U`` operand fraction bits below the index, ``v = floor(ut**2 /
+    2**D)`` with ``ut`` the top ``D`` bits of ``u``; coefficients in units of ``2**-seed_bits``. The
+    parabola interpolates ``m**-q`` at the three Chebyshev nodes of the interval (error within a
+    few per cent of the minimax one). ``D`` is four bits more than ``c2`` has, so that the
+    truncated square costs at most 3/16 of a unit. Returns ``(entries, slope_width, curve_width,
+    u_bits, square_bits)`` with ``entry = (c0 << slope_width | c1) << curve_width | c2``."""
     import numpy as np
-    top_bits = config.table_bits - 1
-    table = np.asarray(entries, dtype=np.int64)
-    c0, c1 = table >> slope_width, table & ((1 << slope_width) - 1)
-    u = np.unique(np.linspace(0, (1 << u_bits) - 1, samples).astype(np.int64))
-    j = np.arange(len(table))[:, None]
-    parity, top = j >> top_bits, j & ((1 << top_bits) - 1)
-    m = (1 + top / 2.0 ** top_bits + u / 2.0 ** (top_bits + u_bits)) * 2.0 ** parity
-    r0 = (c0[:, None] - ((c1[:, None] * u) >> u_bits)) / 2.0 ** seed_bits
-    return float(np.abs(r0 * np.sqrt(m) - 1).max())
+    q = config.seed_power / 2
+    u_bits = config.core_significand_bits - config.table_bits
+    a, b = _interval_ends(config)
+    nodes = (1 - np.cos((2 * np.arange(3) + 1) * np.pi / 6)) / 2          # in [0, 1]
+    values = (a[:, None] + nodes[None, :] * (b - a)[:, None]) ** -q
+    p0, p1, p2 = np.linalg.solve(np.vander(nodes, 3, increasing=True), values.T)
+    scale = 2.0 ** seed_bits
+    c0, c1, c2 = (np.round(v * scale).astype(np.int64) for v in (p0, -p1, p2))
+    if c1.min() < 0 or c2.min() < 0:
+        raise ValueError("quad seed: the parabolas of a convex, falling m**-q must fall and curve up")
+    slope_width, curve_width = int(c1.max()).bit_length(), int(c2.max()).bit_length()
+    square_bits = min(u_bits, curve_width + 4)
+    entries = tuple(((int(k0) << slope_width | int(k1)) << curve_width) | int(k2)
+                    for k0, k1, k2 in zip(c0, c1, c2))
+    return entries, slope_width, curve_width, u_bits, square_bits
+
+
+def poly_error(config: Config, fields, samples=33):
+    """Maximum relative error of a quantized polynomial seed (``pwl`` or ``quad``) against
+    ``m**-q``, sampled across every interval; ``fields`` has the :class:`Datapath` attributes the
+    seed reads (``table``, ``seed_bits`` and the coefficient widths)."""
+    import numpy as np
+    from golden.blocks import seed_poly
+    u_bits, top_bits = fields.poly_u_bits, config.table_bits - 1
+    u = np.unique(np.linspace(0, (1 << u_bits) - 1, samples).astype(np.uint64))
+    j = np.arange(1 << config.table_bits)[:, None]
+    parity = (j >> top_bits) + np.zeros(len(u), dtype=np.int64)
+    sig = (((1 << (top_bits + u_bits)) | ((j & ((1 << top_bits) - 1)) << u_bits)).astype(np.uint64)
+           | u[None, :])
+    r0 = seed_poly(config, fields, parity, sig).astype(np.float64) / 2.0 ** fields.seed_bits
+    m = sig.astype(np.float64) / 2.0 ** (top_bits + u_bits) * 2.0 ** parity
+    return float(np.abs(r0 * m ** (config.seed_power / 2) - 1).max())
 
 
 def newton_bias(seed_error, newton, work_bits):
@@ -166,13 +204,16 @@ def _alpha(alpha, work_bits):
 def datapath(config: Config) -> Datapath:
     frac = config.core_significand_bits - 1
     magic_bits = config.fraction_bits
-    pwl_u_bits = pwl_slope_width = 0
+    poly = {"poly_u_bits": 0, "slope_width": 0, "curve_width": 0, "square_bits": 0}
     if config.seed == "magic":
         seed_bits = magic_bits + 2
         table = ()
         seed_error = magic_seed_error(config.magic, magic_bits)
     elif config.seed == "pwl":
         seed_bits = 2 * config.table_bits + SEED_GUARD_BITS
+        table = ()
+    elif config.seed == "quad":
+        seed_bits = 3 * config.table_bits + SEED_GUARD_BITS
         table = ()
     elif config.table_bits == config.core_significand_bits:
         seed_bits = config.core_significand_bits
@@ -186,8 +227,13 @@ def datapath(config: Config) -> Datapath:
         table = lut_contents(config, seed_bits)
         seed_error = lut_error(config, seed_bits, table)
     if config.seed == "pwl":
-        table, pwl_slope_width, pwl_u_bits = pwl_contents(config, seed_bits)
-        seed_error = pwl_error(config, seed_bits, table, pwl_slope_width, pwl_u_bits)
+        table, poly["slope_width"], poly["poly_u_bits"] = pwl_contents(config, seed_bits)
+    elif config.seed == "quad":
+        (table, poly["slope_width"], poly["curve_width"], poly["poly_u_bits"],
+         poly["square_bits"]) = quad_contents(config, seed_bits)
+    if config.seed in ("pwl", "quad"):
+        seed_error = poly_error(config, SimpleNamespace(**poly, table=table, seed_bits=seed_bits,
+                                                        frac_bits=frac))
     if config.is_activation:
         work_bits = frac
     else:
@@ -219,4 +265,4 @@ def datapath(config: Config) -> Datapath:
                     alpha_sig=alpha_sig, alpha_exp=alpha_exp, big_exp=big_exp,
                     square_rom=config.is_activation and config.is_float
                     and config.fraction_bits <= SQUARE_ROM_MAX_BITS,
-                    pwl_u_bits=pwl_u_bits, pwl_slope_width=pwl_slope_width)
+                    seed_power=config.seed_power, **poly)

@@ -11,7 +11,7 @@ the result. The latency of a unit is the number of enabled cuts.
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .blocks.multiply import is_wide, tile_slices
+from .blocks.multiply import dsp_tiles, is_wide, sum_levels, tiles
 from .formats import FloatFormat
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
@@ -53,15 +53,29 @@ def _unpack_cuts(fmt):
     return [Cut("unpack_count", count), Cut("unpack", shift)]
 
 
+def _tile_sum_ns(a_width, b_width):
+    """The carry-save sum of a :class:`~hw.blocks.multiply.Product`'s tiles and LUT rows and its
+    carry chain (nothing for a single DSP tile)."""
+    if len(tiles(a_width, b_width)) == 1 and not tiles(a_width, b_width)[0][2]:
+        return 0.0
+    return _chain_ns(a_width + b_width) + DELAY_NS["lut"] * sum_levels(a_width, b_width)
+
+
+def _product_ns(a_width, b_width):
+    """A :class:`~hw.blocks.multiply.Product` with no register inside: its DSP tiles (or, with
+    only LUT rows, their AND gates) and their sum."""
+    first = DELAY_NS["multiply"] if dsp_tiles(a_width, b_width) else DELAY_NS["lut"]
+    return first + _tile_sum_ns(a_width, b_width)
+
+
 def _product_cuts(name, a_width, b_width, after_ns=0.0):
     """The cuts of a step ``name`` that multiplies (:class:`hw.blocks.multiply.Product`) and then
     spends ``after_ns`` more: a product wider than one DSP has an optional ``<name>_tiles``
     register between its DSP tiles and their sum."""
     if is_wide(a_width, b_width):
-        tiles = len(tile_slices(a_width)) * len(tile_slices(b_width))
-        tile_sum = _chain_ns(a_width + b_width) + (DELAY_NS["lut"] if tiles > 2 else 0)
-        return [Cut(f"{name}_tiles", DELAY_NS["multiply"]), Cut(name, tile_sum + after_ns)]
-    return [Cut(name, DELAY_NS["multiply"] + after_ns)]
+        return [Cut(f"{name}_tiles", DELAY_NS["multiply"]),
+                Cut(name, _tile_sum_ns(a_width, b_width) + after_ns)]
+    return [Cut(name, _product_ns(a_width, b_width) + after_ns)]
 
 
 def _newton(index, r_bits, frac_bits, work_bits):
@@ -102,14 +116,24 @@ def unit_cuts(config):
         else:
             cuts += _product_cuts("alpha", dp.alpha_width, w + 2)
         cuts += [Cut("sum", DELAY_NS["add"]), Cut("add", DELAY_NS["normalize"])]
-    cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed in ("lut", "pwl")))
+    cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed != "magic"))
     if config.seed == "pwl":            # the line c0 - c1*u after the table read
-        cuts.append(Cut("seed_linear", DELAY_NS["multiply"] + DELAY_NS["subtract"]))
+        cuts += _product_cuts("seed_linear", dp.slope_width, dp.poly_u_bits, DELAY_NS["subtract"])
+    elif config.seed == "quad":         # c1*u beside ut**2; c2*v beside c0 - c1*u; their sum
+        shapes = [(dp.slope_width, dp.poly_u_bits), (dp.square_bits, dp.square_bits)]
+        if any(is_wide(*shape) for shape in shapes):    # one tile register for both products
+            cuts.append(Cut("seed_products_tiles", DELAY_NS["multiply"]))
+            products = max(_tile_sum_ns(*shape) for shape in shapes)
+        else:
+            products = max(_product_ns(*shape) for shape in shapes)
+        cuts += [Cut("seed_products", products),
+                 Cut("seed_curve", max(_product_ns(dp.curve_width, dp.square_bits), _chain_ns(dp.seed_bits + 2))),
+                 Cut("seed_sum", _chain_ns(dp.seed_bits + 2))]
     r_bits = dp.seed_bits
     for index in range(config.newton):
         cuts += _newton(index, r_bits, dp.frac_bits, w)
         r_bits = w
-    if config.is_backward:
+    if config.is_backward and dp.seed_power == 1:
         cuts += _product_cuts("r2", w + 1, w + 1) + _product_cuts("r3", w + 1, w + 1)
     if config.is_activation:
         cuts += _product_cuts("product", p, w + 1)

@@ -9,7 +9,7 @@ from hw.blocks.arith import AddOne, MulShr, NormalizeSum
 from hw.blocks.newton import NewtonStage
 from hw.blocks.reduce import RangeReduce
 from hw.blocks.round import RoundPackFixed, RoundPackFloat, RoundShift
-from hw.blocks.seed import LutSeed, MagicSeed
+from hw.blocks.seed import LutSeed, MagicSeed, PolySeed
 from hw.blocks.multiply import Product
 from hw.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
 from hw.config import Config
@@ -140,6 +140,37 @@ def test_lut_seed_exhaustive(fmt, table_bits):
     assert np.array_equal(got["r0"], twin.seed_lut(config, dp, parity, sig).astype(np.int64))
 
 
+@pytest.mark.parametrize("spec, cuts", [
+    (dict(format="bf16", function="isrlu"), ()),
+    (dict(format="bf16", function="isru-grad"), ("seed_linear",)),
+    (dict(format="fp16", function="isru"), ("seed_products", "seed_sum")),
+    (dict(format="fp16", function="isrlu-grad"), ("seed_products_tiles", "seed_products", "seed_curve",
+                                                  "seed_sum")),
+    (dict(format="fp32", seed="quad", table_bits=7, newton=1), ("seed_curve",)),
+    (dict(format="e4m3", seed="pwl", table_bits=3), ("seed_linear",))])
+def test_poly_seed(spec, cuts):
+    """Lines and parabolas (of m**-0.5, and of m**-1.5 for the backward units) against their twin,
+    on every interval: its ends and random points inside."""
+    config = Config(**spec)
+    dp = datapath(config)
+    assert dp.seed_power == (3 if config.is_backward else 1)
+    rng = np.random.default_rng(11)
+    frac = np.concatenate([np.arange(0, 1 << dp.frac_bits, 1 << dp.poly_u_bits),
+                           np.arange(0, 1 << dp.frac_bits, 1 << dp.poly_u_bits) + (1 << dp.poly_u_bits) - 1,
+                           rng.integers(0, 1 << dp.frac_bits, 2000)]).astype(np.uint64)
+    parity = np.concatenate([np.zeros_like(frac), np.ones_like(frac)]).astype(np.int64)
+    sig = np.concatenate([frac, frac]) | np.uint64(1 << dp.frac_bits)
+    dut = PolySeed(config, dp, cuts={name: True for name in cuts})
+    assert dut.latency == 1 + len(cuts)
+    got = run_pipelined(dut, dut.latency, {"parity": parity, "sig": sig}, ["r0"])
+    expected = twin.seed_poly(config, dp, parity, sig)
+    assert np.array_equal(got["r0"], expected.astype(np.int64))
+    # The seed's error is close to the datapath's (sampled) estimate, and small.
+    m = sig / 2.0 ** dp.frac_bits * 2.0 ** parity
+    error = np.abs(expected / 2.0 ** dp.seed_bits * m ** (dp.seed_power / 2) - 1).max()
+    assert error <= dp.seed_error * 1.05 and dp.seed_error < 2.0 ** -(config.table_bits + 2)
+
+
 @pytest.mark.parametrize("fmt, seed, last, cuts", [
     ("fp32", "lut", True, ("square_tiles", "square", "t_tiles", "t", "h", "r_tiles", "r")),
     ("fp32", "lut", False, ("t_tiles", "r")),
@@ -227,7 +258,8 @@ def test_mul_shr_block(cut):
     assert np.array_equal(got["p"], twin.product(a, 11, b).astype(np.int64))
 
 
-@pytest.mark.parametrize("a_width, b_width, cut", [(27, 27, True), (25, 30, False), (16, 16, True), (9, 40, True)])
+@pytest.mark.parametrize("a_width, b_width, cut", [(27, 27, True), (25, 30, False), (16, 16, True), (9, 40, True),
+                                                   (22, 21, True), (20, 18, False), (5, 40, True), (3, 9, False)])
 def test_tiled_product(a_width, b_width, cut):
     """The tiled product (DSP tiles, carry-save rows, one adder) is the exact product."""
     rng = np.random.default_rng(a_width * b_width)

@@ -39,7 +39,7 @@ def test_bad_format(text, message):
     (dict(function="fma", newton=1), "newton is not used with function 'fma' (got 1)"),
     (dict(function="fma", seed="lut"), "seed is not used with function 'fma' (got 'lut')"),
     (dict(function="fma", lanes=0), "lanes must be an integer in 1..16, not 0"),
-    (dict(seed="poly"), "seed must be one of magic, lut, pwl, not 'poly'"),
+    (dict(seed="poly"), "seed must be one of magic, lut, pwl, quad, not 'poly'"),
     (dict(newton=4), "newton must be an integer in 0..3, not 4"),
     (dict(newton=-1), "newton must be an integer in 0..3, not -1"),
     (dict(newton=1.5), "newton must be an integer in 0..3, not 1.5"),
@@ -48,7 +48,10 @@ def test_bad_format(text, message):
     (dict(table_bits=1), "table_bits for bf16 must be an integer in 2..8, not 1"),
     (dict(table_bits=9), "table_bits for bf16 must be an integer in 2..8, not 9"),
     (dict(format="fp32", table_bits=17), "table_bits for fp32 must be an integer in 2..16, not 17"),
-    (dict(seed="magic", table_bits=6), "table_bits is only used with seeds 'lut' and 'pwl'"),
+    (dict(seed="magic", table_bits=6), "table_bits is only used with seeds 'lut', 'pwl' and 'quad'"),
+    (dict(seed="quad", table_bits=1), "table_bits for bf16 with seed 'quad' must be an integer in 2..7, not 1"),
+    (dict(function="isru", seed="quad", table_bits=13), "table_bits for bf16 with seed 'quad' must be "
+                                                        "an integer in 2..12, not 13"),
     (dict(magic=0x5f37), "magic is only used with seed 'magic'"),
     (dict(seed="magic", magic=0x6000), "magic for bf16 must be an integer in 0x5f00..0x5f7f, not 24576"),
     (dict(format="fp32", seed="magic", magic=0x1234), "magic for fp32 must be an integer in "
@@ -85,17 +88,23 @@ def test_defaults_resolved_once():
 
 def test_activation_defaults():
     config = Config("bf16", function="isrlu")
-    # BF16 forward: a piecewise-linear seed alone meets the target; FP16 and the backward pass: a
-    # 12-bit table and one Newton stage; FP32: 8 bits and two stages.
+    # Polynomial seeds alone where they meet the target: BF16 lines (forward and backward, the
+    # backward's lines of (1 + alpha*x**2)**-1.5 itself), FP16 parabolas (10 index bits, so that the
+    # slope product is one DSP); FP32: an 8-bit table and two Newton stages.
     assert (config.alpha, config.runtime_alpha, config.seed, config.table_bits, config.newton) == \
         (1.0, False, "pwl", 11, 0)
-    assert (Config("fp16", function="isru").seed, Config("fp16", function="isru").newton) == ("lut", 1)
-    assert Config("bf16", function="isrlu-grad").name == "isrlu_grad_bf16_a1_lut12_n1"
+    assert (Config("fp16", function="isru").seed, Config("fp16", function="isru").table_bits) == ("quad", 10)
+    assert Config("bf16", function="isrlu-grad").name == "isrlu_grad_bf16_a1_pwl11_n0"
+    assert Config("bf16", function="isrlu-grad").seed_power == 3
+    assert Config("fp16", function="isru-grad").name == "isru_grad_fp16_a1_quad10_n0"
     assert (Config("fp32", function="isru").table_bits, Config("fp32", function="isru").newton) == (8, 2)
     assert Config("q4.12", function="isru").out_format == FixedFormat(4, 12)
     assert Config("bf16", function="isrlu", alpha=3).name == "isrlu_bf16_a3_pwl11_n0"
     assert Config("bf16", function="isrlu", newton=1).name == "isrlu_bf16_a1_lut12_n1"
-    assert Config("fp16", function="isru-grad", runtime_alpha=True).name == "isru_grad_fp16_arun_lut12_n1"
+    # A polynomial seed followed by Newton stages approximates m**-0.5; the backward unit cubes it.
+    assert Config("fp16", function="isru-grad", seed="pwl").newton == 1
+    assert Config("fp16", function="isru-grad", seed="pwl").seed_power == 1
+    assert Config("fp16", function="isru-grad", runtime_alpha=True).name == "isru_grad_fp16_arun_quad10_n0"
     assert Config("fp16", function="isru", alpha=0.1).name.startswith("isru_fp16_a0p1_")
 
 

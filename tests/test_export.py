@@ -96,7 +96,7 @@ def test_export_dir_holds_only_standard_cores():
 PORTS = re.compile(r"^module (\w+) \(([^)]*)\);", re.MULTILINE)
 
 
-@pytest.mark.parametrize("name", list(EXTRA) + ["fma_bf16", "isru_grad_fp16_a1_lut12_n1"])
+@pytest.mark.parametrize("name", list(EXTRA) + ["fma_bf16", "isru_grad_fp16_a1_quad10_n0"])
 def test_ports_in_documented_order(name, extra_dir):
     config, path = _core(name, extra_dir)
     text = path.read_text()

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, given, note, seed as hypothesis_seed,
 from hypothesis import strategies as st
 
 from golden.eval import evaluate, operand_names
-from hw.config import (FUNCTIONS, MAX_PWL_TABLE_BITS, MAX_TABLE_BITS, NEWTON_STAGES, SEEDS,
+from hw.config import (FUNCTIONS, MAX_PWL_TABLE_BITS, MAX_QUAD_TABLE_BITS, MAX_TABLE_BITS, NEWTON_STAGES, SEEDS,
                        Config)
 from hw.magic import magic_range
 from hw.plan import optional_cuts
@@ -102,6 +102,13 @@ def _default_out_format_invalid(kw):
     return kw["function"] == "rsqrt" and int(kw["format"].split(".")[1]) < 2
 
 
+def _max_table_bits(config, seed):
+    """The largest table_bits a table seed accepts for ``config``."""
+    if seed == "lut":
+        return min(config.core_significand_bits, MAX_TABLE_BITS)
+    return min(config.core_significand_bits - 1, MAX_PWL_TABLE_BITS if seed == "pwl" else MAX_QUAD_TABLE_BITS)
+
+
 @st.composite
 def valid_kwargs(draw):
     """Keyword arguments of a valid ``Config`` (every parameter drawn or left to its default)."""
@@ -123,10 +130,8 @@ def valid_kwargs(draw):
         if seed is not None:
             kw["seed"] = seed
             trial = Config(**kw)
-            if seed in ("lut", "pwl") and draw(st.booleans()):
-                high = (min(trial.core_significand_bits, MAX_TABLE_BITS) if seed == "lut"
-                        else min(trial.core_significand_bits - 1, MAX_PWL_TABLE_BITS))
-                kw["table_bits"] = draw(st.integers(2, min(high, MAX_SIM_TABLE_BITS)))
+            if seed != "magic" and draw(st.booleans()):
+                kw["table_bits"] = draw(st.integers(2, min(_max_table_bits(trial, seed), MAX_SIM_TABLE_BITS)))
             if seed == "magic" and draw(st.booleans()):
                 kw["magic"] = draw(st.integers(*magic_range(trial.magic_bias, trial.fraction_bits)))
         if draw(st.booleans()):
@@ -271,13 +276,11 @@ def invalid_kwargs(draw):
             kw["table_bits"] = draw(st.integers(2, 16))
             if not fma:
                 kw["seed"] = "magic"
-        elif "seed" in kw:      # explicit lut / pwl: out of this configuration's range
-            seed = kw["seed"]
-            high = (min(config.core_significand_bits, MAX_TABLE_BITS) if seed == "lut"
-                    else min(config.core_significand_bits - 1, MAX_PWL_TABLE_BITS))
+        elif "seed" in kw:      # explicit lut / pwl / quad: out of this configuration's range
+            high = _max_table_bits(config, kw["seed"])
             kw["table_bits"] = draw(st.one_of(st.integers(-3, 1), st.integers(high + 1, high + 8),
                                               not_int))
-        else:                   # default seed: invalid for lut and pwl alike
+        else:                   # default seed: invalid for lut, pwl and quad alike
             kw["table_bits"] = draw(st.one_of(st.integers(-3, 1), st.integers(17, 40), not_int))
     return kw, parameter
 

@@ -47,6 +47,10 @@ CONFIGS = [
     Config("e5m2", seed="pwl", table_bits=2), Config("e4m3", seed="pwl", table_bits=3, newton=1, pipeline=1),
     Config("e4m3", function="isrlu", seed="pwl", table_bits=5, pipeline=0),
     Config("e4m3", function="isru-grad", seed="pwl", pipeline=3), Config("q3.5", seed="pwl", table_bits=4),
+    Config("e4m3", seed="quad", table_bits=3), Config("e5m2", function="isru", seed="quad", pipeline=1),
+    Config("e4m3", function="isrlu-grad", seed="quad", table_bits=4, newton=0),
+    Config("e4m3", function="isru-grad", seed="quad", newton=1, pipeline=4),
+    Config("q3.5", seed="quad", table_bits=4, newton=1), Config("q2.6", function="isru", seed="quad", pipeline=2),
 ]
 
 
@@ -84,5 +88,7 @@ def test_pipelining_changes_latency_only():
     latencies = [len(enabled_cuts(base.with_(pipeline=level))) for level in range(optional_cuts(base) + 1)]
     # Mandatory registers: the square table, the seed table, the output.
     assert latencies == list(range(3, 3 + len(latencies)))
-    # 11 + 4 * newton, plus a tile register for each product wider than one DSP (3 Newton, 1 final).
-    assert len(enabled_cuts(base)) == latencies[-1] == 19
+    # 11, +3 for the quad seed (its products, the curve, the sum; its slope product is one DSP
+    # tile), +1 for the final product's tile register.
+    assert base.seed == "quad" and base.newton == 0
+    assert len(enabled_cuts(base)) == latencies[-1] == 15

@@ -5,8 +5,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..pipeline import register
+from .multiply import Product
 
-__all__ = ["LutSeed", "PwlSeed", "MagicSeed"]
+__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS"]
 
 
 class LutSeed(wiring.Component):
@@ -38,17 +39,28 @@ class LutSeed(wiring.Component):
         return m
 
 
-class PwlSeed(wiring.Component):
-    """Piecewise-linear seed: a ROM of lines indexed like :class:`LutSeed`, then
-    ``r0 = c0 - floor(c1 * u / 2**U)`` with ``u`` the ``U = dp.pwl_u_bits`` fraction bits of
-    ``sig`` below the index (one small product instead of a Newton stage's three wide ones).
+POLY_CUTS = {"pwl": ("seed_linear_tiles", "seed_linear"),
+             "quad": ("seed_products_tiles", "seed_products", "seed_curve", "seed_sum")}
+
+
+class PolySeed(wiring.Component):
+    """Polynomial seed: a ROM of lines (``pwl``) or parabolas (``quad``) indexed like
+    :class:`LutSeed`, evaluated at ``u``, the ``U = dp.poly_u_bits`` fraction bits of ``sig`` below
+    the index: ``r0 = c0 - floor(c1*u / 2**U)`` [``+ floor(c2*v / 2**D)``, ``v = floor(ut**2 /
+    2**D)``, ``ut`` the top ``D = dp.square_bits`` bits of ``u``]. One small product for a line;
+    for a parabola ``c1*u`` and ``ut**2`` side by side, then ``c2*v`` (each a
+    :class:`~hw.blocks.multiply.Product`).
 
     Ports: ``parity``, ``sig`` (in); ``en`` (in, read enable = pipeline advance); ``r0`` (out,
     ``seed_bits`` fraction bits). Latency 1 (the synchronous ROM read; ``u`` is registered beside
-    it), 2 with ``cut`` (a register after the line). Contents: :func:`hw.datapath.pwl_contents`.
+    it) plus one per enabled cut of :data:`POLY_CUTS` (``cuts`` maps each name to whether it holds
+    a register): ``pwl``: the product's tile register, after the line; ``quad``: the first
+    products' tile registers, after them, after ``c2*v`` (beside ``c0 - c1*u``), after the sum.
+    Contents: :func:`hw.datapath.pwl_contents`, :func:`hw.datapath.quad_contents`.
     """
-    def __init__(self, config, dp, cut=False):
-        self.config, self.dp, self.cut = config, dp, cut
+    def __init__(self, config, dp, cuts=None):
+        self.config, self.dp = config, dp
+        self.cuts = {name: bool((cuts or {}).get(name, False)) for name in POLY_CUTS[config.seed]}
         super().__init__({
             "parity": In(1), "sig": In(dp.frac_bits + 1), "en": In(1),
             "r0": Out(dp.seed_bits + 1),
@@ -56,19 +68,43 @@ class PwlSeed(wiring.Component):
 
     @property
     def latency(self):
-        return 1 + int(self.cut)
+        return 1 + sum(self.cuts.values())
+
+    def _product(self, m, name, a, b, tiles=None):
+        product = m.submodules[name] = Product(len(a), len(b), self.cuts.get(tiles, False))
+        m.d.comb += [product.a.eq(a), product.b.eq(b), product.en.eq(self.en)]
+        return product.p
+
+    def _cut(self, m, name, values):
+        return [register(m, self.en, value, f"{name}_{i}", self.cuts[name]) for i, value in enumerate(values)]
 
     def elaborate(self, platform):
         m = Module()
-        dp = self.dp
-        top, frac, u_bits, slope = self.config.table_bits - 1, dp.frac_bits, dp.pwl_u_bits, dp.pwl_slope_width
+        dp, seed = self.dp, self.config.seed
+        top, frac, u_bits = self.config.table_bits - 1, dp.frac_bits, dp.poly_u_bits
+        curve = dp.curve_width if seed == "quad" else 0
         m.submodules.rom = rom = Memory(shape=unsigned(dp.table_width), depth=len(dp.table), init=dp.table)
         port = rom.read_port(domain="sync")
         m.d.comb += [port.addr.eq(Cat(self.sig[frac - top:frac], self.parity)), port.en.eq(self.en)]
         u = register(m, self.en, self.sig[:u_bits], "u")
-        c0, c1 = port.data[slope:], port.data[:slope]
-        line = (c0 - ((c1 * u) >> u_bits))[:dp.seed_bits + 1]
-        m.d.comb += self.r0.eq(register(m, self.en, line, "line", self.cut))
+        c0, c1, c2 = port.data[dp.slope_width + curve:], port.data[curve:curve + dp.slope_width], port.data[:curve]
+        first = POLY_CUTS[seed][0]
+        slope = self._product(m, "slope", c1, u, first)
+        if seed == "pwl":
+            (c0,) = self._cut(m, first, [c0])
+            line = (c0 - (slope >> u_bits))[:dp.seed_bits + 1]
+            m.d.comb += self.r0.eq(self._cut(m, "seed_linear", [line])[0])
+            return m
+        d = dp.square_bits
+        ut = u[u_bits - d:]
+        square = self._product(m, "square", ut, ut, first)
+        c0, c2 = self._cut(m, first, [c0, c2])
+        c0, c2, slope, square = self._cut(m, "seed_products", [c0, c2, slope, square])
+        line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
+        bend = self._product(m, "curve", c2, square[d:])
+        line, bend = self._cut(m, "seed_curve", [line, bend])
+        total = (line + (bend >> d))[:dp.seed_bits + 1]
+        m.d.comb += self.r0.eq(self._cut(m, "seed_sum", [total])[0])
         return m
 
 

@@ -141,11 +141,12 @@ class ActivationUnit(StreamUnit):
         live["k"] = Mux(live["unit"], 0, live["k"])
         # [r**2, r**3,] the product, round/pack.
         if config.is_backward:
-            live = self._mul(m, st, en, lane, "r2", live, live["r"], live["r"], w, w + 1)
-            live = self._mul(m, st, en, lane, "r3", live, live.pop("r2"), live.pop("r"), w, w + 1)
-            live["r"] = live.pop("r3")
+            if dp.seed_power == 1:
+                live = self._mul(m, st, en, lane, "r2", live, live["r"], live["r"], w, w + 1)
+                live = self._mul(m, st, en, lane, "r3", live, live.pop("r2"), live.pop("r"), w, w + 1)
+                live["r"] = live.pop("r3")
             operand, exp_in, sign = live["sigg"], live["eg"], live["sg"]
-            live["exp"] = exp_in - 3 * live["k"]
+            live["exp"] = exp_in - (live["k"] << 1) - live["k"]     # 3k without a multiplier
         else:
             operand, exp_in, sign = live["sigx"], live["ex"], live["sx"]
             live["exp"] = exp_in - live["k"]

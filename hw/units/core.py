@@ -1,7 +1,7 @@
 """The inverse-square-root core shared by every unit (twin: golden.rsqrt.rsqrt_core)."""
 from ..blocks.newton import NEWTON_CUTS, NewtonStage
 from ..blocks.reduce import RangeReduce
-from ..blocks.seed import LutSeed, MagicSeed, PwlSeed
+from ..blocks.seed import POLY_CUTS, LutSeed, MagicSeed, PolySeed
 
 __all__ = ["rsqrt_core"]
 
@@ -16,18 +16,16 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
     """
     reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
     m.d.comb += [reduce.exp.eq(exp), reduce.sig.eq(sig)]
-    if config.seed == "pwl":
-        seed = PwlSeed(config, dp, cut=st.on("seed_linear"))
+    if config.seed in POLY_CUTS:
+        seed = PolySeed(config, dp, cuts={name: st.on(name) for name in POLY_CUTS[config.seed]})
     else:
         seed = (LutSeed if config.seed == "lut" else MagicSeed)(config, dp)
     m.submodules[f"{name}_seed"] = seed
     m.d.comb += [seed.parity.eq(reduce.parity), seed.sig.eq(sig)]
     live = {**live, "mr": reduce.mr, "k": reduce.k}
-    if config.seed in ("lut", "pwl"):   # the ROM read is the "seed" register
+    if config.seed != "magic":           # the ROM read is the "seed" register
         m.d.comb += seed.en.eq(en)
-        live = st.cut("seed", live)
-        if config.seed == "pwl":
-            live = st.cut("seed_linear", live)
+        live = st.cut_each(("seed",) + POLY_CUTS.get(config.seed, ()), live)
         r = seed.r0
     else:
         live = st.cut("seed", {**live, "r": seed.r0})
