@@ -31,13 +31,15 @@ DEFAULT_TABLE_BITS = 12
 # Error of the bare magic seed and of a table seed with T index bits, for choosing default stages.
 MAGIC_SEED_ERROR = 0.0343
 # Activations: the inverse square root of 1 + alpha*x**2 is computed to 2p + guard bits where the
-# target is correct rounding (precision up to 12 bits: the 16-bit formats), else p + guard bits.
-# The forward functions need 4 guard bits for correct rounding (verified on every 16-bit input),
-# which keeps every BF16 product within the UP5K's eight 16x16 DSPs; grad * r**3 needs 12.
+# target is correct rounding (precision up to 12 bits: the 16-bit formats), else p + guard bits
+# (target: 1 ulp; FP32). Correct rounding on every 16-bit input needs 4 guard bits forward and 9
+# backward (whose f'(x) = (1 + alpha*x**2)**-1.5 falls to 1/8 over a binade of the operand: three
+# bits of its relative precision); at least 19 bits in all, so that a 12-bit table fits.
 CORRECTLY_ROUNDED_MAX_BITS = 12
-ACTIVATION_GUARD_BITS = 12
+ACTIVATION_GUARD_BITS = 6
 FORWARD_CORRECTLY_ROUNDED_GUARD_BITS = 4
 BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS = 9
+MIN_ACTIVATION_CORE_BITS = 19
 # Piecewise-linear seed: index bits by default, and its predicted relative error 2**-(2T + 2).
 PWL_TABLE_BITS = 11
 MAX_PWL_TABLE_BITS = 14
@@ -273,11 +275,10 @@ class Config:
         if (self.table_bits in (None, PWL_TABLE_BITS) and self.core_significand_bits - 1 >= PWL_TABLE_BITS
                 and _seed_error("pwl", PWL_TABLE_BITS, power) <= target):
             return "pwl"
-        if self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS:
-            bits = [t for t in QUAD_TABLE_BITS if t <= self.core_significand_bits - 1
-                    and _seed_error("quad", t, power) <= target]
-            if bits and self.table_bits in (None, *bits):
-                return "quad"
+        bits = [t for t in QUAD_TABLE_BITS if t <= self.core_significand_bits - 1
+                and _seed_error("quad", t, power) <= target]
+        if bits and self.table_bits in (None, *bits):
+            return "quad"
         return "lut"
 
     def _default_quad_bits(self, accepted):
@@ -343,8 +344,7 @@ class Config:
         if self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS:
             guard = (BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS if self.is_backward
                      else FORWARD_CORRECTLY_ROUNDED_GUARD_BITS)
-            return max(2 * self.result_bits + guard,
-                       ACTIVATION_TABLE_BITS + ACTIVATION_GUARD_BITS // 2 + 1)
+            return max(2 * self.result_bits + guard, MIN_ACTIVATION_CORE_BITS)
         return self.result_bits + ACTIVATION_GUARD_BITS
 
     @property

@@ -14,6 +14,7 @@ from fractions import Fraction
 from math import frexp, isqrt, sqrt
 from types import SimpleNamespace
 
+from .blocks.multiply import ROW_MAX_BITS
 from .config import Config
 from .magic import magic_seed_error
 
@@ -24,6 +25,9 @@ GUARD_BITS = 4
 # rather than a DSP multiplier: BF16 (7) and FP16 (10).
 SQUARE_ROM_MAX_BITS = 10
 SEED_GUARD_BITS = 4
+# The activations have more products than the UP5K has DSPs (an FP32 one: x**2, the seed's three,
+# the final one): their tiles up to 8 bits wide (an FP32 significand's low byte) are LUT rows.
+ACTIVATION_ROW_BITS = 8
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Datapath:
     slope_width: int      # pwl/quad seed: bits of the slope c1 (below c0 in each entry)
     curve_width: int      # quad seed: bits of the curvature c2 (the low part of each entry)
     square_bits: int      # quad seed: D, the top bits of u that are squared
+    row_bits: int         # products: tiles with a side of at most this many bits are LUT rows
 
     @property
     def alpha_shift(self):
@@ -265,4 +270,5 @@ def datapath(config: Config) -> Datapath:
                     alpha_sig=alpha_sig, alpha_exp=alpha_exp, big_exp=big_exp,
                     square_rom=config.is_activation and config.is_float
                     and config.fraction_bits <= SQUARE_ROM_MAX_BITS,
-                    seed_power=config.seed_power, **poly)
+                    seed_power=config.seed_power, **poly,
+                    row_bits=ACTIVATION_ROW_BITS if config.is_activation else ROW_MAX_BITS)

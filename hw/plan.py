@@ -11,7 +11,7 @@ the result. The latency of a unit is the number of enabled cuts.
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .blocks.multiply import dsp_tiles, is_wide, sum_levels, tiles
+from .blocks.multiply import ROW_MAX_BITS, dsp_tiles, is_wide, sum_levels, tiles
 from .formats import FloatFormat
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
@@ -43,6 +43,12 @@ def _levels_ns(bits):
     return 4 + DELAY_NS["lut"] * (bits - 1).bit_length()
 
 
+def _shift_ns(bits):
+    """A wide shift by a variable amount with the rounding increment after it (measured on the
+    FMA's window and the FP32 activations' packer: about 8 ns plus 0.45 ns per bit)."""
+    return 8 + 0.45 * bits
+
+
 def _unpack_cuts(fmt):
     """Every unit starts by unpacking its operands: a leading-one count over the fraction (float)
     or the magnitude (fixed point, after a negation), then the normalizing shift."""
@@ -53,36 +59,39 @@ def _unpack_cuts(fmt):
     return [Cut("unpack_count", count), Cut("unpack", shift)]
 
 
-def _tile_sum_ns(a_width, b_width):
-    """The carry-save sum of a :class:`~hw.blocks.multiply.Product`'s tiles and LUT rows and its
-    carry chain (nothing for a single DSP tile)."""
-    if len(tiles(a_width, b_width)) == 1 and not tiles(a_width, b_width)[0][2]:
+def _tile_sum_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
+    """The carry-save sum of a :class:`~hw.blocks.multiply.Product`'s (or
+    :class:`~hw.blocks.multiply.Square`'s) tiles and LUT rows and its carry chain (nothing for a
+    single DSP tile)."""
+    parts = tiles(a_width, b_width, square, row_bits)
+    if len(parts) == 1 and not parts[0][2]:
         return 0.0
-    return _chain_ns(a_width + b_width) + DELAY_NS["lut"] * sum_levels(a_width, b_width)
+    return _chain_ns(a_width + b_width) + DELAY_NS["lut"] * sum_levels(a_width, b_width, square, row_bits)
 
 
-def _product_ns(a_width, b_width):
-    """A :class:`~hw.blocks.multiply.Product` with no register inside: its DSP tiles (or, with
-    only LUT rows, their AND gates) and their sum."""
-    first = DELAY_NS["multiply"] if dsp_tiles(a_width, b_width) else DELAY_NS["lut"]
-    return first + _tile_sum_ns(a_width, b_width)
+def _product_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
+    """A :class:`~hw.blocks.multiply.Product` (or ``Square``) with no register inside: its DSP
+    tiles (or, with only LUT rows, their AND gates) and their sum."""
+    first = DELAY_NS["multiply"] if dsp_tiles(a_width, b_width, square, row_bits) else DELAY_NS["lut"]
+    return first + _tile_sum_ns(a_width, b_width, square, row_bits)
 
 
-def _product_cuts(name, a_width, b_width, after_ns=0.0):
-    """The cuts of a step ``name`` that multiplies (:class:`hw.blocks.multiply.Product`) and then
-    spends ``after_ns`` more: a product wider than one DSP has an optional ``<name>_tiles``
-    register between its DSP tiles and their sum."""
+def _product_cuts(name, a_width, b_width, after_ns=0.0, square=False, row_bits=ROW_MAX_BITS):
+    """The cuts of a step ``name`` that multiplies (:class:`hw.blocks.multiply.Product`, or
+    squares: ``Square``) and then spends ``after_ns`` more: a product wider than one DSP has an
+    optional ``<name>_tiles`` register between its DSP tiles and their sum."""
     if is_wide(a_width, b_width):
         return [Cut(f"{name}_tiles", DELAY_NS["multiply"]),
-                Cut(name, _tile_sum_ns(a_width, b_width) + after_ns)]
-    return [Cut(name, _product_ns(a_width, b_width) + after_ns)]
+                Cut(name, _tile_sum_ns(a_width, b_width, square, row_bits) + after_ns)]
+    return [Cut(name, _product_ns(a_width, b_width, square, row_bits) + after_ns)]
 
 
-def _newton(index, r_bits, frac_bits, work_bits):
+def _newton(index, r_bits, dp):
     square, t, h, r = (f"newton{index}_{step}" for step in ("square", "t", "h", "r"))
-    return (_product_cuts(square, r_bits + 1, r_bits + 1)
-            + _product_cuts(t, frac_bits + 2, work_bits + 2) + [Cut(h, DELAY_NS["subtract"])]
-            + _product_cuts(r, r_bits + 1, work_bits + 2))
+    w, rows = dp.work_bits, dp.row_bits
+    return (_product_cuts(square, r_bits + 1, r_bits + 1, square=True, row_bits=rows)
+            + _product_cuts(t, dp.frac_bits + 2, w + 2, row_bits=rows) + [Cut(h, DELAY_NS["subtract"])]
+            + _product_cuts(r, r_bits + 1, w + 2, row_bits=rows))
 
 
 def unit_cuts(config):
@@ -99,7 +108,7 @@ def unit_cuts(config):
                      + _product_cuts("multiply", p, p)
                      + [Cut("align", _levels_ns(window) + 2 * DELAY_NS["lut"]),
                         Cut("add", _chain_ns(window) + 2 * DELAY_NS["lut"]),
-                        Cut("normalize", 2 * _levels_ns(window)), Cut("shift", 8 + 0.45 * window),
+                        Cut("normalize", 2 * _levels_ns(window)), Cut("shift", _shift_ns(window)),
                         Cut("out", DELAY_NS["round"], mandatory=True)])
     from .datapath import datapath
     dp = datapath(config)
@@ -110,35 +119,44 @@ def unit_cuts(config):
         if dp.square_rom:
             cuts.append(Cut("square", DELAY_NS["seed"], mandatory=True))
         else:
-            cuts += _product_cuts("square", p, p)
+            cuts += _product_cuts("square", p, p, square=True, row_bits=dp.row_bits)
         if dp.alpha_shift:
             cuts.append(Cut("alpha", 0))
         else:
-            cuts += _product_cuts("alpha", dp.alpha_width, w + 2)
+            cuts += _product_cuts("alpha", dp.alpha_width, w + 2, row_bits=dp.row_bits)
         cuts += [Cut("sum", DELAY_NS["add"]), Cut("add", DELAY_NS["normalize"])]
     cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed != "magic"))
     if config.seed == "pwl":            # the line c0 - c1*u after the table read
-        cuts += _product_cuts("seed_linear", dp.slope_width, dp.poly_u_bits, DELAY_NS["subtract"])
+        cuts += _product_cuts("seed_linear", dp.slope_width, dp.poly_u_bits, DELAY_NS["subtract"],
+                              row_bits=dp.row_bits)
     elif config.seed == "quad":         # c1*u beside ut**2; c2*v beside c0 - c1*u; their sum
-        shapes = [(dp.slope_width, dp.poly_u_bits), (dp.square_bits, dp.square_bits)]
-        if any(is_wide(*shape) for shape in shapes):    # one tile register for both products
+        shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.row_bits),
+                  (dp.square_bits, dp.square_bits, True, dp.row_bits)]
+        if any(is_wide(a, b) for a, b, _, _ in shapes):  # one tile register for both products
             cuts.append(Cut("seed_products_tiles", DELAY_NS["multiply"]))
             products = max(_tile_sum_ns(*shape) for shape in shapes)
         else:
             products = max(_product_ns(*shape) for shape in shapes)
         cuts += [Cut("seed_products", products),
-                 Cut("seed_curve", max(_product_ns(dp.curve_width, dp.square_bits), _chain_ns(dp.seed_bits + 2))),
+                 Cut("seed_curve", max(_product_ns(dp.curve_width, dp.square_bits, row_bits=dp.row_bits),
+                                       _chain_ns(dp.seed_bits + 2))),
                  Cut("seed_sum", _chain_ns(dp.seed_bits + 2))]
     r_bits = dp.seed_bits
     for index in range(config.newton):
-        cuts += _newton(index, r_bits, dp.frac_bits, w)
+        cuts += _newton(index, r_bits, dp)
         r_bits = w
     if config.is_backward and dp.seed_power == 1:
-        cuts += _product_cuts("r2", w + 1, w + 1) + _product_cuts("r3", w + 1, w + 1)
+        cuts += (_product_cuts("r2", w + 1, w + 1, square=True, row_bits=dp.row_bits)
+                 + _product_cuts("r3", w + 1, w + 1, row_bits=dp.row_bits))
     if config.is_activation:
-        cuts += _product_cuts("product", p, w + 1)
-    cuts += [Cut("normalize", DELAY_NS["normalize"]), Cut("shift", DELAY_NS["shift"]),
-             Cut("out", DELAY_NS["round"], mandatory=True)]
+        cuts += _product_cuts("product", p, w + 1, row_bits=dp.row_bits)
+    if config.is_activation:
+        # The rounded value v (w + 2 bits) may be shifted right to a subnormal position, then
+        # rounded and packed with a carry chain across the word.
+        shift, out = _shift_ns(w + 2), max(DELAY_NS["round"], _chain_ns(config.out_width) + DELAY_NS["lut"])
+    else:
+        shift, out = DELAY_NS["shift"], DELAY_NS["round"]
+    cuts += [Cut("normalize", DELAY_NS["normalize"]), Cut("shift", shift), Cut("out", out, mandatory=True)]
     return tuple(cuts)
 
 

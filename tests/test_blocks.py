@@ -10,7 +10,7 @@ from hw.blocks.newton import NewtonStage
 from hw.blocks.reduce import RangeReduce
 from hw.blocks.round import RoundPackFixed, RoundPackFloat, RoundShift
 from hw.blocks.seed import LutSeed, MagicSeed, PolySeed
-from hw.blocks.multiply import Product
+from hw.blocks.multiply import Product, Square, dsp_tiles
 from hw.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
 from hw.config import Config
 from hw.datapath import datapath
@@ -269,6 +269,20 @@ def test_tiled_product(a_width, b_width, cut):
     dut = Product(a_width, b_width, cut)
     got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
     assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
+
+
+@pytest.mark.parametrize("width, cut, row_bits", [(24, True, 8), (24, False, 6), (31, True, 8), (13, False, 6),
+                                                  (40, False, 8)])
+def test_square(width, cut, row_bits):
+    """The square (each off-diagonal tile once, weighted twice) is exact; a 24-bit one takes one
+    DSP tile with 8-bit rows."""
+    rng = np.random.default_rng(width)
+    a = [int(v) for v in rng.integers(0, 1 << min(width, 63), 800, dtype=np.uint64)]
+    a = [v | (int(rng.integers(0, 2)) << (width - 1)) for v in a] + [(1 << width) - 1, 0, 1]
+    dut = Square(width, cut, row_bits)
+    got = run_pipelined(dut, dut.latency, {"a": a}, ["p"])
+    assert [int(v) for v in got["p"]] == [x * x for x in a]
+    assert dsp_tiles(24, 24, square=True, row_bits=8) == 1 and dsp_tiles(24, 24) == 4
 
 
 def test_add_one_and_normalize():

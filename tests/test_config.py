@@ -90,14 +90,17 @@ def test_activation_defaults():
     config = Config("bf16", function="isrlu")
     # Polynomial seeds alone where they meet the target: BF16 lines (forward and backward, the
     # backward's lines of (1 + alpha*x**2)**-1.5 itself), FP16 parabolas (10 index bits, so that the
-    # slope product is one DSP); FP32: an 8-bit table and two Newton stages.
+    # slope product is one DSP); FP32 parabolas too (target 1 ulp), or with a table of constants an
+    # 8-bit table and two Newton stages.
     assert (config.alpha, config.runtime_alpha, config.seed, config.table_bits, config.newton) == \
         (1.0, False, "pwl", 11, 0)
     assert (Config("fp16", function="isru").seed, Config("fp16", function="isru").table_bits) == ("quad", 10)
     assert Config("bf16", function="isrlu-grad").name == "isrlu_grad_bf16_a1_pwl11_n0"
     assert Config("bf16", function="isrlu-grad").seed_power == 3
     assert Config("fp16", function="isru-grad").name == "isru_grad_fp16_a1_quad10_n0"
-    assert (Config("fp32", function="isru").table_bits, Config("fp32", function="isru").newton) == (8, 2)
+    fp32 = Config("fp32", function="isru")
+    assert (fp32.seed, fp32.table_bits, fp32.newton) == ("quad", 10, 0)
+    assert Config("fp32", function="isru", seed="lut").name == "isru_fp32_a1_lut8_n2"
     assert Config("q4.12", function="isru").out_format == FixedFormat(4, 12)
     assert Config("bf16", function="isrlu", alpha=3).name == "isrlu_bf16_a3_pwl11_n0"
     assert Config("bf16", function="isrlu", newton=1).name == "isrlu_bf16_a1_lut12_n1"

@@ -4,7 +4,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .multiply import Product
+from .multiply import ROW_MAX_BITS, multiply
 
 __all__ = ["MulShr", "AddOne", "NormalizeSum"]
 
@@ -12,12 +12,14 @@ __all__ = ["MulShr", "AddOne", "NormalizeSum"]
 class MulShr(wiring.Component):
     """``p = (a * b) >> shift`` (``<< -shift`` for a negative shift), exact product, truncated.
     Latency 0, or 1 with ``cut`` (the product's tile register, :class:`~hw.blocks.multiply.Product`).
+    With ``square``, ``p = (a * a) >> shift`` (``b`` unused; :class:`~hw.blocks.multiply.Square`);
+    ``row_bits``: see :class:`~hw.blocks.multiply.Product`.
 
     Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
     (out, ``p_width``; the caller guarantees the result fits).
     """
-    def __init__(self, a_width, b_width, shift, p_width, cut=False):
-        self.shift, self.cut = shift, cut
+    def __init__(self, a_width, b_width, shift, p_width, cut=False, square=False, row_bits=ROW_MAX_BITS):
+        self.shift, self.cut, self.square, self.row_bits = shift, cut, square, row_bits
         super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1), "p": Out(p_width)})
 
     @property
@@ -26,9 +28,8 @@ class MulShr(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.product = product = Product(len(self.a), len(self.b), self.cut)
-        m.d.comb += [product.a.eq(self.a), product.b.eq(self.b), product.en.eq(self.en)]
-        full = product.p
+        full = multiply(m, "product", self.a, self.a if self.square else self.b, self.en, self.cut,
+                        self.row_bits)
         m.d.comb += self.p.eq(full >> self.shift if self.shift >= 0 else full << -self.shift)
         return m
 

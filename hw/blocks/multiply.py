@@ -1,4 +1,5 @@
-"""Exact unsigned products built from DSP-sized tiles and LUT rows (twin: the exact integer product)."""
+"""Exact unsigned products and squares built from DSP-sized tiles and LUT rows (twin: the exact
+integer product)."""
 from amaranth.hdl import Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -6,12 +7,13 @@ from amaranth.lib.wiring import In, Out
 from ..pipeline import register
 
 __all__ = ["DSP_WIDTH", "ROW_MAX_BITS", "is_wide", "tile_slices", "tiles", "sum_levels", "dsp_tiles",
-           "Product"]
+           "Product", "Square", "multiply"]
 
 DSP_WIDTH = 16          # the iCE40UP5K's SB_MAC16 multiplies 16x16 unsigned
-# A tile with a side of at most this many bits is built from that many LUT rows (AND gates into
-# the carry-save sum) instead of a DSP: a 16x6 tile costs about 100 LUTs where a DSP would be
-# wasted on it.
+# By default a tile with a side of at most this many bits is built from that many LUT rows (AND
+# gates into the carry-save sum) instead of a DSP: a 16x6 tile costs about 100 LUTs where a DSP
+# would be mostly wasted on it. Units short of DSPs raise it (``row_bits``): 8 makes the low byte
+# of an FP32 significand rows.
 ROW_MAX_BITS = 6
 
 
@@ -25,36 +27,44 @@ def tile_slices(width):
     return [(start, min(start + DSP_WIDTH, width)) for start in range(0, width, DSP_WIDTH)]
 
 
-def _is_rows(a_bits, b_bits):
-    return min(a_bits, b_bits) <= ROW_MAX_BITS
+def tiles(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
+    """``(a_slice, b_slice, as_rows, weight)`` for every tile of an ``a_width`` x ``b_width``
+    product: ``as_rows`` for a tile with a side of at most ``row_bits`` bits, built from LUT rows;
+    ``weight`` 2 for the off-diagonal tiles of a square (``a[i]*a[j]`` and ``a[j]*a[i]`` computed
+    once), else 1."""
+    if square and a_width != b_width:
+        raise ValueError(f"a square has equal widths, not {a_width} and {b_width}")
+    out = []
+    for i, a in enumerate(tile_slices(a_width)):
+        for j, b in enumerate(tile_slices(b_width)):
+            if square and j < i:
+                continue
+            rows = min(a[1] - a[0], b[1] - b[0]) <= row_bits
+            out.append((a, b, rows, 2 if square and i != j else 1))
+    return out
 
 
-def tiles(a_width, b_width):
-    """``(a_slice, b_slice, as_rows)`` for every tile of an ``a_width`` x ``b_width`` product."""
-    return [(a, b, _is_rows(a[1] - a[0], b[1] - b[0]))
-            for a in tile_slices(a_width) for b in tile_slices(b_width)]
-
-
-def sum_levels(a_width, b_width):
-    """Carry-save (3:2) levels of an ``a_width`` x ``b_width`` :class:`Product` before its carry
-    chain, counting every tile product and LUT row as its own row (an upper bound: tiles whose
-    bits do not overlap share one)."""
-    rows = sum(min(a[1] - a[0], b[1] - b[0]) if as_rows else 1 for a, b, as_rows in tiles(a_width, b_width))
+def sum_levels(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
+    """Carry-save (3:2) levels of a :class:`Product` or :class:`Square` before its carry chain,
+    counting every tile product and LUT row as its own row (an upper bound: tiles whose bits do
+    not overlap share one)."""
+    rows = sum(min(a[1] - a[0], b[1] - b[0]) if as_rows else 1
+               for a, b, as_rows, _ in tiles(a_width, b_width, square, row_bits))
     levels = 0
     while rows > 2:
         rows, levels = rows - rows // 3, levels + 1
     return levels
 
 
-def dsp_tiles(a_width, b_width):
-    """How many SB_MAC16 an ``a_width`` x ``b_width`` :class:`Product` uses."""
-    return sum(not rows for _, _, rows in tiles(a_width, b_width))
+def dsp_tiles(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
+    """How many SB_MAC16 a :class:`Product` (or :class:`Square`) of these widths uses."""
+    return sum(not rows for _, _, rows, _ in tiles(a_width, b_width, square, row_bits))
 
 
 class Product(wiring.Component):
     """``p = a * b``, exact, as the sum of tile products ``a[i] * b[j] << (i + j)``: DSP-sized
-    (16x16) tiles, each one SB_MAC16, except thin ones (a side of at most :data:`ROW_MAX_BITS`
-    bits), which are that many rows of AND gates. Tiles whose bits do not overlap share a row
+    (16x16) tiles, each one SB_MAC16, except thin ones (a side of at most ``row_bits`` bits,
+    default :data:`ROW_MAX_BITS`), which are that many rows of AND gates. Tiles whose bits do not overlap share a row
     (concatenation costs nothing); the rows go through 3:2 carry-save compressors (one LUT level
     each) down to two, then one carry chain.
 
@@ -64,8 +74,10 @@ class Product(wiring.Component):
     the sum is timed in the next stage instead of in series with the DSPs. Bit-exact with the
     integer product.
     """
-    def __init__(self, a_width, b_width, cut=False):
-        self.cut = cut
+    square = False
+
+    def __init__(self, a_width, b_width, cut=False, row_bits=ROW_MAX_BITS):
+        self.cut, self.row_bits = cut, row_bits
         super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1),
                           "p": Out(a_width + b_width)})
 
@@ -73,24 +85,29 @@ class Product(wiring.Component):
     def latency(self):
         return int(self.cut)
 
-    def _tile_rows(self, m, a_slice, b_slice, as_rows):
+    def _operands(self):
+        return self.a, self.b
+
+    def _tile_terms(self, m, a_slice, b_slice, as_rows, weight):
         """``[(value, shift)]`` for one tile: its DSP product, or one AND row per bit of its
-        narrower side."""
+        narrower side; ``weight`` 2 shifts them one more place."""
         (a_lo, a_hi), (b_lo, b_hi) = a_slice, b_slice
-        a, b = self.a[a_lo:a_hi], self.b[b_lo:b_hi]
+        a, b = (operand[lo:hi] for operand, (lo, hi) in zip(self._operands(), (a_slice, b_slice)))
+        shift = a_lo + b_lo + (weight == 2)
         if not as_rows:
-            return [(register(m, self.en, a * b, f"tile_{a_lo}_{b_lo}", self.cut), a_lo + b_lo)]
+            return [(register(m, self.en, a * b, f"tile_{a_lo}_{b_lo}", self.cut), shift)]
         a = register(m, self.en, a, f"rows_{a_lo}_{b_lo}_a", self.cut)
         b = register(m, self.en, b, f"rows_{a_lo}_{b_lo}_b", self.cut)
         wide, narrow = (a, b) if len(a) >= len(b) else (b, a)
-        return [(Mux(narrow[bit], wide, 0), a_lo + b_lo + bit) for bit in range(len(narrow))]
+        return [(Mux(narrow[bit], wide, 0), shift + bit) for bit in range(len(narrow))]
 
     def elaborate(self, platform):
         m = Module()
         width = len(self.p)
         rows = []           # [value, bits occupied]
-        for a_slice, b_slice, as_rows in tiles(len(self.a), len(self.b)):
-            for value, shift in self._tile_rows(m, a_slice, b_slice, as_rows):
+        a, b = self._operands()
+        for tile in tiles(len(a), len(b), self.square, self.row_bits):
+            for value, shift in self._tile_terms(m, *tile):
                 bits = set(range(shift, shift + len(value)))
                 placed = (value << shift)[:width]
                 row = next((row for row in rows if not row[1] & bits), None)
@@ -104,3 +121,32 @@ class Product(wiring.Component):
             values = values[3:] + [(x ^ y ^ z)[:width], (((x & y) | (x & z) | (y & z)) << 1)[:width]]
         m.d.comb += self.p.eq(values[0] + values[1] if len(values) == 2 else values[0])
         return m
+
+
+class Square(Product):
+    """``p = a * a``, exact: :class:`Product`'s tiles, each off-diagonal one computed once and
+    weighted twice (a 24-bit square: one 16x16 DSP tile and 16x8 and 8x8 LUT rows).
+
+    Ports: ``a`` (in, ``width``), ``en`` (in, pipeline advance); ``p`` (out, ``2 * width``).
+    Latency 0, or 1 with ``cut``, as :class:`Product`.
+    """
+    square = True
+
+    def __init__(self, width, cut=False, row_bits=ROW_MAX_BITS):
+        self.cut, self.row_bits = cut, row_bits
+        wiring.Component.__init__(self, {"a": In(width), "en": In(1), "p": Out(2 * width)})
+
+    def _operands(self):
+        return self.a, self.a
+
+
+def multiply(m, name, a, b, en, cut=False, row_bits=ROW_MAX_BITS):
+    """``a * b`` as ``m.submodules[name]``: a :class:`Square` when ``b`` is ``a`` (the same value),
+    else a :class:`Product`; ``en`` advances its ``cut`` register. Returns the product."""
+    if a is b:
+        block = m.submodules[name] = Square(len(a), cut, row_bits)
+    else:
+        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits)
+        m.d.comb += block.b.eq(b)
+    m.d.comb += [block.a.eq(a), block.en.eq(en)]
+    return block.p

@@ -4,7 +4,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..pipeline import register
-from .multiply import Product
+from .multiply import multiply
 
 __all__ = ["NewtonStage", "NEWTON_CUTS"]
 
@@ -40,11 +40,11 @@ class NewtonStage(wiring.Component):
         return sum(self.cuts.values())
 
     def _product(self, m, step, a, b, side):
-        """``a * b`` with the step's tile register; ``side`` values delayed beside it."""
+        """``a * b`` (``a`` squared when ``b`` is ``a``) with the step's tile register; ``side``
+        values delayed beside it."""
         cut = self.cuts[f"{step}_tiles"]
-        product = m.submodules[step] = Product(len(a), len(b), cut)
-        m.d.comb += [product.a.eq(a), product.b.eq(b), product.en.eq(self.en)]
-        return product.p, [register(m, self.en, v, f"{step}_tiles_{i}", cut) for i, v in enumerate(side)]
+        product = multiply(m, step, a, b, self.en, cut, self.dp.row_bits)
+        return product, [register(m, self.en, v, f"{step}_tiles_{i}", cut) for i, v in enumerate(side)]
 
     def _step(self, m, step, value, side):
         """The step's own register after ``value``, with the ``side`` values beside it."""

@@ -5,7 +5,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..pipeline import register
-from .multiply import Product
+from .multiply import multiply
 
 __all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS"]
 
@@ -70,11 +70,6 @@ class PolySeed(wiring.Component):
     def latency(self):
         return 1 + sum(self.cuts.values())
 
-    def _product(self, m, name, a, b, tiles=None):
-        product = m.submodules[name] = Product(len(a), len(b), self.cuts.get(tiles, False))
-        m.d.comb += [product.a.eq(a), product.b.eq(b), product.en.eq(self.en)]
-        return product.p
-
     def _cut(self, m, name, values):
         return [register(m, self.en, value, f"{name}_{i}", self.cuts[name]) for i, value in enumerate(values)]
 
@@ -89,7 +84,7 @@ class PolySeed(wiring.Component):
         u = register(m, self.en, self.sig[:u_bits], "u")
         c0, c1, c2 = port.data[dp.slope_width + curve:], port.data[curve:curve + dp.slope_width], port.data[:curve]
         first = POLY_CUTS[seed][0]
-        slope = self._product(m, "slope", c1, u, first)
+        slope = multiply(m, "slope", c1, u, self.en, self.cuts[first], dp.row_bits)
         if seed == "pwl":
             (c0,) = self._cut(m, first, [c0])
             line = (c0 - (slope >> u_bits))[:dp.seed_bits + 1]
@@ -97,11 +92,11 @@ class PolySeed(wiring.Component):
             return m
         d = dp.square_bits
         ut = u[u_bits - d:]
-        square = self._product(m, "square", ut, ut, first)
+        square = multiply(m, "square", ut, ut, self.en, self.cuts[first], dp.row_bits)
         c0, c2 = self._cut(m, first, [c0, c2])
         c0, c2, slope, square = self._cut(m, "seed_products", [c0, c2, slope, square])
         line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
-        bend = self._product(m, "curve", c2, square[d:])
+        bend = multiply(m, "curve", c2, square[d:], self.en, row_bits=dp.row_bits)
         line, bend = self._cut(m, "seed_curve", [line, bend])
         total = (line + (bend >> d))[:dp.seed_bits + 1]
         m.d.comb += self.r0.eq(self._cut(m, "seed_sum", [total])[0])

@@ -72,9 +72,11 @@ class ActivationUnit(StreamUnit):
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
     def _mul(self, m, st, en, lane, step, live, a, b, shift, width):
-        """``(a * b) >> shift`` into ``live[step]`` through the cuts ``<step>_tiles`` and ``step``."""
+        """``(a * b) >> shift`` into ``live[step]`` through the cuts ``<step>_tiles`` and ``step``
+        (``b`` the same value as ``a``: a square, :class:`~hw.blocks.multiply.Square`)."""
         block = m.submodules[f"lane{lane}_{step}_mul"] = MulShr(len(a), len(b), shift, width,
-                                                           cut=st.on(f"{step}_tiles"))
+                                                           cut=st.on(f"{step}_tiles"), square=a is b,
+                                                           row_bits=self.dp.row_bits)
         m.d.comb += [block.a.eq(a), block.b.eq(b), block.en.eq(en)]
         live = st.cut(f"{step}_tiles", live)
         live[step] = block.p
