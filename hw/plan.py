@@ -124,8 +124,12 @@ def unit_cuts(config):
             cuts.append(Cut("alpha", 0))
         else:
             cuts += _product_cuts("alpha", dp.alpha_width, w + 2, row_bits=dp.row_bits)
-        cuts += [Cut("sum", DELAY_NS["add"]), Cut("add", DELAY_NS["normalize"])]
-    cuts.append(Cut("seed", DELAY_NS["seed"], mandatory=config.seed != "magic"))
+        # 1 + T aligned: a shift of T by its exponent, then the sum across the word.
+        cuts += [Cut("sum", _levels_ns(w + 3) + _chain_ns(w + 4)), Cut("add", DELAY_NS["normalize"])]
+    # The table read; a polynomial seed's operand u is registered beside it, and Yosys packs that
+    # register into the DSP of c1*u: the stage before reaches the DSPs at the die edge.
+    seed_ns = DELAY_NS["seed"] + (DELAY_NS["to_dsp"] if config.seed in ("pwl", "quad") else 0)
+    cuts.append(Cut("seed", seed_ns, mandatory=config.seed != "magic"))
     if config.seed == "pwl":            # the line c0 - c1*u after the table read
         cuts += _product_cuts("seed_linear", dp.slope_width, dp.poly_u_bits, DELAY_NS["subtract"],
                               row_bits=dp.row_bits)
