@@ -40,6 +40,7 @@ ACTIVATION_GUARD_BITS = 6
 FORWARD_CORRECTLY_ROUNDED_GUARD_BITS = 4
 BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS = 9
 MIN_ACTIVATION_CORE_BITS = 19
+BACKWARD_EXTRA_GUARD_BITS = 3
 # Piecewise-linear seed: index bits by default, and its predicted relative error 2**-(2T + 2).
 PWL_TABLE_BITS = 11
 MAX_PWL_TABLE_BITS = 14
@@ -345,7 +346,7 @@ class Config:
             guard = (BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS if self.is_backward
                      else FORWARD_CORRECTLY_ROUNDED_GUARD_BITS)
             return max(2 * self.result_bits + guard, MIN_ACTIVATION_CORE_BITS)
-        return self.result_bits + ACTIVATION_GUARD_BITS
+        return self.result_bits + ACTIVATION_GUARD_BITS + (BACKWARD_EXTRA_GUARD_BITS if self.is_backward else 0)
 
     @property
     def significand_bits(self):

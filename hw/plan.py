@@ -11,7 +11,7 @@ the result. The latency of a unit is the number of enabled cuts.
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .blocks.multiply import ROW_MAX_BITS, dsp_tiles, is_wide, sum_levels, tiles
+from .blocks.multiply import ROW_MAX_BITS, dsp_tiles, has_sum, sum_levels
 from .formats import FloatFormat
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
@@ -59,31 +59,32 @@ def _unpack_cuts(fmt):
     return [Cut("unpack_count", count), Cut("unpack", shift)]
 
 
-def _tile_sum_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
-    """The carry-save sum of a :class:`~hw.blocks.multiply.Product`'s (or
-    :class:`~hw.blocks.multiply.Square`'s) tiles and LUT rows and its carry chain (nothing for a
-    single DSP tile)."""
-    parts = tiles(a_width, b_width, square, row_bits)
-    if len(parts) == 1 and not parts[0][2]:
-        return 0.0
-    return _chain_ns(a_width + b_width) + DELAY_NS["lut"] * sum_levels(a_width, b_width, square, row_bits)
+def _product_parts_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
+    """A :class:`~hw.blocks.multiply.Product`'s (or ``Square``'s) two parts, before and after its
+    optional register: its DSP tiles beside its LUT rows' carry-save reduction; then the
+    carry-save sum of the DSP products and the rows' partial sums, and the carry chain (nothing
+    without a sum)."""
+    rows, final = sum_levels(a_width, b_width, square, row_bits)
+    dsp = DELAY_NS["multiply"] if dsp_tiles(a_width, b_width, square, row_bits) else 0.0
+    row_ns = DELAY_NS["lut"] * (rows + 1) if rows or not dsp else 0.0
+    if not has_sum(a_width, b_width, square, row_bits):
+        return dsp, 0.0
+    return max(dsp, row_ns), _chain_ns(a_width + b_width) + DELAY_NS["lut"] * final
 
 
 def _product_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
-    """A :class:`~hw.blocks.multiply.Product` (or ``Square``) with no register inside: its DSP
-    tiles (or, with only LUT rows, their AND gates) and their sum."""
-    first = DELAY_NS["multiply"] if dsp_tiles(a_width, b_width, square, row_bits) else DELAY_NS["lut"]
-    return first + _tile_sum_ns(a_width, b_width, square, row_bits)
+    """A :class:`~hw.blocks.multiply.Product` (or ``Square``) with no register inside."""
+    return sum(_product_parts_ns(a_width, b_width, square, row_bits))
 
 
 def _product_cuts(name, a_width, b_width, after_ns=0.0, square=False, row_bits=ROW_MAX_BITS):
     """The cuts of a step ``name`` that multiplies (:class:`hw.blocks.multiply.Product`, or
-    squares: ``Square``) and then spends ``after_ns`` more: a product wider than one DSP has an
-    optional ``<name>_tiles`` register between its DSP tiles and their sum."""
-    if is_wide(a_width, b_width):
-        return [Cut(f"{name}_tiles", DELAY_NS["multiply"]),
-                Cut(name, _tile_sum_ns(a_width, b_width, square, row_bits) + after_ns)]
-    return [Cut(name, _product_ns(a_width, b_width, square, row_bits) + after_ns)]
+    squares: ``Square``) and then spends ``after_ns`` more: a product with a sum after its DSP
+    tiles and LUT rows has an optional ``<name>_tiles`` register before that sum."""
+    before, after = _product_parts_ns(a_width, b_width, square, row_bits)
+    if has_sum(a_width, b_width, square, row_bits):
+        return [Cut(f"{name}_tiles", before), Cut(name, after + after_ns)]
+    return [Cut(name, before + after_ns)]
 
 
 def _newton(index, r_bits, dp):
@@ -136,11 +137,12 @@ def unit_cuts(config):
     elif config.seed == "quad":         # c1*u beside ut**2; c2*v beside c0 - c1*u; their sum
         shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.row_bits),
                   (dp.square_bits, dp.square_bits, True, dp.row_bits)]
-        if any(is_wide(a, b) for a, b, _, _ in shapes):  # one tile register for both products
-            cuts.append(Cut("seed_products_tiles", DELAY_NS["multiply"]))
-            products = max(_tile_sum_ns(*shape) for shape in shapes)
+        parts = [_product_parts_ns(*shape) for shape in shapes]
+        if any(has_sum(*shape) for shape in shapes):     # one tile register for both products
+            cuts.append(Cut("seed_products_tiles", max(before for before, _ in parts)))
+            products = max(after for _, after in parts)
         else:
-            products = max(_product_ns(*shape) for shape in shapes)
+            products = max(before for before, _ in parts)
         cuts += [Cut("seed_products", products),
                  Cut("seed_curve", max(_product_ns(dp.curve_width, dp.square_bits, row_bits=dp.row_bits),
                                        _chain_ns(dp.seed_bits + 2))),

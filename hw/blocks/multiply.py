@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from ..pipeline import register
 
 __all__ = ["DSP_WIDTH", "ROW_MAX_BITS", "is_wide", "tile_slices", "tiles", "sum_levels", "dsp_tiles",
-           "Product", "Square", "multiply"]
+           "has_sum", "Product", "Square", "multiply"]
 
 DSP_WIDTH = 16          # the iCE40UP5K's SB_MAC16 multiplies 16x16 unsigned
 # By default a tile with a side of at most this many bits is built from that many LUT rows (AND
@@ -44,16 +44,22 @@ def tiles(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
     return out
 
 
-def sum_levels(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
-    """Carry-save (3:2) levels of a :class:`Product` or :class:`Square` before its carry chain,
-    counting every tile product and LUT row as its own row (an upper bound: tiles whose bits do
-    not overlap share one)."""
-    rows = sum(min(a[1] - a[0], b[1] - b[0]) if as_rows else 1
-               for a, b, as_rows, _ in tiles(a_width, b_width, square, row_bits))
+def _levels(rows):
     levels = 0
     while rows > 2:
         rows, levels = rows - rows // 3, levels + 1
     return levels
+
+
+def sum_levels(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
+    """Carry-save (3:2) levels of a :class:`Product` or :class:`Square`: ``(rows, final)``, those
+    reducing its LUT rows to two partial sums (beside the DSPs) and those reducing the DSP
+    products and partial sums before the carry chain. Counts every tile product and LUT row as its
+    own row (an upper bound: terms whose bits do not overlap share one)."""
+    parts = tiles(a_width, b_width, square, row_bits)
+    rows = sum(min(a[1] - a[0], b[1] - b[0]) for a, b, as_rows, _ in parts if as_rows)
+    dsp = sum(not as_rows for _, _, as_rows, _ in parts)
+    return _levels(rows), _levels(dsp + min(rows, 2))
 
 
 def dsp_tiles(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
@@ -61,18 +67,47 @@ def dsp_tiles(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
     return sum(not rows for _, _, rows, _ in tiles(a_width, b_width, square, row_bits))
 
 
+def has_sum(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
+    """Whether a :class:`Product` (or :class:`Square`) adds terms (several tiles, or LUT rows)
+    after its DSP tiles and rows, where its optional register goes."""
+    parts = tiles(a_width, b_width, square, row_bits)
+    return len(parts) > 1 or parts[0][2]
+
+
+def _pack(terms, width):
+    """``(value, shift)`` terms as rows: terms whose bits do not overlap share a row."""
+    rows = []           # [value, bits occupied]
+    for value, shift in terms:
+        bits = set(range(shift, shift + len(value)))
+        placed = (value << shift)[:width]
+        row = next((row for row in rows if not row[1] & bits), None)
+        if row is None:
+            rows.append([placed, bits])
+        else:
+            row[0], row[1] = row[0] | placed, row[1] | bits
+    return [row[0] for row in rows]
+
+
+def _compress(values, width):
+    """3:2 carry-save compressors (one LUT level each) until at most two rows are left."""
+    while len(values) > 2:
+        x, y, z = values[:3]
+        values = values[3:] + [(x ^ y ^ z)[:width], (((x & y) | (x & z) | (y & z)) << 1)[:width]]
+    return values
+
+
 class Product(wiring.Component):
     """``p = a * b``, exact, as the sum of tile products ``a[i] * b[j] << (i + j)``: DSP-sized
     (16x16) tiles, each one SB_MAC16, except thin ones (a side of at most ``row_bits`` bits,
-    default :data:`ROW_MAX_BITS`), which are that many rows of AND gates. Tiles whose bits do not overlap share a row
-    (concatenation costs nothing); the rows go through 3:2 carry-save compressors (one LUT level
-    each) down to two, then one carry chain.
+    default :data:`ROW_MAX_BITS`), which are that many rows of AND gates, reduced by 3:2
+    carry-save compressors (one LUT level each) to two partial sums beside the DSPs. Terms whose
+    bits do not overlap share a row; the DSP products and the partial sums go through more
+    compressors down to two rows, then one carry chain.
 
     Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
-    (out, ``a_width + b_width`` bits). Latency 0, or 1 with ``cut``: a register after the tile
-    products (each one SB_MAC16 between fabric registers) and on the operands of the rows, so that
-    the sum is timed in the next stage instead of in series with the DSPs. Bit-exact with the
-    integer product.
+    (out, ``a_width + b_width`` bits). Latency 0, or 1 with ``cut``: a register after the DSP
+    tiles (each one SB_MAC16 between fabric registers) and the rows' partial sums, so that the
+    final sum is timed in the next stage. Bit-exact with the integer product.
     """
     square = False
 
@@ -88,37 +123,21 @@ class Product(wiring.Component):
     def _operands(self):
         return self.a, self.b
 
-    def _tile_terms(self, m, a_slice, b_slice, as_rows, weight):
-        """``[(value, shift)]`` for one tile: its DSP product, or one AND row per bit of its
-        narrower side; ``weight`` 2 shifts them one more place."""
-        (a_lo, a_hi), (b_lo, b_hi) = a_slice, b_slice
-        a, b = (operand[lo:hi] for operand, (lo, hi) in zip(self._operands(), (a_slice, b_slice)))
-        shift = a_lo + b_lo + (weight == 2)
-        if not as_rows:
-            return [(register(m, self.en, a * b, f"tile_{a_lo}_{b_lo}", self.cut), shift)]
-        a = register(m, self.en, a, f"rows_{a_lo}_{b_lo}_a", self.cut)
-        b = register(m, self.en, b, f"rows_{a_lo}_{b_lo}_b", self.cut)
-        wide, narrow = (a, b) if len(a) >= len(b) else (b, a)
-        return [(Mux(narrow[bit], wide, 0), shift + bit) for bit in range(len(narrow))]
-
     def elaborate(self, platform):
         m = Module()
         width = len(self.p)
-        rows = []           # [value, bits occupied]
+        dsp, rows = [], []          # (value, shift) terms
         a, b = self._operands()
-        for tile in tiles(len(a), len(b), self.square, self.row_bits):
-            for value, shift in self._tile_terms(m, *tile):
-                bits = set(range(shift, shift + len(value)))
-                placed = (value << shift)[:width]
-                row = next((row for row in rows if not row[1] & bits), None)
-                if row is None:
-                    rows.append([placed, bits])
-                else:
-                    row[0], row[1] = row[0] | placed, row[1] | bits
-        values = [row[0] for row in rows]
-        while len(values) > 2:
-            x, y, z = values[:3]
-            values = values[3:] + [(x ^ y ^ z)[:width], (((x & y) | (x & z) | (y & z)) << 1)[:width]]
+        for (a_lo, a_hi), (b_lo, b_hi), as_rows, weight in tiles(len(a), len(b), self.square, self.row_bits):
+            x, y, shift = a[a_lo:a_hi], b[b_lo:b_hi], a_lo + b_lo + (weight == 2)
+            if not as_rows:
+                dsp.append((register(m, self.en, x * y, f"tile_{a_lo}_{b_lo}", self.cut), shift))
+                continue
+            wide, narrow = (x, y) if len(x) >= len(y) else (y, x)
+            rows += [(Mux(narrow[bit], wide, 0), shift + bit) for bit in range(len(narrow))]
+        partial = [register(m, self.en, value, f"rows_{i}", self.cut)
+                   for i, value in enumerate(_compress(_pack(rows, width), width))]
+        values = _compress(_pack(dsp, width) + partial, width)
         m.d.comb += self.p.eq(values[0] + values[1] if len(values) == 2 else values[0])
         return m
 
