@@ -26,10 +26,8 @@ GUARD_BITS = 4
 SQUARE_ROM_MAX_BITS = 10
 SEED_GUARD_BITS = 4
 # The activations have more products than the UP5K has DSPs (an FP32 one: x**2, the seed's three,
-# the final one): their tiles up to 9 bits wide (a BF16 significand, an FP32 significand's low
-# byte) are LUT rows. Nine rows reduce in four carry-save levels, faster than the ~18 ns of an
-# SB_MAC16 between fabric registers.
-ACTIVATION_ROW_BITS = 9
+# the final one): their tiles up to 8 bits wide (an FP32 significand's low byte) are LUT rows.
+ACTIVATION_ROW_BITS = 8
 
 
 @dataclass(frozen=True)

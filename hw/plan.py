@@ -22,6 +22,10 @@ __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
 # shifters around it, rounding, one LUT level with its routing, the route from the fabric to the
 # DSPs at the die edge. Carry chains, shifter trees and tile sums scale with their width
 # (:func:`_chain_ns`, :func:`_levels_ns`).
+# A product's DSP tiles with the register after them packed into the SB_MAC16: from a fabric
+# register to that register (route to the die edge, setup of A/B into the DSP's internal register,
+# 6.5 ns in IceStorm's database), and from it back to the fabric (clock-to-out 2.01 ns, route).
+DSP_IN_NS, DSP_OUT_NS = 12.5, 6.0
 DELAY_NS = {"seed": 6, "multiply": 18, "subtract": 10, "add": 14, "normalize": 14, "shift": 14,
             "round": 10, "lut": 2.6, "to_dsp": 4.6}
 
@@ -61,15 +65,17 @@ def _unpack_cuts(fmt):
 
 def _product_parts_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
     """A :class:`~hw.blocks.multiply.Product`'s (or ``Square``'s) two parts, before and after its
-    optional register: its DSP tiles beside its LUT rows' carry-save reduction; then the
-    carry-save sum of the DSP products and the rows' partial sums, and the carry chain (nothing
-    without a sum)."""
+    optional register: its DSP tiles (the route to them and the setup of their output register,
+    which Yosys packs into the SB_MAC16) beside its LUT rows' carry-save reduction; then the DSPs'
+    clock-to-out and route back, the carry-save sum of the DSP products and the rows' partial
+    sums, and the carry chain (nothing without a sum)."""
     rows, final = sum_levels(a_width, b_width, square, row_bits)
-    dsp = DELAY_NS["multiply"] if dsp_tiles(a_width, b_width, square, row_bits) else 0.0
-    row_ns = DELAY_NS["lut"] * (rows + 1) if rows or not dsp else 0.0
-    if not has_sum(a_width, b_width, square, row_bits):
-        return dsp, 0.0
-    return max(dsp, row_ns), _chain_ns(a_width + b_width) + DELAY_NS["lut"] * final
+    dsp = dsp_tiles(a_width, b_width, square, row_bits)
+    before = max(DSP_IN_NS if dsp else 0.0, DELAY_NS["lut"] * (rows + 1) if rows or not dsp else 0.0)
+    after = DSP_OUT_NS if dsp else 0.0
+    if has_sum(a_width, b_width, square, row_bits):
+        after += _chain_ns(a_width + b_width) + DELAY_NS["lut"] * final
+    return before, after
 
 
 def _product_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
@@ -79,12 +85,10 @@ def _product_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
 
 def _product_cuts(name, a_width, b_width, after_ns=0.0, square=False, row_bits=ROW_MAX_BITS):
     """The cuts of a step ``name`` that multiplies (:class:`hw.blocks.multiply.Product`, or
-    squares: ``Square``) and then spends ``after_ns`` more: a product with a sum after its DSP
-    tiles and LUT rows has an optional ``<name>_tiles`` register before that sum."""
+    squares: ``Square``) and then spends ``after_ns`` more, with an optional ``<name>_tiles``
+    register after its DSP tiles (inside the SB_MAC16s) and its LUT rows' partial sums."""
     before, after = _product_parts_ns(a_width, b_width, square, row_bits)
-    if has_sum(a_width, b_width, square, row_bits):
-        return [Cut(f"{name}_tiles", before), Cut(name, after + after_ns)]
-    return [Cut(name, before + after_ns)]
+    return [Cut(f"{name}_tiles", before), Cut(name, after + after_ns)]
 
 
 def _newton(index, r_bits, dp):
@@ -126,7 +130,8 @@ def unit_cuts(config):
         else:
             cuts += _product_cuts("alpha", dp.alpha_width, w + 2, row_bits=dp.row_bits)
         # 1 + T aligned: a shift of T by its exponent, then the sum across the word.
-        cuts += [Cut("sum", _levels_ns(w + 3) + _chain_ns(w + 4)), Cut("add", DELAY_NS["normalize"])]
+        cuts += [Cut("sum_align", _levels_ns(w + 3)), Cut("sum", _chain_ns(w + 4)),
+                 Cut("add", DELAY_NS["normalize"])]
     # The table read; a polynomial seed's operand u is registered beside it, and Yosys packs that
     # register into the DSP of c1*u: the stage before reaches the DSPs at the die edge.
     seed_ns = DELAY_NS["seed"] + (DELAY_NS["to_dsp"] if config.seed in ("pwl", "quad") else 0)
@@ -137,12 +142,9 @@ def unit_cuts(config):
     elif config.seed == "quad":         # c1*u beside ut**2; c2*v beside c0 - c1*u; their sum
         shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.row_bits),
                   (dp.square_bits, dp.square_bits, True, dp.row_bits)]
-        parts = [_product_parts_ns(*shape) for shape in shapes]
-        if any(has_sum(*shape) for shape in shapes):     # one tile register for both products
-            cuts.append(Cut("seed_products_tiles", max(before for before, _ in parts)))
-            products = max(after for _, after in parts)
-        else:
-            products = max(before for before, _ in parts)
+        parts = [_product_parts_ns(*shape) for shape in shapes]     # one tile register for both
+        cuts.append(Cut("seed_products_tiles", max(before for before, _ in parts)))
+        products = max(after for _, after in parts)
         cuts += [Cut("seed_products", products),
                  Cut("seed_curve", max(_product_ns(dp.curve_width, dp.square_bits, row_bits=dp.row_bits),
                                        _chain_ns(dp.seed_bits + 2))),
