@@ -130,8 +130,7 @@ def unit_cuts(config):
         else:
             cuts += _product_cuts("alpha", dp.alpha_width, w + 2, row_bits=dp.row_bits)
         # 1 + T aligned: a shift of T by its exponent, then the sum across the word.
-        cuts += [Cut("sum_align", _levels_ns(w + 3)), Cut("sum", _chain_ns(w + 4)),
-                 Cut("add", DELAY_NS["normalize"])]
+        cuts += [Cut("sum", _levels_ns(w + 3) + _chain_ns(w + 4)), Cut("add", DELAY_NS["normalize"])]
     # The table read; a polynomial seed's operand u is registered beside it, and Yosys packs that
     # register into the DSP of c1*u: the stage before reaches the DSPs at the die edge.
     seed_ns = DELAY_NS["seed"] + (DELAY_NS["to_dsp"] if config.seed in ("pwl", "quad") else 0)

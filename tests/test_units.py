@@ -88,7 +88,7 @@ def test_pipelining_changes_latency_only():
     latencies = [len(enabled_cuts(base.with_(pipeline=level))) for level in range(optional_cuts(base) + 1)]
     # Mandatory registers: the square table, the seed table, the output.
     assert latencies == list(range(3, 3 + len(latencies)))
-    # 12 (with the alignment of 1 + alpha*x**2), +4 for the quad seed (its first products' tile
-    # register, the products, the curve, the sum), +1 for the final product's tile register.
+    # 11, +4 for the quad seed (its first products' tile register, the products, the curve, the
+    # sum), +1 for the final product's tile register.
     assert base.seed == "quad" and base.newton == 0
-    assert len(enabled_cuts(base)) == latencies[-1] == 17
+    assert len(enabled_cuts(base)) == latencies[-1] == 16

@@ -4,7 +4,6 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..pipeline import register
 from .multiply import ROW_MAX_BITS, multiply
 
 __all__ = ["MulShr", "AddOne", "NormalizeSum"]
@@ -37,37 +36,32 @@ class MulShr(wiring.Component):
 
 class AddOne(wiring.Component):
     """``u = 1 + t * 2**exp`` aligned: ``U = t + 2**(W - exp)`` for ``0 <= exp <= W``, ``U = t`` for
-    ``exp > W``, ``U = 2**W + (t >> -exp)`` for ``exp < 0``; ``eu = max(exp, 0)``. Two steps: the
-    aligned addends (a shift of ``t`` beside a one-hot ``2**(W - exp)``), then their sum. Latency
-    0, or 1 with ``cut`` (a register between the steps; ``eu`` is delayed beside it).
+    ``exp > W``, ``U = 2**W + (t >> -exp)`` for ``exp < 0``; ``eu = max(exp, 0)``. Combinational.
 
-    Ports: ``t`` (in, ``W + 3`` bits, value in ``[1, 8)``), ``exp`` (in, signed), ``en`` (in,
-    pipeline advance); ``u`` (out, ``W + 4`` bits, value in ``[1, 9)``), ``eu`` (out, signed).
+    Ports: ``t`` (in, ``W + 3`` bits, value in ``[1, 8)``), ``exp`` (in, signed); ``u`` (out,
+    ``W + 4`` bits, value in ``[1, 9)``), ``eu`` (out, signed).
     """
-    def __init__(self, work_bits, exp_width, cut=False):
-        self.w, self.cut = work_bits, cut
-        super().__init__({"t": In(work_bits + 3), "exp": In(signed(exp_width)), "en": In(1),
+    def __init__(self, work_bits, exp_width):
+        self.w = work_bits
+        super().__init__({"t": In(work_bits + 3), "exp": In(signed(exp_width)),
                           "u": Out(work_bits + 4), "eu": Out(signed(exp_width))})
-
-    @property
-    def latency(self):
-        return int(self.cut)
 
     def elaborate(self, platform):
         m = Module()
         w = self.w
         shift_bits = (w + 3).bit_length()
-        addend, one = Signal(w + 3), Signal(w + 1)
-        down = -self.exp
         with m.If(self.exp >= 0):
-            m.d.comb += addend.eq(self.t)
+            m.d.comb += self.eu.eq(self.exp)
             with m.If(self.exp <= w):
-                m.d.comb += one.eq(Const(1, 1) << (w - self.exp[:shift_bits])[:shift_bits])
+                amount = Signal(range(w + 1))
+                m.d.comb += [amount.eq(w - self.exp[:shift_bits]),
+                             self.u.eq(self.t + (Const(1, 1) << amount))]
+            with m.Else():
+                m.d.comb += self.u.eq(self.t)
         with m.Else():
-            m.d.comb += [addend.eq(Mux(down > w + 3, 0, self.t >> down[:shift_bits])), one.eq(1 << w)]
-        addend, one = (register(m, self.en, v, name, self.cut) for v, name in ((addend, "addend"), (one, "one")))
-        eu = register(m, self.en, Mux(self.exp >= 0, self.exp, 0), "eu", self.cut)
-        m.d.comb += [self.u.eq(addend + one), self.eu.eq(eu)]
+            down = -self.exp
+            m.d.comb += [self.eu.eq(0),
+                         self.u.eq((1 << w) + Mux(down > w + 3, 0, self.t >> down[:shift_bits]))]
         return m
 
 

@@ -29,9 +29,10 @@ def tile_slices(width):
 
 def tiles(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
     """``(a_slice, b_slice, as_rows, weight)`` for every tile of an ``a_width`` x ``b_width``
-    product: ``as_rows`` for a tile with a side of at most ``row_bits`` bits, built from LUT rows;
-    ``weight`` 2 for the off-diagonal tiles of a square (``a[i]*a[j]`` and ``a[j]*a[i]`` computed
-    once), else 1."""
+    product: ``as_rows`` for a tile with a side of at most ``row_bits`` bits, built from LUT rows
+    (except the largest tile of a product that would have no DSP and more than
+    :data:`ROW_MAX_BITS` rows a tile); ``weight`` 2 for the off-diagonal tiles of a square
+    (``a[i]*a[j]`` and ``a[j]*a[i]`` computed once), else 1."""
     if square and a_width != b_width:
         raise ValueError(f"a square has equal widths, not {a_width} and {b_width}")
     out = []
@@ -41,6 +42,10 @@ def tiles(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
                 continue
             rows = min(a[1] - a[0], b[1] - b[0]) <= row_bits
             out.append((a, b, rows, 2 if square and i != j else 1))
+    if all(rows for _, _, rows, _ in out) and min(a_width, b_width) > ROW_MAX_BITS:
+        # More rows than reduce quickly and no DSP beside them: the largest tile takes one.
+        largest = max(range(len(out)), key=lambda k: (out[k][0][1] - out[k][0][0]) * (out[k][1][1] - out[k][1][0]))
+        out[largest] = out[largest][:2] + (False,) + out[largest][3:]
     return out
 
 

@@ -126,9 +126,8 @@ class ActivationUnit(StreamUnit):
             live = st.cut("alpha", live)
         else:
             live = self._mul(m, st, en, lane, "alpha", live, siga, live.pop("square"), w, w + 3)
-        add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width, cut=st.on("sum_align"))
-        m.d.comb += [add.t.eq(live.pop("alpha")), add.exp.eq(live.pop("et")), add.en.eq(en)]
-        live = st.cut("sum_align", live)
+        add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width)
+        m.d.comb += [add.t.eq(live.pop("alpha")), add.exp.eq(live.pop("et"))]
         live["u"], live["eu"] = add.u, add.eu
         live = st.cut("sum", live)
         norm = m.submodules[f"{name}_norm"] = NormalizeSum(w, dp.exp_width)
