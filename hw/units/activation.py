@@ -42,13 +42,15 @@ class ActivationUnit(StreamUnit):
     o : Out(stream.Signature(activation_output_layout(config)))
         ``payload.y[lane]`` (``f(x)`` or ``grad_out * f'(x)``); fixed point also ``flag[lane]``.
 
-    Timing: initiation interval 1; with every pipeline register, latency ``11 + 4 * newton``
-    cycles forward (+1 with the pwl seed), ``13 + 4 * newton`` backward (unpack's count and shift,
-    ``x**2`` (a table read for BF16/FP16), ``alpha*x**2``, ``1 + .``, its normalization, seed [,
-    the pwl seed's line] [, 4 per Newton stage] [, ``r**2``, ``r**3``], product, normalize, shift,
-    round/pack), plus one per product wider than a DSP (its tile register), fewer with
-    ``config.pipeline`` (:mod:`hw.plan`); ISRLU's identity half takes the same path (with
-    ``r = 1``), so every input has the same latency. Flow control as :class:`RsqrtUnit`.
+    Timing: initiation interval 1; with every pipeline register, latency ``12 + 7 * newton``
+    cycles (+2 with the pwl seed, +4 with the quad seed; +1 for ``x**2`` and +1 for ``alpha*x**2``
+    where they are products; +4 for ``r**2``, ``r**3`` where the seed does not give ``f'``
+    itself): unpack's count and shift, ``x**2`` (a table read for BF16/FP16), ``alpha*x**2``,
+    ``1 + .``, its normalization, seed [, the polynomial's steps] [, 7 per Newton stage] [,
+    ``r**2``, ``r**3``], the product (with the register after its DSP tiles), normalize, shift,
+    round/pack; fewer with ``config.pipeline`` (:mod:`hw.plan`). ISRLU's identity half takes the
+    same path (with ``r = 1``), so every input has the same latency. Flow control as
+    :class:`RsqrtUnit`.
 
     Numerics: bit-exact with :func:`golden.activation.activation`: ``1 + alpha*x**2``, its inverse
     square root and the final product in fixed point with ``work_bits`` fraction bits, rounded once

@@ -48,10 +48,9 @@ class FmaUnit(StreamUnit):
     o : Out(stream.Signature(fma_output_layout(config)))
         ``payload.y[lane]``: raw result bits.
 
-    Timing: initiation interval 1, latency 7 with every pipeline register (unpack, multiply
-    with the exponent difference beside it, align, add, normalize, shift, round/pack), 8 when
-    the significands are wider than a DSP (FP32: the product's tile register), fewer with
-    ``config.pipeline`` (:mod:`hw.plan`); flow
+    Timing: initiation interval 1, latency 8 with every pipeline register (unpack, the register
+    after the product's DSP tiles, multiply with the exponent difference beside it, align, add,
+    normalize, shift, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`); flow
     control as :class:`~hw.units.rsqrt.RsqrtUnit`.
 
     Numerics: IEEE 754 ``fusedMultiplyAdd`` rounded to nearest even: the exact product is aligned

@@ -36,10 +36,10 @@ class RsqrtUnit(StreamUnit):
         ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (result
         saturated, zero or negative input).
 
-    Timing: initiation interval 1; latency ``6 + 4 * newton`` cycles with every pipeline register
-    (unpack's count and shift, seed [, the pwl seed's line: +1], 4 per Newton stage, normalize,
-    shift, round/pack), plus one per product wider than a DSP (its tile register: 3 per FP32
-    Newton stage), fewer with ``config.pipeline`` (:mod:`hw.plan`);
+    Timing: initiation interval 1; latency ``6 + 7 * newton`` cycles with every pipeline register
+    (unpack's count and shift, seed [, the pwl seed's tile register and line: +2; the quad seed's:
+    +4], 7 per Newton stage (its three products, each with the register after its DSP tiles, and
+    ``3 - m*r**2``), normalize, shift, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`);
     when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid | o.ready``) and
     nothing is lost. Results leave in input order.
 
