@@ -106,16 +106,21 @@ class Config:
         The pipelining knob shared by every unit: how many of the unit's optional pipeline
         registers to use (see :mod:`hw.plan`); default: all of them (the shortest clock period).
     seed : str
-        ``lut`` (a table of constants; the default), ``pwl`` (a table of lines: ``c0 - c1*u`` with
-        ``u`` the operand bits below the index, one small product; the default of the BF16 forward
-        activations, where it needs no Newton stage) or ``magic``.
+        ``lut`` (a table of constants; the rsqrt default), ``pwl`` (a table of lines: ``c0 - c1*u``
+        with ``u`` the operand bits below the index, one small product), ``quad`` (a table of
+        parabolas: ``+ c2*u**2``, three products) or ``magic``. The activations default to a
+        polynomial seed alone (no Newton stage) where its predicted error meets the target: lines
+        where they suffice (BF16), else parabolas (FP16, FP32); see :meth:`seed_power` for the
+        backward units.
     magic : int
         Magic constant (magic seed only); default: the best constant for the format and number of
         Newton stages (see :mod:`hw.magic`). Must have the exponent field ``(3*bias - 1)/2``.
     table_bits : int
-        Seed table index bits (lut and pwl seeds), lut: 2 up to the significand precision (at most
-        16), default one entry per significand (exact, correctly rounded table) for precisions up
-        to 11 bits, else 12; pwl: 2 up to the fraction bits (at most 14), default 11.
+        Seed table index bits, lut: 2 up to the significand precision (at most 16), default one
+        entry per significand (exact, correctly rounded table) for precisions up to 11 bits, else
+        12; pwl: 2 up to the fraction bits (at most 14), default 11; quad: 2 up to the fraction
+        bits (at most 12), default the fewest of 6..10 whose predicted error meets the target,
+        raised until the bits below the index fit one DSP (FP16, FP32: 10).
     newton : int
         Newton-Raphson stages, 0..3; default: the fewest whose predicted error is below half an
         output ulp (0 for an exact table).
@@ -423,7 +428,8 @@ def add_config_arguments(parser):
                        help="fp32, fp16, bf16, eXmY (X 3..8, Y 2..23) or qI.F (default: bf16)")
     group.add_argument("--function", default="rsqrt", help=f"one of {', '.join(FUNCTIONS)}")
     group.add_argument("--seed", default=None,
-                       help="lut, pwl or magic (default: pwl for the BF16 forward activations, else lut)")
+                       help="lut, pwl, quad or magic (default: for the activations pwl where lines "
+                            "alone meet the target, else quad; for rsqrt lut)")
     group.add_argument("--magic", type=_int_auto, default=None,
                        help="magic constant, e.g. 0x5f3759df (default: best for the format)")
     group.add_argument("--table-bits", type=int, default=None, help="seed table index bits")
