@@ -4,7 +4,9 @@ golden model (:func:`golden.eval.evaluate`).
 Verilator runs the full vector sets; Icarus (skipped without ``iverilog``) runs a subset of the
 configurations with fewer vectors (it is ~10x slower on these designs). Every configuration is a
 separate build (alpha is a build-time constant), so each test below is one build and one run.
-Run with ``pytest sim/ -n 2``.
+By default one configuration of each kind runs (every function, both 16-bit formats, both alphas,
+each operand port); ``--sim-full`` runs every configuration below with the full FP32 vector
+counts. Run with ``pytest sim/ -n 2``.
 """
 import os
 import subprocess
@@ -19,28 +21,41 @@ from sim.checks import ICARUS_EXHAUSTIVE_STRIDE, assert_matches, exhaustive_inpu
 
 REPO = Path(__file__).resolve().parent.parent
 
-# Vector counts: Verilator / Icarus.
-FP32_RANDOM = {"verilator": 100_000, "icarus": 10_000}
-STALL_TRANSACTIONS = {"verilator": 50_000, "icarus": 2_000}
+# Vector counts: Verilator / Icarus; FP32: default / with --sim-full.
+FP32_RANDOM = {"verilator": (20_000, 100_000), "icarus": (4_000, 10_000)}
+STALL_TRANSACTIONS = {"verilator": 20_000, "icarus": 2_000}
 
-FLOAT16 = [Config(fmt, function=f, alpha=a) for fmt in ("fp16", "bf16") for f in ACTIVATIONS
-           for a in (1.0, 3.0)]
-# Icarus: every function once, both formats and both alphas.
-FLOAT16_ICARUS = [Config("fp16", function="isrlu"), Config("bf16", function="isru", alpha=3.0),
-                  Config("bf16", function="isrlu-grad"),
-                  Config("fp16", function="isru-grad", alpha=3.0)]
-FP32 = [Config("fp32", function=f) for f in ACTIVATIONS]
-FP32_ICARUS = [Config("fp32", function="isru"), Config("fp32", function="isrlu-grad")]
+full = pytest.mark.full
+# One of each function, both formats, both alphas by default; every combination with --sim-full.
+FLOAT16_DEFAULT = [Config("fp16", function="isrlu"), Config("bf16", function="isru", alpha=3.0),
+                   Config("bf16", function="isrlu-grad"),
+                   Config("fp16", function="isru-grad", alpha=3.0)]
+FLOAT16 = FLOAT16_DEFAULT + [
+    pytest.param(c, marks=full) for c in
+    (Config(fmt, function=f, alpha=a) for fmt in ("fp16", "bf16") for f in ACTIVATIONS
+     for a in (1.0, 3.0)) if c not in FLOAT16_DEFAULT]
+FLOAT16_ICARUS = [FLOAT16_DEFAULT[1], FLOAT16_DEFAULT[2]] + [
+    pytest.param(c, marks=full) for c in (FLOAT16_DEFAULT[0], FLOAT16_DEFAULT[3])]
+FP32 = [Config("fp32", function="isru"), Config("fp32", function="isrlu-grad")] + [
+    pytest.param(Config("fp32", function=f), marks=full) for f in ("isrlu", "isru-grad")]
+FP32_ICARUS = [Config("fp32", function="isru"),
+               pytest.param(Config("fp32", function="isrlu-grad"), marks=full)]
 RUNTIME_ALPHA_CONFIG = Config("bf16", function="isru", runtime_alpha=True)
 FIXED = [Config("q4.12", function="isrlu"), Config("q4.12", function="isru-grad"),
          Config("q4.12", function="isru", runtime_alpha=True, lanes=2)]
 # Multi-lane, every input port (x, grad, alpha per lane).
-STALL_CONFIG = Config("fp16", function="isrlu-grad", runtime_alpha=True, lanes=4)
+STALL_CONFIG = Config("bf16", function="isrlu-grad", runtime_alpha=True, lanes=2)
 LATENCY_CONFIGS = [Config("fp16", function="isrlu"), Config("bf16", function="isru-grad", alpha=3.0),
                    Config("fp32", function="isru"), Config("q4.12", function="isru-grad"),
                    RUNTIME_ALPHA_CONFIG, STALL_CONFIG]
 
 name_of = lambda v: v.name if isinstance(v, Config) else str(v)
+
+
+def on(simulator, configs):
+    """``(config, simulator)`` parameters, keeping each config's marks."""
+    return [pytest.param(c.values[0], simulator, marks=c.marks) if hasattr(c, "values")
+            else (c, simulator) for c in configs]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,8 +166,7 @@ def rng_for(config, salt=0):
 # Tests.
 
 @pytest.mark.parametrize("config, simulator",
-                         [(c, "verilator") for c in FLOAT16] + [(c, "icarus") for c in FLOAT16_ICARUS],
-                         ids=name_of)
+                         on("verilator", FLOAT16) + on("icarus", FLOAT16_ICARUS), ids=name_of)
 def test_float16_exhaustive(design, config, simulator):
     """Every 16-bit x (Icarus: every 4th, plus the specials); backward: with random grad_out
     patterns, then the specials of x crossed with those of grad_out."""
@@ -162,14 +176,13 @@ def test_float16_exhaustive(design, config, simulator):
 
 
 @pytest.mark.parametrize("config, simulator",
-                         [(c, "verilator") for c in FP32] + [(c, "icarus") for c in FP32_ICARUS],
-                         ids=name_of)
-def test_fp32_random_and_specials(design, config, simulator):
+                         on("verilator", FP32) + on("icarus", FP32_ICARUS), ids=name_of)
+def test_fp32_random_and_specials(design, sim_full, config, simulator):
     """The specials, random raw patterns (half uniform, half with moderate exponents), the
     specials again in reverse order; backward: random grad_out, then specials crossed."""
     d = design(config, simulator)
     rng = rng_for(config)
-    n = FP32_RANDOM[simulator]
+    n = FP32_RANDOM[simulator][sim_full]
     s = specials(config)
     random = np.where(rng.random(n) < 0.5, random_bits(rng, 32, n),
                       moderate_floats(rng, config.format, n))
@@ -177,7 +190,7 @@ def test_fp32_random_and_specials(design, config, simulator):
     check(d, config, operands(config, rng, x, simulator))
 
 
-@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+@pytest.mark.parametrize("simulator", ["verilator", pytest.param("icarus", marks=full)])
 def test_runtime_alpha(design, simulator):
     """bf16 ISRU with alpha an input: every x (Icarus: every 4th) with random positive alphas
     and some invalid ones (zero, negative, infinite, NaN: the result is NaN)."""

@@ -384,13 +384,13 @@ def test_reset_midstream(design):
                          [(c, "verilator") for c in (WIDE[0], SINGLE)]
                          + [(ICARUS[0], "icarus")], ids=name_of)
 def test_latency(design, config, simulator):
-    """With no stalls every result transfers exactly ExportTop(config).latency (7 cycles, 8 when
-    the product needs DSP tiles) after its input, one payload a clock; the Verilog header states
-    the same latency."""
+    """With no stalls every result transfers exactly ExportTop(config).latency (8 cycles: the
+    input register and the seven optional ones) after its input, one payload a clock; the
+    Verilog header states the same latency."""
     import re
     from sim.runner import run_latency
     d = design(config, simulator)
-    expected = 8 if config.format.precision > 16 else 7
+    expected = 8
     assert d.latency == expected, f"stated latency {d.latency}, expected {expected} (FmaUnit)"
     assert d.operands == ("a", "b", "c")
     header = re.search(r"latency: (\d+) cycles", d.verilog.read_text()[:4000])

@@ -34,11 +34,11 @@ def test_target_16bit_correctly_rounded(fmt, function, alpha):
 
 @pytest.mark.parametrize("function", ACTIVATIONS)
 def test_target_fp32_within_one_ulp(function):
-    """FP32 (p + guard bits, not 2p): within 1 ulp, nearly always correctly rounded."""
+    """FP32 (p + guard bits, not 2p): within 1 ulp, at least 99.5 % correctly rounded."""
     config = Config("fp32", function=function, alpha=1.0)
     result = accuracy.measure(config, samples=30_000, progress=False)
     assert result["max_ulp"] < 1.0
-    assert result["not_correctly_rounded_share"] < 1e-3
+    assert result["not_correctly_rounded_share"] < 5e-3
     if config.is_backward:
         result = accuracy.measure(config, grad_samples=30_000, progress=False)
         assert result["max_ulp"] < 1.0

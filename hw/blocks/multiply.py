@@ -76,7 +76,7 @@ def has_sum(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
     """Whether a :class:`Product` (or :class:`Square`) adds terms (several tiles, or LUT rows)
     after its DSP tiles and rows, where its optional register goes."""
     parts = tiles(a_width, b_width, square, row_bits)
-    return len(parts) > 1 or parts[0][2]
+    return len(parts) > 1 or any(as_rows for _, _, as_rows, _ in parts)
 
 
 def _pack(terms, width):
@@ -143,7 +143,8 @@ class Product(wiring.Component):
         partial = [register(m, self.en, value, f"rows_{i}", self.cut)
                    for i, value in enumerate(_compress(_pack(rows, width), width))]
         values = _compress(_pack(dsp, width) + partial, width)
-        m.d.comb += self.p.eq(values[0] + values[1] if len(values) == 2 else values[0])
+        if values:      # an operand of zero width: the product is 0
+            m.d.comb += self.p.eq(values[0] + values[1] if len(values) == 2 else values[0])
         return m
 
 
