@@ -36,16 +36,17 @@ FLOAT16 = FLOAT16_DEFAULT + [
      for a in (1.0, 3.0)) if c not in FLOAT16_DEFAULT]
 FLOAT16_ICARUS = [FLOAT16_DEFAULT[1], FLOAT16_DEFAULT[2]] + [
     pytest.param(c, marks=full) for c in (FLOAT16_DEFAULT[0], FLOAT16_DEFAULT[3])]
-FP32 = [Config("fp32", function="isru"), Config("fp32", function="isrlu-grad")] + [
-    pytest.param(Config("fp32", function=f), marks=full) for f in ("isrlu", "isru-grad")]
+# FP32 backward by default: sim/test_exhaustive.py (its C++ harness, two ranges of x and pairs).
+FP32 = [Config("fp32", function="isru")] + [
+    pytest.param(Config("fp32", function=f), marks=full) for f in ("isrlu", "isrlu-grad", "isru-grad")]
 FP32_ICARUS = [Config("fp32", function="isru"),
                pytest.param(Config("fp32", function="isrlu-grad"), marks=full)]
 RUNTIME_ALPHA_CONFIG = Config("bf16", function="isru", runtime_alpha=True)
 FIXED = [Config("q4.12", function="isrlu"), Config("q4.12", function="isru-grad"),
-         Config("q4.12", function="isru", runtime_alpha=True, lanes=2)]
+         pytest.param(Config("q4.12", function="isru", runtime_alpha=True, lanes=2), marks=full)]
 # Multi-lane, every input port (x, grad, alpha per lane).
 STALL_CONFIG = Config("bf16", function="isrlu-grad", runtime_alpha=True, lanes=2)
-LATENCY_CONFIGS = [Config("fp16", function="isrlu"), Config("bf16", function="isru-grad", alpha=3.0),
+LATENCY_CONFIGS = [Config("fp16", function="isrlu"), Config("bf16", function="isrlu-grad"),
                    Config("fp32", function="isru"), Config("q4.12", function="isru-grad"),
                    RUNTIME_ALPHA_CONFIG, STALL_CONFIG]
 
@@ -202,7 +203,7 @@ def test_runtime_alpha(design, simulator):
 
 
 @pytest.mark.parametrize("config, simulator",
-                         [(c, "verilator") for c in FIXED] + [(FIXED[1], "icarus")],
+                         on("verilator", FIXED) + [(FIXED[1], "icarus")],
                          ids=name_of)
 def test_fixed_exhaustive_with_flags(design, config, simulator):
     """q4.12: every x (Icarus: every 4th plus the edges), results and saturation/invalid flags."""
@@ -300,7 +301,7 @@ def test_cli_backward_and_runtime_alpha(design, tmp_path):
     """``sim/run.py`` with --grad (alpha 3) and with --runtime-alpha --alpha-bits; a missing or
     unused operand file is a usage error (exit 2)."""
     from sim.checks import golden
-    grad_config = Config("fp16", function="isrlu-grad", alpha=3.0)
+    grad_config = FLOAT16_DEFAULT[3]       # fp16 isru-grad, alpha 3: built by the tests above
     alpha_config = RUNTIME_ALPHA_CONFIG
     design(grad_config, "verilator")  # skips if unavailable; builds (cached) for the CLI
     design(alpha_config, "verilator")
@@ -308,7 +309,7 @@ def test_cli_backward_and_runtime_alpha(design, tmp_path):
     g = np.array([0x3c00, 0x4000, 0xc000, 0x3c00, 0x3c00, 0x3c00, 0x7c00, 0x0000], dtype=np.uint16)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "g.npy", g)
-    done = _cli(tmp_path, ["--format", "fp16", "--function", "isrlu-grad", "--alpha", "3",
+    done = _cli(tmp_path, ["--format", "fp16", "--function", "isru-grad", "--alpha", "3",
                            "--x", "x.npy", "--grad", "g.npy", "--out", "y.npy"])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all 8 results match" in done.stdout
@@ -326,7 +327,7 @@ def test_cli_backward_and_runtime_alpha(design, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "yb.npy"),
                                   golden(alpha_config, xb, alpha=ab)[0].astype(np.uint16))
 
-    for args in (["--format", "fp16", "--function", "isrlu-grad", "--x", "x.npy"],
+    for args in (["--format", "fp16", "--function", "isru-grad", "--x", "x.npy"],
                  ["--format", "fp16", "--function", "isrlu", "--x", "x.npy", "--grad", "g.npy"],
                  ["--format", "bf16", "--function", "isru", "--runtime-alpha", "--x", "xb.npy"]):
         done = _cli(tmp_path, args + ["--out", "bad.npy"])

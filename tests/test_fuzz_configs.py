@@ -36,7 +36,7 @@ from sim.amaranth_stream import pad_to_lanes, simulate
 from sim.checks import specials
 
 # Defaults of the suite: keep this file well under 90 s on 2 shared cores.
-DEFAULT_EXAMPLES = 40               # valid configurations simulated
+DEFAULT_EXAMPLES = 25               # valid configurations simulated
 DEFAULT_INVALID_EXAMPLES = 300      # invalid configurations (no simulation: fast)
 RANDOM_VECTORS = 224                # per configuration, plus up to SPECIAL_VECTORS specials
 SPECIAL_VECTORS = 64

@@ -147,13 +147,12 @@ def test_ice40_harness_keeps_the_unit(tmp_path):
 
 @needs_tools
 def test_ice40_design_that_does_not_fit_reports_it(tmp_path):
-    # Three lanes of the BF16 ISRLU backward pass need about 60 block RAMs (their seed and
-    # derivative tables); the UP5K has 30.
-    result = synthesize_and_place(Config("bf16", function="isrlu-grad", lanes=3), tmp_path)
+    # Two lanes of a BF16 rsqrt with two Newton stages need 12 SB_MAC16; the UP5K has 8.
+    result = synthesize_and_place(Config("bf16", newton=2, lanes=2), tmp_path)
     assert result["fits"] is False
-    assert "ICESTORM_RAM" in result["error"]
-    assert result["needs"]["SB_RAM40_4K"] > 30
-    assert result["needs"]["nextpnr"]["ICESTORM_RAM"]["available"] == 30
+    assert "ICESTORM_DSP" in result["error"]
+    assert result["needs"]["SB_MAC16"] > 8
+    assert result["needs"]["nextpnr"]["ICESTORM_DSP"]["available"] == 8
 
 
 @needs_tools
