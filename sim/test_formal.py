@@ -7,7 +7,7 @@
   not vacuous).
 
 Unbounded proofs (k-induction) of every configuration are ``python -m sim.formal --prove`` (see
-sim/README.md); a few run here, among them the largest real unit.
+sim/README.md); a few run here, among them a real backward unit (BF16).
 """
 import shutil
 
