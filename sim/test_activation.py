@@ -27,15 +27,17 @@ STALL_TRANSACTIONS = {"verilator": 20_000, "icarus": 2_000}
 
 full = pytest.mark.full
 # One of each function, both formats, both alphas by default; every combination with --sim-full.
-FLOAT16_DEFAULT = [Config("fp16", function="isrlu"), Config("bf16", function="isru", alpha=3.0),
-                   Config("bf16", function="isrlu-grad"),
-                   Config("fp16", function="isru-grad", alpha=3.0)]
+FP16_ISRLU = Config("fp16", function="isrlu")
+BF16_ISRU_A3 = Config("bf16", function="isru", alpha=3.0)
+BF16_ISRLU_GRAD = Config("bf16", function="isrlu-grad")
+FP16_ISRU_GRAD_A3 = Config("fp16", function="isru-grad", alpha=3.0)
+FLOAT16_DEFAULT = [FP16_ISRLU, BF16_ISRU_A3, BF16_ISRLU_GRAD, FP16_ISRU_GRAD_A3]
 FLOAT16 = FLOAT16_DEFAULT + [
     pytest.param(c, marks=full) for c in
     (Config(fmt, function=f, alpha=a) for fmt in ("fp16", "bf16") for f in ACTIVATIONS
      for a in (1.0, 3.0)) if c not in FLOAT16_DEFAULT]
-FLOAT16_ICARUS = [FLOAT16_DEFAULT[1], FLOAT16_DEFAULT[2]] + [
-    pytest.param(c, marks=full) for c in (FLOAT16_DEFAULT[0], FLOAT16_DEFAULT[3])]
+FLOAT16_ICARUS = [BF16_ISRU_A3, BF16_ISRLU_GRAD] + [
+    pytest.param(c, marks=full) for c in (FP16_ISRLU, FP16_ISRU_GRAD_A3)]
 # FP32 backward by default: sim/test_exhaustive.py (its C++ harness, two ranges of x and pairs).
 FP32 = [Config("fp32", function="isru")] + [
     pytest.param(Config("fp32", function=f), marks=full) for f in ("isrlu", "isrlu-grad", "isru-grad")]
@@ -46,7 +48,7 @@ FIXED = [Config("q4.12", function="isrlu"), Config("q4.12", function="isru-grad"
          pytest.param(Config("q4.12", function="isru", runtime_alpha=True, lanes=2), marks=full)]
 # Multi-lane, every input port (x, grad, alpha per lane).
 STALL_CONFIG = Config("bf16", function="isrlu-grad", runtime_alpha=True, lanes=2)
-LATENCY_CONFIGS = [Config("fp16", function="isrlu"), Config("bf16", function="isrlu-grad"),
+LATENCY_CONFIGS = [FP16_ISRLU, BF16_ISRLU_GRAD,
                    Config("fp32", function="isru"), Config("q4.12", function="isru-grad"),
                    RUNTIME_ALPHA_CONFIG, STALL_CONFIG]
 
@@ -301,7 +303,7 @@ def test_cli_backward_and_runtime_alpha(design, tmp_path):
     """``sim/run.py`` with --grad (alpha 3) and with --runtime-alpha --alpha-bits; a missing or
     unused operand file is a usage error (exit 2)."""
     from sim.checks import golden
-    grad_config = FLOAT16_DEFAULT[3]       # fp16 isru-grad, alpha 3: built by the tests above
+    grad_config = FP16_ISRU_GRAD_A3        # built by test_float16_exhaustive
     alpha_config = RUNTIME_ALPHA_CONFIG
     design(grad_config, "verilator")  # skips if unavailable; builds (cached) for the CLI
     design(alpha_config, "verilator")
