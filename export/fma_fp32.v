@@ -4,7 +4,7 @@
 // Machine-readable description: fma_fp32.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=fma lanes=1
-// latency: 8 cycles (registers after unpack, multiply_tiles, multiply, align, add, normalize, shift, out); initiation interval: 1.
+// latency: 9 cycles (registers after unpack, multiply_tiles, multiply_split, multiply, align, add, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5 ulp against the exact value, 15,832 inputs (5,832 triples of special operands and 10,000 random triples; sampled, rng seed 0); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -25,6 +25,7 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   // Registers
   reg lane0_unpack_c_sign;
   reg lane0_multiply_tiles_c_sign;
+  reg lane0_multiply_split_c_sign;
   reg lane0_multiply_c_sign;
   reg lane0_align_c_sign;
   reg lane0_unpack_b_sign;
@@ -36,7 +37,9 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   reg valid_5;
   reg valid_6;
   reg valid_7;
+  reg valid_8;
   reg lane0_multiply_tiles_prod_sign;
+  reg lane0_multiply_split_prod_sign;
   reg lane0_multiply_prod_sign;
   reg lane0_align_prod_sign;
   reg [23:0] a;
@@ -48,31 +51,39 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   reg r2;
   reg [1:0] lane0_unpack_b_cls;
   reg lane0_multiply_tiles_prod_zero;
+  reg lane0_multiply_split_prod_zero;
   reg lane0_multiply_prod_zero;
   reg [23:0] lane0_unpack_c_sig;
   reg [23:0] lane0_multiply_tiles_c_sig;
+  reg [23:0] lane0_multiply_split_c_sig;
   reg [23:0] lane0_multiply_c_sig;
   reg [7:0] lane0_unpack_c_exp;
   reg r3;
   reg [10:0] lane0_multiply_tiles_diff;
+  reg [10:0] lane0_multiply_split_diff;
   reg [10:0] lane0_multiply_diff;
   reg [10:0] lane0_multiply_tiles_back;
+  reg [10:0] lane0_multiply_split_back;
   reg [10:0] lane0_multiply_back;
   reg [1:0] lane0_unpack_c_cls;
   reg lane0_multiply_tiles_c_zero;
+  reg lane0_multiply_split_c_zero;
   reg lane0_multiply_c_zero;
   reg [10:0] lane0_multiply_tiles_anchor;
+  reg [10:0] lane0_multiply_split_anchor;
   reg [10:0] lane0_multiply_anchor;
   reg [10:0] lane0_align_anchor;
   reg [51:0] lane0_align_c_al;
   reg [10:0] exp;
   reg lane0_multiply_tiles_special_sign;
+  reg lane0_multiply_split_special_sign;
   reg lane0_multiply_special_sign;
   reg lane0_align_special_sign;
   reg lane0_add_special_sign;
   reg lane0_normalize_special_sign;
   reg lane0_shift_special_sign;
   reg [1:0] lane0_multiply_tiles_special;
+  reg [1:0] lane0_multiply_split_special;
   reg [1:0] lane0_multiply_special;
   reg [1:0] lane0_align_special;
   reg [1:0] lane0_add_special;
@@ -82,13 +93,15 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   reg [23:0] lane0_product_tile_0_16;
   reg [23:0] lane0_product_tile_16_0;
   reg [15:0] lane0_product_tile_16_16;
+  reg [47:0] lane0_product_split_0;
+  reg [46:0] r4;
   reg [47:0] lane0_multiply_prod;
   reg [51:0] lane0_align_prod_al;
   reg lane0_add_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
   reg [52:0] v;
-  reg [52:0] r4;
+  reg [52:0] r5;
   reg lane0_normalize_zero;
   reg lane0_shift_zero;
   reg [7:0] lane0_pack_top_86;
@@ -98,8 +111,8 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   reg [6:0] lane0_pack_d_75;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r5;
-  reg [23:0] r6;
+  reg [7:0] r6;
+  reg [23:0] r7;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -147,7 +160,7 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   wire n36 = ~|in_b[22:0];
   wire n37 = n36 ? 1'b0 : 1'b1;
   wire n38 = n35 ? 1'b1 : 1'b0;
-  wire [1:0] cls_77 = n32 ? {1'b1, n37} : {1'b0, n38};
+  wire [1:0] cls_78 = n32 ? {1'b1, n37} : {1'b0, n38};
   wire n39 = lane0_unpack_b_cls == 2'h3;
   wire n40 = n20 | n39;
   wire n41 = lane0_unpack_b_cls == 2'h2;
@@ -199,7 +212,7 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   wire n81 = ~|in_c[22:0];
   wire n82 = n81 ? 1'b0 : 1'b1;
   wire n83 = n80 ? 1'b1 : 1'b0;
-  wire [1:0] cls_81 = n77 ? {1'b1, n82} : {1'b0, n83};
+  wire [1:0] cls_82 = n77 ? {1'b1, n82} : {1'b0, n83};
   wire n84 = lane0_unpack_c_cls == 2'h3;
   wire n85 = n40 | n84;
   wire n86 = n85 | n45;
@@ -263,7 +276,7 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   wire [46:0] n136 = n133 | n135;
   wire [39:0] n137 = {lane0_product_tile_0_16, 16'h0} & {lane0_product_tile_16_0, 16'h0};
   wire [46:0] n138 = n136 | {7'h0, n137};
-  wire [47:0] lane0_product_p = n131 + {n138, 1'b0};
+  wire [47:0] lane0_product_p = lane0_product_split_0 + {r4, 1'b0};
   wire [51:0] lane0_prod_win = lane0_multiply_prod_zero ? 52'h0 : {lane0_multiply_prod, 4'h0};
   wire [51:0] lane0_prod_shifted = lane0_prod_win >> n97;
   wire [51:0] n139 = lane0_prod_win & lane0_prod_mask;
@@ -494,16 +507,16 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   wire n333 = $signed({7'h0, lane0_pack_lead}) < $signed(lane0_pack_below_at);
   wire n334 = $signed({7'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
   wire [6:0] lane0_pack_d = n333 ? n124 : n332;
-  wire [75:0] n335 = {r4, 23'h0} >> lane0_pack_d_75;
+  wire [75:0] n335 = {r5, 23'h0} >> lane0_pack_d_75;
   wire n336 = ~|lane0_pack_d_75;
-  wire [76:0] n337 = {r4, 24'h0} >> lane0_pack_d_75;
+  wire [76:0] n337 = {r5, 24'h0} >> lane0_pack_d_75;
   wire lane0_pack_rnd_guard = n336 ? 1'b0 : n337[0];
   wire n338 = lane0_pack_d_75 < 7'h2;
   wire [6:0] n339 = lane0_pack_d_75 - 7'h1;
   wire [75:0] n340 = 76'hfffffffffffffffffff << n339;
   wire [75:0] n341 = ~n340;
   wire [75:0] lane0_pack_rnd_mask = n338 ? 76'h0 : n341;
-  wire [75:0] n342 = {r4, 23'h0} & lane0_pack_rnd_mask;
+  wire [75:0] n342 = {r5, 23'h0} & lane0_pack_rnd_mask;
   wire lane0_pack_rnd_sticky = |n342;
   wire n343 = lane0_pack_rnd_sticky | n335[0];
   wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n343;
@@ -513,18 +526,20 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   wire [31:0] n345 = lane0_shift_zero ? 32'h0 : n344;
   wire [31:0] n346 = n122 ? n116 : n345;
   wire [31:0] n347 = n120 ? {n115[31], 8'hff, n115[22:0]} : n346;
-  assign out_y = {r6[23], r5, r6[22:0]};
+  assign out_y = {r7[23], r6, r7[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_unpack_c_sign <= in_c[31];
       lane0_multiply_tiles_c_sign <= lane0_unpack_c_sign;
-      lane0_multiply_c_sign <= lane0_multiply_tiles_c_sign;
+      lane0_multiply_split_c_sign <= lane0_multiply_tiles_c_sign;
+      lane0_multiply_c_sign <= lane0_multiply_split_c_sign;
       lane0_align_c_sign <= lane0_multiply_c_sign;
       lane0_unpack_b_sign <= in_b[31];
       lane0_unpack_a_sign <= in_a[31];
       lane0_multiply_tiles_prod_sign <= n7;
-      lane0_multiply_prod_sign <= lane0_multiply_tiles_prod_sign;
+      lane0_multiply_split_prod_sign <= lane0_multiply_tiles_prod_sign;
+      lane0_multiply_prod_sign <= lane0_multiply_split_prod_sign;
       lane0_align_prod_sign <= lane0_multiply_prod_sign;
       a <= {lane0_a_port_135_0, in_a[22:0]};
       lane0_unpack_a_exp <= ~n11 ? 8'h82 : n12[7:0];
@@ -533,34 +548,42 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
       b <= {lane0_b_port_148_0, in_b[22:0]};
       lane0_unpack_b_exp <= ~n29 ? 8'h82 : n30[7:0];
       r2 <= lane0_b_port_151_0[8];
-      lane0_unpack_b_cls <= cls_77;
+      lane0_unpack_b_cls <= cls_78;
       lane0_multiply_tiles_prod_zero <= n56;
-      lane0_multiply_prod_zero <= lane0_multiply_tiles_prod_zero;
+      lane0_multiply_split_prod_zero <= lane0_multiply_tiles_prod_zero;
+      lane0_multiply_prod_zero <= lane0_multiply_split_prod_zero;
       lane0_unpack_c_sig <= {lane0_c_port_161_0, in_c[22:0]};
       lane0_multiply_tiles_c_sig <= lane0_unpack_c_sig;
-      lane0_multiply_c_sig <= lane0_multiply_tiles_c_sig;
+      lane0_multiply_split_c_sig <= lane0_multiply_tiles_c_sig;
+      lane0_multiply_c_sig <= lane0_multiply_split_c_sig;
       lane0_unpack_c_exp <= ~n64 ? 8'h82 : n65[7:0];
       r3 <= lane0_c_port_164_0[8];
       lane0_multiply_tiles_diff <= lane0_diff;
-      lane0_multiply_diff <= lane0_multiply_tiles_diff;
+      lane0_multiply_split_diff <= lane0_multiply_tiles_diff;
+      lane0_multiply_diff <= lane0_multiply_split_diff;
       lane0_multiply_tiles_back <= lane0_back;
-      lane0_multiply_back <= lane0_multiply_tiles_back;
-      lane0_unpack_c_cls <= cls_81;
+      lane0_multiply_split_back <= lane0_multiply_tiles_back;
+      lane0_multiply_back <= lane0_multiply_split_back;
+      lane0_unpack_c_cls <= cls_82;
       lane0_multiply_tiles_c_zero <= n95;
-      lane0_multiply_c_zero <= lane0_multiply_tiles_c_zero;
+      lane0_multiply_split_c_zero <= lane0_multiply_tiles_c_zero;
+      lane0_multiply_c_zero <= lane0_multiply_split_c_zero;
       lane0_multiply_tiles_anchor <= n108;
-      lane0_multiply_anchor <= lane0_multiply_tiles_anchor;
+      lane0_multiply_split_anchor <= lane0_multiply_tiles_anchor;
+      lane0_multiply_anchor <= lane0_multiply_split_anchor;
       lane0_align_anchor <= lane0_multiply_anchor;
       lane0_align_c_al <= n111;
       exp <= n112;
       lane0_multiply_tiles_special_sign <= n90 ? 1'b0 : n114;
-      lane0_multiply_special_sign <= lane0_multiply_tiles_special_sign;
+      lane0_multiply_split_special_sign <= lane0_multiply_tiles_special_sign;
+      lane0_multiply_special_sign <= lane0_multiply_split_special_sign;
       lane0_align_special_sign <= lane0_multiply_special_sign;
       lane0_add_special_sign <= lane0_align_special_sign;
       lane0_normalize_special_sign <= lane0_add_special_sign;
       lane0_shift_special_sign <= lane0_normalize_special_sign;
       lane0_multiply_tiles_special <= n90 ? 2'h1 : n118;
-      lane0_multiply_special <= lane0_multiply_tiles_special;
+      lane0_multiply_split_special <= lane0_multiply_tiles_special;
+      lane0_multiply_special <= lane0_multiply_split_special;
       lane0_align_special <= lane0_multiply_special;
       lane0_add_special <= lane0_align_special;
       lane0_normalize_special <= lane0_add_special;
@@ -569,13 +592,15 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
       lane0_product_tile_0_16 <= n126;
       lane0_product_tile_16_0 <= n127;
       lane0_product_tile_16_16 <= n128;
+      lane0_product_split_0 <= n131;
+      r4 <= n138;
       lane0_multiply_prod <= lane0_product_p;
       lane0_align_prod_al <= n141;
       lane0_add_sign <= n145;
       lane0_normalize_sign <= lane0_add_sign;
       lane0_shift_sign <= lane0_normalize_sign;
       v <= lane0_total;
-      r4 <= v;
+      r5 <= v;
       lane0_normalize_zero <= n148;
       lane0_shift_zero <= lane0_normalize_zero;
       lane0_pack_top_86 <= n333 ? 8'h0 : lane0_pack_biased;
@@ -585,8 +610,8 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
       lane0_pack_d_75 <= lane0_pack_d;
       lane0_pack_kept <= n335[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n121 ? 8'hff : n346[30:23];
-      r6 <= n119 ? 24'h400000 : {n347[31], n347[22:0]};
+      r6 <= n121 ? 8'hff : n346[30:23];
+      r7 <= n119 ? 24'h400000 : {n347[31], n347[22:0]};
     end
   end
 
@@ -599,6 +624,7 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
       valid_5 <= 1'b0;
       valid_6 <= 1'b0;
       valid_7 <= 1'b0;
+      valid_8 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -608,7 +634,8 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
       valid_5 <= valid_4;
       valid_6 <= valid_5;
       valid_7 <= valid_6;
-      out_valid <= valid_7;
+      valid_8 <= valid_7;
+      out_valid <= valid_8;
     end
   end
 
@@ -616,6 +643,7 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   initial begin
     lane0_unpack_c_sign = 1'b0;
     lane0_multiply_tiles_c_sign = 1'b0;
+    lane0_multiply_split_c_sign = 1'b0;
     lane0_multiply_c_sign = 1'b0;
     lane0_align_c_sign = 1'b0;
     lane0_unpack_b_sign = 1'b0;
@@ -627,8 +655,10 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
     valid_5 = 1'b0;
     valid_6 = 1'b0;
     valid_7 = 1'b0;
+    valid_8 = 1'b0;
     out_valid = 1'b0;
     lane0_multiply_tiles_prod_sign = 1'b0;
+    lane0_multiply_split_prod_sign = 1'b0;
     lane0_multiply_prod_sign = 1'b0;
     lane0_align_prod_sign = 1'b0;
     a = 24'h0;
@@ -640,31 +670,39 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
     r2 = 1'b0;
     lane0_unpack_b_cls = 2'h0;
     lane0_multiply_tiles_prod_zero = 1'b0;
+    lane0_multiply_split_prod_zero = 1'b0;
     lane0_multiply_prod_zero = 1'b0;
     lane0_unpack_c_sig = 24'h0;
     lane0_multiply_tiles_c_sig = 24'h0;
+    lane0_multiply_split_c_sig = 24'h0;
     lane0_multiply_c_sig = 24'h0;
     lane0_unpack_c_exp = 8'h0;
     r3 = 1'b0;
     lane0_multiply_tiles_diff = 11'h0;
+    lane0_multiply_split_diff = 11'h0;
     lane0_multiply_diff = 11'h0;
     lane0_multiply_tiles_back = 11'h0;
+    lane0_multiply_split_back = 11'h0;
     lane0_multiply_back = 11'h0;
     lane0_unpack_c_cls = 2'h0;
     lane0_multiply_tiles_c_zero = 1'b0;
+    lane0_multiply_split_c_zero = 1'b0;
     lane0_multiply_c_zero = 1'b0;
     lane0_multiply_tiles_anchor = 11'h0;
+    lane0_multiply_split_anchor = 11'h0;
     lane0_multiply_anchor = 11'h0;
     lane0_align_anchor = 11'h0;
     lane0_align_c_al = 52'h0;
     exp = 11'h0;
     lane0_multiply_tiles_special_sign = 1'b0;
+    lane0_multiply_split_special_sign = 1'b0;
     lane0_multiply_special_sign = 1'b0;
     lane0_align_special_sign = 1'b0;
     lane0_add_special_sign = 1'b0;
     lane0_normalize_special_sign = 1'b0;
     lane0_shift_special_sign = 1'b0;
     lane0_multiply_tiles_special = 2'h0;
+    lane0_multiply_split_special = 2'h0;
     lane0_multiply_special = 2'h0;
     lane0_align_special = 2'h0;
     lane0_add_special = 2'h0;
@@ -674,13 +712,15 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
     lane0_product_tile_0_16 = 24'h0;
     lane0_product_tile_16_0 = 24'h0;
     lane0_product_tile_16_16 = 16'h0;
+    lane0_product_split_0 = 48'h0;
+    r4 = 47'h0;
     lane0_multiply_prod = 48'h0;
     lane0_align_prod_al = 52'h0;
     lane0_add_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
     v = 53'h0;
-    r4 = 53'h0;
+    r5 = 53'h0;
     lane0_normalize_zero = 1'b0;
     lane0_shift_zero = 1'b0;
     lane0_pack_top_86 = 8'h0;
@@ -690,8 +730,8 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
     lane0_pack_d_75 = 7'h0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r5 = 8'h0;
-    r6 = 24'h0;
+    r6 = 8'h0;
+    r7 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -4,7 +4,7 @@
 // Machine-readable description: isrlu_grad_fp16_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp16 function=isrlu-grad seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0
-// latency: 16 cycles (registers after unpack_count, unpack, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product, normalize, shift, out); initiation interval: 1.
+// latency: 17 cycles (registers after unpack_count, unpack, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5 ulp against the exact value, 65,536 inputs (all x, grad 1; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -34,6 +34,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg lane0_seed_curve_alpha_ok;
   reg lane0_seed_sum_alpha_ok;
   reg lane0_product_tiles_alpha_ok;
+  reg lane0_product_split_alpha_ok;
   reg lane0_product_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
@@ -48,6 +49,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg lane0_seed_curve_sg;
   reg lane0_seed_sum_sg;
   reg lane0_product_tiles_sign;
+  reg lane0_product_split_sign;
   reg lane0_product_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
@@ -67,6 +69,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg valid_13;
   reg valid_14;
   reg valid_15;
+  reg valid_16;
   reg [3:0] lane0_grad_n;
   reg [10:0] lane0_unpack_sigg;
   reg [10:0] lane0_square_sigg;
@@ -99,6 +102,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [1:0] lane0_seed_curve_cg;
   reg [1:0] lane0_seed_sum_cg;
   reg [1:0] lane0_product_tiles_cg;
+  reg [1:0] lane0_product_split_cg;
   reg [1:0] lane0_product_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
@@ -116,6 +120,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
   reg [1:0] lane0_product_tiles_cx;
+  reg [1:0] lane0_product_split_cx;
   reg [1:0] lane0_product_cx;
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
@@ -129,6 +134,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg lane0_seed_curve_unit;
   reg lane0_seed_sum_unit;
   reg lane0_product_tiles_unit;
+  reg lane0_product_split_unit;
   reg lane0_product_unit;
   reg lane0_normalize_unit;
   reg lane0_shift_unit;
@@ -149,6 +155,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [9:0] lane0_seed_curve_k;
   reg [9:0] lane0_seed_sum_k;
   reg [10:0] lane0_product_tiles_exp;
+  reg [10:0] lane0_product_split_exp;
   reg [10:0] exp_38;
   reg [31:0] lane0_seed_square_tile_0_0;
   reg [33:0] lane0_seed_seed_products_3;
@@ -165,7 +172,9 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [30:0] lane0_seed_seed_curve_0;
   reg [30:0] lane0_seed_r0;
   reg [26:0] lane0_product_mul_product_tile_0_0;
+  reg [26:0] lane0_product_mul_product_split_0;
   reg [25:0] lane0_product_mul_product_tile_0_16;
+  reg [25:0] r4;
   reg [31:0] v;
   reg [31:0] lane0_pack_rnd_v;
   reg [4:0] lane0_pack_top_30;
@@ -175,8 +184,8 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [5:0] lane0_pack_d_19;
   reg [9:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [4:0] r4;
-  reg [10:0] r5;
+  reg [4:0] r5;
+  reg [10:0] r6;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -212,7 +221,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire n23 = |lane0_grad_bits_17[14:10];
   wire [5:0] n24 = {1'b0, lane0_grad_bits_17[14:10]} - 6'hf;
   wire [5:0] lane0_grad_fields_port_188_0 = n23 ? n24 : 6'h32;
-  wire [10:0] exp_81 = lane0_grad_fields_port_185_0 ? {{5{lane0_grad_fields_port_188_0[5]}}, lane0_grad_fields_port_188_0} : {{5{n21[5]}}, n21};
+  wire [10:0] exp_82 = lane0_grad_fields_port_185_0 ? {{5{lane0_grad_fields_port_188_0[5]}}, lane0_grad_fields_port_188_0} : {{5{n21[5]}}, n21};
   wire n25 = lane0_grad_bits_17[14:10] == 5'h1f;
   wire n26 = ~|lane0_grad_bits_17[14:10];
   wire n27 = ~|lane0_grad_bits_17[9:0];
@@ -220,7 +229,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire n29 = ~|lane0_grad_bits_17[9:0];
   wire n30 = n29 ? 1'b0 : 1'b1;
   wire n31 = n28 ? 1'b1 : 1'b0;
-  wire [1:0] cls_79 = n25 ? {1'b1, n30} : {1'b0, n31};
+  wire [1:0] cls_80 = n25 ? {1'b1, n30} : {1'b0, n31};
   wire n32 = lane0_shift_cg == 2'h1;
   wire n33 = lane0_shift_cg == 2'h2;
   wire n34 = lane0_shift_cg == 2'h3;
@@ -251,7 +260,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire n52 = |lane0_x_bits_17[14:10];
   wire [5:0] n53 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
   wire [5:0] lane0_x_fields_port_116_0 = n52 ? n53 : 6'h32;
-  wire [10:0] exp_74 = lane0_x_fields_port_113_0 ? {{5{lane0_x_fields_port_116_0[5]}}, lane0_x_fields_port_116_0} : {{5{n50[5]}}, n50};
+  wire [10:0] exp_75 = lane0_x_fields_port_113_0 ? {{5{lane0_x_fields_port_116_0[5]}}, lane0_x_fields_port_116_0} : {{5{n50[5]}}, n50};
   wire n54 = lane0_x_bits_17[14:10] == 5'h1f;
   wire n55 = ~|lane0_x_bits_17[14:10];
   wire n56 = ~|lane0_x_bits_17[9:0];
@@ -297,7 +306,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [1:0] n92 = u[32] ? 2'h2 : {1'b0, n91};
   wire [1:0] lane0_norm_lead = u[33] ? 2'h3 : n92;
   wire [33:0] n93 = u >> lane0_norm_lead;
-  wire [10:0] exp_133 = $signed(eu) + $signed({9'h0, lane0_norm_lead});
+  wire [10:0] exp_134 = $signed(eu) + $signed({9'h0, lane0_norm_lead});
   wire [9:0] n94 = lane0_seed_sum_unit ? 10'h0 : lane0_seed_sum_k;
   wire [10:0] n95 = $signed(lane0_seed_sum_eg) - $signed({n94, 1'b0});
   wire [10:0] n96 = lane0_seed_sum_unit ? 11'h0 : {lane0_seed_sum_k[9], lane0_seed_sum_k};
@@ -4160,7 +4169,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [30:0] b = lane0_seed_sum_unit ? 31'h40000000 : lane0_seed_r0;
   wire [26:0] n3946 = {16'h0, a} * {11'h0, b[15:0]};
   wire [25:0] n3947 = {15'h0, a} * {11'h0, b[30:16]};
-  wire [41:0] lane0_product_mul_p_7 = {15'h0, lane0_product_mul_product_tile_0_0} + {lane0_product_mul_product_tile_0_16, 16'h0};
+  wire [41:0] lane0_product_mul_p_7 = {15'h0, lane0_product_mul_product_split_0} + {r4, 16'h0};
   wire n3948 = v[29] | v[30];
   wire lane0_pack_lead_l1_0 = n3948 ? v[30] : v[28];
   wire n3949 = v[29] | v[30];
@@ -4190,7 +4199,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [15:0] n3963 = {1'b0, lane0_pack_port_6214_0} | n2;
   wire [15:0] n3964 = n32 ? n3 : n3963;
   wire [15:0] n3965 = n33 ? {n4[15], 5'h1f, n4[9:0]} : n3964;
-  assign out_y = {r5[10], r4, r5[9:0]};
+  assign out_y = {r6[10], r5, r6[9:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -4206,7 +4215,8 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
       lane0_seed_sum_alpha_ok <= lane0_seed_curve_alpha_ok;
       lane0_product_tiles_alpha_ok <= lane0_seed_sum_alpha_ok;
-      lane0_product_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_alpha_ok <= lane0_product_split_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_product_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sg <= lane0_grad_bits_17[15];
@@ -4220,7 +4230,8 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_sg <= lane0_seed_products_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
       lane0_product_tiles_sign <= lane0_seed_sum_sg;
-      lane0_product_sign <= lane0_product_tiles_sign;
+      lane0_product_split_sign <= lane0_product_tiles_sign;
+      lane0_product_sign <= lane0_product_split_sign;
       lane0_normalize_sign <= lane0_product_sign;
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_unpack_sx <= lane0_x_bits_17[15];
@@ -4235,7 +4246,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_products_sigg <= lane0_seed_products_tiles_sigg;
       lane0_seed_curve_sigg <= lane0_seed_products_sigg;
       a <= lane0_seed_curve_sigg;
-      lane0_unpack_eg <= exp_81;
+      lane0_unpack_eg <= exp_82;
       lane0_square_eg <= lane0_unpack_eg;
       lane0_alpha_eg <= lane0_square_eg;
       lane0_sum_eg <= lane0_alpha_eg;
@@ -4245,7 +4256,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_products_eg <= lane0_seed_products_tiles_eg;
       lane0_seed_curve_eg <= lane0_seed_products_eg;
       lane0_seed_sum_eg <= lane0_seed_curve_eg;
-      lane0_unpack_cg <= cls_79;
+      lane0_unpack_cg <= cls_80;
       lane0_square_cg <= lane0_unpack_cg;
       lane0_alpha_cg <= lane0_square_cg;
       lane0_sum_cg <= lane0_alpha_cg;
@@ -4256,12 +4267,13 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_cg <= lane0_seed_products_cg;
       lane0_seed_sum_cg <= lane0_seed_curve_cg;
       lane0_product_tiles_cg <= lane0_seed_sum_cg;
-      lane0_product_cg <= lane0_product_tiles_cg;
+      lane0_product_split_cg <= lane0_product_tiles_cg;
+      lane0_product_cg <= lane0_product_split_cg;
       lane0_normalize_cg <= lane0_product_cg;
       lane0_shift_cg <= lane0_normalize_cg;
       lane0_x_n <= ~n37 ? 4'h0 : n49;
       lane0_unpack_sigx <= lane0_x_sig_26;
-      lane0_unpack_ex <= exp_74;
+      lane0_unpack_ex <= exp_75;
       lane0_unpack_cx <= cls;
       lane0_square_cx <= lane0_unpack_cx;
       lane0_alpha_cx <= lane0_square_cx;
@@ -4273,7 +4285,8 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
-      lane0_product_cx <= lane0_product_tiles_cx;
+      lane0_product_split_cx <= lane0_product_tiles_cx;
+      lane0_product_cx <= lane0_product_split_cx;
       lane0_normalize_cx <= lane0_product_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_unit <= n66;
@@ -4286,7 +4299,8 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_unit <= lane0_seed_products_unit;
       lane0_seed_sum_unit <= lane0_seed_curve_unit;
       lane0_product_tiles_unit <= lane0_seed_sum_unit;
-      lane0_product_unit <= lane0_product_tiles_unit;
+      lane0_product_split_unit <= lane0_product_tiles_unit;
+      lane0_product_unit <= lane0_product_split_unit;
       lane0_normalize_unit <= lane0_product_unit;
       lane0_shift_unit <= lane0_normalize_unit;
       lane0_square_et <= n76;
@@ -4298,14 +4312,15 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_b <= sig_24[20:0];
       r1 <= ~lane0_seed_b[20] ? 1'b0 : lane0_seed_b[20];
       r2 <= ~lane0_seed_b[20] ? 16'h0 : lane0_seed_b[19:4];
-      exp_22 <= exp_133;
+      exp_22 <= exp_134;
       lane0_seed_k <= exp_22[10:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_k <= lane0_seed_products_tiles_k;
       lane0_seed_curve_k <= lane0_seed_products_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_exp <= n97;
-      exp_38 <= lane0_product_tiles_exp;
+      lane0_product_split_exp <= lane0_product_tiles_exp;
+      exp_38 <= lane0_product_split_exp;
       lane0_seed_square_tile_0_0 <= n100;
       lane0_seed_seed_products_3 <= lane0_seed_p_26;
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[12:0];
@@ -4320,7 +4335,9 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_seed_curve_0 <= n3944;
       lane0_seed_r0 <= n3945;
       lane0_product_mul_product_tile_0_0 <= n3946;
+      lane0_product_mul_product_split_0 <= lane0_product_mul_product_tile_0_0;
       lane0_product_mul_product_tile_0_16 <= n3947;
+      r4 <= lane0_product_mul_product_tile_0_16;
       v <= lane0_product_mul_p_7[41:10];
       lane0_pack_rnd_v <= v;
       lane0_pack_top_30 <= n3952 ? 5'h0 : lane0_pack_biased;
@@ -4330,8 +4347,8 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_pack_d_19 <= lane0_pack_d;
       lane0_pack_kept <= n3954[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r4 <= n72 ? 5'h1f : n3964[14:10];
-      r5 <= n71 ? 11'h200 : {n3965[15], n3965[9:0]};
+      r5 <= n72 ? 5'h1f : n3964[14:10];
+      r6 <= n71 ? 11'h200 : {n3965[15], n3965[9:0]};
     end
   end
 
@@ -4352,6 +4369,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       valid_13 <= 1'b0;
       valid_14 <= 1'b0;
       valid_15 <= 1'b0;
+      valid_16 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -4369,7 +4387,8 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       valid_13 <= valid_12;
       valid_14 <= valid_13;
       valid_15 <= valid_14;
-      out_valid <= valid_15;
+      valid_16 <= valid_15;
+      out_valid <= valid_16;
     end
   end
 
@@ -6449,6 +6468,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_alpha_ok = 1'b0;
     lane0_seed_sum_alpha_ok = 1'b0;
     lane0_product_tiles_alpha_ok = 1'b0;
+    lane0_product_split_alpha_ok = 1'b0;
     lane0_product_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
@@ -6463,6 +6483,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_sg = 1'b0;
     lane0_seed_sum_sg = 1'b0;
     lane0_product_tiles_sign = 1'b0;
+    lane0_product_split_sign = 1'b0;
     lane0_product_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
@@ -6482,6 +6503,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     valid_13 = 1'b0;
     valid_14 = 1'b0;
     valid_15 = 1'b0;
+    valid_16 = 1'b0;
     out_valid = 1'b0;
     lane0_grad_n = 4'h0;
     lane0_unpack_sigg = 11'h0;
@@ -6515,6 +6537,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_cg = 2'h0;
     lane0_seed_sum_cg = 2'h0;
     lane0_product_tiles_cg = 2'h0;
+    lane0_product_split_cg = 2'h0;
     lane0_product_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
@@ -6532,6 +6555,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
     lane0_product_tiles_cx = 2'h0;
+    lane0_product_split_cx = 2'h0;
     lane0_product_cx = 2'h0;
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
@@ -6545,6 +6569,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_unit = 1'b0;
     lane0_seed_sum_unit = 1'b0;
     lane0_product_tiles_unit = 1'b0;
+    lane0_product_split_unit = 1'b0;
     lane0_product_unit = 1'b0;
     lane0_normalize_unit = 1'b0;
     lane0_shift_unit = 1'b0;
@@ -6564,6 +6589,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_k = 10'h0;
     lane0_seed_sum_k = 10'h0;
     lane0_product_tiles_exp = 11'h0;
+    lane0_product_split_exp = 11'h0;
     exp_38 = 11'h0;
     lane0_seed_square_tile_0_0 = 32'h0;
     lane0_seed_seed_products_3 = 34'h0;
@@ -6579,7 +6605,9 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_seed_curve_0 = 31'h0;
     lane0_seed_r0 = 31'h0;
     lane0_product_mul_product_tile_0_0 = 27'h0;
+    lane0_product_mul_product_split_0 = 27'h0;
     lane0_product_mul_product_tile_0_16 = 26'h0;
+    r4 = 26'h0;
     v = 32'h0;
     lane0_pack_rnd_v = 32'h0;
     lane0_pack_top_30 = 5'h0;
@@ -6589,8 +6617,8 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_pack_d_19 = 6'h0;
     lane0_pack_kept = 10'h0;
     lane0_pack_up = 1'b0;
-    r4 = 5'h0;
-    r5 = 11'h0;
+    r5 = 5'h0;
+    r6 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -4,7 +4,7 @@
 // Machine-readable description: isrlu_grad_fp32_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=isrlu-grad seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0
-// latency: 17 cycles (registers after unpack_count, unpack, square_tiles, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product, normalize, shift, out); initiation interval: 1.
+// latency: 19 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5148 ulp against the exact value, 100,000 inputs (100,000 sampled x, grad 1; sampled, rng seed 0); 57 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -25,6 +25,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [31:0] lane0_x_bits_33;
   reg [31:0] lane0_grad_bits_33;
   reg lane0_square_tiles_alpha_ok;
+  reg lane0_square_split_alpha_ok;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_alpha_ok;
@@ -35,11 +36,13 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg lane0_seed_curve_alpha_ok;
   reg lane0_seed_sum_alpha_ok;
   reg lane0_product_tiles_alpha_ok;
+  reg lane0_product_split_alpha_ok;
   reg lane0_product_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
   reg lane0_unpack_sg;
   reg lane0_square_tiles_sg;
+  reg lane0_square_split_sg;
   reg lane0_square_sg;
   reg lane0_alpha_sg;
   reg lane0_sum_sg;
@@ -50,6 +53,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg lane0_seed_curve_sg;
   reg lane0_seed_sum_sg;
   reg lane0_product_tiles_sign;
+  reg lane0_product_split_sign;
   reg lane0_product_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
@@ -70,9 +74,12 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg valid_14;
   reg valid_15;
   reg valid_16;
+  reg valid_17;
+  reg valid_18;
   reg [4:0] lane0_grad_n;
   reg [23:0] lane0_unpack_sigg;
   reg [23:0] lane0_square_tiles_sigg;
+  reg [23:0] lane0_square_split_sigg;
   reg [23:0] lane0_square_sigg;
   reg [23:0] lane0_alpha_sigg;
   reg [23:0] lane0_sum_sigg;
@@ -84,6 +91,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [23:0] a_31;
   reg [12:0] lane0_unpack_eg;
   reg [12:0] lane0_square_tiles_eg;
+  reg [12:0] lane0_square_split_eg;
   reg [12:0] lane0_square_eg;
   reg [12:0] lane0_alpha_eg;
   reg [12:0] lane0_sum_eg;
@@ -95,6 +103,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [12:0] lane0_seed_sum_eg;
   reg [1:0] lane0_unpack_cg;
   reg [1:0] lane0_square_tiles_cg;
+  reg [1:0] lane0_square_split_cg;
   reg [1:0] lane0_square_cg;
   reg [1:0] lane0_alpha_cg;
   reg [1:0] lane0_sum_cg;
@@ -105,6 +114,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [1:0] lane0_seed_curve_cg;
   reg [1:0] lane0_seed_sum_cg;
   reg [1:0] lane0_product_tiles_cg;
+  reg [1:0] lane0_product_split_cg;
   reg [1:0] lane0_product_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
@@ -113,6 +123,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_tiles_cx;
+  reg [1:0] lane0_square_split_cx;
   reg [1:0] lane0_square_cx;
   reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_cx;
@@ -123,10 +134,12 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
   reg [1:0] lane0_product_tiles_cx;
+  reg [1:0] lane0_product_split_cx;
   reg [1:0] lane0_product_cx;
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
   reg lane0_square_tiles_unit;
+  reg lane0_square_split_unit;
   reg lane0_square_unit;
   reg lane0_alpha_unit;
   reg lane0_sum_unit;
@@ -137,16 +150,20 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg lane0_seed_curve_unit;
   reg lane0_seed_sum_unit;
   reg lane0_product_tiles_unit;
+  reg lane0_product_split_unit;
   reg lane0_product_unit;
   reg lane0_normalize_unit;
   reg lane0_shift_unit;
   reg [12:0] lane0_square_tiles_et;
+  reg [12:0] lane0_square_split_et;
   reg [12:0] lane0_square_et;
   reg [12:0] exp;
   reg [12:0] eu;
   reg [31:0] lane0_square_mul_product_tile_0_0;
   reg [47:0] lane0_square_mul_product_rows_0;
   reg [46:0] r1;
+  reg [47:0] lane0_square_mul_product_split_0;
+  reg [46:0] r2;
   reg [33:0] lane0_square_square;
   reg [34:0] lane0_add_t;
   reg [35:0] u;
@@ -159,10 +176,11 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [11:0] lane0_seed_curve_k;
   reg [11:0] lane0_seed_sum_k;
   reg [12:0] lane0_product_tiles_exp;
+  reg [12:0] lane0_product_split_exp;
   reg [12:0] exp_39;
   reg [31:0] lane0_seed_square_tile_0_0;
   reg [37:0] lane0_seed_square_rows_0;
-  reg [36:0] r2;
+  reg [36:0] r3;
   reg [37:0] lane0_seed_seed_products_3;
   reg [70:0] lane0_seed_port__data;
   reg [14:0] lane0_seed_seed_products_tiles_1;
@@ -172,14 +190,16 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [33:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [46:0] lane0_seed_slope_rows_0;
-  reg [45:0] r3;
+  reg [45:0] r4;
   reg [46:0] lane0_seed_seed_products_2;
   reg [32:0] lane0_seed_seed_curve_0;
   reg [32:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
   reg [56:0] lane0_product_mul_product_rows_0;
-  reg [55:0] r4;
+  reg [55:0] r5;
+  reg [56:0] lane0_product_mul_product_split_0;
+  reg [55:0] r6;
   reg [33:0] v;
   reg [33:0] lane0_pack_rnd_v;
   reg [7:0] lane0_pack_top_30;
@@ -189,8 +209,8 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [5:0] lane0_pack_d_19;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r5;
-  reg [23:0] r6;
+  reg [7:0] r7;
+  reg [23:0] r8;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -273,7 +293,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire n63 = |lane0_grad_bits_33[30:23];
   wire [8:0] n64 = {1'b0, lane0_grad_bits_33[30:23]} - 9'h7f;
   wire [8:0] lane0_grad_fields_port_349_0 = n63 ? n64 : 9'h182;
-  wire [12:0] exp_83 = lane0_grad_fields_port_346_0 ? {{4{lane0_grad_fields_port_349_0[8]}}, lane0_grad_fields_port_349_0} : {{4{n61[8]}}, n61};
+  wire [12:0] exp_85 = lane0_grad_fields_port_346_0 ? {{4{lane0_grad_fields_port_349_0[8]}}, lane0_grad_fields_port_349_0} : {{4{n61[8]}}, n61};
   wire n65 = lane0_grad_bits_33[30:23] == 8'hff;
   wire n66 = ~|lane0_grad_bits_33[30:23];
   wire n67 = ~|lane0_grad_bits_33[22:0];
@@ -281,7 +301,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire n69 = ~|lane0_grad_bits_33[22:0];
   wire n70 = n69 ? 1'b0 : 1'b1;
   wire n71 = n68 ? 1'b1 : 1'b0;
-  wire [1:0] cls_81 = n65 ? {1'b1, n70} : {1'b0, n71};
+  wire [1:0] cls_83 = n65 ? {1'b1, n70} : {1'b0, n71};
   wire n72 = lane0_shift_cg == 2'h1;
   wire n73 = lane0_shift_cg == 2'h2;
   wire n74 = lane0_shift_cg == 2'h3;
@@ -359,7 +379,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire n132 = |lane0_x_bits_33[30:23];
   wire [8:0] n133 = {1'b0, lane0_x_bits_33[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_197_0 = n132 ? n133 : 9'h182;
-  wire [12:0] exp_76 = lane0_x_fields_port_194_0 ? {{4{lane0_x_fields_port_197_0[8]}}, lane0_x_fields_port_197_0} : {{4{n130[8]}}, n130};
+  wire [12:0] exp_78 = lane0_x_fields_port_194_0 ? {{4{lane0_x_fields_port_197_0[8]}}, lane0_x_fields_port_197_0} : {{4{n130[8]}}, n130};
   wire n134 = lane0_x_bits_33[30:23] == 8'hff;
   wire n135 = ~|lane0_x_bits_33[30:23];
   wire n136 = ~|lane0_x_bits_33[22:0];
@@ -2416,7 +2436,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [46:0] n2184 = n2182 | n2183;
   wire [46:0] n2185 = lane0_square_mul_product_rows_0[46:0] & {r1[45:0], 1'b0};
   wire [46:0] n2186 = n2184 | n2185;
-  wire [47:0] lane0_square_mul_p_5 = n2181 + {n2186, 1'b0};
+  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r2, 1'b0};
   wire [66:0] n2187 = 67'h100000000 * {33'h0, lane0_square_square};
   wire [35:0] n2188 = {1'b0, lane0_add_t} + n164;
   wire [34:0] n2189 = lane0_add_t >> n162;
@@ -2428,7 +2448,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [1:0] n2194 = u[34] ? 2'h2 : {1'b0, n2193};
   wire [1:0] lane0_norm_lead = u[35] ? 2'h3 : n2194;
   wire [35:0] n2195 = u >> lane0_norm_lead;
-  wire [12:0] exp_148 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
+  wire [12:0] exp_162 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
   wire [11:0] n2196 = lane0_seed_sum_unit ? 12'h0 : lane0_seed_sum_k;
   wire [12:0] n2197 = $signed(lane0_seed_sum_eg) - $signed({n2196, 1'b0});
   wire [12:0] n2198 = lane0_seed_sum_unit ? 13'h0 : {lane0_seed_sum_k[11], lane0_seed_sum_k};
@@ -2535,11 +2555,11 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [36:0] n2295 = n2275 & {n2294, 1'b0};
   wire [36:0] n2296 = n2266 | n2295;
   wire [37:0] n2297 = {6'h0, lane0_seed_square_tile_0_0} ^ lane0_seed_square_rows_0;
-  wire [37:0] n2298 = n2297 ^ {r2, 1'b0};
+  wire [37:0] n2298 = n2297 ^ {r3, 1'b0};
   wire [36:0] n2299 = {5'h0, lane0_seed_square_tile_0_0} & lane0_seed_square_rows_0[36:0];
-  wire [36:0] n2300 = {5'h0, lane0_seed_square_tile_0_0} & {r2[35:0], 1'b0};
+  wire [36:0] n2300 = {5'h0, lane0_seed_square_tile_0_0} & {r3[35:0], 1'b0};
   wire [36:0] n2301 = n2299 | n2300;
-  wire [36:0] n2302 = lane0_seed_square_rows_0[36:0] & {r2[35:0], 1'b0};
+  wire [36:0] n2302 = lane0_seed_square_rows_0[36:0] & {r3[35:0], 1'b0};
   wire [36:0] n2303 = n2301 | n2302;
   wire [37:0] lane0_seed_p_26 = n2298 + {n2303, 1'b0};
   wire [14:0] n2304 = lane0_seed_seed_products_3[37] ? lane0_seed_a_14 : 15'h0;
@@ -14877,11 +14897,11 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [45:0] n14635 = n12595 & {n14634, 1'b0};
   wire [45:0] n14636 = n11576 | n14635;
   wire [46:0] n14637 = {15'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [46:0] n14638 = n14637 ^ {r3, 1'b0};
+  wire [46:0] n14638 = n14637 ^ {r4, 1'b0};
   wire [45:0] n14639 = {14'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[45:0];
-  wire [45:0] n14640 = {14'h0, lane0_seed_slope_tile_0_0} & {r3[44:0], 1'b0};
+  wire [45:0] n14640 = {14'h0, lane0_seed_slope_tile_0_0} & {r4[44:0], 1'b0};
   wire [45:0] n14641 = n14639 | n14640;
-  wire [45:0] n14642 = lane0_seed_slope_rows_0[45:0] & {r3[44:0], 1'b0};
+  wire [45:0] n14642 = lane0_seed_slope_rows_0[45:0] & {r4[44:0], 1'b0};
   wire [45:0] n14643 = n14641 | n14642;
   wire [46:0] lane0_seed_p = n14638 + {n14643, 1'b0};
   wire [32:0] n14644 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[46:23]};
@@ -16690,7 +16710,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [15:0] n16446 = a_31[21] ? b_33[31:16] : 16'h0;
   wire [52:0] n16447 = {16'h0, n16445, 21'h0} | {n16446, 37'h0};
   wire [52:0] n16448 = {1'b0, n16444} & n16447;
-  wire [52:0] n16449 = n16441 | n16448;
+  wire [54:0] n16449 = {2'h0, n16441} | {2'h0, n16448};
   wire [15:0] n16450 = a_31[22] ? b_33[15:0] : 16'h0;
   wire [15:0] n16451 = a_31[22] ? b_33[31:16] : 16'h0;
   wire [53:0] n16452 = {16'h0, n16450, 22'h0} | {n16451, 38'h0};
@@ -16700,7 +16720,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [54:0] n16456 = {1'b0, n16452} ^ n16455;
   wire [15:0] n16457 = a_31[16] ? b_33[31:16] : 16'h0;
   wire [54:0] n16458 = n16456 ^ {7'h0, n16457, 32'h0};
-  wire [54:0] n16459 = {1'b0, n16449, 1'b0} ^ n16458;
+  wire [55:0] n16459 = {n16449, 1'b0} ^ {1'b0, n16458};
   wire [15:0] n16460 = a_31[22] ? b_33[15:0] : 16'h0;
   wire [15:0] n16461 = a_31[22] ? b_33[31:16] : 16'h0;
   wire [53:0] n16462 = {16'h0, n16460, 22'h0} | {n16461, 38'h0};
@@ -16720,7 +16740,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [15:0] n16476 = a_31[16] ? b_33[31:16] : 16'h0;
   wire [54:0] n16477 = n16475 & {7'h0, n16476, 32'h0};
   wire [54:0] n16478 = n16472 | n16477;
-  wire [55:0] n16479 = {1'b0, n16459} ^ {n16478, 1'b0};
+  wire [55:0] n16479 = n16459 ^ {n16478, 1'b0};
   wire [55:0] n16480 = n16426 ^ n16479;
   wire [15:0] n16481 = b_33[32] ? a_31[15:0] : 16'h0;
   wire [15:0] n16482 = a_31[16] ? b_33[15:0] : 16'h0;
@@ -17157,7 +17177,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [55:0] n16913 = n16265 | n16912;
   wire [47:0] n16914 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [56:0] n16915 = {9'h0, n16914} ^ lane0_product_mul_product_rows_0;
-  wire [56:0] n16916 = {r4, 1'b0} ^ n16915;
+  wire [56:0] n16916 = {r5, 1'b0} ^ n16915;
   wire [47:0] n16917 = {16'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [55:0] n16918 = {24'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[55:0];
   wire [55:0] n16919 = {8'h0, n16917} | n16918;
@@ -17166,13 +17186,13 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [56:0] n16922 = n16916 ^ {n16921, 1'b0};
   wire [47:0] n16923 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [55:0] n16924 = {8'h0, n16923} ^ lane0_product_mul_product_rows_0[55:0];
-  wire [55:0] n16925 = {r4[54:0], 1'b0} & n16924;
+  wire [55:0] n16925 = {r5[54:0], 1'b0} & n16924;
   wire [47:0] n16926 = {16'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [54:0] n16927 = {23'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[54:0];
   wire [54:0] n16928 = {7'h0, n16926} | n16927;
   wire [54:0] n16929 = {7'h0, lane0_product_mul_product_tile_0_16, 16'h0} & lane0_product_mul_product_rows_0[54:0];
   wire [54:0] n16930 = n16928 | n16929;
-  wire [55:0] n16931 = {r4[54:0], 1'b0} & {n16930, 1'b0};
+  wire [55:0] n16931 = {r5[54:0], 1'b0} & {n16930, 1'b0};
   wire [55:0] n16932 = n16925 | n16931;
   wire [47:0] n16933 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [55:0] n16934 = {8'h0, n16933} ^ lane0_product_mul_product_rows_0[55:0];
@@ -17183,7 +17203,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [54:0] n16939 = n16937 | n16938;
   wire [55:0] n16940 = n16934 & {n16939, 1'b0};
   wire [55:0] n16941 = n16932 | n16940;
-  wire [56:0] lane0_product_mul_p_7 = n16922 + {n16941, 1'b0};
+  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r6, 1'b0};
   wire n16942 = v[31] | v[32];
   wire lane0_pack_lead_l1_0 = n16942 ? v[32] : v[30];
   wire n16943 = v[31] | v[32];
@@ -17213,14 +17233,15 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [31:0] n16957 = {1'b0, lane0_pack_port_26261_0} | n2;
   wire [31:0] n16958 = n72 ? n3 : n16957;
   wire [31:0] n16959 = n73 ? {n4[31], 8'hff, n4[22:0]} : n16958;
-  assign out_y = {r6[23], r5, r6[22:0]};
+  assign out_y = {r8[23], r7, r8[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_x_bits_33 <= in_x;
       lane0_grad_bits_33 <= in_grad;
       lane0_square_tiles_alpha_ok <= 1'b1;
-      lane0_square_alpha_ok <= lane0_square_tiles_alpha_ok;
+      lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
+      lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_alpha_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
@@ -17230,12 +17251,14 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
       lane0_seed_sum_alpha_ok <= lane0_seed_curve_alpha_ok;
       lane0_product_tiles_alpha_ok <= lane0_seed_sum_alpha_ok;
-      lane0_product_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_alpha_ok <= lane0_product_split_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_product_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sg <= lane0_grad_bits_33[31];
       lane0_square_tiles_sg <= lane0_unpack_sg;
-      lane0_square_sg <= lane0_square_tiles_sg;
+      lane0_square_split_sg <= lane0_square_tiles_sg;
+      lane0_square_sg <= lane0_square_split_sg;
       lane0_alpha_sg <= lane0_square_sg;
       lane0_sum_sg <= lane0_alpha_sg;
       lane0_add_sg <= lane0_sum_sg;
@@ -17245,14 +17268,16 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_sg <= lane0_seed_products_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
       lane0_product_tiles_sign <= lane0_seed_sum_sg;
-      lane0_product_sign <= lane0_product_tiles_sign;
+      lane0_product_split_sign <= lane0_product_tiles_sign;
+      lane0_product_sign <= lane0_product_split_sign;
       lane0_normalize_sign <= lane0_product_sign;
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_unpack_sx <= lane0_x_bits_33[31];
       lane0_grad_n <= ~n59 ? 5'h0 : n60;
       lane0_unpack_sigg <= lane0_grad_sig_42;
       lane0_square_tiles_sigg <= lane0_unpack_sigg;
-      lane0_square_sigg <= lane0_square_tiles_sigg;
+      lane0_square_split_sigg <= lane0_square_tiles_sigg;
+      lane0_square_sigg <= lane0_square_split_sigg;
       lane0_alpha_sigg <= lane0_square_sigg;
       lane0_sum_sigg <= lane0_alpha_sigg;
       lane0_add_sigg <= lane0_sum_sigg;
@@ -17261,9 +17286,10 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_products_sigg <= lane0_seed_products_tiles_sigg;
       lane0_seed_curve_sigg <= lane0_seed_products_sigg;
       a_31 <= lane0_seed_curve_sigg;
-      lane0_unpack_eg <= exp_83;
+      lane0_unpack_eg <= exp_85;
       lane0_square_tiles_eg <= lane0_unpack_eg;
-      lane0_square_eg <= lane0_square_tiles_eg;
+      lane0_square_split_eg <= lane0_square_tiles_eg;
+      lane0_square_eg <= lane0_square_split_eg;
       lane0_alpha_eg <= lane0_square_eg;
       lane0_sum_eg <= lane0_alpha_eg;
       lane0_add_eg <= lane0_sum_eg;
@@ -17272,9 +17298,10 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_products_eg <= lane0_seed_products_tiles_eg;
       lane0_seed_curve_eg <= lane0_seed_products_eg;
       lane0_seed_sum_eg <= lane0_seed_curve_eg;
-      lane0_unpack_cg <= cls_81;
+      lane0_unpack_cg <= cls_83;
       lane0_square_tiles_cg <= lane0_unpack_cg;
-      lane0_square_cg <= lane0_square_tiles_cg;
+      lane0_square_split_cg <= lane0_square_tiles_cg;
+      lane0_square_cg <= lane0_square_split_cg;
       lane0_alpha_cg <= lane0_square_cg;
       lane0_sum_cg <= lane0_alpha_cg;
       lane0_add_cg <= lane0_sum_cg;
@@ -17284,15 +17311,17 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_cg <= lane0_seed_products_cg;
       lane0_seed_sum_cg <= lane0_seed_curve_cg;
       lane0_product_tiles_cg <= lane0_seed_sum_cg;
-      lane0_product_cg <= lane0_product_tiles_cg;
+      lane0_product_split_cg <= lane0_product_tiles_cg;
+      lane0_product_cg <= lane0_product_split_cg;
       lane0_normalize_cg <= lane0_product_cg;
       lane0_shift_cg <= lane0_normalize_cg;
       lane0_x_n <= ~n128 ? 5'h0 : n129;
       lane0_unpack_sigx <= lane0_x_sig_42;
-      lane0_unpack_ex <= exp_76;
+      lane0_unpack_ex <= exp_78;
       lane0_unpack_cx <= cls;
       lane0_square_tiles_cx <= lane0_unpack_cx;
-      lane0_square_cx <= lane0_square_tiles_cx;
+      lane0_square_split_cx <= lane0_square_tiles_cx;
+      lane0_square_cx <= lane0_square_split_cx;
       lane0_alpha_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_alpha_cx;
       lane0_add_cx <= lane0_sum_cx;
@@ -17302,11 +17331,13 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
-      lane0_product_cx <= lane0_product_tiles_cx;
+      lane0_product_split_cx <= lane0_product_tiles_cx;
+      lane0_product_cx <= lane0_product_split_cx;
       lane0_normalize_cx <= lane0_product_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_tiles_unit <= n146;
-      lane0_square_unit <= lane0_square_tiles_unit;
+      lane0_square_split_unit <= lane0_square_tiles_unit;
+      lane0_square_unit <= lane0_square_split_unit;
       lane0_alpha_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_alpha_unit;
       lane0_add_unit <= lane0_sum_unit;
@@ -17316,32 +17347,37 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_curve_unit <= lane0_seed_products_unit;
       lane0_seed_sum_unit <= lane0_seed_curve_unit;
       lane0_product_tiles_unit <= lane0_seed_sum_unit;
-      lane0_product_unit <= lane0_product_tiles_unit;
+      lane0_product_split_unit <= lane0_product_tiles_unit;
+      lane0_product_unit <= lane0_product_split_unit;
       lane0_normalize_unit <= lane0_product_unit;
       lane0_shift_unit <= lane0_normalize_unit;
       lane0_square_tiles_et <= n156;
-      lane0_square_et <= lane0_square_tiles_et;
+      lane0_square_split_et <= lane0_square_tiles_et;
+      lane0_square_et <= lane0_square_split_et;
       exp <= lane0_square_et;
       eu <= ~n157 ? 13'h0 : exp;
       lane0_square_mul_product_tile_0_0 <= n165;
       lane0_square_mul_product_rows_0 <= n836;
       r1 <= n2179;
+      lane0_square_mul_product_split_0 <= n2181;
+      r2 <= n2186;
       lane0_square_square <= lane0_square_mul_p_5[47:14];
       lane0_add_t <= n2187[66:32];
       u <= lane0_add_u;
       sig <= n2195[31:0];
       lane0_seed_b <= sig[22:0];
-      exp_23 <= exp_148;
+      exp_23 <= exp_162;
       lane0_seed_k <= exp_23[12:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_k <= lane0_seed_products_tiles_k;
       lane0_seed_curve_k <= lane0_seed_products_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_exp <= n2199;
-      exp_39 <= lane0_product_tiles_exp;
+      lane0_product_split_exp <= lane0_product_tiles_exp;
+      exp_39 <= lane0_product_split_exp;
       lane0_seed_square_tile_0_0 <= n2202;
       lane0_seed_square_rows_0 <= n2233;
-      r2 <= n2296;
+      r3 <= n2296;
       lane0_seed_seed_products_3 <= lane0_seed_p_26;
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[14:0];
       lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
@@ -17350,14 +17386,16 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n2362;
       lane0_seed_slope_rows_0 <= n6453;
-      r3 <= n14636;
+      r4 <= n14636;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n14644;
       lane0_seed_r0 <= n14645;
       lane0_product_mul_product_tile_0_0 <= n14646;
       lane0_product_mul_product_tile_0_16 <= n14647;
       lane0_product_mul_product_rows_0 <= n15402;
-      r4 <= n16913;
+      r5 <= n16913;
+      lane0_product_mul_product_split_0 <= n16922;
+      r6 <= n16941;
       v <= lane0_product_mul_p_7[56:23];
       lane0_pack_rnd_v <= v;
       lane0_pack_top_30 <= n16946 ? 8'h0 : lane0_pack_biased;
@@ -17367,8 +17405,8 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_pack_d_19 <= lane0_pack_d;
       lane0_pack_kept <= n16948[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n152 ? 8'hff : n16958[30:23];
-      r6 <= n151 ? 24'h400000 : {n16959[31], n16959[22:0]};
+      r7 <= n152 ? 8'hff : n16958[30:23];
+      r8 <= n151 ? 24'h400000 : {n16959[31], n16959[22:0]};
     end
   end
 
@@ -17390,6 +17428,8 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       valid_14 <= 1'b0;
       valid_15 <= 1'b0;
       valid_16 <= 1'b0;
+      valid_17 <= 1'b0;
+      valid_18 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -17408,7 +17448,9 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       valid_14 <= valid_13;
       valid_15 <= valid_14;
       valid_16 <= valid_15;
-      out_valid <= valid_16;
+      valid_17 <= valid_16;
+      valid_18 <= valid_17;
+      out_valid <= valid_18;
     end
   end
 
@@ -18448,6 +18490,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_x_bits_33 = 32'h0;
     lane0_grad_bits_33 = 32'h0;
     lane0_square_tiles_alpha_ok = 1'b0;
+    lane0_square_split_alpha_ok = 1'b0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
@@ -18458,11 +18501,13 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_alpha_ok = 1'b0;
     lane0_seed_sum_alpha_ok = 1'b0;
     lane0_product_tiles_alpha_ok = 1'b0;
+    lane0_product_split_alpha_ok = 1'b0;
     lane0_product_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
     lane0_unpack_sg = 1'b0;
     lane0_square_tiles_sg = 1'b0;
+    lane0_square_split_sg = 1'b0;
     lane0_square_sg = 1'b0;
     lane0_alpha_sg = 1'b0;
     lane0_sum_sg = 1'b0;
@@ -18473,6 +18518,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_sg = 1'b0;
     lane0_seed_sum_sg = 1'b0;
     lane0_product_tiles_sign = 1'b0;
+    lane0_product_split_sign = 1'b0;
     lane0_product_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
@@ -18493,10 +18539,13 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     valid_14 = 1'b0;
     valid_15 = 1'b0;
     valid_16 = 1'b0;
+    valid_17 = 1'b0;
+    valid_18 = 1'b0;
     out_valid = 1'b0;
     lane0_grad_n = 5'h0;
     lane0_unpack_sigg = 24'h0;
     lane0_square_tiles_sigg = 24'h0;
+    lane0_square_split_sigg = 24'h0;
     lane0_square_sigg = 24'h0;
     lane0_alpha_sigg = 24'h0;
     lane0_sum_sigg = 24'h0;
@@ -18508,6 +18557,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     a_31 = 24'h0;
     lane0_unpack_eg = 13'h0;
     lane0_square_tiles_eg = 13'h0;
+    lane0_square_split_eg = 13'h0;
     lane0_square_eg = 13'h0;
     lane0_alpha_eg = 13'h0;
     lane0_sum_eg = 13'h0;
@@ -18519,6 +18569,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_sum_eg = 13'h0;
     lane0_unpack_cg = 2'h0;
     lane0_square_tiles_cg = 2'h0;
+    lane0_square_split_cg = 2'h0;
     lane0_square_cg = 2'h0;
     lane0_alpha_cg = 2'h0;
     lane0_sum_cg = 2'h0;
@@ -18529,6 +18580,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_cg = 2'h0;
     lane0_seed_sum_cg = 2'h0;
     lane0_product_tiles_cg = 2'h0;
+    lane0_product_split_cg = 2'h0;
     lane0_product_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
@@ -18537,6 +18589,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
     lane0_square_tiles_cx = 2'h0;
+    lane0_square_split_cx = 2'h0;
     lane0_square_cx = 2'h0;
     lane0_alpha_cx = 2'h0;
     lane0_sum_cx = 2'h0;
@@ -18547,10 +18600,12 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
     lane0_product_tiles_cx = 2'h0;
+    lane0_product_split_cx = 2'h0;
     lane0_product_cx = 2'h0;
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_square_tiles_unit = 1'b0;
+    lane0_square_split_unit = 1'b0;
     lane0_square_unit = 1'b0;
     lane0_alpha_unit = 1'b0;
     lane0_sum_unit = 1'b0;
@@ -18561,16 +18616,20 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_unit = 1'b0;
     lane0_seed_sum_unit = 1'b0;
     lane0_product_tiles_unit = 1'b0;
+    lane0_product_split_unit = 1'b0;
     lane0_product_unit = 1'b0;
     lane0_normalize_unit = 1'b0;
     lane0_shift_unit = 1'b0;
     lane0_square_tiles_et = 13'h0;
+    lane0_square_split_et = 13'h0;
     lane0_square_et = 13'h0;
     exp = 13'h0;
     eu = 13'h0;
     lane0_square_mul_product_tile_0_0 = 32'h0;
     lane0_square_mul_product_rows_0 = 48'h0;
     r1 = 47'h0;
+    lane0_square_mul_product_split_0 = 48'h0;
+    r2 = 47'h0;
     lane0_square_square = 34'h0;
     lane0_add_t = 35'h0;
     u = 36'h0;
@@ -18583,10 +18642,11 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_curve_k = 12'h0;
     lane0_seed_sum_k = 12'h0;
     lane0_product_tiles_exp = 13'h0;
+    lane0_product_split_exp = 13'h0;
     exp_39 = 13'h0;
     lane0_seed_square_tile_0_0 = 32'h0;
     lane0_seed_square_rows_0 = 38'h0;
-    r2 = 37'h0;
+    r3 = 37'h0;
     lane0_seed_seed_products_3 = 38'h0;
     lane0_seed_seed_products_tiles_1 = 15'h0;
     lane0_seed_a_14 = 15'h0;
@@ -18595,14 +18655,16 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_seed_curve_1 = 34'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 47'h0;
-    r3 = 46'h0;
+    r4 = 46'h0;
     lane0_seed_seed_products_2 = 47'h0;
     lane0_seed_seed_curve_0 = 33'h0;
     lane0_seed_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
     lane0_product_mul_product_rows_0 = 57'h0;
-    r4 = 56'h0;
+    r5 = 56'h0;
+    lane0_product_mul_product_split_0 = 57'h0;
+    r6 = 56'h0;
     v = 34'h0;
     lane0_pack_rnd_v = 34'h0;
     lane0_pack_top_30 = 8'h0;
@@ -18612,8 +18674,8 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_pack_d_19 = 6'h0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r5 = 8'h0;
-    r6 = 24'h0;
+    r7 = 8'h0;
+    r8 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

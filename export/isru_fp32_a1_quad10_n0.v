@@ -4,7 +4,7 @@
 // Machine-readable description: isru_fp32_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=isru seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0
-// latency: 17 cycles (registers after unpack_count, unpack, square_tiles, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product, normalize, shift, out); initiation interval: 1.
+// latency: 19 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5797 ulp against the exact value, 100,000 inputs (100,000 sampled x; sampled, rng seed 0); 193 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -23,6 +23,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   // Registers
   reg [31:0] lane0_x_bits_33;
   reg lane0_square_tiles_alpha_ok;
+  reg lane0_square_split_alpha_ok;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_alpha_ok;
@@ -33,11 +34,13 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_seed_curve_alpha_ok;
   reg lane0_seed_sum_alpha_ok;
   reg lane0_product_tiles_alpha_ok;
+  reg lane0_product_split_alpha_ok;
   reg lane0_product_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
   reg lane0_unpack_sx;
   reg lane0_square_tiles_sx;
+  reg lane0_square_split_sx;
   reg lane0_square_sx;
   reg lane0_alpha_sx;
   reg lane0_sum_sx;
@@ -48,12 +51,14 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_seed_curve_sx;
   reg lane0_seed_sum_sx;
   reg lane0_product_tiles_sign;
+  reg lane0_product_split_sign;
   reg lane0_product_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
   reg [31:0] lane0_unpack_count_x_raw;
   reg [31:0] lane0_unpack_x_raw;
   reg [31:0] lane0_square_tiles_x_raw;
+  reg [31:0] lane0_square_split_x_raw;
   reg [31:0] lane0_square_x_raw;
   reg [31:0] lane0_alpha_x_raw;
   reg [31:0] lane0_sum_x_raw;
@@ -64,6 +69,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [31:0] lane0_seed_curve_x_raw;
   reg [31:0] lane0_seed_sum_x_raw;
   reg [31:0] lane0_product_tiles_x_raw;
+  reg [31:0] lane0_product_split_x_raw;
   reg [31:0] lane0_product_x_raw;
   reg [31:0] lane0_normalize_x_raw;
   reg [31:0] lane0_shift_x_raw;
@@ -83,9 +89,12 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg valid_14;
   reg valid_15;
   reg valid_16;
+  reg valid_17;
+  reg valid_18;
   reg [4:0] lane0_x_n;
   reg [23:0] lane0_unpack_sigx;
   reg [23:0] lane0_square_tiles_sigx;
+  reg [23:0] lane0_square_split_sigx;
   reg [23:0] lane0_square_sigx;
   reg [23:0] lane0_alpha_sigx;
   reg [23:0] lane0_sum_sigx;
@@ -97,6 +106,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [23:0] a_29;
   reg [12:0] lane0_unpack_ex;
   reg [12:0] lane0_square_tiles_ex;
+  reg [12:0] lane0_square_split_ex;
   reg [12:0] lane0_square_ex;
   reg [12:0] lane0_alpha_ex;
   reg [12:0] lane0_sum_ex;
@@ -108,6 +118,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [12:0] lane0_seed_sum_ex;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_tiles_cx;
+  reg [1:0] lane0_square_split_cx;
   reg [1:0] lane0_square_cx;
   reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_cx;
@@ -118,10 +129,12 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
   reg [1:0] lane0_product_tiles_cx;
+  reg [1:0] lane0_product_split_cx;
   reg [1:0] lane0_product_cx;
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
   reg lane0_square_tiles_unit;
+  reg lane0_square_split_unit;
   reg lane0_square_unit;
   reg lane0_alpha_unit;
   reg lane0_sum_unit;
@@ -132,12 +145,15 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_seed_curve_unit;
   reg lane0_seed_sum_unit;
   reg [12:0] lane0_square_tiles_et;
+  reg [12:0] lane0_square_split_et;
   reg [12:0] lane0_square_et;
   reg [12:0] exp;
   reg [12:0] eu;
   reg [31:0] lane0_square_mul_product_tile_0_0;
   reg [47:0] lane0_square_mul_product_rows_0;
   reg [46:0] r1;
+  reg [47:0] lane0_square_mul_product_split_0;
+  reg [46:0] r2;
   reg [30:0] lane0_square_square;
   reg [31:0] lane0_add_t;
   reg [32:0] u;
@@ -150,6 +166,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [11:0] lane0_seed_curve_k;
   reg [11:0] lane0_seed_sum_k;
   reg [12:0] lane0_product_tiles_exp;
+  reg [12:0] lane0_product_split_exp;
   reg [12:0] exp_37;
   reg [27:0] lane0_seed_square_tile_0_0;
   reg [27:0] lane0_seed_seed_products_3;
@@ -161,14 +178,16 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [23:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [38:0] lane0_seed_slope_rows_0;
-  reg [37:0] r2;
+  reg [37:0] r3;
   reg [38:0] lane0_seed_seed_products_2;
   reg [29:0] lane0_seed_seed_curve_0;
   reg [29:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [29:0] lane0_product_mul_product_tile_0_16;
   reg [53:0] lane0_product_mul_product_rows_0;
-  reg [52:0] r3;
+  reg [52:0] r4;
+  reg [53:0] lane0_product_mul_product_split_0;
+  reg [52:0] r5;
   reg [30:0] v;
   reg [30:0] lane0_pack_rnd_v;
   reg [7:0] lane0_pack_top_30;
@@ -257,7 +276,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire n60 = |lane0_x_bits_33[30:23];
   wire [8:0] n61 = {1'b0, lane0_x_bits_33[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_178_0 = n60 ? n61 : 9'h182;
-  wire [12:0] exp_73 = lane0_x_fields_port_175_0 ? {{4{lane0_x_fields_port_178_0[8]}}, lane0_x_fields_port_178_0} : {{4{n58[8]}}, n58};
+  wire [12:0] exp_75 = lane0_x_fields_port_175_0 ? {{4{lane0_x_fields_port_178_0[8]}}, lane0_x_fields_port_178_0} : {{4{n58[8]}}, n58};
   wire n62 = lane0_x_bits_33[30:23] == 8'hff;
   wire n63 = ~|lane0_x_bits_33[30:23];
   wire n64 = ~|lane0_x_bits_33[22:0];
@@ -2309,7 +2328,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [46:0] n2107 = n2105 | n2106;
   wire [46:0] n2108 = lane0_square_mul_product_rows_0[46:0] & {r1[45:0], 1'b0};
   wire [46:0] n2109 = n2107 | n2108;
-  wire [47:0] lane0_square_mul_p_5 = n2104 + {n2109, 1'b0};
+  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r2, 1'b0};
   wire [60:0] n2110 = 61'h20000000 * {30'h0, lane0_square_square};
   wire [32:0] n2111 = {1'b0, lane0_add_t} + {1'b0, n87};
   wire [31:0] n2112 = lane0_add_t >> n85;
@@ -2321,7 +2340,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [1:0] n2117 = u[31] ? 2'h2 : {1'b0, n2116};
   wire [1:0] lane0_norm_lead = u[32] ? 2'h3 : n2117;
   wire [32:0] n2118 = u >> lane0_norm_lead;
-  wire [12:0] exp_117 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
+  wire [12:0] exp_127 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
   wire [12:0] n2119 = lane0_seed_sum_unit ? 13'h0 : {lane0_seed_sum_k[11], lane0_seed_sum_k};
   wire [12:0] n2120 = $signed(lane0_seed_sum_ex) - $signed(n2119);
   wire [13:0] lane0_pack_e0 = $signed({exp_37[12], exp_37}) + $signed(14'h62);
@@ -3064,11 +3083,11 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [37:0] n2853 = n2741 & {n2852, 1'b0};
   wire [37:0] n2854 = n2686 | n2853;
   wire [38:0] n2855 = {7'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [38:0] n2856 = n2855 ^ {r2, 1'b0};
+  wire [38:0] n2856 = n2855 ^ {r3, 1'b0};
   wire [37:0] n2857 = {6'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[37:0];
-  wire [37:0] n2858 = {6'h0, lane0_seed_slope_tile_0_0} & {r2[36:0], 1'b0};
+  wire [37:0] n2858 = {6'h0, lane0_seed_slope_tile_0_0} & {r3[36:0], 1'b0};
   wire [37:0] n2859 = n2857 | n2858;
-  wire [37:0] n2860 = lane0_seed_slope_rows_0[37:0] & {r2[36:0], 1'b0};
+  wire [37:0] n2860 = lane0_seed_slope_rows_0[37:0] & {r3[36:0], 1'b0};
   wire [37:0] n2861 = n2859 | n2860;
   wire [38:0] lane0_seed_p = n2856 + {n2861, 1'b0};
   wire [29:0] n2862 = lane0_seed_seed_products_0 - {11'h0, lane0_seed_seed_products_2[38:20]};
@@ -4516,7 +4535,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [52:0] n4303 = n3943 | n4302;
   wire [45:0] n4304 = {14'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [53:0] n4305 = {8'h0, n4304} ^ lane0_product_mul_product_rows_0;
-  wire [53:0] n4306 = {r3, 1'b0} ^ n4305;
+  wire [53:0] n4306 = {r4, 1'b0} ^ n4305;
   wire [45:0] n4307 = {14'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [52:0] n4308 = {21'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[52:0];
   wire [52:0] n4309 = {7'h0, n4307} | n4308;
@@ -4525,13 +4544,13 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [53:0] n4312 = n4306 ^ {n4311, 1'b0};
   wire [45:0] n4313 = {14'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [52:0] n4314 = {7'h0, n4313} ^ lane0_product_mul_product_rows_0[52:0];
-  wire [52:0] n4315 = {r3[51:0], 1'b0} & n4314;
+  wire [52:0] n4315 = {r4[51:0], 1'b0} & n4314;
   wire [45:0] n4316 = {14'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [51:0] n4317 = {20'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[51:0];
   wire [51:0] n4318 = {6'h0, n4316} | n4317;
   wire [51:0] n4319 = {6'h0, lane0_product_mul_product_tile_0_16, 16'h0} & lane0_product_mul_product_rows_0[51:0];
   wire [51:0] n4320 = n4318 | n4319;
-  wire [52:0] n4321 = {r3[51:0], 1'b0} & {n4320, 1'b0};
+  wire [52:0] n4321 = {r4[51:0], 1'b0} & {n4320, 1'b0};
   wire [52:0] n4322 = n4315 | n4321;
   wire [45:0] n4323 = {14'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [52:0] n4324 = {7'h0, n4323} ^ lane0_product_mul_product_rows_0[52:0];
@@ -4542,7 +4561,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [51:0] n4329 = n4327 | n4328;
   wire [52:0] n4330 = n4324 & {n4329, 1'b0};
   wire [52:0] n4331 = n4322 | n4330;
-  wire [53:0] lane0_product_mul_p_7 = n4312 + {n4331, 1'b0};
+  wire [53:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r5, 1'b0};
   wire n4332 = v[28] | v[29];
   wire lane0_pack_lead_l1_0 = n4332 ? v[29] : v[27];
   wire n4333 = v[28] | v[29];
@@ -4576,7 +4595,8 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     if (in_ready) begin
       lane0_x_bits_33 <= in_x;
       lane0_square_tiles_alpha_ok <= 1'b1;
-      lane0_square_alpha_ok <= lane0_square_tiles_alpha_ok;
+      lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
+      lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_alpha_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
@@ -4586,12 +4606,14 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
       lane0_seed_sum_alpha_ok <= lane0_seed_curve_alpha_ok;
       lane0_product_tiles_alpha_ok <= lane0_seed_sum_alpha_ok;
-      lane0_product_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_alpha_ok <= lane0_product_split_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_product_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sx <= lane0_x_bits_33[31];
       lane0_square_tiles_sx <= lane0_unpack_sx;
-      lane0_square_sx <= lane0_square_tiles_sx;
+      lane0_square_split_sx <= lane0_square_tiles_sx;
+      lane0_square_sx <= lane0_square_split_sx;
       lane0_alpha_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_alpha_sx;
       lane0_add_sx <= lane0_sum_sx;
@@ -4601,13 +4623,15 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_curve_sx <= lane0_seed_products_sx;
       lane0_seed_sum_sx <= lane0_seed_curve_sx;
       lane0_product_tiles_sign <= lane0_seed_sum_sx;
-      lane0_product_sign <= lane0_product_tiles_sign;
+      lane0_product_split_sign <= lane0_product_tiles_sign;
+      lane0_product_sign <= lane0_product_split_sign;
       lane0_normalize_sign <= lane0_product_sign;
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_unpack_count_x_raw <= in_x;
       lane0_unpack_x_raw <= lane0_unpack_count_x_raw;
       lane0_square_tiles_x_raw <= lane0_unpack_x_raw;
-      lane0_square_x_raw <= lane0_square_tiles_x_raw;
+      lane0_square_split_x_raw <= lane0_square_tiles_x_raw;
+      lane0_square_x_raw <= lane0_square_split_x_raw;
       lane0_alpha_x_raw <= lane0_square_x_raw;
       lane0_sum_x_raw <= lane0_alpha_x_raw;
       lane0_add_x_raw <= lane0_sum_x_raw;
@@ -4617,13 +4641,15 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_curve_x_raw <= lane0_seed_products_x_raw;
       lane0_seed_sum_x_raw <= lane0_seed_curve_x_raw;
       lane0_product_tiles_x_raw <= lane0_seed_sum_x_raw;
-      lane0_product_x_raw <= lane0_product_tiles_x_raw;
+      lane0_product_split_x_raw <= lane0_product_tiles_x_raw;
+      lane0_product_x_raw <= lane0_product_split_x_raw;
       lane0_normalize_x_raw <= lane0_product_x_raw;
       lane0_shift_x_raw <= lane0_normalize_x_raw;
       lane0_x_n <= ~n56 ? 5'h0 : n57;
       lane0_unpack_sigx <= lane0_x_sig_42;
       lane0_square_tiles_sigx <= n74 ? 24'h800000 : lane0_unpack_sigx;
-      lane0_square_sigx <= lane0_square_tiles_sigx;
+      lane0_square_split_sigx <= lane0_square_tiles_sigx;
+      lane0_square_sigx <= lane0_square_split_sigx;
       lane0_alpha_sigx <= lane0_square_sigx;
       lane0_sum_sigx <= lane0_alpha_sigx;
       lane0_add_sigx <= lane0_sum_sigx;
@@ -4632,9 +4658,10 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_products_sigx <= lane0_seed_products_tiles_sigx;
       lane0_seed_curve_sigx <= lane0_seed_products_sigx;
       a_29 <= lane0_seed_curve_sigx;
-      lane0_unpack_ex <= exp_73;
+      lane0_unpack_ex <= exp_75;
       lane0_square_tiles_ex <= n73 ? 13'h24f : lane0_unpack_ex;
-      lane0_square_ex <= lane0_square_tiles_ex;
+      lane0_square_split_ex <= lane0_square_tiles_ex;
+      lane0_square_ex <= lane0_square_split_ex;
       lane0_alpha_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_alpha_ex;
       lane0_add_ex <= lane0_sum_ex;
@@ -4645,7 +4672,8 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_sum_ex <= lane0_seed_curve_ex;
       lane0_unpack_cx <= cls;
       lane0_square_tiles_cx <= lane0_unpack_cx;
-      lane0_square_cx <= lane0_square_tiles_cx;
+      lane0_square_split_cx <= lane0_square_tiles_cx;
+      lane0_square_cx <= lane0_square_split_cx;
       lane0_alpha_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_alpha_cx;
       lane0_add_cx <= lane0_sum_cx;
@@ -4655,11 +4683,13 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
-      lane0_product_cx <= lane0_product_tiles_cx;
+      lane0_product_split_cx <= lane0_product_tiles_cx;
+      lane0_product_cx <= lane0_product_split_cx;
       lane0_normalize_cx <= lane0_product_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_tiles_unit <= n75;
-      lane0_square_unit <= lane0_square_tiles_unit;
+      lane0_square_split_unit <= lane0_square_tiles_unit;
+      lane0_square_unit <= lane0_square_split_unit;
       lane0_alpha_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_alpha_unit;
       lane0_add_unit <= lane0_sum_unit;
@@ -4669,25 +4699,29 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_curve_unit <= lane0_seed_products_unit;
       lane0_seed_sum_unit <= lane0_seed_curve_unit;
       lane0_square_tiles_et <= n79;
-      lane0_square_et <= lane0_square_tiles_et;
+      lane0_square_split_et <= lane0_square_tiles_et;
+      lane0_square_et <= lane0_square_split_et;
       exp <= lane0_square_et;
       eu <= ~n80 ? 13'h0 : exp;
       lane0_square_mul_product_tile_0_0 <= n88;
       lane0_square_mul_product_rows_0 <= n759;
       r1 <= n2102;
+      lane0_square_mul_product_split_0 <= n2104;
+      r2 <= n2109;
       lane0_square_square <= lane0_square_mul_p_5[47:17];
       lane0_add_t <= n2110[60:29];
       u <= lane0_add_u;
       sig <= n2118[28:0];
       lane0_seed_b <= sig[19:0];
-      exp_21 <= exp_117;
+      exp_21 <= exp_127;
       lane0_seed_k <= exp_21[12:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_k <= lane0_seed_products_tiles_k;
       lane0_seed_curve_k <= lane0_seed_products_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_exp <= n2120;
-      exp_37 <= lane0_product_tiles_exp;
+      lane0_product_split_exp <= lane0_product_tiles_exp;
+      exp_37 <= lane0_product_split_exp;
       lane0_seed_square_tile_0_0 <= n2123;
       lane0_seed_seed_products_3 <= lane0_seed_square_tile_0_0;
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[9:0];
@@ -4697,14 +4731,16 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n2124;
       lane0_seed_slope_rows_0 <= n2367;
-      r2 <= n2854;
+      r3 <= n2854;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n2862;
       lane0_seed_r0 <= n2863;
       lane0_product_mul_product_tile_0_0 <= n2864;
       lane0_product_mul_product_tile_0_16 <= n2865;
       lane0_product_mul_product_rows_0 <= n3344;
-      r3 <= n4303;
+      r4 <= n4303;
+      lane0_product_mul_product_split_0 <= n4312;
+      r5 <= n4331;
       v <= lane0_product_mul_p_7[53:23];
       lane0_pack_rnd_v <= v;
       lane0_pack_top_30 <= n4336 ? 8'h0 : lane0_pack_biased;
@@ -4736,6 +4772,8 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       valid_14 <= 1'b0;
       valid_15 <= 1'b0;
       valid_16 <= 1'b0;
+      valid_17 <= 1'b0;
+      valid_18 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -4754,7 +4792,9 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       valid_14 <= valid_13;
       valid_15 <= valid_14;
       valid_16 <= valid_15;
-      out_valid <= valid_16;
+      valid_17 <= valid_16;
+      valid_18 <= valid_17;
+      out_valid <= valid_18;
     end
   end
 
@@ -5793,6 +5833,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   initial begin
     lane0_x_bits_33 = 32'h0;
     lane0_square_tiles_alpha_ok = 1'b0;
+    lane0_square_split_alpha_ok = 1'b0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
@@ -5803,11 +5844,13 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_curve_alpha_ok = 1'b0;
     lane0_seed_sum_alpha_ok = 1'b0;
     lane0_product_tiles_alpha_ok = 1'b0;
+    lane0_product_split_alpha_ok = 1'b0;
     lane0_product_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_square_tiles_sx = 1'b0;
+    lane0_square_split_sx = 1'b0;
     lane0_square_sx = 1'b0;
     lane0_alpha_sx = 1'b0;
     lane0_sum_sx = 1'b0;
@@ -5818,12 +5861,14 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_curve_sx = 1'b0;
     lane0_seed_sum_sx = 1'b0;
     lane0_product_tiles_sign = 1'b0;
+    lane0_product_split_sign = 1'b0;
     lane0_product_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
     lane0_unpack_count_x_raw = 32'h0;
     lane0_unpack_x_raw = 32'h0;
     lane0_square_tiles_x_raw = 32'h0;
+    lane0_square_split_x_raw = 32'h0;
     lane0_square_x_raw = 32'h0;
     lane0_alpha_x_raw = 32'h0;
     lane0_sum_x_raw = 32'h0;
@@ -5834,6 +5879,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_curve_x_raw = 32'h0;
     lane0_seed_sum_x_raw = 32'h0;
     lane0_product_tiles_x_raw = 32'h0;
+    lane0_product_split_x_raw = 32'h0;
     lane0_product_x_raw = 32'h0;
     lane0_normalize_x_raw = 32'h0;
     lane0_shift_x_raw = 32'h0;
@@ -5853,10 +5899,13 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     valid_14 = 1'b0;
     valid_15 = 1'b0;
     valid_16 = 1'b0;
+    valid_17 = 1'b0;
+    valid_18 = 1'b0;
     out_valid = 1'b0;
     lane0_x_n = 5'h0;
     lane0_unpack_sigx = 24'h0;
     lane0_square_tiles_sigx = 24'h0;
+    lane0_square_split_sigx = 24'h0;
     lane0_square_sigx = 24'h0;
     lane0_alpha_sigx = 24'h0;
     lane0_sum_sigx = 24'h0;
@@ -5868,6 +5917,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     a_29 = 24'h0;
     lane0_unpack_ex = 13'h0;
     lane0_square_tiles_ex = 13'h0;
+    lane0_square_split_ex = 13'h0;
     lane0_square_ex = 13'h0;
     lane0_alpha_ex = 13'h0;
     lane0_sum_ex = 13'h0;
@@ -5879,6 +5929,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_sum_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
     lane0_square_tiles_cx = 2'h0;
+    lane0_square_split_cx = 2'h0;
     lane0_square_cx = 2'h0;
     lane0_alpha_cx = 2'h0;
     lane0_sum_cx = 2'h0;
@@ -5889,10 +5940,12 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
     lane0_product_tiles_cx = 2'h0;
+    lane0_product_split_cx = 2'h0;
     lane0_product_cx = 2'h0;
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_square_tiles_unit = 1'b0;
+    lane0_square_split_unit = 1'b0;
     lane0_square_unit = 1'b0;
     lane0_alpha_unit = 1'b0;
     lane0_sum_unit = 1'b0;
@@ -5903,12 +5956,15 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_curve_unit = 1'b0;
     lane0_seed_sum_unit = 1'b0;
     lane0_square_tiles_et = 13'h0;
+    lane0_square_split_et = 13'h0;
     lane0_square_et = 13'h0;
     exp = 13'h0;
     eu = 13'h0;
     lane0_square_mul_product_tile_0_0 = 32'h0;
     lane0_square_mul_product_rows_0 = 48'h0;
     r1 = 47'h0;
+    lane0_square_mul_product_split_0 = 48'h0;
+    r2 = 47'h0;
     lane0_square_square = 31'h0;
     lane0_add_t = 32'h0;
     u = 33'h0;
@@ -5921,6 +5977,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_curve_k = 12'h0;
     lane0_seed_sum_k = 12'h0;
     lane0_product_tiles_exp = 13'h0;
+    lane0_product_split_exp = 13'h0;
     exp_37 = 13'h0;
     lane0_seed_square_tile_0_0 = 28'h0;
     lane0_seed_seed_products_3 = 28'h0;
@@ -5931,14 +5988,16 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_seed_curve_1 = 24'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 39'h0;
-    r2 = 38'h0;
+    r3 = 38'h0;
     lane0_seed_seed_products_2 = 39'h0;
     lane0_seed_seed_curve_0 = 30'h0;
     lane0_seed_r0 = 30'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 30'h0;
     lane0_product_mul_product_rows_0 = 54'h0;
-    r3 = 53'h0;
+    r4 = 53'h0;
+    lane0_product_mul_product_split_0 = 54'h0;
+    r5 = 53'h0;
     v = 31'h0;
     lane0_pack_rnd_v = 31'h0;
     lane0_pack_top_30 = 8'h0;

@@ -4,7 +4,7 @@
 // Machine-readable description: isru_grad_fp16_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp16 function=isru-grad seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0
-// latency: 16 cycles (registers after unpack_count, unpack, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product, normalize, shift, out); initiation interval: 1.
+// latency: 17 cycles (registers after unpack_count, unpack, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5 ulp against the exact value, 65,536 inputs (all x, grad 1; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -34,6 +34,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_seed_curve_alpha_ok;
   reg lane0_seed_sum_alpha_ok;
   reg lane0_product_tiles_alpha_ok;
+  reg lane0_product_split_alpha_ok;
   reg lane0_product_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
@@ -48,6 +49,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_seed_curve_sg;
   reg lane0_seed_sum_sg;
   reg lane0_product_tiles_sign;
+  reg lane0_product_split_sign;
   reg lane0_product_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
@@ -66,6 +68,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg valid_13;
   reg valid_14;
   reg valid_15;
+  reg valid_16;
   reg [3:0] lane0_grad_n;
   reg [10:0] lane0_unpack_sigg;
   reg [10:0] lane0_square_sigg;
@@ -98,6 +101,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_seed_curve_cg;
   reg [1:0] lane0_seed_sum_cg;
   reg [1:0] lane0_product_tiles_cg;
+  reg [1:0] lane0_product_split_cg;
   reg [1:0] lane0_product_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
@@ -115,6 +119,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
   reg [1:0] lane0_product_tiles_cx;
+  reg [1:0] lane0_product_split_cx;
   reg [1:0] lane0_product_cx;
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
@@ -128,6 +133,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_seed_curve_unit;
   reg lane0_seed_sum_unit;
   reg lane0_product_tiles_unit;
+  reg lane0_product_split_unit;
   reg lane0_product_unit;
   reg lane0_normalize_unit;
   reg lane0_shift_unit;
@@ -148,6 +154,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [9:0] lane0_seed_curve_k;
   reg [9:0] lane0_seed_sum_k;
   reg [10:0] lane0_product_tiles_exp;
+  reg [10:0] lane0_product_split_exp;
   reg [10:0] exp_38;
   reg [31:0] lane0_seed_square_tile_0_0;
   reg [33:0] lane0_seed_seed_products_3;
@@ -164,7 +171,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [30:0] lane0_seed_seed_curve_0;
   reg [30:0] lane0_seed_r0;
   reg [26:0] lane0_product_mul_product_tile_0_0;
+  reg [26:0] lane0_product_mul_product_split_0;
   reg [25:0] lane0_product_mul_product_tile_0_16;
+  reg [25:0] r4;
   reg [31:0] v;
   reg [31:0] lane0_pack_rnd_v;
   reg [4:0] lane0_pack_top_30;
@@ -174,8 +183,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [5:0] lane0_pack_d_19;
   reg [9:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [4:0] r4;
-  reg [10:0] r5;
+  reg [4:0] r5;
+  reg [10:0] r6;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -210,7 +219,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n22 = |lane0_grad_bits_17[14:10];
   wire [5:0] n23 = {1'b0, lane0_grad_bits_17[14:10]} - 6'hf;
   wire [5:0] lane0_grad_fields_port_186_0 = n22 ? n23 : 6'h32;
-  wire [10:0] exp_81 = lane0_grad_fields_port_183_0 ? {{5{lane0_grad_fields_port_186_0[5]}}, lane0_grad_fields_port_186_0} : {{5{n20[5]}}, n20};
+  wire [10:0] exp_82 = lane0_grad_fields_port_183_0 ? {{5{lane0_grad_fields_port_186_0[5]}}, lane0_grad_fields_port_186_0} : {{5{n20[5]}}, n20};
   wire n24 = lane0_grad_bits_17[14:10] == 5'h1f;
   wire n25 = ~|lane0_grad_bits_17[14:10];
   wire n26 = ~|lane0_grad_bits_17[9:0];
@@ -218,7 +227,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n28 = ~|lane0_grad_bits_17[9:0];
   wire n29 = n28 ? 1'b0 : 1'b1;
   wire n30 = n27 ? 1'b1 : 1'b0;
-  wire [1:0] cls_79 = n24 ? {1'b1, n29} : {1'b0, n30};
+  wire [1:0] cls_80 = n24 ? {1'b1, n29} : {1'b0, n30};
   wire n31 = lane0_shift_cg == 2'h1;
   wire n32 = lane0_shift_cg == 2'h2;
   wire n33 = lane0_shift_cg == 2'h3;
@@ -249,7 +258,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n51 = |lane0_x_bits_17[14:10];
   wire [5:0] n52 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
   wire [5:0] lane0_x_fields_port_114_0 = n51 ? n52 : 6'h32;
-  wire [10:0] exp_74 = lane0_x_fields_port_111_0 ? {{5{lane0_x_fields_port_114_0[5]}}, lane0_x_fields_port_114_0} : {{5{n49[5]}}, n49};
+  wire [10:0] exp_75 = lane0_x_fields_port_111_0 ? {{5{lane0_x_fields_port_114_0[5]}}, lane0_x_fields_port_114_0} : {{5{n49[5]}}, n49};
   wire n53 = lane0_x_bits_17[14:10] == 5'h1f;
   wire n54 = ~|lane0_x_bits_17[14:10];
   wire n55 = ~|lane0_x_bits_17[9:0];
@@ -294,7 +303,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [1:0] n90 = u[32] ? 2'h2 : {1'b0, n89};
   wire [1:0] lane0_norm_lead = u[33] ? 2'h3 : n90;
   wire [33:0] n91 = u >> lane0_norm_lead;
-  wire [10:0] exp_133 = $signed(eu) + $signed({9'h0, lane0_norm_lead});
+  wire [10:0] exp_134 = $signed(eu) + $signed({9'h0, lane0_norm_lead});
   wire [9:0] n92 = lane0_seed_sum_unit ? 10'h0 : lane0_seed_sum_k;
   wire [10:0] n93 = $signed(lane0_seed_sum_eg) - $signed({n92, 1'b0});
   wire [10:0] n94 = lane0_seed_sum_unit ? 11'h0 : {lane0_seed_sum_k[9], lane0_seed_sum_k};
@@ -4157,7 +4166,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [30:0] b = lane0_seed_sum_unit ? 31'h40000000 : lane0_seed_r0;
   wire [26:0] n3944 = {16'h0, a} * {11'h0, b[15:0]};
   wire [25:0] n3945 = {15'h0, a} * {11'h0, b[30:16]};
-  wire [41:0] lane0_product_mul_p_7 = {15'h0, lane0_product_mul_product_tile_0_0} + {lane0_product_mul_product_tile_0_16, 16'h0};
+  wire [41:0] lane0_product_mul_p_7 = {15'h0, lane0_product_mul_product_split_0} + {r4, 16'h0};
   wire n3946 = v[29] | v[30];
   wire lane0_pack_lead_l1_0 = n3946 ? v[30] : v[28];
   wire n3947 = v[29] | v[30];
@@ -4187,7 +4196,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [15:0] n3961 = {1'b0, lane0_pack_port_6212_0} | n2;
   wire [15:0] n3962 = n31 ? n3 : n3961;
   wire [15:0] n3963 = n32 ? {n4[15], 5'h1f, n4[9:0]} : n3962;
-  assign out_y = {r5[10], r4, r5[9:0]};
+  assign out_y = {r6[10], r5, r6[9:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -4203,7 +4212,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
       lane0_seed_sum_alpha_ok <= lane0_seed_curve_alpha_ok;
       lane0_product_tiles_alpha_ok <= lane0_seed_sum_alpha_ok;
-      lane0_product_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_alpha_ok <= lane0_product_split_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_product_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sg <= lane0_grad_bits_17[15];
@@ -4217,7 +4227,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_sg <= lane0_seed_products_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
       lane0_product_tiles_sign <= lane0_seed_sum_sg;
-      lane0_product_sign <= lane0_product_tiles_sign;
+      lane0_product_split_sign <= lane0_product_tiles_sign;
+      lane0_product_sign <= lane0_product_split_sign;
       lane0_normalize_sign <= lane0_product_sign;
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_grad_n <= ~n7 ? 4'h0 : n19;
@@ -4231,7 +4242,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_sigg <= lane0_seed_products_tiles_sigg;
       lane0_seed_curve_sigg <= lane0_seed_products_sigg;
       a <= lane0_seed_curve_sigg;
-      lane0_unpack_eg <= exp_81;
+      lane0_unpack_eg <= exp_82;
       lane0_square_eg <= lane0_unpack_eg;
       lane0_alpha_eg <= lane0_square_eg;
       lane0_sum_eg <= lane0_alpha_eg;
@@ -4241,7 +4252,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_eg <= lane0_seed_products_tiles_eg;
       lane0_seed_curve_eg <= lane0_seed_products_eg;
       lane0_seed_sum_eg <= lane0_seed_curve_eg;
-      lane0_unpack_cg <= cls_79;
+      lane0_unpack_cg <= cls_80;
       lane0_square_cg <= lane0_unpack_cg;
       lane0_alpha_cg <= lane0_square_cg;
       lane0_sum_cg <= lane0_alpha_cg;
@@ -4252,12 +4263,13 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_cg <= lane0_seed_products_cg;
       lane0_seed_sum_cg <= lane0_seed_curve_cg;
       lane0_product_tiles_cg <= lane0_seed_sum_cg;
-      lane0_product_cg <= lane0_product_tiles_cg;
+      lane0_product_split_cg <= lane0_product_tiles_cg;
+      lane0_product_cg <= lane0_product_split_cg;
       lane0_normalize_cg <= lane0_product_cg;
       lane0_shift_cg <= lane0_normalize_cg;
       lane0_x_n <= ~n36 ? 4'h0 : n48;
       lane0_unpack_sigx <= lane0_x_sig_26;
-      lane0_unpack_ex <= exp_74;
+      lane0_unpack_ex <= exp_75;
       lane0_unpack_cx <= cls;
       lane0_square_cx <= lane0_unpack_cx;
       lane0_alpha_cx <= lane0_square_cx;
@@ -4269,7 +4281,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
-      lane0_product_cx <= lane0_product_tiles_cx;
+      lane0_product_split_cx <= lane0_product_tiles_cx;
+      lane0_product_cx <= lane0_product_split_cx;
       lane0_normalize_cx <= lane0_product_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_unit <= n64;
@@ -4282,7 +4295,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_unit <= lane0_seed_products_unit;
       lane0_seed_sum_unit <= lane0_seed_curve_unit;
       lane0_product_tiles_unit <= lane0_seed_sum_unit;
-      lane0_product_unit <= lane0_product_tiles_unit;
+      lane0_product_split_unit <= lane0_product_tiles_unit;
+      lane0_product_unit <= lane0_product_split_unit;
       lane0_normalize_unit <= lane0_product_unit;
       lane0_shift_unit <= lane0_normalize_unit;
       lane0_square_et <= n74;
@@ -4294,14 +4308,15 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_b <= sig_24[20:0];
       r1 <= ~lane0_seed_b[20] ? 1'b0 : lane0_seed_b[20];
       r2 <= ~lane0_seed_b[20] ? 16'h0 : lane0_seed_b[19:4];
-      exp_22 <= exp_133;
+      exp_22 <= exp_134;
       lane0_seed_k <= exp_22[10:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_k <= lane0_seed_products_tiles_k;
       lane0_seed_curve_k <= lane0_seed_products_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_exp <= n95;
-      exp_38 <= lane0_product_tiles_exp;
+      lane0_product_split_exp <= lane0_product_tiles_exp;
+      exp_38 <= lane0_product_split_exp;
       lane0_seed_square_tile_0_0 <= n98;
       lane0_seed_seed_products_3 <= lane0_seed_p_26;
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[12:0];
@@ -4316,7 +4331,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_seed_curve_0 <= n3942;
       lane0_seed_r0 <= n3943;
       lane0_product_mul_product_tile_0_0 <= n3944;
+      lane0_product_mul_product_split_0 <= lane0_product_mul_product_tile_0_0;
       lane0_product_mul_product_tile_0_16 <= n3945;
+      r4 <= lane0_product_mul_product_tile_0_16;
       v <= lane0_product_mul_p_7[41:10];
       lane0_pack_rnd_v <= v;
       lane0_pack_top_30 <= n3950 ? 5'h0 : lane0_pack_biased;
@@ -4326,8 +4343,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_d_19 <= lane0_pack_d;
       lane0_pack_kept <= n3952[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r4 <= n70 ? 5'h1f : n3962[14:10];
-      r5 <= n69 ? 11'h200 : {n3963[15], n3963[9:0]};
+      r5 <= n70 ? 5'h1f : n3962[14:10];
+      r6 <= n69 ? 11'h200 : {n3963[15], n3963[9:0]};
     end
   end
 
@@ -4348,6 +4365,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       valid_13 <= 1'b0;
       valid_14 <= 1'b0;
       valid_15 <= 1'b0;
+      valid_16 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -4365,7 +4383,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       valid_13 <= valid_12;
       valid_14 <= valid_13;
       valid_15 <= valid_14;
-      out_valid <= valid_15;
+      valid_16 <= valid_15;
+      out_valid <= valid_16;
     end
   end
 
@@ -6445,6 +6464,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_alpha_ok = 1'b0;
     lane0_seed_sum_alpha_ok = 1'b0;
     lane0_product_tiles_alpha_ok = 1'b0;
+    lane0_product_split_alpha_ok = 1'b0;
     lane0_product_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
@@ -6459,6 +6479,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_sg = 1'b0;
     lane0_seed_sum_sg = 1'b0;
     lane0_product_tiles_sign = 1'b0;
+    lane0_product_split_sign = 1'b0;
     lane0_product_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
@@ -6477,6 +6498,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     valid_13 = 1'b0;
     valid_14 = 1'b0;
     valid_15 = 1'b0;
+    valid_16 = 1'b0;
     out_valid = 1'b0;
     lane0_grad_n = 4'h0;
     lane0_unpack_sigg = 11'h0;
@@ -6510,6 +6532,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_cg = 2'h0;
     lane0_seed_sum_cg = 2'h0;
     lane0_product_tiles_cg = 2'h0;
+    lane0_product_split_cg = 2'h0;
     lane0_product_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
@@ -6527,6 +6550,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
     lane0_product_tiles_cx = 2'h0;
+    lane0_product_split_cx = 2'h0;
     lane0_product_cx = 2'h0;
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
@@ -6540,6 +6564,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_unit = 1'b0;
     lane0_seed_sum_unit = 1'b0;
     lane0_product_tiles_unit = 1'b0;
+    lane0_product_split_unit = 1'b0;
     lane0_product_unit = 1'b0;
     lane0_normalize_unit = 1'b0;
     lane0_shift_unit = 1'b0;
@@ -6559,6 +6584,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_k = 10'h0;
     lane0_seed_sum_k = 10'h0;
     lane0_product_tiles_exp = 11'h0;
+    lane0_product_split_exp = 11'h0;
     exp_38 = 11'h0;
     lane0_seed_square_tile_0_0 = 32'h0;
     lane0_seed_seed_products_3 = 34'h0;
@@ -6574,7 +6600,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_seed_curve_0 = 31'h0;
     lane0_seed_r0 = 31'h0;
     lane0_product_mul_product_tile_0_0 = 27'h0;
+    lane0_product_mul_product_split_0 = 27'h0;
     lane0_product_mul_product_tile_0_16 = 26'h0;
+    r4 = 26'h0;
     v = 32'h0;
     lane0_pack_rnd_v = 32'h0;
     lane0_pack_top_30 = 5'h0;
@@ -6584,8 +6612,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_d_19 = 6'h0;
     lane0_pack_kept = 10'h0;
     lane0_pack_up = 1'b0;
-    r4 = 5'h0;
-    r5 = 11'h0;
+    r5 = 5'h0;
+    r6 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

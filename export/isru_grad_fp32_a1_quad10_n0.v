@@ -4,7 +4,7 @@
 // Machine-readable description: isru_grad_fp32_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=isru-grad seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0
-// latency: 17 cycles (registers after unpack_count, unpack, square_tiles, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product, normalize, shift, out); initiation interval: 1.
+// latency: 19 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, alpha, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5194 ulp against the exact value, 100,000 inputs (100,000 sampled x, grad 1; sampled, rng seed 0); 132 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -25,6 +25,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [31:0] lane0_x_bits_33;
   reg [31:0] lane0_grad_bits_33;
   reg lane0_square_tiles_alpha_ok;
+  reg lane0_square_split_alpha_ok;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_alpha_ok;
@@ -35,11 +36,13 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_seed_curve_alpha_ok;
   reg lane0_seed_sum_alpha_ok;
   reg lane0_product_tiles_alpha_ok;
+  reg lane0_product_split_alpha_ok;
   reg lane0_product_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
   reg lane0_unpack_sg;
   reg lane0_square_tiles_sg;
+  reg lane0_square_split_sg;
   reg lane0_square_sg;
   reg lane0_alpha_sg;
   reg lane0_sum_sg;
@@ -50,6 +53,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_seed_curve_sg;
   reg lane0_seed_sum_sg;
   reg lane0_product_tiles_sign;
+  reg lane0_product_split_sign;
   reg lane0_product_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
@@ -69,9 +73,12 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg valid_14;
   reg valid_15;
   reg valid_16;
+  reg valid_17;
+  reg valid_18;
   reg [4:0] lane0_grad_n;
   reg [23:0] lane0_unpack_sigg;
   reg [23:0] lane0_square_tiles_sigg;
+  reg [23:0] lane0_square_split_sigg;
   reg [23:0] lane0_square_sigg;
   reg [23:0] lane0_alpha_sigg;
   reg [23:0] lane0_sum_sigg;
@@ -83,6 +90,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [23:0] a_31;
   reg [12:0] lane0_unpack_eg;
   reg [12:0] lane0_square_tiles_eg;
+  reg [12:0] lane0_square_split_eg;
   reg [12:0] lane0_square_eg;
   reg [12:0] lane0_alpha_eg;
   reg [12:0] lane0_sum_eg;
@@ -94,6 +102,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [12:0] lane0_seed_sum_eg;
   reg [1:0] lane0_unpack_cg;
   reg [1:0] lane0_square_tiles_cg;
+  reg [1:0] lane0_square_split_cg;
   reg [1:0] lane0_square_cg;
   reg [1:0] lane0_alpha_cg;
   reg [1:0] lane0_sum_cg;
@@ -104,6 +113,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_seed_curve_cg;
   reg [1:0] lane0_seed_sum_cg;
   reg [1:0] lane0_product_tiles_cg;
+  reg [1:0] lane0_product_split_cg;
   reg [1:0] lane0_product_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
@@ -112,6 +122,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_tiles_cx;
+  reg [1:0] lane0_square_split_cx;
   reg [1:0] lane0_square_cx;
   reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_cx;
@@ -122,10 +133,12 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
   reg [1:0] lane0_product_tiles_cx;
+  reg [1:0] lane0_product_split_cx;
   reg [1:0] lane0_product_cx;
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
   reg lane0_square_tiles_unit;
+  reg lane0_square_split_unit;
   reg lane0_square_unit;
   reg lane0_alpha_unit;
   reg lane0_sum_unit;
@@ -136,16 +149,20 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_seed_curve_unit;
   reg lane0_seed_sum_unit;
   reg lane0_product_tiles_unit;
+  reg lane0_product_split_unit;
   reg lane0_product_unit;
   reg lane0_normalize_unit;
   reg lane0_shift_unit;
   reg [12:0] lane0_square_tiles_et;
+  reg [12:0] lane0_square_split_et;
   reg [12:0] lane0_square_et;
   reg [12:0] exp;
   reg [12:0] eu;
   reg [31:0] lane0_square_mul_product_tile_0_0;
   reg [47:0] lane0_square_mul_product_rows_0;
   reg [46:0] r1;
+  reg [47:0] lane0_square_mul_product_split_0;
+  reg [46:0] r2;
   reg [33:0] lane0_square_square;
   reg [34:0] lane0_add_t;
   reg [35:0] u;
@@ -158,10 +175,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [11:0] lane0_seed_curve_k;
   reg [11:0] lane0_seed_sum_k;
   reg [12:0] lane0_product_tiles_exp;
+  reg [12:0] lane0_product_split_exp;
   reg [12:0] exp_39;
   reg [31:0] lane0_seed_square_tile_0_0;
   reg [37:0] lane0_seed_square_rows_0;
-  reg [36:0] r2;
+  reg [36:0] r3;
   reg [37:0] lane0_seed_seed_products_3;
   reg [70:0] lane0_seed_port__data;
   reg [14:0] lane0_seed_seed_products_tiles_1;
@@ -171,14 +189,16 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [33:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [46:0] lane0_seed_slope_rows_0;
-  reg [45:0] r3;
+  reg [45:0] r4;
   reg [46:0] lane0_seed_seed_products_2;
   reg [32:0] lane0_seed_seed_curve_0;
   reg [32:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
   reg [56:0] lane0_product_mul_product_rows_0;
-  reg [55:0] r4;
+  reg [55:0] r5;
+  reg [56:0] lane0_product_mul_product_split_0;
+  reg [55:0] r6;
   reg [33:0] v;
   reg [33:0] lane0_pack_rnd_v;
   reg [7:0] lane0_pack_top_30;
@@ -188,8 +208,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [5:0] lane0_pack_d_19;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r5;
-  reg [23:0] r6;
+  reg [7:0] r7;
+  reg [23:0] r8;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -271,7 +291,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n62 = |lane0_grad_bits_33[30:23];
   wire [8:0] n63 = {1'b0, lane0_grad_bits_33[30:23]} - 9'h7f;
   wire [8:0] lane0_grad_fields_port_347_0 = n62 ? n63 : 9'h182;
-  wire [12:0] exp_83 = lane0_grad_fields_port_344_0 ? {{4{lane0_grad_fields_port_347_0[8]}}, lane0_grad_fields_port_347_0} : {{4{n60[8]}}, n60};
+  wire [12:0] exp_85 = lane0_grad_fields_port_344_0 ? {{4{lane0_grad_fields_port_347_0[8]}}, lane0_grad_fields_port_347_0} : {{4{n60[8]}}, n60};
   wire n64 = lane0_grad_bits_33[30:23] == 8'hff;
   wire n65 = ~|lane0_grad_bits_33[30:23];
   wire n66 = ~|lane0_grad_bits_33[22:0];
@@ -279,7 +299,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n68 = ~|lane0_grad_bits_33[22:0];
   wire n69 = n68 ? 1'b0 : 1'b1;
   wire n70 = n67 ? 1'b1 : 1'b0;
-  wire [1:0] cls_81 = n64 ? {1'b1, n69} : {1'b0, n70};
+  wire [1:0] cls_83 = n64 ? {1'b1, n69} : {1'b0, n70};
   wire n71 = lane0_shift_cg == 2'h1;
   wire n72 = lane0_shift_cg == 2'h2;
   wire n73 = lane0_shift_cg == 2'h3;
@@ -357,7 +377,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n131 = |lane0_x_bits_33[30:23];
   wire [8:0] n132 = {1'b0, lane0_x_bits_33[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_195_0 = n131 ? n132 : 9'h182;
-  wire [12:0] exp_76 = lane0_x_fields_port_192_0 ? {{4{lane0_x_fields_port_195_0[8]}}, lane0_x_fields_port_195_0} : {{4{n129[8]}}, n129};
+  wire [12:0] exp_78 = lane0_x_fields_port_192_0 ? {{4{lane0_x_fields_port_195_0[8]}}, lane0_x_fields_port_195_0} : {{4{n129[8]}}, n129};
   wire n133 = lane0_x_bits_33[30:23] == 8'hff;
   wire n134 = ~|lane0_x_bits_33[30:23];
   wire n135 = ~|lane0_x_bits_33[22:0];
@@ -2413,7 +2433,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [46:0] n2182 = n2180 | n2181;
   wire [46:0] n2183 = lane0_square_mul_product_rows_0[46:0] & {r1[45:0], 1'b0};
   wire [46:0] n2184 = n2182 | n2183;
-  wire [47:0] lane0_square_mul_p_5 = n2179 + {n2184, 1'b0};
+  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r2, 1'b0};
   wire [66:0] n2185 = 67'h100000000 * {33'h0, lane0_square_square};
   wire [35:0] n2186 = {1'b0, lane0_add_t} + n162;
   wire [34:0] n2187 = lane0_add_t >> n160;
@@ -2425,7 +2445,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [1:0] n2192 = u[34] ? 2'h2 : {1'b0, n2191};
   wire [1:0] lane0_norm_lead = u[35] ? 2'h3 : n2192;
   wire [35:0] n2193 = u >> lane0_norm_lead;
-  wire [12:0] exp_148 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
+  wire [12:0] exp_162 = $signed(eu) + $signed({11'h0, lane0_norm_lead});
   wire [11:0] n2194 = lane0_seed_sum_unit ? 12'h0 : lane0_seed_sum_k;
   wire [12:0] n2195 = $signed(lane0_seed_sum_eg) - $signed({n2194, 1'b0});
   wire [12:0] n2196 = lane0_seed_sum_unit ? 13'h0 : {lane0_seed_sum_k[11], lane0_seed_sum_k};
@@ -2532,11 +2552,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [36:0] n2293 = n2273 & {n2292, 1'b0};
   wire [36:0] n2294 = n2264 | n2293;
   wire [37:0] n2295 = {6'h0, lane0_seed_square_tile_0_0} ^ lane0_seed_square_rows_0;
-  wire [37:0] n2296 = n2295 ^ {r2, 1'b0};
+  wire [37:0] n2296 = n2295 ^ {r3, 1'b0};
   wire [36:0] n2297 = {5'h0, lane0_seed_square_tile_0_0} & lane0_seed_square_rows_0[36:0];
-  wire [36:0] n2298 = {5'h0, lane0_seed_square_tile_0_0} & {r2[35:0], 1'b0};
+  wire [36:0] n2298 = {5'h0, lane0_seed_square_tile_0_0} & {r3[35:0], 1'b0};
   wire [36:0] n2299 = n2297 | n2298;
-  wire [36:0] n2300 = lane0_seed_square_rows_0[36:0] & {r2[35:0], 1'b0};
+  wire [36:0] n2300 = lane0_seed_square_rows_0[36:0] & {r3[35:0], 1'b0};
   wire [36:0] n2301 = n2299 | n2300;
   wire [37:0] lane0_seed_p_26 = n2296 + {n2301, 1'b0};
   wire [14:0] n2302 = lane0_seed_seed_products_3[37] ? lane0_seed_a_14 : 15'h0;
@@ -14874,11 +14894,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [45:0] n14633 = n12593 & {n14632, 1'b0};
   wire [45:0] n14634 = n11574 | n14633;
   wire [46:0] n14635 = {15'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [46:0] n14636 = n14635 ^ {r3, 1'b0};
+  wire [46:0] n14636 = n14635 ^ {r4, 1'b0};
   wire [45:0] n14637 = {14'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[45:0];
-  wire [45:0] n14638 = {14'h0, lane0_seed_slope_tile_0_0} & {r3[44:0], 1'b0};
+  wire [45:0] n14638 = {14'h0, lane0_seed_slope_tile_0_0} & {r4[44:0], 1'b0};
   wire [45:0] n14639 = n14637 | n14638;
-  wire [45:0] n14640 = lane0_seed_slope_rows_0[45:0] & {r3[44:0], 1'b0};
+  wire [45:0] n14640 = lane0_seed_slope_rows_0[45:0] & {r4[44:0], 1'b0};
   wire [45:0] n14641 = n14639 | n14640;
   wire [46:0] lane0_seed_p = n14636 + {n14641, 1'b0};
   wire [32:0] n14642 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[46:23]};
@@ -16687,7 +16707,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [15:0] n16444 = a_31[21] ? b_33[31:16] : 16'h0;
   wire [52:0] n16445 = {16'h0, n16443, 21'h0} | {n16444, 37'h0};
   wire [52:0] n16446 = {1'b0, n16442} & n16445;
-  wire [52:0] n16447 = n16439 | n16446;
+  wire [54:0] n16447 = {2'h0, n16439} | {2'h0, n16446};
   wire [15:0] n16448 = a_31[22] ? b_33[15:0] : 16'h0;
   wire [15:0] n16449 = a_31[22] ? b_33[31:16] : 16'h0;
   wire [53:0] n16450 = {16'h0, n16448, 22'h0} | {n16449, 38'h0};
@@ -16697,7 +16717,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [54:0] n16454 = {1'b0, n16450} ^ n16453;
   wire [15:0] n16455 = a_31[16] ? b_33[31:16] : 16'h0;
   wire [54:0] n16456 = n16454 ^ {7'h0, n16455, 32'h0};
-  wire [54:0] n16457 = {1'b0, n16447, 1'b0} ^ n16456;
+  wire [55:0] n16457 = {n16447, 1'b0} ^ {1'b0, n16456};
   wire [15:0] n16458 = a_31[22] ? b_33[15:0] : 16'h0;
   wire [15:0] n16459 = a_31[22] ? b_33[31:16] : 16'h0;
   wire [53:0] n16460 = {16'h0, n16458, 22'h0} | {n16459, 38'h0};
@@ -16717,7 +16737,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [15:0] n16474 = a_31[16] ? b_33[31:16] : 16'h0;
   wire [54:0] n16475 = n16473 & {7'h0, n16474, 32'h0};
   wire [54:0] n16476 = n16470 | n16475;
-  wire [55:0] n16477 = {1'b0, n16457} ^ {n16476, 1'b0};
+  wire [55:0] n16477 = n16457 ^ {n16476, 1'b0};
   wire [55:0] n16478 = n16424 ^ n16477;
   wire [15:0] n16479 = b_33[32] ? a_31[15:0] : 16'h0;
   wire [15:0] n16480 = a_31[16] ? b_33[15:0] : 16'h0;
@@ -17154,7 +17174,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [55:0] n16911 = n16263 | n16910;
   wire [47:0] n16912 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [56:0] n16913 = {9'h0, n16912} ^ lane0_product_mul_product_rows_0;
-  wire [56:0] n16914 = {r4, 1'b0} ^ n16913;
+  wire [56:0] n16914 = {r5, 1'b0} ^ n16913;
   wire [47:0] n16915 = {16'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [55:0] n16916 = {24'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[55:0];
   wire [55:0] n16917 = {8'h0, n16915} | n16916;
@@ -17163,13 +17183,13 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [56:0] n16920 = n16914 ^ {n16919, 1'b0};
   wire [47:0] n16921 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [55:0] n16922 = {8'h0, n16921} ^ lane0_product_mul_product_rows_0[55:0];
-  wire [55:0] n16923 = {r4[54:0], 1'b0} & n16922;
+  wire [55:0] n16923 = {r5[54:0], 1'b0} & n16922;
   wire [47:0] n16924 = {16'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [54:0] n16925 = {23'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[54:0];
   wire [54:0] n16926 = {7'h0, n16924} | n16925;
   wire [54:0] n16927 = {7'h0, lane0_product_mul_product_tile_0_16, 16'h0} & lane0_product_mul_product_rows_0[54:0];
   wire [54:0] n16928 = n16926 | n16927;
-  wire [55:0] n16929 = {r4[54:0], 1'b0} & {n16928, 1'b0};
+  wire [55:0] n16929 = {r5[54:0], 1'b0} & {n16928, 1'b0};
   wire [55:0] n16930 = n16923 | n16929;
   wire [47:0] n16931 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
   wire [55:0] n16932 = {8'h0, n16931} ^ lane0_product_mul_product_rows_0[55:0];
@@ -17180,7 +17200,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [54:0] n16937 = n16935 | n16936;
   wire [55:0] n16938 = n16932 & {n16937, 1'b0};
   wire [55:0] n16939 = n16930 | n16938;
-  wire [56:0] lane0_product_mul_p_7 = n16920 + {n16939, 1'b0};
+  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r6, 1'b0};
   wire n16940 = v[31] | v[32];
   wire lane0_pack_lead_l1_0 = n16940 ? v[32] : v[30];
   wire n16941 = v[31] | v[32];
@@ -17210,14 +17230,15 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [31:0] n16955 = {1'b0, lane0_pack_port_26259_0} | n2;
   wire [31:0] n16956 = n71 ? n3 : n16955;
   wire [31:0] n16957 = n72 ? {n4[31], 8'hff, n4[22:0]} : n16956;
-  assign out_y = {r6[23], r5, r6[22:0]};
+  assign out_y = {r8[23], r7, r8[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_x_bits_33 <= in_x;
       lane0_grad_bits_33 <= in_grad;
       lane0_square_tiles_alpha_ok <= 1'b1;
-      lane0_square_alpha_ok <= lane0_square_tiles_alpha_ok;
+      lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
+      lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_alpha_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
@@ -17227,12 +17248,14 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
       lane0_seed_sum_alpha_ok <= lane0_seed_curve_alpha_ok;
       lane0_product_tiles_alpha_ok <= lane0_seed_sum_alpha_ok;
-      lane0_product_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
+      lane0_product_alpha_ok <= lane0_product_split_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_product_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sg <= lane0_grad_bits_33[31];
       lane0_square_tiles_sg <= lane0_unpack_sg;
-      lane0_square_sg <= lane0_square_tiles_sg;
+      lane0_square_split_sg <= lane0_square_tiles_sg;
+      lane0_square_sg <= lane0_square_split_sg;
       lane0_alpha_sg <= lane0_square_sg;
       lane0_sum_sg <= lane0_alpha_sg;
       lane0_add_sg <= lane0_sum_sg;
@@ -17242,13 +17265,15 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_sg <= lane0_seed_products_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
       lane0_product_tiles_sign <= lane0_seed_sum_sg;
-      lane0_product_sign <= lane0_product_tiles_sign;
+      lane0_product_split_sign <= lane0_product_tiles_sign;
+      lane0_product_sign <= lane0_product_split_sign;
       lane0_normalize_sign <= lane0_product_sign;
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_grad_n <= ~n58 ? 5'h0 : n59;
       lane0_unpack_sigg <= lane0_grad_sig_42;
       lane0_square_tiles_sigg <= lane0_unpack_sigg;
-      lane0_square_sigg <= lane0_square_tiles_sigg;
+      lane0_square_split_sigg <= lane0_square_tiles_sigg;
+      lane0_square_sigg <= lane0_square_split_sigg;
       lane0_alpha_sigg <= lane0_square_sigg;
       lane0_sum_sigg <= lane0_alpha_sigg;
       lane0_add_sigg <= lane0_sum_sigg;
@@ -17257,9 +17282,10 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_sigg <= lane0_seed_products_tiles_sigg;
       lane0_seed_curve_sigg <= lane0_seed_products_sigg;
       a_31 <= lane0_seed_curve_sigg;
-      lane0_unpack_eg <= exp_83;
+      lane0_unpack_eg <= exp_85;
       lane0_square_tiles_eg <= lane0_unpack_eg;
-      lane0_square_eg <= lane0_square_tiles_eg;
+      lane0_square_split_eg <= lane0_square_tiles_eg;
+      lane0_square_eg <= lane0_square_split_eg;
       lane0_alpha_eg <= lane0_square_eg;
       lane0_sum_eg <= lane0_alpha_eg;
       lane0_add_eg <= lane0_sum_eg;
@@ -17268,9 +17294,10 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_eg <= lane0_seed_products_tiles_eg;
       lane0_seed_curve_eg <= lane0_seed_products_eg;
       lane0_seed_sum_eg <= lane0_seed_curve_eg;
-      lane0_unpack_cg <= cls_81;
+      lane0_unpack_cg <= cls_83;
       lane0_square_tiles_cg <= lane0_unpack_cg;
-      lane0_square_cg <= lane0_square_tiles_cg;
+      lane0_square_split_cg <= lane0_square_tiles_cg;
+      lane0_square_cg <= lane0_square_split_cg;
       lane0_alpha_cg <= lane0_square_cg;
       lane0_sum_cg <= lane0_alpha_cg;
       lane0_add_cg <= lane0_sum_cg;
@@ -17280,15 +17307,17 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_cg <= lane0_seed_products_cg;
       lane0_seed_sum_cg <= lane0_seed_curve_cg;
       lane0_product_tiles_cg <= lane0_seed_sum_cg;
-      lane0_product_cg <= lane0_product_tiles_cg;
+      lane0_product_split_cg <= lane0_product_tiles_cg;
+      lane0_product_cg <= lane0_product_split_cg;
       lane0_normalize_cg <= lane0_product_cg;
       lane0_shift_cg <= lane0_normalize_cg;
       lane0_x_n <= ~n127 ? 5'h0 : n128;
       lane0_unpack_sigx <= lane0_x_sig_42;
-      lane0_unpack_ex <= exp_76;
+      lane0_unpack_ex <= exp_78;
       lane0_unpack_cx <= cls;
       lane0_square_tiles_cx <= lane0_unpack_cx;
-      lane0_square_cx <= lane0_square_tiles_cx;
+      lane0_square_split_cx <= lane0_square_tiles_cx;
+      lane0_square_cx <= lane0_square_split_cx;
       lane0_alpha_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_alpha_cx;
       lane0_add_cx <= lane0_sum_cx;
@@ -17298,11 +17327,13 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
-      lane0_product_cx <= lane0_product_tiles_cx;
+      lane0_product_split_cx <= lane0_product_tiles_cx;
+      lane0_product_cx <= lane0_product_split_cx;
       lane0_normalize_cx <= lane0_product_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_tiles_unit <= n144;
-      lane0_square_unit <= lane0_square_tiles_unit;
+      lane0_square_split_unit <= lane0_square_tiles_unit;
+      lane0_square_unit <= lane0_square_split_unit;
       lane0_alpha_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_alpha_unit;
       lane0_add_unit <= lane0_sum_unit;
@@ -17312,32 +17343,37 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_curve_unit <= lane0_seed_products_unit;
       lane0_seed_sum_unit <= lane0_seed_curve_unit;
       lane0_product_tiles_unit <= lane0_seed_sum_unit;
-      lane0_product_unit <= lane0_product_tiles_unit;
+      lane0_product_split_unit <= lane0_product_tiles_unit;
+      lane0_product_unit <= lane0_product_split_unit;
       lane0_normalize_unit <= lane0_product_unit;
       lane0_shift_unit <= lane0_normalize_unit;
       lane0_square_tiles_et <= n154;
-      lane0_square_et <= lane0_square_tiles_et;
+      lane0_square_split_et <= lane0_square_tiles_et;
+      lane0_square_et <= lane0_square_split_et;
       exp <= lane0_square_et;
       eu <= ~n155 ? 13'h0 : exp;
       lane0_square_mul_product_tile_0_0 <= n163;
       lane0_square_mul_product_rows_0 <= n834;
       r1 <= n2177;
+      lane0_square_mul_product_split_0 <= n2179;
+      r2 <= n2184;
       lane0_square_square <= lane0_square_mul_p_5[47:14];
       lane0_add_t <= n2185[66:32];
       u <= lane0_add_u;
       sig <= n2193[31:0];
       lane0_seed_b <= sig[22:0];
-      exp_23 <= exp_148;
+      exp_23 <= exp_162;
       lane0_seed_k <= exp_23[12:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_k <= lane0_seed_products_tiles_k;
       lane0_seed_curve_k <= lane0_seed_products_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_exp <= n2197;
-      exp_39 <= lane0_product_tiles_exp;
+      lane0_product_split_exp <= lane0_product_tiles_exp;
+      exp_39 <= lane0_product_split_exp;
       lane0_seed_square_tile_0_0 <= n2200;
       lane0_seed_square_rows_0 <= n2231;
-      r2 <= n2294;
+      r3 <= n2294;
       lane0_seed_seed_products_3 <= lane0_seed_p_26;
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[14:0];
       lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
@@ -17346,14 +17382,16 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n2360;
       lane0_seed_slope_rows_0 <= n6451;
-      r3 <= n14634;
+      r4 <= n14634;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n14642;
       lane0_seed_r0 <= n14643;
       lane0_product_mul_product_tile_0_0 <= n14644;
       lane0_product_mul_product_tile_0_16 <= n14645;
       lane0_product_mul_product_rows_0 <= n15400;
-      r4 <= n16911;
+      r5 <= n16911;
+      lane0_product_mul_product_split_0 <= n16920;
+      r6 <= n16939;
       v <= lane0_product_mul_p_7[56:23];
       lane0_pack_rnd_v <= v;
       lane0_pack_top_30 <= n16944 ? 8'h0 : lane0_pack_biased;
@@ -17363,8 +17401,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_d_19 <= lane0_pack_d;
       lane0_pack_kept <= n16946[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n150 ? 8'hff : n16956[30:23];
-      r6 <= n149 ? 24'h400000 : {n16957[31], n16957[22:0]};
+      r7 <= n150 ? 8'hff : n16956[30:23];
+      r8 <= n149 ? 24'h400000 : {n16957[31], n16957[22:0]};
     end
   end
 
@@ -17386,6 +17424,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       valid_14 <= 1'b0;
       valid_15 <= 1'b0;
       valid_16 <= 1'b0;
+      valid_17 <= 1'b0;
+      valid_18 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -17404,7 +17444,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       valid_14 <= valid_13;
       valid_15 <= valid_14;
       valid_16 <= valid_15;
-      out_valid <= valid_16;
+      valid_17 <= valid_16;
+      valid_18 <= valid_17;
+      out_valid <= valid_18;
     end
   end
 
@@ -18444,6 +18486,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_x_bits_33 = 32'h0;
     lane0_grad_bits_33 = 32'h0;
     lane0_square_tiles_alpha_ok = 1'b0;
+    lane0_square_split_alpha_ok = 1'b0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
@@ -18454,11 +18497,13 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_alpha_ok = 1'b0;
     lane0_seed_sum_alpha_ok = 1'b0;
     lane0_product_tiles_alpha_ok = 1'b0;
+    lane0_product_split_alpha_ok = 1'b0;
     lane0_product_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
     lane0_unpack_sg = 1'b0;
     lane0_square_tiles_sg = 1'b0;
+    lane0_square_split_sg = 1'b0;
     lane0_square_sg = 1'b0;
     lane0_alpha_sg = 1'b0;
     lane0_sum_sg = 1'b0;
@@ -18469,6 +18514,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_sg = 1'b0;
     lane0_seed_sum_sg = 1'b0;
     lane0_product_tiles_sign = 1'b0;
+    lane0_product_split_sign = 1'b0;
     lane0_product_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
@@ -18488,10 +18534,13 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     valid_14 = 1'b0;
     valid_15 = 1'b0;
     valid_16 = 1'b0;
+    valid_17 = 1'b0;
+    valid_18 = 1'b0;
     out_valid = 1'b0;
     lane0_grad_n = 5'h0;
     lane0_unpack_sigg = 24'h0;
     lane0_square_tiles_sigg = 24'h0;
+    lane0_square_split_sigg = 24'h0;
     lane0_square_sigg = 24'h0;
     lane0_alpha_sigg = 24'h0;
     lane0_sum_sigg = 24'h0;
@@ -18503,6 +18552,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     a_31 = 24'h0;
     lane0_unpack_eg = 13'h0;
     lane0_square_tiles_eg = 13'h0;
+    lane0_square_split_eg = 13'h0;
     lane0_square_eg = 13'h0;
     lane0_alpha_eg = 13'h0;
     lane0_sum_eg = 13'h0;
@@ -18514,6 +18564,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_sum_eg = 13'h0;
     lane0_unpack_cg = 2'h0;
     lane0_square_tiles_cg = 2'h0;
+    lane0_square_split_cg = 2'h0;
     lane0_square_cg = 2'h0;
     lane0_alpha_cg = 2'h0;
     lane0_sum_cg = 2'h0;
@@ -18524,6 +18575,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_cg = 2'h0;
     lane0_seed_sum_cg = 2'h0;
     lane0_product_tiles_cg = 2'h0;
+    lane0_product_split_cg = 2'h0;
     lane0_product_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
@@ -18532,6 +18584,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
     lane0_square_tiles_cx = 2'h0;
+    lane0_square_split_cx = 2'h0;
     lane0_square_cx = 2'h0;
     lane0_alpha_cx = 2'h0;
     lane0_sum_cx = 2'h0;
@@ -18542,10 +18595,12 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
     lane0_product_tiles_cx = 2'h0;
+    lane0_product_split_cx = 2'h0;
     lane0_product_cx = 2'h0;
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_square_tiles_unit = 1'b0;
+    lane0_square_split_unit = 1'b0;
     lane0_square_unit = 1'b0;
     lane0_alpha_unit = 1'b0;
     lane0_sum_unit = 1'b0;
@@ -18556,16 +18611,20 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_unit = 1'b0;
     lane0_seed_sum_unit = 1'b0;
     lane0_product_tiles_unit = 1'b0;
+    lane0_product_split_unit = 1'b0;
     lane0_product_unit = 1'b0;
     lane0_normalize_unit = 1'b0;
     lane0_shift_unit = 1'b0;
     lane0_square_tiles_et = 13'h0;
+    lane0_square_split_et = 13'h0;
     lane0_square_et = 13'h0;
     exp = 13'h0;
     eu = 13'h0;
     lane0_square_mul_product_tile_0_0 = 32'h0;
     lane0_square_mul_product_rows_0 = 48'h0;
     r1 = 47'h0;
+    lane0_square_mul_product_split_0 = 48'h0;
+    r2 = 47'h0;
     lane0_square_square = 34'h0;
     lane0_add_t = 35'h0;
     u = 36'h0;
@@ -18578,10 +18637,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_curve_k = 12'h0;
     lane0_seed_sum_k = 12'h0;
     lane0_product_tiles_exp = 13'h0;
+    lane0_product_split_exp = 13'h0;
     exp_39 = 13'h0;
     lane0_seed_square_tile_0_0 = 32'h0;
     lane0_seed_square_rows_0 = 38'h0;
-    r2 = 37'h0;
+    r3 = 37'h0;
     lane0_seed_seed_products_3 = 38'h0;
     lane0_seed_seed_products_tiles_1 = 15'h0;
     lane0_seed_a_14 = 15'h0;
@@ -18590,14 +18650,16 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_seed_curve_1 = 34'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 47'h0;
-    r3 = 46'h0;
+    r4 = 46'h0;
     lane0_seed_seed_products_2 = 47'h0;
     lane0_seed_seed_curve_0 = 33'h0;
     lane0_seed_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
     lane0_product_mul_product_rows_0 = 57'h0;
-    r4 = 56'h0;
+    r5 = 56'h0;
+    lane0_product_mul_product_split_0 = 57'h0;
+    r6 = 56'h0;
     v = 34'h0;
     lane0_pack_rnd_v = 34'h0;
     lane0_pack_top_30 = 8'h0;
@@ -18607,8 +18669,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_d_19 = 6'h0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r5 = 8'h0;
-    r6 = 24'h0;
+    r7 = 8'h0;
+    r8 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -4,7 +4,7 @@
 // Machine-readable description: rsqrt_fp32_lut12_n1.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=rsqrt seed=lut table_bits=12 newton=1 lanes=1
-// latency: 13 cycles (registers after unpack_count, unpack, seed, newton0_square_tiles, newton0_square, newton0_t_tiles, newton0_t, newton0_h, newton0_r_tiles, newton0_r, normalize, shift, out); initiation interval: 1.
+// latency: 15 cycles (registers after unpack_count, unpack, seed, newton0_square_tiles, newton0_square, newton0_t_tiles, newton0_t_split, newton0_t, newton0_h, newton0_r_tiles, newton0_r_split, newton0_r, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.7415 ulp against the exact value, 100,000 inputs (100,000 sampled inputs; sampled, rng seed 0); 5,087 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -27,24 +27,28 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg valid_3;
   reg valid_4;
   reg valid_5;
-  reg valid_6;
-  reg valid_7;
-  reg valid_8;
-  reg valid_9;
-  reg valid_10;
   reg lane0_unpack_sign;
   reg lane0_seed_sign;
   reg lane0_newton0_square_tiles_sign;
   reg lane0_newton0_square_sign;
   reg lane0_newton0_t_tiles_sign;
+  reg lane0_newton0_t_split_sign;
   reg lane0_newton0_t_sign;
   reg lane0_newton0_h_sign;
   reg lane0_newton0_r_tiles_sign;
+  reg lane0_newton0_r_split_sign;
   reg lane0_newton0_r_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
+  reg valid_6;
+  reg valid_7;
+  reg valid_8;
+  reg valid_9;
+  reg valid_10;
   reg valid_11;
   reg valid_12;
+  reg valid_13;
+  reg valid_14;
   reg [4:0] lane0_unpack_n;
   reg [23:0] sig;
   reg r1;
@@ -54,9 +58,11 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg [9:0] lane0_newton0_square_tiles_k;
   reg [9:0] lane0_newton0_square_k;
   reg [9:0] lane0_newton0_t_tiles_k;
+  reg [9:0] lane0_newton0_t_split_k;
   reg [9:0] lane0_newton0_t_k;
   reg [9:0] lane0_newton0_h_k;
   reg [9:0] lane0_newton0_r_tiles_k;
+  reg [9:0] lane0_newton0_r_split_k;
   reg [9:0] lane0_newton0_r_k;
   reg [22:0] r2;
   reg [24:0] lane0_newton0_square_tiles_1;
@@ -66,9 +72,11 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg [1:0] lane0_newton0_square_tiles_cls;
   reg [1:0] lane0_newton0_square_cls;
   reg [1:0] lane0_newton0_t_tiles_cls;
+  reg [1:0] lane0_newton0_t_split_cls;
   reg [1:0] lane0_newton0_t_cls;
   reg [1:0] lane0_newton0_h_cls;
   reg [1:0] lane0_newton0_r_tiles_cls;
+  reg [1:0] lane0_newton0_r_split_cls;
   reg [1:0] lane0_newton0_r_cls;
   reg [1:0] lane0_normalize_cls;
   reg [1:0] lane0_shift_cls;
@@ -76,19 +84,24 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg [15:0] lane0_newton0_square_tiles_0;
   reg [15:0] lane0_newton0_square_0;
   reg [15:0] lane0_newton0_t_tiles_0;
+  reg [15:0] lane0_newton0_t_split_0;
   reg [15:0] lane0_newton0_t_0;
   reg [15:0] lane0_newton0_a_11;
-  reg [31:0] lane0_newton0_square_34_tile_0_0;
+  reg [31:0] lane0_newton0_square_37_tile_0_0;
   reg [29:0] lane0_newton0_b;
-  reg [31:0] lane0_newton0_t_35_tile_0_0;
-  reg [29:0] lane0_newton0_t_35_tile_0_16;
-  reg [24:0] lane0_newton0_t_35_tile_16_0;
-  reg [20:0] lane0_newton0_t_35_tile_16_16;
+  reg [31:0] lane0_newton0_t_38_tile_0_0;
+  reg [29:0] lane0_newton0_t_38_tile_0_16;
+  reg [24:0] lane0_newton0_t_38_tile_16_0;
+  reg [20:0] lane0_newton0_t_38_tile_16_16;
+  reg [52:0] lane0_newton0_t_38_split_0;
+  reg [51:0] r3;
   reg [29:0] lane0_newton0_t;
   reg [29:0] lane0_newton0_b_9;
-  reg [31:0] lane0_newton0_r_36_tile_0_0;
-  reg [29:0] lane0_newton0_r_36_tile_0_16;
-  reg [45:0] lane0_newton0_r_36_rows_0;
+  reg [31:0] lane0_newton0_r_39_tile_0_0;
+  reg [29:0] lane0_newton0_r_39_tile_0_16;
+  reg [45:0] lane0_newton0_r_39_rows_0;
+  reg [45:0] lane0_newton0_r_39_split_0;
+  reg [44:0] r4;
   reg [28:0] lane0_newton0_r_next;
   reg [28:0] lane0_pack_rnd_v;
   reg [7:0] lane0_pack_top_24;
@@ -98,8 +111,8 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r3;
-  reg [23:0] r4;
+  reg [7:0] r5;
+  reg [23:0] r6;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -179,7 +192,7 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire n60 = |lane0_unpack_bits_33[30:23];
   wire [8:0] n61 = {1'b0, lane0_unpack_bits_33[30:23]} - 9'h7f;
   wire [8:0] lane0_unpack_fields_port_162_0 = n60 ? n61 : 9'h182;
-  wire [10:0] exp_51 = lane0_unpack_fields_port_159_0 ? {{2{lane0_unpack_fields_port_162_0[8]}}, lane0_unpack_fields_port_162_0} : {{2{n58[8]}}, n58};
+  wire [10:0] exp_53 = lane0_unpack_fields_port_159_0 ? {{2{lane0_unpack_fields_port_162_0[8]}}, lane0_unpack_fields_port_162_0} : {{2{n58[8]}}, n58};
   wire [10:0] exp_23 = -$signed({lane0_newton0_r_k[9], lane0_newton0_r_k});
   wire [11:0] lane0_pack_e0 = $signed({exp_23[10], exp_23}) + $signed(12'h63);
   wire [12:0] lane0_pack_overflow_at = $signed(13'hff) - $signed({lane0_pack_e0[11], lane0_pack_e0});
@@ -200,10 +213,10 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire n74 = |{n72, n73};
   wire n75 = lane0_shift_cls == 2'h2;
   wire [31:0] n76 = {16'h0, lane0_newton0_port_175_0} * {16'h0, lane0_newton0_port_175_0};
-  wire [31:0] n77 = lane0_newton0_square_34_tile_0_0 ^ 32'h0;
+  wire [31:0] n77 = lane0_newton0_square_37_tile_0_0 ^ 32'h0;
   wire [33:0] n78 = {2'h0, n77} ^ 34'h0;
-  wire [31:0] n79 = lane0_newton0_square_34_tile_0_0 & 32'h0;
-  wire [31:0] n80 = lane0_newton0_square_34_tile_0_0 & 32'h0;
+  wire [31:0] n79 = lane0_newton0_square_37_tile_0_0 & 32'h0;
+  wire [31:0] n80 = lane0_newton0_square_37_tile_0_0 & 32'h0;
   wire [32:0] n81 = {1'b0, n79} | {1'b0, n80};
   wire [32:0] n82 = n81 | {32'h0, n3};
   wire [33:0] lane0_newton0_p = n78 + {n82, 1'b0};
@@ -211,31 +224,31 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire [29:0] n84 = {14'h0, lane0_newton0_a_6[15:0]} * {16'h0, lane0_newton0_b[29:16]};
   wire [24:0] n85 = {16'h0, lane0_newton0_a_6[24:16]} * {9'h0, lane0_newton0_b[15:0]};
   wire [20:0] n86 = {12'h0, lane0_newton0_a_6[24:16]} * {7'h0, lane0_newton0_b[29:16]};
-  wire [52:0] n87 = {21'h0, lane0_newton0_t_35_tile_0_0} | {lane0_newton0_t_35_tile_16_16, 32'h0};
-  wire [52:0] n88 = n87 ^ {7'h0, lane0_newton0_t_35_tile_0_16, 16'h0};
-  wire [52:0] n89 = n88 ^ {12'h0, lane0_newton0_t_35_tile_16_0, 16'h0};
-  wire [51:0] n90 = {20'h0, lane0_newton0_t_35_tile_0_0} | {lane0_newton0_t_35_tile_16_16[19:0], 32'h0};
-  wire [51:0] n91 = n90 & {6'h0, lane0_newton0_t_35_tile_0_16, 16'h0};
-  wire [51:0] n92 = {20'h0, lane0_newton0_t_35_tile_0_0} | {lane0_newton0_t_35_tile_16_16[19:0], 32'h0};
-  wire [51:0] n93 = n92 & {11'h0, lane0_newton0_t_35_tile_16_0, 16'h0};
+  wire [52:0] n87 = {21'h0, lane0_newton0_t_38_tile_0_0} | {lane0_newton0_t_38_tile_16_16, 32'h0};
+  wire [52:0] n88 = n87 ^ {7'h0, lane0_newton0_t_38_tile_0_16, 16'h0};
+  wire [52:0] n89 = n88 ^ {12'h0, lane0_newton0_t_38_tile_16_0, 16'h0};
+  wire [51:0] n90 = {20'h0, lane0_newton0_t_38_tile_0_0} | {lane0_newton0_t_38_tile_16_16[19:0], 32'h0};
+  wire [51:0] n91 = n90 & {6'h0, lane0_newton0_t_38_tile_0_16, 16'h0};
+  wire [51:0] n92 = {20'h0, lane0_newton0_t_38_tile_0_0} | {lane0_newton0_t_38_tile_16_16[19:0], 32'h0};
+  wire [51:0] n93 = n92 & {11'h0, lane0_newton0_t_38_tile_16_0, 16'h0};
   wire [51:0] n94 = n91 | n93;
-  wire [45:0] n95 = {lane0_newton0_t_35_tile_0_16, 16'h0} & {5'h0, lane0_newton0_t_35_tile_16_0, 16'h0};
+  wire [45:0] n95 = {lane0_newton0_t_38_tile_0_16, 16'h0} & {5'h0, lane0_newton0_t_38_tile_16_0, 16'h0};
   wire [51:0] n96 = n94 | {6'h0, n95};
-  wire [52:0] lane0_newton0_p_28 = n89 + {n96, 1'b0};
+  wire [52:0] lane0_newton0_p_30 = lane0_newton0_t_38_split_0 + {r3, 1'b0};
   wire [29:0] n97 = 30'h30000007 - lane0_newton0_t;
   wire [31:0] n98 = {16'h0, lane0_newton0_a_11} * {16'h0, lane0_newton0_b_9[15:0]};
   wire [29:0] n99 = {14'h0, lane0_newton0_a_11} * {16'h0, lane0_newton0_b_9[29:16]};
   wire [15:0] n100 = 1'b0 ? lane0_newton0_b_9[15:0] : 16'h0;
   wire [13:0] n101 = 1'b0 ? lane0_newton0_b_9[29:16] : 14'h0;
   wire [45:0] n102 = {14'h0, n100, 16'h0} | {n101, 32'h0};
-  wire [45:0] n103 = {14'h0, lane0_newton0_r_36_tile_0_0} ^ {lane0_newton0_r_36_tile_0_16, 16'h0};
-  wire [45:0] n104 = n103 ^ lane0_newton0_r_36_rows_0;
-  wire [44:0] n105 = {13'h0, lane0_newton0_r_36_tile_0_0} & {lane0_newton0_r_36_tile_0_16[28:0], 16'h0};
-  wire [44:0] n106 = {13'h0, lane0_newton0_r_36_tile_0_0} & lane0_newton0_r_36_rows_0[44:0];
+  wire [45:0] n103 = {14'h0, lane0_newton0_r_39_tile_0_0} ^ {lane0_newton0_r_39_tile_0_16, 16'h0};
+  wire [45:0] n104 = n103 ^ lane0_newton0_r_39_rows_0;
+  wire [44:0] n105 = {13'h0, lane0_newton0_r_39_tile_0_0} & {lane0_newton0_r_39_tile_0_16[28:0], 16'h0};
+  wire [44:0] n106 = {13'h0, lane0_newton0_r_39_tile_0_0} & lane0_newton0_r_39_rows_0[44:0];
   wire [44:0] n107 = n105 | n106;
-  wire [44:0] n108 = {lane0_newton0_r_36_tile_0_16[28:0], 16'h0} & lane0_newton0_r_36_rows_0[44:0];
+  wire [44:0] n108 = {lane0_newton0_r_39_tile_0_16[28:0], 16'h0} & lane0_newton0_r_39_rows_0[44:0];
   wire [44:0] n109 = n107 | n108;
-  wire [45:0] lane0_newton0_p_33 = n104 + {n109, 1'b0};
+  wire [45:0] lane0_newton0_p_36 = lane0_newton0_r_39_split_0 + {r4, 1'b0};
   wire lane0_pack_lead_l1_0 = lane0_newton0_r_next[28] ? 1'b0 : lane0_newton0_r_next[27];
   wire [4:0] lane0_pack_lead = 5'h1a + {3'h0, lane0_newton0_r_next[28], lane0_pack_lead_l1_0};
   wire [7:0] lane0_pack_biased = $signed(lane0_pack_e0[7:0]) + $signed({3'h0, lane0_pack_lead});
@@ -259,7 +272,7 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire [30:0] lane0_pack_port_267_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
   wire [30:0] n121 = n75 ? 31'h0 : lane0_pack_port_267_0;
   wire [31:0] n122 = n73 ? {n2[31], 8'hff, n2[22:0]} : {1'b0, n121};
-  assign out_y = {r4[23], r3, r4[22:0]};
+  assign out_y = {r6[23], r5, r6[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -269,25 +282,29 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       lane0_newton0_square_tiles_sign <= lane0_seed_sign;
       lane0_newton0_square_sign <= lane0_newton0_square_tiles_sign;
       lane0_newton0_t_tiles_sign <= lane0_newton0_square_sign;
-      lane0_newton0_t_sign <= lane0_newton0_t_tiles_sign;
+      lane0_newton0_t_split_sign <= lane0_newton0_t_tiles_sign;
+      lane0_newton0_t_sign <= lane0_newton0_t_split_sign;
       lane0_newton0_h_sign <= lane0_newton0_t_sign;
       lane0_newton0_r_tiles_sign <= lane0_newton0_h_sign;
-      lane0_newton0_r_sign <= lane0_newton0_r_tiles_sign;
+      lane0_newton0_r_split_sign <= lane0_newton0_r_tiles_sign;
+      lane0_newton0_r_sign <= lane0_newton0_r_split_sign;
       lane0_normalize_sign <= lane0_newton0_r_sign;
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_unpack_n <= ~n56 ? 5'h0 : n57;
       sig <= lane0_unpack_sig_42;
       r1 <= ~exp[0] ? 1'b0 : sig[23];
       mr <= exp[0] ? 1'b0 : sig[0];
-      exp <= exp_51;
+      exp <= exp_53;
       lane0_seed_k <= exp[10:1];
       lane0_newton0_square_tiles_k <= lane0_seed_k;
       lane0_newton0_square_k <= lane0_newton0_square_tiles_k;
       lane0_newton0_t_tiles_k <= lane0_newton0_square_k;
-      lane0_newton0_t_k <= lane0_newton0_t_tiles_k;
+      lane0_newton0_t_split_k <= lane0_newton0_t_tiles_k;
+      lane0_newton0_t_k <= lane0_newton0_t_split_k;
       lane0_newton0_h_k <= lane0_newton0_t_k;
       lane0_newton0_r_tiles_k <= lane0_newton0_h_k;
-      lane0_newton0_r_k <= lane0_newton0_r_tiles_k;
+      lane0_newton0_r_split_k <= lane0_newton0_r_tiles_k;
+      lane0_newton0_r_k <= lane0_newton0_r_split_k;
       r2 <= lane0_reduce_mr[23:1];
       lane0_newton0_square_tiles_1 <= {r1, r2, mr};
       lane0_newton0_a_6 <= lane0_newton0_square_tiles_1;
@@ -296,29 +313,36 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       lane0_newton0_square_tiles_cls <= lane0_seed_cls;
       lane0_newton0_square_cls <= lane0_newton0_square_tiles_cls;
       lane0_newton0_t_tiles_cls <= lane0_newton0_square_cls;
-      lane0_newton0_t_cls <= lane0_newton0_t_tiles_cls;
+      lane0_newton0_t_split_cls <= lane0_newton0_t_tiles_cls;
+      lane0_newton0_t_cls <= lane0_newton0_t_split_cls;
       lane0_newton0_h_cls <= lane0_newton0_t_cls;
       lane0_newton0_r_tiles_cls <= lane0_newton0_h_cls;
-      lane0_newton0_r_cls <= lane0_newton0_r_tiles_cls;
+      lane0_newton0_r_split_cls <= lane0_newton0_r_tiles_cls;
+      lane0_newton0_r_cls <= lane0_newton0_r_split_cls;
       lane0_normalize_cls <= lane0_newton0_r_cls;
       lane0_shift_cls <= lane0_normalize_cls;
       lane0_newton0_square_tiles_0 <= lane0_newton0_port_175_0;
       lane0_newton0_square_0 <= lane0_newton0_square_tiles_0;
       lane0_newton0_t_tiles_0 <= lane0_newton0_square_0;
-      lane0_newton0_t_0 <= lane0_newton0_t_tiles_0;
+      lane0_newton0_t_split_0 <= lane0_newton0_t_tiles_0;
+      lane0_newton0_t_0 <= lane0_newton0_t_split_0;
       lane0_newton0_a_11 <= lane0_newton0_t_0;
-      lane0_newton0_square_34_tile_0_0 <= n76;
+      lane0_newton0_square_37_tile_0_0 <= n76;
       lane0_newton0_b <= lane0_newton0_p[33:4];
-      lane0_newton0_t_35_tile_0_0 <= n83;
-      lane0_newton0_t_35_tile_0_16 <= n84;
-      lane0_newton0_t_35_tile_16_0 <= n85;
-      lane0_newton0_t_35_tile_16_16 <= n86;
-      lane0_newton0_t <= lane0_newton0_p_28[52:23];
+      lane0_newton0_t_38_tile_0_0 <= n83;
+      lane0_newton0_t_38_tile_0_16 <= n84;
+      lane0_newton0_t_38_tile_16_0 <= n85;
+      lane0_newton0_t_38_tile_16_16 <= n86;
+      lane0_newton0_t_38_split_0 <= n89;
+      r3 <= n96;
+      lane0_newton0_t <= lane0_newton0_p_30[52:23];
       lane0_newton0_b_9 <= n97;
-      lane0_newton0_r_36_tile_0_0 <= n98;
-      lane0_newton0_r_36_tile_0_16 <= n99;
-      lane0_newton0_r_36_rows_0 <= n102;
-      lane0_newton0_r_next <= lane0_newton0_p_33[45:17];
+      lane0_newton0_r_39_tile_0_0 <= n98;
+      lane0_newton0_r_39_tile_0_16 <= n99;
+      lane0_newton0_r_39_rows_0 <= n102;
+      lane0_newton0_r_39_split_0 <= n104;
+      r4 <= n109;
+      lane0_newton0_r_next <= lane0_newton0_p_36[45:17];
       lane0_pack_rnd_v <= lane0_newton0_r_next;
       lane0_pack_top_24 <= lane0_pack_biased;
       lane0_pack_top_s <= lane0_pack_top_24;
@@ -327,8 +351,8 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n112[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r3 <= n74 ? 8'hff : n121[30:23];
-      r4 <= n72 ? 24'h400000 : {n122[31], n122[22:0]};
+      r5 <= n74 ? 8'hff : n121[30:23];
+      r6 <= n72 ? 24'h400000 : {n122[31], n122[22:0]};
     end
   end
 
@@ -346,6 +370,8 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       valid_10 <= 1'b0;
       valid_11 <= 1'b0;
       valid_12 <= 1'b0;
+      valid_13 <= 1'b0;
+      valid_14 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -360,7 +386,9 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       valid_10 <= valid_9;
       valid_11 <= valid_10;
       valid_12 <= valid_11;
-      out_valid <= valid_12;
+      valid_13 <= valid_12;
+      valid_14 <= valid_13;
+      out_valid <= valid_14;
     end
   end
 
@@ -4475,24 +4503,28 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     valid_3 = 1'b0;
     valid_4 = 1'b0;
     valid_5 = 1'b0;
-    valid_6 = 1'b0;
-    valid_7 = 1'b0;
-    valid_8 = 1'b0;
-    valid_9 = 1'b0;
-    valid_10 = 1'b0;
     lane0_unpack_sign = 1'b0;
     lane0_seed_sign = 1'b0;
     lane0_newton0_square_tiles_sign = 1'b0;
     lane0_newton0_square_sign = 1'b0;
     lane0_newton0_t_tiles_sign = 1'b0;
+    lane0_newton0_t_split_sign = 1'b0;
     lane0_newton0_t_sign = 1'b0;
     lane0_newton0_h_sign = 1'b0;
     lane0_newton0_r_tiles_sign = 1'b0;
+    lane0_newton0_r_split_sign = 1'b0;
     lane0_newton0_r_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
+    valid_6 = 1'b0;
+    valid_7 = 1'b0;
+    valid_8 = 1'b0;
+    valid_9 = 1'b0;
+    valid_10 = 1'b0;
     valid_11 = 1'b0;
     valid_12 = 1'b0;
+    valid_13 = 1'b0;
+    valid_14 = 1'b0;
     out_valid = 1'b0;
     lane0_unpack_n = 5'h0;
     sig = 24'h0;
@@ -4503,9 +4535,11 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     lane0_newton0_square_tiles_k = 10'h0;
     lane0_newton0_square_k = 10'h0;
     lane0_newton0_t_tiles_k = 10'h0;
+    lane0_newton0_t_split_k = 10'h0;
     lane0_newton0_t_k = 10'h0;
     lane0_newton0_h_k = 10'h0;
     lane0_newton0_r_tiles_k = 10'h0;
+    lane0_newton0_r_split_k = 10'h0;
     lane0_newton0_r_k = 10'h0;
     r2 = 23'h0;
     lane0_newton0_square_tiles_1 = 25'h0;
@@ -4515,28 +4549,35 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     lane0_newton0_square_tiles_cls = 2'h0;
     lane0_newton0_square_cls = 2'h0;
     lane0_newton0_t_tiles_cls = 2'h0;
+    lane0_newton0_t_split_cls = 2'h0;
     lane0_newton0_t_cls = 2'h0;
     lane0_newton0_h_cls = 2'h0;
     lane0_newton0_r_tiles_cls = 2'h0;
+    lane0_newton0_r_split_cls = 2'h0;
     lane0_newton0_r_cls = 2'h0;
     lane0_normalize_cls = 2'h0;
     lane0_shift_cls = 2'h0;
     lane0_newton0_square_tiles_0 = 16'h0;
     lane0_newton0_square_0 = 16'h0;
     lane0_newton0_t_tiles_0 = 16'h0;
+    lane0_newton0_t_split_0 = 16'h0;
     lane0_newton0_t_0 = 16'h0;
     lane0_newton0_a_11 = 16'h0;
-    lane0_newton0_square_34_tile_0_0 = 32'h0;
+    lane0_newton0_square_37_tile_0_0 = 32'h0;
     lane0_newton0_b = 30'h0;
-    lane0_newton0_t_35_tile_0_0 = 32'h0;
-    lane0_newton0_t_35_tile_0_16 = 30'h0;
-    lane0_newton0_t_35_tile_16_0 = 25'h0;
-    lane0_newton0_t_35_tile_16_16 = 21'h0;
+    lane0_newton0_t_38_tile_0_0 = 32'h0;
+    lane0_newton0_t_38_tile_0_16 = 30'h0;
+    lane0_newton0_t_38_tile_16_0 = 25'h0;
+    lane0_newton0_t_38_tile_16_16 = 21'h0;
+    lane0_newton0_t_38_split_0 = 53'h0;
+    r3 = 52'h0;
     lane0_newton0_t = 30'h0;
     lane0_newton0_b_9 = 30'h0;
-    lane0_newton0_r_36_tile_0_0 = 32'h0;
-    lane0_newton0_r_36_tile_0_16 = 30'h0;
-    lane0_newton0_r_36_rows_0 = 46'h0;
+    lane0_newton0_r_39_tile_0_0 = 32'h0;
+    lane0_newton0_r_39_tile_0_16 = 30'h0;
+    lane0_newton0_r_39_rows_0 = 46'h0;
+    lane0_newton0_r_39_split_0 = 46'h0;
+    r4 = 45'h0;
     lane0_newton0_r_next = 29'h0;
     lane0_pack_rnd_v = 29'h0;
     lane0_pack_top_24 = 8'h0;
@@ -4546,11 +4587,11 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r3 = 8'h0;
-    r4 = 24'h0;
+    r5 = 8'h0;
+    r6 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[30:23], lane0_reduce_mr[0], lane0_newton0_p[3:0], lane0_newton0_p_28[22:0], lane0_newton0_p_33[16:0], n112[28:23], n114[29:1], n122[30:23]};
+  wire unused_bits = ^{n2[30:23], lane0_reduce_mr[0], lane0_newton0_p[3:0], lane0_newton0_p_30[22:0], lane0_newton0_p_36[16:0], n112[28:23], n114[29:1], n122[30:23]};
 endmodule

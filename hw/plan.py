@@ -11,7 +11,7 @@ the result. The latency of a unit is the number of enabled cuts.
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .blocks.multiply import ROW_MAX_BITS, dsp_tiles, has_sum, sum_levels
+from .blocks.multiply import ROW_MAX_BITS, dsp_tiles, has_split, has_sum, sum_levels
 from .formats import FloatFormat
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
@@ -64,18 +64,20 @@ def _unpack_cuts(fmt):
 
 
 def _product_parts_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
-    """A :class:`~hw.blocks.multiply.Product`'s (or ``Square``'s) two parts, before and after its
-    optional register: its DSP tiles (the route to them and the setup of their output register,
-    which Yosys packs into the SB_MAC16) beside its LUT rows' carry-save reduction; then the DSPs'
-    clock-to-out and route back, the carry-save sum of the DSP products and the rows' partial
-    sums, and the carry chain (nothing without a sum)."""
+    """A :class:`~hw.blocks.multiply.Product`'s (or ``Square``'s) three parts, between its optional
+    registers: its DSP tiles (the route to them and the setup of their output register, which
+    Yosys packs into the SB_MAC16) beside its LUT rows' carry-save reduction; the DSPs'
+    clock-to-out and route back with the carry-save sum of the DSP products and the rows' partial
+    sums; the carry chain (nothing after the DSPs without a sum)."""
     rows, final = sum_levels(a_width, b_width, square, row_bits)
     dsp = dsp_tiles(a_width, b_width, square, row_bits)
     before = max(DSP_IN_NS if dsp else 0.0, DELAY_NS["lut"] * (rows + 1) if rows or not dsp else 0.0)
-    after = DSP_OUT_NS if dsp else 0.0
+    middle = DSP_OUT_NS if dsp else 0.0
+    chain = 0.0
     if has_sum(a_width, b_width, square, row_bits):
-        after += _chain_ns(a_width + b_width) + DELAY_NS["lut"] * final
-    return before, after
+        middle += DELAY_NS["lut"] * final
+        chain = _chain_ns(a_width + b_width)
+    return before, middle, chain
 
 
 def _product_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
@@ -83,12 +85,16 @@ def _product_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
     return sum(_product_parts_ns(a_width, b_width, square, row_bits))
 
 
-def _product_cuts(name, a_width, b_width, after_ns=0.0, square=False, row_bits=ROW_MAX_BITS):
+def _product_cuts(name, a_width, b_width, after_ns=0.0, square=False, row_bits=ROW_MAX_BITS, split=True):
     """The cuts of a step ``name`` that multiplies (:class:`hw.blocks.multiply.Product`, or
-    squares: ``Square``) and then spends ``after_ns`` more, with an optional ``<name>_tiles``
-    register after its DSP tiles (inside the SB_MAC16s) and its LUT rows' partial sums."""
-    before, after = _product_parts_ns(a_width, b_width, square, row_bits)
-    return [Cut(f"{name}_tiles", before), Cut(name, after + after_ns)]
+    squares: ``Square``) and then spends ``after_ns`` more: an optional ``<name>_tiles`` register
+    after its DSP tiles (inside the SB_MAC16s) and its LUT rows' partial sums and, with ``split``
+    where the product has one (:func:`~hw.blocks.multiply.has_split`), an optional
+    ``<name>_split`` register before its carry chain."""
+    before, middle, chain = _product_parts_ns(a_width, b_width, square, row_bits)
+    if split and has_split(a_width, b_width, square, row_bits):
+        return [Cut(f"{name}_tiles", before), Cut(f"{name}_split", middle), Cut(name, chain + after_ns)]
+    return [Cut(f"{name}_tiles", before), Cut(name, middle + chain + after_ns)]
 
 
 def _newton(index, r_bits, dp):
@@ -137,13 +143,13 @@ def unit_cuts(config):
     cuts.append(Cut("seed", seed_ns, mandatory=config.seed != "magic"))
     if config.seed == "pwl":            # the line c0 - c1*u after the table read
         cuts += _product_cuts("seed_linear", dp.slope_width, dp.poly_u_bits, DELAY_NS["subtract"],
-                              row_bits=dp.row_bits)
+                              row_bits=dp.row_bits, split=False)
     elif config.seed == "quad":         # c1*u beside ut**2; c2*v beside c0 - c1*u; their sum
         shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.row_bits),
                   (dp.square_bits, dp.square_bits, True, dp.row_bits)]
         parts = [_product_parts_ns(*shape) for shape in shapes]     # one tile register for both
-        cuts.append(Cut("seed_products_tiles", max(before for before, _ in parts)))
-        products = max(after for _, after in parts)
+        cuts.append(Cut("seed_products_tiles", max(before for before, _, _ in parts)))
+        products = max(middle + chain for _, middle, chain in parts)
         cuts += [Cut("seed_products", products),
                  Cut("seed_curve", max(_product_ns(dp.curve_width, dp.square_bits, row_bits=dp.row_bits),
                                        _chain_ns(dp.seed_bits + 2))),

@@ -10,7 +10,7 @@ from hw.blocks.newton import NewtonStage
 from hw.blocks.reduce import RangeReduce
 from hw.blocks.round import RoundPackFixed, RoundPackFloat, RoundShift
 from hw.blocks.seed import LutSeed, MagicSeed, PolySeed
-from hw.blocks.multiply import Product, Square, dsp_tiles
+from hw.blocks.multiply import Product, Square, dsp_tiles, has_split
 from hw.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
 from hw.config import Config
 from hw.datapath import datapath
@@ -173,7 +173,10 @@ def test_poly_seed(spec, cuts):
 
 @pytest.mark.parametrize("fmt, seed, last, cuts", [
     ("fp32", "lut", True, ("square_tiles", "square", "t_tiles", "t", "h", "r_tiles", "r")),
+    ("fp32", "lut", True, ("square_tiles", "square", "t_tiles", "t_split", "t", "h", "r_tiles",
+                           "r_split", "r")),
     ("fp32", "lut", False, ("t_tiles", "r")),
+    ("fp32", "lut", False, ("t_split", "r_split")),
     ("fp16", "magic", False, ("h",)),
     ("q4.12", "lut", True, ())])
 def test_newton_stage(fmt, seed, last, cuts):
@@ -248,38 +251,51 @@ def test_fixed_unpack_magnitude_exhaustive(cut):
     assert np.array_equal(got["sig"][nonzero], sig[nonzero].astype(np.int64))
 
 
-@pytest.mark.parametrize("cut", [False, True])
-def test_mul_shr_block(cut):
+@pytest.mark.parametrize("cut, split", [(False, False), (True, False), (True, True)])
+def test_mul_shr_block(cut, split):
     rng = np.random.default_rng(9)
-    a = rng.integers(0, 1 << 12, 1000).astype(np.uint64)
-    b = rng.integers(0, 1 << 20, 1000).astype(np.uint64)
-    dut = MulShr(12, 20, 11, 21, cut=cut)
+    a = rng.integers(0, 1 << 18, 1000).astype(np.uint64)
+    b = rng.integers(0, 1 << 22, 1000).astype(np.uint64)
+    dut = MulShr(18, 22, 17, 23, cut=cut, split=split)
     got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
-    assert np.array_equal(got["p"], twin.product(a, 11, b).astype(np.int64))
+    assert np.array_equal(got["p"], twin.product(a, 17, b).astype(np.int64))
 
 
-@pytest.mark.parametrize("a_width, b_width, cut", [(27, 27, True), (25, 30, False), (16, 16, True), (9, 40, True),
-                                                   (22, 21, True), (20, 18, False), (5, 40, True), (3, 9, False)])
-def test_tiled_product(a_width, b_width, cut):
-    """The tiled product (DSP tiles, carry-save rows, one adder) is the exact product."""
+@pytest.mark.parametrize("a_width, b_width, cut, split", [
+    (27, 27, True, False), (25, 30, False, False), (16, 16, True, False), (9, 40, True, False),
+    (22, 21, True, False), (20, 18, False, False), (5, 40, True, False), (3, 9, False, False),
+    (27, 27, True, True), (25, 30, False, True), (9, 40, False, True), (16, 24, True, True)])
+def test_tiled_product(a_width, b_width, cut, split):
+    """The tiled product (DSP tiles, carry-save rows, one adder) is the exact product, with or
+    without its tile and split registers."""
     rng = np.random.default_rng(a_width * b_width)
     a = [int(v) for v in rng.integers(0, 1 << a_width, 600, dtype=np.uint64)] + [(1 << a_width) - 1]
     b = [int(v) for v in rng.integers(0, 1 << min(b_width, 63), 600, dtype=np.uint64)] + [(1 << b_width) - 1]
     b = [v | (int(rng.integers(0, 2)) << (b_width - 1)) for v in b]
-    dut = Product(a_width, b_width, cut)
+    dut = Product(a_width, b_width, cut, split=split)
+    assert dut.latency == cut + split
     got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
     assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
 
 
-@pytest.mark.parametrize("width, cut, row_bits", [(24, True, 8), (24, False, 6), (31, True, 8), (13, False, 6),
-                                                  (40, False, 8)])
-def test_square(width, cut, row_bits):
+@pytest.mark.parametrize("a_width, b_width", [(16, 16), (12, 27), (3, 9)])
+def test_split_needs_a_wide_sum(a_width, b_width):
+    """A product without a sum of at least SPLIT_MIN_BITS bits rejects the split register."""
+    assert not has_split(a_width, b_width)
+    with pytest.raises(ValueError, match="split"):
+        Product(a_width, b_width, split=True)
+
+
+@pytest.mark.parametrize("width, cut, row_bits, split", [(24, True, 8, False), (24, False, 6, False),
+                                                         (31, True, 8, False), (13, False, 6, False),
+                                                         (40, False, 8, False), (24, True, 8, True)])
+def test_square(width, cut, row_bits, split):
     """The square (each off-diagonal tile once, weighted twice) is exact; a 24-bit one takes one
     DSP tile with 8-bit rows."""
     rng = np.random.default_rng(width)
     a = [int(v) for v in rng.integers(0, 1 << min(width, 63), 800, dtype=np.uint64)]
     a = [v | (int(rng.integers(0, 2)) << (width - 1)) for v in a] + [(1 << width) - 1, 0, 1]
-    dut = Square(width, cut, row_bits)
+    dut = Square(width, cut, row_bits, split)
     got = run_pipelined(dut, dut.latency, {"a": a}, ["p"])
     assert [int(v) for v in got["p"]] == [x * x for x in a]
     assert dsp_tiles(24, 24, square=True, row_bits=8) == 1 and dsp_tiles(24, 24) == 4

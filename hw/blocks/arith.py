@@ -11,25 +11,27 @@ __all__ = ["MulShr", "AddOne", "NormalizeSum"]
 
 class MulShr(wiring.Component):
     """``p = (a * b) >> shift`` (``<< -shift`` for a negative shift), exact product, truncated.
-    Latency 0, or 1 with ``cut`` (the product's tile register, :class:`~hw.blocks.multiply.Product`).
+    Latency 0, plus 1 with ``cut`` and 1 with ``split`` (the product's tile and split registers,
+    :class:`~hw.blocks.multiply.Product`).
     With ``square``, ``p = (a * a) >> shift`` (``b`` unused; :class:`~hw.blocks.multiply.Square`);
     ``row_bits``: see :class:`~hw.blocks.multiply.Product`.
 
     Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
     (out, ``p_width``; the caller guarantees the result fits).
     """
-    def __init__(self, a_width, b_width, shift, p_width, cut=False, square=False, row_bits=ROW_MAX_BITS):
-        self.shift, self.cut, self.square, self.row_bits = shift, cut, square, row_bits
+    def __init__(self, a_width, b_width, shift, p_width, cut=False, square=False, row_bits=ROW_MAX_BITS,
+                 split=False):
+        self.shift, self.cut, self.square, self.row_bits, self.split = shift, cut, square, row_bits, split
         super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1), "p": Out(p_width)})
 
     @property
     def latency(self):
-        return int(self.cut)
+        return int(self.cut) + int(self.split)
 
     def elaborate(self, platform):
         m = Module()
         full = multiply(m, "product", self.a, self.a if self.square else self.b, self.en, self.cut,
-                        self.row_bits)
+                        self.row_bits, self.split)
         m.d.comb += self.p.eq(full >> self.shift if self.shift >= 0 else full << -self.shift)
         return m
 

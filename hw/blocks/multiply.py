@@ -6,8 +6,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..pipeline import register
 
-__all__ = ["DSP_WIDTH", "ROW_MAX_BITS", "is_wide", "tile_slices", "tiles", "sum_levels", "dsp_tiles",
-           "has_sum", "Product", "Square", "multiply"]
+__all__ = ["DSP_WIDTH", "ROW_MAX_BITS", "SPLIT_MIN_BITS", "is_wide", "tile_slices", "tiles", "sum_levels",
+           "dsp_tiles", "has_sum", "has_split", "Product", "Square", "multiply"]
 
 DSP_WIDTH = 16          # the iCE40UP5K's SB_MAC16 multiplies 16x16 unsigned
 # By default a tile with a side of at most this many bits is built from that many LUT rows (AND
@@ -15,6 +15,10 @@ DSP_WIDTH = 16          # the iCE40UP5K's SB_MAC16 multiplies 16x16 unsigned
 # would be mostly wasted on it. Units short of DSPs raise it (``row_bits``): 8 makes the low byte
 # of an FP32 significand rows.
 ROW_MAX_BITS = 6
+# A product whose final carry chain is wider than the SB_MAC16's 32-bit output (a 33-bit chain
+# costs about 19 ns register to register) may hold a second register, between its compressors and
+# that chain (``split``).
+SPLIT_MIN_BITS = 40
 
 
 def is_wide(a_width, b_width):
@@ -79,6 +83,12 @@ def has_sum(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
     return len(parts) > 1 or any(as_rows for _, _, as_rows, _ in parts)
 
 
+def has_split(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
+    """Whether a :class:`Product` (or :class:`Square`) may hold its ``split`` register: it adds
+    terms and its carry chain has at least :data:`SPLIT_MIN_BITS` bits."""
+    return has_sum(a_width, b_width, square, row_bits) and a_width + b_width >= SPLIT_MIN_BITS
+
+
 def _pack(terms, width):
     """``(value, shift)`` terms as rows: terms whose bits do not overlap share a row."""
     rows = []           # [value, bits occupied]
@@ -110,20 +120,28 @@ class Product(wiring.Component):
     compressors down to two rows, then one carry chain.
 
     Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
-    (out, ``a_width + b_width`` bits). Latency 0, or 1 with ``cut``: a register after the DSP
+    (out, ``a_width + b_width`` bits). Latency 0, plus 1 with ``cut``: a register after the DSP
     tiles (each one SB_MAC16 between fabric registers) and the rows' partial sums, so that the
-    final sum is timed in the next stage. Bit-exact with the integer product.
+    final sum is timed in the next stage; plus 1 with ``split`` (only where :func:`has_split`): a
+    register of the two rows left by the compressors, before the carry chain. Bit-exact with the
+    integer product.
     """
     square = False
 
-    def __init__(self, a_width, b_width, cut=False, row_bits=ROW_MAX_BITS):
-        self.cut, self.row_bits = cut, row_bits
+    def __init__(self, a_width, b_width, cut=False, row_bits=ROW_MAX_BITS, split=False):
+        self._options(a_width, b_width, cut, row_bits, split)
         super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1),
                           "p": Out(a_width + b_width)})
 
+    def _options(self, a_width, b_width, cut, row_bits, split):
+        if split and not has_split(a_width, b_width, self.square, row_bits):
+            raise ValueError(f"split: a {a_width}x{b_width} product has no sum with a carry chain of "
+                             f"at least {SPLIT_MIN_BITS} bits")
+        self.cut, self.row_bits, self.split = cut, row_bits, split
+
     @property
     def latency(self):
-        return int(self.cut)
+        return int(self.cut) + int(self.split)
 
     def _operands(self):
         return self.a, self.b
@@ -142,7 +160,8 @@ class Product(wiring.Component):
             rows += [(Mux(narrow[bit], wide, 0), shift + bit) for bit in range(len(narrow))]
         partial = [register(m, self.en, value, f"rows_{i}", self.cut)
                    for i, value in enumerate(_compress(_pack(rows, width), width))]
-        values = _compress(_pack(dsp, width) + partial, width)
+        values = [register(m, self.en, value, f"split_{i}", self.split)
+                  for i, value in enumerate(_compress(_pack(dsp, width) + partial, width))]
         if values:      # an operand of zero width: the product is 0
             m.d.comb += self.p.eq(values[0] + values[1] if len(values) == 2 else values[0])
         return m
@@ -153,25 +172,26 @@ class Square(Product):
     weighted twice (a 24-bit square: one 16x16 DSP tile and 16x8 and 8x8 LUT rows).
 
     Ports: ``a`` (in, ``width``), ``en`` (in, pipeline advance); ``p`` (out, ``2 * width``).
-    Latency 0, or 1 with ``cut``, as :class:`Product`.
+    Latency as :class:`Product` (``cut``, ``split``).
     """
     square = True
 
-    def __init__(self, width, cut=False, row_bits=ROW_MAX_BITS):
-        self.cut, self.row_bits = cut, row_bits
+    def __init__(self, width, cut=False, row_bits=ROW_MAX_BITS, split=False):
+        self._options(width, width, cut, row_bits, split)
         wiring.Component.__init__(self, {"a": In(width), "en": In(1), "p": Out(2 * width)})
 
     def _operands(self):
         return self.a, self.a
 
 
-def multiply(m, name, a, b, en, cut=False, row_bits=ROW_MAX_BITS):
+def multiply(m, name, a, b, en, cut=False, row_bits=ROW_MAX_BITS, split=False):
     """``a * b`` as ``m.submodules[name]``: a :class:`Square` when ``b`` is ``a`` (the same value),
-    else a :class:`Product`; ``en`` advances its ``cut`` register. Returns the product."""
+    else a :class:`Product`; ``en`` advances its ``cut`` and ``split`` registers. Returns the
+    product."""
     if a is b:
-        block = m.submodules[name] = Square(len(a), cut, row_bits)
+        block = m.submodules[name] = Square(len(a), cut, row_bits, split)
     else:
-        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits)
+        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits, split)
         m.d.comb += block.b.eq(b)
     m.d.comb += [block.a.eq(a), block.en.eq(en)]
     return block.p

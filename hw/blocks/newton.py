@@ -8,8 +8,10 @@ from .multiply import multiply
 
 __all__ = ["NewtonStage", "NEWTON_CUTS"]
 
-# The stage's registers in order: each product's optional tile register, then the step's own.
-NEWTON_CUTS = ("square_tiles", "square", "t_tiles", "t", "h", "r_tiles", "r")
+# The stage's registers in order: each product's optional tile and split registers, then the
+# step's own.
+NEWTON_CUTS = ("square_tiles", "square_split", "square", "t_tiles", "t_split", "t", "h", "r_tiles",
+               "r_split", "r")
 
 
 class NewtonStage(wiring.Component):
@@ -21,7 +23,7 @@ class NewtonStage(wiring.Component):
     ``sq = r*r``, ``t = MR*sq``, ``h = 3 + bias - t``, ``r' = r*h/2``. ``bias`` is
     ``dp.newton_bias`` in the last stage, else 0. ``cuts`` maps each of :data:`NEWTON_CUTS` to
     whether it holds a register (a missing name holds none); the latency is their number (up to
-    4, or 7 with the wide products' tile registers, :class:`~hw.blocks.multiply.Product`).
+    4, or 10 with the wide products' tile and split registers, :class:`~hw.blocks.multiply.Product`).
     """
     def __init__(self, dp, r_bits, last, cuts):
         unknown = set(cuts) - set(NEWTON_CUTS)
@@ -40,11 +42,13 @@ class NewtonStage(wiring.Component):
         return sum(self.cuts.values())
 
     def _product(self, m, step, a, b, side):
-        """``a * b`` (``a`` squared when ``b`` is ``a``) with the step's tile register; ``side``
-        values delayed beside it."""
-        cut = self.cuts[f"{step}_tiles"]
-        product = multiply(m, step, a, b, self.en, cut, self.dp.row_bits)
-        return product, [register(m, self.en, v, f"{step}_tiles_{i}", cut) for i, v in enumerate(side)]
+        """``a * b`` (``a`` squared when ``b`` is ``a``) with the step's tile and split registers;
+        ``side`` values delayed beside them."""
+        cut, split = self.cuts[f"{step}_tiles"], self.cuts[f"{step}_split"]
+        product = multiply(m, step, a, b, self.en, cut, self.dp.row_bits, split)
+        for name, enabled in ((f"{step}_tiles", cut), (f"{step}_split", split)):
+            side = [register(m, self.en, v, f"{name}_{i}", enabled) for i, v in enumerate(side)]
+        return product, side
 
     def _step(self, m, step, value, side):
         """The step's own register after ``value``, with the ``side`` values beside it."""

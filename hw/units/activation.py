@@ -74,13 +74,16 @@ class ActivationUnit(StreamUnit):
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
     def _mul(self, m, st, en, lane, step, live, a, b, shift, width):
-        """``(a * b) >> shift`` into ``live[step]`` through the cuts ``<step>_tiles`` and ``step``
-        (``b`` the same value as ``a``: a square, :class:`~hw.blocks.multiply.Square`)."""
-        block = m.submodules[f"lane{lane}_{step}_mul"] = MulShr(len(a), len(b), shift, width,
-                                                           cut=st.on(f"{step}_tiles"), square=a is b,
-                                                           row_bits=self.dp.row_bits)
+        """``(a * b) >> shift`` into ``live[step]`` through the cuts ``<step>_tiles``,
+        ``<step>_split`` and ``step`` (``b`` the same value as ``a``: a square,
+        :class:`~hw.blocks.multiply.Square`)."""
+        inner = (f"{step}_tiles", f"{step}_split")
+        cut, split = st.on_each(inner)
+        block = m.submodules[f"lane{lane}_{step}_mul"] = MulShr(len(a), len(b), shift, width, cut=cut,
+                                                           square=a is b, row_bits=self.dp.row_bits,
+                                                           split=split)
         m.d.comb += [block.a.eq(a), block.b.eq(b), block.en.eq(en)]
-        live = st.cut(f"{step}_tiles", live)
+        live = st.cut_each(inner, live)
         live[step] = block.p
         return st.cut(step, live)
 

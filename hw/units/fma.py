@@ -49,8 +49,9 @@ class FmaUnit(StreamUnit):
         ``payload.y[lane]``: raw result bits.
 
     Timing: initiation interval 1, latency 8 with every pipeline register (unpack, the register
-    after the product's DSP tiles, multiply with the exponent difference beside it, align, add,
-    normalize, shift, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`); flow
+    after the product's DSP tiles, [FP32 and wider: the product's split register, latency 9,]
+    multiply with the exponent difference beside it, align, add, normalize, shift, round/pack),
+    fewer with ``config.pipeline`` (:mod:`hw.plan`); flow
     control as :class:`~hw.units.rsqrt.RsqrtUnit`.
 
     Numerics: IEEE 754 ``fusedMultiplyAdd`` rounded to nearest even: the exact product is aligned
@@ -103,12 +104,13 @@ class FmaUnit(StreamUnit):
         c_zero = cc == Cls.ZERO
         m.d.comb += [top.eq(live.pop("a_exp") + live.pop("b_exp") + 1), diff.eq(top - ec),
                      back.eq(ec - top)]
-        product = m.submodules[f"{name}_product"] = Product(p, p, cut=st.on("multiply_tiles"))
+        product = m.submodules[f"{name}_product"] = Product(p, p, cut=st.on("multiply_tiles"),
+                                                            split=st.on("multiply_split"))
         m.d.comb += [product.a.eq(live.pop("a_sig")), product.b.eq(live.pop("b_sig")), product.en.eq(en)]
         live.update(special=special, special_sign=special_sign, prod_sign=prod_sign,
                     prod_zero=prod_zero, c_zero=c_zero, c_sign=sc, diff=diff, back=back,
                     anchor=Mux(c_zero | (~prod_zero & back[-1]), top, ec))
-        live = st.cut("multiply_tiles", live)
+        live = st.cut_each(("multiply_tiles", "multiply_split"), live)
         live["prod"] = product.p
         live = st.cut("multiply", live)
         # Align both in the window (bit `window` weighs 2**anchor; bit 0 is sticky).

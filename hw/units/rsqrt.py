@@ -39,7 +39,9 @@ class RsqrtUnit(StreamUnit):
     Timing: initiation interval 1; latency ``6 + 7 * newton`` cycles with every pipeline register
     (unpack's count and shift, seed [, the pwl seed's tile register and line: +2; the quad seed's:
     +4], 7 per Newton stage (its three products, each with the register after its DSP tiles, and
-    ``3 - m*r**2``), normalize, shift, round/pack), fewer with ``config.pipeline`` (:mod:`hw.plan`);
+    ``3 - m*r**2``; +1 per product with a sum of 40 bits or more, its split register: FP32 +2 in
+    the first stage, +3 in later ones), normalize, shift, round/pack), fewer with
+    ``config.pipeline`` (:mod:`hw.plan`);
     when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid | o.ready``) and
     nothing is lost. Results leave in input order.
 
