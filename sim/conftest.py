@@ -12,10 +12,9 @@ Icarus subsets (about an hour on two cores from an empty build cache). By defaul
 every function, format, seed, operand port and Icarus as well as Verilator (the golden models of
 all of them are checked exhaustively in ``tests/``).
 """
-import os
-
 import pytest
 
+from sim.options import flag
 from sim.toolchain import SIMULATORS, simulator_status
 
 
@@ -27,8 +26,7 @@ def pytest_addoption(parser):
 
 
 def _full(config):
-    option = config.getoption("--sim-full")
-    return bool(option) if option is not None else os.environ.get("SIM_FULL", "") not in ("", "0")
+    return flag(config, "--sim-full", "SIM_FULL")
 
 
 def pytest_configure(config):

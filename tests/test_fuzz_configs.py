@@ -34,6 +34,7 @@ from hw.magic import magic_range
 from hw.plan import optional_cuts
 from sim.amaranth_stream import pad_to_lanes, simulate
 from sim.checks import specials
+from sim.options import option
 
 # Defaults of the suite: keep this file well under 90 s on 2 shared cores.
 DEFAULT_EXAMPLES = 25               # valid configurations simulated
@@ -43,13 +44,6 @@ SPECIAL_VECTORS = 64
 MAX_SIM_TABLE_BITS = 12             # larger tables only slow the simulator down
 MAX_LANES = 4
 ACTIVATIONS = tuple(f for f in FUNCTIONS if f not in ("rsqrt", "fma"))
-
-
-def _option(request, name, env, default, cast=int):
-    value = request.config.getoption(name, default=None)
-    if value is None and os.environ.get(env):
-        value = cast(os.environ[env])
-    return default if value is None else value
 
 
 def _settings(request, examples):
@@ -62,7 +56,7 @@ def _settings(request, examples):
     common = dict(max_examples=examples, deadline=None, database=None, print_blob=True,
                   phases=phases,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    fuzz_seed = _option(request, "--fuzz-seed", "FUZZ_SEED", None)
+    fuzz_seed = option(request.config, "--fuzz-seed", "FUZZ_SEED", None)
     if fuzz_seed is None:
         return settings(derandomize=True, **common), None
     return settings(derandomize=False, **common), fuzz_seed
@@ -174,7 +168,7 @@ def _vectors(config, rng):
 
 
 def test_fuzzed_config_matches_golden(request):
-    examples = _option(request, "--fuzz-examples", "FUZZ_EXAMPLES", DEFAULT_EXAMPLES)
+    examples = option(request.config, "--fuzz-examples", "FUZZ_EXAMPLES", DEFAULT_EXAMPLES)
     seen = []
 
     @given(kw=valid_kwargs(), stalls=st.tuples(st.sampled_from([0.0, 0.25, 0.5]),
@@ -296,7 +290,7 @@ def _check_rejected(kw, parameter):
 
 
 def test_invalid_config_is_rejected(request):
-    examples = _option(request, "--fuzz-examples", "FUZZ_EXAMPLES", None)
+    examples = option(request.config, "--fuzz-examples", "FUZZ_EXAMPLES", None)
     examples = DEFAULT_INVALID_EXAMPLES if examples is None else 10 * examples
     parameters = set()
 
@@ -372,8 +366,8 @@ def test_backward_magic_seed_far_from_default(kw):
 # Co-simulation of fuzzed configurations (off by default).
 
 def test_fuzzed_config_cosim(request):
-    count = _option(request, "--fuzz-cosim", "FUZZ_COSIM", 0)
-    simulator = _option(request, "--fuzz-simulator", "FUZZ_SIMULATOR", "verilator", str)
+    count = option(request.config, "--fuzz-cosim", "FUZZ_COSIM", 0)
+    simulator = option(request.config, "--fuzz-simulator", "FUZZ_SIMULATOR", "verilator", str)
     if count <= 0:
         pytest.skip("co-simulation of fuzzed configurations is off: --fuzz-cosim N or FUZZ_COSIM=N "
                     "(15-60 s per Verilator build)")
