@@ -25,40 +25,36 @@ REPO = Path(__file__).resolve().parent.parent
 FP32_RANDOM = {"verilator": (20_000, 100_000), "icarus": (4_000, 10_000)}
 STALL_TRANSACTIONS = {"verilator": 20_000, "icarus": 2_000}
 
-full = pytest.mark.full
 # One of each function, both formats, both alphas by default; every combination with --sim-full.
 FP16_ISRLU = Config("fp16", function="isrlu")
 BF16_ISRU_A3 = Config("bf16", function="isru", alpha=3.0)
 BF16_ISRLU_GRAD = Config("bf16", function="isrlu-grad")
 FP16_ISRU_GRAD_A3 = Config("fp16", function="isru-grad", alpha=3.0)
 FLOAT16_DEFAULT = [FP16_ISRLU, BF16_ISRU_A3, BF16_ISRLU_GRAD, FP16_ISRU_GRAD_A3]
-FLOAT16 = FLOAT16_DEFAULT + [
-    pytest.param(c, marks=full) for c in
-    (Config(fmt, function=f, alpha=a) for fmt in ("fp16", "bf16") for f in ACTIVATIONS
-     for a in (1.0, 3.0)) if c not in FLOAT16_DEFAULT]
-FLOAT16_ICARUS = [BF16_ISRU_A3, BF16_ISRLU_GRAD] + [
-    pytest.param(c, marks=full) for c in (FP16_ISRLU, FP16_ISRU_GRAD_A3)]
+FLOAT16_FULL = [c for c in (Config(fmt, function=f, alpha=a) for fmt in ("fp16", "bf16")
+                            for f in ACTIVATIONS for a in (1.0, 3.0)) if c not in FLOAT16_DEFAULT]
+FLOAT16_ICARUS = [BF16_ISRU_A3, BF16_ISRLU_GRAD]
+FLOAT16_ICARUS_FULL = [FP16_ISRLU, FP16_ISRU_GRAD_A3]
 # FP32 backward by default: sim/test_exhaustive.py (its C++ harness, two ranges of x and pairs).
-FP32 = [Config("fp32", function="isru")] + [
-    pytest.param(Config("fp32", function=f), marks=full) for f in ("isrlu", "isrlu-grad", "isru-grad")]
-FP32_ICARUS = [Config("fp32", function="isru"),
-               pytest.param(Config("fp32", function="isrlu-grad"), marks=full)]
+FP32_ISRU = Config("fp32", function="isru")
+FP32_FULL = [Config("fp32", function=f) for f in ("isrlu", "isrlu-grad", "isru-grad")]
+FP32_ICARUS_FULL = [Config("fp32", function="isrlu-grad")]
 RUNTIME_ALPHA_CONFIG = Config("bf16", function="isru", runtime_alpha=True)
-FIXED = [Config("q4.12", function="isrlu"), Config("q4.12", function="isru-grad"),
-         pytest.param(Config("q4.12", function="isru", runtime_alpha=True, lanes=2), marks=full)]
+FIXED = [Config("q4.12", function="isrlu"), Config("q4.12", function="isru-grad")]
+FIXED_FULL = [Config("q4.12", function="isru", runtime_alpha=True, lanes=2)]
 # Multi-lane, every input port (x, grad, alpha per lane).
 STALL_CONFIG = Config("bf16", function="isrlu-grad", runtime_alpha=True, lanes=2)
 LATENCY_CONFIGS = [FP16_ISRLU, BF16_ISRLU_GRAD,
-                   Config("fp32", function="isru"), Config("q4.12", function="isru-grad"),
+                   FP32_ISRU, Config("q4.12", function="isru-grad"),
                    RUNTIME_ALPHA_CONFIG, STALL_CONFIG]
 
 name_of = lambda v: v.name if isinstance(v, Config) else str(v)
 
 
-def on(simulator, configs):
-    """``(config, simulator)`` parameters, keeping each config's marks."""
-    return [pytest.param(c.values[0], simulator, marks=c.marks) if hasattr(c, "values")
-            else (c, simulator) for c in configs]
+def on(simulator, configs, full_only=()):
+    """``(config, simulator)`` parameters: ``configs`` always, ``full_only`` with ``--sim-full``."""
+    return [(c, simulator) for c in configs] + [pytest.param(c, simulator, marks=pytest.mark.full)
+                                                for c in full_only]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +165,8 @@ def rng_for(config, salt=0):
 # Tests.
 
 @pytest.mark.parametrize("config, simulator",
-                         on("verilator", FLOAT16) + on("icarus", FLOAT16_ICARUS), ids=name_of)
+                         on("verilator", FLOAT16_DEFAULT, FLOAT16_FULL)
+                         + on("icarus", FLOAT16_ICARUS, FLOAT16_ICARUS_FULL), ids=name_of)
 def test_float16_exhaustive(design, config, simulator):
     """Every 16-bit x (Icarus: every 4th, plus the specials); backward: with random grad_out
     patterns, then the specials of x crossed with those of grad_out."""
@@ -179,7 +176,8 @@ def test_float16_exhaustive(design, config, simulator):
 
 
 @pytest.mark.parametrize("config, simulator",
-                         on("verilator", FP32) + on("icarus", FP32_ICARUS), ids=name_of)
+                         on("verilator", [FP32_ISRU], FP32_FULL)
+                         + on("icarus", [FP32_ISRU], FP32_ICARUS_FULL), ids=name_of)
 def test_fp32_random_and_specials(design, sim_full, config, simulator):
     """The specials, random raw patterns (half uniform, half with moderate exponents), the
     specials again in reverse order; backward: random grad_out, then specials crossed."""
@@ -193,7 +191,7 @@ def test_fp32_random_and_specials(design, sim_full, config, simulator):
     check(d, config, operands(config, rng, x, simulator))
 
 
-@pytest.mark.parametrize("simulator", ["verilator", pytest.param("icarus", marks=full)])
+@pytest.mark.parametrize("simulator", ["verilator", pytest.param("icarus", marks=pytest.mark.full)])
 def test_runtime_alpha(design, simulator):
     """bf16 ISRU with alpha an input: every x (Icarus: every 4th) with random positive alphas
     and some invalid ones (zero, negative, infinite, NaN: the result is NaN)."""
@@ -205,7 +203,7 @@ def test_runtime_alpha(design, simulator):
 
 
 @pytest.mark.parametrize("config, simulator",
-                         on("verilator", FIXED) + [(FIXED[1], "icarus")],
+                         on("verilator", FIXED, FIXED_FULL) + [(FIXED[1], "icarus")],
                          ids=name_of)
 def test_fixed_exhaustive_with_flags(design, config, simulator):
     """q4.12: every x (Icarus: every 4th plus the edges), results and saturation/invalid flags."""
