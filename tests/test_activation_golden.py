@@ -51,6 +51,28 @@ def test_positive_and_negative_halves(function):
     assert np.array_equal(y, expected)
 
 
+@pytest.mark.parametrize("fmt", ["fp32", "bf16", "fp16"])
+def test_symmetries(fmt):
+    """ISRU is odd and its derivative even; ISRLU is ISRU for x < 0 and x itself for x >= 0, its
+    derivative ISRU's for x < 0 and 1 for x >= 0 (so a sweep of ISRU's inputs measures ISRLU's
+    too). Every non-NaN input of the 16-bit formats, 10**6 random ones of FP32; grad_out 1."""
+    form = Config(fmt).format
+    x = (np.arange(form.inf + 1, dtype=np.uint64) if form.width <= 16 else
+         np.random.default_rng(3).integers(0, form.inf + 1, 10**6, dtype=np.uint64))
+    neg = x | form.sign_bit
+    grad = np.full(len(x), form.bias << form.man_bits, dtype=np.uint64)       # 1.0
+
+    def y(function, bits):
+        return evaluate(Config(fmt, function=function), bits, grad=grad if "grad" in function else None)[0]
+
+    assert np.array_equal(y("isru", neg), y("isru", x) | form.sign_bit)
+    assert np.array_equal(y("isrlu", neg), y("isru", neg)) and np.array_equal(y("isrlu", x), x)
+    assert np.array_equal(y("isru-grad", neg), y("isru-grad", x))
+    assert np.array_equal(y("isrlu-grad", neg), y("isru-grad", neg))
+    assert np.array_equal(y("isrlu-grad", x), grad)
+
+
+
 def test_backward_special_values():
     isru_grad = Config("fp16", function="isru-grad")
     isrlu_grad = Config("fp16", function="isrlu-grad")
