@@ -15,9 +15,9 @@ DSP_WIDTH = 16          # the iCE40UP5K's SB_MAC16 multiplies 16x16 unsigned
 # would be mostly wasted on it. Units short of DSPs raise it (``row_bits``): 8 makes the low byte
 # of an FP32 significand rows.
 ROW_MAX_BITS = 6
-# A product whose final carry chain is wider than the SB_MAC16's 32-bit output (a 33-bit chain
-# costs about 19 ns register to register) may hold a second register, between its compressors and
-# that chain (``split``).
+# A product whose final carry chain has at least this many bits (FP32-sized; the DSPs' return,
+# the last compressors and such a chain together exceed a 25 ns, 40 MHz, stage) may hold a second
+# register, between its compressors and that chain (``split``).
 SPLIT_MIN_BITS = 40
 
 
@@ -124,7 +124,7 @@ class Product(wiring.Component):
     tiles (each one SB_MAC16 between fabric registers) and the rows' partial sums, so that the
     final sum is timed in the next stage; plus 1 with ``split`` (only where :func:`has_split`): a
     register of the two rows left by the compressors, before the carry chain. Bit-exact with the
-    integer product.
+    integer product (0 when an operand has zero width).
     """
     square = False
 
@@ -162,7 +162,7 @@ class Product(wiring.Component):
                    for i, value in enumerate(_compress(_pack(rows, width), width))]
         values = [register(m, self.en, value, f"split_{i}", self.split)
                   for i, value in enumerate(_compress(_pack(dsp, width) + partial, width))]
-        if values:      # an operand of zero width: the product is 0
+        if values:
             m.d.comb += self.p.eq(values[0] + values[1] if len(values) == 2 else values[0])
         return m
 
