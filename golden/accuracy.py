@@ -51,8 +51,8 @@ from . import reference
 from .eval import evaluate
 from .rsqrt import rsqrt
 
-__all__ = ["measure", "special_inputs", "table_configs", "format_table", "EXHAUSTIVE_MAX_WIDTH", "CHUNK",
-           "DEFAULT_SAMPLES", "grad_one", "grad_specials", "alpha_samples", "activation_table_entries",
+__all__ = ["measure", "chunk_ranges", "special_inputs", "table_configs", "format_table",
+           "EXHAUSTIVE_MAX_WIDTH", "CHUNK", "DEFAULT_SAMPLES", "grad_one", "grad_specials", "alpha_samples", "activation_table_entries",
            "measure_activation_table", "format_activation_table", "ALPHA_RANGE"]
 
 EXHAUSTIVE_MAX_WIDTH = 16
@@ -278,10 +278,23 @@ def _format_seconds(seconds):
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _exhaustive(config, progress, rng_seed=0):
-    total_inputs = 1 << config.format.width
-    chunk = min(CHUNK, total_inputs)
-    jobs = [(config, start, chunk, rng_seed) for start in range(0, total_inputs, chunk)]
+def chunk_ranges(config, ranges=None):
+    """The chunks (of :data:`CHUNK` inputs, or all of a narrower format's) of an exhaustive sweep:
+    ``range(A, B)`` of chunk indices, all of them by default; ``ranges`` ``(A, B)`` or a range."""
+    count = max((1 << config.format.width) // CHUNK, 1)
+    if ranges is None:
+        return range(count)
+    ranges = range(*ranges) if isinstance(ranges, tuple) else ranges
+    if ranges.step != 1 or not 0 <= ranges.start < ranges.stop <= count:
+        raise ValueError(f"ranges must be A:B with 0 <= A < B <= {count} (chunks of "
+                         f"{min(CHUNK, 1 << config.format.width):,} inputs), not "
+                         f"{ranges.start}:{ranges.stop}")
+    return ranges
+
+
+def _exhaustive(config, progress, rng_seed=0, ranges=None):
+    chunk = min(CHUNK, 1 << config.format.width)
+    jobs = [(config, index * chunk, chunk, rng_seed) for index in chunk_ranges(config, ranges)]
     if len(jobs) == 1:
         return _chunk_worker(jobs[0])
     stats = None
@@ -313,7 +326,7 @@ def _alpha_specials_block(config, rng):
 
 
 def _measure_activation(config, inputs, grad, alpha, exhaustive, samples, rng_seed, grad_samples,
-                        progress):
+                        progress, ranges=None):
     """Statistics of an activation sweep and its description: ``(stats, exhaustive, sweep)``."""
     fmt = config.format
     w = fmt.width
@@ -347,9 +360,9 @@ def _measure_activation(config, inputs, grad, alpha, exhaustive, samples, rng_se
         if exhaustive is None:
             exhaustive = w <= EXHAUSTIVE_MAX_WIDTH
         if exhaustive:
-            stats = _exhaustive(config, progress, rng_seed)
+            stats = _exhaustive(config, progress, rng_seed, ranges)
             x = grad = None
-            sweep = "all x"
+            sweep = "all x" if ranges is None else _ranges_text(config, ranges)
         else:
             x = _sample_inputs(fmt, samples, rng_seed)
             grad = np.full(len(x), grad_one(fmt), dtype=U) if config.is_backward else None
@@ -371,8 +384,13 @@ def _measure_activation(config, inputs, grad, alpha, exhaustive, samples, rng_se
     return stats, exhaustive, sweep
 
 
+def _ranges_text(config, ranges):
+    ranges = chunk_ranges(config, ranges)
+    return f"x chunks {ranges.start}..{ranges.stop - 1} of {len(chunk_ranges(config))}"
+
+
 def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLES, rng_seed=0,
-            progress=True, grad=None, alpha=None, grad_samples=None):
+            progress=True, grad=None, alpha=None, grad_samples=None, ranges=None):
     """Accuracy of the golden model for ``config`` against the exact reference.
 
     ``inputs`` (raw bit patterns) overrides the sweep. Otherwise ``exhaustive=None`` sweeps every
@@ -383,13 +401,21 @@ def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLE
     default 1.0, see :func:`grad_one`), or ``grad_samples`` random ``(x, grad)`` pairs instead of
     the ``x`` sweep. ``runtime_alpha`` configurations take ``alpha`` (raw bits, with ``inputs``;
     default random, see :func:`alpha_samples`).
+
+    ``ranges`` ``(A, B)``, only with ``exhaustive=True``: sweep the chunks ``A..B-1`` of
+    :func:`chunk_ranges` (2**24 inputs each) instead of every input.
     """
     begin = time.time()
     fmt = config.format
     sweep = None
+    if ranges is not None:
+        if exhaustive is not True or inputs is not None or grad_samples is not None:
+            raise ValueError("ranges: only with exhaustive=True (and no inputs or grad_samples)")
+        chunk_ranges(config, ranges)
     if config.is_activation:
         stats, exhaustive, sweep = _measure_activation(config, inputs, grad, alpha, exhaustive,
-                                                       samples, rng_seed, grad_samples, progress)
+                                                       samples, rng_seed, grad_samples, progress,
+                                                       ranges)
     elif grad is not None or alpha is not None or grad_samples is not None:
         raise ValueError("grad, alpha and grad_samples are only used by the activation functions")
     elif inputs is not None:
@@ -400,7 +426,7 @@ def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLE
         if exhaustive is None:
             exhaustive = fmt.width <= EXHAUSTIVE_MAX_WIDTH
         if exhaustive:
-            stats = _exhaustive(config, progress)
+            stats = _exhaustive(config, progress, ranges=ranges)
         else:
             x = _sample_inputs(fmt, samples, rng_seed)
             stats = None
@@ -435,6 +461,8 @@ def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLE
         "name": config.name,
         "inputs": inputs_count,
         "exhaustive": bool(exhaustive),
+        "ranges": None if ranges is None else [chunk_ranges(config, ranges).start,
+                                               chunk_ranges(config, ranges).stop],
         "rng_seed": None if exhaustive or inputs is not None else rng_seed,
         "max_ulp": stats["max_ulp"],
         "mean_ulp": stats["sum_ulp"] / stats["numeric"] if stats["numeric"] else 0.0,
@@ -494,6 +522,8 @@ def format_report(result):
         out += f", {alpha}"
     sweep = ("exhaustive" if result["exhaustive"] else
              "sampled" + (f", rng seed {result['rng_seed']}" if result["rng_seed"] is not None else ""))
+    if result.get("ranges"):
+        sweep += f", chunks {result['ranges'][0]}..{result['ranges'][1] - 1} only"
     if activation:
         sweep = result["sweep"] + ("" if result["rng_seed"] is None else f", rng seed {result['rng_seed']}")
     lines = [
@@ -606,6 +636,14 @@ def _write_json(path, data):
         file.write("\n")
 
 
+def _parse_ranges(text):
+    try:
+        start, stop = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A:B (chunk indices), not {text!r}") from None
+    return start, stop
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m golden.accuracy",
                                      description="Accuracy of the golden model (rsqrt, ISRLU, ISRU "
@@ -625,6 +663,9 @@ def main(argv=None):
                              "bit patterns (with "
                              f"--activation-table: the random-grad rows' pairs, default "
                              f"{DEFAULT_SAMPLES})")
+    parser.add_argument("--ranges", type=_parse_ranges, default=None, metavar="A:B",
+                        help="with --exhaustive: only the chunks A..B-1 of 2**24 inputs (FP32: 0:256 "
+                             "is every input, 128:256 the negative ones)")
     parser.add_argument("--seed-rng", type=int, default=0, help="random seed for sampling (default 0)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
@@ -667,10 +708,16 @@ def main(argv=None):
         parser.error("--grad-samples is only used by the backward functions (isrlu-grad, isru-grad)")
     if args.grad_samples is not None and args.exhaustive:
         parser.error("--grad-samples and --exhaustive exclude each other")
+    if args.ranges is not None and not args.exhaustive:
+        parser.error("--ranges is only used with --exhaustive")
     exhaustive = True if args.exhaustive else (False if args.samples is not None else None)
-    result = measure(config, exhaustive=exhaustive,
-                     samples=args.samples if args.samples is not None else DEFAULT_SAMPLES,
-                     rng_seed=args.seed_rng, progress=not args.quiet, grad_samples=args.grad_samples)
+    try:
+        result = measure(config, exhaustive=exhaustive,
+                         samples=args.samples if args.samples is not None else DEFAULT_SAMPLES,
+                         rng_seed=args.seed_rng, progress=not args.quiet,
+                         grad_samples=args.grad_samples, ranges=args.ranges)
+    except ValueError as error:
+        parser.error(str(error))
     print(format_report(result))
     if args.json:
         _write_json(args.json, result)

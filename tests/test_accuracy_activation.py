@@ -109,6 +109,24 @@ def test_alpha_samples_range():
     assert (raw >= 1).all() and (raw <= fmt.max_int).all()
 
 
+@pytest.mark.parametrize("function", ["isru", "rsqrt"])
+def test_exhaustive_chunk_ranges(monkeypatch, function):
+    """``ranges`` sweeps only the chosen chunks of an exhaustive sweep: the same statistics as
+    those inputs given directly (chunks of 2**12 here, so that FP16 has 16)."""
+    monkeypatch.setattr(accuracy, "CHUNK", 1 << 12)
+    config = Config("fp16", function=function)
+    part = accuracy.measure(config, exhaustive=True, ranges=(9, 16), progress=False)
+    given = accuracy.measure(config, inputs=np.arange(9 << 12, 16 << 12, dtype=np.uint64), progress=False)
+    assert part["ranges"] == [9, 16] and part["inputs"] == given["inputs"] == 7 << 12
+    for key in ("max_ulp", "not_correctly_rounded", "worst_input"):
+        assert part[key] == given[key]
+    for bad in [(0, 17), (5, 5), (-1, 3)]:
+        with pytest.raises(ValueError, match="ranges must be A:B"):
+            accuracy.measure(config, exhaustive=True, ranges=bad, progress=False)
+    with pytest.raises(ValueError, match="ranges: only with exhaustive"):
+        accuracy.measure(config, ranges=(0, 1), progress=False)
+
+
 def test_measure_counts_wrong_results(monkeypatch):
     """A golden model that is one ulp off on chosen inputs is caught, with the right errors."""
     config = Config("bf16", function="isru", alpha=3.0)
