@@ -51,8 +51,9 @@ from . import reference
 from .eval import evaluate
 from .rsqrt import rsqrt
 
-__all__ = ["measure", "chunk_ranges", "special_inputs", "table_configs", "format_table",
-           "EXHAUSTIVE_MAX_WIDTH", "CHUNK", "DEFAULT_SAMPLES", "grad_one", "grad_specials", "alpha_samples", "activation_table_entries",
+__all__ = ["measure", "chunk_ranges", "parse_ranges", "special_inputs", "table_configs",
+           "format_table", "EXHAUSTIVE_MAX_WIDTH", "CHUNK", "DEFAULT_SAMPLES", "grad_one", "grad_specials",
+           "alpha_samples", "activation_table_entries",
            "measure_activation_table", "format_activation_table", "ALPHA_RANGE"]
 
 EXHAUSTIVE_MAX_WIDTH = 16
@@ -385,7 +386,6 @@ def _measure_activation(config, inputs, grad, alpha, exhaustive, samples, rng_se
 
 
 def _ranges_text(config, ranges):
-    ranges = chunk_ranges(config, ranges)
     return f"x chunks {ranges.start}..{ranges.stop - 1} of {len(chunk_ranges(config))}"
 
 
@@ -411,7 +411,7 @@ def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLE
     if ranges is not None:
         if exhaustive is not True or inputs is not None or grad_samples is not None:
             raise ValueError("ranges: only with exhaustive=True (and no inputs or grad_samples)")
-        chunk_ranges(config, ranges)
+        ranges = chunk_ranges(config, ranges)
     if config.is_activation:
         stats, exhaustive, sweep = _measure_activation(config, inputs, grad, alpha, exhaustive,
                                                        samples, rng_seed, grad_samples, progress,
@@ -461,8 +461,7 @@ def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLE
         "name": config.name,
         "inputs": inputs_count,
         "exhaustive": bool(exhaustive),
-        "ranges": None if ranges is None else [chunk_ranges(config, ranges).start,
-                                               chunk_ranges(config, ranges).stop],
+        "ranges": None if ranges is None else [ranges.start, ranges.stop],
         "rng_seed": None if exhaustive or inputs is not None else rng_seed,
         "max_ulp": stats["max_ulp"],
         "mean_ulp": stats["sum_ulp"] / stats["numeric"] if stats["numeric"] else 0.0,
@@ -636,12 +635,14 @@ def _write_json(path, data):
         file.write("\n")
 
 
-def _parse_ranges(text):
+def parse_ranges(text):
+    """``A:B`` (ranges ``A..B-1``) or ``N`` (range ``N`` alone) as a ``range``, for ``--ranges``
+    here and in :mod:`sim.exhaustive`."""
+    start, sep, stop = text.partition(":")
     try:
-        start, stop = (int(part) for part in text.split(":"))
+        return range(int(start, 0), int(stop, 0)) if sep else range(int(text, 0), int(text, 0) + 1)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected A:B (chunk indices), not {text!r}") from None
-    return start, stop
+        raise argparse.ArgumentTypeError(f"expected A:B (ranges A..B-1), not {text!r}") from None
 
 
 def main(argv=None):
@@ -663,7 +664,7 @@ def main(argv=None):
                              "bit patterns (with "
                              f"--activation-table: the random-grad rows' pairs, default "
                              f"{DEFAULT_SAMPLES})")
-    parser.add_argument("--ranges", type=_parse_ranges, default=None, metavar="A:B",
+    parser.add_argument("--ranges", type=parse_ranges, default=None, metavar="A:B",
                         help="with --exhaustive: only the chunks A..B-1 of 2**24 inputs (FP32: 0:256 "
                              "is every input, 128:256 the negative ones)")
     parser.add_argument("--seed-rng", type=int, default=0, help="random seed for sampling (default 0)")

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from golden.accuracy import parse_ranges
 from hw.config import add_config_arguments, config_from_arguments
 
 __all__ = ["Harness", "build_harness", "run_harness", "pair_operands", "sweep_operands",
@@ -676,14 +677,6 @@ def format_report(result):
     return "\n".join(lines)
 
 
-def _parse_ranges(text):
-    start, sep, stop = text.partition(":")
-    try:
-        return range(int(start, 0), int(stop, 0)) if sep else range(int(text, 0), int(text, 0) + 1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected A:B (ranges A..B-1), not {text!r}") from None
-
-
 def _int_auto(text):
     try:
         return int(text, 0)
@@ -702,7 +695,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m sim.exhaustive",
                                      description=__doc__.splitlines()[0])
     add_config_arguments(parser)
-    parser.add_argument("--ranges", type=_parse_ranges, default=None,
+    parser.add_argument("--ranges", type=parse_ranges, default=None,
                         help="x ranges A:B (A..B-1) or one range N (default: all)")
     parser.add_argument("--range-bits", type=int, default=None,
                         help=f"inputs per CRC range, 2**N (default {RANGE_BITS}, at most the width)")
