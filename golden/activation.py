@@ -46,7 +46,12 @@ def activation(config: Config, x, grad=None, alpha=None):
         if alpha is None:
             raise ValueError("runtime_alpha needs alpha")
         alpha = np.broadcast_to(_bits(config, alpha), shape)
-    sx, cx, ex, sigx = _unpack(config, x)
+    if dp.subnormal_x_passes:       # a subnormal x is its own result: no normalization
+        sx, cx, ex, sigx = blocks.float_fields(fmt, x)
+        passes = (cx == Cls.FINITE) & (sigx >> U64(fmt.man_bits) == 0)
+    else:
+        sx, cx, ex, sigx = _unpack(config, x)
+        passes = np.zeros(shape, dtype=bool)
     if config.is_float:
         infinite = cx == Cls.INF
         ex = np.where(infinite, dp.big_exp, ex)
@@ -90,7 +95,7 @@ def activation(config: Config, x, grad=None, alpha=None):
         y = np.where(sign == 1, (U64(0) - mag) & mask, mag)
         return y, flag
 
-    y = blocks.round_pack_float(fmt, v, w, exp, subnormals=True)
+    y = blocks.round_pack_float(fmt, v, w, exp, subnormals=True, below_max=dp.below_emin_max)
     y = y | (sign.astype(np.uint64) << U64(fmt.width - 1))
     if config.is_backward:
         vanishing = (cx == Cls.INF) & ~unit                     # f'(±inf) = +0
@@ -98,6 +103,6 @@ def activation(config: Config, x, grad=None, alpha=None):
         y = np.where(cg == Cls.INF, U64(fmt.inf) | (U64(fmt.sign_bit) * sg.astype(np.uint64)), y)
         invalid = (cx == Cls.NAN) | (cg == Cls.NAN) | (vanishing & (cg == Cls.INF))
     else:
-        y = np.where(cx == Cls.ZERO, x, y)
+        y = np.where((cx == Cls.ZERO) | passes, x, y)
         invalid = cx == Cls.NAN
     return np.where(invalid | ~alpha_ok, U64(fmt.quiet_nan), y)

@@ -8,16 +8,16 @@ import numpy as np
 from hw.classes import Cls
 from .intmath import bit_length, mul_shr, round_shift
 
-__all__ = ["unpack_float", "unpack_fixed", "range_reduce", "seed_lut", "seed_poly", "seed_magic",
+__all__ = ["float_fields", "unpack_float", "unpack_fixed", "range_reduce", "seed_lut", "seed_poly", "seed_magic",
            "newton_stage", "round_pack_float", "round_pack_fixed", "square", "product", "add_one",
            "normalize_sum", "cube"]
 
 U = np.uint64
 
 
-def unpack_float(fmt, bits):
-    """Fields of raw float bits: ``sign, cls, exp, sig``; subnormals normalized (``sig`` has its
-    leading one at bit ``man_bits``, ``exp`` is unbiased and may lie below ``emin``)."""
+def float_fields(fmt, bits):
+    """Fields of raw float bits without normalization (twin of ``FloatFields``): ``sign, cls, exp,
+    sig`` with ``sig`` the fraction and its hidden bit (0 for subnormals, whose ``exp`` is ``emin``)."""
     bits = np.asarray(bits).astype(np.uint64)
     man = fmt.man_bits
     sign = ((bits >> U(fmt.width - 1)) & U(1)).astype(np.int64)
@@ -27,11 +27,22 @@ def unpack_float(fmt, bits):
     cls[(field == 0) & (frac == 0)] = Cls.ZERO
     cls[(field == fmt.exp_max_field) & (frac == 0)] = Cls.INF
     cls[(field == fmt.exp_max_field) & (frac != 0)] = Cls.NAN
-    shift = man + 1 - bit_length(frac)              # leading zeros + 1 of a subnormal fraction
-    subnormal = field == 0
-    sig = np.where(subnormal, (frac << np.where(subnormal, shift, 0).astype(np.uint64)) & U((1 << (man + 1)) - 1),
-                   frac | U(1 << man))
-    exp = np.where(subnormal, fmt.emin - shift, field - fmt.bias)
+    normal = field != 0
+    sig = np.where(normal, frac | U(1 << man), frac)
+    exp = np.where(normal, field - fmt.bias, fmt.emin)
+    return sign, cls, exp, sig
+
+
+def unpack_float(fmt, bits):
+    """Fields of raw float bits: ``sign, cls, exp, sig``; subnormals normalized (``sig`` has its
+    leading one at bit ``man_bits``, ``exp`` is unbiased and may lie below ``emin``)."""
+    sign, cls, exp, sig = float_fields(fmt, bits)
+    man = fmt.man_bits
+    shift = man + 1 - bit_length(sig)               # leading zeros + 1 of a subnormal fraction
+    subnormal = sig >> U(man) == 0
+    sig = np.where(subnormal, (sig << np.where(subnormal, shift, 0).astype(np.uint64)) & U((1 << (man + 1)) - 1),
+                   sig)
+    exp = np.where(subnormal, exp - shift, exp)
     return sign, cls, exp, sig
 
 
@@ -122,10 +133,12 @@ def newton_stage(dp, r, r_bits, mr, last):
     return mul_shr(r, h, r_bits + 1) & U((1 << (w + 1)) - 1)
 
 
-def round_pack_float(fmt, v, frac, exp, subnormals):
+def round_pack_float(fmt, v, frac, exp, subnormals, below_max=None):
     """Round ``v / 2**frac * 2**exp`` (``v > 0``) to ``man_bits + 1`` significant bits, nearest
     even, and pack to raw bits (sign 0): overflow gives infinity; below ``emin`` the result is
     subnormal (rounded once, at the subnormal position) when ``subnormals``, else it must not occur.
+    ``below_max`` (twin of ``RoundPackFloat``'s): a result more binades below ``emin`` is rounded
+    ``below_max`` bits below its normal position (the hardware's narrower shifter).
 
     With ``q`` the rounded significand and ``b`` the biased exponent (at least 1 when subnormal),
     the packed word is ``((b - 1) << man_bits) + q``: a carry out of ``q`` and a subnormal that
@@ -136,7 +149,8 @@ def round_pack_float(fmt, v, frac, exp, subnormals):
     biased = lead - frac + exp + fmt.bias
     shift = lead - man
     if subnormals:
-        shift = shift + np.maximum(1 - biased, 0)
+        below = np.maximum(1 - biased, 0)
+        shift = shift + (below if below_max is None else np.minimum(below, below_max))
         biased = np.maximum(biased, 1)
     q = round_shift(v, np.maximum(shift, 0)) << np.maximum(-shift, 0).astype(np.uint64)
     out = ((biased - 1).astype(np.uint64) << U(man)) + q

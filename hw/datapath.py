@@ -18,7 +18,7 @@ from .blocks.multiply import ROW_MAX_BITS
 from .config import Config
 from .magic import magic_seed_error
 
-__all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents"]
+__all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes"]
 
 GUARD_BITS = 4
 # Float activations square significands of up to this many fraction bits with a table (block RAM)
@@ -52,6 +52,15 @@ class Datapath:
     curve_width: int      # quad seed: bits of the curvature c2 (the low part of each entry)
     square_bits: int      # quad seed: D, the top bits of u that are squared
     row_bits: int         # products: tiles with a side of at most this many bits are LUT rows
+    subnormal_x_passes: bool  # forward float activations: a subnormal x is the result itself
+
+    @property
+    def below_emin_max(self):
+        """Forward float activations that pass a subnormal ``x`` through: their results lie at most
+        one binade below ``emin`` (``|f(x)|`` grows with ``|x|`` and is ``2**emin`` to within
+        ``2**-(man_bits + 2)`` at the smallest normal ``x``; a core error under 0.4, which Newton
+        stages keep, cannot halve it), so the packer's subnormal shift is one bit. ``None``: any."""
+        return 1 if self.subnormal_x_passes and self.seed_error <= 0.4 else None
 
     @property
     def alpha_shift(self):
@@ -196,6 +205,24 @@ def lut_contents(config: Config, seed_bits: int):
     return tuple(entries)
 
 
+def subnormal_x_passes(config: Config):
+    """Whether ``f(x)`` rounds to ``x`` for every subnormal ``x`` of a forward float unit, for every
+    alpha it can see (the constant, or any finite one of the format at run time).
+
+    ``f(x) = x * (1 - d)`` with ``0 <= d <= alpha*x**2/2 < alpha * 2**(2*emin) / 2``; below half a
+    subnormal ulp of ``x`` when ``d < 2**-(man_bits + 1)``. This asks for a margin of two more
+    bits: ``alpha * 2**(2*emin) <= 2**-(man_bits + 2)``. Then the unit passes such an ``x`` through
+    (the correctly rounded result) and never normalizes one. True for BF16, FP16 and FP32 with any
+    alpha of the format; false for a format whose bias is small beside its fraction (e5m12) with a
+    large or run-time alpha: those normalize ``x`` as the backward units do.
+    """
+    if not (config.is_activation and config.is_float) or config.is_backward:
+        return False
+    fmt = config.format
+    alpha = Fraction(2) ** (fmt.emax + 1) if config.runtime_alpha else Fraction(config.alpha)
+    return alpha * Fraction(2) ** (2 * fmt.emin) <= Fraction(2) ** -(fmt.man_bits + 2)
+
+
 def _alpha(alpha, work_bits):
     """``alpha`` as ``(sig, exp)``: ``sig`` rounded to ``work_bits`` fraction bits, in ``[1, 2]``."""
     mantissa, exponent = frexp(alpha)                  # alpha = mantissa * 2**exponent, [0.5, 1)
@@ -271,4 +298,5 @@ def datapath(config: Config) -> Datapath:
                     square_rom=config.is_activation and config.is_float
                     and config.fraction_bits <= SQUARE_ROM_MAX_BITS,
                     seed_power=config.seed_power, **poly,
-                    row_bits=ACTIVATION_ROW_BITS if config.is_activation else ROW_MAX_BITS)
+                    row_bits=ACTIVATION_ROW_BITS if config.is_activation else ROW_MAX_BITS,
+                    subnormal_x_passes=subnormal_x_passes(config))

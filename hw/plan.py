@@ -63,6 +63,12 @@ def _unpack_cuts(fmt):
     return [Cut("unpack_count", count), Cut("unpack", shift)]
 
 
+def _fields_cut():
+    """Float fields as they are (:class:`~hw.blocks.unpack.FloatFields`): the class, the hidden bit,
+    the exponent, and the route to the DSPs."""
+    return Cut("unpack", DELAY_NS["lut"] * 2 + DELAY_NS["to_dsp"])
+
+
 def _product_parts_ns(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
     """A :class:`~hw.blocks.multiply.Product`'s (or ``Square``'s) three parts, between its optional
     registers: its DSP tiles (the route to them and the setup of their output register, which
@@ -115,8 +121,7 @@ def unit_cuts(config):
         window = 2 * p + 3
         # Operands are not normalized (FloatFields): the final normalization covers a subnormal's
         # leading zeros, since the window keeps every bit that can reach the rounding position.
-        return tuple([Cut("unpack", DELAY_NS["lut"] * 2 + DELAY_NS["to_dsp"])]
-                     + _product_cuts("multiply", p, p)
+        return tuple([_fields_cut()] + _product_cuts("multiply", p, p)
                      + [Cut("align", _levels_ns(window) + 2 * DELAY_NS["lut"]),
                         Cut("add", _chain_ns(window) + 2 * DELAY_NS["lut"]),
                         Cut("normalize", 2 * _levels_ns(window)), Cut("shift", _shift_ns(window)),
@@ -124,7 +129,10 @@ def unit_cuts(config):
     from .datapath import datapath
     dp = datapath(config)
     w, p = dp.work_bits, dp.x_frac_bits + 1
-    cuts = _unpack_cuts(config.format)
+    if dp.subnormal_x_passes and not config.runtime_alpha:
+        cuts = [_fields_cut()]           # x unnormalized; no other operand
+    else:
+        cuts = _unpack_cuts(config.format)
     if config.is_activation:
         # The square table's read is the "square" register; a constant power-of-two alpha is a shift.
         if dp.square_rom:
@@ -165,8 +173,15 @@ def unit_cuts(config):
         cuts += _product_cuts("product", p, w + 1, row_bits=dp.row_bits)
     if config.is_activation:
         # The rounded value v (w + 2 bits) may be shifted right to a subnormal position, then
-        # rounded and packed with a carry chain across the word.
-        shift, out = _shift_ns(w + 2), max(DELAY_NS["round"], _chain_ns(config.out_width) + DELAY_NS["lut"])
+        # rounded and packed with a carry chain across the word. A result at most one binade below
+        # emin leaves a few shift amounts (a mux tree) with the guard and sticky bits after it.
+        out = max(DELAY_NS["round"], _chain_ns(config.out_width) + DELAY_NS["lut"])
+        if config.is_float and dp.below_emin_max is not None:
+            from .units.activation import product_lead_min
+            amounts = w + 2 - product_lead_min(config, dp) + dp.below_emin_max
+            shift = _levels_ns(amounts) + 2 * DELAY_NS["lut"]
+        else:
+            shift = _shift_ns(w + 2)
     else:
         shift, out = DELAY_NS["shift"], DELAY_NS["round"]
     cuts += [Cut("normalize", DELAY_NS["normalize"]), Cut("shift", shift), Cut("out", out, mandatory=True)]

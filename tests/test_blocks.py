@@ -202,9 +202,12 @@ def test_round_shift_random():
     assert np.array_equal(got["q"], round_shift(v, d).astype(np.int64))
 
 
-@pytest.mark.parametrize("fmt, subnormals", [("fp16", False), ("e3m8", False), ("fp32", False),
-                                             ("fp16", True), ("bf16", True), ("e4m3", True)])
-def test_round_pack_float(fmt, subnormals):
+@pytest.mark.parametrize("fmt, subnormals, below_max", [
+    ("fp16", False, None), ("e3m8", False, None), ("fp32", False, None), ("fp16", True, None),
+    ("bf16", True, None), ("e4m3", True, None), ("fp32", True, 1), ("e4m3", True, 2)])
+def test_round_pack_float(fmt, subnormals, below_max):
+    """Bit-exact with the twin; with ``below_max``, also for results further below ``emin`` than
+    the narrow shifter is meant for (both round them ``below_max`` bits below normal)."""
     config = Config(fmt, seed="magic", newton=1)
     dp = datapath(config)
     fmt = config.format
@@ -215,10 +218,21 @@ def test_round_pack_float(fmt, subnormals):
         exp = rng.integers(fmt.emin - fmt.man_bits - 4, fmt.emax + 3, 1500)
     else:            # normal and overflowing results only
         exp = rng.integers(fmt.emin + 2, fmt.emax + 3, 1500)
-    dut = RoundPackFloat(fmt, w + 1, frac, w - 3, w, dp.exp_width, subnormals)
+    dut = RoundPackFloat(fmt, w + 1, frac, w - 3, w, dp.exp_width, subnormals, below_max=below_max)
     got = run_comb(dut, {"v": v, "exp": exp}, ["bits"])
-    expected = twin.round_pack_float(fmt, v, frac, exp, subnormals)
+    expected = twin.round_pack_float(fmt, v, frac, exp, subnormals, below_max)
     assert np.array_equal(got["bits"], expected.astype(np.int64))
+    if below_max is not None:       # the narrow shifter matches the full one within its range
+        lead = np.floor(np.log2(v.astype(np.float64))).astype(np.int64)
+        within = lead - frac + exp + fmt.bias > -below_max
+        assert within.sum() > 500 and (~within).sum() > 100
+        full = twin.round_pack_float(fmt, v, frac, exp, subnormals)
+        assert np.array_equal(expected[within], full[within])
+
+
+def test_round_pack_float_below_max_needs_subnormals():
+    with pytest.raises(ValueError, match="below_max"):
+        RoundPackFloat(Config("fp16").format, 20, 18, 15, 19, 10, subnormals=False, below_max=1)
 
 
 def test_round_pack_fixed():

@@ -54,14 +54,21 @@ class RoundPackFloat(wiring.Component):
     Ports: ``v`` (in, ``width`` bits, non-zero, leading one at a bit in ``lead_min..lead_max``),
     ``exp`` (in, signed ``exp_width``), ``en`` (in, pipeline advance); ``bits`` (out). Round to
     nearest even once, at the subnormal position when the result is below ``emin`` and
-    ``subnormals`` (else such results must not occur); overflow gives +inf. The word is
+    ``subnormals`` (else such results must not occur); overflow gives +inf. ``below_max``: a
+    caller whose results lie at most that many binades below ``emin`` gets a shifter that much
+    wider than the normal range instead of one across the word (a result further below is rounded
+    ``below_max`` bits below its normal position, as :func:`golden.blocks.round_pack_float`
+    does). The word is
     ``(top << man_bits | kept[:man_bits]) + up`` with ``top`` the biased exponent (0 for a
     subnormal), so a carry out of the significand needs no special case and lands exactly on +inf
     at the top. ``cuts``: registers after the exponent and shift amount, and after the shift; the
     latency is their number.
     """
-    def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cuts=(False, False)):
-        self.fmt, self.frac, self.subnormals = fmt, frac, subnormals
+    def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cuts=(False, False),
+                 below_max=None):
+        if below_max is not None and not (subnormals and below_max >= 1):
+            raise ValueError(f"below_max must be at least 1 and needs subnormals, not {below_max!r}")
+        self.fmt, self.frac, self.subnormals, self.below_max = fmt, frac, subnormals, below_max
         self.lead_min, self.lead_max = lead_min, lead_max
         self.exp_width, self.cuts = exp_width, tuple(cuts)
         super().__init__({"v": In(width), "exp": In(signed(exp_width)), "en": In(1),
@@ -92,7 +99,14 @@ class RoundPackFloat(wiring.Component):
         d = Signal(range(max(max_shift, width + 1) + 1))
         top = Signal(signed(ew))
         m.d.comb += [d.eq(lead + pad - man), top.eq(biased)]
-        if self.subnormals:
+        if self.subnormals and self.below_max is not None:
+            max_shift += self.below_max
+            below_at = Signal(signed(ew))
+            m.d.comb += below_at.eq(1 - e0)
+            with m.If(lead < below_at):         # lead + extra, extra = below_at - lead at most below_max
+                below = Mux(lead + self.below_max < below_at, self.below_max, below_at - lead)
+                m.d.comb += [d.eq(lead + pad - man + below), top.eq(0)]
+        elif self.subnormals:
             max_shift = width + 1
             below_at = Signal(signed(ew))
             sub_shift = Signal(signed(ew))

@@ -5,7 +5,7 @@ from amaranth.lib import data
 from ..blocks.arith import AddOne, MulShr, NormalizeSum
 from ..blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
 from ..blocks.square import SquareRom
-from ..blocks.unpack import FixedUnpack, FloatUnpack
+from ..blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
 from ..classes import Cls
 from ..config import Config
 from ..datapath import datapath
@@ -13,7 +13,14 @@ from ..pipeline import StreamUnit, Stages
 from ..plan import enabled_cuts
 from .core import rsqrt_core
 
-__all__ = ["ActivationUnit", "activation_input_layout"]
+__all__ = ["ActivationUnit", "activation_input_layout", "product_lead_min"]
+
+def product_lead_min(config, dp):
+    """Lowest bit of the leading one of the final product ``v`` (``work_bits + 2`` bits): ``x * r``
+    (or ``grad * r**3``) is at least 1/8 when ``r`` is near ``1/sqrt(m)`` in (1/2, 1]; a magic seed
+    far from its best constant can leave ``r`` anywhere below 2 after the Newton stages."""
+    return 0 if config.seed == "magic" else dp.work_bits - 3
+
 
 def activation_input_layout(config):
     fields = {"x": data.ArrayLayout(config.in_width, config.lanes)}
@@ -43,7 +50,8 @@ class ActivationUnit(StreamUnit):
         ``payload.y[lane]`` (``f(x)`` or ``grad_out * f'(x)``); fixed point also ``flag[lane]``.
 
     Timing: initiation interval 1; with every pipeline register, latency ``12 + 7 * newton``
-    cycles (+2 with the pwl seed, +4 with the quad seed; +1 for ``x**2`` and +1 for ``alpha*x**2``
+    cycles (11 where a subnormal ``x`` passes through unnormalized: one unpack stage; +2 with
+    the pwl seed, +4 with the quad seed; +1 for ``x**2`` and +1 for ``alpha*x**2``
     where they are products; +4 for ``r**2``, ``r**3`` where the seed does not give ``f'``
     itself): unpack's count and shift, ``x**2`` (a table read for BF16/FP16), ``alpha*x**2``,
     ``1 + .``, its normalization, seed [, the polynomial's steps] [, 7 per Newton stage] [,
@@ -54,7 +62,10 @@ class ActivationUnit(StreamUnit):
 
     Numerics: bit-exact with :func:`golden.activation.activation`: ``1 + alpha*x**2``, its inverse
     square root and the final product in fixed point with ``work_bits`` fraction bits, rounded once
-    (nearest even; subnormal results; overflow to infinity). Special values: see docs/activation.md.
+    (nearest even; subnormal results; overflow to infinity). A subnormal ``x`` whose ``f(x)``
+    rounds to ``x`` for every alpha (``Datapath.subnormal_x_passes``) is returned as it is, and the
+    results then lie at most ``Datapath.below_emin_max`` binades below ``emin``. Special values:
+    see docs/activation.md.
     """
     functions = ('isrlu', 'isru', 'isrlu-grad', 'isru-grad')
 
@@ -62,15 +73,19 @@ class ActivationUnit(StreamUnit):
         super().__init__(config, activation_input_layout(config), activation_output_layout(config))
         self.dp = datapath(config)
 
-    def _unpack(self, m, st, en, name, bits):
+    def _unpack(self, m, st, en, name, bits, normalize=True):
         config, dp = self.config, self.dp
         cut = st.on("unpack_count")
-        if config.is_float:
+        if not normalize:
+            unpack = FloatFields(config.format, dp.exp_width)
+        elif config.is_float:
             unpack = FloatUnpack(config.format, dp.exp_width, cut=cut)
         else:
             unpack = FixedUnpack(config.format, dp.exp_width, magnitude=True, cut=cut)
         m.submodules[name] = unpack
-        m.d.comb += [unpack.bits.eq(bits), unpack.en.eq(en)]
+        m.d.comb += unpack.bits.eq(bits)
+        if normalize:
+            m.d.comb += unpack.en.eq(en)
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
     def _mul(self, m, st, en, lane, step, live, a, b, shift, width):
@@ -93,13 +108,19 @@ class ActivationUnit(StreamUnit):
         st = Stages(m, en, enabled_cuts(config), name)
         payload = self.i.payload
         live = st.cut("unpack_count", {"x_raw": payload.x[lane]})
-        live["sx"], live["cx"], live["ex"], live["sigx"] = self._unpack(m, st, en, f"{name}_x", payload.x[lane])
+        # A subnormal x that is its own result is not normalized: its fields after "unpack_count".
+        passes = dp.subnormal_x_passes
+        x_bits = live["x_raw"] if passes else payload.x[lane]
+        live["sx"], live["cx"], live["ex"], live["sigx"] = self._unpack(m, st, en, f"{name}_x", x_bits,
+                                                                        normalize=not passes)
         if config.runtime_alpha:
             sa, ca, live["ea"], live["siga"] = self._unpack(m, st, en, f"{name}_alpha", payload.alpha[lane])
             live["alpha_ok"] = (sa == 0) & (ca == Cls.FINITE)
         if config.is_backward:
             live["sg"], live["cg"], live["eg"], live["sigg"] = self._unpack(m, st, en, f"{name}_grad", payload.grad[lane])
         live = st.cut("unpack", live)
+        if passes:
+            live["passes"] = (live["cx"] == Cls.FINITE) & ~live["sigx"][p]
         # An infinite x stands in as 2**big_exp; f'(x) = 1 (ISRLU: x >= 0; both: x = 0) uses r = 1.
         if config.is_float:
             infinite = live["cx"] == Cls.INF
@@ -168,12 +189,9 @@ class ActivationUnit(StreamUnit):
     def _float_out(self, m, st, en, lane, live):
         config, dp, fmt = self.config, self.dp, self.config.format
         w = dp.work_bits
-        # v = x * r (or grad * r**3) is at least 1/8 when r is near 1/sqrt(m) in (1/2, 1]; a magic
-        # seed far from its best constant can leave r anywhere below 2 after the Newton stages.
-        lead_min = 0 if config.seed == "magic" else w - 3
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
-            fmt, w + 2, w, lead_min, w + 1, dp.exp_width, subnormals=True,
-            cuts=st.on_each(PACK_CUTS))
+            fmt, w + 2, w, product_lead_min(config, dp), w + 1, dp.exp_width, subnormals=True,
+            cuts=st.on_each(PACK_CUTS), below_max=dp.below_emin_max)
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
         live = st.cut_each(PACK_CUTS, live)
         cx, sign = live["cx"], live["sign"]
@@ -189,7 +207,7 @@ class ActivationUnit(StreamUnit):
                 m.d.comb += result.eq(fmt.inf | signed_bits)
             invalid = (cx == Cls.NAN) | (cg == Cls.NAN) | (vanishing & (cg == Cls.INF))
         else:
-            with m.If(cx == Cls.ZERO):
+            with m.If((cx == Cls.ZERO) | live.get("passes", 0)):
                 m.d.comb += result.eq(live["x_raw"])
             invalid = cx == Cls.NAN
         with m.If(invalid | ~live["alpha_ok"]):
