@@ -88,11 +88,11 @@ module fma_bf16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   reg [20:0] r4;
   reg lane0_normalize_zero;
   reg lane0_shift_zero;
-  reg [7:0] lane0_pack_top_54;
+  reg [7:0] lane0_pack_top_56;
   reg [7:0] lane0_pack_top_s;
-  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_57;
   reg lane0_pack_overflow_s;
-  reg [4:0] lane0_pack_d_43;
+  reg [4:0] lane0_pack_d_45;
   reg [6:0] lane0_pack_kept;
   reg lane0_pack_up;
   reg [7:0] r5;
@@ -318,30 +318,30 @@ module fma_bf16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   wire n179 = n178 | v[20];
   wire [4:0] lane0_pack_lead = 5'h0 + {n179, lane0_pack_lead_l4_0};
   wire [7:0] lane0_pack_biased = $signed(lane0_pack_e0[7:0]) + $signed({3'h0, lane0_pack_lead});
+  wire lane0_pack_overflow = $signed({8'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
   wire [4:0] n180 = lane0_pack_lead + 5'h7;
   wire [4:0] n181 = n180 - 5'h7;
   wire n182 = $signed({8'h0, lane0_pack_lead}) < $signed(lane0_pack_below_at);
-  wire n183 = $signed({8'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
   wire [4:0] lane0_pack_d = n182 ? n124 : n181;
-  wire [27:0] n184 = {r4, 7'h0} >> lane0_pack_d_43;
-  wire n185 = ~|lane0_pack_d_43;
-  wire [28:0] n186 = {r4, 8'h0} >> lane0_pack_d_43;
-  wire lane0_pack_rnd_guard = n185 ? 1'b0 : n186[0];
-  wire n187 = lane0_pack_d_43 < 5'h2;
-  wire [4:0] n188 = lane0_pack_d_43 - 5'h1;
-  wire [27:0] n189 = 28'hfffffff << n188;
-  wire [27:0] n190 = ~n189;
-  wire [27:0] lane0_pack_rnd_mask = n187 ? 28'h0 : n190;
-  wire [27:0] n191 = {r4, 7'h0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n191;
-  wire n192 = lane0_pack_rnd_sticky | n184[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n192;
+  wire [27:0] n183 = {r4, 7'h0} >> lane0_pack_d_45;
+  wire n184 = ~|lane0_pack_d_45;
+  wire [28:0] n185 = {r4, 8'h0} >> lane0_pack_d_45;
+  wire lane0_pack_rnd_signal = n184 ? 1'b0 : n185[0];
+  wire n186 = lane0_pack_d_45 < 5'h2;
+  wire [4:0] n187 = lane0_pack_d_45 - 5'h1;
+  wire [27:0] n188 = 28'hfffffff << n187;
+  wire [27:0] n189 = ~n188;
+  wire [27:0] lane0_pack_rnd_mask = n186 ? 28'h0 : n189;
+  wire [27:0] n190 = {r4, 7'h0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n190;
+  wire n191 = lane0_pack_rnd_sticky | n183[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n191;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_321_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n193 = {1'b0, lane0_pack_port_321_0} | n133;
-  wire [15:0] n194 = lane0_shift_zero ? 16'h0 : n193;
-  wire [15:0] n195 = n122 ? n116 : n194;
-  wire [15:0] n196 = n120 ? {n115[15], 8'hff, n115[6:0]} : n195;
+  wire [14:0] lane0_pack_port_322_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n192 = {1'b0, lane0_pack_port_322_0} | n133;
+  wire [15:0] n193 = lane0_shift_zero ? 16'h0 : n192;
+  wire [15:0] n194 = n122 ? n116 : n193;
+  wire [15:0] n195 = n120 ? {n115[15], 8'hff, n115[6:0]} : n194;
   assign out_y = {r6[7], r5, r6[6:0]};
 
   always @(posedge clk) begin
@@ -404,15 +404,15 @@ module fma_bf16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
       r4 <= v;
       lane0_normalize_zero <= n135;
       lane0_shift_zero <= lane0_normalize_zero;
-      lane0_pack_top_54 <= n182 ? 8'h0 : lane0_pack_biased;
-      lane0_pack_top_s <= lane0_pack_top_54;
-      lane0_pack_overflow <= n183;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_d_43 <= lane0_pack_d;
-      lane0_pack_kept <= n184[6:0];
+      lane0_pack_top_56 <= n182 ? 8'h0 : lane0_pack_biased;
+      lane0_pack_top_s <= lane0_pack_top_56;
+      lane0_pack_overflow_57 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_57;
+      lane0_pack_d_45 <= lane0_pack_d;
+      lane0_pack_kept <= n183[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n121 ? 8'hff : n195[14:7];
-      r6 <= n119 ? 8'h40 : {n196[15], n196[6:0]};
+      r5 <= n121 ? 8'hff : n194[14:7];
+      r6 <= n119 ? 8'h40 : {n195[15], n195[6:0]};
     end
   end
 
@@ -506,11 +506,11 @@ module fma_bf16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
     r4 = 21'h0;
     lane0_normalize_zero = 1'b0;
     lane0_shift_zero = 1'b0;
-    lane0_pack_top_54 = 8'h0;
+    lane0_pack_top_56 = 8'h0;
     lane0_pack_top_s = 8'h0;
-    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_57 = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_d_43 = 5'h0;
+    lane0_pack_d_45 = 5'h0;
     lane0_pack_kept = 7'h0;
     lane0_pack_up = 1'b0;
     r5 = 8'h0;
@@ -519,5 +519,5 @@ module fma_bf16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_a_port_138_0[7:0], lane0_b_port_151_0[7:0], lane0_c_port_164_0[7:0], n115[14:7], n184[27:7], n186[28:1], n196[14:7]};
+  wire unused_bits = ^{lane0_a_port_138_0[7:0], lane0_b_port_151_0[7:0], lane0_c_port_164_0[7:0], n115[14:7], n183[27:7], n185[28:1], n195[14:7]};
 endmodule

@@ -88,11 +88,11 @@ module fma_fp16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   reg [26:0] r4;
   reg lane0_normalize_zero;
   reg lane0_shift_zero;
-  reg [4:0] lane0_pack_top_54;
+  reg [4:0] lane0_pack_top_56;
   reg [4:0] lane0_pack_top_s;
-  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_57;
   reg lane0_pack_overflow_s;
-  reg [5:0] lane0_pack_d_43;
+  reg [5:0] lane0_pack_d_45;
   reg [9:0] lane0_pack_kept;
   reg lane0_pack_up;
   reg [4:0] r5;
@@ -345,30 +345,30 @@ module fma_fp16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   wire n203 = n200 | n202;
   wire [4:0] lane0_pack_lead = 5'h0 + {n203, lane0_pack_lead_l4_0};
   wire [4:0] lane0_pack_biased = $signed(lane0_pack_e0[4:0]) + $signed(lane0_pack_lead);
+  wire lane0_pack_overflow = $signed({6'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
   wire [5:0] n204 = {1'b0, lane0_pack_lead} + 6'ha;
   wire [5:0] n205 = n204 - 6'ha;
   wire n206 = $signed({6'h0, lane0_pack_lead}) < $signed(lane0_pack_below_at);
-  wire n207 = $signed({6'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
   wire [5:0] lane0_pack_d = n206 ? n124 : n205;
-  wire [36:0] n208 = {r4, 10'h0} >> lane0_pack_d_43;
-  wire n209 = ~|lane0_pack_d_43;
-  wire [37:0] n210 = {r4, 11'h0} >> lane0_pack_d_43;
-  wire lane0_pack_rnd_guard = n209 ? 1'b0 : n210[0];
-  wire n211 = lane0_pack_d_43 < 6'h2;
-  wire [5:0] n212 = lane0_pack_d_43 - 6'h1;
-  wire [36:0] n213 = 37'h1fffffffff << n212;
-  wire [36:0] n214 = ~n213;
-  wire [36:0] lane0_pack_rnd_mask = n211 ? 37'h0 : n214;
-  wire [36:0] n215 = {r4, 10'h0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n215;
-  wire n216 = lane0_pack_rnd_sticky | n208[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n216;
+  wire [36:0] n207 = {r4, 10'h0} >> lane0_pack_d_45;
+  wire n208 = ~|lane0_pack_d_45;
+  wire [37:0] n209 = {r4, 11'h0} >> lane0_pack_d_45;
+  wire lane0_pack_rnd_signal = n208 ? 1'b0 : n209[0];
+  wire n210 = lane0_pack_d_45 < 6'h2;
+  wire [5:0] n211 = lane0_pack_d_45 - 6'h1;
+  wire [36:0] n212 = 37'h1fffffffff << n211;
+  wire [36:0] n213 = ~n212;
+  wire [36:0] lane0_pack_rnd_mask = n210 ? 37'h0 : n213;
+  wire [36:0] n214 = {r4, 10'h0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n214;
+  wire n215 = lane0_pack_rnd_sticky | n207[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n215;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_321_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n217 = {1'b0, lane0_pack_port_321_0} | n133;
-  wire [15:0] n218 = lane0_shift_zero ? 16'h0 : n217;
-  wire [15:0] n219 = n122 ? n116 : n218;
-  wire [15:0] n220 = n120 ? {n115[15], 5'h1f, n115[9:0]} : n219;
+  wire [14:0] lane0_pack_port_322_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n216 = {1'b0, lane0_pack_port_322_0} | n133;
+  wire [15:0] n217 = lane0_shift_zero ? 16'h0 : n216;
+  wire [15:0] n218 = n122 ? n116 : n217;
+  wire [15:0] n219 = n120 ? {n115[15], 5'h1f, n115[9:0]} : n218;
   assign out_y = {r6[10], r5, r6[9:0]};
 
   always @(posedge clk) begin
@@ -431,15 +431,15 @@ module fma_fp16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
       r4 <= v;
       lane0_normalize_zero <= n135;
       lane0_shift_zero <= lane0_normalize_zero;
-      lane0_pack_top_54 <= n206 ? 5'h0 : lane0_pack_biased;
-      lane0_pack_top_s <= lane0_pack_top_54;
-      lane0_pack_overflow <= n207;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_d_43 <= lane0_pack_d;
-      lane0_pack_kept <= n208[9:0];
+      lane0_pack_top_56 <= n206 ? 5'h0 : lane0_pack_biased;
+      lane0_pack_top_s <= lane0_pack_top_56;
+      lane0_pack_overflow_57 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_57;
+      lane0_pack_d_45 <= lane0_pack_d;
+      lane0_pack_kept <= n207[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n121 ? 5'h1f : n219[14:10];
-      r6 <= n119 ? 11'h200 : {n220[15], n220[9:0]};
+      r5 <= n121 ? 5'h1f : n218[14:10];
+      r6 <= n119 ? 11'h200 : {n219[15], n219[9:0]};
     end
   end
 
@@ -533,11 +533,11 @@ module fma_fp16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
     r4 = 27'h0;
     lane0_normalize_zero = 1'b0;
     lane0_shift_zero = 1'b0;
-    lane0_pack_top_54 = 5'h0;
+    lane0_pack_top_56 = 5'h0;
     lane0_pack_top_s = 5'h0;
-    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_57 = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_d_43 = 6'h0;
+    lane0_pack_d_45 = 6'h0;
     lane0_pack_kept = 10'h0;
     lane0_pack_up = 1'b0;
     r5 = 5'h0;
@@ -546,5 +546,5 @@ module fma_fp16 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_a_port_138_0[4:0], lane0_b_port_151_0[4:0], lane0_c_port_164_0[4:0], n115[14:10], n208[36:10], n210[37:1], n220[14:10]};
+  wire unused_bits = ^{lane0_a_port_138_0[4:0], lane0_b_port_151_0[4:0], lane0_c_port_164_0[4:0], n115[14:10], n207[36:10], n209[37:1], n219[14:10]};
 endmodule

@@ -104,11 +104,11 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   reg [52:0] r5;
   reg lane0_normalize_zero;
   reg lane0_shift_zero;
-  reg [7:0] lane0_pack_top_86;
+  reg [7:0] lane0_pack_top_88;
   reg [7:0] lane0_pack_top_s;
-  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_89;
   reg lane0_pack_overflow_s;
-  reg [6:0] lane0_pack_d_75;
+  reg [6:0] lane0_pack_d_77;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
   reg [7:0] r6;
@@ -502,30 +502,30 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
   wire n330 = n325 | n329;
   wire [5:0] lane0_pack_lead = 6'h0 + {n330, lane0_pack_lead_l5_0};
   wire [7:0] lane0_pack_biased = $signed(lane0_pack_e0[7:0]) + $signed({2'h0, lane0_pack_lead});
+  wire lane0_pack_overflow = $signed({7'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
   wire [6:0] n331 = {1'b0, lane0_pack_lead} + 7'h17;
   wire [6:0] n332 = n331 - 7'h17;
   wire n333 = $signed({7'h0, lane0_pack_lead}) < $signed(lane0_pack_below_at);
-  wire n334 = $signed({7'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
   wire [6:0] lane0_pack_d = n333 ? n124 : n332;
-  wire [75:0] n335 = {r5, 23'h0} >> lane0_pack_d_75;
-  wire n336 = ~|lane0_pack_d_75;
-  wire [76:0] n337 = {r5, 24'h0} >> lane0_pack_d_75;
-  wire lane0_pack_rnd_guard = n336 ? 1'b0 : n337[0];
-  wire n338 = lane0_pack_d_75 < 7'h2;
-  wire [6:0] n339 = lane0_pack_d_75 - 7'h1;
-  wire [75:0] n340 = 76'hfffffffffffffffffff << n339;
-  wire [75:0] n341 = ~n340;
-  wire [75:0] lane0_pack_rnd_mask = n338 ? 76'h0 : n341;
-  wire [75:0] n342 = {r5, 23'h0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n342;
-  wire n343 = lane0_pack_rnd_sticky | n335[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n343;
+  wire [75:0] n334 = {r5, 23'h0} >> lane0_pack_d_77;
+  wire n335 = ~|lane0_pack_d_77;
+  wire [76:0] n336 = {r5, 24'h0} >> lane0_pack_d_77;
+  wire lane0_pack_rnd_signal = n335 ? 1'b0 : n336[0];
+  wire n337 = lane0_pack_d_77 < 7'h2;
+  wire [6:0] n338 = lane0_pack_d_77 - 7'h1;
+  wire [75:0] n339 = 76'hfffffffffffffffffff << n338;
+  wire [75:0] n340 = ~n339;
+  wire [75:0] lane0_pack_rnd_mask = n337 ? 76'h0 : n340;
+  wire [75:0] n341 = {r5, 23'h0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n341;
+  wire n342 = lane0_pack_rnd_sticky | n334[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n342;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_539_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [31:0] n344 = {1'b0, lane0_pack_port_539_0} | n146;
-  wire [31:0] n345 = lane0_shift_zero ? 32'h0 : n344;
-  wire [31:0] n346 = n122 ? n116 : n345;
-  wire [31:0] n347 = n120 ? {n115[31], 8'hff, n115[22:0]} : n346;
+  wire [30:0] lane0_pack_port_540_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [31:0] n343 = {1'b0, lane0_pack_port_540_0} | n146;
+  wire [31:0] n344 = lane0_shift_zero ? 32'h0 : n343;
+  wire [31:0] n345 = n122 ? n116 : n344;
+  wire [31:0] n346 = n120 ? {n115[31], 8'hff, n115[22:0]} : n345;
   assign out_y = {r7[23], r6, r7[22:0]};
 
   always @(posedge clk) begin
@@ -603,15 +603,15 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
       r5 <= v;
       lane0_normalize_zero <= n148;
       lane0_shift_zero <= lane0_normalize_zero;
-      lane0_pack_top_86 <= n333 ? 8'h0 : lane0_pack_biased;
-      lane0_pack_top_s <= lane0_pack_top_86;
-      lane0_pack_overflow <= n334;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_d_75 <= lane0_pack_d;
-      lane0_pack_kept <= n335[22:0];
+      lane0_pack_top_88 <= n333 ? 8'h0 : lane0_pack_biased;
+      lane0_pack_top_s <= lane0_pack_top_88;
+      lane0_pack_overflow_89 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_89;
+      lane0_pack_d_77 <= lane0_pack_d;
+      lane0_pack_kept <= n334[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r6 <= n121 ? 8'hff : n346[30:23];
-      r7 <= n119 ? 24'h400000 : {n347[31], n347[22:0]};
+      r6 <= n121 ? 8'hff : n345[30:23];
+      r7 <= n119 ? 24'h400000 : {n346[31], n346[22:0]};
     end
   end
 
@@ -723,11 +723,11 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
     r5 = 53'h0;
     lane0_normalize_zero = 1'b0;
     lane0_shift_zero = 1'b0;
-    lane0_pack_top_86 = 8'h0;
+    lane0_pack_top_88 = 8'h0;
     lane0_pack_top_s = 8'h0;
-    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_89 = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_d_75 = 7'h0;
+    lane0_pack_d_77 = 7'h0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
     r6 = 8'h0;
@@ -736,5 +736,5 @@ module fma_fp32 (clk, rst, in_valid, in_ready, in_a, in_b, in_c, out_valid, out_
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_a_port_138_0[7:0], lane0_b_port_151_0[7:0], lane0_c_port_164_0[7:0], n115[30:23], n335[75:23], n337[76:1], n347[30:23]};
+  wire unused_bits = ^{lane0_a_port_138_0[7:0], lane0_b_port_151_0[7:0], lane0_c_port_164_0[7:0], n115[30:23], n334[75:23], n336[76:1], n346[30:23]};
 endmodule

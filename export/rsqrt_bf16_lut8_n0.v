@@ -41,10 +41,10 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   reg [1:0] lane0_shift_cls;
   reg [8:0] lane0_pack_v;
   reg [8:0] r1;
-  reg [7:0] lane0_pack_top_24;
+  reg [1:0] lane0_pack_d_16;
+  reg [7:0] lane0_pack_top_27;
   reg [7:0] lane0_pack_top_s;
-  reg [1:0] lane0_pack_d_13;
-  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_28;
   reg lane0_pack_overflow_s;
   reg [6:0] lane0_pack_kept;
   reg lane0_pack_up;
@@ -76,8 +76,12 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire [8:0] lane0_unpack_fields_port_50_0 = n13 ? n14 : 9'h182;
   wire [10:0] exp_39 = lane0_unpack_fields_port_47_0 ? {{2{lane0_unpack_fields_port_50_0[8]}}, lane0_unpack_fields_port_50_0} : {{2{n11[8]}}, n11};
   wire [10:0] exp_18 = -$signed({lane0_seed_k[9], lane0_seed_k});
-  wire [11:0] lane0_pack_e0 = $signed({exp_18[10], exp_18}) + $signed(12'h77);
-  wire [12:0] lane0_pack_overflow_at = $signed(13'hff) - $signed({lane0_pack_e0[11], lane0_pack_e0});
+  wire [7:0] lane0_pack_top_at_6 = $signed(exp_18[7:0]) + $signed(8'h7d);
+  wire lane0_pack_overflow_at_6 = $signed(exp_18) >= $signed(11'h82);
+  wire [7:0] lane0_pack_top_at_7 = $signed(exp_18[7:0]) + $signed(8'h7e);
+  wire lane0_pack_overflow_at_7 = $signed(exp_18) >= $signed(11'h81);
+  wire [7:0] lane0_pack_top_at_8 = $signed(exp_18[7:0]) + $signed(8'h7f);
+  wire lane0_pack_overflow_at_8 = $signed(exp_18) >= $signed(11'h80);
   wire n15 = lane0_unpack_bits_9[14:7] == 8'hff;
   wire n16 = ~|lane0_unpack_bits_9[14:7];
   wire n17 = ~|lane0_unpack_bits_9[6:0];
@@ -93,29 +97,48 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire n26 = lane0_shift_cls == 2'h1;
   wire n27 = |{n25, n26};
   wire n28 = lane0_shift_cls == 2'h2;
-  wire lane0_pack_lead_l1_0 = lane0_pack_v[8] ? 1'b0 : lane0_pack_v[7];
-  wire [3:0] lane0_pack_lead = 4'h6 + {2'h0, lane0_pack_v[8], lane0_pack_lead_l1_0};
-  wire [7:0] lane0_pack_biased = $signed(lane0_pack_e0[7:0]) + $signed({4'h0, lane0_pack_lead});
-  wire [1:0] n29 = lane0_pack_lead[1:0] + 2'h1;
-  wire [1:0] lane0_pack_d = n29 - 2'h3;
-  wire n30 = $signed({9'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
-  wire [9:0] n31 = {r1, 1'b0} >> lane0_pack_d_13;
-  wire n32 = ~|lane0_pack_d_13;
-  wire [10:0] n33 = {r1, 2'h0} >> lane0_pack_d_13;
-  wire lane0_pack_rnd_guard = n32 ? 1'b0 : n33[0];
-  wire n34 = lane0_pack_d_13 < 2'h2;
-  wire [1:0] n35 = lane0_pack_d_13 - 2'h1;
-  wire [9:0] n36 = 10'h3ff << n35;
-  wire [9:0] n37 = ~n36;
-  wire [9:0] lane0_pack_rnd_mask = n34 ? 10'h0 : n37;
-  wire [9:0] n38 = {r1, 1'b0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n38;
-  wire n39 = lane0_pack_rnd_sticky | n31[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n39;
+  wire n29 = ~lane0_pack_v[8];
+  wire n30 = lane0_pack_v[7] & n29;
+  wire n31 = n30 ? 1'b1 : 1'b0;
+  wire [1:0] n32 = lane0_pack_v[8] ? 2'h2 : 2'h0;
+  wire [1:0] lane0_pack_d = {1'b0, n31} | n32;
+  wire n33 = |lane0_pack_v[8:7];
+  wire n34 = ~n33;
+  wire n35 = lane0_pack_v[6] & n34;
+  wire [7:0] n36 = n35 ? lane0_pack_top_at_6 : 8'h0;
+  wire n37 = ~lane0_pack_v[8];
+  wire n38 = lane0_pack_v[7] & n37;
+  wire [7:0] n39 = n38 ? lane0_pack_top_at_7 : 8'h0;
+  wire [7:0] n40 = n36 | n39;
+  wire [7:0] n41 = lane0_pack_v[8] ? lane0_pack_top_at_8 : 8'h0;
+  wire [7:0] lane0_pack_top = n40 | n41;
+  wire n42 = |lane0_pack_v[8:7];
+  wire n43 = ~n42;
+  wire n44 = lane0_pack_v[6] & n43;
+  wire n45 = n44 ? lane0_pack_overflow_at_6 : 1'b0;
+  wire n46 = ~lane0_pack_v[8];
+  wire n47 = lane0_pack_v[7] & n46;
+  wire n48 = n47 ? lane0_pack_overflow_at_7 : 1'b0;
+  wire n49 = n45 | n48;
+  wire n50 = lane0_pack_v[8] ? lane0_pack_overflow_at_8 : 1'b0;
+  wire lane0_pack_overflow = n49 | n50;
+  wire [9:0] n51 = {r1, 1'b0} >> lane0_pack_d_16;
+  wire n52 = ~|lane0_pack_d_16;
+  wire [10:0] n53 = {r1, 2'h0} >> lane0_pack_d_16;
+  wire lane0_pack_rnd_signal = n52 ? 1'b0 : n53[0];
+  wire n54 = lane0_pack_d_16 < 2'h2;
+  wire [1:0] n55 = lane0_pack_d_16 - 2'h1;
+  wire [9:0] n56 = 10'h3ff << n55;
+  wire [9:0] n57 = ~n56;
+  wire [9:0] lane0_pack_rnd_mask = n54 ? 10'h0 : n57;
+  wire [9:0] n58 = {r1, 1'b0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n58;
+  wire n59 = lane0_pack_rnd_sticky | n51[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n59;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_76_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n40 = n28 ? 15'h0 : lane0_pack_port_76_0;
-  wire [15:0] n41 = n26 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n40};
+  wire [14:0] lane0_pack_port_104_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n60 = n28 ? 15'h0 : lane0_pack_port_104_0;
+  wire [15:0] n61 = n26 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n60};
   assign out_y = {r3[7], r2, r3[6:0]};
 
   always @(posedge clk) begin
@@ -152,15 +175,15 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
       lane0_normalize_cls <= lane0_seed_cls;
       lane0_shift_cls <= lane0_normalize_cls;
       r1 <= lane0_pack_v;
-      lane0_pack_top_24 <= lane0_pack_biased;
-      lane0_pack_top_s <= lane0_pack_top_24;
-      lane0_pack_d_13 <= lane0_pack_d;
-      lane0_pack_overflow <= n30;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_kept <= n31[6:0];
+      lane0_pack_d_16 <= lane0_pack_d;
+      lane0_pack_top_27 <= lane0_pack_top;
+      lane0_pack_top_s <= lane0_pack_top_27;
+      lane0_pack_overflow_28 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_28;
+      lane0_pack_kept <= n51[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r2 <= n27 ? 8'hff : n40[14:7];
-      r3 <= n25 ? 8'h40 : {n41[15], n41[6:0]};
+      r2 <= n27 ? 8'hff : n60[14:7];
+      r3 <= n25 ? 8'h40 : {n61[15], n61[6:0]};
     end
   end
 
@@ -449,10 +472,10 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
     lane0_normalize_cls = 2'h0;
     lane0_shift_cls = 2'h0;
     r1 = 9'h0;
-    lane0_pack_top_24 = 8'h0;
+    lane0_pack_d_16 = 2'h0;
+    lane0_pack_top_27 = 8'h0;
     lane0_pack_top_s = 8'h0;
-    lane0_pack_d_13 = 2'h0;
-    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_28 = 1'b0;
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 7'h0;
     lane0_pack_up = 1'b0;
@@ -462,5 +485,5 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:7], n10[3], n31[9:7], n33[10:1], n41[14:7]};
+  wire unused_bits = ^{n2[14:7], n10[3], n51[9:7], n53[10:1], n61[14:7]};
 endmodule

@@ -41,10 +41,10 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg [1:0] lane0_shift_cls;
   reg [11:0] lane0_pack_v;
   reg [11:0] r1;
-  reg [4:0] lane0_pack_top_24;
+  reg [1:0] lane0_pack_d_16;
+  reg [4:0] lane0_pack_top_27;
   reg [4:0] lane0_pack_top_s;
-  reg [1:0] lane0_pack_d_13;
-  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_28;
   reg lane0_pack_overflow_s;
   reg [9:0] lane0_pack_kept;
   reg lane0_pack_up;
@@ -83,8 +83,12 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire [5:0] lane0_unpack_fields_port_82_0 = n19 ? n20 : 6'h32;
   wire [7:0] exp_39 = lane0_unpack_fields_port_79_0 ? {{2{lane0_unpack_fields_port_82_0[5]}}, lane0_unpack_fields_port_82_0} : {{2{n17[5]}}, n17};
   wire [7:0] exp_18 = -$signed({lane0_seed_k[6], lane0_seed_k});
-  wire [8:0] lane0_pack_e0 = $signed({exp_18[7], exp_18}) + $signed(9'h4);
-  wire [9:0] lane0_pack_overflow_at = $signed(10'h1f) - $signed({lane0_pack_e0[8], lane0_pack_e0});
+  wire [4:0] lane0_pack_top_at_9 = $signed(exp_18[4:0]) + $signed(5'hd);
+  wire lane0_pack_overflow_at_9 = $signed(exp_18) >= $signed(8'h12);
+  wire [4:0] lane0_pack_top_at_10 = $signed(exp_18[4:0]) + $signed(5'he);
+  wire lane0_pack_overflow_at_10 = $signed(exp_18) >= $signed(8'h11);
+  wire [4:0] lane0_pack_top_at_11 = $signed(exp_18[4:0]) + $signed(5'hf);
+  wire lane0_pack_overflow_at_11 = $signed(exp_18) >= $signed(8'h10);
   wire n21 = lane0_unpack_bits_17[14:10] == 5'h1f;
   wire n22 = ~|lane0_unpack_bits_17[14:10];
   wire n23 = ~|lane0_unpack_bits_17[9:0];
@@ -100,29 +104,48 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire n32 = lane0_shift_cls == 2'h1;
   wire n33 = |{n31, n32};
   wire n34 = lane0_shift_cls == 2'h2;
-  wire lane0_pack_lead_l1_0 = lane0_pack_v[11] ? 1'b0 : lane0_pack_v[10];
-  wire [3:0] lane0_pack_lead = 4'h9 + {2'h0, lane0_pack_v[11], lane0_pack_lead_l1_0};
-  wire [4:0] lane0_pack_biased = $signed(lane0_pack_e0[4:0]) + $signed({1'b0, lane0_pack_lead});
-  wire [1:0] n35 = lane0_pack_lead[1:0] + 2'h1;
-  wire [1:0] lane0_pack_d = n35 - 2'h2;
-  wire n36 = $signed({6'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
-  wire [12:0] n37 = {r1, 1'b0} >> lane0_pack_d_13;
-  wire n38 = ~|lane0_pack_d_13;
-  wire [13:0] n39 = {r1, 2'h0} >> lane0_pack_d_13;
-  wire lane0_pack_rnd_guard = n38 ? 1'b0 : n39[0];
-  wire n40 = lane0_pack_d_13 < 2'h2;
-  wire [1:0] n41 = lane0_pack_d_13 - 2'h1;
-  wire [12:0] n42 = 13'h1fff << n41;
-  wire [12:0] n43 = ~n42;
-  wire [12:0] lane0_pack_rnd_mask = n40 ? 13'h0 : n43;
-  wire [12:0] n44 = {r1, 1'b0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n44;
-  wire n45 = lane0_pack_rnd_sticky | n37[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n45;
+  wire n35 = ~lane0_pack_v[11];
+  wire n36 = lane0_pack_v[10] & n35;
+  wire n37 = n36 ? 1'b1 : 1'b0;
+  wire [1:0] n38 = lane0_pack_v[11] ? 2'h2 : 2'h0;
+  wire [1:0] lane0_pack_d = {1'b0, n37} | n38;
+  wire n39 = |lane0_pack_v[11:10];
+  wire n40 = ~n39;
+  wire n41 = lane0_pack_v[9] & n40;
+  wire [4:0] n42 = n41 ? lane0_pack_top_at_9 : 5'h0;
+  wire n43 = ~lane0_pack_v[11];
+  wire n44 = lane0_pack_v[10] & n43;
+  wire [4:0] n45 = n44 ? lane0_pack_top_at_10 : 5'h0;
+  wire [4:0] n46 = n42 | n45;
+  wire [4:0] n47 = lane0_pack_v[11] ? lane0_pack_top_at_11 : 5'h0;
+  wire [4:0] lane0_pack_top = n46 | n47;
+  wire n48 = |lane0_pack_v[11:10];
+  wire n49 = ~n48;
+  wire n50 = lane0_pack_v[9] & n49;
+  wire n51 = n50 ? lane0_pack_overflow_at_9 : 1'b0;
+  wire n52 = ~lane0_pack_v[11];
+  wire n53 = lane0_pack_v[10] & n52;
+  wire n54 = n53 ? lane0_pack_overflow_at_10 : 1'b0;
+  wire n55 = n51 | n54;
+  wire n56 = lane0_pack_v[11] ? lane0_pack_overflow_at_11 : 1'b0;
+  wire lane0_pack_overflow = n55 | n56;
+  wire [12:0] n57 = {r1, 1'b0} >> lane0_pack_d_16;
+  wire n58 = ~|lane0_pack_d_16;
+  wire [13:0] n59 = {r1, 2'h0} >> lane0_pack_d_16;
+  wire lane0_pack_rnd_signal = n58 ? 1'b0 : n59[0];
+  wire n60 = lane0_pack_d_16 < 2'h2;
+  wire [1:0] n61 = lane0_pack_d_16 - 2'h1;
+  wire [12:0] n62 = 13'h1fff << n61;
+  wire [12:0] n63 = ~n62;
+  wire [12:0] lane0_pack_rnd_mask = n60 ? 13'h0 : n63;
+  wire [12:0] n64 = {r1, 1'b0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n64;
+  wire n65 = lane0_pack_rnd_sticky | n57[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n65;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_108_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n46 = n34 ? 15'h0 : lane0_pack_port_108_0;
-  wire [15:0] n47 = n32 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n46};
+  wire [14:0] lane0_pack_port_136_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n66 = n34 ? 15'h0 : lane0_pack_port_136_0;
+  wire [15:0] n67 = n32 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n66};
   assign out_y = {r3[10], r2, r3[9:0]};
 
   always @(posedge clk) begin
@@ -159,15 +182,15 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       lane0_normalize_cls <= lane0_seed_cls;
       lane0_shift_cls <= lane0_normalize_cls;
       r1 <= lane0_pack_v;
-      lane0_pack_top_24 <= lane0_pack_biased;
-      lane0_pack_top_s <= lane0_pack_top_24;
-      lane0_pack_d_13 <= lane0_pack_d;
-      lane0_pack_overflow <= n36;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_kept <= n37[9:0];
+      lane0_pack_d_16 <= lane0_pack_d;
+      lane0_pack_top_27 <= lane0_pack_top;
+      lane0_pack_top_s <= lane0_pack_top_27;
+      lane0_pack_overflow_28 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_28;
+      lane0_pack_kept <= n57[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r2 <= n33 ? 5'h1f : n46[14:10];
-      r3 <= n31 ? 11'h200 : {n47[15], n47[9:0]};
+      r2 <= n33 ? 5'h1f : n66[14:10];
+      r3 <= n31 ? 11'h200 : {n67[15], n67[9:0]};
     end
   end
 
@@ -2248,10 +2271,10 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     lane0_normalize_cls = 2'h0;
     lane0_shift_cls = 2'h0;
     r1 = 12'h0;
-    lane0_pack_top_24 = 5'h0;
+    lane0_pack_d_16 = 2'h0;
+    lane0_pack_top_27 = 5'h0;
     lane0_pack_top_s = 5'h0;
-    lane0_pack_d_13 = 2'h0;
-    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_28 = 1'b0;
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 10'h0;
     lane0_pack_up = 1'b0;
@@ -2261,5 +2284,5 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:10], n37[12:10], n39[13:1], n47[14:10]};
+  wire unused_bits = ^{n2[14:10], n57[12:10], n59[13:1], n67[14:10]};
 endmodule

@@ -104,10 +104,10 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg [44:0] r4;
   reg [28:0] lane0_newton0_r_next;
   reg [28:0] lane0_pack_rnd_v;
-  reg [7:0] lane0_pack_top_24;
+  reg [1:0] lane0_pack_d_16;
+  reg [7:0] lane0_pack_top_27;
   reg [7:0] lane0_pack_top_s;
-  reg [2:0] lane0_pack_d_13;
-  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_28;
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
@@ -194,8 +194,12 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire [8:0] lane0_unpack_fields_port_162_0 = n60 ? n61 : 9'h182;
   wire [10:0] exp_53 = lane0_unpack_fields_port_159_0 ? {{2{lane0_unpack_fields_port_162_0[8]}}, lane0_unpack_fields_port_162_0} : {{2{n58[8]}}, n58};
   wire [10:0] exp_23 = -$signed({lane0_newton0_r_k[9], lane0_newton0_r_k});
-  wire [11:0] lane0_pack_e0 = $signed({exp_23[10], exp_23}) + $signed(12'h63);
-  wire [12:0] lane0_pack_overflow_at = $signed(13'hff) - $signed({lane0_pack_e0[11], lane0_pack_e0});
+  wire [7:0] lane0_pack_top_at_26 = $signed(exp_23[7:0]) + $signed(8'h7d);
+  wire lane0_pack_overflow_at_26 = $signed(exp_23) >= $signed(11'h82);
+  wire [7:0] lane0_pack_top_at_27 = $signed(exp_23[7:0]) + $signed(8'h7e);
+  wire lane0_pack_overflow_at_27 = $signed(exp_23) >= $signed(11'h81);
+  wire [7:0] lane0_pack_top_at_28 = $signed(exp_23[7:0]) + $signed(8'h7f);
+  wire lane0_pack_overflow_at_28 = $signed(exp_23) >= $signed(11'h80);
   wire [23:0] lane0_reduce_mr = exp[0] ? {sig[22:0], 1'b0} : sig;
   wire n62 = lane0_unpack_bits_33[30:23] == 8'hff;
   wire n63 = ~|lane0_unpack_bits_33[30:23];
@@ -249,29 +253,45 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire [44:0] n108 = {lane0_newton0_r_39_tile_0_16[28:0], 16'h0} & lane0_newton0_r_39_rows_0[44:0];
   wire [44:0] n109 = n107 | n108;
   wire [45:0] lane0_newton0_p_36 = lane0_newton0_r_39_split_0 + {r4, 1'b0};
-  wire lane0_pack_lead_l1_0 = lane0_newton0_r_next[28] ? 1'b0 : lane0_newton0_r_next[27];
-  wire [4:0] lane0_pack_lead = 5'h1a + {3'h0, lane0_newton0_r_next[28], lane0_pack_lead_l1_0};
-  wire [7:0] lane0_pack_biased = $signed(lane0_pack_e0[7:0]) + $signed({3'h0, lane0_pack_lead});
-  wire [2:0] n110 = lane0_pack_lead[2:0] + 3'h0;
-  wire [2:0] lane0_pack_d = n110 - 3'h7;
-  wire n111 = $signed({8'h0, lane0_pack_lead}) >= $signed(lane0_pack_overflow_at);
-  wire [28:0] n112 = lane0_pack_rnd_v >> lane0_pack_d_13;
-  wire n113 = ~|lane0_pack_d_13;
-  wire [29:0] n114 = {lane0_pack_rnd_v, 1'b0} >> lane0_pack_d_13;
-  wire lane0_pack_rnd_guard = n113 ? 1'b0 : n114[0];
-  wire n115 = lane0_pack_d_13 < 3'h2;
-  wire [2:0] n116 = lane0_pack_d_13 - 3'h1;
-  wire [28:0] n117 = 29'h1fffffff << n116;
-  wire [28:0] n118 = ~n117;
-  wire [28:0] lane0_pack_rnd_mask = n115 ? 29'h0 : n118;
-  wire [28:0] n119 = lane0_pack_rnd_v & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n119;
-  wire n120 = lane0_pack_rnd_sticky | n112[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_guard & n120;
+  wire n110 = ~lane0_newton0_r_next[28];
+  wire n111 = lane0_newton0_r_next[27] & n110;
+  wire n112 = n111 ? 1'b1 : 1'b0;
+  wire [1:0] n113 = lane0_newton0_r_next[28] ? 2'h2 : 2'h0;
+  wire [1:0] lane0_pack_d = {1'b0, n112} | n113;
+  wire n114 = |lane0_newton0_r_next[28:27];
+  wire n115 = ~n114;
+  wire n116 = lane0_newton0_r_next[26] & n115;
+  wire [7:0] n117 = n116 ? lane0_pack_top_at_26 : 8'h0;
+  wire n118 = ~lane0_newton0_r_next[28];
+  wire n119 = lane0_newton0_r_next[27] & n118;
+  wire [7:0] n120 = n119 ? lane0_pack_top_at_27 : 8'h0;
+  wire [7:0] n121 = n117 | n120;
+  wire [7:0] n122 = lane0_newton0_r_next[28] ? lane0_pack_top_at_28 : 8'h0;
+  wire [7:0] lane0_pack_top = n121 | n122;
+  wire n123 = |lane0_newton0_r_next[28:27];
+  wire n124 = ~n123;
+  wire n125 = lane0_newton0_r_next[26] & n124;
+  wire n126 = n125 ? lane0_pack_overflow_at_26 : 1'b0;
+  wire n127 = ~lane0_newton0_r_next[28];
+  wire n128 = lane0_newton0_r_next[27] & n127;
+  wire n129 = n128 ? lane0_pack_overflow_at_27 : 1'b0;
+  wire n130 = n126 | n129;
+  wire n131 = lane0_newton0_r_next[28] ? lane0_pack_overflow_at_28 : 1'b0;
+  wire lane0_pack_overflow = n130 | n131;
+  wire n132 = |lane0_pack_rnd_v[1:0];
+  wire [29:0] n133 = 30'h3fffffff << lane0_pack_d_16;
+  wire [29:0] n134 = ~n133;
+  wire [29:0] n135 = {3'h0, lane0_pack_rnd_v[28:2]} & n134;
+  wire n136 = |n135;
+  wire lane0_pack_rnd_sticky = n132 | n136;
+  wire [25:0] n137 = lane0_pack_rnd_v[28:3] >> lane0_pack_d_16;
+  wire n138 = lane0_pack_rnd_sticky | n137[0];
+  wire [26:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[28:2] >> lane0_pack_d_16;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n138;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_267_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n121 = n75 ? 31'h0 : lane0_pack_port_267_0;
-  wire [31:0] n122 = n73 ? {n2[31], 8'hff, n2[22:0]} : {1'b0, n121};
+  wire [30:0] lane0_pack_port_295_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [30:0] n139 = n75 ? 31'h0 : lane0_pack_port_295_0;
+  wire [31:0] n140 = n73 ? {n2[31], 8'hff, n2[22:0]} : {1'b0, n139};
   assign out_y = {r6[23], r5, r6[22:0]};
 
   always @(posedge clk) begin
@@ -344,15 +364,15 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       r4 <= n109;
       lane0_newton0_r_next <= lane0_newton0_p_36[45:17];
       lane0_pack_rnd_v <= lane0_newton0_r_next;
-      lane0_pack_top_24 <= lane0_pack_biased;
-      lane0_pack_top_s <= lane0_pack_top_24;
-      lane0_pack_d_13 <= lane0_pack_d;
-      lane0_pack_overflow <= n111;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_kept <= n112[22:0];
+      lane0_pack_d_16 <= lane0_pack_d;
+      lane0_pack_top_27 <= lane0_pack_top;
+      lane0_pack_top_s <= lane0_pack_top_27;
+      lane0_pack_overflow_28 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_28;
+      lane0_pack_kept <= n137[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n74 ? 8'hff : n121[30:23];
-      r6 <= n72 ? 24'h400000 : {n122[31], n122[22:0]};
+      r5 <= n74 ? 8'hff : n139[30:23];
+      r6 <= n72 ? 24'h400000 : {n140[31], n140[22:0]};
     end
   end
 
@@ -4580,10 +4600,10 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     r4 = 45'h0;
     lane0_newton0_r_next = 29'h0;
     lane0_pack_rnd_v = 29'h0;
-    lane0_pack_top_24 = 8'h0;
+    lane0_pack_d_16 = 2'h0;
+    lane0_pack_top_27 = 8'h0;
     lane0_pack_top_s = 8'h0;
-    lane0_pack_d_13 = 3'h0;
-    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_28 = 1'b0;
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
@@ -4593,5 +4613,5 @@ module rsqrt_fp32_lut12_n1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[30:23], lane0_reduce_mr[0], lane0_newton0_p[3:0], lane0_newton0_p_30[22:0], lane0_newton0_p_36[16:0], n112[28:23], n114[29:1], n122[30:23]};
+  wire unused_bits = ^{n2[30:23], lane0_reduce_mr[0], lane0_newton0_p[3:0], lane0_newton0_p_30[22:0], lane0_newton0_p_36[16:0], n137[25:23], lane0_pack_rnd_signal[26:1], n140[30:23]};
 endmodule

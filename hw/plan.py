@@ -144,7 +144,8 @@ def unit_cuts(config):
         else:
             cuts += _product_cuts("alpha", dp.alpha_width, w + 2, row_bits=dp.row_bits)
         # 1 + T aligned: a shift of T by its exponent, then the sum across the word.
-        cuts += [Cut("sum", _levels_ns(w + 3) + _chain_ns(w + 4)), Cut("add", DELAY_NS["normalize"])]
+        cuts += [Cut("sum_align", _levels_ns(w + 3)), Cut("sum", _chain_ns(w + 4)),
+                 Cut("add", DELAY_NS["normalize"])]
     # The table read; a polynomial seed's operand u is registered beside it, and Yosys packs that
     # register into the DSP of c1*u: the stage before reaches the DSPs at the die edge.
     seed_ns = DELAY_NS["seed"] + (DELAY_NS["to_dsp"] if config.seed in ("pwl", "quad") else 0)
@@ -182,9 +183,15 @@ def unit_cuts(config):
             shift = _levels_ns(amounts) + 2 * DELAY_NS["lut"]
         else:
             shift = _shift_ns(w + 2)
+        if config.is_float:
+            # The leading one beside each position's exponent tests, then their selection.
+            cuts.append(Cut("pack_lead", DELAY_NS["normalize"] - 2 * DELAY_NS["lut"]))
+            normalize = 2 * DELAY_NS["lut"]
+        else:
+            normalize = DELAY_NS["normalize"]
     else:
-        shift, out = DELAY_NS["shift"], DELAY_NS["round"]
-    cuts += [Cut("normalize", DELAY_NS["normalize"]), Cut("shift", shift), Cut("out", out, mandatory=True)]
+        shift, out, normalize = DELAY_NS["shift"], DELAY_NS["round"], DELAY_NS["normalize"]
+    cuts += [Cut("normalize", normalize), Cut("shift", shift), Cut("out", out, mandatory=True)]
     return tuple(cuts)
 
 

@@ -8,7 +8,7 @@ from golden.intmath import round_shift
 from hw.blocks.arith import AddOne, MulShr, NormalizeSum
 from hw.blocks.newton import NewtonStage
 from hw.blocks.reduce import RangeReduce
-from hw.blocks.round import RoundPackFixed, RoundPackFloat, RoundShift
+from hw.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundShift
 from hw.blocks.seed import LutSeed, MagicSeed, PolySeed
 from hw.blocks.multiply import Product, Square, dsp_tiles, has_split
 from hw.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
@@ -194,20 +194,25 @@ def test_newton_stage(fmt, seed, last, cuts):
     assert np.array_equal(got["mr_next"], mr.astype(np.int64))
 
 
-def test_round_shift_random():
+@pytest.mark.parametrize("low", [0, 1, 2, 9])
+def test_round_shift_random(low):
+    """Round by ``low + d``: the shifter covers only the positions from ``min_shift`` up."""
     rng = np.random.default_rng(5)
     v = rng.integers(0, 1 << 20, 2000).astype(np.uint64)
-    d = rng.integers(0, 23, 2000)
-    got = run_comb(RoundShift(20, 22), {"v": v, "d": d}, ["q"])
-    assert np.array_equal(got["q"], round_shift(v, d).astype(np.int64))
+    d = rng.integers(0, 23 - low, 2000)
+    got = run_comb(RoundShift(20, 22, low), {"v": v, "d": d}, ["q"])
+    assert np.array_equal(got["q"], round_shift(v, d + low).astype(np.int64))
 
 
 @pytest.mark.parametrize("fmt, subnormals, below_max", [
     ("fp16", False, None), ("e3m8", False, None), ("fp32", False, None), ("fp16", True, None),
     ("bf16", True, None), ("e4m3", True, None), ("fp32", True, 1), ("e4m3", True, 2)])
-def test_round_pack_float(fmt, subnormals, below_max):
+@pytest.mark.parametrize("lead_span", ["narrow", "wide"])
+def test_round_pack_float(fmt, subnormals, below_max, lead_span):
     """Bit-exact with the twin; with ``below_max``, also for results further below ``emin`` than
-    the narrow shifter is meant for (both round them ``below_max`` bits below normal)."""
+    the narrow shifter is meant for (both round them ``below_max`` bits below normal). A narrow
+    span of leading-one positions takes the packer's per-position outcomes, a wide one its
+    arithmetic on the position."""
     config = Config(fmt, seed="magic", newton=1)
     dp = datapath(config)
     fmt = config.format
@@ -218,8 +223,14 @@ def test_round_pack_float(fmt, subnormals, below_max):
         exp = rng.integers(fmt.emin - fmt.man_bits - 4, fmt.emax + 3, 1500)
     else:            # normal and overflowing results only
         exp = rng.integers(fmt.emin + 2, fmt.emax + 3, 1500)
-    dut = RoundPackFloat(fmt, w + 1, frac, w - 3, w, dp.exp_width, subnormals, below_max=below_max)
+    lead_min = w - 3 if lead_span == "narrow" else 0
+    assert (w - lead_min < SPECULATE_SPAN) == (lead_span == "narrow")
+    dut = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, subnormals, below_max=below_max)
     got = run_comb(dut, {"v": v, "exp": exp}, ["bits"])
+    piped = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, subnormals, cuts=(True, True),
+                           below_max=below_max, lead_cut=True)
+    assert piped.latency == 3
+    assert np.array_equal(run_pipelined(piped, 3, {"v": v, "exp": exp}, ["bits"])["bits"], got["bits"])
     expected = twin.round_pack_float(fmt, v, frac, exp, subnormals, below_max)
     assert np.array_equal(got["bits"], expected.astype(np.int64))
     if below_max is not None:       # the narrow shifter matches the full one within its range
@@ -315,14 +326,17 @@ def test_square(width, cut, row_bits, split):
     assert dsp_tiles(24, 24, square=True, row_bits=8) == 1 and dsp_tiles(24, 24) == 4
 
 
-def test_add_one_and_normalize():
+@pytest.mark.parametrize("cut", [False, True])
+def test_add_one_and_normalize(cut):
     config = Config("fp16", function="isru")
     dp = datapath(config)
     w = dp.work_bits
     rng = np.random.default_rng(10)
     t = rng.integers(1 << w, 8 << w, 3000).astype(np.uint64)
     exp = rng.integers(-w - 6, w + 6, 3000)
-    got = run_comb(AddOne(w, dp.exp_width), {"t": t, "exp": exp}, ["u", "eu"])
+    dut = AddOne(w, dp.exp_width, cut=cut)
+    assert dut.latency == int(cut)
+    got = run_pipelined(dut, dut.latency, {"t": t, "exp": exp}, ["u", "eu"])
     u, eu = twin.add_one(dp, t, exp)
     assert np.array_equal(got["u"], u.astype(np.int64)) and np.array_equal(got["eu"], eu)
     got = run_comb(NormalizeSum(w, dp.exp_width), {"u": u, "eu": eu}, ["sig", "exp"])

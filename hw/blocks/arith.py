@@ -1,9 +1,10 @@
 """Fixed-point arithmetic blocks of the activation datapath (twins in golden.blocks and
 golden.intmath: ``mul_shr``/``product``/``square``/``cube``, ``add_one``, ``normalize_sum``)."""
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..pipeline import register
 from .multiply import ROW_MAX_BITS, multiply
 
 __all__ = ["MulShr", "AddOne", "NormalizeSum"]
@@ -38,32 +39,35 @@ class MulShr(wiring.Component):
 
 class AddOne(wiring.Component):
     """``u = 1 + t * 2**exp`` aligned: ``U = t + 2**(W - exp)`` for ``0 <= exp <= W``, ``U = t`` for
-    ``exp > W``, ``U = 2**W + (t >> -exp)`` for ``exp < 0``; ``eu = max(exp, 0)``. Combinational.
+    ``exp > W``, ``U = 2**W + (t >> -exp)`` for ``exp < 0``; ``eu = max(exp, 0)``. Latency 0, or 1
+    with ``cut`` (a register between the aligned addends and their sum).
 
-    Ports: ``t`` (in, ``W + 3`` bits, value in ``[1, 8)``), ``exp`` (in, signed); ``u`` (out,
-    ``W + 4`` bits, value in ``[1, 9)``), ``eu`` (out, signed).
+    Ports: ``t`` (in, ``W + 3`` bits, value in ``[1, 8)``), ``exp`` (in, signed), ``en`` (in,
+    pipeline advance); ``u`` (out, ``W + 4`` bits, value in ``[1, 9)``), ``eu`` (out, signed).
     """
-    def __init__(self, work_bits, exp_width):
-        self.w = work_bits
-        super().__init__({"t": In(work_bits + 3), "exp": In(signed(exp_width)),
+    def __init__(self, work_bits, exp_width, cut=False):
+        self.w, self.cut = work_bits, cut
+        super().__init__({"t": In(work_bits + 3), "exp": In(signed(exp_width)), "en": In(1),
                           "u": Out(work_bits + 4), "eu": Out(signed(exp_width))})
+
+    @property
+    def latency(self):
+        return int(self.cut)
 
     def elaborate(self, platform):
         m = Module()
         w = self.w
         shift_bits = (w + 3).bit_length()
+        big, one, eu = Signal(w + 4), Signal(w + 4), Signal.like(self.eu)
+        # The one at bit W - exp: each bit compares exp with a constant (no subtraction first).
+        m.d.comb += one.eq(Cat(*(self.exp == w - bit for bit in range(w)), self.exp <= 0))
         with m.If(self.exp >= 0):
-            m.d.comb += self.eu.eq(self.exp)
-            with m.If(self.exp <= w):
-                amount = Signal(range(w + 1))
-                m.d.comb += [amount.eq(w - self.exp[:shift_bits]),
-                             self.u.eq(self.t + (Const(1, 1) << amount))]
-            with m.Else():
-                m.d.comb += self.u.eq(self.t)
+            m.d.comb += [big.eq(self.t), eu.eq(self.exp)]
         with m.Else():
-            down = -self.exp
-            m.d.comb += [self.eu.eq(0),
-                         self.u.eq((1 << w) + Mux(down > w + 3, 0, self.t >> down[:shift_bits]))]
+            # t >> -exp as (t >> 1) >> ~exp: no negation before the shifter.
+            m.d.comb += big.eq(Mux(self.exp < -(w + 3), 0, (self.t >> 1) >> (~self.exp)[:shift_bits]))
+        big, one = (register(m, self.en, value, name, self.cut) for value, name in ((big, "big"), (one, "one")))
+        m.d.comb += [self.u.eq(big + one), self.eu.eq(register(m, self.en, eu, "eu", self.cut))]
         return m
 
 
@@ -85,5 +89,7 @@ class NormalizeSum(wiring.Component):
         for bit in range(1, 4):
             with m.If(self.u[w + bit]):
                 m.d.comb += lead.eq(bit)
-        m.d.comb += [self.sig.eq(self.u >> lead), self.exp.eq(self.eu + lead)]
+        # Each possible exponent beside the detector, which then only selects one.
+        exps = [self.eu + bit for bit in range(4)]
+        m.d.comb += [self.sig.eq(self.u >> lead), self.exp.eq(Array(exps)[lead])]
         return m

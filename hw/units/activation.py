@@ -152,8 +152,9 @@ class ActivationUnit(StreamUnit):
             live = st.cut("alpha", live)
         else:
             live = self._mul(m, st, en, lane, "alpha", live, siga, live.pop("square"), w, w + 3)
-        add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width)
-        m.d.comb += [add.t.eq(live.pop("alpha")), add.exp.eq(live.pop("et"))]
+        add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width, cut=st.on("sum_align"))
+        m.d.comb += [add.t.eq(live.pop("alpha")), add.exp.eq(live.pop("et")), add.en.eq(en)]
+        live = st.cut("sum_align", live)
         live["u"], live["eu"] = add.u, add.eu
         live = st.cut("sum", live)
         norm = m.submodules[f"{name}_norm"] = NormalizeSum(w, dp.exp_width)
@@ -191,9 +192,9 @@ class ActivationUnit(StreamUnit):
         w = dp.work_bits
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
             fmt, w + 2, w, product_lead_min(config, dp), w + 1, dp.exp_width, subnormals=True,
-            cuts=st.on_each(PACK_CUTS), below_max=dp.below_emin_max)
+            cuts=st.on_each(PACK_CUTS), below_max=dp.below_emin_max, lead_cut=st.on("pack_lead"))
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
-        live = st.cut_each(PACK_CUTS, live)
+        live = st.cut_each(("pack_lead",) + PACK_CUTS, live)
         cx, sign = live["cx"], live["sign"]
         signed_bits = Mux(sign, fmt.sign_bit, 0)
         result = Signal(fmt.width, name=f"lane{lane}_result")
