@@ -49,14 +49,14 @@ class ActivationUnit(StreamUnit):
     o : Out(stream.Signature(activation_output_layout(config)))
         ``payload.y[lane]`` (``f(x)`` or ``grad_out * f'(x)``); fixed point also ``flag[lane]``.
 
-    Timing: initiation interval 1; with every pipeline register, latency ``12 + 7 * newton``
-    cycles (11 where a subnormal ``x`` passes through unnormalized: one unpack stage; +2 with
-    the pwl seed, +4 with the quad seed; +1 for ``x**2`` and +1 for ``alpha*x**2``
+    Timing: initiation interval 1; with every pipeline register, latency ``14 + 7 * newton``
+    cycles for floats, 13 for fixed point (one less where a subnormal ``x`` passes through
+    unnormalized: one unpack stage; +2 with the pwl seed, +4 with the quad seed; +1 for ``x**2`` and +1 for ``alpha*x**2``
     where they are products; +4 for ``r**2``, ``r**3`` where the seed does not give ``f'``
     itself): unpack's count and shift, ``x**2`` (a table read for BF16/FP16), ``alpha*x**2``,
-    ``1 + .``, its normalization, seed [, the polynomial's steps] [, 7 per Newton stage] [,
-    ``r**2``, ``r**3``], the product (with the register after its DSP tiles), normalize, shift,
-    round/pack; fewer with ``config.pipeline`` (:mod:`hw.plan`). ISRLU's identity half takes the
+    ``1 + .`` (its alignment, then its sum), its normalization, seed [, the polynomial's steps] [, 7 per Newton stage] [,
+    ``r**2``, ``r**3``], the product (with the register after its DSP tiles), normalize (floats:
+    the leading one, then the selection of its outcome), shift, round/pack; fewer with ``config.pipeline`` (:mod:`hw.plan`). ISRLU's identity half takes the
     same path (with ``r = 1``), so every input has the same latency. Flow control as
     :class:`RsqrtUnit`.
 
