@@ -4,7 +4,8 @@ golden.blocks.round_pack_float, golden.blocks.round_pack_fixed).
 Each packer is three steps with an optional register after each of the first two (the units call
 them the ``normalize`` and ``shift`` cuts): the position of the leading one, the exponent and the
 shift amount; the shift with its guard and sticky bits; the rounding increment and the packing.
-The registers change the latency, never a bit.
+The float packer may have one more before them (``pack_lead``), between the leading one's
+detection and the choice of its exponent and shift. The registers change the latency, never a bit.
 """
 import operator
 from functools import reduce
