@@ -15,6 +15,7 @@ from .core import rsqrt_core
 
 __all__ = ["ActivationUnit", "activation_input_layout", "product_lead_min"]
 
+
 def product_lead_min(config, dp):
     """Lowest bit of the leading one of the final product ``v`` (``work_bits + 2`` bits): ``x * r``
     (or ``grad * r**3``) is at least 1/8 when ``r`` is near ``1/sqrt(m)`` in (1/2, 1]; a magic seed
@@ -51,14 +52,15 @@ class ActivationUnit(StreamUnit):
 
     Timing: initiation interval 1; with every pipeline register, latency ``14 + 7 * newton``
     cycles for floats, 13 for fixed point (one less where a subnormal ``x`` passes through
-    unnormalized: one unpack stage; +2 with the pwl seed, +4 with the quad seed; +1 for ``x**2`` and +1 for ``alpha*x**2``
-    where they are products; +4 for ``r**2``, ``r**3`` where the seed does not give ``f'``
-    itself): unpack's count and shift, ``x**2`` (a table read for BF16/FP16), ``alpha*x**2``,
-    ``1 + .`` (its alignment, then its sum), its normalization, seed [, the polynomial's steps] [, 7 per Newton stage] [,
-    ``r**2``, ``r**3``], the product (with the register after its DSP tiles), normalize (floats:
-    the leading one, then the selection of its outcome), shift, round/pack; fewer with ``config.pipeline`` (:mod:`hw.plan`). ISRLU's identity half takes the
-    same path (with ``r = 1``), so every input has the same latency. Flow control as
-    :class:`RsqrtUnit`.
+    unnormalized: one unpack stage; +2 with the pwl seed, +4 with the quad seed; +1 for ``x**2``
+    and +1 for ``alpha*x**2`` where they are products; +4 for ``r**2``, ``r**3`` where the seed
+    does not give ``f'`` itself): unpack's count and shift, ``x**2`` (a table read for
+    BF16/FP16), ``alpha*x**2``, ``1 + .`` (its alignment, then its sum), its normalization, seed
+    [, the polynomial's steps] [, 7 per Newton stage] [, ``r**2``, ``r**3``], the product (with
+    the register after its DSP tiles), normalize (floats: the leading one, then the selection of
+    its outcome), shift, round/pack; fewer with ``config.pipeline`` (:mod:`hw.plan`). ISRLU's
+    identity half takes the same path (with ``r = 1``), so every input has the same latency. Flow
+    control as :class:`RsqrtUnit`.
 
     Numerics: bit-exact with :func:`golden.activation.activation`: ``1 + alpha*x**2``, its inverse
     square root and the final product in fixed point with ``work_bits`` fraction bits, rounded once
