@@ -18,7 +18,8 @@ from .blocks.multiply import ROW_MAX_BITS
 from .config import Config
 from .magic import magic_seed_error
 
-__all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes"]
+__all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes",
+           "product_lead_min"]
 
 GUARD_BITS = 4
 # Float activations square significands of up to this many fraction bits with a table (block RAM)
@@ -221,6 +222,13 @@ def subnormal_x_passes(config: Config):
     fmt = config.format
     alpha = Fraction(2) ** (fmt.emax + 1) if config.runtime_alpha else Fraction(config.alpha)
     return alpha * Fraction(2) ** (2 * fmt.emin) <= Fraction(2) ** -(fmt.man_bits + 2)
+
+
+def product_lead_min(config, dp):
+    """Lowest bit of the leading one of the final product ``v`` (``work_bits + 2`` bits): ``x * r``
+    (or ``grad * r**3``) is at least 1/8 when ``r`` is near ``1/sqrt(m)`` in (1/2, 1]; a magic seed
+    far from its best constant can leave ``r`` anywhere below 2 after the Newton stages."""
+    return 0 if config.seed == "magic" else dp.work_bits - 3
 
 
 def _alpha(alpha, work_bits):

@@ -126,7 +126,7 @@ def unit_cuts(config):
                         Cut("add", _chain_ns(window) + 2 * DELAY_NS["lut"]),
                         Cut("normalize", 2 * _levels_ns(window)), Cut("shift", _shift_ns(window)),
                         Cut("out", DELAY_NS["round"], mandatory=True)])
-    from .datapath import datapath
+    from .datapath import datapath, product_lead_min
     dp = datapath(config)
     w, p = dp.work_bits, dp.x_frac_bits + 1
     if dp.subnormal_x_passes and not config.runtime_alpha:
@@ -178,7 +178,6 @@ def unit_cuts(config):
         # emin leaves a few shift amounts (a mux tree) with the guard and sticky bits after it.
         out = max(DELAY_NS["round"], _chain_ns(config.out_width) + DELAY_NS["lut"])
         if config.is_float and dp.below_emin_max is not None:
-            from .units.activation import product_lead_min
             amounts = w + 2 - product_lead_min(config, dp) + dp.below_emin_max
             shift = _levels_ns(amounts) + 2 * DELAY_NS["lut"]
         else:

@@ -8,19 +8,12 @@ from ..blocks.square import SquareRom
 from ..blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
 from ..classes import Cls
 from ..config import Config
-from ..datapath import datapath
+from ..datapath import datapath, product_lead_min
 from ..pipeline import StreamUnit, Stages
 from ..plan import enabled_cuts
 from .core import rsqrt_core
 
-__all__ = ["ActivationUnit", "activation_input_layout", "product_lead_min"]
-
-
-def product_lead_min(config, dp):
-    """Lowest bit of the leading one of the final product ``v`` (``work_bits + 2`` bits): ``x * r``
-    (or ``grad * r**3``) is at least 1/8 when ``r`` is near ``1/sqrt(m)`` in (1/2, 1]; a magic seed
-    far from its best constant can leave ``r`` anywhere below 2 after the Newton stages."""
-    return 0 if config.seed == "magic" else dp.work_bits - 3
+__all__ = ["ActivationUnit", "activation_input_layout"]
 
 
 def activation_input_layout(config):
