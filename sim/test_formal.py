@@ -1,4 +1,4 @@
-"""Bounded model checks of the stream handshake (sim/formal.py, SymbiYosys + z3).
+"""Bounded model checks of the stream handshake (sim/formal.py, SymbiYosys + yices; z3 too).
 
 * every function x every pipeline level (bf16): the tag unit (real StreamUnit control, identity
   datapath through the real cut list), every property, BMC to depth L + 6;
@@ -18,8 +18,8 @@ from hw.config import FUNCTIONS, Config
 from hw.plan import optional_cuts
 
 try:
-    from sim.formal import (TagTop, TagUnit, latency_of, property_groups, run_check,
-                            tag_signature, tool_paths)
+    from sim.formal import (SOLVERS, TagTop, TagUnit, _tasks, latency_of, main,
+                            property_groups, run_check, tag_signature, tool_paths)
     tool_paths()
     SKIP = None
 except (ImportError, FileNotFoundError) as error:   # pragma: no cover - tools missing
@@ -93,6 +93,7 @@ PROVE_CASES = [
     (_level(Config("e4m3", function="fma"), 2), "tag"),
     (Config("bf16", function="isru-grad"), "real"),     # a backward datapath, unabstracted
     (_level(Config("bf16", function="isrlu-grad"), 12), "tag"),   # a long bf16 pipeline (15 cycles)
+    (Config("fp32", function="isru-grad"), "tag"),      # the longest pipeline (21 cycles, 32-bit tags)
 ]
 
 
@@ -103,6 +104,39 @@ def test_prove(config, dut):
     failures = [r for group in property_groups(dut) if group != ("cover",)
                 for r in [run_check(config, group, dut=dut, mode="prove")] if not r.passed]
     assert not failures, _report(failures)
+
+
+def test_prove_with_z3():
+    """The other solver (``--solver z3``) proves the same properties of a short pipeline."""
+    config = _level(Config("e4m3", function="fma"), 2)
+    failures = [r for group in property_groups("tag") if group != ("cover",)
+                for r in [run_check(config, group, dut="tag", mode="prove", solver="z3")]
+                if not r.passed]
+    assert not failures, _report(failures)
+
+
+def test_cli_prove(capsys):
+    """``python -m sim.formal --prove --grouped --jobs 2``: both DUTs, every task passes."""
+    assert main(["--format", "e4m3", "--function", "fma", "--pipeline", "1", "--prove",
+                 "--grouped", "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "4 passed, 0 failed" in out and "solver yices" in out, out
+
+
+def test_sweep_checks_a_tag_netlist_once():
+    """A sweep over several configurations checks each distinct tag netlist once: ISRU and ISRLU
+    in bf16 have the same latency and width, so the second tag unit is not re-run."""
+    configs = [Config("bf16", function="isru"), Config("bf16", function="isrlu")]
+    tasks = _tasks(configs, lambda c: [c], ("tag", "real"), None, "prove", True)
+    tag = [(cfg.name, group, first) for cfg, dut, group, first in tasks if dut == "tag"]
+    assert [t[0] for t in tag] == [configs[0].name] * 2 + [configs[1].name]
+    assert tag[-1][1] is None and tag[-1][2] is configs[0]
+    assert sum(dut == "real" for _, dut, _, _ in tasks) == 4
+
+
+def test_unknown_solver_rejected():
+    with pytest.raises(ValueError, match="solver must be one of " + ", ".join(SOLVERS)):
+        run_check(Config("e4m3", function="fma"), "count", dut="tag", solver="boolector")
 
 
 # ------------------------------------------------------------------------------------------
