@@ -1,4 +1,4 @@
-"""Formal proofs of the stream handshake of every unit (SymbiYosys, z3).
+"""Formal proofs of the stream handshake of every unit (SymbiYosys; yices by default, or z3).
 
 The proofs run on a *harness* written in Amaranth around a device under test (DUT) with the flat
 ports of :class:`hw.export.ExportTop` (``in_valid``, ``in_ready``, ``in_<operand>``,
@@ -469,7 +469,7 @@ class FormalResult:
 
 def default_depth(latency, mode="bmc"):
     """BMC and cover: ``L + 6`` (fill the pipeline, stall it, reset or drain it); deeper runs
-    grow fast with z3 (the counting arguments) and add little: the unbounded proofs are
+    grow fast with the counting arguments and add little: the unbounded proofs are
     ``--prove``. Prove: every property is 1-inductive with its invariants, depth 3 leaves a
     margin."""
     if mode == "prove":
