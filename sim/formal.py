@@ -569,9 +569,12 @@ def sweep_configs():
                                  for function in FUNCTIONS if function != "fma"]
 
 
-def _tasks(configs, levels_of, duts, properties, mode, grouped):
-    """``(config, dut, properties)`` of every task; tag tasks whose netlist another tag task
-    already checks (same :func:`tag_signature`) become ``(config, dut, None, first config)``."""
+def plan_tasks(configs, levels_of, duts, properties, mode, grouped):
+    """``(config, dut, properties, None)`` of every task of a run: the pipeline levels
+    ``levels_of(config)`` of each configuration, each DUT of ``duts``, the ``properties`` (or the
+    defaults of the DUT and ``mode``), one per task or in :data:`GROUPS`. In a sweep over several
+    configurations a tag unit whose netlist an earlier one already has (same
+    :func:`tag_signature`) is one entry ``(config, "tag", None, earlier config)`` instead."""
     tasks, tag_seen = [], {}
     for config in configs:
         for cfg in levels_of(config):
@@ -635,7 +638,7 @@ def main(argv=None):
         return [cfg if args.standard else cfg.with_(pipeline=config.pipeline)]
 
     duts = DUTS if args.dut == "both" else (args.dut,)
-    tasks = _tasks(configs, levels_of, duts, args.properties, mode, args.grouped)
+    tasks = plan_tasks(configs, levels_of, duts, args.properties, mode, args.grouped)
     checks = [task for task in tasks if task[2] is not None]
     if not checks:
         parser.error("nothing to check: order needs --dut tag (or both)")
@@ -659,9 +662,9 @@ def main(argv=None):
             if slowest is None or result.seconds > slowest.seconds:
                 slowest = result
     print(f"{len(checks) - failures} passed, {failures} failed in "
-          f"{time.monotonic() - total:.1f} s ({len(configs)} configurations, {len(tasks)} tasks, "
-          f"{len(tasks) - len(checks)} on a tag netlist checked already; slowest "
-          f"{slowest.seconds:.1f} s: {slowest.prop} {slowest.dut} {slowest.config.name}; "
+          f"{time.monotonic() - total:.1f} s ({len(configs)} configurations; "
+          f"{len(tasks) - len(checks)} tag units not checked again: same netlist as one checked; "
+          f"slowest {slowest.seconds:.1f} s: {slowest.prop} {slowest.dut} {slowest.config.name}; "
           f"solver {args.solver})")
     return 1 if failures else 0
 

@@ -18,7 +18,7 @@ from hw.config import FUNCTIONS, Config
 from hw.plan import optional_cuts
 
 try:
-    from sim.formal import (SOLVERS, TagTop, TagUnit, _tasks, latency_of, main,
+    from sim.formal import (SOLVERS, TagTop, TagUnit, latency_of, main, plan_tasks,
                             property_groups, run_check, tag_signature, tool_paths)
     tool_paths()
     SKIP = None
@@ -127,7 +127,7 @@ def test_sweep_checks_a_tag_netlist_once():
     """A sweep over several configurations checks each distinct tag netlist once: ISRU and ISRLU
     in bf16 have the same latency and width, so the second tag unit is not re-run."""
     configs = [Config("bf16", function="isru"), Config("bf16", function="isrlu")]
-    tasks = _tasks(configs, lambda c: [c], ("tag", "real"), None, "prove", True)
+    tasks = plan_tasks(configs, lambda c: [c], ("tag", "real"), None, "prove", True)
     tag = [(cfg.name, group, first) for cfg, dut, group, first in tasks if dut == "tag"]
     assert [t[0] for t in tag] == [configs[0].name] * 2 + [configs[1].name]
     assert tag[-1][1] is None and tag[-1][2] is configs[0]
