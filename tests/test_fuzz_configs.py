@@ -12,10 +12,11 @@ the bad parameter.
   results held while stalled).
 * ``test_invalid_config_is_rejected``: a valid configuration with one parameter made invalid.
 * ``test_fuzzed_config_cosim``: the exported Verilog of fuzzed configurations through
-  ``sim.runner`` (off by default: a Verilator build costs 15-60 s).
+  ``sim.runner`` (Verilator, or Icarus), streamed with random gaps and stalls and compared bit
+  for bit with the golden model: two configurations by default (a Verilator build costs 15-60 s).
 
 Examples are derandomized (the same every run). More: ``--fuzz-examples 200`` (or
-``FUZZ_EXAMPLES=200``); exploration: ``--fuzz-seed N``; co-simulation: ``--fuzz-cosim 3
+``FUZZ_EXAMPLES=200``); exploration: ``--fuzz-seed N``; co-simulation of more: ``--fuzz-cosim 10
 [--fuzz-simulator icarus]`` (or ``FUZZ_COSIM``/``FUZZ_SIMULATOR``); see ``tests/conftest.py``.
 """
 import math
@@ -363,14 +364,13 @@ def test_backward_magic_seed_far_from_default(kw):
 
 
 # ---------------------------------------------------------------------------------------------
-# Co-simulation of fuzzed configurations (off by default).
+# Co-simulation of fuzzed configurations' exported Verilog (two by default).
 
 def test_fuzzed_config_cosim(request):
-    count = option(request.config, "--fuzz-cosim", "FUZZ_COSIM", 0)
+    count = option(request.config, "--fuzz-cosim", "FUZZ_COSIM", 2)
     simulator = option(request.config, "--fuzz-simulator", "FUZZ_SIMULATOR", "verilator", str)
     if count <= 0:
-        pytest.skip("co-simulation of fuzzed configurations is off: --fuzz-cosim N or FUZZ_COSIM=N "
-                    "(15-60 s per Verilator build)")
+        pytest.skip("co-simulation of fuzzed configurations is off (--fuzz-cosim 0)")
     from sim.toolchain import simulator_status
     reason = simulator_status(simulator)
     if reason is not None:
