@@ -11,7 +11,7 @@ the result. The latency of a unit is the number of enabled cuts.
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .blocks.multiply import ROW_MAX_BITS, dsp_tiles, has_split, has_sum, sum_levels
+from .blocks.multiply import ROW_MAX_BITS, dsp_tiles, has_split, has_sum, inner_cuts, sum_levels
 from .formats import FloatFormat
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts"]
@@ -98,9 +98,10 @@ def _product_cuts(name, a_width, b_width, after_ns=0.0, square=False, row_bits=R
     where the product has one (:func:`~hw.blocks.multiply.has_split`), an optional
     ``<name>_split`` register before its carry chain."""
     before, middle, chain = _product_parts_ns(a_width, b_width, square, row_bits)
+    tiles, split_cut = inner_cuts(name)
     if split and has_split(a_width, b_width, square, row_bits):
-        return [Cut(f"{name}_tiles", before), Cut(f"{name}_split", middle), Cut(name, chain + after_ns)]
-    return [Cut(f"{name}_tiles", before), Cut(name, middle + chain + after_ns)]
+        return [Cut(tiles, before), Cut(split_cut, middle), Cut(name, chain + after_ns)]
+    return [Cut(tiles, before), Cut(name, middle + chain + after_ns)]
 
 
 def _newton(index, r_bits, dp):
@@ -157,7 +158,7 @@ def unit_cuts(config):
         shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.row_bits),
                   (dp.square_bits, dp.square_bits, True, dp.row_bits)]
         parts = [_product_parts_ns(*shape) for shape in shapes]     # one tile register for both
-        cuts.append(Cut("seed_products_tiles", max(before for before, _, _ in parts)))
+        cuts.append(Cut(inner_cuts("seed_products")[0], max(before for before, _, _ in parts)))
         products = max(middle + chain for _, middle, chain in parts)
         cuts += [Cut("seed_products", products),
                  Cut("seed_curve", max(_product_ns(dp.curve_width, dp.square_bits, row_bits=dp.row_bits),

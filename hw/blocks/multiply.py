@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from ..pipeline import register
 
 __all__ = ["DSP_WIDTH", "ROW_MAX_BITS", "SPLIT_MIN_BITS", "is_wide", "tile_slices", "tiles", "sum_levels",
-           "dsp_tiles", "has_sum", "has_split", "Product", "Square", "multiply"]
+           "dsp_tiles", "has_sum", "has_split", "inner_cuts", "Product", "Square", "multiply"]
 
 DSP_WIDTH = 16          # the iCE40UP5K's SB_MAC16 multiplies 16x16 unsigned
 # By default a tile with a side of at most this many bits is built from that many LUT rows (AND
@@ -87,6 +87,13 @@ def has_split(a_width, b_width, square=False, row_bits=ROW_MAX_BITS):
     """Whether a :class:`Product` (or :class:`Square`) may hold its ``split`` register: it adds
     terms and its carry chain has at least :data:`SPLIT_MIN_BITS` bits."""
     return has_sum(a_width, b_width, square, row_bits) and a_width + b_width >= SPLIT_MIN_BITS
+
+
+def inner_cuts(step):
+    """The names of the optional registers inside the product of a pipeline step ``step``, in a
+    cut list (:mod:`hw.plan`): after its DSP tiles (``cut``) and before its carry chain
+    (``split``)."""
+    return f"{step}_tiles", f"{step}_split"
 
 
 def _pack(terms, width):

@@ -4,7 +4,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..pipeline import register
-from .multiply import multiply
+from .multiply import inner_cuts, multiply
 
 __all__ = ["NewtonStage", "NEWTON_CUTS"]
 
@@ -44,9 +44,10 @@ class NewtonStage(wiring.Component):
     def _product(self, m, step, a, b, side):
         """``a * b`` (``a`` squared when ``b`` is ``a``) with the step's tile and split registers;
         ``side`` values delayed beside them."""
-        cut, split = self.cuts[f"{step}_tiles"], self.cuts[f"{step}_split"]
+        inner = inner_cuts(step)
+        cut, split = (self.cuts[name] for name in inner)
         product = multiply(m, step, a, b, self.en, cut, self.dp.row_bits, split)
-        for name, enabled in ((f"{step}_tiles", cut), (f"{step}_split", split)):
+        for name, enabled in zip(inner, (cut, split)):
             side = [register(m, self.en, v, f"{name}_{i}", enabled) for i, v in enumerate(side)]
         return product, side
 

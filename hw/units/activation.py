@@ -3,6 +3,7 @@ from amaranth.hdl import Const, Mux, Signal
 from amaranth.lib import data
 
 from ..blocks.arith import AddOne, MulShr, NormalizeSum
+from ..blocks.multiply import inner_cuts
 from ..blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
 from ..blocks.square import SquareRom
 from ..blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
@@ -84,10 +85,10 @@ class ActivationUnit(StreamUnit):
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
     def _mul(self, m, st, en, lane, step, live, a, b, shift, width):
-        """``(a * b) >> shift`` into ``live[step]`` through the cuts ``<step>_tiles``,
-        ``<step>_split`` and ``step`` (``b`` the same value as ``a``: a square,
-        :class:`~hw.blocks.multiply.Square`)."""
-        inner = (f"{step}_tiles", f"{step}_split")
+        """``(a * b) >> shift`` into ``live[step]`` through the product's inner cuts
+        (:func:`~hw.blocks.multiply.inner_cuts`) and ``step`` (``b`` the same value as ``a``: a
+        square, :class:`~hw.blocks.multiply.Square`)."""
+        inner = inner_cuts(step)
         cut, split = st.on_each(inner)
         block = m.submodules[f"lane{lane}_{step}_mul"] = MulShr(len(a), len(b), shift, width, cut=cut,
                                                            square=a is b, row_bits=self.dp.row_bits,

@@ -2,7 +2,7 @@
 from amaranth.hdl import Const, Mux, Signal, signed
 from amaranth.lib import data
 
-from ..blocks.multiply import Product
+from ..blocks.multiply import Product, inner_cuts
 from ..blocks.round import PACK_CUTS, RoundPackFloat
 from ..blocks.unpack import FloatFields
 from ..classes import Cls
@@ -104,13 +104,14 @@ class FmaUnit(StreamUnit):
         c_zero = cc == Cls.ZERO
         m.d.comb += [top.eq(live.pop("a_exp") + live.pop("b_exp") + 1), diff.eq(top - ec),
                      back.eq(ec - top)]
-        product = m.submodules[f"{name}_product"] = Product(p, p, cut=st.on("multiply_tiles"),
-                                                            split=st.on("multiply_split"))
+        inner = inner_cuts("multiply")
+        cut, split = st.on_each(inner)
+        product = m.submodules[f"{name}_product"] = Product(p, p, cut=cut, split=split)
         m.d.comb += [product.a.eq(live.pop("a_sig")), product.b.eq(live.pop("b_sig")), product.en.eq(en)]
         live.update(special=special, special_sign=special_sign, prod_sign=prod_sign,
                     prod_zero=prod_zero, c_zero=c_zero, c_sign=sc, diff=diff, back=back,
                     anchor=Mux(c_zero | (~prod_zero & back[-1]), top, ec))
-        live = st.cut_each(("multiply_tiles", "multiply_split"), live)
+        live = st.cut_each(inner, live)
         live["prod"] = product.p
         live = st.cut("multiply", live)
         # Align both in the window (bit `window` weighs 2**anchor; bit 0 is sticky).
