@@ -12,11 +12,14 @@ the achieved Fmax with the SB_MAC16's own delays included (nextpnr-ice40 does no
 through a DSP; its own figure is shown beside) and where the bitstream is. Exits non-zero when
 timing is not met by the corrected figure, when Yosys reports a "Driver-driver conflict" (the
 sign of a multiplier it deleted) or when the netlist has fewer SB_MAC16 than the unit needs.
-``--board list`` lists the boards.
+When a tool stops with an error (for example a design that does not fit the device) it exits 2
+with the tools' error lines and the resources over capacity. ``--board list`` lists the boards.
 """
 import argparse
 import json
 import os
+import re
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
 from .config import Config, add_config_arguments, config_from_arguments  # noqa: E402
 from .tools import tool_path  # noqa: E402
 
-__all__ = ["BOARDS", "Board", "build_board", "format_summary", "main"]
+__all__ = ["BOARDS", "Board", "ToolFailure", "build_board", "format_summary", "main"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,36 @@ def _utilization(report, board):
             for bel, label in board.resources}
 
 
+class ToolFailure(RuntimeError):
+    """The Yosys / nextpnr / pack flow of a board build stopped with an error. The message names
+    the build directory, the tools' ``ERROR`` lines and, when the design does not fit, the
+    resources over the device's capacity."""
+
+
+# nextpnr's "Device utilisation" lines: "Info:     ICESTORM_LC:   5558/  5280   105%".
+_UTILISATION = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", re.MULTILINE)
+
+
+def tool_failure(out, returncode):
+    """The :class:`ToolFailure` of a flow that exited with ``returncode`` in the build directory
+    ``out``, read from Yosys' log (``top.rpt``) and nextpnr's (``top.tim``)."""
+    logs = {"Yosys": out / "top.rpt", "nextpnr": out / "top.tim"}
+    texts = {tool: path.read_text(errors="replace") for tool, path in logs.items() if path.exists()}
+    errors = [f"{tool}: {line.strip()}" for tool, text in texts.items()
+              for line in text.splitlines() if line.startswith("ERROR")]
+    over = [f"{name} {used} / {available} ({100 * int(used) / int(available):.0f} %)"
+            for name, used, available in _UTILISATION.findall(texts.get("nextpnr", ""))
+            if int(used) > int(available)]
+    parts = [f"the board build failed (exit status {returncode}) in {out}"]
+    parts += errors or ["no ERROR line in the logs"]
+    if over:
+        parts.append("the design does not fit the device: " + ", ".join(over) + "; the board top "
+                     "adds the UART protocol and the self-test to the unit: build a smaller "
+                     "configuration")
+    parts.append("logs: " + ", ".join(f"{path.name} ({tool})" for tool, path in logs.items()))
+    return ToolFailure("; ".join(parts))
+
+
 def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
     """Build ``config`` for ``board`` (a :class:`Board`) at ``clock_mhz``; returns a summary dict
     (see :func:`format_summary`) with ``ok`` False when a check failed."""
@@ -137,8 +170,13 @@ def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
     if board.family == "ice40":
         options["synth_opts"] = "-dsp"
         options["nextpnr_opts"] += " --sdf top.sdf"
+    for log in ("top.rpt", "top.tim"):         # read by tool_failure: none from an earlier build
+        (out / log).unlink(missing_ok=True)
     t0 = time.monotonic()
-    platform.build(design, name="top", build_dir=str(out), do_program=False, **options)
+    try:
+        platform.build(design, name="top", build_dir=str(out), do_program=False, **options)
+    except subprocess.CalledProcessError as error:
+        raise tool_failure(out, error.returncode) from None
     tool_time = time.monotonic() - t0
     rpt = (out / "top.rpt").read_text(errors="replace")
     report = json.loads((out / "top.report.json").read_text())

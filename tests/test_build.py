@@ -37,3 +37,40 @@ def test_icebreaker_build_of_a_small_unit(tmp_path, capsys):
     assert summary["fmax_mhz"] >= summary["clock_mhz"]
     assert summary["utilization"]["ICESTORM_RAM"]["used"] >= 1
     assert "timing met" in out and "Fmax:" in out and "bitstream:" in out
+
+
+NEXTPNR_OVERFLOW = """Info: Device utilisation:
+Info: \t         ICESTORM_LC:    5558/   5280   105%
+Info: \t        ICESTORM_RAM:      23/     30    76%
+Info: \t        ICESTORM_DSP:       5/      8    62%
+Info: Running main analytical placer, max placement attempts per cell = 3914402.
+ERROR: Failed to expand region (0, 0) |_> (25, 31) of 5557 ICESTORM_LCs
+0 warnings, 1 error
+"""
+
+
+def test_tool_failure_names_the_error_and_the_overflow(tmp_path):
+    """A design too large for the device: nextpnr's error line and the resource over capacity,
+    not a traceback of the build script."""
+    (tmp_path / "top.rpt").write_text("Yosys log\n")
+    (tmp_path / "top.tim").write_text(NEXTPNR_OVERFLOW)
+    message = str(build.tool_failure(tmp_path, 125))
+    assert "exit status 125" in message and str(tmp_path) in message
+    assert "nextpnr: ERROR: Failed to expand region" in message
+    assert "does not fit the device: ICESTORM_LC 5558 / 5280 (105 %)" in message
+    assert "ICESTORM_RAM" not in message
+
+
+def test_tool_failure_of_yosys(tmp_path):
+    (tmp_path / "top.rpt").write_text("ERROR: Module `foo' referenced in module `top' is not "
+                                      "part of the design.\n")
+    message = str(build.tool_failure(tmp_path, 1))
+    assert "Yosys: ERROR: Module `foo'" in message and "does not fit" not in message
+
+
+def test_build_failure_exits_2_with_the_message(monkeypatch, capsys):
+    def fail(*args, **kwargs):
+        raise build.ToolFailure("the board build failed (exit status 125) in b; nextpnr: ERROR: x")
+    monkeypatch.setattr(build, "build_board", fail)
+    assert build.main(["--board", "icebreaker", "--format", "bf16", "--function", "rsqrt"]) == 2
+    assert "error: the board build failed (exit status 125)" in capsys.readouterr().err
