@@ -195,7 +195,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [1:0] r11;
   reg lane0_pack_overflow_at_31_r;
   reg [31:0] lane0_seed_square_tile_0_0;
-  reg [33:0] lane0_seed_seed_products_3;
+  reg [16:0] lane0_seed_b_12;
   reg [64:0] lane0_seed_port__data;
   reg [12:0] lane0_seed_seed_products_tiles_1;
   reg [12:0] lane0_seed_a_14;
@@ -434,8 +434,8 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [32:0] n169 = {r2, 17'h0} & {r1, 32'h0};
   wire [32:0] n170 = n168 | n169;
   wire [33:0] lane0_seed_p_26 = n165 + {n170, 1'b0};
-  wire [28:0] n171 = {16'h0, lane0_seed_a_14} * {13'h0, lane0_seed_seed_products_3[32:17]};
-  wire [12:0] n172 = lane0_seed_seed_products_3[33] ? lane0_seed_a_14 : 13'h0;
+  wire [28:0] n171 = {16'h0, lane0_seed_a_14} * {13'h0, lane0_seed_b_12[15:0]};
+  wire [12:0] n172 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 13'h0;
   wire [29:0] lane0_seed_curve_p = {1'b0, n171} + {1'b0, n172, 16'h0};
   wire [15:0] n173 = lane0_seed_b[20] ? lane0_seed_port__data[28:13] : 16'h0;
   wire [3:0] n174 = lane0_seed_b[20] ? lane0_seed_port__data[32:29] : 4'h0;
@@ -4489,7 +4489,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       r11 <= ~n157 ? 2'h1 : {n162[4], n162[2]};
       lane0_pack_overflow_at_31_r <= lane0_pack_overflow_at_31;
       lane0_seed_square_tile_0_0 <= n163;
-      lane0_seed_seed_products_3 <= lane0_seed_p_26;
+      lane0_seed_b_12 <= lane0_seed_p_26[33:17];
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[12:0];
       lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
       lane0_seed_seed_products_tiles_0 <= lane0_seed_port__data[64:35];
@@ -6806,7 +6806,7 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     r11 = 2'h0;
     lane0_pack_overflow_at_31_r = 1'b0;
     lane0_seed_square_tile_0_0 = 32'h0;
-    lane0_seed_seed_products_3 = 34'h0;
+    lane0_seed_b_12 = 17'h0;
     lane0_seed_seed_products_tiles_1 = 13'h0;
     lane0_seed_a_14 = 13'h0;
     lane0_seed_seed_products_tiles_0 = 30'h0;
@@ -6843,5 +6843,5 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n4[14:10], n114[29:0], n119[33:30], n134[3:0], n141[3:1], n148[0], n148[3:2], n155[3:2], n162[1:0], n162[3], lane0_seed_seed_products_3[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], n4051[14:10], lane0_pack_rnd_signal[15:1], n4055[14:10]};
+  wire unused_bits = ^{n4[14:10], n114[29:0], n119[33:30], n134[3:0], n141[3:1], n148[0], n148[3:2], n155[3:2], n162[1:0], n162[3], lane0_seed_p_26[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], n4051[14:10], lane0_pack_rnd_signal[15:1], n4055[14:10]};
 endmodule

@@ -215,7 +215,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [2:0] lane0_pack_d_at_30_r;
   reg [2:0] lane0_pack_d_at_29_r;
   reg [27:0] lane0_seed_square_tile_0_0;
-  reg [27:0] lane0_seed_seed_products_3;
+  reg [13:0] lane0_seed_b_12;
   reg [58:0] lane0_seed_port__data;
   reg [9:0] lane0_seed_seed_products_tiles_1;
   reg [9:0] lane0_seed_a_14;
@@ -2380,7 +2380,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire lane0_pack_d_at_30 = n2103 ? 1'b1 : 1'b0;
   wire [2:0] lane0_pack_d_at_29 = n2101 ? 3'h4 : 3'h3;
   wire [27:0] n2108 = {14'h0, lane0_seed_b[19:6]} * {14'h0, lane0_seed_b[19:6]};
-  wire [23:0] lane0_seed_curve_p = {14'h0, lane0_seed_a_14} * {10'h0, lane0_seed_seed_products_3[27:14]};
+  wire [23:0] lane0_seed_curve_p = {14'h0, lane0_seed_a_14} * {10'h0, lane0_seed_b_12};
   wire [31:0] n2109 = {16'h0, lane0_seed_port__data[25:10]} * {16'h0, lane0_seed_b[15:0]};
   wire [15:0] n2110 = lane0_seed_port__data[28] ? lane0_seed_b[15:0] : 16'h0;
   wire [15:0] n2111 = lane0_seed_b[16] ? lane0_seed_port__data[25:10] : 16'h0;
@@ -4822,7 +4822,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_pack_d_at_30_r <= {2'h2, lane0_pack_d_at_30};
       lane0_pack_d_at_29_r <= lane0_pack_d_at_29;
       lane0_seed_square_tile_0_0 <= n2108;
-      lane0_seed_seed_products_3 <= lane0_seed_square_tile_0_0;
+      lane0_seed_b_12 <= lane0_seed_square_tile_0_0[27:14];
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[9:0];
       lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
       lane0_seed_seed_products_tiles_0 <= lane0_seed_port__data[58:29];
@@ -6133,7 +6133,7 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_pack_d_at_30_r = 3'h0;
     lane0_pack_d_at_29_r = 3'h0;
     lane0_seed_square_tile_0_0 = 28'h0;
-    lane0_seed_seed_products_3 = 28'h0;
+    lane0_seed_b_12 = 14'h0;
     lane0_seed_seed_products_tiles_1 = 10'h0;
     lane0_seed_a_14 = 10'h0;
     lane0_seed_seed_products_tiles_0 = 30'h0;
@@ -6171,5 +6171,5 @@ module isru_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_port_43_0[7:0], lane0_square_mul_p_5[16:0], n2086[28:0], n2091[32:29], lane0_seed_seed_products_3[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[22:0], n4357[27:23], lane0_pack_rnd_signal[28:1]};
+  wire unused_bits = ^{lane0_x_port_43_0[7:0], lane0_square_mul_p_5[16:0], n2086[28:0], n2091[32:29], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[22:0], n4357[27:23], lane0_pack_rnd_signal[28:1]};
 endmodule

@@ -94,9 +94,13 @@ class PolySeed(wiring.Component):
         ut = u[u_bits - d:]
         square = multiply(m, "square", ut, ut, self.en, self.cuts[first], dp.row_bits)
         c0, c2 = self._cut(m, first, [c0, c2])
-        c0, c2, slope, square = self._cut(m, "seed_products", [c0, c2, slope, square])
+        # Only v = square[d:] is registered, not the whole square: a register holding the whole
+        # product is, on some netlists, taken by Yosys' ice40_dsp both as the square DSP's output
+        # register and as the curve DSP's input register, which loses the square's DSP and ties
+        # the curve's operand to 0 (seen on the FP32 ISRLU board top at pipeline level 8).
+        c0, c2, slope, v = self._cut(m, "seed_products", [c0, c2, slope, square[d:]])
         line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
-        bend = multiply(m, "curve", c2, square[d:], self.en, row_bits=dp.row_bits)
+        bend = multiply(m, "curve", c2, v, self.en, row_bits=dp.row_bits)
         line, bend = self._cut(m, "seed_curve", [line, bend])
         total = (line + (bend >> d))[:dp.seed_bits + 1]
         m.d.comb += self.r0.eq(self._cut(m, "seed_sum", [total])[0])
