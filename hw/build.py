@@ -18,7 +18,6 @@ with the tools' error lines and the resources over capacity. ``--board list`` li
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -128,20 +127,21 @@ class ToolFailure(RuntimeError):
     resources over the device's capacity."""
 
 
-# nextpnr's "Device utilisation" lines: "Info:     ICESTORM_LC:   5558/  5280   105%".
-_UTILISATION = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", re.MULTILINE)
+# The logs of Amaranth's build script: Yosys' and nextpnr's.
+TOOL_LOGS = {"Yosys": "top.rpt", "nextpnr": "top.tim"}
 
 
 def tool_failure(out, returncode):
     """The :class:`ToolFailure` of a flow that exited with ``returncode`` in the build directory
-    ``out``, read from Yosys' log (``top.rpt``) and nextpnr's (``top.tim``)."""
-    logs = {"Yosys": out / "top.rpt", "nextpnr": out / "top.tim"}
+    ``out``, read from the :data:`TOOL_LOGS`."""
+    from .ice40 import log_errors, nextpnr_utilization
+    logs = {tool: out / name for tool, name in TOOL_LOGS.items()}
     texts = {tool: path.read_text(errors="replace") for tool, path in logs.items() if path.exists()}
-    errors = [f"{tool}: {line.strip()}" for tool, text in texts.items()
-              for line in text.splitlines() if line.startswith("ERROR")]
-    over = [f"{name} {used} / {available} ({100 * int(used) / int(available):.0f} %)"
-            for name, used, available in _UTILISATION.findall(texts.get("nextpnr", ""))
-            if int(used) > int(available)]
+    errors = [f"{tool}: ERROR: {message.strip()}" for tool, text in texts.items()
+              for message in log_errors(text)]
+    over = [f"{bel} {u['used']} / {u['available']} ({100 * u['used'] / u['available']:.0f} %)"
+            for bel, u in nextpnr_utilization(texts.get("nextpnr", "")).items()
+            if u["used"] > u["available"]]
     parts = [f"the board build failed (exit status {returncode}) in {out}"]
     parts += errors or ["no ERROR line in the logs"]
     if over:
@@ -170,7 +170,7 @@ def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
     if board.family == "ice40":
         options["synth_opts"] = "-dsp"
         options["nextpnr_opts"] += " --sdf top.sdf"
-    for log in ("top.rpt", "top.tim"):         # read by tool_failure: none from an earlier build
+    for log in TOOL_LOGS.values():             # read by tool_failure: none from an earlier build
         (out / log).unlink(missing_ok=True)
     t0 = time.monotonic()
     try:
@@ -178,7 +178,7 @@ def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
     except subprocess.CalledProcessError as error:
         raise tool_failure(out, error.returncode) from None
     tool_time = time.monotonic() - t0
-    rpt = (out / "top.rpt").read_text(errors="replace")
+    rpt = (out / TOOL_LOGS["Yosys"]).read_text(errors="replace")
     report = json.loads((out / "top.report.json").read_text())
     netlist = json.loads((out / "top.json").read_text())
     cells = netlist_cells(netlist)

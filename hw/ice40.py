@@ -305,7 +305,7 @@ def _synthesize(design, work_dir, dsp=True, harness=True, outputs=DEFAULT_OUTPUT
     result["driver_conflicts"] = len(driver_conflict_warnings(log))
     result["yosys_warnings"] = len(re.findall(r"^Warning: ", log, re.M))
     if code != 0 or not (work / "top.json").exists():
-        errors = re.findall(r"^ERROR: (.*)$", log, re.M)
+        errors = log_errors(log)
         result["error"] = ("yosys timed out" if code is None else
                            errors[0] if errors else f"yosys failed ({code}); see {log_path}")
         return result, top, None
@@ -314,6 +314,21 @@ def _synthesize(design, work_dir, dsp=True, harness=True, outputs=DEFAULT_OUTPUT
     result.update(synthesized=True, cells=dict(sorted(cells.items())),
                   yosys=yosys_resources(cells), dsp_modes=timing.dsp_modes(netlist))
     return result, top, netlist
+
+
+def log_errors(log):
+    """The messages of the ``ERROR:`` lines of a Yosys or nextpnr log."""
+    return re.findall(r"^ERROR: (.*)$", log, re.M)
+
+
+def nextpnr_utilization(log):
+    """nextpnr's device utilisation table from its log, ``{bel: {"used", "available"}}``; empty
+    when the log has none (nextpnr stopped before packing)."""
+    block = re.search(r"Device utilisation:\n((?:Info:\s+\w+:\s+\d+/\s*\d+.*\n)+)", log)
+    if not block:
+        return {}
+    return {bel: {"used": int(used), "available": int(available)}
+            for bel, used, available in re.findall(r"(\w+):\s+(\d+)/\s*(\d+)", block.group(1))}
 
 
 def synthesize(design, work_dir, dsp=True, harness=True, outputs=DEFAULT_OUTPUTS, ready_pin=True,
@@ -357,13 +372,11 @@ def place_and_route(work_dir, clock_mhz=50.0, seed=1, pcf=None, bitstream=False,
     result["times"]["nextpnr"] = time.monotonic() - t0
     log_path = work / "nextpnr.log"
     log = log_path.read_text(errors="replace") if log_path.exists() else ""
-    block = re.search(r"Device utilisation:\n((?:Info:\s+\w+:\s+\d+/\s*\d+.*\n)+)", log)
-    if block:
-        result["nextpnr_utilization"] = {
-            bel: {"used": int(used), "available": int(available)}
-            for bel, used, available in re.findall(r"(\w+):\s+(\d+)/\s*(\d+)", block.group(1))}
+    utilization = nextpnr_utilization(log)
+    if utilization:
+        result["nextpnr_utilization"] = utilization
     if code != 0 or not (work / "report.json").exists():
-        errors = re.findall(r"^ERROR: (.*)$", log, re.M)
+        errors = log_errors(log)
         result["error"] = ("nextpnr timed out" if code is None else
                            errors[0] if errors else f"nextpnr failed ({code}); see {log_path}")
         return result

@@ -6,8 +6,8 @@ small, fixed set that keeps the file under a minute and a half on two cores).
 ``--fuzz-seed S`` (or ``$FUZZ_SEED``): explore with random seed ``S`` instead of the fixed
 derandomized examples.
 ``--fuzz-cosim N`` (or ``$FUZZ_COSIM``): co-simulate ``N`` fuzzed configurations' exported
-Verilog (default 2; 15-60 s per Verilator build, cached in ``sim_build/``; 0 turns it off); ``--fuzz-simulator`` (or
-``$FUZZ_SIMULATOR``): ``verilator`` (default) or ``icarus``.
+Verilog (default 2; 15-60 s per Verilator build, cached in ``sim_build/``; 0 turns it off);
+``--fuzz-simulator`` (or ``$FUZZ_SIMULATOR``): ``verilator`` (default) or ``icarus``.
 """
 
 
