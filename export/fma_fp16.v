@@ -3,7 +3,7 @@
 //   python -m hw.export --format fp16 --function fma --out DIR
 // Machine-readable description: fma_fp16.json; documentation: docs/export.md.
 //
-// configuration: format=fp16 function=fma lanes=1
+// configuration: format=fp16 function=fma lanes=1 device=ice40up5k
 // latency: 8 cycles (registers after unpack, multiply_tiles, multiply, align, add, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5 ulp against the exact value, 15,832 inputs (5,832 triples of special operands and 10,000 random triples; sampled, rng seed 0); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.

@@ -3,7 +3,7 @@
 //   python -m hw.export --format bf16 --function isrlu-grad --seed pwl --table-bits 11 --newton 0 --alpha 1 --out DIR
 // Machine-readable description: isrlu_grad_bf16_a1_pwl11_n0.json; documentation: docs/export.md.
 //
-// configuration: format=bf16 function=isrlu-grad seed=pwl table_bits=11 newton=0 lanes=1 alpha=1.0
+// configuration: format=bf16 function=isrlu-grad seed=pwl table_bits=11 newton=0 lanes=1 alpha=1.0 device=ice40up5k
 // latency: 16 cycles (registers after unpack_count, unpack, square, alpha, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4998 ulp against the exact value, 65,536 inputs (all x, grad 1; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.

@@ -3,7 +3,7 @@
 //   python -m hw.export --format fp32 --function isru-grad --seed quad --table-bits 10 --newton 0 --alpha 1 --out DIR
 // Machine-readable description: isru_grad_fp32_a1_quad10_n0.json; documentation: docs/export.md.
 //
-// configuration: format=fp32 function=isru-grad seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0
+// configuration: format=fp32 function=isru-grad seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0 device=ice40up5k
 // latency: 21 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, alpha, sum_align, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5194 ulp against the exact value, 100,000 inputs (100,000 sampled x, grad 1; sampled, rng seed 0); 132 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.

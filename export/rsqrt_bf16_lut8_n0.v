@@ -3,7 +3,7 @@
 //   python -m hw.export --format bf16 --function rsqrt --seed lut --table-bits 8 --newton 0 --out DIR
 // Machine-readable description: rsqrt_bf16_lut8_n0.json; documentation: docs/export.md.
 //
-// configuration: format=bf16 function=rsqrt seed=lut table_bits=8 newton=0 lanes=1
+// configuration: format=bf16 function=rsqrt seed=lut table_bits=8 newton=0 lanes=1 device=ice40up5k
 // latency: 6 cycles (registers after unpack_count, unpack, seed, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4993 ulp against the exact value, 65,536 inputs (all inputs; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.

@@ -3,7 +3,7 @@
 //   python -m hw.export --format fp16 --function rsqrt --seed lut --table-bits 11 --newton 0 --out DIR
 // Machine-readable description: rsqrt_fp16_lut11_n0.json; documentation: docs/export.md.
 //
-// configuration: format=fp16 function=rsqrt seed=lut table_bits=11 newton=0 lanes=1
+// configuration: format=fp16 function=rsqrt seed=lut table_bits=11 newton=0 lanes=1 device=ice40up5k
 // latency: 6 cycles (registers after unpack_count, unpack, seed, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4996 ulp against the exact value, 65,536 inputs (all inputs; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.

@@ -3,7 +3,7 @@
 //   python -m hw.export --format fp32 --function rsqrt --seed lut --table-bits 12 --newton 1 --out DIR
 // Machine-readable description: rsqrt_fp32_lut12_n1.json; documentation: docs/export.md.
 //
-// configuration: format=fp32 function=rsqrt seed=lut table_bits=12 newton=1 lanes=1
+// configuration: format=fp32 function=rsqrt seed=lut table_bits=12 newton=1 lanes=1 device=ice40up5k
 // latency: 15 cycles (registers after unpack_count, unpack, seed, newton0_square_tiles, newton0_square, newton0_t_tiles, newton0_t_split, newton0_t, newton0_h, newton0_r_tiles, newton0_r_split, newton0_r, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.7415 ulp against the exact value, 100,000 inputs (100,000 sampled inputs; sampled, rng seed 0); 5,087 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.

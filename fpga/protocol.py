@@ -26,6 +26,8 @@ __all__ = ["SOF", "REPLY", "ERROR", "Command", "ErrorCode", "CRC16_POLY", "CRC16
            "config_hash", "operand_names", "pack_records", "result_words", "pack_results",
            "unpack_results", "crc32_of_results"]
 
+from hw.spec.functions import REGISTRY, by_wire_code, lookup
+
 SOF = 0xA5
 REPLY = 0x80
 ERROR = 0x7F
@@ -36,7 +38,8 @@ ARG_BYTES = 4                           # start (u16), count (u16) of LOAD, RUN 
 RUN_REPLY_BYTES = 4                     # cycles (u32)
 SELFTEST_REPLY_BYTES = 13               # crc (u32), vectors (u32), cycles (u32), passed (u8)
 FRAME_OVERHEAD = 6                      # SOF, TYPE, LEN, CRC
-FUNCTION_CODES = ("rsqrt", "isrlu", "isru", "isrlu-grad", "isru-grad", "fma")
+# The function numbers of the INFO reply: the registry's wire codes (hw.spec.functions).
+FUNCTION_CODES = {entry.name: entry.wire_code for entry in REGISTRY.values()}
 
 
 class Command(IntEnum):
@@ -108,11 +111,9 @@ def config_hash(config):
 
 
 def operand_names(function, runtime_alpha):
-    """Operand names in port order (:func:`hw.export.input_operands`) from what INFO reports."""
-    if function == "fma":
-        return ("a", "b", "c")
-    backward = function.endswith("-grad")
-    return ("x",) + (("grad",) if backward else ()) + (("alpha",) if runtime_alpha else ())
+    """Operand names in port order (:attr:`hw.spec.config.Config.operands`) from what INFO
+    reports."""
+    return lookup(function).operands + (("alpha",) if runtime_alpha else ())
 
 
 INFO_MAGIC = b"ISRQ"
@@ -157,7 +158,7 @@ class Info:
 
     def to_bytes(self):
         flags = int(self.has_flag) | int(self.runtime_alpha) << 1
-        return _INFO.pack(INFO_MAGIC, self.version, FUNCTION_CODES.index(self.function), 1,
+        return _INFO.pack(INFO_MAGIC, self.version, FUNCTION_CODES[self.function], 1,
                           self.operands, self.in_width, self.out_width, flags, self.latency,
                           self.depth, self.config_hash, self.clk_hz, self.baud,
                           self.timeout_cycles, self.selftest_vectors, self.selftest_crc)
@@ -173,10 +174,11 @@ class Info:
             raise FrameError(f"INFO magic is {magic!r}, expected {INFO_MAGIC!r}")
         if version != INFO_VERSION:
             raise FrameError(f"INFO version {version} is not the supported {INFO_VERSION}")
-        if function >= len(FUNCTION_CODES) or lanes != 1:
-            raise FrameError(f"INFO has function code {function} (0..{len(FUNCTION_CODES) - 1}) "
+        entry = by_wire_code(function)
+        if entry is None or lanes != 1:
+            raise FrameError(f"INFO has function code {function} (0..{max(FUNCTION_CODES.values())}) "
                              f"and {lanes} lanes (expected 1)")
-        return cls(function=FUNCTION_CODES[function], in_width=in_width, out_width=out_width,
+        return cls(function=entry.name, in_width=in_width, out_width=out_width,
                    has_flag=bool(flags & 1), runtime_alpha=bool(flags & 2), operands=operands,
                    latency=latency, depth=depth, config_hash=chash, clk_hz=clk_hz, baud=baud,
                    timeout_cycles=timeout, selftest_vectors=vectors, selftest_crc=crc,

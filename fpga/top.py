@@ -7,7 +7,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.export import ExportTop
+from hw.rtl.top import ExportTop
 from .parser import FrameParser
 from .protocol import (ERROR, INFO_BYTES, REPLY, RUN_REPLY_BYTES, SELFTEST_REPLY_BYTES, Command,
                        Info, config_hash, word_bytes)
@@ -27,7 +27,7 @@ TIMEOUT_MIN_BYTES = 3           # the timeout must be longer than this many byte
 class BoardTop(wiring.Component):
     """The protocol top of one unit (``config``, one lane) for any board: the UART, the frame
     parser and sender, ``depth`` operand sets and results in block RAM, the unit
-    (:class:`hw.export.ExportTop`) and the exhaustive self-test, run once after reset when
+    (:class:`hw.rtl.top.ExportTop`) and the exhaustive self-test, run once after reset when
     ``post`` is set and on every SELFTEST command.
 
     Ports (all in the ``sync`` domain, clocked at ``clk_freq`` Hz): ``uart_rx`` (in, idle high;

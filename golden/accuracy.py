@@ -45,8 +45,11 @@ import time
 
 import numpy as np
 
-from hw.config import Config, add_config_arguments, config_from_arguments
-from hw.formats import FloatFormat
+from hw.spec.config import Config
+
+from hw.spec.flags import add_config_arguments, config_from_arguments
+from hw.spec.formats import FloatFormat
+from hw.spec.functions import Family, functions, lookup
 from . import reference
 from .eval import evaluate
 from .rsqrt import rsqrt
@@ -580,7 +583,7 @@ def format_table(results):
 
 
 ACTIVATION_TABLE_FORMATS = ("bf16", "fp16", "fp32")
-ACTIVATION_TABLE_FUNCTIONS = ("isrlu", "isru", "isrlu-grad", "isru-grad")
+ACTIVATION_TABLE_FUNCTIONS = functions(Family.ACTIVATION)
 ACTIVATION_TABLE_ALPHAS = (1.0, 3.0)
 
 
@@ -590,7 +593,7 @@ def activation_table_entries():
     rows = [(Config(fmt, function=f, alpha=a), False) for fmt in ACTIVATION_TABLE_FORMATS
             for f in ACTIVATION_TABLE_FUNCTIONS for a in ACTIVATION_TABLE_ALPHAS]
     rows += [(Config(fmt, function=f, alpha=a), True) for fmt in ACTIVATION_TABLE_FORMATS
-             for f in ACTIVATION_TABLE_FUNCTIONS if f.endswith("-grad") for a in ACTIVATION_TABLE_ALPHAS]
+             for f in ACTIVATION_TABLE_FUNCTIONS if lookup(f).backward for a in ACTIVATION_TABLE_ALPHAS]
     return rows
 
 
@@ -674,9 +677,9 @@ def main(argv=None):
                         help="instead of one configuration, the table of bf16/fp16/fp32 defaults and "
                              "both seeds with 0..2 Newton stages (--json writes a list)")
     parser.add_argument("--activation-table", action="store_true",
-                        help="instead of one configuration, the table of bf16/fp16/fp32 x isrlu, "
-                             "isru, isrlu-grad, isru-grad x alpha 1 and 3 (grad 1), plus the "
-                             "backward ones with random grads (--json writes a list)")
+                        help=f"instead of one configuration, the table of bf16/fp16/fp32 x "
+                             f"{', '.join(ACTIVATION_TABLE_FUNCTIONS)} x alpha 1 and 3 (grad 1), "
+                             f"plus the backward ones with random grads (--json writes a list)")
     args = parser.parse_args(argv)
     for name in ("samples", "grad_samples"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -706,7 +709,8 @@ def main(argv=None):
         return 0
     config = config_from_arguments(args, parser)
     if args.grad_samples is not None and not config.is_backward:
-        parser.error("--grad-samples is only used by the backward functions (isrlu-grad, isru-grad)")
+        parser.error(f"--grad-samples is only used by the backward functions "
+                     f"({', '.join(functions(backward=True))})")
     if args.grad_samples is not None and args.exhaustive:
         parser.error("--grad-samples and --exhaustive exclude each other")
     if args.ranges is not None and not args.exhaustive:

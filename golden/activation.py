@@ -1,5 +1,5 @@
 """Bit-exact golden model of the ISRLU/ISRU forward and backward units: the composition of the
-block twins, in the same order as :class:`hw.units.activation.ActivationUnit`.
+block twins, in the same order as :class:`hw.rtl.units.activation.ActivationUnit`.
 
 Datapath (one rounding, at the end): ``Q = x**2``, ``T = alpha * Q``, ``U = 1 + T`` (aligned),
 ``R = U**-0.5`` (seed and Newton stages of the rsqrt core), then ``y = x * R`` (forward) or
@@ -8,9 +8,9 @@ U**-1.5`` itself), all in fixed point with ``work_bits`` fraction bits.
 """
 import numpy as np
 
-from hw.classes import Cls
-from hw.config import Config
-from hw.datapath import datapath
+from hw.spec.classes import Cls
+from hw.spec.config import Config
+from hw.spec.datapath import datapath
 from . import blocks
 from .rsqrt import rsqrt_core
 
@@ -74,7 +74,7 @@ def activation(config: Config, x, grad=None, alpha=None):
 
     # f'(x) = 1 (and ISRLU's f(x) = x): x >= 0 for ISRLU, x = 0 for both; R = 1 passes x or grad.
     unit = cx == Cls.ZERO
-    if config.function in ("isrlu", "isrlu-grad"):
+    if config.entry.identity_nonnegative:
         unit = unit | (sx == 0)
     r = np.where(unit, U64(1 << w), r)
     k = np.where(unit, 0, k)

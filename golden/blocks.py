@@ -1,12 +1,13 @@
-"""NumPy twins of the hardware blocks in :mod:`hw.blocks`, with the same names, widths and rounding.
+"""NumPy twins of the hardware blocks in :mod:`hw.rtl.blocks`, with the same names, widths and rounding.
 
 Every function takes and returns integer arrays (``int64`` for signed quantities, ``uint64`` for
-significands) and the :class:`~hw.datapath.Datapath` that sizes them.
+significands) and the :class:`~hw.spec.datapath.Datapath` that sizes them.
 """
 import numpy as np
 
-from hw.classes import Cls
-from .intmath import bit_length, mul_shr, round_shift
+from hw.spec.classes import Cls
+from hw.spec.intmath import bit_length, mul_shr, round_shift
+from hw.spec.seeds import poly_seed, table_index
 
 __all__ = ["float_fields", "unpack_float", "unpack_fixed", "range_reduce", "seed_lut", "seed_poly", "seed_magic",
            "newton_stage", "round_pack_float", "round_pack_fixed", "square", "product", "add_one",
@@ -73,15 +74,9 @@ def range_reduce(dp, exp, sig):
     return parity, exp >> 1, sig << parity.astype(np.uint64)
 
 
-def _table_index(config, dp, parity, sig):
-    """The seed table's index: the parity and the top ``table_bits - 1`` fraction bits."""
-    top = config.table_bits - 1
-    return (parity << top) | ((sig >> U(dp.frac_bits - top)) & U((1 << top) - 1)).astype(np.int64)
-
-
 def _table_entry(config, dp, parity, sig):
     """The seed table's entry for the parity and the top ``table_bits - 1`` fraction bits."""
-    return np.asarray(dp.table, dtype=np.uint64)[_table_index(config, dp, parity, sig)]
+    return np.asarray(dp.table, dtype=np.uint64)[table_index(config.table_bits, dp.frac_bits, parity, sig)]
 
 
 def seed_lut(config, dp, parity, sig):
@@ -90,27 +85,15 @@ def seed_lut(config, dp, parity, sig):
 
 
 def seed_poly(config, dp, parity, sig):
-    """Polynomial seed ``R0`` (``seed_bits`` fraction bits) of the interval indexed like
-    :func:`seed_lut`, ``u`` the ``U`` fraction bits below the index: a line (``pwl``)
-    ``c0 - floor(c1*u / 2**U)``, or a parabola (``quad``) with ``+ floor(c2*v / 2**D)`` where
-    ``v = floor(ut**2 / 2**D)``, ``ut`` the top ``D`` bits of ``u``. Entries may be wider than 64
-    bits; each coefficient is not."""
-    curve = dp.curve_width if config.seed == "quad" else 0
-    fields = [(dp.slope_width + curve, None), (curve, dp.slope_width), (0, curve)]
-    c0, c1, c2 = (np.array([(e >> shift) & ((1 << width) - 1) if width is not None else e >> shift
-                            for e in dp.table], dtype=np.uint64) for shift, width in fields)
-    index = _table_index(config, dp, parity, sig)
-    u = sig & U((1 << dp.poly_u_bits) - 1)
-    r0 = c0[index] - mul_shr(c1[index], u, dp.poly_u_bits)
-    if config.seed == "quad":
-        ut = u >> U(dp.poly_u_bits - dp.square_bits)
-        r0 = r0 + mul_shr(c2[index], mul_shr(ut, ut, dp.square_bits), dp.square_bits)
-    return r0
+    """Polynomial seed ``R0`` (``seed_bits`` fraction bits): a line (``pwl``) or a parabola
+    (``quad``) of the entry indexed like :func:`seed_lut`, evaluated by
+    :func:`hw.spec.seeds.poly_seed` (the table's own arithmetic, with which its error is measured)."""
+    return poly_seed(config.seed, config.table_bits, dp, parity, sig)
 
 
 def seed_magic(config, dp, parity, sig):
     """Magic-constant seed ``R0`` (``seed_bits = magic_bits + 2`` fraction bits) from the top
-    ``magic_bits`` fraction bits of ``sig``, see :mod:`hw.magic`."""
+    ``magic_bits`` fraction bits of ``sig``, see :mod:`hw.spec.magic`."""
     man = dp.magic_bits
     frac = ((sig >> U(dp.frac_bits - man)) & U((1 << man) - 1)).astype(np.int64)
     kf = config.magic & ((1 << man) - 1)
@@ -123,7 +106,7 @@ def seed_magic(config, dp, parity, sig):
 def newton_stage(dp, r, r_bits, mr, last):
     """One Newton-Raphson step ``r * (3 - m*r*r) / 2``; ``r`` has ``r_bits`` fraction bits, the result
     ``work_bits``. Each product is truncated to ``work_bits`` fraction bits. The last stage uses
-    ``3 + newton_bias`` to centre its error (see :func:`hw.datapath.newton_bias`)."""
+    ``3 + newton_bias`` to centre its error (see :func:`hw.spec.datapath.newton_bias`)."""
     w = dp.work_bits
     sq_shift = 2 * r_bits - w
     sq = mul_shr(r, r, sq_shift) if sq_shift >= 0 else (r * r) << U(-sq_shift)

@@ -5,7 +5,7 @@
 
 reads unsigned (or, for fixed point, two's-complement signed) integers of the input format's width
 and writes the raw results as unsigned integers of the output width. The operands are those of
-the unit (:func:`operand_names`): ``--x``, plus ``--grad`` (the backward functions) and
+the unit (:attr:`hw.spec.config.Config.operands`): ``--x``, plus ``--grad`` (the backward functions) and
 ``--alpha-bits`` (``--runtime-alpha``: alpha per element, raw bits in the unit's format); or, for
 the fused multiply-add (``--function fma``, result ``a*b + c`` correctly rounded), ``--a``,
 ``--b`` and ``--c``. Every operand the function takes is required, every other one rejected, and
@@ -15,31 +15,27 @@ all must have the same shape. Fixed point also writes the saturation/invalid fla
 import argparse
 import sys
 import time
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
 
-from hw.config import add_config_arguments, config_from_arguments
-from .activation import activation
-from .fma import fma
-from .rsqrt import rsqrt
+from hw.spec.flags import add_config_arguments, config_from_arguments
+from hw.spec.functions import FUNCTIONS, lookup
 
-__all__ = ["evaluate", "operand_names", "check_operand_flags", "FLAGS", "flag_path", "out_dtype",
+__all__ = ["evaluate", "twin", "check_operand_flags", "FLAGS", "flag_path", "out_dtype",
            "main"]
 
-FMA_OPERANDS = ("a", "b", "c")
 # Command-line flag of each operand.
 FLAGS = {"x": "--x", "grad": "--grad", "alpha": "--alpha-bits", "a": "--a", "b": "--b", "c": "--c"}
 
 
-def operand_names(config):
-    """Input operands of ``config``'s function, in the unit's port order: ``a, b, c`` (FMA), or
-    ``x`` then ``grad`` (backward functions) and ``alpha`` (runtime alpha). The same as
-    :func:`hw.export.input_operands`, without importing the RTL."""
-    if config.function == "fma":
-        return FMA_OPERANDS
-    return (("x",) + (("grad",) if config.is_backward else ())
-            + (("alpha",) if config.runtime_alpha else ()))
+def twin(config):
+    """The golden model of ``config``'s function: the twin its registry entry names
+    (:attr:`hw.spec.functions.Function.twin`, ``module:function`` in :mod:`golden`), called as
+    ``twin(config, **operands)``."""
+    module, name = config.entry.twin.split(":")
+    return getattr(import_module(f"golden.{module}"), name)
 
 
 def out_dtype(width):
@@ -72,56 +68,50 @@ def _join(names):
 def evaluate(config, x=None, grad=None, alpha=None, *, a=None, b=None, c=None):
     """Golden results for raw inputs: ``(y, flag)``; ``flag`` is None for float formats.
 
-    The operands are those of :func:`operand_names`: ``x`` for every function but the FMA, plus
+    The operands are those of :attr:`~hw.spec.config.Config.operands`: ``x`` for every function but the FMA, plus
     ``grad`` for the backward functions and ``alpha`` (raw bits) for ``runtime_alpha``; ``a``,
     ``b``, ``c`` (keyword only) for ``function="fma"``, which returns the raw bits of ``a*b + c``
     correctly rounded. Every operand must have the shape of the first; operands the
     configuration has no use for are rejected. ``evaluate(config, **operands)`` takes a mapping
     of operand names to arrays.
     """
-    if config.function == "fma":
-        given = {"x": x, "grad": grad, "alpha": alpha}
-        unused = [name for name, value in given.items() if value is not None]
+    given = {"x": x, "grad": grad, "alpha": alpha, "a": a, "b": b, "c": c}
+    entry = config.entry
+    if "x" not in entry.operands:           # operands of its own, none optional (the FMA)
+        unused = [name for name in ("x", "grad", "alpha") if given[name] is not None]
         if unused:
-            raise ValueError(f"function 'fma' takes operands a, b and c, not {_join(unused)}")
-        operands = {"a": a, "b": b, "c": c}
-        missing = [name for name, value in operands.items() if value is None]
+            raise ValueError(f"function {config.function!r} takes operands {_join(entry.operands)}, "
+                             f"not {_join(unused)}")
+        missing = [name for name in entry.operands if given[name] is None]
         if missing:
-            raise ValueError(f"operands a, b and c are required for function 'fma' "
-                             f"(missing: {_join(missing)})")
-        a = _operand("a", a, np.shape(a), "a")
-        b = _operand("b", b, a.shape, "a")
-        c = _operand("c", c, a.shape, "a")
-        return fma(config, a, b, c).astype(out_dtype(config.out_width)), None
-    unused = [name for name, value in (("a", a), ("b", b), ("c", c)) if value is not None]
-    if unused:
-        raise ValueError(f"{_join(unused)} {'is' if len(unused) == 1 else 'are'} only used with "
-                         f"function 'fma', not with {config.function!r}")
-    if x is None:
-        raise ValueError(f"x is required for function {config.function!r}")
-    x = _operand("x", x, np.shape(x))
-    if config.is_backward != (grad is not None):
-        raise ValueError(f"grad is {'required' if config.is_backward else 'not used'} "
-                         f"for function {config.function!r}")
-    if config.runtime_alpha != (alpha is not None):
-        raise ValueError("alpha bits are required with runtime_alpha" if config.runtime_alpha
-                         else "alpha bits are only used with runtime_alpha")
-    if config.is_activation:
-        if grad is not None:
-            grad = _operand("grad", grad, x.shape)
-        if alpha is not None:
-            alpha = _operand("alpha", alpha, x.shape)
-        result = activation(config, x, grad=grad, alpha=alpha)
+            raise ValueError(f"operands {_join(entry.operands)} are required for function "
+                             f"{config.function!r} (missing: {_join(missing)})")
     else:
-        result = rsqrt(config, x)
-    y, flag = result if not config.is_float else (result, None)
+        unused = [name for name in ("a", "b", "c") if given[name] is not None]
+        if unused:
+            users = [f"{user!r}" for user in FUNCTIONS if set(unused) & set(lookup(user).operands)]
+            raise ValueError(f"{_join(unused)} {'is' if len(unused) == 1 else 'are'} only used with "
+                             f"function {_join(users)}, not with {config.function!r}")
+        if x is None:
+            raise ValueError(f"x is required for function {config.function!r}")
+        if config.is_backward != (grad is not None):
+            raise ValueError(f"grad is {'required' if config.is_backward else 'not used'} "
+                             f"for function {config.function!r}")
+        if config.runtime_alpha != (alpha is not None):
+            raise ValueError("alpha bits are required with runtime_alpha" if config.runtime_alpha
+                             else "alpha bits are only used with runtime_alpha")
+    first = config.operands[0]
+    shape = np.shape(given[first])
+    operands = {name: _operand(name, given[name], shape, first) for name in config.operands}
+    result = twin(config)(config, **operands)
+    y, flag = result if isinstance(result, tuple) else (result, None)
     return y.astype(out_dtype(config.out_width)), flag
 
 
 def check_operand_flags(config, given, parser, wanted=None):
     """Exit through ``parser.error`` unless exactly the operand flags the function takes (names
-    ``wanted``, default :func:`operand_names`) are set in ``given`` (operand name -> value)."""
-    wanted = operand_names(config) if wanted is None else tuple(wanted)
+    ``wanted``, default :attr:`~hw.spec.config.Config.operands`) are set in ``given`` (operand name -> value)."""
+    wanted = config.operands if wanted is None else tuple(wanted)
     what = f"--function {config.function}" + (" --runtime-alpha" if config.runtime_alpha else "")
     unused = [FLAGS[name] for name in FLAGS if name not in wanted and given.get(name)]
     if unused:
@@ -140,8 +130,9 @@ def main(argv=None):
     operands.add_argument("--x", help="input (every function but fma)")
     operands.add_argument("--grad", help="backward functions: raw grad_out bit patterns")
     operands.add_argument("--alpha-bits", help="--runtime-alpha: raw alpha bit patterns")
-    for name in FMA_OPERANDS:
-        operands.add_argument(f"--{name}", help=f"--function fma: operand {name} of a*b + c")
+    for name in ("a", "b", "c"):
+        users = ", ".join(user for user in FUNCTIONS if name in lookup(user).operands)
+        operands.add_argument(f"--{name}", help=f"--function {users}: operand {name}")
     parser.add_argument("--out", required=True, help="output .npy of raw result bits")
     args = parser.parse_args(argv)
     config = config_from_arguments(args, parser)
@@ -149,7 +140,7 @@ def main(argv=None):
              "a": args.a, "b": args.b, "c": args.c}
     check_operand_flags(config, paths, parser)
     try:
-        arrays = {name: np.load(paths[name]) for name in operand_names(config)}
+        arrays = {name: np.load(paths[name]) for name in config.operands}
         start = time.perf_counter()
         y, flag = evaluate(config, **arrays)
     except (OSError, ValueError) as error:

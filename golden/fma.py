@@ -1,6 +1,6 @@
 """Golden model of the FMA unit: ``a*b + c`` correctly rounded (nearest even) in the unit's format.
 
-The RTL (:class:`hw.units.fma.FmaUnit`) rounds once, exactly, so its golden model is the correctly
+The RTL (:class:`hw.rtl.units.fma.FmaUnit`) rounds once, exactly, so its golden model is the correctly
 rounded result itself, computed here without an arbitrary-precision library: for every supported
 format (at most 24 significant bits) the product is exact in float64, ``s = fl(p + c)`` plus the
 TwoSum error ``err`` is exactly ``p + c``, and ``err`` only decides results that ``s`` puts exactly
@@ -8,7 +8,7 @@ on a rounding midpoint of the target format.
 """
 import numpy as np
 
-from hw.config import Config
+from hw.spec.config import Config
 
 __all__ = ["fma", "decode", "encode_rounded"]
 

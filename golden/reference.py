@@ -27,10 +27,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from hw.formats import FixedFormat, FloatFormat
+from hw.spec.formats import FixedFormat, FloatFormat
 
 __all__ = ["decode_float", "encode_float_value", "rsqrt_exact", "rsqrt_exact_fixed", "exact_value",
-           "rsqrt_mpfr", "rsqrt_fixed_int", "float_classes", "activation_exact", "activation_value",
+           "rsqrt_mpfr", "rsqrt_fixed_int", "fma_mpfr", "float_classes", "activation_exact", "activation_value",
            "activation_compare", "activation_mpfr", "activation_fixed_int"]
 
 U = np.uint64
@@ -458,7 +458,7 @@ def _analyse(config, x, grad, alpha):
     sign ``negative``, and ``m * 2**e`` (float64 estimate of the magnitude, relative error below
     2**-48) where ``numeric`` (the exact value is finite and nonzero)."""
     fmt = config.format
-    isrlu = config.function in ("isrlu", "isrlu-grad")
+    isrlu = config.entry.identity_nonnegative
     xb, xv = _decode_input(config, x)
     gv = _decode_input(config, grad)[1] if config.is_backward else None
     av, valid = _alpha_values(config, alpha, xv.shape)
@@ -670,7 +670,7 @@ def activation_mpfr(config, x, grad=None, alpha=None):
     from gmpy2 import mpfr
     shape, xbs, xs, gs, avs = _element_inputs(config, x, grad, alpha)
     fmt = config.format
-    isrlu = config.function in ("isrlu", "isrlu-grad")
+    isrlu = config.entry.identity_nonnegative
     is_float = isinstance(fmt, FloatFormat)
     if is_float:
         target = gmpy2.context(precision=fmt.precision, emin=fmt.emin - fmt.man_bits + 1,
@@ -765,7 +765,7 @@ def activation_fixed_int(config, x, grad=None, alpha=None):
     if isinstance(fmt, FloatFormat):
         raise TypeError("activation_fixed_int takes fixed-point configurations")
     shape, _, xs, gs, avs = _element_inputs(config, x, grad, alpha)
-    isrlu = config.function in ("isrlu", "isrlu-grad")
+    isrlu = config.entry.identity_nonnegative
     scale = Fraction(2) ** out.frac_bits
     ys, flags = [], []
     for i, xv in enumerate(xs):
@@ -793,3 +793,16 @@ def activation_fixed_int(config, x, grad=None, alpha=None):
         q = min(q, limit)
         ys.append((-q if negative else q) & ((1 << out.width) - 1))
     return np.array(ys, dtype=U).reshape(shape), np.array(flags, dtype=bool).reshape(shape)
+
+
+def fma_mpfr(fmt: FloatFormat, a, b, c):
+    """``a*b + c`` of raw bit patterns correctly rounded, as float64 values: per element with MPFR
+    (gmpy2) at the format's precision, exponent range and subnormals (the FMA's reference)."""
+    import gmpy2
+    context = gmpy2.context(precision=fmt.precision, emin=fmt.emin - fmt.man_bits + 1,
+                            emax=fmt.emax + 1, subnormalize=True, round=gmpy2.RoundToNearest)
+    out = []
+    for va, vb, vc in zip(decode_float(fmt, a), decode_float(fmt, b), decode_float(fmt, c)):
+        with gmpy2.context(context):
+            out.append(float(gmpy2.fma(gmpy2.mpfr(float(va)), gmpy2.mpfr(float(vb)), gmpy2.mpfr(float(vc)))))
+    return np.array(out)

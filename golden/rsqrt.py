@@ -1,9 +1,9 @@
 """Bit-exact golden model of the inverse-square-root unit: the composition of the block twins."""
 import numpy as np
 
-from hw.classes import Cls
-from hw.config import Config
-from hw.datapath import datapath
+from hw.spec.classes import Cls
+from hw.spec.config import Config
+from hw.spec.datapath import datapath
 from . import blocks
 
 __all__ = ["rsqrt_core", "rsqrt"]

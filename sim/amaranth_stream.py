@@ -28,8 +28,8 @@ import numpy as np
 from amaranth.hdl import ClockDomain, Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
-from golden.eval import evaluate, operand_names
-from hw.export import build_unit
+from golden.eval import evaluate
+from hw.rtl.top import build_unit
 
 __all__ = ["Harness", "StreamOutcome", "pad_to_lanes", "golden_payloads", "simulate"]
 
@@ -110,7 +110,7 @@ def simulate(config, operands, *, in_gap=0.0, out_stall=0.0, reset_rate=0.0, max
     :class:`StreamOutcome`; raises ``AssertionError`` naming the cycle, the payload and its
     operands on the first violation.
     """
-    names = tuple(operand_names(config))
+    names = tuple(config.operands)
     if set(operands) != set(names):
         raise ValueError(f"{config.name} takes operands {names}, got {tuple(operands)}")
     operands = {name: np.asarray(operands[name], dtype=np.uint64).ravel() for name in names}

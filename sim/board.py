@@ -49,7 +49,7 @@ def board_top(config, depth=256, post=True):
 
 
 def config_flags(config):
-    """Command-line flags (:func:`hw.config.add_config_arguments`) that give ``config``."""
+    """Command-line flags (:func:`hw.spec.config.add_config_arguments`) that give ``config``."""
     flags = []
     for name, value in config.to_dict().items():
         if value is None or (name == "lanes" and value == 1) or value is False:

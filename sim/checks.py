@@ -4,7 +4,7 @@ import zlib
 
 import numpy as np
 
-from golden.eval import FLAGS, evaluate, operand_names
+from golden.eval import FLAGS, evaluate
 
 __all__ = ["ICARUS_EXHAUSTIVE_STRIDE", "float_specials", "fixed_specials", "specials",
            "exhaustive_inputs", "golden", "mismatches", "assert_matches", "run"]
@@ -73,7 +73,7 @@ def _operands(config, x=None, grad=None, alpha=None, **operands):
     unknown = set(given) - set(FLAGS)
     if unknown:
         raise TypeError(f"unknown operand(s) {', '.join(sorted(unknown))}")
-    order = list(operand_names(config)) + [name for name in FLAGS if name not in operand_names(config)]
+    order = list(config.operands) + [name for name in FLAGS if name not in config.operands]
     return {name: np.asarray(given[name], dtype=np.uint64) for name in order
             if given.get(name) is not None}
 

@@ -146,7 +146,7 @@ class Harness:
     """A built harness executable for one configuration."""
     config: object
     executable: Path
-    latency: int                  # stated latency, hw.export.ExportTop(config).latency
+    latency: int                  # stated latency, hw.rtl.top.ExportTop(config).latency
     build_seconds: float          # 0.0 when the cached build was reused
 
 
@@ -165,17 +165,17 @@ def _tool_version(command):
 
 
 def _defines(config):
-    from hw.export import input_operands
-    operands = input_operands(config)
+    operands = config.operands
     return {"IN_W": config.in_width, "OUT_W": config.out_width, "LANES": config.lanes,
             "HAS_GRAD": int("grad" in operands), "HAS_ALPHA": int("alpha" in operands),
             "HAS_FLAG": int(not config.is_float)}
 
 
 def _check_supported(config):
-    if config.function == "fma":
-        raise ValueError("sim.exhaustive sweeps one-operand units (and the backward ones with a "
-                         "fixed or random grad); the FMA (three operands) is not supported")
+    if "x" not in config.entry.operands:
+        raise ValueError(f"sim.exhaustive sweeps one-operand units (and the backward ones with a "
+                         f"fixed or random grad); {config.function} (operands "
+                         f"{', '.join(config.entry.operands)}) is not supported")
     if config.in_width > 32 or config.out_width > 32:
         raise ValueError("sim.exhaustive supports formats of up to 32 bits")
 
@@ -183,7 +183,8 @@ def _check_supported(config):
 def build_harness(config, quiet=True):
     """Export ``config`` and build its harness (cached in ``sim_build/exhaustive-<name>-<hash>``,
     locked against concurrent builds); returns a :class:`Harness`."""
-    from hw.export import ExportTop, verilog_text
+    from hw.rtl.top import ExportTop
+    from hw.emit.core import verilog_text
     from .runner import SimulationError, cache_root
     from .toolchain import require, simulator_version, verilator_make_overrides
     _check_supported(config)

@@ -1,7 +1,7 @@
 """Formal proofs of the stream handshake of every unit (SymbiYosys; yices by default, or z3).
 
 The proofs run on a *harness* written in Amaranth around a device under test (DUT) with the flat
-ports of :class:`hw.export.ExportTop` (``in_valid``, ``in_ready``, ``in_<operand>``,
+ports of :class:`hw.rtl.top.ExportTop` (``in_valid``, ``in_ready``, ``in_<operand>``,
 ``out_valid``, ``out_ready``, ``out_y``, ``out_flag``). Every input of the DUT and the reset are
 free at every cycle (``AnySeq``; the reset is only assumed high in the first cycle), and the
 power-up state of every register is left arbitrary (the ``init`` attributes are removed), so the
@@ -9,22 +9,22 @@ properties hold for any stall pattern on either side, any mid-stream reset and a
 state. Two kinds of DUT:
 
 ``real``
-    :class:`hw.export.ExportTop` itself: the unit's real control *and* datapath. Used for the
+    :class:`hw.rtl.top.ExportTop` itself: the unit's real control *and* datapath. Used for the
     properties that do not need the arithmetic (every property but ``order``); a property that does
     not look at ``out_y`` loses the datapath to yosys' cone-of-influence clean-up, ``stable`` keeps
     it (with ``abstract=True`` its combinational arithmetic cells become free values, a sound
     over-approximation, see :func:`run_check`).
 ``tag``
-    :class:`TagTop`: a unit built on the real :class:`hw.pipeline.StreamUnit` base (so the same
+    :class:`TagTop`: a unit built on the real :class:`hw.rtl.pipeline.StreamUnit` base (so the same
     ``en``/``ready`` rule and valid pipeline) whose lane datapath passes its input, a *tag*,
-    through the real cut list of the configuration (:func:`hw.plan.unit_cuts`, registered where
-    :func:`hw.plan.enabled_cuts` says, with :class:`hw.pipeline.Stages`): the registers and their
+    through the real cut list of the configuration (:func:`hw.spec.plan.unit_cuts`, registered where
+    :func:`hw.spec.plan.enabled_cuts` says, with :class:`hw.rtl.pipeline.Stages`): the registers and their
     enables are those of the real unit, only the logic between them is the identity. The output
     is then compared with a scoreboard of the accepted inputs: order, loss and duplication on the
     payload itself.
 
 Properties (:data:`PROPERTIES`; each runs as one SymbiYosys task, or grouped: :data:`GROUPS`).
-``L`` is the unit's latency, ``len(hw.plan.enabled_cuts(config))``; *pending* is the number of
+``L`` is the unit's latency, ``len(hw.spec.plan.enabled_cuts(config))``; *pending* is the number of
 accepted, not yet delivered inputs (a transfer is ``valid & ready`` outside reset):
 
 ``count``    ``out_valid`` implies pending >= 1 (no output without a matching input, nothing
@@ -85,10 +85,12 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.config import FUNCTIONS, Config, add_config_arguments, config_from_arguments
-from hw.export import ExportTop, standard_configs
-from hw.pipeline import Stages, StreamUnit
-from hw.plan import enabled_cuts, optional_cuts, unit_cuts
-from hw.tools import tool_path
+from hw.rtl.top import ExportTop
+from hw.emit.core import standard_configs
+from hw.rtl.pipeline import Stages, StreamUnit
+from hw.spec.functions import lookup
+from hw.spec.plan import enabled_cuts, latency, optional_cuts, unit_cuts
+from hw.synth.tools import tool_path
 
 __all__ = ["PROPERTIES", "DUTS", "TagUnit", "TagTop", "Harness", "FormalResult", "run_check",
            "harness_rtlil", "tool_paths", "GROUPS", "property_groups", "tag_signature",
@@ -125,13 +127,11 @@ ARITHMETIC_CELLS = ("$mul", "$add", "$sub", "$neg", "$shl", "$shr", "$sshl", "$s
 # The tag unit: real StreamUnit control, identity datapath through the real cut list.
 
 class TagUnit(StreamUnit):
-    """A :class:`~hw.pipeline.StreamUnit` of ``config`` (any function) whose lane ``i`` passes
-    ``i.payload.x[i]`` unchanged through the cuts of :func:`hw.plan.unit_cuts`, registered at
+    """A :class:`~hw.rtl.pipeline.StreamUnit` of ``config`` (any function) whose lane ``i`` passes
+    ``i.payload.x[i]`` unchanged through the cuts of :func:`hw.spec.plan.unit_cuts`, registered at
     the enabled ones: the same flow control, valid pipeline, register count and enables as the
     real unit. ``stage_tags[lane]`` lists the tag registers, input side first (filled on
     elaboration)."""
-    functions = FUNCTIONS
-
     def __init__(self, config: Config):
         lanes = data.ArrayLayout(config.in_width, config.lanes)
         super().__init__(config, data.StructLayout({"x": lanes}), data.StructLayout({"y": lanes}))
@@ -141,8 +141,11 @@ class TagUnit(StreamUnit):
         self.stage_tags = [[] for _ in range(self.config.lanes)]
         return super().elaborate(platform)
 
-    def _lane(self, m, en, lane):
-        st = Stages(m, en, enabled_cuts(self.config), f"lane{lane}")
+    @classmethod
+    def accepts(cls, config):
+        return True
+
+    def _lane(self, m, en, lane, st):
         tag = self.i.payload.x[lane]
         for cut in unit_cuts(self.config):
             tag = st.cut(cut.name, {"tag": tag})["tag"]
@@ -152,7 +155,7 @@ class TagUnit(StreamUnit):
 
 
 class TagTop(wiring.Component):
-    """:class:`TagUnit` with the flat ports of :class:`hw.export.ExportTop` (operand ``x`` only,
+    """:class:`TagUnit` with the flat ports of :class:`hw.rtl.top.ExportTop` (operand ``x`` only,
     ``out_y`` as wide as ``in_x``)."""
     def __init__(self, config: Config, unit=None):
         self.config = config
@@ -215,7 +218,7 @@ def tag_signature(config):
 
 def latency_of(config):
     """The stated latency: the number of enabled cuts (what ``ExportTop(config).latency`` says)."""
-    return len(enabled_cuts(config))
+    return latency(config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,7 +250,7 @@ def _valid_stages(fragment, latency):
 
 
 class Harness(Elaboratable):
-    """The checker around ``dut`` (a :class:`TagTop` or :class:`hw.export.ExportTop`) for the
+    """The checker around ``dut`` (a :class:`TagTop` or :class:`hw.rtl.top.ExportTop`) for the
     properties ``checks`` (names of :data:`PROPERTIES`)."""
     def __init__(self, dut, checks, invariants=True, induction=False):
         unknown = set(checks) - set(PROPERTIES)
@@ -564,9 +567,9 @@ def default_properties(dut, mode):
 
 def sweep_configs():
     """``--standard``: every function in bf16, fp16 and fp32 at its default settings (the
-    ``export/`` cores) and every function but the FMA in fixed point q4.12."""
+    ``export/`` cores) and every function that takes fixed point in q4.12."""
     return standard_configs() + [Config("q4.12", function=function)
-                                 for function in FUNCTIONS if function != "fma"]
+                                 for function in FUNCTIONS if lookup(function).takes_fixed]
 
 
 def plan_tasks(configs, levels_of, duts, properties, mode, grouped):

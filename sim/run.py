@@ -96,8 +96,7 @@ def main(argv=None):
     if args.stall is not None and not 0.0 <= args.stall < 1.0:
         parser.error("--stall must be in [0, 1)")
     from golden.eval import check_operand_flags
-    from hw.export import input_operands
-    names = tuple(input_operands(config))
+    names = tuple(config.operands)
     paths = {"x": args.x, "grad": args.grad, "alpha": args.alpha_bits,
              "a": args.a, "b": args.b, "c": args.c}
     check_operand_flags(config, paths, parser, names)

@@ -10,10 +10,9 @@ Typical use::
     design = prepare(Config("bf16", function="isru-grad", runtime_alpha=True), "verilator")
     result = run_stream(design, x, grad=g, alpha=a)    # every operand the unit takes
 
-    design = prepare(Config("fp32", function="fma"), "verilator")
-    result = run_stream(design, a=a, b=b, c=c)         # a*b + c
+    result = run_stream(design, a=a, b=b, c=c)         # a unit of operands a, b, c (the FMA)
 
-``design.operands`` names the unit's input operands (:func:`hw.export.input_operands`:
+``design.operands`` names the unit's input operands (:attr:`hw.spec.config.Config.operands`:
 ``("x",)``, plus ``"grad"`` for the backward activation functions and ``"alpha"`` for a runtime
 alpha; ``("a", "b", "c")`` for the FMA), each an ``in_<name>`` port.
 
@@ -303,7 +302,7 @@ def _quiet_runner_logging(quiet):
 
 @functools.lru_cache(maxsize=None)
 def _exported_text(config):
-    from hw.export import export_verilog
+    from hw.emit.core import export_verilog
     with tempfile.TemporaryDirectory(prefix="rsqrt-export-") as tmp:
         path = Path(export_verilog(config, tmp))
         return path.read_text()
@@ -324,8 +323,8 @@ def export(config, out_dir=None):
 
 @functools.lru_cache(maxsize=None)
 def stated_latency(config):
-    """``hw.export.ExportTop(config).latency``, or ``None`` if the unit does not state one."""
-    from hw.export import ExportTop
+    """``hw.rtl.top.ExportTop(config).latency``, or ``None`` if the unit does not state one."""
+    from hw.rtl.top import ExportTop
     top = ExportTop(config)
     for elaboratable in (top, getattr(top, "unit", None)):
         if elaboratable is not None:  # built only to ask the latency, never elaborated
@@ -334,11 +333,8 @@ def stated_latency(config):
 
 
 def operands_of(config):
-    """Input operands of ``config``'s unit, in port order (:func:`hw.export.input_operands`):
-    ``x``, then ``grad`` (backward activation functions), then ``alpha`` (runtime alpha); or
-    ``a``, ``b``, ``c`` (FMA)."""
-    from hw.export import input_operands
-    return tuple(input_operands(config))
+    """Input operands of ``config``'s unit, in port order (:attr:`hw.spec.config.Config.operands`)."""
+    return config.operands
 
 
 def prepare(config, simulator="verilator", quiet=True):

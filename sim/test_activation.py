@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hw.config import ACTIVATIONS, Config
+from hw.spec.config import ACTIVATIONS, Config
 from sim.checks import ICARUS_EXHAUSTIVE_STRIDE, assert_matches, exhaustive_inputs, run, specials
 
 REPO = Path(__file__).resolve().parent.parent

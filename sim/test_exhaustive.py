@@ -29,7 +29,7 @@ def exhaustive():
 
 
 def _latency(config):
-    from hw.export import unit_latency
+    from hw.rtl.top import unit_latency
     return unit_latency(config)
 
 

@@ -28,9 +28,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from golden.eval import operand_names
 from hw.config import Config
-from hw.plan import optional_cuts
+from hw.spec.plan import optional_cuts
 from sim.amaranth_stream import Harness, golden_payloads, pad_to_lanes, simulate
 from sim.checks import specials
 
@@ -45,7 +44,7 @@ def _operands(config, count, seed):
     width = config.in_width
     ops = {}
     special = specials(config)
-    for name in operand_names(config):
+    for name in config.operands:
         values = rng.integers(0, 1 << width, count, dtype=np.uint64)
         if name in ("x", "a"):
             k = min(len(special), count // 4)
@@ -143,8 +142,8 @@ def _strip_initial(text):
 
 def no_init_verilog(config):
     """The exported Verilog of ``config`` without register initial values."""
-    from hw.export import verilog_text
-    from hw.export_accuracy import core_accuracy
+    from hw.emit.core import verilog_text
+    from hw.emit.accuracy import core_accuracy
     accuracy = core_accuracy(config, samples=256)       # stated in the header only
     try:
         text = verilog_text(config, init=False, accuracy=accuracy)
@@ -306,11 +305,11 @@ def run_xprop(config, tmp_path, *, payloads=150, cycles=None, resets=5, seed=1, 
     """Simulate ``config``'s --no-init Verilog in Icarus under the testbench above. Returns
     ``(summary, errors, results)``: the DONE line's numbers, the testbench's ERROR lines, and
     per result ``(payload index, y, flags)`` after checking each against the golden model."""
-    from hw.export import unit_latency
+    from hw.rtl.top import unit_latency
     top = config.name
     latency = unit_latency(config)
     rng = np.random.default_rng(seed)
-    operands = list(operand_names(config))
+    operands = list(config.operands)
     ops = _operands(config, payloads * config.lanes, seed)
     want_y, want_flag = golden_payloads(config, ops)
     (tmp_path / f"{top}.v").write_text(no_init_verilog(config))
@@ -376,7 +375,7 @@ def test_no_x_after_reset(config, tmp_path):
     # Results after the last reset are complete: every payload from there on came out.
     assert results and results[-1][0] == 149
     # A pulse drops at most what the pipeline holds (latency + 1 payloads); everything else is out.
-    from hw.export import unit_latency
+    from hw.rtl.top import unit_latency
     assert len(results) >= 150 - summary["resets"] * (unit_latency(config) + 1), (len(results), summary)
 
 

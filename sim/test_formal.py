@@ -15,7 +15,8 @@ import pytest
 from amaranth.hdl import Const, Module, Signal
 
 from hw.config import FUNCTIONS, Config
-from hw.plan import optional_cuts
+from hw.rtl.pipeline import Stages
+from hw.spec.plan import optional_cuts
 
 try:
     from sim.formal import (SOLVERS, TagTop, TagUnit, latency_of, main, plan_tasks,
@@ -167,7 +168,9 @@ class BrokenTag(TagUnit):
             valid = extra
         m.d.comb += self.o.valid.eq(valid)
         for lane in range(self.config.lanes):
-            self._lane(m, Const(1) if bug == "data_ignores_stall" else en, lane)
+            st = Stages(m, Const(1) if bug == "data_ignores_stall" else en, self.config, f"lane{lane}")
+            self._lane(m, st.en, lane, st)
+            st.finish()
         return m
 
 

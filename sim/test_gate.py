@@ -63,11 +63,11 @@ def test_netlist_matches_golden(gate_simulator, config, primitives):
 # Control: the known synth_ice40 -dsp failure is caught by both checks.
 
 class _FreeRunning(wiring.Component):
-    """:class:`hw.ice40.MultiplierDut` with ``out_ready`` tied to 1 inside, so its reset-less
+    """:class:`hw.synth.ice40.MultiplierDut` with ``out_ready`` tied to 1 inside, so its reset-less
     pipeline registers have no enable either (the ``out_ready`` port is left unused)."""
 
     def __init__(self, in_stages, out_stages, width=16):
-        from hw.ice40 import MultiplierDut
+        from hw.synth.ice40 import MultiplierDut
         self.dut = MultiplierDut(width, width, in_stages, out_stages)
         self.operands = self.dut.operands
         self.name = f"free_{self.dut.name}"

@@ -13,7 +13,7 @@ import pytest
 from golden import accuracy, reference
 from golden.eval import evaluate
 from hw.config import Config
-from hw.formats import BF16, FP16, FP32, FloatFormat
+from hw.spec.formats import BF16, FP16, FP32, FloatFormat
 
 ACTIVATIONS = ("isrlu", "isru", "isrlu-grad", "isru-grad")
 E4M3 = FloatFormat(4, 3)

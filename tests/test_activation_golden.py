@@ -4,7 +4,7 @@ import pytest
 
 from golden.eval import evaluate
 from hw.config import Config
-from hw.formats import FP16
+from hw.spec.formats import FP16
 
 
 def f16(values):

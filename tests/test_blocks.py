@@ -8,16 +8,17 @@ from amaranth.hdl import UnusedElaboratable
 from amaranth.sim import Simulator
 
 from golden import blocks as twin
-from golden.intmath import round_shift
-from hw.blocks.arith import AddOne, MulShr, NormalizeSum
-from hw.blocks.newton import NewtonStage
-from hw.blocks.reduce import RangeReduce
-from hw.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundShift
-from hw.blocks.seed import LutSeed, MagicSeed, PolySeed
-from hw.blocks.multiply import Product, Square, dsp_tiles, has_split
-from hw.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
+from hw.spec.intmath import round_shift
+from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum
+from hw.rtl.blocks.newton import NewtonStage
+from hw.rtl.blocks.reduce import RangeReduce
+from hw.rtl.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundShift
+from hw.rtl.blocks.seed import LutSeed, MagicSeed, PolySeed
+from hw.rtl.blocks.multiply import Product, Square
+from hw.spec.tiles import dsp_tiles, has_split
+from hw.rtl.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
 from hw.config import Config
-from hw.datapath import datapath
+from hw.spec.datapath import datapath
 
 
 def _array(values):

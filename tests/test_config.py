@@ -4,7 +4,7 @@ import re
 import pytest
 
 from hw.config import Config, add_config_arguments, config_from_arguments
-from hw.formats import BF16, FP16, FP32, FixedFormat, FloatFormat, parse_format
+from hw.spec.formats import BF16, FP16, FP32, FixedFormat, FloatFormat, parse_format
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -136,3 +136,47 @@ def test_cli_flags_share_validation(capsys):
     with pytest.raises(SystemExit):
         config_from_arguments(parser.parse_args(["--lanes", "40"]), parser)
     assert "lanes must be an integer in 1..16, not 40" in capsys.readouterr().err
+
+
+def test_with_resolves_every_default_again():
+    """with_ changes the request, not the resolved values: BF16's table size does not follow the
+    configuration to FP32."""
+    bf16 = Config("bf16")
+    assert bf16.requested.table_bits is None and bf16.table_bits == 8
+    assert bf16.with_(format="fp32") == Config("fp32")
+    assert bf16.with_(format="fp32").name == "rsqrt_fp32_lut12_n1"
+    asked = Config("bf16", function="isrlu", seed="lut", table_bits=6)
+    assert asked.with_(format="fp16").table_bits == 6          # what was asked for is kept
+    assert asked.with_(seed=None, table_bits=None) == Config("bf16", function="isrlu")
+    assert Config("fp16", function="isru").with_(seed="magic").seed == "magic"   # table bits re-resolved
+
+
+def test_device_model():
+    config = Config("bf16", function="isrlu")
+    assert config.device == "ice40up5k" and config.device_model.dsp_width == 16
+    assert config == Config("bf16", function="isrlu", device="ice40up5k")
+    assert config.to_dict()["device"] == "ice40up5k"
+    with pytest.raises(ValueError, match="device must be one of ice40up5k, not 'ecp5'"):
+        Config("bf16", device="ecp5")
+
+
+def test_registry():
+    from hw.rtl.top import build_unit
+    from golden.eval import twin
+    from golden import reference
+    from hw.spec.functions import REGISTRY, by_wire_code, lookup
+    assert len({entry.wire_code for entry in REGISTRY.values()}) == len(REGISTRY)
+    for name, entry in REGISTRY.items():
+        assert by_wire_code(entry.wire_code) is entry and lookup(name) is entry
+        config = Config("bf16", function=name)
+        unit = build_unit(config)
+        unit._MustUse__silence = True
+        assert type(unit).__name__ == entry.unit.split(":")[1]
+        assert tuple(unit.i.payload.shape().members) == config.operands == entry.operands
+        assert callable(twin(config))
+        module, function = entry.reference.split(":")
+        assert callable(getattr(__import__(f"golden.{module}", fromlist=[function]), function))
+        for _, operands in entry.float_cases + entry.fixed_cases:
+            assert set(operands) <= set(entry.operands)
+    with pytest.raises(ValueError, match="function must be one of rsqrt, isrlu"):
+        lookup("elu")

@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from hw.config import Config, add_config_arguments, config_from_arguments
-from hw.descriptor import config_flags
-from hw.export import (REGENERATE, export_core, export_standard, main, standard_configs,
-                       unit_latency, verilog_text)
-from hw.interface import ROLES
-from hw.tools import tool_path
+from hw.emit.descriptor import config_flags
+from hw.rtl.top import unit_latency
+from hw.emit.core import REGENERATE, export_core, export_standard, standard_configs, verilog_text
+from hw.export import main
+from hw.emit.interface import ROLES
+from hw.synth.tools import tool_path
 from hw.vectors import write_vectors
-from hw.verilog_writer import UnsupportedCell, VerilogPort, write_verilog
+from hw.emit.verilog_writer import UnsupportedCell, VerilogPort, write_verilog
 from sim.toolchain import simulator_status, verilator_binary_make_overrides
 
 REPO = Path(__file__).resolve().parent.parent
@@ -226,7 +227,7 @@ def test_rebuild_command_gives_the_same_configuration(config):
 def test_standard_export_removes_stale_cores(tmp_path):
     stale = export_core(Config("bf16", function="isru", table_bits=5), tmp_path)
     (tmp_path / "notes.v").write_text("module notes; endmodule\n")
-    with unittest.mock.patch("hw.export.standard_configs", lambda: [Config("bf16")]):
+    with unittest.mock.patch("hw.emit.core.standard_configs", lambda: [Config("bf16")]):
         written, removed = export_standard(tmp_path)
     assert sorted(removed) == sorted(stale.values())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(

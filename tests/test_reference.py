@@ -6,7 +6,7 @@ import pytest
 
 from golden import accuracy, reference
 from hw.config import Config
-from hw.formats import BF16, FP16, FP32, FloatFormat
+from hw.spec.formats import BF16, FP16, FP32, FloatFormat
 
 E5M2 = FloatFormat(5, 2)
 E4M3 = FloatFormat(4, 3)

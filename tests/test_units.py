@@ -1,13 +1,21 @@
 """Whole units in Amaranth's simulator against the golden models, on small formats exhaustively,
 across seeds, Newton stages and pipelining levels (the exported Verilog is co-simulated in sim/)."""
+import gc
+import warnings
+
 import numpy as np
 import pytest
+from amaranth.hdl import Fragment, UnusedElaboratable
 from amaranth.sim import Simulator
 
 from golden.eval import evaluate
 from golden.fma import fma
-from hw.config import Config
-from hw.export import build_unit, input_operands
+from hw.config import FUNCTIONS, Config
+from hw.rtl.pipeline import PlanMismatch
+from hw.rtl.top import build_unit
+from hw.rtl.units.rsqrt import RsqrtUnit
+from hw.spec.functions import lookup
+from hw.spec.plan import optional_cuts
 
 
 def stream(config, operands):
@@ -64,7 +72,7 @@ def test_unit_matches_golden(config):
         operands["grad"] = rng.integers(0, 1 << width, x.size, dtype=np.uint64)
     if config.runtime_alpha:
         operands["alpha"] = rng.integers(1, 1 << (width - 1), x.size, dtype=np.uint64)
-    assert tuple(operands) == input_operands(config)
+    assert tuple(operands) == config.operands
     y, flag = evaluate(config, x, operands.get("grad"), operands.get("alpha"))
     got, got_flag = stream(config, operands)
     assert np.array_equal(got, y.astype(np.uint64))
@@ -83,7 +91,7 @@ def test_fma_unit_matches_golden(pipeline):
 
 
 def test_pipelining_changes_latency_only():
-    from hw.plan import enabled_cuts, optional_cuts
+    from hw.spec.plan import enabled_cuts, optional_cuts
     base = Config("fp16", function="isrlu")
     latencies = [len(enabled_cuts(base.with_(pipeline=level))) for level in range(optional_cuts(base) + 1)]
     # Mandatory registers: the square table, the seed table, the output.
@@ -94,3 +102,46 @@ def test_pipelining_changes_latency_only():
     # for the final product's tile register.
     assert base.seed == "quad" and base.newton == 0
     assert len(enabled_cuts(base)) == latencies[-1] == 17
+
+
+class _Miswired(RsqrtUnit):
+    """An rsqrt unit whose lane breaks its plan in one way (``mistake``)."""
+    def __init__(self, config, mistake):
+        self.mistake = mistake
+        super().__init__(config)
+
+    def _lane(self, m, en, lane, st):
+        if self.mistake == "unknown":
+            st.cut("unpack_shift", {})
+        elif self.mistake == "order":
+            st.cut("seed", {})
+            st.cut("unpack", {})
+        elif self.mistake == "missing":
+            return
+        super()._lane(m, en, lane, st)
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("unknown", "cut 'unpack_shift' is not in the plan"),
+    ("order", "cut 'unpack' placed after 'seed', but the plan has it before"),
+    ("missing", "planned cuts never used: unpack_count, unpack, seed"),
+])
+def test_cuts_follow_the_plan(mistake, message):
+    """A unit whose registers differ from the configuration's plan fails at elaboration."""
+    dut = _Miswired(Config("bf16"), mistake)
+    with warnings.catch_warnings():      # the half-built Module is collected here, unused
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        with pytest.raises(PlanMismatch, match=message):
+            Fragment.get(dut, None)
+        gc.collect()
+
+
+def test_every_planned_cut_is_met():
+    """Every default unit meets its plan exactly (elaboration would raise otherwise)."""
+    for function in FUNCTIONS:
+        for fmt in ("bf16", "fp16", "fp32", "q4.12"):
+            if fmt.startswith("q") and not lookup(function).takes_fixed:
+                continue
+            config = Config(fmt, function=function)
+            for level in {0, optional_cuts(config) // 2, optional_cuts(config)}:
+                Fragment.get(build_unit(config.with_(pipeline=level)), None)

@@ -1,0 +1,97 @@
+"""Fixed-point arithmetic blocks of the activation datapath (twins in golden.blocks and
+golden.intmath: ``mul_shr``/``product``/``square``/``cube``, ``add_one``, ``normalize_sum``)."""
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.spec.devices import DEFAULT_DEVICE
+from hw.rtl.pipeline import register
+from .multiply import multiply
+
+__all__ = ["MulShr", "AddOne", "NormalizeSum"]
+
+
+class MulShr(wiring.Component):
+    """``p = (a * b) >> shift`` (``<< -shift`` for a negative shift), exact product, truncated.
+    Latency 0, plus 1 with ``cut`` and 1 with ``split`` (the product's tile and split registers,
+    :class:`~hw.rtl.blocks.multiply.Product`).
+    With ``square``, ``p = (a * a) >> shift`` (``b`` unused; :class:`~hw.rtl.blocks.multiply.Square`);
+    ``row_bits``, ``device``: see :class:`~hw.rtl.blocks.multiply.Product`.
+
+    Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
+    (out, ``p_width``; the caller guarantees the result fits).
+    """
+    def __init__(self, a_width, b_width, shift, p_width, cut=False, square=False, row_bits=None,
+                 split=False, device=DEFAULT_DEVICE):
+        self.shift, self.cut, self.square, self.row_bits, self.split = shift, cut, square, row_bits, split
+        self.device = device
+        super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1), "p": Out(p_width)})
+
+    @property
+    def latency(self):
+        return int(self.cut) + int(self.split)
+
+    def elaborate(self, platform):
+        m = Module()
+        full = multiply(m, "product", self.a, self.a if self.square else self.b, self.en, self.cut,
+                        self.row_bits, self.split, self.device)
+        m.d.comb += self.p.eq(full >> self.shift if self.shift >= 0 else full << -self.shift)
+        return m
+
+
+class AddOne(wiring.Component):
+    """``u = 1 + t * 2**exp`` aligned: ``U = t + 2**(W - exp)`` for ``0 <= exp <= W``, ``U = t`` for
+    ``exp > W``, ``U = 2**W + (t >> -exp)`` for ``exp < 0``; ``eu = max(exp, 0)``. Latency 0, or 1
+    with ``cut`` (a register between the aligned addends and their sum).
+
+    Ports: ``t`` (in, ``W + 3`` bits, value in ``[1, 8)``), ``exp`` (in, signed), ``en`` (in,
+    pipeline advance); ``u`` (out, ``W + 4`` bits, value in ``[1, 9)``), ``eu`` (out, signed).
+    """
+    def __init__(self, work_bits, exp_width, cut=False):
+        self.w, self.cut = work_bits, cut
+        super().__init__({"t": In(work_bits + 3), "exp": In(signed(exp_width)), "en": In(1),
+                          "u": Out(work_bits + 4), "eu": Out(signed(exp_width))})
+
+    @property
+    def latency(self):
+        return int(self.cut)
+
+    def elaborate(self, platform):
+        m = Module()
+        w = self.w
+        shift_bits = (w + 3).bit_length()
+        big, one, eu = Signal(w + 4), Signal(w + 4), Signal.like(self.eu)
+        # The one at bit W - exp: each bit compares exp with a constant (no subtraction first).
+        m.d.comb += one.eq(Cat(*(self.exp == w - bit for bit in range(w)), self.exp <= 0))
+        with m.If(self.exp >= 0):
+            m.d.comb += [big.eq(self.t), eu.eq(self.exp)]
+        with m.Else():
+            # t >> -exp as (t >> 1) >> ~exp: no negation before the shifter.
+            m.d.comb += big.eq(Mux(self.exp < -(w + 3), 0, (self.t >> 1) >> (~self.exp)[:shift_bits]))
+        big, one = (register(m, self.en, value, name, self.cut) for value, name in ((big, "big"), (one, "one")))
+        m.d.comb += [self.u.eq(big + one), self.eu.eq(register(m, self.en, eu, "eu", self.cut))]
+        return m
+
+
+class NormalizeSum(wiring.Component):
+    """``U`` in ``[1, 9) * 2**W`` normalized to ``sig`` in ``[1, 2)`` (``W`` fraction bits, low bits
+    truncated) with ``exp = eu + lead``. Combinational.
+
+    Ports: ``u`` (in, ``W + 4`` bits), ``eu`` (in, signed); ``sig`` (out, ``W + 1``), ``exp`` (out).
+    """
+    def __init__(self, work_bits, exp_width):
+        self.w = work_bits
+        super().__init__({"u": In(work_bits + 4), "eu": In(signed(exp_width)),
+                          "sig": Out(work_bits + 1), "exp": Out(signed(exp_width))})
+
+    def elaborate(self, platform):
+        m = Module()
+        w = self.w
+        lead = Signal(range(4))
+        for bit in range(1, 4):
+            with m.If(self.u[w + bit]):
+                m.d.comb += lead.eq(bit)
+        # Each possible exponent beside the detector, which then only selects one.
+        exps = [self.eu + bit for bit in range(4)]
+        m.d.comb += [self.sig.eq(self.u >> lead), self.exp.eq(Array(exps)[lead])]
+        return m

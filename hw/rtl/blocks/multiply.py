@@ -1,0 +1,119 @@
+"""Exact unsigned products and squares built from DSP-sized tiles and LUT rows (twin: the exact
+integer product). The tiling is the device model's (:mod:`hw.spec.tiles`)."""
+from amaranth.hdl import Module, Mux
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.spec.devices import DEFAULT_DEVICE
+from hw.spec.tiles import has_split, tiles
+from hw.rtl.pipeline import register
+
+__all__ = ["Product", "Square", "multiply"]
+
+
+def _pack(terms, width):
+    """``(value, shift)`` terms as rows: terms whose bits do not overlap share a row."""
+    rows = []           # [value, bits occupied]
+    for value, shift in terms:
+        bits = set(range(shift, shift + len(value)))
+        placed = (value << shift)[:width]
+        row = next((row for row in rows if not row[1] & bits), None)
+        if row is None:
+            rows.append([placed, bits])
+        else:
+            row[0], row[1] = row[0] | placed, row[1] | bits
+    return [row[0] for row in rows]
+
+
+def _compress(values, width):
+    """3:2 carry-save compressors (one LUT level each) until at most two rows are left."""
+    while len(values) > 2:
+        x, y, z = values[:3]
+        values = values[3:] + [(x ^ y ^ z)[:width], (((x & y) | (x & z) | (y & z)) << 1)[:width]]
+    return values
+
+
+class Product(wiring.Component):
+    """``p = a * b``, exact, as the sum of tile products ``a[i] * b[j] << (i + j)``: DSP-sized
+    tiles (``device.dsp_width``: 16x16 on the iCE40UP5K, each one SB_MAC16), except thin ones (a
+    side of at most ``row_bits`` bits, default the device's ``row_max_bits``), which are that many rows of AND gates, reduced by 3:2
+    carry-save compressors (one LUT level each) to two partial sums beside the DSPs. Terms whose
+    bits do not overlap share a row; the DSP products and the partial sums go through more
+    compressors down to two rows, then one carry chain.
+
+    Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
+    (out, ``a_width + b_width`` bits). Latency 0, plus 1 with ``cut``: a register after the DSP
+    tiles (each one SB_MAC16 between fabric registers) and the rows' partial sums, so that the
+    final sum is timed in the next stage; plus 1 with ``split`` (only where :func:`has_split`): a
+    register of the two rows left by the compressors, before the carry chain. Bit-exact with the
+    integer product (0 when an operand has zero width).
+    """
+    square = False
+
+    def __init__(self, a_width, b_width, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE):
+        self._options(a_width, b_width, cut, row_bits, split, device)
+        super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1),
+                          "p": Out(a_width + b_width)})
+
+    def _options(self, a_width, b_width, cut, row_bits, split, device):
+        if split and not has_split(a_width, b_width, self.square, row_bits, device):
+            raise ValueError(f"split: a {a_width}x{b_width} product has no sum with a carry chain of "
+                             f"at least {device.split_min_bits} bits")
+        self.cut, self.row_bits, self.split, self.device = cut, row_bits, split, device
+
+    @property
+    def latency(self):
+        return int(self.cut) + int(self.split)
+
+    def _operands(self):
+        return self.a, self.b
+
+    def elaborate(self, platform):
+        m = Module()
+        width = len(self.p)
+        dsp, rows = [], []          # (value, shift) terms
+        a, b = self._operands()
+        for (a_lo, a_hi), (b_lo, b_hi), as_rows, weight in tiles(len(a), len(b), self.square, self.row_bits, self.device):
+            x, y, shift = a[a_lo:a_hi], b[b_lo:b_hi], a_lo + b_lo + (weight == 2)
+            if not as_rows:
+                dsp.append((register(m, self.en, x * y, f"tile_{a_lo}_{b_lo}", self.cut), shift))
+                continue
+            wide, narrow = (x, y) if len(x) >= len(y) else (y, x)
+            rows += [(Mux(narrow[bit], wide, 0), shift + bit) for bit in range(len(narrow))]
+        partial = [register(m, self.en, value, f"rows_{i}", self.cut)
+                   for i, value in enumerate(_compress(_pack(rows, width), width))]
+        values = [register(m, self.en, value, f"split_{i}", self.split)
+                  for i, value in enumerate(_compress(_pack(dsp, width) + partial, width))]
+        if values:
+            m.d.comb += self.p.eq(values[0] + values[1] if len(values) == 2 else values[0])
+        return m
+
+
+class Square(Product):
+    """``p = a * a``, exact: :class:`Product`'s tiles, each off-diagonal one computed once and
+    weighted twice (a 24-bit square: one 16x16 DSP tile and 16x8 and 8x8 LUT rows).
+
+    Ports: ``a`` (in, ``width``), ``en`` (in, pipeline advance); ``p`` (out, ``2 * width``).
+    Latency as :class:`Product` (``cut``, ``split``).
+    """
+    square = True
+
+    def __init__(self, width, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE):
+        self._options(width, width, cut, row_bits, split, device)
+        wiring.Component.__init__(self, {"a": In(width), "en": In(1), "p": Out(2 * width)})
+
+    def _operands(self):
+        return self.a, self.a
+
+
+def multiply(m, name, a, b, en, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE):
+    """``a * b`` as ``m.submodules[name]``: a :class:`Square` when ``b`` is ``a`` (the same value),
+    else a :class:`Product`; ``en`` advances its ``cut`` and ``split`` registers. Returns the
+    product."""
+    if a is b:
+        block = m.submodules[name] = Square(len(a), cut, row_bits, split, device)
+    else:
+        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits, split, device)
+        m.d.comb += block.b.eq(b)
+    m.d.comb += [block.a.eq(a), block.en.eq(en)]
+    return block.p

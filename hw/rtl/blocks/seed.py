@@ -1,0 +1,133 @@
+"""Seeds ``R0 ~ MR**-0.5`` (twins: golden.blocks.seed_lut, golden.blocks.seed_magic)."""
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hw.rtl.pipeline import register
+from .multiply import multiply
+
+__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS"]
+
+
+class LutSeed(wiring.Component):
+    """Table seed: a ROM indexed by ``parity`` and the top ``table_bits - 1`` fraction bits.
+
+    Ports: ``parity``, ``sig`` (in); ``en`` (in, read enable = pipeline advance); ``r0`` (out,
+    ``seed_bits`` fraction bits). Latency 1 (a synchronous ROM read, so it maps to block RAM).
+    Contents: :func:`hw.spec.datapath.lut_contents`.
+    """
+    def __init__(self, config, dp):
+        self.config, self.dp = config, dp
+        super().__init__({
+            "parity": In(1), "sig": In(dp.frac_bits + 1), "en": In(1),
+            "r0": Out(dp.seed_bits + 1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        top = self.config.table_bits - 1
+        frac = self.dp.frac_bits
+        m.submodules.rom = rom = Memory(shape=unsigned(self.dp.table_width),
+                                        depth=len(self.dp.table), init=self.dp.table)
+        port = rom.read_port(domain="sync")
+        m.d.comb += [
+            port.addr.eq(Cat(self.sig[frac - top:frac], self.parity)),
+            port.en.eq(self.en),
+            self.r0.eq(port.data),
+        ]
+        return m
+
+
+POLY_CUTS = {"pwl": ("seed_linear_tiles", "seed_linear"),
+             "quad": ("seed_products_tiles", "seed_products", "seed_curve", "seed_sum")}
+
+
+class PolySeed(wiring.Component):
+    """Polynomial seed: a ROM of lines (``pwl``) or parabolas (``quad``) indexed like
+    :class:`LutSeed`, evaluated at ``u``, the ``U = dp.poly_u_bits`` fraction bits of ``sig`` below
+    the index: ``r0 = c0 - floor(c1*u / 2**U)`` [``+ floor(c2*v / 2**D)``, ``v = floor(ut**2 /
+    2**D)``, ``ut`` the top ``D = dp.square_bits`` bits of ``u``]. One small product for a line;
+    for a parabola ``c1*u`` and ``ut**2`` side by side, then ``c2*v`` (each a
+    :class:`~hw.rtl.blocks.multiply.Product`).
+
+    Ports: ``parity``, ``sig`` (in); ``en`` (in, read enable = pipeline advance); ``r0`` (out,
+    ``seed_bits`` fraction bits). Latency 1 (the synchronous ROM read; ``u`` is registered beside
+    it) plus one per enabled cut of :data:`POLY_CUTS` (``cuts`` maps each name to whether it holds
+    a register): ``pwl``: the product's tile register, after the line; ``quad``: the first
+    products' tile registers, after them, after ``c2*v`` (beside ``c0 - c1*u``), after the sum.
+    Contents: :func:`hw.spec.datapath.pwl_contents`, :func:`hw.spec.datapath.quad_contents`.
+    """
+    def __init__(self, config, dp, cuts=None):
+        self.config, self.dp = config, dp
+        self.cuts = {name: bool((cuts or {}).get(name, False)) for name in POLY_CUTS[config.seed]}
+        super().__init__({
+            "parity": In(1), "sig": In(dp.frac_bits + 1), "en": In(1),
+            "r0": Out(dp.seed_bits + 1),
+        })
+
+    @property
+    def latency(self):
+        return 1 + sum(self.cuts.values())
+
+    def _cut(self, m, name, values):
+        return [register(m, self.en, value, f"{name}_{i}", self.cuts[name]) for i, value in enumerate(values)]
+
+    def elaborate(self, platform):
+        m = Module()
+        dp, seed = self.dp, self.config.seed
+        top, frac, u_bits = self.config.table_bits - 1, dp.frac_bits, dp.poly_u_bits
+        curve = dp.curve_width if seed == "quad" else 0
+        m.submodules.rom = rom = Memory(shape=unsigned(dp.table_width), depth=len(dp.table), init=dp.table)
+        port = rom.read_port(domain="sync")
+        m.d.comb += [port.addr.eq(Cat(self.sig[frac - top:frac], self.parity)), port.en.eq(self.en)]
+        u = register(m, self.en, self.sig[:u_bits], "u")
+        c0, c1, c2 = port.data[dp.slope_width + curve:], port.data[curve:curve + dp.slope_width], port.data[:curve]
+        first = POLY_CUTS[seed][0]
+        slope = multiply(m, "slope", c1, u, self.en, self.cuts[first], dp.row_bits, device=dp.device)
+        if seed == "pwl":
+            (c0,) = self._cut(m, first, [c0])
+            line = (c0 - (slope >> u_bits))[:dp.seed_bits + 1]
+            m.d.comb += self.r0.eq(self._cut(m, "seed_linear", [line])[0])
+            return m
+        d = dp.square_bits
+        ut = u[u_bits - d:]
+        square = multiply(m, "square", ut, ut, self.en, self.cuts[first], dp.row_bits, device=dp.device)
+        c0, c2 = self._cut(m, first, [c0, c2])
+        # Only v = square[d:] is registered, not the whole square: a register holding the whole
+        # product is, on some netlists, taken by Yosys' ice40_dsp both as the square DSP's output
+        # register and as the curve DSP's input register, which loses the square's DSP and ties
+        # the curve's operand to 0 (seen on the FP32 ISRLU board top at pipeline level 8).
+        c0, c2, slope, v = self._cut(m, "seed_products", [c0, c2, slope, square[d:]])
+        line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
+        bend = multiply(m, "curve", c2, v, self.en, row_bits=dp.row_bits, device=dp.device)
+        line, bend = self._cut(m, "seed_curve", [line, bend])
+        total = (line + (bend >> d))[:dp.seed_bits + 1]
+        m.d.comb += self.r0.eq(self._cut(m, "seed_sum", [total])[0])
+        return m
+
+
+class MagicSeed(wiring.Component):
+    """Magic-constant seed (bit trick ``K - (x >> 1)`` in the reduced domain, see :mod:`hw.spec.magic`)
+    on the top ``magic_bits`` fraction bits of ``sig``.
+
+    Ports: ``parity``, ``sig`` (in); ``r0`` (out, ``magic_bits + 2`` fraction bits). Combinational
+    (latency 0).
+    """
+    def __init__(self, config, dp):
+        self.config, self.dp = config, dp
+        super().__init__({
+            "parity": In(1), "sig": In(dp.frac_bits + 1), "r0": Out(dp.seed_bits + 1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        man, top = self.dp.magic_bits, self.dp.frac_bits
+        kf = self.config.magic & ((1 << man) - 1)
+        low = Signal(signed(man + 2))
+        m.d.comb += low.eq(Const(kf, man + 1) - Cat(self.sig[top - man + 1:top], ~self.parity))
+        mant = Cat(low[:man], Const(1, 1))
+        borrow = low[-1]
+        shift = Mux(self.parity & borrow, 0, Mux(self.parity | borrow, 1, 2))
+        m.d.comb += self.r0.eq(mant << shift)
+        return m

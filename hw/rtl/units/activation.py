@@ -1,0 +1,227 @@
+"""The streaming ISRLU/ISRU forward and backward units (golden twin: golden.activation)."""
+from amaranth.hdl import Const, Mux, Signal
+from amaranth.lib import data
+
+from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum
+from hw.rtl.blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
+from hw.rtl.blocks.square import SquareRom
+from hw.rtl.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
+from hw.spec.classes import Cls
+from hw.spec.config import Config
+from hw.spec.datapath import datapath, product_lead_min
+from hw.rtl.pipeline import StreamUnit
+from .core import rsqrt_core
+from .rsqrt import output_layout
+
+__all__ = ["ActivationUnit", "activation_input_layout"]
+
+
+def activation_input_layout(config):
+    fields = {"x": data.ArrayLayout(config.in_width, config.lanes)}
+    if config.is_backward:
+        fields["grad"] = data.ArrayLayout(config.in_width, config.lanes)
+    if config.runtime_alpha:
+        fields["alpha"] = data.ArrayLayout(config.in_width, config.lanes)
+    return data.StructLayout(fields)
+
+
+class ActivationUnit(StreamUnit):
+    """Fused, fully pipelined ISRLU / ISRU and their backward pass on ``config.lanes`` lanes.
+
+    Ports
+    -----
+    i : In(stream.Signature(activation_input_layout(config)))
+        ``payload.x[lane]``; backward units also ``payload.grad[lane]`` (``grad_out``);
+        ``runtime_alpha`` also ``payload.alpha[lane]``; all raw bits in the unit's format.
+    o : Out(stream.Signature(output_layout(config)))
+        ``payload.y[lane]`` (``f(x)`` or ``grad_out * f'(x)``); fixed point also ``flag[lane]``.
+
+    Timing: initiation interval 1; with every pipeline register, latency ``14 + 7 * newton``
+    cycles for floats, 13 for fixed point (one less where a subnormal ``x`` passes through
+    unnormalized: one unpack stage; +2 with the pwl seed, +4 with the quad seed; +1 for ``x**2``
+    and +1 for ``alpha*x**2`` where they are products; +4 for ``r**2``, ``r**3`` where the seed
+    does not give ``f'`` itself): unpack's count and shift, ``x**2`` (a table read for
+    BF16/FP16), ``alpha*x**2``, ``1 + .`` (its alignment, then its sum), its normalization, seed
+    [, the polynomial's steps] [, 7 per Newton stage] [, ``r**2``, ``r**3``], the product (with
+    the register after its DSP tiles), normalize (floats: the leading one, then the selection of
+    its outcome), shift, round/pack; fewer with ``config.pipeline`` (:mod:`hw.spec.plan`). ISRLU's
+    identity half takes the same path (with ``r = 1``), so every input has the same latency. Flow
+    control as :class:`RsqrtUnit`.
+
+    Numerics: bit-exact with :func:`golden.activation.activation`: ``1 + alpha*x**2``, its inverse
+    square root and the final product in fixed point with ``work_bits`` fraction bits, rounded once
+    (nearest even; subnormal results; overflow to infinity). A subnormal ``x`` whose ``f(x)``
+    rounds to ``x`` for every alpha (``Datapath.subnormal_x_passes``) is returned as it is, and the
+    results then lie at most ``Datapath.below_emin_max`` binades below ``emin``. Special values:
+    see docs/activation.md.
+    """
+
+    def __init__(self, config: Config):
+        super().__init__(config, activation_input_layout(config), output_layout(config))
+        self.dp = datapath(config)
+
+    def _unpack(self, m, st, en, name, bits, normalize=True):
+        config, dp = self.config, self.dp
+        if not normalize:
+            unpack = FloatFields(config.format, dp.exp_width)
+        elif config.is_float:
+            unpack = FloatUnpack(config.format, dp.exp_width, cut=st.on("unpack_count"))
+        else:
+            unpack = FixedUnpack(config.format, dp.exp_width, magnitude=True, cut=st.on("unpack_count"))
+        m.submodules[name] = unpack
+        m.d.comb += unpack.bits.eq(bits)
+        if normalize:
+            m.d.comb += unpack.en.eq(en)
+        return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
+
+    def _mul(self, m, st, en, lane, step, live, a, b, shift, width):
+        """``(a * b) >> shift`` into ``live[step]`` through the product's inner cuts
+        (:meth:`~hw.rtl.pipeline.Stages.inner`) and ``step`` (``b`` the same value as ``a``: a
+        square, :class:`~hw.rtl.blocks.multiply.Square`)."""
+        cut, split = st.inner_on(step)
+        block = m.submodules[f"lane{lane}_{step}_mul"] = MulShr(len(a), len(b), shift, width, cut=cut,
+                                                           square=a is b, row_bits=self.dp.row_bits,
+                                                           split=split)
+        m.d.comb += [block.a.eq(a), block.b.eq(b), block.en.eq(en)]
+        live = st.cut_each(st.inner(step), live)
+        live[step] = block.p
+        return st.cut(step, live)
+
+    def _lane(self, m, en, lane, st):
+        config, dp = self.config, self.dp
+        w, p, name = dp.work_bits, dp.x_frac_bits, f"lane{lane}"
+        payload = self.i.payload
+        # A subnormal x that is its own result is not normalized: its fields after "unpack_count"
+        # (which only a runtime alpha's unpack has then).
+        passes = dp.subnormal_x_passes
+        live = {"x_raw": payload.x[lane]}
+        if not passes or config.runtime_alpha:
+            live = st.cut("unpack_count", live)
+        x_bits = live["x_raw"] if passes else payload.x[lane]
+        live["sx"], live["cx"], live["ex"], live["sigx"] = self._unpack(m, st, en, f"{name}_x", x_bits,
+                                                                        normalize=not passes)
+        if config.runtime_alpha:
+            sa, ca, live["ea"], live["siga"] = self._unpack(m, st, en, f"{name}_alpha", payload.alpha[lane])
+            live["alpha_ok"] = (sa == 0) & (ca == Cls.FINITE)
+        if config.is_backward:
+            live["sg"], live["cg"], live["eg"], live["sigg"] = self._unpack(m, st, en, f"{name}_grad", payload.grad[lane])
+        live = st.cut("unpack", live)
+        if passes:
+            live["passes"] = (live["cx"] == Cls.FINITE) & ~live["sigx"][p]
+        # An infinite x stands in as 2**big_exp; f'(x) = 1 (ISRLU: x >= 0; both: x = 0) uses r = 1.
+        if config.is_float:
+            infinite = live["cx"] == Cls.INF
+            live["ex"] = Mux(infinite, dp.big_exp, live["ex"])
+            live["sigx"] = Mux(infinite, 1 << p, live["sigx"])
+        unit = live["cx"] == Cls.ZERO
+        if config.entry.identity_nonnegative:
+            unit = unit | (live["sx"] == 0)
+        live["unit"] = unit
+        if config.runtime_alpha:
+            ea, siga = live.pop("ea"), live.pop("siga") << (w - p)
+        else:
+            ea, siga = dp.alpha_exp, dp.alpha_sig
+            live["alpha_ok"] = Const(1, 1)
+        # x**2; alpha * x**2; 1 + alpha*x**2, normalized.
+        live["et"] = 2 * live["ex"] + ea
+        if config.runtime_alpha:
+            live["siga"] = siga
+        if dp.square_rom:
+            rom = m.submodules[f"{name}_square"] = SquareRom(p)
+            m.d.comb += [rom.sig.eq(live["sigx"]), rom.en.eq(en)]
+            live = st.cut("square", live)
+            live["square"] = (rom.sq >> (2 * p - w) if 2 * p >= w else rom.sq << (w - 2 * p))[:w + 2]
+        else:
+            live = self._mul(m, st, en, lane, "square", live, live["sigx"], live["sigx"], 2 * p - w, w + 2)
+        siga = live.pop("siga") if config.runtime_alpha else Const(siga)
+        if dp.alpha_shift:
+            live["alpha"] = (siga * live.pop("square")) >> w
+            live = st.cut("alpha", live)
+        else:
+            live = self._mul(m, st, en, lane, "alpha", live, siga, live.pop("square"), w, w + 3)
+        add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width, cut=st.on("sum_align"))
+        m.d.comb += [add.t.eq(live.pop("alpha")), add.exp.eq(live.pop("et")), add.en.eq(en)]
+        live = st.cut("sum_align", live)
+        live["u"], live["eu"] = add.u, add.eu
+        live = st.cut("sum", live)
+        norm = m.submodules[f"{name}_norm"] = NormalizeSum(w, dp.exp_width)
+        m.d.comb += [norm.u.eq(live.pop("u")), norm.eu.eq(live.pop("eu"))]
+        live["sigu"], live["eu"] = norm.sig, norm.exp
+        live = st.cut("add", live)
+        # The rsqrt core: seed and Newton stages.
+        eu, sigu = live.pop("eu"), live.pop("sigu")
+        r, r_bits, live = rsqrt_core(m, en, st, config, dp, name, eu, sigu, live)
+        if r_bits != w:
+            r = r << (w - r_bits)
+        live["r"] = Mux(live["unit"], 1 << w, r)
+        live["k"] = Mux(live["unit"], 0, live["k"])
+        # [r**2, r**3,] the product, round/pack.
+        if config.is_backward:
+            if dp.seed_power == 1:
+                live = self._mul(m, st, en, lane, "r2", live, live["r"], live["r"], w, w + 1)
+                live = self._mul(m, st, en, lane, "r3", live, live.pop("r2"), live.pop("r"), w, w + 1)
+                live["r"] = live.pop("r3")
+            operand, exp_in, sign = live["sigg"], live["eg"], live["sg"]
+            live["exp"] = exp_in - (live["k"] << 1) - live["k"]     # 3k without a multiplier
+        else:
+            operand, exp_in, sign = live["sigx"], live["ex"], live["sx"]
+            live["exp"] = exp_in - live["k"]
+        live["sign"] = sign
+        live = self._mul(m, st, en, lane, "product", live, operand, live.pop("r"), p, w + 2)
+        live["v"] = live.pop("product")
+        if config.is_float:
+            self._float_out(m, st, en, lane, live)
+        else:
+            self._fixed_out(m, st, en, lane, live)
+
+    def _float_out(self, m, st, en, lane, live):
+        config, dp, fmt = self.config, self.dp, self.config.format
+        w = dp.work_bits
+        pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
+            fmt, w + 2, w, product_lead_min(config, dp), w + 1, dp.exp_width, subnormals=True,
+            cuts=st.on_each(PACK_CUTS), below_max=dp.below_emin_max, lead_cut=st.on("pack_lead"))
+        m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
+        live = st.cut_each(("pack_lead",) + PACK_CUTS, live)
+        cx, sign = live["cx"], live["sign"]
+        signed_bits = Mux(sign, fmt.sign_bit, 0)
+        result = Signal(fmt.width, name=f"lane{lane}_result")
+        m.d.comb += result.eq(pack.bits | signed_bits)
+        if config.is_backward:
+            cg = live["cg"]
+            vanishing = (cx == Cls.INF) & ~live["unit"]
+            with m.If(cg == Cls.ZERO):
+                m.d.comb += result.eq(signed_bits)
+            with m.If(cg == Cls.INF):
+                m.d.comb += result.eq(fmt.inf | signed_bits)
+            invalid = (cx == Cls.NAN) | (cg == Cls.NAN) | (vanishing & (cg == Cls.INF))
+        else:
+            with m.If((cx == Cls.ZERO) | live.get("passes", 0)):
+                m.d.comb += result.eq(live["x_raw"])
+            invalid = cx == Cls.NAN
+        with m.If(invalid | ~live["alpha_ok"]):
+            m.d.comb += result.eq(fmt.quiet_nan)
+        out = st.cut("out", {"y": result})
+        m.d.comb += self.o.payload.y[lane].eq(out["y"])
+
+    def _exp_range(self):
+        """Range of the fixed-point result's exponent ``exp`` (``x = v / 2**w * 2**exp``): at most
+        the input's top exponent; below it anything rounds to 0, so a loose bound suffices."""
+        fmt = self.config.format
+        return -fmt.width - 2, fmt.int_bits
+
+    def _fixed_out(self, m, st, en, lane, live):
+        config, dp = self.config, self.dp
+        out, w = config.out_format, dp.work_bits
+        low, high = self._exp_range()
+        pack = m.submodules[f"lane{lane}_pack"] = RoundPackFixed(
+            out, w + 2, w, low, high, dp.exp_width, cuts=st.on_each(PACK_CUTS))
+        m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")),
+                     pack.negative.eq(live["sign"]), pack.en.eq(en)]
+        live = st.cut_each(PACK_CUTS, live)
+        sign = live["sign"]
+        zero = (live["cg"] if config.is_backward else live["cx"]) == Cls.ZERO
+        alpha_ok = live["alpha_ok"]
+        mag = Mux(zero | ~alpha_ok, 0, pack.y)
+        y = Mux(sign, -mag, mag)
+        result = st.cut("out", {"y": y[:out.width], "flag": (pack.sat & ~zero) | ~alpha_ok})
+        m.d.comb += [self.o.payload.y[lane].eq(result["y"]), self.o.payload.flag[lane].eq(result["flag"])]

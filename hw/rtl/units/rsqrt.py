@@ -1,0 +1,100 @@
+"""The streaming inverse-square-root unit (golden twin: golden.rsqrt.rsqrt)."""
+from amaranth.hdl import Mux, Signal
+from amaranth.lib import data
+
+from hw.rtl.blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
+from hw.rtl.blocks.unpack import FixedUnpack, FloatUnpack
+from hw.spec.classes import Cls
+from hw.spec.config import Config
+from hw.spec.datapath import datapath
+from hw.rtl.pipeline import StreamUnit
+from .core import rsqrt_core
+
+__all__ = ["RsqrtUnit", "input_layout", "output_layout"]
+
+
+def input_layout(config):
+    return data.StructLayout({"x": data.ArrayLayout(config.in_width, config.lanes)})
+
+
+def output_layout(config):
+    """``y`` per lane, and for fixed point ``flag`` per lane (the activations' layout too)."""
+    fields = {"y": data.ArrayLayout(config.out_width, config.lanes)}
+    if not config.is_float:
+        fields["flag"] = data.ArrayLayout(1, config.lanes)
+    return data.StructLayout(fields)
+
+
+class RsqrtUnit(StreamUnit):
+    """Fully pipelined ``1/sqrt(x)`` on ``config.lanes`` independent lanes.
+
+    Ports
+    -----
+    i : In(stream.Signature(input_layout(config)))
+        ``payload.x[lane]``: raw input bits.
+    o : Out(stream.Signature(output_layout(config)))
+        ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (result
+        saturated, zero or negative input).
+
+    Timing: initiation interval 1; latency ``6 + 7 * newton`` cycles with every pipeline register
+    (unpack's count and shift, seed [, the pwl seed's tile register and line: +2; the quad seed's:
+    +4], 7 per Newton stage (its three products, each with the register after its DSP tiles, and
+    ``3 - m*r**2``; +1 per product with a sum of 40 bits or more, its split register: FP32 +2 in
+    the first stage, +3 in later ones), normalize, shift, round/pack), fewer with
+    ``config.pipeline`` (:mod:`hw.spec.plan`);
+    when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid | o.ready``) and
+    nothing is lost. Results leave in input order.
+
+    Numerics: bit-exact with :func:`golden.rsqrt.rsqrt`. Floats: ``+0 -> +inf``, ``-0 -> -inf``,
+    negative (incl. ``-inf``) ``-> qNaN``, ``+inf -> +0``, NaN ``-> qNaN`` (canonical), subnormal
+    inputs normalized and computed. Fixed point: zero gives the output maximum and ``flag``,
+    negative gives 0 and ``flag``, results beyond the output format saturate with ``flag``.
+    """
+
+    def __init__(self, config: Config):
+        super().__init__(config, input_layout(config), output_layout(config))
+        self.dp = datapath(config)
+    def _lane(self, m, en, lane, st):
+        config, dp, fmt = self.config, self.dp, self.config.format
+        name = f"lane{lane}"
+        unpack_cls = FloatUnpack if config.is_float else FixedUnpack
+        unpack = m.submodules[f"{name}_unpack"] = unpack_cls(fmt, dp.exp_width, cut=st.on("unpack_count"))
+        m.d.comb += [unpack.bits.eq(self.i.payload.x[lane]), unpack.en.eq(en)]
+        live = st.cut("unpack", {port: getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")})
+
+        r, _, live = rsqrt_core(m, en, st, config, dp, name, live["exp"], live["sig"],
+                                {"sign": live["sign"], "cls": live["cls"]})
+        sign, cls, k = live["sign"], live["cls"], live["k"]
+
+        if config.is_float:
+            w = dp.work_bits
+            pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
+                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False,
+                cuts=st.on_each(PACK_CUTS))
+            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
+            live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
+            sign, cls = live["sign"], live["cls"]
+            result = Signal(fmt.width, name=f"{name}_result")
+            with m.If((cls == Cls.NAN) | (sign & (cls != Cls.ZERO))):
+                m.d.comb += result.eq(fmt.quiet_nan)
+            with m.Elif(cls == Cls.ZERO):
+                m.d.comb += result.eq(fmt.inf | Mux(sign, fmt.sign_bit, 0))
+            with m.Elif(cls == Cls.INF):
+                m.d.comb += result.eq(0)
+            with m.Else():
+                m.d.comb += result.eq(pack.bits)
+            out = st.cut("out", {"y": result})
+            m.d.comb += self.o.payload.y[lane].eq(out["y"])
+        else:
+            out_fmt = config.out_format
+            k_min, k_max = (-fmt.frac_bits) >> 1, (fmt.int_bits - 2) >> 1
+            pack = m.submodules[f"{name}_pack"] = RoundPackFixed(
+                out_fmt, dp.work_bits + 1, dp.work_bits, -k_max, -k_min, dp.exp_width,
+                cuts=st.on_each(PACK_CUTS))
+            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
+            live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
+            sign, cls = live["sign"], live["cls"]
+            zero, negative = cls == Cls.ZERO, sign
+            y = Mux(negative, 0, Mux(zero, out_fmt.max_int, pack.y))
+            out = st.cut("out", {"y": y, "flag": pack.sat | zero | negative})
+            m.d.comb += [self.o.payload.y[lane].eq(out["y"]), self.o.payload.flag[lane].eq(out["flag"])]

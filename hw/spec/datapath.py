@@ -1,0 +1,308 @@
+"""Widths and table contents of the rsqrt datapath, computed once from a Config.
+
+Both the golden model and the RTL take every width, constant and table entry from
+:func:`datapath`, so the two cannot drift. ``config`` is a :class:`hw.spec.config.Config`. Fixed-point quantities are integers with a stated
+number of fraction bits:
+
+* ``MR``: reduced argument ``m = 1.f * 2**parity`` in ``[1, 4)``, ``frac_bits`` fraction bits.
+* ``R0``: seed, ``seed_bits`` fraction bits, value in ``(0.25, 2)``.
+* ``R``: Newton iterate, ``work_bits`` fraction bits (``seed_bits`` with no Newton stage).
+"""
+from dataclasses import dataclass
+from functools import lru_cache
+from fractions import Fraction
+from math import frexp, isqrt, sqrt
+from types import SimpleNamespace
+
+import numpy as np
+
+from .devices import Device
+from .magic import magic_seed_error
+from .seeds import poly_seed
+
+__all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes",
+           "product_lead_min"]
+
+GUARD_BITS = 4
+# Float activations square significands of up to this many fraction bits with a table (block RAM)
+# rather than a DSP multiplier: BF16 (7) and FP16 (10).
+SQUARE_ROM_MAX_BITS = 10
+SEED_GUARD_BITS = 4
+# The activations have more products than the UP5K has DSPs (an FP32 one: x**2, the seed's three,
+# the final one): their tiles up to 8 bits wide (an FP32 significand's low byte) are LUT rows.
+ACTIVATION_ROW_BITS = 8
+
+
+@dataclass(frozen=True)
+class Datapath:
+    frac_bits: int        # fraction bits of the operand of the inverse square root (rsqrt: P)
+    x_frac_bits: int      # fraction bits of the normalized input significand (P)
+    magic_bits: int       # fraction bits the magic constant is defined on
+    exp_width: int        # signed width of unbiased exponents and of k
+    seed_bits: int        # S: fraction bits of the seed R0
+    work_bits: int        # W: fraction bits of the Newton iterates and of the value rounded
+    table: tuple          # lut seed entries (R0 values), pwl/quad coefficients; empty for magic
+    table_width: int      # bits stored per entry
+    seed_error: float     # maximum relative error of the seed
+    newton_bias: int      # added to 3 (work_bits fraction bits) in the last Newton stage
+    alpha_sig: int        # activations, constant alpha: significand, work_bits fraction bits
+    alpha_exp: int        # ... and exponent: alpha ~= alpha_sig / 2**work_bits * 2**alpha_exp
+    big_exp: int          # activations: exponent that stands in for an infinite input
+    square_rom: bool      # activations: x**2 read from a table of exact squares (SquareRom)
+    seed_power: int       # the seed approximates m**-(seed_power/2): 1, or 3 (Config.seed_power)
+    poly_u_bits: int      # pwl/quad seed: operand fraction bits below the index (the position u)
+    slope_width: int      # pwl/quad seed: bits of the slope c1 (below c0 in each entry)
+    curve_width: int      # quad seed: bits of the curvature c2 (the low part of each entry)
+    square_bits: int      # quad seed: D, the top bits of u that are squared
+    row_bits: int         # products: tiles with a side of at most this many bits are LUT rows
+    subnormal_x_passes: bool  # forward float activations: a subnormal x is the result itself
+    device: Device        # the device model whose DSP tiles the products use
+
+    @property
+    def below_emin_max(self):
+        """Forward float activations that pass a subnormal ``x`` through: their results lie at most
+        one binade below ``emin`` (``|f(x)|`` grows with ``|x|`` and is ``2**emin`` to within
+        ``2**-(man_bits + 2)`` at the smallest normal ``x``; a core error under 0.4, which Newton
+        stages keep, cannot halve it), so the packer's subnormal shift is one bit. ``None``: any."""
+        return 1 if self.subnormal_x_passes and self.seed_error <= 0.4 else None
+
+    @property
+    def alpha_shift(self):
+        """A constant power-of-two alpha: its product is a shift (``alpha_sig`` is 0 at run time)."""
+        return self.alpha_sig != 0 and self.alpha_sig & (self.alpha_sig - 1) == 0
+
+    @property
+    def alpha_width(self):
+        """Bits of alpha's significand as a multiplier operand (``work_bits`` fraction bits)."""
+        return self.alpha_sig.bit_length() if self.alpha_sig else self.work_bits + 1
+
+
+def _interval_ends(config):
+    """Ends ``a, b`` of the operand interval ``[a, b)`` of every table entry (index as
+    :func:`lut_contents`), as float64 arrays."""
+    top_bits = config.table_bits - 1
+    j = np.arange(1 << config.table_bits)
+    parity, top = j >> top_bits, j & ((1 << top_bits) - 1)
+    a = (1 + top / 2.0 ** top_bits) * 2.0 ** parity
+    return a, a + 2.0 ** (parity - top_bits)
+
+
+def lut_error(config, seed_bits: int, table):
+    """Maximum relative error of a table seed over its intervals (exact at the interval ends)."""
+    a, b = _interval_ends(config)
+    if config.table_bits == config.core_significand_bits:
+        b = a
+    c = np.asarray(table, dtype=np.float64) / 2 ** seed_bits
+    return float(max(np.abs(c * np.sqrt(a) - 1).max(), np.abs(c * np.sqrt(b) - 1).max()))
+
+
+def pwl_contents(config, seed_bits: int):
+    """Piecewise-linear seed of ``m**-q`` (``q = seed_power/2``): entry ``j`` (index as
+    :func:`lut_contents`) holds a line ``r0 = c0 - floor(c1 * u / 2**U)`` over its interval, ``u``
+    the ``U`` operand fraction bits below the index; both in units of ``2**-seed_bits``. The line is
+    the minimax one of the convex ``m**-q``: the secant's slope, lowered by half its largest gap.
+    Returns ``(entries, slope_width, u_bits)`` with ``entry = c0 << slope_width | c1``."""
+    q = config.seed_power / 2
+    u_bits = config.core_significand_bits - config.table_bits
+    a, b = _interval_ends(config)
+    fa, fb = a ** -q, b ** -q
+    slope = (fa - fb) / (b - a)                         # the secant falls by this per unit of m
+    touch = (slope / q) ** (-1 / (q + 1))               # where m**-q has the secant's slope
+    gap = fa - slope * (touch - a) - touch ** -q
+    c0 = np.round((fa - gap / 2) * 2.0 ** seed_bits).astype(np.int64)
+    c1 = np.round((fa - fb) * 2.0 ** seed_bits).astype(np.int64)
+    slope_width = int(c1.max()).bit_length()
+    entries = tuple(int(k0) << slope_width | int(k1) for k0, k1 in zip(c0, c1))
+    return entries, slope_width, u_bits
+
+
+def quad_contents(config, seed_bits: int):
+    """Piecewise-quadratic seed of ``m**-q`` (``q = seed_power/2``): entry ``j`` (index as
+    :func:`lut_contents`) holds a parabola ``r0 = c0 - floor(c1 * u / 2**U) + floor(c2 * v / 2**D)``
+    over its interval, ``u`` the ``U`` operand fraction bits below the index, ``v = floor(ut**2 /
+    2**D)`` with ``ut`` the top ``D`` bits of ``u``; coefficients in units of ``2**-seed_bits``. The
+    parabola interpolates ``m**-q`` at the three Chebyshev nodes of the interval (error within a
+    few per cent of the minimax one). ``D`` is four bits more than ``c2`` has, so that the
+    truncated square costs at most 3/16 of a unit. Returns ``(entries, slope_width, curve_width,
+    u_bits, square_bits)`` with ``entry = (c0 << slope_width | c1) << curve_width | c2``."""
+    q = config.seed_power / 2
+    u_bits = config.core_significand_bits - config.table_bits
+    a, b = _interval_ends(config)
+    nodes = (1 - np.cos((2 * np.arange(3) + 1) * np.pi / 6)) / 2          # in [0, 1]
+    values = (a[:, None] + nodes[None, :] * (b - a)[:, None]) ** -q
+    p0, p1, p2 = np.linalg.solve(np.vander(nodes, 3, increasing=True), values.T)
+    scale = 2.0 ** seed_bits
+    c0, c1, c2 = (np.round(v * scale).astype(np.int64) for v in (p0, -p1, p2))
+    if c1.min() < 0 or c2.min() < 0:
+        raise ValueError("quad seed: the parabolas of a convex, falling m**-q must fall and curve up")
+    slope_width, curve_width = int(c1.max()).bit_length(), int(c2.max()).bit_length()
+    square_bits = min(u_bits, curve_width + 4)
+    entries = tuple(((int(k0) << slope_width | int(k1)) << curve_width) | int(k2)
+                    for k0, k1, k2 in zip(c0, c1, c2))
+    return entries, slope_width, curve_width, u_bits, square_bits
+
+
+def poly_error(config, fields, samples=33):
+    """Maximum relative error of a quantized polynomial seed (``pwl`` or ``quad``) against
+    ``m**-q``, sampled across every interval; ``fields`` has the :class:`Datapath` attributes the
+    seed reads (``table``, ``seed_bits`` and the coefficient widths)."""
+    u_bits, top_bits = fields.poly_u_bits, config.table_bits - 1
+    u = np.unique(np.linspace(0, (1 << u_bits) - 1, samples).astype(np.uint64))
+    j = np.arange(1 << config.table_bits)[:, None]
+    parity = (j >> top_bits) + np.zeros(len(u), dtype=np.int64)
+    sig = (((1 << (top_bits + u_bits)) | ((j & ((1 << top_bits) - 1)) << u_bits)).astype(np.uint64)
+           | u[None, :])
+    r0 = poly_seed(config.seed, config.table_bits, fields, parity, sig).astype(np.float64) / 2.0 ** fields.seed_bits
+    m = sig.astype(np.float64) / 2.0 ** (top_bits + u_bits) * 2.0 ** parity
+    return float(np.abs(r0 * m ** (config.seed_power / 2) - 1).max())
+
+
+def newton_bias(seed_error, newton, work_bits):
+    """Centre the error of the last Newton stage.
+
+    Newton's step for ``m**-0.5`` always lands below the true value: a seed error ``e`` leaves
+    ``-(1.5e**2 + 0.5e**3)``. Adding half that bound, ``E/2``, relative, turns ``[-E, 0]`` into
+    ``[-E/2, E/2]``; the last stage does it for free by using ``3 + E`` instead of ``3``.
+    The table seed uses it; the magic seed keeps the textbook step, so that its published error
+    figures (Lomont 2003) are reproduced.
+    """
+    if newton == 0:
+        return 0
+    error = seed_error
+    for _ in range(newton):
+        error = 1.5 * error ** 2 + 0.5 * error ** 3
+    return round(error * 2 ** work_bits)
+
+
+def lut_contents(config, seed_bits: int):
+    """Seed table: entry ``j`` = ``(parity << (T-1)) | top fraction bits``.
+
+    A partial table stores, for its interval ``[a, b)`` of ``m``, ``2/(sqrt(a)+sqrt(b))`` (the
+    constant with the smallest maximum relative error) rounded to ``seed_bits`` fraction bits. A
+    full table (one entry per significand) stores ``m**-0.5`` correctly rounded to ``seed_bits``.
+    """
+    table_bits = config.table_bits
+    top_bits = table_bits - 1
+    full = table_bits == config.core_significand_bits
+    entries = []
+    for j in range(1 << table_bits):
+        parity, top = j >> top_bits, j & ((1 << top_bits) - 1)
+        if full:
+            # m = A / 2**P exactly; round sqrt(2**(2S+P) / A) to nearest (never a tie).
+            frac = config.fraction_bits
+            a_int = ((1 << frac) | top) << parity
+            num = 1 << (2 * seed_bits + frac)
+            c = isqrt(num // a_int)
+            if 4 * num >= (2 * c + 1) ** 2 * a_int:
+                c += 1
+            entries.append(c)
+        else:
+            a = (1 + top / 2 ** top_bits) * 2 ** parity
+            b = a + 2.0 ** (parity - top_bits)
+            entries.append(round(2 ** seed_bits * 2 / (sqrt(a) + sqrt(b))))
+    return tuple(entries)
+
+
+def subnormal_x_passes(config):
+    """Whether ``f(x)`` rounds to ``x`` for every subnormal ``x`` of a forward float unit, for every
+    alpha it can see (the constant, or any finite one of the format at run time).
+
+    ``f(x) = x * (1 - d)`` with ``0 <= d <= alpha*x**2/2 < alpha * 2**(2*emin) / 2``; below half a
+    subnormal ulp of ``x`` when ``d < 2**-(man_bits + 1)``. This asks for a margin of two more
+    bits: ``alpha * 2**(2*emin) <= 2**-(man_bits + 2)``. Then the unit passes such an ``x`` through
+    (the correctly rounded result) and never normalizes one. True for BF16, FP16 and FP32 with any
+    alpha of the format; false for a format whose bias is small beside its fraction (e5m12) with a
+    large or run-time alpha: those normalize ``x`` as the backward units do.
+    """
+    if not (config.is_activation and config.is_float) or config.is_backward:
+        return False
+    fmt = config.format
+    alpha = Fraction(2) ** (fmt.emax + 1) if config.runtime_alpha else Fraction(config.alpha)
+    return alpha * Fraction(2) ** (2 * fmt.emin) <= Fraction(2) ** -(fmt.man_bits + 2)
+
+
+def product_lead_min(config, dp):
+    """Lowest bit of the leading one of the final product ``v`` (``work_bits + 2`` bits): ``x * r``
+    (or ``grad * r**3``) is at least 1/8 when ``r`` is near ``1/sqrt(m)`` in (1/2, 1]; a magic seed
+    far from its best constant can leave ``r`` anywhere below 2 after the Newton stages."""
+    return 0 if config.seed == "magic" else dp.work_bits - 3
+
+
+def _alpha(alpha, work_bits):
+    """``alpha`` as ``(sig, exp)``: ``sig`` rounded to ``work_bits`` fraction bits, in ``[1, 2]``."""
+    mantissa, exponent = frexp(alpha)                  # alpha = mantissa * 2**exponent, [0.5, 1)
+    sig = round(Fraction(mantissa) * 2 ** (work_bits + 1))
+    if sig == 1 << (work_bits + 1):
+        return 1 << work_bits, exponent
+    return sig, exponent - 1
+
+
+@lru_cache(maxsize=None)
+def datapath(config) -> Datapath:
+    """Every width, constant and table of ``config``'s datapath (cached per configuration)."""
+    frac = config.core_significand_bits - 1
+    magic_bits = config.fraction_bits
+    poly = {"poly_u_bits": 0, "slope_width": 0, "curve_width": 0, "square_bits": 0}
+    if config.seed == "magic":
+        seed_bits = magic_bits + 2
+        table = ()
+        seed_error = magic_seed_error(config.magic, magic_bits)
+    elif config.seed == "pwl":
+        seed_bits = 2 * config.table_bits + SEED_GUARD_BITS
+        table = ()
+    elif config.seed == "quad":
+        seed_bits = 3 * config.table_bits + SEED_GUARD_BITS
+        table = ()
+    elif config.table_bits == config.core_significand_bits:
+        seed_bits = config.core_significand_bits
+        table = None
+    else:
+        seed_bits = config.table_bits + SEED_GUARD_BITS
+        table = None
+    if config.is_activation:
+        seed_bits = min(seed_bits, frac)        # never finer than the iterates (work_bits = frac)
+    if table is None:
+        table = lut_contents(config, seed_bits)
+        seed_error = lut_error(config, seed_bits, table)
+    if config.seed == "pwl":
+        table, poly["slope_width"], poly["poly_u_bits"] = pwl_contents(config, seed_bits)
+    elif config.seed == "quad":
+        (table, poly["slope_width"], poly["curve_width"], poly["poly_u_bits"],
+         poly["square_bits"]) = quad_contents(config, seed_bits)
+    if config.seed in ("pwl", "quad"):
+        seed_error = poly_error(config, SimpleNamespace(**poly, table=table, seed_bits=seed_bits,
+                                                        frac_bits=frac))
+    if config.is_activation:
+        work_bits = frac
+    else:
+        work_bits = seed_bits if config.newton == 0 else config.result_bits + GUARD_BITS
+    fmt = config.format
+    if config.is_float:
+        low, high = fmt.emin - fmt.man_bits, fmt.emax + 1
+    else:
+        low, high = -fmt.frac_bits, fmt.int_bits
+        if config.out_format is not None:
+            low, high = min(low, -config.out_format.frac_bits), max(high, config.out_format.int_bits)
+    big_exp = 0
+    alpha_sig = alpha_exp = 0
+    if config.is_activation:
+        if not config.runtime_alpha:
+            alpha_sig, alpha_exp = _alpha(config.alpha, work_bits)
+            low, high = min(low, alpha_exp), max(high, alpha_exp + 1)
+        # An infinite x becomes 2**big_exp: big enough that 1 vanishes beside alpha*x**2 (for any
+        # alpha of the format, or the configured one) and that f'(x) underflows every output.
+        big_exp = work_bits + 8 + 2 * (high - low)
+    span = 4 * (max(abs(low), abs(high)) + big_exp + 4)
+    exp_width = span.bit_length() + 1
+    table_width = max(table).bit_length() if table else 0
+    return Datapath(frac_bits=frac, x_frac_bits=config.fraction_bits, magic_bits=magic_bits,
+                    exp_width=exp_width, seed_bits=seed_bits, work_bits=work_bits,
+                    table=table, table_width=table_width, seed_error=seed_error,
+                    newton_bias=newton_bias(seed_error, config.newton, work_bits)
+                    if config.seed == "lut" else 0,
+                    alpha_sig=alpha_sig, alpha_exp=alpha_exp, big_exp=big_exp,
+                    square_rom=config.is_activation and config.is_float
+                    and config.fraction_bits <= SQUARE_ROM_MAX_BITS,
+                    seed_power=config.seed_power, **poly,
+                    row_bits=ACTIVATION_ROW_BITS if config.is_activation else config.device_model.row_max_bits,
+                    subnormal_x_passes=subnormal_x_passes(config), device=config.device_model)

@@ -1,0 +1,48 @@
+"""The device model's shape: what the planner and the product tiling read of a target."""
+from dataclasses import dataclass, field
+
+__all__ = ["Device"]
+
+
+@dataclass(frozen=True)
+class Device:
+    """A target as the planner sees it.
+
+    Parameters
+    ----------
+    name : str
+        The model's name (``ice40up5k``).
+    dsp_width : int
+        Side of one DSP multiplier tile (unsigned operands).
+    row_max_bits : int
+        Default: a product tile with a side of at most this many bits is built from LUT rows.
+    split_min_bits : int
+        A product whose final carry chain has at least this many bits may hold a register before it.
+    delays : dict
+        Rough logic delays in ns by step kind (``seed``, ``multiply``, ``subtract``, ``add``,
+        ``normalize``, ``shift``, ``round``, ``lut``, ``to_dsp``), and ``dsp_in``/``dsp_out``: into
+        a DSP's internal register and from it back to the fabric; ``chain``/``chain_per_bit``,
+        ``levels``, ``wide_shift``/``wide_shift_per_bit`` for the width-dependent steps. They only
+        rank register placements; the reports measure the result.
+    """
+    name: str
+    dsp_width: int
+    row_max_bits: int
+    split_min_bits: int
+    delays: dict = field(compare=False, hash=False, repr=False)
+
+    def ns(self, step):
+        """The delay of one step kind (``Device.delays``)."""
+        return self.delays[step]
+
+    def chain_ns(self, bits):
+        """A carry chain of ``bits``: a fixed cost to enter and leave it, then per bit."""
+        return self.delays["chain"] + self.delays["chain_per_bit"] * bits
+
+    def levels_ns(self, bits):
+        """A shifter or leading-one tree over ``bits``: one LUT level and its routing per halving."""
+        return self.delays["levels"] + self.delays["lut"] * (bits - 1).bit_length()
+
+    def shift_ns(self, bits):
+        """A wide shift by a variable amount with the rounding increment after it."""
+        return self.delays["wide_shift"] + self.delays["wide_shift_per_bit"] * bits

@@ -1,0 +1,243 @@
+"""Where each unit may put pipeline registers, and which of them a configuration enables.
+
+Every unit is a chain of combinational steps separated by *cuts*. Some cuts always hold a
+register (the table ROM's synchronous read, the output register); the others are optional.
+``Config.pipeline`` is the knob shared by every unit: the number of optional cuts that get a
+register (default: all of them, the shortest clock period). :func:`enabled_cuts` places that many
+so that the largest estimated logic delay between two registers is as small as possible; the
+estimates come from the configuration's device model (:mod:`hw.spec.devices`) and only rank the
+placements, the report measures the result. The latency of a unit is the number of enabled cuts.
+
+Each unit family has its cut list here (:func:`rsqrt_cuts`, :func:`activation_cuts`,
+:func:`fma_cuts`), because the latency is part of the specification (the configuration, the
+descriptor and the test vectors need it without the RTL). The RTL registers at these cuts by name
+through :class:`hw.rtl.pipeline.Stages`, which checks at elaboration that it used every planned
+cut once and no other.
+"""
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .datapath import datapath, product_lead_min
+from .formats import FloatFormat
+from .functions import Family
+from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, sum_levels
+
+__all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts"]
+
+
+@dataclass(frozen=True)
+class Cut:
+    name: str
+    before_ns: float       # estimated delay of the logic between the previous cut and this one
+    mandatory: bool = False
+
+
+def _unpack_cuts(fmt, device):
+    """Every unit starts by unpacking its operands: a leading-one count over the fraction (float)
+    or the magnitude (fixed point, after a negation), then the normalizing shift."""
+    is_float = isinstance(fmt, FloatFormat)
+    bits = fmt.man_bits if is_float else fmt.width
+    count = device.levels_ns(bits) + (0 if is_float else device.chain_ns(bits))
+    shift = device.levels_ns(bits) + device.ns("lut") + device.ns("to_dsp")
+    return [Cut("unpack_count", count), Cut("unpack", shift)]
+
+
+def _fields_cut(device):
+    """Float fields as they are (:class:`~hw.rtl.blocks.unpack.FloatFields`): the class, the hidden
+    bit, the exponent, and the route to the DSPs."""
+    return Cut("unpack", device.ns("lut") * 2 + device.ns("to_dsp"))
+
+
+def _product_parts_ns(device, a_width, b_width, square=False, row_bits=None):
+    """A product's (or square's) three parts, between its optional registers: its DSP tiles (the
+    route to them and the setup of their output register, which Yosys packs into the SB_MAC16)
+    beside its LUT rows' carry-save reduction; the DSPs' clock-to-out and route back with the
+    carry-save sum of the DSP products and the rows' partial sums; the carry chain (nothing after
+    the DSPs without a sum)."""
+    rows, final = sum_levels(a_width, b_width, square, row_bits, device)
+    dsp = dsp_tiles(a_width, b_width, square, row_bits, device)
+    lut = device.ns("lut")
+    before = max(device.ns("dsp_in") if dsp else 0.0, lut * (rows + 1) if rows or not dsp else 0.0)
+    middle = device.ns("dsp_out") if dsp else 0.0
+    chain = 0.0
+    if has_sum(a_width, b_width, square, row_bits, device):
+        middle += lut * final
+        chain = device.chain_ns(a_width + b_width)
+    return before, middle, chain
+
+
+def _product_cuts(device, name, a_width, b_width, after_ns=0.0, square=False, row_bits=None, split=True):
+    """The cuts of a step ``name`` that multiplies (or squares) and then spends ``after_ns`` more:
+    an optional ``<name>_tiles`` register after its DSP tiles (inside the SB_MAC16s) and its LUT
+    rows' partial sums and, with ``split`` where the product has one
+    (:func:`~hw.spec.tiles.has_split`), an optional ``<name>_split`` register before its carry
+    chain."""
+    before, middle, chain = _product_parts_ns(device, a_width, b_width, square, row_bits)
+    tiles, split_cut = inner_cuts(name)
+    if split and has_split(a_width, b_width, square, row_bits, device):
+        return [Cut(tiles, before), Cut(split_cut, middle), Cut(name, chain + after_ns)]
+    return [Cut(tiles, before), Cut(name, middle + chain + after_ns)]
+
+
+def _newton(device, index, r_bits, dp):
+    square, t, h, r = (f"newton{index}_{step}" for step in ("square", "t", "h", "r"))
+    w, rows = dp.work_bits, dp.row_bits
+    return (_product_cuts(device, square, r_bits + 1, r_bits + 1, square=True, row_bits=rows)
+            + _product_cuts(device, t, dp.frac_bits + 2, w + 2, row_bits=rows)
+            + [Cut(h, device.ns("subtract"))]
+            + _product_cuts(device, r, r_bits + 1, w + 2, row_bits=rows))
+
+
+def fma_cuts(config):
+    """The FMA: its operands' fields, the product, the addend aligned, the sum, the normalization,
+    the final shift with the rounding, round/pack."""
+    device, p = config.device_model, config.format.precision
+    # The alignment window: wide shifts and carry chains. Its final shift (with the round
+    # increment and the routing of a wide mux tree) grows about linearly with the window:
+    # ~51 ns with the packer for FP32, under 32 ns for BF16 (measured).
+    window = 2 * p + 3
+    lut = device.ns("lut")
+    # Operands are not normalized (FloatFields): the final normalization covers a subnormal's
+    # leading zeros, since the window keeps every bit that can reach the rounding position.
+    return tuple([_fields_cut(device)] + _product_cuts(device, "multiply", p, p)
+                 + [Cut("align", device.levels_ns(window) + 2 * lut),
+                    Cut("add", device.chain_ns(window) + 2 * lut),
+                    Cut("normalize", 2 * device.levels_ns(window)), Cut("shift", device.shift_ns(window)),
+                    Cut("out", device.ns("round"), mandatory=True)])
+
+
+def _core_cuts(config, dp):
+    """The inverse-square-root core: the table read (a polynomial seed's operand ``u`` is registered
+    beside it, and Yosys packs that register into the DSP of ``c1*u``: the stage before reaches
+    the DSPs at the die edge), the polynomial's steps, the Newton stages."""
+    device = config.device_model
+    seed_ns = device.ns("seed") + (device.ns("to_dsp") if config.seed in ("pwl", "quad") else 0)
+    cuts = [Cut("seed", seed_ns, mandatory=config.seed != "magic")]
+    if config.seed == "pwl":            # the line c0 - c1*u after the table read
+        cuts += _product_cuts(device, "seed_linear", dp.slope_width, dp.poly_u_bits, device.ns("subtract"),
+                              row_bits=dp.row_bits, split=False)
+    elif config.seed == "quad":         # c1*u beside ut**2; c2*v beside c0 - c1*u; their sum
+        shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.row_bits),
+                  (dp.square_bits, dp.square_bits, True, dp.row_bits)]
+        parts = [_product_parts_ns(device, *shape) for shape in shapes]     # one tile register for both
+        cuts.append(Cut(inner_cuts("seed_products")[0], max(before for before, _, _ in parts)))
+        products = max(middle + chain for _, middle, chain in parts)
+        curve = sum(_product_parts_ns(device, dp.curve_width, dp.square_bits, row_bits=dp.row_bits))
+        cuts += [Cut("seed_products", products),
+                 Cut("seed_curve", max(curve, device.chain_ns(dp.seed_bits + 2))),
+                 Cut("seed_sum", device.chain_ns(dp.seed_bits + 2))]
+    r_bits = dp.seed_bits
+    for index in range(config.newton):
+        cuts += _newton(device, index, r_bits, dp)
+        r_bits = dp.work_bits
+    return cuts
+
+
+def rsqrt_cuts(config):
+    """The inverse square root: unpack, the core, normalize, shift, round/pack."""
+    device = config.device_model
+    cuts = _unpack_cuts(config.format, device) + _core_cuts(config, datapath(config))
+    return tuple(cuts + [Cut("normalize", device.ns("normalize")), Cut("shift", device.ns("shift")),
+                         Cut("out", device.ns("round"), mandatory=True)])
+
+
+def activation_cuts(config):
+    """An activation or its backward unit: unpack, ``x**2``, ``alpha*x**2``, ``1 + .`` (aligned,
+    summed, normalized), the core, [``r**2``, ``r**3``,] the product, round/pack."""
+    device, dp = config.device_model, datapath(config)
+    w, p = dp.work_bits, dp.x_frac_bits + 1
+    lut = device.ns("lut")
+    if dp.subnormal_x_passes and not config.runtime_alpha:
+        cuts = [_fields_cut(device)]           # x unnormalized; no other operand
+    else:
+        cuts = _unpack_cuts(config.format, device)
+    # The square table's read is the "square" register; a constant power-of-two alpha is a shift.
+    if dp.square_rom:
+        cuts.append(Cut("square", device.ns("seed"), mandatory=True))
+    else:
+        cuts += _product_cuts(device, "square", p, p, square=True, row_bits=dp.row_bits)
+    if dp.alpha_shift:
+        cuts.append(Cut("alpha", 0))
+    else:
+        cuts += _product_cuts(device, "alpha", dp.alpha_width, w + 2, row_bits=dp.row_bits)
+    # 1 + T aligned: a shift of T by its exponent, then the sum across the word.
+    cuts += [Cut("sum_align", device.levels_ns(w + 3)), Cut("sum", device.chain_ns(w + 4)),
+             Cut("add", device.ns("normalize"))]
+    cuts += _core_cuts(config, dp)
+    if config.is_backward and dp.seed_power == 1:
+        cuts += (_product_cuts(device, "r2", w + 1, w + 1, square=True, row_bits=dp.row_bits)
+                 + _product_cuts(device, "r3", w + 1, w + 1, row_bits=dp.row_bits))
+    cuts += _product_cuts(device, "product", p, w + 1, row_bits=dp.row_bits)
+    # The rounded value v (w + 2 bits) may be shifted right to a subnormal position, then
+    # rounded and packed with a carry chain across the word. A result at most one binade below
+    # emin leaves a few shift amounts (a mux tree) with the guard and sticky bits after it.
+    out = max(device.ns("round"), device.chain_ns(config.out_width) + lut)
+    if config.is_float and dp.below_emin_max is not None:
+        amounts = w + 2 - product_lead_min(config, dp) + dp.below_emin_max
+        shift = device.levels_ns(amounts) + 2 * lut
+    else:
+        shift = device.shift_ns(w + 2)
+    if config.is_float:
+        # The leading one beside each position's exponent tests, then their selection.
+        cuts.append(Cut("pack_lead", device.ns("normalize") - 2 * lut))
+        normalize = 2 * lut
+    else:
+        normalize = device.ns("normalize")
+    return tuple(cuts + [Cut("normalize", normalize), Cut("shift", shift), Cut("out", out, mandatory=True)])
+
+
+FAMILY_CUTS = {Family.RSQRT: rsqrt_cuts, Family.ACTIVATION: activation_cuts, Family.FMA: fma_cuts}
+
+
+def unit_cuts(config):
+    """The cuts of ``config``'s unit, input to output."""
+    return FAMILY_CUTS[config.entry.family](config)
+
+
+def optional_cuts(config):
+    return sum(not cut.mandatory for cut in unit_cuts(config))
+
+
+@lru_cache(maxsize=None)
+def _place(cuts, level):
+    """Enable every mandatory cut and exactly ``level`` optional ones, minimising the largest sum of
+    delays between consecutive enabled cuts, then the sum of their squares (so that, among equally
+    long worst stages, the others are balanced too; dynamic programming over the chain)."""
+    n = len(cuts)
+    # best[i][j]: (largest segment, sum of squares, enabled cuts) for the prefix ending with cut i
+    # enabled, j optional cuts used.
+    best = [[None] * (level + 1) for _ in range(n)]
+    for i in range(n):
+        used = 0 if cuts[i].mandatory else 1
+        for j in range(used, level + 1):
+            candidates = []
+            span = 0.0
+            for p in range(i - 1, -2, -1):
+                span += cuts[p + 1].before_ns
+                if p == -1:
+                    if j == used:
+                        candidates.append((span, span * span, (i,)))
+                    break
+                previous = best[p][j - used]
+                if previous is not None:
+                    candidates.append((max(previous[0], span), previous[1] + span * span, previous[2] + (i,)))
+                if cuts[p].mandatory:
+                    break
+            if candidates:
+                best[i][j] = min(candidates)
+    result = best[n - 1][level]
+    if result is None:
+        raise ValueError(f"cannot enable {level} optional cuts")
+    return frozenset(cuts[i].name for i in result[2])
+
+
+def latency(config):
+    """Cycles from input to output of ``config``'s unit: its enabled cuts."""
+    return len(enabled_cuts(config))
+
+
+def enabled_cuts(config):
+    """Names of the cuts that hold a register in ``config``'s unit."""
+    cuts = unit_cuts(config)
+    level = optional_cuts(config) if config.pipeline is None else config.pipeline
+    return _place(cuts, level)

@@ -1,0 +1,82 @@
+"""How an exact unsigned product is cut into DSP tiles and LUT rows on a device.
+
+The RTL's :class:`~hw.rtl.blocks.multiply.Product` builds exactly these tiles; the planner
+(:mod:`hw.spec.plan`) reads their count and the adder levels after them. ``row_bits`` (default:
+the device's ``row_max_bits``) is the widest side a tile may have and still be built from LUT
+rows instead of a DSP.
+"""
+from .devices import DEFAULT_DEVICE
+
+__all__ = ["tile_slices", "tiles", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
+
+
+def tile_slices(width, device=DEFAULT_DEVICE):
+    """``(start, stop)`` bit ranges of an operand cut into DSP-wide pieces, least significant first."""
+    return [(start, min(start + device.dsp_width, width)) for start in range(0, width, device.dsp_width)]
+
+
+def tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+    """``(a_slice, b_slice, as_rows, weight)`` for every tile of an ``a_width`` x ``b_width``
+    product: ``as_rows`` for a tile with a side of at most ``row_bits`` bits, built from LUT rows
+    (except the largest tile of a product that would have no DSP and more than the device's
+    ``row_max_bits`` rows a tile); ``weight`` 2 for the off-diagonal tiles of a square
+    (``a[i]*a[j]`` and ``a[j]*a[i]`` computed once), else 1."""
+    if square and a_width != b_width:
+        raise ValueError(f"a square has equal widths, not {a_width} and {b_width}")
+    row_bits = device.row_max_bits if row_bits is None else row_bits
+    out = []
+    for i, a in enumerate(tile_slices(a_width, device)):
+        for j, b in enumerate(tile_slices(b_width, device)):
+            if square and j < i:
+                continue
+            rows = min(a[1] - a[0], b[1] - b[0]) <= row_bits
+            out.append((a, b, rows, 2 if square and i != j else 1))
+    if all(rows for _, _, rows, _ in out) and min(a_width, b_width) > device.row_max_bits:
+        # More rows than reduce quickly and no DSP beside them: the largest tile takes one.
+        largest = max(range(len(out)), key=lambda k: (out[k][0][1] - out[k][0][0]) * (out[k][1][1] - out[k][1][0]))
+        out[largest] = out[largest][:2] + (False,) + out[largest][3:]
+    return out
+
+
+def _levels(rows):
+    levels = 0
+    while rows > 2:
+        rows, levels = rows - rows // 3, levels + 1
+    return levels
+
+
+def sum_levels(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+    """Carry-save (3:2) levels of a product or square: ``(rows, final)``, those reducing its LUT
+    rows to two partial sums (beside the DSPs) and those reducing the DSP products and partial
+    sums before the carry chain. Counts every tile product and LUT row as its own row (an upper
+    bound: terms whose bits do not overlap share one)."""
+    parts = tiles(a_width, b_width, square, row_bits, device)
+    rows = sum(min(a[1] - a[0], b[1] - b[0]) for a, b, as_rows, _ in parts if as_rows)
+    dsp = sum(not as_rows for _, _, as_rows, _ in parts)
+    return _levels(rows), _levels(dsp + min(rows, 2))
+
+
+def dsp_tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+    """How many DSP tiles a product (or square) of these widths uses."""
+    return sum(not rows for _, _, rows, _ in tiles(a_width, b_width, square, row_bits, device))
+
+
+def has_sum(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+    """Whether a product (or square) adds terms (several tiles, or LUT rows) after its DSP tiles
+    and rows, where its optional register goes."""
+    parts = tiles(a_width, b_width, square, row_bits, device)
+    return len(parts) > 1 or any(as_rows for _, _, as_rows, _ in parts)
+
+
+def has_split(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+    """Whether a product (or square) may hold its ``split`` register: it adds terms and its carry
+    chain has at least the device's ``split_min_bits``."""
+    return (has_sum(a_width, b_width, square, row_bits, device)
+            and a_width + b_width >= device.split_min_bits)
+
+
+def inner_cuts(step):
+    """The names of the optional registers inside the product of a pipeline step ``step``, in a
+    cut list (:mod:`hw.spec.plan`): after its DSP tiles (``cut``) and before its carry chain
+    (``split``)."""
+    return f"{step}_tiles", f"{step}_split"

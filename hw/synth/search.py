@@ -1,0 +1,73 @@
+"""The pipeline search of the report: for a configuration and a clock target, the fewest optional
+pipeline registers that meet it on the iCE40UP5K, each build cached under ``build/report``."""
+import hashlib
+import json
+from pathlib import Path
+
+from hw.spec.plan import latency, optional_cuts
+from . import ice40
+
+__all__ = ["build_row", "CACHE"]
+
+CACHE = Path("build") / "report"
+
+
+def _build(config, clock_mhz, seed):
+    """One cached build of ``config`` (with its pipeline level) at ``clock_mhz``."""
+    key = hashlib.sha256(json.dumps([config.to_dict(), clock_mhz, seed, _source_hash()]).encode()).hexdigest()[:16]
+    work = CACHE / f"{config.name}-{key}"
+    summary = work / "summary.json"
+    if summary.exists():
+        return json.loads(summary.read_text())
+    work.mkdir(parents=True, exist_ok=True)
+    result = ice40.synthesize_and_place(config, work, clock_mhz=clock_mhz, seed=seed)
+    keep = {k: result.get(k) for k in ("fits", "fmax", "fmax_nextpnr", "lut4", "lc", "ff", "sb_mac16",
+                                       "dsp", "bram", "spram", "build_time", "driver_conflicts",
+                                       "timing_met", "error", "needs", "latency")}
+    summary.write_text(json.dumps(keep, indent=1, default=str))
+    return keep
+
+
+def _source_hash():
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def build_row(config, default, clock_mhz, seed=1, max_ulp=None):
+    """Search the fewest optional pipeline registers that meet ``clock_mhz`` (builds are monotone
+    enough for a bisection); returns the report row of the chosen build, stating ``max_ulp`` (the
+    configuration's measured accuracy) beside it."""
+    low, high = 0, optional_cuts(config)
+    best = None
+    tried = {}
+    while low <= high:
+        level = (low + high) // 2
+        tried[level] = result = _build(config.with_(pipeline=level), clock_mhz, seed)
+        if result["fits"] and result["fmax"] and result["fmax"] >= clock_mhz:
+            best, high = level, level - 1
+        else:
+            low = level + 1
+    level = best if best is not None else optional_cuts(config)
+    result = tried.get(level) or _build(config.with_(pipeline=level), clock_mhz, seed)
+    chosen = config.with_(pipeline=level)
+    cycles = latency(chosen)
+    unit = config.function
+    row = {
+        "unit": unit, "format": config.format.name,
+        "seed": config.seed if config.entry.has_seed else None,
+        "newton": config.newton if config.entry.has_seed else None,
+        "default": default, "clock_target_mhz": clock_mhz, "pipeline": level,
+        "latency_cycles": cycles,
+        "fmax_mhz": result.get("fmax"), "fmax_nextpnr_mhz": result.get("fmax_nextpnr"),
+        "meets_target": best is not None,
+        "latency_ns": round(cycles * 1000.0 / min(clock_mhz, result.get("fmax") or clock_mhz), 1),
+        "lut4": result.get("lut4"), "ff": result.get("ff"), "dsp": result.get("sb_mac16"),
+        "bram": result.get("bram"), "max_ulp": max_ulp, "fits": bool(result.get("fits")),
+        "needs": None if result.get("fits") else result.get("needs"),
+        "driver_conflicts": result.get("driver_conflicts"), "netlist_ok": not result.get("driver_conflicts"),
+        "name": chosen.name,
+        "builds": len(tried),
+    }
+    return row

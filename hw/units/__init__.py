@@ -1,1 +1,0 @@
-"""Streaming units composed from the blocks of hw.blocks."""
