@@ -51,7 +51,7 @@ from hw.spec.flags import add_config_arguments, config_from_arguments
 from hw.spec.formats import FloatFormat
 from hw.spec.functions import Family, functions, lookup
 from . import reference
-from .eval import evaluate
+from .eval import evaluate, reference_of
 from .rsqrt import rsqrt
 
 __all__ = ["measure", "chunk_ranges", "parse_ranges", "special_inputs", "table_configs",
@@ -160,8 +160,35 @@ def _block_stats(config, x):
     return stats
 
 
+def _reference_stats(config, x):
+    """Statistics of a function whose exact reference (:func:`golden.eval.reference_of`) returns
+    ``{"bits", "flag", "value"}``: the correctly rounded result, its flags and the exact value."""
+    fmt = config.format
+    golden, flag = evaluate(config, x=x)
+    ref = reference_of(config)(config, x)
+    v = ref["value"]
+    if config.is_float:
+        y = reference.decode_float(fmt, golden)
+        special = ~np.isfinite(v) | (v == 0)
+        wrong = golden != ref["bits"]
+        safe_v = np.where(special, 1.0, v)
+        _, e2 = np.frexp(np.abs(safe_v))
+        ulp = np.ldexp(1.0, (np.maximum(e2.astype(np.int64) - 1, fmt.emin) - fmt.man_bits).astype(np.int32))
+    else:
+        out = config.out_format
+        signed = golden.astype(np.int64) - np.where(golden >> U(out.width - 1) == U(1), 1 << out.width, 0)
+        y = np.ldexp(signed.astype(np.float64), -out.frac_bits)
+        special = ref["flag"]
+        wrong = (golden != ref["bits"]) | (flag != ref["flag"])
+        safe_v = np.where(special, 1.0, v)
+        ulp = np.ldexp(1.0, -out.frac_bits)
+    return _error_stats(x, golden, ref["bits"], flag, v, y, safe_v, ulp, special, wrong)
+
+
 def _stats(config, x):
     fmt = config.format
+    if config.entry.family not in (Family.RSQRT,):
+        return _reference_stats(config, x)
     if config.is_float:
         golden = rsqrt(config, x)
         ref = reference.rsqrt_exact(fmt, x)
@@ -186,6 +213,13 @@ def _stats(config, x):
         wrong = (golden != ref) | (flag != ref_flag)
         safe_v = np.where(special, 1.0, v)
         ulp = np.ldexp(1.0, -out.frac_bits)
+    return _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong)
+
+
+def _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong):
+    """Statistics of one block: results ``y`` (values) of raw ``golden`` against the exact values
+    ``safe_v`` (1 where ``special``), in units of ``ulp``; ``special`` results count only as right
+    or ``wrong`` (an infinite error)."""
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(y - safe_v)
         err = diff / ulp
@@ -449,7 +483,7 @@ def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLE
         in_value = decode(worst["input"]) if worst else None
         out_width = out_fmt.width
         out_raw = worst["output"] if worst else 0
-        if config.is_activation:
+        if config.entry.family is not Family.RSQRT:
             out_raw = signed(out_raw, out_width)
         out_value = out_raw / 2 ** out_fmt.frac_bits if worst else None
     inputs_count = stats["inputs"]
@@ -528,9 +562,10 @@ def format_report(result):
         sweep += f", chunks {result['ranges'][0]}..{result['ranges'][1] - 1} only"
     if activation:
         sweep = result["sweep"] + ("" if result["rng_seed"] is None else f", rng seed {result['rng_seed']}")
+    core = "" if result["seed"] is None else (
+        f", {seed}, {result['newton']} Newton stage{'s' if result['newton'] != 1 else ''}")
     lines = [
-        f"{result['name']}: {result['function']} {result['format']}{out}, {seed}, "
-        f"{result['newton']} Newton stage{'s' if result['newton'] != 1 else ''}",
+        f"{result['name']}: {result['function']} {result['format']}{out}{core}",
         f"  inputs                 {result['inputs']:,} ({sweep})",
         f"  max error              {result['max_ulp']:.4f} {unit}",
         f"  mean error             {result['mean_ulp']:.4f} {unit}",

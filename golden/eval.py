@@ -23,11 +23,18 @@ import numpy as np
 from hw.spec.flags import add_config_arguments, config_from_arguments
 from hw.spec.functions import FUNCTIONS, lookup
 
-__all__ = ["evaluate", "twin", "check_operand_flags", "FLAGS", "flag_path", "out_dtype",
+__all__ = ["evaluate", "twin", "reference_of", "check_operand_flags", "FLAGS", "flag_path", "out_dtype",
            "main"]
 
 # Command-line flag of each operand.
 FLAGS = {"x": "--x", "grad": "--grad", "alpha": "--alpha-bits", "a": "--a", "b": "--b", "c": "--c"}
+
+
+def reference_of(config):
+    """The exact reference of ``config``'s function, as its registry entry names it
+    (:attr:`hw.spec.functions.Function.reference`, ``module:function`` in :mod:`golden`)."""
+    module, name = config.entry.reference.split(":")
+    return getattr(import_module(f"golden.{module}"), name)
 
 
 def twin(config):

@@ -30,7 +30,7 @@ import numpy as np
 from hw.spec.formats import FixedFormat, FloatFormat
 
 __all__ = ["decode_float", "encode_float_value", "rsqrt_exact", "rsqrt_exact_fixed", "exact_value",
-           "rsqrt_mpfr", "rsqrt_fixed_int", "fma_mpfr", "float_classes", "activation_exact", "activation_value",
+           "rsqrt_mpfr", "rsqrt_fixed_int", "fma_mpfr", "relu_exact", "float_classes", "activation_exact", "activation_value",
            "activation_compare", "activation_mpfr", "activation_fixed_int"]
 
 U = np.uint64
@@ -806,3 +806,20 @@ def fma_mpfr(fmt: FloatFormat, a, b, c):
         with gmpy2.context(context):
             out.append(float(gmpy2.fma(gmpy2.mpfr(float(va)), gmpy2.mpfr(float(vb)), gmpy2.mpfr(float(vc)))))
     return np.array(out)
+
+
+def relu_exact(config, x):
+    """ReLU of raw input bits from the values: ``{"bits", "flag", "value"}``, the exact result's
+    raw bits (canonical quiet NaN for a NaN), the flags (fixed point: never set; floats: None)
+    and the exact value as float64 (NaN for a NaN input). Every result is representable, so
+    the bits are the value encoded."""
+    fmt = config.format
+    _, v = _decode_input(config, x)
+    with np.errstate(invalid="ignore"):
+        value = np.where(v > 0, v, 0.0)
+    value = np.where(np.isnan(v), np.nan, value)
+    if isinstance(fmt, FloatFormat):
+        bits = np.where(np.isnan(value), U(fmt.quiet_nan), encode_float_value(fmt, np.where(np.isnan(value), 0.0, value)))
+        return {"bits": bits, "flag": None, "value": value}
+    bits = np.round(value * 2.0 ** fmt.frac_bits).astype(np.int64).astype(U)
+    return {"bits": bits, "flag": np.zeros(np.shape(bits), dtype=bool), "value": value}

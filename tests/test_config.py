@@ -34,7 +34,9 @@ def test_bad_format(text, message):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(function="tanh"), "function must be one of rsqrt, isrlu, isru, isrlu-grad, isru-grad, "
-                           "fma, not 'tanh'"),
+                           "fma, relu, not 'tanh'"),
+    (dict(function="relu", alpha=2.0), "alpha is not used with function 'relu' (got 2.0)"),
+    (dict(function="relu", format="q4.12", out_format="q8.8"), "out_format is not used with function 'relu'"),
     (dict(function="fma", format="q4.12"), "function 'fma' takes a float format, not q4.12"),
     (dict(function="fma", newton=1), "newton is not used with function 'fma' (got 1)"),
     (dict(function="fma", seed="lut"), "seed is not used with function 'fma' (got 'lut')"),

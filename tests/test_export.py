@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hw.config import Config, add_config_arguments, config_from_arguments
+from hw.spec.functions import Family
 from hw.emit.descriptor import config_flags
 from hw.rtl.top import unit_latency
 from hw.emit.core import REGENERATE, export_core, export_standard, standard_configs, verilog_text
@@ -195,7 +196,8 @@ def test_descriptor(config):
                              "polarity": "active_high"}
     accuracy = info["accuracy"]
     assert accuracy["exhaustive"] == (config.format.width <= 16 and config.function != "fma")
-    assert 0 < accuracy["max_ulp"] < 1
+    assert 0 <= accuracy["max_ulp"] < 1
+    assert (accuracy["max_ulp"] == 0) == (config.entry.family is Family.SELECT)   # exact: ReLU only
     for port in info["ports"]:
         assert port["direction"] in ("in", "out") and port["role"] in ROLES
         if port["role"] in ("in_data", "out_data"):

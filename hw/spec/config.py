@@ -174,7 +174,7 @@ class Config(Request):
         lookup(self.function)
         set_("device", device_model(DEFAULT_DEVICE.name if self.device is None else self.device).name)
         if not self.entry.has_seed:
-            self._resolve_seedless()
+            self._resolve_seedless(set_)
             self._check_pipeline()
             return
         if self.seed is not None and self.seed not in SEEDS:
@@ -231,8 +231,8 @@ class Config(Request):
             _check_range(f"pipeline for {self.function} with these parameters", self.pipeline,
                          range(0, optional_cuts(self) + 1))
 
-    def _resolve_seedless(self):
-        if not isinstance(self.format, FloatFormat):
+    def _resolve_seedless(self, set_):
+        if not isinstance(self.format, FloatFormat) and not self.entry.takes_fixed:
             raise ValueError(f"function {self.function!r} takes a float format, not {self.format.name}")
         _check_range("lanes", self.lanes, LANES)
         for name in ("seed", "magic", "table_bits", "newton", "out_format", "alpha"):
@@ -241,6 +241,8 @@ class Config(Request):
                                  f"(got {getattr(self, name)!r})")
         if self.runtime_alpha:
             raise ValueError(f"runtime_alpha is not used with function {self.function!r}")
+        if isinstance(self.format, FixedFormat):
+            set_("out_format", self.format)          # the result has the input's format
 
     def _resolve_alpha(self, set_):
         if not isinstance(self.runtime_alpha, bool):
@@ -423,7 +425,7 @@ class Config(Request):
         pipeline = [] if self.pipeline is None else [f"p{self.pipeline}"]
         device = [] if self.device == DEFAULT_DEVICE.name else [self.device]
         if not self.entry.has_seed:
-            return "_".join([self.entry.slug, self.format.name] + pipeline
+            return "_".join([self.entry.slug, self.format.name.replace(".", "_")] + pipeline
                             + ([f"x{self.lanes}"] if self.lanes > 1 else []) + device)
         seed = f"magic{self.magic:x}" if self.seed == "magic" else f"{self.seed}{self.table_bits}"
         parts = [self.entry.slug, self.format.name.replace(".", "_"), seed, f"n{self.newton}"]

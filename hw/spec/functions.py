@@ -23,6 +23,7 @@ class Family(enum.Enum):
     RSQRT = "inverse square root"      # range reduction, seed, Newton stages, round/pack
     ACTIVATION = "activation"          # 1 + alpha*x**2, its inverse square root, a product
     FMA = "fused multiply-add"         # product, alignment, sum, normalize, round/pack
+    SELECT = "selection"               # no arithmetic: a test of the input and a multiplexer
 
 
 # Operand values the special cases name, per kind of format.
@@ -113,7 +114,7 @@ class Function:
     @property
     def has_seed(self):
         """Whether the unit has an inverse-square-root core (seed and Newton stages)."""
-        return self.family is not Family.FMA
+        return self.family in (Family.RSQRT, Family.ACTIVATION)
 
     @property
     def slug(self):
@@ -143,6 +144,9 @@ REGISTRY = {entry.name: entry for entry in (
     Function("fma", Family.FMA, ("a", "b", "c"), "fused multiply-add a*b + c with one rounding", 5,
              unit="fma:FmaUnit", twin="fma:fma", reference="reference:fma_mpfr",
              float_cases=_FMA_CASES, fixed_cases=()),
+    Function("relu", Family.SELECT, ("x",), "ReLU: x for x > 0, else +0 (NaN: quiet NaN)", 6,
+             unit="relu:ReluUnit", twin="relu:relu", reference="reference:relu_exact",
+             float_cases=_X_CASES_FLOAT, fixed_cases=_X_CASES_FIXED),
 )}
 FUNCTIONS = tuple(REGISTRY)
 DEFAULT_FUNCTION = FUNCTIONS[0]     # what a configuration computes unless told

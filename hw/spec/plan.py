@@ -9,7 +9,7 @@ estimates come from the configuration's device model (:mod:`hw.spec.devices`) an
 placements, the report measures the result. The latency of a unit is the number of enabled cuts.
 
 Each unit family has its cut list here (:func:`rsqrt_cuts`, :func:`activation_cuts`,
-:func:`fma_cuts`), because the latency is part of the specification (the configuration, the
+:func:`fma_cuts`, :func:`select_cuts`), because the latency is part of the specification (the configuration, the
 descriptor and the test vectors need it without the RTL). The RTL registers at these cuts by name
 through :class:`hw.rtl.pipeline.Stages`, which checks at elaboration that it used every planned
 cut once and no other.
@@ -22,7 +22,7 @@ from .formats import FloatFormat
 from .functions import Family
 from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, sum_levels
 
-__all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts"]
+__all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts", "select_cuts"]
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,14 @@ def activation_cuts(config):
     return tuple(cuts + [Cut("normalize", normalize), Cut("shift", shift), Cut("out", out, mandatory=True)])
 
 
-FAMILY_CUTS = {Family.RSQRT: rsqrt_cuts, Family.ACTIVATION: activation_cuts, Family.FMA: fma_cuts}
+def select_cuts(config):
+    """A selection (ReLU): the sign and class tests and the multiplexer before the output
+    register; the stream wrapper alone."""
+    return (Cut("out", 2 * config.device_model.ns("lut"), mandatory=True),)
+
+
+FAMILY_CUTS = {Family.RSQRT: rsqrt_cuts, Family.ACTIVATION: activation_cuts, Family.FMA: fma_cuts,
+               Family.SELECT: select_cuts}
 
 
 def unit_cuts(config):
