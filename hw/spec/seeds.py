@@ -39,3 +39,39 @@ def poly_seed(seed, table_bits, fields, parity, sig):
         ut = u >> U(fields.poly_u_bits - fields.square_bits)
         r0 = r0 + mul_shr(c2[index], mul_shr(ut, ut, fields.square_bits), fields.square_bits)
     return r0
+
+
+def fit_quad(function, index_bits, u_bits, value_bits):
+    """A table of parabolas ``r = c0 - floor(c1*u / 2**U) + floor(c2*v / 2**D)`` (the layout
+    :func:`poly_seed` evaluates with seed ``quad``) for a falling, convex ``function`` on
+    ``[0, 1)``: entry ``j`` covers ``[j, j + 1) / 2**index_bits``, ``u`` the ``U = u_bits``
+    operand bits below the index, values in units of ``2**-value_bits``. The parabola
+    interpolates ``function`` (float64 in, float64 out, vectorized) at the interval's three
+    Chebyshev nodes. Returns a namespace with the :func:`poly_seed` fields (``table``,
+    ``frac_bits``, ``slope_width``, ``curve_width``, ``poly_u_bits``, ``square_bits``) and
+    ``index_bits``."""
+    from types import SimpleNamespace
+    j = np.arange(1 << index_bits, dtype=np.float64)
+    a, width = j / 2 ** index_bits, 2.0 ** -index_bits
+    nodes = (1 - np.cos((2 * np.arange(3) + 1) * np.pi / 6)) / 2
+    values = function(a[:, None] + nodes[None, :] * width)
+    p0, p1, p2 = np.linalg.solve(np.vander(nodes, 3, increasing=True), values.T)
+    scale = 2.0 ** value_bits
+    c0, c1, c2 = (np.round(v * scale).astype(np.int64) for v in (p0, -p1, p2))
+    if c1.min() < 0 or c2.min() < 0:
+        raise ValueError("fit_quad: the function must fall and curve up on every interval")
+    slope_width, curve_width = int(c1.max()).bit_length(), int(c2.max()).bit_length()
+    square_bits = min(u_bits, curve_width + 4)
+    table = tuple(((int(k0) << slope_width | int(k1)) << curve_width) | int(k2) for k0, k1, k2 in zip(c0, c1, c2))
+    return SimpleNamespace(table=table, frac_bits=index_bits + u_bits, slope_width=slope_width,
+                           curve_width=curve_width, poly_u_bits=u_bits, square_bits=square_bits,
+                           index_bits=index_bits)
+
+
+def quad_value(fields, operand):
+    """The table's parabola at ``operand`` (an integer array of ``fields.frac_bits`` fraction bits
+    in ``[0, 1)``), in units of ``2**-value_bits``: :func:`poly_seed` with the operand's index
+    bits on top (a leading one stands in for the seeds' hidden bit, parity 0)."""
+    operand = np.asarray(operand).astype(U)
+    return poly_seed("quad", fields.index_bits + 1, fields, np.zeros(operand.shape, dtype=np.int64),
+                     operand | U(1 << fields.frac_bits))

@@ -1,0 +1,103 @@
+"""ELU's datapath: widths, constants and tables, computed once from the format and alpha.
+
+For ``x = -a < 0`` the unit computes, in fixed point:
+
+* **small** ``a < 1`` (forward only): ``ELU(x) = -a * P'(a)``, ``P'(a) = alpha*(1 - e**-a)/a`` in
+  ``(0.63*alpha, alpha]`` from a table of parabolas over ``a`` (``small_bits`` fraction bits):
+  no cancellation, so tiny and subnormal ``x`` keep their relative precision;
+* **exp** ``a >= 1`` (forward), every ``a > 0`` (backward): ``t = a*log2(e) = k + f``, ``k`` an
+  integer, ``f`` in ``[0, 1)``; ``Q'(f) = alpha * 2**-f`` from a table of parabolas; forward
+  ``ELU(x) = -(alpha - Q' * 2**-k)`` (at least ``0.63*alpha``: no cancellation), backward
+  ``grad * alpha*e**x = grad * Q' * 2**-k``.
+
+Every value has ``work_bits`` fraction bits. ``Q' * 2**-k`` is rounded up (a sticky bit), so the
+forward magnitude lies strictly below alpha, as the exact one does; beyond ``k_max`` the product is
+that sticky bit alone. The golden model is :mod:`golden.elu`; the exact reference
+:func:`golden.reference_elu.elu_mpfr`; docs/elu.md has the error budget.
+"""
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from math import frexp
+
+import numpy as np
+
+from .formats import FloatFormat
+from .seeds import fit_quad, quad_value
+
+__all__ = ["EluDatapath", "elu_datapath", "GUARD_BITS"]
+
+# Working precision: 2p + GUARD_BITS["2p"] for precisions up to 12 bits (the 16-bit formats, where
+# the target is correct rounding), else p + GUARD_BITS["p"] (FP32, target 1 ulp).
+CORRECTLY_ROUNDED_MAX_BITS = 12
+GUARD_BITS = {"2p": 8, "p": 8}
+T_GUARD_BITS = 6            # t = a*log2(e) carries this many fraction bits more than the values
+LOG2E_GUARD_BITS = 12       # log2(e) carries this many more than t
+TABLE_BITS = range(4, 11)   # index bits tried for the tables: the fewest within TABLE_ERROR_LSB
+TABLE_ERROR_LSB = 3.0       # largest table error accepted, in units of 2**-work_bits (the coefficients
+                            # rounding alone costs about 2.2)
+SMALL_EXTRA_BITS = 2        # a in the small regime carries this many fraction bits more
+EXP_MAX = 8                 # a >= 2**EXP_MAX: t is clamped there (the result is saturated or 0)
+
+
+@dataclass(frozen=True)
+class EluDatapath:
+    work_bits: int          # W: fraction bits of P', Q', the forward magnitude
+    t_bits: int             # fraction bits of t = a*log2(e)
+    log2e: int              # log2(e) with log2e_bits fraction bits, rounded
+    log2e_bits: int
+    alpha_fixed: int        # alpha's significand in [1, 2) with W fraction bits, rounded
+    alpha_exp: int          # alpha = alpha_fixed * 2**(alpha_exp - W)
+    k_max: int              # Q' * 2**-k for k >= k_max is the sticky bit alone
+    exp_table: object       # Q'(f) = s * 2**-f, f in [0, 1) with t_bits fraction bits, s alpha's
+    small_table: object     # significand; P'(a) = s*(1 - e**-a)/a, a in [0, 1) (None: backward)
+    small_bits: int
+
+
+def _work_bits(precision):
+    if precision <= CORRECTLY_ROUNDED_MAX_BITS:
+        return 2 * precision + GUARD_BITS["2p"]
+    return precision + GUARD_BITS["p"]
+
+
+def _table(function, operand_bits, work_bits):
+    """The fewest index bits of :data:`TABLE_BITS` whose parabolas stay within
+    ``TABLE_ERROR_LSB`` of ``function`` (measured on 4097 points of every interval's operand grid)."""
+    for index_bits in TABLE_BITS:
+        fields = fit_quad(function, index_bits, operand_bits - index_bits, work_bits)
+        step = max(1, (1 << operand_bits) // (4096 << index_bits))
+        operand = np.arange(0, 1 << operand_bits, step, dtype=np.uint64)
+        got = quad_value(fields, operand).astype(np.float64)
+        exact = function(operand.astype(np.float64) / 2.0 ** operand_bits) * 2.0 ** work_bits
+        if np.abs(got - exact).max() <= TABLE_ERROR_LSB or index_bits == TABLE_BITS[-1]:
+            return fields
+    raise AssertionError("unreachable")
+
+
+@lru_cache(maxsize=None)
+def elu_datapath(fmt, alpha, backward):
+    """The datapath of ELU (``backward``: its derivative unit) in float format ``fmt`` with the
+    constant ``alpha`` (a float in ``(0, 65536)``, rounded to ``work_bits`` fraction bits)."""
+    if not isinstance(fmt, FloatFormat):
+        raise ValueError(f"the ELU datapath is for float formats, not {fmt.name}")
+    w = _work_bits(fmt.precision)
+    if not (isinstance(alpha, float) and 0 < alpha < 2 ** 16):
+        raise ValueError(f"alpha must be a float in (0, 65536), not {alpha!r}")
+    mantissa, exponent = frexp(alpha)                      # alpha = mantissa * 2**exponent
+    alpha_exp = exponent - 1
+    scale = mantissa * 2                                   # alpha's significand, in [1, 2)
+    alpha_fixed = round(Fraction(scale) * 2 ** w)          # exact for alpha 1, 0.5, 3, ...
+    t_bits = w + T_GUARD_BITS
+    log2e_bits = t_bits + LOG2E_GUARD_BITS
+    log2e = round(2 ** log2e_bits / np.log(2.0))      # float64 log2(e): 53 bits, enough below 60
+    if log2e_bits > 60:
+        from mpmath import mp, log
+        mp.prec = log2e_bits + 20
+        log2e = int(mp.nint(2 ** log2e_bits / log(2)))
+    exp_table = _table(lambda f: scale * 2.0 ** -f, t_bits, w)
+    small_bits = w + SMALL_EXTRA_BITS
+    small = None if backward else _table(
+        lambda a: scale * np.where(a > 0, -np.expm1(-a) / np.where(a > 0, a, 1.0), 1.0), small_bits, w)
+    return EluDatapath(work_bits=w, t_bits=t_bits, log2e=log2e, log2e_bits=log2e_bits,
+                       alpha_fixed=alpha_fixed, alpha_exp=alpha_exp, k_max=w + 3,
+                       exp_table=exp_table, small_table=small, small_bits=small_bits)
