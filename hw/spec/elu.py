@@ -16,6 +16,7 @@ that sticky bit alone. The golden model is :mod:`golden.elu`; the exact referenc
 :func:`golden.reference_elu.elu_mpfr`; docs/elu.md has the error budget.
 """
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
 from math import frexp
@@ -74,6 +75,13 @@ def _table(function, operand_bits, work_bits):
     raise AssertionError("unreachable")
 
 
+def _log2e(bits):
+    """``log2(e) * 2**bits`` rounded to an integer (decimal arithmetic with digits to spare)."""
+    with localcontext() as context:
+        context.prec = bits // 3 + 30
+        return int((Decimal(2) ** bits / Decimal(2).ln()).to_integral_value(ROUND_HALF_EVEN))
+
+
 @lru_cache(maxsize=None)
 def elu_datapath(fmt, alpha, backward):
     """The datapath of ELU (``backward``: its derivative unit) in float format ``fmt`` with the
@@ -89,11 +97,7 @@ def elu_datapath(fmt, alpha, backward):
     alpha_fixed = round(Fraction(scale) * 2 ** w)          # exact for alpha 1, 0.5, 3, ...
     t_bits = w + T_GUARD_BITS
     log2e_bits = t_bits + LOG2E_GUARD_BITS
-    log2e = round(2 ** log2e_bits / np.log(2.0))      # float64 log2(e): 53 bits, enough below 60
-    if log2e_bits > 60:
-        from mpmath import mp, log
-        mp.prec = log2e_bits + 20
-        log2e = int(mp.nint(2 ** log2e_bits / log(2)))
+    log2e = _log2e(log2e_bits)
     exp_table = _table(lambda f: scale * 2.0 ** -f, t_bits, w)
     small_bits = w + SMALL_EXTRA_BITS
     small = None if backward else _table(
