@@ -162,10 +162,14 @@ def _block_stats(config, x):
 
 def _reference_stats(config, x):
     """Statistics of a function whose exact reference (:func:`golden.eval.reference_of`) returns
-    ``{"bits", "flag", "value"}``: the correctly rounded result, its flags and the exact value."""
+    ``{"bits", "flag", "value"}``: the correctly rounded result, its flags and the exact value.
+    A backward unit takes ``grad_out = 1`` (:func:`grad_one`): its result is the derivative."""
     fmt = config.format
-    golden, flag = evaluate(config, x=x)
-    ref = reference_of(config)(config, x)
+    operands = {"x": x}
+    if config.is_backward:
+        operands["grad"] = np.full(x.shape, grad_one(fmt), dtype=U)
+    golden, flag = evaluate(config, **operands)
+    ref = reference_of(config)(config, **operands)
     v = ref["value"]
     if config.is_float:
         y = reference.decode_float(fmt, golden)
@@ -182,7 +186,8 @@ def _reference_stats(config, x):
         wrong = (golden != ref["bits"]) | (flag != ref["flag"])
         safe_v = np.where(special, 1.0, v)
         ulp = np.ldexp(1.0, -out.frac_bits)
-    return _error_stats(x, golden, ref["bits"], flag, v, y, safe_v, ulp, special, wrong)
+    normal = np.abs(safe_v) >= 2.0 ** fmt.emin if config.is_float else True
+    return _error_stats(x, golden, ref["bits"], flag, v, y, safe_v, ulp, special, wrong, normal)
 
 
 def _stats(config, x):
@@ -216,15 +221,16 @@ def _stats(config, x):
     return _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong)
 
 
-def _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong):
+def _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong, relative=True):
     """Statistics of one block: results ``y`` (values) of raw ``golden`` against the exact values
     ``safe_v`` (1 where ``special``), in units of ``ulp``; ``special`` results count only as right
-    or ``wrong`` (an infinite error)."""
+    or ``wrong`` (an infinite error); the relative error only where ``relative`` (not for
+    subnormal results, whose precision is absolute)."""
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(y - safe_v)
         err = diff / ulp
         err = np.where(np.isnan(err), np.inf, err)
-        rel = np.where(~special & np.isfinite(y) & (y != 0), diff / safe_v, 0.0)
+        rel = np.where(~special & np.isfinite(y) & (y != 0) & relative, diff / np.abs(safe_v), 0.0)
     err = np.where(special, np.where(wrong, np.inf, 0.0), err)
     numeric = ~special
     i = int(np.argmax(err)) if len(err) else 0
@@ -553,6 +559,8 @@ def format_report(result):
     unit = "ulp" if cfg.get("out_format") is None else "LSB"
     out = f" -> {cfg['out_format']}" if cfg.get("out_format") else ""
     activation = "sweep" in result
+    if not activation and cfg.get("alpha") is not None:
+        out += f", alpha {cfg['alpha']!r}"
     if activation:
         alpha = "runtime alpha" if result["runtime_alpha"] else f"alpha {result['alpha']!r}"
         out += f", {alpha}"

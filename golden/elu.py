@@ -13,7 +13,7 @@ from hw.spec.intmath import mul_shr
 from hw.spec.seeds import quad_value
 from . import blocks
 
-__all__ = ["elu_model"]
+__all__ = ["elu", "elu_model"]
 
 U = np.uint64
 
@@ -40,7 +40,7 @@ def _exp_part(dp, fmt, exp, sig, round_up):
     t = t + U(1) if round_up else t
     k = (t >> U(dp.t_bits)).astype(np.int64)
     f = t & U((1 << dp.t_bits) - 1)
-    return quad_value(dp.exp_table, f), k
+    return quad_value(dp.table, f), k
 
 
 def elu_model(fmt, alpha, x, grad=None):
@@ -53,8 +53,8 @@ def elu_model(fmt, alpha, x, grad=None):
     negative = (sx == 1) & (cx != Cls.ZERO)
     if not backward:
         # Small regime, a < 1: -a * P'(a), the "strictly below" unit subtracted from v*2.
-        a = _shift(sigx, ex - man + dp.small_bits)
-        p = quad_value(dp.small_table, np.minimum(a, U((1 << dp.small_bits) - 1)))
+        a = _shift(sigx, ex - man + dp.t_bits)
+        p = quad_value(dp.table, np.minimum(a, U((1 << dp.t_bits) - 1)), parity=1)
         small = blocks.round_pack_float(fmt, U(2) * (sigx * p) - U(1), man + w + 1, ex + dp.alpha_exp,
                                         subnormals=True)
         # Exp regime: alpha - Q'*2**-k with the subtrahend rounded up (a sticky bit).
@@ -76,3 +76,9 @@ def elu_model(fmt, alpha, x, grad=None):
     y = np.where(negative, y, g & U(fmt.sign_bit - 1))      # f'(x) = 1 for x >= 0
     y = np.where(y == U(fmt.quiet_nan), y, y | (sg.astype(U) << U(fmt.width - 1)))
     return np.where((cx == Cls.NAN) | (cg == Cls.NAN), U(fmt.quiet_nan), y)
+
+
+def elu(config, x, grad=None):
+    """The golden twin of :class:`hw.rtl.units.elu.EluUnit`: raw result bits for ``config``
+    (``grad``: the backward unit's operand)."""
+    return elu_model(config.format, config.alpha, x, grad)

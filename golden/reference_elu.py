@@ -18,7 +18,7 @@ from gmpy2 import mpfr
 from hw.spec.formats import FloatFormat
 from .reference import decode_float, encode_float_value
 
-__all__ = ["elu_mpfr", "AmbiguousRounding", "round_mpfr"]
+__all__ = ["elu_mpfr", "elu_exact", "AmbiguousRounding", "round_mpfr"]
 
 U = np.uint64
 PRECISION = 320
@@ -119,3 +119,8 @@ def _value(xv, gv, a):
         if gv == 0 or math.isinf(gv):                     # f'(x) > 0: grad's zero or infinity
             return gv
         return mpfr(gv, 53) * a * gmpy2.exp(mpfr(xv, 53))
+
+
+def elu_exact(config, x, grad=None):
+    """:func:`elu_mpfr` for ``config`` (its format and alpha)."""
+    return elu_mpfr(config.format, config.alpha, x, grad, config.out_format)

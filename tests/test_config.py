@@ -34,7 +34,7 @@ def test_bad_format(text, message):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(function="tanh"), "function must be one of rsqrt, isrlu, isru, isrlu-grad, isru-grad, "
-                           "fma, relu, not 'tanh'"),
+                           "fma, elu, elu-grad, relu, not 'tanh'"),
     (dict(function="relu", alpha=2.0), "alpha is not used with function 'relu' (got 2.0)"),
     (dict(function="relu", format="q4.12", out_format="q8.8"), "out_format is not used with function 'relu'"),
     (dict(function="fma", format="q4.12"), "function 'fma' takes a float format, not q4.12"),
@@ -60,9 +60,13 @@ def test_bad_format(text, message):
                                                        "0x5f000000..0x5f7fffff, not 4660"),
     (dict(out_format="q8.8"), "out_format is only used with fixed-point formats, not with bf16"),
     (dict(format="q4.12", out_format="fp16"), "out_format must be a fixed-point format qI.F, not fp16"),
-    (dict(alpha=2.0), "alpha is only used with the activation functions isrlu, isru, isrlu-grad, "
-                      "isru-grad, not with 'rsqrt'"),
-    (dict(runtime_alpha=True), "runtime_alpha is only used with the activation functions"),
+    (dict(alpha=2.0), "alpha is only used with the functions isrlu, isru, isrlu-grad, "
+                      "isru-grad, elu, elu-grad, not with 'rsqrt'"),
+    (dict(runtime_alpha=True), "runtime_alpha is only used with the functions isrlu, isru, isrlu-grad, "
+                               "isru-grad, not with 'rsqrt'"),
+    (dict(function="elu", format="q4.12"), "function 'elu' takes a float format, not q4.12"),
+    (dict(function="elu", runtime_alpha=True), "runtime_alpha is not used with function 'elu'"),
+    (dict(function="elu-grad", alpha=1e6), "alpha must be a float in (0, 65536), not 1000000.0"),
     (dict(function="isru", alpha=0.0), "alpha must be a positive finite number, not 0.0"),
     (dict(function="isru", alpha=-1.0), "alpha must be a positive finite number, not -1.0"),
     (dict(function="isru", alpha=float("inf")), "alpha must be a positive finite number, not inf"),
@@ -181,4 +185,4 @@ def test_registry():
         for _, operands in entry.float_cases + entry.fixed_cases:
             assert set(operands) <= set(entry.operands)
     with pytest.raises(ValueError, match="function must be one of rsqrt, isrlu"):
-        lookup("elu")
+        lookup("tanh")

@@ -59,6 +59,8 @@ CONFIGS = [
     Config("e4m3", function="isrlu-grad", seed="quad", table_bits=4, newton=0),
     Config("e4m3", function="isru-grad", seed="quad", newton=1, pipeline=4),
     Config("q3.5", seed="quad", table_bits=4, newton=1), Config("q2.6", function="isru", seed="quad", pipeline=2),
+    Config("e4m3", function="elu"), Config("e5m2", function="elu", alpha=0.5, pipeline=3),
+    Config("e4m3", function="elu-grad", alpha=3.0), Config("e5m2", function="elu-grad", pipeline=0),
 ]
 
 

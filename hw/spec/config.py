@@ -13,6 +13,7 @@ from .devices import DEFAULT_DEVICE, device as device_model
 from .formats import FIXED_WIDTH, FixedFormat, FloatFormat, parse_format
 from .functions import DEFAULT_FUNCTION, FUNCTIONS, Family, functions, lookup
 from .magic import default_magic, magic_range
+from .elu import elu_datapath
 from .plan import optional_cuts
 
 __all__ = ["Config", "Request", "FUNCTIONS", "SEEDS", "NEWTON_STAGES", "LANES", "ACTIVATIONS", "BACKWARD"]
@@ -235,7 +236,8 @@ class Config(Request):
         if not isinstance(self.format, FloatFormat) and not self.entry.takes_fixed:
             raise ValueError(f"function {self.function!r} takes a float format, not {self.format.name}")
         _check_range("lanes", self.lanes, LANES)
-        for name in ("seed", "magic", "table_bits", "newton", "out_format", "alpha"):
+        for name in ("seed", "magic", "table_bits", "newton", "out_format") + (
+                () if self.entry.has_alpha else ("alpha",)):
             if getattr(self, name) is not None:
                 raise ValueError(f"{name} is not used with function {self.function!r} "
                                  f"(got {getattr(self, name)!r})")
@@ -243,15 +245,21 @@ class Config(Request):
             raise ValueError(f"runtime_alpha is not used with function {self.function!r}")
         if isinstance(self.format, FixedFormat):
             set_("out_format", self.format)          # the result has the input's format
+        if self.entry.has_alpha:
+            self._resolve_alpha(set_)
+        if self.entry.family is Family.EXP:
+            elu_datapath(self.format, self.alpha, self.is_backward)      # validates alpha's range
 
     def _resolve_alpha(self, set_):
         if not isinstance(self.runtime_alpha, bool):
             raise ValueError(f"runtime_alpha must be True or False, not {self.runtime_alpha!r}")
-        if not self.is_activation:
+        if not self.entry.has_alpha:
             for name in ("alpha", "runtime_alpha"):
                 if getattr(self, name) not in (None, False):
-                    raise ValueError(f"{name} is only used with the activation functions "
-                                     f"{', '.join(ACTIVATIONS)}, not with {self.function!r}")
+                    users = ([f for f in FUNCTIONS if lookup(f).has_alpha] if name == "alpha"
+                             else ACTIVATIONS)
+                    raise ValueError(f"{name} is only used with the functions {', '.join(users)}, "
+                                     f"not with {self.function!r}")
             return
         if self.runtime_alpha:
             if self.alpha is not None:
@@ -424,13 +432,14 @@ class Config(Request):
         """Short identifier encoding every parameter, e.g. ``rsqrt_fp16_lut11_n0``."""
         pipeline = [] if self.pipeline is None else [f"p{self.pipeline}"]
         device = [] if self.device == DEFAULT_DEVICE.name else [self.device]
+        alpha = ("arun" if self.runtime_alpha else "a" + f"{self.alpha:g}".replace(".", "p").replace("-", "m")
+                 .replace("+", "")) if self.entry.has_alpha else None
         if not self.entry.has_seed:
-            return "_".join([self.entry.slug, self.format.name.replace(".", "_")] + pipeline
-                            + ([f"x{self.lanes}"] if self.lanes > 1 else []) + device)
+            return "_".join([self.entry.slug, self.format.name.replace(".", "_")] + ([alpha] if alpha else [])
+                            + pipeline + ([f"x{self.lanes}"] if self.lanes > 1 else []) + device)
         seed = f"magic{self.magic:x}" if self.seed == "magic" else f"{self.seed}{self.table_bits}"
         parts = [self.entry.slug, self.format.name.replace(".", "_"), seed, f"n{self.newton}"]
-        if self.is_activation:
-            alpha = "arun" if self.runtime_alpha else "a" + f"{self.alpha:g}".replace(".", "p").replace("-", "m").replace("+", "")
+        if alpha:
             parts.insert(2, alpha)
         if not self.is_float:
             parts.insert(2, "to" + self.out_format.name.replace(".", "_"))

@@ -3,14 +3,15 @@
 For ``x = -a < 0`` the unit computes, in fixed point:
 
 * **small** ``a < 1`` (forward only): ``ELU(x) = -a * P'(a)``, ``P'(a) = alpha*(1 - e**-a)/a`` in
-  ``(0.63*alpha, alpha]`` from a table of parabolas over ``a`` (``small_bits`` fraction bits):
-  no cancellation, so tiny and subnormal ``x`` keep their relative precision;
+  ``(0.63*alpha, alpha]`` from a table of parabolas over ``a`` (``t_bits`` fraction bits): no
+  cancellation, so tiny and subnormal ``x`` keep their relative precision;
 * **exp** ``a >= 1`` (forward), every ``a > 0`` (backward): ``t = a*log2(e) = k + f``, ``k`` an
   integer, ``f`` in ``[0, 1)``; ``Q'(f) = alpha * 2**-f`` from a table of parabolas; forward
   ``ELU(x) = -(alpha - Q' * 2**-k)`` (at least ``0.63*alpha``: no cancellation), backward
   ``grad * alpha*e**x = grad * Q' * 2**-k``.
 
-Every value has ``work_bits`` fraction bits. ``Q' * 2**-k`` is rounded up (a sticky bit), so the
+Both tables are one ROM (the regime is the top index bit), evaluated by one set of products.
+Every value has ``work_bits`` fraction bits (alpha's exponent is kept apart). ``Q' * 2**-k`` is rounded up (a sticky bit), so the
 forward magnitude lies strictly below alpha, as the exact one does; beyond ``k_max`` the product is
 that sticky bit alone. The golden model is :mod:`golden.elu`; the exact reference
 :func:`golden.reference_elu.elu_mpfr`; docs/elu.md has the error budget.
@@ -24,7 +25,7 @@ from math import frexp
 import numpy as np
 
 from .formats import FloatFormat
-from .seeds import fit_quad, quad_value
+from .seeds import fit_quad, merge_quad, quad_value
 
 __all__ = ["EluDatapath", "elu_datapath", "GUARD_BITS"]
 
@@ -37,7 +38,6 @@ LOG2E_GUARD_BITS = 12       # log2(e) carries this many more than t
 TABLE_BITS = range(4, 11)   # index bits tried for the tables: the fewest within TABLE_ERROR_LSB
 TABLE_ERROR_LSB = 3.0       # largest table error accepted, in units of 2**-work_bits (the coefficients
                             # rounding alone costs about 2.2)
-SMALL_EXTRA_BITS = 2        # a in the small regime carries this many fraction bits more
 EXP_MAX = 8                 # a >= 2**EXP_MAX: t is clamped there (the result is saturated or 0)
 
 
@@ -50,9 +50,11 @@ class EluDatapath:
     alpha_fixed: int        # alpha's significand in [1, 2) with W fraction bits, rounded
     alpha_exp: int          # alpha = alpha_fixed * 2**(alpha_exp - W)
     k_max: int              # Q' * 2**-k for k >= k_max is the sticky bit alone
-    exp_table: object       # Q'(f) = s * 2**-f, f in [0, 1) with t_bits fraction bits, s alpha's
-    small_table: object     # significand; P'(a) = s*(1 - e**-a)/a, a in [0, 1) (None: backward)
-    small_bits: int
+    table: object           # parabolas: Q'(f) = s * 2**-f (parity 0) and, forward, P'(a) =
+                            # s*(1 - e**-a)/a (parity 1), s alpha's significand; operands f and a
+                            # in [0, 1) with t_bits fraction bits (hw.spec.seeds.quad_value)
+    top_bits: int           # bits of t = a*log2(e) for a below 2**EXP_MAX (t_bits fraction bits)
+    exp_width: int          # signed width of the unit's exponents
 
 
 def _work_bits(precision):
@@ -61,17 +63,30 @@ def _work_bits(precision):
     return precision + GUARD_BITS["p"]
 
 
-def _table(function, operand_bits, work_bits):
-    """The fewest index bits of :data:`TABLE_BITS` whose parabolas stay within
-    ``TABLE_ERROR_LSB`` of ``function`` (measured on 4097 points of every interval's operand grid)."""
-    for index_bits in TABLE_BITS:
+def _fits(functions, index_bits, operand_bits, work_bits):
+    """The tables of ``functions`` with ``index_bits``, or None if one of them strays more than
+    ``TABLE_ERROR_LSB`` (measured on 4097 points of every interval's operand grid)."""
+    tables = []
+    for function in functions:
         fields = fit_quad(function, index_bits, operand_bits - index_bits, work_bits)
         step = max(1, (1 << operand_bits) // (4096 << index_bits))
         operand = np.arange(0, 1 << operand_bits, step, dtype=np.uint64)
         got = quad_value(fields, operand).astype(np.float64)
         exact = function(operand.astype(np.float64) / 2.0 ** operand_bits) * 2.0 ** work_bits
-        if np.abs(got - exact).max() <= TABLE_ERROR_LSB or index_bits == TABLE_BITS[-1]:
-            return fields
+        if np.abs(got - exact).max() > TABLE_ERROR_LSB:
+            return None
+        tables.append(fields)
+    return tables
+
+
+def _tables(functions, operand_bits, work_bits):
+    """The fewest index bits of :data:`TABLE_BITS` that fit every function, as one table
+    (:func:`hw.spec.seeds.merge_quad` for two)."""
+    for index_bits in TABLE_BITS:
+        tables = _fits(functions, index_bits, operand_bits, work_bits)
+        if tables is not None or index_bits == TABLE_BITS[-1]:
+            tables = tables or [fit_quad(f, index_bits, operand_bits - index_bits, work_bits) for f in functions]
+            return tables[0] if len(tables) == 1 else merge_quad(*tables)
     raise AssertionError("unreachable")
 
 
@@ -98,10 +113,13 @@ def elu_datapath(fmt, alpha, backward):
     t_bits = w + T_GUARD_BITS
     log2e_bits = t_bits + LOG2E_GUARD_BITS
     log2e = _log2e(log2e_bits)
-    exp_table = _table(lambda f: scale * 2.0 ** -f, t_bits, w)
-    small_bits = w + SMALL_EXTRA_BITS
-    small = None if backward else _table(
-        lambda a: scale * np.where(a > 0, -np.expm1(-a) / np.where(a > 0, a, 1.0), 1.0), small_bits, w)
+    functions = [lambda f: scale * 2.0 ** -f]
+    if not backward:
+        functions.append(lambda a: scale * np.where(a > 0, -np.expm1(-a) / np.where(a > 0, a, 1.0), 1.0))
+    top_bits = t_bits + (int(2 ** (EXP_MAX + 1) / np.log(2.0))).bit_length()
+    # Exponents: the input's (subnormals normalized), less k (up to 2**top_bits), alpha's.
+    span = abs(fmt.emin - fmt.man_bits) + 2 ** (top_bits - t_bits) + abs(alpha_exp) + fmt.emax + 8
     return EluDatapath(work_bits=w, t_bits=t_bits, log2e=log2e, log2e_bits=log2e_bits,
                        alpha_fixed=alpha_fixed, alpha_exp=alpha_exp, k_max=w + 3,
-                       exp_table=exp_table, small_table=small, small_bits=small_bits)
+                       table=_tables(functions, t_bits, w), top_bits=top_bits,
+                       exp_width=span.bit_length() + 1)

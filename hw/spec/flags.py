@@ -32,7 +32,7 @@ def add_config_arguments(parser):
     group.add_argument("--lanes", type=int, default=1, help="lanes per stream payload, 1..16")
     group.add_argument("--out-format", default=None, help="fixed point only: result format qI.F")
     group.add_argument("--alpha", type=float, default=None,
-                       help="activation functions: alpha > 0 (default 1)")
+                       help="activation functions and ELU: alpha > 0 (default 1)")
     group.add_argument("--pipeline", type=int, default=None,
                        help="optional pipeline registers to use (default: all; fewer: lower latency "
                             "at a lower clock)")

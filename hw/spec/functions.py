@@ -24,6 +24,7 @@ class Family(enum.Enum):
     ACTIVATION = "activation"          # 1 + alpha*x**2, its inverse square root, a product
     FMA = "fused multiply-add"         # product, alignment, sum, normalize, round/pack
     SELECT = "selection"               # no arithmetic: a test of the input and a multiplexer
+    EXP = "exponential"                # t = |x|*log2(e), a table of parabolas, a product
 
 
 # Operand values the special cases name, per kind of format.
@@ -108,8 +109,9 @@ class Function:
 
     @property
     def has_alpha(self):
-        """Whether the function has the hyperparameter alpha (constant or at run time)."""
-        return self.family is Family.ACTIVATION
+        """Whether the function has the hyperparameter alpha (a constant; the activations' also
+        at run time)."""
+        return self.family in (Family.ACTIVATION, Family.EXP)
 
     @property
     def has_seed(self):
@@ -144,6 +146,13 @@ REGISTRY = {entry.name: entry for entry in (
     Function("fma", Family.FMA, ("a", "b", "c"), "fused multiply-add a*b + c with one rounding", 5,
              unit="fma:FmaUnit", twin="fma:fma", reference="reference:fma_mpfr",
              float_cases=_FMA_CASES, fixed_cases=()),
+    Function("elu", Family.EXP, ("x",), "ELU activation: x for x >= 0, else alpha*(exp(x) - 1)", 7,
+             unit="elu:EluUnit", twin="elu:elu", reference="reference_elu:elu_exact",
+             float_cases=_X_CASES_FLOAT, fixed_cases=(), identity_nonnegative=True),
+    Function("elu-grad", Family.EXP, ("x", "grad"), "ELU backward pass grad * f'(x) "
+             "(f'(x) = 1 for x >= 0, else alpha*exp(x))", 8,
+             unit="elu:EluUnit", twin="elu:elu", reference="reference_elu:elu_exact",
+             float_cases=_GRAD_CASES_FLOAT, fixed_cases=(), backward=True, identity_nonnegative=True),
     Function("relu", Family.SELECT, ("x",), "ReLU: x for x > 0, else +0 (NaN: quiet NaN)", 6,
              unit="relu:ReluUnit", twin="relu:relu", reference="reference:relu_exact",
              float_cases=_X_CASES_FLOAT, fixed_cases=_X_CASES_FIXED),

@@ -9,7 +9,7 @@ estimates come from the configuration's device model (:mod:`hw.spec.devices`) an
 placements, the report measures the result. The latency of a unit is the number of enabled cuts.
 
 Each unit family has its cut list here (:func:`rsqrt_cuts`, :func:`activation_cuts`,
-:func:`fma_cuts`, :func:`select_cuts`), because the latency is part of the specification (the configuration, the
+:func:`fma_cuts`, :func:`select_cuts`, :func:`elu_cuts`), because the latency is part of the specification (the configuration, the
 descriptor and the test vectors need it without the RTL). The RTL registers at these cuts by name
 through :class:`hw.rtl.pipeline.Stages`, which checks at elaboration that it used every planned
 cut once and no other.
@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .datapath import datapath, product_lead_min
+from .elu import elu_datapath
 from .formats import FloatFormat
 from .functions import Family
 from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, sum_levels
 
-__all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts", "select_cuts"]
+__all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts", "select_cuts", "elu_cuts"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,33 @@ def activation_cuts(config):
     return tuple(cuts + [Cut("normalize", normalize), Cut("shift", shift), Cut("out", out, mandatory=True)])
 
 
+def elu_cuts(config):
+    """ELU and its backward unit (:mod:`hw.spec.elu`): unpack; ``t = a*log2(e)`` (a product with a
+    constant); the operand of the table (``t`` aligned by a shift over the exponent, or ``a``
+    itself in the small regime); the table read and its parabola (as the quad seed); the final
+    product (forward: beside the shift of ``Q'`` by ``k`` and the subtraction from alpha); the
+    packer."""
+    device, dp = config.device_model, elu_datapath(config.format, config.alpha, config.is_backward)
+    p, w, lut = config.format.precision, dp.work_bits, device.ns("lut")
+    cuts = _unpack_cuts(config.format, device)
+    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length())
+    cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
+    shapes = [(dp.table.slope_width, dp.table.poly_u_bits, False, None),
+              (dp.table.square_bits, dp.table.square_bits, True, None)]
+    parts = [_product_parts_ns(device, *shape) for shape in shapes]
+    cuts.append(Cut("seed", device.ns("seed") + device.ns("to_dsp"), mandatory=True))
+    cuts.append(Cut(inner_cuts("seed_products")[0], max(before for before, _, _ in parts)))
+    curve = sum(_product_parts_ns(device, dp.table.curve_width, dp.table.square_bits))
+    cuts += [Cut("seed_products", max(middle + chain for _, middle, chain in parts)),
+             Cut("seed_curve", max(curve, device.chain_ns(w + 2))), Cut("seed_sum", device.chain_ns(w + 2))]
+    after = 0.0 if config.is_backward else device.shift_ns(w + 1)      # Q' >> k, alpha - . beside
+    cuts += _product_cuts(device, "product", p, w + 1, after)
+    cuts.append(Cut("pack_lead", device.ns("normalize") - 2 * lut))
+    return tuple(cuts + [Cut("normalize", 2 * lut), Cut("shift", device.shift_ns(p + w + 3)),
+                         Cut("out", max(device.ns("round"), device.chain_ns(config.out_width) + lut),
+                             mandatory=True)])
+
+
 def select_cuts(config):
     """A selection (ReLU): the sign and class tests and the multiplexer before the output
     register; the stream wrapper alone."""
@@ -193,7 +221,7 @@ def select_cuts(config):
 
 
 FAMILY_CUTS = {Family.RSQRT: rsqrt_cuts, Family.ACTIVATION: activation_cuts, Family.FMA: fma_cuts,
-               Family.SELECT: select_cuts}
+               Family.SELECT: select_cuts, Family.EXP: elu_cuts}
 
 
 def unit_cuts(config):

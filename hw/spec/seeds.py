@@ -68,10 +68,31 @@ def fit_quad(function, index_bits, u_bits, value_bits):
                            index_bits=index_bits)
 
 
-def quad_value(fields, operand):
+def merge_quad(first, second):
+    """Two tables of :func:`fit_quad` over operands of the same width as one table of twice the
+    entries, the second's behind the first's (``parity`` 1 of :func:`quad_value` selects it), with
+    the wider of each coefficient's widths."""
+    if (first.index_bits, first.poly_u_bits) != (second.index_bits, second.poly_u_bits):
+        raise ValueError("merge_quad: the tables must have the same index and operand bits")
+    from types import SimpleNamespace
+    slope, curve = max(first.slope_width, second.slope_width), max(first.curve_width, second.curve_width)
+    entries = []
+    for fields in (first, second):
+        for e in fields.table:
+            c2 = e & ((1 << fields.curve_width) - 1)
+            c1 = (e >> fields.curve_width) & ((1 << fields.slope_width) - 1)
+            c0 = e >> (fields.curve_width + fields.slope_width)
+            entries.append(((c0 << slope | c1) << curve) | c2)
+    return SimpleNamespace(table=tuple(entries), frac_bits=first.frac_bits, slope_width=slope,
+                           curve_width=curve, poly_u_bits=first.poly_u_bits,
+                           square_bits=min(first.poly_u_bits, curve + 4), index_bits=first.index_bits)
+
+
+def quad_value(fields, operand, parity=0):
     """The table's parabola at ``operand`` (an integer array of ``fields.frac_bits`` fraction bits
     in ``[0, 1)``), in units of ``2**-value_bits``: :func:`poly_seed` with the operand's index
-    bits on top (a leading one stands in for the seeds' hidden bit, parity 0)."""
+    bits on top (a leading one stands in for the seeds' hidden bit) and ``parity`` (0 or 1, array
+    or scalar) above them, selecting the half of a :func:`merge_quad` table."""
     operand = np.asarray(operand).astype(U)
-    return poly_seed("quad", fields.index_bits + 1, fields, np.zeros(operand.shape, dtype=np.int64),
-                     operand | U(1 << fields.frac_bits))
+    parity = np.broadcast_to(np.asarray(parity, dtype=np.int64), operand.shape)
+    return poly_seed("quad", fields.index_bits + 1, fields, parity, operand | U(1 << fields.frac_bits))

@@ -8,7 +8,7 @@ from hw.spec.devices import DEFAULT_DEVICE
 from hw.rtl.pipeline import register
 from .multiply import multiply
 
-__all__ = ["MulShr", "AddOne", "NormalizeSum"]
+__all__ = ["MulShr", "AddOne", "NormalizeSum", "staged_product"]
 
 
 class MulShr(wiring.Component):
@@ -37,6 +37,22 @@ class MulShr(wiring.Component):
                         self.row_bits, self.split, self.device)
         m.d.comb += self.p.eq(full >> self.shift if self.shift >= 0 else full << -self.shift)
         return m
+
+
+def staged_product(m, st, en, name, step, live, a, b, shift, width, row_bits=None, device=DEFAULT_DEVICE,
+                   cut_step=True):
+    """``(a * b) >> shift`` (``width`` bits; ``b`` the same value as ``a``: a square) of the
+    pipeline step ``step`` as ``live[step]``: a :class:`MulShr` whose tile and split registers are
+    the step's planned inner cuts (:meth:`~hw.rtl.pipeline.Stages.inner`), with the ``live`` side
+    values registered beside them; then the step's own cut, unless ``cut_step`` is False (the
+    caller adds values first). Returns ``live``."""
+    cut, split = st.inner_on(step)
+    block = m.submodules[f"{name}_{step}_mul"] = MulShr(len(a), len(b), shift, width, cut=cut, square=a is b,
+                                                      row_bits=row_bits, split=split, device=device)
+    m.d.comb += [block.a.eq(a), block.b.eq(b), block.en.eq(en)]
+    live = st.cut_each(st.inner(step), live)
+    live[step] = block.p
+    return st.cut(step, live) if cut_step else live
 
 
 class AddOne(wiring.Component):

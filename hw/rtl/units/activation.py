@@ -2,7 +2,7 @@
 from amaranth.hdl import Const, Mux, Signal
 from amaranth.lib import data
 
-from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum
+from hw.rtl.blocks.arith import AddOne, NormalizeSum, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
 from hw.rtl.blocks.square import SquareRom
 from hw.rtl.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
@@ -75,17 +75,9 @@ class ActivationUnit(StreamUnit):
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
     def _mul(self, m, st, en, lane, step, live, a, b, shift, width):
-        """``(a * b) >> shift`` into ``live[step]`` through the product's inner cuts
-        (:meth:`~hw.rtl.pipeline.Stages.inner`) and ``step`` (``b`` the same value as ``a``: a
-        square, :class:`~hw.rtl.blocks.multiply.Square`)."""
-        cut, split = st.inner_on(step)
-        block = m.submodules[f"lane{lane}_{step}_mul"] = MulShr(len(a), len(b), shift, width, cut=cut,
-                                                           square=a is b, row_bits=self.dp.row_bits,
-                                                           split=split)
-        m.d.comb += [block.a.eq(a), block.b.eq(b), block.en.eq(en)]
-        live = st.cut_each(st.inner(step), live)
-        live[step] = block.p
-        return st.cut(step, live)
+        """``(a * b) >> shift`` into ``live[step]`` (:func:`~hw.rtl.blocks.arith.staged_product`)."""
+        return staged_product(m, st, en, f"lane{lane}", step, live, a, b, shift, width,
+                              row_bits=self.dp.row_bits, device=self.dp.device)
 
     def _lane(self, m, en, lane, st):
         config, dp = self.config, self.dp
