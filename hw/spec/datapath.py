@@ -18,7 +18,7 @@ import numpy as np
 
 from .devices import Device
 from .magic import magic_seed_error
-from .seeds import poly_seed
+from .seeds import pack_parabolas, parabolas, poly_seed
 
 __all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes",
            "product_lead_min"]
@@ -128,18 +128,8 @@ def quad_contents(config, seed_bits: int):
     q = config.seed_power / 2
     u_bits = config.core_significand_bits - config.table_bits
     a, b = _interval_ends(config)
-    nodes = (1 - np.cos((2 * np.arange(3) + 1) * np.pi / 6)) / 2          # in [0, 1]
-    values = (a[:, None] + nodes[None, :] * (b - a)[:, None]) ** -q
-    p0, p1, p2 = np.linalg.solve(np.vander(nodes, 3, increasing=True), values.T)
-    scale = 2.0 ** seed_bits
-    c0, c1, c2 = (np.round(v * scale).astype(np.int64) for v in (p0, -p1, p2))
-    if c1.min() < 0 or c2.min() < 0:
-        raise ValueError("quad seed: the parabolas of a convex, falling m**-q must fall and curve up")
-    slope_width, curve_width = int(c1.max()).bit_length(), int(c2.max()).bit_length()
-    square_bits = min(u_bits, curve_width + 4)
-    entries = tuple(((int(k0) << slope_width | int(k1)) << curve_width) | int(k2)
-                    for k0, k1, k2 in zip(c0, c1, c2))
-    return entries, slope_width, curve_width, u_bits, square_bits
+    entries, slope_width, curve_width = pack_parabolas(*parabolas(lambda m: m ** -q, a, b - a, seed_bits))
+    return entries, slope_width, curve_width, u_bits, min(u_bits, curve_width + 4)
 
 
 def poly_error(config, fields, samples=33):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .intmath import mul_shr
 
-__all__ = ["table_index", "poly_seed"]
+__all__ = ["table_index", "poly_seed", "parabolas", "pack_parabolas", "fit_quad", "merge_quad", "quad_value"]
 
 U = np.uint64
 
@@ -41,6 +41,31 @@ def poly_seed(seed, table_bits, fields, parity, sig):
     return r0
 
 
+def parabolas(function, start, width, value_bits):
+    """``(c0, c1, c2)``, integer arrays: on each interval ``[start, start + width)`` the parabola
+    ``c0 - c1*s + c2*s**2`` (``s`` in ``[0, 1)`` across the interval, units of ``2**-value_bits``)
+    that interpolates ``function`` (float64, vectorized) at the interval's three Chebyshev nodes:
+    within a few per cent of the minimax parabola. The function must fall and curve up."""
+    start = np.asarray(start, dtype=np.float64)
+    width = np.broadcast_to(np.asarray(width, dtype=np.float64), start.shape)
+    nodes = (1 - np.cos((2 * np.arange(3) + 1) * np.pi / 6)) / 2          # in [0, 1]
+    values = function(start[:, None] + nodes[None, :] * width[:, None])
+    p0, p1, p2 = np.linalg.solve(np.vander(nodes, 3, increasing=True), values.T)
+    scale = 2.0 ** value_bits
+    c0, c1, c2 = (np.round(v * scale).astype(np.int64) for v in (p0, -p1, p2))
+    if c1.min() < 0 or c2.min() < 0:
+        raise ValueError("parabolas: the function must fall and curve up on every interval")
+    return c0, c1, c2
+
+
+def pack_parabolas(c0, c1, c2):
+    """``(entries, slope_width, curve_width)``: each entry ``(c0 << slope_width | c1) << curve_width
+    | c2``, the widths those of the largest ``c1`` and ``c2``."""
+    slope_width, curve_width = int(c1.max()).bit_length(), int(c2.max()).bit_length()
+    entries = tuple(((int(k0) << slope_width | int(k1)) << curve_width) | int(k2) for k0, k1, k2 in zip(c0, c1, c2))
+    return entries, slope_width, curve_width
+
+
 def fit_quad(function, index_bits, u_bits, value_bits):
     """A table of parabolas ``r = c0 - floor(c1*u / 2**U) + floor(c2*v / 2**D)`` (the layout
     :func:`poly_seed` evaluates with seed ``quad``) for a falling, convex ``function`` on
@@ -51,18 +76,9 @@ def fit_quad(function, index_bits, u_bits, value_bits):
     ``frac_bits``, ``slope_width``, ``curve_width``, ``poly_u_bits``, ``square_bits``) and
     ``index_bits``."""
     from types import SimpleNamespace
-    j = np.arange(1 << index_bits, dtype=np.float64)
-    a, width = j / 2 ** index_bits, 2.0 ** -index_bits
-    nodes = (1 - np.cos((2 * np.arange(3) + 1) * np.pi / 6)) / 2
-    values = function(a[:, None] + nodes[None, :] * width)
-    p0, p1, p2 = np.linalg.solve(np.vander(nodes, 3, increasing=True), values.T)
-    scale = 2.0 ** value_bits
-    c0, c1, c2 = (np.round(v * scale).astype(np.int64) for v in (p0, -p1, p2))
-    if c1.min() < 0 or c2.min() < 0:
-        raise ValueError("fit_quad: the function must fall and curve up on every interval")
-    slope_width, curve_width = int(c1.max()).bit_length(), int(c2.max()).bit_length()
+    start = np.arange(1 << index_bits, dtype=np.float64) / 2 ** index_bits
+    table, slope_width, curve_width = pack_parabolas(*parabolas(function, start, 2.0 ** -index_bits, value_bits))
     square_bits = min(u_bits, curve_width + 4)
-    table = tuple(((int(k0) << slope_width | int(k1)) << curve_width) | int(k2) for k0, k1, k2 in zip(c0, c1, c2))
     return SimpleNamespace(table=table, frac_bits=index_bits + u_bits, slope_width=slope_width,
                            curve_width=curve_width, poly_u_bits=u_bits, square_bits=square_bits,
                            index_bits=index_bits)
