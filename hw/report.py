@@ -111,6 +111,45 @@ def headline(rows):
     return "\n".join(lines)
 
 
+PAIR_KEYS = (("latency_cycles", "latency"), ("latency_ns", "ns"), ("fmax_mhz", "Fmax MHz"), ("lut4", "LUT4"),
+             ("ff", "FF"), ("dsp", "SB_MAC16"), ("bram", "BRAM"), ("max_ulp", "max ulp"))
+
+
+def _pairs(rows):
+    """``(format, function, rival, row, rival's row)`` for every default function of the rows whose
+    registry entry names a rival that the rows hold too."""
+    out = []
+    for fmt in sorted({r["format"] for r in rows}):
+        pick = {r["unit"]: r for r in rows if r["format"] == fmt and r["default"]}
+        for name in FUNCTIONS:
+            rival = lookup(name).rival
+            if name in pick and rival in pick:
+                out.append((fmt, name, rival, pick[name], pick[rival]))
+    return out
+
+
+def _ratio(a, b):
+    return "-" if not a or not b else f"{a / b:.2f}"
+
+
+def format_pairs(rows):
+    """The cost table: each function beside its rival (:attr:`hw.spec.functions.Function.rival`),
+    the figures of both and their ratio (function / rival), each at its own fewest registers that
+    meet the clock target."""
+    pairs = _pairs(rows)
+    if not pairs:
+        return ""
+    head = " | ".join(f"{label}" for _, label in PAIR_KEYS)
+    lines = [f"| format | function / rival | {head} |", "|---" * (len(PAIR_KEYS) + 2) + "|"]
+    for fmt, name, rival, row, other in pairs:
+        cells = []
+        for key, _ in PAIR_KEYS:
+            a, b = row.get(key), other.get(key)
+            cells.append(f"{_fmt(a, '.4g')} / {_fmt(b, '.4g')} = {_ratio(a, b)}")
+        lines.append(f"| {fmt} | {name} / {rival} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def plot_svg(rows, path):
     """Latency (ns) against max ulp error (log scale) for every configuration, as an SVG."""
     import math
@@ -196,6 +235,10 @@ def main(argv=None):
     print(format_table(rows))
     print()
     print(headline(rows))
+    pairs = format_pairs(rows)
+    if pairs:
+        print()
+        print(pairs)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str) + "\n")
     if args.plot:

@@ -86,6 +86,9 @@ class Function:
         (empty: the function takes no such format).
     backward : bool
         The unit returns ``grad_out * f'(x)``.
+    rival : str | None
+        The function this one is measured against in the cost table (the paper's claim: ISRLU
+        against ELU, and so on).
     identity_nonnegative : bool
         ``f(x) = x`` (``f'(x) = 1``) for ``x >= 0``.
     """
@@ -101,6 +104,7 @@ class Function:
     fixed_cases: tuple
     backward: bool = False
     identity_nonnegative: bool = False
+    rival: object = None
 
     @property
     def takes_fixed(self):
@@ -124,13 +128,13 @@ class Function:
         return self.name.replace("-", "_")
 
 
-def _activation(name, wire_code, description, backward=False, identity_nonnegative=False):
+def _activation(name, wire_code, description, backward=False, identity_nonnegative=False, rival=None):
     return Function(name, Family.ACTIVATION, ("x", "grad") if backward else ("x",), description, wire_code,
                     unit="activation:ActivationUnit", twin="activation:activation",
                     reference="reference:activation_exact",
                     float_cases=_GRAD_CASES_FLOAT if backward else _X_CASES_FLOAT,
                     fixed_cases=_GRAD_CASES_FIXED if backward else _X_CASES_FIXED,
-                    backward=backward, identity_nonnegative=identity_nonnegative)
+                    backward=backward, identity_nonnegative=identity_nonnegative, rival=rival)
 
 
 REGISTRY = {entry.name: entry for entry in (
@@ -138,10 +142,11 @@ REGISTRY = {entry.name: entry for entry in (
              unit="rsqrt:RsqrtUnit", twin="rsqrt:rsqrt", reference="reference:exact_value",
              float_cases=_X_CASES_FLOAT, fixed_cases=_X_CASES_FIXED),
     _activation("isrlu", 1, "ISRLU activation: x for x >= 0, else x/sqrt(1 + alpha*x^2)",
-                identity_nonnegative=True),
+                identity_nonnegative=True, rival="elu"),
     _activation("isru", 2, "ISRU activation x/sqrt(1 + alpha*x^2)"),
     _activation("isrlu-grad", 3, "ISRLU backward pass grad * f'(x) "
-                "(f'(x) = 1 for x >= 0, else (1 + alpha*x^2)^-1.5)", backward=True, identity_nonnegative=True),
+                "(f'(x) = 1 for x >= 0, else (1 + alpha*x^2)^-1.5)", backward=True, identity_nonnegative=True,
+                rival="elu-grad"),
     _activation("isru-grad", 4, "ISRU backward pass grad * (1 + alpha*x^2)^-1.5", backward=True),
     Function("fma", Family.FMA, ("a", "b", "c"), "fused multiply-add a*b + c with one rounding", 5,
              unit="fma:FmaUnit", twin="fma:fma", reference="reference:fma_mpfr",
