@@ -1,7 +1,7 @@
 """Golden model of the ELU datapath (:mod:`hw.spec.elu`): ``ELU(x)`` and ``grad * ELU'(x)`` on raw
 float bits, in exact integer arithmetic, as the planned unit computes them.
 
-Specials as the exact reference (:func:`golden.reference_elu.elu_mpfr`): NaN in gives the
+Specials as the exact reference (:func:`golden.reference_elementary.elu_mpfr`): NaN in gives the
 canonical quiet NaN; ``x >= 0`` (``+0``, ``-0``, ``+inf`` included) gives ``x`` forward and
 ``grad`` backward; ``-inf`` gives ``-alpha`` forward and ``f' = 0`` backward (``inf * 0``: NaN).
 """

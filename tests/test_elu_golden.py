@@ -6,7 +6,7 @@ import pytest
 
 from golden.elu import elu_model
 from golden.reference import decode_float
-from golden.reference_elu import AmbiguousRounding, elu_mpfr, round_mpfr
+from golden.reference_elementary import AmbiguousRounding, elu_mpfr, round_mpfr
 from hw.spec.elu import elu_datapath
 from hw.spec.formats import parse_format
 

@@ -14,7 +14,7 @@ Both tables are one ROM (the regime is the top index bit), evaluated by one set 
 Every value has ``work_bits`` fraction bits (alpha's exponent is kept apart). ``Q' * 2**-k`` is rounded up (a sticky bit), so the
 forward magnitude lies strictly below alpha, as the exact one does; beyond ``k_max`` the product is
 that sticky bit alone. The golden model is :mod:`golden.elu`; the exact reference
-:func:`golden.reference_elu.elu_mpfr`; docs/elu.md has the error budget.
+:func:`golden.reference_elementary.elu_mpfr`; docs/elu.md has the error budget.
 """
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext

@@ -152,11 +152,11 @@ REGISTRY = {entry.name: entry for entry in (
              unit="fma:FmaUnit", twin="fma:fma", reference="reference:fma_mpfr",
              float_cases=_FMA_CASES, fixed_cases=()),
     Function("elu", Family.EXP, ("x",), "ELU activation: x for x >= 0, else alpha*(exp(x) - 1)", 7,
-             unit="elu:EluUnit", twin="elu:elu", reference="reference_elu:elu_exact",
+             unit="elu:EluUnit", twin="elu:elu", reference="reference_elementary:elu_exact",
              float_cases=_X_CASES_FLOAT, fixed_cases=(), identity_nonnegative=True),
     Function("elu-grad", Family.EXP, ("x", "grad"), "ELU backward pass grad * f'(x) "
              "(f'(x) = 1 for x >= 0, else alpha*exp(x))", 8,
-             unit="elu:EluUnit", twin="elu:elu", reference="reference_elu:elu_exact",
+             unit="elu:EluUnit", twin="elu:elu", reference="reference_elementary:elu_exact",
              float_cases=_GRAD_CASES_FLOAT, fixed_cases=(), backward=True, identity_nonnegative=True),
     Function("relu", Family.SELECT, ("x",), "ReLU: x for x > 0, else +0 (NaN: quiet NaN)", 6,
              unit="relu:ReluUnit", twin="relu:relu", reference="reference:relu_exact",
