@@ -39,6 +39,9 @@ TABLE_BITS = range(4, 11)   # index bits tried for the tables: the fewest within
 TABLE_ERROR_LSB = 3.0       # largest table error accepted, in units of 2**-work_bits (the coefficients
                             # rounding alone costs about 2.2)
 EXP_MAX = 8                 # a >= 2**EXP_MAX: t is clamped there (the result is saturated or 0)
+# Product tiles with a side of at most this many bits are LUT rows (as the activations': the UP5K
+# has 8 SB_MAC16).
+ROW_BITS = 8
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class EluDatapath:
                             # in [0, 1) with t_bits fraction bits (hw.spec.seeds.quad_value)
     top_bits: int           # bits of t = a*log2(e) for a below 2**EXP_MAX (t_bits fraction bits)
     exp_width: int          # signed width of the unit's exponents
+    row_bits: int           # products: tiles with a side of at most this many bits are LUT rows
 
 
 def _work_bits(precision):
@@ -122,4 +126,4 @@ def elu_datapath(fmt, alpha, backward):
     return EluDatapath(work_bits=w, t_bits=t_bits, log2e=log2e, log2e_bits=log2e_bits,
                        alpha_fixed=alpha_fixed, alpha_exp=alpha_exp, k_max=w + 3,
                        table=_tables(functions, t_bits, w), top_bits=top_bits,
-                       exp_width=span.bit_length() + 1)
+                       exp_width=span.bit_length() + 1, row_bits=ROW_BITS)

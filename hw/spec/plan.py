@@ -196,18 +196,18 @@ def elu_cuts(config):
     device, dp = config.device_model, elu_datapath(config.format, config.alpha, config.is_backward)
     p, w, lut = config.format.precision, dp.work_bits, device.ns("lut")
     cuts = _unpack_cuts(config.format, device)
-    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length())
+    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.row_bits)
     cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
-    shapes = [(dp.table.slope_width, dp.table.poly_u_bits, False, None),
-              (dp.table.square_bits, dp.table.square_bits, True, None)]
+    shapes = [(dp.table.slope_width, dp.table.poly_u_bits, False, dp.row_bits),
+              (dp.table.square_bits, dp.table.square_bits, True, dp.row_bits)]
     parts = [_product_parts_ns(device, *shape) for shape in shapes]
     cuts.append(Cut("seed", device.ns("seed") + device.ns("to_dsp"), mandatory=True))
     cuts.append(Cut(inner_cuts("seed_products")[0], max(before for before, _, _ in parts)))
-    curve = sum(_product_parts_ns(device, dp.table.curve_width, dp.table.square_bits))
+    curve = sum(_product_parts_ns(device, dp.table.curve_width, dp.table.square_bits, row_bits=dp.row_bits))
     cuts += [Cut("seed_products", max(middle + chain for _, middle, chain in parts)),
              Cut("seed_curve", max(curve, device.chain_ns(w + 2))), Cut("seed_sum", device.chain_ns(w + 2))]
     after = 0.0 if config.is_backward else device.shift_ns(w + 1)      # Q' >> k, alpha - . beside
-    cuts += _product_cuts(device, "product", p, w + 1, after)
+    cuts += _product_cuts(device, "product", p, w + 1, after, row_bits=dp.row_bits)
     cuts.append(Cut("pack_lead", device.ns("normalize") - 2 * lut))
     return tuple(cuts + [Cut("normalize", 2 * lut), Cut("shift", device.shift_ns(p + w + 3)),
                          Cut("out", max(device.ns("round"), device.chain_ns(config.out_width) + lut),

@@ -60,7 +60,7 @@ class EluUnit(StreamUnit):
         at ``operand`` (``t_bits`` fraction bits), half ``parity``; returns ``Q'`` or ``P'``."""
         dp, device = self.dp, self.config.device_model
         layout = SimpleNamespace(**vars(dp.table), table_width=max(dp.table.table).bit_length(),
-                                 seed_bits=dp.work_bits, row_bits=device.row_max_bits, device=device)
+                                 seed_bits=dp.work_bits, row_bits=dp.row_bits, device=device)
         seed = m.submodules[name] = PolySeed(SimpleNamespace(seed="quad", table_bits=dp.table.index_bits + 1),
                                              layout, cuts={cut: st.on(cut) for cut in POLY_CUTS["quad"]})
         m.d.comb += [seed.parity.eq(parity), seed.sig.eq(Cat(operand, Const(1, 1))), seed.en.eq(en)]
@@ -84,7 +84,8 @@ class EluUnit(StreamUnit):
         ex = live["ex"]
         live["ecl"] = Mux(ex > EXP_MAX, EXP_MAX, ex)
         live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
-                              man + dp.log2e_bits - dp.t_bits - EXP_MAX, dp.top_bits, device=config.device_model)
+                              man + dp.log2e_bits - dp.t_bits - EXP_MAX, dp.top_bits, row_bits=dp.row_bits,
+                              device=config.device_model)
         ex, ecl = live["ex"], live.pop("ecl")
         distance = Signal(range(EXP_MAX + 2 ** (dp.exp_width - 1) + 1), name=f"{name}_distance")
         m.d.comb += distance.eq(EXP_MAX - ecl)
@@ -105,7 +106,7 @@ class EluUnit(StreamUnit):
         live["value"] = value
         sig = live["sigg"] if backward else live["sigx"]
         live = staged_product(m, st, en, name, "product", live, sig, live["value"], 0, p + w + 1,
-                              device=config.device_model, cut_step=False)
+                              row_bits=dp.row_bits, device=config.device_model, cut_step=False)
         below = (live.pop("product") << 1) - 1                               # strictly below
         if backward:
             live["v"], live["exp"] = below, live["eg"] - live["k"] + dp.alpha_exp
