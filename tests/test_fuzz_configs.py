@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from golden.eval import evaluate
 from hw.spec.config import (FUNCTIONS, MAX_PWL_TABLE_BITS, MAX_QUAD_TABLE_BITS, MAX_TABLE_BITS, NEWTON_STAGES, SEEDS,
                        Config)
+from hw.spec.functions import Family, functions, lookup
 from hw.spec.magic import magic_range
 from hw.spec.plan import optional_cuts
 from sim.amaranth_stream import pad_to_lanes, simulate
@@ -44,7 +45,7 @@ RANDOM_VECTORS = 224                # per configuration, plus up to SPECIAL_VECT
 SPECIAL_VECTORS = 64
 MAX_SIM_TABLE_BITS = 12             # larger tables only slow the simulator down
 MAX_LANES = 4
-ACTIVATIONS = tuple(f for f in FUNCTIONS if f not in ("rsqrt", "fma"))
+ACTIVATIONS = functions(Family.ACTIVATION)       # alpha constant or at run time
 
 
 def _settings(request, examples):
@@ -85,6 +86,8 @@ def fixed_formats(draw, min_width=4, max_width=14):
     return f"q{integer}.{width - integer}"
 
 
+# ELU's alpha: a build-time constant below 65536.
+EXP_ALPHAS = st.one_of(st.sampled_from([0.1, 0.5, 1.0, 3.0]), st.floats(min_value=2.0 ** -12, max_value=2.0 ** 12))
 alphas = st.one_of(st.sampled_from([0.1, 0.5, 1.0, 2.0, 3.0, 10.0]),
                    st.floats(min_value=2.0 ** -12, max_value=2.0 ** 12),
                    st.floats(min_value=5e-324, max_value=1.7976931348623157e308))
@@ -108,19 +111,19 @@ def _max_table_bits(config, seed):
 def valid_kwargs(draw):
     """Keyword arguments of a valid ``Config`` (every parameter drawn or left to its default)."""
     function = draw(st.sampled_from(FUNCTIONS))
+    entry = lookup(function)
     kw = {"function": function, "lanes": draw(st.integers(1, MAX_LANES))}
-    if function == "fma":
-        kw["format"] = draw(float_formats)
-    else:
-        kw["format"] = draw(st.one_of(float_formats, fixed_formats()))
+    kw["format"] = draw(st.one_of(float_formats, fixed_formats()) if entry.takes_fixed else float_formats)
+    if entry.has_alpha:
+        runtime = ["runtime"] if function in ACTIVATIONS else []
+        how = draw(st.sampled_from(["default", "constant"] + runtime))
+        if how == "constant":
+            kw["alpha"] = draw(alphas if runtime else EXP_ALPHAS)
+        elif how == "runtime":
+            kw["runtime_alpha"] = True
+    if entry.has_seed:
         if kw["format"].startswith("q") and (draw(st.booleans()) or _default_out_format_invalid(kw)):
             kw["out_format"] = draw(fixed_formats(max_width=16))
-        if function in ACTIVATIONS:
-            how = draw(st.sampled_from(["default", "constant", "runtime"]))
-            if how == "constant":
-                kw["alpha"] = draw(alphas)
-            elif how == "runtime":
-                kw["runtime_alpha"] = True
         seed = draw(st.one_of(st.none(), st.sampled_from(SEEDS)))
         if seed is not None:
             kw["seed"] = seed
@@ -218,7 +221,8 @@ def invalid_kwargs(draw):
     kw = draw(valid_kwargs())
     config = Config(**kw)
     function = kw["function"]
-    fma = function == "fma"
+    entry = lookup(function)
+    fma = not entry.has_seed           # no seed, table or Newton stage (the FMA, ELU, ReLU)
     choices = ["format", "function", "seed", "newton", "lanes", "pipeline", "alpha",
                "runtime_alpha", "out_format", "magic", "table_bits"]
     parameter = draw(st.sampled_from(choices))
@@ -226,7 +230,7 @@ def invalid_kwargs(draw):
     if parameter == "format":
         kw["format"] = draw(bad_formats)
     elif parameter == "function":
-        kw["function"] = draw(st.sampled_from(["relu", "tanh", "sqrt", "ISRLU", "rsqrt ",
+        kw["function"] = draw(st.sampled_from(["softplus", "tanh", "sqrt", "ISRLU", "rsqrt ",
                                                "isrlu_grad", "fma3", "", None, 3]))
     elif parameter == "seed":
         kw["seed"] = draw(st.sampled_from(SEEDS)) if fma else draw(
@@ -241,11 +245,11 @@ def invalid_kwargs(draw):
                                         st.integers(optional_cuts(config) + 1, optional_cuts(config) + 8),
                                         not_int_hashable))
     elif parameter == "alpha":
-        if function in ACTIVATIONS and not kw.get("runtime_alpha"):
+        if entry.has_alpha and not kw.get("runtime_alpha"):
             kw["alpha"] = draw(st.one_of(st.floats(max_value=0.0), st.sampled_from(
                 [0, -1, math.inf, -math.inf, math.nan, "abc", True, False, [1.0], None]).filter(
                     lambda v: v is not None)))
-        else:   # not an activation, or alpha given with runtime_alpha
+        else:   # no alpha, or alpha given with runtime_alpha
             kw["alpha"] = draw(alphas)
     elif parameter == "runtime_alpha":
         kw["runtime_alpha"] = (draw(st.sampled_from(["yes", 1, 0, None, 1.0]))
