@@ -4,7 +4,8 @@ block twins, in the same order as :class:`hw.rtl.units.activation.ActivationUnit
 Datapath (one rounding, at the end): ``Q = x**2``, ``T = alpha * Q``, ``U = 1 + T`` (aligned),
 ``R = U**-0.5`` (seed and Newton stages of the rsqrt core), then ``y = x * R`` (forward) or
 ``g_in = grad * R**3`` (backward; a polynomial seed with no Newton stage gives ``R**3 =
-U**-1.5`` itself), all in fixed point with ``work_bits`` fraction bits.
+U**-1.5`` itself), all in fixed point with ``work_bits`` fraction bits. The ISRU sigmoid's core
+sees ``alpha/4``; its forward tail is :mod:`golden.isru_sigmoid`, its backward result ``/4``.
 """
 import numpy as np
 
@@ -12,6 +13,7 @@ from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.datapath import datapath
 from . import blocks
+from .isru_sigmoid import isru_sigmoid_tail_model
 from .rsqrt import rsqrt_core
 
 __all__ = ["activation"]
@@ -81,10 +83,13 @@ def activation(config: Config, x, grad=None, alpha=None):
     if config.is_backward:
         sg, cg, eg, sigg = _unpack(config, grad)
         v = blocks.product(sigg, dp.x_frac_bits, r if dp.seed_power == 3 else blocks.cube(dp, r))
-        exp, sign = eg - 3 * k, sg
+        exp, sign = eg - 3 * k - (2 if config.entry.sigmoid_form else 0), sg     # the sigmoid form's 1/4
     else:
         v = blocks.product(sigx, dp.x_frac_bits, r)
         exp, sign = ex - k, sx
+        if config.entry.sigmoid_form:
+            y = isru_sigmoid_tail_model(config, dp, (sx == 1) & (cx != Cls.ZERO), ex, q, r, k, v)
+            return np.where(cx == Cls.NAN, U64(fmt.quiet_nan), y)
 
     if not config.is_float:
         mag, flag = blocks.round_pack_fixed(config.out_format, v, w, exp, negative=sign)

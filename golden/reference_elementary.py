@@ -29,7 +29,7 @@ from gmpy2 import mpfr
 from hw.spec.formats import FloatFormat
 from .reference import decode_float, encode_float_value
 
-__all__ = ["elu_mpfr", "tanh_mpfr", "sigmoid_mpfr", "isru_sigmoid_mpfr", "elu_exact", "AmbiguousRounding",
+__all__ = ["elu_mpfr", "tanh_mpfr", "sigmoid_mpfr", "isru_sigmoid_mpfr", "elu_exact", "isru_sigmoid_exact", "AmbiguousRounding",
            "round_mpfr"]
 
 U = np.uint64
@@ -180,6 +180,11 @@ def sigmoid_mpfr(fmt, x, grad=None, out_format=None):
 def isru_sigmoid_mpfr(fmt, alpha, x, grad=None, out_format=None):
     """The ISRU sigmoid ``(1 + ISRU(x/2))/2`` or ``grad`` times its derivative, as :func:`elu_mpfr`."""
     return _reference(_isru_sigmoid, fmt, x, grad, out_format, alpha)
+
+
+def isru_sigmoid_exact(config, x, grad=None):
+    """:func:`isru_sigmoid_mpfr` for ``config`` (its format and alpha)."""
+    return isru_sigmoid_mpfr(config.format, config.alpha, x, grad, config.out_format)
 
 
 def elu_exact(config, x, grad=None):

@@ -5,6 +5,7 @@ import pytest
 
 from hw.config import Config, add_config_arguments, config_from_arguments
 from hw.spec.formats import BF16, FP16, FP32, FixedFormat, FloatFormat, parse_format
+from hw.spec.functions import FUNCTIONS
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -33,8 +34,11 @@ def test_bad_format(text, message):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(function="tanh"), "function must be one of rsqrt, isrlu, isru, isrlu-grad, isru-grad, "
-                           "fma, elu, elu-grad, relu, not 'tanh'"),
+    (dict(function="softsign"), f"function must be one of {', '.join(FUNCTIONS)}, not 'softsign'"),
+    (dict(function="isru-sigmoid", alpha=0.5), "alpha must be at least 1 with function 'isru-sigmoid'"),
+    (dict(function="isru-sigmoid", runtime_alpha=True), "runtime_alpha is not available with function "
+                                                        "'isru-sigmoid'"),
+    (dict(function="isru-sigmoid", format="q4.12"), "function 'isru-sigmoid' takes a float format"),
     (dict(function="relu", alpha=2.0), "alpha is not used with function 'relu' (got 2.0)"),
     (dict(function="relu", format="q4.12", out_format="q8.8"), "out_format is not used with function 'relu'"),
     (dict(function="fma", format="q4.12"), "function 'fma' takes a float format, not q4.12"),
@@ -61,7 +65,7 @@ def test_bad_format(text, message):
     (dict(out_format="q8.8"), "out_format is only used with fixed-point formats, not with bf16"),
     (dict(format="q4.12", out_format="fp16"), "out_format must be a fixed-point format qI.F, not fp16"),
     (dict(alpha=2.0), "alpha is only used with the functions isrlu, isru, isrlu-grad, "
-                      "isru-grad, elu, elu-grad, not with 'rsqrt'"),
+                      "isru-grad, elu, elu-grad, isru-sigmoid, isru-sigmoid-grad, not with 'rsqrt'"),
     (dict(runtime_alpha=True), "runtime_alpha is only used with the functions isrlu, isru, isrlu-grad, "
                                "isru-grad, not with 'rsqrt'"),
     (dict(function="elu", format="q4.12"), "function 'elu' takes a float format, not q4.12"),

@@ -45,7 +45,8 @@ RANDOM_VECTORS = 224                # per configuration, plus up to SPECIAL_VECT
 SPECIAL_VECTORS = 64
 MAX_SIM_TABLE_BITS = 12             # larger tables only slow the simulator down
 MAX_LANES = 4
-ACTIVATIONS = functions(Family.ACTIVATION)       # alpha constant or at run time
+# alpha constant or at run time (the ISRU sigmoid: constant only, and at least 1 forward)
+ACTIVATIONS = tuple(f for f in functions(Family.ACTIVATION) if not lookup(f).sigmoid_form)
 
 
 def _settings(request, examples):
@@ -118,7 +119,9 @@ def valid_kwargs(draw):
         runtime = ["runtime"] if function in ACTIVATIONS else []
         how = draw(st.sampled_from(["default", "constant"] + runtime))
         if how == "constant":
-            kw["alpha"] = draw(alphas if runtime else EXP_ALPHAS)
+            kw["alpha"] = draw(alphas if runtime or entry.sigmoid_form else EXP_ALPHAS)
+            if entry.sigmoid_form and not entry.backward:
+                kw["alpha"] = max(kw["alpha"], 1.0)
         elif how == "runtime":
             kw["runtime_alpha"] = True
     if entry.has_seed:

@@ -174,6 +174,8 @@ class Config(Request):
         set_("format", parse_format(self.format))
         lookup(self.function)
         set_("device", device_model(DEFAULT_DEVICE.name if self.device is None else self.device).name)
+        if not isinstance(self.format, FloatFormat) and not self.entry.takes_fixed:
+            raise ValueError(f"function {self.function!r} takes a float format, not {self.format.name}")
         if not self.entry.has_seed:
             self._resolve_seedless(set_)
             self._check_pipeline()
@@ -233,8 +235,6 @@ class Config(Request):
                          range(0, optional_cuts(self) + 1))
 
     def _resolve_seedless(self, set_):
-        if not isinstance(self.format, FloatFormat) and not self.entry.takes_fixed:
-            raise ValueError(f"function {self.function!r} takes a float format, not {self.format.name}")
         _check_range("lanes", self.lanes, LANES)
         for name in ("seed", "magic", "table_bits", "newton", "out_format") + (
                 () if self.entry.has_alpha else ("alpha",)):
@@ -257,11 +257,14 @@ class Config(Request):
             for name in ("alpha", "runtime_alpha"):
                 if getattr(self, name) not in (None, False):
                     users = ([f for f in FUNCTIONS if lookup(f).has_alpha] if name == "alpha"
-                             else ACTIVATIONS)
+                             else [f for f in ACTIVATIONS if not lookup(f).sigmoid_form])
                     raise ValueError(f"{name} is only used with the functions {', '.join(users)}, "
                                      f"not with {self.function!r}")
             return
         if self.runtime_alpha:
+            if self.entry.sigmoid_form:
+                raise ValueError(f"runtime_alpha is not available with function {self.function!r} "
+                                 "(alpha is a build-time constant)")
             if self.alpha is not None:
                 raise ValueError(f"alpha must not be given with runtime_alpha (got alpha={self.alpha!r})")
             return
@@ -272,6 +275,10 @@ class Config(Request):
             raise ValueError(f"alpha must be a positive finite number, not {alpha!r}") from None
         if not (0 < value < float("inf")) or isinstance(alpha, bool):
             raise ValueError(f"alpha must be a positive finite number, not {alpha!r}")
+        if self.entry.sigmoid_form and not self.is_backward and value < 1:
+            raise ValueError(f"alpha must be at least 1 with function {self.function!r}, not {alpha!r} "
+                             "(below 1 the ISRU sigmoid is no sigmoid: it crosses 0 at "
+                             "x = -2/sqrt(1 - alpha))")
         set_("alpha", value)
 
     def _resolve_out_format(self, set_):
@@ -397,7 +404,7 @@ class Config(Request):
         if not self.is_activation:
             return self.significand_bits
         if self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS:
-            guard = (BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS if self.is_backward
+            guard = (BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS if self.is_backward or self.entry.sigmoid_form
                      else FORWARD_CORRECTLY_ROUNDED_GUARD_BITS)
             return max(2 * self.result_bits + guard, MIN_ACTIVATION_CORE_BITS)
         return self.result_bits + ACTIVATION_GUARD_BITS + (BACKWARD_EXTRA_GUARD_BITS if self.is_backward else 0)

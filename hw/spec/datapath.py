@@ -21,7 +21,7 @@ from .magic import magic_seed_error
 from .seeds import pack_parabolas, parabolas, poly_seed
 
 __all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes",
-           "product_lead_min"]
+           "product_lead_min", "core_alpha"]
 
 GUARD_BITS = 4
 # Float activations square significands of up to this many fraction bits with a table (block RAM)
@@ -204,7 +204,7 @@ def subnormal_x_passes(config):
     alpha of the format; false for a format whose bias is small beside its fraction (e5m12) with a
     large or run-time alpha: those normalize ``x`` as the backward units do.
     """
-    if not (config.is_activation and config.is_float) or config.is_backward:
+    if not (config.is_activation and config.is_float) or config.is_backward or config.entry.sigmoid_form:
         return False
     fmt = config.format
     alpha = Fraction(2) ** (fmt.emax + 1) if config.runtime_alpha else Fraction(config.alpha)
@@ -216,6 +216,12 @@ def product_lead_min(config, dp):
     (or ``grad * r**3``) is at least 1/8 when ``r`` is near ``1/sqrt(m)`` in (1/2, 1]; a magic seed
     far from its best constant can leave ``r`` anywhere below 2 after the Newton stages."""
     return 0 if config.seed == "magic" else dp.work_bits - 3
+
+
+def core_alpha(config):
+    """The alpha the inverse-square-root core sees: ``alpha/4`` for a sigmoid form (its ``x/2``
+    squared), else ``alpha``."""
+    return config.alpha / 4 if config.entry.sigmoid_form else config.alpha
 
 
 def _alpha(alpha, work_bits):
@@ -277,7 +283,7 @@ def datapath(config) -> Datapath:
     alpha_sig = alpha_exp = 0
     if config.is_activation:
         if not config.runtime_alpha:
-            alpha_sig, alpha_exp = _alpha(config.alpha, work_bits)
+            alpha_sig, alpha_exp = _alpha(core_alpha(config), work_bits)
             low, high = min(low, alpha_exp), max(high, alpha_exp + 1)
         # An infinite x becomes 2**big_exp: big enough that 1 vanishes beside alpha*x**2 (for any
         # alpha of the format, or the configured one) and that f'(x) underflows every output.

@@ -25,7 +25,7 @@ from math import frexp
 import numpy as np
 
 from .formats import FloatFormat
-from .seeds import fit_quad, merge_quad, quad_value
+from .seeds import fewest_quad
 
 __all__ = ["EluDatapath", "elu_datapath", "GUARD_BITS"]
 
@@ -67,33 +67,6 @@ def _work_bits(precision):
     return precision + GUARD_BITS["p"]
 
 
-def _fits(functions, index_bits, operand_bits, work_bits):
-    """The tables of ``functions`` with ``index_bits``, or None if one of them strays more than
-    ``TABLE_ERROR_LSB`` (measured on 4097 points of every interval's operand grid)."""
-    tables = []
-    for function in functions:
-        fields = fit_quad(function, index_bits, operand_bits - index_bits, work_bits)
-        step = max(1, (1 << operand_bits) // (4096 << index_bits))
-        operand = np.arange(0, 1 << operand_bits, step, dtype=np.uint64)
-        got = quad_value(fields, operand).astype(np.float64)
-        exact = function(operand.astype(np.float64) / 2.0 ** operand_bits) * 2.0 ** work_bits
-        if np.abs(got - exact).max() > TABLE_ERROR_LSB:
-            return None
-        tables.append(fields)
-    return tables
-
-
-def _tables(functions, operand_bits, work_bits):
-    """The fewest index bits of :data:`TABLE_BITS` that fit every function, as one table
-    (:func:`hw.spec.seeds.merge_quad` for two)."""
-    for index_bits in TABLE_BITS:
-        tables = _fits(functions, index_bits, operand_bits, work_bits)
-        if tables is not None or index_bits == TABLE_BITS[-1]:
-            tables = tables or [fit_quad(f, index_bits, operand_bits - index_bits, work_bits) for f in functions]
-            return tables[0] if len(tables) == 1 else merge_quad(*tables)
-    raise AssertionError("unreachable")
-
-
 def _log2e(bits):
     """``log2(e) * 2**bits`` rounded to an integer (decimal arithmetic with digits to spare)."""
     with localcontext() as context:
@@ -125,5 +98,5 @@ def elu_datapath(fmt, alpha, backward):
     span = abs(fmt.emin - fmt.man_bits) + 2 ** (top_bits - t_bits) + abs(alpha_exp) + fmt.emax + 8
     return EluDatapath(work_bits=w, t_bits=t_bits, log2e=log2e, log2e_bits=log2e_bits,
                        alpha_fixed=alpha_fixed, alpha_exp=alpha_exp, k_max=w + 3,
-                       table=_tables(functions, t_bits, w), top_bits=top_bits,
+                       table=fewest_quad(functions, t_bits, w, TABLE_BITS, TABLE_ERROR_LSB), top_bits=top_bits,
                        exp_width=span.bit_length() + 1, row_bits=ROW_BITS)

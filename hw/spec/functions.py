@@ -91,6 +91,10 @@ class Function:
         against ELU, and so on).
     identity_nonnegative : bool
         ``f(x) = x`` (``f'(x) = 1``) for ``x >= 0``.
+    sigmoid_form : bool
+        An activation ``g`` taken to the sigmoid form ``(1 + g(x/2))/2`` (ISRU's analogue of
+        ``sigmoid(x) = (1 + tanh(x/2))/2``): the core sees ``alpha/4``, the result is scaled by
+        ``1/4`` and shifted by ``1/2`` (hw/spec/isru_sigmoid.py).
     """
     name: str
     family: Family
@@ -105,6 +109,7 @@ class Function:
     backward: bool = False
     identity_nonnegative: bool = False
     rival: object = None
+    sigmoid_form: bool = False
 
     @property
     def takes_fixed(self):
@@ -128,13 +133,17 @@ class Function:
         return self.name.replace("-", "_")
 
 
-def _activation(name, wire_code, description, backward=False, identity_nonnegative=False, rival=None):
+def _activation(name, wire_code, description, backward=False, identity_nonnegative=False, rival=None,
+                sigmoid_form=False):
+    fixed = not (sigmoid_form and not backward)
     return Function(name, Family.ACTIVATION, ("x", "grad") if backward else ("x",), description, wire_code,
                     unit="activation:ActivationUnit", twin="activation:activation",
-                    reference="reference:activation_exact",
+                    reference="reference_elementary:isru_sigmoid_exact" if sigmoid_form
+                    else "reference:activation_exact",
                     float_cases=_GRAD_CASES_FLOAT if backward else _X_CASES_FLOAT,
-                    fixed_cases=_GRAD_CASES_FIXED if backward else _X_CASES_FIXED,
-                    backward=backward, identity_nonnegative=identity_nonnegative, rival=rival)
+                    fixed_cases=(_GRAD_CASES_FIXED if backward else _X_CASES_FIXED) if fixed else (),
+                    backward=backward, identity_nonnegative=identity_nonnegative, rival=rival,
+                    sigmoid_form=sigmoid_form)
 
 
 REGISTRY = {entry.name: entry for entry in (
@@ -161,6 +170,10 @@ REGISTRY = {entry.name: entry for entry in (
     Function("relu", Family.SELECT, ("x",), "ReLU: x for x > 0, else +0 (NaN: quiet NaN)", 6,
              unit="relu:ReluUnit", twin="relu:relu", reference="reference:relu_exact",
              float_cases=_X_CASES_FLOAT, fixed_cases=_X_CASES_FIXED),
+    _activation("isru-sigmoid", 9, "ISRU sigmoid (1 + ISRU(x/2))/2 = 1/2 + x/(4*sqrt(1 + alpha*x^2/4))",
+                sigmoid_form=True),
+    _activation("isru-sigmoid-grad", 10, "ISRU sigmoid backward pass grad * (1 + alpha*x^2/4)^-1.5 / 4",
+                backward=True, sigmoid_form=True),
 )}
 FUNCTIONS = tuple(REGISTRY)
 DEFAULT_FUNCTION = FUNCTIONS[0]     # what a configuration computes unless told

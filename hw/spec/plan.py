@@ -21,6 +21,7 @@ from .datapath import datapath, product_lead_min
 from .elu import elu_datapath
 from .formats import FloatFormat
 from .functions import Family
+from .isru_sigmoid import isru_sigmoid_tail
 from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, sum_levels
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts", "select_cuts", "elu_cuts"]
@@ -169,6 +170,9 @@ def activation_cuts(config):
         cuts += (_product_cuts(device, "r2", w + 1, w + 1, square=True, row_bits=dp.row_bits)
                  + _product_cuts(device, "r3", w + 1, w + 1, row_bits=dp.row_bits))
     cuts += _product_cuts(device, "product", p, w + 1, row_bits=dp.row_bits)
+    if config.entry.sigmoid_form and not config.is_backward:
+        cuts += _isru_sigmoid_cuts(config, dp)
+        w += 1                                  # the packer's input: (2 + |v|) or N/(U*D), 2w + 1
     # The rounded value v (w + 2 bits) may be shifted right to a subnormal position, then
     # rounded and packed with a carry chain across the word. A result at most one binade below
     # emin leaves a few shift amounts (a mux tree) with the guard and sticky bits after it.
@@ -185,6 +189,37 @@ def activation_cuts(config):
     else:
         normalize = device.ns("normalize")
     return tuple(cuts + [Cut("normalize", normalize), Cut("shift", shift), Cut("out", out, mandatory=True)])
+
+
+def _isru_sigmoid_cuts(config, dp):
+    """The ISRU sigmoid's tail (:mod:`hw.spec.isru_sigmoid`) after the product ``v = |x|*r``:
+    ``|v|`` aligned to fixed point (the table's operand); the table of ``2/D`` read and its
+    parabola (as the quad seed), with ``r**2`` beside its first products; ``r**2 * 2/D``; with
+    alpha other than 1, times ``N``."""
+    device, w = config.device_model, dp.work_bits
+    tail = isru_sigmoid_tail(config)
+    cuts = [Cut("tail_operand", device.shift_ns(w + 2) + device.ns("lut"))]
+    cuts += _table_cuts(device, tail.table, w, dp.row_bits, "tail_",
+                        extra=[_product_parts_ns(device, w + 1, w + 1, True, dp.row_bits)])
+    cuts += _product_cuts(device, "tail_p", w + 1, w + 1, row_bits=dp.row_bits)
+    if tail.n_sig:
+        cuts += _product_cuts(device, "tail_n", w + 1, w + 1, row_bits=dp.row_bits)
+    return cuts
+
+
+def _table_cuts(device, table, value_bits, row_bits, prefix, extra=()):
+    """A table of parabolas (:func:`hw.spec.seeds.fit_quad`) read and evaluated like the quad
+    seed (:class:`~hw.rtl.blocks.seed.PolySeed`), its cuts named ``prefix`` + the seed's; ``extra``:
+    the parts (:func:`_product_parts_ns`) of products beside its first two."""
+    shapes = [(table.slope_width, table.poly_u_bits, False, row_bits),
+              (table.square_bits, table.square_bits, True, row_bits)]
+    parts = [_product_parts_ns(device, *shape) for shape in shapes] + list(extra)
+    curve = sum(_product_parts_ns(device, table.curve_width, table.square_bits, row_bits=row_bits))
+    return [Cut(f"{prefix}seed", device.ns("seed") + device.ns("to_dsp"), mandatory=True),
+            Cut(inner_cuts(f"{prefix}seed_products")[0], max(before for before, _, _ in parts)),
+            Cut(f"{prefix}seed_products", max(middle + chain for _, middle, chain in parts)),
+            Cut(f"{prefix}seed_curve", max(curve, device.chain_ns(value_bits + 2))),
+            Cut(f"{prefix}seed_sum", device.chain_ns(value_bits + 2))]
 
 
 def elu_cuts(config):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .intmath import mul_shr
 
-__all__ = ["table_index", "poly_seed", "parabolas", "pack_parabolas", "fit_quad", "merge_quad", "quad_value"]
+__all__ = ["table_index", "poly_seed", "parabolas", "pack_parabolas", "fit_quad", "merge_quad", "quad_value", "fewest_quad"]
 
 U = np.uint64
 
@@ -112,3 +112,33 @@ def quad_value(fields, operand, parity=0):
     operand = np.asarray(operand).astype(U)
     parity = np.broadcast_to(np.asarray(parity, dtype=np.int64), operand.shape)
     return poly_seed("quad", fields.index_bits + 1, fields, parity, operand | U(1 << fields.frac_bits))
+
+
+def _fits(functions, index_bits, operand_bits, value_bits, error_lsb):
+    """The tables of ``functions`` with ``index_bits``, or None if one of them strays more than
+    ``error_lsb`` units of ``2**-value_bits`` (measured on 4097 points of every interval's operand
+    grid)."""
+    tables = []
+    for function in functions:
+        fields = fit_quad(function, index_bits, operand_bits - index_bits, value_bits)
+        step = max(1, (1 << operand_bits) // (4096 << index_bits))
+        operand = np.arange(0, 1 << operand_bits, step, dtype=np.uint64)
+        got = quad_value(fields, operand).astype(np.float64)
+        exact = function(operand.astype(np.float64) / 2.0 ** operand_bits) * 2.0 ** value_bits
+        if np.abs(got - exact).max() > error_lsb:
+            return None
+        tables.append(fields)
+    return tables
+
+
+def fewest_quad(functions, operand_bits, value_bits, index_bits_tried, error_lsb):
+    """Tables of parabolas (:func:`fit_quad`) of one or two ``functions`` on ``[0, 1)`` over an
+    operand of ``operand_bits`` fraction bits: the fewest index bits of ``index_bits_tried`` whose
+    error stays within ``error_lsb`` units of ``2**-value_bits`` (else the most tried), as one
+    table (:func:`merge_quad` for two: the second is parity 1)."""
+    for index_bits in index_bits_tried:
+        tables = _fits(functions, index_bits, operand_bits, value_bits, error_lsb)
+        if tables is not None or index_bits == index_bits_tried[-1]:
+            tables = tables or [fit_quad(f, index_bits, operand_bits - index_bits, value_bits) for f in functions]
+            return tables[0] if len(tables) == 1 else merge_quad(*tables)
+    raise ValueError("fewest_quad: no index bits tried")

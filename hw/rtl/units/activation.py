@@ -10,6 +10,7 @@ from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.datapath import datapath, product_lead_min
 from hw.rtl.pipeline import StreamUnit
+from . import isru_sigmoid
 from .core import rsqrt_core
 from .rsqrt import output_layout
 
@@ -74,10 +75,10 @@ class ActivationUnit(StreamUnit):
             m.d.comb += unpack.en.eq(en)
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
-    def _mul(self, m, st, en, lane, step, live, a, b, shift, width):
+    def _mul(self, m, st, en, lane, step, live, a, b, shift, width, cut_step=True):
         """``(a * b) >> shift`` into ``live[step]`` (:func:`~hw.rtl.blocks.arith.staged_product`)."""
         return staged_product(m, st, en, f"lane{lane}", step, live, a, b, shift, width,
-                              row_bits=self.dp.row_bits, device=self.dp.device)
+                              row_bits=self.dp.row_bits, device=self.dp.device, cut_step=cut_step)
 
     def _lane(self, m, en, lane, st):
         config, dp = self.config, self.dp
@@ -126,19 +127,29 @@ class ActivationUnit(StreamUnit):
         else:
             live = self._mul(m, st, en, lane, "square", live, live["sigx"], live["sigx"], 2 * p - w, w + 2)
         siga = live.pop("siga") if config.runtime_alpha else Const(siga)
+        # The ISRU sigmoid's N = 1 + ((alpha - 1)/4)*x**2 beside 1 + (alpha/4)*x**2 (alpha 1: none).
+        sigmoid = config.entry.sigmoid_form and not config.is_backward
+        n_t = isru_sigmoid.n_product(m, st, en, config, dp, name, live) if sigmoid else None
         if dp.alpha_shift:
             live["alpha"] = (siga * live.pop("square")) >> w
-            live = st.cut("alpha", live)
         else:
-            live = self._mul(m, st, en, lane, "alpha", live, siga, live.pop("square"), w, w + 3)
+            live = self._mul(m, st, en, lane, "alpha", live, siga, live.pop("square"), w, w + 3, cut_step=False)
+        if n_t is not None:
+            live["n_t"] = n_t
+        live = st.cut("alpha", live)
         add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width, cut=st.on("sum_align"))
         m.d.comb += [add.t.eq(live.pop("alpha")), add.exp.eq(live.pop("et")), add.en.eq(en)]
+        n_add = "n_t" in live and isru_sigmoid.n_sum(m, st, en, config, dp, name, live.pop("n_t"), live["ex"])
         live = st.cut("sum_align", live)
         live["u"], live["eu"] = add.u, add.eu
+        if n_add:
+            live["n_u"], live["n_eu"] = n_add.u, n_add.eu
         live = st.cut("sum", live)
         norm = m.submodules[f"{name}_norm"] = NormalizeSum(w, dp.exp_width)
         m.d.comb += [norm.u.eq(live.pop("u")), norm.eu.eq(live.pop("eu"))]
         live["sigu"], live["eu"] = norm.sig, norm.exp
+        if n_add:
+            live["sig_n"], live["exp_n"] = isru_sigmoid.n_normalize(m, dp, name, live.pop("n_u"), live.pop("n_eu"))
         live = st.cut("add", live)
         # The rsqrt core: seed and Newton stages.
         eu, sigu = live.pop("eu"), live.pop("sigu")
@@ -155,12 +166,19 @@ class ActivationUnit(StreamUnit):
                 live["r"] = live.pop("r3")
             operand, exp_in, sign = live["sigg"], live["eg"], live["sg"]
             live["exp"] = exp_in - (live["k"] << 1) - live["k"]     # 3k without a multiplier
+            if config.entry.sigmoid_form:
+                live["exp"] = live["exp"] - 2                        # the sigmoid form's 1/4
         else:
             operand, exp_in, sign = live["sigx"], live["ex"], live["sx"]
             live["exp"] = exp_in - live["k"]
         live["sign"] = sign
-        live = self._mul(m, st, en, lane, "product", live, operand, live.pop("r"), p, w + 2)
+        r = live["r"] if sigmoid else live.pop("r")
+        live = self._mul(m, st, en, lane, "product", live, operand, r, p, w + 2)
         live["v"] = live.pop("product")
+        if sigmoid:                 # the tail chooses by x < 0; the result is positive
+            live["sign"] = live["sign"] & (live["cx"] != Cls.ZERO)
+            live = isru_sigmoid.sigmoid_tail(m, st, en, config, dp, name, live)
+            live["sign"] = Const(0, 1)
         if config.is_float:
             self._float_out(m, st, en, lane, live)
         else:
@@ -169,8 +187,12 @@ class ActivationUnit(StreamUnit):
     def _float_out(self, m, st, en, lane, live):
         config, dp, fmt = self.config, self.dp, self.config.format
         w = dp.work_bits
+        lead_min = product_lead_min(config, dp)
+        sigmoid = config.entry.sigmoid_form and not config.is_backward
+        if sigmoid:                 # (isru_sigmoid.sigmoid_tail): one more fraction bit, N < 2
+            w, lead_min = w + 1, max(0, lead_min - 1)
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
-            fmt, w + 2, w, product_lead_min(config, dp), w + 1, dp.exp_width, subnormals=True,
+            fmt, w + 2, w, lead_min, w + 1, dp.exp_width, subnormals=True,
             cuts=st.on_each(PACK_CUTS), below_max=dp.below_emin_max, lead_cut=st.on("pack_lead"))
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
         live = st.cut_each(("pack_lead",) + PACK_CUTS, live)
@@ -187,8 +209,9 @@ class ActivationUnit(StreamUnit):
                 m.d.comb += result.eq(fmt.inf | signed_bits)
             invalid = (cx == Cls.NAN) | (cg == Cls.NAN) | (vanishing & (cg == Cls.INF))
         else:
-            with m.If((cx == Cls.ZERO) | live.get("passes", 0)):
-                m.d.comb += result.eq(live["x_raw"])
+            if not sigmoid:
+                with m.If((cx == Cls.ZERO) | live.get("passes", 0)):
+                    m.d.comb += result.eq(live["x_raw"])
             invalid = cx == Cls.NAN
         with m.If(invalid | ~live["alpha_ok"]):
             m.d.comb += result.eq(fmt.quiet_nan)

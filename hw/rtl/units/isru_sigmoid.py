@@ -1,0 +1,96 @@
+"""The ISRU sigmoid's steps inside :class:`~hw.rtl.units.activation.ActivationUnit` (golden twin:
+golden.isru_sigmoid): ``N = 1 + ((alpha - 1)/4)*x**2`` beside the core's ``1 + (alpha/4)*x**2``,
+and the tail after the product ``v = |x|*r`` (:mod:`hw.spec.isru_sigmoid`)."""
+from types import SimpleNamespace
+
+from amaranth.hdl import Cat, Const, Mux, Signal
+
+from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum, staged_product
+from hw.rtl.blocks.multiply import multiply
+from hw.rtl.blocks.seed import POLY_CUTS, PolySeed
+from hw.spec.isru_sigmoid import isru_sigmoid_tail
+
+__all__ = ["n_product", "n_sum", "n_normalize", "sigmoid_tail"]
+
+
+def n_product(m, st, en, config, dp, name, live):
+    """``T = ((alpha - 1)/4) * x**2`` (``live["square"]``: ``x**2``'s significand) beside the
+    ``alpha`` step's product: a power of two goes into ``live`` as ``n_t`` at once (returns None);
+    else a product with the ``alpha`` step's inner registers, returned (the caller adds it to
+    ``live`` before the step's cut). Alpha 1 has no N (returns None)."""
+    tail, w = isru_sigmoid_tail(config), dp.work_bits
+    if tail.n_sig == 1 << w:
+        live["n_t"] = live["square"]
+    if tail.n_sig in (0, 1 << w):
+        return None
+    cut, split = (False, False) if dp.alpha_shift else st.inner_on("alpha")
+    block = m.submodules[f"{name}_n_mul"] = MulShr(w + 1, len(live["square"]), w, w + 3, cut=cut, split=split,
+                                                 row_bits=dp.row_bits, device=dp.device)
+    m.d.comb += [block.a.eq(Const(tail.n_sig, w + 1)), block.b.eq(live["square"]), block.en.eq(en)]
+    return block.p
+
+
+def n_sum(m, st, en, config, dp, name, t, ex):
+    """``1 + T * 2**(2*ex + n_exp)`` aligned (an :class:`AddOne` with the ``sum_align`` register)."""
+    add = m.submodules[f"{name}_n_add"] = AddOne(dp.work_bits, dp.exp_width, cut=st.on("sum_align"))
+    m.d.comb += [add.t.eq(t), add.exp.eq(2 * ex + isru_sigmoid_tail(config).n_exp), add.en.eq(en)]
+    return add
+
+
+def n_normalize(m, dp, name, u, eu):
+    """``N`` normalized: ``(sig, exp)``."""
+    norm = m.submodules[f"{name}_n_norm"] = NormalizeSum(dp.work_bits, dp.exp_width)
+    m.d.comb += [norm.u.eq(u), norm.eu.eq(eu)]
+    return norm.sig, norm.exp
+
+
+def sigmoid_tail(m, st, en, config, dp, name, live):
+    """From ``live`` after the ``product`` cut (``v``, ``exp = ex - k``, ``r``, ``k``, ``sign``
+    and, for alpha other than 1, ``sig_n``, ``exp_n``) to the packer's ``v`` (``w + 3`` bits,
+    ``w + 1`` fraction bits) and ``exp``: ``2 + |v|`` at exponent -2 (``x >= 0``) or
+    ``N * r**2 * (2/D)`` at ``-2k - 1 [+ exp_n]`` (``x < 0``), each with a last bit that places it
+    strictly above what was truncated."""
+    tail, w = isru_sigmoid_tail(config), dp.work_bits
+    top = tail.v_bits + w
+    # |v| in fixed point (w fraction bits): v << exp for exp >= 0 (at most v_bits), else v >> -exp.
+    v, exp = live.pop("v"), live.pop("exp")
+    left = Signal(range(tail.v_bits + 3), name=f"{name}_v_shift")
+    m.d.comb += left.eq(Mux(exp[-1], 0, Mux(exp > tail.v_bits + 2, tail.v_bits + 2, exp)))
+    wide = Signal(w + 4 + tail.v_bits, name=f"{name}_v_left")
+    m.d.comb += wide.eq(v << left)
+    right = Signal(range(w + 3), name=f"{name}_v_right")
+    m.d.comb += right.eq(Mux(exp < -(w + 2), w + 2, Mux(exp[-1], -exp, 0)))
+    shifted = v >> right
+    lost = (v & ~(Const(-1, w + 2) << right)[:w + 2]).any()
+    aligned = Mux(exp[-1], shifted, wide)
+    fixed = Signal(top, name=f"{name}_v_fixed")
+    m.d.comb += fixed.eq(Mux(aligned >= (1 << top), (1 << top) - 1, aligned))
+    live["fixed"], live["lost"] = fixed, lost
+    live = st.cut("tail_operand", live)
+    fields = tail.table
+    layout = SimpleNamespace(**vars(fields), table_width=max(fields.table).bit_length(), seed_bits=w,
+                             row_bits=dp.row_bits, device=dp.device)
+    seed = m.submodules[f"{name}_tail_table"] = PolySeed(
+        SimpleNamespace(seed="quad", table_bits=fields.index_bits + 1), layout,
+        cuts={cut: st.on(f"tail_{cut}") for cut in POLY_CUTS["quad"]})
+    m.d.comb += [seed.parity.eq(0), seed.sig.eq(Cat(live["fixed"], Const(1, 1))), seed.en.eq(en)]
+    live = st.cut("tail_seed", live)
+    # r**2 beside the table's first products, with their tile register.
+    r = live.pop("r")
+    r2 = multiply(m, f"{name}_r2", r, r, en, st.on("tail_seed_products_tiles"), dp.row_bits, device=dp.device)
+    live = st.cut("tail_seed_products_tiles", live)
+    live["r2"] = (r2 >> w)[:w + 1]
+    live = st.cut_each(("tail_seed_products", "tail_seed_curve", "tail_seed_sum"), live)
+    live = staged_product(m, st, en, name, "tail_p", live, live.pop("r2"), seed.r0, w, w + 1,
+                          row_bits=dp.row_bits, device=dp.device)
+    if tail.n_sig:
+        live = staged_product(m, st, en, name, "tail_n", live, live.pop("tail_p"), live.pop("sig_n"), w, w + 2,
+                              row_bits=dp.row_bits, device=dp.device)
+        product, below_exp = live.pop("tail_n"), live.pop("exp_n") - (live.pop("k") << 1) - 1
+    else:
+        product, below_exp = live.pop("tail_p"), -(live.pop("k") << 1) - 1
+    above = Cat(live.pop("lost"), live.pop("fixed") + (2 << w))
+    below = Cat(Const(1, 1), product)
+    live["v"] = Mux(live["sign"], below, above)
+    live["exp"] = Mux(live["sign"], below_exp, -2)
+    return live
