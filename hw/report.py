@@ -20,40 +20,53 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from hw.config import Config
+from hw.spec.config import NEWTON_STAGES, SEEDS
 from hw.spec.functions import FUNCTIONS, Family, functions, lookup
 from hw.synth import ice40
+from hw.synth.plots import cost_svg, latency_accuracy_svg
 from hw.synth.search import build_row
 
 __all__ = ["report_configs", "build_row", "main"]
 
 FORMATS = ("bf16", "fp16", "fp32")
-# Marker colours of the functions in registry order (matplotlib's tab10), the FMA in black.
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf")
 KEYS = ("unit", "format", "seed", "newton", "default", "clock_target_mhz", "latency_cycles",
         "fmax_mhz", "lut4", "ff", "dsp", "bram", "max_ulp", "fits")
 
 
-def report_configs(full=False, formats=FORMATS, names=FUNCTIONS):
+def report_configs(full=False, formats=FORMATS, names=FUNCTIONS, variants=()):
     """``(config, is_default)`` pairs of the functions ``names``: per format the yardstick (the FMA
     family of the registry), then every other function at its defaults in registry order; the
     inverse square root also with both seeds and 0..2 Newton stages, the activations too with
-    ``full``."""
+    ``full``; the activations also with each ``(seed, newton)`` of ``variants``."""
     out = []
     for fmt in formats:
         out += [(Config(fmt, function=name), True) for name in functions(Family.FMA) if name in names]
         for name in (name for name in FUNCTIONS if name in names and lookup(name).family is not Family.FMA):
             out.append((Config(fmt, function=name), True))
-            if lookup(name).family is Family.RSQRT or full:
+            if lookup(name).family is Family.RSQRT or (full and lookup(name).has_seed):
                 for seed in ("lut", "magic"):
                     for newton in range(3):
                         out.append((Config(fmt, function=name, seed=seed, newton=newton), False))
+            if lookup(name).family is Family.ACTIVATION:
+                out += [(Config(fmt, function=name, seed=seed, newton=newton), False) for seed, newton in variants]
     unique, seen = [], set()
     for config, default in out:
         if config not in seen:
             seen.add(config)
             unique.append((config, default or config in {c for c, d in out if d}))
     return unique
+
+
+def parse_variants(text):
+    """``SEED:NEWTON,...`` as ``((seed, newton), ...)``; a ValueError naming the bad item."""
+    out = []
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        seed, _, newton = item.partition(":")
+        if seed not in SEEDS or not newton.isdigit() or int(newton) not in NEWTON_STAGES:
+            raise ValueError(f"--variants takes SEED:NEWTON items with SEED among {', '.join(SEEDS)} and "
+                             f"NEWTON in {NEWTON_STAGES.start}..{NEWTON_STAGES.stop - 1}, not {item!r}")
+        out.append((seed, int(newton)))
+    return tuple(out)
 
 
 def _accuracy(config):
@@ -116,15 +129,21 @@ PAIR_KEYS = (("latency_cycles", "latency"), ("latency_ns", "ns"), ("fmax_mhz", "
 
 
 def _pairs(rows):
-    """``(format, function, rival, row, rival's row)`` for every default function of the rows whose
-    registry entry names a rival that the rows hold too."""
+    """``(format, label, rival, row, rival's row)``: every default function of the rows whose
+    registry entry names a rival that the rows hold too, each of its other configurations (the
+    fast approximations) beside the same rival, and the selections (ReLU, the floor) alone
+    (rival None)."""
     out = []
     for fmt in sorted({r["format"] for r in rows}):
         pick = {r["unit"]: r for r in rows if r["format"] == fmt and r["default"]}
         for name in FUNCTIONS:
-            rival = lookup(name).rival
-            if name in pick and rival in pick:
-                out.append((fmt, name, rival, pick[name], pick[rival]))
+            entry = lookup(name)
+            if entry.family is Family.SELECT and name in pick:
+                out.append((fmt, f"{name} (floor)", None, pick[name], None))
+            if name in pick and entry.rival in pick:
+                out.append((fmt, name, entry.rival, pick[name], pick[entry.rival]))
+                out += [(fmt, f"{name} ({r['seed']}, {r['newton']} Newton)", entry.rival, r, pick[entry.rival])
+                        for r in rows if r["format"] == fmt and r["unit"] == name and not r["default"]]
     return out
 
 
@@ -135,62 +154,24 @@ def _ratio(a, b):
 def format_pairs(rows):
     """The cost table: each function beside its rival (:attr:`hw.spec.functions.Function.rival`),
     the figures of both and their ratio (function / rival), each at its own fewest registers that
-    meet the clock target."""
+    meet the clock target (a unit that misses it or does not fit is marked)."""
     pairs = _pairs(rows)
     if not pairs:
         return ""
     head = " | ".join(f"{label}" for _, label in PAIR_KEYS)
     lines = [f"| format | function / rival | {head} |", "|---" * (len(PAIR_KEYS) + 2) + "|"]
+    mark = lambda r: "" if r["fits"] and r["meets_target"] else " (no fit)" if not r["fits"] else " (slow)"
     for fmt, name, rival, row, other in pairs:
+        if other is None:
+            cells = [_fmt(row.get(key), ".4g") for key, _ in PAIR_KEYS]
+            lines.append(f"| {fmt} | {name}{mark(row)} | " + " | ".join(cells) + " |")
+            continue
         cells = []
         for key, _ in PAIR_KEYS:
             a, b = row.get(key), other.get(key)
             cells.append(f"{_fmt(a, '.4g')} / {_fmt(b, '.4g')} = {_ratio(a, b)}")
-        lines.append(f"| {fmt} | {name} / {rival} | " + " | ".join(cells) + " |")
+        lines.append(f"| {fmt} | {name}{mark(row)} / {rival}{mark(other)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def plot_svg(rows, path):
-    """Latency (ns) against max ulp error (log scale) for every configuration, as an SVG."""
-    import math
-    width, height, margin = 720, 440, 60
-    points = [(r["latency_ns"], max(r["max_ulp"], 1e-3), r) for r in rows if r["fits"]]
-    if not points:
-        return
-    xs = [p[0] for p in points]
-    ys = [math.log10(p[1]) for p in points]
-    x0, x1 = 0, max(xs) * 1.1
-    y0, y1 = min(ys) - 0.2, max(ys) + 0.2
-    sx = lambda v: margin + (v - x0) / (x1 - x0) * (width - 2 * margin)
-    sy = lambda v: height - margin - (v - y0) / (y1 - y0) * (height - 2 * margin)
-    palette = iter(PALETTE)
-    colours = {name: "#000" if lookup(name).family is Family.FMA else next(palette)
-               for name in FUNCTIONS if any(r["unit"] == name for _, _, r in points)}
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">',
-           f'<rect width="{width}" height="{height}" fill="white"/>',
-           f'<line x1="{margin}" y1="{height - margin}" x2="{width - margin}" y2="{height - margin}" stroke="black"/>',
-           f'<line x1="{margin}" y1="{margin}" x2="{margin}" y2="{height - margin}" stroke="black"/>',
-           f'<text x="{width / 2}" y="{height - 15}" text-anchor="middle">latency (ns) at the clock target</text>',
-           f'<text x="15" y="{height / 2}" transform="rotate(-90 15 {height / 2})" text-anchor="middle">max error (ulp, log10)</text>']
-    for tick in range(math.floor(y0), math.ceil(y1) + 1):
-        out.append(f'<text x="{margin - 8}" y="{sy(tick) + 4}" text-anchor="end" font-size="11">1e{tick}</text>')
-    frontier = []
-    best = float("inf")
-    for x, y, r in sorted(points, key=lambda p: (p[0], p[1])):
-        if y < best:
-            frontier.append((x, y))
-            best = y
-    out.append('<polyline fill="none" stroke="#888" stroke-dasharray="4 3" points="'
-               + " ".join(f"{sx(x):.1f},{sy(math.log10(y)):.1f}" for x, y in frontier) + '"/>')
-    for x, y, r in points:
-        colour = colours[r["unit"]]
-        out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(math.log10(y)):.1f}" r="4" fill="{colour}">'
-                   f'<title>{r["name"]}: {r["latency_cycles"]} cycles, {r["max_ulp"]:.3g} ulp</title></circle>')
-    for i, (unit, colour) in enumerate(colours.items()):
-        out.append(f'<circle cx="{width - 150}" cy="{margin + 16 * i}" r="4" fill="{colour}"/>'
-                   f'<text x="{width - 140}" y="{margin + 16 * i + 4}" font-size="12">{unit}</text>')
-    out.append("</svg>")
-    Path(path).write_text("\n".join(out))
 
 
 def _job(args):
@@ -206,10 +187,15 @@ def main(argv=None):
                         help=f"comma-separated functions (default: all: {','.join(FUNCTIONS)})")
     parser.add_argument("--full", action="store_true",
                         help="also the activation units with both seeds and 0..2 Newton stages")
+    parser.add_argument("--variants", default="", metavar="SEED:NEWTON,...",
+                        help="also the activation functions with these seeds and Newton stages beside "
+                             "their defaults, e.g. magic:0,magic:1 (the paper's fast approximation)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel builds")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     parser.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
     parser.add_argument("--plot", metavar="FILE", help="write the latency/accuracy plot (SVG)")
+    parser.add_argument("--cost-plot", metavar="FILE",
+                        help="write the cost plot: LUT4 of each function beside its rival, per format (SVG)")
     args = parser.parse_args(argv)
     if args.clock <= 0:
         parser.error(f"--clock must be positive, not {args.clock}")
@@ -219,7 +205,11 @@ def main(argv=None):
     unknown = [name for name in names if name not in FUNCTIONS]
     if unknown or not names:
         parser.error(f"--functions takes names among {', '.join(FUNCTIONS)}, not {args.functions!r}")
-    configs = report_configs(args.full, tuple(args.formats.split(",")), names)
+    try:
+        variants = parse_variants(args.variants)
+    except ValueError as error:
+        parser.error(str(error))
+    configs = report_configs(args.full, tuple(args.formats.split(",")), names, variants)
     start = time.monotonic()
     rows = []
     with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
@@ -242,7 +232,9 @@ def main(argv=None):
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str) + "\n")
     if args.plot:
-        plot_svg(rows, args.plot)
+        latency_accuracy_svg(rows, args.plot)
+    if args.cost_plot:
+        cost_svg(rows, args.cost_plot)
     return 0
 
 

@@ -41,6 +41,7 @@ CORRECTLY_ROUNDED_MAX_BITS = 12
 ACTIVATION_GUARD_BITS = 6
 FORWARD_CORRECTLY_ROUNDED_GUARD_BITS = 4
 BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS = 9
+SIGMOID_CORRECTLY_ROUNDED_GUARD_BITS = 8     # the ISRU sigmoid's forward unit (docs/isru_sigmoid.md)
 MIN_ACTIVATION_CORE_BITS = 19
 BACKWARD_EXTRA_GUARD_BITS = 3
 # Piecewise-linear seed: index bits by default, and its predicted relative error 2**-(2T + 2).
@@ -404,7 +405,8 @@ class Config(Request):
         if not self.is_activation:
             return self.significand_bits
         if self.result_bits <= CORRECTLY_ROUNDED_MAX_BITS:
-            guard = (BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS if self.is_backward or self.entry.sigmoid_form
+            guard = (BACKWARD_CORRECTLY_ROUNDED_GUARD_BITS if self.is_backward
+                     else SIGMOID_CORRECTLY_ROUNDED_GUARD_BITS if self.entry.sigmoid_form
                      else FORWARD_CORRECTLY_ROUNDED_GUARD_BITS)
             return max(2 * self.result_bits + guard, MIN_ACTIVATION_CORE_BITS)
         return self.result_bits + ACTIVATION_GUARD_BITS + (BACKWARD_EXTRA_GUARD_BITS if self.is_backward else 0)
