@@ -160,14 +160,15 @@ def _block_stats(config, x):
     return stats
 
 
-def _reference_stats(config, x):
+def _reference_stats(config, x, grad=None):
     """Statistics of a function whose exact reference (:func:`golden.eval.reference_of`) returns
     ``{"bits", "flag", "value"}``: the correctly rounded result, its flags and the exact value.
-    A backward unit takes ``grad_out = 1`` (:func:`grad_one`): its result is the derivative."""
+    A backward unit takes ``grad`` (default ``grad_out = 1``, :func:`grad_one`: its result is
+    the derivative)."""
     fmt = config.format
     operands = {"x": x}
     if config.is_backward:
-        operands["grad"] = np.full(x.shape, grad_one(fmt), dtype=U)
+        operands["grad"] = np.full(x.shape, grad_one(fmt), dtype=U) if grad is None else grad
     golden, flag = evaluate(config, **operands)
     ref = reference_of(config)(config, **operands)
     v = ref["value"]
@@ -187,7 +188,8 @@ def _reference_stats(config, x):
         safe_v = np.where(special, 1.0, v)
         ulp = np.ldexp(1.0, -out.frac_bits)
     normal = np.abs(safe_v) >= 2.0 ** fmt.emin if config.is_float else True
-    return _error_stats(x, golden, ref["bits"], flag, v, y, safe_v, ulp, special, wrong, normal)
+    return _error_stats(x, golden, ref["bits"], flag, v, y, safe_v, ulp, special, wrong, normal,
+                        operands.get("grad"))
 
 
 def _stats(config, x):
@@ -221,7 +223,7 @@ def _stats(config, x):
     return _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong)
 
 
-def _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong, relative=True):
+def _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong, relative=True, grad=None):
     """Statistics of one block: results ``y`` (values) of raw ``golden`` against the exact values
     ``safe_v`` (1 where ``special``), in units of ``ulp``; ``special`` results count only as right
     or ``wrong`` (an infinite error); the relative error only where ``relative`` (not for
@@ -233,16 +235,16 @@ def _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong, relati
         rel = np.where(~special & np.isfinite(y) & (y != 0) & relative, diff / np.abs(safe_v), 0.0)
     err = np.where(special, np.where(wrong, np.inf, 0.0), err)
     numeric = ~special
-    i = int(np.argmax(err)) if len(err) else 0
-    worst = None
-    if len(err):
-        worst = {"input": int(x[i]), "output": int(golden[i]), "reference": int(ref[i]),
-                 "exact": float(v[i]), "ulp": float(err[i]),
-                 "flag": None if flag is None else bool(flag[i])}
+    def example(i):
+        return {"input": int(x[i]), "grad": None if grad is None else int(grad[i]), "alpha": None,
+                "output": int(golden[i]), "reference": int(ref[i]), "exact": float(v[i]),
+                "ulp": float(err[i]), "flag": None if flag is None else bool(flag[i])}
+
     return {"inputs": int(len(x)), "numeric": int(numeric.sum()),
             "sum_ulp": float(err[numeric].sum()), "max_ulp": float(err.max()) if len(err) else 0.0,
             "max_rel": float(rel.max()) if len(rel) else 0.0, "wrong": int(wrong.sum()),
-            "worst": worst}
+            "worst": example(int(np.argmax(err))) if len(err) else None,
+            "wrong_worst": example(int(np.argmax(np.where(wrong, err, -1.0)))) if wrong.any() else None}
 
 
 def _activation_block_stats(config, x, grad, alpha):
@@ -257,6 +259,8 @@ def _activation_block_stats(config, x, grad, alpha):
 
 
 def _activation_stats(config, x, grad, alpha):
+    if config.entry.sigmoid_form:               # judged by its MPFR reference (constant alpha)
+        return _reference_stats(config, x, grad)
     golden, flag = evaluate(config, x, grad, alpha)
     golden = golden.astype(U)
     d = reference.activation_compare(config, golden, x, grad, alpha, flag=flag)
