@@ -42,6 +42,10 @@ EXP_MAX = 8                 # a >= 2**EXP_MAX: t is clamped there (the result is
 # Product tiles with a side of at most this many bits are LUT rows (as the activations': the UP5K
 # has 8 SB_MAC16).
 ROW_BITS = 8
+# The product with the constant log2(e): every tile but the largest (which the tiling keeps on a
+# DSP) as LUT rows, so that FP16 and FP32 take one SB_MAC16 for it instead of three and the
+# unit fits the UP5K's eight.
+CONSTANT_ROW_BITS = 16
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class EluDatapath:
     top_bits: int           # bits of t = a*log2(e) for a below 2**EXP_MAX (t_bits fraction bits)
     exp_width: int          # signed width of the unit's exponents
     row_bits: int           # products: tiles with a side of at most this many bits are LUT rows
+    log2e_row_bits: int     # ... and in the product with log2(e)
 
 
 def _work_bits(precision):
@@ -99,4 +104,5 @@ def elu_datapath(fmt, alpha, backward):
     return EluDatapath(work_bits=w, t_bits=t_bits, log2e=log2e, log2e_bits=log2e_bits,
                        alpha_fixed=alpha_fixed, alpha_exp=alpha_exp, k_max=w + 3,
                        table=fewest_quad(functions, t_bits, w, TABLE_BITS, TABLE_ERROR_LSB), top_bits=top_bits,
-                       exp_width=span.bit_length() + 1, row_bits=ROW_BITS)
+                       exp_width=span.bit_length() + 1, row_bits=ROW_BITS,
+                       log2e_row_bits=CONSTANT_ROW_BITS)

@@ -68,13 +68,16 @@ def _product_parts_ns(device, a_width, b_width, square=False, row_bits=None):
     return before, middle, chain
 
 
-def _product_cuts(device, name, a_width, b_width, after_ns=0.0, square=False, row_bits=None, split=True):
-    """The cuts of a step ``name`` that multiplies (or squares) and then spends ``after_ns`` more:
+def _product_cuts(device, name, a_width, b_width, after_ns=0.0, square=False, row_bits=None, split=True,
+                  beside_ns=0.0):
+    """The cuts of a step ``name`` that multiplies (or squares) and then spends ``after_ns`` more
+    (and ``beside_ns`` on other values before its tile register):
     an optional ``<name>_tiles`` register after its DSP tiles (inside the SB_MAC16s) and its LUT
     rows' partial sums and, with ``split`` where the product has one
     (:func:`~hw.spec.tiles.has_split`), an optional ``<name>_split`` register before its carry
     chain."""
     before, middle, chain = _product_parts_ns(device, a_width, b_width, square, row_bits)
+    before = max(before, beside_ns)
     tiles, split_cut = inner_cuts(name)
     if split and has_split(a_width, b_width, square, row_bits, device):
         return [Cut(tiles, before), Cut(split_cut, middle), Cut(name, chain + after_ns)]
@@ -231,7 +234,7 @@ def elu_cuts(config):
     device, dp = config.device_model, elu_datapath(config.format, config.alpha, config.is_backward)
     p, w, lut = config.format.precision, dp.work_bits, device.ns("lut")
     cuts = _unpack_cuts(config.format, device)
-    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.row_bits)
+    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits)
     cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
     shapes = [(dp.table.slope_width, dp.table.poly_u_bits, False, dp.row_bits),
               (dp.table.square_bits, dp.table.square_bits, True, dp.row_bits)]
@@ -241,8 +244,10 @@ def elu_cuts(config):
     curve = sum(_product_parts_ns(device, dp.table.curve_width, dp.table.square_bits, row_bits=dp.row_bits))
     cuts += [Cut("seed_products", max(middle + chain for _, middle, chain in parts)),
              Cut("seed_curve", max(curve, device.chain_ns(w + 2))), Cut("seed_sum", device.chain_ns(w + 2))]
-    after = 0.0 if config.is_backward else device.shift_ns(w + 1)      # Q' >> k, alpha - . beside
-    cuts += _product_cuts(device, "product", p, w + 1, after, row_bits=dp.row_bits)
+    # Forward: Q' >> k and its sticky bit beside the tiles, alpha - . beside the carry chain.
+    beside = 0.0 if config.is_backward else device.shift_ns(w + 1) + device.levels_ns(w + 1)
+    after = 0.0 if config.is_backward else 2 * lut
+    cuts += _product_cuts(device, "product", p, w + 1, after, row_bits=dp.row_bits, beside_ns=beside)
     cuts.append(Cut("pack_lead", device.ns("normalize") - 2 * lut))
     return tuple(cuts + [Cut("normalize", 2 * lut), Cut("shift", device.shift_ns(p + w + 3)),
                          Cut("out", max(device.ns("round"), device.chain_ns(config.out_width) + lut),

@@ -7,7 +7,7 @@ from amaranth.lib import data
 from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.elu import EXP_MAX, elu_datapath
-from hw.rtl.blocks.arith import staged_product
+from hw.rtl.blocks.arith import MulShr, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
 from hw.rtl.blocks.seed import POLY_CUTS, PolySeed
 from hw.rtl.blocks.unpack import FloatUnpack
@@ -84,7 +84,7 @@ class EluUnit(StreamUnit):
         ex = live["ex"]
         live["ecl"] = Mux(ex > EXP_MAX, EXP_MAX, ex)
         live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
-                              man + dp.log2e_bits - dp.t_bits - EXP_MAX, dp.top_bits, row_bits=dp.row_bits,
+                              man + dp.log2e_bits - dp.t_bits - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
                               device=config.device_model)
         ex, ecl = live["ex"], live.pop("ecl")
         distance = Signal(range(EXP_MAX + 2 ** (dp.exp_width - 1) + 1), name=f"{name}_distance")
@@ -101,26 +101,39 @@ class EluUnit(StreamUnit):
             live["small"] = small
         live["operand"] = operand
         live = st.cut("operand", live)
+        if not backward:        # the shift of Q' by k, beside the table read
+            k = live.pop("k")
+            live["k_shift"], live["k_sat"] = Mux(k >= dp.k_max, dp.k_max, k)[:len(k)], k >= dp.k_max
         value = self._seed(m, st, en, f"{name}_table", live.get("small", 0), live.pop("operand"))
         live = st.cut_each(("seed",) + POLY_CUTS["quad"], live)
-        live["value"] = value
         sig = live["sigg"] if backward else live["sigx"]
-        live = staged_product(m, st, en, name, "product", live, sig, live["value"], 0, p + w + 1,
-                              row_bits=dp.row_bits, device=config.device_model, cut_step=False)
+        if not backward:
+            # alpha - Q' * 2**-k with the shifted-out bits rounded up (a sticky bit): the shift and
+            # the sticky bit beside the product's tiles, the subtraction after their register,
+            # so that neither is in series with the product's carry chain.
+            shift, sat = live.pop("k_shift"), live.pop("k_sat")
+            mask = ~(Const(-1, w + 1) << shift)
+            live["shifted"] = Mux(sat, 1, value >> shift)
+            live["sticky"] = ~sat & (value & mask).any()
+        cut, split = st.inner_on("product")
+        product = m.submodules[f"{name}_product_mul"] = MulShr(len(sig), len(value), 0, p + w + 1, cut=cut,
+                                                               split=split, row_bits=dp.row_bits,
+                                                               device=config.device_model)
+        m.d.comb += [product.a.eq(sig), product.b.eq(value), product.en.eq(en)]
+        inner = st.inner("product")
+        live = st.cut(inner[0], live)
+        if not backward:
+            live["rest"] = (Const(dp.alpha_fixed, w + 1) - live.pop("shifted") - live.pop("sticky"))[:w + 1]
+        live = st.cut_each(inner[1:], live)
+        live["product"] = product.p
         below = (live.pop("product") << 1) - 1                               # strictly below
         if backward:
             live["v"], live["exp"] = below, live["eg"] - live["k"] + dp.alpha_exp
         else:
-            # alpha - Q' * 2**-k with the shifted-out bits rounded up (a sticky bit).
-            k, q = live["k"], live["value"]
-            shift = Mux(k >= dp.k_max, dp.k_max, k)
-            mask = ~(Const(-1, w + 1) << shift)
-            sub = Mux(k >= dp.k_max, 1, (q >> shift) + (q & mask).any())
-            rest = (Const(dp.alpha_fixed, w + 1) - sub)[:w + 1]
             small = live.pop("small")
-            live["v"] = Mux(small, below, rest << (man + 1))
+            live["v"] = Mux(small, below, live.pop("rest") << (man + 1))
             live["exp"] = Mux(small, live["ex"] + dp.alpha_exp, dp.alpha_exp)
-        for used in ("value", "k", "ex", "sigx") + (("eg", "sigg") if backward else ()):
+        for used in ("ex", "sigx") + (("eg", "sigg", "k") if backward else ()):
             live.pop(used)
         live = st.cut("product", live)
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
