@@ -33,8 +33,8 @@ def test_bad_format(text, message):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(function="tanh"), "function must be one of rsqrt, isrlu, isru, isrlu-grad, isru-grad, "
-                           "fma, elu, elu-grad, relu, not 'tanh'"),
+    (dict(function="softsign"), "function must be one of rsqrt, isrlu, isru, isrlu-grad, isru-grad, "
+                               "fma, elu, elu-grad, relu, tanh, tanh-grad, sigmoid, sigmoid-grad, not 'softsign'"),
     (dict(function="relu", alpha=2.0), "alpha is not used with function 'relu' (got 2.0)"),
     (dict(function="relu", format="q4.12", out_format="q8.8"), "out_format is not used with function 'relu'"),
     (dict(function="fma", format="q4.12"), "function 'fma' takes a float format, not q4.12"),
@@ -185,4 +185,4 @@ def test_registry():
         for _, operands in entry.float_cases + entry.fixed_cases:
             assert set(operands) <= set(entry.operands)
     with pytest.raises(ValueError, match="function must be one of rsqrt, isrlu"):
-        lookup("tanh")
+        lookup("softsign")

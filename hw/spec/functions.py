@@ -25,6 +25,7 @@ class Family(enum.Enum):
     FMA = "fused multiply-add"         # product, alignment, sum, normalize, round/pack
     SELECT = "selection"               # no arithmetic: a test of the input and a multiplexer
     EXP = "exponential"                # t = |x|*log2(e), a table of parabolas, a product
+    LOGISTIC = "logistic"              # exp(-c|x|) as EXP's, 1/(1 + E) from a table, products
 
 
 # Operand values the special cases name, per kind of format.
@@ -137,6 +138,14 @@ def _activation(name, wire_code, description, backward=False, identity_nonnegati
                     backward=backward, identity_nonnegative=identity_nonnegative, rival=rival)
 
 
+def _logistic(name, wire_code, description, reference, backward=False):
+    return Function(name, Family.LOGISTIC, ("x", "grad") if backward else ("x",), description, wire_code,
+                    unit="logistic:LogisticUnit", twin="logistic:logistic",
+                    reference=f"reference_elementary:{reference}",
+                    float_cases=_GRAD_CASES_FLOAT if backward else _X_CASES_FLOAT, fixed_cases=(),
+                    backward=backward)
+
+
 REGISTRY = {entry.name: entry for entry in (
     Function("rsqrt", Family.RSQRT, ("x",), "inverse square root 1/sqrt(x)", 0,
              unit="rsqrt:RsqrtUnit", twin="rsqrt:rsqrt", reference="reference:exact_value",
@@ -161,6 +170,11 @@ REGISTRY = {entry.name: entry for entry in (
     Function("relu", Family.SELECT, ("x",), "ReLU: x for x > 0, else +0 (NaN: quiet NaN)", 6,
              unit="relu:ReluUnit", twin="relu:relu", reference="reference:relu_exact",
              float_cases=_X_CASES_FLOAT, fixed_cases=_X_CASES_FIXED),
+    _logistic("tanh", 11, "hyperbolic tangent tanh(x)", "tanh_exact"),
+    _logistic("tanh-grad", 12, "tanh backward pass grad * (1 - tanh(x)^2)", "tanh_exact", backward=True),
+    _logistic("sigmoid", 13, "logistic sigmoid s(x) = 1/(1 + exp(-x))", "sigmoid_exact"),
+    _logistic("sigmoid-grad", 14, "logistic sigmoid backward pass grad * s(x)*(1 - s(x))", "sigmoid_exact",
+              backward=True),
 )}
 FUNCTIONS = tuple(REGISTRY)
 DEFAULT_FUNCTION = FUNCTIONS[0]     # what a configuration computes unless told
