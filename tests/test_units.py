@@ -61,6 +61,10 @@ CONFIGS = [
     Config("q3.5", seed="quad", table_bits=4, newton=1), Config("q2.6", function="isru", seed="quad", pipeline=2),
     Config("e4m3", function="elu"), Config("e5m2", function="elu", alpha=0.5, pipeline=3),
     Config("e4m3", function="elu-grad", alpha=3.0), Config("e5m2", function="elu-grad", pipeline=0),
+    Config("e4m3", function="tanh"), Config("e5m2", function="tanh", pipeline=0),
+    Config("e5m2", function="tanh-grad"), Config("e4m3", function="tanh-grad", pipeline=5),
+    Config("e5m2", function="sigmoid"), Config("e4m3", function="sigmoid", pipeline=7),
+    Config("e4m3", function="sigmoid-grad"), Config("e5m2", function="sigmoid-grad", pipeline=0),
 ]
 
 
