@@ -16,19 +16,11 @@ from hw.spec.intmath import mul_shr
 from hw.spec.logistic import SMALL_EXP, kind_of, logistic_datapath
 from hw.spec.seeds import quad_value
 from . import blocks
+from .elu import _shift
 
 __all__ = ["logistic", "logistic_model"]
 
 U = np.uint64
-
-
-def _shift(value, amount):
-    """``value << amount`` (a right shift for a negative amount, truncating; 0 beyond 63)."""
-    amount = np.asarray(amount, dtype=np.int64)
-    right = np.clip(-amount, 0, 63).astype(U)
-    left = np.clip(amount, 0, 63).astype(U)
-    out = np.where(amount >= 0, value << left, value >> right)
-    return np.where(amount <= -64, U(0), out)
 
 
 def _qr(dp, fmt, ex, sigx):

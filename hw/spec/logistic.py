@@ -16,11 +16,13 @@ below 1): ``R(E) = 1/(1 + E)`` forward, ``R2(E) = 1/(1 + E)**2`` backward, and o
 * sigmoid, ``a >= 1``: ``Q' * R * 2**-k`` for ``x < 0``, ``1 - Q' * R * 2**-k`` for ``x > 0``
   (at least 0.73); tanh, ``a >= 0.5``: ``1 - 2 * Q' * R * 2**-k`` (at least 0.46);
 * backward: ``grad * Q' * R2 * 2**-k`` (sigmoid ``E/(1 + E)**2``; tanh ``4E/(1 + E)**2``), with
-  ``Q' * R2`` kept strictly below 1/4 as the exact value is (``f'(0)`` exact: 1/4).
+  ``Q' * R2`` kept strictly below 1/4 where ``k = 0`` (there ``E = Q'``: the exact value is below
+  1/4), exactly 1/4 at ``x = 0``.
 
-``Q' * R * 2**-k`` is a right shift of ``QR`` with a sticky bit (rounded up) where it is
-subtracted from 1, so that a result stays strictly below 1 as the exact one does; beyond ``k_max``
-it is the sticky bit alone. The golden model is :mod:`golden.logistic`; the exact references
+Where ``QR`` is shifted to be added to or subtracted from 1 (or 0.5), it carries one more bit,
+set when bits were shifted out, so that the sum lies strictly between its neighbours as the exact
+value does (a result stays below 1); beyond ``k_max`` the shifted term is that bit alone. The
+golden model is :mod:`golden.logistic`; the exact references
 :func:`golden.reference_elementary.tanh_mpfr` and ``sigmoid_mpfr``; docs/logistic.md has the
 error budget.
 """
