@@ -29,7 +29,7 @@ from gmpy2 import mpfr
 from hw.spec.formats import FloatFormat
 from .reference import decode_float, encode_float_value
 
-__all__ = ["elu_mpfr", "tanh_mpfr", "sigmoid_mpfr", "isru_sigmoid_mpfr", "elu_exact", "isru_sigmoid_exact", "AmbiguousRounding",
+__all__ = ["elu_mpfr", "tanh_mpfr", "sigmoid_mpfr", "isru_sigmoid_mpfr", "elu_exact", "isru_sigmoid_exact", "tanh_exact", "sigmoid_exact", "AmbiguousRounding",
            "round_mpfr"]
 
 U = np.uint64
@@ -190,3 +190,13 @@ def isru_sigmoid_exact(config, x, grad=None):
 def elu_exact(config, x, grad=None):
     """:func:`elu_mpfr` for ``config`` (its format and alpha)."""
     return elu_mpfr(config.format, config.alpha, x, grad, config.out_format)
+
+
+def tanh_exact(config, x, grad=None):
+    """:func:`tanh_mpfr` for ``config``'s format."""
+    return tanh_mpfr(config.format, x, grad, config.out_format)
+
+
+def sigmoid_exact(config, x, grad=None):
+    """:func:`sigmoid_mpfr` for ``config``'s format."""
+    return sigmoid_mpfr(config.format, x, grad, config.out_format)

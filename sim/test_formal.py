@@ -80,6 +80,8 @@ REAL_CONFIGS = [
     Config("e4m3", function="isru", runtime_alpha=True, pipeline=0),
     Config("e4m3", function="fma"),
     _level(Config("e5m2", function="fma", lanes=2), 1),
+    _level(Config("e4m3", function="tanh"), 2),                  # the logistic family: two ROMs
+    _level(Config("e5m2", function="sigmoid-grad"), 3),
 ]
 
 

@@ -233,7 +233,7 @@ def invalid_kwargs(draw):
     if parameter == "format":
         kw["format"] = draw(bad_formats)
     elif parameter == "function":
-        kw["function"] = draw(st.sampled_from(["softplus", "tanh", "sqrt", "ISRLU", "rsqrt ",
+        kw["function"] = draw(st.sampled_from(["softplus", "softsign", "sqrt", "ISRLU", "rsqrt ",
                                                "isrlu_grad", "fma3", "", None, 3]))
     elif parameter == "seed":
         kw["seed"] = draw(st.sampled_from(SEEDS)) if fma else draw(

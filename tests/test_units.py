@@ -64,6 +64,10 @@ CONFIGS = [
     Config("e4m3", function="isru-sigmoid"), Config("e5m2", function="isru-sigmoid", alpha=3.0, pipeline=4),
     Config("e4m3", function="isru-sigmoid", alpha=1.75, seed="magic", pipeline=0),
     Config("e4m3", function="isru-sigmoid-grad", alpha=0.5), Config("q3.5", function="isru-sigmoid-grad", pipeline=2),
+    Config("e4m3", function="tanh"), Config("e5m2", function="tanh", pipeline=0),
+    Config("e5m2", function="tanh-grad"), Config("e4m3", function="tanh-grad", pipeline=5),
+    Config("e5m2", function="sigmoid"), Config("e4m3", function="sigmoid", pipeline=7),
+    Config("e4m3", function="sigmoid-grad"), Config("e5m2", function="sigmoid-grad", pipeline=0),
 ]
 
 
@@ -83,6 +87,21 @@ def test_unit_matches_golden(config):
     assert np.array_equal(got, y.astype(np.uint64))
     if flag is not None:
         assert np.array_equal(got_flag, flag.astype(bool))
+
+
+@pytest.mark.parametrize("config", [Config("e5m2", function="tanh"), Config("e4m3", function="sigmoid-grad")],
+                         ids=lambda c: c.name)
+def test_logistic_unit_every_pipeline_level(config):
+    """The logistic family's two ROMs and two aligned paths at every placement of its registers."""
+    x = np.arange(1 << config.in_width, dtype=np.uint64)
+    operands = {"x": x}
+    if config.is_backward:
+        operands["grad"] = np.random.default_rng(14).integers(0, 1 << config.in_width, x.size, dtype=np.uint64)
+    for level in range(optional_cuts(config) + 1):
+        leveled = config.with_(pipeline=level)
+        y, _ = evaluate(leveled, x, operands.get("grad"))
+        got, _ = stream(leveled, operands)
+        assert np.array_equal(got, y.astype(np.uint64)), level
 
 
 @pytest.mark.parametrize("pipeline", [None, 0, 2])

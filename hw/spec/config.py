@@ -14,6 +14,7 @@ from .formats import FIXED_WIDTH, FixedFormat, FloatFormat, parse_format
 from .functions import DEFAULT_FUNCTION, FUNCTIONS, Family, functions, lookup
 from .magic import default_magic, magic_range
 from .elu import elu_datapath
+from .logistic import kind_of, logistic_datapath
 from .plan import optional_cuts
 
 __all__ = ["Config", "Request", "FUNCTIONS", "SEEDS", "NEWTON_STAGES", "LANES", "ACTIVATIONS", "BACKWARD"]
@@ -250,6 +251,8 @@ class Config(Request):
             self._resolve_alpha(set_)
         if self.entry.family is Family.EXP:
             elu_datapath(self.format, self.alpha, self.is_backward)      # validates alpha's range
+        if self.entry.family is Family.LOGISTIC:
+            logistic_datapath(self.format, kind_of(self.function), self.is_backward)
 
     def _resolve_alpha(self, set_):
         if not isinstance(self.runtime_alpha, bool):

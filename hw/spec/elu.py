@@ -26,6 +26,7 @@ import numpy as np
 
 from .formats import FloatFormat
 from .seeds import fewest_quad
+from .tiles import ROWS_ONLY
 
 __all__ = ["EluDatapath", "elu_datapath", "GUARD_BITS"]
 
@@ -42,10 +43,16 @@ EXP_MAX = 8                 # a >= 2**EXP_MAX: t is clamped there (the result is
 # Product tiles with a side of at most this many bits are LUT rows (as the activations': the UP5K
 # has 8 SB_MAC16).
 ROW_BITS = 8
-# The product with the constant log2(e): every tile but the largest (which the tiling keeps on a
-# DSP) as LUT rows, so that FP16 and FP32 take one SB_MAC16 for it instead of three and the
-# unit fits the UP5K's eight.
+# The product with the constant log2(e): LUT rows, so that FP16 and FP32 ELU fit the UP5K's eight
+# SB_MAC16 (they took three for it): every row for significands of up to CONSTANT_ROWS_ONLY_BITS
+# bits (BF16, FP16: no DSP), else every tile but the largest (FP32: one DSP).
 CONSTANT_ROW_BITS = 16
+CONSTANT_ROWS_ONLY_BITS = 12
+
+
+def constant_row_bits(precision):
+    """``row_bits`` of a product of a ``precision``-bit significand with a constant."""
+    return ROWS_ONLY if precision <= CONSTANT_ROWS_ONLY_BITS else CONSTANT_ROW_BITS
 
 
 @dataclass(frozen=True)
@@ -105,4 +112,4 @@ def elu_datapath(fmt, alpha, backward):
                        alpha_fixed=alpha_fixed, alpha_exp=alpha_exp, k_max=w + 3,
                        table=fewest_quad(functions, t_bits, w, TABLE_BITS, TABLE_ERROR_LSB), top_bits=top_bits,
                        exp_width=span.bit_length() + 1, row_bits=ROW_BITS,
-                       log2e_row_bits=CONSTANT_ROW_BITS)
+                       log2e_row_bits=constant_row_bits(fmt.precision))

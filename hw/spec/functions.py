@@ -25,6 +25,7 @@ class Family(enum.Enum):
     FMA = "fused multiply-add"         # product, alignment, sum, normalize, round/pack
     SELECT = "selection"               # no arithmetic: a test of the input and a multiplexer
     EXP = "exponential"                # t = |x|*log2(e), a table of parabolas, a product
+    LOGISTIC = "logistic"              # exp(-c|x|) as EXP's, 1/(1 + E) from a table, products
 
 
 # Operand values the special cases name, per kind of format.
@@ -146,17 +147,26 @@ def _activation(name, wire_code, description, backward=False, identity_nonnegati
                     sigmoid_form=sigmoid_form)
 
 
+def _logistic(name, wire_code, description, reference, backward=False):
+    return Function(name, Family.LOGISTIC, ("x", "grad") if backward else ("x",), description, wire_code,
+                    unit="logistic:LogisticUnit", twin="logistic:logistic",
+                    reference=f"reference_elementary:{reference}",
+                    float_cases=_GRAD_CASES_FLOAT if backward else _X_CASES_FLOAT, fixed_cases=(),
+                    backward=backward)
+
+
 REGISTRY = {entry.name: entry for entry in (
     Function("rsqrt", Family.RSQRT, ("x",), "inverse square root 1/sqrt(x)", 0,
              unit="rsqrt:RsqrtUnit", twin="rsqrt:rsqrt", reference="reference:exact_value",
              float_cases=_X_CASES_FLOAT, fixed_cases=_X_CASES_FIXED),
     _activation("isrlu", 1, "ISRLU activation: x for x >= 0, else x/sqrt(1 + alpha*x^2)",
                 identity_nonnegative=True, rival="elu"),
-    _activation("isru", 2, "ISRU activation x/sqrt(1 + alpha*x^2)"),
+    _activation("isru", 2, "ISRU activation x/sqrt(1 + alpha*x^2)", rival="tanh"),
     _activation("isrlu-grad", 3, "ISRLU backward pass grad * f'(x) "
                 "(f'(x) = 1 for x >= 0, else (1 + alpha*x^2)^-1.5)", backward=True, identity_nonnegative=True,
                 rival="elu-grad"),
-    _activation("isru-grad", 4, "ISRU backward pass grad * (1 + alpha*x^2)^-1.5", backward=True),
+    _activation("isru-grad", 4, "ISRU backward pass grad * (1 + alpha*x^2)^-1.5", backward=True,
+                rival="tanh-grad"),
     Function("fma", Family.FMA, ("a", "b", "c"), "fused multiply-add a*b + c with one rounding", 5,
              unit="fma:FmaUnit", twin="fma:fma", reference="reference:fma_mpfr",
              float_cases=_FMA_CASES, fixed_cases=()),
@@ -171,9 +181,14 @@ REGISTRY = {entry.name: entry for entry in (
              unit="relu:ReluUnit", twin="relu:relu", reference="reference:relu_exact",
              float_cases=_X_CASES_FLOAT, fixed_cases=_X_CASES_FIXED),
     _activation("isru-sigmoid", 9, "ISRU sigmoid (1 + ISRU(x/2))/2 = 1/2 + x/(4*sqrt(1 + alpha*x^2/4))",
-                sigmoid_form=True),
+                sigmoid_form=True, rival="sigmoid"),
     _activation("isru-sigmoid-grad", 10, "ISRU sigmoid backward pass grad * (1 + alpha*x^2/4)^-1.5 / 4",
-                backward=True, sigmoid_form=True),
+                backward=True, sigmoid_form=True, rival="sigmoid-grad"),
+    _logistic("tanh", 11, "hyperbolic tangent tanh(x)", "tanh_exact"),
+    _logistic("tanh-grad", 12, "tanh backward pass grad * (1 - tanh(x)^2)", "tanh_exact", backward=True),
+    _logistic("sigmoid", 13, "logistic sigmoid s(x) = 1/(1 + exp(-x))", "sigmoid_exact"),
+    _logistic("sigmoid-grad", 14, "logistic sigmoid backward pass grad * s(x)*(1 - s(x))", "sigmoid_exact",
+              backward=True),
 )}
 FUNCTIONS = tuple(REGISTRY)
 DEFAULT_FUNCTION = FUNCTIONS[0]     # what a configuration computes unless told

@@ -9,7 +9,7 @@ estimates come from the configuration's device model (:mod:`hw.spec.devices`) an
 placements, the report measures the result. The latency of a unit is the number of enabled cuts.
 
 Each unit family has its cut list here (:func:`rsqrt_cuts`, :func:`activation_cuts`,
-:func:`fma_cuts`, :func:`select_cuts`, :func:`elu_cuts`), because the latency is part of the specification (the configuration, the
+:func:`fma_cuts`, :func:`select_cuts`, :func:`elu_cuts`, :func:`logistic_cuts`), because the latency is part of the specification (the configuration, the
 descriptor and the test vectors need it without the RTL). The RTL registers at these cuts by name
 through :class:`hw.rtl.pipeline.Stages`, which checks at elaboration that it used every planned
 cut once and no other.
@@ -22,9 +22,11 @@ from .elu import elu_datapath
 from .formats import FloatFormat
 from .functions import Family
 from .isru_sigmoid import isru_sigmoid_tail
+from .logistic import kind_of, logistic_datapath
 from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, sum_levels
 
-__all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts", "select_cuts", "elu_cuts"]
+__all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts", "select_cuts", "elu_cuts",
+           "logistic_cuts"]
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,42 @@ def elu_cuts(config):
                              mandatory=True)])
 
 
+def logistic_cuts(config):
+    """tanh, the sigmoid and their backward units (:mod:`hw.spec.logistic`): unpack; ``t =
+    c*a*log2(e)``; the first table's operand (``t`` aligned, or the small regime's ``c*a``); the
+    ``Q'`` table (as the quad seed); ``E = Q' * 2**-k`` (and the small regime's ``T``); the ``R``
+    table; the product ``QR``; forward, its shift and sum with 1 or 0.5, backward the product
+    with grad; the packer."""
+    device = config.device_model
+    dp = logistic_datapath(config.format, kind_of(config.function), config.is_backward)
+    p, w, lut, rows = config.format.precision, dp.work_bits, device.ns("lut"), dp.row_bits
+    cuts = _unpack_cuts(config.format, device)
+    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits)
+    cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
+    for name, table in (("seed", dp.table), ("recip", dp.recip)):
+        shapes = [(table.slope_width, table.poly_u_bits, False, rows),
+                  (table.square_bits, table.square_bits, True, rows)]
+        parts = [_product_parts_ns(device, *shape) for shape in shapes]
+        curve = sum(_product_parts_ns(device, table.curve_width, table.square_bits, row_bits=rows))
+        cuts += [Cut(name, device.ns("seed") + device.ns("to_dsp"), mandatory=True),
+                 Cut(inner_cuts(f"{name}_products")[0], max(before for before, _, _ in parts)),
+                 Cut(f"{name}_products", max(middle + chain for _, middle, chain in parts)),
+                 Cut(f"{name}_curve", max(curve, device.chain_ns(w + 2))), Cut(f"{name}_sum", device.chain_ns(w + 2))]
+        if name == "seed":          # E = Q' >> k, clamped; the small regime's T = small_one - g
+            cuts.append(Cut("e_operand", device.levels_ns(dp.t_bits) + device.chain_ns(w + 1)))
+    cuts += _product_cuts(device, "qr", w + 1, w + 1, row_bits=rows)
+    if config.is_backward:
+        cuts += _product_cuts(device, "product", p, dp.qr_bits + 1, row_bits=rows)
+        width = p + dp.qr_bits + 2
+    else:
+        cuts.append(Cut("aligned", device.shift_ns(dp.qr_bits + 1) + device.chain_ns(dp.qr_bits + 3)))
+        width = dp.qr_bits + 3
+    cuts.append(Cut("pack_lead", device.ns("normalize") - 2 * lut))
+    return tuple(cuts + [Cut("normalize", 2 * lut), Cut("shift", device.shift_ns(width)),
+                         Cut("out", max(device.ns("round"), device.chain_ns(config.out_width) + lut),
+                             mandatory=True)])
+
+
 def select_cuts(config):
     """A selection (ReLU): the sign and class tests and the multiplexer before the output
     register; the stream wrapper alone."""
@@ -261,7 +299,7 @@ def select_cuts(config):
 
 
 FAMILY_CUTS = {Family.RSQRT: rsqrt_cuts, Family.ACTIVATION: activation_cuts, Family.FMA: fma_cuts,
-               Family.SELECT: select_cuts, Family.EXP: elu_cuts}
+               Family.SELECT: select_cuts, Family.EXP: elu_cuts, Family.LOGISTIC: logistic_cuts}
 
 
 def unit_cuts(config):

@@ -7,7 +7,12 @@ rows instead of a DSP.
 """
 from .devices import DEFAULT_DEVICE
 
-__all__ = ["tile_slices", "tiles", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
+__all__ = ["ROWS_ONLY", "tile_slices", "tiles", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
+
+
+# ``row_bits`` at least this: every tile is LUT rows, with no DSP at all (a product with a constant
+# and a narrow operand, whose few rows are cheaper than an SB_MAC16).
+ROWS_ONLY = 64
 
 
 def tile_slices(width, device=DEFAULT_DEVICE):
@@ -19,7 +24,7 @@ def tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
     """``(a_slice, b_slice, as_rows, weight)`` for every tile of an ``a_width`` x ``b_width``
     product: ``as_rows`` for a tile with a side of at most ``row_bits`` bits, built from LUT rows
     (except the largest tile of a product that would have no DSP and more than the device's
-    ``row_max_bits`` rows a tile); ``weight`` 2 for the off-diagonal tiles of a square
+    ``row_max_bits`` rows a tile, unless ``row_bits`` is :data:`ROWS_ONLY` or more); ``weight`` 2 for the off-diagonal tiles of a square
     (``a[i]*a[j]`` and ``a[j]*a[i]`` computed once), else 1."""
     if square and a_width != b_width:
         raise ValueError(f"a square has equal widths, not {a_width} and {b_width}")
@@ -31,7 +36,7 @@ def tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
                 continue
             rows = min(a[1] - a[0], b[1] - b[0]) <= row_bits
             out.append((a, b, rows, 2 if square and i != j else 1))
-    if all(rows for _, _, rows, _ in out) and min(a_width, b_width) > device.row_max_bits:
+    if all(rows for _, _, rows, _ in out) and min(a_width, b_width) > device.row_max_bits and row_bits < ROWS_ONLY:
         # More rows than reduce quickly and no DSP beside them: the largest tile takes one.
         largest = max(range(len(out)), key=lambda k: (out[k][0][1] - out[k][0][0]) * (out[k][1][1] - out[k][1][0]))
         out[largest] = out[largest][:2] + (False,) + out[largest][3:]

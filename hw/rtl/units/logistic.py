@@ -1,0 +1,198 @@
+"""The streaming tanh and sigmoid units and their backward passes (golden twin:
+golden.logistic.logistic)."""
+from types import SimpleNamespace
+
+from amaranth.hdl import Cat, Const, Mux, Signal, signed
+from amaranth.lib import data
+
+from hw.spec.classes import Cls
+from hw.spec.config import Config
+from hw.spec.elu import EXP_MAX
+from hw.spec.logistic import SMALL_EXP, kind_of, logistic_datapath
+from hw.rtl.blocks.arith import staged_product
+from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
+from hw.rtl.blocks.seed import POLY_CUTS, PolySeed
+from hw.rtl.blocks.unpack import FloatUnpack
+from hw.rtl.pipeline import StreamUnit
+from .rsqrt import output_layout
+
+__all__ = ["LogisticUnit"]
+
+
+class LogisticUnit(StreamUnit):
+    """Fully pipelined tanh or logistic sigmoid, or its backward pass ``grad * f'(x)``, on
+    ``config.lanes`` lanes, float formats.
+
+    Ports
+    -----
+    i : In(stream.Signature(StructLayout({"x": ..., ["grad": ...]})))
+        ``payload.x[lane]``; the backward unit also ``payload.grad[lane]``; raw bits.
+    o : Out(stream.Signature(output_layout(config)))
+        ``payload.y[lane]``: raw result bits.
+
+    Timing: initiation interval 1; latency with every register 25 forward, 26 (BF16) or 27
+    (FP16, FP32) backward: unpack's count and shift, ``t = c*|x|*log2(e)`` (a product with a
+    constant: tile, split, its own), the first table's operand, the ``Q'`` table and its parabola
+    (five), ``E = Q' * 2**-k``, the ``R`` table and its parabola (five), the product ``QR`` (tile,
+    split, its own), forward its alignment and sum, backward the product with grad (tile [, split],
+    its own), the packer (leading one, normalize, shift) and the output register; fewer with
+    ``config.pipeline`` (:func:`hw.spec.plan.logistic_cuts`). Flow control as
+    :class:`~hw.rtl.units.rsqrt.RsqrtUnit`.
+
+    Numerics: bit-exact with :func:`golden.logistic.logistic`, the datapath of
+    :mod:`hw.spec.logistic` (``E = exp(-c|x|)``, ``c`` 2 for tanh, 1 for the sigmoid, then
+    ``1/(1 + E)`` or ``1/(1 + E)**2`` from a table; ``tanh(x)/x`` from a table for small ``|x|``),
+    one rounding (nearest even, subnormal results). Correctly rounded on every BF16 and FP16 input
+    (docs/logistic.md). Specials: NaN in gives the canonical quiet NaN; tanh keeps a zero's sign
+    and gives ``+-1`` at ``+-inf``; the sigmoid gives 0.5 at zero, 1 at ``+inf``, ``+0`` at
+    ``-inf``; backward ``f'`` is 0 at an infinity (``inf * 0``: NaN).
+    """
+    def __init__(self, config: Config):
+        fields = {"x": data.ArrayLayout(config.in_width, config.lanes)}
+        if config.is_backward:
+            fields["grad"] = data.ArrayLayout(config.in_width, config.lanes)
+        super().__init__(config, data.StructLayout(fields), output_layout(config))
+        self.dp = logistic_datapath(config.format, kind_of(config.function), config.is_backward)
+
+    def _unpack(self, m, st, en, name, bits):
+        unpack = m.submodules[name] = FloatUnpack(self.config.format, self.dp.exp_width, cut=st.on("unpack_count"))
+        m.d.comb += [unpack.bits.eq(bits), unpack.en.eq(en)]
+        return unpack
+
+    def _table(self, m, st, en, name, table, step, parity, operand):
+        """A table of parabolas (:class:`~hw.rtl.blocks.seed.PolySeed`) read at ``operand``
+        (``t_bits`` fraction bits), half ``parity``, its cuts named after ``step``; returns its
+        value (``work_bits`` fraction bits)."""
+        dp, device = self.dp, self.config.device_model
+        layout = SimpleNamespace(**vars(table), table_width=max(table.table).bit_length(),
+                                 seed_bits=dp.work_bits, row_bits=dp.row_bits, device=device)
+        cuts = {cut: st.on(cut.replace("seed", step)) for cut in POLY_CUTS["quad"]}
+        seed = m.submodules[name] = PolySeed(SimpleNamespace(seed="quad", table_bits=table.index_bits + 1),
+                                             layout, cuts=cuts)
+        m.d.comb += [seed.parity.eq(parity), seed.sig.eq(Cat(operand, Const(1, 1))), seed.en.eq(en)]
+        return seed.r0
+
+    def _lane(self, m, en, lane, st):
+        config, dp, fmt = self.config, self.dp, self.config.format
+        man, p, w, tb, qb, name = fmt.man_bits, fmt.precision, dp.work_bits, dp.t_bits, dp.qr_bits, f"lane{lane}"
+        backward, payload, rows, device = config.is_backward, self.i.payload, dp.row_bits, config.device_model
+        live = {"x_raw": payload.x[lane]}
+        if backward:
+            live["g_raw"] = payload.grad[lane]
+        live = st.cut("unpack_count", live)
+        x = self._unpack(m, st, en, f"{name}_x", payload.x[lane])
+        live.update(sx=x.sign, cx=x.cls, ex=x.exp, sigx=x.sig)
+        if backward:
+            g = self._unpack(m, st, en, f"{name}_grad", payload.grad[lane])
+            live.update(sg=g.sign, cg=g.cls, eg=g.exp, sigg=g.sig)
+        live = st.cut("unpack", live)
+        # t = c*a*log2(e), aligned for c*a below 2**EXP_MAX, then shifted down to the exponent.
+        scaled = live["ex"] + dp.t_exp
+        live["ecl"] = Mux(scaled > EXP_MAX, EXP_MAX, scaled)
+        live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
+                              man + dp.log2e_bits - tb - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
+                              device=device)
+        ex, ecl = live["ex"], live.pop("ecl")
+        distance = Signal(range(EXP_MAX + 2 ** (dp.exp_width - 1) + 1), name=f"{name}_distance")
+        m.d.comb += distance.eq(EXP_MAX - ecl)
+        t = Signal(dp.top_bits, name=f"{name}_t")
+        m.d.comb += t.eq(live.pop("log2e") >> distance)
+        live["k"], operand, small = t[tb:], t[:tb], Const(0, 1)
+        if not backward:
+            # The small regime's operand: the complement of b = c*a's bits.
+            small = ex + dp.t_exp <= SMALL_EXP
+            step = Signal(range(2 ** (dp.exp_width - 1) + 1), name=f"{name}_small_shift")
+            m.d.comb += step.eq(Mux(small, -1 - (ex + dp.t_exp), 0))
+            b = (live["sigx"] << (tb - man - 1)) >> step
+            operand = Mux(small, ~b[:tb], operand)
+            live["small"] = small
+        live["operand"] = operand
+        live = st.cut("operand", live)
+        q = self._table(m, st, en, f"{name}_table", dp.table, "seed", live.get("small", 0), live.pop("operand"))
+        live = st.cut_each(("seed",) + POLY_CUTS["quad"], live)
+        # E = Q' * 2**-k with t_bits fraction bits, below 1; the small regime's T = small_one - g.
+        shifted = (Cat(Const(0, tb - w), q) >> live["k"])
+        e = Mux(shifted[tb:].any(), (1 << tb) - 1, shifted[:tb])
+        live["q"] = q
+        if not backward:
+            live["ratio"] = (Const(dp.small_one, w + 2) - q)[:w + 1]
+        live["e"] = e
+        live = st.cut("e_operand", live)
+        r = self._table(m, st, en, f"{name}_recip", dp.recip, "recip", 0, live.pop("e"))
+        live = st.cut_each(("recip",) + tuple(cut.replace("seed", "recip") for cut in POLY_CUTS["quad"]), live)
+        a_op, b_op = live.pop("q"), r
+        if not backward:
+            small, ratio = live["small"], live.pop("ratio")
+            a_op = Mux(small, live["sigx"] << (w - man), a_op)
+            b_op = Mux(small, ratio, b_op)
+        live = staged_product(m, st, en, name, "qr", live, a_op, b_op, 2 * w - qb, qb + 2, row_bits=rows,
+                              device=device)
+        qr = live.pop("qr")
+        zero = live["cx"] == Cls.ZERO
+        if backward:
+            # Q' * R2 <= 1/4 at k = 0: strictly below, but at x = 0, where it is exactly 1/4.
+            quarter = 1 << (qb - 2)
+            clamped = Signal(qb + 1, name=f"{name}_qr2")
+            m.d.comb += clamped.eq(Mux(zero, quarter, Mux((live["k"] == 0) & (qr >= quarter), quarter - 1, qr)))
+            live = staged_product(m, st, en, name, "product", live, live["sigg"], clamped, 0, p + qb + 1,
+                                  row_bits=rows, device=device, cut_step=False)
+            live["v"] = (live.pop("product") << 1) - ~zero
+            live["exp"] = live["eg"] - live["k"] + 2 * dp.t_exp
+            frac, lead_min, lead_max, width = man + qb + 1, man + qb - 2, man + qb + 1, p + qb + 2
+            used = ("k", "ex", "sigx", "eg", "sigg")
+        else:
+            live.update(self._aligned(m, name, live, qr))
+            frac, lead_min, lead_max, width = qb + 1, qb - 1, qb + 1, qb + 3
+            used = ("k", "ex", "sigx", "small")
+        for value in used:
+            live.pop(value)
+        live = st.cut("product" if backward else "aligned", live)
+        pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
+            fmt, width, frac, lead_min, lead_max, dp.exp_width, subnormals=True,
+            cuts=st.on_each(PACK_CUTS), lead_cut=st.on("pack_lead"))
+        m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
+        live = st.cut_each(("pack_lead",) + PACK_CUTS, live)
+        result = Signal(fmt.width, name=f"{name}_result")
+        m.d.comb += result.eq(self._specials(live, pack.bits))
+        out = st.cut("out", {"y": result})
+        m.d.comb += self.o.payload.y[lane].eq(out["y"])
+
+    def _aligned(self, m, name, live, qr):
+        """The forward value to round: ``QR`` itself (``v = 2*QR - 1``, strictly below) or ``C +-
+        QR * 2**-shift`` with one more bit set when bits were shifted out; ``{"v", "exp"}``."""
+        dp, qb = self.dp, self.dp.qr_bits
+        small, sx, ex, k = live["small"], live["sx"], live["ex"], live["k"]
+        shift = Signal(signed(dp.exp_width + 2), name=f"{name}_shift")
+        if dp.tanh:
+            direct, exp_direct, half, plus = small, ex, 0, 0
+            m.d.comb += shift.eq(k - 1)
+        else:
+            direct, exp_direct, half, plus = sx & ~small, -k, small, small & ~sx
+            m.d.comb += shift.eq(Mux(small, 2 - ex, k))
+        far = shift >= dp.k_max
+        sh = Signal(range(dp.k_max + 1), name=f"{name}_sh")
+        m.d.comb += sh.eq(Mux(shift < 0, 0, Mux(far, dp.k_max, shift)))
+        lost = (qr & ~(Const(-1, qb + 2) << sh)[:qb + 2]).any()
+        term = Mux(far, 1, Cat(lost, qr >> sh))
+        c = Mux(half, 1 << qb, 2 << qb)
+        aligned = Mux(plus, c + term, c - term)
+        exp = Signal(signed(dp.exp_width), name=f"{name}_exp")
+        m.d.comb += exp.eq(Mux(direct, exp_direct, 0))
+        return {"v": Mux(direct, (qr << 1) - 1, aligned)[:qb + 3], "exp": exp}
+
+    def _specials(self, live, bits):
+        """The result word: the packed magnitude, or a special value, with its sign."""
+        fmt, cx = self.config.format, live["cx"]
+        one, zero = fmt.bias << fmt.man_bits, cx == Cls.ZERO
+        if self.config.is_backward:
+            cg = live["cg"]
+            magnitude = Mux(cg == Cls.ZERO, 0, Mux(cg == Cls.INF, fmt.inf, bits))
+            magnitude = Mux(cx == Cls.INF, Mux(cg == Cls.INF, fmt.quiet_nan, 0), magnitude)
+            signed_ = Mux(magnitude == fmt.quiet_nan, magnitude, magnitude | Mux(live["sg"], fmt.sign_bit, 0))
+            return Mux((cx == Cls.NAN) | (cg == Cls.NAN), fmt.quiet_nan, signed_)
+        if self.dp.tanh:
+            magnitude = Mux(cx == Cls.INF, one, Mux(zero, 0, bits))
+            y = magnitude | Mux(live["sx"], fmt.sign_bit, 0)
+        else:
+            y = Mux(cx == Cls.INF, Mux(live["sx"], 0, one), Mux(zero, (fmt.bias - 1) << fmt.man_bits, bits))
+        return Mux(cx == Cls.NAN, fmt.quiet_nan, y)
