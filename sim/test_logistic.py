@@ -1,7 +1,8 @@
 """Co-simulation of the exported logistic units (tanh, the sigmoid and their backward units)
 against the bit-exact golden model: every BF16 and FP16 input (backward: with random grads;
-Icarus: every 4th input of two configurations), FP32 specials and random patterns with random
-stalls, two lanes, and the stated latency."""
+Icarus: every 4th input), FP32 specials and random patterns with random stalls, two lanes, and
+the stated latency. The default suite runs one forward and one backward configuration of each
+kind; ``--sim-full`` every function, format and simulator."""
 import numpy as np
 import pytest
 
@@ -17,12 +18,22 @@ def _grad(config, x, seed):
 
 
 EXHAUSTIVE = [Config(fmt, function=fn) for fmt in ("bf16", "fp16") for fn in FUNCTIONS]
-# Icarus runs these netlists at a few thousand cycles a second: two configurations there.
-ICARUS = [Config("bf16", function="tanh"), Config("fp16", function="sigmoid-grad")]
+# The default suite: one forward and one backward unit (the others with --sim-full; all twelve
+# take about 25 minutes). Icarus runs these netlists at a few thousand cycles a second.
+DEFAULT = [Config("bf16", function="tanh"), Config("fp16", function="sigmoid-grad")]
+ICARUS = [Config("bf16", function="tanh")]
+ICARUS_FULL = [Config("fp16", function="sigmoid-grad")]
 
 
-@pytest.mark.parametrize("config, simulator", [(c, "verilator") for c in EXHAUSTIVE]
-                         + [(c, "icarus") for c in ICARUS], ids=lambda v: getattr(v, "name", v))
+def _params(configs, simulator, full=False):
+    return [pytest.param(c, simulator, marks=pytest.mark.full) if full else (c, simulator) for c in configs]
+
+
+@pytest.mark.parametrize("config, simulator",
+                         _params(DEFAULT, "verilator") + _params([c for c in EXHAUSTIVE if c not in DEFAULT],
+                                                                  "verilator", full=True)
+                         + _params(ICARUS, "icarus") + _params(ICARUS_FULL, "icarus", full=True),
+                         ids=lambda v: getattr(v, "name", v))
 def test_float16_exhaustive(design, config, simulator):
     d = design(config, simulator)
     x = exhaustive_inputs(config, simulator)
@@ -31,8 +42,9 @@ def test_float16_exhaustive(design, config, simulator):
     assert_matches(config, x, result.y, grad=grad)
 
 
-@pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("simulator, function", [
+    pytest.param(s, f, marks=() if (s, f) in (("verilator", "tanh"), ("verilator", "sigmoid-grad"))
+                 else pytest.mark.full) for s in SIMULATORS for f in FUNCTIONS])
 def test_fp32_with_stalls(design, function, simulator):
     from sim.runner import run_latency
     config = Config("fp32", function=function, lanes=2)

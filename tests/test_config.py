@@ -188,5 +188,7 @@ def test_registry():
         assert callable(getattr(__import__(f"golden.{module}", fromlist=[function]), function))
         for _, operands in entry.float_cases + entry.fixed_cases:
             assert set(operands) <= set(entry.operands)
+        if entry.rival is not None:             # a registered function, in the same direction
+            assert REGISTRY[entry.rival].backward == entry.backward and entry.rival != name
     with pytest.raises(ValueError, match="function must be one of rsqrt, isrlu"):
         lookup("softsign")
