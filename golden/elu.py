@@ -27,17 +27,15 @@ def _shift(value, amount):
     return np.where(amount <= -64, U(0), out)
 
 
-def _exp_part(dp, fmt, exp, sig, round_up):
+def _exp_part(dp, fmt, exp, sig):
     """``(Q', k)`` with ``Q' * 2**-k`` ~ ``alpha * 2**-t``, ``t = a*log2(e)``, ``a = sig *
-    2**(exp - man)``; ``t`` truncated (``round_up``: plus one unit, so that ``2**-t`` is never
-    overestimated)."""
+    2**(exp - man)``; ``t`` truncated."""
     man = fmt.man_bits
     exp = np.minimum(exp, EXP_MAX)
     # t = sig * log2e * 2**(exp - man - log2e_bits), kept to t_bits fraction bits: the product
     # aligned for the largest exponent, then shifted right by the distance to it.
     top = mul_shr(sig, np.full(sig.shape, dp.log2e, dtype=U), man + dp.log2e_bits - dp.t_bits - EXP_MAX)
     t = _shift(top, exp - EXP_MAX)
-    t = t + U(1) if round_up else t
     k = (t >> U(dp.t_bits)).astype(np.int64)
     f = t & U((1 << dp.t_bits) - 1)
     return quad_value(dp.table, f), k
@@ -58,7 +56,7 @@ def elu_model(fmt, alpha, x, grad=None):
         small = blocks.round_pack_float(fmt, U(2) * (sigx * p) - U(1), man + w + 1, ex + dp.alpha_exp,
                                         subnormals=True)
         # Exp regime: alpha - Q'*2**-k with the subtrahend rounded up (a sticky bit).
-        q, k = _exp_part(dp, fmt, ex, sigx, round_up=False)
+        q, k = _exp_part(dp, fmt, ex, sigx)
         kk = np.minimum(k, dp.k_max).astype(U)
         sub = np.where(k >= dp.k_max, U(1), (q >> kk) + ((q & ((U(1) << kk) - U(1))) != 0).astype(U))
         big = blocks.round_pack_float(fmt, U(dp.alpha_fixed) - sub, w, np.full(x.shape, dp.alpha_exp),
@@ -68,7 +66,7 @@ def elu_model(fmt, alpha, x, grad=None):
         return np.where(cx == Cls.NAN, U(fmt.quiet_nan), y)
     g = np.broadcast_to(np.asarray(grad).astype(np.int64).astype(U), x.shape) & U((1 << fmt.width) - 1)
     sg, cg, eg, sigg = blocks.unpack_float(fmt, g)
-    q, k = _exp_part(dp, fmt, ex, sigx, round_up=True)
+    q, k = _exp_part(dp, fmt, ex, sigx)
     v = U(2) * mul_shr(sigg, q, 0) - U(1)                  # grad * Q', strictly below
     magnitude = blocks.round_pack_float(fmt, v, man + w + 1, eg - k + dp.alpha_exp, subnormals=True)
     y = np.where(cg == Cls.ZERO, U(0), np.where(cg == Cls.INF, U(fmt.inf), magnitude))

@@ -81,16 +81,17 @@ class EluUnit(StreamUnit):
             live.update(sg=g.sign, cg=g.cls, eg=g.exp, sigg=g.sig)
         live = st.cut("unpack", live)
         # t = a*log2(e), aligned for a below 2**EXP_MAX, then shifted down to the exponent.
+        # The shift's distance EXP_MAX - min(e, EXP_MAX) beside the product.
         ex = live["ex"]
-        live["ecl"] = Mux(ex > EXP_MAX, EXP_MAX, ex)
+        distance = Signal(range(EXP_MAX + 2 ** (dp.exp_width - 1) + 1), name=f"{name}_distance")
+        m.d.comb += distance.eq(EXP_MAX - Mux(ex > EXP_MAX, EXP_MAX, ex))
+        live["distance"] = distance
         live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
                               man + dp.log2e_bits - dp.t_bits - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
                               device=config.device_model)
-        ex, ecl = live["ex"], live.pop("ecl")
-        distance = Signal(range(EXP_MAX + 2 ** (dp.exp_width - 1) + 1), name=f"{name}_distance")
-        m.d.comb += distance.eq(EXP_MAX - ecl)
+        ex = live["ex"]
         t = Signal(dp.top_bits, name=f"{name}_t")
-        m.d.comb += t.eq((live.pop("log2e") >> distance) + int(backward))    # backward: never below t
+        m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
         live["k"], operand, small = t[dp.t_bits:], t[:dp.t_bits], Const(0, 1)
         if not backward:
             small = ex < 0
