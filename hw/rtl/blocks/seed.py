@@ -57,9 +57,11 @@ class PolySeed(wiring.Component):
     a register): ``pwl``: the product's tile register, after the line; ``quad``: the first
     products' tile registers, after them, after ``c2*v`` (beside ``c0 - c1*u``), after the sum.
     Contents: :func:`hw.spec.datapath.pwl_contents`, :func:`hw.spec.datapath.quad_contents`.
+    ``block_ram``: ask synthesis for block RAM (``ram_style``), which Yosys otherwise skips for
+    short, wide tables and builds from LUTs.
     """
-    def __init__(self, config, dp, cuts=None):
-        self.config, self.dp = config, dp
+    def __init__(self, config, dp, cuts=None, block_ram=False):
+        self.config, self.dp, self.block_ram = config, dp, block_ram
         self.cuts = {name: bool((cuts or {}).get(name, False)) for name in POLY_CUTS[config.seed]}
         super().__init__({
             "parity": In(1), "sig": In(dp.frac_bits + 1), "en": In(1),
@@ -78,7 +80,8 @@ class PolySeed(wiring.Component):
         dp, seed = self.dp, self.config.seed
         top, frac, u_bits = self.config.table_bits - 1, dp.frac_bits, dp.poly_u_bits
         curve = dp.curve_width if seed == "quad" else 0
-        m.submodules.rom = rom = Memory(shape=unsigned(dp.table_width), depth=len(dp.table), init=dp.table)
+        m.submodules.rom = rom = Memory(shape=unsigned(dp.table_width), depth=len(dp.table), init=dp.table,
+                                        attrs={"ram_style": "block"} if self.block_ram else None)
         port = rom.read_port(domain="sync")
         m.d.comb += [port.addr.eq(Cat(self.sig[frac - top:frac], self.parity)), port.en.eq(self.en)]
         u = register(m, self.en, self.sig[:u_bits], "u")

@@ -62,7 +62,8 @@ class EluUnit(StreamUnit):
         layout = SimpleNamespace(**vars(dp.table), table_width=max(dp.table.table).bit_length(),
                                  seed_bits=dp.work_bits, row_bits=dp.row_bits, device=device)
         seed = m.submodules[name] = PolySeed(SimpleNamespace(seed="quad", table_bits=dp.table.index_bits + 1),
-                                             layout, cuts={cut: st.on(cut) for cut in POLY_CUTS["quad"]})
+                                             layout, cuts={cut: st.on(cut) for cut in POLY_CUTS["quad"]},
+                                             block_ram=True)
         m.d.comb += [seed.parity.eq(parity), seed.sig.eq(Cat(operand, Const(1, 1))), seed.en.eq(en)]
         return seed.r0
 

@@ -72,7 +72,7 @@ def sigmoid_tail(m, st, en, config, dp, name, live):
                              row_bits=dp.row_bits, device=dp.device)
     seed = m.submodules[f"{name}_tail_table"] = PolySeed(
         SimpleNamespace(seed="quad", table_bits=fields.index_bits + 1), layout,
-        cuts={cut: st.on(f"tail_{cut}") for cut in POLY_CUTS["quad"]})
+        cuts={cut: st.on(f"tail_{cut}") for cut in POLY_CUTS["quad"]}, block_ram=True)
     m.d.comb += [seed.parity.eq(0), seed.sig.eq(Cat(live["fixed"], Const(1, 1))), seed.en.eq(en)]
     live = st.cut("tail_seed", live)
     # r**2 beside the table's first products, with their tile register.

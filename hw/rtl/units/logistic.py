@@ -68,7 +68,7 @@ class LogisticUnit(StreamUnit):
                                  seed_bits=dp.work_bits, row_bits=dp.row_bits, device=device)
         cuts = {cut: st.on(cut.replace("seed", step)) for cut in POLY_CUTS["quad"]}
         seed = m.submodules[name] = PolySeed(SimpleNamespace(seed="quad", table_bits=table.index_bits + 1),
-                                             layout, cuts=cuts)
+                                             layout, cuts=cuts, block_ram=True)
         m.d.comb += [seed.parity.eq(parity), seed.sig.eq(Cat(operand, Const(1, 1))), seed.en.eq(en)]
         return seed.r0
 
