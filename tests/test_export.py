@@ -19,6 +19,7 @@ from hw.config import Config, add_config_arguments, config_from_arguments
 from hw.spec.functions import Family
 from hw.emit.descriptor import config_flags
 from hw.rtl.top import unit_latency
+from hw.emit.accuracy import core_accuracy
 from hw.emit.core import REGENERATE, export_core, export_standard, standard_configs, verilog_text
 from hw.export import main
 from hw.emit.interface import ROLES
@@ -79,12 +80,25 @@ def _require(tool):
 
 @pytest.mark.parametrize("config", STANDARD, ids=_ids(STANDARD))
 def test_standard_exports_regenerate_identically(config, tmp_path):
-    written = export_core(config, tmp_path)
+    """Verilog, descriptor and core byte for byte; the descriptor's accuracy as kept (measuring it
+    again for all 45 cores takes minutes: test_standard_accuracy_is_measured checks one core of
+    each family)."""
+    kept_descriptor = EXPORT_DIR / f"{config.name}.json"
+    assert kept_descriptor.is_file(), f"{kept_descriptor} is missing; regenerate with: {REGENERATE}"
+    written = export_core(config, tmp_path, accuracy=json.loads(kept_descriptor.read_text())["accuracy"])
     for path in written.values():
         kept = EXPORT_DIR / path.name
         assert kept.is_file(), f"{kept} is missing; regenerate with: {REGENERATE}"
         assert kept.read_bytes() == path.read_bytes(), \
             f"{kept} differs from a fresh export; regenerate with: {REGENERATE}"
+
+
+@pytest.mark.parametrize("config", [c for c in STANDARD if c.format.name == "bf16" and c.function in (
+    "rsqrt", "isrlu-grad", "fma", "elu", "tanh", "isru-sigmoid", "relu")], ids=lambda c: c.name)
+def test_standard_accuracy_is_measured(config):
+    """The kept descriptors state the accuracy the golden model measures (one core per family)."""
+    kept = json.loads((EXPORT_DIR / f"{config.name}.json").read_text())["accuracy"]
+    assert core_accuracy(config) == kept
 
 
 def test_export_dir_holds_only_standard_cores():
