@@ -204,7 +204,7 @@ def _isru_sigmoid_cuts(config, dp):
     device, w = config.device_model, dp.work_bits
     tail = isru_sigmoid_tail(config)
     cuts = [Cut("tail_operand", device.shift_ns(w + 2) + device.ns("lut"))]
-    cuts += _table_cuts(device, tail.table, w, dp.row_bits, "tail_",
+    cuts += _table_cuts(device, tail.table, w, dp.row_bits, "tail_seed",
                         extra=[_product_parts_ns(device, w + 1, w + 1, True, dp.row_bits)])
     cuts += _product_cuts(device, "tail_p", w + 1, w + 1, row_bits=dp.row_bits)
     if tail.n_sig:
@@ -212,19 +212,19 @@ def _isru_sigmoid_cuts(config, dp):
     return cuts
 
 
-def _table_cuts(device, table, value_bits, row_bits, prefix, extra=()):
+def _table_cuts(device, table, value_bits, row_bits, step, extra=()):
     """A table of parabolas (:func:`hw.spec.seeds.fit_quad`) read and evaluated like the quad
-    seed (:class:`~hw.rtl.blocks.seed.PolySeed`), its cuts named ``prefix`` + the seed's; ``extra``:
-    the parts (:func:`_product_parts_ns`) of products beside its first two."""
+    seed (:class:`~hw.rtl.blocks.seed.PolySeed`), its cuts named as the seed's with ``step`` for
+    ``seed``; ``extra``: the parts (:func:`_product_parts_ns`) of products beside its first two."""
     shapes = [(table.slope_width, table.poly_u_bits, False, row_bits),
               (table.square_bits, table.square_bits, True, row_bits)]
     parts = [_product_parts_ns(device, *shape) for shape in shapes] + list(extra)
     curve = sum(_product_parts_ns(device, table.curve_width, table.square_bits, row_bits=row_bits))
-    return [Cut(f"{prefix}seed", device.ns("seed") + device.ns("to_dsp"), mandatory=True),
-            Cut(inner_cuts(f"{prefix}seed_products")[0], max(before for before, _, _ in parts)),
-            Cut(f"{prefix}seed_products", max(middle + chain for _, middle, chain in parts)),
-            Cut(f"{prefix}seed_curve", max(curve, device.chain_ns(value_bits + 2))),
-            Cut(f"{prefix}seed_sum", device.chain_ns(value_bits + 2))]
+    return [Cut(step, device.ns("seed") + device.ns("to_dsp"), mandatory=True),
+            Cut(inner_cuts(f"{step}_products")[0], max(before for before, _, _ in parts)),
+            Cut(f"{step}_products", max(middle + chain for _, middle, chain in parts)),
+            Cut(f"{step}_curve", max(curve, device.chain_ns(value_bits + 2))),
+            Cut(f"{step}_sum", device.chain_ns(value_bits + 2))]
 
 
 def elu_cuts(config):
@@ -238,14 +238,7 @@ def elu_cuts(config):
     cuts = _unpack_cuts(config.format, device)
     cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits)
     cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
-    shapes = [(dp.table.slope_width, dp.table.poly_u_bits, False, dp.row_bits),
-              (dp.table.square_bits, dp.table.square_bits, True, dp.row_bits)]
-    parts = [_product_parts_ns(device, *shape) for shape in shapes]
-    cuts.append(Cut("seed", device.ns("seed") + device.ns("to_dsp"), mandatory=True))
-    cuts.append(Cut(inner_cuts("seed_products")[0], max(before for before, _, _ in parts)))
-    curve = sum(_product_parts_ns(device, dp.table.curve_width, dp.table.square_bits, row_bits=dp.row_bits))
-    cuts += [Cut("seed_products", max(middle + chain for _, middle, chain in parts)),
-             Cut("seed_curve", max(curve, device.chain_ns(w + 2))), Cut("seed_sum", device.chain_ns(w + 2))]
+    cuts += _table_cuts(device, dp.table, w, dp.row_bits, "seed")
     # Forward: Q' >> k and its sticky bit beside the tiles, alpha - . beside the carry chain.
     beside = 0.0 if config.is_backward else device.shift_ns(w + 1) + device.levels_ns(w + 1)
     after = 0.0 if config.is_backward else 2 * lut
@@ -269,14 +262,7 @@ def logistic_cuts(config):
     cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits)
     cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
     for name, table in (("seed", dp.table), ("recip", dp.recip)):
-        shapes = [(table.slope_width, table.poly_u_bits, False, rows),
-                  (table.square_bits, table.square_bits, True, rows)]
-        parts = [_product_parts_ns(device, *shape) for shape in shapes]
-        curve = sum(_product_parts_ns(device, table.curve_width, table.square_bits, row_bits=rows))
-        cuts += [Cut(name, device.ns("seed") + device.ns("to_dsp"), mandatory=True),
-                 Cut(inner_cuts(f"{name}_products")[0], max(before for before, _, _ in parts)),
-                 Cut(f"{name}_products", max(middle + chain for _, middle, chain in parts)),
-                 Cut(f"{name}_curve", max(curve, device.chain_ns(w + 2))), Cut(f"{name}_sum", device.chain_ns(w + 2))]
+        cuts += _table_cuts(device, table, w, rows, name)
         if name == "seed":          # E = Q' >> k, clamped; the small regime's T = small_one - g
             cuts.append(Cut("e_operand", device.levels_ns(dp.t_bits) + device.chain_ns(w + 1)))
     cuts += _product_cuts(device, "qr", w + 1, w + 1, row_bits=rows)
