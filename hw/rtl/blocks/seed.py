@@ -1,4 +1,6 @@
 """Seeds ``R0 ~ MR**-0.5`` (twins: golden.blocks.seed_lut, golden.blocks.seed_magic)."""
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -7,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from hw.rtl.pipeline import register
 from .multiply import multiply
 
-__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS"]
+__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "quad_table"]
 
 
 class LutSeed(wiring.Component):
@@ -108,6 +110,20 @@ class PolySeed(wiring.Component):
         total = (line + (bend >> d))[:dp.seed_bits + 1]
         m.d.comb += self.r0.eq(self._cut(m, "seed_sum", [total])[0])
         return m
+
+
+def quad_table(m, st, en, name, fields, value_bits, row_bits, device, step, parity, operand):
+    """A table of parabolas (:func:`hw.spec.seeds.fit_quad` fields) as a :class:`PolySeed` in
+    block RAM, read at ``operand`` (``fields.frac_bits`` fraction bits), half ``parity``, with the
+    seed's inner cuts named after ``step`` in the plan ``st``; returns its value (``value_bits``
+    fraction bits). Latency: the read and those cuts."""
+    layout = SimpleNamespace(**vars(fields), table_width=max(fields.table).bit_length(), seed_bits=value_bits,
+                             row_bits=row_bits, device=device)
+    seed = m.submodules[name] = PolySeed(SimpleNamespace(seed="quad", table_bits=fields.index_bits + 1), layout,
+                                         cuts={cut: st.on(cut.replace("seed", step)) for cut in POLY_CUTS["quad"]},
+                                         block_ram=True)
+    m.d.comb += [seed.parity.eq(parity), seed.sig.eq(Cat(operand, Const(1, 1))), seed.en.eq(en)]
+    return seed.r0
 
 
 class MagicSeed(wiring.Component):

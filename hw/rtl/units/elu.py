@@ -1,5 +1,4 @@
 """The streaming ELU unit and its backward pass (golden twin: golden.elu.elu)."""
-from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Mux, Signal
 from amaranth.lib import data
@@ -9,7 +8,7 @@ from hw.spec.config import Config
 from hw.spec.elu import EXP_MAX, elu_datapath
 from hw.rtl.blocks.arith import MulShr, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
-from hw.rtl.blocks.seed import POLY_CUTS, PolySeed
+from hw.rtl.blocks.seed import POLY_CUTS, quad_table
 from hw.rtl.blocks.unpack import FloatUnpack
 from hw.rtl.pipeline import StreamUnit
 from .rsqrt import output_layout
@@ -55,18 +54,6 @@ class EluUnit(StreamUnit):
         m.d.comb += [unpack.bits.eq(bits), unpack.en.eq(en)]
         return unpack
 
-    def _seed(self, m, st, en, name, parity, operand):
-        """The table of parabolas (:class:`~hw.rtl.blocks.seed.PolySeed` with the table's layout)
-        at ``operand`` (``t_bits`` fraction bits), half ``parity``; returns ``Q'`` or ``P'``."""
-        dp, device = self.dp, self.config.device_model
-        layout = SimpleNamespace(**vars(dp.table), table_width=max(dp.table.table).bit_length(),
-                                 seed_bits=dp.work_bits, row_bits=dp.row_bits, device=device)
-        seed = m.submodules[name] = PolySeed(SimpleNamespace(seed="quad", table_bits=dp.table.index_bits + 1),
-                                             layout, cuts={cut: st.on(cut) for cut in POLY_CUTS["quad"]},
-                                             block_ram=True)
-        m.d.comb += [seed.parity.eq(parity), seed.sig.eq(Cat(operand, Const(1, 1))), seed.en.eq(en)]
-        return seed.r0
-
     def _lane(self, m, en, lane, st):
         config, dp, fmt = self.config, self.dp, self.config.format
         man, p, w, name = fmt.man_bits, fmt.precision, dp.work_bits, f"lane{lane}"
@@ -106,7 +93,8 @@ class EluUnit(StreamUnit):
         if not backward:        # the shift of Q' by k, beside the table read
             k = live.pop("k")
             live["k_shift"], live["k_sat"] = Mux(k >= dp.k_max, dp.k_max, k)[:len(k)], k >= dp.k_max
-        value = self._seed(m, st, en, f"{name}_table", live.get("small", 0), live.pop("operand"))
+        value = quad_table(m, st, en, f"{name}_table", dp.table, w, dp.row_bits, config.device_model, "seed",
+                           live.get("small", 0), live.pop("operand"))
         live = st.cut_each(("seed",) + POLY_CUTS["quad"], live)
         sig = live["sigg"] if backward else live["sigx"]
         if not backward:

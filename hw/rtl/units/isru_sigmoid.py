@@ -1,13 +1,12 @@
 """The ISRU sigmoid's steps inside :class:`~hw.rtl.units.activation.ActivationUnit` (golden twin:
 golden.isru_sigmoid): ``N = 1 + ((alpha - 1)/4)*x**2`` beside the core's ``1 + (alpha/4)*x**2``,
 and the tail after the product ``v = |x|*r`` (:mod:`hw.spec.isru_sigmoid`)."""
-from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Mux, Signal
 
 from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum, staged_product
 from hw.rtl.blocks.multiply import multiply
-from hw.rtl.blocks.seed import POLY_CUTS, PolySeed
+from hw.rtl.blocks.seed import quad_table
 from hw.spec.isru_sigmoid import isru_sigmoid_tail
 
 __all__ = ["n_product", "n_sum", "n_normalize", "sigmoid_tail"]
@@ -67,13 +66,8 @@ def sigmoid_tail(m, st, en, config, dp, name, live):
     m.d.comb += fixed.eq(Mux(aligned >= (1 << top), (1 << top) - 1, aligned))
     live["fixed"], live["lost"] = fixed, lost
     live = st.cut("tail_operand", live)
-    fields = tail.table
-    layout = SimpleNamespace(**vars(fields), table_width=max(fields.table).bit_length(), seed_bits=w,
-                             row_bits=dp.row_bits, device=dp.device)
-    seed = m.submodules[f"{name}_tail_table"] = PolySeed(
-        SimpleNamespace(seed="quad", table_bits=fields.index_bits + 1), layout,
-        cuts={cut: st.on(f"tail_{cut}") for cut in POLY_CUTS["quad"]}, block_ram=True)
-    m.d.comb += [seed.parity.eq(0), seed.sig.eq(Cat(live["fixed"], Const(1, 1))), seed.en.eq(en)]
+    r_table = quad_table(m, st, en, f"{name}_tail_table", tail.table, w, dp.row_bits, dp.device, "tail_seed", 0,
+                         live["fixed"])
     live = st.cut("tail_seed", live)
     # r**2 beside the table's first products, with their tile register.
     r = live.pop("r")
@@ -81,7 +75,7 @@ def sigmoid_tail(m, st, en, config, dp, name, live):
     live = st.cut("tail_seed_products_tiles", live)
     live["r2"] = (r2 >> w)[:w + 1]
     live = st.cut_each(("tail_seed_products", "tail_seed_curve", "tail_seed_sum"), live)
-    live = staged_product(m, st, en, name, "tail_p", live, live.pop("r2"), seed.r0, w, w + 1,
+    live = staged_product(m, st, en, name, "tail_p", live, live.pop("r2"), r_table, w, w + 1,
                           row_bits=dp.row_bits, device=dp.device)
     if tail.n_sig:
         live = staged_product(m, st, en, name, "tail_n", live, live.pop("tail_p"), live.pop("sig_n"), w, w + 2,

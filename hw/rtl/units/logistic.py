@@ -1,6 +1,5 @@
 """The streaming tanh and sigmoid units and their backward passes (golden twin:
 golden.logistic.logistic)."""
-from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Mux, Signal, signed
 from amaranth.lib import data
@@ -11,7 +10,7 @@ from hw.spec.elu import EXP_MAX
 from hw.spec.logistic import SMALL_EXP, kind_of, logistic_datapath
 from hw.rtl.blocks.arith import staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
-from hw.rtl.blocks.seed import POLY_CUTS, PolySeed
+from hw.rtl.blocks.seed import POLY_CUTS, quad_table
 from hw.rtl.blocks.unpack import FloatUnpack
 from hw.rtl.pipeline import StreamUnit
 from .rsqrt import output_layout
@@ -59,19 +58,6 @@ class LogisticUnit(StreamUnit):
         m.d.comb += [unpack.bits.eq(bits), unpack.en.eq(en)]
         return unpack
 
-    def _table(self, m, st, en, name, table, step, parity, operand):
-        """A table of parabolas (:class:`~hw.rtl.blocks.seed.PolySeed`) read at ``operand``
-        (``t_bits`` fraction bits), half ``parity``, its cuts named after ``step``; returns its
-        value (``work_bits`` fraction bits)."""
-        dp, device = self.dp, self.config.device_model
-        layout = SimpleNamespace(**vars(table), table_width=max(table.table).bit_length(),
-                                 seed_bits=dp.work_bits, row_bits=dp.row_bits, device=device)
-        cuts = {cut: st.on(cut.replace("seed", step)) for cut in POLY_CUTS["quad"]}
-        seed = m.submodules[name] = PolySeed(SimpleNamespace(seed="quad", table_bits=table.index_bits + 1),
-                                             layout, cuts=cuts, block_ram=True)
-        m.d.comb += [seed.parity.eq(parity), seed.sig.eq(Cat(operand, Const(1, 1))), seed.en.eq(en)]
-        return seed.r0
-
     def _lane(self, m, en, lane, st):
         config, dp, fmt = self.config, self.dp, self.config.format
         man, p, w, tb, qb, name = fmt.man_bits, fmt.precision, dp.work_bits, dp.t_bits, dp.qr_bits, f"lane{lane}"
@@ -108,7 +94,8 @@ class LogisticUnit(StreamUnit):
             live["small"] = small
         live["operand"] = operand
         live = st.cut("operand", live)
-        q = self._table(m, st, en, f"{name}_table", dp.table, "seed", live.get("small", 0), live.pop("operand"))
+        q = quad_table(m, st, en, f"{name}_table", dp.table, w, rows, device, "seed", live.get("small", 0),
+                       live.pop("operand"))
         live = st.cut_each(("seed",) + POLY_CUTS["quad"], live)
         # E = Q' * 2**-k with t_bits fraction bits, below 1; the small regime's T = small_one - g.
         shifted = (Cat(Const(0, tb - w), q) >> live["k"])
@@ -118,7 +105,7 @@ class LogisticUnit(StreamUnit):
             live["ratio"] = (Const(dp.small_one, w + 2) - q)[:w + 1]
         live["e"] = e
         live = st.cut("e_operand", live)
-        r = self._table(m, st, en, f"{name}_recip", dp.recip, "recip", 0, live.pop("e"))
+        r = quad_table(m, st, en, f"{name}_recip", dp.recip, w, rows, device, "recip", 0, live.pop("e"))
         live = st.cut_each(("recip",) + tuple(cut.replace("seed", "recip") for cut in POLY_CUTS["quad"]), live)
         a_op, b_op = live.pop("q"), r
         if not backward:
