@@ -1,7 +1,8 @@
 """Co-simulation of the exported ELU units (forward and backward) against the bit-exact golden
 model: every BF16 and FP16 input (backward: with random grads; Icarus: every 4th input of two
 configurations), FP32 specials and random patterns with random stalls, two lanes, and the stated
-latency."""
+latency. The default suite runs one forward and one backward configuration of each kind;
+``--sim-full`` every alpha, format and simulator."""
 import numpy as np
 import pytest
 
@@ -16,12 +17,22 @@ def _grad(config, x, seed):
 
 EXHAUSTIVE = [Config(fmt, function=fn, alpha=alpha) for fmt in ("bf16", "fp16")
               for fn in ("elu", "elu-grad") for alpha in (1.0, 0.5)]
-# Icarus runs ELU's netlist at a few thousand cycles a second: two configurations there.
-ICARUS = [Config("bf16", function="elu"), Config("fp16", function="elu-grad", alpha=0.5)]
+# The default suite: one forward and one backward unit (the others with --sim-full). Icarus runs
+# ELU's netlist at a few thousand cycles a second.
+DEFAULT = [Config("bf16", function="elu"), Config("fp16", function="elu-grad", alpha=0.5)]
+ICARUS = [Config("bf16", function="elu")]
+ICARUS_FULL = [Config("fp16", function="elu-grad", alpha=0.5)]
 
 
-@pytest.mark.parametrize("config, simulator", [(c, "verilator") for c in EXHAUSTIVE]
-                         + [(c, "icarus") for c in ICARUS], ids=lambda v: getattr(v, "name", v))
+def _params(configs, simulator, full=False):
+    return [pytest.param(c, simulator, marks=pytest.mark.full) if full else (c, simulator) for c in configs]
+
+
+@pytest.mark.parametrize("config, simulator",
+                         _params(DEFAULT, "verilator") + _params([c for c in EXHAUSTIVE if c not in DEFAULT],
+                                                                  "verilator", full=True)
+                         + _params(ICARUS, "icarus") + _params(ICARUS_FULL, "icarus", full=True),
+                         ids=lambda v: getattr(v, "name", v))
 def test_float16_exhaustive(design, config, simulator):
     d = design(config, simulator)
     x = exhaustive_inputs(config, simulator)
@@ -30,8 +41,9 @@ def test_float16_exhaustive(design, config, simulator):
     assert_matches(config, x, result.y, grad=grad)
 
 
-@pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize("function", ["elu", "elu-grad"])
+@pytest.mark.parametrize("simulator, function", [
+    pytest.param(s, f, marks=() if (s, f) in (("verilator", "elu"), ("icarus", "elu-grad"))
+                 else pytest.mark.full) for s in SIMULATORS for f in ("elu", "elu-grad")])
 def test_fp32_with_stalls(design, function, simulator):
     from sim.runner import run_latency
     config = Config("fp32", function=function, lanes=2)

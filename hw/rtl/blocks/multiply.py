@@ -1,6 +1,6 @@
 """Exact unsigned products and squares built from DSP-sized tiles and LUT rows (twin: the exact
 integer product). The tiling is the device model's (:mod:`hw.spec.tiles`)."""
-from amaranth.hdl import Module, Mux
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -25,11 +25,17 @@ def _pack(terms, width):
     return [row[0] for row in rows]
 
 
-def _compress(values, width):
-    """3:2 carry-save compressors (one LUT level each) until at most two rows are left."""
+def _compress(m, values, width, name):
+    """3:2 carry-save compressors (one LUT level each) until at most two rows are left. Each
+    compressor's sum and carry are signals: left as nested expressions, Amaranth re-emits every
+    shared operand at each narrower width it is sliced to, and the netlist grows exponentially
+    with the number of rows."""
+    count = 0
     while len(values) > 2:
         x, y, z = values[:3]
-        values = values[3:] + [(x ^ y ^ z)[:width], (((x & y) | (x & z) | (y & z)) << 1)[:width]]
+        total, carry = Signal(width, name=f"{name}_sum{count}"), Signal(width, name=f"{name}_carry{count}")
+        m.d.comb += [total.eq(x ^ y ^ z), carry.eq(((x & y) | (x & z) | (y & z)) << 1)]
+        values, count = values[3:] + [total, carry], count + 1
     return values
 
 
@@ -81,9 +87,9 @@ class Product(wiring.Component):
             wide, narrow = (x, y) if len(x) >= len(y) else (y, x)
             rows += [(Mux(narrow[bit], wide, 0), shift + bit) for bit in range(len(narrow))]
         partial = [register(m, self.en, value, f"rows_{i}", self.cut)
-                   for i, value in enumerate(_compress(_pack(rows, width), width))]
+                   for i, value in enumerate(_compress(m, _pack(rows, width), width, "rows"))]
         values = [register(m, self.en, value, f"split_{i}", self.split)
-                  for i, value in enumerate(_compress(_pack(dsp, width) + partial, width))]
+                  for i, value in enumerate(_compress(m, _pack(dsp, width) + partial, width, "sums"))]
         if values:
             m.d.comb += self.p.eq(values[0] + values[1] if len(values) == 2 else values[0])
         return m
