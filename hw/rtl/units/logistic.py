@@ -112,6 +112,7 @@ class LogisticUnit(StreamUnit):
             small, ratio = live["small"], live.pop("ratio")
             a_op = Mux(small, live["sigx"] << (w - man), a_op)
             b_op = Mux(small, ratio, b_op)
+            live.update(self._alignment(m, name, live))
         live = staged_product(m, st, en, name, "qr", live, a_op, b_op, 2 * w - qb, qb + 2, row_bits=rows,
                               device=device)
         qr = live.pop("qr")
@@ -144,21 +145,27 @@ class LogisticUnit(StreamUnit):
         out = st.cut("out", {"y": result})
         m.d.comb += self.o.payload.y[lane].eq(out["y"])
 
-    def _aligned(self, m, name, live, qr):
-        """The forward value to round: ``QR`` itself (``v = 2*QR - 1``, strictly below) or ``C +-
-        QR * 2**-shift`` with one more bit set when bits were shifted out; ``{"v", "exp"}``."""
-        dp, qb = self.dp, self.dp.qr_bits
-        small, sx, ex, k = live["small"], live["sx"], live["ex"], live["k"]
+    def _alignment(self, m, name, live):
+        """The forward alignment of ``QR``, computed beside its product: the shift ``sh`` (at most
+        ``k_max``) and ``far`` (shifted out entirely); ``{"sh", "far"}``."""
+        dp, small, ex, k = self.dp, live["small"], live["ex"], live["k"]
         shift = Signal(signed(dp.exp_width + 2), name=f"{name}_shift")
-        if dp.tanh:
-            direct, exp_direct, half, plus = small, ex, 0, 0
-            m.d.comb += shift.eq(k - 1)
-        else:
-            direct, exp_direct, half, plus = sx & ~small, -k, small, small & ~sx
-            m.d.comb += shift.eq(Mux(small, 2 - ex, k))
+        m.d.comb += shift.eq(k - 1 if dp.tanh else Mux(small, 2 - ex, k))
         far = shift >= dp.k_max
         sh = Signal(range(dp.k_max + 1), name=f"{name}_sh")
         m.d.comb += sh.eq(Mux(shift < 0, 0, Mux(far, dp.k_max, shift)))
+        return {"sh": sh, "far": far}
+
+    def _aligned(self, m, name, live, qr):
+        """The forward value to round: ``QR`` itself (``v = 2*QR - 1``, strictly below) or ``C +-
+        QR * 2**-sh`` with one more bit set when bits were shifted out; ``{"v", "exp"}``."""
+        dp, qb = self.dp, self.dp.qr_bits
+        small, sx, ex, k = live["small"], live["sx"], live["ex"], live["k"]
+        sh, far = live.pop("sh"), live.pop("far")
+        if dp.tanh:
+            direct, exp_direct, half, plus = small, ex, 0, 0
+        else:
+            direct, exp_direct, half, plus = sx & ~small, -k, small, small & ~sx
         lost = (qr & ~(Const(-1, qb + 2) << sh)[:qb + 2]).any()
         term = Mux(far, 1, Cat(lost, qr >> sh))
         c = Mux(half, 1 << qb, 2 << qb)
