@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from amaranth.back import rtlil
 from amaranth.hdl import UnusedElaboratable
 from amaranth.sim import Simulator
 
@@ -317,6 +318,20 @@ def test_tiled_product(a_width, b_width, cut, split):
     assert dut.latency == cut + split
     got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
     assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
+
+
+def test_rows_only_product_is_exact_and_linear():
+    """A product of LUT rows only (48 rows of 24 bits, as the constant products of ELU and the
+    logistic units) is exact, and its netlist grows with the rows, not exponentially (with the
+    compressors as nested expressions it had 213,885 cells)."""
+    rng = np.random.default_rng(48)
+    a = [int(v) for v in rng.integers(0, 1 << 24, 400, dtype=np.uint64)] + [(1 << 24) - 1]
+    b = [int(v) for v in rng.integers(0, 1 << 48, 400, dtype=np.uint64)] + [(1 << 48) - 1]
+    dut = Product(24, 48, row_bits=64)
+    got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
+    assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
+    cells = rtlil.convert(Product(24, 48, row_bits=64), emit_src=False).count("\n  cell ")
+    assert cells < 48 * 30, f"{cells} cells"
 
 
 @pytest.mark.parametrize("a_width, b_width", [(16, 16), (12, 27), (3, 9)])
