@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hw.config import Config
+from sim.options import with_full
 from sim.checks import assert_matches, exhaustive_inputs, float_specials, run
 from sim.toolchain import SIMULATORS
 
@@ -24,14 +25,9 @@ ICARUS = [Config("bf16", function="elu")]
 ICARUS_FULL = [Config("fp16", function="elu-grad", alpha=0.5)]
 
 
-def _params(configs, simulator, full=False):
-    return [pytest.param(c, simulator, marks=pytest.mark.full) if full else (c, simulator) for c in configs]
-
-
 @pytest.mark.parametrize("config, simulator",
-                         _params(DEFAULT, "verilator") + _params([c for c in EXHAUSTIVE if c not in DEFAULT],
-                                                                  "verilator", full=True)
-                         + _params(ICARUS, "icarus") + _params(ICARUS_FULL, "icarus", full=True),
+                         with_full([(c, "verilator") for c in EXHAUSTIVE] + [(c, "icarus") for c in ICARUS + ICARUS_FULL],
+                                   [(c, "verilator") for c in DEFAULT] + [(c, "icarus") for c in ICARUS]),
                          ids=lambda v: getattr(v, "name", v))
 def test_float16_exhaustive(design, config, simulator):
     d = design(config, simulator)
@@ -41,9 +37,8 @@ def test_float16_exhaustive(design, config, simulator):
     assert_matches(config, x, result.y, grad=grad)
 
 
-@pytest.mark.parametrize("simulator, function", [
-    pytest.param(s, f, marks=() if (s, f) in (("verilator", "elu"), ("icarus", "elu-grad"))
-                 else pytest.mark.full) for s in SIMULATORS for f in ("elu", "elu-grad")])
+@pytest.mark.parametrize("simulator, function", with_full(
+    [(s, f) for s in SIMULATORS for f in ("elu", "elu-grad")], [("verilator", "elu"), ("icarus", "elu-grad")]))
 def test_fp32_with_stalls(design, function, simulator):
     from sim.runner import run_latency
     config = Config("fp32", function=function, lanes=2)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hw.config import Config
+from sim.options import with_full
 from sim.checks import assert_matches, exhaustive_inputs, float_specials, run
 from sim.toolchain import SIMULATORS
 
@@ -22,9 +23,10 @@ EXHAUSTIVE_FULL = [Config("fp16", function="isru-sigmoid"), Config("bf16", funct
 ICARUS = [Config("bf16", function="isru-sigmoid")]
 
 
-@pytest.mark.parametrize("config, simulator", [(c, "verilator") for c in EXHAUSTIVE]
-                         + [pytest.param(c, "verilator", marks=pytest.mark.full) for c in EXHAUSTIVE_FULL]
-                         + [(c, "icarus") for c in ICARUS], ids=lambda v: getattr(v, "name", v))
+@pytest.mark.parametrize("config, simulator",
+                         with_full([(c, "verilator") for c in EXHAUSTIVE + EXHAUSTIVE_FULL] + [(c, "icarus") for c in ICARUS],
+                                   [(c, "verilator") for c in EXHAUSTIVE] + [(c, "icarus") for c in ICARUS]),
+                         ids=lambda v: getattr(v, "name", v))
 def test_float16_exhaustive(design, config, simulator):
     d = design(config, simulator)
     x = exhaustive_inputs(config, simulator)
@@ -33,9 +35,8 @@ def test_float16_exhaustive(design, config, simulator):
     assert_matches(config, x, result.y, grad=grad)
 
 
-@pytest.mark.parametrize("simulator, function", [
-    pytest.param(s, f, marks=() if (s, f) == ("verilator", "isru-sigmoid") else pytest.mark.full)
-    for s in SIMULATORS for f in ("isru-sigmoid", "isru-sigmoid-grad")])
+@pytest.mark.parametrize("simulator, function", with_full(
+    [(s, f) for s in SIMULATORS for f in ("isru-sigmoid", "isru-sigmoid-grad")], [("verilator", "isru-sigmoid")]))
 def test_fp32_with_stalls(design, function, simulator):
     from sim.runner import run_latency
     config = Config("fp32", function=function, lanes=2)

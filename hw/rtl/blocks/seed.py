@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from hw.rtl.pipeline import register
 from .multiply import multiply
 
-__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "quad_table"]
+__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "quad_cuts", "quad_table"]
 
 
 class LutSeed(wiring.Component):
@@ -112,6 +112,12 @@ class PolySeed(wiring.Component):
         return m
 
 
+def quad_cuts(step):
+    """The plan's cuts of a :func:`quad_table` whose cuts are named after ``step``: its read, then
+    the parabola's inner cuts (``POLY_CUTS["quad"]`` with ``seed`` replaced by ``step``)."""
+    return (step,) + tuple(cut.replace("seed", step) for cut in POLY_CUTS["quad"])
+
+
 def quad_table(m, st, en, name, fields, value_bits, row_bits, device, step, parity, operand):
     """A table of parabolas (:func:`hw.spec.seeds.fit_quad` fields) as a :class:`PolySeed` in
     block RAM, read at ``operand`` (``fields.frac_bits`` fraction bits), half ``parity``, with the
@@ -120,7 +126,7 @@ def quad_table(m, st, en, name, fields, value_bits, row_bits, device, step, pari
     layout = SimpleNamespace(**vars(fields), table_width=max(fields.table).bit_length(), seed_bits=value_bits,
                              row_bits=row_bits, device=device)
     seed = m.submodules[name] = PolySeed(SimpleNamespace(seed="quad", table_bits=fields.index_bits + 1), layout,
-                                         cuts={cut: st.on(cut.replace("seed", step)) for cut in POLY_CUTS["quad"]},
+                                         cuts=dict(zip(POLY_CUTS["quad"], map(st.on, quad_cuts(step)[1:]))),
                                          block_ram=True)
     m.d.comb += [seed.parity.eq(parity), seed.sig.eq(Cat(operand, Const(1, 1))), seed.en.eq(en)]
     return seed.r0

@@ -8,7 +8,7 @@ from hw.spec.config import Config
 from hw.spec.elu import EXP_MAX, elu_datapath
 from hw.rtl.blocks.arith import MulShr, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
-from hw.rtl.blocks.seed import POLY_CUTS, quad_table
+from hw.rtl.blocks.seed import quad_cuts, quad_table
 from hw.rtl.blocks.unpack import FloatUnpack
 from hw.rtl.pipeline import StreamUnit
 from .rsqrt import output_layout
@@ -95,7 +95,7 @@ class EluUnit(StreamUnit):
             live["k_shift"], live["k_sat"] = Mux(k >= dp.k_max, dp.k_max, k)[:len(k)], k >= dp.k_max
         value = quad_table(m, st, en, f"{name}_table", dp.table, w, dp.row_bits, config.device_model, "seed",
                            live.get("small", 0), live.pop("operand"))
-        live = st.cut_each(("seed",) + POLY_CUTS["quad"], live)
+        live = st.cut_each(quad_cuts("seed"), live)
         sig = live["sigg"] if backward else live["sigx"]
         if not backward:
             # alpha - Q' * 2**-k with the shifted-out bits rounded up (a sticky bit): the shift and

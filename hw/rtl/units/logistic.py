@@ -10,7 +10,7 @@ from hw.spec.elu import EXP_MAX
 from hw.spec.logistic import SMALL_EXP, kind_of, logistic_datapath
 from hw.rtl.blocks.arith import staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
-from hw.rtl.blocks.seed import POLY_CUTS, quad_table
+from hw.rtl.blocks.seed import quad_cuts, quad_table
 from hw.rtl.blocks.unpack import FloatUnpack
 from hw.rtl.pipeline import StreamUnit
 from .rsqrt import output_layout
@@ -96,7 +96,7 @@ class LogisticUnit(StreamUnit):
         live = st.cut("operand", live)
         q = quad_table(m, st, en, f"{name}_table", dp.table, w, rows, device, "seed", live.get("small", 0),
                        live.pop("operand"))
-        live = st.cut_each(("seed",) + POLY_CUTS["quad"], live)
+        live = st.cut_each(quad_cuts("seed"), live)
         # E = Q' * 2**-k with t_bits fraction bits, below 1; the small regime's T = small_one - g.
         shifted = (Cat(Const(0, tb - w), q) >> live["k"])
         e = Mux(shifted[tb:].any(), (1 << tb) - 1, shifted[:tb])
@@ -106,7 +106,7 @@ class LogisticUnit(StreamUnit):
         live["e"] = e
         live = st.cut("e_operand", live)
         r = quad_table(m, st, en, f"{name}_recip", dp.recip, w, rows, device, "recip", 0, live.pop("e"))
-        live = st.cut_each(("recip",) + tuple(cut.replace("seed", "recip") for cut in POLY_CUTS["quad"]), live)
+        live = st.cut_each(quad_cuts("recip"), live)
         a_op, b_op = live.pop("q"), r
         if not backward:
             small, ratio = live["small"], live.pop("ratio")
