@@ -29,8 +29,7 @@ from gmpy2 import mpfr
 from hw.spec.formats import FloatFormat
 from .reference import decode_float, encode_float_value
 
-__all__ = ["elu_mpfr", "tanh_mpfr", "sigmoid_mpfr", "isru_sigmoid_mpfr", "elu_exact", "isru_sigmoid_exact", "tanh_exact", "sigmoid_exact", "AmbiguousRounding",
-           "round_mpfr"]
+__all__ = ["elu_mpfr", "tanh_mpfr", "sigmoid_mpfr", "isru_sigmoid_mpfr", "AmbiguousRounding", "round_mpfr"]
 
 U = np.uint64
 PRECISION = 320
@@ -180,23 +179,3 @@ def sigmoid_mpfr(fmt, x, grad=None, out_format=None):
 def isru_sigmoid_mpfr(fmt, alpha, x, grad=None, out_format=None):
     """The ISRU sigmoid ``(1 + ISRU(x/2))/2`` or ``grad`` times its derivative, as :func:`elu_mpfr`."""
     return _reference(_isru_sigmoid, fmt, x, grad, out_format, alpha)
-
-
-def isru_sigmoid_exact(config, x, grad=None):
-    """:func:`isru_sigmoid_mpfr` for ``config`` (its format and alpha)."""
-    return isru_sigmoid_mpfr(config.format, config.alpha, x, grad, config.out_format)
-
-
-def elu_exact(config, x, grad=None):
-    """:func:`elu_mpfr` for ``config`` (its format and alpha)."""
-    return elu_mpfr(config.format, config.alpha, x, grad, config.out_format)
-
-
-def tanh_exact(config, x, grad=None):
-    """:func:`tanh_mpfr` for ``config``'s format."""
-    return tanh_mpfr(config.format, x, grad, config.out_format)
-
-
-def sigmoid_exact(config, x, grad=None):
-    """:func:`sigmoid_mpfr` for ``config``'s format."""
-    return sigmoid_mpfr(config.format, x, grad, config.out_format)

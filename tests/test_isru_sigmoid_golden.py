@@ -1,12 +1,13 @@
 """The ISRU sigmoid's golden model (the activation datapath with hw.spec.isru_sigmoid's tail)
-against its exact MPFR reference: correctly rounded on every BF16 and FP16 input, forward and
-backward (grad 1 and random grads); FP32 within 1 ulp on sampled inputs; the special values."""
+against its exact reference (golden.reference_float64): correctly rounded on every BF16 and FP16
+input, forward and backward (grad 1 and random grads); FP32 within 1 ulp on sampled inputs; the
+special values."""
 import numpy as np
 import pytest
 
 from golden.activation import activation
 from golden.reference import decode_float
-from golden.reference_elementary import isru_sigmoid_exact
+from golden.reference_float64 import isru_sigmoid_exact
 from hw.config import Config
 from hw.spec.datapath import datapath
 from hw.spec.isru_sigmoid import isru_sigmoid_tail

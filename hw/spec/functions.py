@@ -139,7 +139,7 @@ def _activation(name, wire_code, description, backward=False, identity_nonnegati
     fixed = not (sigmoid_form and not backward)
     return Function(name, Family.ACTIVATION, ("x", "grad") if backward else ("x",), description, wire_code,
                     unit="activation:ActivationUnit", twin="activation:activation",
-                    reference="reference_elementary:isru_sigmoid_exact" if sigmoid_form
+                    reference="reference_float64:isru_sigmoid_exact" if sigmoid_form
                     else "reference:activation_exact",
                     float_cases=_GRAD_CASES_FLOAT if backward else _X_CASES_FLOAT,
                     fixed_cases=(_GRAD_CASES_FIXED if backward else _X_CASES_FIXED) if fixed else (),
@@ -150,7 +150,7 @@ def _activation(name, wire_code, description, backward=False, identity_nonnegati
 def _logistic(name, wire_code, description, reference, backward=False):
     return Function(name, Family.LOGISTIC, ("x", "grad") if backward else ("x",), description, wire_code,
                     unit="logistic:LogisticUnit", twin="logistic:logistic",
-                    reference=f"reference_elementary:{reference}",
+                    reference=f"reference_float64:{reference}",
                     float_cases=_GRAD_CASES_FLOAT if backward else _X_CASES_FLOAT, fixed_cases=(),
                     backward=backward)
 
@@ -171,11 +171,11 @@ REGISTRY = {entry.name: entry for entry in (
              unit="fma:FmaUnit", twin="fma:fma", reference="reference:fma_mpfr",
              float_cases=_FMA_CASES, fixed_cases=()),
     Function("elu", Family.EXP, ("x",), "ELU activation: x for x >= 0, else alpha*(exp(x) - 1)", 7,
-             unit="elu:EluUnit", twin="elu:elu", reference="reference_elementary:elu_exact",
+             unit="elu:EluUnit", twin="elu:elu", reference="reference_float64:elu_exact",
              float_cases=_X_CASES_FLOAT, fixed_cases=(), identity_nonnegative=True),
     Function("elu-grad", Family.EXP, ("x", "grad"), "ELU backward pass grad * f'(x) "
              "(f'(x) = 1 for x >= 0, else alpha*exp(x))", 8,
-             unit="elu:EluUnit", twin="elu:elu", reference="reference_elementary:elu_exact",
+             unit="elu:EluUnit", twin="elu:elu", reference="reference_float64:elu_exact",
              float_cases=_GRAD_CASES_FLOAT, fixed_cases=(), backward=True, identity_nonnegative=True),
     Function("relu", Family.SELECT, ("x",), "ReLU: x for x > 0, else +0 (NaN: quiet NaN)", 6,
              unit="relu:ReluUnit", twin="relu:relu", reference="reference:relu_exact",
