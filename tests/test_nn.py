@@ -1,0 +1,104 @@
+"""golden.nn: the PyTorch activation is the golden model, bit for bit, forward and backward, on
+every BF16 and FP16 input and a million FP32 inputs, for the default and the magic-seed
+configurations; the input is rounded once; the operators pass opcheck and torch.compile; bad
+arguments get errors naming them."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from golden.eval import evaluate                                         # noqa: E402
+from golden.nn import FUNCTIONS, HardwareActivation, _backward, _forward    # noqa: E402
+from golden.reference import decode_float                                 # noqa: E402
+
+MAGIC = [dict(seed="magic", newton=0), dict(seed="magic", newton=1)]
+CASES = ([(f, {}) for f in FUNCTIONS] + [(f, params) for f in ("isrlu", "isru") for params in MAGIC])
+
+
+def _values(fmt, bits):
+    return torch.from_numpy(decode_float(fmt, bits))
+
+
+def _golden(config, x, grad=None):
+    y, _ = evaluate(config, x=x) if grad is None else evaluate(config, x=x, grad=grad)
+    return decode_float(config.format, y)
+
+
+def _expected_backward(act, x, grad):
+    if act.backward_config is None:                                       # ReLU
+        return np.where(decode_float(act.config.format, x) > 0, decode_float(act.config.format, grad), 0.0)
+    return _golden(act.backward_config, x, grad)
+
+
+def _check(act, x_bits, grad_bits, dtype=torch.float64):
+    fmt = act.config.format
+    x = _values(fmt, x_bits).to(dtype).requires_grad_()
+    grad = _values(fmt, grad_bits).to(dtype)
+    y = act(x)
+    y.backward(grad)
+    np.testing.assert_array_equal(y.detach().double().numpy(), _golden(act.config, x_bits))
+    np.testing.assert_array_equal(x.grad.double().numpy(), _expected_backward(act, x_bits, grad_bits))
+
+
+@pytest.mark.parametrize("name", ["bf16", "fp16"])
+@pytest.mark.parametrize("function, params", CASES)
+def test_every_16_bit_input(name, function, params):
+    act = HardwareActivation(function, name, **params)
+    x = np.arange(1 << 16, dtype=np.uint64)
+    grad = np.random.default_rng(len(function)).permutation(x)
+    _check(act, x, grad)                                                  # float64: the NumPy path
+    _check(act, x, grad, torch.float32)                                   # float32: the table path
+
+
+@pytest.mark.parametrize("function, params", CASES)
+def test_fp32_inputs(function, params):
+    count = 1_000_000 if function == "isrlu" else 100_000
+    rng = np.random.default_rng(7)
+    x, grad = (rng.integers(0, 1 << 32, count, dtype=np.uint64) for _ in range(2))
+    _check(HardwareActivation(function, "fp32", **params), x, grad)
+
+
+def test_input_rounds_once_to_nearest_even():
+    act = HardwareActivation("relu", "bf16")
+    one, ulp = 1.0, 2.0 ** -7
+    x = torch.tensor([one + ulp / 2, one + 3 * ulp / 2, one + ulp / 2 + 2.0 ** -40, -2.0 ** -140, 3.4e38],
+                     dtype=torch.float64)
+    assert act(x).tolist() == [one, one + 2 * ulp, one + ulp, 0.0, float("inf")]
+    # float32 inputs take torch's own rounding to bfloat16: the same on values around midpoints
+    near = (torch.arange(1 << 16, dtype=torch.int32) << 16 | 0x8000).view(torch.float32)
+    near = torch.cat([near, near.nextafter(torch.tensor(0.0)), near.nextafter(torch.tensor(np.inf))])
+    for fn in ("isrlu", "elu"):
+        act = HardwareActivation(fn, "bf16")
+        np.testing.assert_array_equal(act(near).double().numpy(), act(near.double()).numpy())
+
+
+def test_keeps_shape_dtype_and_device():
+    act = HardwareActivation("isru", "fp16")
+    x = torch.randn(3, 4, 5, dtype=torch.float16, requires_grad=True)
+    y = act(x)
+    y.sum().backward()
+    assert y.shape == x.shape and y.dtype == torch.float16 and x.grad.dtype == torch.float16
+
+
+def test_operators_pass_opcheck_and_compile():
+    act = HardwareActivation("elu", "bf16", alpha=0.5)
+    x = torch.randn(4, 5, requires_grad=True)
+    torch.library.opcheck(_forward, (x, act.key))
+    torch.library.opcheck(_backward, (torch.randn(4, 5), x.detach(), act.key))
+    model = torch.nn.Sequential(torch.nn.Linear(5, 5), act)
+    compiled = torch.compile(model, backend="aot_eager")
+    y = compiled(x)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), model(x).detach().numpy())
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: HardwareActivation("swish"), "function must be one of"),
+    (lambda: HardwareActivation("isrlu", "q4.12"), "format must be a float format"),
+    (lambda: HardwareActivation("tanh", alpha=2.0), "alpha is not used"),
+    (lambda: HardwareActivation("isrlu", seed="bogus"), "seed must be one of"),
+    (lambda: HardwareActivation("isrlu")(torch.arange(3)), "x must be a floating-point tensor"),
+])
+def test_bad_arguments_name_the_parameter(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
