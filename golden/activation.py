@@ -2,9 +2,10 @@
 block twins, in the same order as :class:`hw.rtl.units.activation.ActivationUnit`.
 
 Datapath (one rounding, at the end): ``Q = x**2``, ``T = alpha * Q``, ``U = 1 + T`` (aligned),
-``R = U**-0.5`` (seed and Newton stages of the rsqrt core), then ``y = x * R`` (forward) or
-``g_in = grad * R**3`` (backward; a polynomial seed with no Newton stage gives ``R**3 =
-U**-1.5`` itself), all in fixed point with ``work_bits`` fraction bits. The ISRU sigmoid's core
+``R = U**-0.5`` (seed and Newton stages of the rsqrt core), then ``y = x * R`` (forward),
+``g_in = grad * R**3`` (backward: a polynomial seed with no Newton stage gives ``R**3 = U**-1.5``
+itself) or ``x**3 * (grad * R**3) / 2`` (alpha gradient, negated for ``x > 0``; ``x**3`` the
+product of ``x`` and ``Q``), all in fixed point with ``work_bits`` fraction bits. The ISRU sigmoid's core
 sees ``alpha/4``; its forward tail is :mod:`golden.isru_sigmoid`, its backward result ``/4``.
 """
 import numpy as np
@@ -84,6 +85,10 @@ def activation(config: Config, x, grad=None, alpha=None):
         sg, cg, eg, sigg = _unpack(config, grad)
         v = blocks.product(sigg, dp.x_frac_bits, r if dp.seed_power == 3 else blocks.cube(dp, r))
         exp, sign = eg - 3 * k - (2 if config.entry.sigmoid_form else 0), sg     # the sigmoid form's 1/4
+        if config.entry.alpha_gradient:         # grad * u**-1.5 * x**3 / 2, negated where x > 0
+            v = blocks.product(blocks.product(sigx, dp.x_frac_bits, q), w, v)
+            identity = unit if config.entry.identity_nonnegative else np.zeros(shape, dtype=bool)
+            exp, sign = exp + 3 * ex - 1, np.where(identity, sg, sg ^ (1 - sx))
     else:
         v = blocks.product(sigx, dp.x_frac_bits, r)
         exp, sign = ex - k, sx
@@ -102,7 +107,11 @@ def activation(config: Config, x, grad=None, alpha=None):
 
     y = blocks.round_pack_float(fmt, v, w, exp, subnormals=True, below_max=dp.below_emin_max)
     y = y | (sign.astype(np.uint64) << U64(fmt.width - 1))
-    if config.is_backward:
+    if config.entry.alpha_gradient:                             # df/dalpha = 0 where unit
+        y = np.where((cg == Cls.ZERO) | unit, U64(fmt.sign_bit) * sign.astype(np.uint64), y)
+        y = np.where(cg == Cls.INF, U64(fmt.inf) | (U64(fmt.sign_bit) * sign.astype(np.uint64)), y)
+        invalid = (cx == Cls.NAN) | (cg == Cls.NAN) | (unit & (cg == Cls.INF))
+    elif config.is_backward:
         vanishing = (cx == Cls.INF) & ~unit                     # f'(±inf) = +0
         y = np.where(cg == Cls.ZERO, U64(fmt.sign_bit) * sg.astype(np.uint64), y)
         y = np.where(cg == Cls.INF, U64(fmt.inf) | (U64(fmt.sign_bit) * sg.astype(np.uint64)), y)

@@ -10,12 +10,13 @@
   ISRU sigmoid) are parameters, as the paper proposes ISRU for recurrent networks.
 
 Exact float activations (:data:`EXACT`) are plain torch expressions; hardware-exact ones are
-:class:`golden.nn.HardwareActivation` modules.
+:class:`golden.nn.HardwareActivation` modules. :data:`MENU` names what :mod:`golden.train`
+compares per model.
 """
 import torch
 from torch import nn
 
-__all__ = ["PaperCNN", "RowGRU", "EXACT", "exact"]
+__all__ = ["PaperCNN", "RowGRU", "EXACT", "exact", "MENU", "QUICK"]
 
 HIDDEN = 200
 DROPOUT = 0.25          # the paper's pkeep 0.75
@@ -52,6 +53,31 @@ class _Lambda(nn.Module):
 
     def extra_repr(self):
         return self.name
+
+
+HARDWARE = {                        # menu key -> HardwareActivation parameters, beside the function
+    "hw-bf16": dict(format="bf16"),
+    "hw-fp16": dict(format="fp16"),
+    "hw-fp32": dict(format="fp32"),
+    "hw-magic0": dict(format="fp32", seed="magic", newton=0),
+    "hw-magic1": dict(format="fp32", seed="magic", newton=1),
+}
+
+
+def _menu():
+    """``{model: {key: (candidate spec, gate spec)}}``; a spec is an exact name of :data:`EXACT`
+    or ``(function, parameters)`` of a hardware activation."""
+    cnn = {name: (name, None) for name in ("relu", "elu", "isrlu", "isrlu-a3")}
+    cnn.update({key: (("isrlu", params), None) for key, params in HARDWARE.items()})
+    cnn["hw-elu-bf16"] = (("elu", dict(format="bf16")), None)
+    gru = {"tanh": ("tanh", "sigmoid"), "isru": ("isru", "isru-sigmoid")}
+    gru.update({key: (("isru", params), ("isru-sigmoid", params)) for key, params in HARDWARE.items()})
+    gru["hw-tanh-bf16"] = (("tanh", dict(format="bf16")), ("sigmoid", dict(format="bf16")))
+    return {"cnn": cnn, "gru": gru}
+
+
+MENU = _menu()
+QUICK = {"cnn": ("relu", "elu", "isrlu", "hw-bf16", "hw-magic0"), "gru": ("tanh", "isru", "hw-bf16")}
 
 
 def exact(name):

@@ -30,14 +30,16 @@ import torch
 
 from hw.spec.config import Config
 from hw.spec.formats import FloatFormat
-from hw.spec.functions import REGISTRY
+from hw.spec.functions import REGISTRY, Family
 from .eval import evaluate
 from .reference import decode_float
 from .reference_float64 import round_float64
 
 __all__ = ["HardwareActivation", "FUNCTIONS", "hardware_activation", "config_key"]
 
-FUNCTIONS = ("isrlu", "isru", "elu", "tanh", "sigmoid", "isru-sigmoid", "relu")
+# Every function with a forward unit that an activation can use: not the rsqrt, not the FMA.
+FUNCTIONS = tuple(name for name, entry in REGISTRY.items()
+                  if not entry.backward and entry.family not in (Family.RSQRT, Family.FMA))
 _TORCH_FORMATS = {"bf16": torch.bfloat16, "fp16": torch.float16}    # 16-bit formats torch rounds to natively
 
 
@@ -148,8 +150,7 @@ class HardwareActivation(torch.nn.Module):
     Parameters
     ----------
     function : str
-        One of :data:`FUNCTIONS`: ``isrlu``, ``isru``, ``elu``, ``tanh``, ``sigmoid``,
-        ``isru-sigmoid``, ``relu``.
+        One of :data:`FUNCTIONS` (ISRLU, ISRU, ELU, ReLU, the ISRU sigmoid, tanh, the sigmoid).
     format : str
         A float format of :class:`hw.spec.config.Config`: ``bf16``, ``fp16``, ``fp32`` or ``eXmY``.
     alpha : float | None

@@ -296,10 +296,14 @@ def rsqrt_fixed_int(config, bits):
 # error below 2**-48. Where that decides the rounding, it is used; the few estimates within
 # ``2**-44`` relative of a rounding boundary (the midpoint of two neighbours on the output grid,
 # the overflow threshold and the half-way point below the smallest subnormal included) are decided
-# exactly with rationals: ``|V| > M`` <=> ``x**2 > M**2 * u`` (forward) or ``g**2 > M**2 * u**3``
-# (backward) with ``u = 1 + alpha*x**2``, all dyadic, compared with Python integers.
+# exactly with rationals: ``|V| > M`` <=> ``x**2 > M**2 * u`` (forward), ``g**2 > M**2 * u**3``
+# (backward) or ``g**2 * x**6 > 4 * M**2 * u**3`` (alpha gradient) with ``u = 1 + alpha*x**2``, all
+# dyadic, compared with Python integers.
+#
+#   alpha gradient: grad * df/dalpha, df/dalpha = -x**3/2 * u**-1.5 (ISRLU: 0 for x >= 0);
+#   at x = ±inf the limit ∓alpha**-1.5/2
 
-_EXACT, _FWD, _INF, _BWD = 0, 1, 2, 3
+_EXACT, _FWD, _INF, _BWD, _AGRAD, _AGINF = 0, 1, 2, 3, 4, 5
 _REL_TOLERANCE = 2.0 ** -44       # the float64 estimate's relative error is below 2**-48
 _CLIP = 1100                      # exponent clip for np.ldexp: beyond it the result is 0 or huge
 
@@ -398,6 +402,12 @@ def _inv_sqrt_alpha(av):
 def _magnitude(config, kind, xv, gv, av):
     """Estimate ``m * 2**e`` of the exact result's magnitude for every element, by ``kind``."""
     rm, re, (mx, ex) = _inv_sqrt_u(xv, av)
+    if config.entry.alpha_gradient:
+        mg, eg = _split(gv)
+        mi, ei = _inv_sqrt_alpha(av)
+        m = np.where(kind == _AGINF, mg * (mi * mi * mi), mg * (mx * mx * mx) * (rm * rm * rm)) / 2
+        e = np.where(kind == _AGINF, eg + 3 * ei, eg + 3 * ex + 3 * re)
+        return m, e
     if config.is_backward:
         mg, eg = _split(gv)
         m = np.where(kind == _BWD, mg * (rm * rm * rm), mg)
@@ -417,6 +427,11 @@ def _compare_exact(kind, x, g, a, mid):
         diff = v - mid
     elif kind == _INF:
         diff = 1 - mid * mid * Fraction(a)
+    elif kind == _AGINF:
+        diff = Fraction(g) ** 2 - 4 * mid * mid * Fraction(a) ** 3
+    elif kind == _AGRAD:
+        x2 = Fraction(x) ** 2
+        diff = Fraction(g) ** 2 * x2 ** 3 - 4 * mid * mid * (1 + Fraction(a) * x2) ** 3
     else:
         x2 = Fraction(x) ** 2
         u = 1 + Fraction(a) * x2
@@ -466,7 +481,15 @@ def _analyse(config, x, grad, alpha):
         x_nan, x_inf, x_zero = np.isnan(xv), np.isinf(xv), xv == 0
         x_neg = np.signbit(xv) & ~x_nan
         x_num = ~(x_nan | x_inf | x_zero)
-        if config.is_backward:
+        if config.entry.alpha_gradient:
+            g_nan, g_inf, g_zero = np.isnan(gv), np.isinf(gv), gv == 0
+            g_num = ~(g_nan | g_inf | g_zero)
+            unit = x_zero | (isrlu & ~x_neg & ~x_nan)          # df/dalpha = 0
+            kind = np.where(x_inf, _AGINF, _AGRAD)
+            numeric = g_num & ~unit & ~x_nan & valid
+            negative = np.signbit(gv) & ~g_nan
+            negative = np.where(unit & isrlu, negative, negative ^ ~(x_neg | x_nan))
+        elif config.is_backward:
             g_nan, g_inf, g_zero = np.isnan(gv), np.isinf(gv), gv == 0
             g_num = ~(g_nan | g_inf | g_zero)
             unit = x_zero | (isrlu & ~x_neg & ~x_nan)          # f'(x) = 1
@@ -498,7 +521,11 @@ def _analyse(config, x, grad, alpha):
         out = np.where(overflow | (out >= U(fmt.inf)), U(fmt.inf), out)
         sign = np.where(negative, U(fmt.sign_bit), U(0))
         out = out | sign
-        if config.is_backward:
+        if config.entry.alpha_gradient:
+            out = np.where(g_zero | (unit & g_num), sign, out)
+            out = np.where(g_inf, U(fmt.inf) | sign, out)
+            invalid = x_nan | g_nan | (g_inf & unit)
+        elif config.is_backward:
             vanishing = x_inf & ~unit                          # f'(±inf) = +0
             out = np.where(g_zero | (vanishing & g_num), sign, out)
             out = np.where(g_inf, U(fmt.inf) | sign, out)
@@ -685,6 +712,14 @@ def activation_mpfr(config, x, grad=None, alpha=None):
         result = None                            # a float64 special result, or None
         if not alpha_ok or math.isnan(xv) or (gv is not None and math.isnan(gv)):
             result = math.nan
+        elif config.entry.alpha_gradient:                  # grad * -x**3/2 * u**-1.5
+            unit = xv == 0 or (isrlu and xv > 0)           # df/dalpha = 0
+            if not (unit and isrlu):
+                sign = sign != (math.copysign(1.0, xv) > 0)
+            if math.isinf(gv):
+                result = math.nan if unit else (-math.inf if sign else math.inf)
+            elif gv == 0 or unit:
+                result = -0.0 if sign else 0.0
         elif not config.is_backward:
             if xv == 0 or (isrlu and xv > 0 and math.isinf(xv)):
                 result = xv
@@ -709,7 +744,11 @@ def activation_mpfr(config, x, grad=None, alpha=None):
         precision = 3 * span + 512
         with gmpy2.context(precision=precision, emin=-(1 << 30), emax=1 << 30):
             ma = mpfr(a, 53)
-            if config.is_backward and (xv == 0 or (isrlu and xv > 0)):     # f'(x) = 1
+            if config.entry.alpha_gradient:
+                mx = mpfr(ax, 53)
+                r = gmpy2.rec_sqrt(ma) / mx if math.isinf(xv) else gmpy2.rec_sqrt(1 + ma * mx * mx)
+                value = mpfr(ag, 53) * (1 if math.isinf(xv) else mx * mx * mx) * r * r * r / 2
+            elif config.is_backward and (xv == 0 or (isrlu and xv > 0)):     # f'(x) = 1
                 value = mpfr(ag, 53)
             elif math.isinf(xv):                                  # ISRU(±inf) = ±alpha**-0.5
                 value = gmpy2.rec_sqrt(ma)

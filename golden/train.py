@@ -35,7 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MENU", "train_run", "summarize", "format_table", "main"]
+from .networks import MENU, QUICK
+
+__all__ = ["train_run", "summarize", "format_table", "main"]
 
 MODELS = ("cnn", "gru")
 LEARNING_RATE = (0.003, 0.0001)
@@ -43,29 +45,6 @@ BATCH = 100
 DEFAULT_SEEDS = 5
 DEFAULT_EPOCHS = 17                 # the paper's, for its first CNN
 QUICK_EPOCHS = 6
-HARDWARE = {                        # menu key -> HardwareActivation parameters, beside the function
-    "hw-bf16": dict(format="bf16"),
-    "hw-fp16": dict(format="fp16"),
-    "hw-fp32": dict(format="fp32"),
-    "hw-magic0": dict(format="fp32", seed="magic", newton=0),
-    "hw-magic1": dict(format="fp32", seed="magic", newton=1),
-}
-QUICK = {"cnn": ("relu", "elu", "isrlu", "hw-bf16", "hw-magic0"), "gru": ("tanh", "isru", "hw-bf16")}
-
-
-def _menu():
-    """``{model: {key: (candidate spec, gate spec)}}``; a spec is an exact name or
-    ``(function, parameters)`` of a hardware activation."""
-    cnn = {name: (name, None) for name in ("relu", "elu", "isrlu", "isrlu-a3")}
-    cnn.update({key: (("isrlu", params), None) for key, params in HARDWARE.items()})
-    cnn["hw-elu-bf16"] = (("elu", dict(format="bf16")), None)
-    gru = {"tanh": ("tanh", "sigmoid"), "isru": ("isru", "isru-sigmoid")}
-    gru.update({key: (("isru", params), ("isru-sigmoid", params)) for key, params in HARDWARE.items()})
-    gru["hw-tanh-bf16"] = (("tanh", dict(format="bf16")), ("sigmoid", dict(format="bf16")))
-    return {"cnn": cnn, "gru": gru}
-
-
-MENU = _menu()
 
 
 def _module(spec):

@@ -30,13 +30,18 @@ FP16_ISRLU = Config("fp16", function="isrlu")
 BF16_ISRU_A3 = Config("bf16", function="isru", alpha=3.0)
 BF16_ISRLU_GRAD = Config("bf16", function="isrlu-grad")
 FP16_ISRU_GRAD_A3 = Config("fp16", function="isru-grad", alpha=3.0)
-FLOAT16_DEFAULT = [FP16_ISRLU, BF16_ISRU_A3, BF16_ISRLU_GRAD, FP16_ISRU_GRAD_A3]
+# The alpha gradients: runtime alpha (as the torch layer's learnable alpha uses them), and a constant.
+BF16_ISRLU_ALPHA_GRAD = Config("bf16", function="isrlu-alpha-grad", runtime_alpha=True)
+FP16_ISRU_ALPHA_GRAD_A3 = Config("fp16", function="isru-alpha-grad", alpha=3.0)
+FLOAT16_DEFAULT = [FP16_ISRLU, BF16_ISRU_A3, BF16_ISRLU_GRAD, FP16_ISRU_GRAD_A3, BF16_ISRLU_ALPHA_GRAD,
+                   FP16_ISRU_ALPHA_GRAD_A3]
 FLOAT16_FULL = [c for c in (Config(fmt, function=f, alpha=a) for fmt in ("fp16", "bf16")
                             for f in ACTIVATIONS for a in (1.0, 3.0)) if c not in FLOAT16_DEFAULT]
 FLOAT16_ICARUS = [BF16_ISRU_A3, BF16_ISRLU_GRAD]
 FLOAT16_ICARUS_FULL = [FP16_ISRLU, FP16_ISRU_GRAD_A3]
 # FP32 backward by default: sim/test_exhaustive.py (its C++ harness, two ranges of x and pairs).
 FP32_ISRU = Config("fp32", function="isru")
+FP32_ISRU_ALPHA_GRAD = Config("fp32", function="isru-alpha-grad", runtime_alpha=True)
 FP32_FULL = [Config("fp32", function=f) for f in ("isrlu", "isrlu-grad", "isru-grad")]
 FP32_ICARUS_FULL = [Config("fp32", function="isrlu-grad")]
 RUNTIME_ALPHA_CONFIG = Config("bf16", function="isru", runtime_alpha=True)
@@ -176,7 +181,7 @@ def test_float16_exhaustive(design, config, simulator):
 
 
 @pytest.mark.parametrize("config, simulator",
-                         on("verilator", [FP32_ISRU], FP32_FULL)
+                         on("verilator", [FP32_ISRU, FP32_ISRU_ALPHA_GRAD], FP32_FULL)
                          + on("icarus", [FP32_ISRU], FP32_ICARUS_FULL), ids=name_of)
 def test_fp32_random_and_specials(design, sim_full, config, simulator):
     """The specials, random raw patterns (half uniform, half with moderate exponents), the

@@ -65,9 +65,10 @@ def test_bad_format(text, message):
     (dict(out_format="q8.8"), "out_format is only used with fixed-point formats, not with bf16"),
     (dict(format="q4.12", out_format="fp16"), "out_format must be a fixed-point format qI.F, not fp16"),
     (dict(alpha=2.0), "alpha is only used with the functions isrlu, isru, isrlu-grad, "
-                      "isru-grad, elu, elu-grad, isru-sigmoid, isru-sigmoid-grad, not with 'rsqrt'"),
+                      "isru-grad, elu, elu-grad, isru-sigmoid, isru-sigmoid-grad, isrlu-alpha-grad, "
+                      "isru-alpha-grad, not with 'rsqrt'"),
     (dict(runtime_alpha=True), "runtime_alpha is only used with the functions isrlu, isru, isrlu-grad, "
-                               "isru-grad, not with 'rsqrt'"),
+                               "isru-grad, isrlu-alpha-grad, isru-alpha-grad, not with 'rsqrt'"),
     (dict(function="elu", format="q4.12"), "function 'elu' takes a float format, not q4.12"),
     (dict(function="elu", runtime_alpha=True), "runtime_alpha is not used with function 'elu'"),
     (dict(function="elu-grad", alpha=1e6), "alpha must be a float in (0, 65536), not 1000000.0"),

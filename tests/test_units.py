@@ -68,6 +68,9 @@ CONFIGS = [
     Config("e5m2", function="tanh-grad"), Config("e4m3", function="tanh-grad", pipeline=5),
     Config("e5m2", function="sigmoid"), Config("e4m3", function="sigmoid", pipeline=7),
     Config("e4m3", function="sigmoid-grad"), Config("e5m2", function="sigmoid-grad", pipeline=0),
+    Config("e4m3", function="isru-alpha-grad"), Config("e5m2", function="isru-alpha-grad", alpha=3.0, pipeline=3),
+    Config("e4m3", function="isrlu-alpha-grad", runtime_alpha=True), Config("e5m2", function="isrlu-alpha-grad",
+                                                                             seed="magic", newton=1, pipeline=0),
 ]
 
 

@@ -92,6 +92,9 @@ class Function:
         against ELU, and so on).
     identity_nonnegative : bool
         ``f(x) = x`` (``f'(x) = 1``) for ``x >= 0``.
+    alpha_gradient : bool
+        The unit returns ``grad_out * df/dalpha`` (a backward unit for learning alpha):
+        ``df/dalpha = -x**3/2 * (1 + alpha*x**2)**-1.5`` (0 on ISRLU's identity half).
     sigmoid_form : bool
         An activation ``g`` taken to the sigmoid form ``(1 + g(x/2))/2`` (ISRU's analogue of
         ``sigmoid(x) = (1 + tanh(x/2))/2``): the core sees ``alpha/4``, the result is scaled by
@@ -111,6 +114,7 @@ class Function:
     identity_nonnegative: bool = False
     rival: object = None
     sigmoid_form: bool = False
+    alpha_gradient: bool = False
 
     @property
     def takes_fixed(self):
@@ -135,8 +139,8 @@ class Function:
 
 
 def _activation(name, wire_code, description, backward=False, identity_nonnegative=False, rival=None,
-                sigmoid_form=False):
-    fixed = not (sigmoid_form and not backward)
+                sigmoid_form=False, alpha_gradient=False):
+    fixed = not (sigmoid_form and not backward) and not alpha_gradient
     return Function(name, Family.ACTIVATION, ("x", "grad") if backward else ("x",), description, wire_code,
                     unit="activation:ActivationUnit", twin="activation:activation",
                     reference="reference_float64:isru_sigmoid_exact" if sigmoid_form
@@ -144,7 +148,7 @@ def _activation(name, wire_code, description, backward=False, identity_nonnegati
                     float_cases=_GRAD_CASES_FLOAT if backward else _X_CASES_FLOAT,
                     fixed_cases=(_GRAD_CASES_FIXED if backward else _X_CASES_FIXED) if fixed else (),
                     backward=backward, identity_nonnegative=identity_nonnegative, rival=rival,
-                    sigmoid_form=sigmoid_form)
+                    sigmoid_form=sigmoid_form, alpha_gradient=alpha_gradient)
 
 
 def _logistic(name, wire_code, description, reference, backward=False):
@@ -189,6 +193,11 @@ REGISTRY = {entry.name: entry for entry in (
     _logistic("sigmoid", 13, "logistic sigmoid s(x) = 1/(1 + exp(-x))", "sigmoid_exact"),
     _logistic("sigmoid-grad", 14, "logistic sigmoid backward pass grad * s(x)*(1 - s(x))", "sigmoid_exact",
               backward=True),
+    _activation("isrlu-alpha-grad", 15, "ISRLU alpha gradient grad * df/dalpha "
+                "(0 for x >= 0, else -x^3/2 * (1 + alpha*x^2)^-1.5)", backward=True, identity_nonnegative=True,
+                alpha_gradient=True),
+    _activation("isru-alpha-grad", 16, "ISRU alpha gradient grad * -x^3/2 * (1 + alpha*x^2)^-1.5", backward=True,
+                alpha_gradient=True),
 )}
 FUNCTIONS = tuple(REGISTRY)
 DEFAULT_FUNCTION = FUNCTIONS[0]     # what a configuration computes unless told

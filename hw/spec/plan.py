@@ -150,7 +150,8 @@ def rsqrt_cuts(config):
 
 def activation_cuts(config):
     """An activation or its backward unit: unpack, ``x**2``, ``alpha*x**2``, ``1 + .`` (aligned,
-    summed, normalized), the core, [``r**2``, ``r**3``,] the product, round/pack."""
+    summed, normalized), the core, [``r**2``, ``r**3``,] the product, [``x**3`` and its product
+    (alpha gradient),] round/pack."""
     device, dp = config.device_model, datapath(config)
     w, p = dp.work_bits, dp.x_frac_bits + 1
     lut = device.ns("lut")
@@ -175,6 +176,10 @@ def activation_cuts(config):
         cuts += (_product_cuts(device, "r2", w + 1, w + 1, square=True, row_bits=dp.row_bits)
                  + _product_cuts(device, "r3", w + 1, w + 1, row_bits=dp.row_bits))
     cuts += _product_cuts(device, "product", p, w + 1, row_bits=dp.row_bits)
+    if config.entry.alpha_gradient:             # x**3 = x * Q, then x**3 * (grad * r**3)
+        cuts += (_product_cuts(device, "cube", p, w + 2, row_bits=dp.row_bits)
+                 + _product_cuts(device, "agrad", w + 3, w + 2, row_bits=dp.row_bits))
+        w += 2                                  # the packer's input: below 16, w + 4 bits
     if config.entry.sigmoid_form and not config.is_backward:
         cuts += _isru_sigmoid_cuts(config, dp)
         w += 1                                  # the packer's input: (2 + |v|) or N/(U*D), 2w + 1

@@ -126,6 +126,8 @@ class ActivationUnit(StreamUnit):
             live["square"] = (rom.sq >> (2 * p - w) if 2 * p >= w else rom.sq << (w - 2 * p))[:w + 2]
         else:
             live = self._mul(m, st, en, lane, "square", live, live["sigx"], live["sigx"], 2 * p - w, w + 2)
+        if config.entry.alpha_gradient:
+            live["q"] = live["square"]
         siga = live.pop("siga") if config.runtime_alpha else Const(siga)
         # The ISRU sigmoid's N = 1 + ((alpha - 1)/4)*x**2 beside 1 + (alpha/4)*x**2 (alpha 1: none).
         sigmoid = config.entry.sigmoid_form and not config.is_backward
@@ -168,6 +170,10 @@ class ActivationUnit(StreamUnit):
             live["exp"] = exp_in - (live["k"] << 1) - live["k"]     # 3k without a multiplier
             if config.entry.sigmoid_form:
                 live["exp"] = live["exp"] - 2                        # the sigmoid form's 1/4
+            if config.entry.alpha_gradient:                          # * x**3 / 2, negated for x > 0
+                live["exp"] = live["exp"] + (live["ex"] << 1) + live["ex"] - 1
+                identity = live["unit"] if config.entry.identity_nonnegative else Const(0, 1)
+                sign = Mux(identity, sign, sign ^ ~live["sx"])
         else:
             operand, exp_in, sign = live["sigx"], live["ex"], live["sx"]
             live["exp"] = exp_in - live["k"]
@@ -175,6 +181,10 @@ class ActivationUnit(StreamUnit):
         r = live["r"] if sigmoid else live.pop("r")
         live = self._mul(m, st, en, lane, "product", live, operand, r, p, w + 2)
         live["v"] = live.pop("product")
+        if config.entry.alpha_gradient:
+            live = self._mul(m, st, en, lane, "cube", live, live["sigx"], live.pop("q"), p, w + 3)
+            live = self._mul(m, st, en, lane, "agrad", live, live.pop("cube"), live.pop("v"), w, w + 4)
+            live["v"] = live.pop("agrad")
         if sigmoid:                 # the tail chooses by x < 0; the result is positive
             live["sign"] = live["sign"] & (live["cx"] != Cls.ZERO)
             live = isru_sigmoid.sigmoid_tail(m, st, en, config, dp, name, live)
@@ -189,10 +199,13 @@ class ActivationUnit(StreamUnit):
         w = dp.work_bits
         lead_min = product_lead_min(config, dp)
         sigmoid = config.entry.sigmoid_form and not config.is_backward
+        top = 2                     # the product v below 2 (w + 2 bits, leading one at w + 1 at most)
         if sigmoid:                 # (isru_sigmoid.sigmoid_tail): one more fraction bit, N < 2
             w, lead_min = w + 1, max(0, lead_min - 1)
+        if config.entry.alpha_gradient:
+            top = 4                 # x**3 * (grad * r**3) below 16
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
-            fmt, w + 2, w, lead_min, w + 1, dp.exp_width, subnormals=True,
+            fmt, w + top, w, lead_min, w + top - 1, dp.exp_width, subnormals=True,
             cuts=st.on_each(PACK_CUTS), below_max=dp.below_emin_max, lead_cut=st.on("pack_lead"))
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
         live = st.cut_each(("pack_lead",) + PACK_CUTS, live)
@@ -200,7 +213,14 @@ class ActivationUnit(StreamUnit):
         signed_bits = Mux(sign, fmt.sign_bit, 0)
         result = Signal(fmt.width, name=f"lane{lane}_result")
         m.d.comb += result.eq(pack.bits | signed_bits)
-        if config.is_backward:
+        if config.entry.alpha_gradient:                  # df/dalpha = 0 where unit
+            cg, unit = live["cg"], live["unit"]
+            with m.If((cg == Cls.ZERO) | unit):
+                m.d.comb += result.eq(signed_bits)
+            with m.If(cg == Cls.INF):
+                m.d.comb += result.eq(fmt.inf | signed_bits)
+            invalid = (cx == Cls.NAN) | (cg == Cls.NAN) | (unit & (cg == Cls.INF))
+        elif config.is_backward:
             cg = live["cg"]
             vanishing = (cx == Cls.INF) & ~live["unit"]
             with m.If(cg == Cls.ZERO):
