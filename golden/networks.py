@@ -13,10 +13,12 @@ Exact float activations (:data:`EXACT`) are plain torch expressions; hardware-ex
 :class:`golden.nn.HardwareActivation` modules. :data:`MENU` names what :mod:`golden.train`
 compares per model.
 """
+import math
+
 import torch
 from torch import nn
 
-__all__ = ["PaperCNN", "RowGRU", "EXACT", "exact", "MENU", "QUICK"]
+__all__ = ["PaperCNN", "RowGRU", "LearnableISRLU", "EXACT", "exact", "MENU", "QUICK"]
 
 HIDDEN = 200
 DROPOUT = 0.25          # the paper's pkeep 0.75
@@ -43,6 +45,18 @@ EXACT = {
 }
 
 
+class LearnableISRLU(nn.Module):
+    """Exact float ISRLU with ``alpha = softplus(alpha_raw)`` learned (one per layer)."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha_raw = nn.Parameter(torch.tensor([alpha + math.log(-math.expm1(-alpha))]))
+
+    def forward(self, x):
+        a = nn.functional.softplus(self.alpha_raw)
+        return torch.where(x >= 0, x, x * torch.rsqrt(1 + a * x * x))
+
+
 class _Lambda(nn.Module):
     def __init__(self, name, fn):
         super().__init__()
@@ -67,8 +81,9 @@ HARDWARE = {                        # menu key -> HardwareActivation parameters,
 def _menu():
     """``{model: {key: (candidate spec, gate spec)}}``; a spec is an exact name of :data:`EXACT`
     or ``(function, parameters)`` of a hardware activation."""
-    cnn = {name: (name, None) for name in ("relu", "elu", "isrlu", "isrlu-a3")}
+    cnn = {name: (name, None) for name in ("relu", "elu", "isrlu", "isrlu-a3", "isrlu-learn")}
     cnn.update({key: (("isrlu", params), None) for key, params in HARDWARE.items()})
+    cnn["hw-bf16-learn"] = (("isrlu", dict(format="bf16", learn_alpha=True)), None)
     cnn["hw-elu-bf16"] = (("elu", dict(format="bf16")), None)
     gru = {"tanh": ("tanh", "sigmoid"), "isru": ("isru", "isru-sigmoid")}
     gru.update({key: (("isru", params), ("isru-sigmoid", params)) for key, params in HARDWARE.items()})
@@ -81,8 +96,8 @@ QUICK = {"cnn": ("relu", "elu", "isrlu", "hw-bf16", "hw-magic0"), "gru": ("tanh"
 
 
 def exact(name):
-    """The exact float activation ``name`` of :data:`EXACT` as a module."""
-    return _Lambda(name, EXACT[name])
+    """The exact float activation ``name`` of :data:`EXACT` (or ``isrlu-learn``) as a module."""
+    return LearnableISRLU() if name == "isrlu-learn" else _Lambda(name, EXACT[name])
 
 
 def _init(module):

@@ -18,12 +18,14 @@ Results come back in ``x``'s dtype: bit-exact where that dtype holds every value
 else the exact result rounded to the dtype.
 
 The operators are registered with ``torch.library.custom_op`` (``isrlu_ip::forward``,
-``isrlu_ip::backward``) and ``register_autograd``, with fake implementations, so they pass
+``isrlu_ip::backward``, and for a learnable alpha ``isrlu_ip::forward_alpha``,
+``isrlu_ip::backward_alpha``) and ``register_autograd``, with fake implementations, so they pass
 ``torch.library.opcheck`` and trace under ``torch.compile``; the configuration travels as its
 JSON text.
 """
 import functools
 import json
+import math
 
 import numpy as np
 import torch
@@ -122,6 +124,62 @@ def _(grad, x, key):
     return torch.empty_like(x)
 
 
+@torch.library.custom_op("isrlu_ip::forward_alpha", mutates_args=())
+def _forward_alpha(x: torch.Tensor, alpha: torch.Tensor, key: str) -> torch.Tensor:
+    config = _config(key)
+    fmt = config.format
+    a = torch.broadcast_to(alpha, x.shape)
+    y, _ = evaluate(config, x=_to_bits(fmt, x).reshape(-1), alpha=_to_bits(fmt, a).reshape(-1))
+    return _to_tensor(fmt, y, x)
+
+
+@_forward_alpha.register_fake
+def _(x, alpha, key):
+    return torch.empty_like(x)
+
+
+@torch.library.custom_op("isrlu_ip::backward_alpha", mutates_args=())
+def _backward_alpha(grad: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor,
+                    key: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(grad * f'(x), grad * df/dalpha)`` per element, from the backward and alpha-gradient
+    units with alpha as an operand."""
+    config = _config(key)
+    fmt = config.format
+    ops = {"x": _to_bits(fmt, x).reshape(-1),
+           "grad": _to_bits(fmt, torch.broadcast_to(grad, x.shape)).reshape(-1),
+           "alpha": _to_bits(fmt, torch.broadcast_to(alpha, x.shape)).reshape(-1)}
+    gx, _ = evaluate(config.with_(function=f"{config.function}-grad"), **ops)
+    ga, _ = evaluate(config.with_(function=f"{config.function}-alpha-grad"), **ops)
+    return _to_tensor(fmt, gx, x), _to_tensor(fmt, ga, x)
+
+
+@_backward_alpha.register_fake
+def _(grad, x, alpha, key):
+    return torch.empty_like(x), torch.empty_like(x)
+
+
+def _sum_to(t, shape):
+    """``t`` summed over the dimensions a tensor of ``shape`` was broadcast along."""
+    lead = t.dim() - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and t.shape[lead + i] != 1)
+    return t.sum(dims, keepdim=True).reshape(shape) if dims else t
+
+
+def _setup_alpha_context(ctx, inputs, output):
+    x, alpha, key = inputs
+    ctx.save_for_backward(x, alpha)
+    ctx.key = key
+
+
+def _autograd_alpha(ctx, grad):
+    x, alpha = ctx.saved_tensors
+    gx, ga = _backward_alpha(grad, x, alpha, ctx.key)
+    return gx, _sum_to(ga, alpha.shape).to(alpha.dtype), None
+
+
+_forward_alpha.register_autograd(_autograd_alpha, setup_context=_setup_alpha_context)
+
+
 def _setup_context(ctx, inputs, output):
     x, key = inputs
     ctx.save_for_backward(x)
@@ -144,6 +202,10 @@ def hardware_activation(x, config: Config):
     return _forward(x, config_key(config))
 
 
+def _inverse_softplus(a):
+    return a + math.log(-math.expm1(-a))
+
+
 class HardwareActivation(torch.nn.Module):
     """An activation function of the library, bit-exact with its hardware units.
 
@@ -154,7 +216,17 @@ class HardwareActivation(torch.nn.Module):
     format : str
         A float format of :class:`hw.spec.config.Config`: ``bf16``, ``fp16``, ``fp32`` or ``eXmY``.
     alpha : float | None
-        The hyperparameter of ISRLU, ISRU, ELU and the ISRU sigmoid (default 1), a constant.
+        The hyperparameter of ISRLU, ISRU, ELU and the ISRU sigmoid (default 1): a constant, or
+        with ``learn_alpha`` the initial value.
+    learn_alpha : bool
+        ISRLU and ISRU: alpha is a parameter, ``alpha = softplus(alpha_raw)`` (so it stays
+        positive; leave ``alpha_raw`` out of weight decay, which would pull alpha towards
+        ``log 2``). The forward pass runs the runtime-alpha unit (alpha rounded to the format, as
+        the hardware sees it); ``x``'s gradient comes from the runtime-alpha backward unit and
+        alpha's from the alpha-gradient unit (``grad * df/dalpha`` per element, one rounding),
+        summed by torch.
+    channels : int | None
+        With ``learn_alpha``: one alpha per channel (dimension 1 of ``x``) instead of one per layer.
     **config
         Any other :class:`~hw.spec.config.Config` parameter (``seed``, ``table_bits``,
         ``newton``, ``magic``); the backward unit takes the same ones.
@@ -163,20 +235,58 @@ class HardwareActivation(torch.nn.Module):
     that of the units named by :attr:`config` and :attr:`backward_config`.
     """
 
-    def __init__(self, function, format="bf16", alpha=None, **config):
+    def __init__(self, function, format="bf16", alpha=None, learn_alpha=False, channels=None, **config):
         super().__init__()
         if function not in FUNCTIONS:
             raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, not {function!r}")
-        params = dict(config, **({} if alpha is None else {"alpha": alpha}))
-        self.config = Config(format, function=function, **params)
+        if learn_alpha:
+            learnable = [name for name in FUNCTIONS if f"{name}-alpha-grad" in REGISTRY]
+            if function not in learnable:
+                raise ValueError(f"learn_alpha: only {', '.join(learnable)} have an alpha-gradient unit, "
+                                 f"not {function!r}")
+            if "runtime_alpha" in config:
+                raise ValueError("runtime_alpha: learn_alpha sets it (alpha is then an operand of the units)")
+            if channels is not None and (not isinstance(channels, int) or channels < 1):
+                raise ValueError(f"channels must be a positive integer, not {channels!r}")
+            start = 1.0 if alpha is None else alpha
+            if not (isinstance(start, (int, float)) and math.isfinite(start) and start > 0):
+                raise ValueError(f"alpha must be a positive number, not {alpha!r}")
+            self.config = Config(format, function=function, runtime_alpha=True, **config)
+            raw = torch.full((channels or 1,), _inverse_softplus(float(start)), dtype=torch.float64)
+            self.alpha_raw = torch.nn.Parameter(raw)
+        else:
+            if channels is not None:
+                raise ValueError("channels: only with learn_alpha")
+            params = dict(config, **({} if alpha is None else {"alpha": alpha}))
+            self.config = Config(format, function=function, **params)
+            self.alpha_raw = None
         if not isinstance(self.config.format, FloatFormat):
             raise ValueError(f"format must be a float format (bf16, fp16, fp32, eXmY), not fixed point "
                              f"{self.config.format.name!r}")
         self.key = config_key(self.config)
-        self.backward_config = _backward_config(self.key)
+        self.backward_config = None if learn_alpha else _backward_config(self.key)
+
+    @property
+    def alpha(self):
+        """The current alpha: a float, or with ``learn_alpha`` a tensor (one per channel) before
+        rounding to the format."""
+        if self.alpha_raw is None:
+            return self.config.alpha
+        return torch.nn.functional.softplus(self.alpha_raw)
 
     def forward(self, x):
-        return hardware_activation(x, self.config)
+        if self.alpha_raw is None:
+            return hardware_activation(x, self.config)
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            raise TypeError(f"x must be a floating-point tensor, not {getattr(x, 'dtype', type(x).__name__)}")
+        alpha = self.alpha.to(x.dtype)
+        if len(alpha) > 1:
+            if x.dim() < 2 or x.shape[1] != len(alpha):
+                raise ValueError(f"x must have {len(alpha)} channels in dimension 1, not shape {tuple(x.shape)}")
+            alpha = alpha.reshape((1, -1) + (1,) * (x.dim() - 2))
+        return _forward_alpha(x, alpha, self.key)
 
     def extra_repr(self):
-        return self.config.name
+        if self.alpha_raw is None:
+            return self.config.name
+        return f"{self.config.name}, learnable alpha x{len(self.alpha_raw)}"

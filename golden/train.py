@@ -16,7 +16,9 @@ epoch as a plot (``--plot``, SVG or PNG by suffix).
 Activations (``--activations``, default all of the model's): the CNN compares exact ``relu``,
 ``elu``, ``isrlu`` (alpha 1), ``isrlu-a3`` with hardware-exact ISRLU ``hw-bf16``, ``hw-fp16``,
 ``hw-fp32`` (the default configurations), ``hw-magic0``/``hw-magic1`` (FP32 magic-constant seed
-with 0 or 1 Newton stage: the paper's fast approximation) and hardware ELU ``hw-elu-bf16``; the GRU
+with 0 or 1 Newton stage: the paper's fast approximation), hardware ELU ``hw-elu-bf16``, and a
+learned alpha (one per layer, from 1): exact ``isrlu-learn`` and hardware ``hw-bf16-learn`` (the
+runtime-alpha units and the alpha-gradient unit; rows carry ``learned_alpha``, per layer); the GRU
 compares exact ``tanh`` (tanh candidate, sigmoid gates) and ``isru`` (ISRU candidate, ISRU-sigmoid
 gates) with the same hardware configurations of ISRU and the ISRU sigmoid, and hardware tanh and
 sigmoid ``hw-tanh-bf16``. A row's ``activation`` is the plain name for exact functions and the
@@ -114,6 +116,10 @@ def train_run(model, data, key, seed, epochs, progress=None):
            "seconds": round(time.perf_counter() - start, 2), "curve": curve}
     if gate is not None:
         row["gate"] = _name(gate)
+    alphas = [torch.nn.functional.softplus(m.alpha_raw).tolist() for m in net.modules()
+              if getattr(m, "alpha_raw", None) is not None]
+    if alphas:
+        row["learned_alpha"] = alphas
     return row
 
 

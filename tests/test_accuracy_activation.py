@@ -1,4 +1,4 @@
-"""Accuracy of the golden ISRLU/ISRU models (golden.activation) against the exact reference, and
+"""Accuracy of the golden ISRLU/ISRU models (golden.activation; forward, backward, alpha gradient) against the exact reference, and
 the activation side of golden.accuracy (sweeps, statistics, CLI).
 
 The ``TARGET`` tests are the accuracy contract of the golden model (correct rounding of every
@@ -15,7 +15,7 @@ from golden.eval import evaluate
 from hw.config import Config
 from hw.spec.formats import BF16, FP16, FP32, FloatFormat
 
-ACTIVATIONS = ("isrlu", "isru", "isrlu-grad", "isru-grad")
+ACTIVATIONS = ("isrlu", "isru", "isrlu-grad", "isru-grad", "isrlu-alpha-grad", "isru-alpha-grad")
 E4M3 = FloatFormat(4, 3)
 
 
@@ -30,6 +30,22 @@ def test_target_16bit_correctly_rounded(fmt, function, alpha):
     assert result["exhaustive"] is True and result["inputs"] == 1 << 16
     assert result["not_correctly_rounded"] == 0, result["worst_wrong"]
     assert result["max_ulp"] <= 0.5
+
+
+@pytest.mark.parametrize("fmt", ["bf16", "fp16"])
+@pytest.mark.parametrize("function", ["isrlu-alpha-grad", "isru-alpha-grad"])
+def test_alpha_gradient_with_any_grad(fmt, function):
+    """With arbitrary grad_out the alpha gradient is correctly rounded wherever the result is
+    normal; a subnormal result can be ``grad/2 * (1 - eps)`` (large x, grad_out subnormal) that the
+    datapath sees on a midpoint, and then rounds to even: within a hair of half an ulp."""
+    config = Config(fmt, function=function)
+    rng = np.random.default_rng(5)
+    x, grad = (rng.integers(0, 1 << 16, 1 << 17, dtype=np.uint64) for _ in range(2))
+    y, _ = evaluate(config, x, grad)
+    d = reference.activation_compare(config, y, x, grad)
+    subnormal = (d["reference"] & np.uint64(config.format.inf)) == 0          # exponent field 0
+    assert not (d["wrong"] & ~subnormal).any()
+    assert np.nanmax(d["ulp"]) < 0.50001
 
 
 @pytest.mark.parametrize("function", ACTIVATIONS)

@@ -102,3 +102,54 @@ def test_operators_pass_opcheck_and_compile():
 def test_bad_arguments_name_the_parameter(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def _alpha_bits(fmt, alpha):
+    from golden.reference_float64 import round_float64
+    return round_float64(fmt, alpha)
+
+
+@pytest.mark.parametrize("function", ["isrlu", "isru"])
+@pytest.mark.parametrize("name, alpha", [("bf16", 1.0), ("bf16", 3.0), ("fp16", 0.7)])
+def test_learnable_alpha_is_the_runtime_alpha_units(function, name, alpha):
+    act = HardwareActivation(function, name, alpha=alpha, learn_alpha=True)
+    fmt = act.config.format
+    x = np.arange(1 << 16, dtype=np.uint64)
+    x = x[np.isfinite(decode_float(fmt, x))]                              # alpha's sum stays finite
+    grad = np.random.default_rng(3).permutation(x)
+    a = np.full(x.shape, _alpha_bits(fmt, act.alpha.item()), dtype=np.uint64)
+    xt = _values(fmt, x).requires_grad_()
+    y = act(xt)
+    y.backward(_values(fmt, grad))
+    forward = act.config
+    want_y, _ = evaluate(forward, x=x, alpha=a)
+    want_gx, _ = evaluate(forward.with_(function=f"{function}-grad"), x=x, grad=grad, alpha=a)
+    want_ga, _ = evaluate(forward.with_(function=f"{function}-alpha-grad"), x=x, grad=grad, alpha=a)
+    np.testing.assert_array_equal(y.detach().numpy(), decode_float(fmt, want_y))
+    np.testing.assert_array_equal(xt.grad.numpy(), decode_float(fmt, want_gx))
+    per_element = torch.from_numpy(decode_float(fmt, want_ga))
+    chain = torch.sigmoid(act.alpha_raw.detach())                        # d softplus / d raw
+    want_raw = per_element.sum() * chain
+    torch.testing.assert_close(act.alpha_raw.grad, want_raw, rtol=1e-12, atol=0)
+
+
+def test_learnable_alpha_per_channel():
+    act = HardwareActivation("isrlu", "fp32", alpha=2.0, learn_alpha=True, channels=3)
+    x = torch.randn(4, 3, 5, dtype=torch.float64, requires_grad=True)
+    act(x).sum().backward()
+    assert act.alpha_raw.grad.shape == (3,) and (act.alpha_raw.grad != 0).all()
+    with pytest.raises(ValueError, match="x must have 3 channels"):
+        act(torch.randn(4, 2, 5))
+    torch.library.opcheck(torch.ops.isrlu_ip.forward_alpha.default,
+                          (x, act.alpha.detach().reshape(1, 3, 1).clone().requires_grad_(), act.key))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: HardwareActivation("elu", learn_alpha=True), "learn_alpha: only isrlu, isru"),
+    (lambda: HardwareActivation("isrlu", learn_alpha=True, alpha=-1.0), "alpha must be a positive number"),
+    (lambda: HardwareActivation("isrlu", channels=4), "channels: only with learn_alpha"),
+    (lambda: HardwareActivation("isru", learn_alpha=True, runtime_alpha=False), "runtime_alpha: learn_alpha sets it"),
+])
+def test_learnable_alpha_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
