@@ -29,14 +29,13 @@ Exit status: 0 done, 2 bad usage.
 """
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write, check_output, write_json
 from .networks import MENU, QUICK
 
 __all__ = ["train_run", "summarize", "format_table", "main"]
@@ -173,29 +172,8 @@ def _plot(rows, path):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    _atomic(path, lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "svg"))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "svg"))
     plt.close(fig)
-
-
-def _atomic(path, write):
-    """Write ``path`` through ``write(temporary path)``, then rename: never half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _write_json(path, data):
-    def write(tmp):
-        with open(tmp, "w") as file:
-            json.dump(data, file, indent=1)
-            file.write("\n")
-    _atomic(path, write)
 
 
 def _list(parser, text, choices, what):
@@ -204,19 +182,6 @@ def _list(parser, text, choices, what):
     if bad or not items:
         parser.error(f"{what} must be a comma-separated list of {', '.join(choices)}; not {', '.join(bad) or repr(text)}")
     return items
-
-
-def _output(parser, flag, path, suffixes):
-    if path is None:
-        return None
-    path = Path(path)
-    if path.suffix not in suffixes:
-        parser.error(f"{flag} {path}: the file name must end in {' or '.join(suffixes)}")
-    if not path.parent.is_dir():
-        parser.error(f"{flag} {path}: folder {path.parent} does not exist")
-    if not os.access(path.parent, os.W_OK):
-        parser.error(f"{flag} {path}: folder {path.parent} is not writable")
-    return path
 
 
 def main(argv=None):
@@ -248,8 +213,8 @@ def main(argv=None):
             keys[model] = list(QUICK[model] if args.quick else MENU[model])
     if not any(keys.values()):
         parser.error(f"--activations: none of {args.activations} is an activation of {', '.join(models)}")
-    json_path = _output(parser, "--json", args.json, (".json",))
-    plot_path = _output(parser, "--plot", args.plot, (".svg", ".png"))
+    json_path = check_output(parser, "--json", args.json, (".json",))
+    plot_path = check_output(parser, "--plot", args.plot, (".svg", ".png"))
 
     from tqdm import tqdm
     from .datasets import load
@@ -265,7 +230,7 @@ def main(argv=None):
     summary = summarize(rows)
     print(format_table(summary))
     if json_path:
-        _write_json(json_path, {"runs": rows, "summary": summary})
+        write_json(json_path, {"runs": rows, "summary": summary})
         print(f"wrote {json_path}")
     if plot_path:
         _plot(rows, plot_path)

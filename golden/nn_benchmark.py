@@ -1,0 +1,100 @@
+"""Throughput of :class:`golden.nn.HardwareActivation` against PyTorch's native ELU on this CPU.
+
+    python -m golden.nn_benchmark [--elements N] [--repeats R] [--json FILE]
+
+Times the forward pass, and the forward plus backward pass (``y.backward(ones)``), of each
+hardware activation on ``N`` float32 elements (standard normal), as elements per second (best of
+``R``), beside ``torch.nn.functional.elu`` on the same tensor, and prints the slowdown against
+the goal (within 5x of native ELU for the 16-bit formats, 20x for FP32). A benchmark, not a test:
+the figures depend on the machine and its load.
+"""
+import argparse
+import json
+import sys
+import time
+
+from .files import check_output, write_json
+
+__all__ = ["measure", "main", "GOALS"]
+
+GOALS = {"bf16": 5.0, "fp16": 5.0, "fp32": 20.0}
+FUNCTIONS = ("isrlu", "isru")
+
+
+def _rate(step, elements, repeats):
+    step()                                     # warm-up: tables, caches
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        best = min(best, time.perf_counter() - start)
+    return elements / best
+
+
+def _steps(activation, x):
+    import torch
+
+    def forward():
+        with torch.no_grad():
+            activation(x)
+
+    def both():
+        x.grad = None
+        activation(x).backward(torch.ones_like(x))
+    return forward, both
+
+
+def measure(elements=1 << 20, repeats=3):
+    """Rows: ``{"activation", "format", "forward", "forward_backward"}`` in elements per second,
+    the native ELU first (format ``float32``), then ``slowdown`` and ``goal`` on each hardware
+    row (forward plus backward against native ELU's)."""
+    import torch
+    from .nn import HardwareActivation
+    x = torch.randn(elements, requires_grad=True)
+    rows = []
+    forward, both = _steps(torch.nn.functional.elu, x)
+    native = {"activation": "torch elu", "format": "float32", "forward": _rate(forward, elements, repeats),
+              "forward_backward": _rate(both, elements, repeats)}
+    rows.append(native)
+    for fmt in GOALS:
+        for function in FUNCTIONS:
+            act = HardwareActivation(function, fmt)
+            forward, both = _steps(act, x)
+            row = {"activation": act.config.name, "format": fmt, "forward": _rate(forward, elements, repeats),
+                   "forward_backward": _rate(both, elements, repeats)}
+            row["slowdown"] = native["forward_backward"] / row["forward_backward"]
+            row["goal"] = GOALS[fmt]
+            rows.append(row)
+    return rows
+
+
+def format_rows(rows):
+    lines = ["| activation | forward M elem/s | forward + backward M elem/s | slower than native ELU | goal |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        slow = f"{r['slowdown']:.0f}x" if "slowdown" in r else "-"
+        goal = f"{r['goal']:.0f}x" if "goal" in r else "-"
+        lines.append(f"| {r['activation']} | {r['forward'] / 1e6:.1f} | {r['forward_backward'] / 1e6:.2f} | {slow} | {goal} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m golden.nn_benchmark", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--elements", type=int, default=1 << 20, help="elements per pass (default 2**20)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes, the best counts (default 3)")
+    parser.add_argument("--json", help="write the rows to FILE")
+    args = parser.parse_args(argv)
+    for flag, value in (("--elements", args.elements), ("--repeats", args.repeats)):
+        if value < 1:
+            parser.error(f"{flag} must be at least 1, not {value}")
+    check_output(parser, "--json", args.json, (".json",))
+    rows = measure(args.elements, args.repeats)
+    print(format_rows(rows))
+    if args.json:
+        write_json(args.json, rows)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
