@@ -10,7 +10,10 @@ rounded to the format and the backward unit's result ``grad_out * f'(x)`` (one r
 returned. The arithmetic is the golden model's (:func:`golden.eval.evaluate`), not a copy: the
 NumPy twins run on the tensor's values (on the CPU), and for the 16-bit formats the forward pass
 looks its results up in a table of all 65,536 of them built from the same twins (on the tensor's
-device). ReLU has no backward unit: its gradient is ``grad_out`` (rounded) where ``x > 0``, else
+device); the BF16 backward pass too, from a table of the backward unit's results for every ``x``
+and every grad significand at one grad exponent (built from the twins on first use, 4 s), shifted
+to the grad's exponent wherever the result is normal (elsewhere the twins run). ReLU has no
+backward unit: its gradient is ``grad_out`` (rounded) where ``x > 0``, else
 ``+0``, which involves no rounding.
 
 Results come back in ``x``'s dtype: bit-exact where that dtype holds every value of the format
@@ -43,6 +46,9 @@ __all__ = ["HardwareActivation", "FUNCTIONS", "hardware_activation", "config_key
 FUNCTIONS = tuple(name for name, entry in REGISTRY.items()
                   if not entry.backward and entry.family not in (Family.RSQRT, Family.FMA))
 _TORCH_FORMATS = {"bf16": torch.bfloat16, "fp16": torch.float16}    # 16-bit formats torch rounds to natively
+# The backward table holds 2**(16 + man_bits) results: 16 MB and 4 s to build for BF16; FP16's
+# would take 134 MB and half a minute, so FP16 runs the golden model itself.
+TABLE_MAX_MAN_BITS = 7
 
 
 def config_key(config: Config):
@@ -81,6 +87,52 @@ def _forward_table(key):
     return torch.from_numpy(decode_float(config.format, y))
 
 
+@functools.lru_cache(maxsize=None)
+def _backward_table(key):
+    """Raw results (int16) of the backward unit for every raw 16-bit ``x`` and every significand of
+    a grad at the exponent :func:`_table_exponent`, indexed ``x << man_bits | significand``."""
+    config = _backward_config(key)
+    fmt, man = config.format, config.format.man_bits
+    grads = (np.uint64(_table_exponent(fmt)) << np.uint64(man)) | np.arange(1 << man, dtype=np.uint64)
+    table = np.empty(1 << (16 + man), dtype=np.uint16)
+    step = max(1, (1 << 20) >> man)                       # x values per block: 2**20 pairs
+    for start in range(0, 1 << 16, step):
+        x = np.repeat(np.arange(start, start + step, dtype=np.uint64), 1 << man)
+        y, _ = evaluate(config, x=x, grad=np.tile(grads, step))
+        table[start << man:(start + step) << man] = y
+    return torch.from_numpy(table.view(np.int16))
+
+
+def _table_exponent(fmt):
+    """The grad exponent field the backward table is built at: near the top, so that small
+    derivatives still give normal results (only ``f' >= 2`` overflows there)."""
+    return (1 << fmt.exp_bits) - 3
+
+
+def _backward_by_table(key, xb, gb):
+    """Backward results (raw int64) of 16-bit ``xb``, ``gb`` (int64 raw bits) through the table,
+    with a mask of the elements it decides: a normal grad, and a table entry and a result whose
+    exponent fields lie in ``[2, max - 1]`` (so no rounding happened at the subnormal step and
+    nothing overflowed: rounding a normal result depends on the significands alone, and the
+    exponent adds). The rest goes to the golden model."""
+    fmt = _config(key).format
+    man, top = fmt.man_bits, (1 << fmt.exp_bits) - 1
+    table = _backward_table(key).to(xb.device)
+    field = lambda bits: (bits >> man) & top
+    ge = field(gb)
+    y0 = table[(xb << man) | (gb & ((1 << man) - 1))].to(torch.int64) & 0xFFFF
+    e = field(y0) + ge - _table_exponent(fmt)
+    ok = (ge >= 1) & (ge < top) & (field(y0) >= 2) & (field(y0) < top) & (e >= 2) & (e < top)
+    sign = ((y0 ^ gb) >> (fmt.width - 1)) & 1
+    out = (sign << (fmt.width - 1)) | (e.clamp(0, top) << man) | (y0 & ((1 << man) - 1))
+    return out, ok
+
+
+def _from_bits16(fmt, bits, like):
+    dtype = _TORCH_FORMATS[fmt.name]
+    return bits.to(torch.int16).view(dtype).to(like.dtype).reshape(like.shape)
+
+
 def _native_bits(fmt, x):
     """Raw bits as int64 of ``x`` rounded to a 16-bit format torch rounds to in one step, or None."""
     dtype = _TORCH_FORMATS.get(fmt.name)
@@ -109,9 +161,17 @@ def _(x, key):
 def _backward(grad: torch.Tensor, x: torch.Tensor, key: str) -> torch.Tensor:
     config = _config(key)
     fmt = config.format
-    xb = _to_bits(fmt, x).reshape(-1)
-    gb = _to_bits(fmt, torch.broadcast_to(grad, x.shape)).reshape(-1)
+    grad = torch.broadcast_to(grad, x.shape)
     backward = _backward_config(key)
+    xn, gn = _native_bits(fmt, x), _native_bits(fmt, grad)
+    if backward is not None and xn is not None and gn is not None and fmt.man_bits <= TABLE_MAX_MAN_BITS:
+        out, ok = _backward_by_table(key, xn.reshape(-1), gn.reshape(-1))
+        rest = torch.nonzero(~ok).reshape(-1)
+        if len(rest):
+            y, _ = evaluate(backward, x=_to_bits(fmt, x.reshape(-1)[rest]), grad=_to_bits(fmt, grad.reshape(-1)[rest]))
+            out[rest] = torch.from_numpy(y.astype(np.int64)).to(out.device)
+        return _from_bits16(fmt, out, x)
+    xb, gb = _to_bits(fmt, x).reshape(-1), _to_bits(fmt, grad).reshape(-1)
     if backward is None:                                   # ReLU: grad where x > 0, else +0
         y = np.where(decode_float(fmt, xb) > 0, gb, np.uint64(0))
     else:
