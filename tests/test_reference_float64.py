@@ -87,3 +87,15 @@ def test_round_float64_is_one_rounding():
               -tiny * 0.75, tiny * 1.5, 3.5e38, np.inf, np.nan]
     assert fp.round_float64(fmt, np.array(values)).tolist() == [
         one, one, one + 2, one + 1, 0x8000, 0x0000, 0x8001, 0x0002, 0x7F80, 0x7F80, 0x7FC0]
+
+
+def test_hard_cases_agree_with_mpfr():
+    """Where the FP32 ELU twin is not correctly rounded (its value lies near a rounding midpoint,
+    the hardest cases for the float64 bound), the fast reference still equals MPFR."""
+    from golden.elu import elu_model
+    fmt = parse_format("fp32")
+    x = np.random.default_rng(5).integers(0xBF000000, 0xC1A00000, 300_000, dtype=np.uint64)
+    fast = fp.elu_fast(fmt, 1.0, x)["bits"]
+    hard = np.flatnonzero(elu_model(fmt, 1.0, x) != fast)
+    assert hard.size > 100
+    np.testing.assert_array_equal(mp.elu_mpfr(fmt, 1.0, x[hard])["bits"], fast[hard])
