@@ -31,6 +31,7 @@ SEED_GUARD_BITS = 4
 # The activations have more products than the UP5K has DSPs (an FP32 one: x**2, the seed's three,
 # the final one): their tiles up to 8 bits wide (an FP32 significand's low byte) are LUT rows.
 ACTIVATION_ROW_BITS = 8
+CORRECTLY_ROUNDED_ROW_BITS = 12     # significands up to this wide: the 16-bit formats
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,17 @@ def _alpha(alpha, work_bits):
     return sig, exponent - 1
 
 
+def _row_bits(config):
+    """Product tiles with a side of at most this many bits are LUT rows. The alpha gradients of
+    the 16-bit formats multiply their significand-wide operands (``x``, ``grad``) in rows, so that
+    their three extra products leave the SB_MAC16 to the wide ones and FP16's fits the UP5K."""
+    if not config.is_activation:
+        return config.device_model.row_max_bits
+    if config.entry.alpha_gradient and config.significand_bits <= CORRECTLY_ROUNDED_ROW_BITS:
+        return max(ACTIVATION_ROW_BITS, config.significand_bits)
+    return ACTIVATION_ROW_BITS
+
+
 @lru_cache(maxsize=None)
 def datapath(config) -> Datapath:
     """Every width, constant and table of ``config``'s datapath (cached per configuration)."""
@@ -300,5 +312,5 @@ def datapath(config) -> Datapath:
                     square_rom=config.is_activation and config.is_float
                     and config.fraction_bits <= SQUARE_ROM_MAX_BITS,
                     seed_power=config.seed_power, **poly,
-                    row_bits=ACTIVATION_ROW_BITS if config.is_activation else config.device_model.row_max_bits,
+                    row_bits=_row_bits(config),
                     subnormal_x_passes=subnormal_x_passes(config), device=config.device_model)
