@@ -164,6 +164,10 @@ def _backward(grad: torch.Tensor, x: torch.Tensor, key: str) -> torch.Tensor:
     grad = torch.broadcast_to(grad, x.shape)
     backward = _backward_config(key)
     xn, gn = _native_bits(fmt, x), _native_bits(fmt, grad)
+    if backward is None and xn is not None and gn is not None:          # ReLU, no rounding but grad's
+        dtype = _TORCH_FORMATS[fmt.name]
+        g = grad.detach().to(dtype)
+        return torch.where(x.detach().to(dtype) > 0, g, torch.zeros_like(g)).to(x.dtype)
     if backward is not None and xn is not None and gn is not None and fmt.man_bits <= TABLE_MAX_MAN_BITS:
         out, ok = _backward_by_table(key, xn.reshape(-1), gn.reshape(-1))
         rest = torch.nonzero(~ok).reshape(-1)

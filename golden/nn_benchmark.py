@@ -2,8 +2,8 @@
 
     python -m golden.nn_benchmark [--elements N] [--repeats R] [--json FILE]
 
-Times the forward pass, and the forward plus backward pass (``y.backward(ones)``), of each
-hardware activation on ``N`` float32 elements (standard normal), as elements per second (best of
+Times the forward pass, and the forward plus backward pass (``y.backward(ones)``), of every
+hardware activation (:data:`golden.nn.FUNCTIONS`, default configurations) on ``N`` float32 elements (standard normal), as elements per second (best of
 ``R``), beside ``torch.nn.functional.elu`` on the same tensor, and prints the slowdown against
 the goal (within 5x of native ELU for the 16-bit formats, 20x for FP32). A benchmark, not a test:
 the figures depend on the machine and its load.
@@ -18,7 +18,6 @@ from .files import check_output, write_json
 __all__ = ["measure", "main", "GOALS"]
 
 GOALS = {"bf16": 5.0, "fp16": 5.0, "fp32": 20.0}
-FUNCTIONS = ("isrlu", "isru")
 
 
 def _rate(step, elements, repeats):
@@ -49,7 +48,7 @@ def measure(elements=1 << 20, repeats=3):
     the native ELU first (format ``float32``), then ``slowdown`` and ``goal`` on each hardware
     row (forward plus backward against native ELU's)."""
     import torch
-    from .nn import HardwareActivation
+    from .nn import FUNCTIONS, HardwareActivation
     x = torch.randn(elements, requires_grad=True)
     rows = []
     forward, both = _steps(torch.nn.functional.elu, x)
