@@ -38,7 +38,6 @@ are measured the same way against :func:`~golden.reference.activation_exact` and
 ``--activation-table`` prints the table of bf16/fp16/fp32 x the four functions x alpha 1 and 3.
 """
 import argparse
-import json
 import multiprocessing
 import sys
 import time
@@ -51,6 +50,7 @@ from hw.spec.flags import add_config_arguments, config_from_arguments
 from hw.spec.formats import FloatFormat
 from hw.spec.functions import Family, functions, lookup
 from . import reference
+from .files import write_json
 from .eval import evaluate, reference_of
 from .rsqrt import rsqrt
 
@@ -679,12 +679,6 @@ def format_activation_table(results):
     return "\n".join(lines)
 
 
-def _write_json(path, data):
-    with open(path, "w") as file:
-        json.dump(data, file, indent=2)
-        file.write("\n")
-
-
 def parse_ranges(text):
     """``A:B`` (ranges ``A..B-1``) or ``N`` (range ``N`` alone) as a ``range``, for ``--ranges``
     here and in :mod:`sim.exhaustive`."""
@@ -752,7 +746,7 @@ def main(argv=None):
             print(format_activation_table(activation_results))
             results += activation_results
         if args.json:
-            _write_json(args.json, results)
+            write_json(args.json, results, indent=2)
         return 0
     config = config_from_arguments(args, parser)
     if args.grad_samples is not None and not config.is_backward:
@@ -772,7 +766,7 @@ def main(argv=None):
         parser.error(str(error))
     print(format_report(result))
     if args.json:
-        _write_json(args.json, result)
+        write_json(args.json, result, indent=2)
     return 0
 
 

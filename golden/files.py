@@ -21,11 +21,11 @@ def atomic_write(path, write):
             os.unlink(tmp)
 
 
-def write_json(path, data):
+def write_json(path, data, indent=1):
     """``data`` as indented JSON to ``path``, atomically."""
     def write(tmp):
         with open(tmp, "w") as file:
-            json.dump(data, file, indent=1)
+            json.dump(data, file, indent=indent)
             file.write("\n")
     atomic_write(path, write)
 

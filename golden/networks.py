@@ -13,10 +13,10 @@ Exact float activations (:data:`EXACT`) are plain torch expressions; hardware-ex
 :class:`golden.nn.HardwareActivation` modules. :data:`MENU` names what :mod:`golden.train`
 compares per model.
 """
-import math
-
 import torch
 from torch import nn
+
+from .nn import inverse_softplus
 
 __all__ = ["PaperCNN", "RowGRU", "LearnableISRLU", "EXACT", "exact", "MENU", "QUICK"]
 
@@ -50,11 +50,10 @@ class LearnableISRLU(nn.Module):
 
     def __init__(self, alpha=1.0):
         super().__init__()
-        self.alpha_raw = nn.Parameter(torch.tensor([alpha + math.log(-math.expm1(-alpha))]))
+        self.alpha_raw = nn.Parameter(torch.tensor([inverse_softplus(alpha)]))
 
     def forward(self, x):
-        a = nn.functional.softplus(self.alpha_raw)
-        return torch.where(x >= 0, x, x * torch.rsqrt(1 + a * x * x))
+        return _isrlu(nn.functional.softplus(self.alpha_raw))(x)
 
 
 class _Lambda(nn.Module):

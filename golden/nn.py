@@ -40,7 +40,7 @@ from .eval import evaluate
 from .reference import decode_float
 from .reference_float64 import round_float64
 
-__all__ = ["HardwareActivation", "FUNCTIONS", "hardware_activation", "config_key"]
+__all__ = ["HardwareActivation", "FUNCTIONS", "hardware_activation", "config_key", "inverse_softplus"]
 
 # Every function with a forward unit that an activation can use: not the rsqrt, not the FMA.
 FUNCTIONS = tuple(name for name, entry in REGISTRY.items()
@@ -258,15 +258,20 @@ def _autograd(ctx, grad):
 _forward.register_autograd(_autograd, setup_context=_setup_context)
 
 
+def _check_float(x):
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, not {getattr(x, 'dtype', type(x).__name__)}")
+
+
 def hardware_activation(x, config: Config):
     """The forward unit of ``config`` applied to tensor ``x``, differentiable through its backward
     unit (see the module)."""
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, not {getattr(x, 'dtype', type(x).__name__)}")
+    _check_float(x)
     return _forward(x, config_key(config))
 
 
-def _inverse_softplus(a):
+def inverse_softplus(a):
+    """The ``r`` with ``softplus(r) = a`` (a float, ``a > 0``)."""
     return a + math.log(-math.expm1(-a))
 
 
@@ -316,7 +321,7 @@ class HardwareActivation(torch.nn.Module):
             if not (isinstance(start, (int, float)) and math.isfinite(start) and start > 0):
                 raise ValueError(f"alpha must be a positive number, not {alpha!r}")
             self.config = Config(format, function=function, runtime_alpha=True, **config)
-            raw = torch.full((channels or 1,), _inverse_softplus(float(start)), dtype=torch.float64)
+            raw = torch.full((channels or 1,), inverse_softplus(float(start)), dtype=torch.float64)
             self.alpha_raw = torch.nn.Parameter(raw)
         else:
             if channels is not None:
@@ -341,8 +346,7 @@ class HardwareActivation(torch.nn.Module):
     def forward(self, x):
         if self.alpha_raw is None:
             return hardware_activation(x, self.config)
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise TypeError(f"x must be a floating-point tensor, not {getattr(x, 'dtype', type(x).__name__)}")
+        _check_float(x)
         alpha = self.alpha.to(x.dtype)
         if len(alpha) > 1:
             if x.dim() < 2 or x.shape[1] != len(alpha):
