@@ -14,6 +14,7 @@ from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.datapath import datapath
 from . import blocks
+from .elu import pack_fixed
 from .isru_sigmoid import isru_sigmoid_tail_model
 from .rsqrt import rsqrt_core
 
@@ -93,17 +94,16 @@ def activation(config: Config, x, grad=None, alpha=None):
         v = blocks.product(sigx, dp.x_frac_bits, r)
         exp, sign = ex - k, sx
         if config.entry.sigmoid_form:
-            y = isru_sigmoid_tail_model(config, dp, (sx == 1) & (cx != Cls.ZERO), ex, q, r, k, v)
+            v, frac, exp = isru_sigmoid_tail_model(config, dp, (sx == 1) & (cx != Cls.ZERO), ex, q, r, k, v)
+            if not config.is_float:
+                return pack_fixed(config.out_format, v, frac, exp, np.False_, np.False_)
+            y = blocks.round_pack_float(fmt, v, frac, exp, subnormals=True)
             return np.where(cx == Cls.NAN, U64(fmt.quiet_nan), y)
 
-    if not config.is_float:
-        mag, flag = blocks.round_pack_fixed(config.out_format, v, w, exp, negative=sign)
+    if not config.is_float:                     # an invalid runtime alpha: 0, flagged
         zero = (cx == Cls.ZERO) if not config.is_backward else (cg == Cls.ZERO)
-        mag = np.where(zero | ~alpha_ok, U64(0), mag)
-        flag = (flag & ~zero) | ~alpha_ok
-        mask = U64((1 << config.out_format.width) - 1)
-        y = np.where(sign == 1, (U64(0) - mag) & mask, mag)
-        return y, flag
+        y, flag = pack_fixed(config.out_format, v, w, exp, sign == 1, zero | ~alpha_ok)
+        return y, flag | ~alpha_ok
 
     y = blocks.round_pack_float(fmt, v, w, exp, subnormals=True, below_max=dp.below_emin_max)
     y = y | (sign.astype(np.uint64) << U64(fmt.width - 1))

@@ -26,15 +26,14 @@ def _align(v, exp, w, v_bits):
 
 
 def isru_sigmoid_tail_model(config, dp, negative, ex, q, r, k, v):
-    """Raw result bits of ``isru-sigmoid`` (NaN not yet applied) from the core's values: ``ex`` the
-    input's exponent, ``q`` its square's significand (``work_bits`` fraction bits), ``r`` and ``k``
-    the core's ``U**-0.5 = r * 2**-k``, ``v = |x| * r`` (``work_bits`` fraction bits, exponent
-    ``ex - k``); ``negative``: ``x < 0``."""
-    tail, fmt, w = isru_sigmoid_tail(config), config.format, dp.work_bits
+    """``(v, frac, exp)`` of ``isru-sigmoid``'s result before the packer (``v / 2**frac *
+    2**exp``) from the core's values: ``ex`` the input's exponent, ``q`` its square's significand
+    (``work_bits`` fraction bits), ``r`` and ``k`` the core's ``U**-0.5 = r * 2**-k``, ``v = |x| *
+    r`` (``work_bits`` fraction bits, exponent ``ex - k``); ``negative``: ``x < 0``."""
+    tail, w = isru_sigmoid_tail(config), dp.work_bits
     fixed, lost = _align(v, ex - k, w, tail.v_bits)
     # x >= 0: (2 + |v|)/4, one more bit for what the alignment shifted out (strictly above).
     up = (((U(2) << U(w)) + fixed) << U(1)) | lost.astype(U)
-    above = blocks.round_pack_float(fmt, up, w + 1, np.full(v.shape, -2), subnormals=True)
     # x < 0: N * r**2 * (2/D) / 2 * 2**(-2k), each product truncated, then strictly above.
     p = mul_shr(mul_shr(r, r, w) & U((1 << (w + 1)) - 1), quad_value(tail.table, fixed), w)
     exp = -2 * k - 1
@@ -43,5 +42,4 @@ def isru_sigmoid_tail_model(config, dp, negative, ex, q, r, k, v):
         u, eu = blocks.add_one(dp, t, 2 * ex + tail.n_exp)
         en, sig_n = blocks.normalize_sum(dp, u, eu)
         p, exp = mul_shr(p, sig_n, w), exp + en
-    below = blocks.round_pack_float(fmt, (p << U(1)) | U(1), w + 1, exp, subnormals=True)
-    return np.where(negative, below, above)
+    return np.where(negative, (p << U(1)) | U(1), up), w + 1, np.where(negative, exp, -2)

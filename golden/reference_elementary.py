@@ -49,13 +49,14 @@ def _float_target(fmt):
                          emax=fmt.emax + 1, subnormalize=True, round=gmpy2.RoundToNearest)
 
 
-def round_mpfr(fmt, value, out_format=None):
+def round_mpfr(fmt, value, out_format=None, exact=False):
     """``(bits, flag)``: the signed mpfr ``value`` rounded once to float format ``fmt`` (flag
-    False), or to the fixed-point ``out_format`` (flag: saturated); checked as the module says."""
+    False), or to the fixed-point ``out_format`` (flag: saturated); checked as the module says,
+    unless ``value`` is ``exact`` (then a tie rounds to even)."""
     results = []
     with _context():
         nudge = mpfr(2) ** -NUDGE
-        candidates = [value, value * (1 + nudge), value * (1 - nudge)] if value != 0 else [value]
+        candidates = [value, value * (1 + nudge), value * (1 - nudge)] if value != 0 and not exact else [value]
     for candidate in candidates:
         if out_format is None:
             with _float_target(fmt):
@@ -104,8 +105,9 @@ def _reference(value_of, fmt, x, grad, out_format, alpha):
             continue
         if isinstance(value, float) and is_float:          # an exact special result
             bits, flag = int(encode_float_value(fmt, np.float64(value))), False
-        else:
-            bits, flag = round_mpfr(fmt, mpfr(value) if isinstance(value, float) else value, out)
+        else:                                              # a float: exact (a tie rounds to even)
+            bits, flag = round_mpfr(fmt, mpfr(value) if isinstance(value, float) else value, out,
+                                    exact=isinstance(value, float))
         ys.append(bits), flags.append(flag), values.append(float(value))
     y = np.array(ys, dtype=U).reshape(shape)
     return {"bits": y, "flag": None if is_float else np.array(flags, dtype=bool).reshape(shape),
@@ -113,11 +115,12 @@ def _reference(value_of, fmt, x, grad, out_format, alpha):
 
 
 def _times_grad(gv, derivative):
-    """``grad * f'`` for ``f' >= 0`` (a float 0.0 or 1.0 where exact, else an mpfr)."""
+    """``grad * f'`` for ``f' >= 0`` (a float where exact: 0, 1, 1/4, else an mpfr); exact
+    products stay floats (``grad`` is a float64 of at most 24 significant bits)."""
     if isinstance(derivative, float) and derivative == 0:
         return None if math.isinf(gv) else math.copysign(0.0, gv)
-    if gv == 0 or math.isinf(gv):
-        return gv
+    if gv == 0 or math.isinf(gv) or isinstance(derivative, float):
+        return gv * derivative if isinstance(derivative, float) else gv
     return mpfr(gv, 53) * derivative
 
 
@@ -135,6 +138,8 @@ def _tanh(xv, a, derivative=False):
         return 0.0 if derivative else math.copysign(1.0, xv)
     if xv == 0 and not derivative:
         return xv
+    if xv == 0:
+        return 1.0                                         # tanh'(0), exact
     x = mpfr(xv, 53)
     return gmpy2.sech(x) ** 2 if derivative else gmpy2.tanh(x)
 
@@ -142,6 +147,8 @@ def _tanh(xv, a, derivative=False):
 def _sigmoid(xv, a, derivative=False):
     if math.isinf(xv):
         return 0.0 if derivative else (1.0 if xv > 0 else 0.0)
+    if xv == 0:
+        return 0.25 if derivative else 0.5                 # exact
     x = mpfr(xv, 53)
     s = lambda v: 1 / (1 + gmpy2.exp(-v))
     return s(x) * s(-x) if derivative else s(x)
@@ -150,6 +157,8 @@ def _sigmoid(xv, a, derivative=False):
 def _isru_sigmoid(xv, a, derivative=False):
     if math.isinf(xv):
         return 0.0 if derivative else (1 + math.copysign(1.0, xv) * gmpy2.rec_sqrt(a)) / 2
+    if xv == 0:
+        return 0.25 if derivative else 0.5                 # exact
     y = mpfr(xv, 53) / 2
     u = 1 + a * y * y
     if derivative:

@@ -1,7 +1,7 @@
 """Co-simulation of the exported ISRU sigmoid units (forward and backward) against the bit-exact
 golden model: every BF16 and FP16 input (backward: with random grads; alpha 1, and alpha 3 / 0.5;
 Icarus: every 4th input of one configuration), FP32 specials and random patterns with random
-stalls, two lanes, and the stated latency. The default suite runs one configuration of each kind;
+stalls, two lanes, and the stated latency; q4.12 (and q2.14 at alpha 3) exhaustively with random stalls and the flags. The default suite runs one configuration of each kind;
 ``--sim-full`` all of them."""
 import numpy as np
 import pytest
@@ -54,3 +54,18 @@ def test_fp32_with_stalls(design, function, simulator):
     assert_matches(config, x, result.y, grad=grad)
     stats, result = run_latency(d, x[:128], grad=None if grad is None else grad[:128])
     assert stats["lone_latency"] == d.latency and stats["latencies"] == [d.latency]
+
+
+FIXED = [Config("q4.12", function="isru-sigmoid"), Config("q2.14", function="isru-sigmoid", alpha=3.0)]
+
+
+@pytest.mark.parametrize("config", with_full([(c,) for c in FIXED], [(FIXED[0],)]),
+                         ids=lambda v: getattr(v, "name", v))
+def test_fixed_exhaustive_with_stalls(design, config):
+    """q4.12: every x (backward: with random grads), random stalls, results and saturation flags."""
+    d = design(config, "verilator")
+    x = np.arange(1 << config.in_width, dtype=np.uint64)
+    grad = _grad(config, x, 5) if config.is_backward else None
+    result = run(d, x, grad=grad, in_gap=0.2, out_stall=0.2, seed=11)
+    assert result.flag is not None
+    assert_matches(config, x, result.y, result.flag, grad=grad)

@@ -1,7 +1,7 @@
 """Co-simulation of the exported logistic units (tanh, the sigmoid and their backward units)
 against the bit-exact golden model: every BF16 and FP16 input (backward: with random grads;
 Icarus: every 4th input), FP32 specials and random patterns with random stalls, two lanes, and
-the stated latency. The default suite runs one forward and one backward configuration of each
+the stated latency; q4.12 exhaustively with random stalls and the flags. The default suite runs one forward and one backward configuration of each
 kind; ``--sim-full`` every function, format and simulator."""
 import numpy as np
 import pytest
@@ -58,3 +58,19 @@ def test_fp32_with_stalls(design, function, simulator):
     assert_matches(config, x, result.y, grad=grad)
     stats, result = run_latency(d, x[:128], grad=None if grad is None else grad[:128])
     assert stats["lone_latency"] == d.latency and stats["latencies"] == [d.latency]
+
+
+FIXED = [Config("q4.12", function="tanh-grad")] + [Config("q4.12", function=fn) for fn in FUNCTIONS
+                                                  if fn != "tanh-grad"]
+
+
+@pytest.mark.parametrize("config", with_full([(c,) for c in FIXED], [(FIXED[0],)]),
+                         ids=lambda v: getattr(v, "name", v))
+def test_fixed_exhaustive_with_stalls(design, config):
+    """q4.12: every x (backward: with random grads), random stalls, results and saturation flags."""
+    d = design(config, "verilator")
+    x = np.arange(1 << config.in_width, dtype=np.uint64)
+    grad = _grad(config, x, 5) if config.is_backward else None
+    result = run(d, x, grad=grad, in_gap=0.2, out_stall=0.2, seed=11)
+    assert result.flag is not None
+    assert_matches(config, x, result.y, result.flag, grad=grad)

@@ -38,7 +38,7 @@ def test_bad_format(text, message):
     (dict(function="isru-sigmoid", alpha=0.5), "alpha must be at least 1 with function 'isru-sigmoid'"),
     (dict(function="isru-sigmoid", runtime_alpha=True), "runtime_alpha is not available with function "
                                                         "'isru-sigmoid'"),
-    (dict(function="isru-sigmoid", format="q4.12"), "function 'isru-sigmoid' takes a float format"),
+    (dict(function="isru-alpha-grad", format="q4.12"), "function 'isru-alpha-grad' takes a float format"),
     (dict(function="relu", alpha=2.0), "alpha is not used with function 'relu' (got 2.0)"),
     (dict(function="relu", format="q4.12", out_format="q8.8"), "out_format is not used with function 'relu'"),
     (dict(function="fma", format="q4.12"), "function 'fma' takes a float format, not q4.12"),
@@ -69,7 +69,8 @@ def test_bad_format(text, message):
                       "isru-alpha-grad, not with 'rsqrt'"),
     (dict(runtime_alpha=True), "runtime_alpha is only used with the functions isrlu, isru, isrlu-grad, "
                                "isru-grad, isrlu-alpha-grad, isru-alpha-grad, not with 'rsqrt'"),
-    (dict(function="elu", format="q4.12"), "function 'elu' takes a float format, not q4.12"),
+    (dict(function="elu", format="q8.24"), "ELU takes fixed-point formats of up to 24 bits, not q8.24"),
+    (dict(function="tanh", format="q4.12", out_format="q8.8"), "out_format is not used with function 'tanh'"),
     (dict(function="elu", runtime_alpha=True), "runtime_alpha is not used with function 'elu'"),
     (dict(function="elu-grad", alpha=1e6), "alpha must be a float in (0, 65536), not 1000000.0"),
     (dict(function="isru", alpha=0.0), "alpha must be a positive finite number, not 0.0"),

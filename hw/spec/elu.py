@@ -24,7 +24,7 @@ from math import frexp
 
 import numpy as np
 
-from .formats import FloatFormat
+from .formats import significand_span
 from .seeds import fewest_quad
 from .tiles import ROWS_ONLY
 
@@ -40,6 +40,9 @@ TABLE_BITS = range(4, 11)   # index bits tried for the tables: the fewest within
 TABLE_ERROR_LSB = 3.0       # largest table error accepted, in units of 2**-work_bits (the coefficients
                             # rounding alone costs about 2.2)
 EXP_MAX = 8                 # a >= 2**EXP_MAX: t is clamped there (the result is saturated or 0)
+# Significand bits these datapaths take (the golden models' products fit 64 bits): every float
+# format, fixed point up to 24 bits.
+MAX_PRECISION = 24
 # Product tiles with a side of at most this many bits are LUT rows (as the activations': the UP5K
 # has 8 SB_MAC16).
 ROW_BITS = 8
@@ -48,6 +51,16 @@ ROW_BITS = 8
 # bits (BF16, FP16: no DSP), else every tile but the largest (FP32: one DSP).
 CONSTANT_ROW_BITS = 16
 CONSTANT_ROWS_ONLY_BITS = 12
+
+
+def check_precision(fmt, what):
+    """The operand's ``(precision, lowest, highest)`` (:func:`~hw.spec.formats.significand_span`);
+    a ValueError for a fixed-point format wider than :data:`MAX_PRECISION`."""
+    span = significand_span(fmt)
+    if span[0] > MAX_PRECISION:
+        raise ValueError(f"{what} takes fixed-point formats of up to {MAX_PRECISION} bits, "
+                         f"not {fmt.name} ({fmt.width} bits)")
+    return span
 
 
 def constant_row_bits(precision):
@@ -88,11 +101,11 @@ def _log2e(bits):
 
 @lru_cache(maxsize=None)
 def elu_datapath(fmt, alpha, backward):
-    """The datapath of ELU (``backward``: its derivative unit) in float format ``fmt`` with the
-    constant ``alpha`` (a float in ``(0, 65536)``, rounded to ``work_bits`` fraction bits)."""
-    if not isinstance(fmt, FloatFormat):
-        raise ValueError(f"the ELU datapath is for float formats, not {fmt.name}")
-    w = _work_bits(fmt.precision)
+    """The datapath of ELU (``backward``: its derivative unit) in format ``fmt`` (float, or fixed
+    point up to :data:`MAX_PRECISION` bits) with the constant ``alpha`` (a float in ``(0, 65536)``,
+    rounded to ``work_bits`` fraction bits)."""
+    precision, lowest, highest = check_precision(fmt, "ELU")
+    w = _work_bits(precision)
     if not (isinstance(alpha, float) and 0 < alpha < 2 ** 16):
         raise ValueError(f"alpha must be a float in (0, 65536), not {alpha!r}")
     mantissa, exponent = frexp(alpha)                      # alpha = mantissa * 2**exponent
@@ -107,9 +120,9 @@ def elu_datapath(fmt, alpha, backward):
         functions.append(lambda a: scale * np.where(a > 0, -np.expm1(-a) / np.where(a > 0, a, 1.0), 1.0))
     top_bits = t_bits + (int(2 ** (EXP_MAX + 1) / np.log(2.0))).bit_length()
     # Exponents: the input's (subnormals normalized), less k (up to 2**top_bits), alpha's.
-    span = abs(fmt.emin - fmt.man_bits) + 2 ** (top_bits - t_bits) + abs(alpha_exp) + fmt.emax + 8
+    span = abs(lowest) + 2 ** (top_bits - t_bits) + abs(alpha_exp) + highest + 8
     return EluDatapath(work_bits=w, t_bits=t_bits, log2e=log2e, log2e_bits=log2e_bits,
                        alpha_fixed=alpha_fixed, alpha_exp=alpha_exp, k_max=w + 3,
                        table=fewest_quad(functions, t_bits, w, TABLE_BITS, TABLE_ERROR_LSB), top_bits=top_bits,
                        exp_width=span.bit_length() + 1, row_bits=ROW_BITS,
-                       log2e_row_bits=constant_row_bits(fmt.precision))
+                       log2e_row_bits=constant_row_bits(precision))

@@ -10,7 +10,7 @@ fraction bits, so ``q4.12`` is a 16-bit word holding values in ``[-8, 8 - 2**-12
 import re
 from dataclasses import dataclass
 
-__all__ = ["FloatFormat", "FixedFormat", "parse_format", "FP32", "FP16", "BF16",
+__all__ = ["FloatFormat", "FixedFormat", "parse_format", "significand_span", "FP32", "FP16", "BF16",
            "FLOAT_EXP_BITS", "FLOAT_MAN_BITS", "FIXED_WIDTH"]
 
 FLOAT_EXP_BITS = range(3, 9)
@@ -127,6 +127,16 @@ class FixedFormat:
 
     def __str__(self):
         return self.name
+
+
+def significand_span(fmt):
+    """``(precision, lowest, highest)`` of a nonzero operand as the units unpack it: its normalized
+    significand's bits (hidden bit included) and the range of its exponent (``x = 1.f * 2**e``).
+    Floats: ``(precision, emin - man_bits, emax)`` (subnormals normalized); fixed point, whose
+    magnitude is normalized to ``width`` bits: ``(width, -frac_bits, int_bits - 1)``."""
+    if isinstance(fmt, FloatFormat):
+        return fmt.precision, fmt.emin - fmt.man_bits, fmt.emax
+    return fmt.width, -fmt.frac_bits, fmt.int_bits - 1
 
 
 FP32 = FloatFormat(8, 23)

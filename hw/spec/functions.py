@@ -140,7 +140,7 @@ class Function:
 
 def _activation(name, wire_code, description, backward=False, identity_nonnegative=False, rival=None,
                 sigmoid_form=False, alpha_gradient=False):
-    fixed = not (sigmoid_form and not backward) and not alpha_gradient
+    fixed = not alpha_gradient
     return Function(name, Family.ACTIVATION, ("x", "grad") if backward else ("x",), description, wire_code,
                     unit="activation:ActivationUnit", twin="activation:activation",
                     reference="reference_float64:isru_sigmoid_exact" if sigmoid_form
@@ -155,8 +155,8 @@ def _logistic(name, wire_code, description, reference, backward=False):
     return Function(name, Family.LOGISTIC, ("x", "grad") if backward else ("x",), description, wire_code,
                     unit="logistic:LogisticUnit", twin="logistic:logistic",
                     reference=f"reference_float64:{reference}",
-                    float_cases=_GRAD_CASES_FLOAT if backward else _X_CASES_FLOAT, fixed_cases=(),
-                    backward=backward)
+                    float_cases=_GRAD_CASES_FLOAT if backward else _X_CASES_FLOAT,
+                    fixed_cases=_GRAD_CASES_FIXED if backward else _X_CASES_FIXED, backward=backward)
 
 
 REGISTRY = {entry.name: entry for entry in (
@@ -176,11 +176,12 @@ REGISTRY = {entry.name: entry for entry in (
              float_cases=_FMA_CASES, fixed_cases=()),
     Function("elu", Family.EXP, ("x",), "ELU activation: x for x >= 0, else alpha*(exp(x) - 1)", 7,
              unit="elu:EluUnit", twin="elu:elu", reference="reference_float64:elu_exact",
-             float_cases=_X_CASES_FLOAT, fixed_cases=(), identity_nonnegative=True),
+             float_cases=_X_CASES_FLOAT, fixed_cases=_X_CASES_FIXED, identity_nonnegative=True),
     Function("elu-grad", Family.EXP, ("x", "grad"), "ELU backward pass grad * f'(x) "
              "(f'(x) = 1 for x >= 0, else alpha*exp(x))", 8,
              unit="elu:EluUnit", twin="elu:elu", reference="reference_float64:elu_exact",
-             float_cases=_GRAD_CASES_FLOAT, fixed_cases=(), backward=True, identity_nonnegative=True),
+             float_cases=_GRAD_CASES_FLOAT, fixed_cases=_GRAD_CASES_FIXED, backward=True,
+             identity_nonnegative=True),
     Function("relu", Family.SELECT, ("x",), "ReLU: x for x > 0, else +0 (NaN: quiet NaN)", 6,
              unit="relu:ReluUnit", twin="relu:relu", reference="reference:relu_exact",
              float_cases=_X_CASES_FLOAT, fixed_cases=_X_CASES_FIXED),

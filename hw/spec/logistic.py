@@ -31,13 +31,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from .elu import EXP_MAX, LOG2E_GUARD_BITS, T_GUARD_BITS, TABLE_BITS, TABLE_ERROR_LSB, _log2e, constant_row_bits
+from .elu import (EXP_MAX, LOG2E_GUARD_BITS, T_GUARD_BITS, TABLE_BITS, TABLE_ERROR_LSB, _log2e, check_precision,
+                  constant_row_bits)
 from .seeds import fewest_quad
 
 # Product tiles with a side of at most this many bits are LUT rows: two tables of parabolas and
 # three products do not fit the UP5K's eight SB_MAC16 otherwise (BF16 took 12 and 13 at 8 bits).
 ROW_BITS = 12
-from .formats import FloatFormat
 
 __all__ = ["LogisticDatapath", "logistic_datapath", "kind_of", "KINDS", "GUARD_BITS", "QR_GUARD_BITS", "SMALL_EXP"]
 
@@ -97,12 +97,11 @@ def _tanh_ratio(a):
 @lru_cache(maxsize=None)
 def logistic_datapath(fmt, kind, backward):
     """The datapath of ``kind`` (``tanh`` or ``sigmoid``; ``backward``: its derivative unit) in
-    float format ``fmt``."""
-    if not isinstance(fmt, FloatFormat):
-        raise ValueError(f"the {kind} datapath is for float formats, not {fmt.name}")
+    format ``fmt`` (float, or fixed point up to :data:`~hw.spec.elu.MAX_PRECISION` bits)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    w = _work_bits(fmt.precision)
+    precision, lowest, highest = check_precision(fmt, kind)
+    w = _work_bits(precision)
     t_bits = w + T_GUARD_BITS
     log2e_bits = t_bits + LOG2E_GUARD_BITS
     tanh = kind == KINDS[0]
@@ -115,10 +114,10 @@ def logistic_datapath(fmt, kind, backward):
     top_bits = t_bits + (int(2 ** (EXP_MAX + 1) / np.log(2.0))).bit_length()
     qr_bits = w + QR_GUARD_BITS
     # Exponents: the input's (subnormals normalized) or grad's, less k (below 2**(top_bits - t_bits)).
-    span = abs(fmt.emin - fmt.man_bits) + 2 ** (top_bits - t_bits) + fmt.emax + 8
+    span = abs(lowest) + 2 ** (top_bits - t_bits) + highest + 8
     return LogisticDatapath(tanh=tanh, backward=backward, work_bits=w, qr_bits=qr_bits, t_bits=t_bits,
                             log2e=_log2e(log2e_bits), log2e_bits=log2e_bits, k_max=qr_bits + 3,
                             small_one=small_one, table=fewest_quad(functions, t_bits, w, TABLE_BITS, TABLE_ERROR_LSB),
                             recip=fewest_quad([recip], t_bits, w, TABLE_BITS, TABLE_ERROR_LSB), top_bits=top_bits,
                             exp_width=span.bit_length() + 1, row_bits=ROW_BITS,
-                            log2e_row_bits=constant_row_bits(fmt.precision))
+                            log2e_row_bits=constant_row_bits(precision))

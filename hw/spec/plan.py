@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from .datapath import datapath, product_lead_min
 from .elu import elu_datapath
-from .formats import FloatFormat
+from .formats import FloatFormat, significand_span
 from .functions import Family
 from .isru_sigmoid import isru_sigmoid_tail
 from .logistic import kind_of, logistic_datapath
@@ -175,9 +175,9 @@ def activation_cuts(config):
     if config.is_backward and dp.seed_power == 1:
         cuts += (_product_cuts(device, "r2", w + 1, w + 1, square=True, row_bits=dp.row_bits)
                  + _product_cuts(device, "r3", w + 1, w + 1, row_bits=dp.row_bits))
-    cuts += _product_cuts(device, "product", p, w + 1, row_bits=dp.row_bits)
+    cuts += _product_cuts(device, "product", p, w + 1, row_bits=dp.significand_row_bits)
     if config.entry.alpha_gradient:             # x**3 = x * Q, then x**3 * (grad * r**3)
-        cuts += (_product_cuts(device, "cube", p, w + 2, row_bits=dp.row_bits)
+        cuts += (_product_cuts(device, "cube", p, w + 2, row_bits=dp.significand_row_bits)
                  + _product_cuts(device, "agrad", w + 3, w + 2, row_bits=dp.row_bits))
         w += 2                                  # the packer's input: below 16, w + 4 bits
     if config.entry.sigmoid_form and not config.is_backward:
@@ -239,7 +239,7 @@ def elu_cuts(config):
     product (forward: beside the shift of ``Q'`` by ``k`` and the subtraction from alpha); the
     packer."""
     device, dp = config.device_model, elu_datapath(config.format, config.alpha, config.is_backward)
-    p, w, lut = config.format.precision, dp.work_bits, device.ns("lut")
+    p, w, lut = significand_span(config.format)[0], dp.work_bits, device.ns("lut")
     cuts = _unpack_cuts(config.format, device)
     cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits)
     cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
@@ -248,10 +248,20 @@ def elu_cuts(config):
     beside = 0.0 if config.is_backward else device.shift_ns(w + 1) + device.levels_ns(w + 1)
     after = 0.0 if config.is_backward else 2 * lut
     cuts += _product_cuts(device, "product", p, w + 1, after, row_bits=dp.row_bits, beside_ns=beside)
-    cuts.append(Cut("pack_lead", device.ns("normalize") - 2 * lut))
-    return tuple(cuts + [Cut("normalize", 2 * lut), Cut("shift", device.shift_ns(p + w + 3)),
-                         Cut("out", max(device.ns("round"), device.chain_ns(config.out_width) + lut),
-                             mandatory=True)])
+    return tuple(cuts + _pack_cuts(config, p + w + 3))
+
+
+def _pack_cuts(config, width):
+    """The packer of a ``width``-bit value: a float's leading one beside each position's exponent
+    tests, their selection, the shift with the rounding (:class:`~hw.rtl.blocks.round.RoundPackFloat`),
+    or a fixed-point result's shift amount and rounded shift (``RoundPackFixed``); the output
+    register."""
+    device = config.device_model
+    lut = device.ns("lut")
+    lead = [Cut("pack_lead", device.ns("normalize") - 2 * lut)] if config.is_float else []
+    normalize = 2 * lut if config.is_float else device.ns("normalize")
+    return lead + [Cut("normalize", normalize), Cut("shift", device.shift_ns(width)),
+                   Cut("out", max(device.ns("round"), device.chain_ns(config.out_width) + lut), mandatory=True)]
 
 
 def logistic_cuts(config):
@@ -262,7 +272,7 @@ def logistic_cuts(config):
     with grad; the packer."""
     device = config.device_model
     dp = logistic_datapath(config.format, kind_of(config.function), config.is_backward)
-    p, w, lut, rows = config.format.precision, dp.work_bits, device.ns("lut"), dp.row_bits
+    p, w, lut, rows = significand_span(config.format)[0], dp.work_bits, device.ns("lut"), dp.row_bits
     cuts = _unpack_cuts(config.format, device)
     cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits)
     cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
@@ -277,10 +287,7 @@ def logistic_cuts(config):
     else:
         cuts.append(Cut("aligned", device.shift_ns(dp.qr_bits + 1) + device.chain_ns(dp.qr_bits + 3)))
         width = dp.qr_bits + 3
-    cuts.append(Cut("pack_lead", device.ns("normalize") - 2 * lut))
-    return tuple(cuts + [Cut("normalize", 2 * lut), Cut("shift", device.shift_ns(width)),
-                         Cut("out", max(device.ns("round"), device.chain_ns(config.out_width) + lut),
-                             mandatory=True)])
+    return tuple(cuts + _pack_cuts(config, width))
 
 
 def select_cuts(config):

@@ -75,10 +75,11 @@ class ActivationUnit(StreamUnit):
             m.d.comb += unpack.en.eq(en)
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
-    def _mul(self, m, st, en, lane, step, live, a, b, shift, width, cut_step=True):
+    def _mul(self, m, st, en, lane, step, live, a, b, shift, width, cut_step=True, row_bits=None):
         """``(a * b) >> shift`` into ``live[step]`` (:func:`~hw.rtl.blocks.arith.staged_product`)."""
         return staged_product(m, st, en, f"lane{lane}", step, live, a, b, shift, width,
-                              row_bits=self.dp.row_bits, device=self.dp.device, cut_step=cut_step)
+                              row_bits=self.dp.row_bits if row_bits is None else row_bits,
+                              device=self.dp.device, cut_step=cut_step)
 
     def _lane(self, m, en, lane, st):
         config, dp = self.config, self.dp
@@ -179,10 +180,11 @@ class ActivationUnit(StreamUnit):
             live["exp"] = exp_in - live["k"]
         live["sign"] = sign
         r = live["r"] if sigmoid else live.pop("r")
-        live = self._mul(m, st, en, lane, "product", live, operand, r, p, w + 2)
+        live = self._mul(m, st, en, lane, "product", live, operand, r, p, w + 2, row_bits=dp.significand_row_bits)
         live["v"] = live.pop("product")
         if config.entry.alpha_gradient:
-            live = self._mul(m, st, en, lane, "cube", live, live["sigx"], live.pop("q"), p, w + 3)
+            live = self._mul(m, st, en, lane, "cube", live, live["sigx"], live.pop("q"), p, w + 3,
+                             row_bits=dp.significand_row_bits)
             live = self._mul(m, st, en, lane, "agrad", live, live.pop("cube"), live.pop("v"), w, w + 4)
             live["v"] = live.pop("agrad")
         if sigmoid:                 # the tail chooses by x < 0; the result is positive
@@ -248,13 +250,18 @@ class ActivationUnit(StreamUnit):
         config, dp = self.config, self.dp
         out, w = config.out_format, dp.work_bits
         low, high = self._exp_range()
+        sigmoid = config.entry.sigmoid_form and not config.is_backward
+        # The ISRU sigmoid's tail gives one more fraction bit (isru_sigmoid.sigmoid_tail).
+        width, frac = (w + 3, w + 1) if sigmoid else (w + 2, w)
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFixed(
-            out, w + 2, w, low, high, dp.exp_width, cuts=st.on_each(PACK_CUTS))
+            out, width, frac, low, high, dp.exp_width, cuts=st.on_each(PACK_CUTS))
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")),
                      pack.negative.eq(live["sign"]), pack.en.eq(en)]
         live = st.cut_each(PACK_CUTS, live)
         sign = live["sign"]
         zero = (live["cg"] if config.is_backward else live["cx"]) == Cls.ZERO
+        if sigmoid:                 # its 0.5 at 0 comes from the tail
+            zero = Const(0, 1)
         alpha_ok = live["alpha_ok"]
         mag = Mux(zero | ~alpha_ok, 0, pack.y)
         y = Mux(sign, -mag, mag)

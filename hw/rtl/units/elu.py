@@ -1,31 +1,65 @@
 """The streaming ELU unit and its backward pass (golden twin: golden.elu.elu)."""
 
-from amaranth.hdl import Cat, Const, Mux, Signal
+from amaranth.hdl import Cat, Const, Mux, Signal, signed
 from amaranth.lib import data
 
 from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.elu import EXP_MAX, elu_datapath
+from hw.spec.formats import FloatFormat, significand_span
 from hw.rtl.blocks.arith import MulShr, staged_product
-from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
+from hw.rtl.blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
-from hw.rtl.blocks.unpack import FloatUnpack
+from hw.rtl.blocks.unpack import FixedUnpack, FloatUnpack
 from hw.rtl.pipeline import StreamUnit
 from .rsqrt import output_layout
 
-__all__ = ["EluUnit"]
+__all__ = ["EluUnit", "unpack_operand", "fixed_result"]
+
+
+def unpack_operand(m, st, en, name, bits, fmt, exp_width):
+    """A float operand's fields, or a fixed-point one's by its magnitude (``width - 1`` fraction
+    bits), with the ``unpack_count`` register: the unpack block (``sign``, ``cls``, ``exp``,
+    ``sig``)."""
+    if isinstance(fmt, FloatFormat):
+        unpack = FloatUnpack(fmt, exp_width, cut=st.on("unpack_count"))
+    else:
+        unpack = FixedUnpack(fmt, exp_width, magnitude=True, cut=st.on("unpack_count"))
+    m.submodules[name] = unpack
+    m.d.comb += [unpack.bits.eq(bits), unpack.en.eq(en)]
+    return unpack
+
+
+def fixed_result(m, st, en, out, payload, lane, live, width, frac, high, negative, zero):
+    """A fixed-point result in format ``out`` from ``live["v"]`` (``width`` bits, ``frac`` fraction bits) and
+    ``live["exp"]`` (at most ``high``): rounded to the output grid, saturated (flag set), negated
+    where ``negative``, 0 where ``zero``; the packer's cuts and the output register, into
+    ``payload.y[lane]`` and ``payload.flag[lane]``. ``negative`` and ``zero`` are taken from
+    ``live`` before the packer and carried beside it."""
+    pack = m.submodules[f"lane{lane}_pack"] = RoundPackFixed(
+        out, width, frac, -out.frac_bits - 3, high, len(live["exp"]), cuts=st.on_each(PACK_CUTS))
+    m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.negative.eq(negative),
+                 pack.en.eq(en)]
+    live["negative"], live["zero"] = negative, zero
+    live = st.cut_each(PACK_CUTS, live)
+    zero = live["zero"]
+    mag = Mux(zero, 0, pack.y)
+    y = Mux(live["negative"], -mag, mag)
+    result = st.cut("out", {"y": y[:out.width], "flag": pack.sat & ~zero})
+    m.d.comb += [payload.y[lane].eq(result["y"]), payload.flag[lane].eq(result["flag"])]
 
 
 class EluUnit(StreamUnit):
     """Fully pipelined ELU (``x`` for ``x >= 0``, ``alpha*(exp(x) - 1)`` below) or its backward pass
-    ``grad * f'(x)`` (``f' = 1``, or ``alpha*exp(x)``) on ``config.lanes`` lanes, float formats.
+    ``grad * f'(x)`` (``f' = 1``, or ``alpha*exp(x)``) on ``config.lanes`` lanes, float formats and
+    signed fixed point up to 24 bits.
 
     Ports
     -----
     i : In(stream.Signature(StructLayout({"x": ..., ["grad": ...]})))
         ``payload.x[lane]``; the backward unit also ``payload.grad[lane]``; raw bits.
     o : Out(stream.Signature(output_layout(config)))
-        ``payload.y[lane]``: raw result bits.
+        ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (saturated).
 
     Timing: initiation interval 1; latency with every register 17 (BF16) or 18 (FP16, FP32: the
     final product's split register): unpack's count and shift, ``t = |x|*log2(e)`` (a product with
@@ -40,7 +74,11 @@ class EluUnit(StreamUnit):
     ``t = |x|*log2(e) = k + f``, one rounding (nearest even, subnormal results). Correctly rounded
     on every BF16 and FP16 input at alpha 1 and 0.5 (docs/elu.md). Specials: NaN in gives the
     canonical quiet NaN; ``x >= 0`` (``-0`` included) gives ``x`` forward, ``grad`` backward;
-    ``-inf`` gives ``-alpha`` forward, ``f' = 0`` backward (``inf * 0``: NaN).
+    ``-inf`` gives ``-alpha`` forward, ``f' = 0`` backward (``inf * 0``: NaN). Fixed point: the
+    magnitude unpacked (:class:`~hw.rtl.blocks.unpack.FixedUnpack`), the same datapath, ``x >= 0``
+    (``grad``) through the packer too, which rounds to the output grid and saturates
+    (:class:`~hw.rtl.blocks.round.RoundPackFixed`, no ``pack_lead`` register); within 0.5002 LSB
+    on every q4.12 input.
     """
     def __init__(self, config: Config):
         fields = {"x": data.ArrayLayout(config.in_width, config.lanes)}
@@ -50,13 +88,12 @@ class EluUnit(StreamUnit):
         self.dp = elu_datapath(config.format, config.alpha, config.is_backward)
 
     def _unpack(self, m, st, en, name, bits):
-        unpack = m.submodules[name] = FloatUnpack(self.config.format, self.dp.exp_width, cut=st.on("unpack_count"))
-        m.d.comb += [unpack.bits.eq(bits), unpack.en.eq(en)]
-        return unpack
+        return unpack_operand(m, st, en, name, bits, self.config.format, self.dp.exp_width)
 
     def _lane(self, m, en, lane, st):
         config, dp, fmt = self.config, self.dp, self.config.format
-        man, p, w, name = fmt.man_bits, fmt.precision, dp.work_bits, f"lane{lane}"
+        p, w, name = significand_span(fmt)[0], dp.work_bits, f"lane{lane}"
+        man = p - 1
         backward, payload = config.is_backward, self.i.payload
         live = {"x_raw": payload.x[lane]}
         if backward:
@@ -117,15 +154,27 @@ class EluUnit(StreamUnit):
         live = st.cut_each(inner[1:], live)
         live["product"] = product.p
         below = (live.pop("product") << 1) - 1                               # strictly below
+        v, exp = Signal(man + w + 3, name=f"{name}_v"), Signal(signed(dp.exp_width), name=f"{name}_exp")
         if backward:
-            live["v"], live["exp"] = below, live["eg"] - live["k"] + dp.alpha_exp
+            m.d.comb += [v.eq(below), exp.eq(live["eg"] - live["k"] + dp.alpha_exp)]
         else:
             small = live.pop("small")
-            live["v"] = Mux(small, below, live.pop("rest") << (man + 1))
-            live["exp"] = Mux(small, live["ex"] + dp.alpha_exp, dp.alpha_exp)
+            m.d.comb += [v.eq(Mux(small, below, live.pop("rest") << (man + 1))),
+                         exp.eq(Mux(small, live["ex"] + dp.alpha_exp, dp.alpha_exp))]
+        live["v"], live["exp"] = v, exp
+        if not config.is_float:         # x >= 0: x itself (backward: grad), through the packer
+            negative = live["sx"] & (live["cx"] != Cls.ZERO)
+            own, own_exp = (live["sigg"], live["eg"]) if backward else (live["sigx"], live["ex"])
+            live["v"], live["exp"] = Mux(negative, v, own << (w + 1)), Mux(negative, exp, own_exp)
         for used in ("ex", "sigx") + (("eg", "sigg", "k") if backward else ()):
             live.pop(used)
         live = st.cut("product", live)
+        if not config.is_float:
+            high = fmt.int_bits - 1 + max(dp.alpha_exp, 0)
+            negative = live["sg"] if backward else live["sx"]
+            zero = live["cg" if backward else "cx"] == Cls.ZERO
+            fixed_result(m, st, en, config.out_format, self.o.payload, lane, live, man + w + 3, man + w + 1, high, negative, zero)
+            return
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
             fmt, man + w + 3, man + w + 1, man + w - 1, man + w + 2, dp.exp_width, subnormals=True,
             cuts=st.on_each(PACK_CUTS), lead_cut=st.on("pack_lead"))
@@ -139,8 +188,8 @@ class EluUnit(StreamUnit):
             magnitude = Mux(cg == Cls.ZERO, 0, Mux(cg == Cls.INF, fmt.inf, pack.bits))
             magnitude = Mux(negative & (cx == Cls.INF), Mux(cg == Cls.INF, fmt.quiet_nan, 0), magnitude)
             magnitude = Mux(negative, magnitude, live["g_raw"][:fmt.width - 1])
-            signed = Mux(magnitude == fmt.quiet_nan, magnitude, magnitude | Mux(live["sg"], fmt.sign_bit, 0))
-            m.d.comb += result.eq(Mux((cx == Cls.NAN) | (cg == Cls.NAN), fmt.quiet_nan, signed))
+            with_sign = Mux(magnitude == fmt.quiet_nan, magnitude, magnitude | Mux(live["sg"], fmt.sign_bit, 0))
+            m.d.comb += result.eq(Mux((cx == Cls.NAN) | (cg == Cls.NAN), fmt.quiet_nan, with_sign))
         else:
             m.d.comb += result.eq(Mux(cx == Cls.NAN, fmt.quiet_nan,
                                       Mux(negative, pack.bits | fmt.sign_bit, live["x_raw"])))

@@ -7,12 +7,13 @@ from amaranth.lib import data
 from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.elu import EXP_MAX
+from hw.spec.formats import significand_span
 from hw.spec.logistic import SMALL_EXP, kind_of, logistic_datapath
 from hw.rtl.blocks.arith import staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
-from hw.rtl.blocks.unpack import FloatUnpack
 from hw.rtl.pipeline import StreamUnit
+from .elu import fixed_result, unpack_operand
 from .rsqrt import output_layout
 
 __all__ = ["LogisticUnit"]
@@ -20,14 +21,14 @@ __all__ = ["LogisticUnit"]
 
 class LogisticUnit(StreamUnit):
     """Fully pipelined tanh or logistic sigmoid, or its backward pass ``grad * f'(x)``, on
-    ``config.lanes`` lanes, float formats.
+    ``config.lanes`` lanes, float formats and signed fixed point up to 24 bits.
 
     Ports
     -----
     i : In(stream.Signature(StructLayout({"x": ..., ["grad": ...]})))
         ``payload.x[lane]``; the backward unit also ``payload.grad[lane]``; raw bits.
     o : Out(stream.Signature(output_layout(config)))
-        ``payload.y[lane]``: raw result bits.
+        ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (saturated).
 
     Timing: initiation interval 1; latency with every register 25 forward, 26 (BF16) or 27
     (FP16, FP32) backward: unpack's count and shift, ``t = c*|x|*log2(e)`` (a product with a
@@ -44,7 +45,9 @@ class LogisticUnit(StreamUnit):
     one rounding (nearest even, subnormal results). Correctly rounded on every BF16 and FP16 input
     (docs/logistic.md). Specials: NaN in gives the canonical quiet NaN; tanh keeps a zero's sign
     and gives ``+-1`` at ``+-inf``; the sigmoid gives 0.5 at zero, 1 at ``+inf``, ``+0`` at
-    ``-inf``; backward ``f'`` is 0 at an infinity (``inf * 0``: NaN).
+    ``-inf``; backward ``f'`` is 0 at an infinity (``inf * 0``: NaN). Fixed point: the
+    magnitude unpacked, the same datapath, the packer rounding to the output grid and saturating
+    (no ``pack_lead`` register); within 0.5001 LSB on every q4.12 input.
     """
     def __init__(self, config: Config):
         fields = {"x": data.ArrayLayout(config.in_width, config.lanes)}
@@ -54,13 +57,12 @@ class LogisticUnit(StreamUnit):
         self.dp = logistic_datapath(config.format, kind_of(config.function), config.is_backward)
 
     def _unpack(self, m, st, en, name, bits):
-        unpack = m.submodules[name] = FloatUnpack(self.config.format, self.dp.exp_width, cut=st.on("unpack_count"))
-        m.d.comb += [unpack.bits.eq(bits), unpack.en.eq(en)]
-        return unpack
+        return unpack_operand(m, st, en, name, bits, self.config.format, self.dp.exp_width)
 
     def _lane(self, m, en, lane, st):
         config, dp, fmt = self.config, self.dp, self.config.format
-        man, p, w, tb, qb, name = fmt.man_bits, fmt.precision, dp.work_bits, dp.t_bits, dp.qr_bits, f"lane{lane}"
+        p, w, tb, qb, name = significand_span(fmt)[0], dp.work_bits, dp.t_bits, dp.qr_bits, f"lane{lane}"
+        man = p - 1
         backward, payload, rows, device = config.is_backward, self.i.payload, dp.row_bits, config.device_model
         live = {"x_raw": payload.x[lane]}
         if backward:
@@ -134,7 +136,18 @@ class LogisticUnit(StreamUnit):
             used = ("k", "ex", "sigx", "small")
         for value in used:
             live.pop(value)
+        if not config.is_float and not backward and not dp.tanh:     # the sigmoid's 0.5 at 0
+            live["v"] = Mux(zero, 1 << qb, live["v"])
         live = st.cut("product" if backward else "aligned", live)
+        if not config.is_float:
+            # Results at most |grad| (backward) or 1; exp exceeds the value's by at most 2*|t_exp| + 2.
+            high = (fmt.int_bits - 1 if backward else 0) + 2 * abs(dp.t_exp) + 2
+            negative = live["sg"] if backward else (live["sx"] if dp.tanh else Const(0, 1))
+            zero = live["cg" if backward else "cx"] == Cls.ZERO
+            if not (backward or dp.tanh):
+                zero = Const(0, 1)
+            fixed_result(m, st, en, config.out_format, self.o.payload, lane, live, width, frac, high, negative, zero)
+            return
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
             fmt, width, frac, lead_min, lead_max, dp.exp_width, subnormals=True,
             cuts=st.on_each(PACK_CUTS), lead_cut=st.on("pack_lead"))
