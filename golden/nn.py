@@ -10,9 +10,10 @@ rounded to the format and the backward unit's result ``grad_out * f'(x)`` (one r
 returned. The arithmetic is the golden model's (:func:`golden.eval.evaluate`), not a copy: the
 NumPy twins run on the tensor's values (on the CPU), and for the 16-bit formats the forward pass
 looks its results up in a table of all 65,536 of them built from the same twins (on the tensor's
-device); the BF16 backward pass too, from a table of the backward unit's results for every ``x``
-and every grad significand at one grad exponent (built from the twins on first use, 4 s), shifted
-to the grad's exponent wherever the result is normal (elsewhere the twins run). ReLU has no
+device); the backward pass too, from a table of the backward unit's results for every ``x`` and
+every grad significand at one grad exponent (built from the twins on first use: BF16 4 s, FP16
+about 30 s; kept on disk, see :func:`_cache_dir`), scaled by the grad's power of two wherever the
+result is normal (elsewhere the twins run). ReLU has no
 backward unit: its gradient is ``grad_out`` (rounded) where ``x > 0``, else
 ``+0``, which involves no rounding.
 
@@ -27,8 +28,12 @@ The operators are registered with ``torch.library.custom_op`` (``isrlu_ip::forwa
 JSON text.
 """
 import functools
+import hashlib
 import json
 import math
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -46,9 +51,7 @@ __all__ = ["HardwareActivation", "FUNCTIONS", "hardware_activation", "config_key
 FUNCTIONS = tuple(name for name, entry in REGISTRY.items()
                   if not entry.backward and entry.family not in (Family.RSQRT, Family.FMA))
 _TORCH_FORMATS = {"bf16": torch.bfloat16, "fp16": torch.float16}    # 16-bit formats torch rounds to natively
-# The backward table holds 2**(16 + man_bits) results: 16 MB and 4 s to build for BF16; FP16's
-# would take 134 MB and half a minute, so FP16 runs the golden model itself.
-TABLE_MAX_MAN_BITS = 7
+_SIGN_AND_EXPONENT = -(1 << 52)          # float64 bits: the sign and the exponent field
 
 
 def config_key(config: Config):
@@ -87,20 +90,59 @@ def _forward_table(key):
     return torch.from_numpy(decode_float(config.format, y))
 
 
+def _cache_dir():
+    """Where built backward tables are kept between runs: ``$ISRLU_IP_CACHE``, else
+    ``$XDG_CACHE_HOME/isrlu-ip`` (``~/.cache/isrlu-ip``)."""
+    if os.environ.get("ISRLU_IP_CACHE"):
+        return Path(os.environ["ISRLU_IP_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "isrlu-ip"
+
+
+@functools.lru_cache(maxsize=None)
+def _source_digest():
+    """A digest of the sources a table is derived from (the golden models and the specification):
+    a cached table is used only if they are unchanged."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted([*root.glob("*.py"), *(root.parent / "hw" / "spec").rglob("*.py")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=None)
 def _backward_table(key):
     """Raw results (int16) of the backward unit for every raw 16-bit ``x`` and every significand of
-    a grad at the exponent :func:`_table_exponent`, indexed ``x << man_bits | significand``."""
+    a grad at the exponent :func:`_table_exponent`, indexed ``x << man_bits | significand``;
+    entries that are not normal numbers at least one binade above the smallest (where rounding
+    could have depended on the exponent) are the quiet NaN, so that they are never used. Built
+    from the golden model on first use (BF16: 2**23 pairs, a few seconds; FP16: 2**26, about half
+    a minute) and kept in :func:`_cache_dir`."""
     config = _backward_config(key)
     fmt, man = config.format, config.format.man_bits
+    path = _cache_dir() / f"{config.name}-{_source_digest()}.npy"
+    try:
+        return torch.from_numpy(np.load(path, allow_pickle=False))
+    except (OSError, ValueError):
+        pass
     grads = (np.uint64(_table_exponent(fmt)) << np.uint64(man)) | np.arange(1 << man, dtype=np.uint64)
     table = np.empty(1 << (16 + man), dtype=np.uint16)
     step = max(1, (1 << 20) >> man)                       # x values per block: 2**20 pairs
     for start in range(0, 1 << 16, step):
         x = np.repeat(np.arange(start, start + step, dtype=np.uint64), 1 << man)
         y, _ = evaluate(config, x=x, grad=np.tile(grads, step))
-        table[start << man:(start + step) << man] = y
-    return torch.from_numpy(table.view(np.int16))
+        field = (y >> np.uint64(man)) & np.uint64((1 << fmt.exp_bits) - 1)
+        usable = (field >= 2) & (field < (1 << fmt.exp_bits) - 1)
+        table[start << man:(start + step) << man] = np.where(usable, y, np.uint64(fmt.quiet_nan))
+    table = table.view(np.int16)
+    try:                                                   # atomically: a reader never sees half
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as handle:
+            np.save(handle, table)
+        os.chmod(handle.name, 0o644)
+        os.replace(handle.name, path)
+    except OSError:
+        pass                                               # no cache: the table lives in memory
+    return torch.from_numpy(table)
 
 
 def _table_exponent(fmt):
@@ -109,44 +151,46 @@ def _table_exponent(fmt):
     return (1 << fmt.exp_bits) - 3
 
 
-def _backward_by_table(key, xb, gb):
-    """Backward results (raw int64) of 16-bit ``xb``, ``gb`` (int64 raw bits) through the table,
-    with a mask of the elements it decides: a normal grad, and a table entry and a result whose
-    exponent fields lie in ``[2, max - 1]`` (so no rounding happened at the subnormal step and
-    nothing overflowed: rounding a normal result depends on the significands alone, and the
-    exponent adds). The rest goes to the golden model."""
+def _backward_by_table(key, x, grad):
+    """Backward results (float64) of ``x``, ``grad`` (tensors of the format's torch dtype) through
+    the table, with a mask of the elements it decides. A table entry is the result for grad's
+    significand at the table's exponent; scaled by ``sign * 2**(exponent - table exponent)`` of
+    grad (exact in float64) it is the result wherever grad is normal and the result lies at least
+    one binade above the smallest normal and below the overflow threshold: there rounding depends
+    on the significands alone. The rest goes to the golden model."""
     fmt = _config(key).format
-    man, top = fmt.man_bits, (1 << fmt.exp_bits) - 1
-    table = _backward_table(key).to(xb.device)
-    field = lambda bits: (bits >> man) & top
-    ge = field(gb)
-    y0 = table[(xb << man) | (gb & ((1 << man) - 1))].to(torch.int64) & 0xFFFF
-    e = field(y0) + ge - _table_exponent(fmt)
-    ok = (ge >= 1) & (ge < top) & (field(y0) >= 2) & (field(y0) < top) & (e >= 2) & (e < top)
-    sign = ((y0 ^ gb) >> (fmt.width - 1)) & 1
-    out = (sign << (fmt.width - 1)) | (e.clamp(0, top) << man) | (y0 & ((1 << man) - 1))
-    return out, ok
+    man = fmt.man_bits
+    xb = x.view(torch.int16).to(torch.int32) & 0xFFFF
+    gb = grad.view(torch.int16).to(torch.int32)
+    entry = _backward_table(key).to(x.device)[(xb << man) | (gb & ((1 << man) - 1))]
+    g = grad.to(torch.float64)
+    power = (g.view(torch.int64) & _SIGN_AND_EXPONENT).view(torch.float64)     # sign * 2**e of grad
+    y = entry.view(x.dtype).to(torch.float64) * power * 2.0 ** (fmt.bias - _table_exponent(fmt))
+    size = y.abs()
+    ok = (size >= 2.0 ** (fmt.emin + 1)) & (size <= _max_finite(fmt)) & (g.abs() >= 2.0 ** fmt.emin)
+    return y, ok
 
 
-def _from_bits16(fmt, bits, like):
-    dtype = _TORCH_FORMATS[fmt.name]
-    return bits.to(torch.int16).view(dtype).to(like.dtype).reshape(like.shape)
+def _max_finite(fmt):
+    return float(decode_float(fmt, np.array([fmt.max_finite], dtype=np.uint64))[0])
 
 
-def _native_bits(fmt, x):
-    """Raw bits as int64 of ``x`` rounded to a 16-bit format torch rounds to in one step, or None."""
+def _native(fmt, *tensors):
+    """The torch dtype of 16-bit format ``fmt`` if torch rounds every tensor to it in one step
+    (from float32 or from that dtype), else None (float64 -> bf16 would round twice)."""
     dtype = _TORCH_FORMATS.get(fmt.name)
-    if dtype is None or x.dtype not in (torch.float32, dtype):
-        return None                                        # float64 -> bf16 would round twice
-    return x.detach().to(dtype).view(torch.int16).to(torch.int64) & 0xFFFF
+    if dtype is None or any(t.dtype not in (torch.float32, dtype) for t in tensors):
+        return None
+    return dtype
 
 
 @torch.library.custom_op("isrlu_ip::forward", mutates_args=())
 def _forward(x: torch.Tensor, key: str) -> torch.Tensor:
     config = _config(key)
     fmt = config.format
-    bits = _native_bits(fmt, x)
-    if bits is not None:
+    dtype = _native(fmt, x)
+    if dtype is not None:
+        bits = x.detach().to(dtype).view(torch.int16).to(torch.int32) & 0xFFFF
         return _forward_table(key).to(x.device)[bits].to(x.dtype)
     y, _ = evaluate(config, x=_to_bits(fmt, x).reshape(-1))
     return _to_tensor(fmt, y, x)
@@ -163,18 +207,17 @@ def _backward(grad: torch.Tensor, x: torch.Tensor, key: str) -> torch.Tensor:
     fmt = config.format
     grad = torch.broadcast_to(grad, x.shape)
     backward = _backward_config(key)
-    xn, gn = _native_bits(fmt, x), _native_bits(fmt, grad)
-    if backward is None and xn is not None and gn is not None:          # ReLU, no rounding but grad's
-        dtype = _TORCH_FORMATS[fmt.name]
+    dtype = _native(fmt, x, grad)
+    if backward is None and dtype is not None:             # ReLU, no rounding but grad's
         g = grad.detach().to(dtype)
         return torch.where(x.detach().to(dtype) > 0, g, torch.zeros_like(g)).to(x.dtype)
-    if backward is not None and xn is not None and gn is not None and fmt.man_bits <= TABLE_MAX_MAN_BITS:
-        out, ok = _backward_by_table(key, xn.reshape(-1), gn.reshape(-1))
+    if dtype is not None:
+        out, ok = _backward_by_table(key, x.detach().to(dtype).reshape(-1), grad.detach().to(dtype).reshape(-1))
         rest = torch.nonzero(~ok).reshape(-1)
         if len(rest):
             y, _ = evaluate(backward, x=_to_bits(fmt, x.reshape(-1)[rest]), grad=_to_bits(fmt, grad.reshape(-1)[rest]))
-            out[rest] = torch.from_numpy(y.astype(np.int64)).to(out.device)
-        return _from_bits16(fmt, out, x)
+            out[rest] = torch.from_numpy(decode_float(fmt, y)).to(out.device)
+        return out.to(x.dtype).reshape(x.shape)
     xb, gb = _to_bits(fmt, x).reshape(-1), _to_bits(fmt, grad).reshape(-1)
     if backward is None:                                   # ReLU: grad where x > 0, else +0
         y = np.where(decode_float(fmt, xb) > 0, gb, np.uint64(0))

@@ -155,15 +155,32 @@ def test_learnable_alpha_bad_arguments(call, message):
         call()
 
 
-@pytest.mark.parametrize("function", ["isrlu", "tanh", "isru-sigmoid"])
-def test_bf16_backward_table_matches_the_twins(function):
-    """The BF16 backward table (results at one grad exponent, shifted) against the twins on a
-    million random (x, grad) pairs of every class, grads from float32 and bfloat16 tensors."""
-    act = HardwareActivation(function, "bf16")
+@pytest.mark.parametrize("function, name", [("isrlu", "bf16"), ("tanh", "bf16"), ("isru-sigmoid", "bf16"),
+                                            ("elu", "fp16")])
+def test_backward_table_matches_the_twins(function, name):
+    """The backward table (results at one grad exponent, scaled) against the twins on a million
+    random (x, grad) pairs of every class, grads from float32 and 16-bit tensors."""
+    act = HardwareActivation(function, name)
     rng = np.random.default_rng(11)
     x, grad = (rng.integers(0, 1 << 16, 1 << 20, dtype=np.uint64) for _ in range(2))
     want = _golden(act.backward_config, x, grad)
     fmt = act.config.format
-    for dtype in (torch.float32, torch.bfloat16):
+    for dtype in (torch.float32, torch.bfloat16 if name == "bf16" else torch.float16):
         got = _backward(_values(fmt, grad).to(dtype), _values(fmt, x).to(dtype), act.key)
         np.testing.assert_array_equal(got.double().numpy(), want)
+
+
+def test_backward_table_cache(tmp_path, monkeypatch):
+    """A table is written to the cache folder once and read back; a damaged file is rebuilt."""
+    from golden import nn
+    monkeypatch.setenv("ISRLU_IP_CACHE", str(tmp_path))
+    act = HardwareActivation("isru", "bf16")
+    nn._backward_table.cache_clear()
+    first = nn._backward_table(act.key)
+    (path,) = tmp_path.glob("isru_grad_bf16*.npy")
+    nn._backward_table.cache_clear()
+    assert torch.equal(nn._backward_table(act.key), first)
+    path.write_bytes(b"not a table")
+    nn._backward_table.cache_clear()
+    assert torch.equal(nn._backward_table(act.key), first)
+    nn._backward_table.cache_clear()

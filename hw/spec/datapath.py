@@ -19,6 +19,7 @@ import numpy as np
 from .devices import Device
 from .magic import magic_seed_error
 from .seeds import pack_parabolas, parabolas, poly_seed
+from .tiles import ROWS_ONLY
 
 __all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes",
            "product_lead_min", "core_alpha"]
@@ -56,6 +57,7 @@ class Datapath:
     curve_width: int      # quad seed: bits of the curvature c2 (the low part of each entry)
     square_bits: int      # quad seed: D, the top bits of u that are squared
     row_bits: int         # products: tiles with a side of at most this many bits are LUT rows
+    significand_row_bits: int  # ... in the products with the significand of x or grad ("product", "cube")
     subnormal_x_passes: bool  # forward float activations: a subnormal x is the result itself
     device: Device        # the device model whose DSP tiles the products use
 
@@ -235,14 +237,19 @@ def _alpha(alpha, work_bits):
 
 
 def _row_bits(config):
-    """Product tiles with a side of at most this many bits are LUT rows. The alpha gradients of
-    the 16-bit formats multiply their significand-wide operands (``x``, ``grad``) in rows, so that
-    their three extra products leave the SB_MAC16 to the wide ones and FP16's fits the UP5K."""
+    """Product tiles with a side of at most this many bits are LUT rows."""
     if not config.is_activation:
         return config.device_model.row_max_bits
-    if config.entry.alpha_gradient and config.significand_bits <= CORRECTLY_ROUNDED_ROW_BITS:
+    if _significand_rows(config):
         return max(ACTIVATION_ROW_BITS, config.significand_bits)
     return ACTIVATION_ROW_BITS
+
+
+def _significand_rows(config):
+    """The alpha gradients of the 16-bit formats multiply their significand-wide operands (``x``,
+    ``grad``) in LUT rows alone, so that their extra products leave the SB_MAC16 to the wide ones
+    and FP16's fits the UP5K's eight."""
+    return config.entry.alpha_gradient and config.significand_bits <= CORRECTLY_ROUNDED_ROW_BITS
 
 
 @lru_cache(maxsize=None)
@@ -313,4 +320,5 @@ def datapath(config) -> Datapath:
                     and config.fraction_bits <= SQUARE_ROM_MAX_BITS,
                     seed_power=config.seed_power, **poly,
                     row_bits=_row_bits(config),
+                    significand_row_bits=ROWS_ONLY if _significand_rows(config) else _row_bits(config),
                     subnormal_x_passes=subnormal_x_passes(config), device=config.device_model)
