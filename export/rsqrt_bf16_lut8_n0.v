@@ -21,16 +21,16 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   output wire [15:0] out_y;             // result y: raw bf16 bits, W=16
 
   // Registers
-  reg valid_1;
-  reg valid_2;
-  reg valid_3;
-  reg valid_4;
-  reg valid_5;
   reg [15:0] lane0_unpack_bits_9;
   reg lane0_unpack_sign;
   reg lane0_seed_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
+  reg valid_1;
+  reg valid_2;
+  reg valid_3;
+  reg valid_4;
+  reg valid_5;
   reg [2:0] lane0_unpack_n;
   reg [6:0] sig;
   reg [10:0] exp;
@@ -57,24 +57,20 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire [15:0] n2 = lane0_shift_sign ? 16'h8000 : 16'h0;
   wire n3 = in_x[2] | in_x[3];
   wire lane0_unpack_frac_lead_l1_0 = n3 ? in_x[3] : in_x[1];
-  wire n4 = in_x[2] | in_x[3];
   wire lane0_unpack_frac_lead_l1_1 = in_x[6] ? 1'b0 : in_x[5];
-  wire n5 = in_x[4] | in_x[5];
-  wire n6 = n5 | in_x[6];
-  wire [1:0] lane0_unpack_frac_lead_l2_0 = n6 ? {in_x[6], lane0_unpack_frac_lead_l1_1} : {n4, lane0_unpack_frac_lead_l1_0};
-  wire n7 = in_x[4] | in_x[5];
-  wire n8 = n7 | in_x[6];
-  wire n9 = |in_x[6:0];
-  wire [3:0] n10 = {1'b0, n8, lane0_unpack_frac_lead_l2_0} + 4'h1;
+  wire n4 = in_x[4] | in_x[5];
+  wire n5 = n4 | in_x[6];
+  wire [1:0] lane0_unpack_frac_lead_l2_0 = n5 ? {in_x[6], lane0_unpack_frac_lead_l1_1} : {n3, lane0_unpack_frac_lead_l1_0};
+  wire n6 = |in_x[6:0];
+  wire [3:0] n7 = {1'b0, n5, lane0_unpack_frac_lead_l2_0} + 4'h1;
   wire [3:0] lane0_unpack_shift = 4'h8 - {1'b0, lane0_unpack_n};
-  wire [8:0] n11 = 9'h182 - {5'h0, lane0_unpack_shift};
+  wire [8:0] n8 = 9'h182 - {5'h0, lane0_unpack_shift};
   wire lane0_unpack_fields_port_47_0 = |lane0_unpack_bits_9[14:7];
-  wire [6:0] n12 = lane0_unpack_bits_9[6:0] << lane0_unpack_shift;
-  wire [6:0] lane0_unpack_sig_18 = lane0_unpack_fields_port_47_0 ? lane0_unpack_bits_9[6:0] : n12;
-  wire n13 = |lane0_unpack_bits_9[14:7];
-  wire [8:0] n14 = {1'b0, lane0_unpack_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_unpack_fields_port_50_0 = n13 ? n14 : 9'h182;
-  wire [10:0] exp_39 = lane0_unpack_fields_port_47_0 ? {{2{lane0_unpack_fields_port_50_0[8]}}, lane0_unpack_fields_port_50_0} : {{2{n11[8]}}, n11};
+  wire [6:0] n9 = lane0_unpack_bits_9[6:0] << lane0_unpack_shift;
+  wire [6:0] lane0_unpack_sig_18 = lane0_unpack_fields_port_47_0 ? lane0_unpack_bits_9[6:0] : n9;
+  wire [8:0] n10 = {1'b0, lane0_unpack_bits_9[14:7]} - 9'h7f;
+  wire [8:0] lane0_unpack_fields_port_50_0 = lane0_unpack_fields_port_47_0 ? n10 : 9'h182;
+  wire [10:0] exp_39 = lane0_unpack_fields_port_47_0 ? {{2{lane0_unpack_fields_port_50_0[8]}}, lane0_unpack_fields_port_50_0} : {{2{n8[8]}}, n8};
   wire [10:0] exp_18 = -$signed({lane0_seed_k[9], lane0_seed_k});
   wire [7:0] lane0_pack_top_at_6 = $signed(exp_18[7:0]) + $signed(8'h7d);
   wire lane0_pack_overflow_at_6 = $signed(exp_18) >= $signed(11'h82);
@@ -82,64 +78,84 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire lane0_pack_overflow_at_7 = $signed(exp_18) >= $signed(11'h81);
   wire [7:0] lane0_pack_top_at_8 = $signed(exp_18[7:0]) + $signed(8'h7f);
   wire lane0_pack_overflow_at_8 = $signed(exp_18) >= $signed(11'h80);
-  wire n15 = lane0_unpack_bits_9[14:7] == 8'hff;
-  wire n16 = ~|lane0_unpack_bits_9[14:7];
-  wire n17 = ~|lane0_unpack_bits_9[6:0];
-  wire n18 = n16 & n17;
-  wire n19 = ~|lane0_unpack_bits_9[6:0];
-  wire n20 = n19 ? 1'b0 : 1'b1;
-  wire n21 = n18 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n15 ? {1'b1, n20} : {1'b0, n21};
-  wire n22 = lane0_shift_cls == 2'h3;
-  wire n23 = lane0_shift_cls != 2'h1;
-  wire n24 = lane0_shift_sign & n23;
-  wire n25 = n22 | n24;
-  wire n26 = lane0_shift_cls == 2'h1;
-  wire n27 = |{n25, n26};
-  wire n28 = lane0_shift_cls == 2'h2;
-  wire n29 = ~lane0_pack_v[8];
-  wire n30 = lane0_pack_v[7] & n29;
-  wire n31 = n30 ? 1'b1 : 1'b0;
-  wire [1:0] n32 = lane0_pack_v[8] ? 2'h2 : 2'h0;
-  wire [1:0] lane0_pack_d = {1'b0, n31} | n32;
-  wire n33 = |lane0_pack_v[8:7];
-  wire n34 = ~n33;
-  wire n35 = lane0_pack_v[6] & n34;
-  wire [7:0] n36 = n35 ? lane0_pack_top_at_6 : 8'h0;
-  wire n37 = ~lane0_pack_v[8];
-  wire n38 = lane0_pack_v[7] & n37;
-  wire [7:0] n39 = n38 ? lane0_pack_top_at_7 : 8'h0;
-  wire [7:0] n40 = n36 | n39;
-  wire [7:0] n41 = lane0_pack_v[8] ? lane0_pack_top_at_8 : 8'h0;
-  wire [7:0] lane0_pack_top = n40 | n41;
-  wire n42 = |lane0_pack_v[8:7];
-  wire n43 = ~n42;
-  wire n44 = lane0_pack_v[6] & n43;
-  wire n45 = n44 ? lane0_pack_overflow_at_6 : 1'b0;
-  wire n46 = ~lane0_pack_v[8];
-  wire n47 = lane0_pack_v[7] & n46;
-  wire n48 = n47 ? lane0_pack_overflow_at_7 : 1'b0;
-  wire n49 = n45 | n48;
-  wire n50 = lane0_pack_v[8] ? lane0_pack_overflow_at_8 : 1'b0;
-  wire lane0_pack_overflow = n49 | n50;
-  wire [9:0] n51 = {r1, 1'b0} >> lane0_pack_d_16;
-  wire n52 = ~|lane0_pack_d_16;
-  wire [10:0] n53 = {r1, 2'h0} >> lane0_pack_d_16;
-  wire lane0_pack_rnd_signal = n52 ? 1'b0 : n53[0];
-  wire n54 = lane0_pack_d_16 < 2'h2;
-  wire [1:0] n55 = lane0_pack_d_16 - 2'h1;
-  wire [9:0] n56 = 10'h3ff << n55;
-  wire [9:0] n57 = ~n56;
-  wire [9:0] lane0_pack_rnd_mask = n54 ? 10'h0 : n57;
-  wire [9:0] n58 = {r1, 1'b0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n58;
-  wire n59 = lane0_pack_rnd_sticky | n51[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n59;
+  wire n11 = lane0_unpack_bits_9[14:7] == 8'hff;
+  wire n12 = ~|lane0_unpack_bits_9[14:7];
+  wire n13 = ~|lane0_unpack_bits_9[6:0];
+  wire n14 = n12 & n13;
+  wire n15 = n13 ? 1'b0 : 1'b1;
+  wire n16 = n14 ? 1'b1 : 1'b0;
+  wire [1:0] cls = n11 ? {1'b1, n15} : {1'b0, n16};
+  wire n17 = lane0_shift_cls == 2'h3;
+  wire n18 = lane0_shift_cls != 2'h1;
+  wire n19 = lane0_shift_sign & n18;
+  wire n20 = n17 | n19;
+  wire n21 = lane0_shift_cls == 2'h1;
+  wire n22 = |{n20, n21};
+  wire n23 = lane0_shift_cls == 2'h2;
+  wire n24 = ~lane0_pack_v[8];
+  wire n25 = lane0_pack_v[7] & n24;
+  wire n26 = n25 ? 1'b1 : 1'b0;
+  wire [1:0] n27 = lane0_pack_v[8] ? 2'h2 : 2'h0;
+  wire [1:0] lane0_pack_d = {1'b0, n26} | n27;
+  wire n28 = |lane0_pack_v[8:7];
+  wire n29 = ~n28;
+  wire n30 = lane0_pack_v[6] & n29;
+  wire [7:0] n31 = n30 ? lane0_pack_top_at_6 : 8'h0;
+  wire [7:0] n32 = n25 ? lane0_pack_top_at_7 : 8'h0;
+  wire [7:0] n33 = n31 | n32;
+  wire [7:0] n34 = lane0_pack_v[8] ? lane0_pack_top_at_8 : 8'h0;
+  wire [7:0] lane0_pack_top = n33 | n34;
+  wire n35 = n30 ? lane0_pack_overflow_at_6 : 1'b0;
+  wire n36 = n25 ? lane0_pack_overflow_at_7 : 1'b0;
+  wire n37 = n35 | n36;
+  wire n38 = lane0_pack_v[8] ? lane0_pack_overflow_at_8 : 1'b0;
+  wire lane0_pack_overflow = n37 | n38;
+  wire [9:0] n39 = {r1, 1'b0} >> lane0_pack_d_16;
+  wire n40 = ~|lane0_pack_d_16;
+  wire [10:0] n41 = {r1, 2'h0} >> lane0_pack_d_16;
+  wire lane0_pack_rnd_signal = n40 ? 1'b0 : n41[0];
+  wire n42 = lane0_pack_d_16 < 2'h2;
+  wire [1:0] n43 = lane0_pack_d_16 - 2'h1;
+  wire [9:0] n44 = 10'h3ff << n43;
+  wire [9:0] n45 = ~n44;
+  wire [9:0] lane0_pack_rnd_mask = n42 ? 10'h0 : n45;
+  wire [9:0] n46 = {r1, 1'b0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n46;
+  wire n47 = lane0_pack_rnd_sticky | n39[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n47;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
   wire [14:0] lane0_pack_port_104_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n60 = n28 ? 15'h0 : lane0_pack_port_104_0;
-  wire [15:0] n61 = n26 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n60};
+  wire [14:0] n48 = n23 ? 15'h0 : lane0_pack_port_104_0;
+  wire [15:0] n49 = n21 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n48};
   assign out_y = {r3[7], r2, r3[6:0]};
+
+  always @(posedge clk) begin
+    if (in_ready) begin
+      lane0_unpack_bits_9 <= in_x;
+      lane0_unpack_sign <= lane0_unpack_bits_9[15];
+      lane0_seed_sign <= lane0_unpack_sign;
+      lane0_normalize_sign <= lane0_seed_sign;
+      lane0_shift_sign <= lane0_normalize_sign;
+      lane0_unpack_n <= ~n6 ? 3'h0 : n7[2:0];
+      sig <= lane0_unpack_sig_18;
+      exp <= exp_39;
+      lane0_seed_k <= exp[10:1];
+      lane0_unpack_cls <= cls;
+      lane0_seed_cls <= lane0_unpack_cls;
+      lane0_normalize_cls <= lane0_seed_cls;
+      lane0_shift_cls <= lane0_normalize_cls;
+      r1 <= lane0_pack_v;
+      lane0_pack_d_16 <= lane0_pack_d;
+      lane0_pack_top_27 <= lane0_pack_top;
+      lane0_pack_top_s <= lane0_pack_top_27;
+      lane0_pack_overflow_28 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_28;
+      lane0_pack_kept <= n39[6:0];
+      lane0_pack_up <= lane0_pack_rnd_up;
+      r2 <= n22 ? 8'hff : n48[14:7];
+      r3 <= n20 ? 8'h40 : {n49[15], n49[6:0]};
+    end
+  end
 
   always @(posedge clk) begin
     if (rst) begin
@@ -156,34 +172,6 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
       valid_4 <= valid_3;
       valid_5 <= valid_4;
       out_valid <= valid_5;
-    end
-  end
-
-  always @(posedge clk) begin
-    if (in_ready) begin
-      lane0_unpack_bits_9 <= in_x;
-      lane0_unpack_sign <= lane0_unpack_bits_9[15];
-      lane0_seed_sign <= lane0_unpack_sign;
-      lane0_normalize_sign <= lane0_seed_sign;
-      lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_n <= ~n9 ? 3'h0 : n10[2:0];
-      sig <= lane0_unpack_sig_18;
-      exp <= exp_39;
-      lane0_seed_k <= exp[10:1];
-      lane0_unpack_cls <= cls;
-      lane0_seed_cls <= lane0_unpack_cls;
-      lane0_normalize_cls <= lane0_seed_cls;
-      lane0_shift_cls <= lane0_normalize_cls;
-      r1 <= lane0_pack_v;
-      lane0_pack_d_16 <= lane0_pack_d;
-      lane0_pack_top_27 <= lane0_pack_top;
-      lane0_pack_top_s <= lane0_pack_top_27;
-      lane0_pack_overflow_28 <= lane0_pack_overflow;
-      lane0_pack_overflow_s <= lane0_pack_overflow_28;
-      lane0_pack_kept <= n51[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r2 <= n27 ? 8'hff : n60[14:7];
-      r3 <= n25 ? 8'h40 : {n61[15], n61[6:0]};
     end
   end
 
@@ -452,17 +440,17 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
+    lane0_unpack_bits_9 = 16'h0;
+    lane0_unpack_sign = 1'b0;
+    lane0_seed_sign = 1'b0;
+    lane0_normalize_sign = 1'b0;
+    lane0_shift_sign = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
     valid_4 = 1'b0;
     valid_5 = 1'b0;
     out_valid = 1'b0;
-    lane0_unpack_bits_9 = 16'h0;
-    lane0_unpack_sign = 1'b0;
-    lane0_seed_sign = 1'b0;
-    lane0_normalize_sign = 1'b0;
-    lane0_shift_sign = 1'b0;
     lane0_unpack_n = 3'h0;
     sig = 7'h0;
     exp = 11'h0;
@@ -485,5 +473,5 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:7], n10[3], n51[9:7], n53[10:1], n61[14:7]};
+  wire unused_bits = ^{n2[14:7], n7[3], n39[9:7], n41[10:1], n49[14:7]};
 endmodule

