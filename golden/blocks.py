@@ -116,6 +116,19 @@ def newton_stage(dp, r, r_bits, mr, last):
     return mul_shr(r, h, r_bits + 1) & U((1 << (w + 1)) - 1)
 
 
+def residual_round(res, r, mr):
+    """The correctly rounded significand of ``1/sqrt(MR)`` from ``r`` (``res.r_bits`` fraction bits,
+    within half an ulp), decided by the sign of ``Y**2 * MR - 2**(2p + 2 + P)``
+    (:mod:`hw.spec.residual`), with ``r_bits`` fraction bits again: ``T`` or ``T + 1`` at the
+    result's last place, so that rounding it is exact."""
+    p, shift = res.precision, U(res.r_bits - res.precision)
+    t = np.clip(np.asarray(r, dtype=np.uint64) >> shift, U(1 << (p - 1)), U((1 << p) - 1))
+    y = 2 * t + U(1)
+    low = (y * y * np.asarray(mr, dtype=np.uint64)) & U((1 << res.low_bits) - 1)    # modulo 2**64 first
+    up = low >> U(res.low_bits - 1)
+    return (t + up) << shift
+
+
 def round_pack_float(fmt, v, frac, exp, subnormals, below_max=None):
     """Round ``v / 2**frac * 2**exp`` (``v > 0``) to ``man_bits + 1`` significant bits, nearest
     even, and pack to raw bits (sign 0): overflow gives infinity; below ``emin`` the result is

@@ -11,7 +11,8 @@ __all__ = ["rsqrt_core", "rsqrt"]
 
 def rsqrt_core(config: Config, exp, sig):
     """Inverse square root of a normalized operand ``sig * 2**(exp - frac_bits)``: returns
-    ``(R, k)`` with ``1/sqrt(operand) ~= R / 2**work_bits * 2**-k``."""
+    ``(R, k)`` with ``1/sqrt(operand) ~= R / 2**work_bits * 2**-k`` (with rounding "residual", ``R``
+    is the correctly rounded result, :func:`golden.blocks.residual_round`)."""
     dp = datapath(config)
     parity, k, mr = blocks.range_reduce(dp, exp, sig)
     seed = {"lut": blocks.seed_lut, "pwl": blocks.seed_poly, "quad": blocks.seed_poly,
@@ -21,6 +22,8 @@ def rsqrt_core(config: Config, exp, sig):
     for stage in range(config.newton):
         r = blocks.newton_stage(dp, r, r_bits, mr, last=stage == config.newton - 1)
         r_bits = dp.work_bits
+    if dp.residual is not None:
+        r = blocks.residual_round(dp.residual, r, mr)
     return r, k
 
 

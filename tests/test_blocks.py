@@ -320,6 +320,25 @@ def test_tiled_product(a_width, b_width, cut, split):
     assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
 
 
+@pytest.mark.parametrize("a_width, b_width, low_bits, row_bits, split", [
+    (50, 25, 53, 15, True), (50, 25, 53, None, False), (30, 20, 17, None, False), (20, 33, 40, 64, False)])
+def test_product_modulo_power_of_two(a_width, b_width, low_bits, row_bits, split):
+    """A product modulo ``2**low_bits`` (the residual decision's ``Y**2 * MR``) is exact there and
+    builds only the tiles that reach below that weight."""
+    from hw.spec.tiles import dsp_tiles
+    rng = np.random.default_rng(low_bits)
+    a = [int(v) for v in rng.integers(0, 1 << min(a_width, 63), 500, dtype=np.uint64)] + [(1 << a_width) - 1]
+    b = [int(v) for v in rng.integers(0, 1 << b_width, 500, dtype=np.uint64)] + [(1 << b_width) - 1]
+    a = [v | (int(rng.integers(0, 2)) << (a_width - 1)) for v in a]
+    dut = Product(a_width, b_width, True, row_bits, split, low_bits=low_bits)
+    assert len(dut.p) == min(low_bits, a_width + b_width)
+    got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
+    assert [int(v) for v in got["p"]] == [x * y % (1 << low_bits) for x, y in zip(a, b)]
+    assert dsp_tiles(a_width, b_width, row_bits=row_bits, low_bits=low_bits) <= dsp_tiles(a_width, b_width, row_bits=row_bits)
+    if (a_width, b_width, low_bits, row_bits) == (50, 25, 53, 15):
+        assert dsp_tiles(a_width, b_width, row_bits=row_bits, low_bits=low_bits) == 3
+
+
 def test_rows_only_product_is_exact_and_linear():
     """A product of LUT rows only (48 rows of 24 bits, as the constant products of ELU and the
     logistic units) is exact, and its netlist grows with the rows, not exponentially (with the

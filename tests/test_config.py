@@ -156,7 +156,7 @@ def test_with_resolves_every_default_again():
     bf16 = Config("bf16")
     assert bf16.requested.table_bits is None and bf16.table_bits == 8
     assert bf16.with_(format="fp32") == Config("fp32")
-    assert bf16.with_(format="fp32").name == "rsqrt_fp32_lut12_n1"
+    assert bf16.with_(format="fp32").name == "rsqrt_fp32_quad9_n0_residual"
     asked = Config("bf16", function="isrlu", seed="lut", table_bits=6)
     assert asked.with_(format="fp16").table_bits == 6          # what was asked for is kept
     assert asked.with_(seed=None, table_bits=None) == Config("bf16", function="isrlu")
@@ -194,3 +194,28 @@ def test_registry():
             assert REGISTRY[entry.rival].backward == entry.backward and entry.rival != name
     with pytest.raises(ValueError, match="function must be one of rsqrt, isrlu"):
         lookup("softsign")
+
+
+def test_rounding_defaults_and_checks():
+    """FP32 rsqrt is correctly rounded by the residual decision, with the polynomial seed alone;
+    the 16-bit formats round their approximation directly; the residual decision needs an
+    approximation within half an ulp and exists for rsqrt on floats only."""
+    fp32 = Config("fp32")
+    assert (fp32.rounding, fp32.seed, fp32.table_bits, fp32.newton) == ("residual", "quad", 9, 0)
+    assert Config("fp16").rounding == Config("bf16").rounding == "direct"
+    assert Config("fp32", rounding="direct").name == "rsqrt_fp32_lut12_n1"
+    assert Config("fp32", seed="lut").name == "rsqrt_fp32_lut12_n1_residual"
+    assert Config("fp16", rounding="residual").name == "rsqrt_fp16_quad6_n0_residual"
+    assert Config("fp32", function="isru").rounding == "direct"
+    assert Config("fp32", seed="magic", newton=1).rounding == "direct"     # too coarse: the default falls back
+    assert Config("fp32", seed="magic").name == "rsqrt_fp32_magic5f375a86_n3_residual"
+    assert Config("fp32", function="fma").rounding is None
+    for kwargs, message in [
+            ({"format": "fp32", "rounding": "nearest"}, "rounding must be one of direct, residual, not 'nearest'"),
+            ({"format": "q4.12", "rounding": "residual"}, "only available for rsqrt on float formats"),
+            ({"format": "fp32", "function": "isru", "rounding": "residual"}, "only available for rsqrt"),
+            ({"format": "fp32", "function": "fma", "rounding": "direct"}, "rounding is not used with function 'fma'"),
+            ({"format": "fp32", "seed": "quad", "table_bits": 7, "newton": 0, "rounding": "residual"}, "needs an approximation within half an ulp"),
+            ({"format": "fp32", "seed": "magic", "newton": 1, "rounding": "residual"}, "needs an approximation within half an ulp")]:
+        with pytest.raises(ValueError, match=message):
+            Config(**kwargs)

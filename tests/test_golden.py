@@ -4,6 +4,7 @@ import pytest
 
 from golden.eval import evaluate
 from hw.spec.intmath import bit_length, mul_shr, round_shift
+from golden.reference import rsqrt_exact
 from golden.rsqrt import rsqrt
 from hw.config import Config
 from hw.spec.formats import BF16, FP16, FP32, FloatFormat
@@ -119,3 +120,17 @@ def test_round_shift_ties_to_even():
     d = np.array([1, 2, 1, 1, 3, 0, 70])
     assert round_shift(v, d).tolist() == [2, 2, 4, 6, 2, 3, 0]
     assert bit_length(np.array([0, 1, 255, 256], dtype=np.uint64)).tolist() == [0, 1, 8, 9]
+
+
+@pytest.mark.parametrize("config", [Config("fp32"), Config("fp32", seed="lut", newton=2),
+                                    Config("e8m15", rounding="residual", seed="magic", newton=2)],
+                         ids=lambda c: c.name)
+def test_residual_rounding_is_correct_on_every_significand(config):
+    """rounding "residual": correctly rounded for every significand of both exponent parities
+    (the whole input space up to a power of four) and across the subnormals, where the
+    approximation alone is not."""
+    fmt = config.format
+    frac = np.arange(1 << fmt.man_bits, dtype=np.uint64)
+    x = np.concatenate([(np.uint64(field) << np.uint64(fmt.man_bits)) | frac for field in (0, fmt.bias, fmt.bias + 1)])
+    assert np.array_equal(rsqrt(config, x), rsqrt_exact(fmt, x))
+    assert not np.array_equal(rsqrt(config.with_(rounding="direct"), x), rsqrt_exact(fmt, x))

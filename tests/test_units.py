@@ -47,6 +47,7 @@ def stream(config, operands):
 
 
 CONFIGS = [
+    Config("e5m4", rounding="residual", seed="magic", newton=2), Config("e4m3", rounding="residual", pipeline=3),
     Config("e4m3"), Config("e4m3", seed="magic", newton=2), Config("e5m2", pipeline=0),
     Config("e4m3", function="isru", newton=0), Config("e4m3", function="isrlu", seed="magic"),
     Config("e5m2", function="isru-grad", alpha=3.0, pipeline=2),
@@ -110,6 +111,17 @@ def test_logistic_unit_every_pipeline_level(config):
         y, _ = evaluate(leveled, x, operands.get("grad"))
         got, _ = stream(leveled, operands)
         assert np.array_equal(got, y.astype(np.uint64)), level
+
+
+@pytest.mark.parametrize("pipeline", [None, 0, 5])
+def test_fp32_residual_rounding_unit_matches_golden(pipeline):
+    """The correctly rounded FP32 rsqrt (its exact last-bit decision: two wide products, one
+    modulo a power of two) at several placements of its registers."""
+    config = Config("fp32", pipeline=pipeline)
+    assert config.rounding == "residual"
+    x = np.random.default_rng(15).integers(0, 1 << 31, 1500, dtype=np.uint64)
+    got, _ = stream(config, {"x": x})
+    assert np.array_equal(got, evaluate(config, x)[0].astype(np.uint64))
 
 
 @pytest.mark.parametrize("pipeline", [None, 0, 2])

@@ -17,12 +17,15 @@ from .elu import elu_datapath
 from .logistic import kind_of, logistic_datapath
 from .plan import optional_cuts
 
-__all__ = ["Config", "Request", "FUNCTIONS", "SEEDS", "NEWTON_STAGES", "LANES", "ACTIVATIONS", "BACKWARD"]
+__all__ = ["Config", "Request", "FUNCTIONS", "SEEDS", "ROUNDINGS", "NEWTON_STAGES", "LANES", "ACTIVATIONS", "BACKWARD"]
 
 ACTIVATIONS = functions(Family.ACTIVATION)
 BACKWARD = functions(backward=True)
 DEFAULT_ALPHA = 1.0
 SEEDS = ("magic", "lut", "pwl", "quad")
+# How the inverse square root's last bit is decided: by rounding the approximation (``direct``), or
+# exactly, by the sign of ``y_mid**2 * x - 1`` for the midpoint next to it (``residual``).
+ROUNDINGS = ("direct", "residual")
 POLYNOMIAL_SEEDS = ("pwl", "quad")
 NEWTON_STAGES = range(0, 4)
 LANES = range(1, 17)
@@ -104,6 +107,7 @@ class Request:
     runtime_alpha: object = False
     pipeline: object = None
     device: object = None
+    rounding: object = None
 
     def as_dict(self):
         """The parameters by name (a :class:`Config`: as resolved)."""
@@ -160,6 +164,14 @@ class Config(Request):
     device : str | None
         The device model the datapath and the pipeline plan are made for (:mod:`hw.spec.devices`);
         default ``ice40up5k``, the only one today.
+    rounding : str
+        rsqrt on floats: ``direct`` (the approximation is rounded: correctly rounded where it is
+        accurate enough, as the 16-bit defaults) or ``residual`` (correctly rounded by
+        construction: the last bit is decided by the exact sign of ``y_mid**2 * x - 1`` for the
+        midpoint ``y_mid`` beside the approximation, which must be within half an ulp;
+        :mod:`hw.spec.residual`). Default ``residual`` above 12 significant bits (FP32: with a
+        polynomial seed alone) where the approximation's predicted error allows it, else ``direct``
+        (the magic seed with fewer than three Newton stages, say).
 
     Attributes
     ----------
@@ -187,6 +199,7 @@ class Config(Request):
         _check_range("lanes", self.lanes, LANES)
         self._resolve_alpha(set_)
         self._resolve_out_format(set_)
+        self._resolve_rounding(set_)
         if self.seed is None:
             set_("seed", self._default_seed())
         if self.seed == "lut":
@@ -227,6 +240,15 @@ class Config(Request):
             if not _is_int(self.magic) or not low <= self.magic <= high:
                 raise ValueError(f"magic for {self.format.name} must be an integer in "
                                  f"{low:#x}..{high:#x}, not {self.magic!r}")
+        if self.rounding == "residual" and self._predicted_error() > self._target_error():
+            if self.requested.rounding is None:          # the default where the approximation allows
+                set_("rounding", "direct")
+                self._check_pipeline()
+                return
+            raise ValueError(f"rounding 'residual' needs an approximation within half an ulp, but seed "
+                             f"{self.seed!r} with {self.newton} Newton stage(s) predicts a relative error of "
+                             f"{self._predicted_error():.3g} (at most {self._target_error():.3g}): "
+                             f"use more table bits or a Newton stage")
         self._check_pipeline()
 
     def _check_pipeline(self):
@@ -236,9 +258,20 @@ class Config(Request):
             _check_range(f"pipeline for {self.function} with these parameters", self.pipeline,
                          range(0, optional_cuts(self) + 1))
 
+    def _resolve_rounding(self, set_):
+        if self.rounding is None:
+            residual = (self.function == "rsqrt" and self.is_float
+                        and self.result_bits > CORRECTLY_ROUNDED_MAX_BITS)
+            set_("rounding", "residual" if residual else "direct")
+        elif self.rounding not in ROUNDINGS:
+            raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {self.rounding!r}")
+        elif self.rounding == "residual" and not (self.function == "rsqrt" and self.is_float):
+            raise ValueError(f"rounding 'residual' is only available for rsqrt on float formats, not for "
+                             f"{self.function} on {self.format.name}")
+
     def _resolve_seedless(self, set_):
         _check_range("lanes", self.lanes, LANES)
-        for name in ("seed", "magic", "table_bits", "newton", "out_format") + (
+        for name in ("seed", "magic", "table_bits", "newton", "out_format", "rounding") + (
                 () if self.entry.has_alpha else ("alpha",)):
             if getattr(self, name) is not None:
                 raise ValueError(f"{name} is not used with function {self.function!r} "
@@ -321,7 +354,7 @@ class Config(Request):
         """The activations take a polynomial seed where it alone (no Newton stage) meets the target:
         lines (one small product; BF16) where they suffice, else parabolas (three; FP16, where the
         target is correct rounding). A table of constants and Newton stages otherwise."""
-        if not self.is_activation or self.newton not in (None, 0):
+        if not (self.is_activation or self.rounding == "residual") or self.newton not in (None, 0):
             return "lut"
         target, power = self._target_error(), self._poly_power()
         if (self.table_bits in (None, PWL_TABLE_BITS) and self.core_significand_bits - 1 >= PWL_TABLE_BITS
@@ -351,13 +384,21 @@ class Config(Request):
         if self.seed in POLYNOMIAL_SEEDS and _seed_error(self.seed, self.table_bits, self._poly_power()) <= target:
             return 0
         # A backward unit's polynomial seed approximates m**-0.5 once Newton stages follow it.
-        error = _seed_error(self.seed, self.table_bits)
         stages = 0
-        while (error > target or (stages == 0 and self.is_backward and self.seed in POLYNOMIAL_SEEDS)) \
+        while (self._predicted_error(stages) > target
+               or (stages == 0 and self.is_backward and self.seed in POLYNOMIAL_SEEDS)) \
                 and stages < NEWTON_STAGES.stop - 1:
-            error = 1.5 * error * error
             stages += 1
         return stages
+
+    def _predicted_error(self, stages=None):
+        """Predicted relative error of the inverse square root after ``stages`` Newton stages
+        (default: the configuration's): the seed's, squared (times 1.5) by each stage."""
+        stages = self.newton if stages is None else stages
+        error = _seed_error(self.seed, self.table_bits, self._poly_power() if stages == 0 else 1)
+        for _ in range(stages):
+            error = 1.5 * error * error
+        return error
 
     # Derived quantities used by the golden model and the RTL alike.
     @property
@@ -455,6 +496,8 @@ class Config(Request):
             parts.insert(2, alpha)
         if not self.is_float:
             parts.insert(2, "to" + self.out_format.name.replace(".", "_"))
+        if self.rounding == "residual":
+            parts.append("residual")
         parts += pipeline
         if self.lanes > 1:
             parts.append(f"x{self.lanes}")

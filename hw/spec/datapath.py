@@ -18,6 +18,7 @@ import numpy as np
 
 from .devices import Device
 from .magic import magic_seed_error
+from .residual import residual
 from .seeds import pack_parabolas, parabolas, poly_seed
 from .tiles import ROWS_ONLY
 
@@ -59,6 +60,7 @@ class Datapath:
     row_bits: int         # products: tiles with a side of at most this many bits are LUT rows
     significand_row_bits: int  # ... in the products with the significand of x or grad ("product", "cube")
     subnormal_x_passes: bool  # forward float activations: a subnormal x is the result itself
+    residual: object      # rounding "residual": the exact decision's widths (hw.spec.residual), else None
     device: Device        # the device model whose DSP tiles the products use
 
     @property
@@ -321,4 +323,6 @@ def datapath(config) -> Datapath:
                     seed_power=config.seed_power, **poly,
                     row_bits=_row_bits(config),
                     significand_row_bits=ROWS_ONLY if _significand_rows(config) else _row_bits(config),
-                    subnormal_x_passes=subnormal_x_passes(config), device=config.device_model)
+                    subnormal_x_passes=subnormal_x_passes(config), device=config.device_model,
+                    residual=residual(config.result_bits, work_bits, frac, config.device_model)
+                    if config.rounding == "residual" else None)

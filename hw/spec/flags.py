@@ -38,6 +38,10 @@ def add_config_arguments(parser):
                             "at a lower clock)")
     group.add_argument("--runtime-alpha", action="store_true",
                        help="activation functions: alpha is an input, per lane, in the unit's format")
+    group.add_argument("--rounding", default=None, choices=("direct", "residual"),
+                       help="rsqrt on floats: round the approximation (direct) or decide the last bit "
+                            "by the exact residual (residual: correctly rounded by construction; "
+                            "default above 12 significant bits, e.g. FP32)")
     group.add_argument("--device", default=None,
                        help=f"device model the datapath and the pipeline plan are made for: "
                             f"{', '.join(DEVICES)} (default {DEFAULT_DEVICE.name})")
@@ -50,7 +54,8 @@ def config_from_arguments(args, parser=None):
         return Config(format=args.format, function=args.function, seed=args.seed, magic=args.magic,
                       table_bits=args.table_bits, newton=args.newton, lanes=args.lanes,
                       out_format=args.out_format, alpha=args.alpha,
-                      runtime_alpha=args.runtime_alpha, pipeline=args.pipeline, device=args.device)
+                      runtime_alpha=args.runtime_alpha, pipeline=args.pipeline, device=args.device,
+                      rounding=args.rounding)
     except ValueError as error:
         if parser is None:
             raise

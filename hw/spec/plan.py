@@ -23,7 +23,7 @@ from .formats import FloatFormat, significand_span
 from .functions import Family
 from .isru_sigmoid import isru_sigmoid_tail
 from .logistic import kind_of, logistic_datapath
-from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, sum_levels
+from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, product_width, sum_levels
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts", "select_cuts", "elu_cuts",
            "logistic_cuts"]
@@ -52,36 +52,36 @@ def _fields_cut(device):
     return Cut("unpack", device.ns("lut") * 2 + device.ns("to_dsp"))
 
 
-def _product_parts_ns(device, a_width, b_width, square=False, row_bits=None):
+def _product_parts_ns(device, a_width, b_width, square=False, row_bits=None, low_bits=None):
     """A product's (or square's) three parts, between its optional registers: its DSP tiles (the
     route to them and the setup of their output register, which Yosys packs into the SB_MAC16)
     beside its LUT rows' carry-save reduction; the DSPs' clock-to-out and route back with the
     carry-save sum of the DSP products and the rows' partial sums; the carry chain (nothing after
     the DSPs without a sum)."""
-    rows, final = sum_levels(a_width, b_width, square, row_bits, device)
-    dsp = dsp_tiles(a_width, b_width, square, row_bits, device)
+    rows, final = sum_levels(a_width, b_width, square, row_bits, device, low_bits)
+    dsp = dsp_tiles(a_width, b_width, square, row_bits, device, low_bits)
     lut = device.ns("lut")
     before = max(device.ns("dsp_in") if dsp else 0.0, lut * (rows + 1) if rows or not dsp else 0.0)
     middle = device.ns("dsp_out") if dsp else 0.0
     chain = 0.0
-    if has_sum(a_width, b_width, square, row_bits, device):
+    if has_sum(a_width, b_width, square, row_bits, device, low_bits):
         middle += lut * final
-        chain = device.chain_ns(a_width + b_width)
+        chain = device.chain_ns(product_width(a_width, b_width, low_bits))
     return before, middle, chain
 
 
 def _product_cuts(device, name, a_width, b_width, after_ns=0.0, square=False, row_bits=None, split=True,
-                  beside_ns=0.0):
+                  beside_ns=0.0, low_bits=None):
     """The cuts of a step ``name`` that multiplies (or squares) and then spends ``after_ns`` more
     (and ``beside_ns`` on other values before its tile register):
     an optional ``<name>_tiles`` register after its DSP tiles (inside the SB_MAC16s) and its LUT
     rows' partial sums and, with ``split`` where the product has one
     (:func:`~hw.spec.tiles.has_split`), an optional ``<name>_split`` register before its carry
-    chain."""
-    before, middle, chain = _product_parts_ns(device, a_width, b_width, square, row_bits)
+    chain (a product modulo ``2**low_bits``: :func:`~hw.spec.tiles.tiles`)."""
+    before, middle, chain = _product_parts_ns(device, a_width, b_width, square, row_bits, low_bits)
     before = max(before, beside_ns)
     tiles, split_cut = inner_cuts(name)
-    if split and has_split(a_width, b_width, square, row_bits, device):
+    if split and has_split(a_width, b_width, square, row_bits, device, low_bits):
         return [Cut(tiles, before), Cut(split_cut, middle), Cut(name, chain + after_ns)]
     return [Cut(tiles, before), Cut(name, middle + chain + after_ns)]
 
@@ -137,7 +137,21 @@ def _core_cuts(config, dp):
     for index in range(config.newton):
         cuts += _newton(device, index, r_bits, dp)
         r_bits = dp.work_bits
+    if dp.residual is not None:
+        cuts += _residual_cuts(device, dp.residual)
     return cuts
+
+
+def _residual_cuts(device, res):
+    """The exact last-bit decision (:mod:`hw.spec.residual`): ``T`` clamped and ``Y = 2T + 1``;
+    ``Y**2``; ``Y**2 * MR`` modulo ``2**low_bits``; ``T`` plus its sign bit."""
+    lut = device.ns("lut")
+    return ([Cut("residual_mid", device.chain_ns(res.precision) + lut)]
+            + _product_cuts(device, "residual_square", res.y_bits, res.y_bits, square=True,
+                            row_bits=res.row_bits)
+            + _product_cuts(device, "residual_product", 2 * res.y_bits, res.mr_bits, row_bits=res.row_bits,
+                            low_bits=res.low_bits)
+            + [Cut("residual_round", device.chain_ns(res.precision + 1))])
 
 
 def rsqrt_cuts(config):

@@ -7,7 +7,7 @@ rows instead of a DSP.
 """
 from .devices import DEFAULT_DEVICE
 
-__all__ = ["ROWS_ONLY", "tile_slices", "tiles", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
+__all__ = ["ROWS_ONLY", "tile_slices", "tiles", "product_width", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
 
 
 # ``row_bits`` at least this: every tile is LUT rows, with no DSP at all (a product with a constant
@@ -20,12 +20,14 @@ def tile_slices(width, device=DEFAULT_DEVICE):
     return [(start, min(start + device.dsp_width, width)) for start in range(0, width, device.dsp_width)]
 
 
-def tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+def tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None):
     """``(a_slice, b_slice, as_rows, weight)`` for every tile of an ``a_width`` x ``b_width``
     product: ``as_rows`` for a tile with a side of at most ``row_bits`` bits, built from LUT rows
     (except the largest tile of a product that would have no DSP and more than the device's
     ``row_max_bits`` rows a tile, unless ``row_bits`` is :data:`ROWS_ONLY` or more); ``weight`` 2 for the off-diagonal tiles of a square
-    (``a[i]*a[j]`` and ``a[j]*a[i]`` computed once), else 1."""
+    (``a[i]*a[j]`` and ``a[j]*a[i]`` computed once), else 1. With ``low_bits``, only the product
+    modulo ``2**low_bits``: tiles at or above that weight are left out and the others narrowed to
+    the operand bits that reach below it."""
     if square and a_width != b_width:
         raise ValueError(f"a square has equal widths, not {a_width} and {b_width}")
     row_bits = device.row_max_bits if row_bits is None else row_bits
@@ -34,6 +36,11 @@ def tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
         for j, b in enumerate(tile_slices(b_width, device)):
             if square and j < i:
                 continue
+            if low_bits is not None:
+                reach = low_bits - a[0] - b[0]
+                if reach <= 0:
+                    continue
+                a, b = (a[0], min(a[1], a[0] + reach)), (b[0], min(b[1], b[0] + reach))
             rows = min(a[1] - a[0], b[1] - b[0]) <= row_bits
             out.append((a, b, rows, 2 if square and i != j else 1))
     if all(rows for _, _, rows, _ in out) and min(a_width, b_width) > device.row_max_bits and row_bits < ROWS_ONLY:
@@ -50,34 +57,39 @@ def _levels(rows):
     return levels
 
 
-def sum_levels(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+def sum_levels(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None):
     """Carry-save (3:2) levels of a product or square: ``(rows, final)``, those reducing its LUT
     rows to two partial sums (beside the DSPs) and those reducing the DSP products and partial
     sums before the carry chain. Counts every tile product and LUT row as its own row (an upper
     bound: terms whose bits do not overlap share one)."""
-    parts = tiles(a_width, b_width, square, row_bits, device)
+    parts = tiles(a_width, b_width, square, row_bits, device, low_bits)
     rows = sum(min(a[1] - a[0], b[1] - b[0]) for a, b, as_rows, _ in parts if as_rows)
     dsp = sum(not as_rows for _, _, as_rows, _ in parts)
     return _levels(rows), _levels(dsp + min(rows, 2))
 
 
-def dsp_tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+def dsp_tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None):
     """How many DSP tiles a product (or square) of these widths uses."""
-    return sum(not rows for _, _, rows, _ in tiles(a_width, b_width, square, row_bits, device))
+    return sum(not rows for _, _, rows, _ in tiles(a_width, b_width, square, row_bits, device, low_bits))
 
 
-def has_sum(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+def has_sum(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None):
     """Whether a product (or square) adds terms (several tiles, or LUT rows) after its DSP tiles
     and rows, where its optional register goes."""
-    parts = tiles(a_width, b_width, square, row_bits, device)
+    parts = tiles(a_width, b_width, square, row_bits, device, low_bits)
     return len(parts) > 1 or any(as_rows for _, _, as_rows, _ in parts)
 
 
-def has_split(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE):
+def has_split(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None):
     """Whether a product (or square) may hold its ``split`` register: it adds terms and its carry
     chain has at least the device's ``split_min_bits``."""
-    return (has_sum(a_width, b_width, square, row_bits, device)
-            and a_width + b_width >= device.split_min_bits)
+    return (has_sum(a_width, b_width, square, row_bits, device, low_bits)
+            and product_width(a_width, b_width, low_bits) >= device.split_min_bits)
+
+
+def product_width(a_width, b_width, low_bits=None):
+    """Bits of a product (modulo ``2**low_bits`` when given)."""
+    return a_width + b_width if low_bits is None else min(low_bits, a_width + b_width)
 
 
 def inner_cuts(step):

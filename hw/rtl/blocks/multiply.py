@@ -5,7 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.spec.devices import DEFAULT_DEVICE
-from hw.spec.tiles import has_split, tiles
+from hw.spec.tiles import has_split, product_width, tiles
 from hw.rtl.pipeline import register
 
 __all__ = ["Product", "Square", "multiply"]
@@ -52,20 +52,24 @@ class Product(wiring.Component):
     tiles (each one SB_MAC16 between fabric registers) and the rows' partial sums, so that the
     final sum is timed in the next stage; plus 1 with ``split`` (only where :func:`has_split`): a
     register of the two rows left by the compressors, before the carry chain. Bit-exact with the
-    integer product (0 when an operand has zero width).
+    integer product (0 when an operand has zero width); with ``low_bits``, the product modulo
+    ``2**low_bits`` (``p`` that wide), from the tiles that reach below it
+    (:func:`~hw.spec.tiles.tiles`).
     """
     square = False
 
-    def __init__(self, a_width, b_width, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE):
-        self._options(a_width, b_width, cut, row_bits, split, device)
+    def __init__(self, a_width, b_width, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE,
+                 low_bits=None):
+        self._options(a_width, b_width, cut, row_bits, split, device, low_bits)
         super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1),
-                          "p": Out(a_width + b_width)})
+                          "p": Out(product_width(a_width, b_width, low_bits))})
 
-    def _options(self, a_width, b_width, cut, row_bits, split, device):
-        if split and not has_split(a_width, b_width, self.square, row_bits, device):
+    def _options(self, a_width, b_width, cut, row_bits, split, device, low_bits=None):
+        if split and not has_split(a_width, b_width, self.square, row_bits, device, low_bits):
             raise ValueError(f"split: a {a_width}x{b_width} product has no sum with a carry chain of "
                              f"at least {device.split_min_bits} bits")
         self.cut, self.row_bits, self.split, self.device = cut, row_bits, split, device
+        self.low_bits = low_bits
 
     @property
     def latency(self):
@@ -79,7 +83,8 @@ class Product(wiring.Component):
         width = len(self.p)
         dsp, rows = [], []          # (value, shift) terms
         a, b = self._operands()
-        for (a_lo, a_hi), (b_lo, b_hi), as_rows, weight in tiles(len(a), len(b), self.square, self.row_bits, self.device):
+        for (a_lo, a_hi), (b_lo, b_hi), as_rows, weight in tiles(len(a), len(b), self.square, self.row_bits,
+                                                                          self.device, self.low_bits):
             x, y, shift = a[a_lo:a_hi], b[b_lo:b_hi], a_lo + b_lo + (weight == 2)
             if not as_rows:
                 dsp.append((register(m, self.en, x * y, f"tile_{a_lo}_{b_lo}", self.cut), shift))
@@ -112,14 +117,16 @@ class Square(Product):
         return self.a, self.a
 
 
-def multiply(m, name, a, b, en, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE):
+def multiply(m, name, a, b, en, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE, low_bits=None):
     """``a * b`` as ``m.submodules[name]``: a :class:`Square` when ``b`` is ``a`` (the same value),
-    else a :class:`Product`; ``en`` advances its ``cut`` and ``split`` registers. Returns the
-    product."""
+    else a :class:`Product` (modulo ``2**low_bits`` when given); ``en`` advances its ``cut`` and
+    ``split`` registers. Returns the product."""
     if a is b:
+        if low_bits is not None:
+            raise ValueError("low_bits: only products, not squares, are taken modulo a power of two")
         block = m.submodules[name] = Square(len(a), cut, row_bits, split, device)
     else:
-        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits, split, device)
+        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits, split, device, low_bits)
         m.d.comb += block.b.eq(b)
     m.d.comb += [block.a.eq(a), block.en.eq(en)]
     return block.p

@@ -1,6 +1,7 @@
 """The inverse-square-root core shared by every unit (twin: golden.rsqrt.rsqrt_core)."""
 from hw.rtl.blocks.newton import NEWTON_PRODUCTS, NEWTON_STEPS, NewtonStage
 from hw.rtl.blocks.reduce import RangeReduce
+from hw.rtl.blocks.residual import residual_round
 from hw.rtl.blocks.seed import POLY_CUTS, LutSeed, MagicSeed, PolySeed
 
 __all__ = ["rsqrt_core"]
@@ -41,5 +42,7 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
         m.d.comb += [stage.r.eq(r), stage.mr.eq(live["mr"]), stage.en.eq(en)]
         live = st.cut_each(steps, live)
         r, live["mr"], r_bits = stage.r_next, stage.mr_next, dp.work_bits
+    if dp.residual is not None:
+        r, live = residual_round(m, en, st, name, dp.residual, dp.device, r, live)
     del live["mr"]
     return r, r_bits, live

@@ -1,0 +1,43 @@
+"""The exact last-bit decision of a correctly rounded inverse square root (twin:
+golden.blocks.residual_round; widths: hw.spec.residual)."""
+from amaranth.hdl import Cat, Const, Mux, Signal
+
+from .multiply import multiply
+
+__all__ = ["residual_round"]
+
+
+def _product(m, st, en, name, step, live, a, b, res, device, low_bits=None):
+    """``a * b`` (``a`` squared when ``b`` is ``a``) into ``live[step]`` with the step's planned tile
+    and split registers, the side values registered beside them, then the step's own cut."""
+    cut, split = st.inner_on(step)
+    product = multiply(m, f"{name}_{step}", a, b, en, cut, res.row_bits, split, device, low_bits)
+    live = st.cut_each(st.inner(step), live)
+    return st.cut(step, {**live, step: product})
+
+
+def residual_round(m, en, st, name, res, device, r, live):
+    """Replace ``r`` (``res.r_bits`` fraction bits, within half an ulp of ``1/sqrt(MR)``, ``MR`` in
+    ``live["mr"]``) by the correctly rounded significand ``T`` or ``T + 1`` at the result's last
+    place, in the same format: ``T = r`` truncated to ``precision`` bits and clamped to one
+    binade, ``Y = 2T + 1`` the midpoint above it, ``Y**2``, then ``Y**2 * MR`` modulo
+    ``2**low_bits``, whose top bit is set when the exact value lies above the midpoint.
+
+    Cuts (:func:`hw.spec.plan.rsqrt_cuts`): ``residual_mid``, the square's and the product's tile
+    and split registers and their own, ``residual_round``; the ``live`` side values are carried
+    beside them; the products' tiles are ``device``'s. Returns ``(r, live)``.
+    """
+    p, shift = res.precision, res.r_bits - res.precision
+    top = r[shift:]
+    t = Signal(p, name=f"{name}_residual_t")
+    m.d.comb += t.eq(Mux(top < (1 << (p - 1)), 1 << (p - 1), Mux(top >= (1 << p), (1 << p) - 1, top)))
+    live = st.cut("residual_mid", {**live, "t": t, "y": Cat(Const(1, 1), t)})
+    y = live.pop("y")
+    live = _product(m, st, en, name, "residual_square", live, y, y, res, device)
+    square = live.pop("residual_square")
+    live = _product(m, st, en, name, "residual_product", live, square, live["mr"], res, device,
+                    res.low_bits)
+    up = live.pop("residual_product")[-1]
+    t = live.pop("t")
+    live = st.cut("residual_round", {**live, "q": t + up})
+    return Cat(Const(0, shift), live.pop("q")), live
