@@ -206,14 +206,14 @@ def test_rounding_defaults_and_checks():
     assert Config("fp32", rounding="direct").name == "rsqrt_fp32_lut12_n1"
     assert Config("fp32", seed="lut").name == "rsqrt_fp32_lut12_n1_residual"
     assert Config("fp16", rounding="residual").name == "rsqrt_fp16_quad6_n0_residual"
-    assert Config("fp32", function="isru").rounding == "direct"
+    assert Config("fp32", function="isru").rounding is None
     assert Config("fp32", seed="magic", newton=1).rounding == "direct"     # too coarse: the default falls back
     assert Config("fp32", seed="magic").name == "rsqrt_fp32_magic5f375a86_n3_residual"
     assert Config("fp32", function="fma").rounding is None
     for kwargs, message in [
             ({"format": "fp32", "rounding": "nearest"}, "rounding must be one of direct, residual, not 'nearest'"),
-            ({"format": "q4.12", "rounding": "residual"}, "only available for rsqrt on float formats"),
-            ({"format": "fp32", "function": "isru", "rounding": "residual"}, "only available for rsqrt"),
+            ({"format": "q4.12", "rounding": "residual"}, "only used with rsqrt on float formats"),
+            ({"format": "fp32", "function": "isru", "rounding": "direct"}, "only used with rsqrt on float formats"),
             ({"format": "fp32", "function": "fma", "rounding": "direct"}, "rounding is not used with function 'fma'"),
             ({"format": "fp32", "seed": "quad", "table_bits": 7, "newton": 0, "rounding": "residual"}, "needs an approximation within half an ulp"),
             ({"format": "fp32", "seed": "magic", "newton": 1, "rounding": "residual"}, "needs an approximation within half an ulp")]:

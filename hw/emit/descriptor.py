@@ -52,6 +52,8 @@ def config_flags(config):
         if config.magic is not None:
             flags += ["--magic", f"{config.magic:#x}"]
         flags += ["--newton", str(config.newton)]
+        if config.rounding is not None:
+            flags += ["--rounding", config.rounding]
         if not config.is_float:
             flags += ["--out-format", config.out_format.name]
         if config.runtime_alpha:
@@ -80,6 +82,8 @@ def _description(config):
             table = "table" if config.seed == "lut" else config.seed
             parts.append(f"{config.table_bits}-bit {table} seed")
         parts.append(f"{config.newton} Newton stage{'s' if config.newton != 1 else ''}")
+        if config.rounding == "residual":
+            parts.append("correctly rounded by the exact residual")
     parts.append(f"{config.lanes} lane{'s' if config.lanes != 1 else ''}")
     return ", ".join(parts)
 

@@ -164,8 +164,8 @@ class Config(Request):
     device : str | None
         The device model the datapath and the pipeline plan are made for (:mod:`hw.spec.devices`);
         default ``ice40up5k``, the only one today.
-    rounding : str
-        rsqrt on floats: ``direct`` (the approximation is rounded: correctly rounded where it is
+    rounding : str | None
+        rsqrt on floats only (else ``None``): ``direct`` (the approximation is rounded: correctly rounded where it is
         accurate enough, as the 16-bit defaults) or ``residual`` (correctly rounded by
         construction: the last bit is decided by the exact sign of ``y_mid**2 * x - 1`` for the
         midpoint ``y_mid`` beside the approximation, which must be within half an ulp;
@@ -259,15 +259,14 @@ class Config(Request):
                          range(0, optional_cuts(self) + 1))
 
     def _resolve_rounding(self, set_):
-        if self.rounding is None:
-            residual = (self.function == "rsqrt" and self.is_float
-                        and self.result_bits > CORRECTLY_ROUNDED_MAX_BITS)
-            set_("rounding", "residual" if residual else "direct")
+        if not (self.function == "rsqrt" and self.is_float):
+            if self.rounding is not None:
+                raise ValueError(f"rounding is only used with rsqrt on float formats, not with "
+                                 f"{self.function} on {self.format.name} (got {self.rounding!r})")
+        elif self.rounding is None:
+            set_("rounding", "residual" if self.result_bits > CORRECTLY_ROUNDED_MAX_BITS else "direct")
         elif self.rounding not in ROUNDINGS:
             raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {self.rounding!r}")
-        elif self.rounding == "residual" and not (self.function == "rsqrt" and self.is_float):
-            raise ValueError(f"rounding 'residual' is only available for rsqrt on float formats, not for "
-                             f"{self.function} on {self.format.name}")
 
     def _resolve_seedless(self, set_):
         _check_range("lanes", self.lanes, LANES)
