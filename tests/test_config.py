@@ -90,7 +90,8 @@ def test_bad_parameter(kwargs, message):
 def test_defaults_resolved_once():
     assert Config("bf16").table_bits == 8 and Config("bf16").newton == 0
     assert Config("fp16").table_bits == 11 and Config("fp16").newton == 0
-    assert (Config("fp32").table_bits, Config("fp32").newton) == (12, 1)
+    assert (Config("fp32").table_bits, Config("fp32").newton) == (9, 0)
+    assert (Config("fp32", rounding="direct").table_bits, Config("fp32", rounding="direct").newton) == (12, 1)
     assert Config("fp32", seed="magic", newton=1).magic == 0x5F375A86
     assert Config("fp32", seed="magic", newton=0).magic == 0x5F37642F
     assert Config("q4.12").out_format == FixedFormat(8, 12)

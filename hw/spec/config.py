@@ -259,7 +259,7 @@ class Config(Request):
                          range(0, optional_cuts(self) + 1))
 
     def _resolve_rounding(self, set_):
-        if not (self.function == "rsqrt" and self.is_float):
+        if not (self.entry.family is Family.RSQRT and self.is_float):
             if self.rounding is not None:
                 raise ValueError(f"rounding is only used with rsqrt on float formats, not with "
                                  f"{self.function} on {self.format.name} (got {self.rounding!r})")
