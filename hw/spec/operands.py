@@ -16,10 +16,14 @@ import numpy as np
 
 from .formats import FloatFormat
 
-__all__ = ["OperandError", "VALUE_DTYPES", "bits_dtype", "operand_bits", "load_operand"]
+__all__ = ["OperandError", "VALUE_DTYPES", "HELP", "bits_dtype", "operand_bits", "load_operand"]
 
 # Format name -> name of the NumPy dtype whose arrays are taken as values of that format.
 VALUE_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+# What the tools' --help says about operand files.
+HELP = ("1-D .npy arrays of one length: integer raw bit patterns of the format (negative integers "
+        "as two's complement), or float arrays of the format's own dtype, taken as values "
+        "(ml_dtypes.bfloat16 for bf16, np.float16 for fp16, np.float32 for fp32)")
 _CONVERT = {"bf16": "x.astype(ml_dtypes.bfloat16)", "fp16": "x.astype(np.float16)",
             "fp32": "x.astype(np.float32)"}
 
