@@ -16,7 +16,8 @@ import numpy as np
 
 from .formats import FloatFormat
 
-__all__ = ["OperandError", "VALUE_DTYPES", "HELP", "bits_dtype", "operand_bits", "load_operand"]
+__all__ = ["OperandError", "VALUE_DTYPES", "HELP", "bits_dtype", "operand_bits", "read_operand",
+           "load_operand"]
 
 # Format name -> name of the NumPy dtype whose arrays are taken as values of that format.
 VALUE_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -84,9 +85,9 @@ def operand_bits(array, fmt, source="operand"):
     return (array.astype(np.int64) & ((1 << width) - 1)).astype(bits_dtype(width))
 
 
-def load_operand(path, fmt):
-    """The ``.npy`` file ``path`` read by :func:`operand_bits` (no pickles);
-    :class:`OperandError` naming the file if it is missing, unreadable or not an operand."""
+def read_operand(path):
+    """The array of the ``.npy`` file ``path`` (no pickles), 1-D, of a dtype an operand may have,
+    before its format is known; :class:`OperandError` naming the file otherwise."""
     try:
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -99,4 +100,16 @@ def load_operand(path, fmt):
         raise OperandError(f"{path}: not a readable .npy file (np.save writes them)") from None
     if not isinstance(array, np.ndarray):
         raise OperandError(f"{path}: a .npz archive, not a .npy file of one array")
-    return operand_bits(array, fmt, str(path))
+    if array.ndim > 1:
+        raise OperandError(f"{path}: shape {array.shape}: operands must be 1-D "
+                           f"(flatten with x.ravel())")
+    if array.dtype.kind not in "iufV" or array.dtype.names is not None:
+        raise OperandError(f"{path}: dtype {array.dtype} is neither integer bit patterns nor "
+                           f"float values")
+    return array.reshape(-1)
+
+
+def load_operand(path, fmt):
+    """The ``.npy`` file ``path`` as raw bits of ``fmt``: :func:`read_operand`, then
+    :func:`operand_bits`."""
+    return operand_bits(read_operand(path), fmt, str(path))
