@@ -7,7 +7,7 @@
 
 ``run`` loads the operands (``--in`` is ``x``, or ``a`` for the FMA; 1-D ``.npy`` arrays of raw bit
 patterns or of values of the format's own float dtype, :mod:`hw.spec.operands`, read in the
-format of the configuration flags) in chunks of the board's buffer, runs them and saves the raw
+format of the configuration flags; values only if the board runs that configuration) in chunks of the board's buffer, runs them and saves the raw
 results at exactly the ``--out`` path (fixed point: flags in ``Y.flag.npy``); the files and the
 output folder are checked before the port is opened. ``--check`` compares the results with
 :func:`golden.eval.evaluate` for the configuration of the flags. ``selftest`` runs the board's
@@ -252,50 +252,48 @@ def _format_info(info, config):
     return "\n".join(lines)
 
 
-def _read_operands(args, parser):
-    """The given operand files (operand flag -> (path, array)), read and checked before the
-    board is asked anything: readable, 1-D, one length."""
+def _read_operands(args, config, parser):
+    """The given operand files as raw bits of the flags' format (operand flag -> (path, bits,
+    whether the file held float values)), read and checked before the board is asked anything."""
     given = {"--in": args.input, "--grad": args.grad, "--alpha-bits": args.alpha_bits,
              "--b": args.b, "--c": args.c}
-    arrays = {}
+    operands = {}
     for flag, path in given.items():
         if path:
             try:
-                arrays[flag] = (path, read_operand(path))
+                array = read_operand(path)
+                operands[flag] = (path, operand_bits(array, config.format, path),
+                                  array.dtype.kind in "fV")
             except OperandError as error:
                 parser.error(f"{flag} {error}")
-    first_path, first = arrays["--in"]
-    for flag, (path, array) in arrays.items():
-        if array.size != first.size:
-            parser.error(f"{flag} {path}: {array.size} elements, but --in {first_path} has "
+    first_path, first, _ = operands["--in"]
+    for flag, (path, bits, _) in operands.items():
+        if bits.size != first.size:
+            parser.error(f"{flag} {path}: {bits.size} elements, but --in {first_path} has "
                          f"{first.size}")
-    return arrays
+    return operands
 
 
-def _board_operands(arrays, info, config, parser):
-    """The read operand files as raw bits of the flags' format, by the board's operand names;
-    a usage error if the board takes other operands or words of another width."""
+def _board_operands(operands, info, config, parser):
+    """The read operands by the board's operand names; a usage error if the board takes other
+    operands, words of another width, or runs another configuration than the one whose format
+    read float values."""
     names = info.operand_names
     wanted = [OPERAND_FLAGS[name] for name in names]
-    missing = [flag for flag in wanted if flag not in arrays]
-    extra = sorted(set(arrays) - set(wanted))
+    missing = [flag for flag in wanted if flag not in operands]
+    extra = sorted(set(operands) - set(wanted))
     if extra or missing:
         parser.error(f"the board's unit takes {', '.join(wanted)}"
                      + (f" (missing: {', '.join(missing)})" if missing else "")
                      + (f" (not used: {', '.join(extra)})" if extra else ""))
-    if info.config_hash != config_hash(config) and any(
-            array.dtype.kind in "fV" for _, array in arrays.values()):
-        parser.error(f"float values are read in the format of the flags' configuration "
-                     f"{config.name}, but the board runs another one: pass its configuration flags")
     if info.in_width != config.in_width:
         parser.error(f"the board takes {info.in_width}-bit operands, the flags' configuration "
                      f"{config.name} {config.in_width}-bit ones: pass the board's configuration "
                      f"flags")
-    try:
-        return {name: operand_bits(arrays[flag][1], config.format, f"{flag} {arrays[flag][0]}")
-                for name, flag in zip(names, wanted)}
-    except OperandError as error:
-        parser.error(str(error))
+    if info.config_hash != config_hash(config) and any(values for _, _, values in operands.values()):
+        parser.error(f"float values are read in the format of the flags' configuration "
+                     f"{config.name}, but the board runs another one: pass its configuration flags")
+    return {name: operands[flag][1] for name, flag in zip(names, wanted)}
 
 
 def _check(config, operands, result):
@@ -374,7 +372,7 @@ def main(argv=None, transport=None):
     if transport is None and not args.port:
         parser.error("--port is required (the board's serial port, e.g. /dev/ttyUSB1)")
     if args.command == "run":
-        files = _read_operands(args, parser)
+        files = _read_operands(args, config, parser)
         out = check_output(parser, "--out", args.out)
     try:
         if transport is None:

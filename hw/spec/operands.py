@@ -69,9 +69,8 @@ def operand_bits(array, fmt, source="operand"):
             and dtype.itemsize == 2)):
         return array.view(bits_dtype(width))
     if dtype.kind == "f" or dtype.name == "bfloat16":
-        what = f"{dtype.name} values" + (f", but this unit's format is {fmt.name}"
-                                         if dtype.name in VALUE_DTYPES.values() else "")
-        raise OperandError(f"{source}: {what}: {_float_hint(fmt, dtype)}")
+        raise OperandError(f"{source}: {dtype.name} values, but this unit's format is {fmt.name}: "
+                           f"{_float_hint(fmt, dtype)}")
     if dtype.kind not in "iu":
         raise OperandError(f"{source}: dtype {dtype} is neither integer bit patterns nor "
                            f"{fmt.name} values")
