@@ -5,12 +5,15 @@
                                                   [--b B.npy --c C.npy] --out Y.npy [--check]
     python -m fpga.client --port /dev/ttyUSB1 [config flags] selftest
 
-``run`` loads the operands (raw bit patterns; ``--in`` is ``x``, or ``a`` for the FMA) in chunks
-of the board's buffer, runs them and saves the raw results (fixed point: flags in ``Y.flag.npy``);
-``--check`` compares them with :func:`golden.eval.evaluate` for the configuration of the flags.
-``selftest`` runs the board's exhaustive self-test and compares its CRC-32 with the golden model's
-for the configuration of the flags. Exit status: 0 success, 1 a mismatch (self-test or check),
-2 usage, 3 communication (port, timeout, corrupt reply, error reply, wrong configuration).
+``run`` loads the operands (``--in`` is ``x``, or ``a`` for the FMA; 1-D ``.npy`` arrays of raw bit
+patterns or of values of the format's own float dtype, :mod:`hw.spec.operands`, read in the
+format of the configuration flags; values only if the board runs that configuration) in chunks of the board's buffer, runs them and saves the raw
+results at exactly the ``--out`` path (fixed point: flags in ``Y.flag.npy``); the files and the
+output folder are checked before the port is opened. ``--check`` compares the results with
+:func:`golden.eval.evaluate` for the configuration of the flags. ``selftest`` runs the board's
+exhaustive self-test and compares its CRC-32 with the golden model's for the configuration of the
+flags. Exit status (:mod:`hw.spec.cli`): 0 success, 1 a mismatch (self-test or check), 2 bad usage
+or input, 3 communication (port, timeout, corrupt reply, error reply, wrong configuration).
 
 :class:`Board` speaks the protocol over any *transport* with ``read(n)`` (up to ``n`` bytes,
 fewer or none on timeout), ``write(data)`` and a ``timeout`` attribute in seconds: a
@@ -23,7 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from golden.files import check_output, save_npy
 from hw.config import add_config_arguments, config_from_arguments
+from hw.spec.cli import EXIT_EXTERNAL, EXIT_MISMATCH, EXIT_USAGE, command_line, fail
+from hw.spec.operands import HELP as OPERANDS_HELP, OperandError, operand_bits, read_operand
 from .protocol import (ERROR, REPLY, RUN_REPLY_BYTES, SOF, Command, ErrorCode,
                        FrameError, Info, SelfTestReply, config_hash, crc16, encode_frame,
                        pack_records, unpack_results, word_bytes)
@@ -34,7 +40,6 @@ __all__ = ["ClientError", "PortError", "ReplyTimeout", "CorruptReply", "DeviceEr
 
 DEFAULT_BAUD = 115200
 DEFAULT_TIMEOUT = 2.0
-EXIT_MISMATCH, EXIT_USAGE, EXIT_COMMUNICATION = 1, 2, 3
 OPERAND_FLAGS = {"x": "--in", "a": "--in", "grad": "--grad", "alpha": "--alpha-bits",
                  "b": "--b", "c": "--c"}
 
@@ -247,20 +252,48 @@ def _format_info(info, config):
     return "\n".join(lines)
 
 
-def _load_operands(args, names, parser):
-    given = {"x": args.input, "a": args.input, "grad": args.grad, "alpha": args.alpha_bits,
-             "b": args.b, "c": args.c}
+def _read_operands(args, config, parser):
+    """The given operand files as raw bits of the flags' format (operand flag -> (path, bits,
+    whether the file held float values)), read and checked before the board is asked anything."""
+    given = {"--in": args.input, "--grad": args.grad, "--alpha-bits": args.alpha_bits,
+             "--b": args.b, "--c": args.c}
+    operands = {}
+    for flag, path in given.items():
+        if path:
+            try:
+                array = read_operand(path)
+                operands[flag] = (path, operand_bits(array, config.format, path),
+                                  array.dtype.kind in "fV")
+            except OperandError as error:
+                parser.error(f"{flag} {error}")
+    first_path, first, _ = operands["--in"]
+    for flag, (path, bits, _) in operands.items():
+        if bits.size != first.size:
+            parser.error(f"{flag} {path}: {bits.size} elements, but --in {first_path} has "
+                         f"{first.size}")
+    return operands
+
+
+def _board_operands(operands, info, config, parser):
+    """The read operands by the board's operand names; a usage error if the board takes other
+    operands, words of another width, or runs another configuration than the one whose format
+    read float values."""
+    names = info.operand_names
     wanted = [OPERAND_FLAGS[name] for name in names]
-    missing = [OPERAND_FLAGS[name] for name in names if not given[name]]
-    extra = sorted({OPERAND_FLAGS[name] for name, path in given.items() if path} - set(wanted))
+    missing = [flag for flag in wanted if flag not in operands]
+    extra = sorted(set(operands) - set(wanted))
     if extra or missing:
         parser.error(f"the board's unit takes {', '.join(wanted)}"
                      + (f" (missing: {', '.join(missing)})" if missing else "")
                      + (f" (not used: {', '.join(extra)})" if extra else ""))
-    try:
-        return {name: np.load(given[name]) for name in names}
-    except (OSError, ValueError) as error:
-        parser.error(f"cannot load an operand: {error}")
+    if info.in_width != config.in_width:
+        parser.error(f"the board takes {info.in_width}-bit operands, the flags' configuration "
+                     f"{config.name} {config.in_width}-bit ones: pass the board's configuration "
+                     f"flags")
+    if info.config_hash != config_hash(config) and any(values for _, _, values in operands.values()):
+        parser.error(f"float values are read in the format of the flags' configuration "
+                     f"{config.name}, but the board runs another one: pass its configuration flags")
+    return {name: operands[flag][1] for name, flag in zip(names, wanted)}
 
 
 def _check(config, operands, result):
@@ -291,25 +324,39 @@ def _selftest(board, config):
     return verdict
 
 
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+        return value
+    return parse
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m fpga.client",
-                                     description=__doc__.splitlines()[0])
+    parser = command_line("fpga.client", __doc__.splitlines()[0])
     parser.add_argument("--port", help="serial port, e.g. /dev/ttyUSB1 (required)")
-    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD,
+    parser.add_argument("--baud", type=_positive(int), default=DEFAULT_BAUD,
                         help=f"baud rate (default {DEFAULT_BAUD})")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+    parser.add_argument("--timeout", type=_positive(float), default=DEFAULT_TIMEOUT,
                         help=f"seconds to wait for each reply byte (default {DEFAULT_TIMEOUT:g})")
     add_config_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="print what the board computes")
-    run = commands.add_parser("run", help="compute raw inputs on the board")
+    run = commands.add_parser("run", help="compute raw inputs on the board",
+                              description=f"Operand files: {OPERANDS_HELP}; read in the format of "
+                                          f"the configuration flags.")
     run.add_argument("--in", dest="input", required=True,
-                     help="first operand: x, or a for the FMA (.npy of raw bit patterns)")
+                     help="first operand: x, or a for the FMA (.npy)")
     run.add_argument("--grad", help="backward functions: grad_out (.npy)")
     run.add_argument("--alpha-bits", help="runtime alpha: alpha per element (.npy)")
     run.add_argument("--b", help="FMA: operand b (.npy)")
     run.add_argument("--c", help="FMA: operand c (.npy)")
-    run.add_argument("--out", required=True, help="output .npy of raw result bits")
+    run.add_argument("--out", required=True,
+                     help="output .npy of raw result bits, written at exactly this path")
     run.add_argument("--check", action="store_true",
                      help="compare with the golden model of the configuration flags")
     commands.add_parser("selftest",
@@ -324,6 +371,9 @@ def main(argv=None, transport=None):
     config = config_from_arguments(args, parser)
     if transport is None and not args.port:
         parser.error("--port is required (the board's serial port, e.g. /dev/ttyUSB1)")
+    if args.command == "run":
+        files = _read_operands(args, config, parser)
+        out = check_output(parser, "--out", args.out)
     try:
         if transport is None:
             transport = open_serial(args.port, args.baud, args.timeout)
@@ -333,26 +383,25 @@ def main(argv=None, transport=None):
             return 0
         if args.command == "selftest":
             return 0 if _selftest(board, config) else EXIT_MISMATCH
-        operands = _load_operands(args, board.info().operand_names, parser)
+        operands = _board_operands(files, board.info(), config, parser)
         if args.check:
             board.check_configuration(config)
         result = board.compute(operands)
-        np.save(args.out, result.y)
-        message = f"{result.y.size} results -> {args.out} ({result.cycles} cycles on the board)"
+        outputs = {out: result.y}
+        message = f"{result.y.size} results -> {out} ({result.cycles} cycles on the board)"
         if result.flag is not None:
             from golden.eval import flag_path
-            np.save(flag_path(args.out), result.flag.astype(np.uint8))
-            message += f", flags -> {flag_path(args.out)}"
+            outputs[flag_path(out)] = result.flag.astype(np.uint8)
+            message += f", flags -> {flag_path(out)}"
+        save_npy(outputs)
         print(message)
         if args.check and not _check(config, operands, result):
             return EXIT_MISMATCH
         return 0
     except ClientError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_COMMUNICATION
+        return fail(parser, error, EXIT_EXTERNAL)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(parser, error, EXIT_USAGE)
 
 
 if __name__ == "__main__":

@@ -144,9 +144,9 @@ def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
     (see :func:`format_summary`) with ``ok`` False when a check failed."""
     start = time.monotonic()
     _set_tools(board)
+    design, achieved_hz = board.design(config, clock_mhz, baud)      # ValueError: clock, baud
     out = Path(out_dir or Path("build") / board.name / config.name).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    design, achieved_hz = board.design(config, clock_mhz, baud)
     achieved_mhz = achieved_hz / 1e6
     platform = board.platform()
     nextpnr = f"--seed {seed} --report top.report.json --timing-allow-fail --freq {achieved_mhz:g}"

@@ -36,6 +36,8 @@ are measured the same way against :func:`~golden.reference.activation_exact` and
   point).
 
 ``--activation-table`` prints the table of bf16/fp16/fp32 x the four functions x alpha 1 and 3.
+``--json FILE`` also writes the results (``-``: to stdout, the report then on stderr). Exit status
+(:mod:`hw.spec.cli`): 0 measured, 2 bad usage.
 """
 import argparse
 import multiprocessing
@@ -44,13 +46,13 @@ import time
 
 import numpy as np
 
+from hw.spec.cli import command_line
 from hw.spec.config import Config
-
 from hw.spec.flags import add_config_arguments, config_from_arguments
 from hw.spec.formats import FloatFormat
 from hw.spec.functions import Family, functions, lookup
 from . import reference
-from .files import write_json
+from .files import check_output, json_on_stdout, write_json
 from .eval import evaluate, reference_of
 from .rsqrt import rsqrt
 
@@ -690,10 +692,9 @@ def parse_ranges(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m golden.accuracy",
-                                     description="Accuracy of the golden model (rsqrt, ISRLU, ISRU "
-                                                 "and their backward units) against the exact, "
-                                                 "correctly rounded reference.")
+    parser = command_line("golden.accuracy",
+                          "Accuracy of the golden model (rsqrt, ISRLU, ISRU and their backward "
+                          "units) against the exact, correctly rounded reference.")
     add_config_arguments(parser)
     sweep = parser.add_mutually_exclusive_group()
     sweep.add_argument("--exhaustive", action="store_true",
@@ -712,7 +713,8 @@ def main(argv=None):
                         help="with --exhaustive: only the chunks A..B-1 of 2**24 inputs (FP32: 0:256 "
                              "is every input, 128:256 the negative ones)")
     parser.add_argument("--seed-rng", type=int, default=0, help="random seed for sampling (default 0)")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--json", metavar="FILE",
+                        help="also write the results as JSON (- for stdout, the report on stderr)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--table", action="store_true",
                         help="instead of one configuration, the table of bf16/fp16/fp32 defaults and "
@@ -725,6 +727,16 @@ def main(argv=None):
     for name in ("samples", "grad_samples"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be positive")
+    json_path = check_output(parser, "--json", args.json, stdout=True)
+    with json_on_stdout(json_path):
+        results = _run(args, parser)
+    if json_path:
+        write_json(json_path, results, indent=2)
+    return 0
+
+
+def _run(args, parser):
+    """What :func:`main` measures and prints: the results for ``--json``."""
     if args.table or args.activation_table:
         results = []
         if args.table:
@@ -745,9 +757,7 @@ def main(argv=None):
                 print()
             print(format_activation_table(activation_results))
             results += activation_results
-        if args.json:
-            write_json(args.json, results, indent=2)
-        return 0
+        return results
     config = config_from_arguments(args, parser)
     if args.grad_samples is not None and not config.is_backward:
         parser.error(f"--grad-samples is only used by the backward functions "
@@ -765,9 +775,7 @@ def main(argv=None):
     except ValueError as error:
         parser.error(str(error))
     print(format_report(result))
-    if args.json:
-        write_json(args.json, result, indent=2)
-    return 0
+    return result
 
 
 if __name__ == "__main__":

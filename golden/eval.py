@@ -3,16 +3,17 @@
 ``python -m golden.eval [config flags] --x X.npy [--grad G.npy] [--alpha-bits A.npy] --out Y.npy``
 ``python -m golden.eval --function fma --format F --a A.npy --b B.npy --c C.npy --out Y.npy``
 
-reads unsigned (or, for fixed point, two's-complement signed) integers of the input format's width
-and writes the raw results as unsigned integers of the output width. The operands are those of
+reads 1-D operand files, raw bit patterns or values of the format's own float dtype
+(:mod:`hw.spec.operands`), and writes the raw results as unsigned integers of the output width to
+exactly the ``--out`` path. The operands are those of
 the unit (:attr:`hw.spec.config.Config.operands`): ``--x``, plus ``--grad`` (the backward functions) and
 ``--alpha-bits`` (``--runtime-alpha``: alpha per element, raw bits in the unit's format); or, for
 the fused multiply-add (``--function fma``, result ``a*b + c`` correctly rounded), ``--a``,
 ``--b`` and ``--c``. Every operand the function takes is required, every other one rejected, and
-all must have the same shape. Fixed point also writes the saturation/invalid flags to
-``Y.flag.npy`` (the output path with ``.flag`` before its suffix).
+all must have the same length. Fixed point also writes the saturation/invalid flags to
+``Y.flag.npy`` (the output path with ``.flag`` before its suffix). Exit status (:mod:`hw.spec.cli`):
+0 done, 2 bad usage or input.
 """
-import argparse
 import sys
 import time
 from importlib import import_module
@@ -20,11 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from hw.spec.cli import command_line
 from hw.spec.flags import add_config_arguments, config_from_arguments
 from hw.spec.functions import FUNCTIONS, lookup
+from hw.spec.operands import HELP as OPERANDS_HELP, OperandError, load_operand
+from .files import check_output, save_npy
 
-__all__ = ["evaluate", "twin", "reference_of", "check_operand_flags", "FLAGS", "flag_path", "out_dtype",
-           "main"]
+__all__ = ["evaluate", "twin", "reference_of", "check_operand_flags", "load_operands", "FLAGS",
+           "flag_path", "out_dtype", "main"]
 
 # Command-line flag of each operand.
 FLAGS = {"x": "--x", "grad": "--grad", "alpha": "--alpha-bits", "a": "--a", "b": "--b", "c": "--c"}
@@ -54,6 +58,7 @@ def out_dtype(width):
 
 
 def flag_path(out):
+    """Where the flags of results saved at ``out`` go: ``Y.npy`` -> ``Y.flag.npy``."""
     out = Path(out)
     return out.with_name(out.stem + ".flag" + (out.suffix or ".npy"))
 
@@ -130,33 +135,51 @@ def check_operand_flags(config, given, parser, wanted=None):
                      f"(missing: {_join(missing)})")
 
 
+def load_operands(config, paths, parser, flags=FLAGS):
+    """The operand files ``paths`` (operand name -> path) of ``config`` as raw bits
+    (:func:`hw.spec.operands.load_operand`), all of one length; else a usage error naming the
+    flag (``flags``: operand name -> flag) and the file."""
+    arrays = {}
+    try:
+        for name in config.operands:
+            arrays[name] = load_operand(paths[name], config.format)
+    except OperandError as error:
+        parser.error(f"{flags[name]} {error}")
+    first = config.operands[0]
+    for name, array in arrays.items():
+        if array.size != arrays[first].size:
+            parser.error(f"{flags[name]} {paths[name]}: {array.size} elements, but {flags[first]} "
+                         f"{paths[first]} has {arrays[first].size}")
+    return arrays
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m golden.eval", description=__doc__.splitlines()[0])
+    parser = command_line("golden.eval", __doc__.splitlines()[0])
     add_config_arguments(parser)
-    operands = parser.add_argument_group("operands (.npy files of raw bit patterns, same shape)")
+    operands = parser.add_argument_group("operands", OPERANDS_HELP)
     operands.add_argument("--x", help="input (every function but fma)")
     operands.add_argument("--grad", help="backward functions: raw grad_out bit patterns")
     operands.add_argument("--alpha-bits", help="--runtime-alpha: raw alpha bit patterns")
     for name in ("a", "b", "c"):
         users = ", ".join(user for user in FUNCTIONS if name in lookup(user).operands)
         operands.add_argument(f"--{name}", help=f"--function {users}: operand {name}")
-    parser.add_argument("--out", required=True, help="output .npy of raw result bits")
+    parser.add_argument("--out", required=True,
+                        help="output .npy of raw result bits, written at exactly this path")
     args = parser.parse_args(argv)
     config = config_from_arguments(args, parser)
     paths = {"x": args.x, "grad": args.grad, "alpha": args.alpha_bits,
              "a": args.a, "b": args.b, "c": args.c}
     check_operand_flags(config, paths, parser)
-    try:
-        arrays = {name: np.load(paths[name]) for name in config.operands}
-        start = time.perf_counter()
-        y, flag = evaluate(config, **arrays)
-    except (OSError, ValueError) as error:
-        parser.error(str(error))
-    np.save(args.out, y)
-    message = f"{config.name}: {y.size} inputs -> {args.out}"
+    out = check_output(parser, "--out", args.out)
+    arrays = load_operands(config, paths, parser)
+    start = time.perf_counter()
+    y, flag = evaluate(config, **arrays)
+    outputs = {out: y}
+    message = f"{config.name}: {y.size} inputs -> {out}"
     if flag is not None:
-        np.save(flag_path(args.out), flag.astype(np.uint8))
-        message += f" (flags: {flag_path(args.out)})"
+        outputs[flag_path(out)] = flag.astype(np.uint8)
+        message += f" (flags: {flag_path(out)})"
+    save_npy(outputs)
     print(f"{message} in {time.perf_counter() - start:.3f} s")
     return 0
 

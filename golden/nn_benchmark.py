@@ -8,12 +8,11 @@ hardware activation (:data:`golden.nn.FUNCTIONS`, default configurations) on ``N
 the goal (within 5x of native ELU for the 16-bit formats, 20x for FP32). A benchmark, not a test:
 the figures depend on the machine and its load.
 """
-import argparse
-import json
 import sys
 import time
 
-from .files import check_output, write_json
+from hw.spec.cli import command_line
+from .files import check_output, json_on_stdout, write_json
 
 __all__ = ["measure", "main", "GOALS"]
 
@@ -78,20 +77,22 @@ def format_rows(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m golden.nn_benchmark", description=__doc__.split("\n\n")[1])
+    parser = command_line("golden.nn_benchmark", __doc__.split("\n\n")[1])
     parser.add_argument("--elements", type=int, default=1 << 20, help="elements per pass (default 2**20)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes, the best counts (default 3)")
-    parser.add_argument("--json", help="write the rows to FILE")
+    parser.add_argument("--json", help="write the rows to FILE (- for stdout)")
     args = parser.parse_args(argv)
     for flag, value in (("--elements", args.elements), ("--repeats", args.repeats)):
         if value < 1:
             parser.error(f"{flag} must be at least 1, not {value}")
-    check_output(parser, "--json", args.json, (".json",))
-    rows = measure(args.elements, args.repeats)
-    print(format_rows(rows))
-    if args.json:
-        write_json(args.json, rows)
-        print(f"wrote {args.json}")
+    json_path = check_output(parser, "--json", args.json, (".json",), stdout=True)
+    with json_on_stdout(json_path):
+        rows = measure(args.elements, args.repeats)
+        print(format_rows(rows))
+    if json_path:
+        write_json(json_path, rows)
+        if json_path != "-":
+            print(f"wrote {json_path}")
     return 0
 
 

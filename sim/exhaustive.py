@@ -25,13 +25,14 @@ bits ``32 .. 32 + W - 1`` (:func:`pair_operands`; the harness computes the same 
 
 ``--accuracy`` adds the golden model's accuracy over every input against the exact value
 (:func:`golden.accuracy.measure` with ``exhaustive=True``: about 15-20 minutes for FP32 on 2
-cores). ``--json FILE`` writes the result (:func:`run`). Exit status 0 when every range matched, 1
-otherwise. Harness builds are cached in ``sim_build/exhaustive-<module>-<hash>``.
+cores). ``--json FILE`` writes the result (:func:`run`; ``-``: to stdout, the report then on
+stderr). Exit status (:mod:`hw.spec.cli`): 0 when every range matched, 1 otherwise, 2 bad usage, 3
+when Verilator is missing or the harness fails. Harness builds are cached in
+``sim_build/exhaustive-<module>-<hash>``.
 """
 import argparse
 import fcntl
 import hashlib
-import json
 import multiprocessing
 import os
 import queue
@@ -48,7 +49,10 @@ from pathlib import Path
 import numpy as np
 
 from golden.accuracy import parse_ranges
+from golden.files import check_output, json_on_stdout, write_json
 from hw.config import add_config_arguments, config_from_arguments
+from hw.spec.cli import EXIT_EXTERNAL, EXIT_MISMATCH, command_line, fail
+from .toolchain import SimulatorUnavailable
 
 __all__ = ["Harness", "build_harness", "run_harness", "pair_operands", "sweep_operands",
            "golden_outputs", "golden_crc", "plan_ranges", "run", "detail", "main",
@@ -693,8 +697,7 @@ def _hex_bits(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.exhaustive",
-                                     description=__doc__.splitlines()[0])
+    parser = command_line("sim.exhaustive", __doc__.splitlines()[0])
     add_config_arguments(parser)
     parser.add_argument("--ranges", type=parse_ranges, default=None,
                         help="x ranges A:B (A..B-1) or one range N (default: all)")
@@ -715,7 +718,8 @@ def main(argv=None):
     parser.add_argument("--accuracy", action="store_true",
                         help="also measure the golden model's accuracy over every input "
                              "(golden.accuracy, exhaustive)")
-    parser.add_argument("--json", default=None, help="write the result to this file")
+    parser.add_argument("--json", default=None,
+                        help="write the result to this file (- for stdout, the report on stderr)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     args = parser.parse_args(argv)
     config = config_from_arguments(args, parser)
@@ -726,15 +730,23 @@ def main(argv=None):
         parser.error(str(error))
     if args.jobs is not None and args.jobs < 1 or args.rtl_jobs < 1:
         parser.error("--jobs and --rtl-jobs must be at least 1")
-    result = run(config, ranges=args.ranges, range_bits=args.range_bits, grad_bits=args.grad_bits,
-                 alpha_bits=args.alpha_bits, pairs=args.pairs, seed=args.pair_seed, jobs=args.jobs,
-                 rtl_jobs=args.rtl_jobs, accuracy=args.accuracy, progress=not args.quiet,
-                 sequential=args.sequential)
-    print(format_report(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
-    return 0 if result["match"] else 1
+    json_path = check_output(parser, "--json", args.json, stdout=True)
+    from .runner import SimulationError
+    with json_on_stdout(json_path):
+        try:
+            result = run(config, ranges=args.ranges, range_bits=args.range_bits,
+                         grad_bits=args.grad_bits, alpha_bits=args.alpha_bits, pairs=args.pairs,
+                         seed=args.pair_seed, jobs=args.jobs, rtl_jobs=args.rtl_jobs,
+                         accuracy=args.accuracy, progress=not args.quiet,
+                         sequential=args.sequential)
+        except (SimulatorUnavailable, SimulationError) as error:
+            return fail(parser, error, EXIT_EXTERNAL)
+        print(format_report(result))
+    if json_path:
+        write_json(json_path, result, indent=2)
+        if json_path != "-":
+            print(f"wrote {json_path}")
+    return 0 if result["match"] else EXIT_MISMATCH
 
 
 if __name__ == "__main__":

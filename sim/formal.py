@@ -64,7 +64,6 @@ Command line (configuration flags as in ``hw.export``)::
 Work directories go under ``build/formal/`` (not ``/tmp``: the YoWASP tools see a private one);
 they are deleted after a pass unless ``--keep``.
 """
-import argparse
 import hashlib
 import os
 import re
@@ -88,6 +87,7 @@ from hw.config import FUNCTIONS, Config, add_config_arguments, config_from_argum
 from hw.rtl.top import ExportTop
 from hw.emit.core import standard_configs
 from hw.rtl.pipeline import Stages, StreamUnit
+from hw.spec.cli import command_line
 from hw.spec.functions import lookup
 from hw.spec.plan import enabled_cuts, latency, optional_cuts, unit_cuts
 from hw.synth.tools import tool_path
@@ -596,8 +596,7 @@ def plan_tasks(configs, levels_of, duts, properties, mode, grouped):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sim.formal",
-                                     description=__doc__.splitlines()[0])
+    parser = command_line("sim.formal", __doc__.splitlines()[0])
     add_config_arguments(parser)
     parser.add_argument("--dut", choices=DUTS + ("both",), default="both",
                         help="tag unit (real control, identity datapath), the real ExportTop, or "

@@ -417,26 +417,27 @@ def test_cli(design, tmp_path):
     design(config, "verilator")  # skips if unavailable; builds (cached) for the CLI
     fmt = config.format
     rng = np.random.default_rng(3)
-    a, b, c = (v.astype(np.uint16).reshape(4, 25)
-               for v in random_triples(config, rng, 100))
-    a[0, :3] = [fmt.inf, 0, fmt.quiet_nan]
-    b[0, :3] = [0, fmt.sign_bit, 0x3f80]
+    a, b, c = (v.astype(np.uint16) for v in random_triples(config, rng, 100))
+    a[:3] = [fmt.inf, 0, fmt.quiet_nan]
+    b[:3] = [0, fmt.sign_bit, 0x3f80]
     for name, v in zip("abc", (a, b, c)):
         np.save(tmp_path / f"{name}.npy", v)
+    (tmp_path / "out").mkdir()
     done = _cli(tmp_path, ["--format", "bf16", "--function", "fma", "--a", "a.npy", "--b", "b.npy",
                            "--c", "c.npy", "--out", "out/y.npy", "--stall", "0.3"])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all 100 results match" in done.stdout
     y = np.load(tmp_path / "out" / "y.npy")
-    assert y.dtype == np.uint16 and y.shape == (4, 25)
-    np.testing.assert_array_equal(y, golden(config, a=a, b=b, c=c)[0].reshape(4, 25))
+    assert y.dtype == np.uint16 and y.shape == (100,)
+    np.testing.assert_array_equal(y, golden(config, a=a, b=b, c=c)[0])
 
-    np.save(tmp_path / "short.npy", c.ravel()[:10])
+    np.save(tmp_path / "short.npy", c[:10])
     for args, message in (
             (["--function", "fma", "--a", "a.npy", "--b", "b.npy"], "missing: --c"),
             (["--function", "fma", "--x", "a.npy", "--a", "a.npy", "--b", "b.npy", "--c", "c.npy"],
              "--x is not used"),
-            (["--function", "fma", "--a", "a.npy", "--b", "b.npy", "--c", "short.npy"], "shape"),
+            (["--function", "fma", "--a", "a.npy", "--b", "b.npy", "--c", "short.npy"],
+             "--c short.npy: 10 elements, but --a a.npy has 100"),
             (["--x", "a.npy", "--c", "c.npy"], "--c is not used"),
             (["--function", "fma", "--format", "q4.12", "--a", "a.npy", "--b", "b.npy",
               "--c", "c.npy"], "float format")):

@@ -138,6 +138,7 @@ def test_cli_from_other_directory(design, tmp_path):
     design(config, "verilator")  # skips if unavailable; builds (cached) for the CLI to reuse
     x = np.array([0x3c00, 0x4400, 0x0001, 0x7c00, 0xfc00, 0x7e00, 0x8000, 0x0000], dtype=np.uint16)
     np.save(tmp_path / "x.npy", x)
+    (tmp_path / "out").mkdir()
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     done = subprocess.run([sys.executable, str(REPO / "sim" / "run.py"), "--format", "fp16",

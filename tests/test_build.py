@@ -25,7 +25,7 @@ def test_unknown_board_is_rejected(capsys):
 @needs_tools
 def test_icebreaker_build_of_a_small_unit(tmp_path, capsys):
     code = build.main(["--board", "icebreaker", "--format", "bf16", "--function", "rsqrt",
-                       "--clock", "18", "--seed", "3", "--out", str(tmp_path / "b"),
+                       "--clock", "18", "--placement-seed", "3", "--out", str(tmp_path / "b"),
                        "--json", str(tmp_path / "s.json")])
     out = capsys.readouterr().out
     summary = json.loads((tmp_path / "s.json").read_text())
@@ -68,9 +68,24 @@ def test_tool_failure_of_yosys(tmp_path):
     assert "Yosys: ERROR: Module `foo'" in message and "does not fit" not in message
 
 
-def test_build_failure_exits_2_with_the_message(monkeypatch, capsys):
+def test_build_failure_exits_3_with_the_message(monkeypatch, capsys):
     def fail(*args, **kwargs):
         raise build.ToolFailure("the board build failed (exit status 125) in b; nextpnr: ERROR: x")
     monkeypatch.setattr(build, "build_board", fail)
-    assert build.main(["--board", "icebreaker", "--format", "bf16", "--function", "rsqrt"]) == 2
+    assert build.main(["--board", "icebreaker", "--format", "bf16", "--function", "rsqrt"]) == 3
     assert "error: the board build failed (exit status 125)" in capsys.readouterr().err
+
+
+def test_seed_is_the_seed_type_and_placement_seed_is_separate(monkeypatch, capsys):
+    """``--seed 3`` is refused with a pointer to ``--placement-seed``; ``--seed magic`` reaches the
+    configuration and ``--placement-seed`` nextpnr."""
+    with pytest.raises(SystemExit) as exit_:
+        build.main(["--board", "icebreaker", "--seed", "3"])
+    assert exit_.value.code == 2 and "--placement-seed 3" in capsys.readouterr().err
+    calls = []
+    monkeypatch.setattr(build, "build_board", lambda config, board, clock, seed, out, baud:
+                        calls.append((config, seed)) or {"ok": True})
+    monkeypatch.setattr(build, "format_summary", lambda summary: "")
+    assert build.main(["--board", "icebreaker", "--format", "bf16", "--function", "rsqrt",
+                       "--seed", "magic", "--placement-seed", "7"]) == 0
+    assert calls[0][0].seed == "magic" and calls[0][1] == 7

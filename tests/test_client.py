@@ -2,6 +2,7 @@
 replies, a missing serial port and the command line's exit statuses."""
 import struct
 
+import numpy as np
 import pytest
 
 from fpga.client import (Board, CorruptReply, DeviceError, PortError, ReplyTimeout, main,
@@ -71,7 +72,10 @@ def test_missing_port_is_named(capsys):
     assert "cannot open serial port '/dev/no-such-tty'" in capsys.readouterr().err
 
 
-def test_command_line_statuses(capsys):
+def test_command_line_statuses(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("x.npy", np.zeros(3, dtype=np.uint16))
+    np.save("g.npy", np.zeros(3, dtype=np.uint16))
     with pytest.raises(SystemExit) as exit_:
         main(["info"])
     assert exit_.value.code == 2 and "--port is required" in capsys.readouterr().err
@@ -83,3 +87,39 @@ def test_command_line_statuses(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--in", "x.npy", "--grad", "g.npy", "--out", "y.npy"], transport=Scripted(info))
     assert exit_.value.code == 2 and "not used: --grad" in capsys.readouterr().err
+
+
+def test_operand_files_are_checked_before_the_board(capsys, tmp_path, monkeypatch):
+    """A bad operand file or output folder is a one-line usage error before any byte is sent."""
+    monkeypatch.chdir(tmp_path)
+    np.save("x.npy", np.zeros(3, dtype=np.uint16))
+    np.save("wide.npy", np.zeros((2, 2), dtype=np.uint16))
+    out = ["--out", "y.npy"]
+    for argv, message in ((["--in", "missing.npy", *out], "--in missing.npy: no such file"),
+                          (["--in", "wide.npy", *out], "--in wide.npy: shape (2, 2): operands must be 1-D"),
+                          (["--in", "x.npy", "--grad", "missing.npy", *out], "--grad missing.npy: no such"),
+                          (["--in", "x.npy", "--out", "no/y.npy"], "folder no does not exist")):
+        transport = Scripted()
+        with pytest.raises(SystemExit) as exit_:
+            main(["run", *argv], transport=transport)
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and message in err and err.count("\n") == 1, err
+        assert transport.written == b""
+
+
+def test_values_of_the_format_and_range(capsys, tmp_path, monkeypatch):
+    """The board's format reads float16 arrays as values; patterns wider than it are refused."""
+    monkeypatch.chdir(tmp_path)
+    info = encode_frame(Command.INFO | REPLY, INFO.to_bytes())
+    np.save("wide.npy", np.array([0x10000], dtype=np.uint32))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--format", "fp16", "run", "--in", "wide.npy", "--out", "y.npy"],
+             transport=Scripted(info))
+    assert exit_.value.code == 2 and "does not fit 16-bit fp16" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag, value", [("--baud", "0"), ("--baud", "-9600"), ("--timeout", "0")])
+def test_baud_and_timeout_must_be_positive(capsys, flag, value):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--port", "/dev/null", flag, value, "info"])
+    assert exit_.value.code == 2 and f"argument {flag}: must be positive" in capsys.readouterr().err

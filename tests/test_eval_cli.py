@@ -55,14 +55,14 @@ def test_rsqrt(files, capsys):
 
 def test_backward_activation_with_grad(files):
     config = Config("bf16", function="isru-grad", alpha=3.0)
-    x = bf16([0.0, 1.0, -2.0, 0.5]).reshape(2, 2)
-    g = bf16([1.0, 2.0, -1.0, 0.0]).reshape(2, 2)
+    x = bf16([0.0, 1.0, -2.0, 0.5])
+    g = bf16([1.0, 2.0, -1.0, 0.0])
     assert main(["--format", "bf16", "--function", "isru-grad", "--alpha", "3",
                  "--x", files("x", x), "--grad", files("g", g), "--out", "y.npy"]) == 0
     y = np.load("y.npy")
-    assert y.shape == (2, 2)
+    assert y.shape == (4,)
     np.testing.assert_array_equal(y, evaluate(config, x, g)[0])
-    assert y[0, 0] == bf16([1.0])[0]           # grad 1 * isru'(0) = 1
+    assert y[0] == bf16([1.0])[0]              # grad 1 * isru'(0) = 1
 
 
 def test_runtime_alpha(files):
@@ -89,16 +89,16 @@ def test_fixed_point_writes_flags(files):
 
 def test_fma(files):
     config = Config("fp32", function="fma")
-    as_bits = lambda v: np.array(v, dtype=np.float32).view(np.uint32).reshape(2, 3)
+    as_bits = lambda v: np.array(v, dtype=np.float32).view(np.uint32)
     a = as_bits([1.0, 2.0, 1 + 2 ** -23, np.inf, -0.0, 3e38])
     b = as_bits([1.0, 3.0, 1 - 2 ** -23, 0.0, 1.0, 10.0])
     c = as_bits([-1.0, 0.5, -1.0, 1.0, -0.0, 0.0])
     assert main(["--format", "fp32", "--function", "fma", "--a", files("a", a), "--b", files("b", b),
                  "--c", files("c", c), "--out", "y.npy"]) == 0
     y = np.load("y.npy")
-    assert y.dtype == np.uint32 and y.shape == (2, 3)
+    assert y.dtype == np.uint32 and y.shape == (6,)
     np.testing.assert_array_equal(y, fma(config, a, b, c))
-    values = y.view(np.float32).ravel()
+    values = y.view(np.float32)
     assert values[0] == 0.0 and not np.signbit(values[0])      # exact cancellation: +0
     assert values[1] == 6.5
     assert values[2] == -(2.0 ** -46)                          # fused: one rounding
@@ -125,7 +125,7 @@ def test_fma_16_bit_formats(files):
     (["--function", "fma", "--a", "a.npy", "--b", "a.npy", "--c", "a.npy", "--grad", "a.npy"],
      "--grad is not used with --function fma"),
     (["--function", "fma", "--a", "a.npy", "--b", "a.npy", "--c", "short.npy"],
-     "c has shape (2,), but a has shape (3,)"),
+     "--c short.npy: 2 elements, but --a a.npy has 3"),
     (["--format", "q4.12", "--function", "fma", "--a", "a.npy", "--b", "a.npy", "--c", "a.npy"],
      "function 'fma' takes a float format"),
     (["--x", "a.npy", "--a", "a.npy"], "--a is not used with --function rsqrt (it takes --x)"),
@@ -137,9 +137,9 @@ def test_fma_16_bit_formats(files):
      "--function isru --runtime-alpha requires --x and --alpha-bits (missing: --alpha-bits)"),
     (["--function", "isru", "--x", "a.npy", "--alpha-bits", "a.npy"], "--alpha-bits is not used"),
     (["--function", "isru-grad", "--x", "a.npy", "--grad", "short.npy"],
-     "grad has shape (2,), but x has shape (3,)"),
-    (["--x", "float.npy"], "x must be integer bit patterns"),
-    (["--x", "missing.npy"], "No such file"),
+     "--grad short.npy: 2 elements, but --x a.npy has 3"),
+    (["--x", "float.npy"], "--x float.npy: float32 values, but this unit's format is fp16"),
+    (["--x", "missing.npy"], "--x missing.npy: no such file"),
 ])
 def test_usage_errors(files, capsys, argv, message):
     files("a", f16([1.0, 2.0, 3.0]))
@@ -148,6 +148,13 @@ def test_usage_errors(files, capsys, argv, message):
     err = usage_error(capsys, ["--format", "fp16", *argv, "--out", "y.npy"])
     assert message in err, err
     assert not Path("y.npy").exists()
+
+
+def test_float_values_of_the_format(files):
+    """A float16 array for fp16 is values: the same results as its bit patterns."""
+    x = np.array([1.0, 4.0, 0.25], dtype=np.float16)
+    assert main(["--format", "fp16", "--x", files("x", x), "--out", "y.npy"]) == 0
+    np.testing.assert_array_equal(np.load("y.npy"), evaluate(Config("fp16"), x.view(np.uint16))[0])
 
 
 def test_evaluate_operands():

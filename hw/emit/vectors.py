@@ -20,6 +20,7 @@ import numpy as np
 
 from golden.accuracy import alpha_samples, grad_specials, special_inputs
 from golden.eval import evaluate
+from golden.files import write_files
 from hw.spec.functions import Family
 from hw.spec.plan import latency
 
@@ -103,8 +104,10 @@ def write_vectors(config, out_dir, count=DEFAULT_COUNT, seed=1, name=None):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     hex_path = out_dir / f"{name}.hex"
-    hex_path.write_text("".join(f"{word:0{digits}x}\n" for word in _pack(fields, config.lanes)))
     header = out_dir / "tb_config.vh"
-    header.write_text(_config_header(config, name, count, hex_path.name, latency(config),
-                                     config.operands))
+    texts = {hex_path: "".join(f"{word:0{digits}x}\n" for word in _pack(fields, config.lanes)),
+             header: _config_header(config, name, count, hex_path.name, latency(config),
+                                    config.operands)}
+    write_files({path: lambda tmp, text=text: Path(tmp).write_text(text)
+                 for path, text in texts.items()})
     return hex_path, header

@@ -2,7 +2,6 @@
 every configuration, and the cost of each function beside its rival per format."""
 import itertools
 import math
-from pathlib import Path
 
 from hw.spec.functions import FUNCTIONS, Family, lookup
 
@@ -14,8 +13,8 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 OURS, RIVAL, FLOOR = "#1f77b4", "#ff7f0e", "#7f7f7f"
 
 
-def latency_accuracy_svg(rows, path):
-    """Latency (ns) against max ulp error (log scale) for every configuration, as an SVG."""
+def latency_accuracy_svg(rows):
+    """Latency (ns) against max ulp error (log scale) for every configuration: the SVG text."""
     import math
     width, height, margin = 720, 440, 60
     points = [(r["latency_ns"], max(r["max_ulp"], 1e-3), r) for r in rows if r["fits"]]
@@ -54,7 +53,7 @@ def latency_accuracy_svg(rows, path):
         out.append(f'<circle cx="{width - 150}" cy="{margin + 16 * i}" r="4" fill="{colour}"/>'
                    f'<text x="{width - 140}" y="{margin + 16 * i + 4}" font-size="12">{unit}</text>')
     out.append("</svg>")
-    Path(path).write_text("\n".join(out))
+    return "\n".join(out)
 
 
 def cost_order(names):
@@ -71,13 +70,14 @@ def cost_order(names):
     return order + [n for n in names if n not in order and n not in rivals]
 
 
-def cost_svg(rows, path):
+def cost_svg(rows):
     """LUT4 of each function's default unit, one panel per format, each of ours beside its rival
     (blue: ours, orange: the rival, grey: ReLU); the label over each bar gives its SB_MAC16, BRAM
-    and latency; a unit that does not fit is an outlined bar at its LUT4 count."""
+    and latency; a unit that does not fit is an outlined bar at its LUT4 count. The SVG text, or
+    None without a default unit."""
     formats = sorted({r["format"] for r in rows if r["default"]})
     if not formats:
-        return
+        return None
     names = cost_order([n for n in FUNCTIONS if any(r["unit"] == n and r["default"] for r in rows)])
     rivals = {lookup(n).rival for n in names}
     bar, gap, left, panel, top = 34, 10, 70, 230, 40
@@ -124,4 +124,4 @@ def cost_svg(rows, path):
     out.append(f'<text x="10" y="{height - 8}" font-size="10">filled: fits and meets the clock; outlined: '
                f'does not fit or misses the clock</text>')
     out.append("</svg>")
-    Path(path).write_text("\n".join(out))
+    return "\n".join(out)
