@@ -32,6 +32,7 @@ from hw.emit.instance import ExportedCore
 from hw.synth import ice40
 from hw.synth.plots import cost_svg, latency_accuracy_svg
 from hw.synth.search import build_row
+from hw.synth.timing import DSP_INTERNAL
 
 __all__ = ["report_configs", "build_row", "main"]
 
@@ -94,23 +95,35 @@ def _needs(needs):
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or "unknown"
 
 
+def _caveat(row):
+    """The report's caveat column: a Fmax that relies on a path inside an SB_MAC16 (``*``: not
+    signed off, no public figure), and how many DSP arcs the re-timing estimated."""
+    caveats = row.get("timing_caveats") or []
+    notes = ["* DSP-internal register path untimed"] if row.get("dsp_internal_untimed") else []
+    estimated = sum(DSP_INTERNAL not in caveat for caveat in caveats)
+    if estimated:
+        notes.append(f"{estimated} DSP arc{'s' if estimated > 1 else ''} estimated")
+    return "; ".join(notes)
+
+
 def _fmt(value, spec=""):
     return "-" if value is None else format(value, spec)
 
 
 def format_table(rows):
     lines = ["| unit | format | seed | newton | default | pipeline | latency | latency ns | Fmax MHz "
-             "(nextpnr) | LUT4 | FF | DSP | BRAM | max ulp | fits |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "(nextpnr) | LUT4 | FF | DSP | BRAM | max ulp | fits | caveat |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        fmax = f"{_fmt(r['fmax_mhz'], '.1f')} ({_fmt(r['fmax_nextpnr_mhz'], '.1f')})"
+        fmax = f"{_fmt(r['fmax_mhz'], '.1f')}{'*' if r.get('dsp_internal_untimed') else ''} " \
+               f"({_fmt(r['fmax_nextpnr_mhz'], '.1f')})"
         if not r["meets_target"]:
             fmax += " below target"
         lines.append(f"| {r['unit']} | {r['format']} | {_fmt(r['seed'])} | {_fmt(r['newton'])} | "
                      f"{'yes' if r['default'] else ''} | {r['pipeline']} | {r['latency_cycles']} | "
                      f"{r['latency_ns']} | {fmax} | {_fmt(r['lut4'])} | {_fmt(r['ff'])} | "
                      f"{_fmt(r['dsp'])} | {_fmt(r['bram'])} | {r['max_ulp']:.4g} | "
-                     f"{'yes' if r['fits'] else 'NO: ' + _needs(r['needs'])} |")
+                     f"{'yes' if r['fits'] else 'NO: ' + _needs(r['needs'])} | {_caveat(r)} |")
         if not r["netlist_ok"]:
             lines[-1] += f" netlist check FAILED: {r['driver_conflicts']} Driver-driver conflicts"
     return "\n".join(lines)

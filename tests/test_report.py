@@ -118,3 +118,20 @@ def test_clock_lists(capsys, monkeypatch, tmp_path):
     best = format_best(rows).splitlines()
     assert best[2] == "| bf16 | isrlu | 50 | 8 | 160 | 8, 320 at 25 MHz |"
     assert best[3].startswith("| bf16 | fma | 25 | 8 | 320 |")
+
+
+def test_caveat_column_keeps_dsp_internal_paths_apart():
+    """A build whose Fmax relies on a path between an SB_MAC16's own registers (no public figure)
+    is starred, has no signed-off Fmax, and says why; estimated DSP arcs are counted."""
+    from hw.report import format_table
+    from hw.synth.timing import DSP_INTERNAL
+    base = dict(_row("rsqrt", 10, 900, 3), seed="quad", newton=0, pipeline=10, fmax_nextpnr_mhz=80.0,
+                netlist_ok=True, needs=None)
+    internal = dict(base, dsp_internal_untimed=True, fmax_signed_off_mhz=None,
+                    timing_caveats=[f"dsp_0: {DSP_INTERNAL}", "dsp_1: registered inputs, combinational output"])
+    plain = dict(base, dsp_internal_untimed=False, fmax_signed_off_mhz=30.0, timing_caveats=[])
+    lines = format_table([internal, plain]).splitlines()
+    assert lines[0].endswith("| fits | caveat |")
+    assert "| 30.0* (80.0) |" in lines[2]
+    assert lines[2].endswith("| yes | * DSP-internal register path untimed; 1 DSP arc estimated |")
+    assert "| 30.0 (80.0) |" in lines[3] and lines[3].endswith("| yes |  |")

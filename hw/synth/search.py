@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hw.spec.plan import latency, optional_cuts
 from . import ice40
+from .timing import DSP_INTERNAL
 
 __all__ = ["build_row", "meets", "CACHE"]
 
@@ -29,7 +30,8 @@ def _build(config, clock_mhz, seed, placements=1, source=None):
                                         extra_seeds=range(seed + 1, seed + placements))
     keep = {k: result.get(k) for k in ("fits", "fmax", "fmax_nextpnr", "lut4", "lc", "ff", "sb_mac16",
                                        "dsp", "bram", "spram", "build_time", "driver_conflicts",
-                                       "timing_met", "error", "needs", "latency", "fmax_seeds")}
+                                       "timing_met", "error", "needs", "latency", "fmax_seeds",
+                                       "timing_caveats")}
     summary.write_text(json.dumps(keep, indent=1, default=str))
     return keep
 
@@ -61,7 +63,10 @@ def build_row(config, default, clock_mhz, seed=1, max_ulp=None, placements=1, so
     enough for a bisection; with ``placements`` seeds a build meets it when most of them do, see
     :func:`meets`); returns the report row of the chosen build, stating ``max_ulp`` (the
     configuration's measured accuracy) beside it. ``fmax_mhz`` is the median of the placements,
-    ``fmax_seeds_mhz`` all of them; ``source`` as :func:`_build`'s."""
+    ``fmax_seeds_mhz`` all of them; ``source`` as :func:`_build`'s. ``timing_caveats`` lists the
+    SB_MAC16 arcs the re-timing had to estimate (:mod:`hw.synth.timing`); where a path runs between
+    a DSP's own registers, which no public figure times, ``dsp_internal_untimed`` is set and
+    ``fmax_signed_off_mhz`` is None: ``fmax_mhz`` then holds for every other path only."""
     low, high = 0, optional_cuts(config)
     best = None
     tried = {}
@@ -95,4 +100,8 @@ def build_row(config, default, clock_mhz, seed=1, max_ulp=None, placements=1, so
         "name": chosen.name,
         "builds": len(tried), "source": source[0] if source else "amaranth",
     }
+    caveats = result.get("timing_caveats") or []
+    row["timing_caveats"] = caveats
+    row["dsp_internal_untimed"] = any(DSP_INTERNAL in caveat for caveat in caveats)
+    row["fmax_signed_off_mhz"] = None if row["dsp_internal_untimed"] else fmax
     return row

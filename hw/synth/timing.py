@@ -36,7 +36,10 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["parse_sdf", "dsp_modes", "analyze", "DSP_ARCS", "Sdf"]
+__all__ = ["parse_sdf", "dsp_modes", "analyze", "DSP_ARCS", "DSP_INTERNAL", "Sdf"]
+
+# The caveat of a path between an SB_MAC16's own registers (input or intermediate to output).
+DSP_INTERNAL = "paths between the DSP's internal registers have no public figure and are not timed"
 
 # SB_MAC16 arcs, ns (see the module docstring).
 DSP_ARCS = {
@@ -313,8 +316,7 @@ def _retime_dsp(instance, sdf, mode, driven_pins, caveats):
         if _pin_group(arc[1])[0] != "O":
             arcs.append(arc)
     if (mode["a_reg"] or mode["b_reg"]) and registered_after_mult:
-        caveats.add(f"{instance}: paths between the DSP's internal registers have no public "
-                    f"figure and are not timed")
+        caveats.add(f"{instance}: {DSP_INTERNAL}")
     return arcs, setups
 
 
