@@ -41,6 +41,7 @@ import torch
 from hw.spec.config import Config
 from hw.spec.formats import FloatFormat
 from hw.spec.functions import REGISTRY, Family
+from hw.spec.paths import cache_dir
 from .eval import evaluate
 from .reference import decode_float
 from .reference_float64 import round_float64
@@ -93,9 +94,7 @@ def _forward_table(key):
 def _cache_dir():
     """Where built backward tables are kept between runs: ``$ISRLU_IP_CACHE``, else
     ``$XDG_CACHE_HOME/isrlu-ip`` (``~/.cache/isrlu-ip``)."""
-    if os.environ.get("ISRLU_IP_CACHE"):
-        return Path(os.environ["ISRLU_IP_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "isrlu-ip"
+    return cache_dir()
 
 
 @functools.lru_cache(maxsize=None)

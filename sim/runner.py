@@ -16,10 +16,10 @@ Typical use::
 ``("x",)``, plus ``"grad"`` for the backward activation functions and ``"alpha"`` for a runtime
 alpha; ``("a", "b", "c")`` for the FMA), each an ``in_<name>`` port.
 
-Builds are cached in ``sim_build/<module>-<simulator>-<hash>`` (see :func:`cache_root`),
-keyed by the Verilog text, the simulator and its version, the cocotb version and the build flags,
-so an unchanged design is never rebuilt; a file lock makes concurrent builds of the same design
-(pytest-xdist) wait for one another instead of clashing. Every simulation runs in its own fresh
+Builds are cached in ``sim_build/<module>-<simulator>-<hash>`` (see :func:`cache_root`; an
+installed package uses ``~/.cache/isrlu-ip/sim_build``), keyed by the Verilog text, the simulator
+and its version, the cocotb version and the build flags, so an unchanged design is never rebuilt; a file lock makes concurrent builds of the same
+design (pytest-xdist) wait for one another instead of clashing. Every simulation runs in its own fresh
 directory, so runs on one build may proceed in parallel.
 
 Parameters reach the testbench (:mod:`sim.stream_tb`) through a JSON job file named by the
@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hw.spec.paths import cache_dir, source_root
 from .toolchain import SIMULATORS, require, simulator_version, verilator_make_overrides
 
 __all__ = ["SimulationError", "Design", "StreamResult", "REPO_ROOT", "cache_root", "build",
@@ -97,14 +98,16 @@ class StreamResult:
 
 
 def cache_root():
-    """``$RSQRT_SIM_BUILD_DIR``, else ``sim_build/`` in the source tree (git-ignored), else (an
-    installed package) ``isrlu-ip-sim_build`` in the temporary directory."""
+    """``$RSQRT_SIM_BUILD_DIR``, else ``sim_build/`` in the source checkout (git-ignored), else
+    (an installed package) ``sim_build/`` in the cache folder (:func:`hw.spec.paths.cache_dir`:
+    ``$ISRLU_IP_CACHE``, else ``~/.cache/isrlu-ip``)."""
     root = os.environ.get(BUILD_DIR_ENV)
     if root:
         return Path(root).resolve()
-    if (REPO_ROOT / "pyproject.toml").is_file() and os.access(REPO_ROOT, os.W_OK):
-        return REPO_ROOT / "sim_build"
-    return Path(tempfile.gettempdir()) / "isrlu-ip-sim_build"
+    source = source_root()
+    if source is not None and os.access(source, os.W_OK):
+        return source / "sim_build"
+    return cache_dir("sim_build")
 
 
 def _ensure_importable():

@@ -9,21 +9,22 @@ import argparse
 import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
+
+from .paths import source_root
 
 __all__ = ["EXIT_OK", "EXIT_MISMATCH", "EXIT_USAGE", "EXIT_EXTERNAL", "package_version",
            "Parser", "command_line", "fail"]
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_EXTERNAL = 0, 1, 2, 3
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def package_version():
-    """This project's version: from ``pyproject.toml`` in a source tree (so an export does not
-    depend on how the package is installed), else from the installed package's metadata."""
-    pyproject = REPO_ROOT / "pyproject.toml"
-    if pyproject.is_file():
-        match = re.search(r'^version\s*=\s*"([^"]+)"', pyproject.read_text(), re.MULTILINE)
+    """This project's version: from ``pyproject.toml`` in a source checkout (so an export does
+    not depend on how the package is installed), else from the installed package's metadata."""
+    root = source_root()
+    if root is not None:
+        text = (root / "pyproject.toml").read_text()
+        match = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
         if match:
             return match.group(1)
     try:
