@@ -283,6 +283,23 @@ def test_cli(tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
+def test_generated_files_state_spdx_license(tmp_path):
+    """The Verilog's first line and the FuseSoC core's second (its first must be ``CAPI=2:``)
+    state the project's license; FuseSoC still reads the core."""
+    config = Config("bf16", function="relu")
+    paths = export_core(config, tmp_path, accuracy={"summary": "test"})
+    spdx = "SPDX-License-Identifier: BSD-2-Clause"
+    assert paths["verilog"].read_text().splitlines()[0] == f"// {spdx}"
+    core = paths["fusesoc_core"].read_text().splitlines()
+    assert core[:2] == ["CAPI=2:", f"# {spdx}"]
+    fusesoc = tool_path("fusesoc")
+    if fusesoc is not None:
+        result = subprocess.run([fusesoc, "--cores-root", str(tmp_path), "core-info",
+                                 f"isrlu-ip:arith:{config.name}"], cwd=tmp_path,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
 # ---------------------------------------------------------------------------------------------
 # Tools: Verilator lint, Icarus, Yosys, FuseSoC
 
