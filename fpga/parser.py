@@ -1,12 +1,13 @@
 """The request frame parser of the board top."""
 from amaranth.hdl import Cat, Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import crc, wiring
 from amaranth.lib.wiring import In, Out
 
-from .crc import crc_next
-from .protocol import ARG_BYTES, CRC16_INIT, CRC16_POLY, SOF, Command, ErrorCode, word_bytes
+from .protocol import ARG_BYTES, SOF, Command, ErrorCode, word_bytes
 
-__all__ = ["FrameParser"]
+__all__ = ["FRAME_CRC", "FrameParser"]
+
+FRAME_CRC = crc.catalog.CRC16_CCITT_FALSE      # protocol.crc16: binascii.crc_hqx(data, 0xFFFF)
 
 _FIXED_LENGTH = {Command.INFO: 0, Command.SELFTEST: 0, Command.RUN: ARG_BYTES,
                  Command.READ: ARG_BYTES}
@@ -54,7 +55,8 @@ class FrameParser(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         byte, got = self.rx_data, self.rx_valid
-        crc = Signal(16)
+        m.submodules.crc = crc16 = FRAME_CRC(8).create()
+        m.d.comb += crc16.data.eq(byte)
         length = Signal(16)
         left = Signal(16)               # payload bytes still to come
         args = Signal(8 * ARG_BYTES)
@@ -71,7 +73,7 @@ class FrameParser(wiring.Component):
             m.d.sync += quiet.eq(quiet + 1)
 
         def consume():
-            m.d.sync += crc.eq(crc_next(crc, byte, poly=CRC16_POLY, reflected=False))
+            m.d.comb += crc16.valid.eq(1)
 
         def fail(code, drain=True):
             m.d.sync += self.err_code.eq(code)
@@ -95,7 +97,8 @@ class FrameParser(wiring.Component):
         with m.FSM() as fsm:
             with m.State("HUNT"):
                 with m.If(got & (byte == SOF)):
-                    m.d.sync += [crc.eq(CRC16_INIT), self.cmd.eq(0)]
+                    m.d.comb += crc16.start.eq(1)
+                    m.d.sync += self.cmd.eq(0)
                     m.next = "TYPE"
             with m.State("TYPE"):
                 with m.If(got):
@@ -174,7 +177,7 @@ class FrameParser(wiring.Component):
                     m.next = "CHECK_CRC"
                 abort_checks()
             with m.State("CHECK_CRC"):
-                with m.If(rx_crc == crc):
+                with m.If(rx_crc == crc16.crc):
                     m.next = "EXECUTE"
                 with m.Else():
                     fail(ErrorCode.BAD_CRC)

@@ -3,8 +3,8 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .crc import crc_next
-from .protocol import CRC16_INIT, CRC16_POLY, SOF
+from .parser import FRAME_CRC
+from .protocol import SOF
 
 __all__ = ["FrameSender"]
 
@@ -29,7 +29,8 @@ class FrameSender(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        crc = Signal(16)
+        m.submodules.crc = crc16 = FRAME_CRC(8).create()
+        crc = crc16.crc
         type_ = Signal(8)
         length = Signal(16)
         left = Signal(16)
@@ -45,7 +46,8 @@ class FrameSender(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.sync += [type_.eq(self.type), length.eq(self.length),
-                                 left.eq(self.length), crc.eq(CRC16_INIT)]
+                                 left.eq(self.length)]
+                    m.d.comb += crc16.start.eq(1)
                     m.next = "SOF"
             with m.State("SOF"):
                 byte(SOF, "TYPE")
@@ -73,6 +75,7 @@ class FrameSender(wiring.Component):
         covered = (fsm.ongoing("TYPE") | fsm.ongoing("LEN0") | fsm.ongoing("LEN1")
                    | fsm.ongoing("PAYLOAD"))
         with m.If(sent & covered):      # the CRC covers TYPE, LEN and the payload
-            m.d.sync += crc.eq(crc_next(crc, self.tx_data, poly=CRC16_POLY, reflected=False))
+            m.d.comb += crc16.valid.eq(1)
+        m.d.comb += crc16.data.eq(self.tx_data)
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | self.done)
         return m

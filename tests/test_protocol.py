@@ -1,21 +1,19 @@
-"""The protocol shared by the board top and the host: frames, packing, the gateware CRC networks
-against zlib/binascii, and the self-test's definition and golden CRC."""
+"""The protocol shared by the board top and the host: frames, packing, the gateware CRCs
+(``amaranth.lib.crc``) against zlib/binascii, and the self-test's definition and golden CRC."""
 import binascii
 import zlib
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
-from fpga.crc import crc_next
-from fpga.protocol import (CRC16_POLY, CRC32_POLY_REFLECTED, ERROR, INFO_BYTES, SOF, Command,
+from fpga.parser import FRAME_CRC
+from fpga.protocol import (CRC16_INIT, CRC16_POLY, CRC32_POLY_REFLECTED, ERROR, INFO_BYTES, SOF, Command,
                            FrameError, Info, crc16, crc32_of_results, decode_frame, encode_frame,
                            operand_names, pack_records, pack_results, unpack_results)
-from fpga.selftest import golden_selftest_crc, selftest_operands, selftest_vectors
+from fpga.selftest import SELFTEST_CRC, golden_selftest_crc, selftest_operands, selftest_vectors
 from golden.eval import evaluate
 from hw.config import Config
-pass
 
 
 def test_frame_round_trip_and_checksum():
@@ -66,49 +64,70 @@ def test_record_and_result_packing(width, out_width, has_flag):
     assert crc32_of_results(y, flag, out_width) == zlib.crc32(data)
 
 
-def _comb(out, signals, rows):
-    """Evaluate ``out`` with ``signals`` set to each row of ``rows``, in Amaranth's simulator."""
-    m = Module()
-    probe = Signal.like(out)
-    m.d.comb += probe.eq(out)
+def _processor_crcs(algorithm, data_width, words, restart_at=()):
+    """Feed ``words`` to an :class:`amaranth.lib.crc.Processor` of ``algorithm`` at ``data_width``
+    bits a word, one word per cycle (with ``start``, a fresh CRC, before the words at the indices
+    ``restart_at`` and the first), in Amaranth's simulator; the ``crc`` output after each word."""
+    dut = algorithm(data_width).create()
     got = []
 
     async def bench(ctx):
-        for row in rows:
-            for signal, value in zip(signals, row):
-                ctx.set(signal, value)
-            got.append(ctx.get(probe))
+        for index, word in enumerate(words):
+            if index == 0 or index in restart_at:
+                ctx.set(dut.start, 1)
+                await ctx.tick()
+                ctx.set(dut.start, 0)
+            ctx.set(dut.data, word)
+            ctx.set(dut.valid, 1)
+            await ctx.tick()
+            ctx.set(dut.valid, 0)
+            got.append(ctx.get(dut.crc))
 
-    sim = Simulator(m)
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
     return got
 
 
-@pytest.mark.parametrize("data_bits", [8, 16, 24])
-def test_crc32_network_matches_zlib(data_bits):
-    """Folding little-endian words into the reflected CRC-32 equals zlib.crc32 over their bytes."""
+@pytest.mark.parametrize("data_bits", [8, 16, 24, 32])
+def test_selftest_crc_matches_zlib(data_bits):
+    """The self-test's CRC-32, fed little-endian words of ``data_bits`` bits (the width the
+    self-test uses for its result words), equals zlib.crc32 over their bytes after every word."""
+    assert int(f"{SELFTEST_CRC.polynomial:032b}"[::-1], 2) == CRC32_POLY_REFLECTED
     rng = np.random.default_rng(data_bits)
-    words = rng.integers(0, 1 << data_bits, 40).tolist()
-    crc, data = Signal(32), Signal(data_bits)
-    network = crc_next(crc, data, poly=CRC32_POLY_REFLECTED, reflected=True)
-    state, expected, rows = 0xFFFFFFFF, [], []
-    stream = b""
+    words = rng.integers(0, 1 << data_bits, 40, dtype=np.uint64).tolist()
+    expected, stream = [], b""
     for word in words:
-        rows.append((state, word))
         stream += word.to_bytes(data_bits // 8, "little")
-        state = zlib.crc32(stream) ^ 0xFFFFFFFF
-        expected.append(state)
-    assert _comb(network, (crc, data), rows) == expected
+        expected.append(zlib.crc32(stream))
+    assert _processor_crcs(SELFTEST_CRC, data_bits, words) == expected
+    assert SELFTEST_CRC(data_bits).compute(words) == zlib.crc32(stream)
 
 
-def test_crc16_network_matches_binascii():
-    crc, data = Signal(16), Signal(8)
-    network = crc_next(crc, data, poly=CRC16_POLY, reflected=False)
+def test_frame_crc_matches_binascii():
+    """The frames' CRC-16 in the parser and sender equals the host's (binascii.crc_hqx from
+    0xFFFF, CRC-16/CCITT-FALSE) on random byte strings, restarted as at each frame's SOF."""
+    assert (FRAME_CRC.crc_width, FRAME_CRC.polynomial, FRAME_CRC.initial_crc) == (16, CRC16_POLY,
+                                                                                  CRC16_INIT)
+    assert not FRAME_CRC.reflect_input and FRAME_CRC.xor_output == 0
     rng = np.random.default_rng(16)
-    cases = [(int(c), int(d)) for c, d in zip(rng.integers(0, 1 << 16, 200), rng.integers(0, 256, 200))]
-    got = _comb(network, (crc, data), cases)
-    assert got == [binascii.crc_hqx(bytes([d]), c) for c, d in cases]
+    data = rng.integers(0, 256, 300).tolist()
+    restarts = (0, 1, 37, 38, 150)              # empty-payload-like and long frames
+    expected, frame = [], b""
+    for index, byte in enumerate(data):
+        frame = bytes([byte]) if index in restarts else frame + bytes([byte])
+        expected.append(binascii.crc_hqx(frame, CRC16_INIT))
+    assert _processor_crcs(FRAME_CRC, 8, data, restart_at=restarts) == expected
+    assert crc16(bytes(data)) == FRAME_CRC(8).compute(data)
+
+
+def test_crc16_xmodem_matches_binascii():
+    """The same polynomial from 0 (CRC-16/XMODEM) is binascii.crc_hqx from 0."""
+    from amaranth.lib.crc import catalog
+    data = np.random.default_rng(17).integers(0, 256, 64).tolist()
+    expected = [binascii.crc_hqx(bytes(data[:i + 1]), 0) for i in range(len(data))]
+    assert _processor_crcs(catalog.CRC16_XMODEM, 8, data) == expected
 
 
 @pytest.mark.parametrize("config", [Config("bf16"), Config("e4m3", function="fma"),
