@@ -45,6 +45,7 @@ import sys
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 from hw.spec.cli import command_line
 from hw.spec.config import Config
@@ -341,11 +342,6 @@ def _chunk_worker(args):
 # ---------------------------------------------------------------------------------------------
 # Driver
 
-def _format_seconds(seconds):
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 def chunk_ranges(config, ranges=None):
     """The chunks (of :data:`CHUNK` inputs, or all of a narrower format's) of an exhaustive sweep:
     ``range(A, B)`` of chunk indices, all of them by default; ``ranges`` ``(A, B)`` or a range."""
@@ -366,17 +362,13 @@ def _exhaustive(config, progress, rng_seed=0, ranges=None):
     if len(jobs) == 1:
         return _chunk_worker(jobs[0])
     stats = None
-    begin = time.time()
-    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
-        for done, part in enumerate(pool.imap_unordered(_chunk_worker, jobs), 1):
+    # A progress bar on stderr only if it is a terminal (disable=None) and ``progress``.
+    with (multiprocessing.get_context("fork").Pool(WORKERS) as pool,
+          tqdm(total=len(jobs), desc=config.name, unit="chunk", file=sys.stderr,
+               disable=None if progress else True, dynamic_ncols=True) as bar):
+        for part in pool.imap_unordered(_chunk_worker, jobs):
             stats = _combine(stats, part)
-            if progress:
-                elapsed = time.time() - begin
-                eta = elapsed / done * (len(jobs) - done)
-                print(f"\r{config.name}: chunk {done}/{len(jobs)}, elapsed {_format_seconds(elapsed)}, "
-                      f"ETA {_format_seconds(eta)}", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
+            bar.update()
     return stats
 
 

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from golden.accuracy import parse_ranges
 from golden.files import check_output, json_on_stdout, write_json
@@ -398,43 +399,31 @@ def _format_seconds(seconds):
 
 
 class _Progress:
-    """One status line on stderr: ranges done per side, rates, elapsed time and ETA."""
+    """A progress bar on ``stream`` (tqdm; only if ``enabled`` and ``stream`` is a terminal): the
+    inputs compared (done on both sides), with the ranges done per side and the RTL's rate."""
 
     def __init__(self, name, total_ranges, total_inputs, enabled, stream=sys.stderr):
-        self.name, self.total, self.inputs = name, total_ranges, total_inputs
-        self.enabled, self.stream = enabled, stream
-        self.tty = enabled and stream.isatty()
-        self.begin = time.perf_counter()
-        self.last = 0.0
+        self.total = total_ranges
+        self.bar = tqdm(total=total_inputs, desc=name, unit="input", unit_scale=True, file=stream,
+                        disable=None if enabled else True, dynamic_ncols=True, mininterval=1.0)
         self.rtl = self.golden = 0
         self.rtl_inputs = self.golden_inputs = 0
         self.rtl_cycles, self.rtl_seconds = 0, 0.0
 
     def update(self, force=False):
-        if not self.enabled:
+        if self.bar.disable:
             return
-        now = time.perf_counter()
-        if not force and now - self.last < (1.0 if self.tty else 30.0):
-            return
-        self.last = now
-        elapsed = now - self.begin
         rate = (f"{self.rtl_cycles / self.rtl_seconds / 1e6:.1f} Mcycles/s"
                 if self.rtl_seconds else "- Mcycles/s")
-        done = min(self.rtl_inputs, self.golden_inputs)
-        remaining = [(self.inputs - n) / (n / elapsed) for n in (self.rtl_inputs, self.golden_inputs)
-                     if n]
-        eta = _format_seconds(max(remaining)) if len(remaining) == 2 else "?"
-        line = (f"{self.name}: rtl {self.rtl}/{self.total} ranges ({rate}), golden "
-                f"{self.golden}/{self.total}, {100.0 * done / max(self.inputs, 1):.1f} % compared, "
-                f"elapsed {_format_seconds(elapsed)}, ETA {eta}")
-        print(("\r" + line + "\x1b[K") if self.tty else line, end="" if self.tty else "\n",
-              file=self.stream, flush=True)
+        self.bar.set_postfix_str(f"rtl {self.rtl}/{self.total} ranges ({rate}), golden "
+                                 f"{self.golden}/{self.total}", refresh=False)
+        self.bar.update(min(self.rtl_inputs, self.golden_inputs) - self.bar.n)
+        if force:
+            self.bar.refresh()
 
     def close(self):
-        if self.enabled:
-            self.update(force=True)
-            if self.tty:
-                print(file=self.stream, flush=True)
+        self.update(force=True)
+        self.bar.close()
 
 
 def _split(items, parts):
