@@ -89,8 +89,9 @@ def test_fp32_isrlu_grad_pairs_match(exhaustive):
 
 
 def test_mismatch_is_detected_and_detailed(exhaustive):
-    # The RTL of the default FP32 unit (one Newton stage) against the golden model of two stages.
-    other = RSQRT_FP32.with_(newton=2)
+    # The RTL of the default FP32 unit (correctly rounded) against the golden model of the unit that
+    # rounds its approximation directly (0.76 ulp).
+    other = RSQRT_FP32.with_(rounding="direct")
     result = exhaustive.run(RSQRT_FP32, ranges=(ONE_RANGE, ONE_RANGE + 1), range_bits=16,
                             jobs=2, progress=False, golden_config=other)
     assert not result["match"]
