@@ -5,7 +5,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.spec.classes import Cls
 from hw.rtl.pipeline import register
-from .leading import bit_length
+from .leading import bit_length, leading_one
 
 __all__ = ["FloatFields", "FloatUnpack", "FixedUnpack"]
 
@@ -72,14 +72,15 @@ class FloatUnpack(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt, man = self.fmt, self.fmt.man_bits
-        count = Signal(range(man + 1))
-        bit_length(m, self.bits[:man], count, "frac_lead")
+        # The leading one's index and whether there is one are registered as they are: the
+        # shift amount (an adder) is worked out after the cut.
+        lead = register(m, self.en, leading_one(m, self.bits[:man], "frac_lead"), "lead", self.cut)
+        nonzero = register(m, self.en, self.bits[:man].any(), "nonzero", self.cut)
         m.submodules.fields = fields = FloatFields(fmt, len(self.exp))
         m.d.comb += fields.bits.eq(register(m, self.en, self.bits, "bits", self.cut))
-        n = register(m, self.en, count, "n", self.cut)
         m.d.comb += [self.sign.eq(fields.sign), self.cls.eq(fields.cls)]
         shift = Signal(range(man + 2))
-        m.d.comb += shift.eq(man + 1 - n)
+        m.d.comb += shift.eq(Mux(nonzero, man - lead, man + 1))
         with m.If(fields.sig[man]):             # normal (or infinity/NaN): the fields as they are
             m.d.comb += [self.sig.eq(fields.sig), self.exp.eq(fields.exp)]
         with m.Else():                          # subnormal or zero: shift the leading one up
