@@ -176,7 +176,14 @@ class FmaUnit(StreamUnit):
         inner = st.inner("multiply")
         cut, split = st.inner_on("multiply")
         product = m.submodules[f"{name}_product"] = Product(p, p, cut=cut, split=split)
-        m.d.comb += [product.a.eq(live.pop("a_sig")), product.b.eq(live.pop("b_sig")), product.en.eq(en)]
+        # An infinite or NaN factor enters as 0 (its product is not used): with that gate the
+        # multiplier's operands are not bare register outputs, so Yosys keeps the unpack register
+        # in the fabric instead of packing it as the SB_MAC16's input register, and the DSP's
+        # stage is timed from fabric register to its output register.
+        for operand, cls in (("a", ca), ("b", cb)):
+            used = (cls == Cls.FINITE) | (cls == Cls.ZERO)
+            m.d.comb += getattr(product, operand).eq(Mux(used, live.pop(f"{operand}_sig"), 0))
+        m.d.comb += product.en.eq(en)
         # The window's top bit (biased exponent) less 1, for either anchor: the largest
         # normalizing shift (to emin); less the largest field: overflow at shifts up to it.
         for key, offset in (("limit", 1), ("kovf", fmt.exp_max_field)):
