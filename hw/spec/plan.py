@@ -116,9 +116,9 @@ def fma_cuts(config):
         product[1] = replace(product[1], before_ns=max(product[1].before_ns, coarse))
         product[2] = replace(product[2], before_ns=max(product[2].before_ns, fine))
     else:
-        product[1] = replace(product[1], before_ns=max(product[1].before_ns, coarse + fine))
+        product[1] = replace(product[1], before_ns=max(product[1].before_ns, lut * amount_bits + device.ns("levels")))
     chunk = max(hi - lo for lo, hi in win.chunks)
-    carries = lut * len(win.chunks)         # each chunk's carry in, then its version
+    carries = lut * (len(win.chunks) + 2)   # each chunk's carry in, then its version (wide fan-out)
     select = ([Cut("sum_carries", carries), Cut("sum", 2 * lut)] if win.carries_cut
               else [Cut("sum", carries + 2 * lut)])
     lead = device.levels_ns(win.width) + lut
@@ -126,10 +126,10 @@ def fma_cuts(config):
               Cut("lead", lead - lut * GROUP_LEVELS)] if win.grouped else [Cut("lead", lead)])
     shift_bits = (win.width - 1).bit_length()
     return tuple([Cut("unpack", lut + device.chain_ns(fmt.exp_bits + 2))] + product
-                 + [Cut("sum_chunks", device.chain_ns(chunk))] + select + trees
+                 + [Cut("sum_chunks", device.chain_ns(chunk) + 2 * lut)] + select + trees
                  + [Cut("shift_coarse", max(lut * (shift_bits - 3), device.chain_ns(shift_bits + 1))
                         + device.ns("levels")),
-                    Cut("shift", fine + 3 * lut),
+                    Cut("shift", fine + 2 * lut),
                     Cut("out", device.chain_ns(fmt.width), mandatory=True)])
 
 
