@@ -137,19 +137,20 @@ class FmaUnit(StreamUnit):
         # With s = e_ab - e_c the addend's shift (ea + eb - ec + p + 3): far (s < 0) puts it above
         # the product; big (s > window) leaves only its sticky bit. e_top_c: the window's top bit
         # (biased) when the addend is its anchor.
-        ab = lambda offset: Mux(zero["a"], Mux(zero["b"], 2 + offset, fb + (1 + offset)),
-                                Mux(zero["b"], fa + (1 + offset), fa + fb + offset))
-        c = lambda offset: Mux(zero["c"], 1 + offset, fc + offset)
-        exponents = {"e_ab": ab(p + 3), "e_c": c(fmt.bias), "e_cw": c(fmt.bias + win.window + 1), "e_top_c": c(1)}
-        exp_bits = max(2 * fmt.exp_max_field + p + 3, fmt.exp_max_field + fmt.bias + win.window + 1).bit_length()
+        ab_plus = lambda offset: Mux(zero["a"], Mux(zero["b"], 2 + offset, fb + (1 + offset)),
+                                     Mux(zero["b"], fa + (1 + offset), fa + fb + offset))
+        c_plus = lambda offset: Mux(zero["c"], 1 + offset, fc + offset)
+        exponents = {"e_ab": ab_plus(p + 3), "e_c": c_plus(fmt.bias), "e_cw": c_plus(fmt.bias + win.window + 1),
+                     "e_top_c": c_plus(1)}
+        e_bits = max(2 * fmt.exp_max_field + p + 3, fmt.exp_max_field + fmt.bias + win.window + 1).bit_length()
         for key, value in exponents.items():
-            live[key] = Signal(exp_bits, name=f"{name}_{key}")
+            live[key] = Signal(e_bits, name=f"{name}_{key}")
             m.d.comb += live[key].eq(value)
         live["sub"] = sub = Signal(name=f"{name}_sub")           # the addend's sign against the product's
         m.d.comb += sub.eq(self.i.payload.a[lane][-1] ^ self.i.payload.b[lane][-1] ^ self.i.payload.c[lane][-1])
         live = st.cut("unpack", live)
-        # Specials; beside the product's tiles, the addend's clamped shift and the window's anchor
-        # (the biased exponent of its top bit).
+        # Specials; beside the product's tiles, the addend's shift and clamps and the window's
+        # bounds for either anchor.
         ca, cb, cc = live.pop("a_cls"), live.pop("b_cls"), live.pop("c_cls")
         sc = live.pop("c_sign")
         prod_sign = live.pop("a_sign") ^ live.pop("b_sign")
