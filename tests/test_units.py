@@ -134,6 +134,21 @@ def test_fma_unit_matches_golden(pipeline):
     assert np.array_equal(got, fma(config, a, b, c))
 
 
+@pytest.mark.parametrize("pipeline", [None, 6])
+def test_fp32_fma_unit_matches_golden(pipeline):
+    """The FP32 FMA's own registers (the product's split, the sum's carries, the leading-one
+    trees' groups) at two placements: random triples, near-cancellation, subnormal operands."""
+    config = Config("fp32", function="fma", pipeline=pipeline)
+    rng = np.random.default_rng(16)
+    a, b, c = (rng.integers(0, 1 << 32, 900, dtype=np.uint64) for _ in range(3))
+    product = fma(config, a[:300], b[:300], np.zeros(300, dtype=np.uint64))
+    c[:300] = (product ^ np.uint64(1 << 31)) + rng.integers(0, 3, 300, dtype=np.uint64)
+    a[300:600] &= np.uint64(0x807FFFFF)
+    c[600:] &= np.uint64(0x807FFFFF)
+    got, _ = stream(config, {"a": a, "b": b, "c": c})
+    assert np.array_equal(got, fma(config, a, b, c))
+
+
 def test_pipelining_changes_latency_only():
     from hw.spec.plan import enabled_cuts, optional_cuts
     base = Config("fp16", function="isrlu")

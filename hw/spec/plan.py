@@ -14,11 +14,12 @@ descriptor and the test vectors need it without the RTL). The RTL registers at t
 through :class:`hw.rtl.pipeline.Stages`, which checks at elaboration that it used every planned
 cut once and no other.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .datapath import datapath, product_lead_min
 from .elu import elu_datapath
+from .fma import GROUP_LEVELS, fma_window
 from .formats import FloatFormat, significand_span
 from .functions import Family
 from .isru_sigmoid import isru_sigmoid_tail
@@ -96,21 +97,40 @@ def _newton(device, index, r_bits, dp):
 
 
 def fma_cuts(config):
-    """The FMA: its operands' fields, the product, the addend aligned, the sum, the normalization,
-    the final shift with the rounding, round/pack."""
-    device, p = config.device_model, config.format.precision
-    # The alignment window: wide shifts and carry chains. Its final shift (with the round
-    # increment and the routing of a wide mux tree) grows about linearly with the window:
-    # ~51 ns with the packer for FP32, under 32 ns for BF16 (measured).
-    window = 2 * p + 3
+    """The FMA (:mod:`hw.spec.fma`): the operands' fields with the exponent sums; the product,
+    with the addend's shift amount beside its DSP tiles and the addend's alignment beside the rest
+    (its coarse shift beside the DSPs' return where the product has a split register, its fine
+    shift beside the final carry chain); the sum's carry-select chunks; their selection (and the
+    sign); the leading- and trailing-one trees (over 48 bits: their 16-bit groups first); the
+    coarse normalizing shift beside the exponent, overflow and sticky tests; the fine shift with
+    the rounding decision; the increment and the packing."""
+    device, fmt = config.device_model, config.format
+    p, win = fmt.precision, fma_window(fmt)
     lut = device.ns("lut")
-    # Operands are not normalized (FloatFields): the final normalization covers a subnormal's
-    # leading zeros, since the window keeps every bit that can reach the rounding position.
-    return tuple([_fields_cut(device)] + _product_cuts(device, "multiply", p, p)
-                 + [Cut("align", device.levels_ns(window) + 2 * lut),
-                    Cut("add", device.chain_ns(window) + 2 * lut),
-                    Cut("normalize", 2 * device.levels_ns(window)), Cut("shift", device.shift_ns(window)),
-                    Cut("out", device.ns("round"), mandatory=True)])
+    amount_bits = win.window.bit_length()
+    exponents = device.chain_ns(fmt.exp_bits + 3) + 2 * lut         # the shift amount, clamped
+    coarse = lut * (amount_bits - 3) + device.ns("levels")           # c by multiples of 8, sticky
+    fine = 3 * lut + device.ns("levels")
+    product = _product_cuts(device, "multiply", p, p, beside_ns=exponents)
+    if len(product) == 3:
+        product[1] = replace(product[1], before_ns=max(product[1].before_ns, coarse))
+        product[2] = replace(product[2], before_ns=max(product[2].before_ns, fine))
+    else:
+        product[1] = replace(product[1], before_ns=max(product[1].before_ns, lut * amount_bits + device.ns("levels")))
+    chunk = max(hi - lo for lo, hi in win.chunks)
+    carries = lut * (len(win.chunks) + 2)   # each chunk's carry in, then its version (wide fan-out)
+    select = ([Cut("sum_carries", carries), Cut("sum", 2 * lut)] if win.carries_cut
+              else [Cut("sum", carries + 2 * lut)])
+    lead = device.levels_ns(win.width) + lut
+    trees = ([Cut("lead_groups", device.levels_ns(1 << GROUP_LEVELS)),
+              Cut("lead", lead - lut * GROUP_LEVELS)] if win.grouped else [Cut("lead", lead)])
+    shift_bits = (win.width - 1).bit_length()
+    return tuple([Cut("unpack", lut + device.chain_ns(fmt.exp_bits + 2))] + product
+                 + [Cut("sum_chunks", device.chain_ns(chunk) + 2 * lut)] + select + trees
+                 + [Cut("shift_coarse", max(lut * (shift_bits - 3), device.chain_ns(shift_bits + 1))
+                        + device.ns("levels")),
+                    Cut("shift", fine + 2 * lut),
+                    Cut("out", device.chain_ns(fmt.width), mandatory=True)])
 
 
 def _core_cuts(config, dp):
