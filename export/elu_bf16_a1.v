@@ -22,7 +22,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   output reg [15:0] out_y;              // result y: raw bf16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_9;
+  reg [15:0] lane0_x_bits_8;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
   reg lane0_log2e_split_sx;
@@ -70,7 +70,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [15:0] lane0_pack_lead_x_raw;
   reg [15:0] lane0_normalize_x_raw;
   reg [15:0] lane0_shift_x_raw;
-  reg [2:0] lane0_x_n;
+  reg [2:0] lane0_x_lead;
+  reg lane0_x_nonzero;
   reg [7:0] a;
   reg [7:0] lane0_log2e_tiles_sigx;
   reg [7:0] lane0_log2e_split_sigx;
@@ -193,13 +194,13 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n3 = in_x[4] | in_x[5];
   wire n4 = n3 | in_x[6];
   wire [1:0] lane0_x_frac_lead_l2_0 = n4 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n2, lane0_x_frac_lead_l1_0};
-  wire n5 = |in_x[6:0];
-  wire [3:0] n6 = {1'b0, n4, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
+  wire [3:0] n5 = 4'h7 - {1'b0, lane0_x_lead};
+  wire n6 = |in_x[6:0];
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n5 : 4'h8;
   wire [8:0] n7 = 9'h182 - {5'h0, lane0_x_shift};
-  wire lane0_x_fields_port_71_0 = |lane0_x_bits_9[14:7];
-  wire [7:0] n8 = {lane0_x_fields_port_71_0, lane0_x_bits_9[6:0]} << lane0_x_shift;
-  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_71_0 ? {lane0_x_fields_port_71_0, lane0_x_bits_9[6:0]} : n8;
+  wire lane0_x_fields_port_70_0 = |lane0_x_bits_8[14:7];
+  wire [7:0] n8 = {lane0_x_fields_port_70_0, lane0_x_bits_8[6:0]} << lane0_x_shift;
+  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_70_0 ? {lane0_x_fields_port_70_0, lane0_x_bits_8[6:0]} : n8;
   wire [14:0] n9 = a[0] ? 15'h4ae1 : 15'h0;
   wire [14:0] n10 = a[0] ? 15'h51d9 : 15'h0;
   wire [31:0] n11 = {17'h0, n9} | {1'b0, n10, 16'h0};
@@ -283,9 +284,9 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [49:0] n83 = lane0_log2e_mul_product_rows_sum4[49:0] & {n78[48:0], 1'b0};
   wire [49:0] n84 = n82 | n83;
   wire [50:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
-  wire [8:0] n85 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_74_0 = lane0_x_fields_port_71_0 ? n85 : 9'h182;
-  wire [11:0] exp_73 = lane0_x_fields_port_71_0 ? {{3{lane0_x_fields_port_74_0[8]}}, lane0_x_fields_port_74_0} : {{3{n7[8]}}, n7};
+  wire [8:0] n85 = {1'b0, lane0_x_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_73_0 = lane0_x_fields_port_70_0 ? n85 : 9'h182;
+  wire [11:0] exp_73 = lane0_x_fields_port_70_0 ? {{3{lane0_x_fields_port_73_0[8]}}, lane0_x_fields_port_73_0} : {{3{n7[8]}}, n7};
   wire n86 = $signed(lane0_unpack_ex) > $signed(12'h8);
   wire [11:0] n87 = n86 ? 12'h8 : lane0_unpack_ex;
   wire [11:0] lane0_distance = $signed(12'h8) - $signed(n87);
@@ -316,9 +317,9 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n107 = $signed(exp) < $signed(12'hf83);
   wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
   wire [31:0] n108 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
-  wire n109 = lane0_x_bits_9[14:7] == 8'hff;
-  wire n110 = ~|lane0_x_bits_9[14:7];
-  wire n111 = ~|lane0_x_bits_9[6:0];
+  wire n109 = lane0_x_bits_8[14:7] == 8'hff;
+  wire n110 = ~|lane0_x_bits_8[14:7];
+  wire n111 = ~|lane0_x_bits_8[6:0];
   wire n112 = n110 & n111;
   wire n113 = n111 ? 1'b0 : 1'b1;
   wire n114 = n112 ? 1'b1 : 1'b0;
@@ -469,13 +470,13 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [11:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:22] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n239;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_600_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n240 = n117 ? {1'b1, lane0_pack_port_600_0} : lane0_shift_x_raw;
+  wire [14:0] lane0_pack_port_599_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n240 = n117 ? {1'b1, lane0_pack_port_599_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_9 <= in_x;
-      lane0_unpack_sx <= lane0_x_bits_9[15];
+      lane0_x_bits_8 <= in_x;
+      lane0_unpack_sx <= lane0_x_bits_8[15];
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
       lane0_log2e_sx <= lane0_log2e_split_sx;
@@ -506,7 +507,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_lead_x_raw <= lane0_product_x_raw;
       lane0_normalize_x_raw <= lane0_pack_lead_x_raw;
       lane0_shift_x_raw <= lane0_normalize_x_raw;
-      lane0_x_n <= ~n5 ? 3'h0 : n6[2:0];
+      lane0_x_lead <= {n4, lane0_x_frac_lead_l2_0};
+      lane0_x_nonzero <= n6;
       a <= lane0_x_sig_18;
       lane0_log2e_tiles_sigx <= a;
       lane0_log2e_split_sigx <= lane0_log2e_tiles_sigx;
@@ -738,7 +740,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_9 = 16'h0;
+    lane0_x_bits_8 = 16'h0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
     lane0_log2e_split_sx = 1'b0;
@@ -787,7 +789,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_lead_x_raw = 16'h0;
     lane0_normalize_x_raw = 16'h0;
     lane0_shift_x_raw = 16'h0;
-    lane0_x_n = 3'h0;
+    lane0_x_lead = 3'h0;
+    lane0_x_nonzero = 1'b0;
     a = 8'h0;
     lane0_log2e_tiles_sigx = 8'h0;
     lane0_log2e_split_sigx = 8'h0;
@@ -904,5 +907,5 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n6[3], lane0_log2e_mul_p_7[10:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_v[7:0], n238[10:7], lane0_pack_rnd_signal[11:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_v[7:0], n238[10:7], lane0_pack_rnd_signal[11:1]};
 endmodule

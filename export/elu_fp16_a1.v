@@ -22,7 +22,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   output reg [15:0] out_y;              // result y: raw fp16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_17;
+  reg [15:0] lane0_x_bits_16;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
   reg lane0_log2e_split_sx;
@@ -73,7 +73,9 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg valid_15;
   reg valid_16;
   reg valid_17;
-  reg [3:0] lane0_x_n;
+  reg lane0_x_nonzero;
+  reg [1:0] r1;
+  reg [1:0] r2;
   reg [10:0] a;
   reg [10:0] lane0_log2e_tiles_sigx;
   reg [10:0] lane0_log2e_split_sigx;
@@ -86,7 +88,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [10:0] a_24;
   reg [59:0] lane0_log2e_mul_product_rows_0;
   reg [59:0] lane0_log2e_mul_product_split_0;
-  reg [58:0] r1;
+  reg [58:0] r3;
   reg [59:0] lane0_log2e_mul_product_split_1;
   reg [45:0] lane0_log2e_log2e;
   reg [11:0] lane0_unpack_ex;
@@ -140,7 +142,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_pack_overflow_at_40_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
-  reg [34:0] r2;
+  reg [34:0] r4;
   reg [17:0] lane0_table_b_12;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_log2e_tiles_cx;
@@ -167,7 +169,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [31:0] lane0_table_slope_tile_0_0;
   reg [28:0] lane0_table_slope_tile_0_16;
   reg [51:0] lane0_table_slope_rows_0;
-  reg [50:0] r3;
+  reg [50:0] r5;
   reg [51:0] lane0_table_seed_products_2;
   reg [30:0] lane0_table_seed_curve_0;
   reg [30:0] lane0_table_r0;
@@ -177,10 +179,10 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [26:0] lane0_product_mul_product_tile_0_0;
   reg [26:0] lane0_product_mul_product_split_0;
   reg [25:0] lane0_product_mul_product_tile_0_16;
-  reg [25:0] r4;
-  reg [11:0] r5;
+  reg [25:0] r6;
+  reg [11:0] r7;
   reg lane0_pack_lead_3;
-  reg [30:0] r6;
+  reg [30:0] r8;
   reg [42:0] lane0_pack_v_lead;
   reg [42:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
@@ -206,13 +208,13 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n6 = in_x[4] | in_x[5];
   wire n7 = n6 | n5;
   wire [1:0] lane0_x_frac_lead_l2_0 = n7 ? {n5, lane0_x_frac_lead_l1_1} : {n4, lane0_x_frac_lead_l1_0};
-  wire [2:0] lane0_x_frac_lead_l3_0 = n2 ? {2'h0, in_x[9]} : {n7, lane0_x_frac_lead_l2_0};
-  wire [3:0] n8 = {n2, lane0_x_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'hb - lane0_x_n;
+  wire lane0_x_frac_lead_l3_0 = n2 ? in_x[9] : lane0_x_frac_lead_l2_0[0];
+  wire [3:0] n8 = 4'ha - {r2[1], r1, r2[0]};
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n8 : 4'hb;
   wire [5:0] n9 = 6'h32 - {2'h0, lane0_x_shift};
-  wire lane0_x_fields_port_103_0 = |lane0_x_bits_17[14:10];
-  wire [10:0] n10 = {lane0_x_fields_port_103_0, lane0_x_bits_17[9:0]} << lane0_x_shift;
-  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_103_0 ? {lane0_x_fields_port_103_0, lane0_x_bits_17[9:0]} : n10;
+  wire lane0_x_fields_port_102_0 = |lane0_x_bits_16[14:10];
+  wire [10:0] n10 = {lane0_x_fields_port_102_0, lane0_x_bits_16[9:0]} << lane0_x_shift;
+  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_102_0 ? {lane0_x_fields_port_102_0, lane0_x_bits_16[9:0]} : n10;
   wire [15:0] n11 = a[0] ? 16'hb830 : 16'h0;
   wire [14:0] n12 = a[0] ? 15'h7652 : 15'h0;
   wire [31:0] n13 = {16'h0, n11} | {1'b0, n12, 16'h0};
@@ -333,9 +335,9 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [58:0] n119 = lane0_log2e_mul_product_rows_sum7[58:0] & {n114[57:0], 1'b0};
   wire [58:0] n120 = n118 | n119;
   wire [59:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
-  wire [5:0] n121 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_106_0 = lane0_x_fields_port_103_0 ? n121 : 6'h32;
-  wire [11:0] exp_73 = lane0_x_fields_port_103_0 ? {{6{lane0_x_fields_port_106_0[5]}}, lane0_x_fields_port_106_0} : {{6{n9[5]}}, n9};
+  wire [5:0] n121 = {1'b0, lane0_x_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_x_fields_port_105_0 = lane0_x_fields_port_102_0 ? n121 : 6'h32;
+  wire [11:0] exp_73 = lane0_x_fields_port_102_0 ? {{6{lane0_x_fields_port_105_0[5]}}, lane0_x_fields_port_105_0} : {{6{n9[5]}}, n9};
   wire n122 = $signed(lane0_unpack_ex) > $signed(12'h8);
   wire [11:0] n123 = n122 ? 12'h8 : lane0_unpack_ex;
   wire [11:0] lane0_distance = $signed(12'h8) - $signed(n123);
@@ -379,16 +381,16 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [33:0] n154 = {n148, 18'h0} & {n150, 32'h0};
   wire [34:0] n155 = n153 | {1'b0, n154};
   wire [35:0] n156 = {4'h0, lane0_table_square_tile_0_0} ^ lane0_table_square_rows_0;
-  wire [35:0] lane0_table_square_sums_sum0 = n156 ^ {r2, 1'b0};
+  wire [35:0] lane0_table_square_sums_sum0 = n156 ^ {r4, 1'b0};
   wire [34:0] n157 = {3'h0, lane0_table_square_tile_0_0} & lane0_table_square_rows_0[34:0];
-  wire [34:0] n158 = {3'h0, lane0_table_square_tile_0_0} & {r2[33:0], 1'b0};
+  wire [34:0] n158 = {3'h0, lane0_table_square_tile_0_0} & {r4[33:0], 1'b0};
   wire [34:0] n159 = n157 | n158;
-  wire [34:0] n160 = lane0_table_square_rows_0[34:0] & {r2[33:0], 1'b0};
+  wire [34:0] n160 = lane0_table_square_rows_0[34:0] & {r4[33:0], 1'b0};
   wire [34:0] n161 = n159 | n160;
   wire [35:0] lane0_table_p_26 = lane0_table_square_sums_sum0 + {n161, 1'b0};
-  wire n162 = lane0_x_bits_17[14:10] == 5'h1f;
-  wire n163 = ~|lane0_x_bits_17[14:10];
-  wire n164 = ~|lane0_x_bits_17[9:0];
+  wire n162 = lane0_x_bits_16[14:10] == 5'h1f;
+  wire n163 = ~|lane0_x_bits_16[14:10];
+  wire n164 = ~|lane0_x_bits_16[9:0];
   wire n165 = n163 & n164;
   wire n166 = n164 ? 1'b0 : 1'b1;
   wire n167 = n165 ? 1'b1 : 1'b0;
@@ -472,10 +474,10 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [50:0] n236 = {6'h0, n234} | n235;
   wire [50:0] n237 = {6'h0, lane0_table_slope_tile_0_16, 16'h0} & lane0_table_slope_rows_0[50:0];
   wire [50:0] n238 = n236 | n237;
-  wire [51:0] n239 = {r3, 1'b0} ^ lane0_table_slope_sums_sum0;
+  wire [51:0] n239 = {r5, 1'b0} ^ lane0_table_slope_sums_sum0;
   wire [51:0] lane0_table_slope_sums_sum1 = n239 ^ {n238, 1'b0};
-  wire [50:0] n240 = {r3[49:0], 1'b0} & lane0_table_slope_sums_sum0[50:0];
-  wire [50:0] n241 = {r3[49:0], 1'b0} & {n238[49:0], 1'b0};
+  wire [50:0] n240 = {r5[49:0], 1'b0} & lane0_table_slope_sums_sum0[50:0];
+  wire [50:0] n241 = {r5[49:0], 1'b0} & {n238[49:0], 1'b0};
   wire [50:0] n242 = n240 | n241;
   wire [50:0] n243 = lane0_table_slope_sums_sum0[50:0] & {n238[49:0], 1'b0};
   wire [50:0] n244 = n242 | n243;
@@ -490,29 +492,29 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [30:0] n252 = $signed(n251) - $signed({30'h0, lane0_product_tiles_sticky});
   wire [26:0] n253 = {16'h0, a_24} * {11'h0, lane0_table_r0[15:0]};
   wire [25:0] n254 = {15'h0, a_24} * {11'h0, lane0_table_r0[30:16]};
-  wire [41:0] lane0_product_mul_p = {15'h0, lane0_product_mul_product_split_0} + {r4, 16'h0};
+  wire [41:0] lane0_product_mul_p = {15'h0, lane0_product_mul_product_split_0} + {r6, 16'h0};
   wire [42:0] n255 = {lane0_product_mul_p, 1'b0} - 43'h1;
   wire [41:0] lane0_v = lane0_product_split_small ? n255[41:0] : {lane0_product_split_rest, 11'h0};
   wire [3:0] n256 = lane0_pack_lead_3 ? lane0_pack_d_at_42_r : 4'h0;
   wire [4:0] n257 = lane0_pack_lead_3 ? lane0_pack_top_at_42_r : 5'h0;
   wire n258 = lane0_pack_lead_3 ? lane0_pack_overflow_at_42_r : 1'b0;
-  wire n259 = |{r5[11], r6[30:29]};
+  wire n259 = |{r7[11], r8[30:29]};
   wire n260 = ~n259;
-  wire n261 = r6[28] & n260;
+  wire n261 = r8[28] & n260;
   wire [3:0] n262 = lane0_pack_lead_0 ? lane0_pack_d_at_39_r : 4'h0;
   wire [4:0] n263 = lane0_pack_lead_0 ? lane0_pack_top_at_39_r : 5'h0;
   wire n264 = lane0_pack_lead_0 ? lane0_pack_overflow_at_39_r : 1'b0;
-  wire n265 = |{r5[11], r6[30]};
+  wire n265 = |{r7[11], r8[30]};
   wire n266 = ~n265;
-  wire n267 = r6[29] & n266;
+  wire n267 = r8[29] & n266;
   wire [3:0] n268 = lane0_pack_lead_1 ? lane0_pack_d_at_40_r : 4'h0;
   wire [3:0] n269 = n262 | n268;
   wire [4:0] n270 = lane0_pack_lead_1 ? lane0_pack_top_at_40_r : 5'h0;
   wire [4:0] n271 = n263 | n270;
   wire n272 = lane0_pack_lead_1 ? lane0_pack_overflow_at_40_r : 1'b0;
   wire n273 = n264 | n272;
-  wire n274 = ~r5[11];
-  wire n275 = r6[30] & n274;
+  wire n274 = ~r7[11];
+  wire n275 = r8[30] & n274;
   wire [3:0] n276 = lane0_pack_lead_2 ? lane0_pack_d_at_41_r : 4'h0;
   wire [3:0] n277 = n269 | n276;
   wire [3:0] lane0_pack_d_35 = n277 | n256;
@@ -533,13 +535,13 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[42:28] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n288;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_796_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n289 = n170 ? {1'b1, lane0_pack_port_796_0} : lane0_shift_x_raw;
+  wire [14:0] lane0_pack_port_795_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n289 = n170 ? {1'b1, lane0_pack_port_795_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_17 <= in_x;
-      lane0_unpack_sx <= lane0_x_bits_17[15];
+      lane0_x_bits_16 <= in_x;
+      lane0_unpack_sx <= lane0_x_bits_16[15];
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
       lane0_log2e_sx <= lane0_log2e_split_sx;
@@ -572,7 +574,9 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_lead_x_raw <= lane0_product_x_raw;
       lane0_normalize_x_raw <= lane0_pack_lead_x_raw;
       lane0_shift_x_raw <= lane0_normalize_x_raw;
-      lane0_x_n <= ~n3 ? 4'h0 : n8;
+      lane0_x_nonzero <= n3;
+      r1 <= n2 ? 2'h0 : {n7, lane0_x_frac_lead_l2_0[1]};
+      r2 <= {n2, lane0_x_frac_lead_l3_0};
       a <= lane0_x_sig_26;
       lane0_log2e_tiles_sigx <= a;
       lane0_log2e_split_sigx <= lane0_log2e_tiles_sigx;
@@ -585,8 +589,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       a_24 <= lane0_seed_curve_sigx;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum8;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_rows_0;
-      r1 <= n120;
-      lane0_log2e_mul_product_split_1 <= {r1, 1'b0};
+      r3 <= n120;
+      lane0_log2e_mul_product_split_1 <= {r3, 1'b0};
       lane0_log2e_log2e <= lane0_log2e_mul_p_7[59:14];
       lane0_unpack_ex <= exp_73;
       lane0_log2e_tiles_ex <= lane0_unpack_ex;
@@ -639,7 +643,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
       lane0_table_square_tile_0_0 <= n144;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
-      r2 <= n155;
+      r4 <= n155;
       lane0_table_b_12 <= lane0_table_p_26[35:18];
       lane0_unpack_cx <= cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -665,7 +669,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_table_slope_tile_0_0 <= n180;
       lane0_table_slope_tile_0_16 <= n181;
       lane0_table_slope_rows_0 <= lane0_table_slope_rows_sum4;
-      r3 <= n232;
+      r5 <= n232;
       lane0_table_seed_products_2 <= lane0_table_p;
       lane0_table_seed_curve_0 <= n245;
       lane0_table_r0 <= n246;
@@ -675,11 +679,11 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_product_mul_product_tile_0_0 <= n253;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_tile_0_0;
       lane0_product_mul_product_tile_0_16 <= n254;
-      r4 <= lane0_product_mul_product_tile_0_16;
-      r5 <= ~lane0_product_split_small ? 12'h0 : {n255[42], n255[10:0]};
-      lane0_pack_lead_3 <= r5[11];
-      r6 <= lane0_v[41:11];
-      lane0_pack_v_lead <= {r5[11], r6, r5[10:0]};
+      r6 <= lane0_product_mul_product_tile_0_16;
+      r7 <= ~lane0_product_split_small ? 12'h0 : {n255[42], n255[10:0]};
+      lane0_pack_lead_3 <= r7[11];
+      r8 <= lane0_v[41:11];
+      lane0_pack_v_lead <= {r7[11], r8, r7[10:0]};
       lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n261;
       lane0_pack_lead_1 <= n267;
@@ -1005,7 +1009,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_17 = 16'h0;
+    lane0_x_bits_16 = 16'h0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
     lane0_log2e_split_sx = 1'b0;
@@ -1057,7 +1061,9 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     valid_16 = 1'b0;
     valid_17 = 1'b0;
     out_valid = 1'b0;
-    lane0_x_n = 4'h0;
+    lane0_x_nonzero = 1'b0;
+    r1 = 2'h0;
+    r2 = 2'h0;
     a = 11'h0;
     lane0_log2e_tiles_sigx = 11'h0;
     lane0_log2e_split_sigx = 11'h0;
@@ -1070,7 +1076,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     a_24 = 11'h0;
     lane0_log2e_mul_product_rows_0 = 60'h0;
     lane0_log2e_mul_product_split_0 = 60'h0;
-    r1 = 59'h0;
+    r3 = 59'h0;
     lane0_log2e_mul_product_split_1 = 60'h0;
     lane0_log2e_log2e = 46'h0;
     lane0_unpack_ex = 12'h0;
@@ -1124,7 +1130,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_overflow_at_40_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
-    r2 = 35'h0;
+    r4 = 35'h0;
     lane0_table_b_12 = 18'h0;
     lane0_unpack_cx = 2'h0;
     lane0_log2e_tiles_cx = 2'h0;
@@ -1150,7 +1156,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_table_slope_tile_0_0 = 32'h0;
     lane0_table_slope_tile_0_16 = 29'h0;
     lane0_table_slope_rows_0 = 52'h0;
-    r3 = 51'h0;
+    r5 = 51'h0;
     lane0_table_seed_products_2 = 52'h0;
     lane0_table_seed_curve_0 = 31'h0;
     lane0_table_r0 = 31'h0;
@@ -1160,10 +1166,10 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_product_mul_product_tile_0_0 = 27'h0;
     lane0_product_mul_product_split_0 = 27'h0;
     lane0_product_mul_product_tile_0_16 = 26'h0;
-    r4 = 26'h0;
-    r5 = 12'h0;
+    r6 = 26'h0;
+    r7 = 12'h0;
     lane0_pack_lead_3 = 1'b0;
-    r6 = 31'h0;
+    r8 = 31'h0;
     lane0_pack_v_lead = 43'h0;
     lane0_pack_rnd_v = 43'h0;
     lane0_pack_lead_0 = 1'b0;

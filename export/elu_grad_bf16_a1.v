@@ -23,7 +23,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   output reg [15:0] out_y;              // result y: raw bf16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_9;
+  reg [15:0] lane0_x_bits_8;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
   reg lane0_log2e_split_sx;
@@ -63,7 +63,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg valid_14;
   reg valid_15;
   reg valid_16;
-  reg [15:0] lane0_grad_bits_9;
+  reg [15:0] lane0_grad_bits_8;
   reg lane0_unpack_sg;
   reg lane0_log2e_tiles_sg;
   reg lane0_log2e_split_sg;
@@ -87,7 +87,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [14:0] lane0_pack_lead_g_raw;
   reg [14:0] lane0_normalize_g_raw;
   reg [14:0] lane0_shift_g_raw;
-  reg [2:0] lane0_grad_n;
+  reg [2:0] lane0_grad_lead;
+  reg lane0_grad_nonzero;
   reg [7:0] lane0_unpack_sigg;
   reg [7:0] lane0_log2e_tiles_sigg;
   reg [7:0] lane0_log2e_split_sigg;
@@ -124,7 +125,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [2:0] lane0_x_n;
+  reg [2:0] lane0_x_lead;
+  reg lane0_x_nonzero;
   reg [7:0] a;
   reg [50:0] lane0_log2e_mul_product_rows_0;
   reg [50:0] lane0_log2e_mul_product_split_0;
@@ -215,19 +217,19 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n4 = in_grad[4] | in_grad[5];
   wire n5 = n4 | in_grad[6];
   wire [1:0] lane0_grad_frac_lead_l2_0 = n5 ? {in_grad[6], lane0_grad_frac_lead_l1_1} : {n3, lane0_grad_frac_lead_l1_0};
-  wire n6 = |in_grad[6:0];
-  wire [3:0] n7 = {1'b0, n5, lane0_grad_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_grad_shift = 4'h8 - {1'b0, lane0_grad_n};
+  wire [3:0] n6 = 4'h7 - {1'b0, lane0_grad_lead};
+  wire n7 = |in_grad[6:0];
+  wire [3:0] lane0_grad_shift = lane0_grad_nonzero ? n6 : 4'h8;
   wire [8:0] n8 = 9'h182 - {5'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_132_0 = |lane0_grad_bits_9[14:7];
-  wire [7:0] n9 = {lane0_grad_fields_port_132_0, lane0_grad_bits_9[6:0]} << lane0_grad_shift;
-  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_132_0 ? {lane0_grad_fields_port_132_0, lane0_grad_bits_9[6:0]} : n9;
-  wire [8:0] n10 = {1'b0, lane0_grad_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_grad_fields_port_135_0 = lane0_grad_fields_port_132_0 ? n10 : 9'h182;
-  wire [11:0] exp_81 = lane0_grad_fields_port_132_0 ? {{3{lane0_grad_fields_port_135_0[8]}}, lane0_grad_fields_port_135_0} : {{3{n8[8]}}, n8};
-  wire n11 = lane0_grad_bits_9[14:7] == 8'hff;
-  wire n12 = ~|lane0_grad_bits_9[14:7];
-  wire n13 = ~|lane0_grad_bits_9[6:0];
+  wire lane0_grad_fields_port_130_0 = |lane0_grad_bits_8[14:7];
+  wire [7:0] n9 = {lane0_grad_fields_port_130_0, lane0_grad_bits_8[6:0]} << lane0_grad_shift;
+  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_130_0 ? {lane0_grad_fields_port_130_0, lane0_grad_bits_8[6:0]} : n9;
+  wire [8:0] n10 = {1'b0, lane0_grad_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_grad_fields_port_133_0 = lane0_grad_fields_port_130_0 ? n10 : 9'h182;
+  wire [11:0] exp_81 = lane0_grad_fields_port_130_0 ? {{3{lane0_grad_fields_port_133_0[8]}}, lane0_grad_fields_port_133_0} : {{3{n8[8]}}, n8};
+  wire n11 = lane0_grad_bits_8[14:7] == 8'hff;
+  wire n12 = ~|lane0_grad_bits_8[14:7];
+  wire n13 = ~|lane0_grad_bits_8[6:0];
   wire n14 = n12 & n13;
   wire n15 = n13 ? 1'b0 : 1'b1;
   wire n16 = n14 ? 1'b1 : 1'b0;
@@ -242,13 +244,13 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n22 = in_x[4] | in_x[5];
   wire n23 = n22 | in_x[6];
   wire [1:0] lane0_x_frac_lead_l2_0 = n23 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n21, lane0_x_frac_lead_l1_0};
-  wire n24 = |in_x[6:0];
-  wire [3:0] n25 = {1'b0, n23, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
+  wire [3:0] n24 = 4'h7 - {1'b0, lane0_x_lead};
+  wire n25 = |in_x[6:0];
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n24 : 4'h8;
   wire [8:0] n26 = 9'h182 - {5'h0, lane0_x_shift};
-  wire lane0_x_fields_port_92_0 = |lane0_x_bits_9[14:7];
-  wire [7:0] n27 = {lane0_x_fields_port_92_0, lane0_x_bits_9[6:0]} << lane0_x_shift;
-  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_92_0 ? {lane0_x_fields_port_92_0, lane0_x_bits_9[6:0]} : n27;
+  wire lane0_x_fields_port_91_0 = |lane0_x_bits_8[14:7];
+  wire [7:0] n27 = {lane0_x_fields_port_91_0, lane0_x_bits_8[6:0]} << lane0_x_shift;
+  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_91_0 ? {lane0_x_fields_port_91_0, lane0_x_bits_8[6:0]} : n27;
   wire [14:0] n28 = a[0] ? 15'h4ae1 : 15'h0;
   wire [14:0] n29 = a[0] ? 15'h51d9 : 15'h0;
   wire [31:0] n30 = {17'h0, n28} | {1'b0, n29, 16'h0};
@@ -332,9 +334,9 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [49:0] n102 = lane0_log2e_mul_product_rows_sum4[49:0] & {n97[48:0], 1'b0};
   wire [49:0] n103 = n101 | n102;
   wire [50:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
-  wire [8:0] n104 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_95_0 = lane0_x_fields_port_92_0 ? n104 : 9'h182;
-  wire [11:0] exp_74 = lane0_x_fields_port_92_0 ? {{3{lane0_x_fields_port_95_0[8]}}, lane0_x_fields_port_95_0} : {{3{n26[8]}}, n26};
+  wire [8:0] n104 = {1'b0, lane0_x_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_94_0 = lane0_x_fields_port_91_0 ? n104 : 9'h182;
+  wire [11:0] exp_74 = lane0_x_fields_port_91_0 ? {{3{lane0_x_fields_port_94_0[8]}}, lane0_x_fields_port_94_0} : {{3{n26[8]}}, n26};
   wire n105 = $signed(lane0_unpack_ex) > $signed(12'h8);
   wire [11:0] n106 = n105 ? 12'h8 : lane0_unpack_ex;
   wire [11:0] lane0_distance = $signed(12'h8) - $signed(n106);
@@ -357,9 +359,9 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n118 = $signed(exp) < $signed(12'hf83);
   wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
   wire [31:0] n119 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
-  wire n120 = lane0_x_bits_9[14:7] == 8'hff;
-  wire n121 = ~|lane0_x_bits_9[14:7];
-  wire n122 = ~|lane0_x_bits_9[6:0];
+  wire n120 = lane0_x_bits_8[14:7] == 8'hff;
+  wire n121 = ~|lane0_x_bits_8[14:7];
+  wire n122 = ~|lane0_x_bits_8[6:0];
   wire n123 = n121 & n122;
   wire n124 = n122 ? 1'b0 : 1'b1;
   wire n125 = n123 ? 1'b1 : 1'b0;
@@ -506,8 +508,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [11:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:22] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n246;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_661_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n247 = n18 ? 15'h7f80 : lane0_pack_port_661_0;
+  wire [14:0] lane0_pack_port_659_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n247 = n18 ? 15'h7f80 : lane0_pack_port_659_0;
   wire [15:0] n248 = n20 ? 16'h0 : {1'b0, n247};
   wire [15:0] n249 = n131 ? {1'b0, n19} : n248;
   wire [15:0] n250 = n129 ? n249 : {1'b0, lane0_shift_g_raw};
@@ -517,8 +519,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_9 <= in_x;
-      lane0_unpack_sx <= lane0_x_bits_9[15];
+      lane0_x_bits_8 <= in_x;
+      lane0_unpack_sx <= lane0_x_bits_8[15];
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
       lane0_log2e_sx <= lane0_log2e_split_sx;
@@ -541,8 +543,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_seed_curve_g_raw <= lane0_seed_products_g_raw;
       lane0_seed_sum_g_raw <= lane0_seed_curve_g_raw;
       lane0_product_tiles_g_raw <= lane0_seed_sum_g_raw;
-      lane0_grad_bits_9 <= in_grad;
-      lane0_unpack_sg <= lane0_grad_bits_9[15];
+      lane0_grad_bits_8 <= in_grad;
+      lane0_unpack_sg <= lane0_grad_bits_8[15];
       lane0_log2e_tiles_sg <= lane0_unpack_sg;
       lane0_log2e_split_sg <= lane0_log2e_tiles_sg;
       lane0_log2e_sg <= lane0_log2e_split_sg;
@@ -565,7 +567,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_lead_g_raw <= lane0_product_g_raw;
       lane0_normalize_g_raw <= lane0_pack_lead_g_raw;
       lane0_shift_g_raw <= lane0_normalize_g_raw;
-      lane0_grad_n <= ~n6 ? 3'h0 : n7[2:0];
+      lane0_grad_lead <= {n5, lane0_grad_frac_lead_l2_0};
+      lane0_grad_nonzero <= n7;
       lane0_unpack_sigg <= lane0_grad_sig_18;
       lane0_log2e_tiles_sigg <= lane0_unpack_sigg;
       lane0_log2e_split_sigg <= lane0_log2e_tiles_sigg;
@@ -602,7 +605,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_lead_cg <= lane0_product_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n24 ? 3'h0 : n25[2:0];
+      lane0_x_lead <= {n23, lane0_x_frac_lead_l2_0};
+      lane0_x_nonzero <= n25;
       a <= lane0_x_sig_18;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum5;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_rows_0;
@@ -769,7 +773,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_9 = 16'h0;
+    lane0_x_bits_8 = 16'h0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
     lane0_log2e_split_sx = 1'b0;
@@ -810,7 +814,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     valid_15 = 1'b0;
     valid_16 = 1'b0;
     out_valid = 1'b0;
-    lane0_grad_bits_9 = 16'h0;
+    lane0_grad_bits_8 = 16'h0;
     lane0_unpack_sg = 1'b0;
     lane0_log2e_tiles_sg = 1'b0;
     lane0_log2e_split_sg = 1'b0;
@@ -834,7 +838,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_lead_g_raw = 15'h0;
     lane0_normalize_g_raw = 15'h0;
     lane0_shift_g_raw = 15'h0;
-    lane0_grad_n = 3'h0;
+    lane0_grad_lead = 3'h0;
+    lane0_grad_nonzero = 1'b0;
     lane0_unpack_sigg = 8'h0;
     lane0_log2e_tiles_sigg = 8'h0;
     lane0_log2e_split_sigg = 8'h0;
@@ -871,7 +876,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 3'h0;
+    lane0_x_lead = 3'h0;
+    lane0_x_nonzero = 1'b0;
     a = 8'h0;
     lane0_log2e_mul_product_rows_0 = 51'h0;
     lane0_log2e_mul_product_split_0 = 51'h0;
@@ -955,5 +961,5 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n7[3], n25[3], lane0_log2e_mul_p_7[10:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n245[10:7], lane0_pack_rnd_signal[11:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n245[10:7], lane0_pack_rnd_signal[11:1]};
 endmodule

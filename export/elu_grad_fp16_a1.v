@@ -23,7 +23,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   output reg [15:0] out_y;              // result y: raw fp16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_17;
+  reg [15:0] lane0_x_bits_16;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
   reg lane0_log2e_split_sx;
@@ -74,7 +74,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg valid_15;
   reg valid_16;
   reg valid_17;
-  reg [15:0] lane0_grad_bits_17;
+  reg [15:0] lane0_grad_bits_16;
   reg lane0_unpack_sg;
   reg lane0_log2e_tiles_sg;
   reg lane0_log2e_split_sg;
@@ -91,7 +91,9 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_pack_lead_sg;
   reg lane0_normalize_sg;
   reg lane0_shift_sg;
-  reg [3:0] lane0_grad_n;
+  reg lane0_grad_nonzero;
+  reg [1:0] r1;
+  reg [1:0] r2;
   reg [10:0] lane0_unpack_sigg;
   reg [10:0] lane0_log2e_tiles_sigg;
   reg [10:0] lane0_log2e_split_sigg;
@@ -130,11 +132,13 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [3:0] lane0_x_n;
+  reg lane0_x_nonzero;
+  reg [1:0] r3;
+  reg [1:0] r4;
   reg [10:0] a;
   reg [59:0] lane0_log2e_mul_product_rows_0;
   reg [59:0] lane0_log2e_mul_product_split_0;
-  reg [58:0] r1;
+  reg [58:0] r5;
   reg [59:0] lane0_log2e_mul_product_split_1;
   reg [45:0] lane0_log2e_log2e;
   reg [11:0] lane0_unpack_ex;
@@ -166,7 +170,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_pack_overflow_at_40_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
-  reg [34:0] r2;
+  reg [34:0] r6;
   reg [17:0] lane0_table_b_12;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_log2e_tiles_cx;
@@ -193,14 +197,14 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [31:0] lane0_table_slope_tile_0_0;
   reg [28:0] lane0_table_slope_tile_0_16;
   reg [51:0] lane0_table_slope_rows_0;
-  reg [50:0] r3;
+  reg [50:0] r7;
   reg [51:0] lane0_table_seed_products_2;
   reg [30:0] lane0_table_seed_curve_0;
   reg [30:0] lane0_table_r0;
   reg [26:0] lane0_product_mul_product_tile_0_0;
   reg [26:0] lane0_product_mul_product_split_0;
   reg [25:0] lane0_product_mul_product_tile_0_16;
-  reg [25:0] r4;
+  reg [25:0] r8;
   reg [42:0] v;
   reg lane0_pack_lead_3;
   reg [42:0] lane0_pack_v_lead;
@@ -229,19 +233,19 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n7 = in_grad[4] | in_grad[5];
   wire n8 = n7 | n6;
   wire [1:0] lane0_grad_frac_lead_l2_0 = n8 ? {n6, lane0_grad_frac_lead_l1_1} : {n5, lane0_grad_frac_lead_l1_0};
-  wire [2:0] lane0_grad_frac_lead_l3_0 = n3 ? {2'h0, in_grad[9]} : {n8, lane0_grad_frac_lead_l2_0};
-  wire [3:0] n9 = {n3, lane0_grad_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_grad_shift = 4'hb - lane0_grad_n;
+  wire lane0_grad_frac_lead_l3_0 = n3 ? in_grad[9] : lane0_grad_frac_lead_l2_0[0];
+  wire [3:0] n9 = 4'ha - {r2[1], r1, r2[0]};
+  wire [3:0] lane0_grad_shift = lane0_grad_nonzero ? n9 : 4'hb;
   wire [5:0] n10 = 6'h32 - {2'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_196_0 = |lane0_grad_bits_17[14:10];
-  wire [10:0] n11 = {lane0_grad_fields_port_196_0, lane0_grad_bits_17[9:0]} << lane0_grad_shift;
-  wire [10:0] lane0_grad_sig_26 = lane0_grad_fields_port_196_0 ? {lane0_grad_fields_port_196_0, lane0_grad_bits_17[9:0]} : n11;
-  wire [5:0] n12 = {1'b0, lane0_grad_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_grad_fields_port_199_0 = lane0_grad_fields_port_196_0 ? n12 : 6'h32;
-  wire [11:0] exp_82 = lane0_grad_fields_port_196_0 ? {{6{lane0_grad_fields_port_199_0[5]}}, lane0_grad_fields_port_199_0} : {{6{n10[5]}}, n10};
-  wire n13 = lane0_grad_bits_17[14:10] == 5'h1f;
-  wire n14 = ~|lane0_grad_bits_17[14:10];
-  wire n15 = ~|lane0_grad_bits_17[9:0];
+  wire lane0_grad_fields_port_194_0 = |lane0_grad_bits_16[14:10];
+  wire [10:0] n11 = {lane0_grad_fields_port_194_0, lane0_grad_bits_16[9:0]} << lane0_grad_shift;
+  wire [10:0] lane0_grad_sig_26 = lane0_grad_fields_port_194_0 ? {lane0_grad_fields_port_194_0, lane0_grad_bits_16[9:0]} : n11;
+  wire [5:0] n12 = {1'b0, lane0_grad_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_grad_fields_port_197_0 = lane0_grad_fields_port_194_0 ? n12 : 6'h32;
+  wire [11:0] exp_82 = lane0_grad_fields_port_194_0 ? {{6{lane0_grad_fields_port_197_0[5]}}, lane0_grad_fields_port_197_0} : {{6{n10[5]}}, n10};
+  wire n13 = lane0_grad_bits_16[14:10] == 5'h1f;
+  wire n14 = ~|lane0_grad_bits_16[14:10];
+  wire n15 = ~|lane0_grad_bits_16[9:0];
   wire n16 = n14 & n15;
   wire n17 = n15 ? 1'b0 : 1'b1;
   wire n18 = n16 ? 1'b1 : 1'b0;
@@ -259,13 +263,13 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n27 = in_x[4] | in_x[5];
   wire n28 = n27 | n26;
   wire [1:0] lane0_x_frac_lead_l2_0 = n28 ? {n26, lane0_x_frac_lead_l1_1} : {n25, lane0_x_frac_lead_l1_0};
-  wire [2:0] lane0_x_frac_lead_l3_0 = n23 ? {2'h0, in_x[9]} : {n28, lane0_x_frac_lead_l2_0};
-  wire [3:0] n29 = {n23, lane0_x_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'hb - lane0_x_n;
+  wire lane0_x_frac_lead_l3_0 = n23 ? in_x[9] : lane0_x_frac_lead_l2_0[0];
+  wire [3:0] n29 = 4'ha - {r4[1], r3, r4[0]};
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n29 : 4'hb;
   wire [5:0] n30 = 6'h32 - {2'h0, lane0_x_shift};
-  wire lane0_x_fields_port_124_0 = |lane0_x_bits_17[14:10];
-  wire [10:0] n31 = {lane0_x_fields_port_124_0, lane0_x_bits_17[9:0]} << lane0_x_shift;
-  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_124_0 ? {lane0_x_fields_port_124_0, lane0_x_bits_17[9:0]} : n31;
+  wire lane0_x_fields_port_123_0 = |lane0_x_bits_16[14:10];
+  wire [10:0] n31 = {lane0_x_fields_port_123_0, lane0_x_bits_16[9:0]} << lane0_x_shift;
+  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_123_0 ? {lane0_x_fields_port_123_0, lane0_x_bits_16[9:0]} : n31;
   wire [15:0] n32 = a[0] ? 16'hb830 : 16'h0;
   wire [14:0] n33 = a[0] ? 15'h7652 : 15'h0;
   wire [31:0] n34 = {16'h0, n32} | {1'b0, n33, 16'h0};
@@ -386,9 +390,9 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [58:0] n140 = lane0_log2e_mul_product_rows_sum7[58:0] & {n135[57:0], 1'b0};
   wire [58:0] n141 = n139 | n140;
   wire [59:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
-  wire [5:0] n142 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_127_0 = lane0_x_fields_port_124_0 ? n142 : 6'h32;
-  wire [11:0] exp_75 = lane0_x_fields_port_124_0 ? {{6{lane0_x_fields_port_127_0[5]}}, lane0_x_fields_port_127_0} : {{6{n30[5]}}, n30};
+  wire [5:0] n142 = {1'b0, lane0_x_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_x_fields_port_126_0 = lane0_x_fields_port_123_0 ? n142 : 6'h32;
+  wire [11:0] exp_75 = lane0_x_fields_port_123_0 ? {{6{lane0_x_fields_port_126_0[5]}}, lane0_x_fields_port_126_0} : {{6{n30[5]}}, n30};
   wire n143 = $signed(lane0_unpack_ex) > $signed(12'h8);
   wire [11:0] n144 = n143 ? 12'h8 : lane0_unpack_ex;
   wire [11:0] lane0_distance = $signed(12'h8) - $signed(n144);
@@ -424,16 +428,16 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [33:0] n167 = {n161, 18'h0} & {n163, 32'h0};
   wire [34:0] n168 = n166 | {1'b0, n167};
   wire [35:0] n169 = {4'h0, lane0_table_square_tile_0_0} ^ lane0_table_square_rows_0;
-  wire [35:0] lane0_table_square_sums_sum0 = n169 ^ {r2, 1'b0};
+  wire [35:0] lane0_table_square_sums_sum0 = n169 ^ {r6, 1'b0};
   wire [34:0] n170 = {3'h0, lane0_table_square_tile_0_0} & lane0_table_square_rows_0[34:0];
-  wire [34:0] n171 = {3'h0, lane0_table_square_tile_0_0} & {r2[33:0], 1'b0};
+  wire [34:0] n171 = {3'h0, lane0_table_square_tile_0_0} & {r6[33:0], 1'b0};
   wire [34:0] n172 = n170 | n171;
-  wire [34:0] n173 = lane0_table_square_rows_0[34:0] & {r2[33:0], 1'b0};
+  wire [34:0] n173 = lane0_table_square_rows_0[34:0] & {r6[33:0], 1'b0};
   wire [34:0] n174 = n172 | n173;
   wire [35:0] lane0_table_p_26 = lane0_table_square_sums_sum0 + {n174, 1'b0};
-  wire n175 = lane0_x_bits_17[14:10] == 5'h1f;
-  wire n176 = ~|lane0_x_bits_17[14:10];
-  wire n177 = ~|lane0_x_bits_17[9:0];
+  wire n175 = lane0_x_bits_16[14:10] == 5'h1f;
+  wire n176 = ~|lane0_x_bits_16[14:10];
+  wire n177 = ~|lane0_x_bits_16[9:0];
   wire n178 = n176 & n177;
   wire n179 = n177 ? 1'b0 : 1'b1;
   wire n180 = n178 ? 1'b1 : 1'b0;
@@ -520,10 +524,10 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [50:0] n252 = {6'h0, n250} | n251;
   wire [50:0] n253 = {6'h0, lane0_table_slope_tile_0_16, 16'h0} & lane0_table_slope_rows_0[50:0];
   wire [50:0] n254 = n252 | n253;
-  wire [51:0] n255 = {r3, 1'b0} ^ lane0_table_slope_sums_sum0;
+  wire [51:0] n255 = {r7, 1'b0} ^ lane0_table_slope_sums_sum0;
   wire [51:0] lane0_table_slope_sums_sum1 = n255 ^ {n254, 1'b0};
-  wire [50:0] n256 = {r3[49:0], 1'b0} & lane0_table_slope_sums_sum0[50:0];
-  wire [50:0] n257 = {r3[49:0], 1'b0} & {n254[49:0], 1'b0};
+  wire [50:0] n256 = {r7[49:0], 1'b0} & lane0_table_slope_sums_sum0[50:0];
+  wire [50:0] n257 = {r7[49:0], 1'b0} & {n254[49:0], 1'b0};
   wire [50:0] n258 = n256 | n257;
   wire [50:0] n259 = lane0_table_slope_sums_sum0[50:0] & {n254[49:0], 1'b0};
   wire [50:0] n260 = n258 | n259;
@@ -532,7 +536,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [30:0] n262 = lane0_table_seed_curve_0 + {17'h0, lane0_table_seed_curve_1[31:18]};
   wire [26:0] n263 = {16'h0, a_23} * {11'h0, lane0_table_r0[15:0]};
   wire [25:0] n264 = {15'h0, a_23} * {11'h0, lane0_table_r0[30:16]};
-  wire [41:0] lane0_product_mul_p = {15'h0, lane0_product_mul_product_split_0} + {r4, 16'h0};
+  wire [41:0] lane0_product_mul_p = {15'h0, lane0_product_mul_product_split_0} + {r8, 16'h0};
   wire [42:0] lane0_v = {lane0_product_mul_p, 1'b0} - 43'h1;
   wire [3:0] n265 = lane0_pack_lead_3 ? lane0_pack_d_at_42_r : 4'h0;
   wire [4:0] n266 = lane0_pack_lead_3 ? lane0_pack_top_at_42_r : 5'h0;
@@ -574,8 +578,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[42:28] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n297;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_889_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n298 = n20 ? 15'h7c00 : lane0_pack_port_889_0;
+  wire [14:0] lane0_pack_port_887_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n298 = n20 ? 15'h7c00 : lane0_pack_port_887_0;
   wire [15:0] n299 = n22 ? 16'h0 : {1'b0, n298};
   wire [15:0] n300 = n186 ? {1'b0, n21} : n299;
   wire [15:0] n301 = n184 ? n300 : {1'b0, lane0_shift_g_raw};
@@ -585,8 +589,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_17 <= in_x;
-      lane0_unpack_sx <= lane0_x_bits_17[15];
+      lane0_x_bits_16 <= in_x;
+      lane0_unpack_sx <= lane0_x_bits_16[15];
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
       lane0_log2e_sx <= lane0_log2e_split_sx;
@@ -619,8 +623,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_lead_g_raw <= lane0_product_g_raw;
       lane0_normalize_g_raw <= lane0_pack_lead_g_raw;
       lane0_shift_g_raw <= lane0_normalize_g_raw;
-      lane0_grad_bits_17 <= in_grad;
-      lane0_unpack_sg <= lane0_grad_bits_17[15];
+      lane0_grad_bits_16 <= in_grad;
+      lane0_unpack_sg <= lane0_grad_bits_16[15];
       lane0_log2e_tiles_sg <= lane0_unpack_sg;
       lane0_log2e_split_sg <= lane0_log2e_tiles_sg;
       lane0_log2e_sg <= lane0_log2e_split_sg;
@@ -636,7 +640,9 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_lead_sg <= lane0_product_sg;
       lane0_normalize_sg <= lane0_pack_lead_sg;
       lane0_shift_sg <= lane0_normalize_sg;
-      lane0_grad_n <= ~n4 ? 4'h0 : n9;
+      lane0_grad_nonzero <= n4;
+      r1 <= n3 ? 2'h0 : {n8, lane0_grad_frac_lead_l2_0[1]};
+      r2 <= {n3, lane0_grad_frac_lead_l3_0};
       lane0_unpack_sigg <= lane0_grad_sig_26;
       lane0_log2e_tiles_sigg <= lane0_unpack_sigg;
       lane0_log2e_split_sigg <= lane0_log2e_tiles_sigg;
@@ -675,12 +681,14 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_lead_cg <= lane0_product_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n24 ? 4'h0 : n29;
+      lane0_x_nonzero <= n24;
+      r3 <= n23 ? 2'h0 : {n28, lane0_x_frac_lead_l2_0[1]};
+      r4 <= {n23, lane0_x_frac_lead_l3_0};
       a <= lane0_x_sig_26;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum8;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_rows_0;
-      r1 <= n141;
-      lane0_log2e_mul_product_split_1 <= {r1, 1'b0};
+      r5 <= n141;
+      lane0_log2e_mul_product_split_1 <= {r5, 1'b0};
       lane0_log2e_log2e <= lane0_log2e_mul_p_7[59:14];
       lane0_unpack_ex <= exp_75;
       lane0_log2e_tiles_distance <= lane0_distance;
@@ -711,7 +719,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
       lane0_table_square_tile_0_0 <= n157;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
-      r2 <= n168;
+      r6 <= n168;
       lane0_table_b_12 <= lane0_table_p_26[35:18];
       lane0_unpack_cx <= cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -737,14 +745,14 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_table_slope_tile_0_0 <= n196;
       lane0_table_slope_tile_0_16 <= n197;
       lane0_table_slope_rows_0 <= lane0_table_slope_rows_sum4;
-      r3 <= n248;
+      r7 <= n248;
       lane0_table_seed_products_2 <= lane0_table_p;
       lane0_table_seed_curve_0 <= n261;
       lane0_table_r0 <= n262;
       lane0_product_mul_product_tile_0_0 <= n263;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_tile_0_0;
       lane0_product_mul_product_tile_0_16 <= n264;
-      r4 <= lane0_product_mul_product_tile_0_16;
+      r8 <= lane0_product_mul_product_tile_0_16;
       v <= lane0_v;
       lane0_pack_lead_3 <= v[42];
       lane0_pack_v_lead <= v;
@@ -945,7 +953,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_17 = 16'h0;
+    lane0_x_bits_16 = 16'h0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
     lane0_log2e_split_sx = 1'b0;
@@ -997,7 +1005,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     valid_16 = 1'b0;
     valid_17 = 1'b0;
     out_valid = 1'b0;
-    lane0_grad_bits_17 = 16'h0;
+    lane0_grad_bits_16 = 16'h0;
     lane0_unpack_sg = 1'b0;
     lane0_log2e_tiles_sg = 1'b0;
     lane0_log2e_split_sg = 1'b0;
@@ -1014,7 +1022,9 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_lead_sg = 1'b0;
     lane0_normalize_sg = 1'b0;
     lane0_shift_sg = 1'b0;
-    lane0_grad_n = 4'h0;
+    lane0_grad_nonzero = 1'b0;
+    r1 = 2'h0;
+    r2 = 2'h0;
     lane0_unpack_sigg = 11'h0;
     lane0_log2e_tiles_sigg = 11'h0;
     lane0_log2e_split_sigg = 11'h0;
@@ -1053,11 +1063,13 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 4'h0;
+    lane0_x_nonzero = 1'b0;
+    r3 = 2'h0;
+    r4 = 2'h0;
     a = 11'h0;
     lane0_log2e_mul_product_rows_0 = 60'h0;
     lane0_log2e_mul_product_split_0 = 60'h0;
-    r1 = 59'h0;
+    r5 = 59'h0;
     lane0_log2e_mul_product_split_1 = 60'h0;
     lane0_log2e_log2e = 46'h0;
     lane0_unpack_ex = 12'h0;
@@ -1089,7 +1101,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_overflow_at_40_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
-    r2 = 35'h0;
+    r6 = 35'h0;
     lane0_table_b_12 = 18'h0;
     lane0_unpack_cx = 2'h0;
     lane0_log2e_tiles_cx = 2'h0;
@@ -1115,14 +1127,14 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_table_slope_tile_0_0 = 32'h0;
     lane0_table_slope_tile_0_16 = 29'h0;
     lane0_table_slope_rows_0 = 52'h0;
-    r3 = 51'h0;
+    r7 = 51'h0;
     lane0_table_seed_products_2 = 52'h0;
     lane0_table_seed_curve_0 = 31'h0;
     lane0_table_r0 = 31'h0;
     lane0_product_mul_product_tile_0_0 = 27'h0;
     lane0_product_mul_product_split_0 = 27'h0;
     lane0_product_mul_product_tile_0_16 = 26'h0;
-    r4 = 26'h0;
+    r8 = 26'h0;
     v = 43'h0;
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_v_lead = 43'h0;

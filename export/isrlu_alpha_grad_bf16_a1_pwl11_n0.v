@@ -23,7 +23,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   output wire [15:0] out_y;             // result y: raw bf16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_9;
+  reg valid_1;
+  reg [15:0] lane0_x_bits_8;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
@@ -51,7 +52,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_seed_sx;
   reg lane0_seed_linear_tiles_sx;
   reg lane0_seed_linear_sx;
-  reg [15:0] lane0_grad_bits_9;
+  reg [15:0] lane0_grad_bits_8;
   reg lane0_unpack_sg;
   reg lane0_square_sg;
   reg lane0_alpha_sg;
@@ -61,7 +62,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_seed_sg;
   reg lane0_seed_linear_tiles_sg;
   reg lane0_seed_linear_sg;
-  reg valid_1;
   reg valid_2;
   reg valid_3;
   reg valid_4;
@@ -81,7 +81,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg valid_18;
   reg valid_19;
   reg valid_20;
-  reg [2:0] lane0_grad_n;
+  reg [2:0] lane0_grad_lead;
+  reg lane0_grad_nonzero;
   reg [7:0] lane0_unpack_sigg;
   reg [7:0] lane0_square_sigg;
   reg [7:0] lane0_alpha_sigg;
@@ -119,7 +120,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [2:0] lane0_x_n;
+  reg [2:0] lane0_x_lead;
+  reg lane0_x_nonzero;
   reg [7:0] lane0_unpack_sigx;
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -290,19 +292,19 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n7 = in_grad[4] | in_grad[5];
   wire n8 = n7 | in_grad[6];
   wire [1:0] lane0_grad_frac_lead_l2_0 = n8 ? {in_grad[6], lane0_grad_frac_lead_l1_1} : {n6, lane0_grad_frac_lead_l1_0};
-  wire n9 = |in_grad[6:0];
-  wire [3:0] n10 = {1'b0, n8, lane0_grad_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_grad_shift = 4'h8 - {1'b0, lane0_grad_n};
+  wire [3:0] n9 = 4'h7 - {1'b0, lane0_grad_lead};
+  wire n10 = |in_grad[6:0];
+  wire [3:0] lane0_grad_shift = lane0_grad_nonzero ? n9 : 4'h8;
   wire [8:0] n11 = 9'h182 - {5'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_127_0 = |lane0_grad_bits_9[14:7];
-  wire [7:0] n12 = {lane0_grad_fields_port_127_0, lane0_grad_bits_9[6:0]} << lane0_grad_shift;
-  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_127_0 ? {lane0_grad_fields_port_127_0, lane0_grad_bits_9[6:0]} : n12;
-  wire [8:0] n13 = {1'b0, lane0_grad_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_grad_fields_port_130_0 = lane0_grad_fields_port_127_0 ? n13 : 9'h182;
-  wire [12:0] exp_97 = lane0_grad_fields_port_127_0 ? {{4{lane0_grad_fields_port_130_0[8]}}, lane0_grad_fields_port_130_0} : {{4{n11[8]}}, n11};
-  wire n14 = lane0_grad_bits_9[14:7] == 8'hff;
-  wire n15 = ~|lane0_grad_bits_9[14:7];
-  wire n16 = ~|lane0_grad_bits_9[6:0];
+  wire lane0_grad_fields_port_125_0 = |lane0_grad_bits_8[14:7];
+  wire [7:0] n12 = {lane0_grad_fields_port_125_0, lane0_grad_bits_8[6:0]} << lane0_grad_shift;
+  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_125_0 ? {lane0_grad_fields_port_125_0, lane0_grad_bits_8[6:0]} : n12;
+  wire [8:0] n13 = {1'b0, lane0_grad_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_grad_fields_port_128_0 = lane0_grad_fields_port_125_0 ? n13 : 9'h182;
+  wire [12:0] exp_97 = lane0_grad_fields_port_125_0 ? {{4{lane0_grad_fields_port_128_0[8]}}, lane0_grad_fields_port_128_0} : {{4{n11[8]}}, n11};
+  wire n14 = lane0_grad_bits_8[14:7] == 8'hff;
+  wire n15 = ~|lane0_grad_bits_8[14:7];
+  wire n16 = ~|lane0_grad_bits_8[6:0];
   wire n17 = n15 & n16;
   wire n18 = n16 ? 1'b0 : 1'b1;
   wire n19 = n17 ? 1'b1 : 1'b0;
@@ -316,19 +318,19 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n24 = in_x[4] | in_x[5];
   wire n25 = n24 | in_x[6];
   wire [1:0] lane0_x_frac_lead_l2_0 = n25 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n23, lane0_x_frac_lead_l1_0};
-  wire n26 = |in_x[6:0];
-  wire [3:0] n27 = {1'b0, n25, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
+  wire [3:0] n26 = 4'h7 - {1'b0, lane0_x_lead};
+  wire n27 = |in_x[6:0];
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n26 : 4'h8;
   wire [8:0] n28 = 9'h182 - {5'h0, lane0_x_shift};
-  wire lane0_x_fields_port_87_0 = |lane0_x_bits_9[14:7];
-  wire [7:0] n29 = {lane0_x_fields_port_87_0, lane0_x_bits_9[6:0]} << lane0_x_shift;
-  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_87_0 ? {lane0_x_fields_port_87_0, lane0_x_bits_9[6:0]} : n29;
-  wire [8:0] n30 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_90_0 = lane0_x_fields_port_87_0 ? n30 : 9'h182;
-  wire [12:0] exp_90 = lane0_x_fields_port_87_0 ? {{4{lane0_x_fields_port_90_0[8]}}, lane0_x_fields_port_90_0} : {{4{n28[8]}}, n28};
-  wire n31 = lane0_x_bits_9[14:7] == 8'hff;
-  wire n32 = ~|lane0_x_bits_9[14:7];
-  wire n33 = ~|lane0_x_bits_9[6:0];
+  wire lane0_x_fields_port_86_0 = |lane0_x_bits_8[14:7];
+  wire [7:0] n29 = {lane0_x_fields_port_86_0, lane0_x_bits_8[6:0]} << lane0_x_shift;
+  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_86_0 ? {lane0_x_fields_port_86_0, lane0_x_bits_8[6:0]} : n29;
+  wire [8:0] n30 = {1'b0, lane0_x_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_89_0 = lane0_x_fields_port_86_0 ? n30 : 9'h182;
+  wire [12:0] exp_90 = lane0_x_fields_port_86_0 ? {{4{lane0_x_fields_port_89_0[8]}}, lane0_x_fields_port_89_0} : {{4{n28[8]}}, n28};
+  wire n31 = lane0_x_bits_8[14:7] == 8'hff;
+  wire n32 = ~|lane0_x_bits_8[14:7];
+  wire n33 = ~|lane0_x_bits_8[6:0];
   wire n34 = n32 & n33;
   wire n35 = n33 ? 1'b0 : 1'b1;
   wire n36 = n34 ? 1'b1 : 1'b0;
@@ -642,15 +644,63 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[27:13] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n308;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_699_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n309 = {1'b0, lane0_pack_port_699_0} | n51;
+  wire [14:0] lane0_pack_port_697_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n309 = {1'b0, lane0_pack_port_697_0} | n51;
   wire [15:0] n310 = n43 ? n51 : n309;
   wire [15:0] n311 = n21 ? {n51[15], 8'hff, n51[6:0]} : n310;
   assign out_y = {r6[7], r5, r6[6:0]};
 
   always @(posedge clk) begin
+    if (rst) begin
+      valid_1 <= 1'b0;
+      valid_2 <= 1'b0;
+      valid_3 <= 1'b0;
+      valid_4 <= 1'b0;
+      valid_5 <= 1'b0;
+      valid_6 <= 1'b0;
+      valid_7 <= 1'b0;
+      valid_8 <= 1'b0;
+      valid_9 <= 1'b0;
+      valid_10 <= 1'b0;
+      valid_11 <= 1'b0;
+      valid_12 <= 1'b0;
+      valid_13 <= 1'b0;
+      valid_14 <= 1'b0;
+      valid_15 <= 1'b0;
+      valid_16 <= 1'b0;
+      valid_17 <= 1'b0;
+      valid_18 <= 1'b0;
+      valid_19 <= 1'b0;
+      valid_20 <= 1'b0;
+      out_valid <= 1'b0;
+    end else if (in_ready) begin
+      valid_1 <= in_valid;
+      valid_2 <= valid_1;
+      valid_3 <= valid_2;
+      valid_4 <= valid_3;
+      valid_5 <= valid_4;
+      valid_6 <= valid_5;
+      valid_7 <= valid_6;
+      valid_8 <= valid_7;
+      valid_9 <= valid_8;
+      valid_10 <= valid_9;
+      valid_11 <= valid_10;
+      valid_12 <= valid_11;
+      valid_13 <= valid_12;
+      valid_14 <= valid_13;
+      valid_15 <= valid_14;
+      valid_16 <= valid_15;
+      valid_17 <= valid_16;
+      valid_18 <= valid_17;
+      valid_19 <= valid_18;
+      valid_20 <= valid_19;
+      out_valid <= valid_20;
+    end
+  end
+
+  always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_9 <= in_x;
+      lane0_x_bits_8 <= in_x;
       lane0_square_alpha_ok <= 1'b1;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
@@ -669,7 +719,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_lead_alpha_ok <= lane0_agrad_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sx <= lane0_x_bits_9[15];
+      lane0_unpack_sx <= lane0_x_bits_8[15];
       lane0_square_sx <= lane0_unpack_sx;
       lane0_alpha_sx <= lane0_square_sx;
       lane0_sum_align_sx <= lane0_alpha_sx;
@@ -678,8 +728,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_sx <= lane0_add_sx;
       lane0_seed_linear_tiles_sx <= lane0_seed_sx;
       lane0_seed_linear_sx <= lane0_seed_linear_tiles_sx;
-      lane0_grad_bits_9 <= in_grad;
-      lane0_unpack_sg <= lane0_grad_bits_9[15];
+      lane0_grad_bits_8 <= in_grad;
+      lane0_unpack_sg <= lane0_grad_bits_8[15];
       lane0_square_sg <= lane0_unpack_sg;
       lane0_alpha_sg <= lane0_square_sg;
       lane0_sum_align_sg <= lane0_alpha_sg;
@@ -688,7 +738,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_sg <= lane0_add_sg;
       lane0_seed_linear_tiles_sg <= lane0_seed_sg;
       lane0_seed_linear_sg <= lane0_seed_linear_tiles_sg;
-      lane0_grad_n <= ~n9 ? 3'h0 : n10[2:0];
+      lane0_grad_lead <= {n8, lane0_grad_frac_lead_l2_0};
+      lane0_grad_nonzero <= n10;
       lane0_unpack_sigg <= lane0_grad_sig_18;
       lane0_square_sigg <= lane0_unpack_sigg;
       lane0_alpha_sigg <= lane0_square_sigg;
@@ -726,7 +777,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_lead_cg <= lane0_agrad_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n26 ? 3'h0 : n27[2:0];
+      lane0_x_lead <= {n25, lane0_x_frac_lead_l2_0};
+      lane0_x_nonzero <= n27;
       lane0_unpack_sigx <= lane0_x_sig_18;
       lane0_unpack_ex <= exp_90;
       lane0_unpack_cx <= cls;
@@ -881,54 +933,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_up <= lane0_pack_rnd_up;
       r5 <= n47 ? 8'hff : n310[14:7];
       r6 <= n46 ? 8'h40 : {n311[15], n311[6:0]};
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
-      valid_1 <= 1'b0;
-      valid_2 <= 1'b0;
-      valid_3 <= 1'b0;
-      valid_4 <= 1'b0;
-      valid_5 <= 1'b0;
-      valid_6 <= 1'b0;
-      valid_7 <= 1'b0;
-      valid_8 <= 1'b0;
-      valid_9 <= 1'b0;
-      valid_10 <= 1'b0;
-      valid_11 <= 1'b0;
-      valid_12 <= 1'b0;
-      valid_13 <= 1'b0;
-      valid_14 <= 1'b0;
-      valid_15 <= 1'b0;
-      valid_16 <= 1'b0;
-      valid_17 <= 1'b0;
-      valid_18 <= 1'b0;
-      valid_19 <= 1'b0;
-      valid_20 <= 1'b0;
-      out_valid <= 1'b0;
-    end else if (in_ready) begin
-      valid_1 <= in_valid;
-      valid_2 <= valid_1;
-      valid_3 <= valid_2;
-      valid_4 <= valid_3;
-      valid_5 <= valid_4;
-      valid_6 <= valid_5;
-      valid_7 <= valid_6;
-      valid_8 <= valid_7;
-      valid_9 <= valid_8;
-      valid_10 <= valid_9;
-      valid_11 <= valid_10;
-      valid_12 <= valid_11;
-      valid_13 <= valid_12;
-      valid_14 <= valid_13;
-      valid_15 <= valid_14;
-      valid_16 <= valid_15;
-      valid_17 <= valid_16;
-      valid_18 <= valid_17;
-      valid_19 <= valid_18;
-      valid_20 <= valid_19;
-      out_valid <= valid_20;
     end
   end
 
@@ -3124,7 +3128,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_9 = 16'h0;
+    valid_1 = 1'b0;
+    lane0_x_bits_8 = 16'h0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
@@ -3152,7 +3157,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_sx = 1'b0;
     lane0_seed_linear_tiles_sx = 1'b0;
     lane0_seed_linear_sx = 1'b0;
-    lane0_grad_bits_9 = 16'h0;
+    lane0_grad_bits_8 = 16'h0;
     lane0_unpack_sg = 1'b0;
     lane0_square_sg = 1'b0;
     lane0_alpha_sg = 1'b0;
@@ -3162,7 +3167,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_sg = 1'b0;
     lane0_seed_linear_tiles_sg = 1'b0;
     lane0_seed_linear_sg = 1'b0;
-    valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
     valid_4 = 1'b0;
@@ -3183,7 +3187,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     valid_19 = 1'b0;
     valid_20 = 1'b0;
     out_valid = 1'b0;
-    lane0_grad_n = 3'h0;
+    lane0_grad_lead = 3'h0;
+    lane0_grad_nonzero = 1'b0;
     lane0_unpack_sigg = 8'h0;
     lane0_square_sigg = 8'h0;
     lane0_alpha_sigg = 8'h0;
@@ -3221,7 +3226,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 3'h0;
+    lane0_x_lead = 3'h0;
+    lane0_x_nonzero = 1'b0;
     lane0_unpack_sigx = 8'h0;
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
@@ -3380,5 +3386,5 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n10[3], n27[3], n83[23:0], lane0_cube_mul_p_7[6:0], n148[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], lane0_agrad_mul_p_7[23:0], n307[13:7], lane0_pack_rnd_signal[14:1], n311[14:7]};
+  wire unused_bits = ^{n83[23:0], lane0_cube_mul_p_7[6:0], n148[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], lane0_agrad_mul_p_7[23:0], n307[13:7], lane0_pack_rnd_signal[14:1], n311[14:7]};
 endmodule

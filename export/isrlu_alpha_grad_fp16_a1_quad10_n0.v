@@ -32,7 +32,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg lane0_seed_products_tiles_alpha_ok;
   reg lane0_seed_products_alpha_ok;
   reg lane0_seed_curve_alpha_ok;
-  reg [15:0] lane0_grad_bits_17;
+  reg [15:0] lane0_grad_bits_16;
   reg lane0_unpack_sg;
   reg lane0_square_sg;
   reg lane0_alpha_sg;
@@ -81,7 +81,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
   reg lane0_seed_sum_sg;
-  reg [15:0] lane0_x_bits_17;
+  reg [15:0] lane0_x_bits_16;
   reg lane0_unpack_sx;
   reg lane0_square_sx;
   reg lane0_alpha_sx;
@@ -93,7 +93,9 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg lane0_seed_products_sx;
   reg lane0_seed_curve_sx;
   reg lane0_seed_sum_sx;
-  reg [3:0] lane0_grad_n;
+  reg lane0_grad_nonzero;
+  reg [1:0] r1;
+  reg [1:0] r2;
   reg [10:0] lane0_unpack_sigg;
   reg [10:0] lane0_square_sigg;
   reg [10:0] lane0_alpha_sigg;
@@ -139,7 +141,9 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [3:0] lane0_x_n;
+  reg lane0_x_nonzero;
+  reg [1:0] r3;
+  reg [1:0] r4;
   reg [10:0] lane0_unpack_sigx;
   reg [10:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -228,7 +232,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg lane0_shift_sign;
   reg [30:0] lane0_add_one;
   reg [21:0] lane0_square_port__data;
-  reg [21:0] r1;
+  reg [21:0] r5;
   reg [31:0] lane0_sum_align_q;
   reg [31:0] lane0_sum_q;
   reg [31:0] lane0_add_q;
@@ -245,13 +249,13 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [33:0] u;
   reg [42:0] lane0_cube_mul_product_rows_0;
   reg [42:0] lane0_cube_mul_product_split_0;
-  reg [41:0] r2;
+  reg [41:0] r6;
   reg [42:0] lane0_cube_mul_product_split_1;
   reg [32:0] a_42;
   reg [29:0] sig_25;
   reg [20:0] lane0_seed_b;
-  reg [15:0] r3;
-  reg r4;
+  reg r7;
+  reg [15:0] r8;
   reg [10:0] exp_23;
   reg [9:0] lane0_seed_k;
   reg [9:0] lane0_seed_products_tiles_k;
@@ -298,13 +302,13 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [29:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [42:0] lane0_seed_slope_rows_0;
-  reg [41:0] r5;
+  reg [41:0] r9;
   reg [42:0] lane0_seed_seed_products_2;
   reg [30:0] lane0_seed_seed_curve_0;
   reg [30:0] lane0_seed_r0;
   reg [41:0] lane0_product_mul_product_rows_0;
   reg [41:0] lane0_product_mul_product_split_0;
-  reg [40:0] r6;
+  reg [40:0] r10;
   reg [41:0] lane0_product_mul_product_split_1;
   reg [31:0] lane0_product_product;
   reg [31:0] lane0_cube_tiles_v;
@@ -316,7 +320,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [31:0] lane0_agrad_mul_product_tile_16_16;
   reg [63:0] lane0_agrad_mul_product_rows_0;
   reg [63:0] lane0_agrad_mul_product_split_0;
-  reg [62:0] r7;
+  reg [62:0] r11;
   reg [33:0] v;
   reg lane0_pack_lead_6;
   reg [33:0] lane0_pack_v_lead;
@@ -334,8 +338,8 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg lane0_pack_overflow_s;
   reg [9:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [4:0] r8;
-  reg [10:0] r9;
+  reg [4:0] r12;
+  reg [10:0] r13;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -353,19 +357,19 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire n10 = in_grad[4] | in_grad[5];
   wire n11 = n10 | n9;
   wire [1:0] lane0_grad_frac_lead_l2_0 = n11 ? {n9, lane0_grad_frac_lead_l1_1} : {n8, lane0_grad_frac_lead_l1_0};
-  wire [2:0] lane0_grad_frac_lead_l3_0 = n6 ? {2'h0, in_grad[9]} : {n11, lane0_grad_frac_lead_l2_0};
-  wire [3:0] n12 = {n6, lane0_grad_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_grad_shift = 4'hb - lane0_grad_n;
+  wire lane0_grad_frac_lead_l3_0 = n6 ? in_grad[9] : lane0_grad_frac_lead_l2_0[0];
+  wire [3:0] n12 = 4'ha - {r2[1], r1, r2[0]};
+  wire [3:0] lane0_grad_shift = lane0_grad_nonzero ? n12 : 4'hb;
   wire [5:0] n13 = 6'h32 - {2'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_191_0 = |lane0_grad_bits_17[14:10];
-  wire [10:0] n14 = {lane0_grad_fields_port_191_0, lane0_grad_bits_17[9:0]} << lane0_grad_shift;
-  wire [10:0] lane0_grad_sig_26 = lane0_grad_fields_port_191_0 ? {lane0_grad_fields_port_191_0, lane0_grad_bits_17[9:0]} : n14;
-  wire [5:0] n15 = {1'b0, lane0_grad_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_grad_fields_port_194_0 = lane0_grad_fields_port_191_0 ? n15 : 6'h32;
-  wire [10:0] exp_101 = lane0_grad_fields_port_191_0 ? {{5{lane0_grad_fields_port_194_0[5]}}, lane0_grad_fields_port_194_0} : {{5{n13[5]}}, n13};
-  wire n16 = lane0_grad_bits_17[14:10] == 5'h1f;
-  wire n17 = ~|lane0_grad_bits_17[14:10];
-  wire n18 = ~|lane0_grad_bits_17[9:0];
+  wire lane0_grad_fields_port_189_0 = |lane0_grad_bits_16[14:10];
+  wire [10:0] n14 = {lane0_grad_fields_port_189_0, lane0_grad_bits_16[9:0]} << lane0_grad_shift;
+  wire [10:0] lane0_grad_sig_26 = lane0_grad_fields_port_189_0 ? {lane0_grad_fields_port_189_0, lane0_grad_bits_16[9:0]} : n14;
+  wire [5:0] n15 = {1'b0, lane0_grad_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_grad_fields_port_192_0 = lane0_grad_fields_port_189_0 ? n15 : 6'h32;
+  wire [10:0] exp_101 = lane0_grad_fields_port_189_0 ? {{5{lane0_grad_fields_port_192_0[5]}}, lane0_grad_fields_port_192_0} : {{5{n13[5]}}, n13};
+  wire n16 = lane0_grad_bits_16[14:10] == 5'h1f;
+  wire n17 = ~|lane0_grad_bits_16[14:10];
+  wire n18 = ~|lane0_grad_bits_16[9:0];
   wire n19 = n17 & n18;
   wire n20 = n18 ? 1'b0 : 1'b1;
   wire n21 = n19 ? 1'b1 : 1'b0;
@@ -382,19 +386,19 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire n29 = in_x[4] | in_x[5];
   wire n30 = n29 | n28;
   wire [1:0] lane0_x_frac_lead_l2_0 = n30 ? {n28, lane0_x_frac_lead_l1_1} : {n27, lane0_x_frac_lead_l1_0};
-  wire [2:0] lane0_x_frac_lead_l3_0 = n25 ? {2'h0, in_x[9]} : {n30, lane0_x_frac_lead_l2_0};
-  wire [3:0] n31 = {n25, lane0_x_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'hb - lane0_x_n;
+  wire lane0_x_frac_lead_l3_0 = n25 ? in_x[9] : lane0_x_frac_lead_l2_0[0];
+  wire [3:0] n31 = 4'ha - {r4[1], r3, r4[0]};
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n31 : 4'hb;
   wire [5:0] n32 = 6'h32 - {2'h0, lane0_x_shift};
-  wire lane0_x_fields_port_119_0 = |lane0_x_bits_17[14:10];
-  wire [10:0] n33 = {lane0_x_fields_port_119_0, lane0_x_bits_17[9:0]} << lane0_x_shift;
-  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_119_0 ? {lane0_x_fields_port_119_0, lane0_x_bits_17[9:0]} : n33;
-  wire [5:0] n34 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_122_0 = lane0_x_fields_port_119_0 ? n34 : 6'h32;
-  wire [10:0] exp_94 = lane0_x_fields_port_119_0 ? {{5{lane0_x_fields_port_122_0[5]}}, lane0_x_fields_port_122_0} : {{5{n32[5]}}, n32};
-  wire n35 = lane0_x_bits_17[14:10] == 5'h1f;
-  wire n36 = ~|lane0_x_bits_17[14:10];
-  wire n37 = ~|lane0_x_bits_17[9:0];
+  wire lane0_x_fields_port_118_0 = |lane0_x_bits_16[14:10];
+  wire [10:0] n33 = {lane0_x_fields_port_118_0, lane0_x_bits_16[9:0]} << lane0_x_shift;
+  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_118_0 ? {lane0_x_fields_port_118_0, lane0_x_bits_16[9:0]} : n33;
+  wire [5:0] n34 = {1'b0, lane0_x_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_x_fields_port_121_0 = lane0_x_fields_port_118_0 ? n34 : 6'h32;
+  wire [10:0] exp_94 = lane0_x_fields_port_118_0 ? {{5{lane0_x_fields_port_121_0[5]}}, lane0_x_fields_port_121_0} : {{5{n32[5]}}, n32};
+  wire n35 = lane0_x_bits_16[14:10] == 5'h1f;
+  wire n36 = ~|lane0_x_bits_16[14:10];
+  wire n37 = ~|lane0_x_bits_16[9:0];
   wire n38 = n36 & n37;
   wire n39 = n37 ? 1'b0 : 1'b1;
   wire n40 = n38 ? 1'b1 : 1'b0;
@@ -595,12 +599,12 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire n212 = $signed(exp_49) < $signed(11'h7ef);
   wire lane0_pack_overflow_at_33 = $signed(exp_49) >= $signed(11'hd);
   wire [31:0] n213 = {16'h0, lane0_seed_b[19:4]} * {16'h0, lane0_seed_b[19:4]};
-  wire [32:0] n214 = {1'b0, lane0_seed_square_tile_0_0} ^ {r3, 17'h0};
-  wire [33:0] lane0_seed_square_sums_sum0 = {1'b0, n214} ^ {1'b0, r4, 32'h0};
-  wire [32:0] n215 = {1'b0, lane0_seed_square_tile_0_0} & {r3, 17'h0};
-  wire [32:0] n216 = {1'b0, lane0_seed_square_tile_0_0} & {r4, 32'h0};
+  wire [32:0] n214 = {1'b0, lane0_seed_square_tile_0_0} ^ {r8, 17'h0};
+  wire [33:0] lane0_seed_square_sums_sum0 = {1'b0, n214} ^ {1'b0, r7, 32'h0};
+  wire [32:0] n215 = {1'b0, lane0_seed_square_tile_0_0} & {r8, 17'h0};
+  wire [32:0] n216 = {1'b0, lane0_seed_square_tile_0_0} & {r7, 32'h0};
   wire [32:0] n217 = n215 | n216;
-  wire [32:0] n218 = {r3, 17'h0} & {r4, 32'h0};
+  wire [32:0] n218 = {r8, 17'h0} & {r7, 32'h0};
   wire [32:0] n219 = n217 | n218;
   wire [33:0] lane0_seed_p_26 = lane0_seed_square_sums_sum0 + {n219, 1'b0};
   wire [28:0] n220 = {16'h0, lane0_seed_a_14} * {13'h0, lane0_seed_b_12[15:0]};
@@ -692,11 +696,11 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [41:0] n296 = lane0_seed_slope_rows_sum7[41:0] & {n291[40:0], 1'b0};
   wire [41:0] n297 = n295 | n296;
   wire [42:0] n298 = {11'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [42:0] lane0_seed_slope_sums_sum0 = n298 ^ {r5, 1'b0};
+  wire [42:0] lane0_seed_slope_sums_sum0 = n298 ^ {r9, 1'b0};
   wire [41:0] n299 = {10'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[41:0];
-  wire [41:0] n300 = {10'h0, lane0_seed_slope_tile_0_0} & {r5[40:0], 1'b0};
+  wire [41:0] n300 = {10'h0, lane0_seed_slope_tile_0_0} & {r9[40:0], 1'b0};
   wire [41:0] n301 = n299 | n300;
-  wire [41:0] n302 = lane0_seed_slope_rows_0[41:0] & {r5[40:0], 1'b0};
+  wire [41:0] n302 = lane0_seed_slope_rows_0[41:0] & {r9[40:0], 1'b0};
   wire [41:0] n303 = n301 | n302;
   wire [42:0] lane0_seed_p = lane0_seed_slope_sums_sum0 + {n303, 1'b0};
   wire [30:0] n304 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[42:21]};
@@ -821,7 +825,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [62:0] n410 = n408 | n409;
   wire [62:0] n411 = lane0_agrad_mul_product_sums_sum0[62:0] & {n406[61:0], 1'b0};
   wire [62:0] n412 = n410 | n411;
-  wire [63:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r7, 1'b0};
+  wire [63:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r11, 1'b0};
   wire n413 = |v[33:28];
   wire n414 = ~n413;
   wire n415 = v[27] & n414;
@@ -889,11 +893,11 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [17:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:16] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n472;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1140_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n473 = {1'b0, lane0_pack_port_1140_0} | n55;
+  wire [14:0] lane0_pack_port_1138_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n473 = {1'b0, lane0_pack_port_1138_0} | n55;
   wire [15:0] n474 = n47 ? n55 : n473;
   wire [15:0] n475 = n23 ? {n55[15], 5'h1f, n55[9:0]} : n474;
-  assign out_y = {r9[10], r8, r9[9:0]};
+  assign out_y = {r13[10], r12, r13[9:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -906,8 +910,8 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_seed_products_tiles_alpha_ok <= lane0_seed_alpha_ok;
       lane0_seed_products_alpha_ok <= lane0_seed_products_tiles_alpha_ok;
       lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
-      lane0_grad_bits_17 <= in_grad;
-      lane0_unpack_sg <= lane0_grad_bits_17[15];
+      lane0_grad_bits_16 <= in_grad;
+      lane0_unpack_sg <= lane0_grad_bits_16[15];
       lane0_square_sg <= lane0_unpack_sg;
       lane0_alpha_sg <= lane0_square_sg;
       lane0_sum_align_sg <= lane0_alpha_sg;
@@ -931,8 +935,8 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
-      lane0_x_bits_17 <= in_x;
-      lane0_unpack_sx <= lane0_x_bits_17[15];
+      lane0_x_bits_16 <= in_x;
+      lane0_unpack_sx <= lane0_x_bits_16[15];
       lane0_square_sx <= lane0_unpack_sx;
       lane0_alpha_sx <= lane0_square_sx;
       lane0_sum_align_sx <= lane0_alpha_sx;
@@ -943,7 +947,9 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_seed_products_sx <= lane0_seed_products_tiles_sx;
       lane0_seed_curve_sx <= lane0_seed_products_sx;
       lane0_seed_sum_sx <= lane0_seed_curve_sx;
-      lane0_grad_n <= ~n7 ? 4'h0 : n12;
+      lane0_grad_nonzero <= n7;
+      r1 <= n6 ? 2'h0 : {n11, lane0_grad_frac_lead_l2_0[1]};
+      r2 <= {n6, lane0_grad_frac_lead_l3_0};
       lane0_unpack_sigg <= lane0_grad_sig_26;
       lane0_square_sigg <= lane0_unpack_sigg;
       lane0_alpha_sigg <= lane0_square_sigg;
@@ -989,7 +995,9 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_pack_lead_cg <= lane0_agrad_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n26 ? 4'h0 : n31;
+      lane0_x_nonzero <= n26;
+      r3 <= n25 ? 2'h0 : {n30, lane0_x_frac_lead_l2_0[1]};
+      r4 <= {n25, lane0_x_frac_lead_l3_0};
       lane0_unpack_sigx <= lane0_x_sig_26;
       lane0_unpack_ex <= exp_94;
       lane0_unpack_cx <= cls;
@@ -1077,8 +1085,8 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_normalize_sign <= lane0_pack_lead_sign;
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_add_one <= {n85, n84, n83, n82, n81, n80, n79, n78, n77, n76, n75, n74, n73, n72, n71, n70, n69, n68, n67, n66, n65, n64, n63, n62, n61, n60, n59, n58, n57, n56, lane0_add_signal};
-      r1 <= lane0_square_port__data;
-      lane0_sum_align_q <= {r1, 10'h0};
+      r5 <= lane0_square_port__data;
+      lane0_sum_align_q <= {r5, 10'h0};
       lane0_sum_q <= lane0_sum_align_q;
       lane0_add_q <= lane0_sum_q;
       lane0_seed_q <= lane0_add_q;
@@ -1094,13 +1102,13 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       u <= lane0_add_u;
       lane0_cube_mul_product_rows_0 <= lane0_cube_mul_product_rows_sum8;
       lane0_cube_mul_product_split_0 <= lane0_cube_mul_product_rows_0;
-      r2 <= n182;
-      lane0_cube_mul_product_split_1 <= {r2, 1'b0};
+      r6 <= n182;
+      lane0_cube_mul_product_split_1 <= {r6, 1'b0};
       a_42 <= lane0_cube_mul_p_7[42:10];
       sig_25 <= n185[29:0];
       lane0_seed_b <= sig_25[20:0];
-      r3 <= ~lane0_seed_b[20] ? 16'h0 : lane0_seed_b[19:4];
-      r4 <= ~lane0_seed_b[20] ? 1'b0 : lane0_seed_b[20];
+      r7 <= ~lane0_seed_b[20] ? 1'b0 : lane0_seed_b[20];
+      r8 <= ~lane0_seed_b[20] ? 16'h0 : lane0_seed_b[19:4];
       exp_23 <= exp_168;
       lane0_seed_k <= exp_23[10:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
@@ -1146,14 +1154,14 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n222;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum8;
-      r5 <= n297;
+      r9 <= n297;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n304;
       lane0_seed_r0 <= n305;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum8;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_rows_0;
-      r6 <= n392;
-      lane0_product_mul_product_split_1 <= {r6, 1'b0};
+      r10 <= n392;
+      lane0_product_mul_product_split_1 <= {r10, 1'b0};
       lane0_product_product <= lane0_product_mul_p_7[41:10];
       lane0_cube_tiles_v <= lane0_product_product;
       lane0_cube_split_v <= lane0_cube_tiles_v;
@@ -1164,7 +1172,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_agrad_mul_product_tile_16_16 <= n396;
       lane0_agrad_mul_product_rows_0 <= n399;
       lane0_agrad_mul_product_split_0 <= lane0_agrad_mul_product_sums_sum1;
-      r7 <= n412;
+      r11 <= n412;
       v <= lane0_agrad_mul_p_7[63:30];
       lane0_pack_lead_6 <= v[33];
       lane0_pack_v_lead <= v;
@@ -1182,8 +1190,8 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n471[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r8 <= n51 ? 5'h1f : n474[14:10];
-      r9 <= n50 ? 11'h200 : {n475[15], n475[9:0]};
+      r12 <= n51 ? 5'h1f : n474[14:10];
+      r13 <= n50 ? 11'h200 : {n475[15], n475[9:0]};
     end
   end
 
@@ -3316,7 +3324,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_seed_products_tiles_alpha_ok = 1'b0;
     lane0_seed_products_alpha_ok = 1'b0;
     lane0_seed_curve_alpha_ok = 1'b0;
-    lane0_grad_bits_17 = 16'h0;
+    lane0_grad_bits_16 = 16'h0;
     lane0_unpack_sg = 1'b0;
     lane0_square_sg = 1'b0;
     lane0_alpha_sg = 1'b0;
@@ -3366,7 +3374,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
     lane0_seed_sum_sg = 1'b0;
-    lane0_x_bits_17 = 16'h0;
+    lane0_x_bits_16 = 16'h0;
     lane0_unpack_sx = 1'b0;
     lane0_square_sx = 1'b0;
     lane0_alpha_sx = 1'b0;
@@ -3378,7 +3386,9 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_seed_products_sx = 1'b0;
     lane0_seed_curve_sx = 1'b0;
     lane0_seed_sum_sx = 1'b0;
-    lane0_grad_n = 4'h0;
+    lane0_grad_nonzero = 1'b0;
+    r1 = 2'h0;
+    r2 = 2'h0;
     lane0_unpack_sigg = 11'h0;
     lane0_square_sigg = 11'h0;
     lane0_alpha_sigg = 11'h0;
@@ -3424,7 +3434,9 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 4'h0;
+    lane0_x_nonzero = 1'b0;
+    r3 = 2'h0;
+    r4 = 2'h0;
     lane0_unpack_sigx = 11'h0;
     lane0_unpack_ex = 11'h0;
     lane0_unpack_cx = 2'h0;
@@ -3512,7 +3524,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
     lane0_add_one = 31'h0;
-    r1 = 22'h0;
+    r5 = 22'h0;
     lane0_sum_align_q = 32'h0;
     lane0_sum_q = 32'h0;
     lane0_add_q = 32'h0;
@@ -3529,13 +3541,13 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     u = 34'h0;
     lane0_cube_mul_product_rows_0 = 43'h0;
     lane0_cube_mul_product_split_0 = 43'h0;
-    r2 = 42'h0;
+    r6 = 42'h0;
     lane0_cube_mul_product_split_1 = 43'h0;
     a_42 = 33'h0;
     sig_25 = 30'h0;
     lane0_seed_b = 21'h0;
-    r3 = 16'h0;
-    r4 = 1'b0;
+    r7 = 1'b0;
+    r8 = 16'h0;
     exp_23 = 11'h0;
     lane0_seed_k = 10'h0;
     lane0_seed_products_tiles_k = 10'h0;
@@ -3581,13 +3593,13 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_seed_seed_curve_1 = 30'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 43'h0;
-    r5 = 42'h0;
+    r9 = 42'h0;
     lane0_seed_seed_products_2 = 43'h0;
     lane0_seed_seed_curve_0 = 31'h0;
     lane0_seed_r0 = 31'h0;
     lane0_product_mul_product_rows_0 = 42'h0;
     lane0_product_mul_product_split_0 = 42'h0;
-    r6 = 41'h0;
+    r10 = 41'h0;
     lane0_product_mul_product_split_1 = 42'h0;
     lane0_product_product = 32'h0;
     lane0_cube_tiles_v = 32'h0;
@@ -3599,7 +3611,7 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_agrad_mul_product_tile_16_16 = 32'h0;
     lane0_agrad_mul_product_rows_0 = 64'h0;
     lane0_agrad_mul_product_split_0 = 64'h0;
-    r7 = 63'h0;
+    r11 = 63'h0;
     v = 34'h0;
     lane0_pack_lead_6 = 1'b0;
     lane0_pack_v_lead = 34'h0;
@@ -3617,8 +3629,8 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 10'h0;
     lane0_pack_up = 1'b0;
-    r8 = 5'h0;
-    r9 = 11'h0;
+    r12 = 5'h0;
+    r13 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -23,8 +23,8 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   output wire [31:0] out_y;             // result y: raw fp32 bits, W=32
 
   // Registers
-  reg [31:0] lane0_x_bits_33;
-  reg [31:0] lane0_grad_bits_33;
+  reg [31:0] lane0_x_bits_32;
+  reg [31:0] lane0_grad_bits_32;
   reg lane0_square_tiles_alpha_ok;
   reg lane0_square_split_alpha_ok;
   reg lane0_square_alpha_ok;
@@ -101,7 +101,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg lane0_pack_lead_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
-  reg [4:0] lane0_grad_n;
+  reg r1;
+  reg [3:0] r2;
+  reg lane0_grad_nonzero;
   reg [23:0] lane0_unpack_sigg;
   reg [23:0] lane0_square_tiles_sigg;
   reg [23:0] lane0_square_split_sigg;
@@ -153,7 +155,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [4:0] lane0_x_n;
+  reg r3;
+  reg [3:0] r4;
+  reg lane0_x_nonzero;
   reg [23:0] lane0_unpack_sigx;
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -253,9 +257,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [32:0] lane0_add_one;
   reg [31:0] lane0_square_mul_product_tile_0_0;
   reg [47:0] lane0_square_mul_product_rows_0;
-  reg [46:0] r1;
+  reg [46:0] r5;
   reg [47:0] lane0_square_mul_product_split_0;
-  reg [46:0] r2;
+  reg [46:0] r6;
   reg [33:0] lane0_square_square;
   reg [33:0] lane0_alpha_q;
   reg [33:0] lane0_sum_align_q;
@@ -275,9 +279,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [31:0] lane0_cube_mul_product_tile_0_0;
   reg [31:0] lane0_cube_mul_product_tile_0_16;
   reg [57:0] lane0_cube_mul_product_rows_0;
-  reg [56:0] r3;
+  reg [56:0] r7;
   reg [57:0] lane0_cube_mul_product_split_0;
-  reg [56:0] r4;
+  reg [56:0] r8;
   reg [34:0] a_43;
   reg [31:0] sig;
   reg [22:0] lane0_seed_b;
@@ -319,7 +323,7 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg lane0_pack_overflow_at_35_r;
   reg [31:0] lane0_seed_square_tile_0_0;
   reg [37:0] lane0_seed_square_rows_0;
-  reg [36:0] r5;
+  reg [36:0] r9;
   reg [18:0] lane0_seed_b_12;
   reg [70:0] lane0_seed_port__data;
   reg [14:0] lane0_seed_seed_products_tiles_1;
@@ -329,16 +333,16 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [33:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [46:0] lane0_seed_slope_rows_0;
-  reg [45:0] r6;
+  reg [45:0] r10;
   reg [46:0] lane0_seed_seed_products_2;
   reg [32:0] lane0_seed_seed_curve_0;
   reg [32:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
   reg [56:0] lane0_product_mul_product_rows_0;
-  reg [55:0] r7;
+  reg [55:0] r11;
   reg [56:0] lane0_product_mul_product_split_0;
-  reg [55:0] r8;
+  reg [55:0] r12;
   reg [33:0] lane0_product_product;
   reg [33:0] lane0_cube_tiles_v;
   reg [33:0] lane0_cube_split_v;
@@ -348,9 +352,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [31:0] lane0_agrad_mul_product_tile_16_0;
   reg [31:0] lane0_agrad_mul_product_tile_16_16;
   reg [67:0] lane0_agrad_mul_product_rows_0;
-  reg [66:0] r9;
+  reg [66:0] r13;
   reg [67:0] lane0_agrad_mul_product_split_0;
-  reg [66:0] r10;
+  reg [66:0] r14;
   reg [35:0] v;
   reg lane0_pack_lead_6;
   reg [35:0] lane0_pack_v_lead;
@@ -368,8 +372,8 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r11;
-  reg [23:0] r12;
+  reg [7:0] r15;
+  reg [23:0] r16;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -405,20 +409,20 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire n20 = in_grad[16] | in_grad[17];
   wire n21 = n20 | n10;
   wire n22 = n21 | n16;
-  wire [3:0] lane0_grad_frac_lead_l4_0 = n22 ? {1'b0, n16, lane0_grad_frac_lead_l2_2} : {n19, lane0_grad_frac_lead_l3_0};
-  wire n23 = |in_grad[22:0];
-  wire [4:0] n24 = {n22, lane0_grad_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_grad_shift = 5'h18 - lane0_grad_n;
+  wire [2:0] lane0_grad_frac_lead_l4_0 = n22 ? {n16, lane0_grad_frac_lead_l2_2} : lane0_grad_frac_lead_l3_0;
+  wire [4:0] n23 = 5'h17 - {r2[3], r1, r2[2:0]};
+  wire n24 = |in_grad[22:0];
+  wire [4:0] lane0_grad_shift = lane0_grad_nonzero ? n23 : 5'h18;
   wire [8:0] n25 = 9'h182 - {4'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_351_0 = |lane0_grad_bits_33[30:23];
-  wire [23:0] n26 = {lane0_grad_fields_port_351_0, lane0_grad_bits_33[22:0]} << lane0_grad_shift;
-  wire [23:0] lane0_grad_sig_42 = lane0_grad_fields_port_351_0 ? {lane0_grad_fields_port_351_0, lane0_grad_bits_33[22:0]} : n26;
-  wire [8:0] n27 = {1'b0, lane0_grad_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_grad_fields_port_354_0 = lane0_grad_fields_port_351_0 ? n27 : 9'h182;
-  wire [12:0] exp_104 = lane0_grad_fields_port_351_0 ? {{4{lane0_grad_fields_port_354_0[8]}}, lane0_grad_fields_port_354_0} : {{4{n25[8]}}, n25};
-  wire n28 = lane0_grad_bits_33[30:23] == 8'hff;
-  wire n29 = ~|lane0_grad_bits_33[30:23];
-  wire n30 = ~|lane0_grad_bits_33[22:0];
+  wire lane0_grad_fields_port_349_0 = |lane0_grad_bits_32[30:23];
+  wire [23:0] n26 = {lane0_grad_fields_port_349_0, lane0_grad_bits_32[22:0]} << lane0_grad_shift;
+  wire [23:0] lane0_grad_sig_42 = lane0_grad_fields_port_349_0 ? {lane0_grad_fields_port_349_0, lane0_grad_bits_32[22:0]} : n26;
+  wire [8:0] n27 = {1'b0, lane0_grad_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_grad_fields_port_352_0 = lane0_grad_fields_port_349_0 ? n27 : 9'h182;
+  wire [12:0] exp_104 = lane0_grad_fields_port_349_0 ? {{4{lane0_grad_fields_port_352_0[8]}}, lane0_grad_fields_port_352_0} : {{4{n25[8]}}, n25};
+  wire n28 = lane0_grad_bits_32[30:23] == 8'hff;
+  wire n29 = ~|lane0_grad_bits_32[30:23];
+  wire n30 = ~|lane0_grad_bits_32[22:0];
   wire n31 = n29 & n30;
   wire n32 = n30 ? 1'b0 : 1'b1;
   wire n33 = n31 ? 1'b1 : 1'b0;
@@ -453,20 +457,20 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire n51 = in_x[16] | in_x[17];
   wire n52 = n51 | n41;
   wire n53 = n52 | n47;
-  wire [3:0] lane0_x_frac_lead_l4_0 = n53 ? {1'b0, n47, lane0_x_frac_lead_l2_2} : {n50, lane0_x_frac_lead_l3_0};
-  wire n54 = |in_x[22:0];
-  wire [4:0] n55 = {n53, lane0_x_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_x_shift = 5'h18 - lane0_x_n;
+  wire [2:0] lane0_x_frac_lead_l4_0 = n53 ? {n47, lane0_x_frac_lead_l2_2} : lane0_x_frac_lead_l3_0;
+  wire [4:0] n54 = 5'h17 - {r4[3], r3, r4[2:0]};
+  wire n55 = |in_x[22:0];
+  wire [4:0] lane0_x_shift = lane0_x_nonzero ? n54 : 5'h18;
   wire [8:0] n56 = 9'h182 - {4'h0, lane0_x_shift};
-  wire lane0_x_fields_port_199_0 = |lane0_x_bits_33[30:23];
-  wire [23:0] n57 = {lane0_x_fields_port_199_0, lane0_x_bits_33[22:0]} << lane0_x_shift;
-  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_199_0 ? {lane0_x_fields_port_199_0, lane0_x_bits_33[22:0]} : n57;
-  wire [8:0] n58 = {1'b0, lane0_x_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_202_0 = lane0_x_fields_port_199_0 ? n58 : 9'h182;
-  wire [12:0] exp_97 = lane0_x_fields_port_199_0 ? {{4{lane0_x_fields_port_202_0[8]}}, lane0_x_fields_port_202_0} : {{4{n56[8]}}, n56};
-  wire n59 = lane0_x_bits_33[30:23] == 8'hff;
-  wire n60 = ~|lane0_x_bits_33[30:23];
-  wire n61 = ~|lane0_x_bits_33[22:0];
+  wire lane0_x_fields_port_198_0 = |lane0_x_bits_32[30:23];
+  wire [23:0] n57 = {lane0_x_fields_port_198_0, lane0_x_bits_32[22:0]} << lane0_x_shift;
+  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_198_0 ? {lane0_x_fields_port_198_0, lane0_x_bits_32[22:0]} : n57;
+  wire [8:0] n58 = {1'b0, lane0_x_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_201_0 = lane0_x_fields_port_198_0 ? n58 : 9'h182;
+  wire [12:0] exp_97 = lane0_x_fields_port_198_0 ? {{4{lane0_x_fields_port_201_0[8]}}, lane0_x_fields_port_201_0} : {{4{n56[8]}}, n56};
+  wire n59 = lane0_x_bits_32[30:23] == 8'hff;
+  wire n60 = ~|lane0_x_bits_32[30:23];
+  wire n61 = ~|lane0_x_bits_32[22:0];
   wire n62 = n60 & n61;
   wire n63 = n61 ? 1'b0 : 1'b1;
   wire n64 = n62 ? 1'b1 : 1'b0;
@@ -601,13 +605,13 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [46:0] n183 = lane0_square_mul_product_rows_sum5[46:0] & {n178[45:0], 1'b0};
   wire [46:0] n184 = n182 | n183;
   wire [47:0] n185 = {16'h0, lane0_square_mul_product_tile_0_0} ^ lane0_square_mul_product_rows_0;
-  wire [47:0] lane0_square_mul_product_sums_sum0 = n185 ^ {r1, 1'b0};
+  wire [47:0] lane0_square_mul_product_sums_sum0 = n185 ^ {r5, 1'b0};
   wire [46:0] n186 = {15'h0, lane0_square_mul_product_tile_0_0} & lane0_square_mul_product_rows_0[46:0];
-  wire [46:0] n187 = {15'h0, lane0_square_mul_product_tile_0_0} & {r1[45:0], 1'b0};
+  wire [46:0] n187 = {15'h0, lane0_square_mul_product_tile_0_0} & {r5[45:0], 1'b0};
   wire [46:0] n188 = n186 | n187;
-  wire [46:0] n189 = lane0_square_mul_product_rows_0[46:0] & {r1[45:0], 1'b0};
+  wire [46:0] n189 = lane0_square_mul_product_rows_0[46:0] & {r5[45:0], 1'b0};
   wire [46:0] n190 = n188 | n189;
-  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r2, 1'b0};
+  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r6, 1'b0};
   wire [66:0] n191 = 67'h100000000 * {33'h0, lane0_square_square};
   wire [34:0] n192 = {1'b0, lane0_add_t[34:1]} >> n114;
   wire [34:0] n193 = n113 ? 35'h0 : n192;
@@ -708,14 +712,14 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [56:0] n277 = {9'h0, n275} | n276;
   wire [56:0] n278 = {9'h0, lane0_cube_mul_product_tile_0_16, 16'h0} & lane0_cube_mul_product_rows_0[56:0];
   wire [56:0] n279 = n277 | n278;
-  wire [57:0] n280 = {r3, 1'b0} ^ lane0_cube_mul_product_sums_sum0;
+  wire [57:0] n280 = {r7, 1'b0} ^ lane0_cube_mul_product_sums_sum0;
   wire [57:0] lane0_cube_mul_product_sums_sum1 = n280 ^ {n279, 1'b0};
-  wire [56:0] n281 = {r3[55:0], 1'b0} & lane0_cube_mul_product_sums_sum0[56:0];
-  wire [56:0] n282 = {r3[55:0], 1'b0} & {n279[55:0], 1'b0};
+  wire [56:0] n281 = {r7[55:0], 1'b0} & lane0_cube_mul_product_sums_sum0[56:0];
+  wire [56:0] n282 = {r7[55:0], 1'b0} & {n279[55:0], 1'b0};
   wire [56:0] n283 = n281 | n282;
   wire [56:0] n284 = lane0_cube_mul_product_sums_sum0[56:0] & {n279[55:0], 1'b0};
   wire [56:0] n285 = n283 | n284;
-  wire [57:0] lane0_cube_mul_p_7 = lane0_cube_mul_product_split_0 + {r4, 1'b0};
+  wire [57:0] lane0_cube_mul_p_7 = lane0_cube_mul_product_split_0 + {r8, 1'b0};
   wire n286 = u[33] ? 1'b1 : 1'b0;
   wire [1:0] n287 = u[34] ? 2'h2 : {1'b0, n286};
   wire [1:0] lane0_norm_lead = u[35] ? 2'h3 : n287;
@@ -779,11 +783,11 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [36:0] n335 = lane0_seed_square_rows_sum0 & {n332[35:0], 1'b0};
   wire [36:0] n336 = n334 | n335;
   wire [37:0] n337 = {6'h0, lane0_seed_square_tile_0_0} ^ lane0_seed_square_rows_0;
-  wire [37:0] lane0_seed_square_sums_sum0 = n337 ^ {r5, 1'b0};
+  wire [37:0] lane0_seed_square_sums_sum0 = n337 ^ {r9, 1'b0};
   wire [36:0] n338 = {5'h0, lane0_seed_square_tile_0_0} & lane0_seed_square_rows_0[36:0];
-  wire [36:0] n339 = {5'h0, lane0_seed_square_tile_0_0} & {r5[35:0], 1'b0};
+  wire [36:0] n339 = {5'h0, lane0_seed_square_tile_0_0} & {r9[35:0], 1'b0};
   wire [36:0] n340 = n338 | n339;
-  wire [36:0] n341 = lane0_seed_square_rows_0[36:0] & {r5[35:0], 1'b0};
+  wire [36:0] n341 = lane0_seed_square_rows_0[36:0] & {r9[35:0], 1'b0};
   wire [36:0] n342 = n340 | n341;
   wire [37:0] lane0_seed_p_26 = lane0_seed_square_sums_sum0 + {n342, 1'b0};
   wire [14:0] n343 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
@@ -927,11 +931,11 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [45:0] n465 = lane0_seed_slope_rows_sum11[45:0] & {n460[44:0], 1'b0};
   wire [45:0] n466 = n464 | n465;
   wire [46:0] n467 = {15'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [46:0] lane0_seed_slope_sums_sum0 = n467 ^ {r6, 1'b0};
+  wire [46:0] lane0_seed_slope_sums_sum0 = n467 ^ {r10, 1'b0};
   wire [45:0] n468 = {14'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[45:0];
-  wire [45:0] n469 = {14'h0, lane0_seed_slope_tile_0_0} & {r6[44:0], 1'b0};
+  wire [45:0] n469 = {14'h0, lane0_seed_slope_tile_0_0} & {r10[44:0], 1'b0};
   wire [45:0] n470 = n468 | n469;
-  wire [45:0] n471 = lane0_seed_slope_rows_0[45:0] & {r6[44:0], 1'b0};
+  wire [45:0] n471 = lane0_seed_slope_rows_0[45:0] & {r10[44:0], 1'b0};
   wire [45:0] n472 = n470 | n471;
   wire [46:0] lane0_seed_p = lane0_seed_slope_sums_sum0 + {n472, 1'b0};
   wire [32:0] n473 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[46:23]};
@@ -1022,14 +1026,14 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [55:0] n549 = {8'h0, n547} | n548;
   wire [55:0] n550 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & lane0_product_mul_product_rows_0[55:0];
   wire [55:0] n551 = n549 | n550;
-  wire [56:0] n552 = {r7, 1'b0} ^ lane0_product_mul_product_sums_sum0;
+  wire [56:0] n552 = {r11, 1'b0} ^ lane0_product_mul_product_sums_sum0;
   wire [56:0] lane0_product_mul_product_sums_sum1 = n552 ^ {n551, 1'b0};
-  wire [55:0] n553 = {r7[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
-  wire [55:0] n554 = {r7[54:0], 1'b0} & {n551[54:0], 1'b0};
+  wire [55:0] n553 = {r11[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
+  wire [55:0] n554 = {r11[54:0], 1'b0} & {n551[54:0], 1'b0};
   wire [55:0] n555 = n553 | n554;
   wire [55:0] n556 = lane0_product_mul_product_sums_sum0[55:0] & {n551[54:0], 1'b0};
   wire [55:0] n557 = n555 | n556;
-  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r8, 1'b0};
+  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r12, 1'b0};
   wire [31:0] n558 = {16'h0, a_43[15:0]} * {16'h0, b_45[15:0]};
   wire [31:0] n559 = {16'h0, a_43[15:0]} * {16'h0, b_45[31:16]};
   wire [31:0] n560 = {16'h0, a_43[31:16]} * {16'h0, b_45[15:0]};
@@ -1082,12 +1086,12 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [63:0] n603 = n601 | n602;
   wire [47:0] n604 = {lane0_agrad_mul_product_tile_0_16, 16'h0} & {lane0_agrad_mul_product_tile_16_0, 16'h0};
   wire [63:0] n605 = n603 | {16'h0, n604};
-  wire [67:0] n606 = lane0_agrad_mul_product_rows_0 ^ {r9, 1'b0};
+  wire [67:0] n606 = lane0_agrad_mul_product_rows_0 ^ {r13, 1'b0};
   wire [67:0] lane0_agrad_mul_product_sums_sum1 = n606 ^ lane0_agrad_mul_product_sums_sum0;
-  wire [66:0] n607 = lane0_agrad_mul_product_rows_0[66:0] & {r9[65:0], 1'b0};
+  wire [66:0] n607 = lane0_agrad_mul_product_rows_0[66:0] & {r13[65:0], 1'b0};
   wire [66:0] n608 = lane0_agrad_mul_product_rows_0[66:0] & lane0_agrad_mul_product_sums_sum0[66:0];
   wire [66:0] n609 = n607 | n608;
-  wire [66:0] n610 = {r9[65:0], 1'b0} & lane0_agrad_mul_product_sums_sum0[66:0];
+  wire [66:0] n610 = {r13[65:0], 1'b0} & lane0_agrad_mul_product_sums_sum0[66:0];
   wire [66:0] n611 = n609 | n610;
   wire [67:0] n612 = {3'h0, n605, 1'b0} ^ lane0_agrad_mul_product_sums_sum1;
   wire [67:0] lane0_agrad_mul_product_sums_sum2 = n612 ^ {n611, 1'b0};
@@ -1096,7 +1100,7 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [66:0] n615 = n613 | n614;
   wire [66:0] n616 = lane0_agrad_mul_product_sums_sum1[66:0] & {n611[65:0], 1'b0};
   wire [66:0] n617 = n615 | n616;
-  wire [67:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r10, 1'b0};
+  wire [67:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r14, 1'b0};
   wire n618 = |v[35:30];
   wire n619 = ~n618;
   wire n620 = v[29] & n619;
@@ -1164,16 +1168,16 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [30:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[35:5] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n677;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1752_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [31:0] n678 = {1'b0, lane0_pack_port_1752_0} | n79;
+  wire [30:0] lane0_pack_port_1750_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [31:0] n678 = {1'b0, lane0_pack_port_1750_0} | n79;
   wire [31:0] n679 = n71 ? n79 : n678;
   wire [31:0] n680 = n35 ? {n79[31], 8'hff, n79[22:0]} : n679;
-  assign out_y = {r12[23], r11, r12[22:0]};
+  assign out_y = {r16[23], r15, r16[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_33 <= in_x;
-      lane0_grad_bits_33 <= in_grad;
+      lane0_x_bits_32 <= in_x;
+      lane0_grad_bits_32 <= in_grad;
       lane0_square_tiles_alpha_ok <= 1'b1;
       lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
       lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
@@ -1190,7 +1194,7 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
       lane0_product_alpha_ok <= lane0_product_split_alpha_ok;
       lane0_cube_tiles_alpha_ok <= lane0_product_alpha_ok;
-      lane0_unpack_sg <= lane0_grad_bits_33[31];
+      lane0_unpack_sg <= lane0_grad_bits_32[31];
       lane0_square_tiles_sg <= lane0_unpack_sg;
       lane0_square_split_sg <= lane0_square_tiles_sg;
       lane0_square_sg <= lane0_square_split_sg;
@@ -1203,7 +1207,7 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_seed_products_sg <= lane0_seed_products_tiles_sg;
       lane0_seed_curve_sg <= lane0_seed_products_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
-      lane0_unpack_sx <= lane0_x_bits_33[31];
+      lane0_unpack_sx <= lane0_x_bits_32[31];
       lane0_square_tiles_sx <= lane0_unpack_sx;
       lane0_square_split_sx <= lane0_square_tiles_sx;
       lane0_square_sx <= lane0_square_split_sx;
@@ -1224,7 +1228,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_pack_lead_alpha_ok <= lane0_agrad_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_grad_n <= ~n23 ? 5'h0 : n24;
+      r1 <= n22 ? 1'b0 : n19;
+      r2 <= {n22, lane0_grad_frac_lead_l4_0};
+      lane0_grad_nonzero <= n24;
       lane0_unpack_sigg <= lane0_grad_sig_42;
       lane0_square_tiles_sigg <= lane0_unpack_sigg;
       lane0_square_split_sigg <= lane0_square_tiles_sigg;
@@ -1276,7 +1282,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_pack_lead_cg <= lane0_agrad_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n54 ? 5'h0 : n55;
+      r3 <= n53 ? 1'b0 : n50;
+      r4 <= {n53, lane0_x_frac_lead_l4_0};
+      lane0_x_nonzero <= n55;
       lane0_unpack_sigx <= lane0_x_sig_42;
       lane0_unpack_ex <= exp_97;
       lane0_unpack_cx <= cls;
@@ -1376,9 +1384,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_add_one <= {n111, n110, n109, n108, n107, n106, n105, n104, n103, n102, n101, n100, n99, n98, n97, n96, n95, n94, n93, n92, n91, n90, n89, n88, n87, n86, n85, n84, n83, n82, n81, n80, lane0_add_signal};
       lane0_square_mul_product_tile_0_0 <= n119;
       lane0_square_mul_product_rows_0 <= lane0_square_mul_product_rows_sum6;
-      r1 <= n184;
+      r5 <= n184;
       lane0_square_mul_product_split_0 <= lane0_square_mul_product_sums_sum0;
-      r2 <= n190;
+      r6 <= n190;
       lane0_square_square <= lane0_square_mul_p_5[47:14];
       lane0_alpha_q <= lane0_square_square;
       lane0_sum_align_q <= lane0_alpha_q;
@@ -1398,9 +1406,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_cube_mul_product_tile_0_0 <= n194;
       lane0_cube_mul_product_tile_0_16 <= n195;
       lane0_cube_mul_product_rows_0 <= lane0_cube_mul_product_rows_sum7;
-      r3 <= n273;
+      r7 <= n273;
       lane0_cube_mul_product_split_0 <= lane0_cube_mul_product_sums_sum1;
-      r4 <= n285;
+      r8 <= n285;
       a_43 <= lane0_cube_mul_p_7[57:23];
       sig <= n288[31:0];
       lane0_seed_b <= sig[22:0];
@@ -1442,7 +1450,7 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_pack_overflow_at_35_r <= lane0_pack_overflow_at_35;
       lane0_seed_square_tile_0_0 <= n323;
       lane0_seed_square_rows_0 <= lane0_seed_square_rows_sum1;
-      r5 <= n336;
+      r9 <= n336;
       lane0_seed_b_12 <= lane0_seed_p_26[37:19];
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[14:0];
       lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
@@ -1451,16 +1459,16 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n359;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum12;
-      r6 <= n466;
+      r10 <= n466;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n473;
       lane0_seed_r0 <= n474;
       lane0_product_mul_product_tile_0_0 <= n475;
       lane0_product_mul_product_tile_0_16 <= n476;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum6;
-      r7 <= n545;
+      r11 <= n545;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_sums_sum1;
-      r8 <= n557;
+      r12 <= n557;
       lane0_product_product <= lane0_product_mul_p_7[56:23];
       lane0_cube_tiles_v <= lane0_product_product;
       lane0_cube_split_v <= lane0_cube_tiles_v;
@@ -1470,9 +1478,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_agrad_mul_product_tile_16_0 <= n560;
       lane0_agrad_mul_product_tile_16_16 <= n561;
       lane0_agrad_mul_product_rows_0 <= lane0_agrad_mul_product_rows_sum2;
-      r9 <= n598;
+      r13 <= n598;
       lane0_agrad_mul_product_split_0 <= lane0_agrad_mul_product_sums_sum2;
-      r10 <= n617;
+      r14 <= n617;
       v <= lane0_agrad_mul_p_7[67:32];
       lane0_pack_lead_6 <= v[35];
       lane0_pack_v_lead <= v;
@@ -1490,8 +1498,8 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n676[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r11 <= n75 ? 8'hff : n679[30:23];
-      r12 <= n74 ? 24'h400000 : {n680[31], n680[22:0]};
+      r15 <= n75 ? 8'hff : n679[30:23];
+      r16 <= n74 ? 24'h400000 : {n680[31], n680[22:0]};
     end
   end
 
@@ -2588,8 +2596,8 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_33 = 32'h0;
-    lane0_grad_bits_33 = 32'h0;
+    lane0_x_bits_32 = 32'h0;
+    lane0_grad_bits_32 = 32'h0;
     lane0_square_tiles_alpha_ok = 1'b0;
     lane0_square_split_alpha_ok = 1'b0;
     lane0_square_alpha_ok = 1'b0;
@@ -2667,7 +2675,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_pack_lead_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
-    lane0_grad_n = 5'h0;
+    r1 = 1'b0;
+    r2 = 4'h0;
+    lane0_grad_nonzero = 1'b0;
     lane0_unpack_sigg = 24'h0;
     lane0_square_tiles_sigg = 24'h0;
     lane0_square_split_sigg = 24'h0;
@@ -2719,7 +2729,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 5'h0;
+    r3 = 1'b0;
+    r4 = 4'h0;
+    lane0_x_nonzero = 1'b0;
     lane0_unpack_sigx = 24'h0;
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
@@ -2819,9 +2831,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_add_one = 33'h0;
     lane0_square_mul_product_tile_0_0 = 32'h0;
     lane0_square_mul_product_rows_0 = 48'h0;
-    r1 = 47'h0;
+    r5 = 47'h0;
     lane0_square_mul_product_split_0 = 48'h0;
-    r2 = 47'h0;
+    r6 = 47'h0;
     lane0_square_square = 34'h0;
     lane0_alpha_q = 34'h0;
     lane0_sum_align_q = 34'h0;
@@ -2841,9 +2853,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_cube_mul_product_tile_0_0 = 32'h0;
     lane0_cube_mul_product_tile_0_16 = 32'h0;
     lane0_cube_mul_product_rows_0 = 58'h0;
-    r3 = 57'h0;
+    r7 = 57'h0;
     lane0_cube_mul_product_split_0 = 58'h0;
-    r4 = 57'h0;
+    r8 = 57'h0;
     a_43 = 35'h0;
     sig = 32'h0;
     lane0_seed_b = 23'h0;
@@ -2885,7 +2897,7 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_pack_overflow_at_35_r = 1'b0;
     lane0_seed_square_tile_0_0 = 32'h0;
     lane0_seed_square_rows_0 = 38'h0;
-    r5 = 37'h0;
+    r9 = 37'h0;
     lane0_seed_b_12 = 19'h0;
     lane0_seed_seed_products_tiles_1 = 15'h0;
     lane0_seed_a_14 = 15'h0;
@@ -2894,16 +2906,16 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_seed_seed_curve_1 = 34'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 47'h0;
-    r6 = 46'h0;
+    r10 = 46'h0;
     lane0_seed_seed_products_2 = 47'h0;
     lane0_seed_seed_curve_0 = 33'h0;
     lane0_seed_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
     lane0_product_mul_product_rows_0 = 57'h0;
-    r7 = 56'h0;
+    r11 = 56'h0;
     lane0_product_mul_product_split_0 = 57'h0;
-    r8 = 56'h0;
+    r12 = 56'h0;
     lane0_product_product = 34'h0;
     lane0_cube_tiles_v = 34'h0;
     lane0_cube_split_v = 34'h0;
@@ -2913,9 +2925,9 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_agrad_mul_product_tile_16_0 = 32'h0;
     lane0_agrad_mul_product_tile_16_16 = 32'h0;
     lane0_agrad_mul_product_rows_0 = 68'h0;
-    r9 = 67'h0;
+    r13 = 67'h0;
     lane0_agrad_mul_product_split_0 = 68'h0;
-    r10 = 67'h0;
+    r14 = 67'h0;
     v = 36'h0;
     lane0_pack_lead_6 = 1'b0;
     lane0_pack_v_lead = 36'h0;
@@ -2933,8 +2945,8 @@ module isrlu_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r11 = 8'h0;
-    r12 = 24'h0;
+    r15 = 8'h0;
+    r16 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

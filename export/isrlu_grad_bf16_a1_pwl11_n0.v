@@ -23,7 +23,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   output wire [15:0] out_y;             // result y: raw bf16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_9;
+  reg [15:0] lane0_x_bits_8;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -33,7 +33,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg valid_7;
   reg valid_8;
   reg valid_9;
-  reg [15:0] lane0_grad_bits_9;
+  reg [15:0] lane0_grad_bits_8;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
@@ -68,7 +68,8 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg valid_13;
   reg valid_14;
   reg valid_15;
-  reg [2:0] lane0_grad_n;
+  reg [2:0] lane0_grad_lead;
+  reg lane0_grad_nonzero;
   reg [7:0] lane0_unpack_sigg;
   reg [7:0] lane0_square_sigg;
   reg [7:0] lane0_alpha_sigg;
@@ -101,7 +102,8 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [2:0] lane0_x_n;
+  reg [2:0] lane0_x_lead;
+  reg lane0_x_nonzero;
   reg [6:0] lane0_unpack_sigx;
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -200,19 +202,19 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n6 = in_grad[4] | in_grad[5];
   wire n7 = n6 | in_grad[6];
   wire [1:0] lane0_grad_frac_lead_l2_0 = n7 ? {in_grad[6], lane0_grad_frac_lead_l1_1} : {n5, lane0_grad_frac_lead_l1_0};
-  wire n8 = |in_grad[6:0];
-  wire [3:0] n9 = {1'b0, n7, lane0_grad_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_grad_shift = 4'h8 - {1'b0, lane0_grad_n};
+  wire [3:0] n8 = 4'h7 - {1'b0, lane0_grad_lead};
+  wire n9 = |in_grad[6:0];
+  wire [3:0] lane0_grad_shift = lane0_grad_nonzero ? n8 : 4'h8;
   wire [8:0] n10 = 9'h182 - {5'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_121_0 = |lane0_grad_bits_9[14:7];
-  wire [7:0] n11 = {lane0_grad_fields_port_121_0, lane0_grad_bits_9[6:0]} << lane0_grad_shift;
-  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_121_0 ? {lane0_grad_fields_port_121_0, lane0_grad_bits_9[6:0]} : n11;
-  wire [8:0] n12 = {1'b0, lane0_grad_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_grad_fields_port_124_0 = lane0_grad_fields_port_121_0 ? n12 : 9'h182;
-  wire [12:0] exp_82 = lane0_grad_fields_port_121_0 ? {{4{lane0_grad_fields_port_124_0[8]}}, lane0_grad_fields_port_124_0} : {{4{n10[8]}}, n10};
-  wire n13 = lane0_grad_bits_9[14:7] == 8'hff;
-  wire n14 = ~|lane0_grad_bits_9[14:7];
-  wire n15 = ~|lane0_grad_bits_9[6:0];
+  wire lane0_grad_fields_port_119_0 = |lane0_grad_bits_8[14:7];
+  wire [7:0] n11 = {lane0_grad_fields_port_119_0, lane0_grad_bits_8[6:0]} << lane0_grad_shift;
+  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_119_0 ? {lane0_grad_fields_port_119_0, lane0_grad_bits_8[6:0]} : n11;
+  wire [8:0] n12 = {1'b0, lane0_grad_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_grad_fields_port_122_0 = lane0_grad_fields_port_119_0 ? n12 : 9'h182;
+  wire [12:0] exp_82 = lane0_grad_fields_port_119_0 ? {{4{lane0_grad_fields_port_122_0[8]}}, lane0_grad_fields_port_122_0} : {{4{n10[8]}}, n10};
+  wire n13 = lane0_grad_bits_8[14:7] == 8'hff;
+  wire n14 = ~|lane0_grad_bits_8[14:7];
+  wire n15 = ~|lane0_grad_bits_8[6:0];
   wire n16 = n14 & n15;
   wire n17 = n15 ? 1'b0 : 1'b1;
   wire n18 = n16 ? 1'b1 : 1'b0;
@@ -226,19 +228,19 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n23 = in_x[4] | in_x[5];
   wire n24 = n23 | in_x[6];
   wire [1:0] lane0_x_frac_lead_l2_0 = n24 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n22, lane0_x_frac_lead_l1_0};
-  wire n25 = |in_x[6:0];
-  wire [3:0] n26 = {1'b0, n24, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
+  wire [3:0] n25 = 4'h7 - {1'b0, lane0_x_lead};
+  wire n26 = |in_x[6:0];
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n25 : 4'h8;
   wire [8:0] n27 = 9'h182 - {5'h0, lane0_x_shift};
-  wire lane0_x_fields_port_81_0 = |lane0_x_bits_9[14:7];
-  wire [6:0] n28 = lane0_x_bits_9[6:0] << lane0_x_shift;
-  wire [6:0] lane0_x_sig_18 = lane0_x_fields_port_81_0 ? lane0_x_bits_9[6:0] : n28;
-  wire [8:0] n29 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_84_0 = lane0_x_fields_port_81_0 ? n29 : 9'h182;
-  wire [12:0] exp_75 = lane0_x_fields_port_81_0 ? {{4{lane0_x_fields_port_84_0[8]}}, lane0_x_fields_port_84_0} : {{4{n27[8]}}, n27};
-  wire n30 = lane0_x_bits_9[14:7] == 8'hff;
-  wire n31 = ~|lane0_x_bits_9[14:7];
-  wire n32 = ~|lane0_x_bits_9[6:0];
+  wire lane0_x_fields_port_80_0 = |lane0_x_bits_8[14:7];
+  wire [6:0] n28 = lane0_x_bits_8[6:0] << lane0_x_shift;
+  wire [6:0] lane0_x_sig_18 = lane0_x_fields_port_80_0 ? lane0_x_bits_8[6:0] : n28;
+  wire [8:0] n29 = {1'b0, lane0_x_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_83_0 = lane0_x_fields_port_80_0 ? n29 : 9'h182;
+  wire [12:0] exp_75 = lane0_x_fields_port_80_0 ? {{4{lane0_x_fields_port_83_0[8]}}, lane0_x_fields_port_83_0} : {{4{n27[8]}}, n27};
+  wire n30 = lane0_x_bits_8[14:7] == 8'hff;
+  wire n31 = ~|lane0_x_bits_8[14:7];
+  wire n32 = ~|lane0_x_bits_8[6:0];
   wire n33 = n31 & n32;
   wire n34 = n32 ? 1'b0 : 1'b1;
   wire n35 = n33 ? 1'b1 : 1'b0;
@@ -437,16 +439,16 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [12:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[25:13] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n202;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_396_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n203 = {1'b0, lane0_pack_port_396_0} | n2;
+  wire [14:0] lane0_pack_port_394_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n203 = {1'b0, lane0_pack_port_394_0} | n2;
   wire [15:0] n204 = n19 ? n2 : n203;
   wire [15:0] n205 = n20 ? {n2[15], 8'hff, n2[6:0]} : n204;
   assign out_y = {r3[7], r2, r3[6:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_9 <= in_x;
-      lane0_grad_bits_9 <= in_grad;
+      lane0_x_bits_8 <= in_x;
+      lane0_grad_bits_8 <= in_grad;
       lane0_square_alpha_ok <= 1'b1;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
@@ -460,7 +462,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_alpha_ok <= lane0_product_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sg <= lane0_grad_bits_9[15];
+      lane0_unpack_sg <= lane0_grad_bits_8[15];
       lane0_square_sg <= lane0_unpack_sg;
       lane0_alpha_sg <= lane0_square_sg;
       lane0_sum_align_sg <= lane0_alpha_sg;
@@ -474,8 +476,9 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_sign <= lane0_product_sign;
       lane0_normalize_sign <= lane0_pack_lead_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_sx <= lane0_x_bits_9[15];
-      lane0_grad_n <= ~n8 ? 3'h0 : n9[2:0];
+      lane0_unpack_sx <= lane0_x_bits_8[15];
+      lane0_grad_lead <= {n7, lane0_grad_frac_lead_l2_0};
+      lane0_grad_nonzero <= n9;
       lane0_unpack_sigg <= lane0_grad_sig_18;
       lane0_square_sigg <= lane0_unpack_sigg;
       lane0_alpha_sigg <= lane0_square_sigg;
@@ -508,7 +511,8 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_cg <= lane0_product_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n25 ? 3'h0 : n26[2:0];
+      lane0_x_lead <= {n24, lane0_x_frac_lead_l2_0};
+      lane0_x_nonzero <= n26;
       lane0_unpack_sigx <= lane0_x_sig_18;
       lane0_unpack_ex <= exp_75;
       lane0_unpack_cx <= cls;
@@ -2825,7 +2829,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_9 = 16'h0;
+    lane0_x_bits_8 = 16'h0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -2835,7 +2839,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     valid_7 = 1'b0;
     valid_8 = 1'b0;
     valid_9 = 1'b0;
-    lane0_grad_bits_9 = 16'h0;
+    lane0_grad_bits_8 = 16'h0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
@@ -2871,7 +2875,8 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     valid_14 = 1'b0;
     valid_15 = 1'b0;
     out_valid = 1'b0;
-    lane0_grad_n = 3'h0;
+    lane0_grad_lead = 3'h0;
+    lane0_grad_nonzero = 1'b0;
     lane0_unpack_sigg = 8'h0;
     lane0_square_sigg = 8'h0;
     lane0_alpha_sigg = 8'h0;
@@ -2904,7 +2909,8 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 3'h0;
+    lane0_x_lead = 3'h0;
+    lane0_x_nonzero = 1'b0;
     lane0_unpack_sigx = 7'h0;
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
@@ -2992,5 +2998,5 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n9[3], n26[3], n82[23:0], n87[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], n201[11:7], lane0_pack_rnd_signal[12:1], n205[14:7]};
+  wire unused_bits = ^{n82[23:0], n87[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], n201[11:7], lane0_pack_rnd_signal[12:1], n205[14:7]};
 endmodule

@@ -23,7 +23,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   output wire [31:0] out_y;             // result y: raw fp32 bits, W=32
 
   // Registers
-  reg [31:0] lane0_grad_bits_33;
+  reg [31:0] lane0_grad_bits_32;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -44,7 +44,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg valid_18;
   reg valid_19;
   reg valid_20;
-  reg [31:0] lane0_x_bits_33;
+  reg [31:0] lane0_x_bits_32;
   reg lane0_square_tiles_alpha_ok;
   reg lane0_square_split_alpha_ok;
   reg lane0_square_alpha_ok;
@@ -83,7 +83,9 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
   reg lane0_unpack_sx;
-  reg [4:0] lane0_grad_n;
+  reg r1;
+  reg [3:0] r2;
+  reg lane0_grad_nonzero;
   reg [23:0] lane0_unpack_sigg;
   reg [23:0] lane0_square_tiles_sigg;
   reg [23:0] lane0_square_split_sigg;
@@ -129,7 +131,9 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [4:0] lane0_x_n;
+  reg r3;
+  reg [3:0] r4;
+  reg lane0_x_nonzero;
   reg [23:0] lane0_unpack_sigx;
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -178,9 +182,9 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [32:0] lane0_add_one;
   reg [31:0] lane0_square_mul_product_tile_0_0;
   reg [47:0] lane0_square_mul_product_rows_0;
-  reg [46:0] r1;
+  reg [46:0] r5;
   reg [47:0] lane0_square_mul_product_split_0;
-  reg [46:0] r2;
+  reg [46:0] r6;
   reg [33:0] lane0_square_square;
   reg [34:0] lane0_add_t;
   reg [34:0] lane0_add_big;
@@ -197,11 +201,11 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [12:0] lane0_product_split_exp;
   reg [12:0] exp_40;
   reg [7:0] lane0_pack_top_at_29_r;
+  reg [4:0] lane0_pack_d_at_29_r;
   reg [4:0] lane0_pack_d_at_33_r;
   reg [4:0] lane0_pack_d_at_32_r;
   reg [4:0] lane0_pack_d_at_31_r;
   reg [4:0] lane0_pack_d_at_30_r;
-  reg [4:0] lane0_pack_d_at_29_r;
   reg lane0_pack_overflow_at_29_r;
   reg [7:0] lane0_pack_top_at_30_r;
   reg lane0_pack_overflow_at_30_r;
@@ -213,7 +217,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg lane0_pack_overflow_at_33_r;
   reg [31:0] lane0_seed_square_tile_0_0;
   reg [37:0] lane0_seed_square_rows_0;
-  reg [36:0] r3;
+  reg [36:0] r7;
   reg [18:0] lane0_seed_b_12;
   reg [70:0] lane0_seed_port__data;
   reg [14:0] lane0_seed_seed_products_tiles_1;
@@ -223,20 +227,20 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [33:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [46:0] lane0_seed_slope_rows_0;
-  reg [45:0] r4;
+  reg [45:0] r8;
   reg [46:0] lane0_seed_seed_products_2;
   reg [32:0] lane0_seed_seed_curve_0;
   reg [32:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
   reg [56:0] lane0_product_mul_product_rows_0;
-  reg [55:0] r5;
+  reg [55:0] r9;
   reg [56:0] lane0_product_mul_product_split_0;
-  reg [55:0] r6;
+  reg [55:0] r10;
   reg [33:0] v;
-  reg lane0_pack_lead_4;
   reg [33:0] lane0_pack_v_lead;
   reg [33:0] lane0_pack_rnd_v;
+  reg lane0_pack_lead_4;
   reg lane0_pack_lead_2;
   reg lane0_pack_lead_3;
   reg lane0_pack_lead_0;
@@ -248,8 +252,8 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r7;
-  reg [23:0] r8;
+  reg [7:0] r11;
+  reg [23:0] r12;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -284,20 +288,20 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire n19 = in_grad[16] | in_grad[17];
   wire n20 = n19 | n9;
   wire n21 = n20 | n15;
-  wire [3:0] lane0_grad_frac_lead_l4_0 = n21 ? {1'b0, n15, lane0_grad_frac_lead_l2_2} : {n18, lane0_grad_frac_lead_l3_0};
-  wire n22 = |in_grad[22:0];
-  wire [4:0] n23 = {n21, lane0_grad_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_grad_shift = 5'h18 - lane0_grad_n;
+  wire [2:0] lane0_grad_frac_lead_l4_0 = n21 ? {n15, lane0_grad_frac_lead_l2_2} : lane0_grad_frac_lead_l3_0;
+  wire [4:0] n22 = 5'h17 - {r2[3], r1, r2[2:0]};
+  wire n23 = |in_grad[22:0];
+  wire [4:0] lane0_grad_shift = lane0_grad_nonzero ? n22 : 5'h18;
   wire [8:0] n24 = 9'h182 - {4'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_346_0 = |lane0_grad_bits_33[30:23];
-  wire [23:0] n25 = {lane0_grad_fields_port_346_0, lane0_grad_bits_33[22:0]} << lane0_grad_shift;
-  wire [23:0] lane0_grad_sig_42 = lane0_grad_fields_port_346_0 ? {lane0_grad_fields_port_346_0, lane0_grad_bits_33[22:0]} : n25;
-  wire [8:0] n26 = {1'b0, lane0_grad_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_grad_fields_port_349_0 = lane0_grad_fields_port_346_0 ? n26 : 9'h182;
-  wire [12:0] exp_88 = lane0_grad_fields_port_346_0 ? {{4{lane0_grad_fields_port_349_0[8]}}, lane0_grad_fields_port_349_0} : {{4{n24[8]}}, n24};
-  wire n27 = lane0_grad_bits_33[30:23] == 8'hff;
-  wire n28 = ~|lane0_grad_bits_33[30:23];
-  wire n29 = ~|lane0_grad_bits_33[22:0];
+  wire lane0_grad_fields_port_344_0 = |lane0_grad_bits_32[30:23];
+  wire [23:0] n25 = {lane0_grad_fields_port_344_0, lane0_grad_bits_32[22:0]} << lane0_grad_shift;
+  wire [23:0] lane0_grad_sig_42 = lane0_grad_fields_port_344_0 ? {lane0_grad_fields_port_344_0, lane0_grad_bits_32[22:0]} : n25;
+  wire [8:0] n26 = {1'b0, lane0_grad_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_grad_fields_port_347_0 = lane0_grad_fields_port_344_0 ? n26 : 9'h182;
+  wire [12:0] exp_88 = lane0_grad_fields_port_344_0 ? {{4{lane0_grad_fields_port_347_0[8]}}, lane0_grad_fields_port_347_0} : {{4{n24[8]}}, n24};
+  wire n27 = lane0_grad_bits_32[30:23] == 8'hff;
+  wire n28 = ~|lane0_grad_bits_32[30:23];
+  wire n29 = ~|lane0_grad_bits_32[22:0];
   wire n30 = n28 & n29;
   wire n31 = n29 ? 1'b0 : 1'b1;
   wire n32 = n30 ? 1'b1 : 1'b0;
@@ -332,20 +336,20 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire n50 = in_x[16] | in_x[17];
   wire n51 = n50 | n40;
   wire n52 = n51 | n46;
-  wire [3:0] lane0_x_frac_lead_l4_0 = n52 ? {1'b0, n46, lane0_x_frac_lead_l2_2} : {n49, lane0_x_frac_lead_l3_0};
-  wire n53 = |in_x[22:0];
-  wire [4:0] n54 = {n52, lane0_x_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_x_shift = 5'h18 - lane0_x_n;
+  wire [2:0] lane0_x_frac_lead_l4_0 = n52 ? {n46, lane0_x_frac_lead_l2_2} : lane0_x_frac_lead_l3_0;
+  wire [4:0] n53 = 5'h17 - {r4[3], r3, r4[2:0]};
+  wire n54 = |in_x[22:0];
+  wire [4:0] lane0_x_shift = lane0_x_nonzero ? n53 : 5'h18;
   wire [8:0] n55 = 9'h182 - {4'h0, lane0_x_shift};
-  wire lane0_x_fields_port_194_0 = |lane0_x_bits_33[30:23];
-  wire [23:0] n56 = {lane0_x_fields_port_194_0, lane0_x_bits_33[22:0]} << lane0_x_shift;
-  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_194_0 ? {lane0_x_fields_port_194_0, lane0_x_bits_33[22:0]} : n56;
-  wire [8:0] n57 = {1'b0, lane0_x_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_197_0 = lane0_x_fields_port_194_0 ? n57 : 9'h182;
-  wire [12:0] exp_81 = lane0_x_fields_port_194_0 ? {{4{lane0_x_fields_port_197_0[8]}}, lane0_x_fields_port_197_0} : {{4{n55[8]}}, n55};
-  wire n58 = lane0_x_bits_33[30:23] == 8'hff;
-  wire n59 = ~|lane0_x_bits_33[30:23];
-  wire n60 = ~|lane0_x_bits_33[22:0];
+  wire lane0_x_fields_port_193_0 = |lane0_x_bits_32[30:23];
+  wire [23:0] n56 = {lane0_x_fields_port_193_0, lane0_x_bits_32[22:0]} << lane0_x_shift;
+  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_193_0 ? {lane0_x_fields_port_193_0, lane0_x_bits_32[22:0]} : n56;
+  wire [8:0] n57 = {1'b0, lane0_x_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_196_0 = lane0_x_fields_port_193_0 ? n57 : 9'h182;
+  wire [12:0] exp_81 = lane0_x_fields_port_193_0 ? {{4{lane0_x_fields_port_196_0[8]}}, lane0_x_fields_port_196_0} : {{4{n55[8]}}, n55};
+  wire n58 = lane0_x_bits_32[30:23] == 8'hff;
+  wire n59 = ~|lane0_x_bits_32[30:23];
+  wire n60 = ~|lane0_x_bits_32[22:0];
   wire n61 = n59 & n60;
   wire n62 = n60 ? 1'b0 : 1'b1;
   wire n63 = n61 ? 1'b1 : 1'b0;
@@ -480,13 +484,13 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [46:0] n182 = lane0_square_mul_product_rows_sum5[46:0] & {n177[45:0], 1'b0};
   wire [46:0] n183 = n181 | n182;
   wire [47:0] n184 = {16'h0, lane0_square_mul_product_tile_0_0} ^ lane0_square_mul_product_rows_0;
-  wire [47:0] lane0_square_mul_product_sums_sum0 = n184 ^ {r1, 1'b0};
+  wire [47:0] lane0_square_mul_product_sums_sum0 = n184 ^ {r5, 1'b0};
   wire [46:0] n185 = {15'h0, lane0_square_mul_product_tile_0_0} & lane0_square_mul_product_rows_0[46:0];
-  wire [46:0] n186 = {15'h0, lane0_square_mul_product_tile_0_0} & {r1[45:0], 1'b0};
+  wire [46:0] n186 = {15'h0, lane0_square_mul_product_tile_0_0} & {r5[45:0], 1'b0};
   wire [46:0] n187 = n185 | n186;
-  wire [46:0] n188 = lane0_square_mul_product_rows_0[46:0] & {r1[45:0], 1'b0};
+  wire [46:0] n188 = lane0_square_mul_product_rows_0[46:0] & {r5[45:0], 1'b0};
   wire [46:0] n189 = n187 | n188;
-  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r2, 1'b0};
+  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r6, 1'b0};
   wire [66:0] n190 = 67'h100000000 * {33'h0, lane0_square_square};
   wire [34:0] n191 = {1'b0, lane0_add_t[34:1]} >> n113;
   wire [34:0] n192 = n112 ? 35'h0 : n191;
@@ -546,11 +550,11 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [36:0] n235 = lane0_seed_square_rows_sum0 & {n232[35:0], 1'b0};
   wire [36:0] n236 = n234 | n235;
   wire [37:0] n237 = {6'h0, lane0_seed_square_tile_0_0} ^ lane0_seed_square_rows_0;
-  wire [37:0] lane0_seed_square_sums_sum0 = n237 ^ {r3, 1'b0};
+  wire [37:0] lane0_seed_square_sums_sum0 = n237 ^ {r7, 1'b0};
   wire [36:0] n238 = {5'h0, lane0_seed_square_tile_0_0} & lane0_seed_square_rows_0[36:0];
-  wire [36:0] n239 = {5'h0, lane0_seed_square_tile_0_0} & {r3[35:0], 1'b0};
+  wire [36:0] n239 = {5'h0, lane0_seed_square_tile_0_0} & {r7[35:0], 1'b0};
   wire [36:0] n240 = n238 | n239;
-  wire [36:0] n241 = lane0_seed_square_rows_0[36:0] & {r3[35:0], 1'b0};
+  wire [36:0] n241 = lane0_seed_square_rows_0[36:0] & {r7[35:0], 1'b0};
   wire [36:0] n242 = n240 | n241;
   wire [37:0] lane0_seed_p_26 = lane0_seed_square_sums_sum0 + {n242, 1'b0};
   wire [14:0] n243 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
@@ -694,11 +698,11 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [45:0] n365 = lane0_seed_slope_rows_sum11[45:0] & {n360[44:0], 1'b0};
   wire [45:0] n366 = n364 | n365;
   wire [46:0] n367 = {15'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [46:0] lane0_seed_slope_sums_sum0 = n367 ^ {r4, 1'b0};
+  wire [46:0] lane0_seed_slope_sums_sum0 = n367 ^ {r8, 1'b0};
   wire [45:0] n368 = {14'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[45:0];
-  wire [45:0] n369 = {14'h0, lane0_seed_slope_tile_0_0} & {r4[44:0], 1'b0};
+  wire [45:0] n369 = {14'h0, lane0_seed_slope_tile_0_0} & {r8[44:0], 1'b0};
   wire [45:0] n370 = n368 | n369;
-  wire [45:0] n371 = lane0_seed_slope_rows_0[45:0] & {r4[44:0], 1'b0};
+  wire [45:0] n371 = lane0_seed_slope_rows_0[45:0] & {r8[44:0], 1'b0};
   wire [45:0] n372 = n370 | n371;
   wire [46:0] lane0_seed_p = lane0_seed_slope_sums_sum0 + {n372, 1'b0};
   wire [32:0] n373 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[46:23]};
@@ -789,14 +793,14 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [55:0] n449 = {8'h0, n447} | n448;
   wire [55:0] n450 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & lane0_product_mul_product_rows_0[55:0];
   wire [55:0] n451 = n449 | n450;
-  wire [56:0] n452 = {r5, 1'b0} ^ lane0_product_mul_product_sums_sum0;
+  wire [56:0] n452 = {r9, 1'b0} ^ lane0_product_mul_product_sums_sum0;
   wire [56:0] lane0_product_mul_product_sums_sum1 = n452 ^ {n451, 1'b0};
-  wire [55:0] n453 = {r5[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
-  wire [55:0] n454 = {r5[54:0], 1'b0} & {n451[54:0], 1'b0};
+  wire [55:0] n453 = {r9[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
+  wire [55:0] n454 = {r9[54:0], 1'b0} & {n451[54:0], 1'b0};
   wire [55:0] n455 = n453 | n454;
   wire [55:0] n456 = lane0_product_mul_product_sums_sum0[55:0] & {n451[54:0], 1'b0};
   wire [55:0] n457 = n455 | n456;
-  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r6, 1'b0};
+  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r10, 1'b0};
   wire n458 = |v[33:32];
   wire n459 = ~n458;
   wire n460 = v[31] & n459;
@@ -846,16 +850,16 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire [28:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:5] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n499;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1307_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [31:0] n500 = {1'b0, lane0_pack_port_1307_0} | n2;
+  wire [30:0] lane0_pack_port_1305_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [31:0] n500 = {1'b0, lane0_pack_port_1305_0} | n2;
   wire [31:0] n501 = n33 ? n2 : n500;
   wire [31:0] n502 = n34 ? {n2[31], 8'hff, n2[22:0]} : n501;
-  assign out_y = {r8[23], r7, r8[22:0]};
+  assign out_y = {r12[23], r11, r12[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_grad_bits_33 <= in_grad;
-      lane0_x_bits_33 <= in_x;
+      lane0_grad_bits_32 <= in_grad;
+      lane0_x_bits_32 <= in_x;
       lane0_square_tiles_alpha_ok <= 1'b1;
       lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
       lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
@@ -874,7 +878,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_pack_lead_alpha_ok <= lane0_product_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sg <= lane0_grad_bits_33[31];
+      lane0_unpack_sg <= lane0_grad_bits_32[31];
       lane0_square_tiles_sg <= lane0_unpack_sg;
       lane0_square_split_sg <= lane0_square_tiles_sg;
       lane0_square_sg <= lane0_square_split_sg;
@@ -893,8 +897,10 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_pack_lead_sign <= lane0_product_sign;
       lane0_normalize_sign <= lane0_pack_lead_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_sx <= lane0_x_bits_33[31];
-      lane0_grad_n <= ~n22 ? 5'h0 : n23;
+      lane0_unpack_sx <= lane0_x_bits_32[31];
+      r1 <= n21 ? 1'b0 : n18;
+      r2 <= {n21, lane0_grad_frac_lead_l4_0};
+      lane0_grad_nonzero <= n23;
       lane0_unpack_sigg <= lane0_grad_sig_42;
       lane0_square_tiles_sigg <= lane0_unpack_sigg;
       lane0_square_split_sigg <= lane0_square_tiles_sigg;
@@ -940,7 +946,9 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_pack_lead_cg <= lane0_product_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n53 ? 5'h0 : n54;
+      r3 <= n52 ? 1'b0 : n49;
+      r4 <= {n52, lane0_x_frac_lead_l4_0};
+      lane0_x_nonzero <= n54;
       lane0_unpack_sigx <= lane0_x_sig_42;
       lane0_unpack_ex <= exp_81;
       lane0_unpack_cx <= cls;
@@ -989,9 +997,9 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_add_one <= {n110, n109, n108, n107, n106, n105, n104, n103, n102, n101, n100, n99, n98, n97, n96, n95, n94, n93, n92, n91, n90, n89, n88, n87, n86, n85, n84, n83, n82, n81, n80, n79, lane0_add_signal};
       lane0_square_mul_product_tile_0_0 <= n118;
       lane0_square_mul_product_rows_0 <= lane0_square_mul_product_rows_sum6;
-      r1 <= n183;
+      r5 <= n183;
       lane0_square_mul_product_split_0 <= lane0_square_mul_product_sums_sum0;
-      r2 <= n189;
+      r6 <= n189;
       lane0_square_square <= lane0_square_mul_p_5[47:14];
       lane0_add_t <= n190[66:32];
       lane0_add_big <= lane0_add_signal_2;
@@ -1008,11 +1016,11 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_product_split_exp <= lane0_product_tiles_exp;
       exp_40 <= lane0_product_split_exp;
       lane0_pack_top_at_29_r <= n204 ? 8'h0 : n203;
+      lane0_pack_d_at_29_r <= ~n204 ? 5'h0 : n207;
       lane0_pack_d_at_33_r <= ~n215 ? 5'h4 : n207;
       lane0_pack_d_at_32_r <= ~n213 ? 5'h3 : n207;
       lane0_pack_d_at_31_r <= ~n211 ? 5'h2 : n207;
       lane0_pack_d_at_30_r <= ~n209 ? 5'h1 : n207;
-      lane0_pack_d_at_29_r <= ~n204 ? 5'h0 : n207;
       lane0_pack_overflow_at_29_r <= lane0_pack_overflow_at_29;
       lane0_pack_top_at_30_r <= n209 ? 8'h0 : n208;
       lane0_pack_overflow_at_30_r <= lane0_pack_overflow_at_30;
@@ -1024,7 +1032,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_pack_overflow_at_33_r <= lane0_pack_overflow_at_33;
       lane0_seed_square_tile_0_0 <= n223;
       lane0_seed_square_rows_0 <= lane0_seed_square_rows_sum1;
-      r3 <= n236;
+      r7 <= n236;
       lane0_seed_b_12 <= lane0_seed_p_26[37:19];
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[14:0];
       lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
@@ -1033,20 +1041,20 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n259;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum12;
-      r4 <= n366;
+      r8 <= n366;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n373;
       lane0_seed_r0 <= n374;
       lane0_product_mul_product_tile_0_0 <= n375;
       lane0_product_mul_product_tile_0_16 <= n376;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum6;
-      r5 <= n445;
+      r9 <= n445;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_sums_sum1;
-      r6 <= n457;
+      r10 <= n457;
       v <= lane0_product_mul_p_7[56:23];
-      lane0_pack_lead_4 <= v[33];
       lane0_pack_v_lead <= v;
       lane0_pack_rnd_v <= lane0_pack_v_lead;
+      lane0_pack_lead_4 <= v[33];
       lane0_pack_lead_2 <= n460;
       lane0_pack_lead_3 <= n462;
       lane0_pack_lead_0 <= n474;
@@ -1058,8 +1066,8 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n498[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r7 <= n75 ? 8'hff : n501[30:23];
-      r8 <= n74 ? 24'h400000 : {n502[31], n502[22:0]};
+      r11 <= n75 ? 8'hff : n501[30:23];
+      r12 <= n74 ? 24'h400000 : {n502[31], n502[22:0]};
     end
   end
 
@@ -2144,7 +2152,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_grad_bits_33 = 32'h0;
+    lane0_grad_bits_32 = 32'h0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -2165,7 +2173,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     valid_18 = 1'b0;
     valid_19 = 1'b0;
     valid_20 = 1'b0;
-    lane0_x_bits_33 = 32'h0;
+    lane0_x_bits_32 = 32'h0;
     lane0_square_tiles_alpha_ok = 1'b0;
     lane0_square_split_alpha_ok = 1'b0;
     lane0_square_alpha_ok = 1'b0;
@@ -2205,7 +2213,9 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_shift_sign = 1'b0;
     lane0_unpack_sx = 1'b0;
     out_valid = 1'b0;
-    lane0_grad_n = 5'h0;
+    r1 = 1'b0;
+    r2 = 4'h0;
+    lane0_grad_nonzero = 1'b0;
     lane0_unpack_sigg = 24'h0;
     lane0_square_tiles_sigg = 24'h0;
     lane0_square_split_sigg = 24'h0;
@@ -2251,7 +2261,9 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 5'h0;
+    r3 = 1'b0;
+    r4 = 4'h0;
+    lane0_x_nonzero = 1'b0;
     lane0_unpack_sigx = 24'h0;
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
@@ -2300,9 +2312,9 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_add_one = 33'h0;
     lane0_square_mul_product_tile_0_0 = 32'h0;
     lane0_square_mul_product_rows_0 = 48'h0;
-    r1 = 47'h0;
+    r5 = 47'h0;
     lane0_square_mul_product_split_0 = 48'h0;
-    r2 = 47'h0;
+    r6 = 47'h0;
     lane0_square_square = 34'h0;
     lane0_add_t = 35'h0;
     lane0_add_big = 35'h0;
@@ -2319,11 +2331,11 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_product_split_exp = 13'h0;
     exp_40 = 13'h0;
     lane0_pack_top_at_29_r = 8'h0;
+    lane0_pack_d_at_29_r = 5'h0;
     lane0_pack_d_at_33_r = 5'h0;
     lane0_pack_d_at_32_r = 5'h0;
     lane0_pack_d_at_31_r = 5'h0;
     lane0_pack_d_at_30_r = 5'h0;
-    lane0_pack_d_at_29_r = 5'h0;
     lane0_pack_overflow_at_29_r = 1'b0;
     lane0_pack_top_at_30_r = 8'h0;
     lane0_pack_overflow_at_30_r = 1'b0;
@@ -2335,7 +2347,7 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_pack_overflow_at_33_r = 1'b0;
     lane0_seed_square_tile_0_0 = 32'h0;
     lane0_seed_square_rows_0 = 38'h0;
-    r3 = 37'h0;
+    r7 = 37'h0;
     lane0_seed_b_12 = 19'h0;
     lane0_seed_seed_products_tiles_1 = 15'h0;
     lane0_seed_a_14 = 15'h0;
@@ -2344,20 +2356,20 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_seed_seed_curve_1 = 34'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 47'h0;
-    r4 = 46'h0;
+    r8 = 46'h0;
     lane0_seed_seed_products_2 = 47'h0;
     lane0_seed_seed_curve_0 = 33'h0;
     lane0_seed_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
     lane0_product_mul_product_rows_0 = 57'h0;
-    r5 = 56'h0;
+    r9 = 56'h0;
     lane0_product_mul_product_split_0 = 57'h0;
-    r6 = 56'h0;
+    r10 = 56'h0;
     v = 34'h0;
-    lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 34'h0;
     lane0_pack_rnd_v = 34'h0;
+    lane0_pack_lead_4 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_lead_0 = 1'b0;
@@ -2369,8 +2381,8 @@ module isrlu_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r7 = 8'h0;
-    r8 = 24'h0;
+    r11 = 8'h0;
+    r12 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -32,7 +32,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_seed_products_tiles_alpha_ok;
   reg lane0_seed_products_alpha_ok;
   reg lane0_seed_curve_alpha_ok;
-  reg [15:0] lane0_grad_bits_17;
+  reg [15:0] lane0_grad_bits_16;
   reg lane0_unpack_sg;
   reg lane0_square_sg;
   reg lane0_alpha_sg;
@@ -81,7 +81,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
   reg lane0_seed_sum_sg;
-  reg [15:0] lane0_x_bits_17;
+  reg [15:0] lane0_x_bits_16;
   reg lane0_unpack_sx;
   reg lane0_square_sx;
   reg lane0_alpha_sx;
@@ -105,7 +105,9 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_lead_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
-  reg [3:0] lane0_grad_n;
+  reg lane0_grad_nonzero;
+  reg [1:0] r1;
+  reg [1:0] r2;
   reg [10:0] lane0_unpack_sigg;
   reg [10:0] lane0_square_sigg;
   reg [10:0] lane0_alpha_sigg;
@@ -151,7 +153,9 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [3:0] lane0_x_n;
+  reg lane0_x_nonzero;
+  reg [1:0] r3;
+  reg [1:0] r4;
   reg [10:0] lane0_unpack_sigx;
   reg [10:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -228,7 +232,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [10:0] eu;
   reg [30:0] lane0_add_one;
   reg [21:0] lane0_square_port__data;
-  reg [21:0] r1;
+  reg [21:0] r5;
   reg [31:0] lane0_sum_align_q;
   reg [31:0] lane0_sum_q;
   reg [31:0] lane0_add_q;
@@ -245,13 +249,13 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [33:0] u;
   reg [42:0] lane0_cube_mul_product_rows_0;
   reg [42:0] lane0_cube_mul_product_split_0;
-  reg [41:0] r2;
+  reg [41:0] r6;
   reg [42:0] lane0_cube_mul_product_split_1;
   reg [32:0] a_42;
   reg [29:0] sig_25;
   reg [20:0] lane0_seed_b;
-  reg [15:0] r3;
-  reg r4;
+  reg r7;
+  reg [15:0] r8;
   reg [10:0] exp_23;
   reg [9:0] lane0_seed_k;
   reg [9:0] lane0_seed_products_tiles_k;
@@ -298,13 +302,13 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [29:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [42:0] lane0_seed_slope_rows_0;
-  reg [41:0] r5;
+  reg [41:0] r9;
   reg [42:0] lane0_seed_seed_products_2;
   reg [30:0] lane0_seed_seed_curve_0;
   reg [30:0] lane0_seed_r0;
   reg [41:0] lane0_product_mul_product_rows_0;
   reg [41:0] lane0_product_mul_product_split_0;
-  reg [40:0] r6;
+  reg [40:0] r10;
   reg [41:0] lane0_product_mul_product_split_1;
   reg [31:0] lane0_product_product;
   reg [31:0] lane0_cube_tiles_v;
@@ -316,7 +320,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [31:0] lane0_agrad_mul_product_tile_16_16;
   reg [63:0] lane0_agrad_mul_product_rows_0;
   reg [63:0] lane0_agrad_mul_product_split_0;
-  reg [62:0] r7;
+  reg [62:0] r11;
   reg [33:0] v;
   reg lane0_pack_lead_6;
   reg [33:0] lane0_pack_v_lead;
@@ -334,8 +338,8 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_overflow_s;
   reg [9:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [4:0] r8;
-  reg [10:0] r9;
+  reg [4:0] r12;
+  reg [10:0] r13;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -353,19 +357,19 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n10 = in_grad[4] | in_grad[5];
   wire n11 = n10 | n9;
   wire [1:0] lane0_grad_frac_lead_l2_0 = n11 ? {n9, lane0_grad_frac_lead_l1_1} : {n8, lane0_grad_frac_lead_l1_0};
-  wire [2:0] lane0_grad_frac_lead_l3_0 = n6 ? {2'h0, in_grad[9]} : {n11, lane0_grad_frac_lead_l2_0};
-  wire [3:0] n12 = {n6, lane0_grad_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_grad_shift = 4'hb - lane0_grad_n;
+  wire lane0_grad_frac_lead_l3_0 = n6 ? in_grad[9] : lane0_grad_frac_lead_l2_0[0];
+  wire [3:0] n12 = 4'ha - {r2[1], r1, r2[0]};
+  wire [3:0] lane0_grad_shift = lane0_grad_nonzero ? n12 : 4'hb;
   wire [5:0] n13 = 6'h32 - {2'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_189_0 = |lane0_grad_bits_17[14:10];
-  wire [10:0] n14 = {lane0_grad_fields_port_189_0, lane0_grad_bits_17[9:0]} << lane0_grad_shift;
-  wire [10:0] lane0_grad_sig_26 = lane0_grad_fields_port_189_0 ? {lane0_grad_fields_port_189_0, lane0_grad_bits_17[9:0]} : n14;
-  wire [5:0] n15 = {1'b0, lane0_grad_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_grad_fields_port_192_0 = lane0_grad_fields_port_189_0 ? n15 : 6'h32;
-  wire [10:0] exp_101 = lane0_grad_fields_port_189_0 ? {{5{lane0_grad_fields_port_192_0[5]}}, lane0_grad_fields_port_192_0} : {{5{n13[5]}}, n13};
-  wire n16 = lane0_grad_bits_17[14:10] == 5'h1f;
-  wire n17 = ~|lane0_grad_bits_17[14:10];
-  wire n18 = ~|lane0_grad_bits_17[9:0];
+  wire lane0_grad_fields_port_187_0 = |lane0_grad_bits_16[14:10];
+  wire [10:0] n14 = {lane0_grad_fields_port_187_0, lane0_grad_bits_16[9:0]} << lane0_grad_shift;
+  wire [10:0] lane0_grad_sig_26 = lane0_grad_fields_port_187_0 ? {lane0_grad_fields_port_187_0, lane0_grad_bits_16[9:0]} : n14;
+  wire [5:0] n15 = {1'b0, lane0_grad_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_grad_fields_port_190_0 = lane0_grad_fields_port_187_0 ? n15 : 6'h32;
+  wire [10:0] exp_101 = lane0_grad_fields_port_187_0 ? {{5{lane0_grad_fields_port_190_0[5]}}, lane0_grad_fields_port_190_0} : {{5{n13[5]}}, n13};
+  wire n16 = lane0_grad_bits_16[14:10] == 5'h1f;
+  wire n17 = ~|lane0_grad_bits_16[14:10];
+  wire n18 = ~|lane0_grad_bits_16[9:0];
   wire n19 = n17 & n18;
   wire n20 = n18 ? 1'b0 : 1'b1;
   wire n21 = n19 ? 1'b1 : 1'b0;
@@ -382,19 +386,19 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n29 = in_x[4] | in_x[5];
   wire n30 = n29 | n28;
   wire [1:0] lane0_x_frac_lead_l2_0 = n30 ? {n28, lane0_x_frac_lead_l1_1} : {n27, lane0_x_frac_lead_l1_0};
-  wire [2:0] lane0_x_frac_lead_l3_0 = n25 ? {2'h0, in_x[9]} : {n30, lane0_x_frac_lead_l2_0};
-  wire [3:0] n31 = {n25, lane0_x_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'hb - lane0_x_n;
+  wire lane0_x_frac_lead_l3_0 = n25 ? in_x[9] : lane0_x_frac_lead_l2_0[0];
+  wire [3:0] n31 = 4'ha - {r4[1], r3, r4[0]};
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n31 : 4'hb;
   wire [5:0] n32 = 6'h32 - {2'h0, lane0_x_shift};
-  wire lane0_x_fields_port_117_0 = |lane0_x_bits_17[14:10];
-  wire [10:0] n33 = {lane0_x_fields_port_117_0, lane0_x_bits_17[9:0]} << lane0_x_shift;
-  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_117_0 ? {lane0_x_fields_port_117_0, lane0_x_bits_17[9:0]} : n33;
-  wire [5:0] n34 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_120_0 = lane0_x_fields_port_117_0 ? n34 : 6'h32;
-  wire [10:0] exp_94 = lane0_x_fields_port_117_0 ? {{5{lane0_x_fields_port_120_0[5]}}, lane0_x_fields_port_120_0} : {{5{n32[5]}}, n32};
-  wire n35 = lane0_x_bits_17[14:10] == 5'h1f;
-  wire n36 = ~|lane0_x_bits_17[14:10];
-  wire n37 = ~|lane0_x_bits_17[9:0];
+  wire lane0_x_fields_port_116_0 = |lane0_x_bits_16[14:10];
+  wire [10:0] n33 = {lane0_x_fields_port_116_0, lane0_x_bits_16[9:0]} << lane0_x_shift;
+  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_116_0 ? {lane0_x_fields_port_116_0, lane0_x_bits_16[9:0]} : n33;
+  wire [5:0] n34 = {1'b0, lane0_x_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_x_fields_port_119_0 = lane0_x_fields_port_116_0 ? n34 : 6'h32;
+  wire [10:0] exp_94 = lane0_x_fields_port_116_0 ? {{5{lane0_x_fields_port_119_0[5]}}, lane0_x_fields_port_119_0} : {{5{n32[5]}}, n32};
+  wire n35 = lane0_x_bits_16[14:10] == 5'h1f;
+  wire n36 = ~|lane0_x_bits_16[14:10];
+  wire n37 = ~|lane0_x_bits_16[9:0];
   wire n38 = n36 & n37;
   wire n39 = n37 ? 1'b0 : 1'b1;
   wire n40 = n38 ? 1'b1 : 1'b0;
@@ -592,12 +596,12 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n209 = $signed(exp_49) < $signed(11'h7ef);
   wire lane0_pack_overflow_at_33 = $signed(exp_49) >= $signed(11'hd);
   wire [31:0] n210 = {16'h0, lane0_seed_b[19:4]} * {16'h0, lane0_seed_b[19:4]};
-  wire [32:0] n211 = {1'b0, lane0_seed_square_tile_0_0} ^ {r3, 17'h0};
-  wire [33:0] lane0_seed_square_sums_sum0 = {1'b0, n211} ^ {1'b0, r4, 32'h0};
-  wire [32:0] n212 = {1'b0, lane0_seed_square_tile_0_0} & {r3, 17'h0};
-  wire [32:0] n213 = {1'b0, lane0_seed_square_tile_0_0} & {r4, 32'h0};
+  wire [32:0] n211 = {1'b0, lane0_seed_square_tile_0_0} ^ {r8, 17'h0};
+  wire [33:0] lane0_seed_square_sums_sum0 = {1'b0, n211} ^ {1'b0, r7, 32'h0};
+  wire [32:0] n212 = {1'b0, lane0_seed_square_tile_0_0} & {r8, 17'h0};
+  wire [32:0] n213 = {1'b0, lane0_seed_square_tile_0_0} & {r7, 32'h0};
   wire [32:0] n214 = n212 | n213;
-  wire [32:0] n215 = {r3, 17'h0} & {r4, 32'h0};
+  wire [32:0] n215 = {r8, 17'h0} & {r7, 32'h0};
   wire [32:0] n216 = n214 | n215;
   wire [33:0] lane0_seed_p_26 = lane0_seed_square_sums_sum0 + {n216, 1'b0};
   wire [28:0] n217 = {16'h0, lane0_seed_a_14} * {13'h0, lane0_seed_b_12[15:0]};
@@ -689,11 +693,11 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [41:0] n293 = lane0_seed_slope_rows_sum7[41:0] & {n288[40:0], 1'b0};
   wire [41:0] n294 = n292 | n293;
   wire [42:0] n295 = {11'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [42:0] lane0_seed_slope_sums_sum0 = n295 ^ {r5, 1'b0};
+  wire [42:0] lane0_seed_slope_sums_sum0 = n295 ^ {r9, 1'b0};
   wire [41:0] n296 = {10'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[41:0];
-  wire [41:0] n297 = {10'h0, lane0_seed_slope_tile_0_0} & {r5[40:0], 1'b0};
+  wire [41:0] n297 = {10'h0, lane0_seed_slope_tile_0_0} & {r9[40:0], 1'b0};
   wire [41:0] n298 = n296 | n297;
-  wire [41:0] n299 = lane0_seed_slope_rows_0[41:0] & {r5[40:0], 1'b0};
+  wire [41:0] n299 = lane0_seed_slope_rows_0[41:0] & {r9[40:0], 1'b0};
   wire [41:0] n300 = n298 | n299;
   wire [42:0] lane0_seed_p = lane0_seed_slope_sums_sum0 + {n300, 1'b0};
   wire [30:0] n301 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[42:21]};
@@ -818,7 +822,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [62:0] n407 = n405 | n406;
   wire [62:0] n408 = lane0_agrad_mul_product_sums_sum0[62:0] & {n403[61:0], 1'b0};
   wire [62:0] n409 = n407 | n408;
-  wire [63:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r7, 1'b0};
+  wire [63:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r11, 1'b0};
   wire n410 = |v[33:28];
   wire n411 = ~n410;
   wire n412 = v[27] & n411;
@@ -886,11 +890,11 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [17:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:16] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n469;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1138_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n470 = {1'b0, lane0_pack_port_1138_0} | n5;
+  wire [14:0] lane0_pack_port_1136_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n470 = {1'b0, lane0_pack_port_1136_0} | n5;
   wire [15:0] n471 = n46 ? n5 : n470;
   wire [15:0] n472 = n23 ? {n5[15], 5'h1f, n5[9:0]} : n471;
-  assign out_y = {r9[10], r8, r9[9:0]};
+  assign out_y = {r13[10], r12, r13[9:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -903,8 +907,8 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_alpha_ok <= lane0_seed_alpha_ok;
       lane0_seed_products_alpha_ok <= lane0_seed_products_tiles_alpha_ok;
       lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
-      lane0_grad_bits_17 <= in_grad;
-      lane0_unpack_sg <= lane0_grad_bits_17[15];
+      lane0_grad_bits_16 <= in_grad;
+      lane0_unpack_sg <= lane0_grad_bits_16[15];
       lane0_square_sg <= lane0_unpack_sg;
       lane0_alpha_sg <= lane0_square_sg;
       lane0_sum_align_sg <= lane0_alpha_sg;
@@ -928,8 +932,8 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
-      lane0_x_bits_17 <= in_x;
-      lane0_unpack_sx <= lane0_x_bits_17[15];
+      lane0_x_bits_16 <= in_x;
+      lane0_unpack_sx <= lane0_x_bits_16[15];
       lane0_square_sx <= lane0_unpack_sx;
       lane0_alpha_sx <= lane0_square_sx;
       lane0_sum_align_sx <= lane0_alpha_sx;
@@ -952,7 +956,9 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_lead_sign <= lane0_agrad_sign;
       lane0_normalize_sign <= lane0_pack_lead_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_grad_n <= ~n7 ? 4'h0 : n12;
+      lane0_grad_nonzero <= n7;
+      r1 <= n6 ? 2'h0 : {n11, lane0_grad_frac_lead_l2_0[1]};
+      r2 <= {n6, lane0_grad_frac_lead_l3_0};
       lane0_unpack_sigg <= lane0_grad_sig_26;
       lane0_square_sigg <= lane0_unpack_sigg;
       lane0_alpha_sigg <= lane0_square_sigg;
@@ -998,7 +1004,9 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_lead_cg <= lane0_agrad_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n26 ? 4'h0 : n31;
+      lane0_x_nonzero <= n26;
+      r3 <= n25 ? 2'h0 : {n30, lane0_x_frac_lead_l2_0[1]};
+      r4 <= {n25, lane0_x_frac_lead_l3_0};
       lane0_unpack_sigx <= lane0_x_sig_26;
       lane0_unpack_ex <= exp_94;
       lane0_unpack_cx <= cls;
@@ -1074,8 +1082,8 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_add_eu_8 <= ~n83 ? 11'h0 : exp;
       eu <= lane0_add_eu_8;
       lane0_add_one <= {n82, n81, n80, n79, n78, n77, n76, n75, n74, n73, n72, n71, n70, n69, n68, n67, n66, n65, n64, n63, n62, n61, n60, n59, n58, n57, n56, n55, n54, n53, lane0_add_signal};
-      r1 <= lane0_square_port__data;
-      lane0_sum_align_q <= {r1, 10'h0};
+      r5 <= lane0_square_port__data;
+      lane0_sum_align_q <= {r5, 10'h0};
       lane0_sum_q <= lane0_sum_align_q;
       lane0_add_q <= lane0_sum_q;
       lane0_seed_q <= lane0_add_q;
@@ -1091,13 +1099,13 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       u <= lane0_add_u;
       lane0_cube_mul_product_rows_0 <= lane0_cube_mul_product_rows_sum8;
       lane0_cube_mul_product_split_0 <= lane0_cube_mul_product_rows_0;
-      r2 <= n179;
-      lane0_cube_mul_product_split_1 <= {r2, 1'b0};
+      r6 <= n179;
+      lane0_cube_mul_product_split_1 <= {r6, 1'b0};
       a_42 <= lane0_cube_mul_p_7[42:10];
       sig_25 <= n182[29:0];
       lane0_seed_b <= sig_25[20:0];
-      r3 <= ~lane0_seed_b[20] ? 16'h0 : lane0_seed_b[19:4];
-      r4 <= ~lane0_seed_b[20] ? 1'b0 : lane0_seed_b[20];
+      r7 <= ~lane0_seed_b[20] ? 1'b0 : lane0_seed_b[20];
+      r8 <= ~lane0_seed_b[20] ? 16'h0 : lane0_seed_b[19:4];
       exp_23 <= exp_168;
       lane0_seed_k <= exp_23[10:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
@@ -1143,14 +1151,14 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n219;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum8;
-      r5 <= n294;
+      r9 <= n294;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n301;
       lane0_seed_r0 <= n302;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum8;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_rows_0;
-      r6 <= n389;
-      lane0_product_mul_product_split_1 <= {r6, 1'b0};
+      r10 <= n389;
+      lane0_product_mul_product_split_1 <= {r10, 1'b0};
       lane0_product_product <= lane0_product_mul_p_7[41:10];
       lane0_cube_tiles_v <= lane0_product_product;
       lane0_cube_split_v <= lane0_cube_tiles_v;
@@ -1161,7 +1169,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_agrad_mul_product_tile_16_16 <= n393;
       lane0_agrad_mul_product_rows_0 <= n396;
       lane0_agrad_mul_product_split_0 <= lane0_agrad_mul_product_sums_sum1;
-      r7 <= n409;
+      r11 <= n409;
       v <= lane0_agrad_mul_p_7[63:30];
       lane0_pack_lead_6 <= v[33];
       lane0_pack_v_lead <= v;
@@ -1179,8 +1187,8 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n468[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r8 <= n50 ? 5'h1f : n471[14:10];
-      r9 <= n49 ? 11'h200 : {n472[15], n472[9:0]};
+      r12 <= n50 ? 5'h1f : n471[14:10];
+      r13 <= n49 ? 11'h200 : {n472[15], n472[9:0]};
     end
   end
 
@@ -3313,7 +3321,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_alpha_ok = 1'b0;
     lane0_seed_products_alpha_ok = 1'b0;
     lane0_seed_curve_alpha_ok = 1'b0;
-    lane0_grad_bits_17 = 16'h0;
+    lane0_grad_bits_16 = 16'h0;
     lane0_unpack_sg = 1'b0;
     lane0_square_sg = 1'b0;
     lane0_alpha_sg = 1'b0;
@@ -3363,7 +3371,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
     lane0_seed_sum_sg = 1'b0;
-    lane0_x_bits_17 = 16'h0;
+    lane0_x_bits_16 = 16'h0;
     lane0_unpack_sx = 1'b0;
     lane0_square_sx = 1'b0;
     lane0_alpha_sx = 1'b0;
@@ -3387,7 +3395,9 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_lead_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
-    lane0_grad_n = 4'h0;
+    lane0_grad_nonzero = 1'b0;
+    r1 = 2'h0;
+    r2 = 2'h0;
     lane0_unpack_sigg = 11'h0;
     lane0_square_sigg = 11'h0;
     lane0_alpha_sigg = 11'h0;
@@ -3433,7 +3443,9 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 4'h0;
+    lane0_x_nonzero = 1'b0;
+    r3 = 2'h0;
+    r4 = 2'h0;
     lane0_unpack_sigx = 11'h0;
     lane0_unpack_ex = 11'h0;
     lane0_unpack_cx = 2'h0;
@@ -3509,7 +3521,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_add_eu_8 = 11'h0;
     eu = 11'h0;
     lane0_add_one = 31'h0;
-    r1 = 22'h0;
+    r5 = 22'h0;
     lane0_sum_align_q = 32'h0;
     lane0_sum_q = 32'h0;
     lane0_add_q = 32'h0;
@@ -3526,13 +3538,13 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     u = 34'h0;
     lane0_cube_mul_product_rows_0 = 43'h0;
     lane0_cube_mul_product_split_0 = 43'h0;
-    r2 = 42'h0;
+    r6 = 42'h0;
     lane0_cube_mul_product_split_1 = 43'h0;
     a_42 = 33'h0;
     sig_25 = 30'h0;
     lane0_seed_b = 21'h0;
-    r3 = 16'h0;
-    r4 = 1'b0;
+    r7 = 1'b0;
+    r8 = 16'h0;
     exp_23 = 11'h0;
     lane0_seed_k = 10'h0;
     lane0_seed_products_tiles_k = 10'h0;
@@ -3578,13 +3590,13 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_seed_curve_1 = 30'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 43'h0;
-    r5 = 42'h0;
+    r9 = 42'h0;
     lane0_seed_seed_products_2 = 43'h0;
     lane0_seed_seed_curve_0 = 31'h0;
     lane0_seed_r0 = 31'h0;
     lane0_product_mul_product_rows_0 = 42'h0;
     lane0_product_mul_product_split_0 = 42'h0;
-    r6 = 41'h0;
+    r10 = 41'h0;
     lane0_product_mul_product_split_1 = 42'h0;
     lane0_product_product = 32'h0;
     lane0_cube_tiles_v = 32'h0;
@@ -3596,7 +3608,7 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_agrad_mul_product_tile_16_16 = 32'h0;
     lane0_agrad_mul_product_rows_0 = 64'h0;
     lane0_agrad_mul_product_split_0 = 64'h0;
-    r7 = 63'h0;
+    r11 = 63'h0;
     v = 34'h0;
     lane0_pack_lead_6 = 1'b0;
     lane0_pack_v_lead = 34'h0;
@@ -3614,8 +3626,8 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 10'h0;
     lane0_pack_up = 1'b0;
-    r8 = 5'h0;
-    r9 = 11'h0;
+    r12 = 5'h0;
+    r13 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

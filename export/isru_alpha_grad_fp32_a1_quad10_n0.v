@@ -23,8 +23,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   output wire [31:0] out_y;             // result y: raw fp32 bits, W=32
 
   // Registers
-  reg [31:0] lane0_x_bits_33;
-  reg [31:0] lane0_grad_bits_33;
+  reg [31:0] lane0_x_bits_32;
+  reg [31:0] lane0_grad_bits_32;
   reg lane0_square_tiles_alpha_ok;
   reg lane0_square_split_alpha_ok;
   reg lane0_square_alpha_ok;
@@ -113,7 +113,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_lead_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
-  reg [4:0] lane0_grad_n;
+  reg r1;
+  reg [3:0] r2;
+  reg lane0_grad_nonzero;
   reg [23:0] lane0_unpack_sigg;
   reg [23:0] lane0_square_tiles_sigg;
   reg [23:0] lane0_square_split_sigg;
@@ -165,7 +167,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [4:0] lane0_x_n;
+  reg r3;
+  reg [3:0] r4;
+  reg lane0_x_nonzero;
   reg [23:0] lane0_unpack_sigx;
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -253,9 +257,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [32:0] lane0_add_one;
   reg [31:0] lane0_square_mul_product_tile_0_0;
   reg [47:0] lane0_square_mul_product_rows_0;
-  reg [46:0] r1;
+  reg [46:0] r5;
   reg [47:0] lane0_square_mul_product_split_0;
-  reg [46:0] r2;
+  reg [46:0] r6;
   reg [33:0] lane0_square_square;
   reg [33:0] lane0_alpha_q;
   reg [33:0] lane0_sum_align_q;
@@ -275,9 +279,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [31:0] lane0_cube_mul_product_tile_0_0;
   reg [31:0] lane0_cube_mul_product_tile_0_16;
   reg [57:0] lane0_cube_mul_product_rows_0;
-  reg [56:0] r3;
+  reg [56:0] r7;
   reg [57:0] lane0_cube_mul_product_split_0;
-  reg [56:0] r4;
+  reg [56:0] r8;
   reg [34:0] a_43;
   reg [31:0] sig;
   reg [22:0] lane0_seed_b;
@@ -319,7 +323,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_overflow_at_35_r;
   reg [31:0] lane0_seed_square_tile_0_0;
   reg [37:0] lane0_seed_square_rows_0;
-  reg [36:0] r5;
+  reg [36:0] r9;
   reg [18:0] lane0_seed_b_12;
   reg [70:0] lane0_seed_port__data;
   reg [14:0] lane0_seed_seed_products_tiles_1;
@@ -329,16 +333,16 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [33:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [46:0] lane0_seed_slope_rows_0;
-  reg [45:0] r6;
+  reg [45:0] r10;
   reg [46:0] lane0_seed_seed_products_2;
   reg [32:0] lane0_seed_seed_curve_0;
   reg [32:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
   reg [56:0] lane0_product_mul_product_rows_0;
-  reg [55:0] r7;
+  reg [55:0] r11;
   reg [56:0] lane0_product_mul_product_split_0;
-  reg [55:0] r8;
+  reg [55:0] r12;
   reg [33:0] lane0_product_product;
   reg [33:0] lane0_cube_tiles_v;
   reg [33:0] lane0_cube_split_v;
@@ -348,9 +352,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [31:0] lane0_agrad_mul_product_tile_16_0;
   reg [31:0] lane0_agrad_mul_product_tile_16_16;
   reg [67:0] lane0_agrad_mul_product_rows_0;
-  reg [66:0] r9;
+  reg [66:0] r13;
   reg [67:0] lane0_agrad_mul_product_split_0;
-  reg [66:0] r10;
+  reg [66:0] r14;
   reg [35:0] v;
   reg lane0_pack_lead_6;
   reg [35:0] lane0_pack_v_lead;
@@ -368,8 +372,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r11;
-  reg [23:0] r12;
+  reg [7:0] r15;
+  reg [23:0] r16;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -405,20 +409,20 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n20 = in_grad[16] | in_grad[17];
   wire n21 = n20 | n10;
   wire n22 = n21 | n16;
-  wire [3:0] lane0_grad_frac_lead_l4_0 = n22 ? {1'b0, n16, lane0_grad_frac_lead_l2_2} : {n19, lane0_grad_frac_lead_l3_0};
-  wire n23 = |in_grad[22:0];
-  wire [4:0] n24 = {n22, lane0_grad_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_grad_shift = 5'h18 - lane0_grad_n;
+  wire [2:0] lane0_grad_frac_lead_l4_0 = n22 ? {n16, lane0_grad_frac_lead_l2_2} : lane0_grad_frac_lead_l3_0;
+  wire [4:0] n23 = 5'h17 - {r2[3], r1, r2[2:0]};
+  wire n24 = |in_grad[22:0];
+  wire [4:0] lane0_grad_shift = lane0_grad_nonzero ? n23 : 5'h18;
   wire [8:0] n25 = 9'h182 - {4'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_349_0 = |lane0_grad_bits_33[30:23];
-  wire [23:0] n26 = {lane0_grad_fields_port_349_0, lane0_grad_bits_33[22:0]} << lane0_grad_shift;
-  wire [23:0] lane0_grad_sig_42 = lane0_grad_fields_port_349_0 ? {lane0_grad_fields_port_349_0, lane0_grad_bits_33[22:0]} : n26;
-  wire [8:0] n27 = {1'b0, lane0_grad_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_grad_fields_port_352_0 = lane0_grad_fields_port_349_0 ? n27 : 9'h182;
-  wire [12:0] exp_104 = lane0_grad_fields_port_349_0 ? {{4{lane0_grad_fields_port_352_0[8]}}, lane0_grad_fields_port_352_0} : {{4{n25[8]}}, n25};
-  wire n28 = lane0_grad_bits_33[30:23] == 8'hff;
-  wire n29 = ~|lane0_grad_bits_33[30:23];
-  wire n30 = ~|lane0_grad_bits_33[22:0];
+  wire lane0_grad_fields_port_347_0 = |lane0_grad_bits_32[30:23];
+  wire [23:0] n26 = {lane0_grad_fields_port_347_0, lane0_grad_bits_32[22:0]} << lane0_grad_shift;
+  wire [23:0] lane0_grad_sig_42 = lane0_grad_fields_port_347_0 ? {lane0_grad_fields_port_347_0, lane0_grad_bits_32[22:0]} : n26;
+  wire [8:0] n27 = {1'b0, lane0_grad_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_grad_fields_port_350_0 = lane0_grad_fields_port_347_0 ? n27 : 9'h182;
+  wire [12:0] exp_104 = lane0_grad_fields_port_347_0 ? {{4{lane0_grad_fields_port_350_0[8]}}, lane0_grad_fields_port_350_0} : {{4{n25[8]}}, n25};
+  wire n28 = lane0_grad_bits_32[30:23] == 8'hff;
+  wire n29 = ~|lane0_grad_bits_32[30:23];
+  wire n30 = ~|lane0_grad_bits_32[22:0];
   wire n31 = n29 & n30;
   wire n32 = n30 ? 1'b0 : 1'b1;
   wire n33 = n31 ? 1'b1 : 1'b0;
@@ -453,20 +457,20 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n51 = in_x[16] | in_x[17];
   wire n52 = n51 | n41;
   wire n53 = n52 | n47;
-  wire [3:0] lane0_x_frac_lead_l4_0 = n53 ? {1'b0, n47, lane0_x_frac_lead_l2_2} : {n50, lane0_x_frac_lead_l3_0};
-  wire n54 = |in_x[22:0];
-  wire [4:0] n55 = {n53, lane0_x_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_x_shift = 5'h18 - lane0_x_n;
+  wire [2:0] lane0_x_frac_lead_l4_0 = n53 ? {n47, lane0_x_frac_lead_l2_2} : lane0_x_frac_lead_l3_0;
+  wire [4:0] n54 = 5'h17 - {r4[3], r3, r4[2:0]};
+  wire n55 = |in_x[22:0];
+  wire [4:0] lane0_x_shift = lane0_x_nonzero ? n54 : 5'h18;
   wire [8:0] n56 = 9'h182 - {4'h0, lane0_x_shift};
-  wire lane0_x_fields_port_197_0 = |lane0_x_bits_33[30:23];
-  wire [23:0] n57 = {lane0_x_fields_port_197_0, lane0_x_bits_33[22:0]} << lane0_x_shift;
-  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_197_0 ? {lane0_x_fields_port_197_0, lane0_x_bits_33[22:0]} : n57;
-  wire [8:0] n58 = {1'b0, lane0_x_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_200_0 = lane0_x_fields_port_197_0 ? n58 : 9'h182;
-  wire [12:0] exp_97 = lane0_x_fields_port_197_0 ? {{4{lane0_x_fields_port_200_0[8]}}, lane0_x_fields_port_200_0} : {{4{n56[8]}}, n56};
-  wire n59 = lane0_x_bits_33[30:23] == 8'hff;
-  wire n60 = ~|lane0_x_bits_33[30:23];
-  wire n61 = ~|lane0_x_bits_33[22:0];
+  wire lane0_x_fields_port_196_0 = |lane0_x_bits_32[30:23];
+  wire [23:0] n57 = {lane0_x_fields_port_196_0, lane0_x_bits_32[22:0]} << lane0_x_shift;
+  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_196_0 ? {lane0_x_fields_port_196_0, lane0_x_bits_32[22:0]} : n57;
+  wire [8:0] n58 = {1'b0, lane0_x_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_199_0 = lane0_x_fields_port_196_0 ? n58 : 9'h182;
+  wire [12:0] exp_97 = lane0_x_fields_port_196_0 ? {{4{lane0_x_fields_port_199_0[8]}}, lane0_x_fields_port_199_0} : {{4{n56[8]}}, n56};
+  wire n59 = lane0_x_bits_32[30:23] == 8'hff;
+  wire n60 = ~|lane0_x_bits_32[30:23];
+  wire n61 = ~|lane0_x_bits_32[22:0];
   wire n62 = n60 & n61;
   wire n63 = n61 ? 1'b0 : 1'b1;
   wire n64 = n62 ? 1'b1 : 1'b0;
@@ -598,13 +602,13 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [46:0] n180 = lane0_square_mul_product_rows_sum5[46:0] & {n175[45:0], 1'b0};
   wire [46:0] n181 = n179 | n180;
   wire [47:0] n182 = {16'h0, lane0_square_mul_product_tile_0_0} ^ lane0_square_mul_product_rows_0;
-  wire [47:0] lane0_square_mul_product_sums_sum0 = n182 ^ {r1, 1'b0};
+  wire [47:0] lane0_square_mul_product_sums_sum0 = n182 ^ {r5, 1'b0};
   wire [46:0] n183 = {15'h0, lane0_square_mul_product_tile_0_0} & lane0_square_mul_product_rows_0[46:0];
-  wire [46:0] n184 = {15'h0, lane0_square_mul_product_tile_0_0} & {r1[45:0], 1'b0};
+  wire [46:0] n184 = {15'h0, lane0_square_mul_product_tile_0_0} & {r5[45:0], 1'b0};
   wire [46:0] n185 = n183 | n184;
-  wire [46:0] n186 = lane0_square_mul_product_rows_0[46:0] & {r1[45:0], 1'b0};
+  wire [46:0] n186 = lane0_square_mul_product_rows_0[46:0] & {r5[45:0], 1'b0};
   wire [46:0] n187 = n185 | n186;
-  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r2, 1'b0};
+  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r6, 1'b0};
   wire [66:0] n188 = 67'h100000000 * {33'h0, lane0_square_square};
   wire [34:0] n189 = {1'b0, lane0_add_t[34:1]} >> n111;
   wire [34:0] n190 = n110 ? 35'h0 : n189;
@@ -705,14 +709,14 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [56:0] n274 = {9'h0, n272} | n273;
   wire [56:0] n275 = {9'h0, lane0_cube_mul_product_tile_0_16, 16'h0} & lane0_cube_mul_product_rows_0[56:0];
   wire [56:0] n276 = n274 | n275;
-  wire [57:0] n277 = {r3, 1'b0} ^ lane0_cube_mul_product_sums_sum0;
+  wire [57:0] n277 = {r7, 1'b0} ^ lane0_cube_mul_product_sums_sum0;
   wire [57:0] lane0_cube_mul_product_sums_sum1 = n277 ^ {n276, 1'b0};
-  wire [56:0] n278 = {r3[55:0], 1'b0} & lane0_cube_mul_product_sums_sum0[56:0];
-  wire [56:0] n279 = {r3[55:0], 1'b0} & {n276[55:0], 1'b0};
+  wire [56:0] n278 = {r7[55:0], 1'b0} & lane0_cube_mul_product_sums_sum0[56:0];
+  wire [56:0] n279 = {r7[55:0], 1'b0} & {n276[55:0], 1'b0};
   wire [56:0] n280 = n278 | n279;
   wire [56:0] n281 = lane0_cube_mul_product_sums_sum0[56:0] & {n276[55:0], 1'b0};
   wire [56:0] n282 = n280 | n281;
-  wire [57:0] lane0_cube_mul_p_7 = lane0_cube_mul_product_split_0 + {r4, 1'b0};
+  wire [57:0] lane0_cube_mul_p_7 = lane0_cube_mul_product_split_0 + {r8, 1'b0};
   wire n283 = u[33] ? 1'b1 : 1'b0;
   wire [1:0] n284 = u[34] ? 2'h2 : {1'b0, n283};
   wire [1:0] lane0_norm_lead = u[35] ? 2'h3 : n284;
@@ -776,11 +780,11 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [36:0] n332 = lane0_seed_square_rows_sum0 & {n329[35:0], 1'b0};
   wire [36:0] n333 = n331 | n332;
   wire [37:0] n334 = {6'h0, lane0_seed_square_tile_0_0} ^ lane0_seed_square_rows_0;
-  wire [37:0] lane0_seed_square_sums_sum0 = n334 ^ {r5, 1'b0};
+  wire [37:0] lane0_seed_square_sums_sum0 = n334 ^ {r9, 1'b0};
   wire [36:0] n335 = {5'h0, lane0_seed_square_tile_0_0} & lane0_seed_square_rows_0[36:0];
-  wire [36:0] n336 = {5'h0, lane0_seed_square_tile_0_0} & {r5[35:0], 1'b0};
+  wire [36:0] n336 = {5'h0, lane0_seed_square_tile_0_0} & {r9[35:0], 1'b0};
   wire [36:0] n337 = n335 | n336;
-  wire [36:0] n338 = lane0_seed_square_rows_0[36:0] & {r5[35:0], 1'b0};
+  wire [36:0] n338 = lane0_seed_square_rows_0[36:0] & {r9[35:0], 1'b0};
   wire [36:0] n339 = n337 | n338;
   wire [37:0] lane0_seed_p_26 = lane0_seed_square_sums_sum0 + {n339, 1'b0};
   wire [14:0] n340 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
@@ -924,11 +928,11 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [45:0] n462 = lane0_seed_slope_rows_sum11[45:0] & {n457[44:0], 1'b0};
   wire [45:0] n463 = n461 | n462;
   wire [46:0] n464 = {15'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [46:0] lane0_seed_slope_sums_sum0 = n464 ^ {r6, 1'b0};
+  wire [46:0] lane0_seed_slope_sums_sum0 = n464 ^ {r10, 1'b0};
   wire [45:0] n465 = {14'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[45:0];
-  wire [45:0] n466 = {14'h0, lane0_seed_slope_tile_0_0} & {r6[44:0], 1'b0};
+  wire [45:0] n466 = {14'h0, lane0_seed_slope_tile_0_0} & {r10[44:0], 1'b0};
   wire [45:0] n467 = n465 | n466;
-  wire [45:0] n468 = lane0_seed_slope_rows_0[45:0] & {r6[44:0], 1'b0};
+  wire [45:0] n468 = lane0_seed_slope_rows_0[45:0] & {r10[44:0], 1'b0};
   wire [45:0] n469 = n467 | n468;
   wire [46:0] lane0_seed_p = lane0_seed_slope_sums_sum0 + {n469, 1'b0};
   wire [32:0] n470 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[46:23]};
@@ -1019,14 +1023,14 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [55:0] n546 = {8'h0, n544} | n545;
   wire [55:0] n547 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & lane0_product_mul_product_rows_0[55:0];
   wire [55:0] n548 = n546 | n547;
-  wire [56:0] n549 = {r7, 1'b0} ^ lane0_product_mul_product_sums_sum0;
+  wire [56:0] n549 = {r11, 1'b0} ^ lane0_product_mul_product_sums_sum0;
   wire [56:0] lane0_product_mul_product_sums_sum1 = n549 ^ {n548, 1'b0};
-  wire [55:0] n550 = {r7[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
-  wire [55:0] n551 = {r7[54:0], 1'b0} & {n548[54:0], 1'b0};
+  wire [55:0] n550 = {r11[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
+  wire [55:0] n551 = {r11[54:0], 1'b0} & {n548[54:0], 1'b0};
   wire [55:0] n552 = n550 | n551;
   wire [55:0] n553 = lane0_product_mul_product_sums_sum0[55:0] & {n548[54:0], 1'b0};
   wire [55:0] n554 = n552 | n553;
-  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r8, 1'b0};
+  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r12, 1'b0};
   wire [31:0] n555 = {16'h0, a_43[15:0]} * {16'h0, b_45[15:0]};
   wire [31:0] n556 = {16'h0, a_43[15:0]} * {16'h0, b_45[31:16]};
   wire [31:0] n557 = {16'h0, a_43[31:16]} * {16'h0, b_45[15:0]};
@@ -1079,12 +1083,12 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [63:0] n600 = n598 | n599;
   wire [47:0] n601 = {lane0_agrad_mul_product_tile_0_16, 16'h0} & {lane0_agrad_mul_product_tile_16_0, 16'h0};
   wire [63:0] n602 = n600 | {16'h0, n601};
-  wire [67:0] n603 = lane0_agrad_mul_product_rows_0 ^ {r9, 1'b0};
+  wire [67:0] n603 = lane0_agrad_mul_product_rows_0 ^ {r13, 1'b0};
   wire [67:0] lane0_agrad_mul_product_sums_sum1 = n603 ^ lane0_agrad_mul_product_sums_sum0;
-  wire [66:0] n604 = lane0_agrad_mul_product_rows_0[66:0] & {r9[65:0], 1'b0};
+  wire [66:0] n604 = lane0_agrad_mul_product_rows_0[66:0] & {r13[65:0], 1'b0};
   wire [66:0] n605 = lane0_agrad_mul_product_rows_0[66:0] & lane0_agrad_mul_product_sums_sum0[66:0];
   wire [66:0] n606 = n604 | n605;
-  wire [66:0] n607 = {r9[65:0], 1'b0} & lane0_agrad_mul_product_sums_sum0[66:0];
+  wire [66:0] n607 = {r13[65:0], 1'b0} & lane0_agrad_mul_product_sums_sum0[66:0];
   wire [66:0] n608 = n606 | n607;
   wire [67:0] n609 = {3'h0, n602, 1'b0} ^ lane0_agrad_mul_product_sums_sum1;
   wire [67:0] lane0_agrad_mul_product_sums_sum2 = n609 ^ {n608, 1'b0};
@@ -1093,7 +1097,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [66:0] n612 = n610 | n611;
   wire [66:0] n613 = lane0_agrad_mul_product_sums_sum1[66:0] & {n608[65:0], 1'b0};
   wire [66:0] n614 = n612 | n613;
-  wire [67:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r10, 1'b0};
+  wire [67:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r14, 1'b0};
   wire n615 = |v[35:30];
   wire n616 = ~n615;
   wire n617 = v[29] & n616;
@@ -1161,16 +1165,16 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [30:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[35:5] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n674;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1750_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [31:0] n675 = {1'b0, lane0_pack_port_1750_0} | n5;
+  wire [30:0] lane0_pack_port_1748_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [31:0] n675 = {1'b0, lane0_pack_port_1748_0} | n5;
   wire [31:0] n676 = n70 ? n5 : n675;
   wire [31:0] n677 = n35 ? {n5[31], 8'hff, n5[22:0]} : n676;
-  assign out_y = {r12[23], r11, r12[22:0]};
+  assign out_y = {r16[23], r15, r16[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_33 <= in_x;
-      lane0_grad_bits_33 <= in_grad;
+      lane0_x_bits_32 <= in_x;
+      lane0_grad_bits_32 <= in_grad;
       lane0_square_tiles_alpha_ok <= 1'b1;
       lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
       lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
@@ -1187,7 +1191,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
       lane0_product_alpha_ok <= lane0_product_split_alpha_ok;
       lane0_cube_tiles_alpha_ok <= lane0_product_alpha_ok;
-      lane0_unpack_sg <= lane0_grad_bits_33[31];
+      lane0_unpack_sg <= lane0_grad_bits_32[31];
       lane0_square_tiles_sg <= lane0_unpack_sg;
       lane0_square_split_sg <= lane0_square_tiles_sg;
       lane0_square_sg <= lane0_square_split_sg;
@@ -1200,7 +1204,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_sg <= lane0_seed_products_tiles_sg;
       lane0_seed_curve_sg <= lane0_seed_products_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
-      lane0_unpack_sx <= lane0_x_bits_33[31];
+      lane0_unpack_sx <= lane0_x_bits_32[31];
       lane0_square_tiles_sx <= lane0_unpack_sx;
       lane0_square_split_sx <= lane0_square_tiles_sx;
       lane0_square_sx <= lane0_square_split_sx;
@@ -1233,7 +1237,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_lead_sign <= lane0_agrad_sign;
       lane0_normalize_sign <= lane0_pack_lead_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_grad_n <= ~n23 ? 5'h0 : n24;
+      r1 <= n22 ? 1'b0 : n19;
+      r2 <= {n22, lane0_grad_frac_lead_l4_0};
+      lane0_grad_nonzero <= n24;
       lane0_unpack_sigg <= lane0_grad_sig_42;
       lane0_square_tiles_sigg <= lane0_unpack_sigg;
       lane0_square_split_sigg <= lane0_square_tiles_sigg;
@@ -1285,7 +1291,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_lead_cg <= lane0_agrad_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n54 ? 5'h0 : n55;
+      r3 <= n53 ? 1'b0 : n50;
+      r4 <= {n53, lane0_x_frac_lead_l4_0};
+      lane0_x_nonzero <= n55;
       lane0_unpack_sigx <= lane0_x_sig_42;
       lane0_unpack_ex <= exp_97;
       lane0_unpack_cx <= cls;
@@ -1373,9 +1381,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_add_one <= {n108, n107, n106, n105, n104, n103, n102, n101, n100, n99, n98, n97, n96, n95, n94, n93, n92, n91, n90, n89, n88, n87, n86, n85, n84, n83, n82, n81, n80, n79, n78, n77, lane0_add_signal};
       lane0_square_mul_product_tile_0_0 <= n116;
       lane0_square_mul_product_rows_0 <= lane0_square_mul_product_rows_sum6;
-      r1 <= n181;
+      r5 <= n181;
       lane0_square_mul_product_split_0 <= lane0_square_mul_product_sums_sum0;
-      r2 <= n187;
+      r6 <= n187;
       lane0_square_square <= lane0_square_mul_p_5[47:14];
       lane0_alpha_q <= lane0_square_square;
       lane0_sum_align_q <= lane0_alpha_q;
@@ -1395,9 +1403,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_cube_mul_product_tile_0_0 <= n191;
       lane0_cube_mul_product_tile_0_16 <= n192;
       lane0_cube_mul_product_rows_0 <= lane0_cube_mul_product_rows_sum7;
-      r3 <= n270;
+      r7 <= n270;
       lane0_cube_mul_product_split_0 <= lane0_cube_mul_product_sums_sum1;
-      r4 <= n282;
+      r8 <= n282;
       a_43 <= lane0_cube_mul_p_7[57:23];
       sig <= n285[31:0];
       lane0_seed_b <= sig[22:0];
@@ -1439,7 +1447,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_overflow_at_35_r <= lane0_pack_overflow_at_35;
       lane0_seed_square_tile_0_0 <= n320;
       lane0_seed_square_rows_0 <= lane0_seed_square_rows_sum1;
-      r5 <= n333;
+      r9 <= n333;
       lane0_seed_b_12 <= lane0_seed_p_26[37:19];
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[14:0];
       lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
@@ -1448,16 +1456,16 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n356;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum12;
-      r6 <= n463;
+      r10 <= n463;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n470;
       lane0_seed_r0 <= n471;
       lane0_product_mul_product_tile_0_0 <= n472;
       lane0_product_mul_product_tile_0_16 <= n473;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum6;
-      r7 <= n542;
+      r11 <= n542;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_sums_sum1;
-      r8 <= n554;
+      r12 <= n554;
       lane0_product_product <= lane0_product_mul_p_7[56:23];
       lane0_cube_tiles_v <= lane0_product_product;
       lane0_cube_split_v <= lane0_cube_tiles_v;
@@ -1467,9 +1475,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_agrad_mul_product_tile_16_0 <= n557;
       lane0_agrad_mul_product_tile_16_16 <= n558;
       lane0_agrad_mul_product_rows_0 <= lane0_agrad_mul_product_rows_sum2;
-      r9 <= n595;
+      r13 <= n595;
       lane0_agrad_mul_product_split_0 <= lane0_agrad_mul_product_sums_sum2;
-      r10 <= n614;
+      r14 <= n614;
       v <= lane0_agrad_mul_p_7[67:32];
       lane0_pack_lead_6 <= v[35];
       lane0_pack_v_lead <= v;
@@ -1487,8 +1495,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n673[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r11 <= n74 ? 8'hff : n676[30:23];
-      r12 <= n73 ? 24'h400000 : {n677[31], n677[22:0]};
+      r15 <= n74 ? 8'hff : n676[30:23];
+      r16 <= n73 ? 24'h400000 : {n677[31], n677[22:0]};
     end
   end
 
@@ -2585,8 +2593,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_33 = 32'h0;
-    lane0_grad_bits_33 = 32'h0;
+    lane0_x_bits_32 = 32'h0;
+    lane0_grad_bits_32 = 32'h0;
     lane0_square_tiles_alpha_ok = 1'b0;
     lane0_square_split_alpha_ok = 1'b0;
     lane0_square_alpha_ok = 1'b0;
@@ -2676,7 +2684,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_lead_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
-    lane0_grad_n = 5'h0;
+    r1 = 1'b0;
+    r2 = 4'h0;
+    lane0_grad_nonzero = 1'b0;
     lane0_unpack_sigg = 24'h0;
     lane0_square_tiles_sigg = 24'h0;
     lane0_square_split_sigg = 24'h0;
@@ -2728,7 +2738,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 5'h0;
+    r3 = 1'b0;
+    r4 = 4'h0;
+    lane0_x_nonzero = 1'b0;
     lane0_unpack_sigx = 24'h0;
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
@@ -2816,9 +2828,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_add_one = 33'h0;
     lane0_square_mul_product_tile_0_0 = 32'h0;
     lane0_square_mul_product_rows_0 = 48'h0;
-    r1 = 47'h0;
+    r5 = 47'h0;
     lane0_square_mul_product_split_0 = 48'h0;
-    r2 = 47'h0;
+    r6 = 47'h0;
     lane0_square_square = 34'h0;
     lane0_alpha_q = 34'h0;
     lane0_sum_align_q = 34'h0;
@@ -2838,9 +2850,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_cube_mul_product_tile_0_0 = 32'h0;
     lane0_cube_mul_product_tile_0_16 = 32'h0;
     lane0_cube_mul_product_rows_0 = 58'h0;
-    r3 = 57'h0;
+    r7 = 57'h0;
     lane0_cube_mul_product_split_0 = 58'h0;
-    r4 = 57'h0;
+    r8 = 57'h0;
     a_43 = 35'h0;
     sig = 32'h0;
     lane0_seed_b = 23'h0;
@@ -2882,7 +2894,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_overflow_at_35_r = 1'b0;
     lane0_seed_square_tile_0_0 = 32'h0;
     lane0_seed_square_rows_0 = 38'h0;
-    r5 = 37'h0;
+    r9 = 37'h0;
     lane0_seed_b_12 = 19'h0;
     lane0_seed_seed_products_tiles_1 = 15'h0;
     lane0_seed_a_14 = 15'h0;
@@ -2891,16 +2903,16 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_seed_curve_1 = 34'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 47'h0;
-    r6 = 46'h0;
+    r10 = 46'h0;
     lane0_seed_seed_products_2 = 47'h0;
     lane0_seed_seed_curve_0 = 33'h0;
     lane0_seed_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
     lane0_product_mul_product_rows_0 = 57'h0;
-    r7 = 56'h0;
+    r11 = 56'h0;
     lane0_product_mul_product_split_0 = 57'h0;
-    r8 = 56'h0;
+    r12 = 56'h0;
     lane0_product_product = 34'h0;
     lane0_cube_tiles_v = 34'h0;
     lane0_cube_split_v = 34'h0;
@@ -2910,9 +2922,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_agrad_mul_product_tile_16_0 = 32'h0;
     lane0_agrad_mul_product_tile_16_16 = 32'h0;
     lane0_agrad_mul_product_rows_0 = 68'h0;
-    r9 = 67'h0;
+    r13 = 67'h0;
     lane0_agrad_mul_product_split_0 = 68'h0;
-    r10 = 67'h0;
+    r14 = 67'h0;
     v = 36'h0;
     lane0_pack_lead_6 = 1'b0;
     lane0_pack_v_lead = 36'h0;
@@ -2930,8 +2942,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r11 = 8'h0;
-    r12 = 24'h0;
+    r15 = 8'h0;
+    r16 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -23,7 +23,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   output wire [15:0] out_y;             // result y: raw bf16 bits, W=16
 
   // Registers
-  reg [14:0] lane0_x_bits_9;
+  reg [14:0] lane0_x_bits_8;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -35,7 +35,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg valid_9;
   reg valid_10;
   reg valid_11;
-  reg [15:0] lane0_grad_bits_9;
+  reg [15:0] lane0_grad_bits_8;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
@@ -67,7 +67,8 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg valid_13;
   reg valid_14;
   reg valid_15;
-  reg [2:0] lane0_grad_n;
+  reg [2:0] lane0_grad_lead;
+  reg lane0_grad_nonzero;
   reg [7:0] lane0_unpack_sigg;
   reg [7:0] lane0_square_sigg;
   reg [7:0] lane0_alpha_sigg;
@@ -100,7 +101,8 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [2:0] lane0_x_n;
+  reg [2:0] lane0_x_lead;
+  reg lane0_x_nonzero;
   reg [6:0] lane0_unpack_sigx;
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -198,19 +200,19 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   wire n5 = in_grad[4] | in_grad[5];
   wire n6 = n5 | in_grad[6];
   wire [1:0] lane0_grad_frac_lead_l2_0 = n6 ? {in_grad[6], lane0_grad_frac_lead_l1_1} : {n4, lane0_grad_frac_lead_l1_0};
-  wire n7 = |in_grad[6:0];
-  wire [3:0] n8 = {1'b0, n6, lane0_grad_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_grad_shift = 4'h8 - {1'b0, lane0_grad_n};
+  wire [3:0] n7 = 4'h7 - {1'b0, lane0_grad_lead};
+  wire n8 = |in_grad[6:0];
+  wire [3:0] lane0_grad_shift = lane0_grad_nonzero ? n7 : 4'h8;
   wire [8:0] n9 = 9'h182 - {5'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_119_0 = |lane0_grad_bits_9[14:7];
-  wire [7:0] n10 = {lane0_grad_fields_port_119_0, lane0_grad_bits_9[6:0]} << lane0_grad_shift;
-  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_119_0 ? {lane0_grad_fields_port_119_0, lane0_grad_bits_9[6:0]} : n10;
-  wire [8:0] n11 = {1'b0, lane0_grad_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_grad_fields_port_122_0 = lane0_grad_fields_port_119_0 ? n11 : 9'h182;
-  wire [12:0] exp_82 = lane0_grad_fields_port_119_0 ? {{4{lane0_grad_fields_port_122_0[8]}}, lane0_grad_fields_port_122_0} : {{4{n9[8]}}, n9};
-  wire n12 = lane0_grad_bits_9[14:7] == 8'hff;
-  wire n13 = ~|lane0_grad_bits_9[14:7];
-  wire n14 = ~|lane0_grad_bits_9[6:0];
+  wire lane0_grad_fields_port_117_0 = |lane0_grad_bits_8[14:7];
+  wire [7:0] n10 = {lane0_grad_fields_port_117_0, lane0_grad_bits_8[6:0]} << lane0_grad_shift;
+  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_117_0 ? {lane0_grad_fields_port_117_0, lane0_grad_bits_8[6:0]} : n10;
+  wire [8:0] n11 = {1'b0, lane0_grad_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_grad_fields_port_120_0 = lane0_grad_fields_port_117_0 ? n11 : 9'h182;
+  wire [12:0] exp_82 = lane0_grad_fields_port_117_0 ? {{4{lane0_grad_fields_port_120_0[8]}}, lane0_grad_fields_port_120_0} : {{4{n9[8]}}, n9};
+  wire n12 = lane0_grad_bits_8[14:7] == 8'hff;
+  wire n13 = ~|lane0_grad_bits_8[14:7];
+  wire n14 = ~|lane0_grad_bits_8[6:0];
   wire n15 = n13 & n14;
   wire n16 = n14 ? 1'b0 : 1'b1;
   wire n17 = n15 ? 1'b1 : 1'b0;
@@ -224,19 +226,19 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   wire n22 = in_x[4] | in_x[5];
   wire n23 = n22 | in_x[6];
   wire [1:0] lane0_x_frac_lead_l2_0 = n23 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n21, lane0_x_frac_lead_l1_0};
-  wire n24 = |in_x[6:0];
-  wire [3:0] n25 = {1'b0, n23, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
+  wire [3:0] n24 = 4'h7 - {1'b0, lane0_x_lead};
+  wire n25 = |in_x[6:0];
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n24 : 4'h8;
   wire [8:0] n26 = 9'h182 - {5'h0, lane0_x_shift};
-  wire lane0_x_fields_port_79_0 = |lane0_x_bits_9[14:7];
-  wire [6:0] n27 = lane0_x_bits_9[6:0] << lane0_x_shift;
-  wire [6:0] lane0_x_sig_18 = lane0_x_fields_port_79_0 ? lane0_x_bits_9[6:0] : n27;
-  wire [8:0] n28 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_82_0 = lane0_x_fields_port_79_0 ? n28 : 9'h182;
-  wire [12:0] exp_75 = lane0_x_fields_port_79_0 ? {{4{lane0_x_fields_port_82_0[8]}}, lane0_x_fields_port_82_0} : {{4{n26[8]}}, n26};
-  wire n29 = lane0_x_bits_9[14:7] == 8'hff;
-  wire n30 = ~|lane0_x_bits_9[14:7];
-  wire n31 = ~|lane0_x_bits_9[6:0];
+  wire lane0_x_fields_port_78_0 = |lane0_x_bits_8[14:7];
+  wire [6:0] n27 = lane0_x_bits_8[6:0] << lane0_x_shift;
+  wire [6:0] lane0_x_sig_18 = lane0_x_fields_port_78_0 ? lane0_x_bits_8[6:0] : n27;
+  wire [8:0] n28 = {1'b0, lane0_x_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_81_0 = lane0_x_fields_port_78_0 ? n28 : 9'h182;
+  wire [12:0] exp_75 = lane0_x_fields_port_78_0 ? {{4{lane0_x_fields_port_81_0[8]}}, lane0_x_fields_port_81_0} : {{4{n26[8]}}, n26};
+  wire n29 = lane0_x_bits_8[14:7] == 8'hff;
+  wire n30 = ~|lane0_x_bits_8[14:7];
+  wire n31 = ~|lane0_x_bits_8[6:0];
   wire n32 = n30 & n31;
   wire n33 = n31 ? 1'b0 : 1'b1;
   wire n34 = n32 ? 1'b1 : 1'b0;
@@ -434,16 +436,16 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   wire [12:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[25:13] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n200;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_394_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n201 = {1'b0, lane0_pack_port_394_0} | n2;
+  wire [14:0] lane0_pack_port_392_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n201 = {1'b0, lane0_pack_port_392_0} | n2;
   wire [15:0] n202 = n18 ? n2 : n201;
   wire [15:0] n203 = n19 ? {n2[15], 8'hff, n2[6:0]} : n202;
   assign out_y = {r3[7], r2, r3[6:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_9 <= in_x[14:0];
-      lane0_grad_bits_9 <= in_grad;
+      lane0_x_bits_8 <= in_x[14:0];
+      lane0_grad_bits_8 <= in_grad;
       lane0_square_alpha_ok <= 1'b1;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
@@ -457,7 +459,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       lane0_pack_lead_alpha_ok <= lane0_product_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sg <= lane0_grad_bits_9[15];
+      lane0_unpack_sg <= lane0_grad_bits_8[15];
       lane0_square_sg <= lane0_unpack_sg;
       lane0_alpha_sg <= lane0_square_sg;
       lane0_sum_align_sg <= lane0_alpha_sg;
@@ -471,7 +473,8 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       lane0_pack_lead_sign <= lane0_product_sign;
       lane0_normalize_sign <= lane0_pack_lead_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_grad_n <= ~n7 ? 3'h0 : n8[2:0];
+      lane0_grad_lead <= {n6, lane0_grad_frac_lead_l2_0};
+      lane0_grad_nonzero <= n8;
       lane0_unpack_sigg <= lane0_grad_sig_18;
       lane0_square_sigg <= lane0_unpack_sigg;
       lane0_alpha_sigg <= lane0_square_sigg;
@@ -504,7 +507,8 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       lane0_pack_lead_cg <= lane0_product_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n24 ? 3'h0 : n25[2:0];
+      lane0_x_lead <= {n23, lane0_x_frac_lead_l2_0};
+      lane0_x_nonzero <= n25;
       lane0_unpack_sigx <= lane0_x_sig_18;
       lane0_unpack_ex <= exp_75;
       lane0_unpack_cx <= cls;
@@ -2821,7 +2825,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_9 = 15'h0;
+    lane0_x_bits_8 = 15'h0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -2833,7 +2837,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     valid_9 = 1'b0;
     valid_10 = 1'b0;
     valid_11 = 1'b0;
-    lane0_grad_bits_9 = 16'h0;
+    lane0_grad_bits_8 = 16'h0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
@@ -2866,7 +2870,8 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     valid_14 = 1'b0;
     valid_15 = 1'b0;
     out_valid = 1'b0;
-    lane0_grad_n = 3'h0;
+    lane0_grad_lead = 3'h0;
+    lane0_grad_nonzero = 1'b0;
     lane0_unpack_sigg = 8'h0;
     lane0_square_sigg = 8'h0;
     lane0_alpha_sigg = 8'h0;
@@ -2899,7 +2904,8 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 3'h0;
+    lane0_x_lead = 3'h0;
+    lane0_x_nonzero = 1'b0;
     lane0_unpack_sigx = 7'h0;
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
@@ -2987,5 +2993,5 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{in_x[15], n8[3], n25[3], n80[23:0], n85[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], n199[11:7], lane0_pack_rnd_signal[12:1], n203[14:7]};
+  wire unused_bits = ^{in_x[15], n80[23:0], n85[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], n199[11:7], lane0_pack_rnd_signal[12:1], n203[14:7]};
 endmodule

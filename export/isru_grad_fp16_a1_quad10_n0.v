@@ -23,7 +23,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   output wire [15:0] out_y;             // result y: raw fp16 bits, W=16
 
   // Registers
-  reg [14:0] lane0_x_bits_17;
+  reg [14:0] lane0_x_bits_16;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg valid_1;
@@ -44,7 +44,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg valid_16;
   reg valid_17;
   reg valid_18;
-  reg [15:0] lane0_grad_bits_17;
+  reg [15:0] lane0_grad_bits_16;
   reg lane0_unpack_sg;
   reg lane0_square_sg;
   reg lane0_alpha_sg;
@@ -76,7 +76,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_lead_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
-  reg [3:0] lane0_grad_n;
+  reg lane0_grad_nonzero;
+  reg [1:0] r1;
+  reg [1:0] r2;
   reg [10:0] lane0_unpack_sigg;
   reg [10:0] lane0_square_sigg;
   reg [10:0] lane0_alpha_sigg;
@@ -116,7 +118,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [3:0] lane0_x_n;
+  reg lane0_x_nonzero;
+  reg [1:0] r3;
+  reg [1:0] r4;
   reg [9:0] lane0_unpack_sigx;
   reg [10:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -163,8 +167,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [33:0] u;
   reg [29:0] sig_25;
   reg [20:0] lane0_seed_b;
-  reg r1;
-  reg [15:0] r2;
+  reg r5;
+  reg [15:0] r6;
   reg [10:0] exp_23;
   reg [9:0] lane0_seed_k;
   reg [9:0] lane0_seed_products_tiles_k;
@@ -199,14 +203,14 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [29:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [42:0] lane0_seed_slope_rows_0;
-  reg [41:0] r3;
+  reg [41:0] r7;
   reg [42:0] lane0_seed_seed_products_2;
   reg [30:0] lane0_seed_seed_curve_0;
   reg [30:0] lane0_seed_r0;
   reg [26:0] lane0_product_mul_product_tile_0_0;
   reg [26:0] lane0_product_mul_product_split_0;
   reg [25:0] lane0_product_mul_product_tile_0_16;
-  reg [25:0] r4;
+  reg [25:0] r8;
   reg [31:0] v;
   reg lane0_pack_lead_4;
   reg [31:0] lane0_pack_v_lead;
@@ -222,8 +226,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_overflow_s;
   reg [9:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [4:0] r5;
-  reg [10:0] r6;
+  reg [4:0] r9;
+  reg [10:0] r10;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -239,19 +243,19 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n8 = in_grad[4] | in_grad[5];
   wire n9 = n8 | n7;
   wire [1:0] lane0_grad_frac_lead_l2_0 = n9 ? {n7, lane0_grad_frac_lead_l1_1} : {n6, lane0_grad_frac_lead_l1_0};
-  wire [2:0] lane0_grad_frac_lead_l3_0 = n4 ? {2'h0, in_grad[9]} : {n9, lane0_grad_frac_lead_l2_0};
-  wire [3:0] n10 = {n4, lane0_grad_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_grad_shift = 4'hb - lane0_grad_n;
+  wire lane0_grad_frac_lead_l3_0 = n4 ? in_grad[9] : lane0_grad_frac_lead_l2_0[0];
+  wire [3:0] n10 = 4'ha - {r2[1], r1, r2[0]};
+  wire [3:0] lane0_grad_shift = lane0_grad_nonzero ? n10 : 4'hb;
   wire [5:0] n11 = 6'h32 - {2'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_183_0 = |lane0_grad_bits_17[14:10];
-  wire [10:0] n12 = {lane0_grad_fields_port_183_0, lane0_grad_bits_17[9:0]} << lane0_grad_shift;
-  wire [10:0] lane0_grad_sig_26 = lane0_grad_fields_port_183_0 ? {lane0_grad_fields_port_183_0, lane0_grad_bits_17[9:0]} : n12;
-  wire [5:0] n13 = {1'b0, lane0_grad_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_grad_fields_port_186_0 = lane0_grad_fields_port_183_0 ? n13 : 6'h32;
-  wire [10:0] exp_85 = lane0_grad_fields_port_183_0 ? {{5{lane0_grad_fields_port_186_0[5]}}, lane0_grad_fields_port_186_0} : {{5{n11[5]}}, n11};
-  wire n14 = lane0_grad_bits_17[14:10] == 5'h1f;
-  wire n15 = ~|lane0_grad_bits_17[14:10];
-  wire n16 = ~|lane0_grad_bits_17[9:0];
+  wire lane0_grad_fields_port_181_0 = |lane0_grad_bits_16[14:10];
+  wire [10:0] n12 = {lane0_grad_fields_port_181_0, lane0_grad_bits_16[9:0]} << lane0_grad_shift;
+  wire [10:0] lane0_grad_sig_26 = lane0_grad_fields_port_181_0 ? {lane0_grad_fields_port_181_0, lane0_grad_bits_16[9:0]} : n12;
+  wire [5:0] n13 = {1'b0, lane0_grad_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_grad_fields_port_184_0 = lane0_grad_fields_port_181_0 ? n13 : 6'h32;
+  wire [10:0] exp_85 = lane0_grad_fields_port_181_0 ? {{5{lane0_grad_fields_port_184_0[5]}}, lane0_grad_fields_port_184_0} : {{5{n11[5]}}, n11};
+  wire n14 = lane0_grad_bits_16[14:10] == 5'h1f;
+  wire n15 = ~|lane0_grad_bits_16[14:10];
+  wire n16 = ~|lane0_grad_bits_16[9:0];
   wire n17 = n15 & n16;
   wire n18 = n16 ? 1'b0 : 1'b1;
   wire n19 = n17 ? 1'b1 : 1'b0;
@@ -268,19 +272,19 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n27 = in_x[4] | in_x[5];
   wire n28 = n27 | n26;
   wire [1:0] lane0_x_frac_lead_l2_0 = n28 ? {n26, lane0_x_frac_lead_l1_1} : {n25, lane0_x_frac_lead_l1_0};
-  wire [2:0] lane0_x_frac_lead_l3_0 = n23 ? {2'h0, in_x[9]} : {n28, lane0_x_frac_lead_l2_0};
-  wire [3:0] n29 = {n23, lane0_x_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'hb - lane0_x_n;
+  wire lane0_x_frac_lead_l3_0 = n23 ? in_x[9] : lane0_x_frac_lead_l2_0[0];
+  wire [3:0] n29 = 4'ha - {r4[1], r3, r4[0]};
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n29 : 4'hb;
   wire [5:0] n30 = 6'h32 - {2'h0, lane0_x_shift};
-  wire lane0_x_fields_port_111_0 = |lane0_x_bits_17[14:10];
-  wire [9:0] n31 = lane0_x_bits_17[9:0] << lane0_x_shift;
-  wire [9:0] lane0_x_sig_26 = lane0_x_fields_port_111_0 ? lane0_x_bits_17[9:0] : n31;
-  wire [5:0] n32 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_114_0 = lane0_x_fields_port_111_0 ? n32 : 6'h32;
-  wire [10:0] exp_78 = lane0_x_fields_port_111_0 ? {{5{lane0_x_fields_port_114_0[5]}}, lane0_x_fields_port_114_0} : {{5{n30[5]}}, n30};
-  wire n33 = lane0_x_bits_17[14:10] == 5'h1f;
-  wire n34 = ~|lane0_x_bits_17[14:10];
-  wire n35 = ~|lane0_x_bits_17[9:0];
+  wire lane0_x_fields_port_110_0 = |lane0_x_bits_16[14:10];
+  wire [9:0] n31 = lane0_x_bits_16[9:0] << lane0_x_shift;
+  wire [9:0] lane0_x_sig_26 = lane0_x_fields_port_110_0 ? lane0_x_bits_16[9:0] : n31;
+  wire [5:0] n32 = {1'b0, lane0_x_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_x_fields_port_113_0 = lane0_x_fields_port_110_0 ? n32 : 6'h32;
+  wire [10:0] exp_78 = lane0_x_fields_port_110_0 ? {{5{lane0_x_fields_port_113_0[5]}}, lane0_x_fields_port_113_0} : {{5{n30[5]}}, n30};
+  wire n33 = lane0_x_bits_16[14:10] == 5'h1f;
+  wire n34 = ~|lane0_x_bits_16[14:10];
+  wire n35 = ~|lane0_x_bits_16[9:0];
   wire n36 = n34 & n35;
   wire n37 = n35 ? 1'b0 : 1'b1;
   wire n38 = n36 ? 1'b1 : 1'b0;
@@ -374,12 +378,12 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n115 = $signed(exp_39) < $signed(11'h7f1);
   wire lane0_pack_overflow_at_31 = $signed(exp_39) >= $signed(11'hf);
   wire [31:0] n116 = {16'h0, lane0_seed_b[19:4]} * {16'h0, lane0_seed_b[19:4]};
-  wire [32:0] n117 = {1'b0, lane0_seed_square_tile_0_0} ^ {r2, 17'h0};
-  wire [33:0] lane0_seed_square_sums_sum0 = {1'b0, n117} ^ {1'b0, r1, 32'h0};
-  wire [32:0] n118 = {1'b0, lane0_seed_square_tile_0_0} & {r2, 17'h0};
-  wire [32:0] n119 = {1'b0, lane0_seed_square_tile_0_0} & {r1, 32'h0};
+  wire [32:0] n117 = {1'b0, lane0_seed_square_tile_0_0} ^ {r6, 17'h0};
+  wire [33:0] lane0_seed_square_sums_sum0 = {1'b0, n117} ^ {1'b0, r5, 32'h0};
+  wire [32:0] n118 = {1'b0, lane0_seed_square_tile_0_0} & {r6, 17'h0};
+  wire [32:0] n119 = {1'b0, lane0_seed_square_tile_0_0} & {r5, 32'h0};
   wire [32:0] n120 = n118 | n119;
-  wire [32:0] n121 = {r2, 17'h0} & {r1, 32'h0};
+  wire [32:0] n121 = {r6, 17'h0} & {r5, 32'h0};
   wire [32:0] n122 = n120 | n121;
   wire [33:0] lane0_seed_p_26 = lane0_seed_square_sums_sum0 + {n122, 1'b0};
   wire [28:0] n123 = {16'h0, lane0_seed_a_14} * {13'h0, lane0_seed_b_12[15:0]};
@@ -471,11 +475,11 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [41:0] n199 = lane0_seed_slope_rows_sum7[41:0] & {n194[40:0], 1'b0};
   wire [41:0] n200 = n198 | n199;
   wire [42:0] n201 = {11'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [42:0] lane0_seed_slope_sums_sum0 = n201 ^ {r3, 1'b0};
+  wire [42:0] lane0_seed_slope_sums_sum0 = n201 ^ {r7, 1'b0};
   wire [41:0] n202 = {10'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[41:0];
-  wire [41:0] n203 = {10'h0, lane0_seed_slope_tile_0_0} & {r3[40:0], 1'b0};
+  wire [41:0] n203 = {10'h0, lane0_seed_slope_tile_0_0} & {r7[40:0], 1'b0};
   wire [41:0] n204 = n202 | n203;
-  wire [41:0] n205 = lane0_seed_slope_rows_0[41:0] & {r3[40:0], 1'b0};
+  wire [41:0] n205 = lane0_seed_slope_rows_0[41:0] & {r7[40:0], 1'b0};
   wire [41:0] n206 = n204 | n205;
   wire [42:0] lane0_seed_p = lane0_seed_slope_sums_sum0 + {n206, 1'b0};
   wire [30:0] n207 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[42:21]};
@@ -483,7 +487,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [30:0] b = lane0_seed_sum_unit ? 31'h40000000 : lane0_seed_r0;
   wire [26:0] n209 = {16'h0, a} * {11'h0, b[15:0]};
   wire [25:0] n210 = {15'h0, a} * {11'h0, b[30:16]};
-  wire [41:0] lane0_product_mul_p_7 = {15'h0, lane0_product_mul_product_split_0} + {r4, 16'h0};
+  wire [41:0] lane0_product_mul_p_7 = {15'h0, lane0_product_mul_product_split_0} + {r8, 16'h0};
   wire n211 = |v[31:30];
   wire n212 = ~n211;
   wire n213 = v[29] & n212;
@@ -533,19 +537,19 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [15:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:16] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n252;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_580_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n253 = {1'b0, lane0_pack_port_580_0} | n2;
+  wire [14:0] lane0_pack_port_578_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n253 = {1'b0, lane0_pack_port_578_0} | n2;
   wire [15:0] n254 = n20 ? n2 : n253;
   wire [15:0] n255 = n21 ? {n2[15], 5'h1f, n2[9:0]} : n254;
-  assign out_y = {r6[10], r5, r6[9:0]};
+  assign out_y = {r10[10], r9, r10[9:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_17 <= in_x[14:0];
+      lane0_x_bits_16 <= in_x[14:0];
       lane0_square_alpha_ok <= 1'b1;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
-      lane0_grad_bits_17 <= in_grad;
-      lane0_unpack_sg <= lane0_grad_bits_17[15];
+      lane0_grad_bits_16 <= in_grad;
+      lane0_unpack_sg <= lane0_grad_bits_16[15];
       lane0_square_sg <= lane0_unpack_sg;
       lane0_alpha_sg <= lane0_square_sg;
       lane0_sum_align_sg <= lane0_alpha_sg;
@@ -576,7 +580,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_alpha_ok <= lane0_product_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_grad_n <= ~n5 ? 4'h0 : n10;
+      lane0_grad_nonzero <= n5;
+      r1 <= n4 ? 2'h0 : {n9, lane0_grad_frac_lead_l2_0[1]};
+      r2 <= {n4, lane0_grad_frac_lead_l3_0};
       lane0_unpack_sigg <= lane0_grad_sig_26;
       lane0_square_sigg <= lane0_unpack_sigg;
       lane0_alpha_sigg <= lane0_square_sigg;
@@ -616,7 +622,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_cg <= lane0_product_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n24 ? 4'h0 : n29;
+      lane0_x_nonzero <= n24;
+      r3 <= n23 ? 2'h0 : {n28, lane0_x_frac_lead_l2_0[1]};
+      r4 <= {n23, lane0_x_frac_lead_l3_0};
       lane0_unpack_sigx <= lane0_x_sig_26;
       lane0_unpack_ex <= exp_78;
       lane0_unpack_cx <= cls;
@@ -662,8 +670,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       u <= lane0_add_u;
       sig_25 <= n95[29:0];
       lane0_seed_b <= sig_25[20:0];
-      r1 <= ~lane0_seed_b[20] ? 1'b0 : lane0_seed_b[20];
-      r2 <= ~lane0_seed_b[20] ? 16'h0 : lane0_seed_b[19:4];
+      r5 <= ~lane0_seed_b[20] ? 1'b0 : lane0_seed_b[20];
+      r6 <= ~lane0_seed_b[20] ? 16'h0 : lane0_seed_b[19:4];
       exp_23 <= exp_148;
       lane0_seed_k <= exp_23[10:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
@@ -697,14 +705,14 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n125;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum8;
-      r3 <= n200;
+      r7 <= n200;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n207;
       lane0_seed_r0 <= n208;
       lane0_product_mul_product_tile_0_0 <= n209;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_tile_0_0;
       lane0_product_mul_product_tile_0_16 <= n210;
-      r4 <= lane0_product_mul_product_tile_0_16;
+      r8 <= lane0_product_mul_product_tile_0_16;
       v <= lane0_product_mul_p_7[41:10];
       lane0_pack_lead_4 <= v[31];
       lane0_pack_v_lead <= v;
@@ -720,8 +728,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n251[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n49 ? 5'h1f : n254[14:10];
-      r6 <= n48 ? 11'h200 : {n255[15], n255[9:0]};
+      r9 <= n49 ? 5'h1f : n254[14:10];
+      r10 <= n48 ? 11'h200 : {n255[15], n255[9:0]};
     end
   end
 
@@ -2833,7 +2841,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_17 = 15'h0;
+    lane0_x_bits_16 = 15'h0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     valid_1 = 1'b0;
@@ -2855,7 +2863,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     valid_17 = 1'b0;
     valid_18 = 1'b0;
     out_valid = 1'b0;
-    lane0_grad_bits_17 = 16'h0;
+    lane0_grad_bits_16 = 16'h0;
     lane0_unpack_sg = 1'b0;
     lane0_square_sg = 1'b0;
     lane0_alpha_sg = 1'b0;
@@ -2887,7 +2895,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_lead_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
-    lane0_grad_n = 4'h0;
+    lane0_grad_nonzero = 1'b0;
+    r1 = 2'h0;
+    r2 = 2'h0;
     lane0_unpack_sigg = 11'h0;
     lane0_square_sigg = 11'h0;
     lane0_alpha_sigg = 11'h0;
@@ -2927,7 +2937,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 4'h0;
+    lane0_x_nonzero = 1'b0;
+    r3 = 2'h0;
+    r4 = 2'h0;
     lane0_unpack_sigx = 10'h0;
     lane0_unpack_ex = 11'h0;
     lane0_unpack_cx = 2'h0;
@@ -2973,8 +2985,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     u = 34'h0;
     sig_25 = 30'h0;
     lane0_seed_b = 21'h0;
-    r1 = 1'b0;
-    r2 = 16'h0;
+    r5 = 1'b0;
+    r6 = 16'h0;
     exp_23 = 11'h0;
     lane0_seed_k = 10'h0;
     lane0_seed_products_tiles_k = 10'h0;
@@ -3008,14 +3020,14 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_seed_curve_1 = 30'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 43'h0;
-    r3 = 42'h0;
+    r7 = 42'h0;
     lane0_seed_seed_products_2 = 43'h0;
     lane0_seed_seed_curve_0 = 31'h0;
     lane0_seed_r0 = 31'h0;
     lane0_product_mul_product_tile_0_0 = 27'h0;
     lane0_product_mul_product_split_0 = 27'h0;
     lane0_product_mul_product_tile_0_16 = 26'h0;
-    r4 = 26'h0;
+    r8 = 26'h0;
     v = 32'h0;
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 32'h0;
@@ -3031,8 +3043,8 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 10'h0;
     lane0_pack_up = 1'b0;
-    r5 = 5'h0;
-    r6 = 11'h0;
+    r9 = 5'h0;
+    r10 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -23,7 +23,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   output wire [31:0] out_y;             // result y: raw fp32 bits, W=32
 
   // Registers
-  reg [31:0] lane0_grad_bits_33;
+  reg [31:0] lane0_grad_bits_32;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -44,7 +44,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg valid_18;
   reg valid_19;
   reg valid_20;
-  reg [31:0] lane0_x_bits_33;
+  reg [31:0] lane0_x_bits_32;
   reg lane0_square_tiles_alpha_ok;
   reg lane0_square_split_alpha_ok;
   reg lane0_square_alpha_ok;
@@ -82,7 +82,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_lead_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
-  reg [4:0] lane0_grad_n;
+  reg r1;
+  reg [3:0] r2;
+  reg lane0_grad_nonzero;
   reg [23:0] lane0_unpack_sigg;
   reg [23:0] lane0_square_tiles_sigg;
   reg [23:0] lane0_square_split_sigg;
@@ -128,7 +130,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [4:0] lane0_x_n;
+  reg r3;
+  reg [3:0] r4;
+  reg lane0_x_nonzero;
   reg [23:0] lane0_unpack_sigx;
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -177,9 +181,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [32:0] lane0_add_one;
   reg [31:0] lane0_square_mul_product_tile_0_0;
   reg [47:0] lane0_square_mul_product_rows_0;
-  reg [46:0] r1;
+  reg [46:0] r5;
   reg [47:0] lane0_square_mul_product_split_0;
-  reg [46:0] r2;
+  reg [46:0] r6;
   reg [33:0] lane0_square_square;
   reg [34:0] lane0_add_t;
   reg [34:0] lane0_add_big;
@@ -196,11 +200,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [12:0] lane0_product_split_exp;
   reg [12:0] exp_40;
   reg [7:0] lane0_pack_top_at_29_r;
+  reg [4:0] lane0_pack_d_at_29_r;
   reg [4:0] lane0_pack_d_at_33_r;
   reg [4:0] lane0_pack_d_at_32_r;
   reg [4:0] lane0_pack_d_at_31_r;
   reg [4:0] lane0_pack_d_at_30_r;
-  reg [4:0] lane0_pack_d_at_29_r;
   reg lane0_pack_overflow_at_29_r;
   reg [7:0] lane0_pack_top_at_30_r;
   reg lane0_pack_overflow_at_30_r;
@@ -212,7 +216,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_overflow_at_33_r;
   reg [31:0] lane0_seed_square_tile_0_0;
   reg [37:0] lane0_seed_square_rows_0;
-  reg [36:0] r3;
+  reg [36:0] r7;
   reg [18:0] lane0_seed_b_12;
   reg [70:0] lane0_seed_port__data;
   reg [14:0] lane0_seed_seed_products_tiles_1;
@@ -222,20 +226,20 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [33:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [46:0] lane0_seed_slope_rows_0;
-  reg [45:0] r4;
+  reg [45:0] r8;
   reg [46:0] lane0_seed_seed_products_2;
   reg [32:0] lane0_seed_seed_curve_0;
   reg [32:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
   reg [56:0] lane0_product_mul_product_rows_0;
-  reg [55:0] r5;
+  reg [55:0] r9;
   reg [56:0] lane0_product_mul_product_split_0;
-  reg [55:0] r6;
+  reg [55:0] r10;
   reg [33:0] v;
-  reg lane0_pack_lead_4;
   reg [33:0] lane0_pack_v_lead;
   reg [33:0] lane0_pack_rnd_v;
+  reg lane0_pack_lead_4;
   reg lane0_pack_lead_2;
   reg lane0_pack_lead_3;
   reg lane0_pack_lead_0;
@@ -247,8 +251,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r7;
-  reg [23:0] r8;
+  reg [7:0] r11;
+  reg [23:0] r12;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -282,20 +286,20 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n18 = in_grad[16] | in_grad[17];
   wire n19 = n18 | n8;
   wire n20 = n19 | n14;
-  wire [3:0] lane0_grad_frac_lead_l4_0 = n20 ? {1'b0, n14, lane0_grad_frac_lead_l2_2} : {n17, lane0_grad_frac_lead_l3_0};
-  wire n21 = |in_grad[22:0];
-  wire [4:0] n22 = {n20, lane0_grad_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_grad_shift = 5'h18 - lane0_grad_n;
+  wire [2:0] lane0_grad_frac_lead_l4_0 = n20 ? {n14, lane0_grad_frac_lead_l2_2} : lane0_grad_frac_lead_l3_0;
+  wire [4:0] n21 = 5'h17 - {r2[3], r1, r2[2:0]};
+  wire n22 = |in_grad[22:0];
+  wire [4:0] lane0_grad_shift = lane0_grad_nonzero ? n21 : 5'h18;
   wire [8:0] n23 = 9'h182 - {4'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_344_0 = |lane0_grad_bits_33[30:23];
-  wire [23:0] n24 = {lane0_grad_fields_port_344_0, lane0_grad_bits_33[22:0]} << lane0_grad_shift;
-  wire [23:0] lane0_grad_sig_42 = lane0_grad_fields_port_344_0 ? {lane0_grad_fields_port_344_0, lane0_grad_bits_33[22:0]} : n24;
-  wire [8:0] n25 = {1'b0, lane0_grad_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_grad_fields_port_347_0 = lane0_grad_fields_port_344_0 ? n25 : 9'h182;
-  wire [12:0] exp_88 = lane0_grad_fields_port_344_0 ? {{4{lane0_grad_fields_port_347_0[8]}}, lane0_grad_fields_port_347_0} : {{4{n23[8]}}, n23};
-  wire n26 = lane0_grad_bits_33[30:23] == 8'hff;
-  wire n27 = ~|lane0_grad_bits_33[30:23];
-  wire n28 = ~|lane0_grad_bits_33[22:0];
+  wire lane0_grad_fields_port_342_0 = |lane0_grad_bits_32[30:23];
+  wire [23:0] n24 = {lane0_grad_fields_port_342_0, lane0_grad_bits_32[22:0]} << lane0_grad_shift;
+  wire [23:0] lane0_grad_sig_42 = lane0_grad_fields_port_342_0 ? {lane0_grad_fields_port_342_0, lane0_grad_bits_32[22:0]} : n24;
+  wire [8:0] n25 = {1'b0, lane0_grad_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_grad_fields_port_345_0 = lane0_grad_fields_port_342_0 ? n25 : 9'h182;
+  wire [12:0] exp_88 = lane0_grad_fields_port_342_0 ? {{4{lane0_grad_fields_port_345_0[8]}}, lane0_grad_fields_port_345_0} : {{4{n23[8]}}, n23};
+  wire n26 = lane0_grad_bits_32[30:23] == 8'hff;
+  wire n27 = ~|lane0_grad_bits_32[30:23];
+  wire n28 = ~|lane0_grad_bits_32[22:0];
   wire n29 = n27 & n28;
   wire n30 = n28 ? 1'b0 : 1'b1;
   wire n31 = n29 ? 1'b1 : 1'b0;
@@ -330,20 +334,20 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n49 = in_x[16] | in_x[17];
   wire n50 = n49 | n39;
   wire n51 = n50 | n45;
-  wire [3:0] lane0_x_frac_lead_l4_0 = n51 ? {1'b0, n45, lane0_x_frac_lead_l2_2} : {n48, lane0_x_frac_lead_l3_0};
-  wire n52 = |in_x[22:0];
-  wire [4:0] n53 = {n51, lane0_x_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_x_shift = 5'h18 - lane0_x_n;
+  wire [2:0] lane0_x_frac_lead_l4_0 = n51 ? {n45, lane0_x_frac_lead_l2_2} : lane0_x_frac_lead_l3_0;
+  wire [4:0] n52 = 5'h17 - {r4[3], r3, r4[2:0]};
+  wire n53 = |in_x[22:0];
+  wire [4:0] lane0_x_shift = lane0_x_nonzero ? n52 : 5'h18;
   wire [8:0] n54 = 9'h182 - {4'h0, lane0_x_shift};
-  wire lane0_x_fields_port_192_0 = |lane0_x_bits_33[30:23];
-  wire [23:0] n55 = {lane0_x_fields_port_192_0, lane0_x_bits_33[22:0]} << lane0_x_shift;
-  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_192_0 ? {lane0_x_fields_port_192_0, lane0_x_bits_33[22:0]} : n55;
-  wire [8:0] n56 = {1'b0, lane0_x_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_195_0 = lane0_x_fields_port_192_0 ? n56 : 9'h182;
-  wire [12:0] exp_81 = lane0_x_fields_port_192_0 ? {{4{lane0_x_fields_port_195_0[8]}}, lane0_x_fields_port_195_0} : {{4{n54[8]}}, n54};
-  wire n57 = lane0_x_bits_33[30:23] == 8'hff;
-  wire n58 = ~|lane0_x_bits_33[30:23];
-  wire n59 = ~|lane0_x_bits_33[22:0];
+  wire lane0_x_fields_port_191_0 = |lane0_x_bits_32[30:23];
+  wire [23:0] n55 = {lane0_x_fields_port_191_0, lane0_x_bits_32[22:0]} << lane0_x_shift;
+  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_191_0 ? {lane0_x_fields_port_191_0, lane0_x_bits_32[22:0]} : n55;
+  wire [8:0] n56 = {1'b0, lane0_x_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_194_0 = lane0_x_fields_port_191_0 ? n56 : 9'h182;
+  wire [12:0] exp_81 = lane0_x_fields_port_191_0 ? {{4{lane0_x_fields_port_194_0[8]}}, lane0_x_fields_port_194_0} : {{4{n54[8]}}, n54};
+  wire n57 = lane0_x_bits_32[30:23] == 8'hff;
+  wire n58 = ~|lane0_x_bits_32[30:23];
+  wire n59 = ~|lane0_x_bits_32[22:0];
   wire n60 = n58 & n59;
   wire n61 = n59 ? 1'b0 : 1'b1;
   wire n62 = n60 ? 1'b1 : 1'b0;
@@ -477,13 +481,13 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [46:0] n180 = lane0_square_mul_product_rows_sum5[46:0] & {n175[45:0], 1'b0};
   wire [46:0] n181 = n179 | n180;
   wire [47:0] n182 = {16'h0, lane0_square_mul_product_tile_0_0} ^ lane0_square_mul_product_rows_0;
-  wire [47:0] lane0_square_mul_product_sums_sum0 = n182 ^ {r1, 1'b0};
+  wire [47:0] lane0_square_mul_product_sums_sum0 = n182 ^ {r5, 1'b0};
   wire [46:0] n183 = {15'h0, lane0_square_mul_product_tile_0_0} & lane0_square_mul_product_rows_0[46:0];
-  wire [46:0] n184 = {15'h0, lane0_square_mul_product_tile_0_0} & {r1[45:0], 1'b0};
+  wire [46:0] n184 = {15'h0, lane0_square_mul_product_tile_0_0} & {r5[45:0], 1'b0};
   wire [46:0] n185 = n183 | n184;
-  wire [46:0] n186 = lane0_square_mul_product_rows_0[46:0] & {r1[45:0], 1'b0};
+  wire [46:0] n186 = lane0_square_mul_product_rows_0[46:0] & {r5[45:0], 1'b0};
   wire [46:0] n187 = n185 | n186;
-  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r2, 1'b0};
+  wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r6, 1'b0};
   wire [66:0] n188 = 67'h100000000 * {33'h0, lane0_square_square};
   wire [34:0] n189 = {1'b0, lane0_add_t[34:1]} >> n111;
   wire [34:0] n190 = n110 ? 35'h0 : n189;
@@ -543,11 +547,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [36:0] n233 = lane0_seed_square_rows_sum0 & {n230[35:0], 1'b0};
   wire [36:0] n234 = n232 | n233;
   wire [37:0] n235 = {6'h0, lane0_seed_square_tile_0_0} ^ lane0_seed_square_rows_0;
-  wire [37:0] lane0_seed_square_sums_sum0 = n235 ^ {r3, 1'b0};
+  wire [37:0] lane0_seed_square_sums_sum0 = n235 ^ {r7, 1'b0};
   wire [36:0] n236 = {5'h0, lane0_seed_square_tile_0_0} & lane0_seed_square_rows_0[36:0];
-  wire [36:0] n237 = {5'h0, lane0_seed_square_tile_0_0} & {r3[35:0], 1'b0};
+  wire [36:0] n237 = {5'h0, lane0_seed_square_tile_0_0} & {r7[35:0], 1'b0};
   wire [36:0] n238 = n236 | n237;
-  wire [36:0] n239 = lane0_seed_square_rows_0[36:0] & {r3[35:0], 1'b0};
+  wire [36:0] n239 = lane0_seed_square_rows_0[36:0] & {r7[35:0], 1'b0};
   wire [36:0] n240 = n238 | n239;
   wire [37:0] lane0_seed_p_26 = lane0_seed_square_sums_sum0 + {n240, 1'b0};
   wire [14:0] n241 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
@@ -691,11 +695,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [45:0] n363 = lane0_seed_slope_rows_sum11[45:0] & {n358[44:0], 1'b0};
   wire [45:0] n364 = n362 | n363;
   wire [46:0] n365 = {15'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [46:0] lane0_seed_slope_sums_sum0 = n365 ^ {r4, 1'b0};
+  wire [46:0] lane0_seed_slope_sums_sum0 = n365 ^ {r8, 1'b0};
   wire [45:0] n366 = {14'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[45:0];
-  wire [45:0] n367 = {14'h0, lane0_seed_slope_tile_0_0} & {r4[44:0], 1'b0};
+  wire [45:0] n367 = {14'h0, lane0_seed_slope_tile_0_0} & {r8[44:0], 1'b0};
   wire [45:0] n368 = n366 | n367;
-  wire [45:0] n369 = lane0_seed_slope_rows_0[45:0] & {r4[44:0], 1'b0};
+  wire [45:0] n369 = lane0_seed_slope_rows_0[45:0] & {r8[44:0], 1'b0};
   wire [45:0] n370 = n368 | n369;
   wire [46:0] lane0_seed_p = lane0_seed_slope_sums_sum0 + {n370, 1'b0};
   wire [32:0] n371 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[46:23]};
@@ -786,14 +790,14 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [55:0] n447 = {8'h0, n445} | n446;
   wire [55:0] n448 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & lane0_product_mul_product_rows_0[55:0];
   wire [55:0] n449 = n447 | n448;
-  wire [56:0] n450 = {r5, 1'b0} ^ lane0_product_mul_product_sums_sum0;
+  wire [56:0] n450 = {r9, 1'b0} ^ lane0_product_mul_product_sums_sum0;
   wire [56:0] lane0_product_mul_product_sums_sum1 = n450 ^ {n449, 1'b0};
-  wire [55:0] n451 = {r5[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
-  wire [55:0] n452 = {r5[54:0], 1'b0} & {n449[54:0], 1'b0};
+  wire [55:0] n451 = {r9[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
+  wire [55:0] n452 = {r9[54:0], 1'b0} & {n449[54:0], 1'b0};
   wire [55:0] n453 = n451 | n452;
   wire [55:0] n454 = lane0_product_mul_product_sums_sum0[55:0] & {n449[54:0], 1'b0};
   wire [55:0] n455 = n453 | n454;
-  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r6, 1'b0};
+  wire [56:0] lane0_product_mul_p_7 = lane0_product_mul_product_split_0 + {r10, 1'b0};
   wire n456 = |v[33:32];
   wire n457 = ~n456;
   wire n458 = v[31] & n457;
@@ -843,16 +847,16 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [28:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:5] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n497;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1305_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [31:0] n498 = {1'b0, lane0_pack_port_1305_0} | n2;
+  wire [30:0] lane0_pack_port_1303_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [31:0] n498 = {1'b0, lane0_pack_port_1303_0} | n2;
   wire [31:0] n499 = n32 ? n2 : n498;
   wire [31:0] n500 = n33 ? {n2[31], 8'hff, n2[22:0]} : n499;
-  assign out_y = {r8[23], r7, r8[22:0]};
+  assign out_y = {r12[23], r11, r12[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_grad_bits_33 <= in_grad;
-      lane0_x_bits_33 <= in_x;
+      lane0_grad_bits_32 <= in_grad;
+      lane0_x_bits_32 <= in_x;
       lane0_square_tiles_alpha_ok <= 1'b1;
       lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
       lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
@@ -871,7 +875,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_alpha_ok <= lane0_product_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sg <= lane0_grad_bits_33[31];
+      lane0_unpack_sg <= lane0_grad_bits_32[31];
       lane0_square_tiles_sg <= lane0_unpack_sg;
       lane0_square_split_sg <= lane0_square_tiles_sg;
       lane0_square_sg <= lane0_square_split_sg;
@@ -890,7 +894,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_sign <= lane0_product_sign;
       lane0_normalize_sign <= lane0_pack_lead_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_grad_n <= ~n21 ? 5'h0 : n22;
+      r1 <= n20 ? 1'b0 : n17;
+      r2 <= {n20, lane0_grad_frac_lead_l4_0};
+      lane0_grad_nonzero <= n22;
       lane0_unpack_sigg <= lane0_grad_sig_42;
       lane0_square_tiles_sigg <= lane0_unpack_sigg;
       lane0_square_split_sigg <= lane0_square_tiles_sigg;
@@ -936,7 +942,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_cg <= lane0_product_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n52 ? 5'h0 : n53;
+      r3 <= n51 ? 1'b0 : n48;
+      r4 <= {n51, lane0_x_frac_lead_l4_0};
+      lane0_x_nonzero <= n53;
       lane0_unpack_sigx <= lane0_x_sig_42;
       lane0_unpack_ex <= exp_81;
       lane0_unpack_cx <= cls;
@@ -985,9 +993,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_add_one <= {n108, n107, n106, n105, n104, n103, n102, n101, n100, n99, n98, n97, n96, n95, n94, n93, n92, n91, n90, n89, n88, n87, n86, n85, n84, n83, n82, n81, n80, n79, n78, n77, lane0_add_signal};
       lane0_square_mul_product_tile_0_0 <= n116;
       lane0_square_mul_product_rows_0 <= lane0_square_mul_product_rows_sum6;
-      r1 <= n181;
+      r5 <= n181;
       lane0_square_mul_product_split_0 <= lane0_square_mul_product_sums_sum0;
-      r2 <= n187;
+      r6 <= n187;
       lane0_square_square <= lane0_square_mul_p_5[47:14];
       lane0_add_t <= n188[66:32];
       lane0_add_big <= lane0_add_signal_2;
@@ -1004,11 +1012,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_product_split_exp <= lane0_product_tiles_exp;
       exp_40 <= lane0_product_split_exp;
       lane0_pack_top_at_29_r <= n202 ? 8'h0 : n201;
+      lane0_pack_d_at_29_r <= ~n202 ? 5'h0 : n205;
       lane0_pack_d_at_33_r <= ~n213 ? 5'h4 : n205;
       lane0_pack_d_at_32_r <= ~n211 ? 5'h3 : n205;
       lane0_pack_d_at_31_r <= ~n209 ? 5'h2 : n205;
       lane0_pack_d_at_30_r <= ~n207 ? 5'h1 : n205;
-      lane0_pack_d_at_29_r <= ~n202 ? 5'h0 : n205;
       lane0_pack_overflow_at_29_r <= lane0_pack_overflow_at_29;
       lane0_pack_top_at_30_r <= n207 ? 8'h0 : n206;
       lane0_pack_overflow_at_30_r <= lane0_pack_overflow_at_30;
@@ -1020,7 +1028,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_overflow_at_33_r <= lane0_pack_overflow_at_33;
       lane0_seed_square_tile_0_0 <= n221;
       lane0_seed_square_rows_0 <= lane0_seed_square_rows_sum1;
-      r3 <= n234;
+      r7 <= n234;
       lane0_seed_b_12 <= lane0_seed_p_26[37:19];
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[14:0];
       lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
@@ -1029,20 +1037,20 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n257;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum12;
-      r4 <= n364;
+      r8 <= n364;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n371;
       lane0_seed_r0 <= n372;
       lane0_product_mul_product_tile_0_0 <= n373;
       lane0_product_mul_product_tile_0_16 <= n374;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum6;
-      r5 <= n443;
+      r9 <= n443;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_sums_sum1;
-      r6 <= n455;
+      r10 <= n455;
       v <= lane0_product_mul_p_7[56:23];
-      lane0_pack_lead_4 <= v[33];
       lane0_pack_v_lead <= v;
       lane0_pack_rnd_v <= lane0_pack_v_lead;
+      lane0_pack_lead_4 <= v[33];
       lane0_pack_lead_2 <= n458;
       lane0_pack_lead_3 <= n460;
       lane0_pack_lead_0 <= n472;
@@ -1054,8 +1062,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n496[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r7 <= n73 ? 8'hff : n499[30:23];
-      r8 <= n72 ? 24'h400000 : {n500[31], n500[22:0]};
+      r11 <= n73 ? 8'hff : n499[30:23];
+      r12 <= n72 ? 24'h400000 : {n500[31], n500[22:0]};
     end
   end
 
@@ -2140,7 +2148,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_grad_bits_33 = 32'h0;
+    lane0_grad_bits_32 = 32'h0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -2161,7 +2169,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     valid_18 = 1'b0;
     valid_19 = 1'b0;
     valid_20 = 1'b0;
-    lane0_x_bits_33 = 32'h0;
+    out_valid = 1'b0;
+    lane0_x_bits_32 = 32'h0;
     lane0_square_tiles_alpha_ok = 1'b0;
     lane0_square_split_alpha_ok = 1'b0;
     lane0_square_alpha_ok = 1'b0;
@@ -2199,8 +2208,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_lead_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
-    out_valid = 1'b0;
-    lane0_grad_n = 5'h0;
+    r1 = 1'b0;
+    r2 = 4'h0;
+    lane0_grad_nonzero = 1'b0;
     lane0_unpack_sigg = 24'h0;
     lane0_square_tiles_sigg = 24'h0;
     lane0_square_split_sigg = 24'h0;
@@ -2246,7 +2256,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 5'h0;
+    r3 = 1'b0;
+    r4 = 4'h0;
+    lane0_x_nonzero = 1'b0;
     lane0_unpack_sigx = 24'h0;
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
@@ -2295,9 +2307,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_add_one = 33'h0;
     lane0_square_mul_product_tile_0_0 = 32'h0;
     lane0_square_mul_product_rows_0 = 48'h0;
-    r1 = 47'h0;
+    r5 = 47'h0;
     lane0_square_mul_product_split_0 = 48'h0;
-    r2 = 47'h0;
+    r6 = 47'h0;
     lane0_square_square = 34'h0;
     lane0_add_t = 35'h0;
     lane0_add_big = 35'h0;
@@ -2314,11 +2326,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_product_split_exp = 13'h0;
     exp_40 = 13'h0;
     lane0_pack_top_at_29_r = 8'h0;
+    lane0_pack_d_at_29_r = 5'h0;
     lane0_pack_d_at_33_r = 5'h0;
     lane0_pack_d_at_32_r = 5'h0;
     lane0_pack_d_at_31_r = 5'h0;
     lane0_pack_d_at_30_r = 5'h0;
-    lane0_pack_d_at_29_r = 5'h0;
     lane0_pack_overflow_at_29_r = 1'b0;
     lane0_pack_top_at_30_r = 8'h0;
     lane0_pack_overflow_at_30_r = 1'b0;
@@ -2330,7 +2342,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_overflow_at_33_r = 1'b0;
     lane0_seed_square_tile_0_0 = 32'h0;
     lane0_seed_square_rows_0 = 38'h0;
-    r3 = 37'h0;
+    r7 = 37'h0;
     lane0_seed_b_12 = 19'h0;
     lane0_seed_seed_products_tiles_1 = 15'h0;
     lane0_seed_a_14 = 15'h0;
@@ -2339,20 +2351,20 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_seed_curve_1 = 34'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 47'h0;
-    r4 = 46'h0;
+    r8 = 46'h0;
     lane0_seed_seed_products_2 = 47'h0;
     lane0_seed_seed_curve_0 = 33'h0;
     lane0_seed_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
     lane0_product_mul_product_rows_0 = 57'h0;
-    r5 = 56'h0;
+    r9 = 56'h0;
     lane0_product_mul_product_split_0 = 57'h0;
-    r6 = 56'h0;
+    r10 = 56'h0;
     v = 34'h0;
-    lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 34'h0;
     lane0_pack_rnd_v = 34'h0;
+    lane0_pack_lead_4 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_lead_0 = 1'b0;
@@ -2364,11 +2376,11 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r7 = 8'h0;
-    r8 = 24'h0;
+    r11 = 8'h0;
+    r12 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_bits_33[31], lane0_square_mul_p_5[13:0], n188[31:0], n193[35:32], lane0_seed_p_26[18:0], lane0_seed_seed_curve_1[18:0], lane0_seed_seed_products_2[22:0], lane0_product_mul_p_7[22:0], n496[27:23], lane0_pack_rnd_signal[28:1], n500[30:23]};
+  wire unused_bits = ^{lane0_x_bits_32[31], lane0_square_mul_p_5[13:0], n188[31:0], n193[35:32], lane0_seed_p_26[18:0], lane0_seed_seed_curve_1[18:0], lane0_seed_seed_products_2[22:0], lane0_product_mul_p_7[22:0], n496[27:23], lane0_pack_rnd_signal[28:1], n500[30:23]};
 endmodule

@@ -23,7 +23,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
 
   // Registers
   reg lane0_shift_sign;
-  reg [15:0] lane0_x_bits_9;
+  reg [15:0] lane0_x_bits_8;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
@@ -81,7 +81,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg valid_22;
   reg valid_23;
   reg valid_24;
-  reg [2:0] lane0_x_n;
+  reg [2:0] lane0_x_lead;
+  reg lane0_x_nonzero;
   reg [7:0] lane0_unpack_sigx;
   reg [12:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -274,19 +275,19 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire n5 = in_x[4] | in_x[5];
   wire n6 = n5 | in_x[6];
   wire [1:0] lane0_x_frac_lead_l2_0 = n6 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n4, lane0_x_frac_lead_l1_0};
-  wire n7 = |in_x[6:0];
-  wire [3:0] n8 = {1'b0, n6, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
+  wire [3:0] n7 = 4'h7 - {1'b0, lane0_x_lead};
+  wire n8 = |in_x[6:0];
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n7 : 4'h8;
   wire [8:0] n9 = 9'h182 - {5'h0, lane0_x_shift};
-  wire lane0_x_fields_port_87_0 = |lane0_x_bits_9[14:7];
-  wire [7:0] n10 = {lane0_x_fields_port_87_0, lane0_x_bits_9[6:0]} << lane0_x_shift;
-  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_87_0 ? {lane0_x_fields_port_87_0, lane0_x_bits_9[6:0]} : n10;
-  wire [8:0] n11 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_90_0 = lane0_x_fields_port_87_0 ? n11 : 9'h182;
-  wire [12:0] exp_101 = lane0_x_fields_port_87_0 ? {{4{lane0_x_fields_port_90_0[8]}}, lane0_x_fields_port_90_0} : {{4{n9[8]}}, n9};
-  wire n12 = lane0_x_bits_9[14:7] == 8'hff;
-  wire n13 = ~|lane0_x_bits_9[14:7];
-  wire n14 = ~|lane0_x_bits_9[6:0];
+  wire lane0_x_fields_port_86_0 = |lane0_x_bits_8[14:7];
+  wire [7:0] n10 = {lane0_x_fields_port_86_0, lane0_x_bits_8[6:0]} << lane0_x_shift;
+  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_86_0 ? {lane0_x_fields_port_86_0, lane0_x_bits_8[6:0]} : n10;
+  wire [8:0] n11 = {1'b0, lane0_x_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_89_0 = lane0_x_fields_port_86_0 ? n11 : 9'h182;
+  wire [12:0] exp_101 = lane0_x_fields_port_86_0 ? {{4{lane0_x_fields_port_89_0[8]}}, lane0_x_fields_port_89_0} : {{4{n9[8]}}, n9};
+  wire n12 = lane0_x_bits_8[14:7] == 8'hff;
+  wire n13 = ~|lane0_x_bits_8[14:7];
+  wire n14 = ~|lane0_x_bits_8[6:0];
   wire n15 = n13 & n14;
   wire n16 = n14 ? 1'b0 : 1'b1;
   wire n17 = n15 ? 1'b1 : 1'b0;
@@ -747,13 +748,13 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[25:11] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n412;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_900_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n413 = {1'b0, lane0_pack_port_900_0} | n2;
+  wire [14:0] lane0_pack_port_899_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n413 = {1'b0, lane0_pack_port_899_0} | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_shift_sign <= 1'b0;
-      lane0_x_bits_9 <= in_x;
+      lane0_x_bits_8 <= in_x;
       lane0_square_alpha_ok <= 1'b1;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
@@ -776,7 +777,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_pack_lead_alpha_ok <= lane0_tail_p_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sx <= lane0_x_bits_9[15];
+      lane0_unpack_sx <= lane0_x_bits_8[15];
       lane0_square_sx <= lane0_unpack_sx;
       lane0_alpha_sx <= lane0_square_sx;
       lane0_sum_align_sx <= lane0_alpha_sx;
@@ -787,7 +788,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_seed_linear_sx <= lane0_seed_linear_tiles_sx;
       lane0_product_tiles_sign <= lane0_seed_linear_sx;
       lane0_product_sign <= lane0_product_tiles_sign;
-      lane0_x_n <= ~n7 ? 3'h0 : n8[2:0];
+      lane0_x_lead <= {n6, lane0_x_frac_lead_l2_0};
+      lane0_x_nonzero <= n8;
       lane0_unpack_sigx <= lane0_x_sig_18;
       lane0_unpack_ex <= exp_101;
       lane0_unpack_cx <= cls;
@@ -3356,7 +3358,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
     lane0_shift_sign = 1'b0;
-    lane0_x_bits_9 = 16'h0;
+    lane0_x_bits_8 = 16'h0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
@@ -3415,7 +3417,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     valid_23 = 1'b0;
     valid_24 = 1'b0;
     out_valid = 1'b0;
-    lane0_x_n = 3'h0;
+    lane0_x_lead = 3'h0;
+    lane0_x_nonzero = 1'b0;
     lane0_unpack_sigx = 8'h0;
     lane0_unpack_ex = 13'h0;
     lane0_unpack_cx = 2'h0;
@@ -3598,5 +3601,5 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n8[3], n57[22:0], n62[26:23], lane0_seed_slope_tile_0_0[12:0], lane0_product_mul_p_7[6:0], lane0_r2_p[22:0], lane0_tail_table_square_tile_0_0[12:0], lane0_tail_table_seed_curve_1[12:0], lane0_tail_table_seed_products_2[16:0], lane0_tail_p_mul_p_7[22:0], lane0_pack_v[0], n411[13:7], lane0_pack_rnd_signal[14:1]};
+  wire unused_bits = ^{n57[22:0], n62[26:23], lane0_seed_slope_tile_0_0[12:0], lane0_product_mul_p_7[6:0], lane0_r2_p[22:0], lane0_tail_table_square_tile_0_0[12:0], lane0_tail_table_seed_curve_1[12:0], lane0_tail_table_seed_products_2[16:0], lane0_tail_p_mul_p_7[22:0], lane0_pack_v[0], n411[13:7], lane0_pack_rnd_signal[14:1]};
 endmodule

@@ -23,7 +23,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
 
   // Registers
   reg lane0_shift_sign;
-  reg [15:0] lane0_x_bits_17;
+  reg [15:0] lane0_x_bits_16;
   reg lane0_square_alpha_ok;
   reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
@@ -90,7 +90,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg valid_25;
   reg valid_26;
   reg valid_27;
-  reg [3:0] lane0_x_n;
+  reg lane0_x_nonzero;
+  reg [1:0] r1;
+  reg [1:0] r2;
   reg [10:0] lane0_unpack_sigx;
   reg [10:0] lane0_unpack_ex;
   reg [1:0] lane0_unpack_cx;
@@ -215,13 +217,13 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [13:0] lane0_seed_b_12;
   reg [58:0] lane0_seed_port__data;
   reg [9:0] lane0_seed_seed_products_tiles_1;
+  reg [9:0] lane0_seed_a_14;
   reg [29:0] lane0_seed_seed_products_tiles_0;
   reg [29:0] lane0_seed_seed_products_0;
-  reg [9:0] lane0_seed_a_14;
   reg [23:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [38:0] lane0_seed_slope_rows_0;
-  reg [37:0] r1;
+  reg [37:0] r3;
   reg [38:0] lane0_seed_seed_products_2;
   reg [29:0] lane0_seed_seed_curve_0;
   reg [29:0] lane0_seed_r0;
@@ -233,7 +235,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [26:0] lane0_product_mul_product_tile_0_0;
   reg [26:0] lane0_product_mul_product_split_0;
   reg [24:0] lane0_product_mul_product_tile_0_16;
-  reg [24:0] r2;
+  reg [24:0] r4;
   reg [30:0] lane0_product_product;
   reg [29:0] lane0_tail_operand_fixed;
   reg [29:0] lane0_tail_seed_fixed;
@@ -245,8 +247,8 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [29:0] lane0_tail_p_split_fixed;
   reg [29:0] lane0_tail_p_fixed;
   reg [21:0] lane0_tail_table_b;
-  reg r3;
-  reg [15:0] r4;
+  reg r5;
+  reg [15:0] r6;
   reg lane0_tail_operand_lost;
   reg lane0_tail_seed_lost;
   reg lane0_tail_seed_products_tiles_lost;
@@ -273,7 +275,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [29:0] lane0_tail_table_seed_curve_1;
   reg [31:0] lane0_tail_table_slope_tile_0_0;
   reg [42:0] lane0_tail_table_slope_rows_0;
-  reg [41:0] r5;
+  reg [41:0] r7;
   reg [42:0] lane0_tail_table_seed_products_2;
   reg [29:0] lane0_tail_table_seed_curve_0;
   reg [29:0] lane0_tail_table_r0;
@@ -282,10 +284,10 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [29:0] lane0_tail_p_mul_product_tile_16_0;
   reg [26:0] lane0_tail_p_mul_product_tile_16_16;
   reg [58:0] lane0_tail_p_mul_product_split_0;
-  reg [57:0] r6;
+  reg [57:0] r8;
   reg [29:0] lane0_tail_p_tail_p;
   reg lane0_pack_lead_6;
-  reg [30:0] r7;
+  reg [30:0] r9;
   reg [31:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
@@ -315,19 +317,19 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire n8 = in_x[4] | in_x[5];
   wire n9 = n8 | n7;
   wire [1:0] lane0_x_frac_lead_l2_0 = n9 ? {n7, lane0_x_frac_lead_l1_1} : {n6, lane0_x_frac_lead_l1_0};
-  wire [2:0] lane0_x_frac_lead_l3_0 = n4 ? {2'h0, in_x[9]} : {n9, lane0_x_frac_lead_l2_0};
-  wire [3:0] n10 = {n4, lane0_x_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'hb - lane0_x_n;
+  wire lane0_x_frac_lead_l3_0 = n4 ? in_x[9] : lane0_x_frac_lead_l2_0[0];
+  wire [3:0] n10 = 4'ha - {r2[1], r1, r2[0]};
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n10 : 4'hb;
   wire [5:0] n11 = 6'h32 - {2'h0, lane0_x_shift};
-  wire lane0_x_fields_port_119_0 = |lane0_x_bits_17[14:10];
-  wire [10:0] n12 = {lane0_x_fields_port_119_0, lane0_x_bits_17[9:0]} << lane0_x_shift;
-  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_119_0 ? {lane0_x_fields_port_119_0, lane0_x_bits_17[9:0]} : n12;
-  wire [5:0] n13 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_122_0 = lane0_x_fields_port_119_0 ? n13 : 6'h32;
-  wire [10:0] exp_104 = lane0_x_fields_port_119_0 ? {{5{lane0_x_fields_port_122_0[5]}}, lane0_x_fields_port_122_0} : {{5{n11[5]}}, n11};
-  wire n14 = lane0_x_bits_17[14:10] == 5'h1f;
-  wire n15 = ~|lane0_x_bits_17[14:10];
-  wire n16 = ~|lane0_x_bits_17[9:0];
+  wire lane0_x_fields_port_118_0 = |lane0_x_bits_16[14:10];
+  wire [10:0] n12 = {lane0_x_fields_port_118_0, lane0_x_bits_16[9:0]} << lane0_x_shift;
+  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_118_0 ? {lane0_x_fields_port_118_0, lane0_x_bits_16[9:0]} : n12;
+  wire [5:0] n13 = {1'b0, lane0_x_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_x_fields_port_121_0 = lane0_x_fields_port_118_0 ? n13 : 6'h32;
+  wire [10:0] exp_104 = lane0_x_fields_port_118_0 ? {{5{lane0_x_fields_port_121_0[5]}}, lane0_x_fields_port_121_0} : {{5{n11[5]}}, n11};
+  wire n14 = lane0_x_bits_16[14:10] == 5'h1f;
+  wire n15 = ~|lane0_x_bits_16[14:10];
+  wire n16 = ~|lane0_x_bits_16[9:0];
   wire n17 = n15 & n16;
   wire n18 = n16 ? 1'b0 : 1'b1;
   wire n19 = n17 ? 1'b1 : 1'b0;
@@ -483,11 +485,11 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [37:0] n146 = lane0_seed_slope_rows_sum3[37:0] & {n141[36:0], 1'b0};
   wire [37:0] n147 = n145 | n146;
   wire [38:0] n148 = {7'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [38:0] lane0_seed_slope_sums_sum0 = n148 ^ {r1, 1'b0};
+  wire [38:0] lane0_seed_slope_sums_sum0 = n148 ^ {r3, 1'b0};
   wire [37:0] n149 = {6'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[37:0];
-  wire [37:0] n150 = {6'h0, lane0_seed_slope_tile_0_0} & {r1[36:0], 1'b0};
+  wire [37:0] n150 = {6'h0, lane0_seed_slope_tile_0_0} & {r3[36:0], 1'b0};
   wire [37:0] n151 = n149 | n150;
-  wire [37:0] n152 = lane0_seed_slope_rows_0[37:0] & {r1[36:0], 1'b0};
+  wire [37:0] n152 = lane0_seed_slope_rows_0[37:0] & {r3[36:0], 1'b0};
   wire [37:0] n153 = n151 | n152;
   wire [38:0] lane0_seed_p = lane0_seed_slope_sums_sum0 + {n153, 1'b0};
   wire [29:0] n154 = lane0_seed_seed_products_0 - {11'h0, lane0_seed_seed_products_2[38:20]};
@@ -495,7 +497,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [29:0] b = lane0_seed_sum_unit ? 30'h20000000 : lane0_seed_r0;
   wire [26:0] n156 = {16'h0, a} * {11'h0, b[15:0]};
   wire [24:0] n157 = {14'h0, a} * {11'h0, b[29:16]};
-  wire [40:0] lane0_product_mul_p_7 = {14'h0, lane0_product_mul_product_split_0} + {r2, 16'h0};
+  wire [40:0] lane0_product_mul_p_7 = {14'h0, lane0_product_mul_product_split_0} + {r4, 16'h0};
   wire [33:0] lane0_v_left = {3'h0, lane0_product_product} << lane0_v_shift;
   wire [30:0] n158 = lane0_product_product >> lane0_v_right;
   wire [33:0] n159 = lane0_product_exp[11] ? {3'h0, n158} : lane0_v_left;
@@ -509,12 +511,12 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [58:0] n167 = {27'h0, lane0_r2_tile_0_0} | {lane0_r2_tile_16_16, 32'h0};
   wire [58:0] lane0_r2_p = n167 + {12'h0, lane0_r2_tile_0_16, 17'h0};
   wire [31:0] n168 = {16'h0, lane0_tail_table_b[20:5]} * {16'h0, lane0_tail_table_b[20:5]};
-  wire [32:0] n169 = {1'b0, lane0_tail_table_square_tile_0_0} ^ {r4, 17'h0};
-  wire [33:0] lane0_tail_table_square_sums_sum0 = {1'b0, n169} ^ {1'b0, r3, 32'h0};
-  wire [32:0] n170 = {1'b0, lane0_tail_table_square_tile_0_0} & {r4, 17'h0};
-  wire [32:0] n171 = {1'b0, lane0_tail_table_square_tile_0_0} & {r3, 32'h0};
+  wire [32:0] n169 = {1'b0, lane0_tail_table_square_tile_0_0} ^ {r6, 17'h0};
+  wire [33:0] lane0_tail_table_square_sums_sum0 = {1'b0, n169} ^ {1'b0, r5, 32'h0};
+  wire [32:0] n170 = {1'b0, lane0_tail_table_square_tile_0_0} & {r6, 17'h0};
+  wire [32:0] n171 = {1'b0, lane0_tail_table_square_tile_0_0} & {r5, 32'h0};
   wire [32:0] n172 = n170 | n171;
-  wire [32:0] n173 = {r4, 17'h0} & {r3, 32'h0};
+  wire [32:0] n173 = {r6, 17'h0} & {r5, 32'h0};
   wire [32:0] n174 = n172 | n173;
   wire [33:0] lane0_tail_table_p_26 = lane0_tail_table_square_sums_sum0 + {n174, 1'b0};
   wire [28:0] n175 = {16'h0, lane0_tail_table_a_14} * {13'h0, lane0_tail_table_b_12[15:0]};
@@ -606,11 +608,11 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [41:0] n251 = lane0_tail_table_slope_rows_sum7[41:0] & {n246[40:0], 1'b0};
   wire [41:0] n252 = n250 | n251;
   wire [42:0] n253 = {11'h0, lane0_tail_table_slope_tile_0_0} ^ lane0_tail_table_slope_rows_0;
-  wire [42:0] lane0_tail_table_slope_sums_sum0 = n253 ^ {r5, 1'b0};
+  wire [42:0] lane0_tail_table_slope_sums_sum0 = n253 ^ {r7, 1'b0};
   wire [41:0] n254 = {10'h0, lane0_tail_table_slope_tile_0_0} & lane0_tail_table_slope_rows_0[41:0];
-  wire [41:0] n255 = {10'h0, lane0_tail_table_slope_tile_0_0} & {r5[40:0], 1'b0};
+  wire [41:0] n255 = {10'h0, lane0_tail_table_slope_tile_0_0} & {r7[40:0], 1'b0};
   wire [41:0] n256 = n254 | n255;
-  wire [41:0] n257 = lane0_tail_table_slope_rows_0[41:0] & {r5[40:0], 1'b0};
+  wire [41:0] n257 = lane0_tail_table_slope_rows_0[41:0] & {r7[40:0], 1'b0};
   wire [41:0] n258 = n256 | n257;
   wire [42:0] lane0_tail_table_p = lane0_tail_table_slope_sums_sum0 + {n258, 1'b0};
   wire [29:0] n259 = {1'b0, lane0_tail_table_seed_products_0} - {9'h0, lane0_tail_table_seed_products_2[42:22]};
@@ -627,7 +629,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [57:0] n269 = n267 | n268;
   wire [45:0] n270 = {lane0_tail_p_mul_product_tile_0_16, 16'h0} & {lane0_tail_p_mul_product_tile_16_0, 16'h0};
   wire [57:0] n271 = n269 | {12'h0, n270};
-  wire [58:0] lane0_tail_p_mul_p_7 = lane0_tail_p_mul_product_split_0 + {r6, 1'b0};
+  wire [58:0] lane0_tail_p_mul_p_7 = lane0_tail_p_mul_product_split_0 + {r8, 1'b0};
   wire [31:0] lane0_pack_v = lane0_tail_p_sign ? {1'b0, lane0_tail_p_tail_p, 1'b1} : {n161, lane0_tail_p_lost};
   wire n272 = |lane0_pack_v[31:26];
   wire n273 = ~n272;
@@ -696,13 +698,13 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [17:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:14] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n331;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_728_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n332 = {1'b0, lane0_pack_port_728_0} | n2;
+  wire [14:0] lane0_pack_port_727_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n332 = {1'b0, lane0_pack_port_727_0} | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_shift_sign <= 1'b0;
-      lane0_x_bits_17 <= in_x;
+      lane0_x_bits_16 <= in_x;
       lane0_square_alpha_ok <= 1'b1;
       lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
@@ -728,7 +730,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_pack_lead_alpha_ok <= lane0_tail_p_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_unpack_sx <= lane0_x_bits_17[15];
+      lane0_unpack_sx <= lane0_x_bits_16[15];
       lane0_square_sx <= lane0_unpack_sx;
       lane0_alpha_sx <= lane0_square_sx;
       lane0_sum_align_sx <= lane0_alpha_sx;
@@ -742,7 +744,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_product_tiles_sign <= lane0_seed_sum_sx;
       lane0_product_split_sign <= lane0_product_tiles_sign;
       lane0_product_sign <= lane0_product_split_sign;
-      lane0_x_n <= ~n5 ? 4'h0 : n10;
+      lane0_x_nonzero <= n5;
+      r1 <= n4 ? 2'h0 : {n9, lane0_x_frac_lead_l2_0[1]};
+      r2 <= {n4, lane0_x_frac_lead_l3_0};
       lane0_unpack_sigx <= lane0_x_sig_26;
       lane0_unpack_ex <= exp_104;
       lane0_unpack_cx <= cls;
@@ -865,13 +869,13 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_seed_square_tile_0_0 <= n103;
       lane0_seed_b_12 <= lane0_seed_square_tile_0_0[27:14];
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[9:0];
+      lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
       lane0_seed_seed_products_tiles_0 <= lane0_seed_port__data[58:29];
       lane0_seed_seed_products_0 <= lane0_seed_seed_products_tiles_0;
-      lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n104;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum4;
-      r1 <= n147;
+      r3 <= n147;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n154;
       lane0_seed_r0 <= n155;
@@ -883,7 +887,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_product_mul_product_tile_0_0 <= n156;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_tile_0_0;
       lane0_product_mul_product_tile_0_16 <= n157;
-      r2 <= lane0_product_mul_product_tile_0_16;
+      r4 <= lane0_product_mul_product_tile_0_16;
       lane0_product_product <= lane0_product_mul_p_7[40:10];
       lane0_tail_operand_fixed <= n160 ? 30'h3fffffff : n159[29:0];
       lane0_tail_seed_fixed <= lane0_tail_operand_fixed;
@@ -895,8 +899,8 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_tail_p_split_fixed <= lane0_tail_p_tiles_fixed;
       lane0_tail_p_fixed <= lane0_tail_p_split_fixed;
       lane0_tail_table_b <= lane0_tail_operand_fixed[21:0];
-      r3 <= ~lane0_tail_table_b[21] ? 1'b0 : lane0_tail_table_b[21];
-      r4 <= ~lane0_tail_table_b[21] ? 16'h0 : lane0_tail_table_b[20:5];
+      r5 <= ~lane0_tail_table_b[21] ? 1'b0 : lane0_tail_table_b[21];
+      r6 <= ~lane0_tail_table_b[21] ? 16'h0 : lane0_tail_table_b[20:5];
       lane0_tail_operand_lost <= n163;
       lane0_tail_seed_lost <= lane0_tail_operand_lost;
       lane0_tail_seed_products_tiles_lost <= lane0_tail_seed_lost;
@@ -922,7 +926,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_tail_table_seed_curve_1 <= lane0_tail_table_curve_p;
       lane0_tail_table_slope_tile_0_0 <= n177;
       lane0_tail_table_slope_rows_0 <= lane0_tail_table_slope_rows_sum8;
-      r5 <= n252;
+      r7 <= n252;
       lane0_tail_table_seed_products_2 <= lane0_tail_table_p;
       lane0_tail_table_seed_curve_0 <= n259;
       lane0_tail_table_r0 <= n260;
@@ -931,11 +935,11 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_tail_p_mul_product_tile_16_0 <= n263;
       lane0_tail_p_mul_product_tile_16_16 <= n264;
       lane0_tail_p_mul_product_split_0 <= lane0_tail_p_mul_product_sums_sum0;
-      r6 <= n271;
+      r8 <= n271;
       lane0_tail_p_tail_p <= lane0_tail_p_mul_p_7[58:29];
       lane0_pack_lead_6 <= lane0_pack_v[31];
-      r7 <= lane0_pack_v[31:1];
-      lane0_pack_rnd_v <= {r7, lane0_pack_v_lead};
+      r9 <= lane0_pack_v[31:1];
+      lane0_pack_rnd_v <= {r9, lane0_pack_v_lead};
       lane0_pack_lead_0 <= n274;
       lane0_pack_lead_1 <= n277;
       lane0_pack_lead_2 <= n280;
@@ -3346,7 +3350,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
     lane0_shift_sign = 1'b0;
-    lane0_x_bits_17 = 16'h0;
+    lane0_x_bits_16 = 16'h0;
     lane0_square_alpha_ok = 1'b0;
     lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
@@ -3414,7 +3418,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     valid_26 = 1'b0;
     valid_27 = 1'b0;
     out_valid = 1'b0;
-    lane0_x_n = 4'h0;
+    lane0_x_nonzero = 1'b0;
+    r1 = 2'h0;
+    r2 = 2'h0;
     lane0_unpack_sigx = 11'h0;
     lane0_unpack_ex = 11'h0;
     lane0_unpack_cx = 2'h0;
@@ -3537,13 +3543,13 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_seed_square_tile_0_0 = 28'h0;
     lane0_seed_b_12 = 14'h0;
     lane0_seed_seed_products_tiles_1 = 10'h0;
+    lane0_seed_a_14 = 10'h0;
     lane0_seed_seed_products_tiles_0 = 30'h0;
     lane0_seed_seed_products_0 = 30'h0;
-    lane0_seed_a_14 = 10'h0;
     lane0_seed_seed_curve_1 = 24'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 39'h0;
-    r1 = 38'h0;
+    r3 = 38'h0;
     lane0_seed_seed_products_2 = 39'h0;
     lane0_seed_seed_curve_0 = 30'h0;
     lane0_seed_r0 = 30'h0;
@@ -3555,7 +3561,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_product_mul_product_tile_0_0 = 27'h0;
     lane0_product_mul_product_split_0 = 27'h0;
     lane0_product_mul_product_tile_0_16 = 25'h0;
-    r2 = 25'h0;
+    r4 = 25'h0;
     lane0_product_product = 31'h0;
     lane0_tail_operand_fixed = 30'h0;
     lane0_tail_seed_fixed = 30'h0;
@@ -3567,8 +3573,8 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_tail_p_split_fixed = 30'h0;
     lane0_tail_p_fixed = 30'h0;
     lane0_tail_table_b = 22'h0;
-    r3 = 1'b0;
-    r4 = 16'h0;
+    r5 = 1'b0;
+    r6 = 16'h0;
     lane0_tail_operand_lost = 1'b0;
     lane0_tail_seed_lost = 1'b0;
     lane0_tail_seed_products_tiles_lost = 1'b0;
@@ -3594,7 +3600,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_tail_table_seed_curve_1 = 30'h0;
     lane0_tail_table_slope_tile_0_0 = 32'h0;
     lane0_tail_table_slope_rows_0 = 43'h0;
-    r5 = 42'h0;
+    r7 = 42'h0;
     lane0_tail_table_seed_products_2 = 43'h0;
     lane0_tail_table_seed_curve_0 = 30'h0;
     lane0_tail_table_r0 = 30'h0;
@@ -3603,10 +3609,10 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_tail_p_mul_product_tile_16_0 = 30'h0;
     lane0_tail_p_mul_product_tile_16_16 = 27'h0;
     lane0_tail_p_mul_product_split_0 = 59'h0;
-    r6 = 58'h0;
+    r8 = 58'h0;
     lane0_tail_p_tail_p = 30'h0;
     lane0_pack_lead_6 = 1'b0;
-    r7 = 31'h0;
+    r9 = 31'h0;
     lane0_pack_rnd_v = 32'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;

@@ -22,17 +22,18 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   output wire [15:0] out_y;             // result y: raw bf16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_unpack_bits_9;
+  reg valid_1;
+  reg [15:0] lane0_unpack_bits_8;
   reg lane0_unpack_sign;
   reg lane0_seed_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
-  reg valid_1;
   reg valid_2;
   reg valid_3;
   reg valid_4;
   reg valid_5;
-  reg [2:0] lane0_unpack_n;
+  reg [2:0] lane0_unpack_lead;
+  reg lane0_unpack_nonzero;
   reg [6:0] sig;
   reg [10:0] exp;
   reg [9:0] lane0_seed_k;
@@ -62,16 +63,16 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire n4 = in_x[4] | in_x[5];
   wire n5 = n4 | in_x[6];
   wire [1:0] lane0_unpack_frac_lead_l2_0 = n5 ? {in_x[6], lane0_unpack_frac_lead_l1_1} : {n3, lane0_unpack_frac_lead_l1_0};
-  wire n6 = |in_x[6:0];
-  wire [3:0] n7 = {1'b0, n5, lane0_unpack_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_unpack_shift = 4'h8 - {1'b0, lane0_unpack_n};
+  wire [3:0] n6 = 4'h7 - {1'b0, lane0_unpack_lead};
+  wire n7 = |in_x[6:0];
+  wire [3:0] lane0_unpack_shift = lane0_unpack_nonzero ? n6 : 4'h8;
   wire [8:0] n8 = 9'h182 - {5'h0, lane0_unpack_shift};
-  wire lane0_unpack_fields_port_47_0 = |lane0_unpack_bits_9[14:7];
-  wire [6:0] n9 = lane0_unpack_bits_9[6:0] << lane0_unpack_shift;
-  wire [6:0] lane0_unpack_sig_18 = lane0_unpack_fields_port_47_0 ? lane0_unpack_bits_9[6:0] : n9;
-  wire [8:0] n10 = {1'b0, lane0_unpack_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_unpack_fields_port_50_0 = lane0_unpack_fields_port_47_0 ? n10 : 9'h182;
-  wire [10:0] exp_39 = lane0_unpack_fields_port_47_0 ? {{2{lane0_unpack_fields_port_50_0[8]}}, lane0_unpack_fields_port_50_0} : {{2{n8[8]}}, n8};
+  wire lane0_unpack_fields_port_46_0 = |lane0_unpack_bits_8[14:7];
+  wire [6:0] n9 = lane0_unpack_bits_8[6:0] << lane0_unpack_shift;
+  wire [6:0] lane0_unpack_sig_18 = lane0_unpack_fields_port_46_0 ? lane0_unpack_bits_8[6:0] : n9;
+  wire [8:0] n10 = {1'b0, lane0_unpack_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_unpack_fields_port_49_0 = lane0_unpack_fields_port_46_0 ? n10 : 9'h182;
+  wire [10:0] exp_39 = lane0_unpack_fields_port_46_0 ? {{2{lane0_unpack_fields_port_49_0[8]}}, lane0_unpack_fields_port_49_0} : {{2{n8[8]}}, n8};
   wire [10:0] exp_18 = -$signed({lane0_seed_k[9], lane0_seed_k});
   wire [7:0] lane0_pack_top_at_6 = $signed(exp_18[7:0]) + $signed(8'h7d);
   wire lane0_pack_overflow_at_6 = $signed(exp_18) >= $signed(11'h82);
@@ -79,9 +80,9 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire lane0_pack_overflow_at_7 = $signed(exp_18) >= $signed(11'h81);
   wire [7:0] lane0_pack_top_at_8 = $signed(exp_18[7:0]) + $signed(8'h7f);
   wire lane0_pack_overflow_at_8 = $signed(exp_18) >= $signed(11'h80);
-  wire n11 = lane0_unpack_bits_9[14:7] == 8'hff;
-  wire n12 = ~|lane0_unpack_bits_9[14:7];
-  wire n13 = ~|lane0_unpack_bits_9[6:0];
+  wire n11 = lane0_unpack_bits_8[14:7] == 8'hff;
+  wire n12 = ~|lane0_unpack_bits_8[14:7];
+  wire n13 = ~|lane0_unpack_bits_8[6:0];
   wire n14 = n12 & n13;
   wire n15 = n13 ? 1'b0 : 1'b1;
   wire n16 = n14 ? 1'b1 : 1'b0;
@@ -125,19 +126,38 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire n47 = lane0_pack_rnd_sticky | n39[0];
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n47;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_104_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n48 = n23 ? 15'h0 : lane0_pack_port_104_0;
+  wire [14:0] lane0_pack_port_103_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n48 = n23 ? 15'h0 : lane0_pack_port_103_0;
   wire [15:0] n49 = n21 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n48};
   assign out_y = {r3[7], r2, r3[6:0]};
 
   always @(posedge clk) begin
+    if (rst) begin
+      valid_1 <= 1'b0;
+      valid_2 <= 1'b0;
+      valid_3 <= 1'b0;
+      valid_4 <= 1'b0;
+      valid_5 <= 1'b0;
+      out_valid <= 1'b0;
+    end else if (in_ready) begin
+      valid_1 <= in_valid;
+      valid_2 <= valid_1;
+      valid_3 <= valid_2;
+      valid_4 <= valid_3;
+      valid_5 <= valid_4;
+      out_valid <= valid_5;
+    end
+  end
+
+  always @(posedge clk) begin
     if (in_ready) begin
-      lane0_unpack_bits_9 <= in_x;
-      lane0_unpack_sign <= lane0_unpack_bits_9[15];
+      lane0_unpack_bits_8 <= in_x;
+      lane0_unpack_sign <= lane0_unpack_bits_8[15];
       lane0_seed_sign <= lane0_unpack_sign;
       lane0_normalize_sign <= lane0_seed_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_n <= ~n6 ? 3'h0 : n7[2:0];
+      lane0_unpack_lead <= {n5, lane0_unpack_frac_lead_l2_0};
+      lane0_unpack_nonzero <= n7;
       sig <= lane0_unpack_sig_18;
       exp <= exp_39;
       lane0_seed_k <= exp[10:1];
@@ -155,24 +175,6 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
       lane0_pack_up <= lane0_pack_rnd_up;
       r2 <= n22 ? 8'hff : n48[14:7];
       r3 <= n20 ? 8'h40 : {n49[15], n49[6:0]};
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
-      valid_1 <= 1'b0;
-      valid_2 <= 1'b0;
-      valid_3 <= 1'b0;
-      valid_4 <= 1'b0;
-      valid_5 <= 1'b0;
-      out_valid <= 1'b0;
-    end else if (in_ready) begin
-      valid_1 <= in_valid;
-      valid_2 <= valid_1;
-      valid_3 <= valid_2;
-      valid_4 <= valid_3;
-      valid_5 <= valid_4;
-      out_valid <= valid_5;
     end
   end
 
@@ -441,18 +443,19 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_unpack_bits_9 = 16'h0;
+    valid_1 = 1'b0;
+    lane0_unpack_bits_8 = 16'h0;
     lane0_unpack_sign = 1'b0;
     lane0_seed_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
-    valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
     valid_4 = 1'b0;
     valid_5 = 1'b0;
     out_valid = 1'b0;
-    lane0_unpack_n = 3'h0;
+    lane0_unpack_lead = 3'h0;
+    lane0_unpack_nonzero = 1'b0;
     sig = 7'h0;
     exp = 11'h0;
     lane0_seed_k = 10'h0;
@@ -474,5 +477,5 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:7], n7[3], n39[9:7], n41[10:1], n49[14:7]};
+  wire unused_bits = ^{n2[14:7], n39[9:7], n41[10:1], n49[14:7]};
 endmodule

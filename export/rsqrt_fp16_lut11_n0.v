@@ -26,13 +26,15 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg valid_2;
   reg valid_3;
   reg valid_4;
-  reg [15:0] lane0_unpack_bits_17;
+  reg valid_5;
+  reg [15:0] lane0_unpack_bits_16;
   reg lane0_unpack_sign;
   reg lane0_seed_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
-  reg valid_5;
-  reg [3:0] lane0_unpack_n;
+  reg lane0_unpack_nonzero;
+  reg [1:0] r1;
+  reg [1:0] r2;
   reg [9:0] sig;
   reg [7:0] exp;
   reg [6:0] lane0_seed_k;
@@ -41,7 +43,7 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg [1:0] lane0_normalize_cls;
   reg [1:0] lane0_shift_cls;
   reg [11:0] lane0_pack_v;
-  reg [11:0] r1;
+  reg [11:0] r3;
   reg [1:0] lane0_pack_d_16;
   reg [4:0] lane0_pack_top_27;
   reg [4:0] lane0_pack_top_s;
@@ -49,8 +51,8 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg lane0_pack_overflow_s;
   reg [9:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [4:0] r2;
-  reg [10:0] r3;
+  reg [4:0] r4;
+  reg [10:0] r5;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -65,16 +67,16 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire n7 = in_x[4] | in_x[5];
   wire n8 = n7 | n6;
   wire [1:0] lane0_unpack_frac_lead_l2_0 = n8 ? {n6, lane0_unpack_frac_lead_l1_1} : {n5, lane0_unpack_frac_lead_l1_0};
-  wire [2:0] lane0_unpack_frac_lead_l3_0 = n3 ? {2'h0, in_x[9]} : {n8, lane0_unpack_frac_lead_l2_0};
-  wire [3:0] n9 = {n3, lane0_unpack_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_unpack_shift = 4'hb - lane0_unpack_n;
+  wire lane0_unpack_frac_lead_l3_0 = n3 ? in_x[9] : lane0_unpack_frac_lead_l2_0[0];
+  wire [3:0] n9 = 4'ha - {r2[1], r1, r2[0]};
+  wire [3:0] lane0_unpack_shift = lane0_unpack_nonzero ? n9 : 4'hb;
   wire [5:0] n10 = 6'h32 - {2'h0, lane0_unpack_shift};
-  wire lane0_unpack_fields_port_79_0 = |lane0_unpack_bits_17[14:10];
-  wire [9:0] n11 = lane0_unpack_bits_17[9:0] << lane0_unpack_shift;
-  wire [9:0] lane0_unpack_sig_26 = lane0_unpack_fields_port_79_0 ? lane0_unpack_bits_17[9:0] : n11;
-  wire [5:0] n12 = {1'b0, lane0_unpack_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_unpack_fields_port_82_0 = lane0_unpack_fields_port_79_0 ? n12 : 6'h32;
-  wire [7:0] exp_39 = lane0_unpack_fields_port_79_0 ? {{2{lane0_unpack_fields_port_82_0[5]}}, lane0_unpack_fields_port_82_0} : {{2{n10[5]}}, n10};
+  wire lane0_unpack_fields_port_78_0 = |lane0_unpack_bits_16[14:10];
+  wire [9:0] n11 = lane0_unpack_bits_16[9:0] << lane0_unpack_shift;
+  wire [9:0] lane0_unpack_sig_26 = lane0_unpack_fields_port_78_0 ? lane0_unpack_bits_16[9:0] : n11;
+  wire [5:0] n12 = {1'b0, lane0_unpack_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_unpack_fields_port_81_0 = lane0_unpack_fields_port_78_0 ? n12 : 6'h32;
+  wire [7:0] exp_39 = lane0_unpack_fields_port_78_0 ? {{2{lane0_unpack_fields_port_81_0[5]}}, lane0_unpack_fields_port_81_0} : {{2{n10[5]}}, n10};
   wire [7:0] exp_18 = -$signed({lane0_seed_k[6], lane0_seed_k});
   wire [4:0] lane0_pack_top_at_9 = $signed(exp_18[4:0]) + $signed(5'hd);
   wire lane0_pack_overflow_at_9 = $signed(exp_18) >= $signed(8'h12);
@@ -82,9 +84,9 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire lane0_pack_overflow_at_10 = $signed(exp_18) >= $signed(8'h11);
   wire [4:0] lane0_pack_top_at_11 = $signed(exp_18[4:0]) + $signed(5'hf);
   wire lane0_pack_overflow_at_11 = $signed(exp_18) >= $signed(8'h10);
-  wire n13 = lane0_unpack_bits_17[14:10] == 5'h1f;
-  wire n14 = ~|lane0_unpack_bits_17[14:10];
-  wire n15 = ~|lane0_unpack_bits_17[9:0];
+  wire n13 = lane0_unpack_bits_16[14:10] == 5'h1f;
+  wire n14 = ~|lane0_unpack_bits_16[14:10];
+  wire n15 = ~|lane0_unpack_bits_16[9:0];
   wire n16 = n14 & n15;
   wire n17 = n15 ? 1'b0 : 1'b1;
   wire n18 = n16 ? 1'b1 : 1'b0;
@@ -114,24 +116,24 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire n39 = n37 | n38;
   wire n40 = lane0_pack_v[11] ? lane0_pack_overflow_at_11 : 1'b0;
   wire lane0_pack_overflow = n39 | n40;
-  wire [12:0] n41 = {r1, 1'b0} >> lane0_pack_d_16;
+  wire [12:0] n41 = {r3, 1'b0} >> lane0_pack_d_16;
   wire n42 = ~|lane0_pack_d_16;
-  wire [13:0] n43 = {r1, 2'h0} >> lane0_pack_d_16;
+  wire [13:0] n43 = {r3, 2'h0} >> lane0_pack_d_16;
   wire lane0_pack_rnd_signal = n42 ? 1'b0 : n43[0];
   wire n44 = lane0_pack_d_16 < 2'h2;
   wire [1:0] n45 = lane0_pack_d_16 - 2'h1;
   wire [12:0] n46 = 13'h1fff << n45;
   wire [12:0] n47 = ~n46;
   wire [12:0] lane0_pack_rnd_mask = n44 ? 13'h0 : n47;
-  wire [12:0] n48 = {r1, 1'b0} & lane0_pack_rnd_mask;
+  wire [12:0] n48 = {r3, 1'b0} & lane0_pack_rnd_mask;
   wire lane0_pack_rnd_sticky = |n48;
   wire n49 = lane0_pack_rnd_sticky | n41[0];
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n49;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_136_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n50 = n25 ? 15'h0 : lane0_pack_port_136_0;
+  wire [14:0] lane0_pack_port_135_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n50 = n25 ? 15'h0 : lane0_pack_port_135_0;
   wire [15:0] n51 = n23 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n50};
-  assign out_y = {r3[10], r2, r3[9:0]};
+  assign out_y = {r5[10], r4, r5[9:0]};
 
   always @(posedge clk) begin
     if (rst) begin
@@ -153,12 +155,14 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_unpack_bits_17 <= in_x;
-      lane0_unpack_sign <= lane0_unpack_bits_17[15];
+      lane0_unpack_bits_16 <= in_x;
+      lane0_unpack_sign <= lane0_unpack_bits_16[15];
       lane0_seed_sign <= lane0_unpack_sign;
       lane0_normalize_sign <= lane0_seed_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_n <= ~n4 ? 4'h0 : n9;
+      lane0_unpack_nonzero <= n4;
+      r1 <= n3 ? 2'h0 : {n8, lane0_unpack_frac_lead_l2_0[1]};
+      r2 <= {n3, lane0_unpack_frac_lead_l3_0};
       sig <= lane0_unpack_sig_26;
       exp <= exp_39;
       lane0_seed_k <= exp[7:1];
@@ -166,7 +170,7 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       lane0_seed_cls <= lane0_unpack_cls;
       lane0_normalize_cls <= lane0_seed_cls;
       lane0_shift_cls <= lane0_normalize_cls;
-      r1 <= lane0_pack_v;
+      r3 <= lane0_pack_v;
       lane0_pack_d_16 <= lane0_pack_d;
       lane0_pack_top_27 <= lane0_pack_top;
       lane0_pack_top_s <= lane0_pack_top_27;
@@ -174,8 +178,8 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       lane0_pack_overflow_s <= lane0_pack_overflow_28;
       lane0_pack_kept <= n41[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r2 <= n24 ? 5'h1f : n50[14:10];
-      r3 <= n22 ? 11'h200 : {n51[15], n51[9:0]};
+      r4 <= n24 ? 5'h1f : n50[14:10];
+      r5 <= n22 ? 11'h200 : {n51[15], n51[9:0]};
     end
   end
 
@@ -2240,14 +2244,16 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     valid_2 = 1'b0;
     valid_3 = 1'b0;
     valid_4 = 1'b0;
-    lane0_unpack_bits_17 = 16'h0;
+    valid_5 = 1'b0;
+    lane0_unpack_bits_16 = 16'h0;
     lane0_unpack_sign = 1'b0;
     lane0_seed_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
-    valid_5 = 1'b0;
     out_valid = 1'b0;
-    lane0_unpack_n = 4'h0;
+    lane0_unpack_nonzero = 1'b0;
+    r1 = 2'h0;
+    r2 = 2'h0;
     sig = 10'h0;
     exp = 8'h0;
     lane0_seed_k = 7'h0;
@@ -2255,7 +2261,7 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     lane0_seed_cls = 2'h0;
     lane0_normalize_cls = 2'h0;
     lane0_shift_cls = 2'h0;
-    r1 = 12'h0;
+    r3 = 12'h0;
     lane0_pack_d_16 = 2'h0;
     lane0_pack_top_27 = 5'h0;
     lane0_pack_top_s = 5'h0;
@@ -2263,8 +2269,8 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 10'h0;
     lane0_pack_up = 1'b0;
-    r2 = 5'h0;
-    r3 = 11'h0;
+    r4 = 5'h0;
+    r5 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -22,7 +22,7 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   output wire [31:0] out_y;             // result y: raw fp32 bits, W=32
 
   // Registers
-  reg [31:0] lane0_unpack_bits_33;
+  reg [31:0] lane0_unpack_bits_32;
   reg lane0_unpack_sign;
   reg lane0_seed_sign;
   reg lane0_seed_products_tiles_sign;
@@ -56,10 +56,12 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg valid_15;
   reg valid_16;
   reg valid_17;
-  reg [4:0] lane0_unpack_n;
+  reg r1;
+  reg [3:0] r2;
+  reg lane0_unpack_nonzero;
   reg [23:0] sig;
   reg [14:0] lane0_seed_b;
-  reg r1;
+  reg r3;
   reg lane0_seed_mr;
   reg [29:0] lane0_seed_square_tile_0_0;
   reg [14:0] lane0_seed_b_12;
@@ -77,7 +79,7 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg [9:0] lane0_residual_product_split_k;
   reg [9:0] lane0_residual_product_k;
   reg [9:0] lane0_residual_round_k;
-  reg [22:0] r2;
+  reg [22:0] r4;
   reg [24:0] lane0_seed_products_tiles_mr;
   reg [24:0] lane0_seed_products_mr;
   reg [24:0] lane0_seed_curve_mr;
@@ -110,7 +112,7 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg [28:0] lane0_seed_seed_curve_1;
   reg [30:0] lane0_seed_slope_tile_0_0;
   reg [36:0] lane0_seed_slope_rows_0;
-  reg [35:0] r3;
+  reg [35:0] r5;
   reg [36:0] lane0_seed_seed_products_2;
   reg [31:0] lane0_seed_seed_curve_0;
   reg [31:0] lane0_seed_r0;
@@ -124,20 +126,20 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg [23:0] lane0_residual_product_t;
   reg [31:0] lane0_residual_square_tile_0_0;
   reg [49:0] lane0_residual_square_rows_0;
-  reg [48:0] r4;
+  reg [48:0] r6;
   reg [49:0] lane0_residual_square_split_0;
-  reg [48:0] r5;
+  reg [48:0] r7;
   reg [49:0] a_23;
   reg [31:0] lane0_residual_product_tile_0_0;
   reg [31:0] lane0_residual_product_tile_16_0;
   reg [20:0] lane0_residual_product_tile_32_0;
   reg [52:0] lane0_residual_product_rows_0;
-  reg [51:0] r6;
+  reg [51:0] r8;
   reg [52:0] lane0_residual_product_split_0;
-  reg [51:0] r7;
+  reg [51:0] r9;
   reg [52:0] lane0_residual_product_residual_product;
   reg [24:0] lane0_residual_round_q;
-  reg [24:0] r8;
+  reg [24:0] r10;
   reg [1:0] lane0_pack_d_16;
   reg [7:0] lane0_pack_top_27;
   reg [7:0] lane0_pack_top_s;
@@ -145,8 +147,8 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r9;
-  reg [23:0] r10;
+  reg [7:0] r11;
+  reg [23:0] r12;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -180,18 +182,18 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   wire n18 = in_x[16] | in_x[17];
   wire n19 = n18 | n8;
   wire n20 = n19 | n14;
-  wire [3:0] lane0_unpack_frac_lead_l4_0 = n20 ? {1'b0, n14, lane0_unpack_frac_lead_l2_2} : {n17, lane0_unpack_frac_lead_l3_0};
-  wire n21 = |in_x[22:0];
-  wire [4:0] n22 = {n20, lane0_unpack_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_unpack_shift = 5'h18 - lane0_unpack_n;
+  wire [2:0] lane0_unpack_frac_lead_l4_0 = n20 ? {n14, lane0_unpack_frac_lead_l2_2} : lane0_unpack_frac_lead_l3_0;
+  wire [4:0] n21 = 5'h17 - {r2[3], r1, r2[2:0]};
+  wire n22 = |in_x[22:0];
+  wire [4:0] lane0_unpack_shift = lane0_unpack_nonzero ? n21 : 5'h18;
   wire [8:0] n23 = 9'h182 - {4'h0, lane0_unpack_shift};
-  wire lane0_unpack_fields_port_164_0 = |lane0_unpack_bits_33[30:23];
-  wire [23:0] n24 = {lane0_unpack_fields_port_164_0, lane0_unpack_bits_33[22:0]} << lane0_unpack_shift;
-  wire [23:0] lane0_unpack_sig_42 = lane0_unpack_fields_port_164_0 ? {lane0_unpack_fields_port_164_0, lane0_unpack_bits_33[22:0]} : n24;
+  wire lane0_unpack_fields_port_163_0 = |lane0_unpack_bits_32[30:23];
+  wire [23:0] n24 = {lane0_unpack_fields_port_163_0, lane0_unpack_bits_32[22:0]} << lane0_unpack_shift;
+  wire [23:0] lane0_unpack_sig_42 = lane0_unpack_fields_port_163_0 ? {lane0_unpack_fields_port_163_0, lane0_unpack_bits_32[22:0]} : n24;
   wire [29:0] n25 = {15'h0, lane0_seed_b} * {15'h0, lane0_seed_b};
-  wire [8:0] n26 = {1'b0, lane0_unpack_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_unpack_fields_port_167_0 = lane0_unpack_fields_port_164_0 ? n26 : 9'h182;
-  wire [10:0] exp_61 = lane0_unpack_fields_port_164_0 ? {{2{lane0_unpack_fields_port_167_0[8]}}, lane0_unpack_fields_port_167_0} : {{2{n23[8]}}, n23};
+  wire [8:0] n26 = {1'b0, lane0_unpack_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_unpack_fields_port_166_0 = lane0_unpack_fields_port_163_0 ? n26 : 9'h182;
+  wire [10:0] exp_61 = lane0_unpack_fields_port_163_0 ? {{2{lane0_unpack_fields_port_166_0[8]}}, lane0_unpack_fields_port_166_0} : {{2{n23[8]}}, n23};
   wire [10:0] exp_28 = -$signed({lane0_residual_round_k[9], lane0_residual_round_k});
   wire [7:0] lane0_pack_top_at_29 = $signed(exp_28[7:0]) + $signed(8'h7d);
   wire lane0_pack_overflow_at_29 = $signed(exp_28) >= $signed(11'h82);
@@ -200,9 +202,9 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   wire [7:0] lane0_pack_top_at_31 = $signed(exp_28[7:0]) + $signed(8'h7f);
   wire lane0_pack_overflow_at_31 = $signed(exp_28) >= $signed(11'h80);
   wire [23:0] lane0_reduce_mr = exp[0] ? {sig[22:0], 1'b0} : sig;
-  wire n27 = lane0_unpack_bits_33[30:23] == 8'hff;
-  wire n28 = ~|lane0_unpack_bits_33[30:23];
-  wire n29 = ~|lane0_unpack_bits_33[22:0];
+  wire n27 = lane0_unpack_bits_32[30:23] == 8'hff;
+  wire n28 = ~|lane0_unpack_bits_32[30:23];
+  wire n29 = ~|lane0_unpack_bits_32[22:0];
   wire n30 = n28 & n29;
   wire n31 = n29 ? 1'b0 : 1'b1;
   wire n32 = n30 ? 1'b1 : 1'b0;
@@ -251,11 +253,11 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   wire [35:0] n69 = lane0_seed_slope_rows_sum2[35:0] & {n64[34:0], 1'b0};
   wire [35:0] n70 = n68 | n69;
   wire [36:0] n71 = {6'h0, lane0_seed_slope_tile_0_0} ^ lane0_seed_slope_rows_0;
-  wire [36:0] lane0_seed_slope_sums_sum0 = n71 ^ {r3, 1'b0};
+  wire [36:0] lane0_seed_slope_sums_sum0 = n71 ^ {r5, 1'b0};
   wire [35:0] n72 = {5'h0, lane0_seed_slope_tile_0_0} & lane0_seed_slope_rows_0[35:0];
-  wire [35:0] n73 = {5'h0, lane0_seed_slope_tile_0_0} & {r3[34:0], 1'b0};
+  wire [35:0] n73 = {5'h0, lane0_seed_slope_tile_0_0} & {r5[34:0], 1'b0};
   wire [35:0] n74 = n72 | n73;
-  wire [35:0] n75 = lane0_seed_slope_rows_0[35:0] & {r3[34:0], 1'b0};
+  wire [35:0] n75 = lane0_seed_slope_rows_0[35:0] & {r5[34:0], 1'b0};
   wire [35:0] n76 = n74 | n75;
   wire [36:0] lane0_seed_p = lane0_seed_slope_sums_sum0 + {n76, 1'b0};
   wire [31:0] n77 = {1'b0, lane0_seed_seed_products_0} - {10'h0, lane0_seed_seed_products_2[36:15]};
@@ -348,13 +350,13 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   wire [48:0] n155 = lane0_residual_square_rows_sum6[48:0] & {n150[47:0], 1'b0};
   wire [48:0] n156 = n154 | n155;
   wire [49:0] n157 = {18'h0, lane0_residual_square_tile_0_0} ^ lane0_residual_square_rows_0;
-  wire [49:0] lane0_residual_square_sums_sum0 = n157 ^ {r4, 1'b0};
+  wire [49:0] lane0_residual_square_sums_sum0 = n157 ^ {r6, 1'b0};
   wire [48:0] n158 = {17'h0, lane0_residual_square_tile_0_0} & lane0_residual_square_rows_0[48:0];
-  wire [48:0] n159 = {17'h0, lane0_residual_square_tile_0_0} & {r4[47:0], 1'b0};
+  wire [48:0] n159 = {17'h0, lane0_residual_square_tile_0_0} & {r6[47:0], 1'b0};
   wire [48:0] n160 = n158 | n159;
-  wire [48:0] n161 = lane0_residual_square_rows_0[48:0] & {r4[47:0], 1'b0};
+  wire [48:0] n161 = lane0_residual_square_rows_0[48:0] & {r6[47:0], 1'b0};
   wire [48:0] n162 = n160 | n161;
-  wire [49:0] lane0_residual_square_p = lane0_residual_square_split_0 + {r5, 1'b0};
+  wire [49:0] lane0_residual_square_p = lane0_residual_square_split_0 + {r7, 1'b0};
   wire [31:0] n163 = {16'h0, a_23[15:0]} * {16'h0, b[15:0]};
   wire [31:0] n164 = {16'h0, a_23[31:16]} * {16'h0, b[15:0]};
   wire [20:0] n165 = {5'h0, a_23[47:32]} * {5'h0, b[15:0]};
@@ -468,14 +470,14 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   wire [51:0] n263 = n261 | n262;
   wire [51:0] n264 = {4'h0, lane0_residual_product_tile_16_0, 16'h0} & lane0_residual_product_rows_0[51:0];
   wire [51:0] n265 = n263 | n264;
-  wire [52:0] n266 = {r6, 1'b0} ^ lane0_residual_product_sums_sum0;
+  wire [52:0] n266 = {r8, 1'b0} ^ lane0_residual_product_sums_sum0;
   wire [52:0] lane0_residual_product_sums_sum1 = n266 ^ {n265, 1'b0};
-  wire [51:0] n267 = {r6[50:0], 1'b0} & lane0_residual_product_sums_sum0[51:0];
-  wire [51:0] n268 = {r6[50:0], 1'b0} & {n265[50:0], 1'b0};
+  wire [51:0] n267 = {r8[50:0], 1'b0} & lane0_residual_product_sums_sum0[51:0];
+  wire [51:0] n268 = {r8[50:0], 1'b0} & {n265[50:0], 1'b0};
   wire [51:0] n269 = n267 | n268;
   wire [51:0] n270 = lane0_residual_product_sums_sum0[51:0] & {n265[50:0], 1'b0};
   wire [51:0] n271 = n269 | n270;
-  wire [52:0] lane0_residual_product_p = lane0_residual_product_split_0 + {r7, 1'b0};
+  wire [52:0] lane0_residual_product_p = lane0_residual_product_split_0 + {r9, 1'b0};
   wire [24:0] n272 = {1'b0, lane0_residual_product_t} + {24'h0, lane0_residual_product_residual_product[52]};
   wire n273 = ~lane0_residual_round_q[24];
   wire n274 = lane0_residual_round_q[23] & n273;
@@ -497,23 +499,23 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   wire lane0_pack_overflow = n286 | n287;
   wire [29:0] n288 = 30'h3fffffff << lane0_pack_d_16;
   wire [29:0] n289 = ~n288;
-  wire [29:0] n290 = {3'h0, r8, 2'h0} & n289;
+  wire [29:0] n290 = {3'h0, r10, 2'h0} & n289;
   wire n291 = |n290;
   wire lane0_pack_rnd_sticky = n3 | n291;
-  wire [25:0] n292 = {r8, 1'b0} >> lane0_pack_d_16;
+  wire [25:0] n292 = {r10, 1'b0} >> lane0_pack_d_16;
   wire n293 = lane0_pack_rnd_sticky | n292[0];
-  wire [26:0] lane0_pack_rnd_signal = {r8, 2'h0} >> lane0_pack_d_16;
+  wire [26:0] lane0_pack_rnd_signal = {r10, 2'h0} >> lane0_pack_d_16;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n293;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_825_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n294 = n39 ? 31'h0 : lane0_pack_port_825_0;
+  wire [30:0] lane0_pack_port_824_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [30:0] n294 = n39 ? 31'h0 : lane0_pack_port_824_0;
   wire [31:0] n295 = n37 ? {n2[31], 8'hff, n2[22:0]} : {1'b0, n294};
-  assign out_y = {r10[23], r9, r10[22:0]};
+  assign out_y = {r12[23], r11, r12[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_unpack_bits_33 <= in_x;
-      lane0_unpack_sign <= lane0_unpack_bits_33[31];
+      lane0_unpack_bits_32 <= in_x;
+      lane0_unpack_sign <= lane0_unpack_bits_32[31];
       lane0_seed_sign <= lane0_unpack_sign;
       lane0_seed_products_tiles_sign <= lane0_seed_sign;
       lane0_seed_products_sign <= lane0_seed_products_tiles_sign;
@@ -529,10 +531,12 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_residual_round_sign <= lane0_residual_product_sign;
       lane0_normalize_sign <= lane0_residual_round_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_n <= ~n21 ? 5'h0 : n22;
+      r1 <= n20 ? 1'b0 : n17;
+      r2 <= {n20, lane0_unpack_frac_lead_l4_0};
+      lane0_unpack_nonzero <= n22;
       sig <= lane0_unpack_sig_42;
       lane0_seed_b <= sig[14:0];
-      r1 <= ~exp[0] ? 1'b0 : sig[23];
+      r3 <= ~exp[0] ? 1'b0 : sig[23];
       lane0_seed_mr <= exp[0] ? 1'b0 : sig[0];
       lane0_seed_square_tile_0_0 <= n25;
       lane0_seed_b_12 <= lane0_seed_square_tile_0_0[29:15];
@@ -550,8 +554,8 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_residual_product_split_k <= lane0_residual_product_tiles_k;
       lane0_residual_product_k <= lane0_residual_product_split_k;
       lane0_residual_round_k <= lane0_residual_product_k;
-      r2 <= lane0_reduce_mr[23:1];
-      lane0_seed_products_tiles_mr <= {r1, r2, lane0_seed_mr};
+      r4 <= lane0_reduce_mr[23:1];
+      lane0_seed_products_tiles_mr <= {r3, r4, lane0_seed_mr};
       lane0_seed_products_mr <= lane0_seed_products_tiles_mr;
       lane0_seed_curve_mr <= lane0_seed_products_mr;
       lane0_seed_sum_mr <= lane0_seed_curve_mr;
@@ -582,7 +586,7 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n52;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum3;
-      r3 <= n70;
+      r5 <= n70;
       lane0_seed_seed_products_2 <= lane0_seed_p;
       lane0_seed_seed_curve_0 <= n77;
       lane0_seed_r0 <= n78;
@@ -596,20 +600,20 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_residual_product_t <= lane0_residual_product_split_t;
       lane0_residual_square_tile_0_0 <= n82;
       lane0_residual_square_rows_0 <= lane0_residual_square_rows_sum7;
-      r4 <= n156;
+      r6 <= n156;
       lane0_residual_square_split_0 <= lane0_residual_square_sums_sum0;
-      r5 <= n162;
+      r7 <= n162;
       a_23 <= lane0_residual_square_p;
       lane0_residual_product_tile_0_0 <= n163;
       lane0_residual_product_tile_16_0 <= n164;
       lane0_residual_product_tile_32_0 <= n165;
       lane0_residual_product_rows_0 <= lane0_residual_product_rows_sum8;
-      r6 <= n258;
+      r8 <= n258;
       lane0_residual_product_split_0 <= lane0_residual_product_sums_sum1;
-      r7 <= n271;
+      r9 <= n271;
       lane0_residual_product_residual_product <= lane0_residual_product_p;
       lane0_residual_round_q <= n272;
-      r8 <= lane0_residual_round_q;
+      r10 <= lane0_residual_round_q;
       lane0_pack_d_16 <= lane0_pack_d;
       lane0_pack_top_27 <= lane0_pack_top;
       lane0_pack_top_s <= lane0_pack_top_27;
@@ -617,8 +621,8 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_pack_overflow_s <= lane0_pack_overflow_28;
       lane0_pack_kept <= n292[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r9 <= n38 ? 8'hff : n294[30:23];
-      r10 <= n36 ? 24'h400000 : {n295[31], n295[22:0]};
+      r11 <= n38 ? 8'hff : n294[30:23];
+      r12 <= n36 ? 24'h400000 : {n295[31], n295[22:0]};
     end
   end
 
@@ -1185,7 +1189,7 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_unpack_bits_33 = 32'h0;
+    lane0_unpack_bits_32 = 32'h0;
     lane0_unpack_sign = 1'b0;
     lane0_seed_sign = 1'b0;
     lane0_seed_products_tiles_sign = 1'b0;
@@ -1220,10 +1224,12 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     valid_16 = 1'b0;
     valid_17 = 1'b0;
     out_valid = 1'b0;
-    lane0_unpack_n = 5'h0;
+    r1 = 1'b0;
+    r2 = 4'h0;
+    lane0_unpack_nonzero = 1'b0;
     sig = 24'h0;
     lane0_seed_b = 15'h0;
-    r1 = 1'b0;
+    r3 = 1'b0;
     lane0_seed_mr = 1'b0;
     lane0_seed_square_tile_0_0 = 30'h0;
     lane0_seed_b_12 = 15'h0;
@@ -1241,7 +1247,7 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     lane0_residual_product_split_k = 10'h0;
     lane0_residual_product_k = 10'h0;
     lane0_residual_round_k = 10'h0;
-    r2 = 23'h0;
+    r4 = 23'h0;
     lane0_seed_products_tiles_mr = 25'h0;
     lane0_seed_products_mr = 25'h0;
     lane0_seed_curve_mr = 25'h0;
@@ -1273,7 +1279,7 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     lane0_seed_seed_curve_1 = 29'h0;
     lane0_seed_slope_tile_0_0 = 31'h0;
     lane0_seed_slope_rows_0 = 37'h0;
-    r3 = 36'h0;
+    r5 = 36'h0;
     lane0_seed_seed_products_2 = 37'h0;
     lane0_seed_seed_curve_0 = 32'h0;
     lane0_seed_r0 = 32'h0;
@@ -1287,20 +1293,20 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     lane0_residual_product_t = 24'h0;
     lane0_residual_square_tile_0_0 = 32'h0;
     lane0_residual_square_rows_0 = 50'h0;
-    r4 = 49'h0;
+    r6 = 49'h0;
     lane0_residual_square_split_0 = 50'h0;
-    r5 = 49'h0;
+    r7 = 49'h0;
     a_23 = 50'h0;
     lane0_residual_product_tile_0_0 = 32'h0;
     lane0_residual_product_tile_16_0 = 32'h0;
     lane0_residual_product_tile_32_0 = 21'h0;
     lane0_residual_product_rows_0 = 53'h0;
-    r6 = 52'h0;
+    r8 = 52'h0;
     lane0_residual_product_split_0 = 53'h0;
-    r7 = 52'h0;
+    r9 = 52'h0;
     lane0_residual_product_residual_product = 53'h0;
     lane0_residual_round_q = 25'h0;
-    r8 = 25'h0;
+    r10 = 25'h0;
     lane0_pack_d_16 = 2'h0;
     lane0_pack_top_27 = 8'h0;
     lane0_pack_top_s = 8'h0;
@@ -1308,8 +1314,8 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r9 = 8'h0;
-    r10 = 24'h0;
+    r11 = 8'h0;
+    r12 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

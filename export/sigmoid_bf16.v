@@ -22,7 +22,7 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   output wire [15:0] out_y;             // result y: raw bf16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_9;
+  reg [15:0] lane0_x_bits_8;
   reg r1;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
@@ -71,7 +71,8 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg valid_22;
   reg valid_23;
   reg valid_24;
-  reg [2:0] lane0_x_n;
+  reg [2:0] lane0_x_lead;
+  reg lane0_x_nonzero;
   reg [7:0] a;
   reg [7:0] lane0_log2e_tiles_sigx;
   reg [7:0] lane0_log2e_split_sigx;
@@ -259,13 +260,13 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n5 = in_x[4] | in_x[5];
   wire n6 = n5 | in_x[6];
   wire [1:0] lane0_x_frac_lead_l2_0 = n6 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n4, lane0_x_frac_lead_l1_0};
-  wire n7 = |in_x[6:0];
-  wire [3:0] n8 = {1'b0, n6, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
+  wire [3:0] n7 = 4'h7 - {1'b0, lane0_x_lead};
+  wire n8 = |in_x[6:0];
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n7 : 4'h8;
   wire [8:0] n9 = 9'h182 - {5'h0, lane0_x_shift};
-  wire lane0_x_fields_port_103_0 = |lane0_x_bits_9[14:7];
-  wire [7:0] n10 = {lane0_x_fields_port_103_0, lane0_x_bits_9[6:0]} << lane0_x_shift;
-  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_103_0 ? {lane0_x_fields_port_103_0, lane0_x_bits_9[6:0]} : n10;
+  wire lane0_x_fields_port_102_0 = |lane0_x_bits_8[14:7];
+  wire [7:0] n10 = {lane0_x_fields_port_102_0, lane0_x_bits_8[6:0]} << lane0_x_shift;
+  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_102_0 ? {lane0_x_fields_port_102_0, lane0_x_bits_8[6:0]} : n10;
   wire [14:0] n11 = a[0] ? 15'h4ae1 : 15'h0;
   wire [14:0] n12 = a[0] ? 15'h51d9 : 15'h0;
   wire [31:0] n13 = {17'h0, n11} | {1'b0, n12, 16'h0};
@@ -349,9 +350,9 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [49:0] n85 = lane0_log2e_mul_product_rows_sum4[49:0] & {n80[48:0], 1'b0};
   wire [49:0] n86 = n84 | n85;
   wire [50:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
-  wire [8:0] n87 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_106_0 = lane0_x_fields_port_103_0 ? n87 : 9'h182;
-  wire [11:0] exp_88 = lane0_x_fields_port_103_0 ? {{3{lane0_x_fields_port_106_0[8]}}, lane0_x_fields_port_106_0} : {{3{n9[8]}}, n9};
+  wire [8:0] n87 = {1'b0, lane0_x_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_105_0 = lane0_x_fields_port_102_0 ? n87 : 9'h182;
+  wire [11:0] exp_88 = lane0_x_fields_port_102_0 ? {{3{lane0_x_fields_port_105_0[8]}}, lane0_x_fields_port_105_0} : {{3{n9[8]}}, n9};
   wire [12:0] n88 = $signed({lane0_log2e_ex[11], lane0_log2e_ex}) + $signed(13'h0);
   wire n89 = $signed(n88) <= $signed(13'h1fff);
   wire [11:0] n90 = $signed(12'hfff) - $signed(n88[11:0]);
@@ -389,9 +390,9 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n115 = $signed({r3, exp}) < $signed(11'h782);
   wire lane0_pack_overflow_at_29 = $signed({r3, exp}) >= $signed(11'h80);
   wire [31:0] n116 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
-  wire n117 = lane0_x_bits_9[14:7] == 8'hff;
-  wire n118 = ~|lane0_x_bits_9[14:7];
-  wire n119 = ~|lane0_x_bits_9[6:0];
+  wire n117 = lane0_x_bits_8[14:7] == 8'hff;
+  wire n118 = ~|lane0_x_bits_8[14:7];
+  wire n119 = ~|lane0_x_bits_8[6:0];
   wire n120 = n118 & n119;
   wire n121 = n119 ? 1'b0 : 1'b1;
   wire n122 = n120 ? 1'b1 : 1'b0;
@@ -785,16 +786,16 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [10:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[29:19] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n461;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1168_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n462 = n126 ? 15'h3f00 : lane0_pack_port_1168_0;
+  wire [14:0] lane0_pack_port_1167_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n462 = n126 ? 15'h3f00 : lane0_pack_port_1167_0;
   wire [14:0] n463 = n124 ? {1'b0, n2} : n462;
   assign out_y = {r1, out_y_2};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_9 <= in_x;
+      lane0_x_bits_8 <= in_x;
       r1 <= n125 ? 1'b0 : 1'b0;
-      lane0_unpack_sx <= lane0_x_bits_9[15];
+      lane0_unpack_sx <= lane0_x_bits_8[15];
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
       lane0_log2e_sx <= lane0_log2e_split_sx;
@@ -817,7 +818,8 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_pack_lead_sx <= lane0_aligned_sx;
       lane0_normalize_sx <= lane0_pack_lead_sx;
       lane0_shift_sx <= lane0_normalize_sx;
-      lane0_x_n <= ~n7 ? 3'h0 : n8[2:0];
+      lane0_x_lead <= {n6, lane0_x_frac_lead_l2_0};
+      lane0_x_nonzero <= n8;
       a <= lane0_x_sig_18;
       lane0_log2e_tiles_sigx <= a;
       lane0_log2e_split_sigx <= lane0_log2e_tiles_sigx;
@@ -1200,7 +1202,7 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_9 = 16'h0;
+    lane0_x_bits_8 = 16'h0;
     r1 = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
@@ -1250,7 +1252,8 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     valid_23 = 1'b0;
     valid_24 = 1'b0;
     out_valid = 1'b0;
-    lane0_x_n = 3'h0;
+    lane0_x_lead = 3'h0;
+    lane0_x_nonzero = 1'b0;
     a = 8'h0;
     lane0_log2e_tiles_sigx = 8'h0;
     lane0_log2e_split_sigx = 8'h0;
@@ -1428,5 +1431,5 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n8[3], lane0_log2e_mul_p_7[10:0], lane0_exp[9:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_p_7[19:0], n432[29], n460[9:7], lane0_pack_rnd_signal[10:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_exp[9:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_p_7[19:0], n432[29], n460[9:7], lane0_pack_rnd_signal[10:1]};
 endmodule

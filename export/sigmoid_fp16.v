@@ -22,7 +22,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   output wire [15:0] out_y;             // result y: raw fp16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_17;
+  reg [15:0] lane0_x_bits_16;
   reg r1;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
@@ -71,7 +71,9 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg valid_22;
   reg valid_23;
   reg valid_24;
-  reg [3:0] lane0_x_n;
+  reg lane0_x_nonzero;
+  reg [1:0] r2;
+  reg [1:0] r3;
   reg [10:0] a;
   reg [10:0] lane0_log2e_tiles_sigx;
   reg [10:0] lane0_log2e_split_sigx;
@@ -90,7 +92,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [10:0] lane0_recip_sum_sigx;
   reg [59:0] lane0_log2e_mul_product_rows_0;
   reg [59:0] lane0_log2e_mul_product_split_0;
-  reg [58:0] r2;
+  reg [58:0] r4;
   reg [59:0] lane0_log2e_mul_product_split_1;
   reg [45:0] lane0_log2e_log2e;
   reg [11:0] lane0_unpack_ex;
@@ -142,15 +144,15 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [9:0] lane0_qr_tiles_k;
   reg [9:0] lane0_qr_split_k;
   reg [9:0] lane0_qr_k;
-  reg [2:0] r3;
+  reg [2:0] r5;
   reg lane0_qr_tiles_far;
   reg lane0_qr_split_far;
   reg lane0_qr_far;
-  reg [2:0] r4;
+  reg [2:0] r6;
   reg [5:0] lane0_qr_split_sh;
   reg [5:0] lane0_qr_sh;
   reg [9:0] exp;
-  reg r5;
+  reg r7;
   reg [35:0] lane0_operand_operand;
   reg [28:0] lane0_table_b;
   reg [4:0] lane0_pack_top_at_33_r;
@@ -164,7 +166,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg lane0_pack_overflow_at_35_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
-  reg [34:0] r6;
+  reg [34:0] r8;
   reg [17:0] lane0_table_b_12;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_log2e_tiles_cx;
@@ -198,7 +200,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [31:0] lane0_table_slope_tile_0_0;
   reg [28:0] lane0_table_slope_tile_0_16;
   reg [51:0] lane0_table_slope_rows_0;
-  reg [50:0] r7;
+  reg [50:0] r9;
   reg [51:0] lane0_table_seed_products_2;
   reg [30:0] lane0_table_seed_curve_0;
   reg [30:0] lane0_table_r0;
@@ -226,7 +228,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [27:0] lane0_recip_seed_curve_1;
   reg [31:0] lane0_recip_slope_tile_0_0;
   reg [47:0] lane0_recip_slope_rows_0;
-  reg [46:0] r8;
+  reg [46:0] r10;
   reg [47:0] lane0_recip_seed_products_2;
   reg [30:0] lane0_recip_seed_curve_0;
   reg [30:0] lane0_recip_r0;
@@ -235,9 +237,9 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [31:0] lane0_qr_mul_product_tile_16_0;
   reg [29:0] lane0_qr_mul_product_tile_16_16;
   reg [61:0] lane0_qr_mul_product_rows_0;
-  reg [60:0] r9;
+  reg [60:0] r11;
   reg [61:0] lane0_qr_mul_product_split_0;
-  reg [60:0] r10;
+  reg [60:0] r12;
   reg [35:0] lane0_qr_qr;
   reg [35:0] v;
   reg lane0_pack_lead_2;
@@ -268,13 +270,13 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n8 = in_x[4] | in_x[5];
   wire n9 = n8 | n7;
   wire [1:0] lane0_x_frac_lead_l2_0 = n9 ? {n7, lane0_x_frac_lead_l1_1} : {n6, lane0_x_frac_lead_l1_0};
-  wire [2:0] lane0_x_frac_lead_l3_0 = n4 ? {2'h0, in_x[9]} : {n9, lane0_x_frac_lead_l2_0};
-  wire [3:0] n10 = {n4, lane0_x_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'hb - lane0_x_n;
+  wire lane0_x_frac_lead_l3_0 = n4 ? in_x[9] : lane0_x_frac_lead_l2_0[0];
+  wire [3:0] n10 = 4'ha - {r3[1], r2, r3[0]};
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n10 : 4'hb;
   wire [5:0] n11 = 6'h32 - {2'h0, lane0_x_shift};
-  wire lane0_x_fields_port_135_0 = |lane0_x_bits_17[14:10];
-  wire [10:0] n12 = {lane0_x_fields_port_135_0, lane0_x_bits_17[9:0]} << lane0_x_shift;
-  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_135_0 ? {lane0_x_fields_port_135_0, lane0_x_bits_17[9:0]} : n12;
+  wire lane0_x_fields_port_134_0 = |lane0_x_bits_16[14:10];
+  wire [10:0] n12 = {lane0_x_fields_port_134_0, lane0_x_bits_16[9:0]} << lane0_x_shift;
+  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_134_0 ? {lane0_x_fields_port_134_0, lane0_x_bits_16[9:0]} : n12;
   wire [15:0] n13 = a[0] ? 16'hb830 : 16'h0;
   wire [14:0] n14 = a[0] ? 15'h7652 : 15'h0;
   wire [31:0] n15 = {16'h0, n13} | {1'b0, n14, 16'h0};
@@ -395,9 +397,9 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [58:0] n121 = lane0_log2e_mul_product_rows_sum7[58:0] & {n116[57:0], 1'b0};
   wire [58:0] n122 = n120 | n121;
   wire [59:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
-  wire [5:0] n123 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_138_0 = lane0_x_fields_port_135_0 ? n123 : 6'h32;
-  wire [11:0] exp_88 = lane0_x_fields_port_135_0 ? {{6{lane0_x_fields_port_138_0[5]}}, lane0_x_fields_port_138_0} : {{6{n11[5]}}, n11};
+  wire [5:0] n123 = {1'b0, lane0_x_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_x_fields_port_137_0 = lane0_x_fields_port_134_0 ? n123 : 6'h32;
+  wire [11:0] exp_88 = lane0_x_fields_port_134_0 ? {{6{lane0_x_fields_port_137_0[5]}}, lane0_x_fields_port_137_0} : {{6{n11[5]}}, n11};
   wire [12:0] n124 = $signed({lane0_log2e_ex[11], lane0_log2e_ex}) + $signed(13'h0);
   wire n125 = $signed(n124) <= $signed(13'h1fff);
   wire [11:0] n126 = $signed(12'hfff) - $signed(n124[11:0]);
@@ -424,17 +426,17 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [35:0] n142 = 36'hfffffffff << lane0_qr_sh;
   wire [35:0] n143 = ~n142;
   wire [4:0] n144 = $signed(exp[4:0]) + $signed(5'hd);
-  wire n145 = $signed({r5, exp}) < $signed(11'h7f4);
-  wire n146 = $signed({r5, exp}) < $signed(11'h7e6);
+  wire n145 = $signed({r7, exp}) < $signed(11'h7f4);
+  wire n146 = $signed({r7, exp}) < $signed(11'h7e6);
   wire [3:0] n147 = $signed(4'h4) - $signed(exp[3:0]);
   wire [3:0] n148 = n146 ? 4'he : n147;
-  wire lane0_pack_overflow_at_33 = $signed({r5, exp}) >= $signed(11'h12);
+  wire lane0_pack_overflow_at_33 = $signed({r7, exp}) >= $signed(11'h12);
   wire [4:0] n149 = $signed(exp[4:0]) + $signed(5'he);
-  wire n150 = $signed({r5, exp}) < $signed(11'h7f3);
-  wire lane0_pack_overflow_at_34 = $signed({r5, exp}) >= $signed(11'h11);
+  wire n150 = $signed({r7, exp}) < $signed(11'h7f3);
+  wire lane0_pack_overflow_at_34 = $signed({r7, exp}) >= $signed(11'h11);
   wire [4:0] n151 = $signed(exp[4:0]) + $signed(5'hf);
-  wire n152 = $signed({r5, exp}) < $signed(11'h7f2);
-  wire lane0_pack_overflow_at_35 = $signed({r5, exp}) >= $signed(11'h10);
+  wire n152 = $signed({r7, exp}) < $signed(11'h7f2);
+  wire lane0_pack_overflow_at_35 = $signed({r7, exp}) >= $signed(11'h10);
   wire [31:0] n153 = {16'h0, lane0_table_b[26:11]} * {16'h0, lane0_table_b[26:11]};
   wire [15:0] n154 = lane0_table_b[27] ? lane0_table_b[26:11] : 16'h0;
   wire [1:0] n155 = lane0_table_b[28] ? lane0_table_b[28:27] : 2'h0;
@@ -449,16 +451,16 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [33:0] n163 = {n157, 18'h0} & {n159, 32'h0};
   wire [34:0] n164 = n162 | {1'b0, n163};
   wire [35:0] n165 = {4'h0, lane0_table_square_tile_0_0} ^ lane0_table_square_rows_0;
-  wire [35:0] lane0_table_square_sums_sum0 = n165 ^ {r6, 1'b0};
+  wire [35:0] lane0_table_square_sums_sum0 = n165 ^ {r8, 1'b0};
   wire [34:0] n166 = {3'h0, lane0_table_square_tile_0_0} & lane0_table_square_rows_0[34:0];
-  wire [34:0] n167 = {3'h0, lane0_table_square_tile_0_0} & {r6[33:0], 1'b0};
+  wire [34:0] n167 = {3'h0, lane0_table_square_tile_0_0} & {r8[33:0], 1'b0};
   wire [34:0] n168 = n166 | n167;
-  wire [34:0] n169 = lane0_table_square_rows_0[34:0] & {r6[33:0], 1'b0};
+  wire [34:0] n169 = lane0_table_square_rows_0[34:0] & {r8[33:0], 1'b0};
   wire [34:0] n170 = n168 | n169;
   wire [35:0] lane0_table_p_26 = lane0_table_square_sums_sum0 + {n170, 1'b0};
-  wire n171 = lane0_x_bits_17[14:10] == 5'h1f;
-  wire n172 = ~|lane0_x_bits_17[14:10];
-  wire n173 = ~|lane0_x_bits_17[9:0];
+  wire n171 = lane0_x_bits_16[14:10] == 5'h1f;
+  wire n172 = ~|lane0_x_bits_16[14:10];
+  wire n173 = ~|lane0_x_bits_16[9:0];
   wire n174 = n172 & n173;
   wire n175 = n173 ? 1'b0 : 1'b1;
   wire n176 = n174 ? 1'b1 : 1'b0;
@@ -543,10 +545,10 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [50:0] n246 = {6'h0, n244} | n245;
   wire [50:0] n247 = {6'h0, lane0_table_slope_tile_0_16, 16'h0} & lane0_table_slope_rows_0[50:0];
   wire [50:0] n248 = n246 | n247;
-  wire [51:0] n249 = {r7, 1'b0} ^ lane0_table_slope_sums_sum0;
+  wire [51:0] n249 = {r9, 1'b0} ^ lane0_table_slope_sums_sum0;
   wire [51:0] lane0_table_slope_sums_sum1 = n249 ^ {n248, 1'b0};
-  wire [50:0] n250 = {r7[49:0], 1'b0} & lane0_table_slope_sums_sum0[50:0];
-  wire [50:0] n251 = {r7[49:0], 1'b0} & {n248[49:0], 1'b0};
+  wire [50:0] n250 = {r9[49:0], 1'b0} & lane0_table_slope_sums_sum0[50:0];
+  wire [50:0] n251 = {r9[49:0], 1'b0} & {n248[49:0], 1'b0};
   wire [50:0] n252 = n250 | n251;
   wire [50:0] n253 = lane0_table_slope_sums_sum0[50:0] & {n248[49:0], 1'b0};
   wire [50:0] n254 = n252 | n253;
@@ -684,11 +686,11 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [46:0] n369 = lane0_recip_slope_rows_sum12[46:0] & {n364[45:0], 1'b0};
   wire [46:0] n370 = n368 | n369;
   wire [47:0] n371 = {16'h0, lane0_recip_slope_tile_0_0} ^ lane0_recip_slope_rows_0;
-  wire [47:0] lane0_recip_slope_sums_sum0 = n371 ^ {r8, 1'b0};
+  wire [47:0] lane0_recip_slope_sums_sum0 = n371 ^ {r10, 1'b0};
   wire [46:0] n372 = {15'h0, lane0_recip_slope_tile_0_0} & lane0_recip_slope_rows_0[46:0];
-  wire [46:0] n373 = {15'h0, lane0_recip_slope_tile_0_0} & {r8[45:0], 1'b0};
+  wire [46:0] n373 = {15'h0, lane0_recip_slope_tile_0_0} & {r10[45:0], 1'b0};
   wire [46:0] n374 = n372 | n373;
-  wire [46:0] n375 = lane0_recip_slope_rows_0[46:0] & {r8[45:0], 1'b0};
+  wire [46:0] n375 = lane0_recip_slope_rows_0[46:0] & {r10[45:0], 1'b0};
   wire [46:0] n376 = n374 | n375;
   wire [47:0] lane0_recip_p = lane0_recip_slope_sums_sum0 + {n376, 1'b0};
   wire [30:0] n377 = lane0_recip_seed_products_0 - {10'h0, lane0_recip_seed_products_2[47:27]};
@@ -792,12 +794,12 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [60:0] n465 = n463 | n464;
   wire [47:0] n466 = {1'b0, lane0_qr_mul_product_tile_0_16, 16'h0} & {lane0_qr_mul_product_tile_16_0, 16'h0};
   wire [60:0] n467 = n465 | {13'h0, n466};
-  wire [61:0] n468 = lane0_qr_mul_product_rows_0 ^ {r9, 1'b0};
+  wire [61:0] n468 = lane0_qr_mul_product_rows_0 ^ {r11, 1'b0};
   wire [61:0] lane0_qr_mul_product_sums_sum1 = n468 ^ lane0_qr_mul_product_sums_sum0;
-  wire [60:0] n469 = lane0_qr_mul_product_rows_0[60:0] & {r9[59:0], 1'b0};
+  wire [60:0] n469 = lane0_qr_mul_product_rows_0[60:0] & {r11[59:0], 1'b0};
   wire [60:0] n470 = lane0_qr_mul_product_rows_0[60:0] & lane0_qr_mul_product_sums_sum0[60:0];
   wire [60:0] n471 = n469 | n470;
-  wire [60:0] n472 = {r9[59:0], 1'b0} & lane0_qr_mul_product_sums_sum0[60:0];
+  wire [60:0] n472 = {r11[59:0], 1'b0} & lane0_qr_mul_product_sums_sum0[60:0];
   wire [60:0] n473 = n471 | n472;
   wire [61:0] n474 = {n467, 1'b0} ^ lane0_qr_mul_product_sums_sum1;
   wire [61:0] lane0_qr_mul_product_sums_sum2 = n474 ^ {n473, 1'b0};
@@ -806,7 +808,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [60:0] n477 = n475 | n476;
   wire [60:0] n478 = lane0_qr_mul_product_sums_sum1[60:0] & {n473[59:0], 1'b0};
   wire [60:0] n479 = n477 | n478;
-  wire [61:0] lane0_qr_mul_p_7 = lane0_qr_mul_product_split_0 + {r10, 1'b0};
+  wire [61:0] lane0_qr_mul_p_7 = lane0_qr_mul_product_split_0 + {r12, 1'b0};
   wire [35:0] n480 = {lane0_qr_qr[34:0], 1'b0} - 36'h1;
   wire [35:0] n481 = lane0_qr_qr & n143;
   wire n482 = |n481;
@@ -847,16 +849,16 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [13:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[35:22] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n512;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1346_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n513 = n180 ? 15'h3800 : lane0_pack_port_1346_0;
+  wire [14:0] lane0_pack_port_1345_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n513 = n180 ? 15'h3800 : lane0_pack_port_1345_0;
   wire [14:0] n514 = n178 ? {1'b0, n2} : n513;
   assign out_y = {r1, out_y_2};
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_17 <= in_x;
+      lane0_x_bits_16 <= in_x;
       r1 <= n179 ? 1'b0 : 1'b0;
-      lane0_unpack_sx <= lane0_x_bits_17[15];
+      lane0_unpack_sx <= lane0_x_bits_16[15];
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
       lane0_log2e_sx <= lane0_log2e_split_sx;
@@ -879,7 +881,9 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_pack_lead_sx <= lane0_aligned_sx;
       lane0_normalize_sx <= lane0_pack_lead_sx;
       lane0_shift_sx <= lane0_normalize_sx;
-      lane0_x_n <= ~n5 ? 4'h0 : n10;
+      lane0_x_nonzero <= n5;
+      r2 <= n4 ? 2'h0 : {n9, lane0_x_frac_lead_l2_0[1]};
+      r3 <= {n4, lane0_x_frac_lead_l3_0};
       a <= lane0_x_sig_26;
       lane0_log2e_tiles_sigx <= a;
       lane0_log2e_split_sigx <= lane0_log2e_tiles_sigx;
@@ -898,8 +902,8 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_recip_sum_sigx <= lane0_recip_curve_sigx;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum8;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_rows_0;
-      r2 <= n122;
-      lane0_log2e_mul_product_split_1 <= {r2, 1'b0};
+      r4 <= n122;
+      lane0_log2e_mul_product_split_1 <= {r4, 1'b0};
       lane0_log2e_log2e <= lane0_log2e_mul_p_7[59:14];
       lane0_unpack_ex <= exp_88;
       lane0_log2e_tiles_ex <= lane0_unpack_ex;
@@ -950,15 +954,15 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_qr_tiles_k <= lane0_recip_sum_k;
       lane0_qr_split_k <= lane0_qr_tiles_k;
       lane0_qr_k <= lane0_qr_split_k;
-      r3 <= n133 ? 3'h0 : {lane0_shift[4:3], lane0_shift[1]};
+      r5 <= n133 ? 3'h0 : {lane0_shift[4:3], lane0_shift[1]};
       lane0_qr_tiles_far <= n132;
       lane0_qr_split_far <= lane0_qr_tiles_far;
       lane0_qr_far <= lane0_qr_split_far;
-      r4 <= n131 ? 3'h0 : {n134[5], n134[2], n134[0]};
-      lane0_qr_split_sh <= {r4[2], r3[2:1], r4[1], r3[0], r4[0]};
+      r6 <= n131 ? 3'h0 : {n134[5], n134[2], n134[0]};
+      lane0_qr_split_sh <= {r6[2], r5[2:1], r6[1], r5[0], r6[0]};
       lane0_qr_sh <= lane0_qr_split_sh;
       exp <= ~n129 ? 10'h0 : n135[9:0];
-      r5 <= lane0_exp[10];
+      r7 <= lane0_exp[10];
       lane0_operand_operand <= n139;
       lane0_table_b <= lane0_operand_operand[28:0];
       lane0_pack_top_at_33_r <= n145 ? 5'h0 : n144;
@@ -972,7 +976,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_pack_overflow_at_35_r <= lane0_pack_overflow_at_35;
       lane0_table_square_tile_0_0 <= n153;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
-      r6 <= n164;
+      r8 <= n164;
       lane0_table_b_12 <= lane0_table_p_26[35:18];
       lane0_unpack_cx <= cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -1005,7 +1009,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_table_slope_tile_0_0 <= n190;
       lane0_table_slope_tile_0_16 <= n191;
       lane0_table_slope_rows_0 <= lane0_table_slope_rows_sum4;
-      r7 <= n242;
+      r9 <= n242;
       lane0_table_seed_products_2 <= lane0_table_p;
       lane0_table_seed_curve_0 <= n255;
       lane0_table_r0 <= n256;
@@ -1032,7 +1036,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_recip_seed_curve_1 <= lane0_recip_curve_p;
       lane0_recip_slope_tile_0_0 <= n260;
       lane0_recip_slope_rows_0 <= lane0_recip_slope_rows_sum13;
-      r8 <= n370;
+      r10 <= n370;
       lane0_recip_seed_products_2 <= lane0_recip_p;
       lane0_recip_seed_curve_0 <= n377;
       lane0_recip_r0 <= n378;
@@ -1041,9 +1045,9 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_qr_mul_product_tile_16_0 <= n381;
       lane0_qr_mul_product_tile_16_16 <= n382;
       lane0_qr_mul_product_rows_0 <= lane0_qr_mul_product_rows_sum7;
-      r9 <= n460;
+      r11 <= n460;
       lane0_qr_mul_product_split_0 <= lane0_qr_mul_product_sums_sum2;
-      r10 <= n479;
+      r12 <= n479;
       lane0_qr_qr <= lane0_qr_mul_p_7[61:26];
       v <= n488;
       lane0_pack_lead_2 <= v[35];
@@ -1908,7 +1912,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_17 = 16'h0;
+    lane0_x_bits_16 = 16'h0;
     r1 = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
@@ -1958,7 +1962,9 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     valid_23 = 1'b0;
     valid_24 = 1'b0;
     out_valid = 1'b0;
-    lane0_x_n = 4'h0;
+    lane0_x_nonzero = 1'b0;
+    r2 = 2'h0;
+    r3 = 2'h0;
     a = 11'h0;
     lane0_log2e_tiles_sigx = 11'h0;
     lane0_log2e_split_sigx = 11'h0;
@@ -1977,7 +1983,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_recip_sum_sigx = 11'h0;
     lane0_log2e_mul_product_rows_0 = 60'h0;
     lane0_log2e_mul_product_split_0 = 60'h0;
-    r2 = 59'h0;
+    r4 = 59'h0;
     lane0_log2e_mul_product_split_1 = 60'h0;
     lane0_log2e_log2e = 46'h0;
     lane0_unpack_ex = 12'h0;
@@ -2029,15 +2035,15 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_qr_tiles_k = 10'h0;
     lane0_qr_split_k = 10'h0;
     lane0_qr_k = 10'h0;
-    r3 = 3'h0;
+    r5 = 3'h0;
     lane0_qr_tiles_far = 1'b0;
     lane0_qr_split_far = 1'b0;
     lane0_qr_far = 1'b0;
-    r4 = 3'h0;
+    r6 = 3'h0;
     lane0_qr_split_sh = 6'h0;
     lane0_qr_sh = 6'h0;
     exp = 10'h0;
-    r5 = 1'b0;
+    r7 = 1'b0;
     lane0_operand_operand = 36'h0;
     lane0_table_b = 29'h0;
     lane0_pack_top_at_33_r = 5'h0;
@@ -2051,7 +2057,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_pack_overflow_at_35_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
-    r6 = 35'h0;
+    r8 = 35'h0;
     lane0_table_b_12 = 18'h0;
     lane0_unpack_cx = 2'h0;
     lane0_log2e_tiles_cx = 2'h0;
@@ -2084,7 +2090,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_table_slope_tile_0_0 = 32'h0;
     lane0_table_slope_tile_0_16 = 29'h0;
     lane0_table_slope_rows_0 = 52'h0;
-    r7 = 51'h0;
+    r9 = 51'h0;
     lane0_table_seed_products_2 = 52'h0;
     lane0_table_seed_curve_0 = 31'h0;
     lane0_table_r0 = 31'h0;
@@ -2111,7 +2117,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_recip_seed_curve_1 = 28'h0;
     lane0_recip_slope_tile_0_0 = 32'h0;
     lane0_recip_slope_rows_0 = 48'h0;
-    r8 = 47'h0;
+    r10 = 47'h0;
     lane0_recip_seed_products_2 = 48'h0;
     lane0_recip_seed_curve_0 = 31'h0;
     lane0_recip_r0 = 31'h0;
@@ -2120,9 +2126,9 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_qr_mul_product_tile_16_0 = 32'h0;
     lane0_qr_mul_product_tile_16_16 = 30'h0;
     lane0_qr_mul_product_rows_0 = 62'h0;
-    r9 = 61'h0;
+    r11 = 61'h0;
     lane0_qr_mul_product_split_0 = 62'h0;
-    r10 = 61'h0;
+    r12 = 61'h0;
     lane0_qr_qr = 36'h0;
     v = 36'h0;
     lane0_pack_lead_2 = 1'b0;

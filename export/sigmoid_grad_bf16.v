@@ -48,13 +48,13 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
   reg valid_23;
   reg valid_24;
   reg valid_25;
-  reg [15:0] lane0_grad_bits_9;
+  reg [15:0] lane0_grad_bits_8;
   reg lane0_unpack_sg;
   reg lane0_log2e_tiles_sg;
   reg lane0_log2e_split_sg;
   reg lane0_log2e_sg;
   reg lane0_operand_sg;
-  reg [14:0] lane0_x_bits_9;
+  reg [14:0] lane0_x_bits_8;
   reg lane0_seed_sg;
   reg lane0_seed_products_tiles_sg;
   reg lane0_seed_products_sg;
@@ -74,7 +74,8 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
   reg lane0_pack_lead_sg;
   reg lane0_normalize_sg;
   reg lane0_shift_sg;
-  reg [2:0] lane0_grad_n;
+  reg [2:0] lane0_grad_lead;
+  reg lane0_grad_nonzero;
   reg [7:0] lane0_unpack_sigg;
   reg [7:0] lane0_log2e_tiles_sigg;
   reg [7:0] lane0_log2e_split_sigg;
@@ -138,7 +139,8 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
   reg [1:0] lane0_pack_lead_cg;
   reg [1:0] lane0_normalize_cg;
   reg [1:0] lane0_shift_cg;
-  reg [2:0] lane0_x_n;
+  reg [2:0] lane0_x_lead;
+  reg lane0_x_nonzero;
   reg [7:0] a;
   reg [50:0] lane0_log2e_mul_product_rows_0;
   reg [50:0] lane0_log2e_mul_product_split_0;
@@ -169,10 +171,10 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
   reg [9:0] lane0_product_tiles_k;
   reg [11:0] exp;
   reg [7:0] lane0_pack_top_at_35_r;
+  reg [3:0] lane0_pack_d_at_35_r;
   reg [3:0] lane0_pack_d_at_34_r;
   reg [3:0] lane0_pack_d_at_33_r;
   reg [3:0] lane0_pack_d_at_36_r;
-  reg [3:0] lane0_pack_d_at_35_r;
   reg lane0_pack_overflow_at_35_r;
   reg [7:0] lane0_pack_top_at_36_r;
   reg lane0_pack_overflow_at_36_r;
@@ -274,19 +276,19 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
   wire n4 = in_grad[4] | in_grad[5];
   wire n5 = n4 | in_grad[6];
   wire [1:0] lane0_grad_frac_lead_l2_0 = n5 ? {in_grad[6], lane0_grad_frac_lead_l1_1} : {n3, lane0_grad_frac_lead_l1_0};
-  wire n6 = |in_grad[6:0];
-  wire [3:0] n7 = {1'b0, n5, lane0_grad_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_grad_shift = 4'h8 - {1'b0, lane0_grad_n};
+  wire [3:0] n6 = 4'h7 - {1'b0, lane0_grad_lead};
+  wire n7 = |in_grad[6:0];
+  wire [3:0] lane0_grad_shift = lane0_grad_nonzero ? n6 : 4'h8;
   wire [8:0] n8 = 9'h182 - {5'h0, lane0_grad_shift};
-  wire lane0_grad_fields_port_128_0 = |lane0_grad_bits_9[14:7];
-  wire [7:0] n9 = {lane0_grad_fields_port_128_0, lane0_grad_bits_9[6:0]} << lane0_grad_shift;
-  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_128_0 ? {lane0_grad_fields_port_128_0, lane0_grad_bits_9[6:0]} : n9;
-  wire [8:0] n10 = {1'b0, lane0_grad_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_grad_fields_port_131_0 = lane0_grad_fields_port_128_0 ? n10 : 9'h182;
-  wire [11:0] exp_95 = lane0_grad_fields_port_128_0 ? {{3{lane0_grad_fields_port_131_0[8]}}, lane0_grad_fields_port_131_0} : {{3{n8[8]}}, n8};
-  wire n11 = lane0_grad_bits_9[14:7] == 8'hff;
-  wire n12 = ~|lane0_grad_bits_9[14:7];
-  wire n13 = ~|lane0_grad_bits_9[6:0];
+  wire lane0_grad_fields_port_126_0 = |lane0_grad_bits_8[14:7];
+  wire [7:0] n9 = {lane0_grad_fields_port_126_0, lane0_grad_bits_8[6:0]} << lane0_grad_shift;
+  wire [7:0] lane0_grad_sig_18 = lane0_grad_fields_port_126_0 ? {lane0_grad_fields_port_126_0, lane0_grad_bits_8[6:0]} : n9;
+  wire [8:0] n10 = {1'b0, lane0_grad_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_grad_fields_port_129_0 = lane0_grad_fields_port_126_0 ? n10 : 9'h182;
+  wire [11:0] exp_95 = lane0_grad_fields_port_126_0 ? {{3{lane0_grad_fields_port_129_0[8]}}, lane0_grad_fields_port_129_0} : {{3{n8[8]}}, n8};
+  wire n11 = lane0_grad_bits_8[14:7] == 8'hff;
+  wire n12 = ~|lane0_grad_bits_8[14:7];
+  wire n13 = ~|lane0_grad_bits_8[6:0];
   wire n14 = n12 & n13;
   wire n15 = n13 ? 1'b0 : 1'b1;
   wire n16 = n14 ? 1'b1 : 1'b0;
@@ -301,13 +303,13 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
   wire n22 = in_x[4] | in_x[5];
   wire n23 = n22 | in_x[6];
   wire [1:0] lane0_x_frac_lead_l2_0 = n23 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n21, lane0_x_frac_lead_l1_0};
-  wire n24 = |in_x[6:0];
-  wire [3:0] n25 = {1'b0, n23, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
+  wire [3:0] n24 = 4'h7 - {1'b0, lane0_x_lead};
+  wire n25 = |in_x[6:0];
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n24 : 4'h8;
   wire [8:0] n26 = 9'h182 - {5'h0, lane0_x_shift};
-  wire lane0_x_fields_port_88_0 = |lane0_x_bits_9[14:7];
-  wire [7:0] n27 = {lane0_x_fields_port_88_0, lane0_x_bits_9[6:0]} << lane0_x_shift;
-  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_88_0 ? {lane0_x_fields_port_88_0, lane0_x_bits_9[6:0]} : n27;
+  wire lane0_x_fields_port_87_0 = |lane0_x_bits_8[14:7];
+  wire [7:0] n27 = {lane0_x_fields_port_87_0, lane0_x_bits_8[6:0]} << lane0_x_shift;
+  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_87_0 ? {lane0_x_fields_port_87_0, lane0_x_bits_8[6:0]} : n27;
   wire [14:0] n28 = a[0] ? 15'h4ae1 : 15'h0;
   wire [14:0] n29 = a[0] ? 15'h51d9 : 15'h0;
   wire [31:0] n30 = {17'h0, n28} | {1'b0, n29, 16'h0};
@@ -391,9 +393,9 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
   wire [49:0] n102 = lane0_log2e_mul_product_rows_sum4[49:0] & {n97[48:0], 1'b0};
   wire [49:0] n103 = n101 | n102;
   wire [50:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
-  wire [8:0] n104 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_91_0 = lane0_x_fields_port_88_0 ? n104 : 9'h182;
-  wire [11:0] exp_88 = lane0_x_fields_port_88_0 ? {{3{lane0_x_fields_port_91_0[8]}}, lane0_x_fields_port_91_0} : {{3{n26[8]}}, n26};
+  wire [8:0] n104 = {1'b0, lane0_x_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_90_0 = lane0_x_fields_port_87_0 ? n104 : 9'h182;
+  wire [11:0] exp_88 = lane0_x_fields_port_87_0 ? {{3{lane0_x_fields_port_90_0[8]}}, lane0_x_fields_port_90_0} : {{3{n26[8]}}, n26};
   wire [12:0] n105 = $signed({lane0_unpack_ex[11], lane0_unpack_ex}) + $signed(13'h0);
   wire [11:0] lane0_distance = $signed(12'h8) - $signed(lane0_log2e_ecl);
   wire [39:0] lane0_t = lane0_log2e_log2e >> lane0_distance;
@@ -417,9 +419,9 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
   wire n120 = $signed(exp) < $signed(12'hf84);
   wire lane0_pack_overflow_at_34 = $signed(exp) >= $signed(12'h82);
   wire [31:0] n121 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
-  wire n122 = lane0_x_bits_9[14:7] == 8'hff;
-  wire n123 = ~|lane0_x_bits_9[14:7];
-  wire n124 = ~|lane0_x_bits_9[6:0];
+  wire n122 = lane0_x_bits_8[14:7] == 8'hff;
+  wire n123 = ~|lane0_x_bits_8[14:7];
+  wire n124 = ~|lane0_x_bits_8[6:0];
   wire n125 = n123 & n124;
   wire n126 = n124 ? 1'b0 : 1'b1;
   wire n127 = n125 ? 1'b1 : 1'b0;
@@ -866,8 +868,8 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
   wire [11:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[36:25] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n512;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1261_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n513 = n18 ? 15'h7f80 : lane0_pack_port_1261_0;
+  wire [14:0] lane0_pack_port_1259_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n513 = n18 ? 15'h7f80 : lane0_pack_port_1259_0;
   wire [15:0] n514 = n20 ? 16'h0 : {1'b0, n513};
   wire [15:0] n515 = n131 ? {1'b0, n19} : n514;
   wire n516 = n515 == 16'h7fc0;
@@ -934,13 +936,13 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_grad_bits_9 <= in_grad;
-      lane0_unpack_sg <= lane0_grad_bits_9[15];
+      lane0_grad_bits_8 <= in_grad;
+      lane0_unpack_sg <= lane0_grad_bits_8[15];
       lane0_log2e_tiles_sg <= lane0_unpack_sg;
       lane0_log2e_split_sg <= lane0_log2e_tiles_sg;
       lane0_log2e_sg <= lane0_log2e_split_sg;
       lane0_operand_sg <= lane0_log2e_sg;
-      lane0_x_bits_9 <= in_x[14:0];
+      lane0_x_bits_8 <= in_x[14:0];
       lane0_seed_sg <= lane0_operand_sg;
       lane0_seed_products_tiles_sg <= lane0_seed_sg;
       lane0_seed_products_sg <= lane0_seed_products_tiles_sg;
@@ -960,7 +962,8 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
       lane0_pack_lead_sg <= lane0_product_sg;
       lane0_normalize_sg <= lane0_pack_lead_sg;
       lane0_shift_sg <= lane0_normalize_sg;
-      lane0_grad_n <= ~n6 ? 3'h0 : n7[2:0];
+      lane0_grad_lead <= {n5, lane0_grad_frac_lead_l2_0};
+      lane0_grad_nonzero <= n7;
       lane0_unpack_sigg <= lane0_grad_sig_18;
       lane0_log2e_tiles_sigg <= lane0_unpack_sigg;
       lane0_log2e_split_sigg <= lane0_log2e_tiles_sigg;
@@ -1024,7 +1027,8 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
       lane0_pack_lead_cg <= lane0_product_cg;
       lane0_normalize_cg <= lane0_pack_lead_cg;
       lane0_shift_cg <= lane0_normalize_cg;
-      lane0_x_n <= ~n24 ? 3'h0 : n25[2:0];
+      lane0_x_lead <= {n23, lane0_x_frac_lead_l2_0};
+      lane0_x_nonzero <= n25;
       a <= lane0_x_sig_18;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum5;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_rows_0;
@@ -1055,10 +1059,10 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
       lane0_product_tiles_k <= lane0_qr_k;
       exp <= n109;
       lane0_pack_top_at_35_r <= n111 ? 8'h0 : n110;
+      lane0_pack_d_at_35_r <= ~n111 ? 4'h2 : n114;
       lane0_pack_d_at_34_r <= ~n120 ? 4'h1 : n114;
       lane0_pack_d_at_33_r <= ~n118 ? 4'h0 : n114;
       lane0_pack_d_at_36_r <= ~n116 ? 4'h3 : n114;
-      lane0_pack_d_at_35_r <= ~n111 ? 4'h2 : n114;
       lane0_pack_overflow_at_35_r <= lane0_pack_overflow_at_35;
       lane0_pack_top_at_36_r <= n116 ? 8'h0 : n115;
       lane0_pack_overflow_at_36_r <= lane0_pack_overflow_at_36;
@@ -1359,13 +1363,13 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
     valid_24 = 1'b0;
     valid_25 = 1'b0;
     out_valid = 1'b0;
-    lane0_grad_bits_9 = 16'h0;
+    lane0_grad_bits_8 = 16'h0;
     lane0_unpack_sg = 1'b0;
     lane0_log2e_tiles_sg = 1'b0;
     lane0_log2e_split_sg = 1'b0;
     lane0_log2e_sg = 1'b0;
     lane0_operand_sg = 1'b0;
-    lane0_x_bits_9 = 15'h0;
+    lane0_x_bits_8 = 15'h0;
     lane0_seed_sg = 1'b0;
     lane0_seed_products_tiles_sg = 1'b0;
     lane0_seed_products_sg = 1'b0;
@@ -1385,7 +1389,8 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
     lane0_pack_lead_sg = 1'b0;
     lane0_normalize_sg = 1'b0;
     lane0_shift_sg = 1'b0;
-    lane0_grad_n = 3'h0;
+    lane0_grad_lead = 3'h0;
+    lane0_grad_nonzero = 1'b0;
     lane0_unpack_sigg = 8'h0;
     lane0_log2e_tiles_sigg = 8'h0;
     lane0_log2e_split_sigg = 8'h0;
@@ -1449,7 +1454,8 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
     lane0_pack_lead_cg = 2'h0;
     lane0_normalize_cg = 2'h0;
     lane0_shift_cg = 2'h0;
-    lane0_x_n = 3'h0;
+    lane0_x_lead = 3'h0;
+    lane0_x_nonzero = 1'b0;
     a = 8'h0;
     lane0_log2e_mul_product_rows_0 = 51'h0;
     lane0_log2e_mul_product_split_0 = 51'h0;
@@ -1480,10 +1486,10 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
     lane0_product_tiles_k = 10'h0;
     exp = 12'h0;
     lane0_pack_top_at_35_r = 8'h0;
+    lane0_pack_d_at_35_r = 4'h0;
     lane0_pack_d_at_34_r = 4'h0;
     lane0_pack_d_at_33_r = 4'h0;
     lane0_pack_d_at_36_r = 4'h0;
-    lane0_pack_d_at_35_r = 4'h0;
     lane0_pack_overflow_at_35_r = 1'b0;
     lane0_pack_top_at_36_r = 8'h0;
     lane0_pack_overflow_at_36_r = 1'b0;
@@ -1577,5 +1583,5 @@ module sigmoid_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{in_x[15], n7[3], n25[3], lane0_log2e_mul_p_7[10:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[22:0], lane0_qr_mul_p_7[19:0], n511[10:7], lane0_pack_rnd_signal[11:1]};
+  wire unused_bits = ^{in_x[15], lane0_log2e_mul_p_7[10:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[22:0], lane0_qr_mul_p_7[19:0], n511[10:7], lane0_pack_rnd_signal[11:1]};
 endmodule

@@ -22,7 +22,7 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   output reg [15:0] out_y;              // result y: raw bf16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_9;
+  reg [15:0] lane0_x_bits_8;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
   reg lane0_log2e_split_sx;
@@ -70,7 +70,8 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg valid_22;
   reg valid_23;
   reg valid_24;
-  reg [2:0] lane0_x_n;
+  reg [2:0] lane0_x_lead;
+  reg lane0_x_nonzero;
   reg [7:0] a;
   reg [7:0] lane0_log2e_tiles_sigx;
   reg [7:0] lane0_log2e_split_sigx;
@@ -255,13 +256,13 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire n4 = in_x[4] | in_x[5];
   wire n5 = n4 | in_x[6];
   wire [1:0] lane0_x_frac_lead_l2_0 = n5 ? {in_x[6], lane0_x_frac_lead_l1_1} : {n3, lane0_x_frac_lead_l1_0};
-  wire n6 = |in_x[6:0];
-  wire [3:0] n7 = {1'b0, n5, lane0_x_frac_lead_l2_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'h8 - {1'b0, lane0_x_n};
+  wire [3:0] n6 = 4'h7 - {1'b0, lane0_x_lead};
+  wire n7 = |in_x[6:0];
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n6 : 4'h8;
   wire [8:0] n8 = 9'h182 - {5'h0, lane0_x_shift};
-  wire lane0_x_fields_port_96_0 = |lane0_x_bits_9[14:7];
-  wire [7:0] n9 = {lane0_x_fields_port_96_0, lane0_x_bits_9[6:0]} << lane0_x_shift;
-  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_96_0 ? {lane0_x_fields_port_96_0, lane0_x_bits_9[6:0]} : n9;
+  wire lane0_x_fields_port_95_0 = |lane0_x_bits_8[14:7];
+  wire [7:0] n9 = {lane0_x_fields_port_95_0, lane0_x_bits_8[6:0]} << lane0_x_shift;
+  wire [7:0] lane0_x_sig_18 = lane0_x_fields_port_95_0 ? {lane0_x_fields_port_95_0, lane0_x_bits_8[6:0]} : n9;
   wire [14:0] n10 = a[0] ? 15'h4ae1 : 15'h0;
   wire [14:0] n11 = a[0] ? 15'h51d9 : 15'h0;
   wire [31:0] n12 = {17'h0, n10} | {1'b0, n11, 16'h0};
@@ -345,9 +346,9 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [49:0] n84 = lane0_log2e_mul_product_rows_sum4[49:0] & {n79[48:0], 1'b0};
   wire [49:0] n85 = n83 | n84;
   wire [50:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
-  wire [8:0] n86 = {1'b0, lane0_x_bits_9[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_99_0 = lane0_x_fields_port_96_0 ? n86 : 9'h182;
-  wire [11:0] exp_86 = lane0_x_fields_port_96_0 ? {{3{lane0_x_fields_port_99_0[8]}}, lane0_x_fields_port_99_0} : {{3{n8[8]}}, n8};
+  wire [8:0] n86 = {1'b0, lane0_x_bits_8[14:7]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_98_0 = lane0_x_fields_port_95_0 ? n86 : 9'h182;
+  wire [11:0] exp_86 = lane0_x_fields_port_95_0 ? {{3{lane0_x_fields_port_98_0[8]}}, lane0_x_fields_port_98_0} : {{3{n8[8]}}, n8};
   wire [12:0] n87 = $signed({lane0_log2e_ex[11], lane0_log2e_ex}) + $signed(13'h1);
   wire n88 = $signed(n87) <= $signed(13'h1fff);
   wire [11:0] n89 = $signed(12'hfff) - $signed(n87[11:0]);
@@ -378,9 +379,9 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire n108 = $signed(exp) < $signed(12'hf82);
   wire lane0_pack_overflow_at_29 = $signed(exp) >= $signed(12'h80);
   wire [31:0] n109 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
-  wire n110 = lane0_x_bits_9[14:7] == 8'hff;
-  wire n111 = ~|lane0_x_bits_9[14:7];
-  wire n112 = ~|lane0_x_bits_9[6:0];
+  wire n110 = lane0_x_bits_8[14:7] == 8'hff;
+  wire n111 = ~|lane0_x_bits_8[14:7];
+  wire n112 = ~|lane0_x_bits_8[6:0];
   wire n113 = n111 & n112;
   wire n114 = n112 ? 1'b0 : 1'b1;
   wire n115 = n113 ? 1'b1 : 1'b0;
@@ -771,15 +772,15 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [10:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[29:19] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n451;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1161_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n452 = n118 ? 15'h0 : lane0_pack_port_1161_0;
+  wire [14:0] lane0_pack_port_1160_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n452 = n118 ? 15'h0 : lane0_pack_port_1160_0;
   wire [15:0] n453 = n117 ? 16'h3f80 : {1'b0, n452};
   wire [15:0] n454 = n453 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_9 <= in_x;
-      lane0_unpack_sx <= lane0_x_bits_9[15];
+      lane0_x_bits_8 <= in_x;
+      lane0_unpack_sx <= lane0_x_bits_8[15];
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
       lane0_log2e_sx <= lane0_log2e_split_sx;
@@ -802,7 +803,8 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_pack_lead_sx <= lane0_aligned_sx;
       lane0_normalize_sx <= lane0_pack_lead_sx;
       lane0_shift_sx <= lane0_normalize_sx;
-      lane0_x_n <= ~n6 ? 3'h0 : n7[2:0];
+      lane0_x_lead <= {n5, lane0_x_frac_lead_l2_0};
+      lane0_x_nonzero <= n7;
       a <= lane0_x_sig_18;
       lane0_log2e_tiles_sigx <= a;
       lane0_log2e_split_sigx <= lane0_log2e_tiles_sigx;
@@ -1184,7 +1186,7 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_9 = 16'h0;
+    lane0_x_bits_8 = 16'h0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
     lane0_log2e_split_sx = 1'b0;
@@ -1233,7 +1235,8 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     valid_23 = 1'b0;
     valid_24 = 1'b0;
     out_valid = 1'b0;
-    lane0_x_n = 3'h0;
+    lane0_x_lead = 3'h0;
+    lane0_x_nonzero = 1'b0;
     a = 8'h0;
     lane0_log2e_tiles_sigx = 8'h0;
     lane0_log2e_split_sigx = 8'h0;
@@ -1410,5 +1413,5 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n7[3], lane0_log2e_mul_p_7[10:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_p_7[19:0], n424[29], n450[9:7], lane0_pack_rnd_signal[10:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_p_7[19:0], n424[29], n450[9:7], lane0_pack_rnd_signal[10:1]};
 endmodule

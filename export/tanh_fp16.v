@@ -22,7 +22,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   output reg [15:0] out_y;              // result y: raw fp16 bits, W=16
 
   // Registers
-  reg [15:0] lane0_x_bits_17;
+  reg [15:0] lane0_x_bits_16;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
   reg lane0_log2e_split_sx;
@@ -70,7 +70,9 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg valid_22;
   reg valid_23;
   reg valid_24;
-  reg [3:0] lane0_x_n;
+  reg lane0_x_nonzero;
+  reg [1:0] r1;
+  reg [1:0] r2;
   reg [10:0] a;
   reg [10:0] lane0_log2e_tiles_sigx;
   reg [10:0] lane0_log2e_split_sigx;
@@ -89,7 +91,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [10:0] lane0_recip_sum_sigx;
   reg [59:0] lane0_log2e_mul_product_rows_0;
   reg [59:0] lane0_log2e_mul_product_split_0;
-  reg [58:0] r1;
+  reg [58:0] r3;
   reg [59:0] lane0_log2e_mul_product_split_1;
   reg [45:0] lane0_log2e_log2e;
   reg [11:0] lane0_unpack_ex;
@@ -142,11 +144,11 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [9:0] lane0_recip_products_k;
   reg [9:0] lane0_recip_curve_k;
   reg [9:0] lane0_recip_sum_k;
-  reg [2:0] r2;
+  reg [2:0] r4;
   reg lane0_qr_tiles_far;
   reg lane0_qr_split_far;
   reg lane0_qr_far;
-  reg [2:0] r3;
+  reg [2:0] r5;
   reg [5:0] lane0_qr_split_sh;
   reg [5:0] lane0_qr_sh;
   reg [35:0] lane0_operand_operand;
@@ -162,7 +164,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg lane0_pack_overflow_at_35_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
-  reg [34:0] r4;
+  reg [34:0] r6;
   reg [17:0] lane0_table_b_12;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_log2e_tiles_cx;
@@ -196,7 +198,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [31:0] lane0_table_slope_tile_0_0;
   reg [28:0] lane0_table_slope_tile_0_16;
   reg [51:0] lane0_table_slope_rows_0;
-  reg [50:0] r5;
+  reg [50:0] r7;
   reg [51:0] lane0_table_seed_products_2;
   reg [30:0] lane0_table_seed_curve_0;
   reg [30:0] lane0_table_r0;
@@ -224,7 +226,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [27:0] lane0_recip_seed_curve_1;
   reg [31:0] lane0_recip_slope_tile_0_0;
   reg [47:0] lane0_recip_slope_rows_0;
-  reg [46:0] r6;
+  reg [46:0] r8;
   reg [47:0] lane0_recip_seed_products_2;
   reg [30:0] lane0_recip_seed_curve_0;
   reg [30:0] lane0_recip_r0;
@@ -233,9 +235,9 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [31:0] lane0_qr_mul_product_tile_16_0;
   reg [29:0] lane0_qr_mul_product_tile_16_16;
   reg [61:0] lane0_qr_mul_product_rows_0;
-  reg [60:0] r7;
+  reg [60:0] r9;
   reg [61:0] lane0_qr_mul_product_split_0;
-  reg [60:0] r8;
+  reg [60:0] r10;
   reg [35:0] lane0_qr_qr;
   reg [35:0] v;
   reg lane0_pack_lead_2;
@@ -264,13 +266,13 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire n7 = in_x[4] | in_x[5];
   wire n8 = n7 | n6;
   wire [1:0] lane0_x_frac_lead_l2_0 = n8 ? {n6, lane0_x_frac_lead_l1_1} : {n5, lane0_x_frac_lead_l1_0};
-  wire [2:0] lane0_x_frac_lead_l3_0 = n3 ? {2'h0, in_x[9]} : {n8, lane0_x_frac_lead_l2_0};
-  wire [3:0] n9 = {n3, lane0_x_frac_lead_l3_0} + 4'h1;
-  wire [3:0] lane0_x_shift = 4'hb - lane0_x_n;
+  wire lane0_x_frac_lead_l3_0 = n3 ? in_x[9] : lane0_x_frac_lead_l2_0[0];
+  wire [3:0] n9 = 4'ha - {r2[1], r1, r2[0]};
+  wire [3:0] lane0_x_shift = lane0_x_nonzero ? n9 : 4'hb;
   wire [5:0] n10 = 6'h32 - {2'h0, lane0_x_shift};
-  wire lane0_x_fields_port_128_0 = |lane0_x_bits_17[14:10];
-  wire [10:0] n11 = {lane0_x_fields_port_128_0, lane0_x_bits_17[9:0]} << lane0_x_shift;
-  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_128_0 ? {lane0_x_fields_port_128_0, lane0_x_bits_17[9:0]} : n11;
+  wire lane0_x_fields_port_127_0 = |lane0_x_bits_16[14:10];
+  wire [10:0] n11 = {lane0_x_fields_port_127_0, lane0_x_bits_16[9:0]} << lane0_x_shift;
+  wire [10:0] lane0_x_sig_26 = lane0_x_fields_port_127_0 ? {lane0_x_fields_port_127_0, lane0_x_bits_16[9:0]} : n11;
   wire [15:0] n12 = a[0] ? 16'hb830 : 16'h0;
   wire [14:0] n13 = a[0] ? 15'h7652 : 15'h0;
   wire [31:0] n14 = {16'h0, n12} | {1'b0, n13, 16'h0};
@@ -391,9 +393,9 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [58:0] n120 = lane0_log2e_mul_product_rows_sum7[58:0] & {n115[57:0], 1'b0};
   wire [58:0] n121 = n119 | n120;
   wire [59:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
-  wire [5:0] n122 = {1'b0, lane0_x_bits_17[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_131_0 = lane0_x_fields_port_128_0 ? n122 : 6'h32;
-  wire [11:0] exp_86 = lane0_x_fields_port_128_0 ? {{6{lane0_x_fields_port_131_0[5]}}, lane0_x_fields_port_131_0} : {{6{n10[5]}}, n10};
+  wire [5:0] n122 = {1'b0, lane0_x_bits_16[14:10]} - 6'hf;
+  wire [5:0] lane0_x_fields_port_130_0 = lane0_x_fields_port_127_0 ? n122 : 6'h32;
+  wire [11:0] exp_86 = lane0_x_fields_port_127_0 ? {{6{lane0_x_fields_port_130_0[5]}}, lane0_x_fields_port_130_0} : {{6{n10[5]}}, n10};
   wire [12:0] n123 = $signed({lane0_log2e_ex[11], lane0_log2e_ex}) + $signed(13'h1);
   wire n124 = $signed(n123) <= $signed(13'h1fff);
   wire [11:0] n125 = $signed(12'hfff) - $signed(n123[11:0]);
@@ -438,16 +440,16 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [33:0] n156 = {n150, 18'h0} & {n152, 32'h0};
   wire [34:0] n157 = n155 | {1'b0, n156};
   wire [35:0] n158 = {4'h0, lane0_table_square_tile_0_0} ^ lane0_table_square_rows_0;
-  wire [35:0] lane0_table_square_sums_sum0 = n158 ^ {r4, 1'b0};
+  wire [35:0] lane0_table_square_sums_sum0 = n158 ^ {r6, 1'b0};
   wire [34:0] n159 = {3'h0, lane0_table_square_tile_0_0} & lane0_table_square_rows_0[34:0];
-  wire [34:0] n160 = {3'h0, lane0_table_square_tile_0_0} & {r4[33:0], 1'b0};
+  wire [34:0] n160 = {3'h0, lane0_table_square_tile_0_0} & {r6[33:0], 1'b0};
   wire [34:0] n161 = n159 | n160;
-  wire [34:0] n162 = lane0_table_square_rows_0[34:0] & {r4[33:0], 1'b0};
+  wire [34:0] n162 = lane0_table_square_rows_0[34:0] & {r6[33:0], 1'b0};
   wire [34:0] n163 = n161 | n162;
   wire [35:0] lane0_table_p_26 = lane0_table_square_sums_sum0 + {n163, 1'b0};
-  wire n164 = lane0_x_bits_17[14:10] == 5'h1f;
-  wire n165 = ~|lane0_x_bits_17[14:10];
-  wire n166 = ~|lane0_x_bits_17[9:0];
+  wire n164 = lane0_x_bits_16[14:10] == 5'h1f;
+  wire n165 = ~|lane0_x_bits_16[14:10];
+  wire n166 = ~|lane0_x_bits_16[9:0];
   wire n167 = n165 & n166;
   wire n168 = n166 ? 1'b0 : 1'b1;
   wire n169 = n167 ? 1'b1 : 1'b0;
@@ -531,10 +533,10 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [50:0] n238 = {6'h0, n236} | n237;
   wire [50:0] n239 = {6'h0, lane0_table_slope_tile_0_16, 16'h0} & lane0_table_slope_rows_0[50:0];
   wire [50:0] n240 = n238 | n239;
-  wire [51:0] n241 = {r5, 1'b0} ^ lane0_table_slope_sums_sum0;
+  wire [51:0] n241 = {r7, 1'b0} ^ lane0_table_slope_sums_sum0;
   wire [51:0] lane0_table_slope_sums_sum1 = n241 ^ {n240, 1'b0};
-  wire [50:0] n242 = {r5[49:0], 1'b0} & lane0_table_slope_sums_sum0[50:0];
-  wire [50:0] n243 = {r5[49:0], 1'b0} & {n240[49:0], 1'b0};
+  wire [50:0] n242 = {r7[49:0], 1'b0} & lane0_table_slope_sums_sum0[50:0];
+  wire [50:0] n243 = {r7[49:0], 1'b0} & {n240[49:0], 1'b0};
   wire [50:0] n244 = n242 | n243;
   wire [50:0] n245 = lane0_table_slope_sums_sum0[50:0] & {n240[49:0], 1'b0};
   wire [50:0] n246 = n244 | n245;
@@ -672,11 +674,11 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [46:0] n361 = lane0_recip_slope_rows_sum12[46:0] & {n356[45:0], 1'b0};
   wire [46:0] n362 = n360 | n361;
   wire [47:0] n363 = {16'h0, lane0_recip_slope_tile_0_0} ^ lane0_recip_slope_rows_0;
-  wire [47:0] lane0_recip_slope_sums_sum0 = n363 ^ {r6, 1'b0};
+  wire [47:0] lane0_recip_slope_sums_sum0 = n363 ^ {r8, 1'b0};
   wire [46:0] n364 = {15'h0, lane0_recip_slope_tile_0_0} & lane0_recip_slope_rows_0[46:0];
-  wire [46:0] n365 = {15'h0, lane0_recip_slope_tile_0_0} & {r6[45:0], 1'b0};
+  wire [46:0] n365 = {15'h0, lane0_recip_slope_tile_0_0} & {r8[45:0], 1'b0};
   wire [46:0] n366 = n364 | n365;
-  wire [46:0] n367 = lane0_recip_slope_rows_0[46:0] & {r6[45:0], 1'b0};
+  wire [46:0] n367 = lane0_recip_slope_rows_0[46:0] & {r8[45:0], 1'b0};
   wire [46:0] n368 = n366 | n367;
   wire [47:0] lane0_recip_p = lane0_recip_slope_sums_sum0 + {n368, 1'b0};
   wire [30:0] n369 = lane0_recip_seed_products_0 - {10'h0, lane0_recip_seed_products_2[47:27]};
@@ -780,12 +782,12 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [60:0] n457 = n455 | n456;
   wire [47:0] n458 = {1'b0, lane0_qr_mul_product_tile_0_16, 16'h0} & {lane0_qr_mul_product_tile_16_0, 16'h0};
   wire [60:0] n459 = n457 | {13'h0, n458};
-  wire [61:0] n460 = lane0_qr_mul_product_rows_0 ^ {r7, 1'b0};
+  wire [61:0] n460 = lane0_qr_mul_product_rows_0 ^ {r9, 1'b0};
   wire [61:0] lane0_qr_mul_product_sums_sum1 = n460 ^ lane0_qr_mul_product_sums_sum0;
-  wire [60:0] n461 = lane0_qr_mul_product_rows_0[60:0] & {r7[59:0], 1'b0};
+  wire [60:0] n461 = lane0_qr_mul_product_rows_0[60:0] & {r9[59:0], 1'b0};
   wire [60:0] n462 = lane0_qr_mul_product_rows_0[60:0] & lane0_qr_mul_product_sums_sum0[60:0];
   wire [60:0] n463 = n461 | n462;
-  wire [60:0] n464 = {r7[59:0], 1'b0} & lane0_qr_mul_product_sums_sum0[60:0];
+  wire [60:0] n464 = {r9[59:0], 1'b0} & lane0_qr_mul_product_sums_sum0[60:0];
   wire [60:0] n465 = n463 | n464;
   wire [61:0] n466 = {n459, 1'b0} ^ lane0_qr_mul_product_sums_sum1;
   wire [61:0] lane0_qr_mul_product_sums_sum2 = n466 ^ {n465, 1'b0};
@@ -794,7 +796,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [60:0] n469 = n467 | n468;
   wire [60:0] n470 = lane0_qr_mul_product_sums_sum1[60:0] & {n465[59:0], 1'b0};
   wire [60:0] n471 = n469 | n470;
-  wire [61:0] lane0_qr_mul_p_7 = lane0_qr_mul_product_split_0 + {r8, 1'b0};
+  wire [61:0] lane0_qr_mul_p_7 = lane0_qr_mul_product_split_0 + {r10, 1'b0};
   wire [35:0] n472 = {lane0_qr_qr[34:0], 1'b0} - 36'h1;
   wire [35:0] n473 = lane0_qr_qr & n136;
   wire n474 = |n473;
@@ -833,15 +835,15 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [13:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[35:22] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n502;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1339_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n503 = n172 ? 15'h0 : lane0_pack_port_1339_0;
+  wire [14:0] lane0_pack_port_1338_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n503 = n172 ? 15'h0 : lane0_pack_port_1338_0;
   wire [15:0] n504 = n171 ? 16'h3c00 : {1'b0, n503};
   wire [15:0] n505 = n504 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_17 <= in_x;
-      lane0_unpack_sx <= lane0_x_bits_17[15];
+      lane0_x_bits_16 <= in_x;
+      lane0_unpack_sx <= lane0_x_bits_16[15];
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
       lane0_log2e_sx <= lane0_log2e_split_sx;
@@ -864,7 +866,9 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_pack_lead_sx <= lane0_aligned_sx;
       lane0_normalize_sx <= lane0_pack_lead_sx;
       lane0_shift_sx <= lane0_normalize_sx;
-      lane0_x_n <= ~n4 ? 4'h0 : n9;
+      lane0_x_nonzero <= n4;
+      r1 <= n3 ? 2'h0 : {n8, lane0_x_frac_lead_l2_0[1]};
+      r2 <= {n3, lane0_x_frac_lead_l3_0};
       a <= lane0_x_sig_26;
       lane0_log2e_tiles_sigx <= a;
       lane0_log2e_split_sigx <= lane0_log2e_tiles_sigx;
@@ -883,8 +887,8 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_recip_sum_sigx <= lane0_recip_curve_sigx;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum8;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_rows_0;
-      r1 <= n121;
-      lane0_log2e_mul_product_split_1 <= {r1, 1'b0};
+      r3 <= n121;
+      lane0_log2e_mul_product_split_1 <= {r3, 1'b0};
       lane0_log2e_log2e <= lane0_log2e_mul_p_7[59:14];
       lane0_unpack_ex <= exp_86;
       lane0_log2e_tiles_ex <= lane0_unpack_ex;
@@ -936,12 +940,12 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_recip_products_k <= lane0_recip_products_tiles_k;
       lane0_recip_curve_k <= lane0_recip_products_k;
       lane0_recip_sum_k <= lane0_recip_curve_k;
-      r2 <= n129 ? 3'h0 : {lane0_shift[4:3], lane0_shift[1]};
+      r4 <= n129 ? 3'h0 : {lane0_shift[4:3], lane0_shift[1]};
       lane0_qr_tiles_far <= n128;
       lane0_qr_split_far <= lane0_qr_tiles_far;
       lane0_qr_far <= lane0_qr_split_far;
-      r3 <= n127 ? 3'h0 : {n130[5], n130[2], n130[0]};
-      lane0_qr_split_sh <= {r3[2], r2[2:1], r3[1], r2[0], r3[0]};
+      r5 <= n127 ? 3'h0 : {n130[5], n130[2], n130[0]};
+      lane0_qr_split_sh <= {r5[2], r4[2:1], r5[1], r4[0], r5[0]};
       lane0_qr_sh <= lane0_qr_split_sh;
       lane0_operand_operand <= n134;
       lane0_table_b <= lane0_operand_operand[28:0];
@@ -956,7 +960,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_pack_overflow_at_35_r <= lane0_pack_overflow_at_35;
       lane0_table_square_tile_0_0 <= n146;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
-      r4 <= n157;
+      r6 <= n157;
       lane0_table_b_12 <= lane0_table_p_26[35:18];
       lane0_unpack_cx <= cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -989,7 +993,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_table_slope_tile_0_0 <= n182;
       lane0_table_slope_tile_0_16 <= n183;
       lane0_table_slope_rows_0 <= lane0_table_slope_rows_sum4;
-      r5 <= n234;
+      r7 <= n234;
       lane0_table_seed_products_2 <= lane0_table_p;
       lane0_table_seed_curve_0 <= n247;
       lane0_table_r0 <= n248;
@@ -1016,7 +1020,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_recip_seed_curve_1 <= lane0_recip_curve_p;
       lane0_recip_slope_tile_0_0 <= n252;
       lane0_recip_slope_rows_0 <= lane0_recip_slope_rows_sum13;
-      r6 <= n362;
+      r8 <= n362;
       lane0_recip_seed_products_2 <= lane0_recip_p;
       lane0_recip_seed_curve_0 <= n369;
       lane0_recip_r0 <= n370;
@@ -1025,9 +1029,9 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_qr_mul_product_tile_16_0 <= n373;
       lane0_qr_mul_product_tile_16_16 <= n374;
       lane0_qr_mul_product_rows_0 <= lane0_qr_mul_product_rows_sum7;
-      r7 <= n452;
+      r9 <= n452;
       lane0_qr_mul_product_split_0 <= lane0_qr_mul_product_sums_sum2;
-      r8 <= n471;
+      r10 <= n471;
       lane0_qr_qr <= lane0_qr_mul_p_7[61:26];
       v <= n478;
       lane0_pack_lead_2 <= v[35];
@@ -1892,7 +1896,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_17 = 16'h0;
+    lane0_x_bits_16 = 16'h0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
     lane0_log2e_split_sx = 1'b0;
@@ -1941,7 +1945,9 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     valid_23 = 1'b0;
     valid_24 = 1'b0;
     out_valid = 1'b0;
-    lane0_x_n = 4'h0;
+    lane0_x_nonzero = 1'b0;
+    r1 = 2'h0;
+    r2 = 2'h0;
     a = 11'h0;
     lane0_log2e_tiles_sigx = 11'h0;
     lane0_log2e_split_sigx = 11'h0;
@@ -1960,7 +1966,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_recip_sum_sigx = 11'h0;
     lane0_log2e_mul_product_rows_0 = 60'h0;
     lane0_log2e_mul_product_split_0 = 60'h0;
-    r1 = 59'h0;
+    r3 = 59'h0;
     lane0_log2e_mul_product_split_1 = 60'h0;
     lane0_log2e_log2e = 46'h0;
     lane0_unpack_ex = 12'h0;
@@ -2013,11 +2019,11 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_recip_products_k = 10'h0;
     lane0_recip_curve_k = 10'h0;
     lane0_recip_sum_k = 10'h0;
-    r2 = 3'h0;
+    r4 = 3'h0;
     lane0_qr_tiles_far = 1'b0;
     lane0_qr_split_far = 1'b0;
     lane0_qr_far = 1'b0;
-    r3 = 3'h0;
+    r5 = 3'h0;
     lane0_qr_split_sh = 6'h0;
     lane0_qr_sh = 6'h0;
     lane0_operand_operand = 36'h0;
@@ -2033,7 +2039,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_pack_overflow_at_35_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
-    r4 = 35'h0;
+    r6 = 35'h0;
     lane0_table_b_12 = 18'h0;
     lane0_unpack_cx = 2'h0;
     lane0_log2e_tiles_cx = 2'h0;
@@ -2066,7 +2072,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_table_slope_tile_0_0 = 32'h0;
     lane0_table_slope_tile_0_16 = 29'h0;
     lane0_table_slope_rows_0 = 52'h0;
-    r5 = 51'h0;
+    r7 = 51'h0;
     lane0_table_seed_products_2 = 52'h0;
     lane0_table_seed_curve_0 = 31'h0;
     lane0_table_r0 = 31'h0;
@@ -2093,7 +2099,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_recip_seed_curve_1 = 28'h0;
     lane0_recip_slope_tile_0_0 = 32'h0;
     lane0_recip_slope_rows_0 = 48'h0;
-    r6 = 47'h0;
+    r8 = 47'h0;
     lane0_recip_seed_products_2 = 48'h0;
     lane0_recip_seed_curve_0 = 31'h0;
     lane0_recip_r0 = 31'h0;
@@ -2102,9 +2108,9 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_qr_mul_product_tile_16_0 = 32'h0;
     lane0_qr_mul_product_tile_16_16 = 30'h0;
     lane0_qr_mul_product_rows_0 = 62'h0;
-    r7 = 61'h0;
+    r9 = 61'h0;
     lane0_qr_mul_product_split_0 = 62'h0;
-    r8 = 61'h0;
+    r10 = 61'h0;
     lane0_qr_qr = 36'h0;
     v = 36'h0;
     lane0_pack_lead_2 = 1'b0;

@@ -22,7 +22,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   output reg [31:0] out_y;              // result y: raw fp32 bits, W=32
 
   // Registers
-  reg [31:0] lane0_x_bits_33;
+  reg [31:0] lane0_x_bits_32;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
   reg lane0_log2e_split_sx;
@@ -70,7 +70,9 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg valid_22;
   reg valid_23;
   reg valid_24;
-  reg [4:0] lane0_x_n;
+  reg r1;
+  reg [3:0] r2;
+  reg lane0_x_nonzero;
   reg [23:0] a;
   reg [23:0] lane0_log2e_tiles_sigx;
   reg [23:0] lane0_log2e_split_sigx;
@@ -89,9 +91,9 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [23:0] lane0_recip_sum_sigx;
   reg [31:0] lane0_log2e_mul_product_tile_0_0;
   reg [74:0] lane0_log2e_mul_product_rows_0;
-  reg [73:0] r1;
+  reg [73:0] r3;
   reg [74:0] lane0_log2e_mul_product_split_0;
-  reg [73:0] r2;
+  reg [73:0] r4;
   reg [47:0] lane0_log2e_log2e;
   reg [11:0] lane0_unpack_ex;
   reg [11:0] lane0_log2e_tiles_ex;
@@ -143,11 +145,11 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [9:0] lane0_recip_products_k;
   reg [9:0] lane0_recip_curve_k;
   reg [9:0] lane0_recip_sum_k;
-  reg [1:0] r3;
+  reg [1:0] r5;
   reg lane0_qr_tiles_far;
   reg lane0_qr_split_far;
   reg lane0_qr_far;
-  reg [3:0] r4;
+  reg [3:0] r6;
   reg [5:0] lane0_qr_split_sh;
   reg [5:0] lane0_qr_sh;
   reg [37:0] lane0_operand_operand;
@@ -163,7 +165,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg lane0_pack_overflow_at_37_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
-  reg [34:0] r5;
+  reg [34:0] r7;
   reg [17:0] lane0_table_b_12;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_log2e_tiles_cx;
@@ -197,7 +199,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [31:0] lane0_table_slope_tile_0_0;
   reg [29:0] lane0_table_slope_tile_0_16;
   reg [53:0] lane0_table_slope_rows_0;
-  reg [52:0] r6;
+  reg [52:0] r8;
   reg [53:0] lane0_table_seed_products_2;
   reg [32:0] lane0_table_seed_curve_0;
   reg [32:0] lane0_table_r0;
@@ -217,7 +219,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [28:0] lane0_recip_b;
   reg [31:0] lane0_recip_square_tile_0_0;
   reg [35:0] lane0_recip_square_rows_0;
-  reg [34:0] r7;
+  reg [34:0] r9;
   reg [17:0] lane0_recip_b_12;
   reg [68:0] lane0_recip_port__data;
   reg [13:0] lane0_recip_seed_products_tiles_1;
@@ -228,7 +230,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [31:0] lane0_recip_slope_tile_0_0;
   reg [28:0] lane0_recip_slope_tile_0_16;
   reg [51:0] lane0_recip_slope_rows_0;
-  reg [50:0] r8;
+  reg [50:0] r10;
   reg [51:0] lane0_recip_seed_products_2;
   reg [32:0] lane0_recip_seed_curve_0;
   reg [32:0] lane0_recip_r0;
@@ -237,9 +239,9 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [31:0] lane0_qr_mul_product_tile_16_0;
   reg [31:0] lane0_qr_mul_product_tile_16_16;
   reg [65:0] lane0_qr_mul_product_rows_0;
-  reg [64:0] r9;
+  reg [64:0] r11;
   reg [65:0] lane0_qr_mul_product_split_0;
-  reg [64:0] r10;
+  reg [64:0] r12;
   reg [37:0] lane0_qr_qr;
   reg [37:0] v;
   reg lane0_pack_lead_2;
@@ -286,14 +288,14 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire n17 = in_x[16] | in_x[17];
   wire n18 = n17 | n7;
   wire n19 = n18 | n13;
-  wire [3:0] lane0_x_frac_lead_l4_0 = n19 ? {1'b0, n13, lane0_x_frac_lead_l2_2} : {n16, lane0_x_frac_lead_l3_0};
-  wire n20 = |in_x[22:0];
-  wire [4:0] n21 = {n19, lane0_x_frac_lead_l4_0} + 5'h1;
-  wire [4:0] lane0_x_shift = 5'h18 - lane0_x_n;
+  wire [2:0] lane0_x_frac_lead_l4_0 = n19 ? {n13, lane0_x_frac_lead_l2_2} : lane0_x_frac_lead_l3_0;
+  wire [4:0] n20 = 5'h17 - {r2[3], r1, r2[2:0]};
+  wire n21 = |in_x[22:0];
+  wire [4:0] lane0_x_shift = lane0_x_nonzero ? n20 : 5'h18;
   wire [8:0] n22 = 9'h182 - {4'h0, lane0_x_shift};
-  wire lane0_x_fields_port_208_0 = |lane0_x_bits_33[30:23];
-  wire [23:0] n23 = {lane0_x_fields_port_208_0, lane0_x_bits_33[22:0]} << lane0_x_shift;
-  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_208_0 ? {lane0_x_fields_port_208_0, lane0_x_bits_33[22:0]} : n23;
+  wire lane0_x_fields_port_207_0 = |lane0_x_bits_32[30:23];
+  wire [23:0] n23 = {lane0_x_fields_port_207_0, lane0_x_bits_32[22:0]} << lane0_x_shift;
+  wire [23:0] lane0_x_sig_42 = lane0_x_fields_port_207_0 ? {lane0_x_fields_port_207_0, lane0_x_bits_32[22:0]} : n23;
   wire [61:0] n24 = {16'h0, a[15:0], 30'h0} | {a[15:0], 46'h0};
   wire [61:0] n25 = {18'h0, a[15:0], 28'h0} & n24;
   wire [62:0] n26 = {16'h0, a[15:0], 31'h0} | {a[15:0], 47'h0};
@@ -485,16 +487,16 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [73:0] n190 = lane0_log2e_mul_product_rows_sum20[73:0] & {n185[72:0], 1'b0};
   wire [73:0] n191 = n189 | n190;
   wire [74:0] n192 = {43'h0, lane0_log2e_mul_product_tile_0_0} ^ lane0_log2e_mul_product_rows_0;
-  wire [74:0] lane0_log2e_mul_product_sums_sum0 = n192 ^ {r1, 1'b0};
+  wire [74:0] lane0_log2e_mul_product_sums_sum0 = n192 ^ {r3, 1'b0};
   wire [73:0] n193 = {42'h0, lane0_log2e_mul_product_tile_0_0} & lane0_log2e_mul_product_rows_0[73:0];
-  wire [73:0] n194 = {42'h0, lane0_log2e_mul_product_tile_0_0} & {r1[72:0], 1'b0};
+  wire [73:0] n194 = {42'h0, lane0_log2e_mul_product_tile_0_0} & {r3[72:0], 1'b0};
   wire [73:0] n195 = n193 | n194;
-  wire [73:0] n196 = lane0_log2e_mul_product_rows_0[73:0] & {r1[72:0], 1'b0};
+  wire [73:0] n196 = lane0_log2e_mul_product_rows_0[73:0] & {r3[72:0], 1'b0};
   wire [73:0] n197 = n195 | n196;
-  wire [74:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + {r2, 1'b0};
-  wire [8:0] n198 = {1'b0, lane0_x_bits_33[30:23]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_211_0 = lane0_x_fields_port_208_0 ? n198 : 9'h182;
-  wire [11:0] exp_86 = lane0_x_fields_port_208_0 ? {{3{lane0_x_fields_port_211_0[8]}}, lane0_x_fields_port_211_0} : {{3{n22[8]}}, n22};
+  wire [74:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + {r4, 1'b0};
+  wire [8:0] n198 = {1'b0, lane0_x_bits_32[30:23]} - 9'h7f;
+  wire [8:0] lane0_x_fields_port_210_0 = lane0_x_fields_port_207_0 ? n198 : 9'h182;
+  wire [11:0] exp_86 = lane0_x_fields_port_207_0 ? {{3{lane0_x_fields_port_210_0[8]}}, lane0_x_fields_port_210_0} : {{3{n22[8]}}, n22};
   wire [12:0] n199 = $signed({lane0_log2e_ex[11], lane0_log2e_ex}) + $signed(13'h1);
   wire n200 = $signed(n199) <= $signed(13'h1fff);
   wire [11:0] n201 = $signed(12'hfff) - $signed(n199[11:0]);
@@ -539,16 +541,16 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [33:0] n232 = {n226, 18'h0} & {n228, 32'h0};
   wire [34:0] n233 = n231 | {1'b0, n232};
   wire [35:0] n234 = {4'h0, lane0_table_square_tile_0_0} ^ lane0_table_square_rows_0;
-  wire [35:0] lane0_table_square_sums_sum0 = n234 ^ {r5, 1'b0};
+  wire [35:0] lane0_table_square_sums_sum0 = n234 ^ {r7, 1'b0};
   wire [34:0] n235 = {3'h0, lane0_table_square_tile_0_0} & lane0_table_square_rows_0[34:0];
-  wire [34:0] n236 = {3'h0, lane0_table_square_tile_0_0} & {r5[33:0], 1'b0};
+  wire [34:0] n236 = {3'h0, lane0_table_square_tile_0_0} & {r7[33:0], 1'b0};
   wire [34:0] n237 = n235 | n236;
-  wire [34:0] n238 = lane0_table_square_rows_0[34:0] & {r5[33:0], 1'b0};
+  wire [34:0] n238 = lane0_table_square_rows_0[34:0] & {r7[33:0], 1'b0};
   wire [34:0] n239 = n237 | n238;
   wire [35:0] lane0_table_p_26 = lane0_table_square_sums_sum0 + {n239, 1'b0};
-  wire n240 = lane0_x_bits_33[30:23] == 8'hff;
-  wire n241 = ~|lane0_x_bits_33[30:23];
-  wire n242 = ~|lane0_x_bits_33[22:0];
+  wire n240 = lane0_x_bits_32[30:23] == 8'hff;
+  wire n241 = ~|lane0_x_bits_32[30:23];
+  wire n242 = ~|lane0_x_bits_32[22:0];
   wire n243 = n241 & n242;
   wire n244 = n242 ? 1'b0 : 1'b1;
   wire n245 = n243 ? 1'b1 : 1'b0;
@@ -642,10 +644,10 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [52:0] n323 = {7'h0, n321} | n322;
   wire [52:0] n324 = {7'h0, lane0_table_slope_tile_0_16, 16'h0} & lane0_table_slope_rows_0[52:0];
   wire [52:0] n325 = n323 | n324;
-  wire [53:0] n326 = {r6, 1'b0} ^ lane0_table_slope_sums_sum0;
+  wire [53:0] n326 = {r8, 1'b0} ^ lane0_table_slope_sums_sum0;
   wire [53:0] lane0_table_slope_sums_sum1 = n326 ^ {n325, 1'b0};
-  wire [52:0] n327 = {r6[51:0], 1'b0} & lane0_table_slope_sums_sum0[52:0];
-  wire [52:0] n328 = {r6[51:0], 1'b0} & {n325[51:0], 1'b0};
+  wire [52:0] n327 = {r8[51:0], 1'b0} & lane0_table_slope_sums_sum0[52:0];
+  wire [52:0] n328 = {r8[51:0], 1'b0} & {n325[51:0], 1'b0};
   wire [52:0] n329 = n327 | n328;
   wire [52:0] n330 = lane0_table_slope_sums_sum0[52:0] & {n325[51:0], 1'b0};
   wire [52:0] n331 = n329 | n330;
@@ -669,11 +671,11 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [33:0] n346 = {n340, 18'h0} & {n342, 32'h0};
   wire [34:0] n347 = n345 | {1'b0, n346};
   wire [35:0] n348 = {4'h0, lane0_recip_square_tile_0_0} ^ lane0_recip_square_rows_0;
-  wire [35:0] lane0_recip_square_sums_sum0 = n348 ^ {r7, 1'b0};
+  wire [35:0] lane0_recip_square_sums_sum0 = n348 ^ {r9, 1'b0};
   wire [34:0] n349 = {3'h0, lane0_recip_square_tile_0_0} & lane0_recip_square_rows_0[34:0];
-  wire [34:0] n350 = {3'h0, lane0_recip_square_tile_0_0} & {r7[33:0], 1'b0};
+  wire [34:0] n350 = {3'h0, lane0_recip_square_tile_0_0} & {r9[33:0], 1'b0};
   wire [34:0] n351 = n349 | n350;
-  wire [34:0] n352 = lane0_recip_square_rows_0[34:0] & {r7[33:0], 1'b0};
+  wire [34:0] n352 = lane0_recip_square_rows_0[34:0] & {r9[33:0], 1'b0};
   wire [34:0] n353 = n351 | n352;
   wire [35:0] lane0_recip_p_26 = lane0_recip_square_sums_sum0 + {n353, 1'b0};
   wire [29:0] n354 = {16'h0, lane0_recip_a_14} * {14'h0, lane0_recip_b_12[15:0]};
@@ -752,10 +754,10 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [50:0] n419 = {6'h0, n417} | n418;
   wire [50:0] n420 = {6'h0, lane0_recip_slope_tile_0_16, 16'h0} & lane0_recip_slope_rows_0[50:0];
   wire [50:0] n421 = n419 | n420;
-  wire [51:0] n422 = {r8, 1'b0} ^ lane0_recip_slope_sums_sum0;
+  wire [51:0] n422 = {r10, 1'b0} ^ lane0_recip_slope_sums_sum0;
   wire [51:0] lane0_recip_slope_sums_sum1 = n422 ^ {n421, 1'b0};
-  wire [50:0] n423 = {r8[49:0], 1'b0} & lane0_recip_slope_sums_sum0[50:0];
-  wire [50:0] n424 = {r8[49:0], 1'b0} & {n421[49:0], 1'b0};
+  wire [50:0] n423 = {r10[49:0], 1'b0} & lane0_recip_slope_sums_sum0[50:0];
+  wire [50:0] n424 = {r10[49:0], 1'b0} & {n421[49:0], 1'b0};
   wire [50:0] n425 = n423 | n424;
   wire [50:0] n426 = lane0_recip_slope_sums_sum0[50:0] & {n421[49:0], 1'b0};
   wire [50:0] n427 = n425 | n426;
@@ -843,12 +845,12 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [63:0] n500 = n498 | n499;
   wire [47:0] n501 = {lane0_qr_mul_product_tile_0_16, 16'h0} & {lane0_qr_mul_product_tile_16_0, 16'h0};
   wire [63:0] n502 = n500 | {16'h0, n501};
-  wire [65:0] n503 = lane0_qr_mul_product_rows_0 ^ {r9, 1'b0};
+  wire [65:0] n503 = lane0_qr_mul_product_rows_0 ^ {r11, 1'b0};
   wire [65:0] lane0_qr_mul_product_sums_sum1 = n503 ^ {2'h0, lane0_qr_mul_product_sums_sum0};
-  wire [64:0] n504 = lane0_qr_mul_product_rows_0[64:0] & {r9[63:0], 1'b0};
+  wire [64:0] n504 = lane0_qr_mul_product_rows_0[64:0] & {r11[63:0], 1'b0};
   wire [64:0] n505 = lane0_qr_mul_product_rows_0[64:0] & {1'b0, lane0_qr_mul_product_sums_sum0};
   wire [64:0] n506 = n504 | n505;
-  wire [64:0] n507 = {r9[63:0], 1'b0} & {1'b0, lane0_qr_mul_product_sums_sum0};
+  wire [64:0] n507 = {r11[63:0], 1'b0} & {1'b0, lane0_qr_mul_product_sums_sum0};
   wire [64:0] n508 = n506 | n507;
   wire [65:0] n509 = {1'b0, n502, 1'b0} ^ lane0_qr_mul_product_sums_sum1;
   wire [65:0] lane0_qr_mul_product_sums_sum2 = n509 ^ {n508, 1'b0};
@@ -857,7 +859,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [64:0] n512 = n510 | n511;
   wire [64:0] n513 = lane0_qr_mul_product_sums_sum1[64:0] & {n508[63:0], 1'b0};
   wire [64:0] n514 = n512 | n513;
-  wire [65:0] lane0_qr_mul_p_7 = lane0_qr_mul_product_split_0 + {r10, 1'b0};
+  wire [65:0] lane0_qr_mul_p_7 = lane0_qr_mul_product_split_0 + {r12, 1'b0};
   wire [37:0] n515 = {lane0_qr_qr[36:0], 1'b0} - 38'h1;
   wire [37:0] n516 = lane0_qr_qr & n212;
   wire n517 = |n516;
@@ -896,15 +898,15 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [26:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[37:11] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n545;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1709_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n546 = n248 ? 31'h0 : lane0_pack_port_1709_0;
+  wire [30:0] lane0_pack_port_1708_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [30:0] n546 = n248 ? 31'h0 : lane0_pack_port_1708_0;
   wire [31:0] n547 = n247 ? 32'h3f800000 : {1'b0, n546};
   wire [31:0] n548 = n547 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_x_bits_33 <= in_x;
-      lane0_unpack_sx <= lane0_x_bits_33[31];
+      lane0_x_bits_32 <= in_x;
+      lane0_unpack_sx <= lane0_x_bits_32[31];
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
       lane0_log2e_sx <= lane0_log2e_split_sx;
@@ -927,7 +929,9 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_pack_lead_sx <= lane0_aligned_sx;
       lane0_normalize_sx <= lane0_pack_lead_sx;
       lane0_shift_sx <= lane0_normalize_sx;
-      lane0_x_n <= ~n20 ? 5'h0 : n21;
+      r1 <= n19 ? 1'b0 : n16;
+      r2 <= {n19, lane0_x_frac_lead_l4_0};
+      lane0_x_nonzero <= n21;
       a <= lane0_x_sig_42;
       lane0_log2e_tiles_sigx <= a;
       lane0_log2e_split_sigx <= lane0_log2e_tiles_sigx;
@@ -946,9 +950,9 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_recip_sum_sigx <= lane0_recip_curve_sigx;
       lane0_log2e_mul_product_tile_0_0 <= n90;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum21;
-      r1 <= n191;
+      r3 <= n191;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_sums_sum0;
-      r2 <= n197;
+      r4 <= n197;
       lane0_log2e_log2e <= lane0_log2e_mul_p_7[74:27];
       lane0_unpack_ex <= exp_86;
       lane0_log2e_tiles_ex <= lane0_unpack_ex;
@@ -1000,12 +1004,12 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_recip_products_k <= lane0_recip_products_tiles_k;
       lane0_recip_curve_k <= lane0_recip_products_k;
       lane0_recip_sum_k <= lane0_recip_curve_k;
-      r3 <= n205 ? 2'h0 : lane0_shift[4:3];
+      r5 <= n205 ? 2'h0 : lane0_shift[4:3];
       lane0_qr_tiles_far <= n204;
       lane0_qr_split_far <= lane0_qr_tiles_far;
       lane0_qr_far <= lane0_qr_split_far;
-      r4 <= n203 ? 4'h0 : {n206[5], n206[2:0]};
-      lane0_qr_split_sh <= {r4[3], r3, r4[2:0]};
+      r6 <= n203 ? 4'h0 : {n206[5], n206[2:0]};
+      lane0_qr_split_sh <= {r6[3], r5, r6[2:0]};
       lane0_qr_sh <= lane0_qr_split_sh;
       lane0_operand_operand <= n210;
       lane0_table_b <= lane0_operand_operand[29:0];
@@ -1020,7 +1024,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_pack_overflow_at_37_r <= lane0_pack_overflow_at_37;
       lane0_table_square_tile_0_0 <= n222;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
-      r5 <= n233;
+      r7 <= n233;
       lane0_table_b_12 <= lane0_table_p_26[35:18];
       lane0_unpack_cx <= cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -1053,7 +1057,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_table_slope_tile_0_0 <= n258;
       lane0_table_slope_tile_0_16 <= n259;
       lane0_table_slope_rows_0 <= lane0_table_slope_rows_sum5;
-      r6 <= n319;
+      r8 <= n319;
       lane0_table_seed_products_2 <= lane0_table_p;
       lane0_table_seed_curve_0 <= n332;
       lane0_table_r0 <= n333;
@@ -1073,7 +1077,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_recip_b <= lane0_e_operand_e[28:0];
       lane0_recip_square_tile_0_0 <= n336;
       lane0_recip_square_rows_0 <= lane0_recip_square_rows_sum0;
-      r7 <= n347;
+      r9 <= n347;
       lane0_recip_b_12 <= lane0_recip_p_26[35:18];
       lane0_recip_seed_products_tiles_1 <= lane0_recip_port__data[13:0];
       lane0_recip_a_14 <= lane0_recip_seed_products_tiles_1;
@@ -1083,7 +1087,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_recip_slope_tile_0_0 <= n363;
       lane0_recip_slope_tile_0_16 <= n364;
       lane0_recip_slope_rows_0 <= lane0_recip_slope_rows_sum4;
-      r8 <= n415;
+      r10 <= n415;
       lane0_recip_seed_products_2 <= lane0_recip_p;
       lane0_recip_seed_curve_0 <= n428;
       lane0_recip_r0 <= n429;
@@ -1092,9 +1096,9 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_qr_mul_product_tile_16_0 <= n432;
       lane0_qr_mul_product_tile_16_16 <= n433;
       lane0_qr_mul_product_rows_0 <= lane0_qr_mul_product_rows_sum5;
-      r9 <= n495;
+      r11 <= n495;
       lane0_qr_mul_product_split_0 <= lane0_qr_mul_product_sums_sum2;
-      r10 <= n514;
+      r12 <= n514;
       lane0_qr_qr <= lane0_qr_mul_p_7[65:28];
       v <= n521;
       lane0_pack_lead_2 <= v[37];
@@ -2215,7 +2219,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_x_bits_33 = 32'h0;
+    lane0_x_bits_32 = 32'h0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
     lane0_log2e_split_sx = 1'b0;
@@ -2264,7 +2268,9 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     valid_23 = 1'b0;
     valid_24 = 1'b0;
     out_valid = 1'b0;
-    lane0_x_n = 5'h0;
+    r1 = 1'b0;
+    r2 = 4'h0;
+    lane0_x_nonzero = 1'b0;
     a = 24'h0;
     lane0_log2e_tiles_sigx = 24'h0;
     lane0_log2e_split_sigx = 24'h0;
@@ -2283,9 +2289,9 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_recip_sum_sigx = 24'h0;
     lane0_log2e_mul_product_tile_0_0 = 32'h0;
     lane0_log2e_mul_product_rows_0 = 75'h0;
-    r1 = 74'h0;
+    r3 = 74'h0;
     lane0_log2e_mul_product_split_0 = 75'h0;
-    r2 = 74'h0;
+    r4 = 74'h0;
     lane0_log2e_log2e = 48'h0;
     lane0_unpack_ex = 12'h0;
     lane0_log2e_tiles_ex = 12'h0;
@@ -2337,11 +2343,11 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_recip_products_k = 10'h0;
     lane0_recip_curve_k = 10'h0;
     lane0_recip_sum_k = 10'h0;
-    r3 = 2'h0;
+    r5 = 2'h0;
     lane0_qr_tiles_far = 1'b0;
     lane0_qr_split_far = 1'b0;
     lane0_qr_far = 1'b0;
-    r4 = 4'h0;
+    r6 = 4'h0;
     lane0_qr_split_sh = 6'h0;
     lane0_qr_sh = 6'h0;
     lane0_operand_operand = 38'h0;
@@ -2357,7 +2363,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_pack_overflow_at_37_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
-    r5 = 35'h0;
+    r7 = 35'h0;
     lane0_table_b_12 = 18'h0;
     lane0_unpack_cx = 2'h0;
     lane0_log2e_tiles_cx = 2'h0;
@@ -2390,7 +2396,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_table_slope_tile_0_0 = 32'h0;
     lane0_table_slope_tile_0_16 = 30'h0;
     lane0_table_slope_rows_0 = 54'h0;
-    r6 = 53'h0;
+    r8 = 53'h0;
     lane0_table_seed_products_2 = 54'h0;
     lane0_table_seed_curve_0 = 33'h0;
     lane0_table_r0 = 33'h0;
@@ -2410,7 +2416,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_recip_b = 29'h0;
     lane0_recip_square_tile_0_0 = 32'h0;
     lane0_recip_square_rows_0 = 36'h0;
-    r7 = 35'h0;
+    r9 = 35'h0;
     lane0_recip_b_12 = 18'h0;
     lane0_recip_seed_products_tiles_1 = 14'h0;
     lane0_recip_a_14 = 14'h0;
@@ -2420,7 +2426,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_recip_slope_tile_0_0 = 32'h0;
     lane0_recip_slope_tile_0_16 = 29'h0;
     lane0_recip_slope_rows_0 = 52'h0;
-    r8 = 51'h0;
+    r10 = 51'h0;
     lane0_recip_seed_products_2 = 52'h0;
     lane0_recip_seed_curve_0 = 33'h0;
     lane0_recip_r0 = 33'h0;
@@ -2429,9 +2435,9 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_qr_mul_product_tile_16_0 = 32'h0;
     lane0_qr_mul_product_tile_16_16 = 32'h0;
     lane0_qr_mul_product_rows_0 = 66'h0;
-    r9 = 65'h0;
+    r11 = 65'h0;
     lane0_qr_mul_product_split_0 = 66'h0;
-    r10 = 65'h0;
+    r12 = 65'h0;
     lane0_qr_qr = 38'h0;
     v = 38'h0;
     lane0_pack_lead_2 = 1'b0;
