@@ -2,18 +2,9 @@
 golden.blocks.residual_round; widths: hw.spec.residual)."""
 from amaranth.hdl import Cat, Const, Mux, Signal
 
-from .multiply import multiply
+from .arith import staged_product
 
 __all__ = ["residual_round"]
-
-
-def _product(m, st, en, name, step, live, a, b, res, device, low_bits=None):
-    """``a * b`` (``a`` squared when ``b`` is ``a``) into ``live[step]`` with the step's planned tile
-    and split registers, the side values registered beside them, then the step's own cut."""
-    cut, split = st.inner_on(step)
-    product = multiply(m, f"{name}_{step}", a, b, en, cut, res.row_bits, split, device, low_bits)
-    live = st.cut_each(st.inner(step), live)
-    return st.cut(step, {**live, step: product})
 
 
 def residual_round(m, en, st, name, res, device, r, live):
@@ -33,10 +24,10 @@ def residual_round(m, en, st, name, res, device, r, live):
     m.d.comb += t.eq(Mux(top < (1 << (p - 1)), 1 << (p - 1), Mux(top >= (1 << p), (1 << p) - 1, top)))
     live = st.cut("residual_mid", {**live, "t": t, "y": Cat(Const(1, 1), t)})
     y = live.pop("y")
-    live = _product(m, st, en, name, "residual_square", live, y, y, res, device)
+    live = staged_product(m, st, en, name, "residual_square", live, y, y, 0, 2 * len(y), res.row_bits, device)
     square = live.pop("residual_square")
-    live = _product(m, st, en, name, "residual_product", live, square, live["mr"], res, device,
-                    res.low_bits)
+    live = staged_product(m, st, en, name, "residual_product", live, square, live["mr"], 0, res.low_bits,
+                          res.row_bits, device, low_bits=res.low_bits)
     up = live.pop("residual_product")[-1]
     t = live.pop("t")
     live = st.cut("residual_round", {**live, "q": t + up})
