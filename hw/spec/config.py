@@ -241,14 +241,12 @@ class Config(Request):
                 raise ValueError(f"magic for {self.format.name} must be an integer in "
                                  f"{low:#x}..{high:#x}, not {self.magic!r}")
         if self.rounding == "residual" and self._predicted_error() > self._target_error():
-            if self.requested.rounding is None:          # the default where the approximation allows
-                set_("rounding", "direct")
-                self._check_pipeline()
-                return
-            raise ValueError(f"rounding 'residual' needs an approximation within half an ulp, but seed "
-                             f"{self.seed!r} with {self.newton} Newton stage(s) predicts a relative error of "
-                             f"{self._predicted_error():.3g} (at most {self._target_error():.3g}): "
-                             f"use more table bits or a Newton stage")
+            if self.requested.rounding is not None:      # else the default falls back to direct
+                raise ValueError(f"rounding 'residual' needs an approximation within half an ulp, but seed "
+                                 f"{self.seed!r} with {self.newton} Newton stage(s) predicts a relative error "
+                                 f"of {self._predicted_error():.3g} (at most {self._target_error():.3g}): "
+                                 f"use more table bits or a Newton stage")
+            set_("rounding", "direct")
         self._check_pipeline()
 
     def _check_pipeline(self):
