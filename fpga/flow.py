@@ -17,6 +17,7 @@ from hw.spec.plan import latency
 from hw.synth import timing
 from hw.synth.ice40 import driver_conflict_warnings, log_errors, netlist_cells, nextpnr_utilization, synthesize
 from hw.synth.tools import tool_path
+from .pll import ecp5_outputs, ice40_outputs
 
 __all__ = ["BOARDS", "Board", "ToolFailure", "TOOL_LOGS", "build_board", "tool_failure", "format_summary"]
 
@@ -27,7 +28,7 @@ class Board:
     description: str
     family: str                 # "ice40" or "ecp5"
     default_config: dict        # Config arguments of the board's default build
-    default_clock_mhz: float
+    default_clock_mhz: float    # the floor of hw.build's clock search (fpga.clock_search)
     oscillator_mhz: float       # the board's clock; other clocks come from its PLL
     why: str                    # why that default
     resources: tuple            # (nextpnr bel, label) pairs reported
@@ -54,6 +55,11 @@ class Board:
                 return [tool for tool in super().required_tools if tool not in PROGRAMMERS]
 
         return BuildOnly()
+
+    def clocks(self):
+        """Every clock (MHz, ascending) the board can run at: its oscillator's and its PLL's."""
+        outputs = ice40_outputs if self.family == "ice40" else ecp5_outputs
+        return sorted({self.oscillator_mhz, *outputs(self.oscillator_mhz)})
 
     def design(self, config, clock_mhz, baud):
         if self.name == "icebreaker":
@@ -217,8 +223,16 @@ def format_summary(s):
             lines.append(f"  {u['label']:<26} {u['used']:>6} / {u['available']:<6} ({100 * u['used'] / u['available']:.0f} %)")
     fmax, ice40 = s["fmax_mhz"], BOARDS[s["board"]].family == "ice40"
     source = "PLL" if s["clock_mhz"] != BOARDS[s["board"]].oscillator_mhz else "oscillator, no PLL"
-    lines.append(f"clock:         constraint {s['clock_mhz']:.3f} MHz (requested "
-                 f"{s['clock_requested_mhz']:g}; {source})")
+    search = s.get("clock_search")
+    if search:
+        tried = ", ".join(f"{a['clock_mhz']:.3f} ({'met' if a['ok'] else 'not met'}, Fmax "
+                          f"{a['fmax_mhz'] or 0:.2f})" for a in search["attempts"])
+        how = "cached search" if search["cached"] else "searched"
+        lines.append(f"clock:         {s['clock_mhz']:.3f} MHz ({source}), the highest clock met "
+                     f"({how} from {search['floor_mhz']:g} MHz: {tried})")
+    else:
+        lines.append(f"clock:         constraint {s['clock_mhz']:.3f} MHz (requested "
+                     f"{s['clock_requested_mhz']:g}; {source})")
     if fmax is None:
         lines.append("Fmax:          not measured")
     elif ice40:

@@ -2,7 +2,8 @@
 achievable output frequency to a request, with the parameters that give it."""
 from dataclasses import dataclass
 
-__all__ = ["Ice40Pll", "Ecp5Pll", "ice40_pll", "ecp5_pll", "ICE40_OUT_MHZ", "ECP5_OUT_MHZ"]
+__all__ = ["Ice40Pll", "Ecp5Pll", "ice40_pll", "ecp5_pll", "ice40_outputs", "ecp5_outputs",
+           "ICE40_OUT_MHZ", "ECP5_OUT_MHZ"]
 
 # iCE40 PLL limits (MHz), as checked by icepll: phase detector, VCO, output.
 ICE40_PFD_MHZ = (10.0, 133.0)
@@ -84,6 +85,38 @@ def ice40_pll(f_in_mhz, f_out_mhz):
     if best is None:
         raise ValueError(f"no iCE40 PLL setting reaches {f_out_mhz} MHz from {f_in_mhz} MHz")
     return best
+
+
+def ice40_outputs(f_in_mhz):
+    """Every output frequency (MHz, ascending) an iCE40 PLL makes from ``f_in_mhz``."""
+    _check_range("the iCE40 PLL input frequency", f_in_mhz, ICE40_IN_MHZ)
+    outputs = set()
+    for divr in range(16):
+        f_pfd = f_in_mhz / (divr + 1)
+        if ICE40_PFD_MHZ[0] <= f_pfd <= ICE40_PFD_MHZ[1]:
+            for divf in range(128):
+                if ICE40_VCO_MHZ[0] <= f_pfd * (divf + 1) <= ICE40_VCO_MHZ[1]:
+                    outputs.update(Ice40Pll(f_in_mhz, divr, divf, divq, 0).f_out_mhz
+                                   for divq in range(1, 7))
+    return sorted(f for f in outputs if ICE40_OUT_MHZ[0] <= f <= ICE40_OUT_MHZ[1])
+
+
+def ecp5_outputs(f_in_mhz):
+    """Every output frequency (MHz, ascending) an ECP5 ``EHXPLLL`` makes from ``f_in_mhz``
+    (with ``CLKOP`` as feedback: some ``CLKOP_DIV`` puts the VCO in range)."""
+    if not isinstance(f_in_mhz, (int, float)) or not f_in_mhz > 0:
+        raise ValueError(f"the ECP5 PLL input frequency must be positive, not {f_in_mhz!r} MHz")
+    outputs = set()
+    for clki_div in range(1, 129):
+        f_pfd = f_in_mhz / clki_div
+        if ECP5_PFD_MHZ[0] <= f_pfd <= ECP5_PFD_MHZ[1]:
+            for clkfb_div in range(1, 81):
+                f_out = f_pfd * clkfb_div
+                low = max(1, -(-ECP5_VCO_MHZ[0] // f_out))
+                if ECP5_OUT_MHZ[0] <= f_out <= ECP5_OUT_MHZ[1] and low * f_out <= ECP5_VCO_MHZ[1] \
+                        and low <= 128:
+                    outputs.add(f_out)
+    return sorted(outputs)
 
 
 def ecp5_pll(f_in_mhz, f_out_mhz):

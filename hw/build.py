@@ -4,6 +4,11 @@ from the YoWASP packages.
 
 ``python -m hw.build --board icebreaker [config flags] [--clock MHz] [--placement-seed N] [--out DIR]``
 
+Without ``--clock`` the build runs at the highest clock of the board's PLL that the whole board
+top meets, found by a short search from the board's floor clock (at most
+:data:`~fpga.clock_search.MAX_BUILDS` builds, each Fmax naming the next candidate) and cached in
+the build directory, so the next build goes straight to it (:mod:`fpga.clock_search`).
+
 ``--seed`` is the unit's seed type, as in every CLI (``lut``, ``pwl``, ``quad``, ``magic``);
 ``--placement-seed N`` is nextpnr's placement seed (default 1; the build is deterministic for a
 given one).
@@ -19,12 +24,14 @@ error lines and the resources over capacity are printed). ``--board list`` lists
 """
 import os
 import sys
+from pathlib import Path
 
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
 
 from golden.files import check_output, check_output_dir, json_on_stdout, write_json  # noqa: E402
 from hw.config import Config, add_config_arguments, config_from_arguments  # noqa: E402
 from hw.spec.cli import EXIT_EXTERNAL, EXIT_MISMATCH, EXIT_USAGE, command_line, fail  # noqa: E402
+from fpga.clock_search import search_clock  # noqa: E402
 from fpga.flow import BOARDS, ToolFailure, build_board, format_summary, tool_failure  # noqa: E402, F401
 
 __all__ = ["main"]
@@ -34,8 +41,8 @@ def _list_boards():
     lines = ["boards:"]
     for board in BOARDS.values():
         config = Config(**board.default_config)
-        lines.append(f"  {board.name:<11} {board.description}; default {config.name} at "
-                     f"{board.default_clock_mhz:g} MHz ({board.why})")
+        lines.append(f"  {board.name:<11} {board.description}; default {config.name} at the "
+                     f"highest clock it meets from {board.default_clock_mhz:g} MHz up ({board.why})")
     return "\n".join(lines)
 
 
@@ -49,7 +56,8 @@ def main(argv=None):
                        if dest not in before}
     parser.set_defaults(**dict.fromkeys(config_defaults))   # None: not given on the command line
     parser.add_argument("--clock", type=float, default=None,
-                        help="clock in MHz (the PLL's closest; default: the board's choice)")
+                        help="clock in MHz (the PLL's closest); default: the highest PLL clock the "
+                             "board top meets, searched from the board's floor clock and cached")
     parser.add_argument("--placement-seed", type=int, default=1, metavar="N",
                         help="nextpnr placement seed (default 1; --seed is the unit's seed type)")
     parser.add_argument("--baud", type=int, default=115200, help="UART baud rate (default 115200)")
@@ -74,19 +82,29 @@ def main(argv=None):
     config = config_from_arguments(args, parser)
     if config.lanes != 1:
         parser.error(f"--lanes must be 1 on a board top, not {config.lanes}")
-    clock = args.clock if args.clock is not None else board.default_clock_mhz
-    if clock <= 0:
-        parser.error(f"--clock must be positive, not {clock}")
+    if args.clock is not None and args.clock <= 0:
+        parser.error(f"--clock must be positive, not {args.clock:g}")
     if args.baud <= 0:
         parser.error(f"--baud must be positive, not {args.baud}")
     if args.out is not None:
         check_output_dir(parser, "--out", args.out)
+    out = Path(args.out or Path("build") / board.name / config.name)
     json_path = check_output(parser, "--json", args.json, stdout=True)
-    print(f"building {config.name} for {board.name} at {clock:g} MHz (placement seed "
-          f"{args.placement_seed}) ...", file=sys.stderr, flush=True)
+    at = (f"at {args.clock:g} MHz" if args.clock is not None else
+          f"at the highest clock it meets from {board.default_clock_mhz:g} MHz up")
+    print(f"building {config.name} for {board.name} {at} (placement seed {args.placement_seed}) ...",
+          file=sys.stderr, flush=True)
+
+    def build(clock):
+        return build_board(config, board, clock, args.placement_seed, out, args.baud)
+
     with json_on_stdout(json_path):
         try:
-            summary = build_board(config, board, clock, args.placement_seed, args.out, args.baud)
+            if args.clock is not None:
+                summary = build(args.clock)
+            else:
+                summary = search_clock(config, board, build, out, floor_mhz=board.default_clock_mhz,
+                                       seed=args.placement_seed, baud=args.baud)
         except ValueError as error:
             return fail(parser, error, EXIT_USAGE)
         except RuntimeError as error:

@@ -87,5 +87,5 @@ def test_seed_is_the_seed_type_and_placement_seed_is_separate(monkeypatch, capsy
                         calls.append((config, seed)) or {"ok": True})
     monkeypatch.setattr(build, "format_summary", lambda summary: "")
     assert build.main(["--board", "icebreaker", "--format", "bf16", "--function", "rsqrt",
-                       "--seed", "magic", "--placement-seed", "7"]) == 0
+                       "--seed", "magic", "--placement-seed", "7", "--clock", "30"]) == 0
     assert calls[0][0].seed == "magic" and calls[0][1] == 7

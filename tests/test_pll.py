@@ -3,7 +3,7 @@ for their platforms (Yosys netlist, no place and route)."""
 import pytest
 
 from fpga.icebreaker import icebreaker_design
-from fpga.pll import ecp5_pll, ice40_pll
+from fpga.pll import ecp5_outputs, ecp5_pll, ice40_outputs, ice40_pll
 from fpga.ulx3s import ulx3s_design
 from hw.config import Config
 
@@ -51,3 +51,18 @@ def test_ulx3s_wrapper_elaborates():
     assert hz == 50e6
     plan = ULX3S_85F_Platform().prepare(design, name="top")
     assert "EHXPLLL" in plan.files["top.il"]
+
+
+def test_output_lists_are_exactly_what_the_searches_reach():
+    """Every listed output is the closest setting's own frequency; nothing between two listed
+    outputs is reachable."""
+    outputs = ice40_outputs(12.0)
+    assert outputs[0] >= 16 and outputs[-1] <= 275 and 25.125 in outputs and 48.0 in outputs
+    for f in outputs:
+        assert ice40_pll(12.0, f).f_out_mhz == f
+    for low, high in zip(outputs, outputs[1:]):
+        assert ice40_pll(12.0, (low + high) / 2).f_out_mhz in (low, high)
+    ecp5 = ecp5_outputs(25.0)
+    assert 50.0 in ecp5 and ecp5[0] >= 10 and ecp5[-1] <= 400
+    for f in ecp5[::7]:
+        assert ecp5_pll(25.0, f).f_out_mhz == f
