@@ -115,7 +115,7 @@ def ecp5_outputs(f_in_mhz):
                 low = max(1, -(-ECP5_VCO_MHZ[0] // f_out))
                 if ECP5_OUT_MHZ[0] <= f_out <= ECP5_OUT_MHZ[1] and low * f_out <= ECP5_VCO_MHZ[1] \
                         and low <= 128:
-                    outputs.add(f_out)
+                    outputs.add(round(f_out, 9))      # one entry per frequency, however reached
     return sorted(outputs)
 
 
