@@ -63,14 +63,18 @@ class FrameParser(wiring.Component):
         arg_index = Signal(range(ARG_BYTES))
         record = Signal(8 * self.record_bytes)
         record_index = Signal(range(self.record_bytes))
-        rx_crc = Signal(16)
+        crc_low_ok = Signal()
+        crc_ok = Signal()
+        # Decisions on registered flags only (the board top's clock is set by such control paths).
+        bad_header, empty = Signal(), Signal()
+        bad_range, bad_load_length = Signal(), Signal()
         quiet = Signal(range(self.timeout + 1))   # cycles since the last byte, saturating
-        timed_out = quiet == self.timeout
+        timed_out = Signal()                      # quiet == timeout, registered
 
         with m.If(got | self.rx_error):
-            m.d.sync += quiet.eq(0)
+            m.d.sync += [quiet.eq(0), timed_out.eq(0)]
         with m.Elif(~timed_out):
-            m.d.sync += quiet.eq(quiet + 1)
+            m.d.sync += [quiet.eq(quiet + 1), timed_out.eq(quiet == self.timeout - 1)]
 
         def consume():
             m.d.comb += crc16.valid.eq(1)
@@ -119,7 +123,8 @@ class FrameParser(wiring.Component):
                     m.next = "CHECK_HEADER"
                 abort_checks()
             with m.State("CHECK_HEADER"):
-                m.d.sync += [left.eq(length), arg_index.eq(0)]
+                m.d.sync += [left.eq(length), arg_index.eq(0), empty.eq(length == 0),
+                             bad_header.eq(1), self.err_code.eq(ErrorCode.UNKNOWN_COMMAND)]
                 with m.Switch(self.cmd):
                     for command in Command:
                         with m.Case(command):
@@ -128,14 +133,15 @@ class FrameParser(wiring.Component):
                                       & (length <= self.max_length))
                             else:
                                 ok = length == _FIXED_LENGTH[command]
-                            with m.If(~ok):
-                                fail(ErrorCode.BAD_LENGTH)
-                            with m.Elif(length == 0):
-                                m.next = "CRC0"
-                            with m.Else():
-                                m.next = "ARGS"
-                    with m.Default():
-                        fail(ErrorCode.UNKNOWN_COMMAND)
+                            m.d.sync += [bad_header.eq(~ok), self.err_code.eq(ErrorCode.BAD_LENGTH)]
+                m.next = "HEADER_VERDICT"
+            with m.State("HEADER_VERDICT"):
+                with m.If(bad_header):
+                    m.next = "DRAIN"
+                with m.Elif(empty):
+                    m.next = "CRC0"
+                with m.Else():
+                    m.next = "ARGS"
             with m.State("ARGS"):
                 with m.If(got):
                     consume()
@@ -146,13 +152,17 @@ class FrameParser(wiring.Component):
                 abort_checks()
             with m.State("CHECK_ARGS"):
                 end = self.start + self.count
-                m.d.sync += [self.wr_addr.eq(self.start), record_index.eq(0)]
-                with m.If((self.count == 0) | (end > self.depth)):
+                m.d.sync += [self.wr_addr.eq(self.start), record_index.eq(0), empty.eq(left == 0),
+                             bad_range.eq((self.count == 0) | (end > self.depth)),
+                             bad_load_length.eq((self.cmd == Command.LOAD)
+                                                & (left != self.count * self.record_bytes))]
+                m.next = "ARGS_VERDICT"
+            with m.State("ARGS_VERDICT"):
+                with m.If(bad_range):
                     fail(ErrorCode.BAD_RANGE)
-                with m.Elif((self.cmd == Command.LOAD)
-                            & (left != self.count * self.record_bytes)):
+                with m.Elif(bad_load_length):
                     fail(ErrorCode.BAD_LENGTH)
-                with m.Elif(left == 0):
+                with m.Elif(empty):
                     m.next = "CRC0"
                 with m.Else():
                     m.next = "DATA"
@@ -168,16 +178,16 @@ class FrameParser(wiring.Component):
                 abort_checks()
             with m.State("CRC0"):
                 with m.If(got):
-                    m.d.sync += rx_crc[:8].eq(byte)
+                    m.d.sync += crc_low_ok.eq(byte == crc16.crc[:8])
                     m.next = "CRC1"
                 abort_checks()
             with m.State("CRC1"):
                 with m.If(got):
-                    m.d.sync += rx_crc[8:].eq(byte)
+                    m.d.sync += crc_ok.eq(crc_low_ok & (byte == crc16.crc[8:]))
                     m.next = "CHECK_CRC"
                 abort_checks()
             with m.State("CHECK_CRC"):
-                with m.If(rx_crc == crc16.crc):
+                with m.If(crc_ok):
                     m.next = "EXECUTE"
                 with m.Else():
                     fail(ErrorCode.BAD_CRC)

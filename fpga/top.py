@@ -157,11 +157,13 @@ class BoardTop(wiring.Component):
         # Results of RUN go to the result buffer as they come.
         res_addr = Signal(range(self.depth))
         res_left = Signal(range(self.depth + 1))
+        res_none = Signal(init=1)                       # res_left == 0, registered
         run_cycles = Signal(32)
         m.d.comb += [res_wr.addr.eq(res_addr), res_wr.data.eq(result),
-                     res_wr.en.eq(unit.out_valid & ~selftest_mode & (res_left != 0))]
+                     res_wr.en.eq(unit.out_valid & ~selftest_mode & ~res_none)]
         with m.If(res_wr.en):
-            m.d.sync += [res_addr.eq(res_addr + 1), res_left.eq(res_left - 1)]
+            m.d.sync += [res_addr.eq(res_addr + 1), res_left.eq(res_left - 1),
+                         res_none.eq(res_left == 1)]
 
         def reply(type_, length):
             m.d.comb += [sender.start.eq(1), sender.type.eq(type_), sender.length.eq(length)]
@@ -197,7 +199,7 @@ class BoardTop(wiring.Component):
                             m.d.sync += [feed_addr.eq(parser.start),
                                          feed_end.eq(parser.start + parser.count),
                                          res_addr.eq(parser.start), res_left.eq(parser.count),
-                                         run_cycles.eq(1)]
+                                         res_none.eq(0), run_cycles.eq(1)]
                             m.next = "RUN"
                         with m.Case(Command.READ):
                             m.d.sync += [from_info.eq(0), src_addr.eq(parser.start),
@@ -209,7 +211,7 @@ class BoardTop(wiring.Component):
                             m.next = "SELFTEST"
             with m.State("RUN"):
                 m.d.sync += run_cycles.eq(run_cycles + 1)
-                with m.If(res_left == 0):
+                with m.If(res_none):
                     reply_bytes(Command.RUN | REPLY, run_cycles)
             with m.State("SELFTEST"):
                 with m.If(st.done):

@@ -4,6 +4,8 @@ from amaranth.lib import wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
+from .timer import CycleTimer
+
 __all__ = ["UARTRx", "UARTTx", "MIN_DIVISOR", "BAUD_TOLERANCE", "baud_divisor"]
 
 MIN_DIVISOR = 4           # clock cycles per bit: enough to sample each bit in its middle
@@ -55,32 +57,31 @@ class UARTRx(wiring.Component):
         m = Module()
         rx = Signal(init=1)
         m.submodules.sync = FFSynchronizer(self.rx, rx, init=1)
-        timer = Signal(range(self.divisor))
+        timer = CycleTimer(m, self.divisor - 1)
         bit = Signal(range(8))
         shift = Signal(8)
         m.d.sync += [self.valid.eq(0), self.error.eq(0)]
-        with m.If(timer != 0):
-            m.d.sync += timer.eq(timer - 1)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(~rx):
-                    m.d.sync += timer.eq(self.divisor // 2 - 1)
+                    timer.load(self.divisor // 2 - 1)
                     m.next = "START"
             with m.State("START"):
-                with m.If(timer == 0):
+                with m.If(timer.zero):
                     with m.If(rx):
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += [timer.eq(self.divisor - 1), bit.eq(0)]
+                        timer.load(self.divisor - 1)
+                        m.d.sync += bit.eq(0)
                         m.next = "DATA"
             with m.State("DATA"):
-                with m.If(timer == 0):
-                    m.d.sync += [shift.eq(Cat(shift[1:], rx)), bit.eq(bit + 1),
-                                 timer.eq(self.divisor - 1)]
+                with m.If(timer.zero):
+                    m.d.sync += [shift.eq(Cat(shift[1:], rx)), bit.eq(bit + 1)]
+                    timer.load(self.divisor - 1)
                     with m.If(bit == 7):
                         m.next = "STOP"
             with m.State("STOP"):
-                with m.If(timer == 0):
+                with m.If(timer.zero):
                     with m.If(rx):
                         m.d.sync += [self.data.eq(shift), self.valid.eq(1)]
                         m.next = "IDLE"
@@ -94,11 +95,14 @@ class UARTRx(wiring.Component):
 
 
 class UARTTx(wiring.Component):
-    """8N1 transmitter.
+    """8N1 transmitter with a one-byte holding register.
 
-    Ports: ``data`` (in, 8 bits), ``valid`` (in), ``ready`` (out): a byte is taken in a cycle with
-    ``valid & ready``; ``tx`` (out, registered, idle high). A byte takes ``10 * divisor`` cycles;
-    ``ready`` is high when idle and in the last cycle of a stop bit, so bytes go back to back.
+    Ports: ``data`` (in, 8 bits), ``valid`` (in), ``ready`` (out, a flip-flop: the holding
+    register is empty): a byte is taken in a cycle with ``valid & ready``; ``tx`` (out,
+    registered, idle high). A byte takes ``10 * divisor`` cycles on the line, starting the cycle
+    after it is taken when the line is idle; while one is sent the next waits in the holding
+    register, so bytes go back to back. ``ready`` depends on no input, which keeps the senders'
+    handshake paths short.
     """
     def __init__(self, divisor):
         _check_divisor(divisor)
@@ -107,25 +111,31 @@ class UARTTx(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        timer = Signal(range(self.divisor))
+        timer = CycleTimer(m, self.divisor - 1)
         left = Signal(range(10))
         shift = Signal(9)               # data bits, then the stop bit
+        hold = Signal(8)
+        full = Signal()
+        m.d.comb += self.ready.eq(~full)
+        with m.If(self.valid & ~full):
+            m.d.sync += [hold.eq(self.data), full.eq(1)]
+
+        def start_byte():
+            m.d.sync += [self.tx.eq(0), shift.eq(Cat(hold, 1)), left.eq(9), full.eq(0)]
+            timer.load(self.divisor - 1)
+            m.next = "SEND"
+
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.ready.eq(1)
-                with m.If(self.valid):
-                    m.next = "SEND"
+                with m.If(full):
+                    start_byte()
             with m.State("SEND"):
-                with m.If(timer != 0):
-                    m.d.sync += timer.eq(timer - 1)
-                with m.Elif(left != 0):
-                    m.d.sync += [self.tx.eq(shift[0]), shift.eq(shift[1:]), left.eq(left - 1),
-                                 timer.eq(self.divisor - 1)]
-                with m.Else():          # the stop bit's last cycle: the next byte may follow
-                    m.d.comb += self.ready.eq(1)
-                    with m.If(~self.valid):
+                with m.If(timer.zero & (left != 0)):
+                    m.d.sync += [self.tx.eq(shift[0]), shift.eq(shift[1:]), left.eq(left - 1)]
+                    timer.load(self.divisor - 1)
+                with m.Elif(timer.zero):     # the stop bit's last cycle: the next byte may follow
+                    with m.If(full):
+                        start_byte()
+                    with m.Else():
                         m.next = "IDLE"
-        with m.If(self.valid & self.ready):
-            m.d.sync += [self.tx.eq(0), shift.eq(Cat(self.data, 1)), left.eq(9),
-                         timer.eq(self.divisor - 1)]
         return m
