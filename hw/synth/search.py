@@ -51,10 +51,18 @@ def _median(values):
     return values[len(values) // 2] if values else None
 
 
+# What a build's result depends on: the design and its export, the flow and the re-timing (not
+# the command-line modules, the tables or the plots, whose edits keep the cache).
+_BUILD_SOURCES = ("spec", "rtl", "emit", "synth/ice40.py", "synth/timing.py", "synth/tools.py")
+
+
 def _source_hash():
+    root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
-        digest.update(path.read_bytes())
+    for source in _BUILD_SOURCES:
+        paths = [root / source] if source.endswith(".py") else sorted((root / source).rglob("*.py"))
+        for path in paths:
+            digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
