@@ -6,7 +6,7 @@
 //
 // configuration: format=fp32 function=isrlu seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0 device=ice40up5k
 // latency: 20 cycles (registers after unpack, square_tiles, square_split, square, alpha, sum_align, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
-// accuracy: max 0.5797 ulp against the exact value, 100,000 inputs (100,000 sampled x; sampled, rng seed 0); 94 not correctly rounded.
+// accuracy: max 0.653 ulp against the exact value, 4,294,967,296 inputs (all inputs; a recorded sweep of this golden model); 4,041,878 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
 // registers: initial values in an initial block (--no-init omits it).

@@ -40,6 +40,7 @@ are measured the same way against :func:`~golden.reference.activation_exact` and
 (:mod:`hw.spec.cli`): 0 measured, 2 bad usage.
 """
 import argparse
+import hashlib
 import multiprocessing
 import sys
 import time
@@ -59,6 +60,7 @@ from .rsqrt import rsqrt
 
 __all__ = ["measure", "errors", "chunk_ranges", "parse_ranges", "special_inputs", "table_configs",
            "format_table", "EXHAUSTIVE_MAX_WIDTH", "CHUNK", "DEFAULT_SAMPLES", "grad_one", "grad_specials",
+           "fingerprint", "FINGERPRINT_INPUTS",
            "alpha_samples", "activation_table_entries",
            "measure_activation_table", "format_activation_table", "ALPHA_RANGE"]
 
@@ -107,6 +109,21 @@ def grad_one(fmt):
     if isinstance(fmt, FloatFormat):
         return fmt.bias << fmt.man_bits
     return min(1 << fmt.frac_bits, fmt.max_int)
+
+
+FINGERPRINT_INPUTS = 1 << 16
+
+
+def fingerprint(config: Config):
+    """A 16-hex-digit digest of ``config``'s golden results on :data:`FINGERPRINT_INPUTS` random
+    raw inputs (NumPy seed 0; backward units with grad 1.0, :func:`grad_one`): what ties a
+    recorded sweep to the model it measured (:mod:`golden.exhaustive`)."""
+    x = np.random.default_rng(0).integers(0, 1 << config.format.width, FINGERPRINT_INPUTS, dtype=U)
+    operands = {"x": x}
+    if config.is_backward:
+        operands["grad"] = np.full(x.shape, U(grad_one(config.format)))
+    y, _ = evaluate(config, **operands)
+    return hashlib.sha256(np.asarray(y, dtype="<u8").tobytes()).hexdigest()[:16]
 
 
 def grad_specials(fmt):
@@ -535,6 +552,8 @@ def measure(config: Config, inputs=None, exhaustive=None, samples=DEFAULT_SAMPLE
         "worst_reference": f"{worst['reference']:#0{out_hex + 2}x}" if worst else None,
         "worst_exact": worst["exact"] if worst else None,
         "worst_flag": worst["flag"] if worst else None,
+        "fingerprint": (fingerprint(config) if exhaustive and fmt.width > EXHAUSTIVE_MAX_WIDTH
+                        else None),
         "seconds": None,
     }
     if config.is_activation:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from golden import exhaustive
 from hw.config import Config, add_config_arguments, config_from_arguments
 from hw.spec.functions import Family
 from hw.emit.descriptor import config_flags
@@ -228,7 +229,9 @@ def test_descriptor(config):
     assert info["reset"] == {**info["reset"], "port": "rst", "synchronous": True,
                              "polarity": "active_high"}
     accuracy = info["accuracy"]
-    assert accuracy["exhaustive"] == (config.format.width <= 16 and config.function != "fma")
+    recorded = exhaustive.recorded(config) is not None            # FP32: a recorded sweep
+    assert accuracy["exhaustive"] == ((config.format.width <= 16 or recorded) and config.function != "fma")
+    assert ("sampled" in accuracy) == recorded
     assert 0 <= accuracy["max_ulp"] < 1
     assert (accuracy["max_ulp"] == 0) == (config.entry.family is Family.SELECT)   # exact: ReLU only
     for port in info["ports"]:

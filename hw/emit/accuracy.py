@@ -4,7 +4,10 @@
 exact value:
 
 * rsqrt and the activations: :func:`golden.accuracy.measure`, exhaustive for formats of up to 16
-  bits, else ``SAMPLES`` random bit patterns (seed ``RNG_SEED``) plus every special class;
+  bits, else ``SAMPLES`` random bit patterns (seed ``RNG_SEED``) plus every special class; where
+  a sweep of every input has been recorded for the same golden model
+  (:func:`golden.exhaustive.recorded`: FP32 defaults), its figures, with the sampled ones beside
+  them under ``sampled``;
 * the FMA: ``FMA_SAMPLES`` random operand triples (seed ``RNG_SEED``) plus every triple of special
   operands, each result compared with MPFR's correctly rounded ``fma`` and its error taken
   against the exact ``a*b + c``.
@@ -31,7 +34,8 @@ def _round(value):
 
 
 def core_accuracy(config, samples=None, rng_seed=RNG_SEED):
-    """A JSON-able summary of ``config``'s accuracy: ``max_ulp``, ``mean_ulp`` (in ``unit``),
+    """A JSON-able summary of ``config``'s accuracy: ``max_ulp``, ``mean_ulp`` (in ``unit``; None
+    where a recorded sweep derived its figures from a symmetry without a mean),
     ``inputs``, ``exhaustive``, ``sweep``, ``rng_seed``, ``not_correctly_rounded``, the worst
     case, ``method`` and a one-line ``summary``. ``samples``: random inputs of a sampled sweep
     (default ``SAMPLES``, FMA ``FMA_SAMPLES``)."""
@@ -56,16 +60,43 @@ def core_accuracy(config, samples=None, rng_seed=RNG_SEED):
             result["worst_grad"] = measured["worst_grad"]
         if measured.get("worst_alpha") is not None:
             result["worst_alpha"] = measured["worst_alpha"]
+        if not measured["exhaustive"]:
+            result = _recorded(config, result)
     result["unit"] = "ulp" if config.is_float else "LSB"
     result["max_ulp"] = _round(result["max_ulp"])
-    result["mean_ulp"] = _round(result["mean_ulp"])
+    result["mean_ulp"] = None if result["mean_ulp"] is None else _round(result["mean_ulp"])
     wrong_share = result["not_correctly_rounded"] / result["inputs"]
     result["correctly_rounded_share"] = _round(1 - wrong_share)
-    how = "exhaustive" if result["exhaustive"] else f"sampled, rng seed {result['rng_seed']}"
+    how = ("exhaustive" if result["exhaustive"] and "sampled" not in result else
+           "a recorded sweep of this golden model" if result["exhaustive"] else
+           f"sampled, rng seed {result['rng_seed']}")
     result["summary"] = (f"max {result['max_ulp']:.4g} {result['unit']} against the exact value, "
                          f"{result['inputs']:,} inputs ({result['sweep']}; {how}); "
                          f"{result['not_correctly_rounded']:,} not correctly rounded")
     return dict(sorted(result.items()))
+
+
+def _recorded(config, sampled):
+    """The figures of a recorded sweep of every input of ``config``'s golden model, the sampled
+    ones (``sampled``) beside them; ``sampled`` itself without a valid record."""
+    from golden.exhaustive import recorded
+    record = recorded(config)
+    if record is None:
+        return sampled
+    sampled = {**sampled, "max_ulp": _round(sampled["max_ulp"]), "mean_ulp": _round(sampled["mean_ulp"])}
+    return {
+        "method": f"{record['command']} (golden.accuracy against the exact value), recorded in "
+                  f"golden/data/exhaustive_records.json for this golden model (fingerprint "
+                  f"{record['fingerprint']}); measured: {record['measured']}",
+        "inputs": record["inputs"], "exhaustive": True, "rng_seed": None,
+        "sweep": "all x, grad 1" if config.is_backward else "all inputs",
+        "max_ulp": record["max_ulp"],
+        "mean_ulp": record["mean_ulp"],
+        "not_correctly_rounded": record["not_correctly_rounded"],
+        "worst_input": record["worst_input"], "worst_output": record["worst_output"],
+        "sampled": {key: sampled[key] for key in ("inputs", "sweep", "rng_seed", "max_ulp", "mean_ulp",
+                                                  "not_correctly_rounded")},
+    }
 
 
 def _fma_operands(fmt, samples, rng_seed):
