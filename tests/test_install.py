@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("hw", "golden", "sim", "fpga")
-PACKAGE_DATA = ("sim/exhaustive_harness.cpp",)
+PACKAGE_DATA = ("sim/exhaustive_harness.cpp", "golden/data/exhaustive_records.json")
 
 
 def _modern_setuptools():
