@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from golden.files import write_json
+from hw.spec.paths import source_digest
 
 __all__ = ["search_clock", "clock_at_most", "CACHE_NAME", "MAX_BUILDS"]
 
@@ -31,18 +32,9 @@ def clock_at_most(board, mhz):
     return below[-1] if below else None
 
 
-def _source_digest():
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for package in _PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def _cache_key(config, board, seed, baud):
-    key = [config.to_dict(), board.name, seed, baud, _source_digest()]
+    key = [config.to_dict(), board.name, seed, baud,
+           source_digest(Path(__file__).resolve().parents[1], _PACKAGES)[:16]]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -12,11 +12,12 @@
 What a tool needs at run time beside the Python modules (the exhaustive check's C++ harness) is
 package data (``[tool.setuptools.package-data]`` in pyproject.toml), found next to its module.
 """
+import hashlib
 import os
 import re
 from pathlib import Path
 
-__all__ = ["PROJECT", "CACHE_ENV", "source_root", "work_dir", "cache_dir"]
+__all__ = ["PROJECT", "CACHE_ENV", "source_root", "work_dir", "cache_dir", "source_digest"]
 
 PROJECT = "isrlu-ip"
 CACHE_ENV = "ISRLU_IP_CACHE"
@@ -51,3 +52,16 @@ def cache_dir(*parts):
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / PROJECT
     return base.joinpath(*parts)
+
+
+def source_digest(root, sources):
+    """SHA-256 (hex) of the Python sources ``sources`` (files, or folders searched for ``*.py``)
+    under the folder ``root``, each with its path relative to ``root``: what keys the caches of
+    builds derived from them."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    for source in sources:
+        paths = [root / source] if source.endswith(".py") else sorted((root / source).rglob("*.py"))
+        for path in paths:
+            digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()

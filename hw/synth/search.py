@@ -4,6 +4,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from hw.spec.paths import source_digest
 from hw.spec.plan import latency, optional_cuts
 from . import ice40
 from .timing import DSP_INTERNAL
@@ -57,13 +58,7 @@ _BUILD_SOURCES = ("spec", "rtl", "emit", "synth/ice40.py", "synth/timing.py", "s
 
 
 def _source_hash():
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for source in _BUILD_SOURCES:
-        paths = [root / source] if source.endswith(".py") else sorted((root / source).rglob("*.py"))
-        for path in paths:
-            digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
-    return digest.hexdigest()[:12]
+    return source_digest(Path(__file__).resolve().parents[1], _BUILD_SOURCES)[:12]
 
 
 def build_row(config, default, clock_mhz, seed=1, max_ulp=None, placements=1, source=None):
