@@ -52,7 +52,6 @@ __all__ = ["HardwareActivation", "FUNCTIONS", "hardware_activation", "config_key
 FUNCTIONS = tuple(name for name, entry in REGISTRY.items()
                   if not entry.backward and entry.family not in (Family.RSQRT, Family.FMA))
 _TORCH_FORMATS = {"bf16": torch.bfloat16, "fp16": torch.float16}    # 16-bit formats torch rounds to natively
-_SIGN_AND_EXPONENT = -(1 << 52)          # float64 bits: the sign and the exponent field
 
 
 def config_key(config: Config):
@@ -91,6 +90,17 @@ def _forward_table(key):
     return torch.from_numpy(decode_float(config.format, y))
 
 
+@functools.lru_cache(maxsize=None)
+def _forward_values(key, dtype, device):
+    """:func:`_forward_table` in ``dtype`` on ``device`` (each value rounded once to ``dtype``)."""
+    return _forward_table(key).to(device, dtype)
+
+
+def _raw16(t):
+    """The raw bits (int32, 0 to 65535) of a tensor of a 16-bit torch dtype."""
+    return t.view(torch.int16).to(torch.int32) & 0xFFFF
+
+
 def _cache_dir():
     """Where built backward tables are kept between runs: ``$ISRLU_IP_CACHE``, else
     ``$XDG_CACHE_HOME/isrlu-ip`` (``~/.cache/isrlu-ip``)."""
@@ -113,9 +123,9 @@ def _backward_table(key):
     """Raw results (int16) of the backward unit for every raw 16-bit ``x`` and every significand of
     a grad at the exponent :func:`_table_exponent`, indexed ``x << man_bits | significand``;
     entries that are not normal numbers at least one binade above the smallest (where rounding
-    could have depended on the exponent) are the quiet NaN, so that they are never used. Built
-    from the golden model on first use (BF16: 2**23 pairs, a few seconds; FP16: 2**26, about half
-    a minute) and kept in :func:`_cache_dir`."""
+    could have depended on the exponent) are ``+0``, which :func:`_backward_by_table` never
+    uses. Built from the golden model on first use (BF16: 2**23 pairs, a few seconds; FP16:
+    2**26, about half a minute) and kept in :func:`_cache_dir`."""
     config = _backward_config(key)
     fmt, man = config.format, config.format.man_bits
     path = _cache_dir() / f"{config.name}-{_source_digest()}.npy"
@@ -131,7 +141,7 @@ def _backward_table(key):
         y, _ = evaluate(config, x=x, grad=np.tile(grads, step))
         field = (y >> np.uint64(man)) & np.uint64((1 << fmt.exp_bits) - 1)
         usable = (field >= 2) & (field < (1 << fmt.exp_bits) - 1)
-        table[start << man:(start + step) << man] = np.where(usable, y, np.uint64(fmt.quiet_nan))
+        table[start << man:(start + step) << man] = np.where(usable, y, np.uint64(0))
     table = table.view(np.int16)
     try:                                                   # atomically: a reader never sees half
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,6 +154,11 @@ def _backward_table(key):
     return torch.from_numpy(table)
 
 
+@functools.lru_cache(maxsize=None)
+def _backward_entries(key, device):
+    return _backward_table(key).to(device)
+
+
 def _table_exponent(fmt):
     """The grad exponent field the backward table is built at: near the top, so that small
     derivatives still give normal results (only ``f' >= 2`` overflows there)."""
@@ -151,27 +166,23 @@ def _table_exponent(fmt):
 
 
 def _backward_by_table(key, x, grad):
-    """Backward results (float64) of ``x``, ``grad`` (tensors of the format's torch dtype) through
-    the table, with a mask of the elements it decides. A table entry is the result for grad's
-    significand at the table's exponent; scaled by ``sign * 2**(exponent - table exponent)`` of
-    grad (exact in float64) it is the result wherever grad is normal and the result lies at least
-    one binade above the smallest normal and below the overflow threshold: there rounding depends
-    on the significands alone. The rest goes to the golden model."""
+    """Raw backward results (int16) of ``x``, ``grad`` (1-D tensors of the format's torch dtype)
+    through the table, with a mask of the elements it decides. A table entry is the result for
+    grad's significand at the table's exponent; with grad's exponent added to its exponent field
+    and grad's sign to its sign it is the result wherever grad is finite and the result's
+    exponent field lies between 2 and the largest finite one: there rounding depends on the
+    significands alone (a ``+0`` entry, exponent field 0, never qualifies). The rest goes to the
+    golden model. Integer operations only, one gather."""
     fmt = _config(key).format
-    man = fmt.man_bits
-    xb = x.view(torch.int16).to(torch.int32) & 0xFFFF
-    gb = grad.view(torch.int16).to(torch.int32)
-    entry = _backward_table(key).to(x.device)[(xb << man) | (gb & ((1 << man) - 1))]
-    g = grad.to(torch.float64)
-    power = (g.view(torch.int64) & _SIGN_AND_EXPONENT).view(torch.float64)     # sign * 2**e of grad
-    y = entry.view(x.dtype).to(torch.float64) * power * 2.0 ** (fmt.bias - _table_exponent(fmt))
-    size = y.abs()
-    ok = (size >= 2.0 ** (fmt.emin + 1)) & (size <= _max_finite(fmt)) & (g.abs() >= 2.0 ** fmt.emin)
-    return y, ok
-
-
-def _max_finite(fmt):
-    return float(decode_float(fmt, np.array([fmt.max_finite], dtype=np.uint64))[0])
+    man, top = fmt.man_bits, (1 << fmt.exp_bits) - 1
+    gb = grad.view(torch.int16).to(torch.int32)                      # sign-extended
+    index = (_raw16(x) << man) | (gb & ((1 << man) - 1))
+    entry = torch.index_select(_backward_entries(key, x.device), 0, index).to(torch.int32)
+    shift = ((gb >> man) & top) - _table_exponent(fmt)
+    field = ((entry >> man) & top) + shift
+    ok = (field >= 2) & (field < top) & (shift < top - _table_exponent(fmt))
+    y = (entry + (shift << man)) ^ ((gb >> 15) << 15)               # sign-extended: stays in int16
+    return y.to(torch.int16), ok
 
 
 def _native(fmt, *tensors):
@@ -189,8 +200,8 @@ def _forward(x: torch.Tensor, key: str) -> torch.Tensor:
     fmt = config.format
     dtype = _native(fmt, x)
     if dtype is not None:
-        bits = x.detach().to(dtype).view(torch.int16).to(torch.int32) & 0xFFFF
-        return _forward_table(key).to(x.device)[bits].to(x.dtype)
+        return torch.index_select(_forward_values(key, x.dtype, x.device), 0,
+                                  _raw16(x.detach().to(dtype)).reshape(-1)).reshape(x.shape)
     y, _ = evaluate(config, x=_to_bits(fmt, x).reshape(-1))
     return _to_tensor(fmt, y, x)
 
@@ -212,11 +223,11 @@ def _backward(grad: torch.Tensor, x: torch.Tensor, key: str) -> torch.Tensor:
         return torch.where(x.detach().to(dtype) > 0, g, torch.zeros_like(g)).to(x.dtype)
     if dtype is not None:
         out, ok = _backward_by_table(key, x.detach().to(dtype).reshape(-1), grad.detach().to(dtype).reshape(-1))
-        rest = torch.nonzero(~ok).reshape(-1)
-        if len(rest):
+        if not bool(ok.all()):
+            rest = torch.nonzero(~ok).reshape(-1)
             y, _ = evaluate(backward, x=_to_bits(fmt, x.reshape(-1)[rest]), grad=_to_bits(fmt, grad.reshape(-1)[rest]))
-            out[rest] = torch.from_numpy(decode_float(fmt, y)).to(out.device)
-        return out.to(x.dtype).reshape(x.shape)
+            out[rest] = torch.from_numpy(y.astype(np.uint16).view(np.int16)).to(out.device)
+        return out.view(dtype).to(x.dtype).reshape(x.shape)
     xb, gb = _to_bits(fmt, x).reshape(-1), _to_bits(fmt, grad).reshape(-1)
     if backward is None:                                   # ReLU: grad where x > 0, else +0
         y = np.where(decode_float(fmt, xb) > 0, gb, np.uint64(0))
