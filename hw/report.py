@@ -292,8 +292,9 @@ def main(argv=None):
                         help="write each unit's latency relative to the FMA's per format (SVG; the first "
                              "clock's rows)")
     parser.add_argument("--from-json", metavar="ROWS",
-                        help="build nothing: print the tables of the rows a former --json wrote and draw "
-                             "the plots from them (the build options are then unused)")
+                        help="build nothing: print the tables of the rows a former --json wrote (several "
+                             "files: comma-separated, their rows together) and draw the plots from them "
+                             "(the build options are then unused)")
     args = parser.parse_args(argv)
     try:
         clocks = parse_clocks(args.clock or "40")
@@ -348,15 +349,22 @@ ROW_KEYS = KEYS + ("latency_ns", "meets_target", "pipeline", "fmax_nextpnr_mhz",
                    "driver_conflicts")
 
 
-def _recorded(parser, path, clocks):
-    """The rows of a report's JSON file at ``path`` and the clocks to show (``clocks``, or the
-    file's first), or a usage error (exit 2) naming the file."""
-    try:
-        rows = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        parser.error(f"--from-json {path}: {error}")
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-        parser.error(f"--from-json {path}: expected a non-empty JSON list of report rows")
+def _recorded(parser, paths, clocks):
+    """The rows of the report JSON files ``paths`` (comma-separated; their rows together) and the
+    clocks to show (``clocks``, or the files' recorded ones), or a usage error (exit 2) naming the
+    file."""
+    rows = []
+    for path in (p.strip() for p in paths.split(",") if p.strip()):
+        try:
+            part = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as error:
+            parser.error(f"--from-json {path}: {error}")
+        if not isinstance(part, list) or not part or not all(isinstance(r, dict) for r in part):
+            parser.error(f"--from-json {path}: expected a non-empty JSON list of report rows")
+        rows += part
+    path = paths
+    if not rows:
+        parser.error(f"--from-json {paths!r}: no file named")
     missing = sorted({key for r in rows for key in ROW_KEYS if key not in r})
     if missing:
         parser.error(f"--from-json {path}: rows without {', '.join(missing)}")

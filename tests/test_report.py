@@ -104,6 +104,11 @@ def test_plots_from_recorded_rows(tmp_path, capsys, monkeypatch):
     assert "| bf16 | isrlu / elu (no fit) |" in capsys.readouterr().out
     for path in plots:
         assert "isrlu" in _svg_texts(path.read_text())
+    other = tmp_path / "fp16.json"                                   # several files: their rows together
+    other.write_text(json.dumps([dict(r, format="fp16") for r in rows]))
+    assert main(["--from-json", f"{recorded},{other}"]) == 0
+    out = capsys.readouterr().out
+    assert "| bf16 | isrlu / elu (no fit) |" in out and "| fp16 | isrlu / elu (no fit) |" in out
     recorded.write_text(json.dumps([{"unit": "isrlu"}]))
     with pytest.raises(SystemExit) as exit_:
         main(["--from-json", str(recorded), "--plot", str(plots[0])])
