@@ -1,6 +1,6 @@
 """Throughput of :class:`golden.nn.HardwareActivation` against PyTorch's native ELU on this CPU.
 
-    python -m golden.nn_benchmark [--elements N] [--repeats R] [--json FILE]
+    python -m golden.nn_benchmark [--elements N] [--repeats R] [--formats LIST] [--json FILE]
 
 Times the forward pass, and the forward plus backward pass (``y.backward(ones)``), of every
 hardware activation (:data:`golden.nn.FUNCTIONS`, default configurations) on ``N`` float32 elements (standard normal), as elements per second (best of
@@ -42,10 +42,10 @@ def _steps(activation, x):
     return forward, both
 
 
-def measure(elements=1 << 20, repeats=3):
+def measure(elements=1 << 20, repeats=3, formats=tuple(GOALS)):
     """Rows: ``{"activation", "format", "forward", "forward_backward"}`` in elements per second,
     the native ELU first (format ``float32``), then ``slowdown`` and ``goal`` on each hardware
-    row (forward plus backward against native ELU's)."""
+    row of ``formats`` (forward plus backward against native ELU's)."""
     import torch
     from .nn import FUNCTIONS, HardwareActivation
     x = torch.randn(elements, requires_grad=True)
@@ -54,7 +54,7 @@ def measure(elements=1 << 20, repeats=3):
     native = {"activation": "torch elu", "format": "float32", "forward": _rate(forward, elements, repeats),
               "forward_backward": _rate(both, elements, repeats)}
     rows.append(native)
-    for fmt in GOALS:
+    for fmt in formats:
         for function in FUNCTIONS:
             act = HardwareActivation(function, fmt)
             forward, both = _steps(act, x)
@@ -80,14 +80,19 @@ def main(argv=None):
     parser = command_line("golden.nn_benchmark", __doc__.split("\n\n")[1])
     parser.add_argument("--elements", type=int, default=1 << 20, help="elements per pass (default 2**20)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes, the best counts (default 3)")
+    parser.add_argument("--formats", default=",".join(GOALS),
+                        help=f"comma-separated formats among {', '.join(GOALS)} (default: all)")
     parser.add_argument("--json", help="write the rows to FILE (- for stdout)")
     args = parser.parse_args(argv)
+    formats = tuple(name.strip() for name in args.formats.split(",") if name.strip())
+    if not formats or any(name not in GOALS for name in formats):
+        parser.error(f"--formats takes names among {', '.join(GOALS)}, not {args.formats!r}")
     for flag, value in (("--elements", args.elements), ("--repeats", args.repeats)):
         if value < 1:
             parser.error(f"{flag} must be at least 1, not {value}")
     json_path = check_output(parser, "--json", args.json, (".json",), stdout=True)
     with json_on_stdout(json_path):
-        rows = measure(args.elements, args.repeats)
+        rows = measure(args.elements, args.repeats, formats)
         print(format_rows(rows))
     if json_path:
         write_json(json_path, rows)

@@ -154,6 +154,7 @@ def test_json_to_stdout(tmp_path):
     ("golden.accuracy", ["--format", "e4m3", "--json", "no/r.json"], "--json no/r.json: folder no"),
     ("golden.train", ["--quick", "--json", "no/r.json"], "--json no/r.json: folder no"),
     ("golden.nn_benchmark", ["--json", "no/r.json"], "--json no/r.json: folder no"),
+    ("golden.nn_benchmark", ["--formats", "fp64"], "--formats takes names among bf16, fp16, fp32, not 'fp64'"),
     ("sim.exhaustive", ["--format", "fp16", "--json", "no/r.json"], "--json no/r.json: folder no"),
     ("hw.report", ["--json", "no/r.json"], "--json no/r.json: folder no does not exist"),
     ("hw.report", ["--plot", "no/p.svg"], "--plot no/p.svg: folder no does not exist"),
