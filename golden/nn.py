@@ -28,7 +28,6 @@ The operators are registered with ``torch.library.custom_op`` (``isrlu_ip::forwa
 JSON text.
 """
 import functools
-import hashlib
 import json
 import math
 import os
@@ -41,7 +40,7 @@ import torch
 from hw.spec.config import Config
 from hw.spec.formats import FloatFormat
 from hw.spec.functions import REGISTRY, Family
-from hw.spec.paths import cache_dir
+from hw.spec.paths import cache_dir, source_digest
 from .eval import evaluate
 from .reference import decode_float
 from .reference_float64 import round_float64
@@ -111,11 +110,7 @@ def _cache_dir():
 def _source_digest():
     """A digest of the sources a table is derived from (the golden models and the specification):
     a cached table is used only if they are unchanged."""
-    digest = hashlib.sha256()
-    root = Path(__file__).resolve().parent
-    for path in sorted([*root.glob("*.py"), *(root.parent / "hw" / "spec").rglob("*.py")]):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
+    return source_digest(Path(__file__).resolve().parent.parent, ("golden", "hw/spec"))[:16]
 
 
 @functools.lru_cache(maxsize=None)
