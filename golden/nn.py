@@ -72,13 +72,25 @@ def _backward_config(key):
     return config.with_(function=name) if name in REGISTRY else None
 
 
+def _is_binary32(fmt):
+    return (fmt.exp_bits, fmt.man_bits) == (8, 23)
+
+
 def _to_bits(fmt, t):
-    """Raw bits (uint64, NumPy) of tensor ``t`` rounded once to float format ``fmt``."""
+    """Raw bits (uint64, NumPy) of tensor ``t`` rounded once to float format ``fmt`` (a float32
+    tensor in FP32: its own bits)."""
+    if _is_binary32(fmt) and t.dtype == torch.float32:
+        return t.detach().to("cpu").contiguous().numpy().view(np.uint32).astype(np.uint64)
     return round_float64(fmt, t.detach().to("cpu", torch.float64).numpy())
 
 
 def _to_tensor(fmt, bits, like):
-    return torch.from_numpy(decode_float(fmt, bits)).to(like.device, like.dtype).reshape(like.shape)
+    """Results ``bits`` of format ``fmt`` as a tensor shaped and typed like ``like``."""
+    if _is_binary32(fmt) and like.dtype == torch.float32:
+        values = torch.from_numpy(bits.astype(np.uint32).view(np.float32))
+    else:
+        values = torch.from_numpy(decode_float(fmt, bits))
+    return values.to(like.device, like.dtype).reshape(like.shape)
 
 
 @functools.lru_cache(maxsize=None)

@@ -113,6 +113,11 @@ def test_mul_shr_is_exact():
     assert all(int(g) == (int(x) * int(y)) >> 64 for g, x, y in zip(got, a, b))
     with pytest.raises(OverflowError):
         mul_shr(np.array([2 ** 40], dtype=np.uint64), np.array([2 ** 40], dtype=np.uint64), 10)
+    for width_a, width_b, shift in ((30, 34, 0), (20, 20, 7), (33, 31, 40), (12, 40, 64)):   # products below 2**64
+        a = rng.integers(0, 2 ** width_a, 2000, dtype=np.uint64)
+        b = rng.integers(0, 2 ** width_b, 2000, dtype=np.uint64)
+        got = mul_shr(a, b, shift)
+        assert all(int(g) == (int(x) * int(y)) >> shift for g, x, y in zip(got, a, b))
 
 
 def test_round_shift_ties_to_even():
@@ -120,6 +125,12 @@ def test_round_shift_ties_to_even():
     d = np.array([1, 2, 1, 1, 3, 0, 70])
     assert round_shift(v, d).tolist() == [2, 2, 4, 6, 2, 3, 0]
     assert bit_length(np.array([0, 1, 255, 256], dtype=np.uint64)).tolist() == [0, 1, 8, 9]
+
+
+def test_bit_length_at_every_power_of_two():
+    """Around every power of two up to 2**64, where a float64 conversion rounds up."""
+    values = [0] + [(1 << k) + d for k in range(1, 65) for d in (-2, -1, 0, 1) if 0 <= (1 << k) + d < 1 << 64]
+    assert bit_length(np.array(values, dtype=np.uint64)).tolist() == [v.bit_length() for v in values]
 
 
 @pytest.mark.parametrize("config", [Config("fp32"), Config("fp32", seed="lut", newton=2),

@@ -55,7 +55,9 @@ def test_fp32_inputs(function, params):
     count = 1_000_000 if function == "isrlu" else 100_000
     rng = np.random.default_rng(7)
     x, grad = (rng.integers(0, 1 << 32, count, dtype=np.uint64) for _ in range(2))
-    _check(HardwareActivation(function, "fp32", **params), x, grad)
+    act = HardwareActivation(function, "fp32", **params)
+    _check(act, x, grad)                                                  # float64: rounded to FP32
+    _check(act, x, grad, torch.float32)                                   # float32: its own bits
 
 
 def test_input_rounds_once_to_nearest_even():

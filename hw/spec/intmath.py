@@ -6,13 +6,22 @@ __all__ = ["mul_shr", "bit_length", "round_shift"]
 _MASK32 = np.uint64(0xFFFFFFFF)
 
 
+def _u64(value):
+    """``value`` as a uint64 array, without a copy when it is one already."""
+    if isinstance(value, np.ndarray) and value.dtype == np.uint64:
+        return value
+    return np.asarray(value).astype(np.uint64)
+
+
 def mul_shr(a, b, shift):
     """``(a * b) >> shift`` exactly, for non-negative ``a, b < 2**64`` and a result below ``2**64``.
 
-    The 128-bit product is formed from 32-bit limbs, so any product width up to 128 bits is exact.
+    The 128-bit product is formed from 32-bit limbs, so any product width up to 128 bits is exact;
+    where every product fits 64 bits (by the operands' largest values) it is formed directly.
     """
-    a = np.asarray(a).astype(np.uint64)
-    b = np.asarray(b).astype(np.uint64)
+    a, b = _u64(a), _u64(b)
+    if a.size and b.size and int(a.max()).bit_length() + int(b.max()).bit_length() <= 64:
+        return (a * b) >> np.uint64(shift) if shift < 64 else np.zeros(np.broadcast(a, b).shape, np.uint64)
     a0, a1 = a & _MASK32, a >> np.uint64(32)
     b0, b1 = b & _MASK32, b >> np.uint64(32)
     p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
@@ -33,13 +42,11 @@ def mul_shr(a, b, shift):
 
 def bit_length(value):
     """Bit length of each element of a non-negative integer array (0 for 0)."""
-    value = np.asarray(value).astype(np.uint64)
-    length = np.zeros(value.shape, dtype=np.int64)
-    for step in (32, 16, 8, 4, 2, 1):
-        big = value >= (np.uint64(1) << np.uint64(step))
-        length += np.where(big, step, 0)
-        value = np.where(big, value >> np.uint64(step), value)
-    return length + (value > 0)
+    value = _u64(value)
+    _, length = np.frexp(value.astype(np.float64))         # exact, or rounded up to a power of two
+    length = np.minimum(length.astype(np.int64), 64)
+    rounded_up = (length > 0) & ((value >> np.maximum(length - 1, 0).astype(np.uint64)) == 0)
+    return length - rounded_up
 
 
 def round_shift(value, shift):
@@ -47,7 +54,7 @@ def round_shift(value, shift):
 
     Shifts of 64 or more give 0 (the value is below half the step, as callers guarantee).
     """
-    value = np.asarray(value).astype(np.uint64)
+    value = _u64(value)
     shift = np.asarray(shift).astype(np.int64)
     shift = np.broadcast_to(shift, value.shape)
     one = np.uint64(1)
