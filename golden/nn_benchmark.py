@@ -11,7 +11,7 @@ the figures depend on the machine and its load.
 import sys
 import time
 
-from hw.spec.cli import command_line
+from hw.spec.cli import comma_names, command_line
 from .files import check_output, json_on_stdout, write_json
 
 __all__ = ["measure", "main", "GOALS"]
@@ -84,9 +84,7 @@ def main(argv=None):
                         help=f"comma-separated formats among {', '.join(GOALS)} (default: all)")
     parser.add_argument("--json", help="write the rows to FILE (- for stdout)")
     args = parser.parse_args(argv)
-    formats = tuple(name.strip() for name in args.formats.split(",") if name.strip())
-    if not formats or any(name not in GOALS for name in formats):
-        parser.error(f"--formats takes names among {', '.join(GOALS)}, not {args.formats!r}")
+    formats = comma_names(parser, "--formats", args.formats, tuple(GOALS))
     for flag, value in (("--elements", args.elements), ("--repeats", args.repeats)):
         if value < 1:
             parser.error(f"{flag} must be at least 1, not {value}")

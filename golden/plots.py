@@ -32,7 +32,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from hw.spec.cli import command_line
+from hw.spec.cli import comma_names, command_line
 from hw.spec.config import Config
 from hw.spec.formats import FloatFormat, parse_format
 from hw.spec.functions import FUNCTIONS, Family, functions, lookup
@@ -307,14 +307,6 @@ def error_figure(fmt, names, stride=1):
 # ---------------------------------------------------------------------------------------------
 # Command line
 
-def _names(parser, flag, text, choices):
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    bad = [n for n in names if n not in choices]
-    if bad or not names:
-        parser.error(f"{flag} takes names among {', '.join(choices)}, not {text!r}")
-    return names
-
-
 def _error_format(parser, text):
     try:
         fmt = parse_format(text)
@@ -341,8 +333,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help=f"every {QUICK_STRIDE}th input and a coarse curve grid (for tests)")
     args = parser.parse_args(argv)
-    figures = _names(parser, "--figures", args.figures, FIGURES)
-    names = _names(parser, "--functions", args.functions, measurable)
+    figures = comma_names(parser, "--figures", args.figures, FIGURES)
+    names = comma_names(parser, "--functions", args.functions, measurable)
     formats = [_error_format(parser, f) for f in dict.fromkeys(args.formats.split(",")) if f.strip()]
     if not formats:
         parser.error("--formats names no format")

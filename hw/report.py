@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from golden.files import check_output, json_on_stdout, write_files, write_json
 from hw.config import Config
-from hw.spec.cli import EXIT_EXTERNAL, command_line, fail
+from hw.spec.cli import EXIT_EXTERNAL, comma_list, comma_names, command_line, fail
 from hw.spec.config import NEWTON_STAGES, SEEDS
 from hw.spec.functions import FUNCTIONS, Family, functions, lookup
 from hw.emit.instance import ExportedCore
@@ -72,7 +72,7 @@ def report_configs(full=False, formats=FORMATS, names=FUNCTIONS, variants=()):
 def parse_variants(text):
     """``SEED:NEWTON,...`` as ``((seed, newton), ...)``; a ValueError naming the bad item."""
     out = []
-    for item in (part.strip() for part in text.split(",") if part.strip()):
+    for item in comma_list(text):
         seed, _, newton = item.partition(":")
         if seed not in SEEDS or not newton.isdigit() or int(newton) not in NEWTON_STAGES:
             raise ValueError(f"--variants takes SEED:NEWTON items with SEED among {', '.join(SEEDS)} and "
@@ -311,10 +311,7 @@ def main(argv=None):
     else:
         if args.placements < 1:
             parser.error(f"--placements must be at least 1, not {args.placements}")
-        names = tuple(name.strip() for name in args.functions.split(",") if name.strip())
-        unknown = [name for name in names if name not in FUNCTIONS]
-        if unknown or not names:
-            parser.error(f"--functions takes names among {', '.join(FUNCTIONS)}, not {args.functions!r}")
+        names = comma_names(parser, "--functions", args.functions, FUNCTIONS)
         try:
             variants = parse_variants(args.variants)
         except ValueError as error:
@@ -354,7 +351,7 @@ def _recorded(parser, paths, clocks):
     clocks to show (``clocks``, or the files' recorded ones), or a usage error (exit 2) naming the
     file."""
     rows = []
-    for path in (p.strip() for p in paths.split(",") if p.strip()):
+    for path in comma_list(paths):
         try:
             part = json.loads(Path(path).read_text())
         except (OSError, ValueError) as error:
@@ -362,21 +359,20 @@ def _recorded(parser, paths, clocks):
         if not isinstance(part, list) or not part or not all(isinstance(r, dict) for r in part):
             parser.error(f"--from-json {path}: expected a non-empty JSON list of report rows")
         rows += part
-    path = paths
     if not rows:
         parser.error(f"--from-json {paths!r}: no file named")
     missing = sorted({key for r in rows for key in ROW_KEYS if key not in r})
     if missing:
-        parser.error(f"--from-json {path}: rows without {', '.join(missing)}")
+        parser.error(f"--from-json {paths}: rows without {', '.join(missing)}")
     unknown = sorted({r["unit"] for r in rows if r["unit"] not in FUNCTIONS})
     if unknown:
-        parser.error(f"--from-json {path}: unknown functions {', '.join(map(str, unknown))}")
+        parser.error(f"--from-json {paths}: unknown functions {', '.join(map(str, unknown))}")
     recorded = tuple(dict.fromkeys(r["clock_target_mhz"] for r in rows))
     if clocks is None:
         return rows, recorded
     absent = [c for c in clocks if c not in recorded]
     if absent:
-        parser.error(f"--from-json {path}: no rows at {', '.join(f'{c:g}' for c in absent)} MHz "
+        parser.error(f"--from-json {paths}: no rows at {', '.join(f'{c:g}' for c in absent)} MHz "
                      f"(the file has {', '.join(f'{c:g}' for c in recorded)})")
     return [r for r in rows if r["clock_target_mhz"] in clocks], clocks
 

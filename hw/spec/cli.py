@@ -47,6 +47,20 @@ def command_line(prog, description=None, **kwargs):
     return parser
 
 
+def comma_list(text):
+    """The non-empty items of a comma-separated ``text``, stripped."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def comma_names(parser, flag, text, choices):
+    """The names of ``flag``'s comma-separated ``text``, each among ``choices``, or a usage error
+    (exit 2) naming the flag and the choices."""
+    names = comma_list(text)
+    if not names or any(name not in choices for name in names):
+        parser.error(f"{flag} takes names among {', '.join(choices)}, not {text!r}")
+    return names
+
+
 def fail(parser, message, status):
     """Print ``PROG: error: MESSAGE`` on stderr (``parser``'s program name) and return ``status``,
     for ``return fail(...)`` where the error is not a usage error."""
