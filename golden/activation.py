@@ -24,7 +24,7 @@ U64 = np.uint64
 
 
 def _bits(config, raw):
-    raw = np.asarray(raw).astype(np.int64).astype(np.uint64)
+    raw = np.asarray(raw).astype(np.uint64, copy=False)        # signed inputs wrap: two's complement
     return raw & U64((1 << config.format.width) - 1)
 
 
@@ -66,7 +66,7 @@ def activation(config: Config, x, grad=None, alpha=None):
         siga = siga << U64(dp.work_bits - dp.x_frac_bits)
     else:
         alpha_ok = np.ones(shape, dtype=bool)
-        ea, siga = np.full(shape, dp.alpha_exp), np.full(shape, dp.alpha_sig, dtype=np.uint64)
+        ea, siga = dp.alpha_exp, U64(dp.alpha_sig)
 
     q = blocks.square(dp, sigx)
     t = blocks.product(siga, w, q)

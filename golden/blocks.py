@@ -19,7 +19,7 @@ U = np.uint64
 def float_fields(fmt, bits):
     """Fields of raw float bits without normalization (twin of ``FloatFields``): ``sign, cls, exp,
     sig`` with ``sig`` the fraction and its hidden bit (0 for subnormals, whose ``exp`` is ``emin``)."""
-    bits = np.asarray(bits).astype(np.uint64)
+    bits = np.asarray(bits).astype(np.uint64, copy=False)
     man = fmt.man_bits
     sign = ((bits >> U(fmt.width - 1)) & U(1)).astype(np.int64)
     field = ((bits >> U(man)) & U(fmt.exp_max_field)).astype(np.int64)

@@ -25,6 +25,7 @@ from hw.spec.cli import command_line
 from hw.spec.flags import add_config_arguments, config_from_arguments
 from hw.spec.functions import FUNCTIONS, lookup
 from hw.spec.operands import HELP as OPERANDS_HELP, OperandError, load_operand
+from .blocked import blocked
 from .files import check_output, save_npy
 
 __all__ = ["evaluate", "twin", "reference_of", "check_operand_flags", "load_operands", "FLAGS",
@@ -77,7 +78,7 @@ def _join(names):
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def evaluate(config, x=None, grad=None, alpha=None, *, a=None, b=None, c=None):
+def evaluate(config, x=None, grad=None, alpha=None, *, a=None, b=None, c=None, workers=1):
     """Golden results for raw inputs: ``(y, flag)``; ``flag`` is None for float formats.
 
     The operands are those of :attr:`~hw.spec.config.Config.operands`: ``x`` for every function but the FMA, plus
@@ -85,7 +86,8 @@ def evaluate(config, x=None, grad=None, alpha=None, *, a=None, b=None, c=None):
     ``b``, ``c`` (keyword only) for ``function="fma"``, which returns the raw bits of ``a*b + c``
     correctly rounded. Every operand must have the shape of the first; operands the
     configuration has no use for are rejected. ``evaluate(config, **operands)`` takes a mapping
-    of operand names to arrays.
+    of operand names to arrays. Large arrays are computed in cache-sized blocks
+    (:func:`golden.blocked.blocked`), on ``workers`` threads.
     """
     given = {"x": x, "grad": grad, "alpha": alpha, "a": a, "b": b, "c": c}
     entry = config.entry
@@ -115,8 +117,14 @@ def evaluate(config, x=None, grad=None, alpha=None, *, a=None, b=None, c=None):
     first = config.operands[0]
     shape = np.shape(given[first])
     operands = {name: _operand(name, given[name], shape, first) for name in config.operands}
-    result = twin(config)(config, **operands)
-    y, flag = result if isinstance(result, tuple) else (result, None)
+    function = twin(config)
+    names = list(operands)
+
+    def run(*arrays):
+        result = function(config, **dict(zip(names, arrays)))
+        return result if isinstance(result, tuple) else (result, None)
+
+    y, flag = blocked(run, list(operands.values()), workers=workers)
     return y.astype(out_dtype(config.out_width)), flag
 
 

@@ -8,7 +8,8 @@ Forward: ``x`` (any float dtype, any shape, any device) is rounded once (nearest
 unit's format, then the forward unit's result is returned exactly. Backward: ``grad_out`` is
 rounded to the format and the backward unit's result ``grad_out * f'(x)`` (one rounding) is
 returned. The arithmetic is the golden model's (:func:`golden.eval.evaluate`), not a copy: the
-NumPy twins run on the tensor's values (on the CPU), and for the 16-bit formats the forward pass
+NumPy twins run on the tensor's values (on the CPU, in cache-sized blocks on
+``torch.get_num_threads()`` threads), and for the 16-bit formats the forward pass
 looks its results up in a table of all 65,536 of them built from the same twins (on the tensor's
 device); the backward pass too, from a table of the backward unit's results for every ``x`` and
 every grad significand at one grad exponent (built from the twins on first use: BF16 4 s, FP16
@@ -72,6 +73,11 @@ def _backward_config(key):
     return config.with_(function=name) if name in REGISTRY else None
 
 
+def _evaluate(config, **operands):
+    """The golden twins on raw operand arrays, on as many threads as torch uses."""
+    return evaluate(config, workers=torch.get_num_threads(), **operands)
+
+
 def _is_binary32(fmt):
     return (fmt.exp_bits, fmt.man_bits) == (8, 23)
 
@@ -97,7 +103,7 @@ def _to_tensor(fmt, bits, like):
 def _forward_table(key):
     """Values (float64) of the forward unit on every raw 16-bit input."""
     config = _config(key)
-    y, _ = evaluate(config, x=np.arange(1 << 16, dtype=np.uint64))
+    y, _ = _evaluate(config, x=np.arange(1 << 16, dtype=np.uint64))
     return torch.from_numpy(decode_float(config.format, y))
 
 
@@ -145,7 +151,7 @@ def _backward_table(key):
     step = max(1, (1 << 20) >> man)                       # x values per block: 2**20 pairs
     for start in range(0, 1 << 16, step):
         x = np.repeat(np.arange(start, start + step, dtype=np.uint64), 1 << man)
-        y, _ = evaluate(config, x=x, grad=np.tile(grads, step))
+        y, _ = _evaluate(config, x=x, grad=np.tile(grads, step))
         field = (y >> np.uint64(man)) & np.uint64((1 << fmt.exp_bits) - 1)
         usable = (field >= 2) & (field < (1 << fmt.exp_bits) - 1)
         table[start << man:(start + step) << man] = np.where(usable, y, np.uint64(0))
@@ -209,7 +215,7 @@ def _forward(x: torch.Tensor, key: str) -> torch.Tensor:
     if dtype is not None:
         return torch.index_select(_forward_values(key, x.dtype, x.device), 0,
                                   _raw16(x.detach().to(dtype)).reshape(-1)).reshape(x.shape)
-    y, _ = evaluate(config, x=_to_bits(fmt, x).reshape(-1))
+    y, _ = _evaluate(config, x=_to_bits(fmt, x).reshape(-1))
     return _to_tensor(fmt, y, x)
 
 
@@ -232,14 +238,14 @@ def _backward(grad: torch.Tensor, x: torch.Tensor, key: str) -> torch.Tensor:
         out, ok = _backward_by_table(key, x.detach().to(dtype).reshape(-1), grad.detach().to(dtype).reshape(-1))
         if not bool(ok.all()):
             rest = torch.nonzero(~ok).reshape(-1)
-            y, _ = evaluate(backward, x=_to_bits(fmt, x.reshape(-1)[rest]), grad=_to_bits(fmt, grad.reshape(-1)[rest]))
+            y, _ = _evaluate(backward, x=_to_bits(fmt, x.reshape(-1)[rest]), grad=_to_bits(fmt, grad.reshape(-1)[rest]))
             out[rest] = torch.from_numpy(y.astype(np.uint16).view(np.int16)).to(out.device)
         return out.view(dtype).to(x.dtype).reshape(x.shape)
     xb, gb = _to_bits(fmt, x).reshape(-1), _to_bits(fmt, grad).reshape(-1)
     if backward is None:                                   # ReLU: grad where x > 0, else +0
         y = np.where(decode_float(fmt, xb) > 0, gb, np.uint64(0))
     else:
-        y, _ = evaluate(backward, x=xb, grad=gb)
+        y, _ = _evaluate(backward, x=xb, grad=gb)
     return _to_tensor(fmt, y, x)
 
 
@@ -253,7 +259,7 @@ def _forward_alpha(x: torch.Tensor, alpha: torch.Tensor, key: str) -> torch.Tens
     config = _config(key)
     fmt = config.format
     a = torch.broadcast_to(alpha, x.shape)
-    y, _ = evaluate(config, x=_to_bits(fmt, x).reshape(-1), alpha=_to_bits(fmt, a).reshape(-1))
+    y, _ = _evaluate(config, x=_to_bits(fmt, x).reshape(-1), alpha=_to_bits(fmt, a).reshape(-1))
     return _to_tensor(fmt, y, x)
 
 
@@ -272,8 +278,8 @@ def _backward_alpha(grad: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor,
     ops = {"x": _to_bits(fmt, x).reshape(-1),
            "grad": _to_bits(fmt, torch.broadcast_to(grad, x.shape)).reshape(-1),
            "alpha": _to_bits(fmt, torch.broadcast_to(alpha, x.shape)).reshape(-1)}
-    gx, _ = evaluate(config.with_(function=f"{config.function}-grad"), **ops)
-    ga, _ = evaluate(config.with_(function=f"{config.function}-alpha-grad"), **ops)
+    gx, _ = _evaluate(config.with_(function=f"{config.function}-grad"), **ops)
+    ga, _ = _evaluate(config.with_(function=f"{config.function}-alpha-grad"), **ops)
     return _to_tensor(fmt, gx, x), _to_tensor(fmt, ga, x)
 
 

@@ -28,6 +28,7 @@ from fractions import Fraction
 import numpy as np
 
 from hw.spec.formats import FixedFormat, FloatFormat
+from .blocked import blocked
 
 __all__ = ["decode_float", "encode_float_value", "rsqrt_exact", "rsqrt_exact_fixed", "exact_value",
            "rsqrt_mpfr", "rsqrt_fixed_int", "fma_mpfr", "relu_exact", "float_classes", "activation_exact", "activation_value",
@@ -35,25 +36,6 @@ __all__ = ["decode_float", "encode_float_value", "rsqrt_exact", "rsqrt_exact_fix
 
 U = np.uint64
 _MASK32 = U(0xFFFFFFFF)
-_BLOCK = 1 << 16     # large arrays are processed in cache-sized blocks (several times faster)
-
-
-def _blocked(function, bits, outputs):
-    """Apply the elementwise ``function`` (returning ``outputs`` arrays) block by block."""
-    bits = np.asarray(bits)
-    if bits.size <= _BLOCK:
-        return function(bits)
-    flat = bits.reshape(-1)
-    results = None
-    for start in range(0, flat.size, _BLOCK):
-        part = function(flat[start:start + _BLOCK])
-        part = part if outputs > 1 else (part,)
-        if results is None:
-            results = [np.empty(flat.shape, dtype=p.dtype) for p in part]
-        for out, p in zip(results, part):
-            out[start:start + _BLOCK] = p
-    results = [r.reshape(bits.shape) for r in results]
-    return tuple(results) if outputs > 1 else results[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,7 +143,7 @@ def rsqrt_exact(fmt: FloatFormat, bits):
     """Correctly rounded (nearest even) ``1/sqrt(x)`` of raw float bits, as raw bits (uint64)."""
     if not isinstance(fmt, FloatFormat):
         raise TypeError(f"rsqrt_exact takes a FloatFormat, not {fmt!r}")
-    return _blocked(lambda b: _rsqrt_exact(fmt, b), bits, 1)
+    return blocked(lambda b: _rsqrt_exact(fmt, b), [bits])
 
 
 def _rsqrt_exact(fmt, bits):
@@ -190,7 +172,7 @@ def rsqrt_exact_fixed(config, bits):
     Returns ``(y, flag)`` like the golden model: zero -> ``max_int`` flagged, negative -> ``0``
     flagged, results beyond ``out_format`` saturate to ``max_int`` flagged.
     """
-    return _blocked(lambda b: _rsqrt_exact_fixed(config, b), bits, 2)
+    return blocked(lambda b: _rsqrt_exact_fixed(config, b), [bits])
 
 
 def _rsqrt_exact_fixed(config, bits):
@@ -324,25 +306,6 @@ def _check_activation_args(config, x, grad, alpha):
             value = np.broadcast_to(np.asarray(value), shape)
         operands.append(value)
     return shape, operands
-
-
-def _blocked_many(function, shape, operands, outputs):
-    """``function(*operands)`` on flattened operands (None passes through), block by block."""
-    flat = [None if o is None else np.asarray(o).reshape(-1) for o in operands]
-    size = int(np.prod(shape, dtype=np.int64))
-    results = None
-    for start in range(0, max(size, 1), _BLOCK):
-        part = function(*[None if f is None else f[start:start + _BLOCK] for f in flat])
-        part = part if outputs > 1 else (part,)
-        if results is None:
-            if size <= _BLOCK:
-                results = list(part)
-                break
-            results = [np.empty(size, dtype=p.dtype) for p in part]
-        for out, p in zip(results, part):
-            out[start:start + _BLOCK] = p
-    results = [r.reshape(shape) for r in results]
-    return tuple(results) if outputs > 1 else results[0]
 
 
 def _decode_input(config, bits):
@@ -570,13 +533,13 @@ def activation_exact(config, x, grad=None, alpha=None):
     ``[-(max_int + 1), max_int]``; a zero ``x`` (forward) or ``grad`` (backward) gives 0; an
     invalid runtime alpha gives ``y = 0, flag = 1``.
     """
-    shape, operands = _check_activation_args(config, x, grad, alpha)
+    _, operands = _check_activation_args(config, x, grad, alpha)
 
     def run(xs, gs, als):
         a = _analyse(config, xs, gs, als)
         return a.y if config.is_float else (a.y, a.flag)
 
-    return _blocked_many(run, shape, operands, 1 if config.is_float else 2)
+    return blocked(run, operands)
 
 
 def activation_value(config, x, grad=None, alpha=None):
@@ -585,13 +548,13 @@ def activation_value(config, x, grad=None, alpha=None):
     where it is exactly zero. Fixed point gives the real value. Values beyond the float64 range
     (only ``grad * f'(x)`` with a huge alpha can get there) underflow to ``±0``; errors in ulps
     come from :func:`activation_compare`, which does not need the value in float64."""
-    shape, operands = _check_activation_args(config, x, grad, alpha)
+    _, operands = _check_activation_args(config, x, grad, alpha)
 
     def run(xs, gs, als):
         a = _analyse(config, xs, gs, als)
         return _value_of(config, a)
 
-    return _blocked_many(run, shape, operands, 1)
+    return blocked(run, operands)
 
 
 def _value_of(config, a):
@@ -664,7 +627,7 @@ def activation_compare(config, y, x, grad=None, alpha=None, flag=None):
             rel = np.where(numeric & normal & np.isfinite(yv) & (yv != 0), rel, np.nan)
         return a.y, ref_flag, _value_of(config, a), numeric, ulp, rel, wrong
 
-    parts = _blocked_many(run, shape, operands, len(names))
+    parts = blocked(run, operands)
     result = dict(zip(names, parts))
     if config.is_float:
         result["reference_flag"] = None

@@ -118,6 +118,12 @@ def test_mul_shr_is_exact():
         b = rng.integers(0, 2 ** width_b, 2000, dtype=np.uint64)
         got = mul_shr(a, b, shift)
         assert all(int(g) == (int(x) * int(y)) >> shift for g, x, y in zip(got, a, b))
+    b = rng.integers(0, 2 ** 40, 2000, dtype=np.uint64)
+    for k, shift in ((0, 0), (5, 30), (20, 5), (24, 64), (10, 80)):        # by a power of two: a shift
+        for got in (mul_shr(np.uint64(1 << k), b, shift), mul_shr(b, np.uint64(1 << k), shift)):
+            assert got.tolist() == [(int(y) << k) >> shift for y in b]
+    with pytest.raises(OverflowError):
+        mul_shr(np.uint64(1 << 30), np.array([2 ** 40], dtype=np.uint64), 5)
 
 
 def test_round_shift_ties_to_even():
@@ -125,6 +131,22 @@ def test_round_shift_ties_to_even():
     d = np.array([1, 2, 1, 1, 3, 0, 70])
     assert round_shift(v, d).tolist() == [2, 2, 4, 6, 2, 3, 0]
     assert bit_length(np.array([0, 1, 255, 256], dtype=np.uint64)).tolist() == [0, 1, 8, 9]
+
+
+@pytest.mark.parametrize("top", [12, 40, 63, 64], ids=lambda t: f"below_2^{t}")
+def test_round_shift_matches_exact_rounding(top):
+    """Random values and exact ties, shifts 1..63 (the no-carry fast path below ``2**63``) and 0..63
+    (the general path): nearest, ties to even, as Python's integers give it."""
+    rng = np.random.default_rng(top)
+    for shifts in ((1, 64), (0, 64)):
+        d = rng.integers(*shifts, 3000)
+        v = rng.integers(0, 2 ** top - 1, 3000, dtype=np.uint64, endpoint=True)
+        tie = (v >> np.minimum(d, 63).astype(np.uint64) << np.minimum(d, 63).astype(np.uint64)) | \
+            np.where((d >= 1) & (d < 64), np.uint64(1) << np.maximum(d - 1, 0).astype(np.uint64), np.uint64(0))
+        for values in (v, np.where(np.arange(3000) % 2 == 0, tie, v)):
+            exact = [(int(x) + (1 << (int(s) - 1)) - 1 + ((int(x) >> int(s)) & 1)) >> int(s) if s else int(x)
+                     for x, s in zip(values, d)]
+            assert round_shift(values, d).tolist() == exact
 
 
 def test_bit_length_at_every_power_of_two():

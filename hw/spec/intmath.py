@@ -17,9 +17,19 @@ def mul_shr(a, b, shift):
     """``(a * b) >> shift`` exactly, for non-negative ``a, b < 2**64`` and a result below ``2**64``.
 
     The 128-bit product is formed from 32-bit limbs, so any product width up to 128 bits is exact;
-    where every product fits 64 bits (by the operands' largest values) it is formed directly.
+    where every product fits 64 bits (by the operands' largest values) it is formed directly, and a
+    product by a scalar power of two is a shift.
     """
     a, b = _u64(a), _u64(b)
+    if b.ndim == 0 and a.ndim != 0:
+        a, b = b, a
+    if a.ndim == 0 and int(a) and int(a) & (int(a) - 1) == 0:       # by a power of two: a shift
+        left = int(a).bit_length() - 1 - shift
+        if left >= 0:
+            if b.size and int(b.max()).bit_length() + left > 64:
+                raise OverflowError(f"mul_shr: product >> {shift} does not fit in 64 bits")
+            return b << np.uint64(left)
+        return b >> np.uint64(-left) if -left < 64 else np.zeros(b.shape, np.uint64)
     if a.size and b.size and int(a.max()).bit_length() + int(b.max()).bit_length() <= 64:
         return (a * b) >> np.uint64(shift) if shift < 64 else np.zeros(np.broadcast(a, b).shape, np.uint64)
     a0, a1 = a & _MASK32, a >> np.uint64(32)
@@ -55,9 +65,13 @@ def round_shift(value, shift):
     Shifts of 64 or more give 0 (the value is below half the step, as callers guarantee).
     """
     value = _u64(value)
-    shift = np.asarray(shift).astype(np.int64)
+    shift = np.asarray(shift).astype(np.int64, copy=False)
     shift = np.broadcast_to(shift, value.shape)
     one = np.uint64(1)
+    if value.size and int(shift.min()) >= 1 and int(shift.max()) < 64 and int(value.max()) < 1 << 63:
+        # No carry out of 64 bits: add half, less one unless the kept part is odd, and shift.
+        s = shift.astype(np.uint64)
+        return (value + ((one << (s - one)) - one) + ((value >> s) & one)) >> s
     safe = np.minimum(shift, 63).astype(np.uint64)
     kept = np.where(shift >= 64, np.uint64(0), value >> safe)
     half = np.where(shift >= 1, one << (np.maximum(shift, 1) - 1).astype(np.uint64), np.uint64(0))

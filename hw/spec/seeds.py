@@ -4,6 +4,8 @@ The table contents come from :mod:`hw.spec.datapath`; their error is measured by
 here, exactly as the hardware does (:class:`hw.rtl.blocks.seed.PolySeed`; golden twin:
 :func:`golden.blocks.seed_poly`, which calls :func:`poly_seed`).
 """
+import functools
+
 import numpy as np
 
 from .intmath import mul_shr
@@ -28,10 +30,7 @@ def poly_seed(seed, table_bits, fields, parity, sig):
     :class:`~hw.spec.datapath.Datapath` attributes the seed reads (``table``, ``frac_bits``,
     ``slope_width``, ``curve_width``, ``poly_u_bits``, ``square_bits``). Entries may be wider than
     64 bits; each coefficient is not."""
-    curve = fields.curve_width if seed == "quad" else 0
-    layout = [(fields.slope_width + curve, None), (curve, fields.slope_width), (0, curve)]
-    c0, c1, c2 = (np.array([(e >> shift) & ((1 << width) - 1) if width is not None else e >> shift
-                            for e in fields.table], dtype=np.uint64) for shift, width in layout)
+    c0, c1, c2 = _coefficients(fields.table, fields.slope_width, fields.curve_width if seed == "quad" else 0)
     index = table_index(table_bits, fields.frac_bits, parity, sig)
     u = sig & U((1 << fields.poly_u_bits) - 1)
     r0 = c0[index] - mul_shr(c1[index], u, fields.poly_u_bits)
@@ -39,6 +38,14 @@ def poly_seed(seed, table_bits, fields, parity, sig):
         ut = u >> U(fields.poly_u_bits - fields.square_bits)
         r0 = r0 + mul_shr(c2[index], mul_shr(ut, ut, fields.square_bits), fields.square_bits)
     return r0
+
+
+@functools.lru_cache(maxsize=64)
+def _coefficients(table, slope_width, curve_width):
+    """The packed entries ``table`` split into ``c0, c1, c2`` arrays (``c2`` is 0 for a line)."""
+    layout = [(slope_width + curve_width, None), (curve_width, slope_width), (0, curve_width)]
+    return tuple(np.array([(e >> shift) & ((1 << width) - 1) if width is not None else e >> shift
+                           for e in table], dtype=np.uint64) for shift, width in layout)
 
 
 def parabolas(function, start, width, value_bits):

@@ -1,0 +1,40 @@
+"""Elementwise NumPy functions applied to large arrays in cache-sized blocks.
+
+A chain of whole-array NumPy operations on a million elements streams every temporary through
+main memory; the same chain on blocks of :data:`BLOCK` elements keeps them in the cache, which is
+several times faster. Blocks are independent, so they can also run on several threads (NumPy
+releases the GIL inside its loops): about 1.5x on 2 cores for the FP32 twins.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["BLOCK", "blocked"]
+
+BLOCK = 1 << 16
+
+
+def blocked(function, operands, *, workers=1, block=BLOCK):
+    """``function(*operands)`` for an elementwise ``function`` of equally shaped arrays (None
+    passes through as None), computed block by block on the flattened operands, on ``workers``
+    threads. ``function`` returns one array or a tuple of arrays (None passes through); the
+    result has the same form, each array in the operands' shape."""
+    present = [np.asarray(o) for o in operands if o is not None]
+    shape = present[0].shape if present else ()
+    size = int(np.prod(shape, dtype=np.int64))
+    flat = [None if o is None else np.asarray(o).reshape(-1) for o in operands]
+    starts = range(0, max(size, 1), block)
+
+    def run(start):
+        return function(*[None if f is None else f[start:start + block] for f in flat])
+
+    if workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(min(workers, len(starts))) as pool:
+            parts = list(pool.map(run, starts))
+    else:
+        parts = [run(start) for start in starts]
+    single = not isinstance(parts[0], tuple)
+    columns = zip(*[(p,) if single else p for p in parts])
+    results = tuple(None if column[0] is None else np.concatenate(column).reshape(shape) if len(column) > 1
+                    else column[0].reshape(shape) for column in columns)
+    return results[0] if single else results
