@@ -14,7 +14,7 @@ from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum
 from hw.rtl.blocks.newton import NewtonStage
 from hw.rtl.blocks.reduce import RangeReduce
 from hw.rtl.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundShift
-from hw.rtl.blocks.seed import LutSeed, MagicSeed, PolySeed
+from hw.rtl.blocks.seed import LutSeed, MagicSeed, PolySeed, poly_cuts
 from hw.rtl.blocks.multiply import Product, Square
 from hw.spec.tiles import dsp_tiles, has_split
 from hw.rtl.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
@@ -161,6 +161,7 @@ def test_lut_seed_exhaustive(fmt, table_bits):
     (dict(format="bf16", function="isrlu"), ()),
     (dict(format="bf16", function="isru-grad"), ("seed_linear",)),
     (dict(format="fp16", function="isru"), ("seed_products", "seed_sum")),
+    (dict(format="fp16", function="isrlu"), ("seed_products_tiles", "seed_products", "seed_sum")),
     (dict(format="fp16", function="isrlu-grad"), ("seed_products_tiles", "seed_products", "seed_curve",
                                                   "seed_sum")),
     (dict(format="fp32", seed="quad", table_bits=7, newton=1), ("seed_curve",)),
@@ -177,7 +178,8 @@ def test_poly_seed(spec, cuts):
                            rng.integers(0, 1 << dp.frac_bits, 2000)]).astype(np.uint64)
     parity = np.concatenate([np.zeros_like(frac), np.ones_like(frac)]).astype(np.int64)
     sig = np.concatenate([frac, frac]) | np.uint64(1 << dp.frac_bits)
-    dut = PolySeed(config, dp, cuts={name: True for name in cuts})
+    dut = PolySeed(config, dp, cuts={name: True for name in cuts}, square_rom=dp.seed_square_rom)
+    assert set(cuts) <= set(poly_cuts(config.seed, dp.seed_square_rom))
     assert dut.latency == 1 + len(cuts)
     got = run_pipelined(dut, dut.latency, {"parity": parity, "sig": sig}, ["r0"])
     expected = twin.seed_poly(config, dp, parity, sig)

@@ -27,7 +27,7 @@ __all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_content
 
 GUARD_BITS = 4
 # Float activations square significands of up to this many fraction bits with a table (block RAM)
-# rather than a DSP multiplier: BF16 (7) and FP16 (10).
+# rather than a DSP multiplier: BF16 (7) and FP16 (10); so does a quad seed its ``ut`` (FP16).
 SQUARE_ROM_MAX_BITS = 10
 SEED_GUARD_BITS = 4
 # The activations have more products than the UP5K has DSPs (an FP32 one: x**2, the seed's three,
@@ -70,6 +70,12 @@ class Datapath:
         ``2**-(man_bits + 2)`` at the smallest normal ``x``; a core error under 0.4, which Newton
         stages keep, cannot halve it), so the packer's subnormal shift is one bit. ``None``: any."""
         return 1 if self.subnormal_x_passes and self.seed_error <= 0.4 else None
+
+    @property
+    def seed_square_rom(self):
+        """A quad seed whose ``ut**2`` is short enough to be read from a table of squares (block
+        RAM) beside its coefficients, so that ``c2*v`` runs beside ``c1*u``."""
+        return 0 < self.square_bits <= SQUARE_ROM_MAX_BITS
 
     @property
     def alpha_shift(self):

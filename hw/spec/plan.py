@@ -143,6 +143,12 @@ def _core_cuts(config, dp):
     if config.seed == "pwl":            # the line c0 - c1*u after the table read
         cuts += _product_cuts(device, "seed_linear", dp.slope_width, dp.poly_u_bits, device.ns("subtract"),
                               row_bits=dp.row_bits, split=False)
+    elif config.seed == "quad" and dp.seed_square_rom:     # v read beside the table: c1*u beside c2*v; the sum
+        parts = [_product_parts_ns(device, dp.slope_width, dp.poly_u_bits, row_bits=dp.row_bits),
+                 _product_parts_ns(device, dp.curve_width, dp.square_bits, row_bits=dp.row_bits)]
+        cuts += [Cut(inner_cuts("seed_products")[0], max(before for before, _, _ in parts)),
+                 Cut("seed_products", max(middle + chain for _, middle, chain in parts)),
+                 Cut("seed_sum", device.chain_ns(dp.seed_bits + 2) + device.ns("lut"))]
     elif config.seed == "quad":         # c1*u beside ut**2; c2*v beside c0 - c1*u; their sum
         shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.row_bits),
                   (dp.square_bits, dp.square_bits, True, dp.row_bits)]

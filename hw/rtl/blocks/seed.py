@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from hw.rtl.pipeline import register
 from .multiply import multiply
 
-__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "quad_cuts", "quad_table"]
+__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "SQUARE_ROM_CUTS", "poly_cuts", "quad_cuts", "quad_table"]
 
 
 class LutSeed(wiring.Component):
@@ -43,6 +43,13 @@ class LutSeed(wiring.Component):
 
 POLY_CUTS = {"pwl": ("seed_linear_tiles", "seed_linear"),
              "quad": ("seed_products_tiles", "seed_products", "seed_curve", "seed_sum")}
+# A parabola whose ``ut**2`` is read from a table beside its coefficients: no curve step.
+SQUARE_ROM_CUTS = ("seed_products_tiles", "seed_products", "seed_sum")
+
+
+def poly_cuts(seed, square_rom=False):
+    """The optional cuts of a :class:`PolySeed` of ``seed`` (``pwl`` or ``quad``)."""
+    return SQUARE_ROM_CUTS if seed == "quad" and square_rom else POLY_CUTS[seed]
 
 
 class PolySeed(wiring.Component):
@@ -55,16 +62,20 @@ class PolySeed(wiring.Component):
 
     Ports: ``parity``, ``sig`` (in); ``en`` (in, read enable = pipeline advance); ``r0`` (out,
     ``seed_bits`` fraction bits). Latency 1 (the synchronous ROM read; ``u`` is registered beside
-    it) plus one per enabled cut of :data:`POLY_CUTS` (``cuts`` maps each name to whether it holds
+    it) plus one per enabled cut of :func:`poly_cuts` (``cuts`` maps each name to whether it holds
     a register): ``pwl``: the product's tile register, after the line; ``quad``: the first
     products' tile registers, after them, after ``c2*v`` (beside ``c0 - c1*u``), after the sum.
+    With ``square_rom`` (``quad``), ``v`` is read from a ``2**D``-entry table of squares beside
+    the coefficients, so ``c2*v`` runs beside ``c1*u``: their tile registers, after them, after
+    ``c0 - c1*u + c2*v``.
     Contents: :func:`hw.spec.datapath.pwl_contents`, :func:`hw.spec.datapath.quad_contents`.
     ``block_ram``: ask synthesis for block RAM (``ram_style``), which Yosys otherwise skips for
     short, wide tables and builds from LUTs.
     """
-    def __init__(self, config, dp, cuts=None, block_ram=False):
+    def __init__(self, config, dp, cuts=None, block_ram=False, square_rom=False):
         self.config, self.dp, self.block_ram = config, dp, block_ram
-        self.cuts = {name: bool((cuts or {}).get(name, False)) for name in POLY_CUTS[config.seed]}
+        self.square_rom = square_rom and config.seed == "quad"
+        self.cuts = {name: bool((cuts or {}).get(name, False)) for name in poly_cuts(config.seed, self.square_rom)}
         super().__init__({
             "parity": In(1), "sig": In(dp.frac_bits + 1), "en": In(1),
             "r0": Out(dp.seed_bits + 1),
@@ -96,6 +107,8 @@ class PolySeed(wiring.Component):
             m.d.comb += self.r0.eq(self._cut(m, "seed_linear", [line])[0])
             return m
         d = dp.square_bits
+        if self.square_rom:
+            return self._square_rom_parabola(m, c0, c2, slope)
         ut = u[u_bits - d:]
         square = multiply(m, "square", ut, ut, self.en, self.cuts[first], dp.row_bits, device=dp.device)
         c0, c2 = self._cut(m, first, [c0, c2])
@@ -108,6 +121,21 @@ class PolySeed(wiring.Component):
         bend = multiply(m, "curve", c2, v, self.en, row_bits=dp.row_bits, device=dp.device)
         line, bend = self._cut(m, "seed_curve", [line, bend])
         total = (line + (bend >> d))[:dp.seed_bits + 1]
+        m.d.comb += self.r0.eq(self._cut(m, "seed_sum", [total])[0])
+        return m
+
+    def _square_rom_parabola(self, m, c0, c2, slope):
+        """``c0 - c1*u + c2*v`` with ``v`` read from a table of squares (``slope = c1*u``)."""
+        dp, u_bits, d = self.dp, self.dp.poly_u_bits, self.dp.square_bits
+        m.submodules.squares = squares = Memory(shape=unsigned(d), depth=1 << d,
+                                                init=[(j * j) >> d for j in range(1 << d)])
+        square_port = squares.read_port(domain="sync")
+        m.d.comb += [square_port.addr.eq(self.sig[u_bits - d:u_bits]),
+                     square_port.en.eq(self.en)]
+        first = SQUARE_ROM_CUTS[0]
+        bend = multiply(m, "curve", c2, square_port.data, self.en, self.cuts[first], dp.row_bits, device=dp.device)
+        c0, slope, bend = self._cut(m, "seed_products", self._cut(m, first, [c0]) + [slope, bend])
+        total = (c0 - (slope >> u_bits) + (bend >> d))[:dp.seed_bits + 1]
         m.d.comb += self.r0.eq(self._cut(m, "seed_sum", [total])[0])
         return m
 

@@ -2,7 +2,7 @@
 from hw.rtl.blocks.newton import NEWTON_PRODUCTS, NEWTON_STEPS, NewtonStage
 from hw.rtl.blocks.reduce import RangeReduce
 from hw.rtl.blocks.residual import residual_round
-from hw.rtl.blocks.seed import POLY_CUTS, LutSeed, MagicSeed, PolySeed
+from hw.rtl.blocks.seed import POLY_CUTS, LutSeed, MagicSeed, PolySeed, poly_cuts
 
 __all__ = ["rsqrt_core"]
 
@@ -18,7 +18,8 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
     reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
     m.d.comb += [reduce.exp.eq(exp), reduce.sig.eq(sig)]
     if config.seed in POLY_CUTS:
-        seed = PolySeed(config, dp, cuts={name: st.on(name) for name in POLY_CUTS[config.seed]})
+        cuts = poly_cuts(config.seed, dp.seed_square_rom)
+        seed = PolySeed(config, dp, cuts={name: st.on(name) for name in cuts}, square_rom=dp.seed_square_rom)
     else:
         seed = (LutSeed if config.seed == "lut" else MagicSeed)(config, dp)
     m.submodules[f"{name}_seed"] = seed
@@ -26,7 +27,7 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
     live = {**live, "mr": reduce.mr, "k": reduce.k}
     if config.seed != "magic":           # the ROM read is the "seed" register
         m.d.comb += seed.en.eq(en)
-        live = st.cut_each(("seed",) + POLY_CUTS.get(config.seed, ()), live)
+        live = st.cut_each(("seed",) + (poly_cuts(config.seed, dp.seed_square_rom) if config.seed in POLY_CUTS else ()), live)
         r = seed.r0
     else:
         live = st.cut("seed", {**live, "r": seed.r0})
