@@ -50,8 +50,8 @@ class FloatFields(wiring.Component):
 
 class FloatUnpack(wiring.Component):
     """Float fields, class and normalized significand (:class:`FloatFields`, then a subnormal's
-    leading one shifted to the top). Latency 0, or 1 with ``cut`` (a register
-    after the leading-one count of a subnormal's fraction, before the normalizing shift).
+    leading one shifted to the top). Latency 0, or 1 with ``cut`` (a register after the fields
+    and the shift amount, the leading-one count of a subnormal's fraction, before the shift).
 
     Ports: ``bits`` (in, format width); ``en`` (in, pipeline advance); ``sign``; ``cls``
     (:class:`~hw.spec.classes.Cls`); ``exp`` (signed ``exp_width``, unbiased, below ``emin`` for
@@ -72,19 +72,18 @@ class FloatUnpack(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt, man = self.fmt, self.fmt.man_bits
-        # The leading one's index and whether there is one are registered as they are: the
-        # shift amount (an adder) is worked out after the cut.
-        lead = register(m, self.en, leading_one(m, self.bits[:man], "frac_lead"), "lead", self.cut)
-        nonzero = register(m, self.en, self.bits[:man].any(), "nonzero", self.cut)
+        # Before the cut: the fields and the shift that brings the significand's leading one to
+        # the top (0 for normal inputs, man + 1 for zeros); after it only the shift itself.
         m.submodules.fields = fields = FloatFields(fmt, len(self.exp))
-        m.d.comb += fields.bits.eq(register(m, self.en, self.bits, "bits", self.cut))
-        m.d.comb += [self.sign.eq(fields.sign), self.cls.eq(fields.cls)]
-        shift = Signal(range(man + 2))
-        m.d.comb += shift.eq(Mux(nonzero, man - lead, man + 1))
-        with m.If(fields.sig[man]):             # normal (or infinity/NaN): the fields as they are
-            m.d.comb += [self.sig.eq(fields.sig), self.exp.eq(fields.exp)]
-        with m.Else():                          # subnormal or zero: shift the leading one up
-            m.d.comb += [self.sig.eq(fields.sig << shift), self.exp.eq(fmt.emin - shift)]
+        m.d.comb += fields.bits.eq(self.bits)
+        frac = self.bits[:man]
+        amount = Signal(range(man + 2))
+        m.d.comb += amount.eq(Mux(fields.sig[man], 0, Mux(frac.any(), man - leading_one(m, frac, "frac_lead"), man + 1)))
+        shift, sig, exp = (register(m, self.en, value, name, self.cut)
+                           for value, name in ((amount, "shift"), (fields.sig, "sig"), (fields.exp, "exp")))
+        m.d.comb += [self.sign.eq(register(m, self.en, fields.sign, "sign", self.cut)),
+                     self.cls.eq(register(m, self.en, fields.cls, "cls", self.cut)),
+                     self.sig.eq(sig << shift), self.exp.eq(exp - shift)]
         return m
 
 
