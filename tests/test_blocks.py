@@ -81,7 +81,8 @@ def run_pipelined(dut, latency, inputs, outputs):
     return {name: _array(values) for name, values in got.items()}
 
 
-@pytest.mark.parametrize("fmt, cut", [("e5m2", False), ("e4m3", False), ("e3m4", False), ("e4m3", True)])
+@pytest.mark.parametrize("fmt, cut", [("e5m2", False), ("e4m3", False), ("e3m4", False), ("e4m3", True),
+                                      ("e3m5", True), ("e3m8", True)])
 def test_float_unpack_exhaustive(fmt, cut):
     config = Config(fmt)
     dp = datapath(config)

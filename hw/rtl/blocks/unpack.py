@@ -1,11 +1,11 @@
 """Unpack and classify an operand into ``sign, cls, exp, sig`` (twins: golden.blocks.unpack_*)."""
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.spec.classes import Cls
 from hw.rtl.pipeline import register
-from .leading import bit_length, leading_one
+from .leading import bit_length, leading_zeros
 
 __all__ = ["FloatFields", "FloatUnpack", "FixedUnpack"]
 
@@ -51,7 +51,7 @@ class FloatFields(wiring.Component):
 class FloatUnpack(wiring.Component):
     """Float fields, class and normalized significand (:class:`FloatFields`, then a subnormal's
     leading one shifted to the top). Latency 0, or 1 with ``cut`` (a register after the fields
-    and the shift amount, the leading-one count of a subnormal's fraction, before the shift).
+    and the leading-zero count of the fraction, before a subnormal's shift).
 
     Ports: ``bits`` (in, format width); ``en`` (in, pipeline advance); ``sign``; ``cls``
     (:class:`~hw.spec.classes.Cls`); ``exp`` (signed ``exp_width``, unbiased, below ``emin`` for
@@ -72,18 +72,20 @@ class FloatUnpack(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt, man = self.fmt, self.fmt.man_bits
-        # Before the cut: the fields and the shift that brings the significand's leading one to
-        # the top (0 for normal inputs, man + 1 for zeros); after it only the shift itself.
+        # Before the cut: the fields and the leading zeros of the fraction (man for a zero one:
+        # a one below it); after it, a subnormal's fraction shifted by one more than them.
         m.submodules.fields = fields = FloatFields(fmt, len(self.exp))
         m.d.comb += fields.bits.eq(self.bits)
-        frac = self.bits[:man]
-        amount = Signal(range(man + 2))
-        m.d.comb += amount.eq(Mux(fields.sig[man], 0, Mux(frac.any(), man - leading_one(m, frac, "frac_lead"), man + 1)))
-        shift, sig, exp = (register(m, self.en, value, name, self.cut)
-                           for value, name in ((amount, "shift"), (fields.sig, "sig"), (fields.exp, "exp")))
+        width = 1 << man.bit_length()
+        word = Cat(Const(1 << (width - man - 1), width - man), self.bits[:man])
+        lz, sig, exp = (register(m, self.en, value, name, self.cut) for value, name in
+                        ((leading_zeros(m, word, "frac_lz"), "lz"), (fields.sig, "sig"), (fields.exp, "exp")))
         m.d.comb += [self.sign.eq(register(m, self.en, fields.sign, "sign", self.cut)),
-                     self.cls.eq(register(m, self.en, fields.cls, "cls", self.cut)),
-                     self.sig.eq(sig << shift), self.exp.eq(exp - shift)]
+                     self.cls.eq(register(m, self.en, fields.cls, "cls", self.cut))]
+        with m.If(sig[man]):                    # normal (or infinity/NaN): the fields as they are
+            m.d.comb += [self.sig.eq(sig), self.exp.eq(exp)]
+        with m.Else():                          # subnormal or zero: the leading one to the top
+            m.d.comb += [self.sig.eq((sig << 1) << lz), self.exp.eq(fmt.emin - 1 - lz)]
         return m
 
 
