@@ -39,7 +39,8 @@ class ActivationUnit(StreamUnit):
 
     Timing: initiation interval 1; with every pipeline register, latency ``14 + 7 * newton``
     cycles for floats, 13 for fixed point (one less where a subnormal ``x`` passes through
-    unnormalized: one unpack stage; +2 with the pwl seed, +4 with the quad seed; +1 for ``x**2``
+    unnormalized: one unpack stage; +2 with the pwl seed, +4 with the quad seed, +3 where it reads
+    ``ut**2`` from a table (FP16 forward); +1 for ``x**2``
     and +1 for ``alpha*x**2`` where they are products; +4 for ``r**2``, ``r**3`` where the seed
     does not give ``f'`` itself): unpack's count and shift, ``x**2`` (a table read for
     BF16/FP16), ``alpha*x**2``, ``1 + .`` (its alignment, then its sum), its normalization, seed
