@@ -22,27 +22,30 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   output wire [15:0] out_y;             // result y: raw bf16 bits, W=16
 
   // Registers
-  reg valid_1;
-  reg [15:0] lane0_unpack_bits_8;
   reg lane0_unpack_sign;
-  reg lane0_seed_sign;
-  reg lane0_normalize_sign;
-  reg lane0_shift_sign;
+  reg valid_1;
   reg valid_2;
   reg valid_3;
   reg valid_4;
   reg valid_5;
-  reg [2:0] lane0_unpack_lead;
-  reg lane0_unpack_nonzero;
+  reg lane0_unpack_sign_2;
+  reg lane0_seed_sign;
+  reg lane0_normalize_sign;
+  reg lane0_shift_sign;
+  reg [2:0] lane0_unpack_lz;
+  reg [7:0] lane0_unpack_sig;
   reg [6:0] sig;
+  reg [7:0] lane0_unpack_exp_16;
+  reg r1;
   reg [10:0] exp;
   reg [9:0] lane0_seed_k;
   reg [1:0] lane0_unpack_cls;
+  reg [1:0] lane0_unpack_cls_2;
   reg [1:0] lane0_seed_cls;
   reg [1:0] lane0_normalize_cls;
   reg [1:0] lane0_shift_cls;
   reg [8:0] lane0_pack_v;
-  reg [8:0] r1;
+  reg [8:0] r2;
   reg [1:0] lane0_pack_d_16;
   reg [7:0] lane0_pack_top_27;
   reg [7:0] lane0_pack_top_s;
@@ -50,29 +53,34 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   reg lane0_pack_overflow_s;
   reg [6:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r2;
   reg [7:0] r3;
+  reg [7:0] r4;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
   assign in_ready = n1 | out_ready;
   wire [15:0] n2 = lane0_shift_sign ? 16'h8000 : 16'h0;
-  wire n3 = in_x[2] | in_x[3];
-  wire lane0_unpack_frac_lead_l1_0 = n3 ? in_x[3] : in_x[1];
-  wire lane0_unpack_frac_lead_l1_1 = in_x[6] ? 1'b0 : in_x[5];
-  wire n4 = in_x[4] | in_x[5];
-  wire n5 = n4 | in_x[6];
-  wire [1:0] lane0_unpack_frac_lead_l2_0 = n5 ? {in_x[6], lane0_unpack_frac_lead_l1_1} : {n3, lane0_unpack_frac_lead_l1_0};
-  wire [3:0] n6 = 4'h7 - {1'b0, lane0_unpack_lead};
-  wire n7 = |in_x[6:0];
-  wire [3:0] lane0_unpack_shift = lane0_unpack_nonzero ? n6 : 4'h8;
-  wire [8:0] n8 = 9'h182 - {5'h0, lane0_unpack_shift};
-  wire lane0_unpack_fields_port_46_0 = |lane0_unpack_bits_8[14:7];
-  wire [6:0] n9 = lane0_unpack_bits_8[6:0] << lane0_unpack_shift;
-  wire [6:0] lane0_unpack_sig_18 = lane0_unpack_fields_port_46_0 ? lane0_unpack_bits_8[6:0] : n9;
-  wire [8:0] n10 = {1'b0, lane0_unpack_bits_8[14:7]} - 9'h7f;
-  wire [8:0] lane0_unpack_fields_port_49_0 = lane0_unpack_fields_port_46_0 ? n10 : 9'h182;
-  wire [10:0] exp_39 = lane0_unpack_fields_port_46_0 ? {{2{lane0_unpack_fields_port_49_0[8]}}, lane0_unpack_fields_port_49_0} : {{2{n8[8]}}, n8};
+  wire lane0_unpack_frac_lz_l0_0 = ~in_x[0];
+  wire lane0_unpack_frac_lz_l0_1 = ~in_x[2];
+  wire lane0_unpack_frac_lz_l0_2 = ~in_x[4];
+  wire lane0_unpack_frac_lz_l0_3 = ~in_x[6];
+  wire n3 = in_x[1] | in_x[2];
+  wire lane0_unpack_frac_lz_l1_0 = n3 ? lane0_unpack_frac_lz_l0_1 : lane0_unpack_frac_lz_l0_0;
+  wire n4 = ~n3;
+  wire n5 = in_x[5] | in_x[6];
+  wire lane0_unpack_frac_lz_l1_1 = n5 ? lane0_unpack_frac_lz_l0_3 : lane0_unpack_frac_lz_l0_2;
+  wire n6 = ~n5;
+  wire n7 = in_x[3] | in_x[4];
+  wire n8 = n7 | n5;
+  wire [1:0] lane0_unpack_frac_lz_l2_0 = n8 ? {n6, lane0_unpack_frac_lz_l1_1} : {n4, lane0_unpack_frac_lz_l1_0};
+  wire n9 = ~n8;
+  wire [8:0] n10 = 9'h181 - {6'h0, lane0_unpack_lz};
+  wire lane0_unpack_fields_port_51_0 = |in_x[14:7];
+  wire [6:0] n11 = {lane0_unpack_sig[5:0], 1'b0} << lane0_unpack_lz;
+  wire [6:0] lane0_unpack_sig_14 = lane0_unpack_sig[7] ? lane0_unpack_sig[6:0] : n11;
+  wire [8:0] n12 = {1'b0, in_x[14:7]} - 9'h7f;
+  wire [8:0] lane0_unpack_fields_port_54_0 = lane0_unpack_fields_port_51_0 ? n12 : 9'h182;
+  wire [10:0] exp_39 = lane0_unpack_sig[7] ? {{3{r1}}, lane0_unpack_exp_16} : {{2{n10[8]}}, n10};
   wire [10:0] exp_18 = -$signed({lane0_seed_k[9], lane0_seed_k});
   wire [7:0] lane0_pack_top_at_6 = $signed(exp_18[7:0]) + $signed(8'h7d);
   wire lane0_pack_overflow_at_6 = $signed(exp_18) >= $signed(11'h82);
@@ -80,56 +88,88 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire lane0_pack_overflow_at_7 = $signed(exp_18) >= $signed(11'h81);
   wire [7:0] lane0_pack_top_at_8 = $signed(exp_18[7:0]) + $signed(8'h7f);
   wire lane0_pack_overflow_at_8 = $signed(exp_18) >= $signed(11'h80);
-  wire n11 = lane0_unpack_bits_8[14:7] == 8'hff;
-  wire n12 = ~|lane0_unpack_bits_8[14:7];
-  wire n13 = ~|lane0_unpack_bits_8[6:0];
-  wire n14 = n12 & n13;
-  wire n15 = n13 ? 1'b0 : 1'b1;
-  wire n16 = n14 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n11 ? {1'b1, n15} : {1'b0, n16};
-  wire n17 = lane0_shift_cls == 2'h3;
-  wire n18 = lane0_shift_cls != 2'h1;
-  wire n19 = lane0_shift_sign & n18;
-  wire n20 = n17 | n19;
-  wire n21 = lane0_shift_cls == 2'h1;
-  wire n22 = |{n20, n21};
-  wire n23 = lane0_shift_cls == 2'h2;
-  wire n24 = ~lane0_pack_v[8];
-  wire n25 = lane0_pack_v[7] & n24;
-  wire n26 = n25 ? 1'b1 : 1'b0;
-  wire [1:0] n27 = lane0_pack_v[8] ? 2'h2 : 2'h0;
-  wire [1:0] lane0_pack_d = {1'b0, n26} | n27;
-  wire n28 = |lane0_pack_v[8:7];
-  wire n29 = ~n28;
-  wire n30 = lane0_pack_v[6] & n29;
-  wire [7:0] n31 = n30 ? lane0_pack_top_at_6 : 8'h0;
-  wire [7:0] n32 = n25 ? lane0_pack_top_at_7 : 8'h0;
-  wire [7:0] n33 = n31 | n32;
-  wire [7:0] n34 = lane0_pack_v[8] ? lane0_pack_top_at_8 : 8'h0;
-  wire [7:0] lane0_pack_top = n33 | n34;
-  wire n35 = n30 ? lane0_pack_overflow_at_6 : 1'b0;
-  wire n36 = n25 ? lane0_pack_overflow_at_7 : 1'b0;
-  wire n37 = n35 | n36;
-  wire n38 = lane0_pack_v[8] ? lane0_pack_overflow_at_8 : 1'b0;
-  wire lane0_pack_overflow = n37 | n38;
-  wire [9:0] n39 = {r1, 1'b0} >> lane0_pack_d_16;
-  wire n40 = ~|lane0_pack_d_16;
-  wire [10:0] n41 = {r1, 2'h0} >> lane0_pack_d_16;
-  wire lane0_pack_rnd_signal = n40 ? 1'b0 : n41[0];
-  wire n42 = lane0_pack_d_16 < 2'h2;
-  wire [1:0] n43 = lane0_pack_d_16 - 2'h1;
-  wire [9:0] n44 = 10'h3ff << n43;
-  wire [9:0] n45 = ~n44;
-  wire [9:0] lane0_pack_rnd_mask = n42 ? 10'h0 : n45;
-  wire [9:0] n46 = {r1, 1'b0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n46;
-  wire n47 = lane0_pack_rnd_sticky | n39[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n47;
+  wire n13 = in_x[14:7] == 8'hff;
+  wire n14 = ~|in_x[14:7];
+  wire n15 = ~|in_x[6:0];
+  wire n16 = n14 & n15;
+  wire n17 = n15 ? 1'b0 : 1'b1;
+  wire n18 = n16 ? 1'b1 : 1'b0;
+  wire [1:0] lane0_unpack_cls_24 = n13 ? {1'b1, n17} : {1'b0, n18};
+  wire n19 = lane0_shift_cls == 2'h3;
+  wire n20 = lane0_shift_cls != 2'h1;
+  wire n21 = lane0_shift_sign & n20;
+  wire n22 = n19 | n21;
+  wire n23 = lane0_shift_cls == 2'h1;
+  wire n24 = |{n22, n23};
+  wire n25 = lane0_shift_cls == 2'h2;
+  wire n26 = ~lane0_pack_v[8];
+  wire n27 = lane0_pack_v[7] & n26;
+  wire n28 = n27 ? 1'b1 : 1'b0;
+  wire [1:0] n29 = lane0_pack_v[8] ? 2'h2 : 2'h0;
+  wire [1:0] lane0_pack_d = {1'b0, n28} | n29;
+  wire n30 = |lane0_pack_v[8:7];
+  wire n31 = ~n30;
+  wire n32 = lane0_pack_v[6] & n31;
+  wire [7:0] n33 = n32 ? lane0_pack_top_at_6 : 8'h0;
+  wire [7:0] n34 = n27 ? lane0_pack_top_at_7 : 8'h0;
+  wire [7:0] n35 = n33 | n34;
+  wire [7:0] n36 = lane0_pack_v[8] ? lane0_pack_top_at_8 : 8'h0;
+  wire [7:0] lane0_pack_top = n35 | n36;
+  wire n37 = n32 ? lane0_pack_overflow_at_6 : 1'b0;
+  wire n38 = n27 ? lane0_pack_overflow_at_7 : 1'b0;
+  wire n39 = n37 | n38;
+  wire n40 = lane0_pack_v[8] ? lane0_pack_overflow_at_8 : 1'b0;
+  wire lane0_pack_overflow = n39 | n40;
+  wire [9:0] n41 = {r2, 1'b0} >> lane0_pack_d_16;
+  wire n42 = ~|lane0_pack_d_16;
+  wire [10:0] n43 = {r2, 2'h0} >> lane0_pack_d_16;
+  wire lane0_pack_rnd_signal = n42 ? 1'b0 : n43[0];
+  wire n44 = lane0_pack_d_16 < 2'h2;
+  wire [1:0] n45 = lane0_pack_d_16 - 2'h1;
+  wire [9:0] n46 = 10'h3ff << n45;
+  wire [9:0] n47 = ~n46;
+  wire [9:0] lane0_pack_rnd_mask = n44 ? 10'h0 : n47;
+  wire [9:0] n48 = {r2, 1'b0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n48;
+  wire n49 = lane0_pack_rnd_sticky | n41[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n49;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_103_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n48 = n23 ? 15'h0 : lane0_pack_port_103_0;
-  wire [15:0] n49 = n21 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n48};
-  assign out_y = {r3[7], r2, r3[6:0]};
+  wire [14:0] lane0_pack_port_108_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n50 = n25 ? 15'h0 : lane0_pack_port_108_0;
+  wire [15:0] n51 = n23 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n50};
+  assign out_y = {r4[7], r3, r4[6:0]};
+
+  always @(posedge clk) begin
+    if (in_ready) begin
+      lane0_unpack_sign <= in_x[15];
+      lane0_unpack_sign_2 <= lane0_unpack_sign;
+      lane0_seed_sign <= lane0_unpack_sign_2;
+      lane0_normalize_sign <= lane0_seed_sign;
+      lane0_shift_sign <= lane0_normalize_sign;
+      lane0_unpack_lz <= {n9, lane0_unpack_frac_lz_l2_0};
+      lane0_unpack_sig <= {lane0_unpack_fields_port_51_0, in_x[6:0]};
+      sig <= lane0_unpack_sig_14;
+      lane0_unpack_exp_16 <= ~lane0_unpack_fields_port_51_0 ? 8'h82 : n12[7:0];
+      r1 <= lane0_unpack_fields_port_54_0[8];
+      exp <= exp_39;
+      lane0_seed_k <= exp[10:1];
+      lane0_unpack_cls <= lane0_unpack_cls_24;
+      lane0_unpack_cls_2 <= lane0_unpack_cls;
+      lane0_seed_cls <= lane0_unpack_cls_2;
+      lane0_normalize_cls <= lane0_seed_cls;
+      lane0_shift_cls <= lane0_normalize_cls;
+      r2 <= lane0_pack_v;
+      lane0_pack_d_16 <= lane0_pack_d;
+      lane0_pack_top_27 <= lane0_pack_top;
+      lane0_pack_top_s <= lane0_pack_top_27;
+      lane0_pack_overflow_28 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_28;
+      lane0_pack_kept <= n41[6:0];
+      lane0_pack_up <= lane0_pack_rnd_up;
+      r3 <= n24 ? 8'hff : n50[14:7];
+      r4 <= n22 ? 8'h40 : {n51[15], n51[6:0]};
+    end
+  end
 
   always @(posedge clk) begin
     if (rst) begin
@@ -146,35 +186,6 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
       valid_4 <= valid_3;
       valid_5 <= valid_4;
       out_valid <= valid_5;
-    end
-  end
-
-  always @(posedge clk) begin
-    if (in_ready) begin
-      lane0_unpack_bits_8 <= in_x;
-      lane0_unpack_sign <= lane0_unpack_bits_8[15];
-      lane0_seed_sign <= lane0_unpack_sign;
-      lane0_normalize_sign <= lane0_seed_sign;
-      lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_lead <= {n5, lane0_unpack_frac_lead_l2_0};
-      lane0_unpack_nonzero <= n7;
-      sig <= lane0_unpack_sig_18;
-      exp <= exp_39;
-      lane0_seed_k <= exp[10:1];
-      lane0_unpack_cls <= cls;
-      lane0_seed_cls <= lane0_unpack_cls;
-      lane0_normalize_cls <= lane0_seed_cls;
-      lane0_shift_cls <= lane0_normalize_cls;
-      r1 <= lane0_pack_v;
-      lane0_pack_d_16 <= lane0_pack_d;
-      lane0_pack_top_27 <= lane0_pack_top;
-      lane0_pack_top_s <= lane0_pack_top_27;
-      lane0_pack_overflow_28 <= lane0_pack_overflow;
-      lane0_pack_overflow_s <= lane0_pack_overflow_28;
-      lane0_pack_kept <= n39[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r2 <= n22 ? 8'hff : n48[14:7];
-      r3 <= n20 ? 8'h40 : {n49[15], n49[6:0]};
     end
   end
 
@@ -443,27 +454,30 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    valid_1 = 1'b0;
-    lane0_unpack_bits_8 = 16'h0;
     lane0_unpack_sign = 1'b0;
-    lane0_seed_sign = 1'b0;
-    lane0_normalize_sign = 1'b0;
-    lane0_shift_sign = 1'b0;
+    valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
     valid_4 = 1'b0;
     valid_5 = 1'b0;
+    lane0_unpack_sign_2 = 1'b0;
+    lane0_seed_sign = 1'b0;
+    lane0_normalize_sign = 1'b0;
+    lane0_shift_sign = 1'b0;
     out_valid = 1'b0;
-    lane0_unpack_lead = 3'h0;
-    lane0_unpack_nonzero = 1'b0;
+    lane0_unpack_lz = 3'h0;
+    lane0_unpack_sig = 8'h0;
     sig = 7'h0;
+    lane0_unpack_exp_16 = 8'h0;
+    r1 = 1'b0;
     exp = 11'h0;
     lane0_seed_k = 10'h0;
     lane0_unpack_cls = 2'h0;
+    lane0_unpack_cls_2 = 2'h0;
     lane0_seed_cls = 2'h0;
     lane0_normalize_cls = 2'h0;
     lane0_shift_cls = 2'h0;
-    r1 = 9'h0;
+    r2 = 9'h0;
     lane0_pack_d_16 = 2'h0;
     lane0_pack_top_27 = 8'h0;
     lane0_pack_top_s = 8'h0;
@@ -471,11 +485,11 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 7'h0;
     lane0_pack_up = 1'b0;
-    r2 = 8'h0;
     r3 = 8'h0;
+    r4 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:7], n39[9:7], n41[10:1], n49[14:7]};
+  wire unused_bits = ^{n2[14:7], lane0_unpack_fields_port_54_0[7:0], n41[9:7], n43[10:1], n51[14:7]};
 endmodule

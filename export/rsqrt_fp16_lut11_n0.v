@@ -22,28 +22,31 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   output wire [15:0] out_y;             // result y: raw fp16 bits, W=16
 
   // Registers
+  reg lane0_unpack_sign;
+  reg lane0_unpack_sign_2;
+  reg lane0_seed_sign;
+  reg lane0_normalize_sign;
+  reg lane0_shift_sign;
   reg valid_1;
   reg valid_2;
   reg valid_3;
   reg valid_4;
   reg valid_5;
-  reg [15:0] lane0_unpack_bits_16;
-  reg lane0_unpack_sign;
-  reg lane0_seed_sign;
-  reg lane0_normalize_sign;
-  reg lane0_shift_sign;
-  reg lane0_unpack_nonzero;
-  reg [1:0] r1;
-  reg [1:0] r2;
-  reg [9:0] sig;
+  reg r1;
+  reg [2:0] r2;
+  reg [10:0] lane0_unpack_sig;
+  reg [10:0] sig;
+  reg [4:0] lane0_unpack_exp_24;
+  reg r3;
   reg [7:0] exp;
   reg [6:0] lane0_seed_k;
   reg [1:0] lane0_unpack_cls;
+  reg [1:0] lane0_unpack_cls_2;
   reg [1:0] lane0_seed_cls;
   reg [1:0] lane0_normalize_cls;
   reg [1:0] lane0_shift_cls;
   reg [11:0] lane0_pack_v;
-  reg [11:0] r3;
+  reg [11:0] r4;
   reg [1:0] lane0_pack_d_16;
   reg [4:0] lane0_pack_top_27;
   reg [4:0] lane0_pack_top_s;
@@ -51,32 +54,43 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg lane0_pack_overflow_s;
   reg [9:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [4:0] r4;
-  reg [10:0] r5;
+  reg [4:0] r5;
+  reg [10:0] r6;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
   assign in_ready = n1 | out_ready;
   wire [15:0] n2 = lane0_shift_sign ? 16'h8000 : 16'h0;
-  wire n3 = in_x[8] | in_x[9];
-  wire n4 = |in_x[9:0];
-  wire n5 = in_x[2] | in_x[3];
-  wire lane0_unpack_frac_lead_l1_0 = n5 ? in_x[3] : in_x[1];
-  wire n6 = in_x[6] | in_x[7];
-  wire lane0_unpack_frac_lead_l1_1 = n6 ? in_x[7] : in_x[5];
-  wire n7 = in_x[4] | in_x[5];
-  wire n8 = n7 | n6;
-  wire [1:0] lane0_unpack_frac_lead_l2_0 = n8 ? {n6, lane0_unpack_frac_lead_l1_1} : {n5, lane0_unpack_frac_lead_l1_0};
-  wire lane0_unpack_frac_lead_l3_0 = n3 ? in_x[9] : lane0_unpack_frac_lead_l2_0[0];
-  wire [3:0] n9 = 4'ha - {r2[1], r1, r2[0]};
-  wire [3:0] lane0_unpack_shift = lane0_unpack_nonzero ? n9 : 4'hb;
-  wire [5:0] n10 = 6'h32 - {2'h0, lane0_unpack_shift};
-  wire lane0_unpack_fields_port_78_0 = |lane0_unpack_bits_16[14:10];
-  wire [9:0] n11 = lane0_unpack_bits_16[9:0] << lane0_unpack_shift;
-  wire [9:0] lane0_unpack_sig_26 = lane0_unpack_fields_port_78_0 ? lane0_unpack_bits_16[9:0] : n11;
-  wire [5:0] n12 = {1'b0, lane0_unpack_bits_16[14:10]} - 6'hf;
-  wire [5:0] lane0_unpack_fields_port_81_0 = lane0_unpack_fields_port_78_0 ? n12 : 6'h32;
-  wire [7:0] exp_39 = lane0_unpack_fields_port_78_0 ? {{2{lane0_unpack_fields_port_81_0[5]}}, lane0_unpack_fields_port_81_0} : {{2{n10[5]}}, n10};
+  wire n3 = in_x[6] | in_x[7];
+  wire n4 = in_x[8] | in_x[9];
+  wire n5 = n3 | n4;
+  wire n6 = ~n5;
+  wire n7 = in_x[2] | in_x[3];
+  wire n8 = in_x[4] | in_x[5];
+  wire n9 = n7 | n8;
+  wire n10 = n9 | n5;
+  wire n11 = ~n10;
+  wire lane0_unpack_frac_lz_l0_3 = ~in_x[1];
+  wire lane0_unpack_frac_lz_l0_4 = ~in_x[3];
+  wire lane0_unpack_frac_lz_l0_5 = ~in_x[5];
+  wire lane0_unpack_frac_lz_l0_6 = ~in_x[7];
+  wire lane0_unpack_frac_lz_l0_7 = ~in_x[9];
+  wire n12 = in_x[0] | in_x[1];
+  wire lane0_unpack_frac_lz_l1_1 = n12 ? lane0_unpack_frac_lz_l0_3 : 1'b0;
+  wire n13 = ~n12;
+  wire lane0_unpack_frac_lz_l1_2 = n8 ? lane0_unpack_frac_lz_l0_5 : lane0_unpack_frac_lz_l0_4;
+  wire n14 = ~n8;
+  wire lane0_unpack_frac_lz_l1_3 = n4 ? lane0_unpack_frac_lz_l0_7 : lane0_unpack_frac_lz_l0_6;
+  wire n15 = ~n4;
+  wire [1:0] lane0_unpack_frac_lz_l2_1 = n5 ? {n15, lane0_unpack_frac_lz_l1_3} : {n14, lane0_unpack_frac_lz_l1_2};
+  wire [1:0] lane0_unpack_frac_lz_l3_0 = n10 ? lane0_unpack_frac_lz_l2_1 : {n13, lane0_unpack_frac_lz_l1_1};
+  wire [5:0] n16 = 6'h31 - {2'h0, r2[2], r1, r2[1:0]};
+  wire lane0_unpack_fields_port_91_0 = |in_x[14:10];
+  wire [10:0] n17 = {lane0_unpack_sig[9:0], 1'b0} << {r2[2], r1, r2[1:0]};
+  wire [10:0] lane0_unpack_sig_22 = lane0_unpack_sig[10] ? lane0_unpack_sig : n17;
+  wire [5:0] n18 = {1'b0, in_x[14:10]} - 6'hf;
+  wire [5:0] lane0_unpack_fields_port_94_0 = lane0_unpack_fields_port_91_0 ? n18 : 6'h32;
+  wire [7:0] exp_39 = lane0_unpack_sig[10] ? {{3{r3}}, lane0_unpack_exp_24} : {{2{n16[5]}}, n16};
   wire [7:0] exp_18 = -$signed({lane0_seed_k[6], lane0_seed_k});
   wire [4:0] lane0_pack_top_at_9 = $signed(exp_18[4:0]) + $signed(5'hd);
   wire lane0_pack_overflow_at_9 = $signed(exp_18) >= $signed(8'h12);
@@ -84,56 +98,89 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire lane0_pack_overflow_at_10 = $signed(exp_18) >= $signed(8'h11);
   wire [4:0] lane0_pack_top_at_11 = $signed(exp_18[4:0]) + $signed(5'hf);
   wire lane0_pack_overflow_at_11 = $signed(exp_18) >= $signed(8'h10);
-  wire n13 = lane0_unpack_bits_16[14:10] == 5'h1f;
-  wire n14 = ~|lane0_unpack_bits_16[14:10];
-  wire n15 = ~|lane0_unpack_bits_16[9:0];
-  wire n16 = n14 & n15;
-  wire n17 = n15 ? 1'b0 : 1'b1;
-  wire n18 = n16 ? 1'b1 : 1'b0;
-  wire [1:0] cls = n13 ? {1'b1, n17} : {1'b0, n18};
-  wire n19 = lane0_shift_cls == 2'h3;
-  wire n20 = lane0_shift_cls != 2'h1;
-  wire n21 = lane0_shift_sign & n20;
-  wire n22 = n19 | n21;
-  wire n23 = lane0_shift_cls == 2'h1;
-  wire n24 = |{n22, n23};
-  wire n25 = lane0_shift_cls == 2'h2;
-  wire n26 = ~lane0_pack_v[11];
-  wire n27 = lane0_pack_v[10] & n26;
-  wire n28 = n27 ? 1'b1 : 1'b0;
-  wire [1:0] n29 = lane0_pack_v[11] ? 2'h2 : 2'h0;
-  wire [1:0] lane0_pack_d = {1'b0, n28} | n29;
-  wire n30 = |lane0_pack_v[11:10];
-  wire n31 = ~n30;
-  wire n32 = lane0_pack_v[9] & n31;
-  wire [4:0] n33 = n32 ? lane0_pack_top_at_9 : 5'h0;
-  wire [4:0] n34 = n27 ? lane0_pack_top_at_10 : 5'h0;
-  wire [4:0] n35 = n33 | n34;
-  wire [4:0] n36 = lane0_pack_v[11] ? lane0_pack_top_at_11 : 5'h0;
-  wire [4:0] lane0_pack_top = n35 | n36;
-  wire n37 = n32 ? lane0_pack_overflow_at_9 : 1'b0;
-  wire n38 = n27 ? lane0_pack_overflow_at_10 : 1'b0;
-  wire n39 = n37 | n38;
-  wire n40 = lane0_pack_v[11] ? lane0_pack_overflow_at_11 : 1'b0;
-  wire lane0_pack_overflow = n39 | n40;
-  wire [12:0] n41 = {r3, 1'b0} >> lane0_pack_d_16;
-  wire n42 = ~|lane0_pack_d_16;
-  wire [13:0] n43 = {r3, 2'h0} >> lane0_pack_d_16;
-  wire lane0_pack_rnd_signal = n42 ? 1'b0 : n43[0];
-  wire n44 = lane0_pack_d_16 < 2'h2;
-  wire [1:0] n45 = lane0_pack_d_16 - 2'h1;
-  wire [12:0] n46 = 13'h1fff << n45;
-  wire [12:0] n47 = ~n46;
-  wire [12:0] lane0_pack_rnd_mask = n44 ? 13'h0 : n47;
-  wire [12:0] n48 = {r3, 1'b0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n48;
-  wire n49 = lane0_pack_rnd_sticky | n41[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n49;
+  wire n19 = in_x[14:10] == 5'h1f;
+  wire n20 = ~|in_x[14:10];
+  wire n21 = ~|in_x[9:0];
+  wire n22 = n20 & n21;
+  wire n23 = n21 ? 1'b0 : 1'b1;
+  wire n24 = n22 ? 1'b1 : 1'b0;
+  wire [1:0] lane0_unpack_cls_32 = n19 ? {1'b1, n23} : {1'b0, n24};
+  wire n25 = lane0_shift_cls == 2'h3;
+  wire n26 = lane0_shift_cls != 2'h1;
+  wire n27 = lane0_shift_sign & n26;
+  wire n28 = n25 | n27;
+  wire n29 = lane0_shift_cls == 2'h1;
+  wire n30 = |{n28, n29};
+  wire n31 = lane0_shift_cls == 2'h2;
+  wire n32 = ~lane0_pack_v[11];
+  wire n33 = lane0_pack_v[10] & n32;
+  wire n34 = n33 ? 1'b1 : 1'b0;
+  wire [1:0] n35 = lane0_pack_v[11] ? 2'h2 : 2'h0;
+  wire [1:0] lane0_pack_d = {1'b0, n34} | n35;
+  wire n36 = |lane0_pack_v[11:10];
+  wire n37 = ~n36;
+  wire n38 = lane0_pack_v[9] & n37;
+  wire [4:0] n39 = n38 ? lane0_pack_top_at_9 : 5'h0;
+  wire [4:0] n40 = n33 ? lane0_pack_top_at_10 : 5'h0;
+  wire [4:0] n41 = n39 | n40;
+  wire [4:0] n42 = lane0_pack_v[11] ? lane0_pack_top_at_11 : 5'h0;
+  wire [4:0] lane0_pack_top = n41 | n42;
+  wire n43 = n38 ? lane0_pack_overflow_at_9 : 1'b0;
+  wire n44 = n33 ? lane0_pack_overflow_at_10 : 1'b0;
+  wire n45 = n43 | n44;
+  wire n46 = lane0_pack_v[11] ? lane0_pack_overflow_at_11 : 1'b0;
+  wire lane0_pack_overflow = n45 | n46;
+  wire [12:0] n47 = {r4, 1'b0} >> lane0_pack_d_16;
+  wire n48 = ~|lane0_pack_d_16;
+  wire [13:0] n49 = {r4, 2'h0} >> lane0_pack_d_16;
+  wire lane0_pack_rnd_signal = n48 ? 1'b0 : n49[0];
+  wire n50 = lane0_pack_d_16 < 2'h2;
+  wire [1:0] n51 = lane0_pack_d_16 - 2'h1;
+  wire [12:0] n52 = 13'h1fff << n51;
+  wire [12:0] n53 = ~n52;
+  wire [12:0] lane0_pack_rnd_mask = n50 ? 13'h0 : n53;
+  wire [12:0] n54 = {r4, 1'b0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n54;
+  wire n55 = lane0_pack_rnd_sticky | n47[0];
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n55;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_135_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n50 = n25 ? 15'h0 : lane0_pack_port_135_0;
-  wire [15:0] n51 = n23 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n50};
-  assign out_y = {r5[10], r4, r5[9:0]};
+  wire [14:0] lane0_pack_port_148_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n56 = n31 ? 15'h0 : lane0_pack_port_148_0;
+  wire [15:0] n57 = n29 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n56};
+  assign out_y = {r6[10], r5, r6[9:0]};
+
+  always @(posedge clk) begin
+    if (in_ready) begin
+      lane0_unpack_sign <= in_x[15];
+      lane0_unpack_sign_2 <= lane0_unpack_sign;
+      lane0_seed_sign <= lane0_unpack_sign_2;
+      lane0_normalize_sign <= lane0_seed_sign;
+      lane0_shift_sign <= lane0_normalize_sign;
+      r1 <= ~n10 ? 1'b0 : n6;
+      r2 <= {n11, lane0_unpack_frac_lz_l3_0};
+      lane0_unpack_sig <= {lane0_unpack_fields_port_91_0, in_x[9:0]};
+      sig <= lane0_unpack_sig_22;
+      lane0_unpack_exp_24 <= ~lane0_unpack_fields_port_91_0 ? 5'h12 : n18[4:0];
+      r3 <= lane0_unpack_fields_port_94_0[5];
+      exp <= exp_39;
+      lane0_seed_k <= exp[7:1];
+      lane0_unpack_cls <= lane0_unpack_cls_32;
+      lane0_unpack_cls_2 <= lane0_unpack_cls;
+      lane0_seed_cls <= lane0_unpack_cls_2;
+      lane0_normalize_cls <= lane0_seed_cls;
+      lane0_shift_cls <= lane0_normalize_cls;
+      r4 <= lane0_pack_v;
+      lane0_pack_d_16 <= lane0_pack_d;
+      lane0_pack_top_27 <= lane0_pack_top;
+      lane0_pack_top_s <= lane0_pack_top_27;
+      lane0_pack_overflow_28 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_28;
+      lane0_pack_kept <= n47[9:0];
+      lane0_pack_up <= lane0_pack_rnd_up;
+      r5 <= n30 ? 5'h1f : n56[14:10];
+      r6 <= n28 ? 11'h200 : {n57[15], n57[9:0]};
+    end
+  end
 
   always @(posedge clk) begin
     if (rst) begin
@@ -155,37 +202,7 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_unpack_bits_16 <= in_x;
-      lane0_unpack_sign <= lane0_unpack_bits_16[15];
-      lane0_seed_sign <= lane0_unpack_sign;
-      lane0_normalize_sign <= lane0_seed_sign;
-      lane0_shift_sign <= lane0_normalize_sign;
-      lane0_unpack_nonzero <= n4;
-      r1 <= n3 ? 2'h0 : {n8, lane0_unpack_frac_lead_l2_0[1]};
-      r2 <= {n3, lane0_unpack_frac_lead_l3_0};
-      sig <= lane0_unpack_sig_26;
-      exp <= exp_39;
-      lane0_seed_k <= exp[7:1];
-      lane0_unpack_cls <= cls;
-      lane0_seed_cls <= lane0_unpack_cls;
-      lane0_normalize_cls <= lane0_seed_cls;
-      lane0_shift_cls <= lane0_normalize_cls;
-      r3 <= lane0_pack_v;
-      lane0_pack_d_16 <= lane0_pack_d;
-      lane0_pack_top_27 <= lane0_pack_top;
-      lane0_pack_top_s <= lane0_pack_top_27;
-      lane0_pack_overflow_28 <= lane0_pack_overflow;
-      lane0_pack_overflow_s <= lane0_pack_overflow_28;
-      lane0_pack_kept <= n41[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r4 <= n24 ? 5'h1f : n50[14:10];
-      r5 <= n22 ? 11'h200 : {n51[15], n51[9:0]};
-    end
-  end
-
-  always @(posedge clk) begin
-    if (in_ready) begin
-      case ({exp[0], sig})
+      case ({exp[0], sig[9:0]})
         11'h0: lane0_pack_v <= 12'h800;
         11'h1: lane0_pack_v <= 12'h7ff;
         11'h2: lane0_pack_v <= 12'h7fe;
@@ -2240,28 +2257,31 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
+    lane0_unpack_sign = 1'b0;
+    lane0_unpack_sign_2 = 1'b0;
+    lane0_seed_sign = 1'b0;
+    lane0_normalize_sign = 1'b0;
+    lane0_shift_sign = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
     valid_4 = 1'b0;
     valid_5 = 1'b0;
-    lane0_unpack_bits_16 = 16'h0;
-    lane0_unpack_sign = 1'b0;
-    lane0_seed_sign = 1'b0;
-    lane0_normalize_sign = 1'b0;
-    lane0_shift_sign = 1'b0;
     out_valid = 1'b0;
-    lane0_unpack_nonzero = 1'b0;
-    r1 = 2'h0;
-    r2 = 2'h0;
-    sig = 10'h0;
+    r1 = 1'b0;
+    r2 = 3'h0;
+    lane0_unpack_sig = 11'h0;
+    sig = 11'h0;
+    lane0_unpack_exp_24 = 5'h0;
+    r3 = 1'b0;
     exp = 8'h0;
     lane0_seed_k = 7'h0;
     lane0_unpack_cls = 2'h0;
+    lane0_unpack_cls_2 = 2'h0;
     lane0_seed_cls = 2'h0;
     lane0_normalize_cls = 2'h0;
     lane0_shift_cls = 2'h0;
-    r3 = 12'h0;
+    r4 = 12'h0;
     lane0_pack_d_16 = 2'h0;
     lane0_pack_top_27 = 5'h0;
     lane0_pack_top_s = 5'h0;
@@ -2269,11 +2289,11 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 10'h0;
     lane0_pack_up = 1'b0;
-    r4 = 5'h0;
-    r5 = 11'h0;
+    r5 = 5'h0;
+    r6 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:10], n41[12:10], n43[13:1], n51[14:10]};
+  wire unused_bits = ^{n2[14:10], sig[10], lane0_unpack_fields_port_94_0[4:0], n47[12:10], n49[13:1], n57[14:10]};
 endmodule

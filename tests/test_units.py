@@ -14,6 +14,7 @@ from hw.config import FUNCTIONS, Config
 from hw.rtl.pipeline import PlanMismatch
 from hw.rtl.top import build_unit
 from hw.rtl.units.rsqrt import RsqrtUnit
+from hw.spec.datapath import datapath
 from hw.spec.functions import lookup
 from hw.spec.plan import optional_cuts
 
@@ -156,11 +157,11 @@ def test_pipelining_changes_latency_only():
     # Mandatory registers: the square table, the seed table, the output.
     assert latencies == list(range(3, 3 + len(latencies)))
     # 12 (one unpack stage: a subnormal x passes through unnormalized; two for 1 + alpha*x**2: the
-    # alignment shift, then the sum; three for the packer's normalization, shift and round), +4
-    # for the quad seed (its first products' tile register, the products, the curve, the sum), +1
-    # for the final product's tile register.
-    assert base.seed == "quad" and base.newton == 0
-    assert len(enabled_cuts(base)) == latencies[-1] == 17
+    # alignment shift, then the sum; three for the packer's normalization, shift and round), +3
+    # for the quad seed whose ut**2 is read from a table (its products' tile register, the
+    # products, the sum), +1 for the final product's tile register.
+    assert base.seed == "quad" and base.newton == 0 and datapath(base).seed_square_rom
+    assert len(enabled_cuts(base)) == latencies[-1] == 16
 
 
 class _Miswired(RsqrtUnit):

@@ -17,8 +17,8 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
     """
     reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
     m.d.comb += [reduce.exp.eq(exp), reduce.sig.eq(sig)]
-    if config.seed in POLY_CUTS:
-        cuts = poly_cuts(config.seed, dp.seed_square_rom)
+    cuts = poly_cuts(config.seed, dp.seed_square_rom) if config.seed in POLY_CUTS else ()
+    if cuts:
         seed = PolySeed(config, dp, cuts={name: st.on(name) for name in cuts}, square_rom=dp.seed_square_rom)
     else:
         seed = (LutSeed if config.seed == "lut" else MagicSeed)(config, dp)
@@ -27,7 +27,7 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
     live = {**live, "mr": reduce.mr, "k": reduce.k}
     if config.seed != "magic":           # the ROM read is the "seed" register
         m.d.comb += seed.en.eq(en)
-        live = st.cut_each(("seed",) + (poly_cuts(config.seed, dp.seed_square_rom) if config.seed in POLY_CUTS else ()), live)
+        live = st.cut_each(("seed",) + cuts, live)
         r = seed.r0
     else:
         live = st.cut("seed", {**live, "r": seed.r0})
