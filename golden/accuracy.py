@@ -54,6 +54,7 @@ from hw.spec.flags import add_config_arguments, config_from_arguments
 from hw.spec.formats import FloatFormat
 from hw.spec.functions import Family, functions, lookup
 from . import reference
+from .blocked import BLOCK
 from .files import check_output, json_on_stdout, write_json
 from .eval import evaluate, reference_of
 from .rsqrt import rsqrt
@@ -66,7 +67,6 @@ __all__ = ["measure", "errors", "chunk_ranges", "parse_ranges", "special_inputs"
 
 EXHAUSTIVE_MAX_WIDTH = 16
 CHUNK = 1 << 24
-BLOCK = 1 << 16          # NumPy works through a chunk in cache-sized blocks (about 4x faster)
 DEFAULT_SAMPLES = 1_000_000
 WORKERS = 2
 

@@ -51,6 +51,7 @@ import numpy as np
 from tqdm import tqdm
 
 from golden.accuracy import parse_ranges
+from golden.blocked import BLOCK
 from golden.files import check_output, json_on_stdout, write_json
 from hw.config import add_config_arguments, config_from_arguments
 from hw.spec.cli import EXIT_EXTERNAL, EXIT_MISMATCH, command_line, fail
@@ -67,7 +68,6 @@ RANGE_BITS = 24                 # 2**24 inputs per CRC range: 256 ranges for FP3
 DEFAULT_PAIRS = 1 << 24         # random (x, grad) pairs of the backward functions
 PAIR_SEED = 1
 GOLDEN_GAMMA = 0x9E3779B97F4A7C15
-BLOCK = 1 << 16                 # golden model block (cache-sized; NumPy is ~4x faster than 2**24)
 DETAIL_LIMIT = 20               # differing inputs listed per mismatching range
 DETAIL_RANGES = 8               # mismatching ranges re-run in detail
 # Verilator flags: those of sim.runner (warnings of generated code must not stop the build,

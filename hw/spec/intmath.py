@@ -8,9 +8,7 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 
 def _u64(value):
     """``value`` as a uint64 array, without a copy when it is one already."""
-    if isinstance(value, np.ndarray) and value.dtype == np.uint64:
-        return value
-    return np.asarray(value).astype(np.uint64)
+    return np.asarray(value).astype(np.uint64, copy=False)
 
 
 def mul_shr(a, b, shift):
