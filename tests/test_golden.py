@@ -150,9 +150,12 @@ def test_round_shift_matches_exact_rounding(top):
 
 
 def test_bit_length_at_every_power_of_two():
-    """Around every power of two up to 2**64, where a float64 conversion rounds up."""
+    """Around every power of two up to 2**64, where a float64 conversion rounds up; and below
+    2**53 alone, where the conversion is exact and the correction is skipped."""
     values = [0] + [(1 << k) + d for k in range(1, 65) for d in (-2, -1, 0, 1) if 0 <= (1 << k) + d < 1 << 64]
     assert bit_length(np.array(values, dtype=np.uint64)).tolist() == [v.bit_length() for v in values]
+    exact = [v for v in values if v < 1 << 53]
+    assert bit_length(np.array(exact, dtype=np.uint64)).tolist() == [v.bit_length() for v in exact]
 
 
 @pytest.mark.parametrize("config", [Config("fp32"), Config("fp32", seed="lut", newton=2),
