@@ -5,7 +5,7 @@
 // Machine-readable description: isrlu_alpha_grad_bf16_a1_pwl11_n0.json; documentation: docs/export.md.
 //
 // configuration: format=bf16 function=isrlu-alpha-grad seed=pwl table_bits=11 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 21 cycles (registers after unpack_count, unpack, square, alpha, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, cube_tiles, cube, agrad_tiles, agrad_split, agrad, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 20 cycles (registers after unpack_count, unpack, square, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, cube_tiles, cube, agrad_tiles, agrad_split, agrad, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5 ulp against the exact value, 65,536 inputs (all x, grad 1; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -23,21 +23,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   output wire [15:0] out_y;             // result y: raw bf16 bits, W=16
 
   // Registers
-  reg valid_1;
-  reg valid_2;
-  reg valid_3;
-  reg valid_4;
-  reg valid_5;
-  reg valid_6;
-  reg valid_7;
-  reg valid_8;
-  reg valid_9;
-  reg valid_10;
-  reg valid_11;
-  reg valid_12;
   reg lane0_x_sign;
   reg lane0_square_alpha_ok;
-  reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
   reg lane0_add_alpha_ok;
@@ -57,7 +44,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_grad_sign;
   reg lane0_unpack_sg;
   reg lane0_square_sg;
-  reg lane0_alpha_sg;
   reg lane0_sum_align_sg;
   reg lane0_sum_sg;
   reg lane0_add_sg;
@@ -66,13 +52,24 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_seed_linear_sg;
   reg lane0_unpack_sx;
   reg lane0_square_sx;
-  reg lane0_alpha_sx;
   reg lane0_sum_align_sx;
   reg lane0_sum_sx;
   reg lane0_add_sx;
   reg lane0_seed_sx;
   reg lane0_seed_linear_tiles_sx;
   reg lane0_seed_linear_sx;
+  reg valid_1;
+  reg valid_2;
+  reg valid_3;
+  reg valid_4;
+  reg valid_5;
+  reg valid_6;
+  reg valid_7;
+  reg valid_8;
+  reg valid_9;
+  reg valid_10;
+  reg valid_11;
+  reg valid_12;
   reg valid_13;
   reg valid_14;
   reg valid_15;
@@ -80,12 +77,10 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg valid_17;
   reg valid_18;
   reg valid_19;
-  reg valid_20;
   reg [2:0] lane0_grad_lz;
   reg [7:0] lane0_grad_sig;
   reg [7:0] lane0_unpack_sigg;
   reg [7:0] lane0_square_sigg;
-  reg [7:0] lane0_alpha_sigg;
   reg [7:0] lane0_sum_align_sigg;
   reg [7:0] lane0_sum_sigg;
   reg [7:0] lane0_add_sigg;
@@ -96,7 +91,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg r1;
   reg [12:0] lane0_unpack_eg;
   reg [12:0] lane0_square_eg;
-  reg [12:0] lane0_alpha_eg;
   reg [12:0] lane0_sum_align_eg;
   reg [12:0] lane0_sum_eg;
   reg [12:0] lane0_add_eg;
@@ -106,7 +100,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [1:0] lane0_grad_cls;
   reg [1:0] lane0_unpack_cg;
   reg [1:0] lane0_square_cg;
-  reg [1:0] lane0_alpha_cg;
   reg [1:0] lane0_sum_align_cg;
   reg [1:0] lane0_sum_cg;
   reg [1:0] lane0_add_cg;
@@ -132,7 +125,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [1:0] lane0_x_cls;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_cx;
-  reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_align_cx;
   reg [1:0] lane0_sum_cx;
   reg [1:0] lane0_add_cx;
@@ -150,7 +142,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
   reg [7:0] lane0_square_sigx;
-  reg [7:0] lane0_alpha_sigx;
   reg [7:0] lane0_sum_align_sigx;
   reg [7:0] lane0_sum_sigx;
   reg [7:0] lane0_add_sigx;
@@ -160,7 +151,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [7:0] lane0_product_tiles_sigx;
   reg [7:0] a_37;
   reg [12:0] lane0_square_ex;
-  reg [12:0] lane0_alpha_ex;
   reg [12:0] lane0_sum_align_ex;
   reg [12:0] lane0_sum_ex;
   reg [12:0] lane0_add_ex;
@@ -168,7 +158,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [12:0] lane0_seed_linear_tiles_ex;
   reg [12:0] lane0_seed_linear_ex;
   reg lane0_square_unit;
-  reg lane0_alpha_unit;
   reg lane0_sum_align_unit;
   reg lane0_sum_unit;
   reg lane0_add_unit;
@@ -185,7 +174,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_lead_unit;
   reg lane0_normalize_unit;
   reg lane0_shift_unit;
-  reg [12:0] lane0_square_et;
   reg [12:0] exp;
   reg [12:0] lane0_add_eu_8;
   reg [12:0] eu;
@@ -202,7 +190,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [24:0] lane0_add_one;
   reg [15:0] lane0_square_port__data;
   reg [15:0] r3;
-  reg [25:0] lane0_sum_align_q;
   reg [25:0] lane0_sum_q;
   reg [25:0] lane0_add_q;
   reg [25:0] lane0_seed_q;
@@ -210,7 +197,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [25:0] lane0_seed_linear_q;
   reg [25:0] lane0_product_tiles_q;
   reg [25:0] b_39;
-  reg [26:0] lane0_add_t;
   reg [26:0] lane0_add_big;
   reg [27:0] u;
   reg [33:0] lane0_cube_mul_product_rows_0;
@@ -312,7 +298,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [7:0] lane0_grad_sig_14 = lane0_grad_sig[7] ? lane0_grad_sig : n14;
   wire [8:0] n15 = {1'b0, in_grad[14:7]} - 9'h7f;
   wire [8:0] lane0_grad_fields_port_138_0 = lane0_grad_fields_port_135_0 ? n15 : 9'h182;
-  wire [12:0] exp_97 = lane0_grad_sig[7] ? {{5{r1}}, lane0_grad_exp_16} : {{4{n13[8]}}, n13};
+  wire [12:0] exp_96 = lane0_grad_sig[7] ? {{5{r1}}, lane0_grad_exp_16} : {{4{n13[8]}}, n13};
   wire n16 = in_grad[14:7] == 8'hff;
   wire n17 = ~|in_grad[14:7];
   wire n18 = ~|in_grad[6:0];
@@ -343,7 +329,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [7:0] lane0_x_sig_14 = lane0_x_sig[7] ? lane0_x_sig : n33;
   wire [8:0] n34 = {1'b0, in_x[14:7]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_94_0 = lane0_x_fields_port_91_0 ? n34 : 9'h182;
-  wire [12:0] exp_90 = lane0_x_sig[7] ? {{5{r2}}, lane0_x_exp_16} : {{4{n32[8]}}, n32};
+  wire [12:0] exp_89 = lane0_x_sig[7] ? {{5{r2}}, lane0_x_exp_16} : {{4{n32[8]}}, n32};
   wire n35 = in_x[14:7] == 8'hff;
   wire n36 = ~|in_x[14:7];
   wire n37 = ~|in_x[6:0];
@@ -400,9 +386,9 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [12:0] n85 = $signed(eu) + $signed(13'h0);
   wire [12:0] n86 = $signed(eu) + $signed(13'h1);
   wire [50:0] n87 = 51'h1000000 * {25'h0, lane0_square_port__data, 10'h0};
-  wire [26:0] n88 = {1'b0, lane0_add_t[26:1]} >> n82;
+  wire [26:0] n88 = {1'b0, n87[50:25]} >> n82;
   wire [26:0] n89 = n81 ? 27'h0 : n88;
-  wire [26:0] lane0_add_signal_2 = n80 ? lane0_add_t : n89;
+  wire [26:0] lane0_add_signal_2 = n80 ? n87[50:24] : n89;
   wire [27:0] lane0_add_u = {1'b0, lane0_add_big} + {3'h0, lane0_add_one};
   wire [15:0] n90 = a_37[0] ? b_39[15:0] : 16'h0;
   wire [9:0] n91 = a_37[0] ? b_39[25:16] : 10'h0;
@@ -479,7 +465,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n154 = lane0_norm_lead == 2'h2;
   wire n155 = lane0_norm_lead == 2'h1;
   wire n156 = ~|lane0_norm_lead;
-  wire [12:0] exp_164 = n153 ? n84 : n154 ? n83 : n155 ? n86 : n156 ? n85 : 13'h0;
+  wire [12:0] exp_149 = n153 ? n84 : n154 ? n83 : n155 ? n86 : n156 ? n85 : 13'h0;
   wire [12:0] n157 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
   wire [12:0] n158 = $signed(lane0_seed_linear_eg) - $signed({n157[11:0], 1'b0});
   wire [12:0] n159 = $signed(n158) - $signed(n157);
@@ -667,59 +653,10 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   assign out_y = {r8[7], r7, r8[6:0]};
 
   always @(posedge clk) begin
-    if (rst) begin
-      valid_1 <= 1'b0;
-      valid_2 <= 1'b0;
-      valid_3 <= 1'b0;
-      valid_4 <= 1'b0;
-      valid_5 <= 1'b0;
-      valid_6 <= 1'b0;
-      valid_7 <= 1'b0;
-      valid_8 <= 1'b0;
-      valid_9 <= 1'b0;
-      valid_10 <= 1'b0;
-      valid_11 <= 1'b0;
-      valid_12 <= 1'b0;
-      valid_13 <= 1'b0;
-      valid_14 <= 1'b0;
-      valid_15 <= 1'b0;
-      valid_16 <= 1'b0;
-      valid_17 <= 1'b0;
-      valid_18 <= 1'b0;
-      valid_19 <= 1'b0;
-      valid_20 <= 1'b0;
-      out_valid <= 1'b0;
-    end else if (in_ready) begin
-      valid_1 <= in_valid;
-      valid_2 <= valid_1;
-      valid_3 <= valid_2;
-      valid_4 <= valid_3;
-      valid_5 <= valid_4;
-      valid_6 <= valid_5;
-      valid_7 <= valid_6;
-      valid_8 <= valid_7;
-      valid_9 <= valid_8;
-      valid_10 <= valid_9;
-      valid_11 <= valid_10;
-      valid_12 <= valid_11;
-      valid_13 <= valid_12;
-      valid_14 <= valid_13;
-      valid_15 <= valid_14;
-      valid_16 <= valid_15;
-      valid_17 <= valid_16;
-      valid_18 <= valid_17;
-      valid_19 <= valid_18;
-      valid_20 <= valid_19;
-      out_valid <= valid_20;
-    end
-  end
-
-  always @(posedge clk) begin
     if (in_ready) begin
       lane0_x_sign <= in_x[15];
       lane0_square_alpha_ok <= 1'b1;
-      lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
-      lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
+      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
@@ -738,8 +675,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_grad_sign <= in_grad[15];
       lane0_unpack_sg <= lane0_grad_sign;
       lane0_square_sg <= lane0_unpack_sg;
-      lane0_alpha_sg <= lane0_square_sg;
-      lane0_sum_align_sg <= lane0_alpha_sg;
+      lane0_sum_align_sg <= lane0_square_sg;
       lane0_sum_sg <= lane0_sum_align_sg;
       lane0_add_sg <= lane0_sum_sg;
       lane0_seed_sg <= lane0_add_sg;
@@ -747,8 +683,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_linear_sg <= lane0_seed_linear_tiles_sg;
       lane0_unpack_sx <= lane0_x_sign;
       lane0_square_sx <= lane0_unpack_sx;
-      lane0_alpha_sx <= lane0_square_sx;
-      lane0_sum_align_sx <= lane0_alpha_sx;
+      lane0_sum_align_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_sum_align_sx;
       lane0_add_sx <= lane0_sum_sx;
       lane0_seed_sx <= lane0_add_sx;
@@ -758,8 +693,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_grad_sig <= {lane0_grad_fields_port_135_0, in_grad[6:0]};
       lane0_unpack_sigg <= lane0_grad_sig_14;
       lane0_square_sigg <= lane0_unpack_sigg;
-      lane0_alpha_sigg <= lane0_square_sigg;
-      lane0_sum_align_sigg <= lane0_alpha_sigg;
+      lane0_sum_align_sigg <= lane0_square_sigg;
       lane0_sum_sigg <= lane0_sum_align_sigg;
       lane0_add_sigg <= lane0_sum_sigg;
       lane0_seed_sigg <= lane0_add_sigg;
@@ -767,10 +701,9 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       a <= lane0_seed_linear_tiles_sigg;
       lane0_grad_exp_16 <= ~lane0_grad_fields_port_135_0 ? 8'h82 : n15[7:0];
       r1 <= lane0_grad_fields_port_138_0[8];
-      lane0_unpack_eg <= exp_97;
+      lane0_unpack_eg <= exp_96;
       lane0_square_eg <= lane0_unpack_eg;
-      lane0_alpha_eg <= lane0_square_eg;
-      lane0_sum_align_eg <= lane0_alpha_eg;
+      lane0_sum_align_eg <= lane0_square_eg;
       lane0_sum_eg <= lane0_sum_align_eg;
       lane0_add_eg <= lane0_sum_eg;
       lane0_seed_eg <= lane0_add_eg;
@@ -779,8 +712,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_grad_cls <= lane0_grad_cls_24;
       lane0_unpack_cg <= lane0_grad_cls;
       lane0_square_cg <= lane0_unpack_cg;
-      lane0_alpha_cg <= lane0_square_cg;
-      lane0_sum_align_cg <= lane0_alpha_cg;
+      lane0_sum_align_cg <= lane0_square_cg;
       lane0_sum_cg <= lane0_sum_align_cg;
       lane0_add_cg <= lane0_sum_cg;
       lane0_seed_cg <= lane0_add_cg;
@@ -801,12 +733,11 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_unpack_sigx <= lane0_x_sig_14;
       lane0_x_exp_16 <= ~lane0_x_fields_port_91_0 ? 8'h82 : n34[7:0];
       r2 <= lane0_x_fields_port_94_0[8];
-      lane0_unpack_ex <= exp_90;
+      lane0_unpack_ex <= exp_89;
       lane0_x_cls <= lane0_x_cls_24;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_square_cx <= lane0_unpack_cx;
-      lane0_alpha_cx <= lane0_square_cx;
-      lane0_sum_align_cx <= lane0_alpha_cx;
+      lane0_sum_align_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_sum_align_cx;
       lane0_add_cx <= lane0_sum_cx;
       lane0_seed_cx <= lane0_add_cx;
@@ -823,8 +754,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_sigx <= lane0_square_sig;
-      lane0_alpha_sigx <= lane0_square_sigx;
-      lane0_sum_align_sigx <= lane0_alpha_sigx;
+      lane0_sum_align_sigx <= lane0_square_sigx;
       lane0_sum_sigx <= lane0_sum_align_sigx;
       lane0_add_sigx <= lane0_sum_sigx;
       lane0_seed_sigx <= lane0_add_sigx;
@@ -833,16 +763,14 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_product_tiles_sigx <= lane0_seed_linear_sigx;
       a_37 <= lane0_product_tiles_sigx;
       lane0_square_ex <= n44;
-      lane0_alpha_ex <= lane0_square_ex;
-      lane0_sum_align_ex <= lane0_alpha_ex;
+      lane0_sum_align_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_sum_align_ex;
       lane0_add_ex <= lane0_sum_ex;
       lane0_seed_ex <= lane0_add_ex;
       lane0_seed_linear_tiles_ex <= lane0_seed_ex;
       lane0_seed_linear_ex <= lane0_seed_linear_tiles_ex;
       lane0_square_unit <= n46;
-      lane0_alpha_unit <= lane0_square_unit;
-      lane0_sum_align_unit <= lane0_alpha_unit;
+      lane0_sum_align_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_sum_align_unit;
       lane0_add_unit <= lane0_sum_unit;
       lane0_seed_unit <= lane0_add_unit;
@@ -858,8 +786,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_lead_unit <= lane0_agrad_unit;
       lane0_normalize_unit <= lane0_pack_lead_unit;
       lane0_shift_unit <= lane0_normalize_unit;
-      lane0_square_et <= n53;
-      exp <= lane0_square_et;
+      exp <= n53;
       lane0_add_eu_8 <= ~n80 ? 13'h0 : exp;
       eu <= lane0_add_eu_8;
       lane0_product_tiles_sign <= n54;
@@ -874,15 +801,13 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_add_one <= {n79, n78, n77, n76, n75, n74, n73, n72, n71, n70, n69, n68, n67, n66, n65, n64, n63, n62, n61, n60, n59, n58, n57, n56, lane0_add_signal};
       r3 <= lane0_square_port__data;
-      lane0_sum_align_q <= {r3, 10'h0};
-      lane0_sum_q <= lane0_sum_align_q;
+      lane0_sum_q <= {r3, 10'h0};
       lane0_add_q <= lane0_sum_q;
       lane0_seed_q <= lane0_add_q;
       lane0_seed_linear_tiles_q <= lane0_seed_q;
       lane0_seed_linear_q <= lane0_seed_linear_tiles_q;
       lane0_product_tiles_q <= lane0_seed_linear_q;
       b_39 <= lane0_product_tiles_q;
-      lane0_add_t <= n87[50:24];
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
       lane0_cube_mul_product_rows_0 <= lane0_cube_mul_product_rows_sum5;
@@ -890,7 +815,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       a_42 <= lane0_cube_mul_p_7[33:7];
       sig_25 <= n152[23:0];
       lane0_seed_b <= sig_25[13:0];
-      exp_23 <= exp_164;
+      exp_23 <= exp_149;
       lane0_seed_k <= exp_23[12:1];
       lane0_seed_linear_tiles_k <= lane0_seed_k;
       lane0_seed_linear_k <= lane0_seed_linear_tiles_k;
@@ -955,6 +880,52 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_up <= lane0_pack_rnd_up;
       r7 <= n51 ? 8'hff : n314[14:7];
       r8 <= n50 ? 8'h40 : {n315[15], n315[6:0]};
+    end
+  end
+
+  always @(posedge clk) begin
+    if (rst) begin
+      valid_1 <= 1'b0;
+      valid_2 <= 1'b0;
+      valid_3 <= 1'b0;
+      valid_4 <= 1'b0;
+      valid_5 <= 1'b0;
+      valid_6 <= 1'b0;
+      valid_7 <= 1'b0;
+      valid_8 <= 1'b0;
+      valid_9 <= 1'b0;
+      valid_10 <= 1'b0;
+      valid_11 <= 1'b0;
+      valid_12 <= 1'b0;
+      valid_13 <= 1'b0;
+      valid_14 <= 1'b0;
+      valid_15 <= 1'b0;
+      valid_16 <= 1'b0;
+      valid_17 <= 1'b0;
+      valid_18 <= 1'b0;
+      valid_19 <= 1'b0;
+      out_valid <= 1'b0;
+    end else if (in_ready) begin
+      valid_1 <= in_valid;
+      valid_2 <= valid_1;
+      valid_3 <= valid_2;
+      valid_4 <= valid_3;
+      valid_5 <= valid_4;
+      valid_6 <= valid_5;
+      valid_7 <= valid_6;
+      valid_8 <= valid_7;
+      valid_9 <= valid_8;
+      valid_10 <= valid_9;
+      valid_11 <= valid_10;
+      valid_12 <= valid_11;
+      valid_13 <= valid_12;
+      valid_14 <= valid_13;
+      valid_15 <= valid_14;
+      valid_16 <= valid_15;
+      valid_17 <= valid_16;
+      valid_18 <= valid_17;
+      valid_19 <= valid_18;
+      out_valid <= valid_19;
     end
   end
 
@@ -3150,21 +3121,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    valid_1 = 1'b0;
-    valid_2 = 1'b0;
-    valid_3 = 1'b0;
-    valid_4 = 1'b0;
-    valid_5 = 1'b0;
-    valid_6 = 1'b0;
-    valid_7 = 1'b0;
-    valid_8 = 1'b0;
-    valid_9 = 1'b0;
-    valid_10 = 1'b0;
-    valid_11 = 1'b0;
-    valid_12 = 1'b0;
     lane0_x_sign = 1'b0;
     lane0_square_alpha_ok = 1'b0;
-    lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
     lane0_add_alpha_ok = 1'b0;
@@ -3184,7 +3142,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_grad_sign = 1'b0;
     lane0_unpack_sg = 1'b0;
     lane0_square_sg = 1'b0;
-    lane0_alpha_sg = 1'b0;
     lane0_sum_align_sg = 1'b0;
     lane0_sum_sg = 1'b0;
     lane0_add_sg = 1'b0;
@@ -3193,13 +3150,24 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_linear_sg = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_square_sx = 1'b0;
-    lane0_alpha_sx = 1'b0;
     lane0_sum_align_sx = 1'b0;
     lane0_sum_sx = 1'b0;
     lane0_add_sx = 1'b0;
     lane0_seed_sx = 1'b0;
     lane0_seed_linear_tiles_sx = 1'b0;
     lane0_seed_linear_sx = 1'b0;
+    valid_1 = 1'b0;
+    valid_2 = 1'b0;
+    valid_3 = 1'b0;
+    valid_4 = 1'b0;
+    valid_5 = 1'b0;
+    valid_6 = 1'b0;
+    valid_7 = 1'b0;
+    valid_8 = 1'b0;
+    valid_9 = 1'b0;
+    valid_10 = 1'b0;
+    valid_11 = 1'b0;
+    valid_12 = 1'b0;
     valid_13 = 1'b0;
     valid_14 = 1'b0;
     valid_15 = 1'b0;
@@ -3207,13 +3175,11 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     valid_17 = 1'b0;
     valid_18 = 1'b0;
     valid_19 = 1'b0;
-    valid_20 = 1'b0;
     out_valid = 1'b0;
     lane0_grad_lz = 3'h0;
     lane0_grad_sig = 8'h0;
     lane0_unpack_sigg = 8'h0;
     lane0_square_sigg = 8'h0;
-    lane0_alpha_sigg = 8'h0;
     lane0_sum_align_sigg = 8'h0;
     lane0_sum_sigg = 8'h0;
     lane0_add_sigg = 8'h0;
@@ -3224,7 +3190,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     r1 = 1'b0;
     lane0_unpack_eg = 13'h0;
     lane0_square_eg = 13'h0;
-    lane0_alpha_eg = 13'h0;
     lane0_sum_align_eg = 13'h0;
     lane0_sum_eg = 13'h0;
     lane0_add_eg = 13'h0;
@@ -3234,7 +3199,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_grad_cls = 2'h0;
     lane0_unpack_cg = 2'h0;
     lane0_square_cg = 2'h0;
-    lane0_alpha_cg = 2'h0;
     lane0_sum_align_cg = 2'h0;
     lane0_sum_cg = 2'h0;
     lane0_add_cg = 2'h0;
@@ -3260,7 +3224,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_x_cls = 2'h0;
     lane0_unpack_cx = 2'h0;
     lane0_square_cx = 2'h0;
-    lane0_alpha_cx = 2'h0;
     lane0_sum_align_cx = 2'h0;
     lane0_sum_cx = 2'h0;
     lane0_add_cx = 2'h0;
@@ -3278,7 +3241,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_square_sigx = 8'h0;
-    lane0_alpha_sigx = 8'h0;
     lane0_sum_align_sigx = 8'h0;
     lane0_sum_sigx = 8'h0;
     lane0_add_sigx = 8'h0;
@@ -3288,7 +3250,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_product_tiles_sigx = 8'h0;
     a_37 = 8'h0;
     lane0_square_ex = 13'h0;
-    lane0_alpha_ex = 13'h0;
     lane0_sum_align_ex = 13'h0;
     lane0_sum_ex = 13'h0;
     lane0_add_ex = 13'h0;
@@ -3296,7 +3257,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_linear_tiles_ex = 13'h0;
     lane0_seed_linear_ex = 13'h0;
     lane0_square_unit = 1'b0;
-    lane0_alpha_unit = 1'b0;
     lane0_sum_align_unit = 1'b0;
     lane0_sum_unit = 1'b0;
     lane0_add_unit = 1'b0;
@@ -3313,7 +3273,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_lead_unit = 1'b0;
     lane0_normalize_unit = 1'b0;
     lane0_shift_unit = 1'b0;
-    lane0_square_et = 13'h0;
     exp = 13'h0;
     lane0_add_eu_8 = 13'h0;
     eu = 13'h0;
@@ -3329,7 +3288,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_shift_sign = 1'b0;
     lane0_add_one = 25'h0;
     r3 = 16'h0;
-    lane0_sum_align_q = 26'h0;
     lane0_sum_q = 26'h0;
     lane0_add_q = 26'h0;
     lane0_seed_q = 26'h0;
@@ -3337,7 +3295,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_linear_q = 26'h0;
     lane0_product_tiles_q = 26'h0;
     b_39 = 26'h0;
-    lane0_add_t = 27'h0;
     lane0_add_big = 27'h0;
     u = 28'h0;
     lane0_cube_mul_product_rows_0 = 34'h0;

@@ -5,7 +5,7 @@
 // Machine-readable description: isrlu_bf16_a1_pwl11_n0.json; documentation: docs/export.md.
 //
 // configuration: format=bf16 function=isrlu seed=pwl table_bits=11 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 15 cycles (registers after unpack, square, alpha, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 14 cycles (registers after unpack, square, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4995 ulp against the exact value, 65,536 inputs (all x; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -23,7 +23,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
 
   // Registers
   reg lane0_square_alpha_ok;
-  reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
   reg lane0_add_alpha_ok;
@@ -37,7 +36,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_shift_alpha_ok;
   reg lane0_unpack_sx;
   reg lane0_square_sx;
-  reg lane0_alpha_sx;
   reg lane0_sum_align_sx;
   reg lane0_sum_sx;
   reg lane0_add_sx;
@@ -51,7 +49,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_shift_sign;
   reg [15:0] lane0_unpack_x_raw;
   reg [15:0] lane0_square_x_raw;
-  reg [15:0] lane0_alpha_x_raw;
   reg [15:0] lane0_sum_align_x_raw;
   reg [15:0] lane0_sum_x_raw;
   reg [15:0] lane0_add_x_raw;
@@ -76,13 +73,11 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg valid_11;
   reg valid_12;
   reg valid_13;
-  reg valid_14;
   reg [7:0] lane0_unpack_sigx;
   reg [7:0] lane0_unpack_ex;
   reg r1;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_cx;
-  reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_align_cx;
   reg [1:0] lane0_sum_cx;
   reg [1:0] lane0_add_cx;
@@ -95,7 +90,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
   reg [7:0] lane0_square_sigx;
-  reg [7:0] lane0_alpha_sigx;
   reg [7:0] lane0_sum_align_sigx;
   reg [7:0] lane0_sum_sigx;
   reg [7:0] lane0_add_sigx;
@@ -103,7 +97,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [7:0] lane0_seed_linear_tiles_sigx;
   reg [7:0] a;
   reg [12:0] lane0_square_ex;
-  reg [12:0] lane0_alpha_ex;
   reg [12:0] lane0_sum_align_ex;
   reg [12:0] lane0_sum_ex;
   reg [12:0] lane0_add_ex;
@@ -111,7 +104,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [12:0] lane0_seed_linear_tiles_ex;
   reg [12:0] lane0_seed_linear_ex;
   reg lane0_square_passes;
-  reg lane0_alpha_passes;
   reg lane0_sum_align_passes;
   reg lane0_sum_passes;
   reg lane0_add_passes;
@@ -124,20 +116,17 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_normalize_passes;
   reg lane0_shift_passes;
   reg lane0_square_unit;
-  reg lane0_alpha_unit;
   reg lane0_sum_align_unit;
   reg lane0_sum_unit;
   reg lane0_add_unit;
   reg lane0_seed_unit;
   reg lane0_seed_linear_tiles_unit;
   reg lane0_seed_linear_unit;
-  reg [12:0] lane0_square_et;
   reg [12:0] exp;
   reg [12:0] lane0_add_eu_8;
   reg [12:0] eu;
   reg [19:0] lane0_add_one;
   reg [15:0] lane0_square_port__data;
-  reg [21:0] lane0_add_t;
   reg [21:0] lane0_add_big;
   reg [22:0] u;
   reg [18:0] sig_22;
@@ -244,9 +233,9 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [12:0] n49 = $signed(eu) + $signed(13'h0);
   wire [12:0] n50 = $signed(eu) + $signed(13'h1);
   wire [40:0] n51 = 41'h80000 * {20'h0, lane0_square_port__data, 5'h0};
-  wire [21:0] n52 = {1'b0, lane0_add_t[21:1]} >> n46;
+  wire [21:0] n52 = {1'b0, n51[40:20]} >> n46;
   wire [21:0] n53 = n45 ? 22'h0 : n52;
-  wire [21:0] lane0_add_signal_2 = n44 ? lane0_add_t : n53;
+  wire [21:0] lane0_add_signal_2 = n44 ? n51[40:19] : n53;
   wire [22:0] lane0_add_u = {1'b0, lane0_add_big} + {3'h0, lane0_add_one};
   wire n54 = u[20] ? 1'b1 : 1'b0;
   wire [1:0] n55 = u[21] ? 2'h2 : {1'b0, n54};
@@ -256,7 +245,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire n58 = lane0_norm_lead == 2'h2;
   wire n59 = lane0_norm_lead == 2'h1;
   wire n60 = ~|lane0_norm_lead;
-  wire [12:0] exp_117 = n57 ? n48 : n58 ? n47 : n59 ? n50 : n60 ? n49 : 13'h0;
+  wire [12:0] exp_106 = n57 ? n48 : n58 ? n47 : n59 ? n50 : n60 ? n49 : 13'h0;
   wire [12:0] n61 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
   wire [12:0] n62 = $signed(lane0_seed_linear_ex) - $signed(n61);
   wire [7:0] n63 = $signed(exp_36[7:0]) + $signed(8'h7e);
@@ -365,8 +354,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_square_alpha_ok <= 1'b1;
-      lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
-      lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
+      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
@@ -379,8 +367,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sx <= in_x[15];
       lane0_square_sx <= lane0_unpack_sx;
-      lane0_alpha_sx <= lane0_square_sx;
-      lane0_sum_align_sx <= lane0_alpha_sx;
+      lane0_sum_align_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_sum_align_sx;
       lane0_add_sx <= lane0_sum_sx;
       lane0_seed_sx <= lane0_add_sx;
@@ -393,8 +380,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_unpack_x_raw <= in_x;
       lane0_square_x_raw <= lane0_unpack_x_raw;
-      lane0_alpha_x_raw <= lane0_square_x_raw;
-      lane0_sum_align_x_raw <= lane0_alpha_x_raw;
+      lane0_sum_align_x_raw <= lane0_square_x_raw;
       lane0_sum_x_raw <= lane0_sum_align_x_raw;
       lane0_add_x_raw <= lane0_sum_x_raw;
       lane0_seed_x_raw <= lane0_add_x_raw;
@@ -410,8 +396,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       r1 <= lane0_x_port_44_0[8];
       lane0_unpack_cx <= cls;
       lane0_square_cx <= lane0_unpack_cx;
-      lane0_alpha_cx <= lane0_square_cx;
-      lane0_sum_align_cx <= lane0_alpha_cx;
+      lane0_sum_align_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_sum_align_cx;
       lane0_add_cx <= lane0_sum_cx;
       lane0_seed_cx <= lane0_add_cx;
@@ -423,24 +408,21 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_sigx <= lane0_square_sig;
-      lane0_alpha_sigx <= lane0_square_sigx;
-      lane0_sum_align_sigx <= lane0_alpha_sigx;
+      lane0_sum_align_sigx <= lane0_square_sigx;
       lane0_sum_sigx <= lane0_sum_align_sigx;
       lane0_add_sigx <= lane0_sum_sigx;
       lane0_seed_sigx <= lane0_add_sigx;
       lane0_seed_linear_tiles_sigx <= lane0_seed_sigx;
       a <= lane0_seed_linear_tiles_sigx;
       lane0_square_ex <= n17;
-      lane0_alpha_ex <= lane0_square_ex;
-      lane0_sum_align_ex <= lane0_alpha_ex;
+      lane0_sum_align_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_sum_align_ex;
       lane0_add_ex <= lane0_sum_ex;
       lane0_seed_ex <= lane0_add_ex;
       lane0_seed_linear_tiles_ex <= lane0_seed_ex;
       lane0_seed_linear_ex <= lane0_seed_linear_tiles_ex;
       lane0_square_passes <= n19;
-      lane0_alpha_passes <= lane0_square_passes;
-      lane0_sum_align_passes <= lane0_alpha_passes;
+      lane0_sum_align_passes <= lane0_square_passes;
       lane0_sum_passes <= lane0_sum_align_passes;
       lane0_add_passes <= lane0_sum_passes;
       lane0_seed_passes <= lane0_add_passes;
@@ -452,24 +434,21 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_normalize_passes <= lane0_pack_lead_passes;
       lane0_shift_passes <= lane0_normalize_passes;
       lane0_square_unit <= n22;
-      lane0_alpha_unit <= lane0_square_unit;
-      lane0_sum_align_unit <= lane0_alpha_unit;
+      lane0_sum_align_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_sum_align_unit;
       lane0_add_unit <= lane0_sum_unit;
       lane0_seed_unit <= lane0_add_unit;
       lane0_seed_linear_tiles_unit <= lane0_seed_unit;
       lane0_seed_linear_unit <= lane0_seed_linear_tiles_unit;
-      lane0_square_et <= n24;
-      exp <= lane0_square_et;
+      exp <= n24;
       lane0_add_eu_8 <= ~n44 ? 13'h0 : exp;
       eu <= lane0_add_eu_8;
       lane0_add_one <= {n43, n42, n41, n40, n39, n38, n37, n36, n35, n34, n33, n32, n31, n30, n29, n28, n27, n26, n25, lane0_add_signal};
-      lane0_add_t <= n51[40:19];
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
       sig_22 <= n56[18:0];
       lane0_seed_b <= sig_22[8:0];
-      exp_20 <= exp_117;
+      exp_20 <= exp_106;
       lane0_seed_k <= exp_20[12:1];
       lane0_seed_linear_tiles_k <= lane0_seed_k;
       lane0_seed_linear_k <= lane0_seed_linear_tiles_k;
@@ -530,7 +509,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       valid_11 <= 1'b0;
       valid_12 <= 1'b0;
       valid_13 <= 1'b0;
-      valid_14 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -546,8 +524,7 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       valid_11 <= valid_10;
       valid_12 <= valid_11;
       valid_13 <= valid_12;
-      valid_14 <= valid_13;
-      out_valid <= valid_14;
+      out_valid <= valid_13;
     end
   end
 
@@ -2744,7 +2721,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
     lane0_square_alpha_ok = 1'b0;
-    lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
     lane0_add_alpha_ok = 1'b0;
@@ -2758,7 +2734,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_shift_alpha_ok = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_square_sx = 1'b0;
-    lane0_alpha_sx = 1'b0;
     lane0_sum_align_sx = 1'b0;
     lane0_sum_sx = 1'b0;
     lane0_add_sx = 1'b0;
@@ -2772,7 +2747,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_shift_sign = 1'b0;
     lane0_unpack_x_raw = 16'h0;
     lane0_square_x_raw = 16'h0;
-    lane0_alpha_x_raw = 16'h0;
     lane0_sum_align_x_raw = 16'h0;
     lane0_sum_x_raw = 16'h0;
     lane0_add_x_raw = 16'h0;
@@ -2797,14 +2771,12 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     valid_11 = 1'b0;
     valid_12 = 1'b0;
     valid_13 = 1'b0;
-    valid_14 = 1'b0;
     out_valid = 1'b0;
     lane0_unpack_sigx = 8'h0;
     lane0_unpack_ex = 8'h0;
     r1 = 1'b0;
     lane0_unpack_cx = 2'h0;
     lane0_square_cx = 2'h0;
-    lane0_alpha_cx = 2'h0;
     lane0_sum_align_cx = 2'h0;
     lane0_sum_cx = 2'h0;
     lane0_add_cx = 2'h0;
@@ -2817,7 +2789,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_square_sigx = 8'h0;
-    lane0_alpha_sigx = 8'h0;
     lane0_sum_align_sigx = 8'h0;
     lane0_sum_sigx = 8'h0;
     lane0_add_sigx = 8'h0;
@@ -2825,7 +2796,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_linear_tiles_sigx = 8'h0;
     a = 8'h0;
     lane0_square_ex = 13'h0;
-    lane0_alpha_ex = 13'h0;
     lane0_sum_align_ex = 13'h0;
     lane0_sum_ex = 13'h0;
     lane0_add_ex = 13'h0;
@@ -2833,7 +2803,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_linear_tiles_ex = 13'h0;
     lane0_seed_linear_ex = 13'h0;
     lane0_square_passes = 1'b0;
-    lane0_alpha_passes = 1'b0;
     lane0_sum_align_passes = 1'b0;
     lane0_sum_passes = 1'b0;
     lane0_add_passes = 1'b0;
@@ -2846,19 +2815,16 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_normalize_passes = 1'b0;
     lane0_shift_passes = 1'b0;
     lane0_square_unit = 1'b0;
-    lane0_alpha_unit = 1'b0;
     lane0_sum_align_unit = 1'b0;
     lane0_sum_unit = 1'b0;
     lane0_add_unit = 1'b0;
     lane0_seed_unit = 1'b0;
     lane0_seed_linear_tiles_unit = 1'b0;
     lane0_seed_linear_unit = 1'b0;
-    lane0_square_et = 13'h0;
     exp = 13'h0;
     lane0_add_eu_8 = 13'h0;
     eu = 13'h0;
     lane0_add_one = 20'h0;
-    lane0_add_t = 22'h0;
     lane0_add_big = 22'h0;
     u = 23'h0;
     sig_22 = 19'h0;

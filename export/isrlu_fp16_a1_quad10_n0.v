@@ -5,7 +5,7 @@
 // Machine-readable description: isrlu_fp16_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp16 function=isrlu seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 16 cycles (registers after unpack, square, alpha, sum_align, sum, add, seed, seed_products_tiles, seed_products, seed_sum, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 15 cycles (registers after unpack, square, sum_align, sum, add, seed, seed_products_tiles, seed_products, seed_sum, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5 ulp against the exact value, 65,536 inputs (all x; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -23,7 +23,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
 
   // Registers
   reg lane0_square_alpha_ok;
-  reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
   reg lane0_add_alpha_ok;
@@ -38,7 +37,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   reg lane0_shift_alpha_ok;
   reg lane0_unpack_sx;
   reg lane0_square_sx;
-  reg lane0_alpha_sx;
   reg lane0_sum_align_sx;
   reg lane0_sum_sx;
   reg lane0_add_sx;
@@ -53,7 +51,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   reg lane0_shift_sign;
   reg [15:0] lane0_unpack_x_raw;
   reg [15:0] lane0_square_x_raw;
-  reg [15:0] lane0_alpha_x_raw;
   reg [15:0] lane0_sum_align_x_raw;
   reg [15:0] lane0_sum_x_raw;
   reg [15:0] lane0_add_x_raw;
@@ -80,13 +77,11 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   reg valid_12;
   reg valid_13;
   reg valid_14;
-  reg valid_15;
   reg [10:0] lane0_unpack_sigx;
   reg [4:0] lane0_unpack_ex;
   reg r1;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_cx;
-  reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_align_cx;
   reg [1:0] lane0_sum_cx;
   reg [1:0] lane0_add_cx;
@@ -100,7 +95,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
   reg [10:0] lane0_square_sigx;
-  reg [10:0] lane0_alpha_sigx;
   reg [10:0] lane0_sum_align_sigx;
   reg [10:0] lane0_sum_sigx;
   reg [10:0] lane0_add_sigx;
@@ -109,7 +103,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   reg [10:0] lane0_seed_products_sigx;
   reg [10:0] a;
   reg [10:0] lane0_square_ex;
-  reg [10:0] lane0_alpha_ex;
   reg [10:0] lane0_sum_align_ex;
   reg [10:0] lane0_sum_ex;
   reg [10:0] lane0_add_ex;
@@ -118,7 +111,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   reg [10:0] lane0_seed_products_ex;
   reg [10:0] lane0_seed_sum_ex;
   reg lane0_square_passes;
-  reg lane0_alpha_passes;
   reg lane0_sum_align_passes;
   reg lane0_sum_passes;
   reg lane0_add_passes;
@@ -132,7 +124,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   reg lane0_normalize_passes;
   reg lane0_shift_passes;
   reg lane0_square_unit;
-  reg lane0_alpha_unit;
   reg lane0_sum_align_unit;
   reg lane0_sum_unit;
   reg lane0_add_unit;
@@ -140,13 +131,11 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   reg lane0_seed_products_tiles_unit;
   reg lane0_seed_products_unit;
   reg lane0_seed_sum_unit;
-  reg [10:0] lane0_square_et;
   reg [10:0] exp;
   reg [10:0] lane0_add_eu_8;
   reg [10:0] eu;
   reg [25:0] lane0_add_one;
   reg [21:0] lane0_square_port__data;
-  reg [27:0] lane0_add_t;
   reg [27:0] lane0_add_big;
   reg [28:0] u;
   reg [24:0] sig_22;
@@ -265,9 +254,9 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   wire [10:0] n55 = $signed(eu) + $signed(11'h0);
   wire [10:0] n56 = $signed(eu) + $signed(11'h1);
   wire [52:0] n57 = 53'h2000000 * {26'h0, lane0_square_port__data, 5'h0};
-  wire [27:0] n58 = {1'b0, lane0_add_t[27:1]} >> n52;
+  wire [27:0] n58 = {1'b0, n57[52:26]} >> n52;
   wire [27:0] n59 = n51 ? 28'h0 : n58;
-  wire [27:0] lane0_add_signal_2 = n50 ? lane0_add_t : n59;
+  wire [27:0] lane0_add_signal_2 = n50 ? n57[52:25] : n59;
   wire [28:0] lane0_add_u = {1'b0, lane0_add_big} + {3'h0, lane0_add_one};
   wire n60 = u[26] ? 1'b1 : 1'b0;
   wire [1:0] n61 = u[27] ? 2'h2 : {1'b0, n60};
@@ -277,7 +266,7 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   wire n64 = lane0_norm_lead == 2'h2;
   wire n65 = lane0_norm_lead == 2'h1;
   wire n66 = ~|lane0_norm_lead;
-  wire [10:0] exp_118 = n63 ? n54 : n64 ? n53 : n65 ? n56 : n66 ? n55 : 11'h0;
+  wire [10:0] exp_107 = n63 ? n54 : n64 ? n53 : n65 ? n56 : n66 ? n55 : 11'h0;
   wire [10:0] n67 = lane0_seed_sum_unit ? 11'h0 : {lane0_seed_sum_k[9], lane0_seed_sum_k};
   wire [10:0] n68 = $signed(lane0_seed_sum_ex) - $signed(n67);
   wire [4:0] n69 = $signed(exp_36[4:0]) + $signed(5'he);
@@ -398,8 +387,7 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_square_alpha_ok <= 1'b1;
-      lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
-      lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
+      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
@@ -413,8 +401,7 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sx <= in_x[15];
       lane0_square_sx <= lane0_unpack_sx;
-      lane0_alpha_sx <= lane0_square_sx;
-      lane0_sum_align_sx <= lane0_alpha_sx;
+      lane0_sum_align_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_sum_align_sx;
       lane0_add_sx <= lane0_sum_sx;
       lane0_seed_sx <= lane0_add_sx;
@@ -428,8 +415,7 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       lane0_shift_sign <= lane0_normalize_sign;
       lane0_unpack_x_raw <= in_x;
       lane0_square_x_raw <= lane0_unpack_x_raw;
-      lane0_alpha_x_raw <= lane0_square_x_raw;
-      lane0_sum_align_x_raw <= lane0_alpha_x_raw;
+      lane0_sum_align_x_raw <= lane0_square_x_raw;
       lane0_sum_x_raw <= lane0_sum_align_x_raw;
       lane0_add_x_raw <= lane0_sum_x_raw;
       lane0_seed_x_raw <= lane0_add_x_raw;
@@ -446,8 +432,7 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       r1 <= lane0_x_port_44_0[5];
       lane0_unpack_cx <= cls;
       lane0_square_cx <= lane0_unpack_cx;
-      lane0_alpha_cx <= lane0_square_cx;
-      lane0_sum_align_cx <= lane0_alpha_cx;
+      lane0_sum_align_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_sum_align_cx;
       lane0_add_cx <= lane0_sum_cx;
       lane0_seed_cx <= lane0_add_cx;
@@ -460,8 +445,7 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_sigx <= lane0_square_sig;
-      lane0_alpha_sigx <= lane0_square_sigx;
-      lane0_sum_align_sigx <= lane0_alpha_sigx;
+      lane0_sum_align_sigx <= lane0_square_sigx;
       lane0_sum_sigx <= lane0_sum_align_sigx;
       lane0_add_sigx <= lane0_sum_sigx;
       lane0_seed_sigx <= lane0_add_sigx;
@@ -469,8 +453,7 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       lane0_seed_products_sigx <= lane0_seed_products_tiles_sigx;
       a <= lane0_seed_products_sigx;
       lane0_square_ex <= n17;
-      lane0_alpha_ex <= lane0_square_ex;
-      lane0_sum_align_ex <= lane0_alpha_ex;
+      lane0_sum_align_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_sum_align_ex;
       lane0_add_ex <= lane0_sum_ex;
       lane0_seed_ex <= lane0_add_ex;
@@ -478,8 +461,7 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       lane0_seed_products_ex <= lane0_seed_products_tiles_ex;
       lane0_seed_sum_ex <= lane0_seed_products_ex;
       lane0_square_passes <= n19;
-      lane0_alpha_passes <= lane0_square_passes;
-      lane0_sum_align_passes <= lane0_alpha_passes;
+      lane0_sum_align_passes <= lane0_square_passes;
       lane0_sum_passes <= lane0_sum_align_passes;
       lane0_add_passes <= lane0_sum_passes;
       lane0_seed_passes <= lane0_add_passes;
@@ -492,25 +474,22 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       lane0_normalize_passes <= lane0_pack_lead_passes;
       lane0_shift_passes <= lane0_normalize_passes;
       lane0_square_unit <= n22;
-      lane0_alpha_unit <= lane0_square_unit;
-      lane0_sum_align_unit <= lane0_alpha_unit;
+      lane0_sum_align_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_sum_align_unit;
       lane0_add_unit <= lane0_sum_unit;
       lane0_seed_unit <= lane0_add_unit;
       lane0_seed_products_tiles_unit <= lane0_seed_unit;
       lane0_seed_products_unit <= lane0_seed_products_tiles_unit;
       lane0_seed_sum_unit <= lane0_seed_products_unit;
-      lane0_square_et <= n24;
-      exp <= lane0_square_et;
+      exp <= n24;
       lane0_add_eu_8 <= ~n50 ? 11'h0 : exp;
       eu <= lane0_add_eu_8;
       lane0_add_one <= {n49, n48, n47, n46, n45, n44, n43, n42, n41, n40, n39, n38, n37, n36, n35, n34, n33, n32, n31, n30, n29, n28, n27, n26, n25, lane0_add_signal};
-      lane0_add_t <= n57[52:25];
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
       sig_22 <= n62[24:0];
       lane0_seed_b <= sig_22[15:0];
-      exp_20 <= exp_118;
+      exp_20 <= exp_107;
       lane0_seed_k <= exp_20[10:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_k <= lane0_seed_products_tiles_k;
@@ -577,7 +556,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       valid_12 <= 1'b0;
       valid_13 <= 1'b0;
       valid_14 <= 1'b0;
-      valid_15 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -594,8 +572,7 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       valid_12 <= valid_11;
       valid_13 <= valid_12;
       valid_14 <= valid_13;
-      valid_15 <= valid_14;
-      out_valid <= valid_15;
+      out_valid <= valid_14;
     end
   end
 
@@ -3695,7 +3672,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
     lane0_square_alpha_ok = 1'b0;
-    lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
     lane0_add_alpha_ok = 1'b0;
@@ -3710,7 +3686,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
     lane0_shift_alpha_ok = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_square_sx = 1'b0;
-    lane0_alpha_sx = 1'b0;
     lane0_sum_align_sx = 1'b0;
     lane0_sum_sx = 1'b0;
     lane0_add_sx = 1'b0;
@@ -3725,7 +3700,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
     lane0_shift_sign = 1'b0;
     lane0_unpack_x_raw = 16'h0;
     lane0_square_x_raw = 16'h0;
-    lane0_alpha_x_raw = 16'h0;
     lane0_sum_align_x_raw = 16'h0;
     lane0_sum_x_raw = 16'h0;
     lane0_add_x_raw = 16'h0;
@@ -3752,14 +3726,12 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
     valid_12 = 1'b0;
     valid_13 = 1'b0;
     valid_14 = 1'b0;
-    valid_15 = 1'b0;
     out_valid = 1'b0;
     lane0_unpack_sigx = 11'h0;
     lane0_unpack_ex = 5'h0;
     r1 = 1'b0;
     lane0_unpack_cx = 2'h0;
     lane0_square_cx = 2'h0;
-    lane0_alpha_cx = 2'h0;
     lane0_sum_align_cx = 2'h0;
     lane0_sum_cx = 2'h0;
     lane0_add_cx = 2'h0;
@@ -3773,7 +3745,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_square_sigx = 11'h0;
-    lane0_alpha_sigx = 11'h0;
     lane0_sum_align_sigx = 11'h0;
     lane0_sum_sigx = 11'h0;
     lane0_add_sigx = 11'h0;
@@ -3782,7 +3753,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
     lane0_seed_products_sigx = 11'h0;
     a = 11'h0;
     lane0_square_ex = 11'h0;
-    lane0_alpha_ex = 11'h0;
     lane0_sum_align_ex = 11'h0;
     lane0_sum_ex = 11'h0;
     lane0_add_ex = 11'h0;
@@ -3791,7 +3761,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
     lane0_seed_products_ex = 11'h0;
     lane0_seed_sum_ex = 11'h0;
     lane0_square_passes = 1'b0;
-    lane0_alpha_passes = 1'b0;
     lane0_sum_align_passes = 1'b0;
     lane0_sum_passes = 1'b0;
     lane0_add_passes = 1'b0;
@@ -3805,7 +3774,6 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
     lane0_normalize_passes = 1'b0;
     lane0_shift_passes = 1'b0;
     lane0_square_unit = 1'b0;
-    lane0_alpha_unit = 1'b0;
     lane0_sum_align_unit = 1'b0;
     lane0_sum_unit = 1'b0;
     lane0_add_unit = 1'b0;
@@ -3813,12 +3781,10 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
     lane0_seed_products_tiles_unit = 1'b0;
     lane0_seed_products_unit = 1'b0;
     lane0_seed_sum_unit = 1'b0;
-    lane0_square_et = 11'h0;
     exp = 11'h0;
     lane0_add_eu_8 = 11'h0;
     eu = 11'h0;
     lane0_add_one = 26'h0;
-    lane0_add_t = 28'h0;
     lane0_add_big = 28'h0;
     u = 29'h0;
     sig_22 = 25'h0;

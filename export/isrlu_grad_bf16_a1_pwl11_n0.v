@@ -5,7 +5,7 @@
 // Machine-readable description: isrlu_grad_bf16_a1_pwl11_n0.json; documentation: docs/export.md.
 //
 // configuration: format=bf16 function=isrlu-grad seed=pwl table_bits=11 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 16 cycles (registers after unpack_count, unpack, square, alpha, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 15 cycles (registers after unpack_count, unpack, square, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4998 ulp against the exact value, 65,536 inputs (all x, grad 1; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -38,10 +38,8 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg valid_12;
   reg valid_13;
   reg valid_14;
-  reg valid_15;
   reg lane0_grad_sign;
   reg lane0_square_alpha_ok;
-  reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
   reg lane0_add_alpha_ok;
@@ -55,7 +53,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_shift_alpha_ok;
   reg lane0_unpack_sg;
   reg lane0_square_sg;
-  reg lane0_alpha_sg;
   reg lane0_sum_align_sg;
   reg lane0_sum_sg;
   reg lane0_add_sg;
@@ -72,7 +69,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [7:0] lane0_grad_sig;
   reg [7:0] lane0_unpack_sigg;
   reg [7:0] lane0_square_sigg;
-  reg [7:0] lane0_alpha_sigg;
   reg [7:0] lane0_sum_align_sigg;
   reg [7:0] lane0_sum_sigg;
   reg [7:0] lane0_add_sigg;
@@ -83,7 +79,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg r1;
   reg [12:0] lane0_unpack_eg;
   reg [12:0] lane0_square_eg;
-  reg [12:0] lane0_alpha_eg;
   reg [12:0] lane0_sum_align_eg;
   reg [12:0] lane0_sum_eg;
   reg [12:0] lane0_add_eg;
@@ -93,7 +88,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_grad_cls;
   reg [1:0] lane0_unpack_cg;
   reg [1:0] lane0_square_cg;
-  reg [1:0] lane0_alpha_cg;
   reg [1:0] lane0_sum_align_cg;
   reg [1:0] lane0_sum_cg;
   reg [1:0] lane0_add_cg;
@@ -114,7 +108,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_x_cls;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_cx;
-  reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_align_cx;
   reg [1:0] lane0_sum_cx;
   reg [1:0] lane0_add_cx;
@@ -127,7 +120,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
   reg lane0_square_unit;
-  reg lane0_alpha_unit;
   reg lane0_sum_align_unit;
   reg lane0_sum_unit;
   reg lane0_add_unit;
@@ -139,13 +131,11 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_lead_unit;
   reg lane0_normalize_unit;
   reg lane0_shift_unit;
-  reg [12:0] lane0_square_et;
   reg [12:0] exp;
   reg [12:0] lane0_add_eu_8;
   reg [12:0] eu;
   reg [24:0] lane0_add_one;
   reg [15:0] lane0_square_port__data;
-  reg [26:0] lane0_add_t;
   reg [26:0] lane0_add_big;
   reg [27:0] u;
   reg [23:0] sig_25;
@@ -222,7 +212,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [7:0] lane0_grad_sig_14 = lane0_grad_sig[7] ? lane0_grad_sig : n13;
   wire [8:0] n14 = {1'b0, in_grad[14:7]} - 9'h7f;
   wire [8:0] lane0_grad_fields_port_132_0 = lane0_grad_fields_port_129_0 ? n14 : 9'h182;
-  wire [12:0] exp_82 = lane0_grad_sig[7] ? {{5{r1}}, lane0_grad_exp_16} : {{4{n12[8]}}, n12};
+  wire [12:0] exp_81 = lane0_grad_sig[7] ? {{5{r1}}, lane0_grad_exp_16} : {{4{n12[8]}}, n12};
   wire n15 = in_grad[14:7] == 8'hff;
   wire n16 = ~|in_grad[14:7];
   wire n17 = ~|in_grad[6:0];
@@ -253,7 +243,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [6:0] lane0_x_sig_14 = lane0_x_sig[7] ? lane0_x_sig[6:0] : n32;
   wire [8:0] n33 = {1'b0, in_x[14:7]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_88_0 = lane0_x_fields_port_85_0 ? n33 : 9'h182;
-  wire [12:0] exp_75 = lane0_x_sig[7] ? {{5{r2}}, lane0_x_exp_16} : {{4{n31[8]}}, n31};
+  wire [12:0] exp_74 = lane0_x_sig[7] ? {{5{r2}}, lane0_x_exp_16} : {{4{n31[8]}}, n31};
   wire n34 = in_x[14:7] == 8'hff;
   wire n35 = ~|in_x[14:7];
   wire n36 = ~|in_x[6:0];
@@ -310,9 +300,9 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [12:0] n84 = $signed(eu) + $signed(13'h0);
   wire [12:0] n85 = $signed(eu) + $signed(13'h1);
   wire [50:0] n86 = 51'h1000000 * {25'h0, lane0_square_port__data, 10'h0};
-  wire [26:0] n87 = {1'b0, lane0_add_t[26:1]} >> n81;
+  wire [26:0] n87 = {1'b0, n86[50:25]} >> n81;
   wire [26:0] n88 = n80 ? 27'h0 : n87;
-  wire [26:0] lane0_add_signal_2 = n79 ? lane0_add_t : n88;
+  wire [26:0] lane0_add_signal_2 = n79 ? n86[50:24] : n88;
   wire [27:0] lane0_add_u = {1'b0, lane0_add_big} + {3'h0, lane0_add_one};
   wire n89 = u[25] ? 1'b1 : 1'b0;
   wire [1:0] n90 = u[26] ? 2'h2 : {1'b0, n89};
@@ -322,7 +312,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n93 = lane0_norm_lead == 2'h2;
   wire n94 = lane0_norm_lead == 2'h1;
   wire n95 = ~|lane0_norm_lead;
-  wire [12:0] exp_145 = n92 ? n83 : n93 ? n82 : n94 ? n85 : n95 ? n84 : 13'h0;
+  wire [12:0] exp_131 = n92 ? n83 : n93 ? n82 : n94 ? n85 : n95 ? n84 : 13'h0;
   wire [12:0] n96 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
   wire [12:0] n97 = $signed(lane0_seed_linear_eg) - $signed({n96[11:0], 1'b0});
   wire [12:0] n98 = $signed(n97) - $signed(n96);
@@ -466,8 +456,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_x_sign <= in_x[15];
       lane0_grad_sign <= in_grad[15];
       lane0_square_alpha_ok <= 1'b1;
-      lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
-      lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
+      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
@@ -480,8 +469,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sg <= lane0_grad_sign;
       lane0_square_sg <= lane0_unpack_sg;
-      lane0_alpha_sg <= lane0_square_sg;
-      lane0_sum_align_sg <= lane0_alpha_sg;
+      lane0_sum_align_sg <= lane0_square_sg;
       lane0_sum_sg <= lane0_sum_align_sg;
       lane0_add_sg <= lane0_sum_sg;
       lane0_seed_sg <= lane0_add_sg;
@@ -497,8 +485,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_grad_sig <= {lane0_grad_fields_port_129_0, in_grad[6:0]};
       lane0_unpack_sigg <= lane0_grad_sig_14;
       lane0_square_sigg <= lane0_unpack_sigg;
-      lane0_alpha_sigg <= lane0_square_sigg;
-      lane0_sum_align_sigg <= lane0_alpha_sigg;
+      lane0_sum_align_sigg <= lane0_square_sigg;
       lane0_sum_sigg <= lane0_sum_align_sigg;
       lane0_add_sigg <= lane0_sum_sigg;
       lane0_seed_sigg <= lane0_add_sigg;
@@ -506,10 +493,9 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       a <= lane0_seed_linear_tiles_sigg;
       lane0_grad_exp_16 <= ~lane0_grad_fields_port_129_0 ? 8'h82 : n14[7:0];
       r1 <= lane0_grad_fields_port_132_0[8];
-      lane0_unpack_eg <= exp_82;
+      lane0_unpack_eg <= exp_81;
       lane0_square_eg <= lane0_unpack_eg;
-      lane0_alpha_eg <= lane0_square_eg;
-      lane0_sum_align_eg <= lane0_alpha_eg;
+      lane0_sum_align_eg <= lane0_square_eg;
       lane0_sum_eg <= lane0_sum_align_eg;
       lane0_add_eg <= lane0_sum_eg;
       lane0_seed_eg <= lane0_add_eg;
@@ -518,8 +504,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_grad_cls <= lane0_grad_cls_24;
       lane0_unpack_cg <= lane0_grad_cls;
       lane0_square_cg <= lane0_unpack_cg;
-      lane0_alpha_cg <= lane0_square_cg;
-      lane0_sum_align_cg <= lane0_alpha_cg;
+      lane0_sum_align_cg <= lane0_square_cg;
       lane0_sum_cg <= lane0_sum_align_cg;
       lane0_add_cg <= lane0_sum_cg;
       lane0_seed_cg <= lane0_add_cg;
@@ -535,12 +520,11 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_unpack_sigx <= lane0_x_sig_14;
       lane0_x_exp_16 <= ~lane0_x_fields_port_85_0 ? 8'h82 : n33[7:0];
       r2 <= lane0_x_fields_port_88_0[8];
-      lane0_unpack_ex <= exp_75;
+      lane0_unpack_ex <= exp_74;
       lane0_x_cls <= lane0_x_cls_24;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_square_cx <= lane0_unpack_cx;
-      lane0_alpha_cx <= lane0_square_cx;
-      lane0_sum_align_cx <= lane0_alpha_cx;
+      lane0_sum_align_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_sum_align_cx;
       lane0_add_cx <= lane0_sum_cx;
       lane0_seed_cx <= lane0_add_cx;
@@ -552,8 +536,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_unit <= n45;
-      lane0_alpha_unit <= lane0_square_unit;
-      lane0_sum_align_unit <= lane0_alpha_unit;
+      lane0_sum_align_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_sum_align_unit;
       lane0_add_unit <= lane0_sum_unit;
       lane0_seed_unit <= lane0_add_unit;
@@ -564,17 +547,15 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_unit <= lane0_product_unit;
       lane0_normalize_unit <= lane0_pack_lead_unit;
       lane0_shift_unit <= lane0_normalize_unit;
-      lane0_square_et <= n54;
-      exp <= lane0_square_et;
+      exp <= n54;
       lane0_add_eu_8 <= ~n79 ? 13'h0 : exp;
       eu <= lane0_add_eu_8;
       lane0_add_one <= {n78, n77, n76, n75, n74, n73, n72, n71, n70, n69, n68, n67, n66, n65, n64, n63, n62, n61, n60, n59, n58, n57, n56, n55, lane0_add_signal};
-      lane0_add_t <= n86[50:24];
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
       sig_25 <= n91[23:0];
       lane0_seed_b <= sig_25[13:0];
-      exp_23 <= exp_145;
+      exp_23 <= exp_131;
       lane0_seed_k <= exp_23[12:1];
       lane0_seed_linear_tiles_k <= lane0_seed_k;
       lane0_seed_linear_k <= lane0_seed_linear_tiles_k;
@@ -637,7 +618,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       valid_12 <= 1'b0;
       valid_13 <= 1'b0;
       valid_14 <= 1'b0;
-      valid_15 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -654,8 +634,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       valid_12 <= valid_11;
       valid_13 <= valid_12;
       valid_14 <= valid_13;
-      valid_15 <= valid_14;
-      out_valid <= valid_15;
+      out_valid <= valid_14;
     end
   end
 
@@ -2866,10 +2845,9 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     valid_12 = 1'b0;
     valid_13 = 1'b0;
     valid_14 = 1'b0;
-    valid_15 = 1'b0;
+    out_valid = 1'b0;
     lane0_grad_sign = 1'b0;
     lane0_square_alpha_ok = 1'b0;
-    lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
     lane0_add_alpha_ok = 1'b0;
@@ -2883,7 +2861,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_shift_alpha_ok = 1'b0;
     lane0_unpack_sg = 1'b0;
     lane0_square_sg = 1'b0;
-    lane0_alpha_sg = 1'b0;
     lane0_sum_align_sg = 1'b0;
     lane0_sum_sg = 1'b0;
     lane0_add_sg = 1'b0;
@@ -2896,12 +2873,10 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
     lane0_unpack_sx = 1'b0;
-    out_valid = 1'b0;
     lane0_grad_lz = 3'h0;
     lane0_grad_sig = 8'h0;
     lane0_unpack_sigg = 8'h0;
     lane0_square_sigg = 8'h0;
-    lane0_alpha_sigg = 8'h0;
     lane0_sum_align_sigg = 8'h0;
     lane0_sum_sigg = 8'h0;
     lane0_add_sigg = 8'h0;
@@ -2912,7 +2887,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     r1 = 1'b0;
     lane0_unpack_eg = 13'h0;
     lane0_square_eg = 13'h0;
-    lane0_alpha_eg = 13'h0;
     lane0_sum_align_eg = 13'h0;
     lane0_sum_eg = 13'h0;
     lane0_add_eg = 13'h0;
@@ -2922,7 +2896,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_grad_cls = 2'h0;
     lane0_unpack_cg = 2'h0;
     lane0_square_cg = 2'h0;
-    lane0_alpha_cg = 2'h0;
     lane0_sum_align_cg = 2'h0;
     lane0_sum_cg = 2'h0;
     lane0_add_cg = 2'h0;
@@ -2943,7 +2916,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_x_cls = 2'h0;
     lane0_unpack_cx = 2'h0;
     lane0_square_cx = 2'h0;
-    lane0_alpha_cx = 2'h0;
     lane0_sum_align_cx = 2'h0;
     lane0_sum_cx = 2'h0;
     lane0_add_cx = 2'h0;
@@ -2956,7 +2928,6 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_square_unit = 1'b0;
-    lane0_alpha_unit = 1'b0;
     lane0_sum_align_unit = 1'b0;
     lane0_sum_unit = 1'b0;
     lane0_add_unit = 1'b0;
@@ -2968,12 +2939,10 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_lead_unit = 1'b0;
     lane0_normalize_unit = 1'b0;
     lane0_shift_unit = 1'b0;
-    lane0_square_et = 13'h0;
     exp = 13'h0;
     lane0_add_eu_8 = 13'h0;
     eu = 13'h0;
     lane0_add_one = 25'h0;
-    lane0_add_t = 27'h0;
     lane0_add_big = 27'h0;
     u = 28'h0;
     sig_25 = 24'h0;

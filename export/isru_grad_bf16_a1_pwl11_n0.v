@@ -5,7 +5,7 @@
 // Machine-readable description: isru_grad_bf16_a1_pwl11_n0.json; documentation: docs/export.md.
 //
 // configuration: format=bf16 function=isru-grad seed=pwl table_bits=11 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 16 cycles (registers after unpack_count, unpack, square, alpha, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 15 cycles (registers after unpack_count, unpack, square, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4998 ulp against the exact value, 65,536 inputs (all x, grad 1; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -37,10 +37,8 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg valid_12;
   reg valid_13;
   reg valid_14;
-  reg valid_15;
   reg lane0_grad_sign;
   reg lane0_square_alpha_ok;
-  reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
   reg lane0_add_alpha_ok;
@@ -54,7 +52,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg lane0_shift_alpha_ok;
   reg lane0_unpack_sg;
   reg lane0_square_sg;
-  reg lane0_alpha_sg;
   reg lane0_sum_align_sg;
   reg lane0_sum_sg;
   reg lane0_add_sg;
@@ -70,7 +67,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg [7:0] lane0_grad_sig;
   reg [7:0] lane0_unpack_sigg;
   reg [7:0] lane0_square_sigg;
-  reg [7:0] lane0_alpha_sigg;
   reg [7:0] lane0_sum_align_sigg;
   reg [7:0] lane0_sum_sigg;
   reg [7:0] lane0_add_sigg;
@@ -81,7 +77,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg r1;
   reg [12:0] lane0_unpack_eg;
   reg [12:0] lane0_square_eg;
-  reg [12:0] lane0_alpha_eg;
   reg [12:0] lane0_sum_align_eg;
   reg [12:0] lane0_sum_eg;
   reg [12:0] lane0_add_eg;
@@ -91,7 +86,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg [1:0] lane0_grad_cls;
   reg [1:0] lane0_unpack_cg;
   reg [1:0] lane0_square_cg;
-  reg [1:0] lane0_alpha_cg;
   reg [1:0] lane0_sum_align_cg;
   reg [1:0] lane0_sum_cg;
   reg [1:0] lane0_add_cg;
@@ -112,7 +106,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg [1:0] lane0_x_cls;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_cx;
-  reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_align_cx;
   reg [1:0] lane0_sum_cx;
   reg [1:0] lane0_add_cx;
@@ -125,7 +118,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
   reg lane0_square_unit;
-  reg lane0_alpha_unit;
   reg lane0_sum_align_unit;
   reg lane0_sum_unit;
   reg lane0_add_unit;
@@ -137,13 +129,11 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   reg lane0_pack_lead_unit;
   reg lane0_normalize_unit;
   reg lane0_shift_unit;
-  reg [12:0] lane0_square_et;
   reg [12:0] exp;
   reg [12:0] lane0_add_eu_8;
   reg [12:0] eu;
   reg [24:0] lane0_add_one;
   reg [15:0] lane0_square_port__data;
-  reg [26:0] lane0_add_t;
   reg [26:0] lane0_add_big;
   reg [27:0] u;
   reg [23:0] sig_25;
@@ -219,7 +209,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   wire [7:0] lane0_grad_sig_14 = lane0_grad_sig[7] ? lane0_grad_sig : n12;
   wire [8:0] n13 = {1'b0, in_grad[14:7]} - 9'h7f;
   wire [8:0] lane0_grad_fields_port_130_0 = lane0_grad_fields_port_127_0 ? n13 : 9'h182;
-  wire [12:0] exp_82 = lane0_grad_sig[7] ? {{5{r1}}, lane0_grad_exp_16} : {{4{n11[8]}}, n11};
+  wire [12:0] exp_81 = lane0_grad_sig[7] ? {{5{r1}}, lane0_grad_exp_16} : {{4{n11[8]}}, n11};
   wire n14 = in_grad[14:7] == 8'hff;
   wire n15 = ~|in_grad[14:7];
   wire n16 = ~|in_grad[6:0];
@@ -250,7 +240,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   wire [6:0] lane0_x_sig_14 = lane0_x_sig[7] ? lane0_x_sig[6:0] : n31;
   wire [8:0] n32 = {1'b0, in_x[14:7]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_86_0 = lane0_x_fields_port_83_0 ? n32 : 9'h182;
-  wire [12:0] exp_75 = lane0_x_sig[7] ? {{5{r2}}, lane0_x_exp_16} : {{4{n30[8]}}, n30};
+  wire [12:0] exp_74 = lane0_x_sig[7] ? {{5{r2}}, lane0_x_exp_16} : {{4{n30[8]}}, n30};
   wire n33 = in_x[14:7] == 8'hff;
   wire n34 = ~|in_x[14:7];
   wire n35 = ~|in_x[6:0];
@@ -306,9 +296,9 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   wire [12:0] n82 = $signed(eu) + $signed(13'h0);
   wire [12:0] n83 = $signed(eu) + $signed(13'h1);
   wire [50:0] n84 = 51'h1000000 * {25'h0, lane0_square_port__data, 10'h0};
-  wire [26:0] n85 = {1'b0, lane0_add_t[26:1]} >> n79;
+  wire [26:0] n85 = {1'b0, n84[50:25]} >> n79;
   wire [26:0] n86 = n78 ? 27'h0 : n85;
-  wire [26:0] lane0_add_signal_2 = n77 ? lane0_add_t : n86;
+  wire [26:0] lane0_add_signal_2 = n77 ? n84[50:24] : n86;
   wire [27:0] lane0_add_u = {1'b0, lane0_add_big} + {3'h0, lane0_add_one};
   wire n87 = u[25] ? 1'b1 : 1'b0;
   wire [1:0] n88 = u[26] ? 2'h2 : {1'b0, n87};
@@ -318,7 +308,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
   wire n91 = lane0_norm_lead == 2'h2;
   wire n92 = lane0_norm_lead == 2'h1;
   wire n93 = ~|lane0_norm_lead;
-  wire [12:0] exp_145 = n90 ? n81 : n91 ? n80 : n92 ? n83 : n93 ? n82 : 13'h0;
+  wire [12:0] exp_131 = n90 ? n81 : n91 ? n80 : n92 ? n83 : n93 ? n82 : 13'h0;
   wire [12:0] n94 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
   wire [12:0] n95 = $signed(lane0_seed_linear_eg) - $signed({n94[11:0], 1'b0});
   wire [12:0] n96 = $signed(n95) - $signed(n94);
@@ -473,7 +463,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       valid_12 <= 1'b0;
       valid_13 <= 1'b0;
       valid_14 <= 1'b0;
-      valid_15 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -490,8 +479,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       valid_12 <= valid_11;
       valid_13 <= valid_12;
       valid_14 <= valid_13;
-      valid_15 <= valid_14;
-      out_valid <= valid_15;
+      out_valid <= valid_14;
     end
   end
 
@@ -499,8 +487,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     if (in_ready) begin
       lane0_grad_sign <= in_grad[15];
       lane0_square_alpha_ok <= 1'b1;
-      lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
-      lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
+      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
@@ -513,8 +500,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sg <= lane0_grad_sign;
       lane0_square_sg <= lane0_unpack_sg;
-      lane0_alpha_sg <= lane0_square_sg;
-      lane0_sum_align_sg <= lane0_alpha_sg;
+      lane0_sum_align_sg <= lane0_square_sg;
       lane0_sum_sg <= lane0_sum_align_sg;
       lane0_add_sg <= lane0_sum_sg;
       lane0_seed_sg <= lane0_add_sg;
@@ -529,8 +515,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       lane0_grad_sig <= {lane0_grad_fields_port_127_0, in_grad[6:0]};
       lane0_unpack_sigg <= lane0_grad_sig_14;
       lane0_square_sigg <= lane0_unpack_sigg;
-      lane0_alpha_sigg <= lane0_square_sigg;
-      lane0_sum_align_sigg <= lane0_alpha_sigg;
+      lane0_sum_align_sigg <= lane0_square_sigg;
       lane0_sum_sigg <= lane0_sum_align_sigg;
       lane0_add_sigg <= lane0_sum_sigg;
       lane0_seed_sigg <= lane0_add_sigg;
@@ -538,10 +523,9 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       a <= lane0_seed_linear_tiles_sigg;
       lane0_grad_exp_16 <= ~lane0_grad_fields_port_127_0 ? 8'h82 : n13[7:0];
       r1 <= lane0_grad_fields_port_130_0[8];
-      lane0_unpack_eg <= exp_82;
+      lane0_unpack_eg <= exp_81;
       lane0_square_eg <= lane0_unpack_eg;
-      lane0_alpha_eg <= lane0_square_eg;
-      lane0_sum_align_eg <= lane0_alpha_eg;
+      lane0_sum_align_eg <= lane0_square_eg;
       lane0_sum_eg <= lane0_sum_align_eg;
       lane0_add_eg <= lane0_sum_eg;
       lane0_seed_eg <= lane0_add_eg;
@@ -550,8 +534,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       lane0_grad_cls <= lane0_grad_cls_24;
       lane0_unpack_cg <= lane0_grad_cls;
       lane0_square_cg <= lane0_unpack_cg;
-      lane0_alpha_cg <= lane0_square_cg;
-      lane0_sum_align_cg <= lane0_alpha_cg;
+      lane0_sum_align_cg <= lane0_square_cg;
       lane0_sum_cg <= lane0_sum_align_cg;
       lane0_add_cg <= lane0_sum_cg;
       lane0_seed_cg <= lane0_add_cg;
@@ -567,12 +550,11 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       lane0_unpack_sigx <= lane0_x_sig_14;
       lane0_x_exp_16 <= ~lane0_x_fields_port_83_0 ? 8'h82 : n32[7:0];
       r2 <= lane0_x_fields_port_86_0[8];
-      lane0_unpack_ex <= exp_75;
+      lane0_unpack_ex <= exp_74;
       lane0_x_cls <= lane0_x_cls_24;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_square_cx <= lane0_unpack_cx;
-      lane0_alpha_cx <= lane0_square_cx;
-      lane0_sum_align_cx <= lane0_alpha_cx;
+      lane0_sum_align_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_sum_align_cx;
       lane0_add_cx <= lane0_sum_cx;
       lane0_seed_cx <= lane0_add_cx;
@@ -584,8 +566,7 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_unit <= n43;
-      lane0_alpha_unit <= lane0_square_unit;
-      lane0_sum_align_unit <= lane0_alpha_unit;
+      lane0_sum_align_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_sum_align_unit;
       lane0_add_unit <= lane0_sum_unit;
       lane0_seed_unit <= lane0_add_unit;
@@ -596,17 +577,15 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
       lane0_pack_lead_unit <= lane0_product_unit;
       lane0_normalize_unit <= lane0_pack_lead_unit;
       lane0_shift_unit <= lane0_normalize_unit;
-      lane0_square_et <= n52;
-      exp <= lane0_square_et;
+      exp <= n52;
       lane0_add_eu_8 <= ~n77 ? 13'h0 : exp;
       eu <= lane0_add_eu_8;
       lane0_add_one <= {n76, n75, n74, n73, n72, n71, n70, n69, n68, n67, n66, n65, n64, n63, n62, n61, n60, n59, n58, n57, n56, n55, n54, n53, lane0_add_signal};
-      lane0_add_t <= n84[50:24];
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
       sig_25 <= n89[23:0];
       lane0_seed_b <= sig_25[13:0];
-      exp_23 <= exp_145;
+      exp_23 <= exp_131;
       lane0_seed_k <= exp_23[12:1];
       lane0_seed_linear_tiles_k <= lane0_seed_k;
       lane0_seed_linear_k <= lane0_seed_linear_tiles_k;
@@ -2859,11 +2838,9 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     valid_12 = 1'b0;
     valid_13 = 1'b0;
     valid_14 = 1'b0;
-    valid_15 = 1'b0;
     out_valid = 1'b0;
     lane0_grad_sign = 1'b0;
     lane0_square_alpha_ok = 1'b0;
-    lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
     lane0_add_alpha_ok = 1'b0;
@@ -2877,7 +2854,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     lane0_shift_alpha_ok = 1'b0;
     lane0_unpack_sg = 1'b0;
     lane0_square_sg = 1'b0;
-    lane0_alpha_sg = 1'b0;
     lane0_sum_align_sg = 1'b0;
     lane0_sum_sg = 1'b0;
     lane0_add_sg = 1'b0;
@@ -2893,7 +2869,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     lane0_grad_sig = 8'h0;
     lane0_unpack_sigg = 8'h0;
     lane0_square_sigg = 8'h0;
-    lane0_alpha_sigg = 8'h0;
     lane0_sum_align_sigg = 8'h0;
     lane0_sum_sigg = 8'h0;
     lane0_add_sigg = 8'h0;
@@ -2904,7 +2879,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     r1 = 1'b0;
     lane0_unpack_eg = 13'h0;
     lane0_square_eg = 13'h0;
-    lane0_alpha_eg = 13'h0;
     lane0_sum_align_eg = 13'h0;
     lane0_sum_eg = 13'h0;
     lane0_add_eg = 13'h0;
@@ -2914,7 +2888,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     lane0_grad_cls = 2'h0;
     lane0_unpack_cg = 2'h0;
     lane0_square_cg = 2'h0;
-    lane0_alpha_cg = 2'h0;
     lane0_sum_align_cg = 2'h0;
     lane0_sum_cg = 2'h0;
     lane0_add_cg = 2'h0;
@@ -2935,7 +2908,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     lane0_x_cls = 2'h0;
     lane0_unpack_cx = 2'h0;
     lane0_square_cx = 2'h0;
-    lane0_alpha_cx = 2'h0;
     lane0_sum_align_cx = 2'h0;
     lane0_sum_cx = 2'h0;
     lane0_add_cx = 2'h0;
@@ -2948,7 +2920,6 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_square_unit = 1'b0;
-    lane0_alpha_unit = 1'b0;
     lane0_sum_align_unit = 1'b0;
     lane0_sum_unit = 1'b0;
     lane0_add_unit = 1'b0;
@@ -2960,12 +2931,10 @@ module isru_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad, 
     lane0_pack_lead_unit = 1'b0;
     lane0_normalize_unit = 1'b0;
     lane0_shift_unit = 1'b0;
-    lane0_square_et = 13'h0;
     exp = 13'h0;
     lane0_add_eu_8 = 13'h0;
     eu = 13'h0;
     lane0_add_one = 25'h0;
-    lane0_add_t = 27'h0;
     lane0_add_big = 27'h0;
     u = 28'h0;
     sig_25 = 24'h0;

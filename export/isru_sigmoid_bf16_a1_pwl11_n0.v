@@ -5,7 +5,7 @@
 // Machine-readable description: isru_sigmoid_bf16_a1_pwl11_n0.json; documentation: docs/export.md.
 //
 // configuration: format=bf16 function=isru-sigmoid seed=pwl table_bits=11 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 25 cycles (registers after unpack_count, unpack, square, alpha, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, tail_operand, tail_seed, tail_seed_products_tiles, tail_seed_products, tail_seed_curve, tail_seed_sum, tail_p_tiles, tail_p_split, tail_p, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 24 cycles (registers after unpack_count, unpack, square, sum_align, sum, add, seed, seed_linear_tiles, seed_linear, product_tiles, product, tail_operand, tail_seed, tail_seed_products_tiles, tail_seed_products, tail_seed_curve, tail_seed_sum, tail_p_tiles, tail_p_split, tail_p, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5 ulp against the exact value, 65,536 inputs (all x; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -22,10 +22,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   output reg [15:0] out_y;              // result y: raw bf16 bits, W=16
 
   // Registers
-  reg lane0_shift_sign;
   reg lane0_x_sign;
   reg lane0_square_alpha_ok;
-  reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
   reg lane0_add_alpha_ok;
@@ -43,12 +41,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg lane0_tail_p_tiles_alpha_ok;
   reg lane0_tail_p_split_alpha_ok;
   reg lane0_tail_p_alpha_ok;
-  reg lane0_pack_lead_alpha_ok;
-  reg lane0_normalize_alpha_ok;
-  reg lane0_shift_alpha_ok;
   reg lane0_unpack_sx;
   reg lane0_square_sx;
-  reg lane0_alpha_sx;
   reg lane0_sum_align_sx;
   reg lane0_sum_sx;
   reg lane0_add_sx;
@@ -80,7 +74,10 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg valid_21;
   reg valid_22;
   reg valid_23;
-  reg valid_24;
+  reg lane0_shift_sign;
+  reg lane0_pack_lead_alpha_ok;
+  reg lane0_normalize_alpha_ok;
+  reg lane0_shift_alpha_ok;
   reg [2:0] lane0_x_lz;
   reg [7:0] lane0_x_sig;
   reg [7:0] lane0_unpack_sigx;
@@ -90,7 +87,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [1:0] lane0_x_cls;
   reg [1:0] lane0_unpack_cx;
   reg [1:0] lane0_square_cx;
-  reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_align_cx;
   reg [1:0] lane0_sum_cx;
   reg [1:0] lane0_add_cx;
@@ -112,7 +108,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
   reg [7:0] lane0_square_sigx;
-  reg [7:0] lane0_alpha_sigx;
   reg [7:0] lane0_sum_align_sigx;
   reg [7:0] lane0_sum_sigx;
   reg [7:0] lane0_add_sigx;
@@ -120,7 +115,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [7:0] lane0_seed_linear_tiles_sigx;
   reg [7:0] a;
   reg [12:0] lane0_square_ex;
-  reg [12:0] lane0_alpha_ex;
   reg [12:0] lane0_sum_align_ex;
   reg [12:0] lane0_sum_ex;
   reg [12:0] lane0_add_ex;
@@ -128,14 +122,12 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [12:0] lane0_seed_linear_tiles_ex;
   reg [12:0] lane0_seed_linear_ex;
   reg lane0_square_unit;
-  reg lane0_alpha_unit;
   reg lane0_sum_align_unit;
   reg lane0_sum_unit;
   reg lane0_add_unit;
   reg lane0_seed_unit;
   reg lane0_seed_linear_tiles_unit;
   reg lane0_seed_linear_unit;
-  reg [12:0] lane0_square_et;
   reg [12:0] exp;
   reg [12:0] lane0_add_eu_8;
   reg [12:0] eu;
@@ -150,7 +142,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg lane0_tail_p_sign;
   reg [23:0] lane0_add_one;
   reg [15:0] lane0_square_port__data;
-  reg [25:0] lane0_add_t;
   reg [25:0] lane0_add_big;
   reg [26:0] u;
   reg [22:0] sig_23;
@@ -173,13 +164,13 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [13:0] lane0_product_tiles_exp;
   reg [13:0] lane0_product_exp;
   reg [7:0] lane0_pack_top_at_19_r;
-  reg [3:0] lane0_pack_d_at_19_r;
   reg [3:0] lane0_pack_d_at_25_r;
   reg [3:0] lane0_pack_d_at_24_r;
   reg [3:0] lane0_pack_d_at_23_r;
   reg [3:0] lane0_pack_d_at_22_r;
   reg [3:0] lane0_pack_d_at_21_r;
   reg [3:0] lane0_pack_d_at_20_r;
+  reg [3:0] lane0_pack_d_at_19_r;
   reg lane0_pack_overflow_at_19_r;
   reg [7:0] lane0_pack_top_at_20_r;
   reg lane0_pack_overflow_at_20_r;
@@ -206,6 +197,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [30:0] r2;
   reg [24:0] lane0_product_product;
   reg [23:0] lane0_tail_operand_fixed;
+  reg [16:0] lane0_tail_table_b;
   reg [23:0] lane0_tail_seed_fixed;
   reg [23:0] lane0_tail_seed_products_tiles_fixed;
   reg [23:0] lane0_tail_seed_products_fixed;
@@ -214,7 +206,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [23:0] lane0_tail_p_tiles_fixed;
   reg [23:0] lane0_tail_p_split_fixed;
   reg [23:0] lane0_tail_p_fixed;
-  reg [16:0] lane0_tail_table_b;
   reg lane0_tail_operand_lost;
   reg lane0_tail_seed_lost;
   reg lane0_tail_seed_products_tiles_lost;
@@ -250,9 +241,9 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [46:0] lane0_tail_p_mul_product_split_0;
   reg [45:0] r6;
   reg [23:0] lane0_tail_p_tail_p;
+  reg lane0_pack_lead_6;
   reg [24:0] r7;
   reg [25:0] lane0_pack_rnd_v;
-  reg lane0_pack_lead_6;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -292,7 +283,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [7:0] lane0_x_sig_14 = lane0_x_sig[7] ? lane0_x_sig : n12;
   wire [8:0] n13 = {1'b0, in_x[14:7]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_94_0 = lane0_x_fields_port_91_0 ? n13 : 9'h182;
-  wire [12:0] exp_101 = lane0_x_sig[7] ? {{5{r1}}, lane0_x_exp_16} : {{4{n11[8]}}, n11};
+  wire [12:0] exp_100 = lane0_x_sig[7] ? {{5{r1}}, lane0_x_exp_16} : {{4{n11[8]}}, n11};
   wire n14 = in_x[14:7] == 8'hff;
   wire n15 = ~|in_x[14:7];
   wire n16 = ~|in_x[6:0];
@@ -342,9 +333,9 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [12:0] n57 = $signed(eu) + $signed(13'h0);
   wire [12:0] n58 = $signed(eu) + $signed(13'h1);
   wire [48:0] n59 = 49'h800000 * {24'h0, lane0_square_port__data, 9'h0};
-  wire [25:0] n60 = {1'b0, lane0_add_t[25:1]} >> n54;
+  wire [25:0] n60 = {1'b0, n59[48:24]} >> n54;
   wire [25:0] n61 = n53 ? 26'h0 : n60;
-  wire [25:0] lane0_add_signal_2 = n52 ? lane0_add_t : n61;
+  wire [25:0] lane0_add_signal_2 = n52 ? n59[48:23] : n61;
   wire [26:0] lane0_add_u = {1'b0, lane0_add_big} + {3'h0, lane0_add_one};
   wire n62 = u[24] ? 1'b1 : 1'b0;
   wire [1:0] n63 = u[25] ? 2'h2 : {1'b0, n62};
@@ -354,7 +345,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire n66 = lane0_norm_lead == 2'h2;
   wire n67 = lane0_norm_lead == 2'h1;
   wire n68 = ~|lane0_norm_lead;
-  wire [12:0] exp_143 = n65 ? n56 : n66 ? n55 : n67 ? n58 : n68 ? n57 : 13'h0;
+  wire [12:0] exp_133 = n65 ? n56 : n66 ? n55 : n67 ? n58 : n68 ? n57 : 13'h0;
   wire [12:0] n69 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
   wire [12:0] n70 = -$signed({lane0_tail_p_k, 1'b0});
   wire [12:0] n71 = $signed(n70) - $signed(13'h1);
@@ -761,11 +752,9 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
 
   always @(posedge clk) begin
     if (in_ready) begin
-      lane0_shift_sign <= 1'b0;
       lane0_x_sign <= in_x[15];
       lane0_square_alpha_ok <= 1'b1;
-      lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
-      lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
+      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
@@ -782,13 +771,9 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_tail_p_tiles_alpha_ok <= lane0_tail_seed_sum_alpha_ok;
       lane0_tail_p_split_alpha_ok <= lane0_tail_p_tiles_alpha_ok;
       lane0_tail_p_alpha_ok <= lane0_tail_p_split_alpha_ok;
-      lane0_pack_lead_alpha_ok <= lane0_tail_p_alpha_ok;
-      lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
-      lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_unpack_sx <= lane0_x_sign;
       lane0_square_sx <= lane0_unpack_sx;
-      lane0_alpha_sx <= lane0_square_sx;
-      lane0_sum_align_sx <= lane0_alpha_sx;
+      lane0_sum_align_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_sum_align_sx;
       lane0_add_sx <= lane0_sum_sx;
       lane0_seed_sx <= lane0_add_sx;
@@ -796,17 +781,20 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_seed_linear_sx <= lane0_seed_linear_tiles_sx;
       lane0_product_tiles_sign <= lane0_seed_linear_sx;
       lane0_product_sign <= lane0_product_tiles_sign;
+      lane0_shift_sign <= 1'b0;
+      lane0_pack_lead_alpha_ok <= lane0_tail_p_alpha_ok;
+      lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
+      lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_x_lz <= {n10, lane0_x_frac_lz_l2_0};
       lane0_x_sig <= {lane0_x_fields_port_91_0, in_x[6:0]};
       lane0_unpack_sigx <= lane0_x_sig_14;
       lane0_x_exp_16 <= ~lane0_x_fields_port_91_0 ? 8'h82 : n13[7:0];
       r1 <= lane0_x_fields_port_94_0[8];
-      lane0_unpack_ex <= exp_101;
+      lane0_unpack_ex <= exp_100;
       lane0_x_cls <= lane0_x_cls_24;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_square_cx <= lane0_unpack_cx;
-      lane0_alpha_cx <= lane0_square_cx;
-      lane0_sum_align_cx <= lane0_alpha_cx;
+      lane0_sum_align_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_sum_align_cx;
       lane0_add_cx <= lane0_sum_cx;
       lane0_seed_cx <= lane0_add_cx;
@@ -827,31 +815,27 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_square_sigx <= lane0_square_sig;
-      lane0_alpha_sigx <= lane0_square_sigx;
-      lane0_sum_align_sigx <= lane0_alpha_sigx;
+      lane0_sum_align_sigx <= lane0_square_sigx;
       lane0_sum_sigx <= lane0_sum_align_sigx;
       lane0_add_sigx <= lane0_sum_sigx;
       lane0_seed_sigx <= lane0_add_sigx;
       lane0_seed_linear_tiles_sigx <= lane0_seed_sigx;
       a <= lane0_seed_linear_tiles_sigx;
       lane0_square_ex <= n23;
-      lane0_alpha_ex <= lane0_square_ex;
-      lane0_sum_align_ex <= lane0_alpha_ex;
+      lane0_sum_align_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_sum_align_ex;
       lane0_add_ex <= lane0_sum_ex;
       lane0_seed_ex <= lane0_add_ex;
       lane0_seed_linear_tiles_ex <= lane0_seed_ex;
       lane0_seed_linear_ex <= lane0_seed_linear_tiles_ex;
       lane0_square_unit <= n24;
-      lane0_alpha_unit <= lane0_square_unit;
-      lane0_sum_align_unit <= lane0_alpha_unit;
+      lane0_sum_align_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_sum_align_unit;
       lane0_add_unit <= lane0_sum_unit;
       lane0_seed_unit <= lane0_add_unit;
       lane0_seed_linear_tiles_unit <= lane0_seed_unit;
       lane0_seed_linear_unit <= lane0_seed_linear_tiles_unit;
-      lane0_square_et <= n26;
-      exp <= lane0_square_et;
+      exp <= n26;
       lane0_add_eu_8 <= ~n52 ? 13'h0 : exp;
       eu <= lane0_add_eu_8;
       lane0_tail_operand_sign <= n28;
@@ -864,12 +848,11 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_tail_p_split_sign <= lane0_tail_p_tiles_sign;
       lane0_tail_p_sign <= lane0_tail_p_split_sign;
       lane0_add_one <= {n51, n50, n49, n48, n47, n46, n45, n44, n43, n42, n41, n40, n39, n38, n37, n36, n35, n34, n33, n32, n31, n30, n29, lane0_add_signal};
-      lane0_add_t <= n59[48:23];
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
       sig_23 <= n64[22:0];
       lane0_seed_b <= sig_23[12:0];
-      exp_21 <= exp_143;
+      exp_21 <= exp_133;
       lane0_seed_k <= exp_21[12:1];
       lane0_seed_linear_tiles_k <= lane0_seed_k;
       lane0_seed_linear_k <= lane0_seed_linear_tiles_k;
@@ -887,13 +870,13 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_product_tiles_exp <= n72;
       lane0_product_exp <= lane0_product_tiles_exp;
       lane0_pack_top_at_19_r <= n81 ? 8'h0 : n80;
-      lane0_pack_d_at_19_r <= ~n81 ? 4'h0 : n84;
       lane0_pack_d_at_25_r <= ~n96 ? 4'h6 : n84;
       lane0_pack_d_at_24_r <= ~n94 ? 4'h5 : n84;
       lane0_pack_d_at_23_r <= ~n92 ? 4'h4 : n84;
       lane0_pack_d_at_22_r <= ~n90 ? 4'h3 : n84;
       lane0_pack_d_at_21_r <= ~n88 ? 4'h2 : n84;
       lane0_pack_d_at_20_r <= ~n86 ? 4'h1 : n84;
+      lane0_pack_d_at_19_r <= ~n81 ? 4'h0 : n84;
       lane0_pack_overflow_at_19_r <= lane0_pack_overflow_at_19;
       lane0_pack_top_at_20_r <= n86 ? 8'h0 : n85;
       lane0_pack_overflow_at_20_r <= lane0_pack_overflow_at_20;
@@ -919,6 +902,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       r2 <= n143;
       lane0_product_product <= lane0_product_mul_p_7[31:7];
       lane0_tail_operand_fixed <= n152 ? 24'hffffff : n151[23:0];
+      lane0_tail_table_b <= lane0_tail_operand_fixed[16:0];
       lane0_tail_seed_fixed <= lane0_tail_operand_fixed;
       lane0_tail_seed_products_tiles_fixed <= lane0_tail_seed_fixed;
       lane0_tail_seed_products_fixed <= lane0_tail_seed_products_tiles_fixed;
@@ -927,7 +911,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_tail_p_tiles_fixed <= lane0_tail_seed_sum_fixed;
       lane0_tail_p_split_fixed <= lane0_tail_p_tiles_fixed;
       lane0_tail_p_fixed <= lane0_tail_p_split_fixed;
-      lane0_tail_table_b <= lane0_tail_operand_fixed[16:0];
       lane0_tail_operand_lost <= n155;
       lane0_tail_seed_lost <= lane0_tail_operand_lost;
       lane0_tail_seed_products_tiles_lost <= lane0_tail_seed_lost;
@@ -962,9 +945,9 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_tail_p_mul_product_split_0 <= lane0_tail_p_mul_product_sums_sum0;
       r6 <= n354;
       lane0_tail_p_tail_p <= lane0_tail_p_mul_p_7[46:23];
+      lane0_pack_lead_6 <= lane0_pack_v[25];
       r7 <= lane0_pack_v[25:1];
       lane0_pack_rnd_v <= {r7, lane0_pack_v_lead};
-      lane0_pack_lead_6 <= lane0_pack_v[25];
       lane0_pack_lead_0 <= n357;
       lane0_pack_lead_1 <= n360;
       lane0_pack_lead_2 <= n363;
@@ -1007,7 +990,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       valid_21 <= 1'b0;
       valid_22 <= 1'b0;
       valid_23 <= 1'b0;
-      valid_24 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -1033,8 +1015,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       valid_21 <= valid_20;
       valid_22 <= valid_21;
       valid_23 <= valid_22;
-      valid_24 <= valid_23;
-      out_valid <= valid_24;
+      out_valid <= valid_23;
     end
   end
 
@@ -3368,10 +3349,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
-    lane0_shift_sign = 1'b0;
     lane0_x_sign = 1'b0;
     lane0_square_alpha_ok = 1'b0;
-    lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
     lane0_add_alpha_ok = 1'b0;
@@ -3389,12 +3368,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_tail_p_tiles_alpha_ok = 1'b0;
     lane0_tail_p_split_alpha_ok = 1'b0;
     lane0_tail_p_alpha_ok = 1'b0;
-    lane0_pack_lead_alpha_ok = 1'b0;
-    lane0_normalize_alpha_ok = 1'b0;
-    lane0_shift_alpha_ok = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_square_sx = 1'b0;
-    lane0_alpha_sx = 1'b0;
     lane0_sum_align_sx = 1'b0;
     lane0_sum_sx = 1'b0;
     lane0_add_sx = 1'b0;
@@ -3426,8 +3401,11 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     valid_21 = 1'b0;
     valid_22 = 1'b0;
     valid_23 = 1'b0;
-    valid_24 = 1'b0;
     out_valid = 1'b0;
+    lane0_shift_sign = 1'b0;
+    lane0_pack_lead_alpha_ok = 1'b0;
+    lane0_normalize_alpha_ok = 1'b0;
+    lane0_shift_alpha_ok = 1'b0;
     lane0_x_lz = 3'h0;
     lane0_x_sig = 8'h0;
     lane0_unpack_sigx = 8'h0;
@@ -3437,7 +3415,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_x_cls = 2'h0;
     lane0_unpack_cx = 2'h0;
     lane0_square_cx = 2'h0;
-    lane0_alpha_cx = 2'h0;
     lane0_sum_align_cx = 2'h0;
     lane0_sum_cx = 2'h0;
     lane0_add_cx = 2'h0;
@@ -3459,7 +3436,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_square_sigx = 8'h0;
-    lane0_alpha_sigx = 8'h0;
     lane0_sum_align_sigx = 8'h0;
     lane0_sum_sigx = 8'h0;
     lane0_add_sigx = 8'h0;
@@ -3467,7 +3443,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_seed_linear_tiles_sigx = 8'h0;
     a = 8'h0;
     lane0_square_ex = 13'h0;
-    lane0_alpha_ex = 13'h0;
     lane0_sum_align_ex = 13'h0;
     lane0_sum_ex = 13'h0;
     lane0_add_ex = 13'h0;
@@ -3475,14 +3450,12 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_seed_linear_tiles_ex = 13'h0;
     lane0_seed_linear_ex = 13'h0;
     lane0_square_unit = 1'b0;
-    lane0_alpha_unit = 1'b0;
     lane0_sum_align_unit = 1'b0;
     lane0_sum_unit = 1'b0;
     lane0_add_unit = 1'b0;
     lane0_seed_unit = 1'b0;
     lane0_seed_linear_tiles_unit = 1'b0;
     lane0_seed_linear_unit = 1'b0;
-    lane0_square_et = 13'h0;
     exp = 13'h0;
     lane0_add_eu_8 = 13'h0;
     eu = 13'h0;
@@ -3496,7 +3469,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_tail_p_split_sign = 1'b0;
     lane0_tail_p_sign = 1'b0;
     lane0_add_one = 24'h0;
-    lane0_add_t = 26'h0;
     lane0_add_big = 26'h0;
     u = 27'h0;
     sig_23 = 23'h0;
@@ -3519,13 +3491,13 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_product_tiles_exp = 14'h0;
     lane0_product_exp = 14'h0;
     lane0_pack_top_at_19_r = 8'h0;
-    lane0_pack_d_at_19_r = 4'h0;
     lane0_pack_d_at_25_r = 4'h0;
     lane0_pack_d_at_24_r = 4'h0;
     lane0_pack_d_at_23_r = 4'h0;
     lane0_pack_d_at_22_r = 4'h0;
     lane0_pack_d_at_21_r = 4'h0;
     lane0_pack_d_at_20_r = 4'h0;
+    lane0_pack_d_at_19_r = 4'h0;
     lane0_pack_overflow_at_19_r = 1'b0;
     lane0_pack_top_at_20_r = 8'h0;
     lane0_pack_overflow_at_20_r = 1'b0;
@@ -3551,6 +3523,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     r2 = 31'h0;
     lane0_product_product = 25'h0;
     lane0_tail_operand_fixed = 24'h0;
+    lane0_tail_table_b = 17'h0;
     lane0_tail_seed_fixed = 24'h0;
     lane0_tail_seed_products_tiles_fixed = 24'h0;
     lane0_tail_seed_products_fixed = 24'h0;
@@ -3559,7 +3532,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_tail_p_tiles_fixed = 24'h0;
     lane0_tail_p_split_fixed = 24'h0;
     lane0_tail_p_fixed = 24'h0;
-    lane0_tail_table_b = 17'h0;
     lane0_tail_operand_lost = 1'b0;
     lane0_tail_seed_lost = 1'b0;
     lane0_tail_seed_products_tiles_lost = 1'b0;
@@ -3594,9 +3566,9 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_tail_p_mul_product_split_0 = 47'h0;
     r6 = 46'h0;
     lane0_tail_p_tail_p = 24'h0;
+    lane0_pack_lead_6 = 1'b0;
     r7 = 25'h0;
     lane0_pack_rnd_v = 26'h0;
-    lane0_pack_lead_6 = 1'b0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;

@@ -5,7 +5,7 @@
 // Machine-readable description: isru_sigmoid_fp32_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=isru-sigmoid seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 30 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, alpha, sum_align, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, tail_operand, tail_seed, tail_seed_products_tiles, tail_seed_products, tail_seed_curve, tail_seed_sum, tail_p_tiles, tail_p_split, tail_p, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 29 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, sum_align, sum, add, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, tail_operand, tail_seed, tail_seed_products_tiles, tail_seed_products, tail_seed_curve, tail_seed_sum, tail_p_tiles, tail_p_split, tail_p, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.6917 ulp against the exact value, 4,294,967,296 inputs (all inputs; a recorded sweep of this golden model); 24,938,109 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -25,7 +25,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg lane0_square_tiles_alpha_ok;
   reg lane0_square_split_alpha_ok;
   reg lane0_square_alpha_ok;
-  reg lane0_alpha_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
   reg lane0_add_alpha_ok;
@@ -66,14 +65,12 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg valid_26;
   reg valid_27;
   reg valid_28;
-  reg valid_29;
   reg lane0_shift_sign;
   reg lane0_x_sign;
   reg lane0_unpack_sx;
   reg lane0_square_tiles_sx;
   reg lane0_square_split_sx;
   reg lane0_square_sx;
-  reg lane0_alpha_sx;
   reg lane0_sum_align_sx;
   reg lane0_sum_sx;
   reg lane0_add_sx;
@@ -108,7 +105,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [1:0] lane0_square_tiles_cx;
   reg [1:0] lane0_square_split_cx;
   reg [1:0] lane0_square_cx;
-  reg [1:0] lane0_alpha_cx;
   reg [1:0] lane0_sum_align_cx;
   reg [1:0] lane0_sum_cx;
   reg [1:0] lane0_add_cx;
@@ -135,7 +131,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [23:0] lane0_square_tiles_sigx;
   reg [23:0] lane0_square_split_sigx;
   reg [23:0] lane0_square_sigx;
-  reg [23:0] lane0_alpha_sigx;
   reg [23:0] lane0_sum_align_sigx;
   reg [23:0] lane0_sum_sigx;
   reg [23:0] lane0_add_sigx;
@@ -147,7 +142,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [12:0] lane0_square_tiles_ex;
   reg [12:0] lane0_square_split_ex;
   reg [12:0] lane0_square_ex;
-  reg [12:0] lane0_alpha_ex;
   reg [12:0] lane0_sum_align_ex;
   reg [12:0] lane0_sum_ex;
   reg [12:0] lane0_add_ex;
@@ -159,7 +153,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg lane0_square_tiles_unit;
   reg lane0_square_split_unit;
   reg lane0_square_unit;
-  reg lane0_alpha_unit;
   reg lane0_sum_align_unit;
   reg lane0_sum_unit;
   reg lane0_add_unit;
@@ -170,7 +163,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg lane0_seed_sum_unit;
   reg [12:0] lane0_square_tiles_et;
   reg [12:0] lane0_square_split_et;
-  reg [12:0] lane0_square_et;
   reg [12:0] exp;
   reg [12:0] lane0_add_eu_8;
   reg [12:0] eu;
@@ -190,7 +182,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [47:0] lane0_square_mul_product_split_0;
   reg [46:0] r5;
   reg [30:0] lane0_square_square;
-  reg [31:0] lane0_add_t;
   reg [31:0] lane0_add_big;
   reg [32:0] u;
   reg [28:0] sig;
@@ -265,8 +256,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [30:0] lane0_product_product;
   reg [29:0] lane0_tail_operand_fixed;
   reg [21:0] lane0_tail_table_b;
-  reg r9;
-  reg [15:0] r10;
   reg [29:0] lane0_tail_seed_fixed;
   reg [29:0] lane0_tail_seed_products_tiles_fixed;
   reg [29:0] lane0_tail_seed_products_fixed;
@@ -275,6 +264,8 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [29:0] lane0_tail_p_tiles_fixed;
   reg [29:0] lane0_tail_p_split_fixed;
   reg [29:0] lane0_tail_p_fixed;
+  reg r9;
+  reg [15:0] r10;
   reg lane0_tail_operand_lost;
   reg lane0_tail_seed_lost;
   reg lane0_tail_seed_products_tiles_lost;
@@ -393,7 +384,7 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [23:0] lane0_x_sig_38 = lane0_x_sig[23] ? lane0_x_sig : n35;
   wire [8:0] n36 = {1'b0, in_x[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_231_0 = lane0_x_fields_port_228_0 ? n36 : 9'h182;
-  wire [12:0] exp_107 = lane0_x_sig[23] ? {{5{r3}}, lane0_x_exp_40} : {{4{n34[8]}}, n34};
+  wire [12:0] exp_106 = lane0_x_sig[23] ? {{5{r3}}, lane0_x_exp_40} : {{4{n34[8]}}, n34};
   wire n37 = in_x[30:23] == 8'hff;
   wire n38 = ~|in_x[30:23];
   wire n39 = ~|in_x[22:0];
@@ -530,9 +521,9 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [46:0] n159 = n157 | n158;
   wire [47:0] lane0_square_mul_p_5 = lane0_square_mul_product_split_0 + {r5, 1'b0};
   wire [60:0] n160 = 61'h20000000 * {30'h0, lane0_square_square};
-  wire [31:0] n161 = {1'b0, lane0_add_t[31:1]} >> n83;
+  wire [31:0] n161 = {1'b0, n160[60:30]} >> n83;
   wire [31:0] n162 = n82 ? 32'h0 : n161;
-  wire [31:0] lane0_add_signal_2 = n81 ? lane0_add_t : n162;
+  wire [31:0] lane0_add_signal_2 = n81 ? n160[60:29] : n162;
   wire [32:0] lane0_add_u = {1'b0, lane0_add_big} + {3'h0, lane0_add_one};
   wire n163 = u[30] ? 1'b1 : 1'b0;
   wire [1:0] n164 = u[31] ? 2'h2 : {1'b0, n163};
@@ -542,7 +533,7 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire n167 = lane0_norm_lead == 2'h2;
   wire n168 = lane0_norm_lead == 2'h1;
   wire n169 = ~|lane0_norm_lead;
-  wire [12:0] exp_166 = n166 ? n85 : n167 ? n84 : n168 ? n87 : n169 ? n86 : 13'h0;
+  wire [12:0] exp_156 = n166 ? n85 : n167 ? n84 : n168 ? n87 : n169 ? n86 : 13'h0;
   wire [12:0] n170 = lane0_seed_sum_unit ? 13'h0 : {lane0_seed_sum_k[11], lane0_seed_sum_k};
   wire [12:0] n171 = -$signed({lane0_tail_p_k, 1'b0});
   wire [12:0] n172 = $signed(n171) - $signed(13'h1);
@@ -933,8 +924,7 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_square_tiles_alpha_ok <= 1'b1;
       lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
       lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
-      lane0_alpha_alpha_ok <= lane0_square_alpha_ok;
-      lane0_sum_align_alpha_ok <= lane0_alpha_alpha_ok;
+      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
       lane0_add_alpha_ok <= lane0_sum_alpha_ok;
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
@@ -952,8 +942,7 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_square_tiles_sx <= lane0_unpack_sx;
       lane0_square_split_sx <= lane0_square_tiles_sx;
       lane0_square_sx <= lane0_square_split_sx;
-      lane0_alpha_sx <= lane0_square_sx;
-      lane0_sum_align_sx <= lane0_alpha_sx;
+      lane0_sum_align_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_sum_align_sx;
       lane0_add_sx <= lane0_sum_sx;
       lane0_seed_sx <= lane0_add_sx;
@@ -981,14 +970,13 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_unpack_sigx <= lane0_x_sig_38;
       lane0_x_exp_40 <= ~lane0_x_fields_port_228_0 ? 8'h82 : n36[7:0];
       r3 <= lane0_x_fields_port_231_0[8];
-      lane0_unpack_ex <= exp_107;
+      lane0_unpack_ex <= exp_106;
       lane0_x_cls <= lane0_x_cls_48;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_square_tiles_cx <= lane0_unpack_cx;
       lane0_square_split_cx <= lane0_square_tiles_cx;
       lane0_square_cx <= lane0_square_split_cx;
-      lane0_alpha_cx <= lane0_square_cx;
-      lane0_sum_align_cx <= lane0_alpha_cx;
+      lane0_sum_align_cx <= lane0_square_cx;
       lane0_sum_cx <= lane0_sum_align_cx;
       lane0_add_cx <= lane0_sum_cx;
       lane0_seed_cx <= lane0_add_cx;
@@ -1014,8 +1002,7 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_square_tiles_sigx <= a;
       lane0_square_split_sigx <= lane0_square_tiles_sigx;
       lane0_square_sigx <= lane0_square_split_sigx;
-      lane0_alpha_sigx <= lane0_square_sigx;
-      lane0_sum_align_sigx <= lane0_alpha_sigx;
+      lane0_sum_align_sigx <= lane0_square_sigx;
       lane0_sum_sigx <= lane0_sum_align_sigx;
       lane0_add_sigx <= lane0_sum_sigx;
       lane0_seed_sigx <= lane0_add_sigx;
@@ -1026,8 +1013,7 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_square_tiles_ex <= n46;
       lane0_square_split_ex <= lane0_square_tiles_ex;
       lane0_square_ex <= lane0_square_split_ex;
-      lane0_alpha_ex <= lane0_square_ex;
-      lane0_sum_align_ex <= lane0_alpha_ex;
+      lane0_sum_align_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_sum_align_ex;
       lane0_add_ex <= lane0_sum_ex;
       lane0_seed_ex <= lane0_add_ex;
@@ -1038,8 +1024,7 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_square_tiles_unit <= n47;
       lane0_square_split_unit <= lane0_square_tiles_unit;
       lane0_square_unit <= lane0_square_split_unit;
-      lane0_alpha_unit <= lane0_square_unit;
-      lane0_sum_align_unit <= lane0_alpha_unit;
+      lane0_sum_align_unit <= lane0_square_unit;
       lane0_sum_unit <= lane0_sum_align_unit;
       lane0_add_unit <= lane0_sum_unit;
       lane0_seed_unit <= lane0_add_unit;
@@ -1049,8 +1034,7 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_seed_sum_unit <= lane0_seed_curve_unit;
       lane0_square_tiles_et <= n49;
       lane0_square_split_et <= lane0_square_tiles_et;
-      lane0_square_et <= lane0_square_split_et;
-      exp <= lane0_square_et;
+      exp <= lane0_square_split_et;
       lane0_add_eu_8 <= ~n81 ? 13'h0 : exp;
       eu <= lane0_add_eu_8;
       lane0_tail_operand_sign <= n51;
@@ -1069,12 +1053,11 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_square_mul_product_split_0 <= lane0_square_mul_product_sums_sum0;
       r5 <= n159;
       lane0_square_square <= lane0_square_mul_p_5[47:17];
-      lane0_add_t <= n160[60:29];
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
       sig <= n165[28:0];
       lane0_seed_b <= sig[19:0];
-      exp_22 <= exp_166;
+      exp_22 <= exp_156;
       lane0_seed_k <= exp_22[12:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_k <= lane0_seed_products_tiles_k;
@@ -1143,8 +1126,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_product_product <= lane0_product_mul_p_7[53:23];
       lane0_tail_operand_fixed <= n327 ? 30'h3fffffff : n326[29:0];
       lane0_tail_table_b <= lane0_tail_operand_fixed[21:0];
-      r9 <= ~lane0_tail_table_b[21] ? 1'b0 : lane0_tail_table_b[21];
-      r10 <= ~lane0_tail_table_b[21] ? 16'h0 : lane0_tail_table_b[20:5];
       lane0_tail_seed_fixed <= lane0_tail_operand_fixed;
       lane0_tail_seed_products_tiles_fixed <= lane0_tail_seed_fixed;
       lane0_tail_seed_products_fixed <= lane0_tail_seed_products_tiles_fixed;
@@ -1153,6 +1134,8 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_tail_p_tiles_fixed <= lane0_tail_seed_sum_fixed;
       lane0_tail_p_split_fixed <= lane0_tail_p_tiles_fixed;
       lane0_tail_p_fixed <= lane0_tail_p_split_fixed;
+      r9 <= ~lane0_tail_table_b[21] ? 1'b0 : lane0_tail_table_b[21];
+      r10 <= ~lane0_tail_table_b[21] ? 16'h0 : lane0_tail_table_b[20:5];
       lane0_tail_operand_lost <= n330;
       lane0_tail_seed_lost <= lane0_tail_operand_lost;
       lane0_tail_seed_products_tiles_lost <= lane0_tail_seed_lost;
@@ -1239,7 +1222,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       valid_26 <= 1'b0;
       valid_27 <= 1'b0;
       valid_28 <= 1'b0;
-      valid_29 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -1270,8 +1252,7 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       valid_26 <= valid_25;
       valid_27 <= valid_26;
       valid_28 <= valid_27;
-      valid_29 <= valid_28;
-      out_valid <= valid_29;
+      out_valid <= valid_28;
     end
   end
 
@@ -2577,7 +2558,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_square_tiles_alpha_ok = 1'b0;
     lane0_square_split_alpha_ok = 1'b0;
     lane0_square_alpha_ok = 1'b0;
-    lane0_alpha_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
     lane0_add_alpha_ok = 1'b0;
@@ -2618,7 +2598,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     valid_26 = 1'b0;
     valid_27 = 1'b0;
     valid_28 = 1'b0;
-    valid_29 = 1'b0;
     out_valid = 1'b0;
     lane0_shift_sign = 1'b0;
     lane0_x_sign = 1'b0;
@@ -2626,7 +2605,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_square_tiles_sx = 1'b0;
     lane0_square_split_sx = 1'b0;
     lane0_square_sx = 1'b0;
-    lane0_alpha_sx = 1'b0;
     lane0_sum_align_sx = 1'b0;
     lane0_sum_sx = 1'b0;
     lane0_add_sx = 1'b0;
@@ -2661,7 +2639,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_square_tiles_cx = 2'h0;
     lane0_square_split_cx = 2'h0;
     lane0_square_cx = 2'h0;
-    lane0_alpha_cx = 2'h0;
     lane0_sum_align_cx = 2'h0;
     lane0_sum_cx = 2'h0;
     lane0_add_cx = 2'h0;
@@ -2688,7 +2665,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_square_tiles_sigx = 24'h0;
     lane0_square_split_sigx = 24'h0;
     lane0_square_sigx = 24'h0;
-    lane0_alpha_sigx = 24'h0;
     lane0_sum_align_sigx = 24'h0;
     lane0_sum_sigx = 24'h0;
     lane0_add_sigx = 24'h0;
@@ -2700,7 +2676,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_square_tiles_ex = 13'h0;
     lane0_square_split_ex = 13'h0;
     lane0_square_ex = 13'h0;
-    lane0_alpha_ex = 13'h0;
     lane0_sum_align_ex = 13'h0;
     lane0_sum_ex = 13'h0;
     lane0_add_ex = 13'h0;
@@ -2712,7 +2687,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_square_tiles_unit = 1'b0;
     lane0_square_split_unit = 1'b0;
     lane0_square_unit = 1'b0;
-    lane0_alpha_unit = 1'b0;
     lane0_sum_align_unit = 1'b0;
     lane0_sum_unit = 1'b0;
     lane0_add_unit = 1'b0;
@@ -2723,7 +2697,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_seed_sum_unit = 1'b0;
     lane0_square_tiles_et = 13'h0;
     lane0_square_split_et = 13'h0;
-    lane0_square_et = 13'h0;
     exp = 13'h0;
     lane0_add_eu_8 = 13'h0;
     eu = 13'h0;
@@ -2743,7 +2716,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_square_mul_product_split_0 = 48'h0;
     r5 = 47'h0;
     lane0_square_square = 31'h0;
-    lane0_add_t = 32'h0;
     lane0_add_big = 32'h0;
     u = 33'h0;
     sig = 29'h0;
@@ -2817,8 +2789,6 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_product_product = 31'h0;
     lane0_tail_operand_fixed = 30'h0;
     lane0_tail_table_b = 22'h0;
-    r9 = 1'b0;
-    r10 = 16'h0;
     lane0_tail_seed_fixed = 30'h0;
     lane0_tail_seed_products_tiles_fixed = 30'h0;
     lane0_tail_seed_products_fixed = 30'h0;
@@ -2827,6 +2797,8 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_tail_p_tiles_fixed = 30'h0;
     lane0_tail_p_split_fixed = 30'h0;
     lane0_tail_p_fixed = 30'h0;
+    r9 = 1'b0;
+    r10 = 16'h0;
     lane0_tail_operand_lost = 1'b0;
     lane0_tail_seed_lost = 1'b0;
     lane0_tail_seed_products_tiles_lost = 1'b0;

@@ -151,17 +151,20 @@ def test_fp32_fma_unit_matches_golden(pipeline):
 
 
 def test_pipelining_changes_latency_only():
-    from hw.spec.plan import enabled_cuts, optional_cuts
+    from hw.spec.plan import enabled_cuts, optional_cuts, unit_cuts
     base = Config("fp16", function="isrlu")
     latencies = [len(enabled_cuts(base.with_(pipeline=level))) for level in range(optional_cuts(base) + 1)]
     # Mandatory registers: the square table, the seed table, the output.
     assert latencies == list(range(3, 3 + len(latencies)))
-    # 12 (one unpack stage: a subnormal x passes through unnormalized; two for 1 + alpha*x**2: the
-    # alignment shift, then the sum; three for the packer's normalization, shift and round), +3
-    # for the quad seed whose ut**2 is read from a table (its products' tile register, the
-    # products, the sum), +1 for the final product's tile register.
+    # 11 (one unpack stage: a subnormal x passes through unnormalized; none for alpha = 1, a
+    # shift; two for 1 + alpha*x**2: the alignment shift, then the sum; three for the packer's
+    # normalization, shift and round), +3 for the quad seed whose ut**2 is read from a table (its
+    # products' tile register, the products, the sum), +1 for the final product's tile register.
     assert base.seed == "quad" and base.newton == 0 and datapath(base).seed_square_rom
-    assert len(enabled_cuts(base)) == latencies[-1] == 16
+    assert datapath(base).alpha_shift and "alpha" not in {cut.name for cut in unit_cuts(base)}
+    assert len(enabled_cuts(base)) == latencies[-1] == 15
+    alpha3 = base.with_(alpha=3.0)          # a product: its tile register and the alpha cut
+    assert {"alpha_tiles", "alpha"} <= {cut.name for cut in unit_cuts(alpha3)}
 
 
 class _Miswired(RsqrtUnit):

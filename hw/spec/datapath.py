@@ -20,7 +20,7 @@ from .devices import Device
 from .magic import magic_seed_error
 from .residual import residual
 from .seeds import pack_parabolas, parabolas, poly_seed
-from .tiles import ROWS_ONLY
+from .tiles import ROWS_ONLY, has_split
 
 __all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes",
            "product_lead_min", "core_alpha"]
@@ -70,6 +70,23 @@ class Datapath:
         ``2**-(man_bits + 2)`` at the smallest normal ``x``; a core error under 0.4, which Newton
         stages keep, cannot halve it), so the packer's subnormal shift is one bit. ``None``: any."""
         return 1 if self.subnormal_x_passes and self.seed_error <= 0.4 else None
+
+    @property
+    def slope_row_bits(self):
+        """``row_bits`` of the polynomial seed's ``c1*u``. ``c1`` arrives from the block RAM late
+        in its stage (clock-to-out and a long route), so only ``u``'s strip beyond the DSP tiles
+        is LUT rows, and a wider strip of ``c1`` takes a DSP tile: few rows, few adder levels
+        after the read (the FP16 backward units: 5 rows instead of 11, one SB_MAC16 more)."""
+        strip = self.poly_u_bits % self.device.dsp_width
+        return min(self.row_bits, strip) if strip else self.row_bits
+
+    @property
+    def seed_split(self):
+        """A quad seed (without a table of squares) whose ``c1*u`` is wide enough for a ``split``
+        register before its carry chain (:func:`~hw.spec.tiles.has_split`; the backward units'):
+        the seed's products then have a ``seed_products_split`` cut."""
+        return (self.curve_width > 0 and not self.seed_square_rom
+                and has_split(self.slope_width, self.poly_u_bits, False, self.slope_row_bits, self.device))
 
     @property
     def seed_square_rom(self):

@@ -27,7 +27,7 @@ from .logistic import kind_of, logistic_datapath
 from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, product_width, sum_levels
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts", "select_cuts", "elu_cuts",
-           "logistic_cuts"]
+           "logistic_cuts", "alpha_register"]
 
 
 @dataclass(frozen=True)
@@ -142,22 +142,27 @@ def _core_cuts(config, dp):
     cuts = [Cut("seed", seed_ns, mandatory=config.seed != "magic")]
     if config.seed == "pwl":            # the line c0 - c1*u after the table read
         cuts += _product_cuts(device, "seed_linear", dp.slope_width, dp.poly_u_bits, device.ns("subtract"),
-                              row_bits=dp.row_bits, split=False)
+                              row_bits=dp.slope_row_bits, split=False)
     elif config.seed == "quad" and dp.seed_square_rom:     # v read beside the table: c1*u beside c2*v; the sum
-        parts = [_product_parts_ns(device, dp.slope_width, dp.poly_u_bits, row_bits=dp.row_bits),
+        parts = [_product_parts_ns(device, dp.slope_width, dp.poly_u_bits, row_bits=dp.slope_row_bits),
                  _product_parts_ns(device, dp.curve_width, dp.square_bits, row_bits=dp.row_bits)]
         cuts += [Cut(inner_cuts("seed_products")[0], max(before for before, _, _ in parts)),
                  Cut("seed_products", max(middle + chain for _, middle, chain in parts)),
                  Cut("seed_sum", device.chain_ns(dp.seed_bits + 2) + device.ns("lut"))]
     elif config.seed == "quad":         # c1*u beside ut**2; c2*v beside c0 - c1*u; their sum
-        shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.row_bits),
+        shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.slope_row_bits),
                   (dp.square_bits, dp.square_bits, True, dp.row_bits)]
         parts = [_product_parts_ns(device, *shape) for shape in shapes]     # one tile register for both
-        cuts.append(Cut(inner_cuts("seed_products")[0], max(before for before, _, _ in parts)))
-        products = max(middle + chain for _, middle, chain in parts)
+        tiles_cut, split_cut = inner_cuts("seed_products")
+        cuts.append(Cut(tiles_cut, max(before for before, _, _ in parts)))
+        if dp.seed_split:           # c1*u's carry chain after the split, ut**2 whole before it
+            (_, slope_middle, slope_chain), (_, square_middle, square_chain) = parts
+            cuts += [Cut(split_cut, max(slope_middle, square_middle + square_chain)),
+                     Cut("seed_products", slope_chain)]
+        else:
+            cuts.append(Cut("seed_products", max(middle + chain for _, middle, chain in parts)))
         curve = sum(_product_parts_ns(device, dp.curve_width, dp.square_bits, row_bits=dp.row_bits))
-        cuts += [Cut("seed_products", products),
-                 Cut("seed_curve", max(curve, device.chain_ns(dp.seed_bits + 2))),
+        cuts += [Cut("seed_curve", max(curve, device.chain_ns(dp.seed_bits + 2))),
                  Cut("seed_sum", device.chain_ns(dp.seed_bits + 2))]
     r_bits = dp.seed_bits
     for index in range(config.newton):
@@ -205,7 +210,8 @@ def activation_cuts(config):
     else:
         cuts += _product_cuts(device, "square", p, p, square=True, row_bits=dp.row_bits)
     if dp.alpha_shift:
-        cuts.append(Cut("alpha", 0))
+        if alpha_register(config):      # the ISRU sigmoid's product for N beside the shift
+            cuts.append(Cut("alpha", 0))
     else:
         cuts += _product_cuts(device, "alpha", dp.alpha_width, w + 2, row_bits=dp.row_bits)
     # 1 + T aligned: a shift of T by its exponent, then the sum across the word.
@@ -239,6 +245,16 @@ def activation_cuts(config):
     else:
         normalize = device.ns("normalize")
     return tuple(cuts + [Cut("normalize", normalize), Cut("shift", shift), Cut("out", out, mandatory=True)])
+
+
+def alpha_register(config):
+    """Whether an activation has an ``alpha`` cut. A constant power-of-two alpha is a shift, which
+    is wiring: the cut would be a second register right behind ``square``'s, so there is none,
+    unless the ISRU sigmoid's product for ``N`` runs beside it."""
+    if not datapath(config).alpha_shift:
+        return True
+    n_sig = isru_sigmoid_tail(config).n_sig if config.entry.sigmoid_form and not config.is_backward else 0
+    return n_sig not in (0, 1 << datapath(config).work_bits)
 
 
 def _isru_sigmoid_cuts(config, dp):

@@ -1,6 +1,6 @@
 """Fixed-point arithmetic blocks of the activation datapath (twins in golden.blocks and
 golden.intmath: ``mul_shr``/``product``/``square``/``cube``, ``add_one``, ``normalize_sum``)."""
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

@@ -9,7 +9,8 @@ from amaranth.lib.wiring import In, Out
 from hw.rtl.pipeline import register
 from .multiply import multiply
 
-__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "SQUARE_ROM_CUTS", "poly_cuts", "quad_cuts", "quad_table"]
+__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "SQUARE_ROM_CUTS", "SPLIT_CUTS", "poly_cuts", "quad_cuts",
+           "quad_table"]
 
 
 class LutSeed(wiring.Component):
@@ -45,11 +46,15 @@ POLY_CUTS = {"pwl": ("seed_linear_tiles", "seed_linear"),
              "quad": ("seed_products_tiles", "seed_products", "seed_curve", "seed_sum")}
 # A parabola whose ``ut**2`` is read from a table beside its coefficients: no curve step.
 SQUARE_ROM_CUTS = ("seed_products_tiles", "seed_products", "seed_sum")
+# A parabola whose ``c1*u`` has a split register before its carry chain.
+SPLIT_CUTS = ("seed_products_tiles", "seed_products_split", "seed_products", "seed_curve", "seed_sum")
 
 
-def poly_cuts(seed, square_rom=False):
+def poly_cuts(seed, square_rom=False, split=False):
     """The optional cuts of a :class:`PolySeed` of ``seed`` (``pwl`` or ``quad``)."""
-    return SQUARE_ROM_CUTS if seed == "quad" and square_rom else POLY_CUTS[seed]
+    if seed == "quad" and square_rom:
+        return SQUARE_ROM_CUTS
+    return SPLIT_CUTS if seed == "quad" and split else POLY_CUTS[seed]
 
 
 class PolySeed(wiring.Component):
@@ -69,13 +74,18 @@ class PolySeed(wiring.Component):
     the coefficients, so ``c2*v`` runs beside ``c1*u``: their tile registers, after them, after
     ``c0 - c1*u + c2*v``.
     Contents: :func:`hw.spec.datapath.pwl_contents`, :func:`hw.spec.datapath.quad_contents`.
+    With ``split`` (``quad`` without ``square_rom``), ``c1*u`` has a split register before its
+    carry chain (``ut**2`` and the coefficients are registered beside it).
     ``block_ram``: ask synthesis for block RAM (``ram_style``), which Yosys otherwise skips for
-    short, wide tables and builds from LUTs.
+    short, wide tables and builds from LUTs. ``slope_row_bits``: the ``row_bits`` of ``c1*u``
+    (default ``dp.row_bits``; :attr:`hw.spec.datapath.Datapath.slope_row_bits`).
     """
-    def __init__(self, config, dp, cuts=None, block_ram=False, square_rom=False):
+    def __init__(self, config, dp, cuts=None, block_ram=False, square_rom=False, slope_row_bits=None, split=False):
         self.config, self.dp, self.block_ram = config, dp, block_ram
+        self.slope_row_bits = dp.row_bits if slope_row_bits is None else slope_row_bits
         self.square_rom = square_rom and config.seed == "quad"
-        self.cuts = {name: bool((cuts or {}).get(name, False)) for name in poly_cuts(config.seed, self.square_rom)}
+        self.cuts = {name: bool((cuts or {}).get(name, False))
+                     for name in poly_cuts(config.seed, self.square_rom, split)}
         super().__init__({
             "parity": In(1), "sig": In(dp.frac_bits + 1), "en": In(1),
             "r0": Out(dp.seed_bits + 1),
@@ -100,7 +110,8 @@ class PolySeed(wiring.Component):
         u = register(m, self.en, self.sig[:u_bits], "u")
         c0, c1, c2 = port.data[dp.slope_width + curve:], port.data[curve:curve + dp.slope_width], port.data[:curve]
         first = POLY_CUTS[seed][0]
-        slope = multiply(m, "slope", c1, u, self.en, self.cuts[first], dp.row_bits, device=dp.device)
+        split = self.cuts.get(SPLIT_CUTS[1], False)
+        slope = multiply(m, "slope", c1, u, self.en, self.cuts[first], self.slope_row_bits, split, dp.device)
         if seed == "pwl":
             (c0,) = self._cut(m, first, [c0])
             line = (c0 - (slope >> u_bits))[:dp.seed_bits + 1]
@@ -116,7 +127,10 @@ class PolySeed(wiring.Component):
         # product is, on some netlists, taken by Yosys' ice40_dsp both as the square DSP's output
         # register and as the curve DSP's input register, which loses the square's DSP and ties
         # the curve's operand to 0 (seen on the FP32 ISRLU board top at pipeline level 8).
-        c0, c2, slope, v = self._cut(m, "seed_products", [c0, c2, slope, square[d:]])
+        v = square[d:]
+        if SPLIT_CUTS[1] in self.cuts:         # c1*u's split register inside its product
+            c0, c2, v = self._cut(m, SPLIT_CUTS[1], [c0, c2, v])
+        c0, c2, slope, v = self._cut(m, "seed_products", [c0, c2, slope, v])
         line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
         bend = multiply(m, "curve", c2, v, self.en, row_bits=dp.row_bits, device=dp.device)
         line, bend = self._cut(m, "seed_curve", [line, bend])

@@ -9,6 +9,7 @@ from hw.rtl.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
 from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.datapath import datapath, product_lead_min
+from hw.spec.plan import alpha_register
 from hw.rtl.pipeline import StreamUnit
 from . import isru_sigmoid
 from .core import rsqrt_core
@@ -140,7 +141,8 @@ class ActivationUnit(StreamUnit):
             live = self._mul(m, st, en, lane, "alpha", live, siga, live.pop("square"), w, w + 3, cut_step=False)
         if n_t is not None:
             live["n_t"] = n_t
-        live = st.cut("alpha", live)
+        if alpha_register(config):
+            live = st.cut("alpha", live)
         add = m.submodules[f"{name}_add"] = AddOne(w, dp.exp_width, cut=st.on("sum_align"))
         m.d.comb += [add.t.eq(live.pop("alpha")), add.exp.eq(live.pop("et")), add.en.eq(en)]
         n_add = "n_t" in live and isru_sigmoid.n_sum(m, st, en, config, dp, name, live.pop("n_t"), live["ex"])

@@ -1,6 +1,6 @@
 """The streaming ELU unit and its backward pass (golden twin: golden.elu.elu)."""
 
-from amaranth.hdl import Cat, Const, Mux, Signal, signed
+from amaranth.hdl import Const, Mux, Signal, signed
 from amaranth.lib import data
 
 from hw.spec.classes import Cls
