@@ -80,7 +80,14 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg lane0_shift_alpha_ok;
   reg [2:0] lane0_x_lz;
   reg [7:0] lane0_x_sig;
-  reg [7:0] lane0_unpack_sigx;
+  reg [7:0] sig;
+  reg [7:0] lane0_square_sigx;
+  reg [7:0] lane0_sum_align_sigx;
+  reg [7:0] lane0_sum_sigx;
+  reg [7:0] lane0_add_sigx;
+  reg [7:0] lane0_seed_sigx;
+  reg [7:0] lane0_seed_linear_tiles_sigx;
+  reg [7:0] a;
   reg [7:0] lane0_x_exp_16;
   reg r1;
   reg [12:0] lane0_unpack_ex;
@@ -107,13 +114,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [1:0] lane0_pack_lead_cx;
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
-  reg [7:0] lane0_square_sigx;
-  reg [7:0] lane0_sum_align_sigx;
-  reg [7:0] lane0_sum_sigx;
-  reg [7:0] lane0_add_sigx;
-  reg [7:0] lane0_seed_sigx;
-  reg [7:0] lane0_seed_linear_tiles_sigx;
-  reg [7:0] a;
   reg [12:0] lane0_square_ex;
   reg [12:0] lane0_sum_align_ex;
   reg [12:0] lane0_sum_ex;
@@ -144,9 +144,9 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [15:0] lane0_square_port__data;
   reg [25:0] lane0_add_big;
   reg [26:0] u;
-  reg [22:0] sig_23;
+  reg [22:0] sig_22;
   reg [12:0] lane0_seed_b;
-  reg [12:0] exp_21;
+  reg [12:0] exp_20;
   reg [11:0] lane0_seed_k;
   reg [11:0] lane0_seed_linear_tiles_k;
   reg [11:0] lane0_seed_linear_k;
@@ -191,7 +191,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [23:0] lane0_product_tiles_r;
   reg [23:0] lane0_product_r;
   reg [23:0] lane0_tail_operand_r;
-  reg [23:0] a_45;
+  reg [23:0] a_44;
   reg [23:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_rows_0;
   reg [30:0] r2;
@@ -221,7 +221,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [45:0] r3;
   reg [23:0] lane0_tail_seed_products_r2;
   reg [23:0] lane0_tail_seed_curve_r2;
-  reg [23:0] a_48;
+  reg [23:0] a_47;
   reg [25:0] lane0_tail_table_square_tile_0_0;
   reg [12:0] lane0_tail_table_b_12;
   reg [48:0] lane0_tail_table_port__data;
@@ -278,11 +278,11 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [1:0] lane0_x_frac_lz_l2_0 = n9 ? {n7, lane0_x_frac_lz_l1_1} : {n5, lane0_x_frac_lz_l1_0};
   wire n10 = ~n9;
   wire [8:0] n11 = 9'h181 - {6'h0, lane0_x_lz};
-  wire lane0_x_fields_port_91_0 = |in_x[14:7];
+  wire lane0_x_fields_port_87_0 = |in_x[14:7];
   wire [7:0] n12 = {lane0_x_sig[6:0], 1'b0} << lane0_x_lz;
   wire [7:0] lane0_x_sig_14 = lane0_x_sig[7] ? lane0_x_sig : n12;
   wire [8:0] n13 = {1'b0, in_x[14:7]} - 9'h7f;
-  wire [8:0] lane0_x_fields_port_94_0 = lane0_x_fields_port_91_0 ? n13 : 9'h182;
+  wire [8:0] lane0_x_fields_port_90_0 = lane0_x_fields_port_87_0 ? n13 : 9'h182;
   wire [12:0] exp_100 = lane0_x_sig[7] ? {{5{r1}}, lane0_x_exp_16} : {{4{n11[8]}}, n11};
   wire n14 = in_x[14:7] == 8'hff;
   wire n15 = ~|in_x[14:7];
@@ -291,11 +291,10 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire n18 = n16 ? 1'b0 : 1'b1;
   wire n19 = n17 ? 1'b1 : 1'b0;
   wire [1:0] lane0_x_cls_24 = n14 ? {1'b1, n18} : {1'b0, n19};
-  wire n20 = lane0_unpack_cx == 2'h2;
-  wire [7:0] lane0_square_sig = n20 ? 8'h80 : lane0_unpack_sigx;
-  wire n21 = lane0_shift_cx == 2'h3;
-  wire n22 = n21 | n3;
-  wire [12:0] n23 = n20 ? 13'h229 : lane0_unpack_ex;
+  wire n20 = lane0_shift_cx == 2'h3;
+  wire n21 = n20 | n3;
+  wire n22 = lane0_unpack_cx == 2'h2;
+  wire [12:0] n23 = n22 ? 13'h229 : lane0_unpack_ex;
   wire n24 = lane0_unpack_cx == 2'h1;
   wire [12:0] n25 = $signed(13'h2) * $signed(n23);
   wire [12:0] n26 = $signed(n25) + $signed(13'h1ffe);
@@ -349,7 +348,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [12:0] n69 = lane0_seed_linear_unit ? 13'h0 : {lane0_seed_linear_k[11], lane0_seed_linear_k};
   wire [12:0] n70 = -$signed({lane0_tail_p_k, 1'b0});
   wire [12:0] n71 = $signed(n70) - $signed(13'h1);
-  wire [12:0] exp_58 = lane0_tail_p_sign ? n71 : 13'h1ffe;
+  wire [12:0] exp_57 = lane0_tail_p_sign ? n71 : 13'h1ffe;
   wire [13:0] n72 = $signed({lane0_seed_linear_ex[12], lane0_seed_linear_ex}) - $signed({n69[12], n69});
   wire n73 = $signed(lane0_product_exp) > $signed(14'h3);
   wire [1:0] n74 = n73 ? 2'h3 : lane0_product_exp[1:0];
@@ -360,30 +359,30 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [4:0] lane0_v_right = n75 ? 5'h19 : n77;
   wire [24:0] n78 = 25'h1ffffff << lane0_v_right;
   wire [24:0] n79 = ~n78;
-  wire [7:0] n80 = $signed(exp_58[7:0]) + $signed(8'h7a);
-  wire n81 = $signed(exp_58) < $signed(13'h1f87);
-  wire n82 = $signed(exp_58) < $signed(13'h1f78);
-  wire [3:0] n83 = $signed(4'h7) - $signed(exp_58[3:0]);
+  wire [7:0] n80 = $signed(exp_57[7:0]) + $signed(8'h7a);
+  wire n81 = $signed(exp_57) < $signed(13'h1f87);
+  wire n82 = $signed(exp_57) < $signed(13'h1f78);
+  wire [3:0] n83 = $signed(4'h7) - $signed(exp_57[3:0]);
   wire [3:0] n84 = n82 ? 4'hf : n83;
-  wire lane0_pack_overflow_at_19 = $signed(exp_58) >= $signed(13'h85);
-  wire [7:0] n85 = $signed(exp_58[7:0]) + $signed(8'h7b);
-  wire n86 = $signed(exp_58) < $signed(13'h1f86);
-  wire lane0_pack_overflow_at_20 = $signed(exp_58) >= $signed(13'h84);
-  wire [7:0] n87 = $signed(exp_58[7:0]) + $signed(8'h7c);
-  wire n88 = $signed(exp_58) < $signed(13'h1f85);
-  wire lane0_pack_overflow_at_21 = $signed(exp_58) >= $signed(13'h83);
-  wire [7:0] n89 = $signed(exp_58[7:0]) + $signed(8'h7d);
-  wire n90 = $signed(exp_58) < $signed(13'h1f84);
-  wire lane0_pack_overflow_at_22 = $signed(exp_58) >= $signed(13'h82);
-  wire [7:0] n91 = $signed(exp_58[7:0]) + $signed(8'h7e);
-  wire n92 = $signed(exp_58) < $signed(13'h1f83);
-  wire lane0_pack_overflow_at_23 = $signed(exp_58) >= $signed(13'h81);
-  wire [7:0] n93 = $signed(exp_58[7:0]) + $signed(8'h7f);
-  wire n94 = $signed(exp_58) < $signed(13'h1f82);
-  wire lane0_pack_overflow_at_24 = $signed(exp_58) >= $signed(13'h80);
-  wire [7:0] n95 = $signed(exp_58[7:0]) + $signed(8'h80);
-  wire n96 = $signed(exp_58) < $signed(13'h1f81);
-  wire lane0_pack_overflow_at_25 = $signed(exp_58) >= $signed(13'h7f);
+  wire lane0_pack_overflow_at_19 = $signed(exp_57) >= $signed(13'h85);
+  wire [7:0] n85 = $signed(exp_57[7:0]) + $signed(8'h7b);
+  wire n86 = $signed(exp_57) < $signed(13'h1f86);
+  wire lane0_pack_overflow_at_20 = $signed(exp_57) >= $signed(13'h84);
+  wire [7:0] n87 = $signed(exp_57[7:0]) + $signed(8'h7c);
+  wire n88 = $signed(exp_57) < $signed(13'h1f85);
+  wire lane0_pack_overflow_at_21 = $signed(exp_57) >= $signed(13'h83);
+  wire [7:0] n89 = $signed(exp_57[7:0]) + $signed(8'h7d);
+  wire n90 = $signed(exp_57) < $signed(13'h1f84);
+  wire lane0_pack_overflow_at_22 = $signed(exp_57) >= $signed(13'h82);
+  wire [7:0] n91 = $signed(exp_57[7:0]) + $signed(8'h7e);
+  wire n92 = $signed(exp_57) < $signed(13'h1f83);
+  wire lane0_pack_overflow_at_23 = $signed(exp_57) >= $signed(13'h81);
+  wire [7:0] n93 = $signed(exp_57[7:0]) + $signed(8'h7f);
+  wire n94 = $signed(exp_57) < $signed(13'h1f82);
+  wire lane0_pack_overflow_at_24 = $signed(exp_57) >= $signed(13'h80);
+  wire [7:0] n95 = $signed(exp_57[7:0]) + $signed(8'h80);
+  wire n96 = $signed(exp_57) < $signed(13'h1f81);
+  wire lane0_pack_overflow_at_25 = $signed(exp_57) >= $signed(13'h7f);
   wire [24:0] n97 = {13'h0, lane0_seed_port__data[11:0]} * {12'h0, lane0_seed_b};
   wire [23:0] n98 = lane0_seed_seed_linear_tiles_0 - {12'h0, lane0_seed_slope_tile_0_0[24:13]};
   wire [23:0] b = lane0_seed_linear_unit ? 24'h800000 : lane0_seed_r0;
@@ -453,16 +452,16 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [24:0] n153 = {1'b0, lane0_tail_p_fixed} + 25'h1000000;
   wire [24:0] n154 = lane0_product_product & n79;
   wire n155 = |n154;
-  wire [31:0] n156 = {16'h0, a_45[15:0]} * {16'h0, a_45[15:0]};
-  wire [15:0] n157 = a_45[16] ? a_45[15:0] : 16'h0;
-  wire [7:0] n158 = a_45[17] ? a_45[23:16] : 8'h0;
+  wire [31:0] n156 = {16'h0, a_44[15:0]} * {16'h0, a_44[15:0]};
+  wire [15:0] n157 = a_44[16] ? a_44[15:0] : 16'h0;
+  wire [7:0] n158 = a_44[17] ? a_44[23:16] : 8'h0;
   wire [40:0] n159 = {8'h0, n157, 17'h0} | {n158, 33'h0};
-  wire [15:0] n160 = a_45[17] ? a_45[15:0] : 16'h0;
-  wire [7:0] n161 = a_45[18] ? a_45[23:16] : 8'h0;
+  wire [15:0] n160 = a_44[17] ? a_44[15:0] : 16'h0;
+  wire [7:0] n161 = a_44[18] ? a_44[23:16] : 8'h0;
   wire [41:0] n162 = {8'h0, n160, 18'h0} | {n161, 34'h0};
   wire [41:0] n163 = {1'b0, n159} ^ n162;
-  wire [15:0] n164 = a_45[18] ? a_45[15:0] : 16'h0;
-  wire [7:0] n165 = a_45[19] ? a_45[23:16] : 8'h0;
+  wire [15:0] n164 = a_44[18] ? a_44[15:0] : 16'h0;
+  wire [7:0] n165 = a_44[19] ? a_44[23:16] : 8'h0;
   wire [42:0] n166 = {8'h0, n164, 19'h0} | {n165, 35'h0};
   wire [42:0] lane0_r2_rows_sum0 = {1'b0, n163} ^ n166;
   wire [41:0] n167 = {1'b0, n159} & n162;
@@ -470,15 +469,15 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [42:0] n169 = {1'b0, n167} | n168;
   wire [42:0] n170 = {1'b0, n162} & n166;
   wire [42:0] n171 = n169 | n170;
-  wire [15:0] n172 = a_45[19] ? a_45[15:0] : 16'h0;
-  wire [7:0] n173 = a_45[20] ? a_45[23:16] : 8'h0;
+  wire [15:0] n172 = a_44[19] ? a_44[15:0] : 16'h0;
+  wire [7:0] n173 = a_44[20] ? a_44[23:16] : 8'h0;
   wire [43:0] n174 = {8'h0, n172, 20'h0} | {n173, 36'h0};
-  wire [15:0] n175 = a_45[20] ? a_45[15:0] : 16'h0;
-  wire [7:0] n176 = a_45[21] ? a_45[23:16] : 8'h0;
+  wire [15:0] n175 = a_44[20] ? a_44[15:0] : 16'h0;
+  wire [7:0] n176 = a_44[21] ? a_44[23:16] : 8'h0;
   wire [44:0] n177 = {8'h0, n175, 21'h0} | {n176, 37'h0};
   wire [44:0] n178 = {1'b0, n174} ^ n177;
-  wire [15:0] n179 = a_45[21] ? a_45[15:0] : 16'h0;
-  wire [7:0] n180 = a_45[22] ? a_45[23:16] : 8'h0;
+  wire [15:0] n179 = a_44[21] ? a_44[15:0] : 16'h0;
+  wire [7:0] n180 = a_44[22] ? a_44[23:16] : 8'h0;
   wire [45:0] n181 = {8'h0, n179, 22'h0} | {n180, 38'h0};
   wire [45:0] lane0_r2_rows_sum1 = {1'b0, n178} ^ n181;
   wire [44:0] n182 = {1'b0, n174} & n177;
@@ -486,12 +485,12 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [45:0] n184 = {1'b0, n182} | n183;
   wire [45:0] n185 = {1'b0, n177} & n181;
   wire [45:0] n186 = n184 | n185;
-  wire [15:0] n187 = a_45[22] ? a_45[15:0] : 16'h0;
-  wire [7:0] n188 = a_45[23] ? a_45[23:16] : 8'h0;
+  wire [15:0] n187 = a_44[22] ? a_44[15:0] : 16'h0;
+  wire [7:0] n188 = a_44[23] ? a_44[23:16] : 8'h0;
   wire [46:0] n189 = {8'h0, n187, 23'h0} | {n188, 39'h0};
-  wire [15:0] n190 = a_45[23] ? a_45[15:0] : 16'h0;
+  wire [15:0] n190 = a_44[23] ? a_44[15:0] : 16'h0;
   wire [46:0] n191 = n189 ^ {7'h0, n190, 24'h0};
-  wire [7:0] n192 = a_45[16] ? a_45[23:16] : 8'h0;
+  wire [7:0] n192 = a_44[16] ? a_44[23:16] : 8'h0;
   wire [46:0] lane0_r2_rows_sum2 = n191 ^ {7'h0, n192, 32'h0};
   wire [45:0] n193 = n189[45:0] & {6'h0, n190, 24'h0};
   wire [45:0] n194 = n189[45:0] & {6'h0, n192, 32'h0};
@@ -540,16 +539,16 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [32:0] lane0_tail_table_p = {1'b0, lane0_tail_table_slope_tile_0_0} + {1'b0, r4, 16'h0};
   wire [23:0] n230 = lane0_tail_table_seed_products_0 - {8'h0, lane0_tail_table_seed_products_2[32:17]};
   wire [23:0] n231 = lane0_tail_table_seed_curve_0 + {15'h0, lane0_tail_table_seed_curve_1[21:13]};
-  wire [31:0] n232 = {16'h0, a_48[15:0]} * {16'h0, lane0_tail_table_r0[15:0]};
-  wire [15:0] n233 = lane0_tail_table_r0[16] ? a_48[15:0] : 16'h0;
-  wire [7:0] n234 = lane0_tail_table_r0[16] ? a_48[23:16] : 8'h0;
+  wire [31:0] n232 = {16'h0, a_47[15:0]} * {16'h0, lane0_tail_table_r0[15:0]};
+  wire [15:0] n233 = lane0_tail_table_r0[16] ? a_47[15:0] : 16'h0;
+  wire [7:0] n234 = lane0_tail_table_r0[16] ? a_47[23:16] : 8'h0;
   wire [39:0] n235 = {8'h0, n233, 16'h0} | {n234, 32'h0};
-  wire [15:0] n236 = lane0_tail_table_r0[17] ? a_48[15:0] : 16'h0;
-  wire [7:0] n237 = lane0_tail_table_r0[17] ? a_48[23:16] : 8'h0;
+  wire [15:0] n236 = lane0_tail_table_r0[17] ? a_47[15:0] : 16'h0;
+  wire [7:0] n237 = lane0_tail_table_r0[17] ? a_47[23:16] : 8'h0;
   wire [40:0] n238 = {8'h0, n236, 17'h0} | {n237, 33'h0};
   wire [40:0] n239 = {1'b0, n235} ^ n238;
-  wire [15:0] n240 = lane0_tail_table_r0[18] ? a_48[15:0] : 16'h0;
-  wire [7:0] n241 = lane0_tail_table_r0[18] ? a_48[23:16] : 8'h0;
+  wire [15:0] n240 = lane0_tail_table_r0[18] ? a_47[15:0] : 16'h0;
+  wire [7:0] n241 = lane0_tail_table_r0[18] ? a_47[23:16] : 8'h0;
   wire [41:0] n242 = {8'h0, n240, 18'h0} | {n241, 34'h0};
   wire [41:0] lane0_tail_p_mul_product_rows_sum0 = {1'b0, n239} ^ n242;
   wire [40:0] n243 = {1'b0, n235} & n238;
@@ -557,15 +556,15 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [45:0] n245 = {5'h0, n243} | {4'h0, n244};
   wire [41:0] n246 = {1'b0, n238} & n242;
   wire [45:0] n247 = n245 | {4'h0, n246};
-  wire [15:0] n248 = lane0_tail_table_r0[19] ? a_48[15:0] : 16'h0;
-  wire [7:0] n249 = lane0_tail_table_r0[19] ? a_48[23:16] : 8'h0;
+  wire [15:0] n248 = lane0_tail_table_r0[19] ? a_47[15:0] : 16'h0;
+  wire [7:0] n249 = lane0_tail_table_r0[19] ? a_47[23:16] : 8'h0;
   wire [42:0] n250 = {8'h0, n248, 19'h0} | {n249, 35'h0};
-  wire [15:0] n251 = lane0_tail_table_r0[20] ? a_48[15:0] : 16'h0;
-  wire [7:0] n252 = lane0_tail_table_r0[20] ? a_48[23:16] : 8'h0;
+  wire [15:0] n251 = lane0_tail_table_r0[20] ? a_47[15:0] : 16'h0;
+  wire [7:0] n252 = lane0_tail_table_r0[20] ? a_47[23:16] : 8'h0;
   wire [43:0] n253 = {8'h0, n251, 20'h0} | {n252, 36'h0};
   wire [43:0] n254 = {1'b0, n250} ^ n253;
-  wire [15:0] n255 = lane0_tail_table_r0[21] ? a_48[15:0] : 16'h0;
-  wire [7:0] n256 = lane0_tail_table_r0[21] ? a_48[23:16] : 8'h0;
+  wire [15:0] n255 = lane0_tail_table_r0[21] ? a_47[15:0] : 16'h0;
+  wire [7:0] n256 = lane0_tail_table_r0[21] ? a_47[23:16] : 8'h0;
   wire [44:0] n257 = {8'h0, n255, 21'h0} | {n256, 37'h0};
   wire [46:0] lane0_tail_p_mul_product_rows_sum1 = {3'h0, n254} ^ {2'h0, n257};
   wire [43:0] n258 = {1'b0, n250} & n253;
@@ -573,41 +572,41 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [45:0] n260 = {2'h0, n258} | {1'b0, n259};
   wire [44:0] n261 = {1'b0, n253} & n257;
   wire [45:0] n262 = n260 | {1'b0, n261};
-  wire [15:0] n263 = lane0_tail_table_r0[22] ? a_48[15:0] : 16'h0;
-  wire [7:0] n264 = lane0_tail_table_r0[22] ? a_48[23:16] : 8'h0;
+  wire [15:0] n263 = lane0_tail_table_r0[22] ? a_47[15:0] : 16'h0;
+  wire [7:0] n264 = lane0_tail_table_r0[22] ? a_47[23:16] : 8'h0;
   wire [45:0] n265 = {8'h0, n263, 22'h0} | {n264, 38'h0};
-  wire [15:0] n266 = lane0_tail_table_r0[23] ? a_48[15:0] : 16'h0;
-  wire [7:0] n267 = lane0_tail_table_r0[23] ? a_48[23:16] : 8'h0;
+  wire [15:0] n266 = lane0_tail_table_r0[23] ? a_47[15:0] : 16'h0;
+  wire [7:0] n267 = lane0_tail_table_r0[23] ? a_47[23:16] : 8'h0;
   wire [46:0] n268 = {8'h0, n266, 23'h0} | {n267, 39'h0};
   wire [46:0] n269 = {1'b0, n265} ^ n268;
-  wire [15:0] n270 = a_48[16] ? lane0_tail_table_r0[15:0] : 16'h0;
+  wire [15:0] n270 = a_47[16] ? lane0_tail_table_r0[15:0] : 16'h0;
   wire [46:0] lane0_tail_p_mul_product_rows_sum2 = n269 ^ {15'h0, n270, 16'h0};
   wire [45:0] n271 = n265 & n268[45:0];
   wire [45:0] n272 = n265 & {14'h0, n270, 16'h0};
   wire [45:0] n273 = n271 | n272;
   wire [45:0] n274 = n268[45:0] & {14'h0, n270, 16'h0};
   wire [45:0] n275 = n273 | n274;
-  wire [15:0] n276 = a_48[17] ? lane0_tail_table_r0[15:0] : 16'h0;
-  wire [15:0] n277 = a_48[18] ? lane0_tail_table_r0[15:0] : 16'h0;
+  wire [15:0] n276 = a_47[17] ? lane0_tail_table_r0[15:0] : 16'h0;
+  wire [15:0] n277 = a_47[18] ? lane0_tail_table_r0[15:0] : 16'h0;
   wire [33:0] n278 = {1'b0, n276, 17'h0} ^ {n277, 18'h0};
-  wire [15:0] n279 = a_48[19] ? lane0_tail_table_r0[15:0] : 16'h0;
+  wire [15:0] n279 = a_47[19] ? lane0_tail_table_r0[15:0] : 16'h0;
   wire [34:0] lane0_tail_p_mul_product_rows_sum3 = {1'b0, n278} ^ {n279, 19'h0};
   wire [33:0] n280 = {1'b0, n276, 17'h0} & {n277, 18'h0};
   wire [34:0] n281 = {2'h0, n276, 17'h0} & {n279, 19'h0};
   wire [34:0] n282 = {1'b0, n280} | n281;
   wire [34:0] n283 = {1'b0, n277, 18'h0} & {n279, 19'h0};
   wire [34:0] n284 = n282 | n283;
-  wire [15:0] n285 = a_48[20] ? lane0_tail_table_r0[15:0] : 16'h0;
-  wire [15:0] n286 = a_48[21] ? lane0_tail_table_r0[15:0] : 16'h0;
+  wire [15:0] n285 = a_47[20] ? lane0_tail_table_r0[15:0] : 16'h0;
+  wire [15:0] n286 = a_47[21] ? lane0_tail_table_r0[15:0] : 16'h0;
   wire [36:0] n287 = {1'b0, n285, 20'h0} ^ {n286, 21'h0};
-  wire [15:0] n288 = a_48[22] ? lane0_tail_table_r0[15:0] : 16'h0;
+  wire [15:0] n288 = a_47[22] ? lane0_tail_table_r0[15:0] : 16'h0;
   wire [37:0] lane0_tail_p_mul_product_rows_sum4 = {1'b0, n287} ^ {n288, 22'h0};
   wire [36:0] n289 = {1'b0, n285, 20'h0} & {n286, 21'h0};
   wire [37:0] n290 = {2'h0, n285, 20'h0} & {n288, 22'h0};
   wire [37:0] n291 = {1'b0, n289} | n290;
   wire [37:0] n292 = {1'b0, n286, 21'h0} & {n288, 22'h0};
   wire [45:0] n293 = {8'h0, n291} | {8'h0, n292};
-  wire [15:0] n294 = a_48[23] ? lane0_tail_table_r0[15:0] : 16'h0;
+  wire [15:0] n294 = a_47[23] ? lane0_tail_table_r0[15:0] : 16'h0;
   wire [46:0] n295 = {8'h0, n294, 23'h0} ^ {5'h0, lane0_tail_p_mul_product_rows_sum0};
   wire [46:0] lane0_tail_p_mul_product_rows_sum5 = n295 ^ {n247, 1'b0};
   wire [45:0] n296 = {7'h0, n294, 23'h0} & {4'h0, lane0_tail_p_mul_product_rows_sum0};
@@ -747,8 +746,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[25:11] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n414;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_904_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n415 = {1'b0, lane0_pack_port_904_0} | n2;
+  wire [14:0] lane0_pack_port_900_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n415 = {1'b0, lane0_pack_port_900_0} | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -786,10 +785,17 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
       lane0_x_lz <= {n10, lane0_x_frac_lz_l2_0};
-      lane0_x_sig <= {lane0_x_fields_port_91_0, in_x[6:0]};
-      lane0_unpack_sigx <= lane0_x_sig_14;
-      lane0_x_exp_16 <= ~lane0_x_fields_port_91_0 ? 8'h82 : n13[7:0];
-      r1 <= lane0_x_fields_port_94_0[8];
+      lane0_x_sig <= {lane0_x_fields_port_87_0, in_x[6:0]};
+      sig <= lane0_x_sig_14;
+      lane0_square_sigx <= sig;
+      lane0_sum_align_sigx <= lane0_square_sigx;
+      lane0_sum_sigx <= lane0_sum_align_sigx;
+      lane0_add_sigx <= lane0_sum_sigx;
+      lane0_seed_sigx <= lane0_add_sigx;
+      lane0_seed_linear_tiles_sigx <= lane0_seed_sigx;
+      a <= lane0_seed_linear_tiles_sigx;
+      lane0_x_exp_16 <= ~lane0_x_fields_port_87_0 ? 8'h82 : n13[7:0];
+      r1 <= lane0_x_fields_port_90_0[8];
       lane0_unpack_ex <= exp_100;
       lane0_x_cls <= lane0_x_cls_24;
       lane0_unpack_cx <= lane0_x_cls;
@@ -814,13 +820,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_pack_lead_cx <= lane0_tail_p_cx;
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
-      lane0_square_sigx <= lane0_square_sig;
-      lane0_sum_align_sigx <= lane0_square_sigx;
-      lane0_sum_sigx <= lane0_sum_align_sigx;
-      lane0_add_sigx <= lane0_sum_sigx;
-      lane0_seed_sigx <= lane0_add_sigx;
-      lane0_seed_linear_tiles_sigx <= lane0_seed_sigx;
-      a <= lane0_seed_linear_tiles_sigx;
       lane0_square_ex <= n23;
       lane0_sum_align_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_sum_align_ex;
@@ -850,10 +849,10 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_add_one <= {n51, n50, n49, n48, n47, n46, n45, n44, n43, n42, n41, n40, n39, n38, n37, n36, n35, n34, n33, n32, n31, n30, n29, lane0_add_signal};
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
-      sig_23 <= n64[22:0];
-      lane0_seed_b <= sig_23[12:0];
-      exp_21 <= exp_133;
-      lane0_seed_k <= exp_21[12:1];
+      sig_22 <= n64[22:0];
+      lane0_seed_b <= sig_22[12:0];
+      exp_20 <= exp_133;
+      lane0_seed_k <= exp_20[12:1];
       lane0_seed_linear_tiles_k <= lane0_seed_k;
       lane0_seed_linear_k <= lane0_seed_linear_tiles_k;
       lane0_product_tiles_k <= n69[11:0];
@@ -896,7 +895,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_product_tiles_r <= b;
       lane0_product_r <= lane0_product_tiles_r;
       lane0_tail_operand_r <= lane0_product_r;
-      a_45 <= lane0_tail_operand_r;
+      a_44 <= lane0_tail_operand_r;
       lane0_product_mul_product_tile_0_0 <= n99;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum5;
       r2 <= n143;
@@ -926,7 +925,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       r3 <= n221;
       lane0_tail_seed_products_r2 <= lane0_r2_p[46:23];
       lane0_tail_seed_curve_r2 <= lane0_tail_seed_products_r2;
-      a_48 <= lane0_tail_seed_curve_r2;
+      a_47 <= lane0_tail_seed_curve_r2;
       lane0_tail_table_square_tile_0_0 <= n228;
       lane0_tail_table_b_12 <= lane0_tail_table_square_tile_0_0[25:13];
       r4 <= ~lane0_tail_table_b[16] ? 16'h0 : lane0_tail_table_port__data[24:9];
@@ -961,7 +960,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n413[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n22 ? 16'h7fc0 : n415;
+      out_y <= n21 ? 16'h7fc0 : n415;
     end
   end
 
@@ -1021,7 +1020,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
 
   always @(posedge clk) begin
     if (in_ready) begin
-      case (lane0_square_sig[6:0])
+      case (sig[6:0])
         7'h0: lane0_square_port__data <= 16'h4000;
         7'h1: lane0_square_port__data <= 16'h4101;
         7'h2: lane0_square_port__data <= 16'h4204;
@@ -1156,7 +1155,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
 
   always @(posedge clk) begin
     if (in_ready) begin
-      case ({exp_21[0], sig_23[22:13]})
+      case ({exp_20[0], sig_22[22:13]})
         11'h0: lane0_seed_port__data <= 36'h800000ffd;
         11'h1: lane0_seed_port__data <= 36'h7ff003ff7;
         11'h2: lane0_seed_port__data <= 36'h7fe00cff1;
@@ -3408,7 +3407,14 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_shift_alpha_ok = 1'b0;
     lane0_x_lz = 3'h0;
     lane0_x_sig = 8'h0;
-    lane0_unpack_sigx = 8'h0;
+    sig = 8'h0;
+    lane0_square_sigx = 8'h0;
+    lane0_sum_align_sigx = 8'h0;
+    lane0_sum_sigx = 8'h0;
+    lane0_add_sigx = 8'h0;
+    lane0_seed_sigx = 8'h0;
+    lane0_seed_linear_tiles_sigx = 8'h0;
+    a = 8'h0;
     lane0_x_exp_16 = 8'h0;
     r1 = 1'b0;
     lane0_unpack_ex = 13'h0;
@@ -3435,13 +3441,6 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_pack_lead_cx = 2'h0;
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
-    lane0_square_sigx = 8'h0;
-    lane0_sum_align_sigx = 8'h0;
-    lane0_sum_sigx = 8'h0;
-    lane0_add_sigx = 8'h0;
-    lane0_seed_sigx = 8'h0;
-    lane0_seed_linear_tiles_sigx = 8'h0;
-    a = 8'h0;
     lane0_square_ex = 13'h0;
     lane0_sum_align_ex = 13'h0;
     lane0_sum_ex = 13'h0;
@@ -3471,9 +3470,9 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_add_one = 24'h0;
     lane0_add_big = 26'h0;
     u = 27'h0;
-    sig_23 = 23'h0;
+    sig_22 = 23'h0;
     lane0_seed_b = 13'h0;
-    exp_21 = 13'h0;
+    exp_20 = 13'h0;
     lane0_seed_k = 12'h0;
     lane0_seed_linear_tiles_k = 12'h0;
     lane0_seed_linear_k = 12'h0;
@@ -3517,7 +3516,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_product_tiles_r = 24'h0;
     lane0_product_r = 24'h0;
     lane0_tail_operand_r = 24'h0;
-    a_45 = 24'h0;
+    a_44 = 24'h0;
     lane0_product_mul_product_tile_0_0 = 24'h0;
     lane0_product_mul_product_rows_0 = 32'h0;
     r2 = 31'h0;
@@ -3547,7 +3546,7 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     r3 = 46'h0;
     lane0_tail_seed_products_r2 = 24'h0;
     lane0_tail_seed_curve_r2 = 24'h0;
-    a_48 = 24'h0;
+    a_47 = 24'h0;
     lane0_tail_table_square_tile_0_0 = 26'h0;
     lane0_tail_table_b_12 = 13'h0;
     r4 = 16'h0;
@@ -3587,5 +3586,5 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_fields_port_94_0[7:0], n59[22:0], n64[26:23], lane0_seed_slope_tile_0_0[12:0], lane0_product_mul_p_7[6:0], lane0_r2_p[22:0], lane0_tail_table_square_tile_0_0[12:0], lane0_tail_table_seed_curve_1[12:0], lane0_tail_table_seed_products_2[16:0], lane0_tail_p_mul_p_7[22:0], lane0_pack_v[0], n413[13:7], lane0_pack_rnd_signal[14:1]};
+  wire unused_bits = ^{lane0_x_fields_port_90_0[7:0], n59[22:0], n64[26:23], lane0_seed_slope_tile_0_0[12:0], lane0_product_mul_p_7[6:0], lane0_r2_p[22:0], lane0_tail_table_square_tile_0_0[12:0], lane0_tail_table_seed_curve_1[12:0], lane0_tail_table_seed_products_2[16:0], lane0_tail_p_mul_p_7[22:0], lane0_pack_v[0], n413[13:7], lane0_pack_rnd_signal[14:1]};
 endmodule

@@ -90,7 +90,16 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg r1;
   reg [2:0] r2;
   reg [10:0] lane0_x_sig;
-  reg [10:0] lane0_unpack_sigx;
+  reg [10:0] sig;
+  reg [10:0] lane0_square_sigx;
+  reg [10:0] lane0_sum_align_sigx;
+  reg [10:0] lane0_sum_sigx;
+  reg [10:0] lane0_add_sigx;
+  reg [10:0] lane0_seed_sigx;
+  reg [10:0] lane0_seed_products_tiles_sigx;
+  reg [10:0] lane0_seed_products_sigx;
+  reg [10:0] lane0_seed_curve_sigx;
+  reg [10:0] a;
   reg [4:0] lane0_x_exp_24;
   reg r3;
   reg [10:0] lane0_unpack_ex;
@@ -120,15 +129,6 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [1:0] lane0_pack_lead_cx;
   reg [1:0] lane0_normalize_cx;
   reg [1:0] lane0_shift_cx;
-  reg [10:0] lane0_square_sigx;
-  reg [10:0] lane0_sum_align_sigx;
-  reg [10:0] lane0_sum_sigx;
-  reg [10:0] lane0_add_sigx;
-  reg [10:0] lane0_seed_sigx;
-  reg [10:0] lane0_seed_products_tiles_sigx;
-  reg [10:0] lane0_seed_products_sigx;
-  reg [10:0] lane0_seed_curve_sigx;
-  reg [10:0] a;
   reg [10:0] lane0_square_ex;
   reg [10:0] lane0_sum_align_ex;
   reg [10:0] lane0_sum_ex;
@@ -163,9 +163,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [21:0] lane0_square_port__data;
   reg [31:0] lane0_add_big;
   reg [32:0] u;
-  reg [28:0] sig_23;
+  reg [28:0] sig_22;
   reg [19:0] lane0_seed_b;
-  reg [10:0] exp_21;
+  reg [10:0] exp_20;
   reg [9:0] lane0_seed_k;
   reg [9:0] lane0_seed_products_tiles_k;
   reg [9:0] lane0_seed_products_k;
@@ -211,9 +211,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [13:0] lane0_seed_b_12;
   reg [58:0] lane0_seed_port__data;
   reg [9:0] lane0_seed_seed_products_tiles_1;
+  reg [9:0] lane0_seed_a_14;
   reg [29:0] lane0_seed_seed_products_tiles_0;
   reg [29:0] lane0_seed_seed_products_0;
-  reg [9:0] lane0_seed_a_14;
   reg [23:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [38:0] lane0_seed_slope_rows_0;
@@ -225,7 +225,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [29:0] lane0_product_split_r;
   reg [29:0] lane0_product_r;
   reg [29:0] lane0_tail_operand_r;
-  reg [29:0] a_45;
+  reg [29:0] a_44;
   reg [26:0] lane0_product_mul_product_tile_0_0;
   reg [26:0] lane0_product_mul_product_split_0;
   reg [24:0] lane0_product_mul_product_tile_0_16;
@@ -258,7 +258,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [26:0] lane0_r2_tile_16_16;
   reg [29:0] lane0_tail_seed_products_r2;
   reg [29:0] lane0_tail_seed_curve_r2;
-  reg [29:0] a_48;
+  reg [29:0] a_47;
   reg [31:0] lane0_tail_table_square_tile_0_0;
   reg [16:0] lane0_tail_table_b_12;
   reg [62:0] lane0_tail_table_port__data;
@@ -326,11 +326,11 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [1:0] lane0_x_frac_lz_l2_1 = n6 ? {n16, lane0_x_frac_lz_l1_3} : {n15, lane0_x_frac_lz_l1_2};
   wire [1:0] lane0_x_frac_lz_l3_0 = n11 ? lane0_x_frac_lz_l2_1 : {n14, lane0_x_frac_lz_l1_1};
   wire [5:0] n17 = 6'h31 - {2'h0, r2[2], r1, r2[1:0]};
-  wire lane0_x_fields_port_131_0 = |in_x[14:10];
+  wire lane0_x_fields_port_127_0 = |in_x[14:10];
   wire [10:0] n18 = {lane0_x_sig[9:0], 1'b0} << {r2[2], r1, r2[1:0]};
   wire [10:0] lane0_x_sig_22 = lane0_x_sig[10] ? lane0_x_sig : n18;
   wire [5:0] n19 = {1'b0, in_x[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_134_0 = lane0_x_fields_port_131_0 ? n19 : 6'h32;
+  wire [5:0] lane0_x_fields_port_130_0 = lane0_x_fields_port_127_0 ? n19 : 6'h32;
   wire [10:0] exp_103 = lane0_x_sig[10] ? {{6{r3}}, lane0_x_exp_24} : {{5{n17[5]}}, n17};
   wire n20 = in_x[14:10] == 5'h1f;
   wire n21 = ~|in_x[14:10];
@@ -339,11 +339,10 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire n24 = n22 ? 1'b0 : 1'b1;
   wire n25 = n23 ? 1'b1 : 1'b0;
   wire [1:0] lane0_x_cls_32 = n20 ? {1'b1, n24} : {1'b0, n25};
-  wire n26 = lane0_unpack_cx == 2'h2;
-  wire [10:0] lane0_square_sig = n26 ? 11'h400 : lane0_unpack_sigx;
-  wire n27 = lane0_shift_cx == 2'h3;
-  wire n28 = n27 | n3;
-  wire [10:0] n29 = n26 ? 11'h75 : lane0_unpack_ex;
+  wire n26 = lane0_shift_cx == 2'h3;
+  wire n27 = n26 | n3;
+  wire n28 = lane0_unpack_cx == 2'h2;
+  wire [10:0] n29 = n28 ? 11'h75 : lane0_unpack_ex;
   wire n30 = lane0_unpack_cx == 2'h1;
   wire [10:0] n31 = $signed(11'h2) * $signed(n29);
   wire [10:0] n32 = $signed(n31) + $signed(11'h7fe);
@@ -403,7 +402,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [10:0] n81 = lane0_seed_sum_unit ? 11'h0 : {lane0_seed_sum_k[9], lane0_seed_sum_k};
   wire [10:0] n82 = -$signed({lane0_tail_p_k, 1'b0});
   wire [10:0] n83 = $signed(n82) - $signed(11'h1);
-  wire [10:0] exp_58 = lane0_tail_p_sign ? n83 : 11'h7fe;
+  wire [10:0] exp_57 = lane0_tail_p_sign ? n83 : 11'h7fe;
   wire [11:0] n84 = $signed({lane0_seed_sum_ex[10], lane0_seed_sum_ex}) - $signed({n81[10], n81});
   wire n85 = $signed(lane0_product_exp) > $signed(12'h3);
   wire [1:0] n86 = n85 ? 2'h3 : lane0_product_exp[1:0];
@@ -414,30 +413,30 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [4:0] lane0_v_right = n87 ? 5'h1f : n89;
   wire [30:0] n90 = 31'h7fffffff << lane0_v_right;
   wire [30:0] n91 = ~n90;
-  wire [4:0] n92 = $signed(exp_58[4:0]) + $signed(5'ha);
-  wire n93 = $signed(exp_58) < $signed(11'h7f7);
-  wire n94 = $signed(exp_58) < $signed(11'h7e5);
-  wire [4:0] n95 = $signed(5'h17) - $signed(exp_58[4:0]);
+  wire [4:0] n92 = $signed(exp_57[4:0]) + $signed(5'ha);
+  wire n93 = $signed(exp_57) < $signed(11'h7f7);
+  wire n94 = $signed(exp_57) < $signed(11'h7e5);
+  wire [4:0] n95 = $signed(5'h17) - $signed(exp_57[4:0]);
   wire [4:0] n96 = n94 ? 5'h12 : n95;
-  wire lane0_pack_overflow_at_25 = $signed(exp_58) >= $signed(11'h15);
-  wire [4:0] n97 = $signed(exp_58[4:0]) + $signed(5'hb);
-  wire n98 = $signed(exp_58) < $signed(11'h7f6);
-  wire lane0_pack_overflow_at_26 = $signed(exp_58) >= $signed(11'h14);
-  wire [4:0] n99 = $signed(exp_58[4:0]) + $signed(5'hc);
-  wire n100 = $signed(exp_58) < $signed(11'h7f5);
-  wire lane0_pack_overflow_at_27 = $signed(exp_58) >= $signed(11'h13);
-  wire [4:0] n101 = $signed(exp_58[4:0]) + $signed(5'hd);
-  wire n102 = $signed(exp_58) < $signed(11'h7f4);
-  wire lane0_pack_overflow_at_28 = $signed(exp_58) >= $signed(11'h12);
-  wire [4:0] n103 = $signed(exp_58[4:0]) + $signed(5'he);
-  wire n104 = $signed(exp_58) < $signed(11'h7f3);
-  wire lane0_pack_overflow_at_29 = $signed(exp_58) >= $signed(11'h11);
-  wire [4:0] n105 = $signed(exp_58[4:0]) + $signed(5'hf);
-  wire n106 = $signed(exp_58) < $signed(11'h7f2);
-  wire lane0_pack_overflow_at_30 = $signed(exp_58) >= $signed(11'h10);
-  wire [4:0] n107 = $signed(exp_58[4:0]) + $signed(5'h10);
-  wire n108 = $signed(exp_58) < $signed(11'h7f1);
-  wire lane0_pack_overflow_at_31 = $signed(exp_58) >= $signed(11'hf);
+  wire lane0_pack_overflow_at_25 = $signed(exp_57) >= $signed(11'h15);
+  wire [4:0] n97 = $signed(exp_57[4:0]) + $signed(5'hb);
+  wire n98 = $signed(exp_57) < $signed(11'h7f6);
+  wire lane0_pack_overflow_at_26 = $signed(exp_57) >= $signed(11'h14);
+  wire [4:0] n99 = $signed(exp_57[4:0]) + $signed(5'hc);
+  wire n100 = $signed(exp_57) < $signed(11'h7f5);
+  wire lane0_pack_overflow_at_27 = $signed(exp_57) >= $signed(11'h13);
+  wire [4:0] n101 = $signed(exp_57[4:0]) + $signed(5'hd);
+  wire n102 = $signed(exp_57) < $signed(11'h7f4);
+  wire lane0_pack_overflow_at_28 = $signed(exp_57) >= $signed(11'h12);
+  wire [4:0] n103 = $signed(exp_57[4:0]) + $signed(5'he);
+  wire n104 = $signed(exp_57) < $signed(11'h7f3);
+  wire lane0_pack_overflow_at_29 = $signed(exp_57) >= $signed(11'h11);
+  wire [4:0] n105 = $signed(exp_57[4:0]) + $signed(5'hf);
+  wire n106 = $signed(exp_57) < $signed(11'h7f2);
+  wire lane0_pack_overflow_at_30 = $signed(exp_57) >= $signed(11'h10);
+  wire [4:0] n107 = $signed(exp_57[4:0]) + $signed(5'h10);
+  wire n108 = $signed(exp_57) < $signed(11'h7f1);
+  wire lane0_pack_overflow_at_31 = $signed(exp_57) >= $signed(11'hf);
   wire [27:0] n109 = {14'h0, lane0_seed_b[19:6]} * {14'h0, lane0_seed_b[19:6]};
   wire [23:0] lane0_seed_curve_p = {14'h0, lane0_seed_a_14} * {10'h0, lane0_seed_b_12};
   wire [31:0] n110 = {16'h0, lane0_seed_port__data[25:10]} * {16'h0, lane0_seed_b[15:0]};
@@ -510,9 +509,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [30:0] n167 = {1'b0, lane0_tail_p_fixed} + 31'h40000000;
   wire [30:0] n168 = lane0_product_product & n91;
   wire n169 = |n168;
-  wire [31:0] n170 = {16'h0, a_45[15:0]} * {16'h0, a_45[15:0]};
-  wire [29:0] n171 = {14'h0, a_45[15:0]} * {16'h0, a_45[29:16]};
-  wire [26:0] n172 = {13'h0, a_45[29:16]} * {13'h0, a_45[29:16]};
+  wire [31:0] n170 = {16'h0, a_44[15:0]} * {16'h0, a_44[15:0]};
+  wire [29:0] n171 = {14'h0, a_44[15:0]} * {16'h0, a_44[29:16]};
+  wire [26:0] n172 = {13'h0, a_44[29:16]} * {13'h0, a_44[29:16]};
   wire [58:0] n173 = {27'h0, lane0_r2_tile_0_0} | {lane0_r2_tile_16_16, 32'h0};
   wire [58:0] lane0_r2_p = n173 + {12'h0, lane0_r2_tile_0_16, 17'h0};
   wire [31:0] n174 = {16'h0, lane0_tail_table_b[20:5]} * {16'h0, lane0_tail_table_b[20:5]};
@@ -622,10 +621,10 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [42:0] lane0_tail_table_p = lane0_tail_table_slope_sums_sum0 + {n264, 1'b0};
   wire [29:0] n265 = {1'b0, lane0_tail_table_seed_products_0} - {9'h0, lane0_tail_table_seed_products_2[42:22]};
   wire [29:0] n266 = lane0_tail_table_seed_curve_0 + {17'h0, lane0_tail_table_seed_curve_1[29:17]};
-  wire [31:0] n267 = {16'h0, a_48[15:0]} * {16'h0, lane0_tail_table_r0[15:0]};
-  wire [29:0] n268 = {14'h0, a_48[15:0]} * {16'h0, lane0_tail_table_r0[29:16]};
-  wire [29:0] n269 = {16'h0, a_48[29:16]} * {14'h0, lane0_tail_table_r0[15:0]};
-  wire [26:0] n270 = {13'h0, a_48[29:16]} * {13'h0, lane0_tail_table_r0[29:16]};
+  wire [31:0] n267 = {16'h0, a_47[15:0]} * {16'h0, lane0_tail_table_r0[15:0]};
+  wire [29:0] n268 = {14'h0, a_47[15:0]} * {16'h0, lane0_tail_table_r0[29:16]};
+  wire [29:0] n269 = {16'h0, a_47[29:16]} * {14'h0, lane0_tail_table_r0[15:0]};
+  wire [26:0] n270 = {13'h0, a_47[29:16]} * {13'h0, lane0_tail_table_r0[29:16]};
   wire [58:0] n271 = {27'h0, lane0_tail_p_mul_product_tile_0_0} | {lane0_tail_p_mul_product_tile_16_16, 32'h0};
   wire [58:0] n272 = n271 ^ {13'h0, lane0_tail_p_mul_product_tile_0_16, 16'h0};
   wire [58:0] lane0_tail_p_mul_product_sums_sum0 = n272 ^ {13'h0, lane0_tail_p_mul_product_tile_16_0, 16'h0};
@@ -703,8 +702,8 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [17:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:14] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n337;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_740_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n338 = {1'b0, lane0_pack_port_740_0} | n2;
+  wire [14:0] lane0_pack_port_736_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n338 = {1'b0, lane0_pack_port_736_0} | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -749,10 +748,19 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_product_sign <= lane0_product_split_sign;
       r1 <= ~n11 ? 1'b0 : n7;
       r2 <= {n12, lane0_x_frac_lz_l3_0};
-      lane0_x_sig <= {lane0_x_fields_port_131_0, in_x[9:0]};
-      lane0_unpack_sigx <= lane0_x_sig_22;
-      lane0_x_exp_24 <= ~lane0_x_fields_port_131_0 ? 5'h12 : n19[4:0];
-      r3 <= lane0_x_fields_port_134_0[5];
+      lane0_x_sig <= {lane0_x_fields_port_127_0, in_x[9:0]};
+      sig <= lane0_x_sig_22;
+      lane0_square_sigx <= sig;
+      lane0_sum_align_sigx <= lane0_square_sigx;
+      lane0_sum_sigx <= lane0_sum_align_sigx;
+      lane0_add_sigx <= lane0_sum_sigx;
+      lane0_seed_sigx <= lane0_add_sigx;
+      lane0_seed_products_tiles_sigx <= lane0_seed_sigx;
+      lane0_seed_products_sigx <= lane0_seed_products_tiles_sigx;
+      lane0_seed_curve_sigx <= lane0_seed_products_sigx;
+      a <= lane0_seed_curve_sigx;
+      lane0_x_exp_24 <= ~lane0_x_fields_port_127_0 ? 5'h12 : n19[4:0];
+      r3 <= lane0_x_fields_port_130_0[5];
       lane0_unpack_ex <= exp_103;
       lane0_x_cls <= lane0_x_cls_32;
       lane0_unpack_cx <= lane0_x_cls;
@@ -780,15 +788,6 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_pack_lead_cx <= lane0_tail_p_cx;
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
-      lane0_square_sigx <= lane0_square_sig;
-      lane0_sum_align_sigx <= lane0_square_sigx;
-      lane0_sum_sigx <= lane0_sum_align_sigx;
-      lane0_add_sigx <= lane0_sum_sigx;
-      lane0_seed_sigx <= lane0_add_sigx;
-      lane0_seed_products_tiles_sigx <= lane0_seed_sigx;
-      lane0_seed_products_sigx <= lane0_seed_products_tiles_sigx;
-      lane0_seed_curve_sigx <= lane0_seed_products_sigx;
-      a <= lane0_seed_curve_sigx;
       lane0_square_ex <= n29;
       lane0_sum_align_ex <= lane0_square_ex;
       lane0_sum_ex <= lane0_sum_align_ex;
@@ -822,10 +821,10 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_add_one <= {n63, n62, n61, n60, n59, n58, n57, n56, n55, n54, n53, n52, n51, n50, n49, n48, n47, n46, n45, n44, n43, n42, n41, n40, n39, n38, n37, n36, n35, lane0_add_signal};
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
-      sig_23 <= n76[28:0];
-      lane0_seed_b <= sig_23[19:0];
-      exp_21 <= exp_136;
-      lane0_seed_k <= exp_21[10:1];
+      sig_22 <= n76[28:0];
+      lane0_seed_b <= sig_22[19:0];
+      exp_20 <= exp_136;
+      lane0_seed_k <= exp_20[10:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_k <= lane0_seed_products_tiles_k;
       lane0_seed_curve_k <= lane0_seed_products_k;
@@ -869,9 +868,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_seed_square_tile_0_0 <= n109;
       lane0_seed_b_12 <= lane0_seed_square_tile_0_0[27:14];
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[9:0];
+      lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
       lane0_seed_seed_products_tiles_0 <= lane0_seed_port__data[58:29];
       lane0_seed_seed_products_0 <= lane0_seed_seed_products_tiles_0;
-      lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n110;
       lane0_seed_slope_rows_0 <= lane0_seed_slope_rows_sum4;
@@ -883,7 +882,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_product_split_r <= lane0_product_tiles_r;
       lane0_product_r <= lane0_product_split_r;
       lane0_tail_operand_r <= lane0_product_r;
-      a_45 <= lane0_tail_operand_r;
+      a_44 <= lane0_tail_operand_r;
       lane0_product_mul_product_tile_0_0 <= n162;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_tile_0_0;
       lane0_product_mul_product_tile_0_16 <= n163;
@@ -916,7 +915,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_r2_tile_16_16 <= n172;
       lane0_tail_seed_products_r2 <= lane0_r2_p[58:29];
       lane0_tail_seed_curve_r2 <= lane0_tail_seed_products_r2;
-      a_48 <= lane0_tail_seed_curve_r2;
+      a_47 <= lane0_tail_seed_curve_r2;
       lane0_tail_table_square_tile_0_0 <= n174;
       lane0_tail_table_b_12 <= lane0_tail_table_p_26[33:17];
       lane0_tail_table_seed_products_tiles_1 <= lane0_tail_table_port__data[12:0];
@@ -953,7 +952,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n336[9:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n28 ? 16'h7e00 : n338;
+      out_y <= n27 ? 16'h7e00 : n338;
     end
   end
 
@@ -1019,7 +1018,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
 
   always @(posedge clk) begin
     if (in_ready) begin
-      case (lane0_square_sig[9:0])
+      case (sig[9:0])
         10'h0: lane0_square_port__data <= 22'h100000;
         10'h1: lane0_square_port__data <= 22'h100801;
         10'h2: lane0_square_port__data <= 22'h101004;
@@ -2050,7 +2049,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
 
   always @(posedge clk) begin
     if (in_ready) begin
-      case ({exp_21[0], sig_23[28:20]})
+      case ({exp_20[0], sig_22[28:20]})
         10'h0: lane0_seed_port__data <= 59'h40000001ffffefe;
         10'h1: lane0_seed_port__data <= 59'h3ff005fffe80efa;
         10'h2: lane0_seed_port__data <= 59'h3fe017edfd03af7;
@@ -3416,7 +3415,16 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     r1 = 1'b0;
     r2 = 3'h0;
     lane0_x_sig = 11'h0;
-    lane0_unpack_sigx = 11'h0;
+    sig = 11'h0;
+    lane0_square_sigx = 11'h0;
+    lane0_sum_align_sigx = 11'h0;
+    lane0_sum_sigx = 11'h0;
+    lane0_add_sigx = 11'h0;
+    lane0_seed_sigx = 11'h0;
+    lane0_seed_products_tiles_sigx = 11'h0;
+    lane0_seed_products_sigx = 11'h0;
+    lane0_seed_curve_sigx = 11'h0;
+    a = 11'h0;
     lane0_x_exp_24 = 5'h0;
     r3 = 1'b0;
     lane0_unpack_ex = 11'h0;
@@ -3446,15 +3454,6 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_pack_lead_cx = 2'h0;
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
-    lane0_square_sigx = 11'h0;
-    lane0_sum_align_sigx = 11'h0;
-    lane0_sum_sigx = 11'h0;
-    lane0_add_sigx = 11'h0;
-    lane0_seed_sigx = 11'h0;
-    lane0_seed_products_tiles_sigx = 11'h0;
-    lane0_seed_products_sigx = 11'h0;
-    lane0_seed_curve_sigx = 11'h0;
-    a = 11'h0;
     lane0_square_ex = 11'h0;
     lane0_sum_align_ex = 11'h0;
     lane0_sum_ex = 11'h0;
@@ -3488,9 +3487,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_add_one = 30'h0;
     lane0_add_big = 32'h0;
     u = 33'h0;
-    sig_23 = 29'h0;
+    sig_22 = 29'h0;
     lane0_seed_b = 20'h0;
-    exp_21 = 11'h0;
+    exp_20 = 11'h0;
     lane0_seed_k = 10'h0;
     lane0_seed_products_tiles_k = 10'h0;
     lane0_seed_products_k = 10'h0;
@@ -3535,9 +3534,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_seed_square_tile_0_0 = 28'h0;
     lane0_seed_b_12 = 14'h0;
     lane0_seed_seed_products_tiles_1 = 10'h0;
+    lane0_seed_a_14 = 10'h0;
     lane0_seed_seed_products_tiles_0 = 30'h0;
     lane0_seed_seed_products_0 = 30'h0;
-    lane0_seed_a_14 = 10'h0;
     lane0_seed_seed_curve_1 = 24'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_rows_0 = 39'h0;
@@ -3549,7 +3548,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_product_split_r = 30'h0;
     lane0_product_r = 30'h0;
     lane0_tail_operand_r = 30'h0;
-    a_45 = 30'h0;
+    a_44 = 30'h0;
     lane0_product_mul_product_tile_0_0 = 27'h0;
     lane0_product_mul_product_split_0 = 27'h0;
     lane0_product_mul_product_tile_0_16 = 25'h0;
@@ -3582,7 +3581,7 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_r2_tile_16_16 = 27'h0;
     lane0_tail_seed_products_r2 = 30'h0;
     lane0_tail_seed_curve_r2 = 30'h0;
-    a_48 = 30'h0;
+    a_47 = 30'h0;
     lane0_tail_table_square_tile_0_0 = 32'h0;
     lane0_tail_table_b_12 = 17'h0;
     lane0_tail_table_seed_products_tiles_1 = 13'h0;
@@ -3624,5 +3623,5 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_fields_port_134_0[4:0], n71[28:0], n76[32:29], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[9:0], lane0_r2_p[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_p_7[28:0], lane0_pack_v[0], n336[16:10], lane0_pack_rnd_signal[17:1]};
+  wire unused_bits = ^{lane0_x_fields_port_130_0[4:0], n71[28:0], n76[32:29], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[9:0], lane0_r2_p[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_p_7[28:0], lane0_pack_v[0], n336[16:10], lane0_pack_rnd_signal[17:1]};
 endmodule

@@ -57,9 +57,7 @@ def activation(config: Config, x, grad=None, alpha=None):
         sx, cx, ex, sigx = _unpack(config, x)
         passes = np.zeros(shape, dtype=bool)
     if config.is_float:
-        infinite = cx == Cls.INF
-        ex = np.where(infinite, dp.big_exp, ex)
-        sigx = np.where(infinite, U64(1 << dp.x_frac_bits), sigx)
+        ex = np.where(cx == Cls.INF, dp.big_exp, ex)        # sigx is already 1 << x_frac_bits
     if config.runtime_alpha:
         sa, ca, ea, siga = _unpack(config, alpha)
         alpha_ok = (sa == 0) & (ca == Cls.FINITE)

@@ -77,15 +77,19 @@ class RoundPackFloat(wiring.Component):
     subnormal), so a carry out of the significand needs no special case and lands exactly on +inf
     at the top. ``cuts``: registers after the exponent and shift amount, and after the shift;
     ``lead_cut``: a register before them, after the leading one's detection (and the outcome of
-    each of a few positions) and before their selection; the latency is their number.
+    each of a few positions) and before their selection; the latency is their number. With
+    ``exp_cut``, ``exp`` arrives one cycle before ``v`` (the caller's last register before the
+    packer holds ``v`` but not ``exp``): where the packer works out each position's outcome, which
+    needs only ``exp``, it does so before a register of its own, beside the caller's last step
+    (else ``exp`` itself is registered).
     """
     def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cuts=(False, False),
-                 below_max=None, lead_cut=False):
+                 below_max=None, lead_cut=False, exp_cut=False):
         if below_max is not None and not (subnormals and below_max >= 1):
             raise ValueError(f"below_max must be at least 1 and needs subnormals, not {below_max!r}")
         self.fmt, self.frac, self.subnormals, self.below_max = fmt, frac, subnormals, below_max
         self.lead_min, self.lead_max = lead_min, lead_max
-        self.exp_width, self.cuts, self.lead_cut = exp_width, tuple(cuts), lead_cut
+        self.exp_width, self.cuts, self.lead_cut, self.exp_cut = exp_width, tuple(cuts), lead_cut, exp_cut
         super().__init__({"v": In(width), "exp": In(signed(exp_width)), "en": In(1),
                           "bits": Out(fmt.width)})
 
@@ -134,7 +138,8 @@ class RoundPackFloat(wiring.Component):
         v = register(m, self.en, self.v, "v_lead", self.lead_cut)
         if len(window) <= SPECULATE_SPAN:
             # The outcome of each position, selected by a one-hot leading one (AND-OR, no tree).
-            outcomes = [[register(m, self.en, value, f"{value.name}_r", self.lead_cut)
+            outcomes = [[register(m, self.en, register(m, self.en, value, f"{value.name}_e", self.exp_cut),
+                                  f"{value.name}_r", self.lead_cut)
                          for value in self._outcome_at(m, lead, max_shift, low)]
                         for lead in range(lead_min, lead_max + 1)]
             leads = [register(m, self.en, window[i] & ~window[i + 1:].any() if i + 1 < len(window) else window[i],
@@ -143,7 +148,8 @@ class RoundPackFloat(wiring.Component):
                 m.d.comb += target.eq(reduce(operator.or_, (Mux(lead, value, 0) for lead, value in zip(leads, values))))
         else:
             index = register(m, self.en, leading_one(m, window, "lead"), "index", self.lead_cut)
-            exp = register(m, self.en, self.exp, "exp_lead", self.lead_cut)
+            exp = register(m, self.en, register(m, self.en, self.exp, "exp_early", self.exp_cut), "exp_lead",
+                           self.lead_cut)
             shift = Signal(range(max(max_shift, width + 1) + 1))
             self._outcome_any(m, exp, lead_min + index, shift, top, overflow, max_shift)
             m.d.comb += d.eq(shift - low if low else shift)

@@ -104,11 +104,10 @@ class ActivationUnit(StreamUnit):
         live = st.cut("unpack", live)
         if passes:
             live["passes"] = (live["cx"] == Cls.FINITE) & ~live["sigx"][p]
-        # An infinite x stands in as 2**big_exp; f'(x) = 1 (ISRLU: x >= 0; both: x = 0) uses r = 1.
+        # An infinite x stands in as 2**big_exp (its significand is already 1 << p: the hidden bit
+        # and a zero fraction); f'(x) = 1 (ISRLU: x >= 0; both: x = 0) uses r = 1.
         if config.is_float:
-            infinite = live["cx"] == Cls.INF
-            live["ex"] = Mux(infinite, dp.big_exp, live["ex"])
-            live["sigx"] = Mux(infinite, 1 << p, live["sigx"])
+            live["ex"] = Mux(live["cx"] == Cls.INF, dp.big_exp, live["ex"])
         unit = live["cx"] == Cls.ZERO
         if config.entry.identity_nonnegative:
             unit = unit | (live["sx"] == 0)
@@ -183,23 +182,35 @@ class ActivationUnit(StreamUnit):
             live["exp"] = exp_in - live["k"]
         live["sign"] = sign
         r = live["r"] if sigmoid else live.pop("r")
-        live = self._mul(m, st, en, lane, "product", live, operand, r, p, w + 2, row_bits=dp.significand_row_bits)
-        live["v"] = live.pop("product")
+        # A float packer takes the exponent one cycle early, before the last step's own register
+        # (the ISRU sigmoid's tail still changes it).
+        last = "agrad" if config.entry.alpha_gradient else "product"
+        early = config.is_float and not sigmoid
+        live = self._mul(m, st, en, lane, "product", live, operand, r, p, w + 2, row_bits=dp.significand_row_bits,
+                         cut_step=last != "product" or not early)
         if config.entry.alpha_gradient:
+            live["v"] = live.pop("product")
             live = self._mul(m, st, en, lane, "cube", live, live["sigx"], live.pop("q"), p, w + 3,
                              row_bits=dp.significand_row_bits)
-            live = self._mul(m, st, en, lane, "agrad", live, live.pop("cube"), live.pop("v"), w, w + 4)
-            live["v"] = live.pop("agrad")
+            live = self._mul(m, st, en, lane, "agrad", live, live.pop("cube"), live.pop("v"), w, w + 4,
+                             cut_step=not early)
+        live["v"] = live.pop(last)
+        early_exp = None
+        if early:
+            early_exp = live.pop("exp")
+            live = st.cut(last, live)
         if sigmoid:                 # the tail chooses by x < 0; the result is positive
             live["sign"] = live["sign"] & (live["cx"] != Cls.ZERO)
             live = isru_sigmoid.sigmoid_tail(m, st, en, config, dp, name, live)
             live["sign"] = Const(0, 1)
         if config.is_float:
-            self._float_out(m, st, en, lane, live)
+            self._float_out(m, st, en, lane, live, early_exp, early and st.on(last))
         else:
             self._fixed_out(m, st, en, lane, live)
 
-    def _float_out(self, m, st, en, lane, live):
+    def _float_out(self, m, st, en, lane, live, early_exp=None, exp_cut=False):
+        """The float packer and the specials; ``early_exp``: the exponent from before the last
+        step's register (``exp_cut``: whether it holds one), else ``live["exp"]``."""
         config, dp, fmt = self.config, self.dp, self.config.format
         w = dp.work_bits
         lead_min = product_lead_min(config, dp)
@@ -209,10 +220,11 @@ class ActivationUnit(StreamUnit):
             w, lead_min = w + 1, max(0, lead_min - 1)
         if config.entry.alpha_gradient:
             top = 4                 # x**3 * (grad * r**3) below 16
+        exp = live.pop("exp") if early_exp is None else early_exp
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
             fmt, w + top, w, lead_min, w + top - 1, dp.exp_width, subnormals=True,
-            cuts=st.on_each(PACK_CUTS), below_max=dp.below_emin_max, lead_cut=st.on("pack_lead"))
-        m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
+            cuts=st.on_each(PACK_CUTS), below_max=dp.below_emin_max, lead_cut=st.on("pack_lead"), exp_cut=exp_cut)
+        m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(exp), pack.en.eq(en)]
         live = st.cut_each(("pack_lead",) + PACK_CUTS, live)
         cx, sign = live["cx"], live["sign"]
         signed_bits = Mux(sign, fmt.sign_bit, 0)
