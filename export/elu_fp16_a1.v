@@ -85,7 +85,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [10:0] lane0_seed_products_tiles_sigx;
   reg [10:0] lane0_seed_products_sigx;
   reg [10:0] lane0_seed_curve_sigx;
-  reg [10:0] a_24;
+  reg [10:0] a_23;
   reg [59:0] lane0_log2e_mul_product_rows_0;
   reg [59:0] lane0_log2e_mul_product_split_0;
   reg [58:0] r3;
@@ -108,12 +108,9 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [11:0] lane0_log2e_tiles_distance;
   reg [11:0] lane0_log2e_split_distance;
   reg [11:0] lane0_log2e_distance;
-  reg [9:0] lane0_operand_k;
-  reg [9:0] lane0_seed_k_shift;
-  reg [9:0] lane0_seed_products_tiles_k_shift;
-  reg [9:0] lane0_seed_products_k_shift;
-  reg [9:0] lane0_seed_curve_k_shift;
-  reg [9:0] lane0_seed_sum_k_shift;
+  reg lane0_log2e_tiles_small;
+  reg lane0_log2e_split_small;
+  reg lane0_log2e_small;
   reg parity;
   reg lane0_seed_small;
   reg lane0_seed_products_tiles_small;
@@ -122,7 +119,16 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_sum_small;
   reg lane0_product_tiles_small;
   reg lane0_product_split_small;
+  reg [9:0] lane0_operand_k;
+  reg [9:0] lane0_seed_k_shift;
+  reg [9:0] lane0_seed_products_tiles_k_shift;
+  reg [9:0] lane0_seed_products_k_shift;
+  reg [9:0] lane0_seed_curve_k_shift;
+  reg [9:0] lane0_seed_sum_k_shift;
   reg [11:0] exp;
+  reg [35:0] lane0_log2e_tiles_small_a;
+  reg [35:0] lane0_log2e_split_small_a;
+  reg [35:0] lane0_log2e_small_a;
   reg [35:0] lane0_operand_operand;
   reg [28:0] lane0_table_b;
   reg lane0_seed_k_sat;
@@ -226,7 +232,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [1:0] lane0_x_frac_lz_l2_1 = n4 ? {n14, lane0_x_frac_lz_l1_3} : {n13, lane0_x_frac_lz_l1_2};
   wire [1:0] lane0_x_frac_lz_l3_0 = n9 ? lane0_x_frac_lz_l2_1 : {n12, lane0_x_frac_lz_l1_1};
   wire [5:0] n15 = 6'h31 - {2'h0, r2[2], r1, r2[1:0]};
-  wire lane0_x_fields_port_115_0 = |in_x[14:10];
+  wire lane0_x_fields_port_114_0 = |in_x[14:10];
   wire [10:0] n16 = {lane0_x_sig[9:0], 1'b0} << {r2[2], r1, r2[1:0]};
   wire [10:0] lane0_x_sig_22 = lane0_x_sig[10] ? lane0_x_sig : n16;
   wire [15:0] n17 = a[0] ? 16'hb830 : 16'h0;
@@ -350,18 +356,18 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [58:0] n126 = n124 | n125;
   wire [59:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + lane0_log2e_mul_product_split_1;
   wire [5:0] n127 = {1'b0, in_x[14:10]} - 6'hf;
-  wire [5:0] lane0_x_fields_port_118_0 = lane0_x_fields_port_115_0 ? n127 : 6'h32;
-  wire [11:0] exp_73 = lane0_x_sig[10] ? {{7{r4}}, lane0_x_exp_24} : {{6{n15[5]}}, n15};
+  wire [5:0] lane0_x_fields_port_117_0 = lane0_x_fields_port_114_0 ? n127 : 6'h32;
+  wire [11:0] exp_72 = lane0_x_sig[10] ? {{7{r4}}, lane0_x_exp_24} : {{6{n15[5]}}, n15};
   wire n128 = $signed(lane0_unpack_ex) > $signed(12'h8);
   wire [11:0] n129 = n128 ? 12'h8 : lane0_unpack_ex;
   wire [11:0] lane0_distance = $signed(12'h8) - $signed(n129);
-  wire [45:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
-  wire n130 = $signed(lane0_log2e_ex) < $signed(12'h0);
-  wire [11:0] n131 = $signed(12'hfff) - $signed(lane0_log2e_ex);
+  wire n130 = $signed(lane0_unpack_ex) < $signed(12'h0);
+  wire [11:0] n131 = $signed(12'hfff) - $signed(lane0_unpack_ex);
   wire [11:0] lane0_small_shift = n130 ? n131 : 12'h0;
+  wire [45:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n132 = $signed(lane0_product_split_ex) + $signed(12'h0);
-  wire [35:0] n133 = {lane0_log2e_sigx, 25'h0} >> lane0_small_shift;
-  wire [35:0] n134 = n130 ? n133 : lane0_t[35:0];
+  wire [35:0] n133 = {a, 25'h0} >> lane0_small_shift;
+  wire [35:0] n134 = lane0_log2e_small ? lane0_log2e_small_a : lane0_t[35:0];
   wire n135 = lane0_operand_k >= 10'h21;
   wire n136 = ~lane0_seed_sum_k_sat;
   wire [1053:0] n137 = 1054'h3fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff << lane0_seed_sum_k_shift;
@@ -504,8 +510,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n256 = n136 & n255;
   wire [30:0] n257 = 31'h40000000 - lane0_product_tiles_shifted;
   wire [30:0] n258 = $signed(n257) - $signed({30'h0, lane0_product_tiles_sticky});
-  wire [26:0] n259 = {16'h0, a_24} * {11'h0, lane0_table_r0[15:0]};
-  wire [25:0] n260 = {15'h0, a_24} * {11'h0, lane0_table_r0[30:16]};
+  wire [26:0] n259 = {16'h0, a_23} * {11'h0, lane0_table_r0[15:0]};
+  wire [25:0] n260 = {15'h0, a_23} * {11'h0, lane0_table_r0[30:16]};
   wire [41:0] lane0_product_mul_p = {15'h0, lane0_product_mul_product_split_0} + {r7, 16'h0};
   wire [42:0] n261 = {lane0_product_mul_p, 1'b0} - 43'h1;
   wire [41:0] lane0_v = lane0_product_split_small ? n261[41:0] : {lane0_product_split_rest, 11'h0};
@@ -549,8 +555,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[42:28] >> lane0_pack_d;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n294;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_808_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n295 = n176 ? {1'b1, lane0_pack_port_808_0} : lane0_shift_x_raw;
+  wire [14:0] lane0_pack_port_807_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n295 = n176 ? {1'b1, lane0_pack_port_807_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -590,7 +596,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_shift_x_raw <= lane0_normalize_x_raw;
       r1 <= ~n9 ? 1'b0 : n5;
       r2 <= {n10, lane0_x_frac_lz_l3_0};
-      lane0_x_sig <= {lane0_x_fields_port_115_0, in_x[9:0]};
+      lane0_x_sig <= {lane0_x_fields_port_114_0, in_x[9:0]};
       a <= lane0_x_sig_22;
       lane0_log2e_tiles_sigx <= a;
       lane0_log2e_split_sigx <= lane0_log2e_tiles_sigx;
@@ -600,15 +606,15 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_products_tiles_sigx <= lane0_seed_sigx;
       lane0_seed_products_sigx <= lane0_seed_products_tiles_sigx;
       lane0_seed_curve_sigx <= lane0_seed_products_sigx;
-      a_24 <= lane0_seed_curve_sigx;
+      a_23 <= lane0_seed_curve_sigx;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum8;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_rows_0;
       r3 <= n126;
       lane0_log2e_mul_product_split_1 <= {r3, 1'b0};
       lane0_log2e_log2e <= lane0_log2e_mul_p_7[59:14];
-      lane0_x_exp_24 <= ~lane0_x_fields_port_115_0 ? 5'h12 : n127[4:0];
-      r4 <= lane0_x_fields_port_118_0[5];
-      lane0_unpack_ex <= exp_73;
+      lane0_x_exp_24 <= ~lane0_x_fields_port_114_0 ? 5'h12 : n127[4:0];
+      r4 <= lane0_x_fields_port_117_0[5];
+      lane0_unpack_ex <= exp_72;
       lane0_log2e_tiles_ex <= lane0_unpack_ex;
       lane0_log2e_split_ex <= lane0_log2e_tiles_ex;
       lane0_log2e_ex <= lane0_log2e_split_ex;
@@ -623,13 +629,10 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_log2e_tiles_distance <= lane0_distance;
       lane0_log2e_split_distance <= lane0_log2e_tiles_distance;
       lane0_log2e_distance <= lane0_log2e_split_distance;
-      lane0_operand_k <= lane0_t[45:36];
-      lane0_seed_k_shift <= n135 ? 10'h21 : lane0_operand_k;
-      lane0_seed_products_tiles_k_shift <= lane0_seed_k_shift;
-      lane0_seed_products_k_shift <= lane0_seed_products_tiles_k_shift;
-      lane0_seed_curve_k_shift <= lane0_seed_products_k_shift;
-      lane0_seed_sum_k_shift <= lane0_seed_curve_k_shift;
-      parity <= n130;
+      lane0_log2e_tiles_small <= n130;
+      lane0_log2e_split_small <= lane0_log2e_tiles_small;
+      lane0_log2e_small <= lane0_log2e_split_small;
+      parity <= lane0_log2e_small;
       lane0_seed_small <= parity;
       lane0_seed_products_tiles_small <= lane0_seed_small;
       lane0_seed_products_small <= lane0_seed_products_tiles_small;
@@ -637,7 +640,16 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_sum_small <= lane0_seed_curve_small;
       lane0_product_tiles_small <= lane0_seed_sum_small;
       lane0_product_split_small <= lane0_product_tiles_small;
+      lane0_operand_k <= lane0_t[45:36];
+      lane0_seed_k_shift <= n135 ? 10'h21 : lane0_operand_k;
+      lane0_seed_products_tiles_k_shift <= lane0_seed_k_shift;
+      lane0_seed_products_k_shift <= lane0_seed_products_tiles_k_shift;
+      lane0_seed_curve_k_shift <= lane0_seed_products_k_shift;
+      lane0_seed_sum_k_shift <= lane0_seed_curve_k_shift;
       exp <= ~lane0_product_split_small ? 12'h0 : n132;
+      lane0_log2e_tiles_small_a <= n133;
+      lane0_log2e_split_small_a <= lane0_log2e_tiles_small_a;
+      lane0_log2e_small_a <= lane0_log2e_split_small_a;
       lane0_operand_operand <= n134;
       lane0_table_b <= lane0_operand_operand[28:0];
       lane0_seed_k_sat <= n135;
@@ -1090,7 +1102,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_products_tiles_sigx = 11'h0;
     lane0_seed_products_sigx = 11'h0;
     lane0_seed_curve_sigx = 11'h0;
-    a_24 = 11'h0;
+    a_23 = 11'h0;
     lane0_log2e_mul_product_rows_0 = 60'h0;
     lane0_log2e_mul_product_split_0 = 60'h0;
     r3 = 59'h0;
@@ -1113,12 +1125,9 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_log2e_tiles_distance = 12'h0;
     lane0_log2e_split_distance = 12'h0;
     lane0_log2e_distance = 12'h0;
-    lane0_operand_k = 10'h0;
-    lane0_seed_k_shift = 10'h0;
-    lane0_seed_products_tiles_k_shift = 10'h0;
-    lane0_seed_products_k_shift = 10'h0;
-    lane0_seed_curve_k_shift = 10'h0;
-    lane0_seed_sum_k_shift = 10'h0;
+    lane0_log2e_tiles_small = 1'b0;
+    lane0_log2e_split_small = 1'b0;
+    lane0_log2e_small = 1'b0;
     parity = 1'b0;
     lane0_seed_small = 1'b0;
     lane0_seed_products_tiles_small = 1'b0;
@@ -1127,7 +1136,16 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_sum_small = 1'b0;
     lane0_product_tiles_small = 1'b0;
     lane0_product_split_small = 1'b0;
+    lane0_operand_k = 10'h0;
+    lane0_seed_k_shift = 10'h0;
+    lane0_seed_products_tiles_k_shift = 10'h0;
+    lane0_seed_products_k_shift = 10'h0;
+    lane0_seed_curve_k_shift = 10'h0;
+    lane0_seed_sum_k_shift = 10'h0;
     exp = 12'h0;
+    lane0_log2e_tiles_small_a = 36'h0;
+    lane0_log2e_split_small_a = 36'h0;
+    lane0_log2e_small_a = 36'h0;
     lane0_operand_operand = 36'h0;
     lane0_table_b = 29'h0;
     lane0_seed_k_sat = 1'b0;
@@ -1207,5 +1225,5 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[13:0], lane0_x_fields_port_118_0[4:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_v[10:0], n293[13:10], lane0_pack_rnd_signal[14:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[13:0], lane0_x_fields_port_117_0[4:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_v[10:0], n293[13:10], lane0_pack_rnd_signal[14:1]};
 endmodule

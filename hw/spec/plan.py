@@ -297,7 +297,9 @@ def elu_cuts(config):
     device, dp = config.device_model, elu_datapath(config.format, config.alpha, config.is_backward)
     p, w, lut = significand_span(config.format)[0], dp.work_bits, device.ns("lut")
     cuts = _unpack_cuts(config.format, device)
-    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits)
+    # Forward: the small regime's operand, a shift of |x| by its exponent, beside the product.
+    small = 0.0 if config.is_backward else device.levels_ns(dp.top_bits) + lut
+    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits, beside_ns=small)
     cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
     cuts += _table_cuts(device, dp.table, w, dp.row_bits, "seed")
     # Forward: Q' >> k and its sticky bit beside the tiles, alpha - . beside the carry chain.

@@ -111,20 +111,22 @@ class EluUnit(StreamUnit):
         distance = Signal(range(EXP_MAX + 2 ** (dp.exp_width - 1) + 1), name=f"{name}_distance")
         m.d.comb += distance.eq(EXP_MAX - Mux(ex > EXP_MAX, EXP_MAX, ex))
         live["distance"] = distance
-        live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
-                              man + dp.log2e_bits - dp.t_bits - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
-                              device=config.device_model)
-        ex = live["ex"]
-        t = Signal(dp.top_bits, name=f"{name}_t")
-        m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
-        live["k"], operand, small = t[dp.t_bits:], t[:dp.t_bits], Const(0, 1)
         if not backward:
+            # The small regime's operand a = |x| (|x| < 1), t_bits fraction bits: a shift by the
+            # exponent, beside the product, so that only t's shift is left for the operand step.
             small = ex < 0
             step = Signal(range(2 ** (dp.exp_width - 1) + 1), name=f"{name}_small_shift")
             m.d.comb += step.eq(Mux(small, -1 - ex, 0))
-            a = (live["sigx"] << (dp.t_bits - man - 1)) >> step                # a with t_bits fraction bits
-            operand = Mux(small, a[:dp.t_bits], operand)
             live["small"] = small
+            live["small_a"] = ((live["sigx"] << (dp.t_bits - man - 1)) >> step)[:dp.t_bits]
+        live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
+                              man + dp.log2e_bits - dp.t_bits - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
+                              device=config.device_model)
+        t = Signal(dp.top_bits, name=f"{name}_t")
+        m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
+        live["k"], operand = t[dp.t_bits:], t[:dp.t_bits]
+        if not backward:
+            operand = Mux(live["small"], live.pop("small_a"), operand)
         live["operand"] = operand
         live = st.cut("operand", live)
         if not backward:        # the shift of Q' by k, beside the table read
