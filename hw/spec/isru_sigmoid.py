@@ -36,6 +36,7 @@ class IsruSigmoidTail:
                         # (hw.spec.seeds.quad_value), operand of v_bits + work_bits fraction bits
     n_sig: int          # (alpha - 1)/4 = n_sig * 2**(n_exp - work_bits), n_sig in [1, 2) rounded;
     n_exp: int          # n_sig 0 for alpha 1 (N = 1)
+    n_product: bool     # T = ((alpha - 1)/4) * x**2 needs a product (n_sig neither 0 nor 1 << work_bits)
 
 
 @lru_cache(maxsize=None)
@@ -56,4 +57,5 @@ def isru_sigmoid_tail(config):
         n_sig, n_exp = round(Fraction(mantissa) * 2 ** (w + 1)), exponent - 1
         if n_sig == 1 << (w + 1):
             n_sig, n_exp = 1 << w, n_exp + 1
-    return IsruSigmoidTail(v_bits=v_bits, table=table, n_sig=n_sig, n_exp=n_exp)
+    return IsruSigmoidTail(v_bits=v_bits, table=table, n_sig=n_sig, n_exp=n_exp,
+                           n_product=n_sig not in (0, 1 << w))

@@ -209,11 +209,10 @@ def activation_cuts(config):
         cuts.append(Cut("square", device.ns("seed"), mandatory=True))
     else:
         cuts += _product_cuts(device, "square", p, p, square=True, row_bits=dp.row_bits)
-    if dp.alpha_shift:
-        if alpha_register(config):      # the ISRU sigmoid's product for N beside the shift
-            cuts.append(Cut("alpha", 0))
-    else:
+    if not dp.alpha_shift:
         cuts += _product_cuts(device, "alpha", dp.alpha_width, w + 2, row_bits=dp.row_bits)
+    elif alpha_register(config):        # the ISRU sigmoid's product for N beside the shift
+        cuts.append(Cut("alpha", 0))
     # 1 + T aligned: a shift of T by its exponent, then the sum across the word.
     cuts += [Cut("sum_align", device.levels_ns(w + 3)), Cut("sum", device.chain_ns(w + 4)),
              Cut("add", device.ns("normalize"))]
@@ -251,10 +250,8 @@ def alpha_register(config):
     """Whether an activation has an ``alpha`` cut. A constant power-of-two alpha is a shift, which
     is wiring: the cut would be a second register right behind ``square``'s, so there is none,
     unless the ISRU sigmoid's product for ``N`` runs beside it."""
-    if not datapath(config).alpha_shift:
-        return True
-    n_sig = isru_sigmoid_tail(config).n_sig if config.entry.sigmoid_form and not config.is_backward else 0
-    return n_sig not in (0, 1 << datapath(config).work_bits)
+    sigmoid = config.entry.sigmoid_form and not config.is_backward
+    return not datapath(config).alpha_shift or (sigmoid and isru_sigmoid_tail(config).n_product)
 
 
 def _isru_sigmoid_cuts(config, dp):

@@ -46,8 +46,9 @@ POLY_CUTS = {"pwl": ("seed_linear_tiles", "seed_linear"),
              "quad": ("seed_products_tiles", "seed_products", "seed_curve", "seed_sum")}
 # A parabola whose ``ut**2`` is read from a table beside its coefficients: no curve step.
 SQUARE_ROM_CUTS = ("seed_products_tiles", "seed_products", "seed_sum")
-# A parabola whose ``c1*u`` has a split register before its carry chain.
-SPLIT_CUTS = ("seed_products_tiles", "seed_products_split", "seed_products", "seed_curve", "seed_sum")
+# A parabola whose ``c1*u`` has a split register before its carry chain (after its tile register).
+SEED_SPLIT = "seed_products_split"
+SPLIT_CUTS = POLY_CUTS["quad"][:1] + (SEED_SPLIT,) + POLY_CUTS["quad"][1:]
 
 
 def poly_cuts(seed, square_rom=False, split=False):
@@ -110,7 +111,7 @@ class PolySeed(wiring.Component):
         u = register(m, self.en, self.sig[:u_bits], "u")
         c0, c1, c2 = port.data[dp.slope_width + curve:], port.data[curve:curve + dp.slope_width], port.data[:curve]
         first = POLY_CUTS[seed][0]
-        split = self.cuts.get(SPLIT_CUTS[1], False)
+        split = self.cuts.get(SEED_SPLIT, False)
         slope = multiply(m, "slope", c1, u, self.en, self.cuts[first], self.slope_row_bits, split, dp.device)
         if seed == "pwl":
             (c0,) = self._cut(m, first, [c0])
@@ -128,8 +129,8 @@ class PolySeed(wiring.Component):
         # register and as the curve DSP's input register, which loses the square's DSP and ties
         # the curve's operand to 0 (seen on the FP32 ISRLU board top at pipeline level 8).
         v = square[d:]
-        if SPLIT_CUTS[1] in self.cuts:         # c1*u's split register inside its product
-            c0, c2, v = self._cut(m, SPLIT_CUTS[1], [c0, c2, v])
+        if SEED_SPLIT in self.cuts:            # c1*u's split register inside its product
+            c0, c2, v = self._cut(m, SEED_SPLIT, [c0, c2, v])
         c0, c2, slope, v = self._cut(m, "seed_products", [c0, c2, slope, v])
         line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
         bend = multiply(m, "curve", c2, v, self.en, row_bits=dp.row_bits, device=dp.device)

@@ -20,7 +20,7 @@ def n_product(m, st, en, config, dp, name, live):
     tail, w = isru_sigmoid_tail(config), dp.work_bits
     if tail.n_sig == 1 << w:
         live["n_t"] = live["square"]
-    if tail.n_sig in (0, 1 << w):
+    if not tail.n_product:
         return None
     cut, split = (False, False) if dp.alpha_shift else st.inner_on("alpha")
     block = m.submodules[f"{name}_n_mul"] = MulShr(w + 1, len(live["square"]), w, w + 3, cut=cut, split=split,
