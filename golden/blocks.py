@@ -22,15 +22,15 @@ def float_fields(fmt, bits):
     bits = np.asarray(bits).astype(np.uint64, copy=False)
     man = fmt.man_bits
     sign = ((bits >> U(fmt.width - 1)) & U(1)).astype(np.int64)
-    field = ((bits >> U(man)) & U(fmt.exp_max_field)).astype(np.int64)
+    magnitude = bits & U(fmt.sign_bit - 1)
+    field = (magnitude >> U(man)).astype(np.int64)
     frac = bits & U((1 << man) - 1)
-    cls = np.full(bits.shape, int(Cls.FINITE), dtype=np.int64)
-    cls[(field == 0) & (frac == 0)] = Cls.ZERO
-    cls[(field == fmt.exp_max_field) & (frac == 0)] = Cls.INF
-    cls[(field == fmt.exp_max_field) & (frac != 0)] = Cls.NAN
+    # ZERO 1, INF 2, NAN 3, FINITE 0: from the magnitude's order against 0 and infinity's pattern
+    cls = ((magnitude == 0).view(np.int8) + 2 * (magnitude >= U(fmt.inf)).view(np.int8)
+           + (magnitude > U(fmt.inf)).view(np.int8)).astype(np.int64)
     normal = field != 0
-    sig = np.where(normal, frac | U(1 << man), frac)
-    exp = np.where(normal, field - fmt.bias, fmt.emin)
+    sig = frac | (normal.astype(np.uint64) << U(man))
+    exp = np.maximum(field - fmt.bias, fmt.emin)
     return sign, cls, exp, sig
 
 
@@ -39,12 +39,8 @@ def unpack_float(fmt, bits):
     leading one at bit ``man_bits``, ``exp`` is unbiased and may lie below ``emin``)."""
     sign, cls, exp, sig = float_fields(fmt, bits)
     man = fmt.man_bits
-    shift = man + 1 - bit_length(sig)               # leading zeros + 1 of a subnormal fraction
-    subnormal = sig >> U(man) == 0
-    sig = np.where(subnormal, (sig << np.where(subnormal, shift, 0).astype(np.uint64)) & U((1 << (man + 1)) - 1),
-                   sig)
-    exp = np.where(subnormal, exp - shift, exp)
-    return sign, cls, exp, sig
+    shift = man + 1 - bit_length(sig)               # 0 if normal, else leading zeros + 1 of the fraction
+    return sign, cls, exp - shift, sig << shift.astype(np.uint64)
 
 
 def unpack_fixed(fmt, bits, magnitude=False):
@@ -148,7 +144,10 @@ def round_pack_float(fmt, v, frac, exp, subnormals, below_max=None):
         below = np.maximum(1 - biased, 0)
         shift = shift + (below if below_max is None else np.minimum(below, below_max))
         biased = np.maximum(biased, 1)
-    q = round_shift(v, np.maximum(shift, 0)) << np.maximum(-shift, 0).astype(np.uint64)
+    if shift.size and int(shift.min()) >= 0:           # no value short of the significand's width
+        q = round_shift(v, shift)
+    else:
+        q = round_shift(v, np.maximum(shift, 0)) << np.maximum(-shift, 0).astype(np.uint64)
     out = ((biased - 1).astype(np.uint64) << U(man)) + q
     return np.where((biased >= fmt.exp_max_field) | (out >= U(fmt.inf)), U(fmt.inf), out)
 
@@ -183,12 +182,14 @@ def add_one(dp, t, exp):
     truncated."""
     w = dp.work_bits
     exp = np.asarray(exp, dtype=np.int64)
-    up = exp >= 0
-    one = np.where(up & (exp <= w), U(1) << np.clip(w - exp, 0, 63).astype(np.uint64), U(0))
-    down = np.minimum(-exp, 63).astype(np.uint64)
-    small = np.where(-exp >= 64, U(0), t >> np.where(up, U(0), down))
-    u = np.where(up, t + one, U(1 << w) + small)
-    return u, np.maximum(exp, 0)
+    eu = np.maximum(exp, 0)
+    up = np.minimum(eu, 63)
+    down = np.minimum(np.maximum(-exp, 0), 63)
+    # exp >= 0: t + 2**(w - exp) (0 beyond the LSB); exp < 0: 2**w + (t >> -exp).
+    small = t >> down.astype(np.uint64)
+    if w + 3 > 63:                                      # t may reach 2**63: a shift of 64 or more is 0
+        small = np.where(-exp >= 64, U(0), small)
+    return small + (U(1 << w) >> up.astype(np.uint64)), eu
 
 
 def normalize_sum(dp, u, exp):

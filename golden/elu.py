@@ -25,10 +25,9 @@ U = np.uint64
 def _shift(value, amount):
     """``value << amount`` (a right shift for a negative amount, truncating; 0 beyond 63)."""
     amount = np.asarray(amount, dtype=np.int64)
-    right = np.clip(-amount, 0, 63).astype(U)
-    left = np.clip(amount, 0, 63).astype(U)
-    out = np.where(amount >= 0, value << left, value >> right)
-    return np.where(amount <= -64, U(0), out)
+    right = np.minimum(np.maximum(-amount, 0), 63).astype(U)
+    left = np.minimum(np.maximum(amount, 0), 63).astype(U)
+    return np.where(amount <= -64, U(0), (value << left) >> right)       # one of the shifts is 0
 
 
 def _exp_part(dp, fmt, exp, sig):
@@ -38,7 +37,7 @@ def _exp_part(dp, fmt, exp, sig):
     exp = np.minimum(exp, EXP_MAX)
     # t = sig * log2e * 2**(exp - man - log2e_bits), kept to t_bits fraction bits: the product
     # aligned for the largest exponent, then shifted right by the distance to it.
-    top = mul_shr(sig, np.full(sig.shape, dp.log2e, dtype=U), man + dp.log2e_bits - dp.t_bits - EXP_MAX)
+    top = mul_shr(sig, U(dp.log2e), man + dp.log2e_bits - dp.t_bits - EXP_MAX)
     t = _shift(top, exp - EXP_MAX)
     k = (t >> U(dp.t_bits)).astype(np.int64)
     f = t & U((1 << dp.t_bits) - 1)
@@ -81,14 +80,13 @@ def elu_model(fmt, alpha, x, grad=None):
         kk = np.minimum(k, dp.k_max).astype(U)
         sub = np.where(k >= dp.k_max, U(1), (q >> kk) + ((q & ((U(1) << kk) - U(1))) != 0).astype(U))
         big_v = U(dp.alpha_fixed) - sub
-        if fixed:       # one packer: the exp regime's value aligned to the small one's fraction bits
-            v = np.where(ex < 0, small_v, big_v << U(man + 1))
+        # One packer, as in the unit: the exp regime's value aligned to the small one's fraction bits.
+        v = np.where(ex < 0, small_v, big_v << U(man + 1))
+        exp = np.where(ex < 0, small_exp, dp.alpha_exp)
+        if fixed:
             v = np.where(negative, v, sigx << U(w + 1))                 # x >= 0: x itself
-            exp = np.where(negative, np.where(ex < 0, small_exp, dp.alpha_exp), ex)
-            return pack_fixed(fmt, v, man + w + 1, exp, negative, cx == Cls.ZERO)
-        small = blocks.round_pack_float(fmt, small_v, man + w + 1, small_exp, subnormals=True)
-        big = blocks.round_pack_float(fmt, big_v, w, np.full(x.shape, dp.alpha_exp), subnormals=True)
-        magnitude = np.where(ex < 0, small, big)
+            return pack_fixed(fmt, v, man + w + 1, np.where(negative, exp, ex), negative, cx == Cls.ZERO)
+        magnitude = blocks.round_pack_float(fmt, v, man + w + 1, exp, subnormals=True)
         y = np.where(negative, magnitude | U(fmt.sign_bit), x)
         return np.where(cx == Cls.NAN, U(fmt.quiet_nan), y)
     g, sg, cg, eg, sigg = _unpack(fmt, np.broadcast_to(grad, x.shape))

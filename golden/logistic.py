@@ -31,7 +31,7 @@ def _qr(dp, ex, sigx, man):
     2**-k``."""
     w, tb = dp.work_bits, dp.t_bits
     exp = np.minimum(ex + dp.t_exp, EXP_MAX)
-    top = mul_shr(sigx, np.full(sigx.shape, dp.log2e, dtype=U), man + dp.log2e_bits - tb - EXP_MAX)
+    top = mul_shr(sigx, U(dp.log2e), man + dp.log2e_bits - tb - EXP_MAX)
     t = _shift(top, exp - EXP_MAX)
     k = (t >> U(tb)).astype(np.int64)
     operand, parity = t & U((1 << tb) - 1), np.zeros(ex.shape, dtype=np.int64)

@@ -118,6 +118,14 @@ def test_mul_shr_is_exact():
         b = rng.integers(0, 2 ** width_b, 2000, dtype=np.uint64)
         got = mul_shr(a, b, shift)
         assert all(int(g) == (int(x) * int(y)) >> shift for g, x, y in zip(got, a, b))
+    for width_a, width_b, shift in ((24, 51, 27), (33, 34, 32), (33, 33, 28), (31, 50, 17), (40, 40, 40)):
+        # products beyond 2**64 where the narrower operand leaves room (two products), scalar too
+        a = np.append(rng.integers(0, 2 ** width_a, 2000, dtype=np.uint64), np.uint64(2 ** width_a - 1))
+        b = np.append(rng.integers(0, 2 ** width_b, 2000, dtype=np.uint64), np.uint64(2 ** width_b - 1))
+        assert mul_shr(a, b, shift).tolist() == [(int(x) * int(y)) >> shift for x, y in zip(a, b)]
+        assert mul_shr(a, b[-1], shift).tolist() == [(int(x) * int(b[-1])) >> shift for x in a]
+    with pytest.raises(OverflowError):
+        mul_shr(np.array([2 ** 24 - 1], dtype=np.uint64), np.array([2 ** 51 - 1], dtype=np.uint64), 10)
     b = rng.integers(0, 2 ** 40, 2000, dtype=np.uint64)
     for k, shift in ((0, 0), (5, 30), (20, 5), (24, 64), (10, 80)):        # by a power of two: a shift
         for got in (mul_shr(np.uint64(1 << k), b, shift), mul_shr(b, np.uint64(1 << k), shift)):

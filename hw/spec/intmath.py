@@ -15,8 +15,9 @@ def mul_shr(a, b, shift):
     """``(a * b) >> shift`` exactly, for non-negative ``a, b < 2**64`` and a result below ``2**64``.
 
     The 128-bit product is formed from 32-bit limbs, so any product width up to 128 bits is exact;
-    where every product fits 64 bits (by the operands' largest values) it is formed directly, and a
-    product by a scalar power of two is a shift.
+    where every product fits 64 bits (by the operands' largest values) it is formed directly, where
+    the narrower operand leaves room, from two products, and a product by a scalar power of two
+    is a shift.
     """
     a, b = _u64(a), _u64(b)
     if b.ndim == 0 and a.ndim != 0:
@@ -28,8 +29,18 @@ def mul_shr(a, b, shift):
                 raise OverflowError(f"mul_shr: product >> {shift} does not fit in 64 bits")
             return b << np.uint64(left)
         return b >> np.uint64(-left) if -left < 64 else np.zeros(b.shape, np.uint64)
-    if a.size and b.size and int(a.max()).bit_length() + int(b.max()).bit_length() <= 64:
+    a_bits = int(a.max()).bit_length() if a.size else 0
+    b_bits = int(b.max()).bit_length() if b.size else 0
+    if a_bits + b_bits <= 64:
         return (a * b) >> np.uint64(shift) if shift < 64 else np.zeros(np.broadcast(a, b).shape, np.uint64)
+    if a_bits > b_bits:
+        a, b, a_bits, b_bits = b, a, b_bits, a_bits
+    split = min(64 - a_bits, shift)
+    if a_bits + b_bits - 64 <= split:
+        # Two products: b's low `split` bits and the rest, each within 64 bits, and
+        # floor(a*b / 2**shift) = (a*b_hi + floor(a*b_lo / 2**split)) >> (shift - split), below 2**64.
+        low = (a * (b & np.uint64((1 << split) - 1))) >> np.uint64(split)
+        return (a * (b >> np.uint64(split)) + low) >> np.uint64(shift - split)
     a0, a1 = a & _MASK32, a >> np.uint64(32)
     b0, b1 = b & _MASK32, b >> np.uint64(32)
     p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
