@@ -329,7 +329,9 @@ def logistic_cuts(config):
     dp = logistic_datapath(config.format, kind_of(config.function), config.is_backward)
     p, w, lut, rows = significand_span(config.format)[0], dp.work_bits, device.ns("lut"), dp.row_bits
     cuts = _unpack_cuts(config.format, device)
-    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits)
+    # Forward: the small regime's operand, a shift of |x| by its exponent, beside the product.
+    small = 0.0 if config.is_backward else device.levels_ns(dp.top_bits) + lut
+    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits, beside_ns=small)
     cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
     for name, table in (("seed", dp.table), ("recip", dp.recip)):
         cuts += _table_cuts(device, table, w, rows, name)

@@ -14,7 +14,16 @@ from hw.rtl.blocks.unpack import FixedUnpack, FloatUnpack
 from hw.rtl.pipeline import StreamUnit
 from .rsqrt import output_layout
 
-__all__ = ["EluUnit", "unpack_operand", "fixed_result"]
+__all__ = ["EluUnit", "unpack_operand", "fixed_result", "shift_distance"]
+
+
+def shift_distance(m, name, distance, limit):
+    """A shift's distance (a non-negative value) saturated at ``limit``, the operand's width, which
+    already clears it: a ``range(limit + 1)`` signal, so that a shifter driven by it has only the
+    levels the operand needs."""
+    saturated = Signal(range(limit + 1), name=name)
+    m.d.comb += saturated.eq(Mux(distance >= limit, limit, distance))
+    return saturated
 
 
 def unpack_operand(m, st, en, name, bits, fmt, exp_width):
@@ -106,17 +115,16 @@ class EluUnit(StreamUnit):
             live.update(sg=g.sign, cg=g.cls, eg=g.exp, sigg=g.sig)
         live = st.cut("unpack", live)
         # t = a*log2(e), aligned for a below 2**EXP_MAX, then shifted down to the exponent.
-        # The shift's distance EXP_MAX - min(e, EXP_MAX) beside the product.
+        # The shift's distance EXP_MAX - min(e, EXP_MAX) beside the product, at most top_bits
+        # (which already clears t), so that the shifter has only the levels t's width needs.
         ex = live["ex"]
-        distance = Signal(range(EXP_MAX + 2 ** (dp.exp_width - 1) + 1), name=f"{name}_distance")
-        m.d.comb += distance.eq(EXP_MAX - Mux(ex > EXP_MAX, EXP_MAX, ex))
-        live["distance"] = distance
+        live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX - Mux(ex > EXP_MAX, EXP_MAX, ex),
+                                          dp.top_bits)
         if not backward:
             # The small regime's operand a = |x| (|x| < 1), t_bits fraction bits: a shift by the
             # exponent, beside the product, so that only t's shift is left for the operand step.
             small = ex < 0
-            step = Signal(range(2 ** (dp.exp_width - 1) + 1), name=f"{name}_small_shift")
-            m.d.comb += step.eq(Mux(small, -1 - ex, 0))
+            step = shift_distance(m, f"{name}_small_shift", Mux(small, -1 - ex, 0), dp.t_bits)
             live["small"] = small
             live["small_a"] = ((live["sigx"] << (dp.t_bits - man - 1)) >> step)[:dp.t_bits]
         live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),

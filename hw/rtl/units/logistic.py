@@ -13,7 +13,7 @@ from hw.rtl.blocks.arith import staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
 from hw.rtl.pipeline import StreamUnit
-from .elu import fixed_result, unpack_operand
+from .elu import fixed_result, shift_distance, unpack_operand
 from .rsqrt import output_layout
 
 __all__ = ["LogisticUnit"]
@@ -75,25 +75,25 @@ class LogisticUnit(StreamUnit):
             live.update(sg=g.sign, cg=g.cls, eg=g.exp, sigg=g.sig)
         live = st.cut("unpack", live)
         # t = c*a*log2(e), aligned for c*a below 2**EXP_MAX, then shifted down to the exponent.
+        # The shift's distance beside the product, at most top_bits (which already clears t), so
+        # that the shifter has only the levels t's width needs; so the small regime's operand.
         scaled = live["ex"] + dp.t_exp
-        live["ecl"] = Mux(scaled > EXP_MAX, EXP_MAX, scaled)
+        live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX - Mux(scaled > EXP_MAX, EXP_MAX, scaled),
+                                          dp.top_bits)
+        if not backward:
+            # The small regime's operand: the complement of b = c*a's bits.
+            small = scaled <= SMALL_EXP
+            step = shift_distance(m, f"{name}_small_shift", Mux(small, -1 - scaled, 0), tb)
+            live["small"] = small
+            live["small_b"] = ((live["sigx"] << (tb - man - 1)) >> step)[:tb]
         live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
                               man + dp.log2e_bits - tb - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
                               device=device)
-        ex, ecl = live["ex"], live.pop("ecl")
-        distance = Signal(range(EXP_MAX + 2 ** (dp.exp_width - 1) + 1), name=f"{name}_distance")
-        m.d.comb += distance.eq(EXP_MAX - ecl)
         t = Signal(dp.top_bits, name=f"{name}_t")
-        m.d.comb += t.eq(live.pop("log2e") >> distance)
-        live["k"], operand, small = t[tb:], t[:tb], Const(0, 1)
+        m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
+        live["k"], operand = t[tb:], t[:tb]
         if not backward:
-            # The small regime's operand: the complement of b = c*a's bits.
-            small = ex + dp.t_exp <= SMALL_EXP
-            step = Signal(range(2 ** (dp.exp_width - 1) + 1), name=f"{name}_small_shift")
-            m.d.comb += step.eq(Mux(small, -1 - (ex + dp.t_exp), 0))
-            b = (live["sigx"] << (tb - man - 1)) >> step
-            operand = Mux(small, ~b[:tb], operand)
-            live["small"] = small
+            operand = Mux(live["small"], ~live.pop("small_b"), operand)
         live["operand"] = operand
         live = st.cut("operand", live)
         q = quad_table(m, st, en, f"{name}_table", dp.table, w, rows, device, "seed", live.get("small", 0),
