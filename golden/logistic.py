@@ -34,8 +34,7 @@ def _qr(dp, ex, sigx, man):
     top = mul_shr(sigx, U(dp.log2e), man + dp.log2e_bits - tb - EXP_MAX)
     t = _shift(top, exp - EXP_MAX)
     k = (t >> U(tb)).astype(np.int64)
-    operand, parity = t & U((1 << tb) - 1), np.zeros(ex.shape, dtype=np.int64)
-    small = np.zeros(ex.shape, dtype=bool)
+    operand, parity, small = t & U((1 << tb) - 1), 0, None
     if not dp.backward:
         small = ex + dp.t_exp <= SMALL_EXP
         b = _shift(sigx, ex + dp.t_exp - man + tb) & U((1 << tb) - 1)      # b = c*a < 1 where small
@@ -44,6 +43,8 @@ def _qr(dp, ex, sigx, man):
     q = quad_value(dp.table, operand, parity)
     e = np.minimum(_shift(q, tb - w - np.minimum(k, 63)), U((1 << tb) - 1))
     r = quad_value(dp.recip, e)
+    if small is None:                   # backward: no small regime
+        return mul_shr(q, r, 2 * w - dp.qr_bits), k, np.zeros(ex.shape, dtype=bool)
     a_op = np.where(small, sigx << U(w - man), q)
     b_op = np.where(small, U(dp.small_one) - q, r)
     return mul_shr(a_op, b_op, 2 * w - dp.qr_bits), k, small
@@ -55,18 +56,20 @@ def _forward(dp, sx, cx, ex, qr, k, small):
     qb = dp.qr_bits
     negative = sx == 1
     if dp.tanh:
-        direct, exp_direct = small, ex
-        shift, half, plus = k - 1, np.zeros(ex.shape, bool), np.zeros(ex.shape, bool)
+        direct, exp_direct, shift = small, ex, k - 1
     else:
         direct, exp_direct = negative & ~small, -k
         shift, half, plus = np.where(small, 2 - ex, k), small, small & ~negative
     # The aligned term: QR >> shift, then one more bit: set when bits were shifted out (strictly
     # between its neighbours).
-    sh = np.clip(shift, 0, dp.k_max).astype(U)
+    sh = np.minimum(np.maximum(shift, 0), dp.k_max).astype(U)
     lost = (qr & ((U(1) << sh) - U(1))) != 0
     term = np.where(shift >= dp.k_max, U(1), ((qr >> sh) << U(1)) | lost.astype(U))
-    c = np.where(half, U(1 << qb), U(2 << qb))
-    aligned = np.where(plus, c + term, c - term)
+    if dp.tanh:                                                  # 1 - term
+        aligned = U(2 << qb) - term
+    else:                                                        # 1 - term, or 0.5 -+ term
+        c = U(2 << qb) >> half.astype(U)
+        aligned = np.where(plus, c + term, c - term)
     v = np.where(direct, U(2) * qr - U(1), aligned)
     v = np.where(cx == Cls.ZERO, U(1), v)                        # a zero is decided below
     return v, qb + 1, np.where(direct, exp_direct, 0)

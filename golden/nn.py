@@ -93,7 +93,7 @@ def _to_bits(fmt, t):
 def _to_tensor(fmt, bits, like):
     """Results ``bits`` of format ``fmt`` as a tensor shaped and typed like ``like``."""
     if _is_binary32(fmt) and like.dtype == torch.float32:
-        values = torch.from_numpy(bits.astype(np.uint32).view(np.float32))
+        values = torch.from_numpy(bits.astype(np.uint32, copy=False).view(np.float32))
     else:
         values = torch.from_numpy(decode_float(fmt, bits))
     return values.to(like.device, like.dtype).reshape(like.shape)

@@ -41,18 +41,24 @@ class MulShr(wiring.Component):
 
 
 def staged_product(m, st, en, name, step, live, a, b, shift, width, row_bits=None, device=DEFAULT_DEVICE,
-                   cut_step=True, low_bits=None):
+                   cut_step=True, low_bits=None, after_tiles=None):
     """``(a * b) >> shift`` (``width`` bits; ``b`` the same value as ``a``: a square) of the
     pipeline step ``step`` as ``live[step]``: a :class:`MulShr` whose tile and split registers are
     the step's planned inner cuts (:meth:`~hw.rtl.pipeline.Stages.inner`), with the ``live`` side
-    values registered beside them; then the step's own cut, unless ``cut_step`` is False (the
-    caller adds values first); ``low_bits``: the product modulo ``2**low_bits``. Returns ``live``."""
+    values registered beside them (``after_tiles``: a function of ``live`` returning ``live``,
+    applied after the tile register, for side work in two steps); then the step's own cut, unless
+    ``cut_step`` is False (the caller adds values first); ``low_bits``: the product modulo
+    ``2**low_bits``. Returns ``live``."""
     cut, split = st.inner_on(step)
     block = m.submodules[f"{name}_{step}_mul"] = MulShr(len(a), len(b), shift, width, cut=cut, square=a is b,
                                                       row_bits=row_bits, split=split, device=device,
                                                       low_bits=low_bits)
     m.d.comb += [block.a.eq(a), block.b.eq(b), block.en.eq(en)]
-    live = st.cut_each(st.inner(step), live)
+    inner = st.inner(step)
+    live = st.cut_each(inner[:1], live)
+    if after_tiles is not None:
+        live = after_tiles(live)
+    live = st.cut_each(inner[1:], live)
     live[step] = block.p
     return st.cut(step, live) if cut_step else live
 

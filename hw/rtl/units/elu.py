@@ -17,13 +17,14 @@ from .rsqrt import output_layout
 __all__ = ["EluUnit", "unpack_operand", "fixed_result", "shift_distance"]
 
 
-def shift_distance(m, name, distance, limit):
-    """A shift's distance (a non-negative value) saturated at ``limit``, the operand's width, which
-    already clears it: a ``range(limit + 1)`` signal, so that a shifter driven by it has only the
-    levels the operand needs."""
-    saturated = Signal(range(limit + 1), name=name)
-    m.d.comb += saturated.eq(Mux(distance >= limit, limit, distance))
-    return saturated
+def shift_distance(m, name, top, e, limit):
+    """A shift's distance ``top - e`` (``top`` a constant, ``e`` an exponent) clamped to ``[0,
+    limit]``, ``limit`` the shifted operand's width, which a shift that far already clears: a
+    ``range(limit + 1)`` signal, so that a shifter driven by it has only the levels the operand
+    needs. Both comparisons are of ``e`` with constants, beside the subtraction, not after it."""
+    distance = Signal(range(limit + 1), name=name)
+    m.d.comb += distance.eq(Mux(e >= top, 0, Mux(e <= top - limit, limit, top - e)))
+    return distance
 
 
 def unpack_operand(m, st, en, name, bits, fmt, exp_width):
@@ -118,18 +119,23 @@ class EluUnit(StreamUnit):
         # The shift's distance EXP_MAX - min(e, EXP_MAX) beside the product, at most top_bits
         # (which already clears t), so that the shifter has only the levels t's width needs.
         ex = live["ex"]
-        live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX - Mux(ex > EXP_MAX, EXP_MAX, ex),
-                                          dp.top_bits)
+        live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX, ex, dp.top_bits)
+        after_tiles = None
         if not backward:
             # The small regime's operand a = |x| (|x| < 1), t_bits fraction bits: a shift by the
-            # exponent, beside the product, so that only t's shift is left for the operand step.
-            small = ex < 0
-            step = shift_distance(m, f"{name}_small_shift", Mux(small, -1 - ex, 0), dp.t_bits)
-            live["small"] = small
-            live["small_a"] = ((live["sigx"] << (dp.t_bits - man - 1)) >> step)[:dp.t_bits]
+            # exponent, beside the product (its distance beside the tiles, the shift after their
+            # register), so that only t's shift is left for the operand step.
+            live["small"] = ex < 0
+            live["small_shift"] = shift_distance(m, f"{name}_small_shift", -1, ex, dp.t_bits)
+
+            def small_a(live):
+                shifted = (live["sigx"] << (dp.t_bits - man - 1)) >> live.pop("small_shift")
+                live["small_a"] = shifted[:dp.t_bits]
+                return live
+            after_tiles = small_a
         live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
                               man + dp.log2e_bits - dp.t_bits - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
-                              device=config.device_model)
+                              device=config.device_model, after_tiles=after_tiles)
         t = Signal(dp.top_bits, name=f"{name}_t")
         m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
         live["k"], operand = t[dp.t_bits:], t[:dp.t_bits]

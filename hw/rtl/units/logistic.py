@@ -75,20 +75,23 @@ class LogisticUnit(StreamUnit):
             live.update(sg=g.sign, cg=g.cls, eg=g.exp, sigg=g.sig)
         live = st.cut("unpack", live)
         # t = c*a*log2(e), aligned for c*a below 2**EXP_MAX, then shifted down to the exponent.
-        # The shift's distance beside the product, at most top_bits (which already clears t), so
-        # that the shifter has only the levels t's width needs; so the small regime's operand.
-        scaled = live["ex"] + dp.t_exp
-        live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX - Mux(scaled > EXP_MAX, EXP_MAX, scaled),
-                                          dp.top_bits)
+        # The shift's distance (at most top_bits, which already clears t) beside the product, so
+        # that the shifter after it has only the levels t's width needs.
+        live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX - dp.t_exp, live["ex"], dp.top_bits)
+        after_tiles = None
         if not backward:
-            # The small regime's operand: the complement of b = c*a's bits.
-            small = scaled <= SMALL_EXP
-            step = shift_distance(m, f"{name}_small_shift", Mux(small, -1 - scaled, 0), tb)
-            live["small"] = small
-            live["small_b"] = ((live["sigx"] << (tb - man - 1)) >> step)[:tb]
+            # The small regime's operand: the complement of b = c*a's bits (its distance beside the
+            # tiles, the shift after their register; used where small).
+            live["small"] = live["ex"] <= SMALL_EXP - dp.t_exp
+            live["small_shift"] = shift_distance(m, f"{name}_small_shift", -1 - dp.t_exp, live["ex"], tb)
+
+            def small_b(live):
+                live["small_b"] = ((live["sigx"] << (tb - man - 1)) >> live.pop("small_shift"))[:tb]
+                return live
+            after_tiles = small_b
         live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
                               man + dp.log2e_bits - tb - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
-                              device=device)
+                              device=device, after_tiles=after_tiles)
         t = Signal(dp.top_bits, name=f"{name}_t")
         m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
         live["k"], operand = t[tb:], t[:tb]
