@@ -782,7 +782,7 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire [48:0] n430 = lane0_qr_mul_product_rows_0[48:0] & {r8[47:0], 1'b0};
   wire [48:0] n431 = n429 | n430;
   wire [49:0] lane0_qr_mul_p_7 = lane0_qr_mul_product_split_0 + {r9, 1'b0};
-  wire n432 = lane0_qr_qr >= 30'h4000000;
+  wire n432 = |lane0_qr_qr[29:26];
   wire n433 = n114 & n432;
   wire [28:0] n434 = n433 ? 29'h3ffffff : lane0_qr_qr[28:0];
   wire [28:0] b_38 = n135 ? 29'h4000000 : n434;

@@ -817,7 +817,7 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire [46:0] n444 = {lane0_qr_mul_product_tile_0_16, 16'h0} & {lane0_qr_mul_product_tile_16_0, 16'h0};
   wire [60:0] n445 = n443 | {14'h0, n444};
   wire [61:0] lane0_qr_mul_p_7 = lane0_qr_mul_product_split_0 + {r14, 1'b0};
-  wire n446 = lane0_qr_qr >= 36'h100000000;
+  wire n446 = |lane0_qr_qr[35:32];
   wire n447 = n160 & n446;
   wire [34:0] n448 = n447 ? 35'hffffffff : lane0_qr_qr[34:0];
   wire [34:0] b_38 = n198 ? 35'h100000000 : n448;

@@ -342,7 +342,9 @@ def logistic_cuts(config):
         cuts += _product_cuts(device, "product", p, dp.qr_bits + 1, row_bits=rows)
         width = p + dp.qr_bits + 2
     else:
-        cuts.append(Cut("aligned", device.shift_ns(dp.qr_bits + 1) + device.chain_ns(dp.qr_bits + 3)))
+        # The term QR >> sh with its lost bit; then its sum with 1 or 0.5 (or 2*QR - 1).
+        cuts += [Cut("aligned_term", device.shift_ns(dp.qr_bits + 1) + lut),
+                 Cut("aligned", device.chain_ns(dp.qr_bits + 3) + lut)]
         width = dp.qr_bits + 3
     return tuple(cuts + _pack_cuts(config, width))
 

@@ -8,7 +8,7 @@ from hw.spec.devices import DEFAULT_DEVICE
 from hw.rtl.pipeline import register
 from .multiply import multiply
 
-__all__ = ["MulShr", "AddOne", "NormalizeSum", "staged_product"]
+__all__ = ["MulShr", "AddOne", "NormalizeSum", "staged_product", "bits_below"]
 
 
 class MulShr(wiring.Component):
@@ -38,6 +38,13 @@ class MulShr(wiring.Component):
                         self.row_bits, self.split, self.device, self.low_bits)
         m.d.comb += self.p.eq(full >> self.shift if self.shift >= 0 else full << -self.shift)
         return m
+
+
+def bits_below(shift, width):
+    """The ``width``-bit mask of the bits a right shift by ``shift`` drops: bit ``i`` is
+    ``shift > i``, each a comparison of ``shift`` with a constant (a shifted constant costs a
+    shifter's levels)."""
+    return Cat(*(shift > i for i in range(width)))
 
 
 def staged_product(m, st, en, name, step, live, a, b, shift, width, row_bits=None, device=DEFAULT_DEVICE,

@@ -7,7 +7,7 @@ from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.elu import EXP_MAX, elu_datapath
 from hw.spec.formats import FloatFormat, significand_span
-from hw.rtl.blocks.arith import MulShr, staged_product
+from hw.rtl.blocks.arith import MulShr, bits_below, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
 from hw.rtl.blocks.unpack import FixedUnpack, FloatUnpack
@@ -155,9 +155,8 @@ class EluUnit(StreamUnit):
             # the sticky bit beside the product's tiles, the subtraction after their register,
             # so that neither is in series with the product's carry chain.
             shift, sat = live.pop("k_shift"), live.pop("k_sat")
-            mask = ~(Const(-1, w + 1) << shift)
             live["shifted"] = Mux(sat, 1, value >> shift)
-            live["sticky"] = ~sat & (value & mask).any()
+            live["sticky"] = ~sat & (value & bits_below(shift, w + 1)).any()
         cut, split = st.inner_on("product")
         product = m.submodules[f"{name}_product_mul"] = MulShr(len(sig), len(value), 0, p + w + 1, cut=cut,
                                                                split=split, row_bits=dp.row_bits,

@@ -4,7 +4,7 @@ and the tail after the product ``v = |x|*r`` (:mod:`hw.spec.isru_sigmoid`)."""
 
 from amaranth.hdl import Cat, Const, Mux, Signal
 
-from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum, staged_product
+from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum, bits_below, staged_product
 from hw.rtl.blocks.multiply import multiply
 from hw.rtl.blocks.seed import quad_table
 from hw.spec.isru_sigmoid import isru_sigmoid_tail
@@ -60,7 +60,7 @@ def sigmoid_tail(m, st, en, config, dp, name, live):
     right = Signal(range(w + 3), name=f"{name}_v_right")
     m.d.comb += right.eq(Mux(exp < -(w + 2), w + 2, Mux(exp[-1], -exp, 0)))
     shifted = v >> right
-    lost = (v & ~(Const(-1, w + 2) << right)[:w + 2]).any()
+    lost = (v & bits_below(right, w + 2)).any()
     aligned = Mux(exp[-1], shifted, wide)
     fixed = Signal(top, name=f"{name}_v_fixed")
     m.d.comb += fixed.eq(Mux(aligned >= (1 << top), (1 << top) - 1, aligned))

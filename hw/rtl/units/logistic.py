@@ -9,7 +9,7 @@ from hw.spec.config import Config
 from hw.spec.elu import EXP_MAX
 from hw.spec.formats import significand_span
 from hw.spec.logistic import SMALL_EXP, kind_of, logistic_datapath
-from hw.rtl.blocks.arith import staged_product
+from hw.rtl.blocks.arith import bits_below, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
 from hw.rtl.pipeline import StreamUnit
@@ -126,7 +126,8 @@ class LogisticUnit(StreamUnit):
             # Q' * R2 <= 1/4 at k = 0: strictly below, but at x = 0, where it is exactly 1/4.
             quarter = 1 << (qb - 2)
             clamped = Signal(qb + 1, name=f"{name}_qr2")
-            m.d.comb += clamped.eq(Mux(zero, quarter, Mux((live["k"] == 0) & (qr >= quarter), quarter - 1, qr)))
+            above = qr[qb - 2:].any()                  # qr >= quarter, without a carry chain
+            m.d.comb += clamped.eq(Mux(zero, quarter, Mux((live["k"] == 0) & above, quarter - 1, qr)))
             live = staged_product(m, st, en, name, "product", live, live["sigg"], clamped, 0, p + qb + 1,
                                   row_bits=rows, device=device, cut_step=False)
             live["v"] = (live.pop("product") << 1) - ~zero
@@ -134,7 +135,9 @@ class LogisticUnit(StreamUnit):
             frac, lead_min, lead_max, width = man + qb + 1, man + qb - 2, man + qb + 1, p + qb + 2
             used = ("k", "ex", "sigx", "eg", "sigg")
         else:
-            live.update(self._aligned(m, name, live, qr))
+            live.update(self._aligned_term(live, qr))
+            live = st.cut("aligned_term", live)
+            live.update(self._aligned(m, name, live))
             frac, lead_min, lead_max, width = qb + 1, qb - 1, qb + 1, qb + 3
             used = ("k", "ex", "sigx", "small")
         for value in used:
@@ -172,23 +175,29 @@ class LogisticUnit(StreamUnit):
         m.d.comb += sh.eq(Mux(shift < 0, 0, Mux(far, dp.k_max, shift)))
         return {"sh": sh, "far": far}
 
-    def _aligned(self, m, name, live, qr):
-        """The forward value to round: ``QR`` itself (``v = 2*QR - 1``, strictly below) or ``C +-
-        QR * 2**-sh`` with one more bit set when bits were shifted out; ``{"v", "exp"}``."""
+    def _aligned_term(self, live, qr):
+        """The forward value's parts before its sum: ``QR * 2**-sh`` with one more bit set when
+        bits were shifted out (``term``), and ``2*QR - 1`` (``direct_v``, strictly below)."""
+        qb = self.dp.qr_bits
+        sh, far = live.pop("sh"), live.pop("far")
+        lost = (qr & bits_below(sh, qb + 2)).any()
+        return {"term": Mux(far, 1, Cat(lost, qr >> sh)), "direct_v": ((qr << 1) - 1)[:qb + 3]}
+
+    def _aligned(self, m, name, live):
+        """The forward value to round: ``QR`` itself (``v = 2*QR - 1``) or ``C +- term``
+        (``C`` 1, or 0.5 for the sigmoid's small regime); ``{"v", "exp"}``."""
         dp, qb = self.dp, self.dp.qr_bits
         small, sx, ex, k = live["small"], live["sx"], live["ex"], live["k"]
-        sh, far = live.pop("sh"), live.pop("far")
         if dp.tanh:
             direct, exp_direct, half, plus = small, ex, 0, 0
         else:
             direct, exp_direct, half, plus = sx & ~small, -k, small, small & ~sx
-        lost = (qr & ~(Const(-1, qb + 2) << sh)[:qb + 2]).any()
-        term = Mux(far, 1, Cat(lost, qr >> sh))
+        term = live.pop("term")
         c = Mux(half, 1 << qb, 2 << qb)
         aligned = Mux(plus, c + term, c - term)
         exp = Signal(signed(dp.exp_width), name=f"{name}_exp")
         m.d.comb += exp.eq(Mux(direct, exp_direct, 0))
-        return {"v": Mux(direct, (qr << 1) - 1, aligned)[:qb + 3], "exp": exp}
+        return {"v": Mux(direct, live.pop("direct_v"), aligned)[:qb + 3], "exp": exp}
 
     def _specials(self, live, bits):
         """The result word: the packed magnitude, or a special value, with its sign."""
