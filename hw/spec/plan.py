@@ -323,8 +323,8 @@ def logistic_cuts(config):
     """tanh, the sigmoid and their backward units (:mod:`hw.spec.logistic`): unpack; ``t =
     c*a*log2(e)``; the first table's operand (``t`` aligned, or the small regime's ``c*a``); the
     ``Q'`` table (as the quad seed); ``E = Q' * 2**-k`` (and the small regime's ``T``); the ``R``
-    table; the product ``QR``; forward, its shift and sum with 1 or 0.5, backward the product
-    with grad; the packer."""
+    table; the product ``QR``; forward, its shift (with the lost bit), then its sum with 1 or 0.5,
+    backward the product with grad; the packer."""
     device = config.device_model
     dp = logistic_datapath(config.format, kind_of(config.function), config.is_backward)
     p, w, lut, rows = significand_span(config.format)[0], dp.work_bits, device.ns("lut"), dp.row_bits

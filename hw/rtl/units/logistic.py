@@ -30,11 +30,11 @@ class LogisticUnit(StreamUnit):
     o : Out(stream.Signature(output_layout(config)))
         ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (saturated).
 
-    Timing: initiation interval 1; latency with every register 25 forward, 26 (BF16) or 27
+    Timing: initiation interval 1; latency with every register 26 forward, 26 (BF16) or 27
     (FP16, FP32) backward: unpack's count and shift, ``t = c*|x|*log2(e)`` (a product with a
     constant: tile, split, its own), the first table's operand, the ``Q'`` table and its parabola
     (five), ``E = Q' * 2**-k``, the ``R`` table and its parabola (five), the product ``QR`` (tile,
-    split, its own), forward its alignment and sum, backward the product with grad (tile [, split],
+    split, its own), forward its aligned term (``QR >> sh`` and the lost bit) and its sum, backward the product with grad (tile [, split],
     its own), the packer (leading one, normalize, shift) and the output register; fewer with
     ``config.pipeline`` (:func:`hw.spec.plan.logistic_cuts`). Flow control as
     :class:`~hw.rtl.units.rsqrt.RsqrtUnit`.
