@@ -123,8 +123,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_curve_small;
   reg lane0_seed_sum_small;
   reg lane0_product_tiles_small;
-  reg [29:0] lane0_log2e_split_small_a;
-  reg [29:0] lane0_log2e_small_a;
+  reg [29:0] lane0_log2e_split_small_operand;
+  reg [29:0] lane0_log2e_small_operand;
   reg [29:0] lane0_operand_operand;
   reg [24:0] lane0_table_b;
   reg lane0_seed_k_sat;
@@ -315,9 +315,9 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [4:0] n97 = n94 ? 5'h1e : n96;
   wire [39:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n98 = $signed(lane0_product_tiles_ex) + $signed(12'h0);
-  wire n99 = $signed(lane0_unpack_ex) < $signed(12'h0);
+  wire n99 = $signed(lane0_unpack_ex) <= $signed(12'hfff);
   wire [29:0] n100 = {lane0_log2e_tiles_sigx, 22'h0} >> {r5, lane0_log2e_tiles_small_shift};
-  wire [29:0] n101 = lane0_log2e_small ? lane0_log2e_small_a : lane0_t[29:0];
+  wire [29:0] n101 = lane0_log2e_small ? lane0_log2e_small_operand : lane0_t[29:0];
   wire n102 = lane0_operand_k >= 10'h1b;
   wire n103 = ~lane0_seed_sum_k_sat;
   wire n104 = lane0_seed_sum_k_shift > 10'h0;
@@ -604,8 +604,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_curve_small <= lane0_seed_products_small;
       lane0_seed_sum_small <= lane0_seed_curve_small;
       lane0_product_tiles_small <= lane0_seed_sum_small;
-      lane0_log2e_split_small_a <= n100;
-      lane0_log2e_small_a <= lane0_log2e_split_small_a;
+      lane0_log2e_split_small_operand <= n100;
+      lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n101;
       lane0_table_b <= lane0_operand_operand[24:0];
       lane0_seed_k_sat <= n102;
@@ -897,8 +897,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_curve_small = 1'b0;
     lane0_seed_sum_small = 1'b0;
     lane0_product_tiles_small = 1'b0;
-    lane0_log2e_split_small_a = 30'h0;
-    lane0_log2e_small_a = 30'h0;
+    lane0_log2e_split_small_operand = 30'h0;
+    lane0_log2e_small_operand = 30'h0;
     lane0_operand_operand = 30'h0;
     lane0_table_b = 25'h0;
     lane0_seed_k_sat = 1'b0;

@@ -129,8 +129,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_sum_small;
   reg lane0_product_tiles_small;
   reg lane0_product_split_small;
-  reg [35:0] lane0_log2e_split_small_a;
-  reg [35:0] lane0_log2e_small_a;
+  reg [35:0] lane0_log2e_split_small_operand;
+  reg [35:0] lane0_log2e_small_operand;
   reg [35:0] lane0_operand_operand;
   reg [28:0] lane0_table_b;
   reg lane0_seed_k_sat;
@@ -372,9 +372,9 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [5:0] n137 = n134 ? 6'h24 : n136;
   wire [45:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n138 = $signed(lane0_product_split_ex) + $signed(12'h0);
-  wire n139 = $signed(lane0_unpack_ex) < $signed(12'h0);
+  wire n139 = $signed(lane0_unpack_ex) <= $signed(12'hfff);
   wire [35:0] n140 = {lane0_log2e_tiles_sigx, 25'h0} >> {r8[1], r7[3:2], r8[0], r7[1:0]};
-  wire [35:0] n141 = lane0_log2e_small ? lane0_log2e_small_a : lane0_t[35:0];
+  wire [35:0] n141 = lane0_log2e_small ? lane0_log2e_small_operand : lane0_t[35:0];
   wire n142 = lane0_operand_k >= 10'h21;
   wire n143 = ~lane0_seed_sum_k_sat;
   wire n144 = lane0_seed_sum_k_shift > 10'h0;
@@ -686,8 +686,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_sum_small <= lane0_seed_curve_small;
       lane0_product_tiles_small <= lane0_seed_sum_small;
       lane0_product_split_small <= lane0_product_tiles_small;
-      lane0_log2e_split_small_a <= n140;
-      lane0_log2e_small_a <= lane0_log2e_split_small_a;
+      lane0_log2e_split_small_operand <= n140;
+      lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n141;
       lane0_table_b <= lane0_operand_operand[28:0];
       lane0_seed_k_sat <= n142;
@@ -1184,8 +1184,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_sum_small = 1'b0;
     lane0_product_tiles_small = 1'b0;
     lane0_product_split_small = 1'b0;
-    lane0_log2e_split_small_a = 36'h0;
-    lane0_log2e_small_a = 36'h0;
+    lane0_log2e_split_small_operand = 36'h0;
+    lane0_log2e_small_operand = 36'h0;
     lane0_operand_operand = 36'h0;
     lane0_table_b = 29'h0;
     lane0_seed_k_sat = 1'b0;

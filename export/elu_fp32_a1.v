@@ -130,8 +130,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_sum_small;
   reg lane0_product_tiles_small;
   reg lane0_product_split_small;
-  reg [37:0] lane0_log2e_split_small_a;
-  reg [37:0] lane0_log2e_small_a;
+  reg [37:0] lane0_log2e_split_small_operand;
+  reg [37:0] lane0_log2e_small_operand;
   reg [37:0] lane0_operand_operand;
   reg [29:0] lane0_table_b;
   reg lane0_seed_k_sat;
@@ -483,9 +483,9 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [5:0] n218 = n215 ? 6'h26 : n217;
   wire [47:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n219 = $signed(lane0_product_split_ex) + $signed(12'h0);
-  wire n220 = $signed(lane0_unpack_ex) < $signed(12'h0);
+  wire n220 = $signed(lane0_unpack_ex) <= $signed(12'hfff);
   wire [37:0] n221 = {lane0_log2e_tiles_sigx, 14'h0} >> {r8[2], r7[2:1], r8[1:0], r7[0]};
-  wire [37:0] n222 = lane0_log2e_small ? lane0_log2e_small_a : lane0_t[37:0];
+  wire [37:0] n222 = lane0_log2e_small ? lane0_log2e_small_operand : lane0_t[37:0];
   wire n223 = lane0_operand_k >= 10'h23;
   wire n224 = ~lane0_seed_sum_k_sat;
   wire n225 = lane0_seed_sum_k_shift > 10'h0;
@@ -900,8 +900,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_sum_small <= lane0_seed_curve_small;
       lane0_product_tiles_small <= lane0_seed_sum_small;
       lane0_product_split_small <= lane0_product_tiles_small;
-      lane0_log2e_split_small_a <= n221;
-      lane0_log2e_small_a <= lane0_log2e_split_small_a;
+      lane0_log2e_split_small_operand <= n221;
+      lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n222;
       lane0_table_b <= lane0_operand_operand[29:0];
       lane0_seed_k_sat <= n223;
@@ -1657,8 +1657,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_sum_small = 1'b0;
     lane0_product_tiles_small = 1'b0;
     lane0_product_split_small = 1'b0;
-    lane0_log2e_split_small_a = 38'h0;
-    lane0_log2e_small_a = 38'h0;
+    lane0_log2e_split_small_operand = 38'h0;
+    lane0_log2e_small_operand = 38'h0;
     lane0_operand_operand = 38'h0;
     lane0_table_b = 30'h0;
     lane0_seed_k_sat = 1'b0;

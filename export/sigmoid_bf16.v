@@ -163,8 +163,8 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [4:0] lane0_qr_split_sh;
   reg [4:0] lane0_qr_sh;
   reg r7;
-  reg [29:0] lane0_log2e_split_small_b;
-  reg [29:0] lane0_log2e_small_b;
+  reg [29:0] lane0_log2e_split_small_operand;
+  reg [29:0] lane0_log2e_small_operand;
   reg [29:0] lane0_operand_operand;
   reg [24:0] lane0_table_b;
   reg [7:0] lane0_pack_top_at_27_r;
@@ -398,7 +398,7 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n107 = lane0_aligned_term_sx & n106;
   wire [10:0] lane0_exp = n107 ? n101 : 11'h0;
   wire [29:0] n108 = {lane0_log2e_tiles_sigx, 22'h0} >> {r6, lane0_log2e_tiles_small_shift};
-  wire [29:0] n109 = ~lane0_log2e_small_b;
+  wire [29:0] n109 = ~lane0_log2e_small_operand;
   wire [29:0] n110 = lane0_log2e_small ? n109 : lane0_t[29:0];
   wire n111 = lane0_qr_sh > 5'h0;
   wire n112 = lane0_qr_sh > 5'h1;
@@ -963,8 +963,8 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_qr_split_sh <= lane0_qr_tiles_sh;
       lane0_qr_sh <= lane0_qr_split_sh;
       r7 <= lane0_exp[10];
-      lane0_log2e_split_small_b <= n108;
-      lane0_log2e_small_b <= lane0_log2e_split_small_b;
+      lane0_log2e_split_small_operand <= n108;
+      lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n110;
       lane0_table_b <= lane0_operand_operand[24:0];
       lane0_pack_top_at_27_r <= n144 ? 8'h0 : n143;
@@ -1417,8 +1417,8 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_qr_split_sh = 5'h0;
     lane0_qr_sh = 5'h0;
     r7 = 1'b0;
-    lane0_log2e_split_small_b = 30'h0;
-    lane0_log2e_small_b = 30'h0;
+    lane0_log2e_split_small_operand = 30'h0;
+    lane0_log2e_small_operand = 30'h0;
     lane0_operand_operand = 30'h0;
     lane0_table_b = 25'h0;
     lane0_pack_top_at_27_r = 8'h0;

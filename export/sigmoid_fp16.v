@@ -165,8 +165,8 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [5:0] lane0_qr_split_sh;
   reg [5:0] lane0_qr_sh;
   reg r12;
-  reg [35:0] lane0_log2e_split_small_b;
-  reg [35:0] lane0_log2e_small_b;
+  reg [35:0] lane0_log2e_split_small_operand;
+  reg [35:0] lane0_log2e_small_operand;
   reg [35:0] lane0_operand_operand;
   reg [28:0] lane0_table_b;
   reg [4:0] lane0_pack_top_at_33_r;
@@ -452,7 +452,7 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n148 = lane0_aligned_term_sx & n147;
   wire [10:0] lane0_exp = n148 ? n141 : 11'h0;
   wire [35:0] n149 = {lane0_log2e_tiles_sigx, 25'h0} >> {r9[1], r8[3:2], r9[0], r8[1:0]};
-  wire [35:0] n150 = ~lane0_log2e_small_b;
+  wire [35:0] n150 = ~lane0_log2e_small_operand;
   wire [35:0] n151 = lane0_log2e_small ? n150 : lane0_t[35:0];
   wire n152 = lane0_qr_sh > 6'h0;
   wire n153 = lane0_qr_sh > 6'h1;
@@ -1040,8 +1040,8 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_qr_split_sh <= {r11[2], r10[2:1], r11[1], r10[0], r11[0]};
       lane0_qr_sh <= lane0_qr_split_sh;
       r12 <= lane0_exp[10];
-      lane0_log2e_split_small_b <= n149;
-      lane0_log2e_small_b <= lane0_log2e_split_small_b;
+      lane0_log2e_split_small_operand <= n149;
+      lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n151;
       lane0_table_b <= lane0_operand_operand[28:0];
       lane0_pack_top_at_33_r <= n191 ? 5'h0 : n190;
@@ -2141,8 +2141,8 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_qr_split_sh = 6'h0;
     lane0_qr_sh = 6'h0;
     r12 = 1'b0;
-    lane0_log2e_split_small_b = 36'h0;
-    lane0_log2e_small_b = 36'h0;
+    lane0_log2e_split_small_operand = 36'h0;
+    lane0_log2e_small_operand = 36'h0;
     lane0_operand_operand = 36'h0;
     lane0_table_b = 29'h0;
     lane0_pack_top_at_33_r = 5'h0;

@@ -166,8 +166,8 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [5:0] lane0_qr_split_sh;
   reg [5:0] lane0_qr_sh;
   reg r12;
-  reg [37:0] lane0_log2e_split_small_b;
-  reg [37:0] lane0_log2e_small_b;
+  reg [37:0] lane0_log2e_split_small_operand;
+  reg [37:0] lane0_log2e_small_operand;
   reg [37:0] lane0_operand_operand;
   reg [29:0] lane0_table_b;
   reg [7:0] lane0_pack_top_at_35_r;
@@ -564,7 +564,7 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n229 = lane0_aligned_term_sx & n228;
   wire [10:0] lane0_exp = n229 ? n222 : 11'h0;
   wire [37:0] n230 = {lane0_log2e_tiles_sigx, 14'h0} >> {r9[2], r8[2:1], r9[1:0], r8[0]};
-  wire [37:0] n231 = ~lane0_log2e_small_b;
+  wire [37:0] n231 = ~lane0_log2e_small_operand;
   wire [37:0] n232 = lane0_log2e_small ? n231 : lane0_t[37:0];
   wire n233 = lane0_qr_sh > 6'h0;
   wire n234 = lane0_qr_sh > 6'h1;
@@ -1117,8 +1117,8 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_qr_split_sh <= {r11[3], r10, r11[2:0]};
       lane0_qr_sh <= lane0_qr_split_sh;
       r12 <= lane0_exp[10];
-      lane0_log2e_split_small_b <= n230;
-      lane0_log2e_small_b <= lane0_log2e_split_small_b;
+      lane0_log2e_split_small_operand <= n230;
+      lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n232;
       lane0_table_b <= lane0_operand_operand[29:0];
       lane0_pack_top_at_35_r <= n274 ? 8'h0 : n273;
@@ -2478,8 +2478,8 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_qr_split_sh = 6'h0;
     lane0_qr_sh = 6'h0;
     r12 = 1'b0;
-    lane0_log2e_split_small_b = 38'h0;
-    lane0_log2e_small_b = 38'h0;
+    lane0_log2e_split_small_operand = 38'h0;
+    lane0_log2e_small_operand = 38'h0;
     lane0_operand_operand = 38'h0;
     lane0_table_b = 30'h0;
     lane0_pack_top_at_35_r = 8'h0;

@@ -161,8 +161,8 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg lane0_qr_split_small;
   reg lane0_qr_small;
   reg lane0_aligned_term_small;
-  reg [29:0] lane0_log2e_split_small_b;
-  reg [29:0] lane0_log2e_small_b;
+  reg [29:0] lane0_log2e_split_small_operand;
+  reg [29:0] lane0_log2e_small_operand;
   reg [29:0] lane0_operand_operand;
   reg [24:0] lane0_table_b;
   reg [7:0] lane0_pack_top_at_27_r;
@@ -389,7 +389,7 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [4:0] n101 = n100 ? 5'h1f : lane0_shift[4:0];
   wire n102 = $signed(lane0_unpack_ex) <= $signed(12'hffe);
   wire [29:0] n103 = {lane0_log2e_tiles_sigx, 22'h0} >> {r5, lane0_log2e_tiles_small_shift};
-  wire [29:0] n104 = ~lane0_log2e_small_b;
+  wire [29:0] n104 = ~lane0_log2e_small_operand;
   wire [29:0] n105 = lane0_log2e_small ? n104 : lane0_t[29:0];
   wire n106 = lane0_qr_sh > 5'h0;
   wire n107 = lane0_qr_sh > 5'h1;
@@ -947,8 +947,8 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_qr_split_small <= lane0_qr_tiles_small;
       lane0_qr_small <= lane0_qr_split_small;
       lane0_aligned_term_small <= lane0_qr_small;
-      lane0_log2e_split_small_b <= n103;
-      lane0_log2e_small_b <= lane0_log2e_split_small_b;
+      lane0_log2e_split_small_operand <= n103;
+      lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n105;
       lane0_table_b <= lane0_operand_operand[24:0];
       lane0_pack_top_at_27_r <= n137 ? 8'h0 : n136;
@@ -1399,8 +1399,8 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_qr_split_small = 1'b0;
     lane0_qr_small = 1'b0;
     lane0_aligned_term_small = 1'b0;
-    lane0_log2e_split_small_b = 30'h0;
-    lane0_log2e_small_b = 30'h0;
+    lane0_log2e_split_small_operand = 30'h0;
+    lane0_log2e_small_operand = 30'h0;
     lane0_operand_operand = 30'h0;
     lane0_table_b = 25'h0;
     lane0_pack_top_at_27_r = 8'h0;

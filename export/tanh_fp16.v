@@ -163,8 +163,8 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg lane0_qr_split_small;
   reg lane0_qr_small;
   reg lane0_aligned_term_small;
-  reg [35:0] lane0_log2e_split_small_b;
-  reg [35:0] lane0_log2e_small_b;
+  reg [35:0] lane0_log2e_split_small_operand;
+  reg [35:0] lane0_log2e_small_operand;
   reg [35:0] lane0_operand_operand;
   reg [28:0] lane0_table_b;
   reg [4:0] lane0_pack_top_at_33_r;
@@ -443,7 +443,7 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [5:0] n142 = n140 ? 6'h25 : lane0_shift[5:0];
   wire n143 = $signed(lane0_unpack_ex) <= $signed(12'hffe);
   wire [35:0] n144 = {lane0_log2e_tiles_sigx, 25'h0} >> {r8[1], r7[3:2], r8[0], r7[1:0]};
-  wire [35:0] n145 = ~lane0_log2e_small_b;
+  wire [35:0] n145 = ~lane0_log2e_small_operand;
   wire [35:0] n146 = lane0_log2e_small ? n145 : lane0_t[35:0];
   wire n147 = lane0_qr_sh > 6'h0;
   wire n148 = lane0_qr_sh > 6'h1;
@@ -1024,8 +1024,8 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_qr_split_small <= lane0_qr_tiles_small;
       lane0_qr_small <= lane0_qr_split_small;
       lane0_aligned_term_small <= lane0_qr_small;
-      lane0_log2e_split_small_b <= n144;
-      lane0_log2e_small_b <= lane0_log2e_split_small_b;
+      lane0_log2e_split_small_operand <= n144;
+      lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n146;
       lane0_table_b <= lane0_operand_operand[28:0];
       lane0_pack_top_at_33_r <= n184 ? 5'h0 : n183;
@@ -2123,8 +2123,8 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_qr_split_small = 1'b0;
     lane0_qr_small = 1'b0;
     lane0_aligned_term_small = 1'b0;
-    lane0_log2e_split_small_b = 36'h0;
-    lane0_log2e_small_b = 36'h0;
+    lane0_log2e_split_small_operand = 36'h0;
+    lane0_log2e_small_operand = 36'h0;
     lane0_operand_operand = 36'h0;
     lane0_table_b = 29'h0;
     lane0_pack_top_at_33_r = 5'h0;

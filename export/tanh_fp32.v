@@ -164,8 +164,8 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg lane0_qr_split_small;
   reg lane0_qr_small;
   reg lane0_aligned_term_small;
-  reg [37:0] lane0_log2e_split_small_b;
-  reg [37:0] lane0_log2e_small_b;
+  reg [37:0] lane0_log2e_split_small_operand;
+  reg [37:0] lane0_log2e_small_operand;
   reg [37:0] lane0_operand_operand;
   reg [29:0] lane0_table_b;
   reg [7:0] lane0_pack_top_at_35_r;
@@ -555,7 +555,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [5:0] n223 = n221 ? 6'h27 : lane0_shift[5:0];
   wire n224 = $signed(lane0_unpack_ex) <= $signed(12'hffe);
   wire [37:0] n225 = {lane0_log2e_tiles_sigx, 14'h0} >> {r8[2], r7[2:1], r8[1:0], r7[0]};
-  wire [37:0] n226 = ~lane0_log2e_small_b;
+  wire [37:0] n226 = ~lane0_log2e_small_operand;
   wire [37:0] n227 = lane0_log2e_small ? n226 : lane0_t[37:0];
   wire n228 = lane0_qr_sh > 6'h0;
   wire n229 = lane0_qr_sh > 6'h1;
@@ -1101,8 +1101,8 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_qr_split_small <= lane0_qr_tiles_small;
       lane0_qr_small <= lane0_qr_split_small;
       lane0_aligned_term_small <= lane0_qr_small;
-      lane0_log2e_split_small_b <= n225;
-      lane0_log2e_small_b <= lane0_log2e_split_small_b;
+      lane0_log2e_split_small_operand <= n225;
+      lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n227;
       lane0_table_b <= lane0_operand_operand[29:0];
       lane0_pack_top_at_35_r <= n267 ? 8'h0 : n266;
@@ -2460,8 +2460,8 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_qr_split_small = 1'b0;
     lane0_qr_small = 1'b0;
     lane0_aligned_term_small = 1'b0;
-    lane0_log2e_split_small_b = 38'h0;
-    lane0_log2e_small_b = 38'h0;
+    lane0_log2e_split_small_operand = 38'h0;
+    lane0_log2e_small_operand = 38'h0;
     lane0_operand_operand = 38'h0;
     lane0_table_b = 30'h0;
     lane0_pack_top_at_35_r = 8'h0;

@@ -20,14 +20,18 @@ __all__ = ["measure", "main", "GOALS"]
 GOALS = {"bf16": 5.0, "fp16": 5.0, "fp32": 20.0}
 
 
-def _rate(step, elements, repeats):
-    step()                                     # warm-up: tables, caches
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _rates(steps, elements, repeats):
+    """Best rates of ``steps``, each run once to warm up (tables, caches), then timed in
+    alternation ``repeats`` times, so that all see the same machine load."""
+    for step in steps:
         step()
-        best = min(best, time.perf_counter() - start)
-    return elements / best
+    best = [float("inf")] * len(steps)
+    for _ in range(repeats):
+        for i, step in enumerate(steps):
+            start = time.perf_counter()
+            step()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return [elements / seconds for seconds in best]
 
 
 def _steps(activation, x):
@@ -43,21 +47,6 @@ def _steps(activation, x):
     return forward, both
 
 
-def _paired_rates(step, native, elements, repeats):
-    """Best rates of ``step`` and of ``native``, timed in alternation so that both see the same
-    machine load."""
-    step()
-    native()
-    best, best_native = float("inf"), float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        middle = time.perf_counter()
-        native()
-        best, best_native = min(best, middle - start), min(best_native, time.perf_counter() - middle)
-    return elements / best, elements / best_native
-
-
 def measure(elements=1 << 20, repeats=3, formats=tuple(GOALS)):
     """Rows: ``{"activation", "format", "forward", "forward_backward"}`` in elements per second,
     the native ELU first (format ``float32``), then on each hardware row of ``formats``
@@ -68,16 +57,16 @@ def measure(elements=1 << 20, repeats=3, formats=tuple(GOALS)):
     x = torch.randn(elements, requires_grad=True)
     rows = []
     forward, native_both = _steps(torch.nn.functional.elu, x)
-    native = {"activation": "torch elu", "format": "float32", "forward": _rate(forward, elements, repeats),
-              "forward_backward": _rate(native_both, elements, repeats)}
+    native_rates = _rates([forward, native_both], elements, repeats)
+    native = {"activation": "torch elu", "format": "float32", "forward": native_rates[0],
+              "forward_backward": native_rates[1]}
     rows.append(native)
     for fmt in formats:
         for function in FUNCTIONS:
             act = HardwareActivation(function, fmt)
             forward, both = _steps(act, x)
-            row = {"activation": act.config.name, "format": fmt, "forward": _rate(forward, elements, repeats)}
-            row["forward_backward"], row["native_forward_backward"] = _paired_rates(both, native_both,
-                                                                                   elements, repeats)
+            row = {"activation": act.config.name, "format": fmt, "forward": _rates([forward], elements, repeats)[0]}
+            row["forward_backward"], row["native_forward_backward"] = _rates([both, native_both], elements, repeats)
             row["slowdown"] = row["native_forward_backward"] / row["forward_backward"]
             row["goal"] = GOALS[fmt]
             rows.append(row)

@@ -293,17 +293,25 @@ def elu_cuts(config):
     packer."""
     device, dp = config.device_model, elu_datapath(config.format, config.alpha, config.is_backward)
     p, w, lut = significand_span(config.format)[0], dp.work_bits, device.ns("lut")
-    cuts = _unpack_cuts(config.format, device)
-    # Forward: the small regime's operand, a shift of |x| by its exponent, beside the product.
-    small = 0.0 if config.is_backward else device.levels_ns(dp.top_bits) + lut
-    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits, beside_ns=small)
-    cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
+    cuts = _unpack_cuts(config.format, device) + _log2e_cuts(config, dp)
     cuts += _table_cuts(device, dp.table, w, dp.row_bits, "seed")
     # Forward: Q' >> k and its sticky bit beside the tiles, alpha - . beside the carry chain.
     beside = 0.0 if config.is_backward else device.shift_ns(w + 1) + device.levels_ns(w + 1)
     after = 0.0 if config.is_backward else 2 * lut
     cuts += _product_cuts(device, "product", p, w + 1, after, row_bits=dp.row_bits, beside_ns=beside)
     return tuple(cuts + _pack_cuts(config, p + w + 3))
+
+
+def _log2e_cuts(config, dp):
+    """The exponential's operand step of ELU and the logistic units
+    (:func:`hw.rtl.units.elu.log2e_operand`): ``t = c*|x|*log2(e)``, a product with a constant
+    (forward: the small regime's operand, a shift of ``|x|`` by its exponent, beside it), then
+    ``t``'s shift and the small regime's select."""
+    device, lut = config.device_model, config.device_model.ns("lut")
+    small = 0.0 if config.is_backward else device.levels_ns(dp.top_bits) + lut
+    p = significand_span(config.format)[0]
+    return _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits,
+                         beside_ns=small) + [Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut)]
 
 
 def _pack_cuts(config, width):
@@ -328,11 +336,7 @@ def logistic_cuts(config):
     device = config.device_model
     dp = logistic_datapath(config.format, kind_of(config.function), config.is_backward)
     p, w, lut, rows = significand_span(config.format)[0], dp.work_bits, device.ns("lut"), dp.row_bits
-    cuts = _unpack_cuts(config.format, device)
-    # Forward: the small regime's operand, a shift of |x| by its exponent, beside the product.
-    small = 0.0 if config.is_backward else device.levels_ns(dp.top_bits) + lut
-    cuts += _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits, beside_ns=small)
-    cuts.append(Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut))
+    cuts = _unpack_cuts(config.format, device) + _log2e_cuts(config, dp)
     for name, table in (("seed", dp.table), ("recip", dp.recip)):
         cuts += _table_cuts(device, table, w, rows, name)
         if name == "seed":          # E = Q' >> k, clamped; the small regime's T = small_one - g

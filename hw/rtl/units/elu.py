@@ -14,7 +14,7 @@ from hw.rtl.blocks.unpack import FixedUnpack, FloatUnpack
 from hw.rtl.pipeline import StreamUnit
 from .rsqrt import output_layout
 
-__all__ = ["EluUnit", "unpack_operand", "fixed_result", "shift_distance"]
+__all__ = ["EluUnit", "unpack_operand", "fixed_result", "shift_distance", "log2e_operand"]
 
 
 def shift_distance(m, name, top, e, limit):
@@ -25,6 +25,33 @@ def shift_distance(m, name, top, e, limit):
     distance = Signal(range(limit + 1), name=name)
     m.d.comb += distance.eq(Mux(e >= top, 0, Mux(e <= top - limit, limit, top - e)))
     return distance
+
+
+def log2e_operand(m, st, en, name, live, dp, man, t_exp, small_exp, device):
+    """The exponential's operand step (twins: ``golden.elu._exp_part``, ``golden.logistic._qr``):
+    ``t = c*|x|*log2(e)``, ``c = 2**t_exp``, a product with a constant aligned for ``c*|x|`` below
+    ``2**EXP_MAX``, then shifted down to the exponent by a distance worked out beside the product
+    and clamped to ``t``'s width, so that the shifter has only the levels the width needs. Unless
+    ``small_exp`` is None, also ``live["small"]`` (``c*|x|`` below ``2**(small_exp + 1)``) and that
+    regime's operand ``c*|x|`` below 1 with ``t_bits`` fraction bits: its distance beside the
+    product's tiles, its shift after their register. Returns ``(live, t, small operand or None)``, ``live`` after the ``log2e`` cut."""
+    ex, tb = live["ex"], dp.t_bits
+    live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX - t_exp, ex, dp.top_bits)
+    after_tiles = None
+    if small_exp is not None:
+        live["small"] = ex <= small_exp - t_exp
+        live["small_shift"] = shift_distance(m, f"{name}_small_shift", -1 - t_exp, ex, tb)
+
+        def small_operand(live):
+            live["small_operand"] = ((live["sigx"] << (tb - man - 1)) >> live.pop("small_shift"))[:tb]
+            return live
+        after_tiles = small_operand
+    live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
+                          man + dp.log2e_bits - tb - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
+                          device=device, after_tiles=after_tiles)
+    t = Signal(dp.top_bits, name=f"{name}_t")
+    m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
+    return live, t, live.pop("small_operand", None)
 
 
 def unpack_operand(m, st, en, name, bits, fmt, exp_width):
@@ -115,32 +142,11 @@ class EluUnit(StreamUnit):
             g = self._unpack(m, st, en, f"{name}_grad", payload.grad[lane])
             live.update(sg=g.sign, cg=g.cls, eg=g.exp, sigg=g.sig)
         live = st.cut("unpack", live)
-        # t = a*log2(e), aligned for a below 2**EXP_MAX, then shifted down to the exponent.
-        # The shift's distance EXP_MAX - min(e, EXP_MAX) beside the product, at most top_bits
-        # (which already clears t), so that the shifter has only the levels t's width needs.
-        ex = live["ex"]
-        live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX, ex, dp.top_bits)
-        after_tiles = None
-        if not backward:
-            # The small regime's operand a = |x| (|x| < 1), t_bits fraction bits: a shift by the
-            # exponent, beside the product (its distance beside the tiles, the shift after their
-            # register), so that only t's shift is left for the operand step.
-            live["small"] = ex < 0
-            live["small_shift"] = shift_distance(m, f"{name}_small_shift", -1, ex, dp.t_bits)
-
-            def small_a(live):
-                shifted = (live["sigx"] << (dp.t_bits - man - 1)) >> live.pop("small_shift")
-                live["small_a"] = shifted[:dp.t_bits]
-                return live
-            after_tiles = small_a
-        live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
-                              man + dp.log2e_bits - dp.t_bits - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
-                              device=config.device_model, after_tiles=after_tiles)
-        t = Signal(dp.top_bits, name=f"{name}_t")
-        m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
+        live, t, small_a = log2e_operand(m, st, en, name, live, dp, man, 0, None if backward else -1,
+                                         config.device_model)
         live["k"], operand = t[dp.t_bits:], t[:dp.t_bits]
         if not backward:
-            operand = Mux(live["small"], live.pop("small_a"), operand)
+            operand = Mux(live["small"], small_a, operand)
         live["operand"] = operand
         live = st.cut("operand", live)
         if not backward:        # the shift of Q' by k, beside the table read

@@ -6,14 +6,13 @@ from amaranth.lib import data
 
 from hw.spec.classes import Cls
 from hw.spec.config import Config
-from hw.spec.elu import EXP_MAX
 from hw.spec.formats import significand_span
 from hw.spec.logistic import SMALL_EXP, kind_of, logistic_datapath
 from hw.rtl.blocks.arith import bits_below, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
 from hw.rtl.pipeline import StreamUnit
-from .elu import fixed_result, shift_distance, unpack_operand
+from .elu import fixed_result, log2e_operand, unpack_operand
 from .rsqrt import output_layout
 
 __all__ = ["LogisticUnit"]
@@ -74,29 +73,11 @@ class LogisticUnit(StreamUnit):
             g = self._unpack(m, st, en, f"{name}_grad", payload.grad[lane])
             live.update(sg=g.sign, cg=g.cls, eg=g.exp, sigg=g.sig)
         live = st.cut("unpack", live)
-        # t = c*a*log2(e), aligned for c*a below 2**EXP_MAX, then shifted down to the exponent.
-        # The shift's distance (at most top_bits, which already clears t) beside the product, so
-        # that the shifter after it has only the levels t's width needs.
-        live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX - dp.t_exp, live["ex"], dp.top_bits)
-        after_tiles = None
-        if not backward:
-            # The small regime's operand: the complement of b = c*a's bits (its distance beside the
-            # tiles, the shift after their register; used where small).
-            live["small"] = live["ex"] <= SMALL_EXP - dp.t_exp
-            live["small_shift"] = shift_distance(m, f"{name}_small_shift", -1 - dp.t_exp, live["ex"], tb)
-
-            def small_b(live):
-                live["small_b"] = ((live["sigx"] << (tb - man - 1)) >> live.pop("small_shift"))[:tb]
-                return live
-            after_tiles = small_b
-        live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
-                              man + dp.log2e_bits - tb - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
-                              device=device, after_tiles=after_tiles)
-        t = Signal(dp.top_bits, name=f"{name}_t")
-        m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
+        live, t, small_b = log2e_operand(m, st, en, name, live, dp, man, dp.t_exp, None if backward else SMALL_EXP,
+                                         device)
         live["k"], operand = t[tb:], t[:tb]
-        if not backward:
-            operand = Mux(live["small"], ~live.pop("small_b"), operand)
+        if not backward:        # the small regime's operand: the complement of b = c*a's bits
+            operand = Mux(live["small"], ~small_b, operand)
         live["operand"] = operand
         live = st.cut("operand", live)
         q = quad_table(m, st, en, f"{name}_table", dp.table, w, rows, device, "seed", live.get("small", 0),
