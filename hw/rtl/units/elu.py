@@ -154,7 +154,11 @@ class EluUnit(StreamUnit):
             live["k_shift"], live["k_sat"] = Mux(k >= dp.k_max, dp.k_max, k)[:len(k)], k >= dp.k_max
         value = quad_table(m, st, en, f"{name}_table", dp.table, w, dp.row_bits, config.device_model, "seed",
                            live.get("small", 0), live.pop("operand"))
-        live = st.cut_each(quad_cuts("seed"), live)
+        seed_cuts = quad_cuts("seed")
+        live = st.cut_each(seed_cuts[:-1], live)
+        if not backward:        # the mask of the bits Q' >> k drops, before the table's last register
+            live["k_mask"] = Mux(live["k_sat"], 0, bits_below(live["k_shift"], w + 1))
+        live = st.cut(seed_cuts[-1], live)
         sig = live["sigg"] if backward else live["sigx"]
         if not backward:
             # alpha - Q' * 2**-k with the shifted-out bits rounded up (a sticky bit): the shift and
@@ -162,7 +166,7 @@ class EluUnit(StreamUnit):
             # so that neither is in series with the product's carry chain.
             shift, sat = live.pop("k_shift"), live.pop("k_sat")
             live["shifted"] = Mux(sat, 1, value >> shift)
-            live["sticky"] = ~sat & (value & bits_below(shift, w + 1)).any()
+            live["sticky"] = (value & live.pop("k_mask")).any()
         cut, split = st.inner_on("product")
         product = m.submodules[f"{name}_product_mul"] = MulShr(len(sig), len(value), 0, p + w + 1, cut=cut,
                                                                split=split, row_bits=dp.row_bits,
@@ -207,10 +211,11 @@ class EluUnit(StreamUnit):
         if backward:
             cg = live["cg"]
             magnitude = Mux(cg == Cls.ZERO, 0, Mux(cg == Cls.INF, fmt.inf, pack.bits))
-            magnitude = Mux(negative & (cx == Cls.INF), Mux(cg == Cls.INF, fmt.quiet_nan, 0), magnitude)
+            magnitude = Mux(negative & (cx == Cls.INF), 0, magnitude)
             magnitude = Mux(negative, magnitude, live["g_raw"][:fmt.width - 1])
-            with_sign = Mux(magnitude == fmt.quiet_nan, magnitude, magnitude | Mux(live["sg"], fmt.sign_bit, 0))
-            m.d.comb += result.eq(Mux((cx == Cls.NAN) | (cg == Cls.NAN), fmt.quiet_nan, with_sign))
+            # NaN from the classes alone (the packer never gives a NaN), not from the magnitude
+            nan = (cx == Cls.NAN) | (cg == Cls.NAN) | (negative & (cx == Cls.INF) & (cg == Cls.INF))
+            m.d.comb += result.eq(Mux(nan, fmt.quiet_nan, magnitude | Mux(live["sg"], fmt.sign_bit, 0)))
         else:
             m.d.comb += result.eq(Mux(cx == Cls.NAN, fmt.quiet_nan,
                                       Mux(negative, pack.bits | fmt.sign_bit, live["x_raw"])))
