@@ -24,6 +24,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
 
   // Registers
   reg lane0_grad_sign;
+  reg lane0_unpack_sg;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -62,14 +63,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_lead_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
-  reg lane0_square_sx;
-  reg lane0_sum_align_sx;
-  reg lane0_sum_sx;
-  reg lane0_add_sx;
-  reg lane0_seed_sx;
-  reg lane0_seed_linear_tiles_sx;
-  reg lane0_seed_linear_sx;
-  reg lane0_unpack_sg;
   reg lane0_square_sg;
   reg lane0_sum_align_sg;
   reg lane0_sum_sg;
@@ -77,6 +70,13 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_seed_sg;
   reg lane0_seed_linear_tiles_sg;
   reg lane0_seed_linear_sg;
+  reg lane0_square_sx;
+  reg lane0_sum_align_sx;
+  reg lane0_sum_sx;
+  reg lane0_add_sx;
+  reg lane0_seed_sx;
+  reg lane0_seed_linear_tiles_sx;
+  reg lane0_seed_linear_sx;
   reg [2:0] lane0_grad_lz;
   reg [7:0] lane0_grad_sig;
   reg [7:0] lane0_unpack_sigg;
@@ -199,8 +199,9 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [25:0] b_38;
   reg [26:0] lane0_add_big;
   reg [27:0] u;
-  reg [33:0] lane0_cube_mul_product_rows_0;
   reg [32:0] r4;
+  reg [33:0] lane0_cube_mul_product_rows_1;
+  reg [32:0] r5;
   reg [26:0] a_41;
   reg [23:0] sig_24;
   reg [13:0] lane0_seed_b;
@@ -260,8 +261,9 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [23:0] lane0_seed_seed_linear_tiles_0;
   reg [28:0] lane0_seed_slope_tile_0_0;
   reg [24:0] lane0_seed_r0;
-  reg [32:0] lane0_product_mul_product_rows_0;
-  reg [31:0] r5;
+  reg [31:0] r6;
+  reg [32:0] lane0_product_mul_product_rows_1;
+  reg [31:0] r7;
   reg [25:0] lane0_product_product;
   reg [25:0] lane0_cube_tiles_v;
   reg [25:0] b_43;
@@ -270,7 +272,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [26:0] lane0_agrad_mul_product_tile_16_0;
   reg [19:0] lane0_agrad_mul_product_tile_16_16;
   reg [51:0] lane0_agrad_mul_product_split_0;
-  reg [50:0] r6;
+  reg [50:0] r8;
   reg [27:0] v;
   reg lane0_pack_lead_6;
   reg [27:0] lane0_pack_v_lead;
@@ -288,8 +290,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_overflow_s;
   reg [6:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r7;
-  reg [7:0] r8;
+  reg [7:0] r9;
+  reg [7:0] r10;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -468,14 +470,14 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [32:0] n141 = n139 | n140;
   wire [32:0] n142 = {n131[31:0], 1'b0} & lane0_cube_mul_product_rows_sum3[32:0];
   wire [32:0] n143 = n141 | n142;
-  wire [33:0] n144 = {n137, 1'b0} ^ lane0_cube_mul_product_rows_sum4;
-  wire [33:0] lane0_cube_mul_product_rows_sum5 = n144 ^ {n143, 1'b0};
-  wire [32:0] n145 = {n137[31:0], 1'b0} & lane0_cube_mul_product_rows_sum4[32:0];
-  wire [32:0] n146 = {n137[31:0], 1'b0} & {n143[31:0], 1'b0};
+  wire [33:0] n144 = {r4, 1'b0} ^ lane0_cube_mul_product_rows_1;
+  wire [33:0] lane0_cube_mul_product_sums_sum0 = n144 ^ {r5, 1'b0};
+  wire [32:0] n145 = {r4[31:0], 1'b0} & lane0_cube_mul_product_rows_1[32:0];
+  wire [32:0] n146 = {r4[31:0], 1'b0} & {r5[31:0], 1'b0};
   wire [32:0] n147 = n145 | n146;
-  wire [32:0] n148 = lane0_cube_mul_product_rows_sum4[32:0] & {n143[31:0], 1'b0};
+  wire [32:0] n148 = lane0_cube_mul_product_rows_1[32:0] & {r5[31:0], 1'b0};
   wire [32:0] n149 = n147 | n148;
-  wire [33:0] lane0_cube_mul_p_7 = lane0_cube_mul_product_rows_0 + {r4, 1'b0};
+  wire [33:0] lane0_cube_mul_p_7 = lane0_cube_mul_product_sums_sum0 + {n149, 1'b0};
   wire n150 = u[25] ? 1'b1 : 1'b0;
   wire [1:0] n151 = u[26] ? 2'h2 : {1'b0, n150};
   wire [1:0] lane0_norm_lead = u[27] ? 2'h3 : n151;
@@ -577,14 +579,14 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [31:0] n233 = n231 | n232;
   wire [31:0] n234 = {n223[30:0], 1'b0} & lane0_product_mul_product_rows_sum3[31:0];
   wire [31:0] n235 = n233 | n234;
-  wire [32:0] n236 = {n229, 1'b0} ^ lane0_product_mul_product_rows_sum4;
-  wire [32:0] lane0_product_mul_product_rows_sum5 = n236 ^ {n235, 1'b0};
-  wire [31:0] n237 = {n229[30:0], 1'b0} & lane0_product_mul_product_rows_sum4[31:0];
-  wire [31:0] n238 = {n229[30:0], 1'b0} & {n235[30:0], 1'b0};
+  wire [32:0] n236 = {r6, 1'b0} ^ lane0_product_mul_product_rows_1;
+  wire [32:0] lane0_product_mul_product_sums_sum0 = n236 ^ {r7, 1'b0};
+  wire [31:0] n237 = {r6[30:0], 1'b0} & lane0_product_mul_product_rows_1[31:0];
+  wire [31:0] n238 = {r6[30:0], 1'b0} & {r7[30:0], 1'b0};
   wire [31:0] n239 = n237 | n238;
-  wire [31:0] n240 = lane0_product_mul_product_rows_sum4[31:0] & {n235[30:0], 1'b0};
+  wire [31:0] n240 = lane0_product_mul_product_rows_1[31:0] & {r7[30:0], 1'b0};
   wire [31:0] n241 = n239 | n240;
-  wire [32:0] lane0_product_mul_p_7 = lane0_product_mul_product_rows_0 + {r5, 1'b0};
+  wire [32:0] lane0_product_mul_p_7 = lane0_product_mul_product_sums_sum0 + {n241, 1'b0};
   wire [31:0] n242 = {16'h0, a_41[15:0]} * {16'h0, b_43[15:0]};
   wire [25:0] n243 = {10'h0, a_41[15:0]} * {16'h0, b_43[25:16]};
   wire [26:0] n244 = {16'h0, a_41[26:16]} * {11'h0, b_43[15:0]};
@@ -597,7 +599,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [50:0] n250 = n248 | n249;
   wire [42:0] n251 = {1'b0, lane0_agrad_mul_product_tile_0_16, 16'h0} & {lane0_agrad_mul_product_tile_16_0, 16'h0};
   wire [50:0] n252 = n250 | {8'h0, n251};
-  wire [51:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r6, 1'b0};
+  wire [51:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r8, 1'b0};
   wire n253 = |v[27:22];
   wire n254 = ~n253;
   wire n255 = v[21] & n254;
@@ -669,11 +671,12 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [15:0] n313 = {1'b0, lane0_pack_port_703_0} | n55;
   wire [15:0] n314 = n47 ? n55 : n313;
   wire [15:0] n315 = n23 ? {n55[15], 8'hff, n55[6:0]} : n314;
-  assign out_y = {r8[7], r7, r8[6:0]};
+  assign out_y = {r10[7], r9, r10[6:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_grad_sign <= in_grad[15];
+      lane0_unpack_sg <= lane0_grad_sign;
       lane0_x_sign <= in_x[15];
       lane0_unpack_sx <= lane0_x_sign;
       lane0_square_alpha_ok <= 1'b1;
@@ -693,14 +696,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_lead_alpha_ok <= lane0_agrad_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_square_sx <= lane0_unpack_sx;
-      lane0_sum_align_sx <= lane0_square_sx;
-      lane0_sum_sx <= lane0_sum_align_sx;
-      lane0_add_sx <= lane0_sum_sx;
-      lane0_seed_sx <= lane0_add_sx;
-      lane0_seed_linear_tiles_sx <= lane0_seed_sx;
-      lane0_seed_linear_sx <= lane0_seed_linear_tiles_sx;
-      lane0_unpack_sg <= lane0_grad_sign;
       lane0_square_sg <= lane0_unpack_sg;
       lane0_sum_align_sg <= lane0_square_sg;
       lane0_sum_sg <= lane0_sum_align_sg;
@@ -708,6 +703,13 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_sg <= lane0_add_sg;
       lane0_seed_linear_tiles_sg <= lane0_seed_sg;
       lane0_seed_linear_sg <= lane0_seed_linear_tiles_sg;
+      lane0_square_sx <= lane0_unpack_sx;
+      lane0_sum_align_sx <= lane0_square_sx;
+      lane0_sum_sx <= lane0_sum_align_sx;
+      lane0_add_sx <= lane0_sum_sx;
+      lane0_seed_sx <= lane0_add_sx;
+      lane0_seed_linear_tiles_sx <= lane0_seed_sx;
+      lane0_seed_linear_sx <= lane0_seed_linear_tiles_sx;
       lane0_grad_lz <= {n12, lane0_grad_frac_lz_l2_0};
       lane0_grad_sig <= {lane0_grad_fields_port_131_0, in_grad[6:0]};
       lane0_unpack_sigg <= lane0_grad_sig_14;
@@ -829,8 +831,9 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       b_38 <= lane0_product_tiles_q;
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
-      lane0_cube_mul_product_rows_0 <= lane0_cube_mul_product_rows_sum5;
-      r4 <= n149;
+      r4 <= n137;
+      lane0_cube_mul_product_rows_1 <= lane0_cube_mul_product_rows_sum4;
+      r5 <= n143;
       a_41 <= lane0_cube_mul_p_7[33:7];
       sig_24 <= n152[23:0];
       lane0_seed_b <= sig_24[13:0];
@@ -889,8 +892,9 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_seed_linear_tiles_0 <= lane0_seed_port__data[38:15];
       lane0_seed_slope_tile_0_0 <= n180;
       lane0_seed_r0 <= n181;
-      lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum5;
-      r5 <= n241;
+      r6 <= n229;
+      lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum4;
+      r7 <= n235;
       lane0_product_product <= lane0_product_mul_p_7[32:7];
       lane0_cube_tiles_v <= lane0_product_product;
       b_43 <= lane0_cube_tiles_v;
@@ -899,7 +903,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_agrad_mul_product_tile_16_0 <= n244;
       lane0_agrad_mul_product_tile_16_16 <= n245;
       lane0_agrad_mul_product_split_0 <= lane0_agrad_mul_product_sums_sum0;
-      r6 <= n252;
+      r8 <= n252;
       v <= lane0_agrad_mul_p_7[51:24];
       lane0_pack_lead_6 <= v[27];
       lane0_pack_v_lead <= v;
@@ -917,8 +921,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n311[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r7 <= n51 ? 8'hff : n314[14:7];
-      r8 <= n50 ? 8'h40 : {n315[15], n315[6:0]};
+      r9 <= n51 ? 8'hff : n314[14:7];
+      r10 <= n50 ? 8'h40 : {n315[15], n315[6:0]};
     end
   end
 
@@ -3161,6 +3165,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
     lane0_grad_sign = 1'b0;
+    lane0_unpack_sg = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -3200,14 +3205,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_lead_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
-    lane0_square_sx = 1'b0;
-    lane0_sum_align_sx = 1'b0;
-    lane0_sum_sx = 1'b0;
-    lane0_add_sx = 1'b0;
-    lane0_seed_sx = 1'b0;
-    lane0_seed_linear_tiles_sx = 1'b0;
-    lane0_seed_linear_sx = 1'b0;
-    lane0_unpack_sg = 1'b0;
     lane0_square_sg = 1'b0;
     lane0_sum_align_sg = 1'b0;
     lane0_sum_sg = 1'b0;
@@ -3215,6 +3212,13 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_sg = 1'b0;
     lane0_seed_linear_tiles_sg = 1'b0;
     lane0_seed_linear_sg = 1'b0;
+    lane0_square_sx = 1'b0;
+    lane0_sum_align_sx = 1'b0;
+    lane0_sum_sx = 1'b0;
+    lane0_add_sx = 1'b0;
+    lane0_seed_sx = 1'b0;
+    lane0_seed_linear_tiles_sx = 1'b0;
+    lane0_seed_linear_sx = 1'b0;
     lane0_grad_lz = 3'h0;
     lane0_grad_sig = 8'h0;
     lane0_unpack_sigg = 8'h0;
@@ -3336,8 +3340,9 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     b_38 = 26'h0;
     lane0_add_big = 27'h0;
     u = 28'h0;
-    lane0_cube_mul_product_rows_0 = 34'h0;
     r4 = 33'h0;
+    lane0_cube_mul_product_rows_1 = 34'h0;
+    r5 = 33'h0;
     a_41 = 27'h0;
     sig_24 = 24'h0;
     lane0_seed_b = 14'h0;
@@ -3396,8 +3401,9 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_seed_linear_tiles_0 = 24'h0;
     lane0_seed_slope_tile_0_0 = 29'h0;
     lane0_seed_r0 = 25'h0;
-    lane0_product_mul_product_rows_0 = 33'h0;
-    r5 = 32'h0;
+    r6 = 32'h0;
+    lane0_product_mul_product_rows_1 = 33'h0;
+    r7 = 32'h0;
     lane0_product_product = 26'h0;
     lane0_cube_tiles_v = 26'h0;
     b_43 = 26'h0;
@@ -3406,7 +3412,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_agrad_mul_product_tile_16_0 = 27'h0;
     lane0_agrad_mul_product_tile_16_16 = 20'h0;
     lane0_agrad_mul_product_split_0 = 52'h0;
-    r6 = 51'h0;
+    r8 = 51'h0;
     v = 28'h0;
     lane0_pack_lead_6 = 1'b0;
     lane0_pack_v_lead = 28'h0;
@@ -3424,8 +3430,8 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 7'h0;
     lane0_pack_up = 1'b0;
-    r7 = 8'h0;
-    r8 = 8'h0;
+    r9 = 8'h0;
+    r10 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

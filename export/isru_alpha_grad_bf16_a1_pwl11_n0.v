@@ -46,6 +46,13 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   reg valid_19;
   reg lane0_x_sign;
   reg lane0_unpack_sx;
+  reg lane0_square_sx;
+  reg lane0_sum_align_sx;
+  reg lane0_sum_sx;
+  reg lane0_add_sx;
+  reg lane0_seed_sx;
+  reg lane0_seed_linear_tiles_sx;
+  reg lane0_seed_linear_sx;
   reg lane0_square_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
@@ -70,13 +77,6 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   reg lane0_seed_sg;
   reg lane0_seed_linear_tiles_sg;
   reg lane0_seed_linear_sg;
-  reg lane0_square_sx;
-  reg lane0_sum_align_sx;
-  reg lane0_sum_sx;
-  reg lane0_add_sx;
-  reg lane0_seed_sx;
-  reg lane0_seed_linear_tiles_sx;
-  reg lane0_seed_linear_sx;
   reg lane0_product_tiles_sign;
   reg lane0_product_sign;
   reg lane0_cube_tiles_sign;
@@ -199,8 +199,9 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   reg [25:0] b_38;
   reg [26:0] lane0_add_big;
   reg [27:0] u;
-  reg [33:0] lane0_cube_mul_product_rows_0;
   reg [32:0] r4;
+  reg [33:0] lane0_cube_mul_product_rows_1;
+  reg [32:0] r5;
   reg [26:0] a_41;
   reg [23:0] sig_24;
   reg [13:0] lane0_seed_b;
@@ -260,8 +261,9 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   reg [23:0] lane0_seed_seed_linear_tiles_0;
   reg [28:0] lane0_seed_slope_tile_0_0;
   reg [24:0] lane0_seed_r0;
-  reg [32:0] lane0_product_mul_product_rows_0;
-  reg [31:0] r5;
+  reg [31:0] r6;
+  reg [32:0] lane0_product_mul_product_rows_1;
+  reg [31:0] r7;
   reg [25:0] lane0_product_product;
   reg [25:0] lane0_cube_tiles_v;
   reg [25:0] b_43;
@@ -270,7 +272,7 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   reg [26:0] lane0_agrad_mul_product_tile_16_0;
   reg [19:0] lane0_agrad_mul_product_tile_16_16;
   reg [51:0] lane0_agrad_mul_product_split_0;
-  reg [50:0] r6;
+  reg [50:0] r8;
   reg [27:0] v;
   reg lane0_pack_lead_6;
   reg [27:0] lane0_pack_v_lead;
@@ -288,8 +290,8 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   reg lane0_pack_overflow_s;
   reg [6:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r7;
-  reg [7:0] r8;
+  reg [7:0] r9;
+  reg [7:0] r10;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -465,14 +467,14 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   wire [32:0] n138 = n136 | n137;
   wire [32:0] n139 = {n128[31:0], 1'b0} & lane0_cube_mul_product_rows_sum3[32:0];
   wire [32:0] n140 = n138 | n139;
-  wire [33:0] n141 = {n134, 1'b0} ^ lane0_cube_mul_product_rows_sum4;
-  wire [33:0] lane0_cube_mul_product_rows_sum5 = n141 ^ {n140, 1'b0};
-  wire [32:0] n142 = {n134[31:0], 1'b0} & lane0_cube_mul_product_rows_sum4[32:0];
-  wire [32:0] n143 = {n134[31:0], 1'b0} & {n140[31:0], 1'b0};
+  wire [33:0] n141 = {r4, 1'b0} ^ lane0_cube_mul_product_rows_1;
+  wire [33:0] lane0_cube_mul_product_sums_sum0 = n141 ^ {r5, 1'b0};
+  wire [32:0] n142 = {r4[31:0], 1'b0} & lane0_cube_mul_product_rows_1[32:0];
+  wire [32:0] n143 = {r4[31:0], 1'b0} & {r5[31:0], 1'b0};
   wire [32:0] n144 = n142 | n143;
-  wire [32:0] n145 = lane0_cube_mul_product_rows_sum4[32:0] & {n140[31:0], 1'b0};
+  wire [32:0] n145 = lane0_cube_mul_product_rows_1[32:0] & {r5[31:0], 1'b0};
   wire [32:0] n146 = n144 | n145;
-  wire [33:0] lane0_cube_mul_p_7 = lane0_cube_mul_product_rows_0 + {r4, 1'b0};
+  wire [33:0] lane0_cube_mul_p_7 = lane0_cube_mul_product_sums_sum0 + {n146, 1'b0};
   wire n147 = u[25] ? 1'b1 : 1'b0;
   wire [1:0] n148 = u[26] ? 2'h2 : {1'b0, n147};
   wire [1:0] lane0_norm_lead = u[27] ? 2'h3 : n148;
@@ -574,14 +576,14 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   wire [31:0] n230 = n228 | n229;
   wire [31:0] n231 = {n220[30:0], 1'b0} & lane0_product_mul_product_rows_sum3[31:0];
   wire [31:0] n232 = n230 | n231;
-  wire [32:0] n233 = {n226, 1'b0} ^ lane0_product_mul_product_rows_sum4;
-  wire [32:0] lane0_product_mul_product_rows_sum5 = n233 ^ {n232, 1'b0};
-  wire [31:0] n234 = {n226[30:0], 1'b0} & lane0_product_mul_product_rows_sum4[31:0];
-  wire [31:0] n235 = {n226[30:0], 1'b0} & {n232[30:0], 1'b0};
+  wire [32:0] n233 = {r6, 1'b0} ^ lane0_product_mul_product_rows_1;
+  wire [32:0] lane0_product_mul_product_sums_sum0 = n233 ^ {r7, 1'b0};
+  wire [31:0] n234 = {r6[30:0], 1'b0} & lane0_product_mul_product_rows_1[31:0];
+  wire [31:0] n235 = {r6[30:0], 1'b0} & {r7[30:0], 1'b0};
   wire [31:0] n236 = n234 | n235;
-  wire [31:0] n237 = lane0_product_mul_product_rows_sum4[31:0] & {n232[30:0], 1'b0};
+  wire [31:0] n237 = lane0_product_mul_product_rows_1[31:0] & {r7[30:0], 1'b0};
   wire [31:0] n238 = n236 | n237;
-  wire [32:0] lane0_product_mul_p_7 = lane0_product_mul_product_rows_0 + {r5, 1'b0};
+  wire [32:0] lane0_product_mul_p_7 = lane0_product_mul_product_sums_sum0 + {n238, 1'b0};
   wire [31:0] n239 = {16'h0, a_41[15:0]} * {16'h0, b_43[15:0]};
   wire [25:0] n240 = {10'h0, a_41[15:0]} * {16'h0, b_43[25:16]};
   wire [26:0] n241 = {16'h0, a_41[26:16]} * {11'h0, b_43[15:0]};
@@ -594,7 +596,7 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   wire [50:0] n247 = n245 | n246;
   wire [42:0] n248 = {1'b0, lane0_agrad_mul_product_tile_0_16, 16'h0} & {lane0_agrad_mul_product_tile_16_0, 16'h0};
   wire [50:0] n249 = n247 | {8'h0, n248};
-  wire [51:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r6, 1'b0};
+  wire [51:0] lane0_agrad_mul_p_7 = lane0_agrad_mul_product_split_0 + {r8, 1'b0};
   wire n250 = |v[27:22];
   wire n251 = ~n250;
   wire n252 = v[21] & n251;
@@ -666,7 +668,7 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   wire [15:0] n310 = {1'b0, lane0_pack_port_701_0} | n5;
   wire [15:0] n311 = n46 ? n5 : n310;
   wire [15:0] n312 = n23 ? {n5[15], 8'hff, n5[6:0]} : n311;
-  assign out_y = {r8[7], r7, r8[6:0]};
+  assign out_y = {r10[7], r9, r10[6:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -674,6 +676,13 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
       lane0_unpack_sg <= lane0_grad_sign;
       lane0_x_sign <= in_x[15];
       lane0_unpack_sx <= lane0_x_sign;
+      lane0_square_sx <= lane0_unpack_sx;
+      lane0_sum_align_sx <= lane0_square_sx;
+      lane0_sum_sx <= lane0_sum_align_sx;
+      lane0_add_sx <= lane0_sum_sx;
+      lane0_seed_sx <= lane0_add_sx;
+      lane0_seed_linear_tiles_sx <= lane0_seed_sx;
+      lane0_seed_linear_sx <= lane0_seed_linear_tiles_sx;
       lane0_square_alpha_ok <= 1'b1;
       lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
       lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
@@ -698,13 +707,6 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
       lane0_seed_sg <= lane0_add_sg;
       lane0_seed_linear_tiles_sg <= lane0_seed_sg;
       lane0_seed_linear_sg <= lane0_seed_linear_tiles_sg;
-      lane0_square_sx <= lane0_unpack_sx;
-      lane0_sum_align_sx <= lane0_square_sx;
-      lane0_sum_sx <= lane0_sum_align_sx;
-      lane0_add_sx <= lane0_sum_sx;
-      lane0_seed_sx <= lane0_add_sx;
-      lane0_seed_linear_tiles_sx <= lane0_seed_sx;
-      lane0_seed_linear_sx <= lane0_seed_linear_tiles_sx;
       lane0_product_tiles_sign <= n4;
       lane0_product_sign <= lane0_product_tiles_sign;
       lane0_cube_tiles_sign <= lane0_product_sign;
@@ -826,8 +828,9 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
       b_38 <= lane0_product_tiles_q;
       lane0_add_big <= lane0_add_signal_2;
       u <= lane0_add_u;
-      lane0_cube_mul_product_rows_0 <= lane0_cube_mul_product_rows_sum5;
-      r4 <= n146;
+      r4 <= n134;
+      lane0_cube_mul_product_rows_1 <= lane0_cube_mul_product_rows_sum4;
+      r5 <= n140;
       a_41 <= lane0_cube_mul_p_7[33:7];
       sig_24 <= n149[23:0];
       lane0_seed_b <= sig_24[13:0];
@@ -886,8 +889,9 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
       lane0_seed_seed_linear_tiles_0 <= lane0_seed_port__data[38:15];
       lane0_seed_slope_tile_0_0 <= n177;
       lane0_seed_r0 <= n178;
-      lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum5;
-      r5 <= n238;
+      r6 <= n226;
+      lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum4;
+      r7 <= n232;
       lane0_product_product <= lane0_product_mul_p_7[32:7];
       lane0_cube_tiles_v <= lane0_product_product;
       b_43 <= lane0_cube_tiles_v;
@@ -896,7 +900,7 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
       lane0_agrad_mul_product_tile_16_0 <= n241;
       lane0_agrad_mul_product_tile_16_16 <= n242;
       lane0_agrad_mul_product_split_0 <= lane0_agrad_mul_product_sums_sum0;
-      r6 <= n249;
+      r8 <= n249;
       v <= lane0_agrad_mul_p_7[51:24];
       lane0_pack_lead_6 <= v[27];
       lane0_pack_v_lead <= v;
@@ -914,8 +918,8 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n308[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r7 <= n50 ? 8'hff : n311[14:7];
-      r8 <= n49 ? 8'h40 : {n312[15], n312[6:0]};
+      r9 <= n50 ? 8'hff : n311[14:7];
+      r10 <= n49 ? 8'h40 : {n312[15], n312[6:0]};
     end
   end
 
@@ -3181,6 +3185,13 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
     out_valid = 1'b0;
     lane0_x_sign = 1'b0;
     lane0_unpack_sx = 1'b0;
+    lane0_square_sx = 1'b0;
+    lane0_sum_align_sx = 1'b0;
+    lane0_sum_sx = 1'b0;
+    lane0_add_sx = 1'b0;
+    lane0_seed_sx = 1'b0;
+    lane0_seed_linear_tiles_sx = 1'b0;
+    lane0_seed_linear_sx = 1'b0;
     lane0_square_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
@@ -3205,13 +3216,6 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
     lane0_seed_sg = 1'b0;
     lane0_seed_linear_tiles_sg = 1'b0;
     lane0_seed_linear_sg = 1'b0;
-    lane0_square_sx = 1'b0;
-    lane0_sum_align_sx = 1'b0;
-    lane0_sum_sx = 1'b0;
-    lane0_add_sx = 1'b0;
-    lane0_seed_sx = 1'b0;
-    lane0_seed_linear_tiles_sx = 1'b0;
-    lane0_seed_linear_sx = 1'b0;
     lane0_product_tiles_sign = 1'b0;
     lane0_product_sign = 1'b0;
     lane0_cube_tiles_sign = 1'b0;
@@ -3333,8 +3337,9 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
     b_38 = 26'h0;
     lane0_add_big = 27'h0;
     u = 28'h0;
-    lane0_cube_mul_product_rows_0 = 34'h0;
     r4 = 33'h0;
+    lane0_cube_mul_product_rows_1 = 34'h0;
+    r5 = 33'h0;
     a_41 = 27'h0;
     sig_24 = 24'h0;
     lane0_seed_b = 14'h0;
@@ -3393,8 +3398,9 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
     lane0_seed_seed_linear_tiles_0 = 24'h0;
     lane0_seed_slope_tile_0_0 = 29'h0;
     lane0_seed_r0 = 25'h0;
-    lane0_product_mul_product_rows_0 = 33'h0;
-    r5 = 32'h0;
+    r6 = 32'h0;
+    lane0_product_mul_product_rows_1 = 33'h0;
+    r7 = 32'h0;
     lane0_product_product = 26'h0;
     lane0_cube_tiles_v = 26'h0;
     b_43 = 26'h0;
@@ -3403,7 +3409,7 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
     lane0_agrad_mul_product_tile_16_0 = 27'h0;
     lane0_agrad_mul_product_tile_16_16 = 20'h0;
     lane0_agrad_mul_product_split_0 = 52'h0;
-    r6 = 51'h0;
+    r8 = 51'h0;
     v = 28'h0;
     lane0_pack_lead_6 = 1'b0;
     lane0_pack_v_lead = 28'h0;
@@ -3421,8 +3427,8 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 7'h0;
     lane0_pack_up = 1'b0;
-    r7 = 8'h0;
-    r8 = 8'h0;
+    r9 = 8'h0;
+    r10 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -1,5 +1,6 @@
 """Each RTL block against its NumPy twin, in Amaranth's simulator (exhaustive where small)."""
 import gc
+import re
 import warnings
 
 import numpy as np
@@ -16,7 +17,8 @@ from hw.rtl.blocks.reduce import RangeReduce
 from hw.rtl.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundShift
 from hw.rtl.blocks.seed import LutSeed, MagicSeed, PolySeed, poly_cuts
 from hw.rtl.blocks.multiply import Product, Square
-from hw.spec.tiles import dsp_tiles, has_split
+from hw.spec.devices import DEFAULT_DEVICE
+from hw.spec.tiles import ROWS_ONLY, dsp_tiles, has_split, row_reduction, sum_levels
 from hw.rtl.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
 from hw.config import Config
 from hw.spec.datapath import datapath
@@ -354,6 +356,25 @@ def test_rows_only_product_is_exact_and_linear():
     assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
     cells = rtlil.convert(Product(24, 48, row_bits=64), emit_src=False).count("\n  cell ")
     assert cells < 48 * 30, f"{cells} cells"
+
+
+@pytest.mark.parametrize("a_width, b_width, split", [(8, 25, False), (11, 32, True), (11, 32, False), (6, 10, False)])
+def test_rows_only_product_spreads_its_levels(a_width, b_width, split):
+    """A product of LUT rows alone with its tile register (the 16-bit alpha gradients'
+    significand products) reduces its rows by at most the device's ``row_levels`` carry-save
+    levels before that register and the rest after it, and stays exact."""
+    rng = np.random.default_rng(a_width * b_width)
+    a = [int(v) for v in rng.integers(0, 1 << a_width, 500, dtype=np.uint64)] + [(1 << a_width) - 1]
+    b = [int(v) for v in rng.integers(0, 1 << b_width, 500, dtype=np.uint64)] + [(1 << b_width) - 1]
+    dut = Product(a_width, b_width, True, ROWS_ONLY, split)
+    got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
+    assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
+    held = len(set(re.findall(r"\\rows_(\d+)\b", rtlil.convert(dut, emit_src=False))))
+    rows = a_width                      # one row per bit of the narrow side; the wide side's tiles share them
+    assert held == row_reduction(rows, DEFAULT_DEVICE.row_levels)[1]
+    assert held == (2 if rows <= 6 else 3 if rows <= 9 else 4)
+    levels, final = sum_levels(a_width, b_width, row_bits=ROWS_ONLY)
+    assert levels <= DEFAULT_DEVICE.row_levels and (final > 0) == (rows > 6)
 
 
 @pytest.mark.parametrize("a_width, b_width", [(16, 16), (12, 27), (3, 9)])

@@ -7,7 +7,7 @@ rows instead of a DSP.
 """
 from .devices import DEFAULT_DEVICE
 
-__all__ = ["ROWS_ONLY", "tile_slices", "tiles", "product_width", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
+__all__ = ["ROWS_ONLY", "tile_slices", "tiles", "product_width", "row_reduction", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
 
 
 # ``row_bits`` at least this: every tile is LUT rows, with no DSP at all (a product with a constant
@@ -51,21 +51,29 @@ def tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, 
 
 
 def _levels(rows):
+    return row_reduction(rows)[0]
+
+
+def row_reduction(rows, limit=None):
+    """``(levels, rows left)``: 3:2 carry-save levels reducing ``rows`` rows to two, at most
+    ``limit`` of them."""
     levels = 0
-    while rows > 2:
+    while rows > 2 and (limit is None or levels < limit):
         rows, levels = rows - rows // 3, levels + 1
-    return levels
+    return levels, rows
 
 
 def sum_levels(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None):
     """Carry-save (3:2) levels of a product or square: ``(rows, final)``, those reducing its LUT
-    rows to two partial sums (beside the DSPs) and those reducing the DSP products and partial
-    sums before the carry chain. Counts every tile product and LUT row as its own row (an upper
-    bound: terms whose bits do not overlap share one)."""
+    rows to two partial sums (beside the DSPs; without DSP tiles at most the device's
+    ``row_levels``) and those reducing the DSP products and partial sums before the carry chain.
+    Counts every tile product and LUT row as its own row (an upper bound: terms whose bits do not
+    overlap share one)."""
     parts = tiles(a_width, b_width, square, row_bits, device, low_bits)
     rows = sum(min(a[1] - a[0], b[1] - b[0]) for a, b, as_rows, _ in parts if as_rows)
     dsp = sum(not as_rows for _, _, as_rows, _ in parts)
-    return _levels(rows), _levels(dsp + min(rows, 2))
+    levels, left = row_reduction(rows, None if dsp else device.row_levels)
+    return levels, _levels(dsp + left)
 
 
 def dsp_tiles(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None):

@@ -25,17 +25,20 @@ def _pack(terms, width):
     return [row[0] for row in rows]
 
 
-def _compress(m, values, width, name):
-    """3:2 carry-save compressors (one LUT level each) until at most two rows are left. Each
-    compressor's sum and carry are signals: left as nested expressions, Amaranth re-emits every
-    shared operand at each narrower width it is sliced to, and the netlist grows exponentially
-    with the number of rows."""
-    count = 0
+def _compress(m, values, width, name, levels=None):
+    """3:2 carry-save compressors (one LUT level each) until at most two rows are left, or (with
+    ``levels``) until the next compressor would be deeper than that. Each compressor's sum and
+    carry are signals: left as nested expressions, Amaranth re-emits every shared operand at each
+    narrower width it is sliced to, and the netlist grows exponentially with the number of rows."""
+    count, depths = 0, [0] * len(values)
     while len(values) > 2:
+        depth = max(depths[:3]) + 1
+        if levels is not None and depth > levels:
+            break
         x, y, z = values[:3]
         total, carry = Signal(width, name=f"{name}_sum{count}"), Signal(width, name=f"{name}_carry{count}")
         m.d.comb += [total.eq(x ^ y ^ z), carry.eq(((x & y) | (x & z) | (y & z)) << 1)]
-        values, count = values[3:] + [total, carry], count + 1
+        values, depths, count = values[3:] + [total, carry], depths[3:] + [depth, depth], count + 1
     return values
 
 
@@ -43,9 +46,10 @@ class Product(wiring.Component):
     """``p = a * b``, exact, as the sum of tile products ``a[i] * b[j] << (i + j)``: DSP-sized
     tiles (``device.dsp_width``: 16x16 on the iCE40UP5K, each one SB_MAC16), except thin ones (a
     side of at most ``row_bits`` bits, default the device's ``row_max_bits``), which are that many rows of AND gates, reduced by 3:2
-    carry-save compressors (one LUT level each) to two partial sums beside the DSPs. Terms whose
-    bits do not overlap share a row; the DSP products and the partial sums go through more
-    compressors down to two rows, then one carry chain.
+    carry-save compressors (one LUT level each) to two partial sums beside the DSPs (without DSP
+    tiles, at most the device's ``row_levels`` levels before the tile register and the rest after
+    it). Terms whose bits do not overlap share a row; the DSP products and the partial sums go
+    through more compressors down to two rows, then one carry chain.
 
     Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
     (out, ``a_width + b_width`` bits). Latency 0, plus 1 with ``cut``: a register after the DSP
@@ -91,8 +95,9 @@ class Product(wiring.Component):
                 continue
             wide, narrow = (x, y) if len(x) >= len(y) else (y, x)
             rows += [(Mux(narrow[bit], wide, 0), shift + bit) for bit in range(len(narrow))]
+        levels = self.device.row_levels if self.cut and not dsp else None
         partial = [register(m, self.en, value, f"rows_{i}", self.cut)
-                   for i, value in enumerate(_compress(m, _pack(rows, width), width, "rows"))]
+                   for i, value in enumerate(_compress(m, _pack(rows, width), width, "rows", levels))]
         values = [register(m, self.en, value, f"split_{i}", self.split)
                   for i, value in enumerate(_compress(m, _pack(dsp, width) + partial, width, "sums"))]
         if values:

@@ -18,6 +18,9 @@ class Device:
         Default: a product tile with a side of at most this many bits is built from LUT rows.
     split_min_bits : int
         A product whose final carry chain has at least this many bits may hold a register before it.
+    row_levels : int
+        Carry-save levels a product without DSP tiles spends on its LUT rows before its tile
+        register; the rest follow that register.
     delays : dict
         Rough logic delays in ns by step kind (``seed``, ``multiply``, ``subtract``, ``add``,
         ``normalize``, ``shift``, ``round``, ``lut``, ``to_dsp``), and ``dsp_in``/``dsp_out``: into
@@ -29,6 +32,7 @@ class Device:
     dsp_width: int
     row_max_bits: int
     split_min_bits: int
+    row_levels: int
     delays: dict = field(compare=False, hash=False, repr=False)
 
     def ns(self, step):

@@ -5,6 +5,9 @@ about 50-55 MHz, faster only through the DSP's internal registers).
 * DSP tiles: 16x16 unsigned (SB_MAC16). A tile with a side of at most 6 bits is cheaper as LUT
   rows (AND gates into a carry-save sum: a 16x6 tile costs about 100 LUTs where a DSP would be
   mostly wasted on it); units short of DSPs raise that per product.
+* A product of LUT rows alone reduces them by at most three carry-save levels (six rows) before
+  its tile register and the rest after it, where no DSP returns: eight rows of AND gates reduced
+  to two before that register took 22 ns (the 16-bit alpha gradients' significand products).
 * A product whose final carry chain has at least 40 bits (FP32-sized: the DSPs' return, the last
   compressors and such a chain exceed a 25 ns, 40 MHz, stage) may hold a second register before
   that chain.
@@ -23,7 +26,8 @@ from .device import Device
 
 __all__ = ["ICE40UP5K"]
 
-ICE40UP5K = Device("ice40up5k", dsp_width=16, row_max_bits=6, split_min_bits=40, delays={
+ICE40UP5K = Device("ice40up5k", dsp_width=16, row_max_bits=6, split_min_bits=40, row_levels=3,
+                   delays={
     "seed": 6, "multiply": 18, "subtract": 10, "add": 14, "normalize": 14, "shift": 14, "round": 10,
     "lut": 2.6, "to_dsp": 4.6, "dsp_in": 12.5, "dsp_out": 6.0,
     "chain": 5, "chain_per_bit": 0.28, "levels": 4, "wide_shift": 8, "wide_shift_per_bit": 0.45,
