@@ -87,17 +87,16 @@ class LogisticUnit(StreamUnit):
         shifted = (Cat(Const(0, tb - w), q) >> live["k"])
         e = Mux(shifted[tb:].any(), (1 << tb) - 1, shifted[:tb])
         live["q"] = q
-        if not backward:
+        if not backward:        # the small regime's operands, chosen before the reciprocal's table
             live["ratio"] = (Const(dp.small_one, w + 2) - q)[:w + 1]
+            live["q"] = Mux(live["small"], live["sigx"] << (w - man), q)
         live["e"] = e
         live = st.cut("e_operand", live)
         r = quad_table(m, st, en, f"{name}_recip", dp.recip, w, rows, device, "recip", 0, live.pop("e"))
         live = st.cut_each(quad_cuts("recip"), live)
         a_op, b_op = live.pop("q"), r
         if not backward:
-            small, ratio = live["small"], live.pop("ratio")
-            a_op = Mux(small, live["sigx"] << (w - man), a_op)
-            b_op = Mux(small, ratio, b_op)
+            b_op = Mux(live["small"], live.pop("ratio"), b_op)
             live.update(self._alignment(m, name, live))
         live = staged_product(m, st, en, name, "qr", live, a_op, b_op, 2 * w - qb, qb + 2, row_bits=rows,
                               device=device)
