@@ -5,7 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.spec.devices import DEFAULT_DEVICE
-from hw.spec.tiles import has_split, product_width, tiles
+from hw.spec.tiles import has_split, product_width, row_levels, tiles
 from hw.rtl.pipeline import register
 
 __all__ = ["Product", "Square", "multiply"]
@@ -95,7 +95,7 @@ class Product(wiring.Component):
                 continue
             wide, narrow = (x, y) if len(x) >= len(y) else (y, x)
             rows += [(Mux(narrow[bit], wide, 0), shift + bit) for bit in range(len(narrow))]
-        levels = self.device.row_levels if self.cut and not dsp else None
+        levels = row_levels(len(dsp), self.device) if self.cut else None
         partial = [register(m, self.en, value, f"rows_{i}", self.cut)
                    for i, value in enumerate(_compress(m, _pack(rows, width), width, "rows", levels))]
         values = [register(m, self.en, value, f"split_{i}", self.split)
