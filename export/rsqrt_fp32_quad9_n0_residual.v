@@ -5,7 +5,7 @@
 // Machine-readable description: rsqrt_fp32_quad9_n0_residual.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=rsqrt seed=quad table_bits=9 newton=0 lanes=1 device=ice40up5k rounding=residual
-// latency: 18 cycles (registers after unpack_count, unpack, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, residual_mid, residual_square_tiles, residual_square_split, residual_square, residual_product_tiles, residual_product_split, residual_product, residual_round, normalize, shift, out); initiation interval: 1.
+// latency: 15 cycles (registers after unpack_count, unpack, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, residual_mid, residual_square_tiles, residual_square_split, residual_square, residual_product_tiles, residual_product_split, residual_product, out); initiation interval: 1.
 // accuracy: max 0.5 ulp against the exact value, 4,294,967,296 inputs (all inputs; a recorded sweep of this golden model); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -36,9 +36,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg lane0_residual_product_tiles_sign;
   reg lane0_residual_product_split_sign;
   reg lane0_residual_product_sign;
-  reg lane0_residual_round_sign;
-  reg lane0_normalize_sign;
-  reg lane0_shift_sign;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -53,9 +50,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg valid_12;
   reg valid_13;
   reg valid_14;
-  reg valid_15;
-  reg valid_16;
-  reg valid_17;
   reg r1;
   reg [3:0] r2;
   reg [23:0] lane0_unpack_sig;
@@ -80,7 +74,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg [9:0] lane0_residual_product_tiles_k;
   reg [9:0] lane0_residual_product_split_k;
   reg [9:0] lane0_residual_product_k;
-  reg [9:0] lane0_residual_round_k;
   reg [22:0] r5;
   reg [24:0] lane0_seed_products_tiles_mr;
   reg [24:0] lane0_seed_products_mr;
@@ -104,9 +97,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg [1:0] lane0_residual_product_tiles_cls;
   reg [1:0] lane0_residual_product_split_cls;
   reg [1:0] lane0_residual_product_cls;
-  reg [1:0] lane0_residual_round_cls;
-  reg [1:0] lane0_normalize_cls;
-  reg [1:0] lane0_shift_cls;
   reg [66:0] lane0_seed_port__data;
   reg [13:0] lane0_seed_seed_products_tiles_1;
   reg [13:0] lane0_seed_a_14;
@@ -120,13 +110,13 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg [31:0] lane0_seed_seed_curve_0;
   reg [31:0] lane0_seed_r0;
   reg [24:0] a;
-  reg [23:0] lane0_residual_mid_t;
-  reg [23:0] lane0_residual_square_tiles_t;
-  reg [23:0] lane0_residual_square_split_t;
-  reg [23:0] lane0_residual_square_t;
-  reg [23:0] lane0_residual_product_tiles_t;
-  reg [23:0] lane0_residual_product_split_t;
-  reg [23:0] lane0_residual_product_t;
+  reg [22:0] lane0_residual_mid_t;
+  reg [22:0] lane0_residual_square_tiles_t;
+  reg [22:0] lane0_residual_square_split_t;
+  reg [22:0] lane0_residual_square_t;
+  reg [22:0] lane0_residual_product_tiles_t;
+  reg [22:0] lane0_residual_product_split_t;
+  reg [22:0] lane0_residual_product_t;
   reg [31:0] lane0_residual_square_mul_product_tile_0_0;
   reg [49:0] lane0_residual_square_mul_product_rows_0;
   reg [48:0] r7;
@@ -141,23 +131,13 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   reg [52:0] lane0_residual_product_mul_product_split_0;
   reg [51:0] r10;
   reg [52:0] lane0_residual_product_residual_product;
-  reg [24:0] lane0_residual_round_q;
-  reg [24:0] r11;
-  reg [1:0] lane0_pack_d_16;
-  reg [7:0] lane0_pack_top_27;
-  reg [7:0] lane0_pack_top_s;
-  reg lane0_pack_overflow_28;
-  reg lane0_pack_overflow_s;
-  reg [22:0] lane0_pack_kept;
-  reg lane0_pack_up;
-  reg [7:0] r12;
-  reg [23:0] r13;
+  reg [7:0] r11;
+  reg [23:0] r12;
 
   // Combinational logic, in data-flow order
-  wire n1 = ~out_valid;
-  assign in_ready = n1 | out_ready;
-  wire [31:0] n2 = lane0_shift_sign ? 32'h80000000 : 32'h0;
-  wire n3 = |5'h0;
+  wire [31:0] n1 = lane0_residual_product_sign ? 32'h80000000 : 32'h0;
+  wire n2 = ~out_valid;
+  assign in_ready = n2 | out_ready;
   wire lane0_unpack_frac_lz_l0_4 = ~in_x[0];
   wire lane0_unpack_frac_lz_l0_5 = ~in_x[2];
   wire lane0_unpack_frac_lz_l0_6 = ~in_x[4];
@@ -170,62 +150,57 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   wire lane0_unpack_frac_lz_l0_13 = ~in_x[18];
   wire lane0_unpack_frac_lz_l0_14 = ~in_x[20];
   wire lane0_unpack_frac_lz_l0_15 = ~in_x[22];
-  wire n4 = in_x[1] | in_x[2];
-  wire lane0_unpack_frac_lz_l1_2 = n4 ? lane0_unpack_frac_lz_l0_5 : lane0_unpack_frac_lz_l0_4;
-  wire n5 = ~n4;
-  wire n6 = in_x[5] | in_x[6];
-  wire lane0_unpack_frac_lz_l1_3 = n6 ? lane0_unpack_frac_lz_l0_7 : lane0_unpack_frac_lz_l0_6;
-  wire n7 = ~n6;
-  wire n8 = in_x[9] | in_x[10];
-  wire lane0_unpack_frac_lz_l1_4 = n8 ? lane0_unpack_frac_lz_l0_9 : lane0_unpack_frac_lz_l0_8;
-  wire n9 = ~n8;
-  wire n10 = in_x[13] | in_x[14];
-  wire lane0_unpack_frac_lz_l1_5 = n10 ? lane0_unpack_frac_lz_l0_11 : lane0_unpack_frac_lz_l0_10;
-  wire n11 = ~n10;
-  wire n12 = in_x[17] | in_x[18];
-  wire lane0_unpack_frac_lz_l1_6 = n12 ? lane0_unpack_frac_lz_l0_13 : lane0_unpack_frac_lz_l0_12;
-  wire n13 = ~n12;
-  wire n14 = in_x[21] | in_x[22];
-  wire lane0_unpack_frac_lz_l1_7 = n14 ? lane0_unpack_frac_lz_l0_15 : lane0_unpack_frac_lz_l0_14;
-  wire n15 = ~n14;
-  wire n16 = in_x[3] | in_x[4];
-  wire n17 = n16 | n6;
-  wire [1:0] lane0_unpack_frac_lz_l2_1 = n17 ? {n7, lane0_unpack_frac_lz_l1_3} : {n5, lane0_unpack_frac_lz_l1_2};
-  wire n18 = ~n17;
-  wire n19 = in_x[11] | in_x[12];
-  wire n20 = n19 | n10;
-  wire [1:0] lane0_unpack_frac_lz_l2_2 = n20 ? {n11, lane0_unpack_frac_lz_l1_5} : {n9, lane0_unpack_frac_lz_l1_4};
-  wire n21 = ~n20;
-  wire n22 = in_x[19] | in_x[20];
-  wire n23 = n22 | n14;
-  wire [1:0] lane0_unpack_frac_lz_l2_3 = n23 ? {n15, lane0_unpack_frac_lz_l1_7} : {n13, lane0_unpack_frac_lz_l1_6};
-  wire n24 = ~n23;
-  wire n25 = in_x[15] | in_x[16];
-  wire n26 = n25 | n12;
-  wire n27 = n26 | n23;
-  wire [2:0] lane0_unpack_frac_lz_l3_1 = n27 ? {n24, lane0_unpack_frac_lz_l2_3} : {n21, lane0_unpack_frac_lz_l2_2};
-  wire n28 = ~n27;
-  wire n29 = in_x[7] | in_x[8];
-  wire n30 = n29 | n8;
-  wire n31 = n30 | n20;
-  wire n32 = n31 | n27;
-  wire [2:0] lane0_unpack_frac_lz_l4_0 = n32 ? lane0_unpack_frac_lz_l3_1 : {n18, lane0_unpack_frac_lz_l2_1};
-  wire n33 = ~n32;
-  wire [8:0] n34 = 9'h181 - {4'h0, r2[3], r1, r2[2:0]};
-  wire lane0_unpack_fields_port_192_0 = |in_x[30:23];
-  wire [23:0] n35 = {lane0_unpack_sig[22:0], 1'b0} << {r2[3], r1, r2[2:0]};
-  wire [23:0] lane0_unpack_sig_38 = lane0_unpack_sig[23] ? lane0_unpack_sig : n35;
-  wire [29:0] n36 = {15'h0, lane0_seed_b} * {15'h0, lane0_seed_b};
-  wire [8:0] n37 = {1'b0, in_x[30:23]} - 9'h7f;
-  wire [8:0] lane0_unpack_fields_port_195_0 = lane0_unpack_fields_port_192_0 ? n37 : 9'h182;
-  wire [10:0] exp_62 = lane0_unpack_sig[23] ? {{3{r4}}, lane0_unpack_exp_40} : {{2{n34[8]}}, n34};
-  wire [10:0] exp_29 = -$signed({lane0_residual_round_k[9], lane0_residual_round_k});
-  wire [7:0] lane0_pack_top_at_29 = $signed(exp_29[7:0]) + $signed(8'h7d);
-  wire lane0_pack_overflow_at_29 = $signed(exp_29) >= $signed(11'h82);
-  wire [7:0] lane0_pack_top_at_30 = $signed(exp_29[7:0]) + $signed(8'h7e);
-  wire lane0_pack_overflow_at_30 = $signed(exp_29) >= $signed(11'h81);
-  wire [7:0] lane0_pack_top_at_31 = $signed(exp_29[7:0]) + $signed(8'h7f);
-  wire lane0_pack_overflow_at_31 = $signed(exp_29) >= $signed(11'h80);
+  wire n3 = in_x[1] | in_x[2];
+  wire lane0_unpack_frac_lz_l1_2 = n3 ? lane0_unpack_frac_lz_l0_5 : lane0_unpack_frac_lz_l0_4;
+  wire n4 = ~n3;
+  wire n5 = in_x[5] | in_x[6];
+  wire lane0_unpack_frac_lz_l1_3 = n5 ? lane0_unpack_frac_lz_l0_7 : lane0_unpack_frac_lz_l0_6;
+  wire n6 = ~n5;
+  wire n7 = in_x[9] | in_x[10];
+  wire lane0_unpack_frac_lz_l1_4 = n7 ? lane0_unpack_frac_lz_l0_9 : lane0_unpack_frac_lz_l0_8;
+  wire n8 = ~n7;
+  wire n9 = in_x[13] | in_x[14];
+  wire lane0_unpack_frac_lz_l1_5 = n9 ? lane0_unpack_frac_lz_l0_11 : lane0_unpack_frac_lz_l0_10;
+  wire n10 = ~n9;
+  wire n11 = in_x[17] | in_x[18];
+  wire lane0_unpack_frac_lz_l1_6 = n11 ? lane0_unpack_frac_lz_l0_13 : lane0_unpack_frac_lz_l0_12;
+  wire n12 = ~n11;
+  wire n13 = in_x[21] | in_x[22];
+  wire lane0_unpack_frac_lz_l1_7 = n13 ? lane0_unpack_frac_lz_l0_15 : lane0_unpack_frac_lz_l0_14;
+  wire n14 = ~n13;
+  wire n15 = in_x[3] | in_x[4];
+  wire n16 = n15 | n5;
+  wire [1:0] lane0_unpack_frac_lz_l2_1 = n16 ? {n6, lane0_unpack_frac_lz_l1_3} : {n4, lane0_unpack_frac_lz_l1_2};
+  wire n17 = ~n16;
+  wire n18 = in_x[11] | in_x[12];
+  wire n19 = n18 | n9;
+  wire [1:0] lane0_unpack_frac_lz_l2_2 = n19 ? {n10, lane0_unpack_frac_lz_l1_5} : {n8, lane0_unpack_frac_lz_l1_4};
+  wire n20 = ~n19;
+  wire n21 = in_x[19] | in_x[20];
+  wire n22 = n21 | n13;
+  wire [1:0] lane0_unpack_frac_lz_l2_3 = n22 ? {n14, lane0_unpack_frac_lz_l1_7} : {n12, lane0_unpack_frac_lz_l1_6};
+  wire n23 = ~n22;
+  wire n24 = in_x[15] | in_x[16];
+  wire n25 = n24 | n11;
+  wire n26 = n25 | n22;
+  wire [2:0] lane0_unpack_frac_lz_l3_1 = n26 ? {n23, lane0_unpack_frac_lz_l2_3} : {n20, lane0_unpack_frac_lz_l2_2};
+  wire n27 = ~n26;
+  wire n28 = in_x[7] | in_x[8];
+  wire n29 = n28 | n7;
+  wire n30 = n29 | n19;
+  wire n31 = n30 | n26;
+  wire [2:0] lane0_unpack_frac_lz_l4_0 = n31 ? lane0_unpack_frac_lz_l3_1 : {n17, lane0_unpack_frac_lz_l2_1};
+  wire n32 = ~n31;
+  wire [8:0] n33 = 9'h181 - {4'h0, r2[3], r1, r2[2:0]};
+  wire lane0_unpack_fields_port_194_0 = |in_x[30:23];
+  wire [23:0] n34 = {lane0_unpack_sig[22:0], 1'b0} << {r2[3], r1, r2[2:0]};
+  wire [23:0] lane0_unpack_sig_38 = lane0_unpack_sig[23] ? lane0_unpack_sig : n34;
+  wire [29:0] n35 = {15'h0, lane0_seed_b} * {15'h0, lane0_seed_b};
+  wire [8:0] n36 = {1'b0, in_x[30:23]} - 9'h7f;
+  wire [8:0] lane0_unpack_fields_port_197_0 = lane0_unpack_fields_port_194_0 ? n36 : 9'h182;
+  wire [10:0] exp_57 = lane0_unpack_sig[23] ? {{3{r4}}, lane0_unpack_exp_40} : {{2{n33[8]}}, n33};
+  wire [10:0] lane0_biased = $signed(11'h7e) - $signed({lane0_residual_product_k[9], lane0_residual_product_k});
+  wire n37 = $signed({lane0_biased[10], lane0_biased}) >= $signed(12'hff);
   wire [23:0] lane0_reduce_mr = exp[0] ? {sig[22:0], 1'b0} : sig;
   wire n38 = in_x[30:23] == 8'hff;
   wire n39 = ~|in_x[30:23];
@@ -234,13 +209,13 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   wire n42 = n40 ? 1'b0 : 1'b1;
   wire n43 = n41 ? 1'b1 : 1'b0;
   wire [1:0] lane0_unpack_cls_48 = n38 ? {1'b1, n42} : {1'b0, n43};
-  wire n44 = lane0_shift_cls == 2'h3;
-  wire n45 = lane0_shift_cls != 2'h1;
-  wire n46 = lane0_shift_sign & n45;
+  wire n44 = lane0_residual_product_cls == 2'h3;
+  wire n45 = lane0_residual_product_cls != 2'h1;
+  wire n46 = lane0_residual_product_sign & n45;
   wire n47 = n44 | n46;
-  wire n48 = lane0_shift_cls == 2'h1;
+  wire n48 = lane0_residual_product_cls == 2'h1;
   wire n49 = |{n47, n48};
-  wire n50 = lane0_shift_cls == 2'h2;
+  wire n50 = lane0_residual_product_cls == 2'h2;
   wire [28:0] lane0_seed_curve_p = {15'h0, lane0_seed_a_14} * {14'h0, lane0_seed_b_12};
   wire [14:0] n51 = lane0_seed_port__data[31] ? lane0_seed_b : 15'h0;
   wire [14:0] n52 = lane0_seed_port__data[32] ? lane0_seed_b : 15'h0;
@@ -503,39 +478,11 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
   wire [51:0] n281 = lane0_residual_product_mul_product_sums_sum0[51:0] & {n276[50:0], 1'b0};
   wire [51:0] n282 = n280 | n281;
   wire [52:0] lane0_residual_product_mul_p = lane0_residual_product_mul_product_split_0 + {r10, 1'b0};
-  wire [24:0] n283 = {1'b0, lane0_residual_product_t} + {24'h0, lane0_residual_product_residual_product[52]};
-  wire n284 = ~lane0_residual_round_q[24];
-  wire n285 = lane0_residual_round_q[23] & n284;
-  wire n286 = n285 ? 1'b1 : 1'b0;
-  wire [1:0] n287 = lane0_residual_round_q[24] ? 2'h2 : 2'h0;
-  wire [1:0] lane0_pack_d = {1'b0, n286} | n287;
-  wire n288 = |lane0_residual_round_q[24:23];
-  wire n289 = ~n288;
-  wire n290 = lane0_residual_round_q[22] & n289;
-  wire [7:0] n291 = n290 ? lane0_pack_top_at_29 : 8'h0;
-  wire [7:0] n292 = n285 ? lane0_pack_top_at_30 : 8'h0;
-  wire [7:0] n293 = n291 | n292;
-  wire [7:0] n294 = lane0_residual_round_q[24] ? lane0_pack_top_at_31 : 8'h0;
-  wire [7:0] lane0_pack_top = n293 | n294;
-  wire n295 = n290 ? lane0_pack_overflow_at_29 : 1'b0;
-  wire n296 = n285 ? lane0_pack_overflow_at_30 : 1'b0;
-  wire n297 = n295 | n296;
-  wire n298 = lane0_residual_round_q[24] ? lane0_pack_overflow_at_31 : 1'b0;
-  wire lane0_pack_overflow = n297 | n298;
-  wire [29:0] n299 = 30'h3fffffff << lane0_pack_d_16;
-  wire [29:0] n300 = ~n299;
-  wire [29:0] n301 = {3'h0, r11, 2'h0} & n300;
-  wire n302 = |n301;
-  wire lane0_pack_rnd_sticky = n3 | n302;
-  wire [25:0] n303 = {r11, 1'b0} >> lane0_pack_d_16;
-  wire n304 = lane0_pack_rnd_sticky | n303[0];
-  wire [26:0] lane0_pack_rnd_signal = {r11, 2'h0} >> lane0_pack_d_16;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n304;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_855_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n305 = n50 ? 31'h0 : lane0_pack_port_855_0;
-  wire [31:0] n306 = n48 ? {n2[31], 8'hff, n2[22:0]} : {1'b0, n305};
-  assign out_y = {r13[23], r12, r13[22:0]};
+  wire [31:0] n283 = {1'b0, lane0_biased[7:0], lane0_residual_product_t} + {31'h0, lane0_residual_product_residual_product[52]};
+  wire [31:0] n284 = n37 ? 32'h7f800000 : n283;
+  wire [31:0] n285 = n50 ? 32'h0 : n284;
+  wire [31:0] n286 = n48 ? {n1[31], 8'hff, n1[22:0]} : n285;
+  assign out_y = {r12[23], r11, r12[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -553,21 +500,18 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_residual_product_tiles_sign <= lane0_residual_square_sign;
       lane0_residual_product_split_sign <= lane0_residual_product_tiles_sign;
       lane0_residual_product_sign <= lane0_residual_product_split_sign;
-      lane0_residual_round_sign <= lane0_residual_product_sign;
-      lane0_normalize_sign <= lane0_residual_round_sign;
-      lane0_shift_sign <= lane0_normalize_sign;
-      r1 <= ~n32 ? 1'b0 : n28;
-      r2 <= {n33, lane0_unpack_frac_lz_l4_0};
-      lane0_unpack_sig <= {lane0_unpack_fields_port_192_0, in_x[22:0]};
+      r1 <= ~n31 ? 1'b0 : n27;
+      r2 <= {n32, lane0_unpack_frac_lz_l4_0};
+      lane0_unpack_sig <= {lane0_unpack_fields_port_194_0, in_x[22:0]};
       sig <= lane0_unpack_sig_38;
       lane0_seed_b <= sig[14:0];
       r3 <= ~exp[0] ? 1'b0 : sig[23];
       lane0_seed_mr <= exp[0] ? 1'b0 : sig[0];
-      lane0_seed_square_tile_0_0 <= n36;
+      lane0_seed_square_tile_0_0 <= n35;
       lane0_seed_b_12 <= lane0_seed_square_tile_0_0[29:15];
-      lane0_unpack_exp_40 <= ~lane0_unpack_fields_port_192_0 ? 8'h82 : n37[7:0];
-      r4 <= lane0_unpack_fields_port_195_0[8];
-      exp <= exp_62;
+      lane0_unpack_exp_40 <= ~lane0_unpack_fields_port_194_0 ? 8'h82 : n36[7:0];
+      r4 <= lane0_unpack_fields_port_197_0[8];
+      exp <= exp_57;
       lane0_seed_k <= exp[10:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_k <= lane0_seed_products_tiles_k;
@@ -580,7 +524,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_residual_product_tiles_k <= lane0_residual_square_k;
       lane0_residual_product_split_k <= lane0_residual_product_tiles_k;
       lane0_residual_product_k <= lane0_residual_product_split_k;
-      lane0_residual_round_k <= lane0_residual_product_k;
       r5 <= lane0_reduce_mr[23:1];
       lane0_seed_products_tiles_mr <= {r3, r5, lane0_seed_mr};
       lane0_seed_products_mr <= lane0_seed_products_tiles_mr;
@@ -604,9 +547,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_residual_product_tiles_cls <= lane0_residual_square_cls;
       lane0_residual_product_split_cls <= lane0_residual_product_tiles_cls;
       lane0_residual_product_cls <= lane0_residual_product_split_cls;
-      lane0_residual_round_cls <= lane0_residual_product_cls;
-      lane0_normalize_cls <= lane0_residual_round_cls;
-      lane0_shift_cls <= lane0_normalize_cls;
       lane0_seed_seed_products_tiles_1 <= lane0_seed_port__data[13:0];
       lane0_seed_a_14 <= lane0_seed_seed_products_tiles_1;
       lane0_seed_seed_products_tiles_0 <= lane0_seed_port__data[66:36];
@@ -619,7 +559,7 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_seed_seed_curve_0 <= n88;
       lane0_seed_r0 <= n89;
       a <= {lane0_residual_t, 1'b1};
-      lane0_residual_mid_t <= lane0_residual_t;
+      lane0_residual_mid_t <= lane0_residual_t[22:0];
       lane0_residual_square_tiles_t <= lane0_residual_mid_t;
       lane0_residual_square_split_t <= lane0_residual_square_tiles_t;
       lane0_residual_square_t <= lane0_residual_square_split_t;
@@ -640,17 +580,8 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       lane0_residual_product_mul_product_split_0 <= lane0_residual_product_mul_product_sums_sum1;
       r10 <= n282;
       lane0_residual_product_residual_product <= lane0_residual_product_mul_p;
-      lane0_residual_round_q <= n283;
-      r11 <= lane0_residual_round_q;
-      lane0_pack_d_16 <= lane0_pack_d;
-      lane0_pack_top_27 <= lane0_pack_top;
-      lane0_pack_top_s <= lane0_pack_top_27;
-      lane0_pack_overflow_28 <= lane0_pack_overflow;
-      lane0_pack_overflow_s <= lane0_pack_overflow_28;
-      lane0_pack_kept <= n303[22:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r12 <= n49 ? 8'hff : n305[30:23];
-      r13 <= n47 ? 24'h400000 : {n306[31], n306[22:0]};
+      r11 <= n49 ? 8'hff : n285[30:23];
+      r12 <= n47 ? 24'h400000 : {n286[31], n286[22:0]};
     end
   end
 
@@ -670,9 +601,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       valid_12 <= 1'b0;
       valid_13 <= 1'b0;
       valid_14 <= 1'b0;
-      valid_15 <= 1'b0;
-      valid_16 <= 1'b0;
-      valid_17 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -689,10 +617,7 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
       valid_12 <= valid_11;
       valid_13 <= valid_12;
       valid_14 <= valid_13;
-      valid_15 <= valid_14;
-      valid_16 <= valid_15;
-      valid_17 <= valid_16;
-      out_valid <= valid_17;
+      out_valid <= valid_14;
     end
   end
 
@@ -1231,9 +1156,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     lane0_residual_product_tiles_sign = 1'b0;
     lane0_residual_product_split_sign = 1'b0;
     lane0_residual_product_sign = 1'b0;
-    lane0_residual_round_sign = 1'b0;
-    lane0_normalize_sign = 1'b0;
-    lane0_shift_sign = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -1248,9 +1170,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     valid_12 = 1'b0;
     valid_13 = 1'b0;
     valid_14 = 1'b0;
-    valid_15 = 1'b0;
-    valid_16 = 1'b0;
-    valid_17 = 1'b0;
     out_valid = 1'b0;
     r1 = 1'b0;
     r2 = 4'h0;
@@ -1276,7 +1195,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     lane0_residual_product_tiles_k = 10'h0;
     lane0_residual_product_split_k = 10'h0;
     lane0_residual_product_k = 10'h0;
-    lane0_residual_round_k = 10'h0;
     r5 = 23'h0;
     lane0_seed_products_tiles_mr = 25'h0;
     lane0_seed_products_mr = 25'h0;
@@ -1300,9 +1218,6 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     lane0_residual_product_tiles_cls = 2'h0;
     lane0_residual_product_split_cls = 2'h0;
     lane0_residual_product_cls = 2'h0;
-    lane0_residual_round_cls = 2'h0;
-    lane0_normalize_cls = 2'h0;
-    lane0_shift_cls = 2'h0;
     lane0_seed_seed_products_tiles_1 = 14'h0;
     lane0_seed_a_14 = 14'h0;
     lane0_seed_seed_products_tiles_0 = 31'h0;
@@ -1315,13 +1230,13 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     lane0_seed_seed_curve_0 = 32'h0;
     lane0_seed_r0 = 32'h0;
     a = 25'h0;
-    lane0_residual_mid_t = 24'h0;
-    lane0_residual_square_tiles_t = 24'h0;
-    lane0_residual_square_split_t = 24'h0;
-    lane0_residual_square_t = 24'h0;
-    lane0_residual_product_tiles_t = 24'h0;
-    lane0_residual_product_split_t = 24'h0;
-    lane0_residual_product_t = 24'h0;
+    lane0_residual_mid_t = 23'h0;
+    lane0_residual_square_tiles_t = 23'h0;
+    lane0_residual_square_split_t = 23'h0;
+    lane0_residual_square_t = 23'h0;
+    lane0_residual_product_tiles_t = 23'h0;
+    lane0_residual_product_split_t = 23'h0;
+    lane0_residual_product_t = 23'h0;
     lane0_residual_square_mul_product_tile_0_0 = 32'h0;
     lane0_residual_square_mul_product_rows_0 = 50'h0;
     r7 = 49'h0;
@@ -1336,20 +1251,11 @@ module rsqrt_fp32_quad9_n0_residual (clk, rst, in_valid, in_ready, in_x, out_val
     lane0_residual_product_mul_product_split_0 = 53'h0;
     r10 = 52'h0;
     lane0_residual_product_residual_product = 53'h0;
-    lane0_residual_round_q = 25'h0;
-    r11 = 25'h0;
-    lane0_pack_d_16 = 2'h0;
-    lane0_pack_top_27 = 8'h0;
-    lane0_pack_top_s = 8'h0;
-    lane0_pack_overflow_28 = 1'b0;
-    lane0_pack_overflow_s = 1'b0;
-    lane0_pack_kept = 23'h0;
-    lane0_pack_up = 1'b0;
-    r12 = 8'h0;
-    r13 = 24'h0;
+    r11 = 8'h0;
+    r12 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[30:23], lane0_seed_square_tile_0_0[14:0], lane0_unpack_fields_port_195_0[7:0], lane0_reduce_mr[0], lane0_seed_seed_curve_1[14:0], lane0_seed_seed_products_2[14:0], lane0_seed_r0[6:0], lane0_residual_product_mul_product_tile_32_0[31:21], lane0_residual_product_residual_product[51:0], n303[25:23], lane0_pack_rnd_signal[26:1], n306[30:23]};
+  wire unused_bits = ^{n1[30:23], lane0_seed_square_tile_0_0[14:0], lane0_unpack_fields_port_197_0[7:0], lane0_reduce_mr[0], lane0_seed_seed_curve_1[14:0], lane0_seed_seed_products_2[14:0], lane0_seed_r0[6:0], lane0_residual_product_mul_product_tile_32_0[31:21], lane0_residual_product_residual_product[51:0], n286[30:23]};
 endmodule

@@ -121,8 +121,26 @@ def test_fp32_residual_rounding_unit_matches_golden(pipeline):
     config = Config("fp32", pipeline=pipeline)
     assert config.rounding == "residual"
     x = np.random.default_rng(15).integers(0, 1 << 31, 1500, dtype=np.uint64)
+    powers = np.arange(1, 255, dtype=np.uint64) << np.uint64(23)           # 1/sqrt(4**n): T + 1 carries
+    specials = np.array([0, 1 << 31, 0x7F800000, 0xFF800000, 0x7FC00000, 0xBF800000, 1, 0x7FFFFF, 0x7F7FFFFF],
+                        dtype=np.uint64)
+    x = np.concatenate([x, powers, powers + np.uint64(1), powers - np.uint64(1), specials])
     got, _ = stream(config, {"x": x})
     assert np.array_equal(got, evaluate(config, x)[0].astype(np.uint64))
+
+
+def test_residual_rounding_overflows_to_infinity():
+    """A format with few exponent bits (e3m13) whose smallest inputs have results beyond the
+    largest finite number: the exactly decided result packs to +inf there, also where only the
+    rounding increment carries it over, as the golden model does."""
+    config = Config("e3m13")
+    assert config.rounding == "residual"
+    x = np.concatenate([np.arange(0, 1 << 12, dtype=np.uint64),
+                        np.random.default_rng(17).integers(0, 1 << 16, 800, dtype=np.uint64)])
+    y = evaluate(config, x)[0].astype(np.uint64)
+    assert (y == config.format.inf).sum() > 100 and (y < config.format.inf).sum() > 1000
+    got, _ = stream(config, {"x": x})
+    assert np.array_equal(got, y)
 
 
 @pytest.mark.parametrize("pipeline", [None, 0, 2])

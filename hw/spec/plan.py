@@ -175,20 +175,25 @@ def _core_cuts(config, dp):
 
 def _residual_cuts(device, res):
     """The exact last-bit decision (:mod:`hw.spec.residual`): ``T`` clamped and ``Y = 2T + 1``;
-    ``Y**2``; ``Y**2 * MR`` modulo ``2**low_bits``; ``T`` plus its sign bit."""
+    ``Y**2``; ``Y**2 * MR`` modulo ``2**low_bits``, whose sign bit the unit adds where it packs
+    ``T``."""
     lut = device.ns("lut")
     return ([Cut("residual_mid", device.chain_ns(res.precision) + lut)]
             + _product_cuts(device, "residual_square", res.y_bits, res.y_bits, square=True,
                             row_bits=res.row_bits)
             + _product_cuts(device, "residual_product", 2 * res.y_bits, res.mr_bits, row_bits=res.row_bits,
-                            low_bits=res.low_bits)
-            + [Cut("residual_round", device.chain_ns(res.precision + 1))])
+                            low_bits=res.low_bits))
 
 
 def rsqrt_cuts(config):
-    """The inverse square root: unpack, the core, normalize, shift, round/pack."""
-    device = config.device_model
-    cuts = _unpack_cuts(config.format, device) + _core_cuts(config, datapath(config))
+    """The inverse square root: unpack, the core, normalize, shift, round/pack; after the exact
+    decision (rounding ``residual``) the result is already rounded: its packing, one increment,
+    precedes the output register."""
+    device, dp = config.device_model, datapath(config)
+    cuts = _unpack_cuts(config.format, device) + _core_cuts(config, dp)
+    if dp.residual is not None:
+        out = device.chain_ns(config.format.width - 1) + 2 * device.ns("lut")
+        return tuple(cuts + [Cut("out", out, mandatory=True)])
     return tuple(cuts + [Cut("normalize", device.ns("normalize")), Cut("shift", device.ns("shift")),
                          Cut("out", device.ns("round"), mandatory=True)])
 

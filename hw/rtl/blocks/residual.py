@@ -8,15 +8,16 @@ __all__ = ["residual_round"]
 
 
 def residual_round(m, en, st, name, res, device, r, live):
-    """Replace ``r`` (``res.r_bits`` fraction bits, within half an ulp of ``1/sqrt(MR)``, ``MR`` in
-    ``live["mr"]``) by the correctly rounded significand ``T`` or ``T + 1`` at the result's last
-    place, in the same format: ``T = r`` truncated to ``precision`` bits and clamped to one
-    binade, ``Y = 2T + 1`` the midpoint above it, ``Y**2``, then ``Y**2 * MR`` modulo
-    ``2**low_bits``, whose top bit is set when the exact value lies above the midpoint.
+    """Decide the correctly rounded significand ``T`` or ``T + 1`` (at the result's last place) of
+    ``1/sqrt(MR)`` from ``r`` (``res.r_bits`` fraction bits, within half an ulp; ``MR`` in
+    ``live["mr"]``): ``T = r`` truncated to ``precision`` bits and clamped to one binade, ``Y =
+    2T + 1`` the midpoint above it, ``Y**2``, then ``Y**2 * MR`` modulo ``2**low_bits``, whose top
+    bit ``up`` is set when the exact value lies above the midpoint.
 
     Cuts (:func:`hw.spec.plan.rsqrt_cuts`): ``residual_mid``, the square's and the product's tile
-    and split registers and their own, ``residual_round``; the ``live`` side values are carried
-    beside them; the products' tiles are ``device``'s. Returns ``(r, live)``.
+    and split registers and their own; the ``live`` side values are carried beside them; the
+    products' tiles are ``device``'s. Returns ``(t, up, live)``; the caller adds ``up`` where it
+    packs ``T`` (a carry out of ``T`` is the next binade's ``2**(precision - 1)``).
     """
     p, shift = res.precision, res.r_bits - res.precision
     top = r[shift:]
@@ -29,6 +30,4 @@ def residual_round(m, en, st, name, res, device, r, live):
     live = staged_product(m, st, en, name, "residual_product", live, square, live["mr"], 0, res.low_bits,
                           res.row_bits, device, low_bits=res.low_bits)
     up = live.pop("residual_product")[-1]
-    t = live.pop("t")
-    live = st.cut("residual_round", {**live, "q": t + up})
-    return Cat(Const(0, shift), live.pop("q")), live
+    return live.pop("t"), up, live

@@ -13,7 +13,9 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
     ``live`` holds the side-band values carried through the core's cuts (``seed`` and three to six
     per Newton stage). Returns ``(r, r_bits, live)``: ``r`` with ``r_bits`` fraction bits
     (``seed_bits`` without a Newton stage, else ``work_bits``) and ``live`` with ``k`` added, so
-    that ``1/sqrt(operand) ~= r / 2**r_bits * 2**-k``.
+    that ``1/sqrt(operand) ~= r / 2**r_bits * 2**-k``. With the exact decision
+    (``dp.residual``), ``r`` is ``T`` (``precision`` fraction bits) and ``live["up"]`` the bit to
+    add at its last place for the correctly rounded result.
     """
     reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
     m.d.comb += [reduce.exp.eq(exp), reduce.sig.eq(sig)]
@@ -45,6 +47,7 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live):
         live = st.cut_each(steps, live)
         r, live["mr"], r_bits = stage.r_next, stage.mr_next, dp.work_bits
     if dp.residual is not None:
-        r, live = residual_round(m, en, st, name, dp.residual, dp.device, r, live)
+        r, up, live = residual_round(m, en, st, name, dp.residual, dp.device, r, live)
+        live["up"], r_bits = up, dp.residual.precision
     del live["mr"]
     return r, r_bits, live

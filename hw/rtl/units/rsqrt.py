@@ -1,5 +1,5 @@
 """The streaming inverse-square-root unit (golden twin: golden.rsqrt.rsqrt)."""
-from amaranth.hdl import Mux, Signal
+from amaranth.hdl import Cat, Mux, Signal, signed
 from amaranth.lib import data
 
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
@@ -40,8 +40,11 @@ class RsqrtUnit(StreamUnit):
     (unpack's count and shift, seed [, the pwl seed's tile register and line: +2; the quad seed's:
     +4], 7 per Newton stage (its three products, each with the register after its DSP tiles, and
     ``3 - m*r**2``; +1 per product with a sum of 40 bits or more, its split register: FP32 +2 in
-    the first stage, +3 in later ones), normalize, shift, round/pack), fewer with
-    ``config.pipeline`` (:mod:`hw.spec.plan`);
+    the first stage, +3 in later ones), normalize, shift, round/pack); with the exact last-bit
+    decision (``rounding="residual"``, the FP32 default: 15 cycles) its seven registers
+    (:func:`~hw.rtl.blocks.residual.residual_round`) and no normalize or shift, the decided result
+    packed by one increment before the output register; fewer with ``config.pipeline``
+    (:mod:`hw.spec.plan`);
     when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid | o.ready``) and
     nothing is lost. Results leave in input order.
 
@@ -54,6 +57,18 @@ class RsqrtUnit(StreamUnit):
     def __init__(self, config: Config):
         super().__init__(config, input_layout(config), output_layout(config))
         self.dp = datapath(config)
+    def _pack_decided(self, m, name, t, up, k):
+        """The word of the correctly rounded ``(T + up) / 2**precision * 2**-k`` (``T`` in one
+        binade, ``up`` from the exact decision): ``T``'s fraction below the biased exponent, plus
+        ``up``, whose carry out of the significand is the next binade (out of the largest binade:
+        exactly +inf's word); +inf where the exponent is beyond the largest already (formats whose
+        results can exceed the largest finite number)."""
+        fmt = self.config.format
+        biased = Signal(signed(self.dp.exp_width + 2), name=f"{name}_biased")
+        m.d.comb += biased.eq(fmt.bias - 1 - k)
+        word = Cat(t[:fmt.man_bits], biased[:fmt.exp_bits]) + up
+        return Mux(biased >= fmt.exp_max_field, fmt.inf, word)
+
     def _lane(self, m, en, lane, st):
         config, dp, fmt = self.config, self.dp, self.config.format
         name = f"lane{lane}"
@@ -67,13 +82,16 @@ class RsqrtUnit(StreamUnit):
         sign, cls, k = live["sign"], live["cls"], live["k"]
 
         if config.is_float:
-            w = dp.work_bits
-            pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
-                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False,
-                cuts=st.on_each(PACK_CUTS))
-            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
-            live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
-            sign, cls = live["sign"], live["cls"]
+            if dp.residual is not None:
+                packed = self._pack_decided(m, name, r, live["up"], k)
+            else:
+                w = dp.work_bits
+                pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
+                    fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False,
+                    cuts=st.on_each(PACK_CUTS))
+                m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
+                live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
+                sign, cls, packed = live["sign"], live["cls"], pack.bits
             result = Signal(fmt.width, name=f"{name}_result")
             with m.If((cls == Cls.NAN) | (sign & (cls != Cls.ZERO))):
                 m.d.comb += result.eq(fmt.quiet_nan)
@@ -82,7 +100,7 @@ class RsqrtUnit(StreamUnit):
             with m.Elif(cls == Cls.INF):
                 m.d.comb += result.eq(0)
             with m.Else():
-                m.d.comb += result.eq(pack.bits)
+                m.d.comb += result.eq(packed)
             out = st.cut("out", {"y": result})
             m.d.comb += self.o.payload.y[lane].eq(out["y"])
         else:
