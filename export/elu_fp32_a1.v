@@ -140,18 +140,18 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_curve_k_sat;
   reg lane0_seed_sum_k_sat;
   reg [32:0] lane0_seed_sum_k_mask;
-  reg [7:0] lane0_pack_top_at_56_r;
+  reg lane0_pack_overflow_at_54_r;
+  reg [7:0] lane0_pack_top_at_55_r;
   reg [4:0] lane0_pack_d_at_57_r;
   reg [4:0] lane0_pack_d_at_56_r;
   reg [4:0] lane0_pack_d_at_55_r;
   reg [4:0] lane0_pack_d_at_54_r;
+  reg lane0_pack_overflow_at_55_r;
+  reg [7:0] lane0_pack_top_at_56_r;
   reg lane0_pack_overflow_at_56_r;
   reg [7:0] lane0_pack_top_at_57_r;
   reg lane0_pack_overflow_at_57_r;
   reg [7:0] lane0_pack_top_at_54_r;
-  reg lane0_pack_overflow_at_54_r;
-  reg [7:0] lane0_pack_top_at_55_r;
-  reg lane0_pack_overflow_at_55_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r9;
@@ -199,7 +199,6 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_pack_lead_3;
   reg [32:0] r14;
   reg [57:0] lane0_pack_v_lead;
-  reg [57:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -208,8 +207,10 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg [28:0] lane0_pack_rnd_v;
+  reg lane0_pack_sticky;
   reg [22:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -521,21 +522,21 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n254 = lane0_seed_curve_k_shift > 10'h1e;
   wire n255 = lane0_seed_curve_k_shift > 10'h1f;
   wire n256 = lane0_seed_curve_k_shift > 10'h20;
-  wire [7:0] n257 = $signed(exp[7:0]) + $signed(8'h7f);
-  wire n258 = $signed(exp) < $signed(12'hf82);
+  wire lane0_pack_overflow_at_54 = $signed(exp) >= $signed(12'h82);
+  wire [7:0] n257 = $signed(exp[7:0]) + $signed(8'h7e);
+  wire n258 = $signed(exp) < $signed(12'hf83);
   wire n259 = $signed(exp) < $signed(12'hf68);
   wire [4:0] n260 = $signed(5'h4) - $signed(exp[4:0]);
   wire [4:0] n261 = n259 ? 5'h1c : n260;
-  wire lane0_pack_overflow_at_56 = $signed(exp) >= $signed(12'h80);
-  wire [7:0] n262 = $signed(exp[7:0]) + $signed(8'h80);
-  wire n263 = $signed(exp) < $signed(12'hf81);
-  wire lane0_pack_overflow_at_57 = $signed(exp) >= $signed(12'h7f);
-  wire [7:0] n264 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n265 = $signed(exp) < $signed(12'hf84);
-  wire lane0_pack_overflow_at_54 = $signed(exp) >= $signed(12'h82);
-  wire [7:0] n266 = $signed(exp[7:0]) + $signed(8'h7e);
-  wire n267 = $signed(exp) < $signed(12'hf83);
   wire lane0_pack_overflow_at_55 = $signed(exp) >= $signed(12'h81);
+  wire [7:0] n262 = $signed(exp[7:0]) + $signed(8'h7f);
+  wire n263 = $signed(exp) < $signed(12'hf82);
+  wire lane0_pack_overflow_at_56 = $signed(exp) >= $signed(12'h80);
+  wire [7:0] n264 = $signed(exp[7:0]) + $signed(8'h80);
+  wire n265 = $signed(exp) < $signed(12'hf81);
+  wire lane0_pack_overflow_at_57 = $signed(exp) >= $signed(12'h7f);
+  wire [7:0] n266 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n267 = $signed(exp) < $signed(12'hf84);
   wire [31:0] n268 = {16'h0, lane0_table_b[27:12]} * {16'h0, lane0_table_b[27:12]};
   wire [15:0] n269 = lane0_table_b[28] ? lane0_table_b[27:12] : 16'h0;
   wire [1:0] n270 = lane0_table_b[29] ? lane0_table_b[29:28] : 2'h0;
@@ -792,19 +793,20 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n493 = lane0_pack_lead_2 ? lane0_pack_overflow_at_56_r : 1'b0;
   wire n494 = n486 | n493;
   wire lane0_pack_overflow_39 = n494 | n471;
-  wire n495 = |lane0_pack_rnd_v[29:0];
+  wire n495 = |lane0_pack_v_lead[29:0];
   wire [58:0] n496 = 59'h7ffffffffffffff << lane0_pack_d;
   wire [58:0] n497 = ~n496;
-  wire [58:0] n498 = {31'h0, lane0_pack_rnd_v[57:30]} & n497;
+  wire [58:0] n498 = {31'h0, lane0_pack_rnd_v[28:1]} & n497;
   wire n499 = |n498;
-  wire lane0_pack_rnd_sticky = n495 | n499;
-  wire [26:0] n500 = lane0_pack_rnd_v[57:31] >> lane0_pack_d;
-  wire n501 = lane0_pack_rnd_sticky | n500[0];
-  wire [27:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[57:30] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n501;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1500_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [31:0] n502 = n294 ? {1'b1, lane0_pack_port_1500_0} : lane0_shift_x_raw;
+  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n499;
+  wire [26:0] n500 = lane0_pack_rnd_v[28:2] >> lane0_pack_d;
+  wire [30:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 31'h1;
+  wire n501 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [27:0] lane0_pack_guard_43 = lane0_pack_rnd_v[28:1] >> lane0_pack_d;
+  wire n502 = lane0_pack_guard & n501;
+  wire [30:0] n503 = n502 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [30:0] lane0_pack_port_1505_0 = lane0_pack_overflow_s ? 31'h7f800000 : n503;
+  wire [31:0] n504 = n294 ? {1'b1, lane0_pack_port_1505_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -909,18 +911,18 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_curve_k_sat <= lane0_seed_products_k_sat;
       lane0_seed_sum_k_sat <= lane0_seed_curve_k_sat;
       lane0_seed_sum_k_mask <= lane0_seed_curve_k_sat ? 33'h0 : {n256, n255, n254, n253, n252, n251, n250, n249, n248, n247, n246, n245, n244, n243, n242, n241, n240, n239, n238, n237, n236, n235, n234, n233, n232, n231, n230, n229, n228, n227, n226, n225, n224};
-      lane0_pack_top_at_56_r <= n258 ? 8'h0 : n257;
-      lane0_pack_d_at_57_r <= ~n263 ? 5'h3 : n261;
-      lane0_pack_d_at_56_r <= ~n258 ? 5'h2 : n261;
-      lane0_pack_d_at_55_r <= ~n267 ? 5'h1 : n261;
-      lane0_pack_d_at_54_r <= ~n265 ? 5'h0 : n261;
-      lane0_pack_overflow_at_56_r <= lane0_pack_overflow_at_56;
-      lane0_pack_top_at_57_r <= n263 ? 8'h0 : n262;
-      lane0_pack_overflow_at_57_r <= lane0_pack_overflow_at_57;
-      lane0_pack_top_at_54_r <= n265 ? 8'h0 : n264;
       lane0_pack_overflow_at_54_r <= lane0_pack_overflow_at_54;
-      lane0_pack_top_at_55_r <= n267 ? 8'h0 : n266;
+      lane0_pack_top_at_55_r <= n258 ? 8'h0 : n257;
+      lane0_pack_d_at_57_r <= ~n265 ? 5'h3 : n261;
+      lane0_pack_d_at_56_r <= ~n263 ? 5'h2 : n261;
+      lane0_pack_d_at_55_r <= ~n258 ? 5'h1 : n261;
+      lane0_pack_d_at_54_r <= ~n267 ? 5'h0 : n261;
       lane0_pack_overflow_at_55_r <= lane0_pack_overflow_at_55;
+      lane0_pack_top_at_56_r <= n263 ? 8'h0 : n262;
+      lane0_pack_overflow_at_56_r <= lane0_pack_overflow_at_56;
+      lane0_pack_top_at_57_r <= n265 ? 8'h0 : n264;
+      lane0_pack_overflow_at_57_r <= lane0_pack_overflow_at_57;
+      lane0_pack_top_at_54_r <= n267 ? 8'h0 : n266;
       lane0_table_square_tile_0_0 <= n268;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r9 <= n279;
@@ -967,7 +969,6 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_lead_3 <= r13[24];
       r14 <= lane0_v[56:24];
       lane0_pack_v_lead <= {r13[24], r14, r13[23:0]};
-      lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n474;
       lane0_pack_lead_1 <= n480;
       lane0_pack_lead_2 <= n488;
@@ -976,9 +977,11 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_rnd_v <= {lane0_pack_v_lead[57:30], n495};
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n500[22:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n292 ? 32'h7fc00000 : n502;
+      lane0_pack_guard <= lane0_pack_guard_43[0];
+      out_y <= n292 ? 32'h7fc00000 : n504;
     end
   end
 
@@ -1667,18 +1670,18 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_curve_k_sat = 1'b0;
     lane0_seed_sum_k_sat = 1'b0;
     lane0_seed_sum_k_mask = 33'h0;
-    lane0_pack_top_at_56_r = 8'h0;
+    lane0_pack_overflow_at_54_r = 1'b0;
+    lane0_pack_top_at_55_r = 8'h0;
     lane0_pack_d_at_57_r = 5'h0;
     lane0_pack_d_at_56_r = 5'h0;
     lane0_pack_d_at_55_r = 5'h0;
     lane0_pack_d_at_54_r = 5'h0;
+    lane0_pack_overflow_at_55_r = 1'b0;
+    lane0_pack_top_at_56_r = 8'h0;
     lane0_pack_overflow_at_56_r = 1'b0;
     lane0_pack_top_at_57_r = 8'h0;
     lane0_pack_overflow_at_57_r = 1'b0;
     lane0_pack_top_at_54_r = 8'h0;
-    lane0_pack_overflow_at_54_r = 1'b0;
-    lane0_pack_top_at_55_r = 8'h0;
-    lane0_pack_overflow_at_55_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r9 = 35'h0;
@@ -1725,7 +1728,6 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_lead_3 = 1'b0;
     r14 = 33'h0;
     lane0_pack_v_lead = 58'h0;
-    lane0_pack_rnd_v = 58'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
@@ -1734,12 +1736,14 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_rnd_v = 29'h0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 23'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 32'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_247_0[7:0], n213[3:0], n218[0], n218[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], lane0_v[23:0], n500[26:23], lane0_pack_rnd_signal[27:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_247_0[7:0], n213[3:0], n218[0], n218[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], lane0_v[23:0], n500[26:23], lane0_pack_guard_43[27:1]};
 endmodule

@@ -163,18 +163,18 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [9:0] lane0_product_tiles_k;
   reg [9:0] lane0_product_split_k;
   reg [11:0] exp;
-  reg [7:0] lane0_pack_top_at_56_r;
+  reg lane0_pack_overflow_at_54_r;
+  reg [7:0] lane0_pack_top_at_55_r;
   reg [4:0] lane0_pack_d_at_57_r;
   reg [4:0] lane0_pack_d_at_56_r;
   reg [4:0] lane0_pack_d_at_55_r;
   reg [4:0] lane0_pack_d_at_54_r;
+  reg lane0_pack_overflow_at_55_r;
+  reg [7:0] lane0_pack_top_at_56_r;
   reg lane0_pack_overflow_at_56_r;
   reg [7:0] lane0_pack_top_at_57_r;
   reg lane0_pack_overflow_at_57_r;
   reg [7:0] lane0_pack_top_at_54_r;
-  reg lane0_pack_overflow_at_54_r;
-  reg [7:0] lane0_pack_top_at_55_r;
-  reg lane0_pack_overflow_at_55_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r10;
@@ -218,7 +218,6 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [57:0] v;
   reg lane0_pack_lead_3;
   reg [57:0] lane0_pack_v_lead;
-  reg [57:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -227,8 +226,10 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg [28:0] lane0_pack_rnd_v;
+  reg lane0_pack_sticky;
   reg [22:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -570,21 +571,21 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [47:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n257 = $signed(lane0_product_split_eg) - $signed({2'h0, lane0_product_split_k});
   wire [11:0] lane0_exp = $signed(n257) + $signed(12'h0);
-  wire [7:0] n258 = $signed(exp[7:0]) + $signed(8'h7f);
-  wire n259 = $signed(exp) < $signed(12'hf82);
+  wire lane0_pack_overflow_at_54 = $signed(exp) >= $signed(12'h82);
+  wire [7:0] n258 = $signed(exp[7:0]) + $signed(8'h7e);
+  wire n259 = $signed(exp) < $signed(12'hf83);
   wire n260 = $signed(exp) < $signed(12'hf68);
   wire [4:0] n261 = $signed(5'h4) - $signed(exp[4:0]);
   wire [4:0] n262 = n260 ? 5'h1c : n261;
-  wire lane0_pack_overflow_at_56 = $signed(exp) >= $signed(12'h80);
-  wire [7:0] n263 = $signed(exp[7:0]) + $signed(8'h80);
-  wire n264 = $signed(exp) < $signed(12'hf81);
-  wire lane0_pack_overflow_at_57 = $signed(exp) >= $signed(12'h7f);
-  wire [7:0] n265 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n266 = $signed(exp) < $signed(12'hf84);
-  wire lane0_pack_overflow_at_54 = $signed(exp) >= $signed(12'h82);
-  wire [7:0] n267 = $signed(exp[7:0]) + $signed(8'h7e);
-  wire n268 = $signed(exp) < $signed(12'hf83);
   wire lane0_pack_overflow_at_55 = $signed(exp) >= $signed(12'h81);
+  wire [7:0] n263 = $signed(exp[7:0]) + $signed(8'h7f);
+  wire n264 = $signed(exp) < $signed(12'hf82);
+  wire lane0_pack_overflow_at_56 = $signed(exp) >= $signed(12'h80);
+  wire [7:0] n265 = $signed(exp[7:0]) + $signed(8'h80);
+  wire n266 = $signed(exp) < $signed(12'hf81);
+  wire lane0_pack_overflow_at_57 = $signed(exp) >= $signed(12'h7f);
+  wire [7:0] n267 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n268 = $signed(exp) < $signed(12'hf84);
   wire [31:0] n269 = {16'h0, lane0_table_b[27:12]} * {16'h0, lane0_table_b[27:12]};
   wire [15:0] n270 = lane0_table_b[28] ? lane0_table_b[27:12] : 16'h0;
   wire [1:0] n271 = lane0_table_b[29] ? lane0_table_b[29:28] : 2'h0;
@@ -840,23 +841,24 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n493 = lane0_pack_lead_2 ? lane0_pack_overflow_at_56_r : 1'b0;
   wire n494 = n486 | n493;
   wire lane0_pack_overflow_39 = n494 | n471;
-  wire n495 = |lane0_pack_rnd_v[29:0];
+  wire n495 = |lane0_pack_v_lead[29:0];
   wire [58:0] n496 = 59'h7ffffffffffffff << lane0_pack_d;
   wire [58:0] n497 = ~n496;
-  wire [58:0] n498 = {31'h0, lane0_pack_rnd_v[57:30]} & n497;
+  wire [58:0] n498 = {31'h0, lane0_pack_rnd_v[28:1]} & n497;
   wire n499 = |n498;
-  wire lane0_pack_rnd_sticky = n495 | n499;
-  wire [26:0] n500 = lane0_pack_rnd_v[57:31] >> lane0_pack_d;
-  wire n501 = lane0_pack_rnd_sticky | n500[0];
-  wire [27:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[57:30] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n501;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1645_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n502 = n43 ? 31'h7f800000 : lane0_pack_port_1645_0;
-  wire [31:0] n503 = n44 ? 32'h0 : {1'b0, n502};
-  wire [31:0] n504 = n298 ? 32'h0 : n503;
-  wire [31:0] n505 = n296 ? n504 : {1'b0, lane0_shift_g_raw};
-  wire [31:0] n506 = n505 | n2;
+  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n499;
+  wire [26:0] n500 = lane0_pack_rnd_v[28:2] >> lane0_pack_d;
+  wire [30:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 31'h1;
+  wire n501 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [27:0] lane0_pack_guard_43 = lane0_pack_rnd_v[28:1] >> lane0_pack_d;
+  wire n502 = lane0_pack_guard & n501;
+  wire [30:0] n503 = n502 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [30:0] lane0_pack_port_1650_0 = lane0_pack_overflow_s ? 31'h7f800000 : n503;
+  wire [30:0] n504 = n43 ? 31'h7f800000 : lane0_pack_port_1650_0;
+  wire [31:0] n505 = n44 ? 32'h0 : {1'b0, n504};
+  wire [31:0] n506 = n298 ? 32'h0 : n505;
+  wire [31:0] n507 = n296 ? n506 : {1'b0, lane0_shift_g_raw};
+  wire [31:0] n508 = n507 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -983,18 +985,18 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_product_tiles_k <= lane0_seed_sum_k;
       lane0_product_split_k <= lane0_product_tiles_k;
       exp <= lane0_exp;
-      lane0_pack_top_at_56_r <= n259 ? 8'h0 : n258;
-      lane0_pack_d_at_57_r <= ~n264 ? 5'h3 : n262;
-      lane0_pack_d_at_56_r <= ~n259 ? 5'h2 : n262;
-      lane0_pack_d_at_55_r <= ~n268 ? 5'h1 : n262;
-      lane0_pack_d_at_54_r <= ~n266 ? 5'h0 : n262;
-      lane0_pack_overflow_at_56_r <= lane0_pack_overflow_at_56;
-      lane0_pack_top_at_57_r <= n264 ? 8'h0 : n263;
-      lane0_pack_overflow_at_57_r <= lane0_pack_overflow_at_57;
-      lane0_pack_top_at_54_r <= n266 ? 8'h0 : n265;
       lane0_pack_overflow_at_54_r <= lane0_pack_overflow_at_54;
-      lane0_pack_top_at_55_r <= n268 ? 8'h0 : n267;
+      lane0_pack_top_at_55_r <= n259 ? 8'h0 : n258;
+      lane0_pack_d_at_57_r <= ~n266 ? 5'h3 : n262;
+      lane0_pack_d_at_56_r <= ~n264 ? 5'h2 : n262;
+      lane0_pack_d_at_55_r <= ~n259 ? 5'h1 : n262;
+      lane0_pack_d_at_54_r <= ~n268 ? 5'h0 : n262;
       lane0_pack_overflow_at_55_r <= lane0_pack_overflow_at_55;
+      lane0_pack_top_at_56_r <= n264 ? 8'h0 : n263;
+      lane0_pack_overflow_at_56_r <= lane0_pack_overflow_at_56;
+      lane0_pack_top_at_57_r <= n266 ? 8'h0 : n265;
+      lane0_pack_overflow_at_57_r <= lane0_pack_overflow_at_57;
+      lane0_pack_top_at_54_r <= n268 ? 8'h0 : n267;
       lane0_table_square_tile_0_0 <= n269;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r10 <= n280;
@@ -1037,7 +1039,6 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       v <= lane0_v;
       lane0_pack_lead_3 <= v[57];
       lane0_pack_v_lead <= v;
-      lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n474;
       lane0_pack_lead_1 <= n480;
       lane0_pack_lead_2 <= n488;
@@ -1046,9 +1047,11 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_rnd_v <= {lane0_pack_v_lead[57:30], n495};
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n500[22:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n300 ? 32'h7fc00000 : n506;
+      lane0_pack_guard <= lane0_pack_guard_43[0];
+      out_y <= n300 ? 32'h7fc00000 : n508;
     end
   end
 
@@ -1503,18 +1506,18 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_product_tiles_k = 10'h0;
     lane0_product_split_k = 10'h0;
     exp = 12'h0;
-    lane0_pack_top_at_56_r = 8'h0;
+    lane0_pack_overflow_at_54_r = 1'b0;
+    lane0_pack_top_at_55_r = 8'h0;
     lane0_pack_d_at_57_r = 5'h0;
     lane0_pack_d_at_56_r = 5'h0;
     lane0_pack_d_at_55_r = 5'h0;
     lane0_pack_d_at_54_r = 5'h0;
+    lane0_pack_overflow_at_55_r = 1'b0;
+    lane0_pack_top_at_56_r = 8'h0;
     lane0_pack_overflow_at_56_r = 1'b0;
     lane0_pack_top_at_57_r = 8'h0;
     lane0_pack_overflow_at_57_r = 1'b0;
     lane0_pack_top_at_54_r = 8'h0;
-    lane0_pack_overflow_at_54_r = 1'b0;
-    lane0_pack_top_at_55_r = 8'h0;
-    lane0_pack_overflow_at_55_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r10 = 35'h0;
@@ -1557,7 +1560,6 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     v = 58'h0;
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_v_lead = 58'h0;
-    lane0_pack_rnd_v = 58'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
@@ -1566,12 +1568,14 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_rnd_v = 29'h0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 23'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 32'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_392_0[7:0], lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_212_0[7:0], n256[3:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n500[26:23], lane0_pack_rnd_signal[27:1]};
+  wire unused_bits = ^{lane0_grad_fields_port_392_0[7:0], lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_212_0[7:0], n256[3:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n500[26:23], lane0_pack_guard_43[27:1]};
 endmodule

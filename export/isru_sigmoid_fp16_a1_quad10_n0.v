@@ -281,7 +281,6 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [57:0] r9;
   reg [29:0] lane0_tail_p_tail_p;
   reg [30:0] r10;
-  reg [31:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_6;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
@@ -289,13 +288,15 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg lane0_pack_lead_3;
   reg lane0_pack_lead_4;
   reg lane0_pack_lead_5;
+  reg [18:0] lane0_pack_rnd_v;
   reg [4:0] lane0_pack_d;
   reg [4:0] lane0_pack_top;
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -681,58 +682,59 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire n321 = lane0_pack_v[29] & n320;
   wire n322 = ~lane0_pack_v[31];
   wire n323 = lane0_pack_v[30] & n322;
-  wire [4:0] n324 = lane0_pack_lead_0 ? lane0_pack_d_at_25_r : 5'h0;
-  wire [4:0] n325 = lane0_pack_lead_1 ? lane0_pack_d_at_26_r : 5'h0;
-  wire [4:0] n326 = n324 | n325;
-  wire [4:0] n327 = lane0_pack_lead_2 ? lane0_pack_d_at_27_r : 5'h0;
-  wire [4:0] n328 = n326 | n327;
-  wire [4:0] n329 = lane0_pack_lead_3 ? lane0_pack_d_at_28_r : 5'h0;
-  wire [4:0] n330 = n328 | n329;
-  wire [4:0] n331 = lane0_pack_lead_4 ? lane0_pack_d_at_29_r : 5'h0;
-  wire [4:0] n332 = n330 | n331;
-  wire [4:0] n333 = lane0_pack_lead_5 ? lane0_pack_d_at_30_r : 5'h0;
-  wire [4:0] n334 = n332 | n333;
-  wire [4:0] n335 = lane0_pack_lead_6 ? lane0_pack_d_at_31_r : 5'h0;
-  wire [4:0] lane0_pack_d_56 = n334 | n335;
-  wire [4:0] n336 = lane0_pack_lead_0 ? lane0_pack_top_at_25_r : 5'h0;
-  wire [4:0] n337 = lane0_pack_lead_1 ? lane0_pack_top_at_26_r : 5'h0;
-  wire [4:0] n338 = n336 | n337;
-  wire [4:0] n339 = lane0_pack_lead_2 ? lane0_pack_top_at_27_r : 5'h0;
-  wire [4:0] n340 = n338 | n339;
-  wire [4:0] n341 = lane0_pack_lead_3 ? lane0_pack_top_at_28_r : 5'h0;
-  wire [4:0] n342 = n340 | n341;
-  wire [4:0] n343 = lane0_pack_lead_4 ? lane0_pack_top_at_29_r : 5'h0;
-  wire [4:0] n344 = n342 | n343;
-  wire [4:0] n345 = lane0_pack_lead_5 ? lane0_pack_top_at_30_r : 5'h0;
-  wire [4:0] n346 = n344 | n345;
-  wire [4:0] n347 = lane0_pack_lead_6 ? lane0_pack_top_at_31_r : 5'h0;
-  wire [4:0] lane0_pack_top_58 = n346 | n347;
-  wire n348 = lane0_pack_lead_0 ? lane0_pack_overflow_at_25_r : 1'b0;
-  wire n349 = lane0_pack_lead_1 ? lane0_pack_overflow_at_26_r : 1'b0;
-  wire n350 = n348 | n349;
-  wire n351 = lane0_pack_lead_2 ? lane0_pack_overflow_at_27_r : 1'b0;
-  wire n352 = n350 | n351;
-  wire n353 = lane0_pack_lead_3 ? lane0_pack_overflow_at_28_r : 1'b0;
-  wire n354 = n352 | n353;
-  wire n355 = lane0_pack_lead_4 ? lane0_pack_overflow_at_29_r : 1'b0;
-  wire n356 = n354 | n355;
-  wire n357 = lane0_pack_lead_5 ? lane0_pack_overflow_at_30_r : 1'b0;
-  wire n358 = n356 | n357;
-  wire n359 = lane0_pack_lead_6 ? lane0_pack_overflow_at_31_r : 1'b0;
-  wire lane0_pack_overflow_60 = n358 | n359;
-  wire n360 = |lane0_pack_rnd_v[13:0];
+  wire n324 = |{r10[12:0], lane0_pack_v_lead};
+  wire [4:0] n325 = lane0_pack_lead_0 ? lane0_pack_d_at_25_r : 5'h0;
+  wire [4:0] n326 = lane0_pack_lead_1 ? lane0_pack_d_at_26_r : 5'h0;
+  wire [4:0] n327 = n325 | n326;
+  wire [4:0] n328 = lane0_pack_lead_2 ? lane0_pack_d_at_27_r : 5'h0;
+  wire [4:0] n329 = n327 | n328;
+  wire [4:0] n330 = lane0_pack_lead_3 ? lane0_pack_d_at_28_r : 5'h0;
+  wire [4:0] n331 = n329 | n330;
+  wire [4:0] n332 = lane0_pack_lead_4 ? lane0_pack_d_at_29_r : 5'h0;
+  wire [4:0] n333 = n331 | n332;
+  wire [4:0] n334 = lane0_pack_lead_5 ? lane0_pack_d_at_30_r : 5'h0;
+  wire [4:0] n335 = n333 | n334;
+  wire [4:0] n336 = lane0_pack_lead_6 ? lane0_pack_d_at_31_r : 5'h0;
+  wire [4:0] lane0_pack_d_56 = n335 | n336;
+  wire [4:0] n337 = lane0_pack_lead_0 ? lane0_pack_top_at_25_r : 5'h0;
+  wire [4:0] n338 = lane0_pack_lead_1 ? lane0_pack_top_at_26_r : 5'h0;
+  wire [4:0] n339 = n337 | n338;
+  wire [4:0] n340 = lane0_pack_lead_2 ? lane0_pack_top_at_27_r : 5'h0;
+  wire [4:0] n341 = n339 | n340;
+  wire [4:0] n342 = lane0_pack_lead_3 ? lane0_pack_top_at_28_r : 5'h0;
+  wire [4:0] n343 = n341 | n342;
+  wire [4:0] n344 = lane0_pack_lead_4 ? lane0_pack_top_at_29_r : 5'h0;
+  wire [4:0] n345 = n343 | n344;
+  wire [4:0] n346 = lane0_pack_lead_5 ? lane0_pack_top_at_30_r : 5'h0;
+  wire [4:0] n347 = n345 | n346;
+  wire [4:0] n348 = lane0_pack_lead_6 ? lane0_pack_top_at_31_r : 5'h0;
+  wire [4:0] lane0_pack_top_58 = n347 | n348;
+  wire n349 = lane0_pack_lead_0 ? lane0_pack_overflow_at_25_r : 1'b0;
+  wire n350 = lane0_pack_lead_1 ? lane0_pack_overflow_at_26_r : 1'b0;
+  wire n351 = n349 | n350;
+  wire n352 = lane0_pack_lead_2 ? lane0_pack_overflow_at_27_r : 1'b0;
+  wire n353 = n351 | n352;
+  wire n354 = lane0_pack_lead_3 ? lane0_pack_overflow_at_28_r : 1'b0;
+  wire n355 = n353 | n354;
+  wire n356 = lane0_pack_lead_4 ? lane0_pack_overflow_at_29_r : 1'b0;
+  wire n357 = n355 | n356;
+  wire n358 = lane0_pack_lead_5 ? lane0_pack_overflow_at_30_r : 1'b0;
+  wire n359 = n357 | n358;
+  wire n360 = lane0_pack_lead_6 ? lane0_pack_overflow_at_31_r : 1'b0;
+  wire lane0_pack_overflow_60 = n359 | n360;
   wire [48:0] n361 = 49'h1ffffffffffff << lane0_pack_d;
   wire [48:0] n362 = ~n361;
-  wire [48:0] n363 = {31'h0, lane0_pack_rnd_v[31:14]} & n362;
+  wire [48:0] n363 = {31'h0, lane0_pack_rnd_v[18:1]} & n362;
   wire n364 = |n363;
-  wire lane0_pack_rnd_sticky = n360 | n364;
-  wire [16:0] n365 = lane0_pack_rnd_v[31:15] >> lane0_pack_d;
-  wire n366 = lane0_pack_rnd_sticky | n365[0];
-  wire [17:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:14] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n366;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_765_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n367 = {1'b0, lane0_pack_port_765_0} | n2;
+  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n364;
+  wire [16:0] n365 = lane0_pack_rnd_v[18:2] >> lane0_pack_d;
+  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire n366 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [17:0] lane0_pack_guard_64 = lane0_pack_rnd_v[18:1] >> lane0_pack_d;
+  wire n367 = lane0_pack_guard & n366;
+  wire [14:0] n368 = n367 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_770_0 = lane0_pack_overflow_s ? 15'h7c00 : n368;
+  wire [15:0] n369 = {1'b0, lane0_pack_port_770_0} | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -966,7 +968,6 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       r9 <= n306;
       lane0_tail_p_tail_p <= lane0_tail_p_mul_p_7[58:29];
       r10 <= lane0_pack_v[31:1];
-      lane0_pack_rnd_v <= {r10, lane0_pack_v_lead};
       lane0_pack_lead_6 <= lane0_pack_v[31];
       lane0_pack_lead_0 <= n309;
       lane0_pack_lead_1 <= n312;
@@ -974,14 +975,16 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_pack_lead_3 <= n318;
       lane0_pack_lead_4 <= n321;
       lane0_pack_lead_5 <= n323;
+      lane0_pack_rnd_v <= {r10[30:13], n324};
       lane0_pack_d <= lane0_pack_d_56;
       lane0_pack_top <= lane0_pack_top_58;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_60;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n365[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n27 ? 16'h7e00 : n367;
+      lane0_pack_guard <= lane0_pack_guard_64[0];
+      out_y <= n27 ? 16'h7e00 : n369;
     end
   end
 
@@ -3632,7 +3635,6 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     r9 = 58'h0;
     lane0_tail_p_tail_p = 30'h0;
     r10 = 31'h0;
-    lane0_pack_rnd_v = 32'h0;
     lane0_pack_lead_6 = 1'b0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
@@ -3640,17 +3642,19 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_lead_5 = 1'b0;
+    lane0_pack_rnd_v = 19'h0;
     lane0_pack_d = 5'h0;
     lane0_pack_top = 5'h0;
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_fields_port_159_0[4:0], n71[28:0], n76[32:29], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[9:0], lane0_r2_p[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_p_7[28:0], lane0_pack_v[0], n365[16:10], lane0_pack_rnd_signal[17:1]};
+  wire unused_bits = ^{lane0_x_fields_port_159_0[4:0], n71[28:0], n76[32:29], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[9:0], lane0_r2_p[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_p_7[28:0], lane0_pack_v[0], n365[16:10], lane0_pack_guard_64[17:1]};
 endmodule

@@ -316,8 +316,9 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [22:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -939,12 +940,13 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire n524 = |n523;
   wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n524;
   wire [29:0] n525 = lane0_pack_rnd_v[31:2] >> lane0_pack_d;
-  wire n526 = lane0_pack_rnd_sticky | n525[0];
-  wire [30:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:1] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n526;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1235_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [31:0] n527 = {1'b0, lane0_pack_port_1235_0} | n2;
+  wire [30:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 31'h1;
+  wire n526 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [30:0] lane0_pack_guard_64 = lane0_pack_rnd_v[31:1] >> lane0_pack_d;
+  wire n527 = lane0_pack_guard & n526;
+  wire [30:0] n528 = n527 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [30:0] lane0_pack_port_1238_0 = lane0_pack_overflow_s ? 31'h7f800000 : n528;
+  wire [31:0] n529 = {1'b0, lane0_pack_port_1238_0} | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1212,9 +1214,10 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_60;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n525[22:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n117 ? 32'h7fc00000 : n527;
+      lane0_pack_guard <= lane0_pack_guard_64[0];
+      out_y <= n117 ? 32'h7fc00000 : n529;
     end
   end
 
@@ -2874,12 +2877,13 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 23'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 32'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_square_mul_p_5[16:0], n108[28:0], lane0_x_fields_port_254_0[7:0], n165[32:29], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[22:0], lane0_r2_p[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_p_7[28:0], lane0_pack_v[0], n525[29:23], lane0_pack_rnd_signal[30:1]};
+  wire unused_bits = ^{lane0_square_mul_p_5[16:0], n108[28:0], lane0_x_fields_port_254_0[7:0], n165[32:29], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[22:0], lane0_r2_p[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_p_7[28:0], lane0_pack_v[0], n525[29:23], lane0_pack_guard_64[30:1]};
 endmodule

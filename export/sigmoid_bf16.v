@@ -251,16 +251,17 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [30:0] v;
   reg lane0_pack_lead_2;
   reg [30:0] lane0_pack_v_lead;
-  reg [30:0] lane0_pack_v_26;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
+  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_s;
+  reg [12:0] lane0_pack_v_26;
   reg [3:0] lane0_pack_d;
   reg [7:0] lane0_pack_top;
   reg [7:0] lane0_pack_top_s;
-  reg lane0_pack_overflow;
-  reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [14:0] out_y_2;
 
   // Combinational logic, in data-flow order
@@ -805,40 +806,41 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [30:0] n471 = {1'b0, n142} - lane0_aligned_term_term;
   wire [30:0] n472 = n141 ? n470 : n471;
   wire [30:0] n473 = n107 ? lane0_aligned_term_direct_v : n472;
-  wire n474 = |v[29:28];
-  wire n475 = ~n474;
-  wire n476 = v[27] & n475;
-  wire n477 = ~v[29];
-  wire n478 = v[28] & n477;
-  wire [3:0] n479 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
-  wire [3:0] n480 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
-  wire [3:0] n481 = n479 | n480;
-  wire [3:0] n482 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
-  wire [3:0] lane0_pack_d_28 = n481 | n482;
-  wire [7:0] n483 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
-  wire [7:0] n484 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
-  wire [7:0] n485 = n483 | n484;
-  wire [7:0] n486 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
-  wire [7:0] lane0_pack_top_30 = n485 | n486;
-  wire n487 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
-  wire n488 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
-  wire n489 = n487 | n488;
-  wire n490 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
-  wire lane0_pack_overflow_32 = n489 | n490;
-  wire n491 = |lane0_pack_v_26[18:0];
+  wire [7:0] n474 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
+  wire n475 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
+  wire n476 = |v[29:28];
+  wire n477 = ~n476;
+  wire n478 = v[27] & n477;
+  wire n479 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
+  wire n480 = ~v[29];
+  wire n481 = v[28] & n480;
+  wire n482 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
+  wire n483 = n479 | n482;
+  wire lane0_pack_overflow_32 = n483 | n475;
+  wire n484 = |lane0_pack_v_lead[18:0];
+  wire [3:0] n485 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
+  wire [3:0] n486 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
+  wire [3:0] n487 = n485 | n486;
+  wire [3:0] n488 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
+  wire [3:0] lane0_pack_d_28 = n487 | n488;
+  wire [7:0] n489 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
+  wire [7:0] n490 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
+  wire [7:0] n491 = n489 | n490;
+  wire [7:0] lane0_pack_top_30 = n491 | n474;
   wire [25:0] n492 = 26'h3ffffff << lane0_pack_d;
   wire [25:0] n493 = ~n492;
-  wire [25:0] n494 = {15'h0, lane0_pack_v_26[29:19]} & n493;
+  wire [25:0] n494 = {15'h0, lane0_pack_v_26[11:1]} & n493;
   wire n495 = |n494;
-  wire lane0_pack_rnd_sticky = n491 | n495;
-  wire [9:0] n496 = lane0_pack_v_26[29:20] >> lane0_pack_d;
-  wire n497 = lane0_pack_rnd_sticky | n496[0];
-  wire [10:0] lane0_pack_rnd_signal = lane0_pack_v_26[29:19] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n497;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1191_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n498 = n162 ? 15'h3f00 : lane0_pack_port_1191_0;
-  wire [14:0] n499 = n160 ? {1'b0, n2} : n498;
+  wire lane0_pack_rnd_sticky = lane0_pack_v_26[0] | n495;
+  wire [9:0] n496 = lane0_pack_v_26[11:2] >> lane0_pack_d;
+  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire n497 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [10:0] lane0_pack_guard_36 = lane0_pack_v_26[11:1] >> lane0_pack_d;
+  wire n498 = lane0_pack_guard & n497;
+  wire [14:0] n499 = n498 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1196_0 = lane0_pack_overflow_s ? 15'h7f80 : n499;
+  wire [14:0] n500 = n162 ? 15'h3f00 : lane0_pack_port_1196_0;
+  wire [14:0] n501 = n160 ? {1'b0, n2} : n500;
   assign out_y = {r1, out_y_2};
 
   always @(posedge clk) begin
@@ -1045,17 +1047,18 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       v <= n473;
       lane0_pack_lead_2 <= v[29];
       lane0_pack_v_lead <= v;
-      lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n476;
-      lane0_pack_lead_1 <= n478;
+      lane0_pack_lead_0 <= n478;
+      lane0_pack_lead_1 <= n481;
+      lane0_pack_overflow <= lane0_pack_overflow_32;
+      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_v_26 <= {lane0_pack_v_lead[30:19], n484};
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
-      lane0_pack_overflow <= lane0_pack_overflow_32;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n496[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y_2 <= n159 ? 15'h7fc0 : n499;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y_2 <= n159 ? 15'h7fc0 : n501;
     end
   end
 
@@ -1495,20 +1498,21 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     v = 31'h0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_v_lead = 31'h0;
-    lane0_pack_v_26 = 31'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
+    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_v_26 = 13'h0;
     lane0_pack_d = 4'h0;
     lane0_pack_top = 8'h0;
     lane0_pack_top_s = 8'h0;
-    lane0_pack_overflow = 1'b0;
-    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y_2 = 15'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_129_0[7:0], n94[2:0], n94[4], n99[0], lane0_exp[9:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n250[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_p_7[19:0], lane0_pack_v_26[30], n496[9:7], lane0_pack_rnd_signal[10:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_129_0[7:0], n94[2:0], n94[4], n99[0], lane0_exp[9:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n250[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_p_7[19:0], lane0_pack_v_26[12], n496[9:7], lane0_pack_guard_36[10:1]};
 endmodule

@@ -259,16 +259,17 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [36:0] v;
   reg lane0_pack_lead_2;
   reg [36:0] lane0_pack_v_lead;
-  reg [36:0] lane0_pack_v_26;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
+  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_s;
+  reg [15:0] lane0_pack_v_26;
   reg [3:0] lane0_pack_d;
   reg [4:0] lane0_pack_top;
   reg [4:0] lane0_pack_top_s;
-  reg lane0_pack_overflow;
-  reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [14:0] out_y_2;
 
   // Combinational logic, in data-flow order
@@ -881,40 +882,41 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [36:0] n532 = {1'b0, n189} - lane0_aligned_term_term;
   wire [36:0] n533 = n188 ? n531 : n532;
   wire [36:0] n534 = n148 ? lane0_aligned_term_direct_v : n533;
-  wire n535 = |v[35:34];
-  wire n536 = ~n535;
-  wire n537 = v[33] & n536;
-  wire n538 = ~v[35];
-  wire n539 = v[34] & n538;
-  wire [3:0] n540 = lane0_pack_lead_0 ? lane0_pack_d_at_33_r : 4'h0;
-  wire [3:0] n541 = lane0_pack_lead_1 ? lane0_pack_d_at_34_r : 4'h0;
-  wire [3:0] n542 = n540 | n541;
-  wire [3:0] n543 = lane0_pack_lead_2 ? lane0_pack_d_at_35_r : 4'h0;
-  wire [3:0] lane0_pack_d_28 = n542 | n543;
-  wire [4:0] n544 = lane0_pack_lead_0 ? lane0_pack_top_at_33_r : 5'h0;
-  wire [4:0] n545 = lane0_pack_lead_1 ? lane0_pack_top_at_34_r : 5'h0;
-  wire [4:0] n546 = n544 | n545;
-  wire [4:0] n547 = lane0_pack_lead_2 ? lane0_pack_top_at_35_r : 5'h0;
-  wire [4:0] lane0_pack_top_30 = n546 | n547;
-  wire n548 = lane0_pack_lead_0 ? lane0_pack_overflow_at_33_r : 1'b0;
-  wire n549 = lane0_pack_lead_1 ? lane0_pack_overflow_at_34_r : 1'b0;
-  wire n550 = n548 | n549;
-  wire n551 = lane0_pack_lead_2 ? lane0_pack_overflow_at_35_r : 1'b0;
-  wire lane0_pack_overflow_32 = n550 | n551;
-  wire n552 = |lane0_pack_v_26[21:0];
+  wire [4:0] n535 = lane0_pack_lead_2 ? lane0_pack_top_at_35_r : 5'h0;
+  wire n536 = lane0_pack_lead_2 ? lane0_pack_overflow_at_35_r : 1'b0;
+  wire n537 = |v[35:34];
+  wire n538 = ~n537;
+  wire n539 = v[33] & n538;
+  wire n540 = lane0_pack_lead_0 ? lane0_pack_overflow_at_33_r : 1'b0;
+  wire n541 = ~v[35];
+  wire n542 = v[34] & n541;
+  wire n543 = lane0_pack_lead_1 ? lane0_pack_overflow_at_34_r : 1'b0;
+  wire n544 = n540 | n543;
+  wire lane0_pack_overflow_32 = n544 | n536;
+  wire n545 = |lane0_pack_v_lead[21:0];
+  wire [3:0] n546 = lane0_pack_lead_0 ? lane0_pack_d_at_33_r : 4'h0;
+  wire [3:0] n547 = lane0_pack_lead_1 ? lane0_pack_d_at_34_r : 4'h0;
+  wire [3:0] n548 = n546 | n547;
+  wire [3:0] n549 = lane0_pack_lead_2 ? lane0_pack_d_at_35_r : 4'h0;
+  wire [3:0] lane0_pack_d_28 = n548 | n549;
+  wire [4:0] n550 = lane0_pack_lead_0 ? lane0_pack_top_at_33_r : 5'h0;
+  wire [4:0] n551 = lane0_pack_lead_1 ? lane0_pack_top_at_34_r : 5'h0;
+  wire [4:0] n552 = n550 | n551;
+  wire [4:0] lane0_pack_top_30 = n552 | n535;
   wire [28:0] n553 = 29'h1fffffff << lane0_pack_d;
   wire [28:0] n554 = ~n553;
-  wire [28:0] n555 = {15'h0, lane0_pack_v_26[35:22]} & n554;
+  wire [28:0] n555 = {15'h0, lane0_pack_v_26[14:1]} & n554;
   wire n556 = |n555;
-  wire lane0_pack_rnd_sticky = n552 | n556;
-  wire [12:0] n557 = lane0_pack_v_26[35:23] >> lane0_pack_d;
-  wire n558 = lane0_pack_rnd_sticky | n557[0];
-  wire [13:0] lane0_pack_rnd_signal = lane0_pack_v_26[35:22] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n558;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1383_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n559 = n226 ? 15'h3800 : lane0_pack_port_1383_0;
-  wire [14:0] n560 = n224 ? {1'b0, n2} : n559;
+  wire lane0_pack_rnd_sticky = lane0_pack_v_26[0] | n556;
+  wire [12:0] n557 = lane0_pack_v_26[14:2] >> lane0_pack_d;
+  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire n558 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [13:0] lane0_pack_guard_36 = lane0_pack_v_26[14:1] >> lane0_pack_d;
+  wire n559 = lane0_pack_guard & n558;
+  wire [14:0] n560 = n559 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1388_0 = lane0_pack_overflow_s ? 15'h7c00 : n560;
+  wire [14:0] n561 = n226 ? 15'h3800 : lane0_pack_port_1388_0;
+  wire [14:0] n562 = n224 ? {1'b0, n2} : n561;
   assign out_y = {r1, out_y_2};
 
   always @(posedge clk) begin
@@ -1129,17 +1131,18 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       v <= n534;
       lane0_pack_lead_2 <= v[35];
       lane0_pack_v_lead <= v;
-      lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n537;
-      lane0_pack_lead_1 <= n539;
+      lane0_pack_lead_0 <= n539;
+      lane0_pack_lead_1 <= n542;
+      lane0_pack_overflow <= lane0_pack_overflow_32;
+      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_v_26 <= {lane0_pack_v_lead[36:22], n545};
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
-      lane0_pack_overflow <= lane0_pack_overflow_32;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n557[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y_2 <= n223 ? 15'h7e00 : n560;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y_2 <= n223 ? 15'h7e00 : n562;
     end
   end
 
@@ -2227,20 +2230,21 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     v = 37'h0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_v_lead = 37'h0;
-    lane0_pack_v_26 = 37'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
+    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_v_26 = 16'h0;
     lane0_pack_d = 4'h0;
     lane0_pack_top = 5'h0;
     lane0_pack_top_s = 5'h0;
-    lane0_pack_overflow = 1'b0;
-    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y_2 = 15'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[13:0], lane0_x_fields_port_175_0[4:0], n134[0], n134[4], n139[1:0], n139[4:3], n146[1], n146[4:3], lane0_exp[9:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n303[19:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_p_7[25:0], lane0_pack_v_26[36], n557[12:10], lane0_pack_rnd_signal[13:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[13:0], lane0_x_fields_port_175_0[4:0], n134[0], n134[4], n139[1:0], n139[4:3], n146[1], n146[4:3], lane0_exp[9:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n303[19:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_p_7[25:0], lane0_pack_v_26[15], n557[12:10], lane0_pack_guard_36[13:1]};
 endmodule

@@ -261,16 +261,17 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [38:0] v;
   reg lane0_pack_lead_2;
   reg [38:0] lane0_pack_v_lead;
-  reg [38:0] lane0_pack_v_26;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
+  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_s;
+  reg [28:0] lane0_pack_v_26;
   reg [4:0] lane0_pack_d;
   reg [7:0] lane0_pack_top;
   reg [7:0] lane0_pack_top_s;
-  reg lane0_pack_overflow;
-  reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [22:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [30:0] out_y_2;
 
   // Combinational logic, in data-flow order
@@ -955,40 +956,41 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [38:0] n582 = {1'b0, n272} - lane0_aligned_term_term;
   wire [38:0] n583 = n271 ? n581 : n582;
   wire [38:0] n584 = n229 ? lane0_aligned_term_direct_v : n583;
-  wire n585 = |v[37:36];
-  wire n586 = ~n585;
-  wire n587 = v[35] & n586;
-  wire n588 = ~v[37];
-  wire n589 = v[36] & n588;
-  wire [4:0] n590 = lane0_pack_lead_0 ? lane0_pack_d_at_35_r : 5'h0;
-  wire [4:0] n591 = lane0_pack_lead_1 ? lane0_pack_d_at_36_r : 5'h0;
-  wire [4:0] n592 = n590 | n591;
-  wire [4:0] n593 = lane0_pack_lead_2 ? lane0_pack_d_at_37_r : 5'h0;
-  wire [4:0] lane0_pack_d_28 = n592 | n593;
-  wire [7:0] n594 = lane0_pack_lead_0 ? lane0_pack_top_at_35_r : 8'h0;
-  wire [7:0] n595 = lane0_pack_lead_1 ? lane0_pack_top_at_36_r : 8'h0;
-  wire [7:0] n596 = n594 | n595;
-  wire [7:0] n597 = lane0_pack_lead_2 ? lane0_pack_top_at_37_r : 8'h0;
-  wire [7:0] lane0_pack_top_30 = n596 | n597;
-  wire n598 = lane0_pack_lead_0 ? lane0_pack_overflow_at_35_r : 1'b0;
-  wire n599 = lane0_pack_lead_1 ? lane0_pack_overflow_at_36_r : 1'b0;
-  wire n600 = n598 | n599;
-  wire n601 = lane0_pack_lead_2 ? lane0_pack_overflow_at_37_r : 1'b0;
-  wire lane0_pack_overflow_32 = n600 | n601;
-  wire n602 = |lane0_pack_v_26[10:0];
+  wire [7:0] n585 = lane0_pack_lead_2 ? lane0_pack_top_at_37_r : 8'h0;
+  wire n586 = lane0_pack_lead_2 ? lane0_pack_overflow_at_37_r : 1'b0;
+  wire n587 = |v[37:36];
+  wire n588 = ~n587;
+  wire n589 = v[35] & n588;
+  wire n590 = lane0_pack_lead_0 ? lane0_pack_overflow_at_35_r : 1'b0;
+  wire n591 = ~v[37];
+  wire n592 = v[36] & n591;
+  wire n593 = lane0_pack_lead_1 ? lane0_pack_overflow_at_36_r : 1'b0;
+  wire n594 = n590 | n593;
+  wire lane0_pack_overflow_32 = n594 | n586;
+  wire n595 = |lane0_pack_v_lead[10:0];
+  wire [4:0] n596 = lane0_pack_lead_0 ? lane0_pack_d_at_35_r : 5'h0;
+  wire [4:0] n597 = lane0_pack_lead_1 ? lane0_pack_d_at_36_r : 5'h0;
+  wire [4:0] n598 = n596 | n597;
+  wire [4:0] n599 = lane0_pack_lead_2 ? lane0_pack_d_at_37_r : 5'h0;
+  wire [4:0] lane0_pack_d_28 = n598 | n599;
+  wire [7:0] n600 = lane0_pack_lead_0 ? lane0_pack_top_at_35_r : 8'h0;
+  wire [7:0] n601 = lane0_pack_lead_1 ? lane0_pack_top_at_36_r : 8'h0;
+  wire [7:0] n602 = n600 | n601;
+  wire [7:0] lane0_pack_top_30 = n602 | n585;
   wire [57:0] n603 = 58'h3ffffffffffffff << lane0_pack_d;
   wire [57:0] n604 = ~n603;
-  wire [57:0] n605 = {31'h0, lane0_pack_v_26[37:11]} & n604;
+  wire [57:0] n605 = {31'h0, lane0_pack_v_26[27:1]} & n604;
   wire n606 = |n605;
-  wire lane0_pack_rnd_sticky = n602 | n606;
-  wire [25:0] n607 = lane0_pack_v_26[37:12] >> lane0_pack_d;
-  wire n608 = lane0_pack_rnd_sticky | n607[0];
-  wire [26:0] lane0_pack_rnd_signal = lane0_pack_v_26[37:11] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n608;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1771_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n609 = n309 ? 31'h3f000000 : lane0_pack_port_1771_0;
-  wire [30:0] n610 = n307 ? {1'b0, n2} : n609;
+  wire lane0_pack_rnd_sticky = lane0_pack_v_26[0] | n606;
+  wire [25:0] n607 = lane0_pack_v_26[27:2] >> lane0_pack_d;
+  wire [30:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 31'h1;
+  wire n608 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [26:0] lane0_pack_guard_36 = lane0_pack_v_26[27:1] >> lane0_pack_d;
+  wire n609 = lane0_pack_guard & n608;
+  wire [30:0] n610 = n609 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [30:0] lane0_pack_port_1776_0 = lane0_pack_overflow_s ? 31'h7f800000 : n610;
+  wire [30:0] n611 = n309 ? 31'h3f000000 : lane0_pack_port_1776_0;
+  wire [30:0] n612 = n307 ? {1'b0, n2} : n611;
   assign out_y = {r1, out_y_2};
 
   always @(posedge clk) begin
@@ -1205,17 +1207,18 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       v <= n584;
       lane0_pack_lead_2 <= v[37];
       lane0_pack_v_lead <= v;
-      lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n587;
-      lane0_pack_lead_1 <= n589;
+      lane0_pack_lead_0 <= n589;
+      lane0_pack_lead_1 <= n592;
+      lane0_pack_overflow <= lane0_pack_overflow_32;
+      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_v_26 <= {lane0_pack_v_lead[38:11], n595};
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
-      lane0_pack_overflow <= lane0_pack_overflow_32;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n607[22:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y_2 <= n306 ? 31'h7fc00000 : n610;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y_2 <= n306 ? 31'h7fc00000 : n612;
     end
   end
 
@@ -2561,20 +2564,21 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     v = 39'h0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_v_lead = 39'h0;
-    lane0_pack_v_26 = 39'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
+    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_v_26 = 29'h0;
     lane0_pack_d = 5'h0;
     lane0_pack_top = 8'h0;
     lane0_pack_top_s = 8'h0;
-    lane0_pack_overflow = 1'b0;
-    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 23'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y_2 = 31'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_273_0[7:0], n215[3:0], n220[0], n220[4:3], n227[4:3], lane0_exp[9:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n395[8:0], lane0_recip_p_26[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[28:0], lane0_qr_mul_p_7[27:0], lane0_pack_v_26[38], n607[25:23], lane0_pack_rnd_signal[26:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_273_0[7:0], n215[3:0], n220[0], n220[4:3], n227[4:3], lane0_exp[9:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n395[8:0], lane0_recip_p_26[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[28:0], lane0_qr_mul_p_7[27:0], lane0_pack_v_26[28], n607[25:23], lane0_pack_guard_36[26:1]};
 endmodule

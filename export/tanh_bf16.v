@@ -249,16 +249,17 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [30:0] v;
   reg lane0_pack_lead_2;
   reg [30:0] lane0_pack_v_lead;
-  reg [30:0] lane0_pack_v_26;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
+  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_s;
+  reg [12:0] lane0_pack_v_26;
   reg [3:0] lane0_pack_d;
   reg [7:0] lane0_pack_top;
   reg [7:0] lane0_pack_top_s;
-  reg lane0_pack_overflow;
-  reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -791,41 +792,42 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [30:0] n461 = {lane0_qr_qr, 1'b0} - 31'h1;
   wire [30:0] n462 = 31'h20000000 - lane0_aligned_term_term;
   wire [30:0] n463 = lane0_aligned_term_small ? lane0_aligned_term_direct_v : n462;
-  wire n464 = |v[29:28];
-  wire n465 = ~n464;
-  wire n466 = v[27] & n465;
-  wire n467 = ~v[29];
-  wire n468 = v[28] & n467;
-  wire [3:0] n469 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
-  wire [3:0] n470 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
-  wire [3:0] n471 = n469 | n470;
-  wire [3:0] n472 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
-  wire [3:0] lane0_pack_d_28 = n471 | n472;
-  wire [7:0] n473 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
-  wire [7:0] n474 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
-  wire [7:0] n475 = n473 | n474;
-  wire [7:0] n476 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
-  wire [7:0] lane0_pack_top_30 = n475 | n476;
-  wire n477 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
-  wire n478 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
-  wire n479 = n477 | n478;
-  wire n480 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
-  wire lane0_pack_overflow_32 = n479 | n480;
-  wire n481 = |lane0_pack_v_26[18:0];
+  wire [7:0] n464 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
+  wire n465 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
+  wire n466 = |v[29:28];
+  wire n467 = ~n466;
+  wire n468 = v[27] & n467;
+  wire n469 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
+  wire n470 = ~v[29];
+  wire n471 = v[28] & n470;
+  wire n472 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
+  wire n473 = n469 | n472;
+  wire lane0_pack_overflow_32 = n473 | n465;
+  wire n474 = |lane0_pack_v_lead[18:0];
+  wire [3:0] n475 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
+  wire [3:0] n476 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
+  wire [3:0] n477 = n475 | n476;
+  wire [3:0] n478 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
+  wire [3:0] lane0_pack_d_28 = n477 | n478;
+  wire [7:0] n479 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
+  wire [7:0] n480 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
+  wire [7:0] n481 = n479 | n480;
+  wire [7:0] lane0_pack_top_30 = n481 | n464;
   wire [25:0] n482 = 26'h3ffffff << lane0_pack_d;
   wire [25:0] n483 = ~n482;
-  wire [25:0] n484 = {15'h0, lane0_pack_v_26[29:19]} & n483;
+  wire [25:0] n484 = {15'h0, lane0_pack_v_26[11:1]} & n483;
   wire n485 = |n484;
-  wire lane0_pack_rnd_sticky = n481 | n485;
-  wire [9:0] n486 = lane0_pack_v_26[29:20] >> lane0_pack_d;
-  wire n487 = lane0_pack_rnd_sticky | n486[0];
-  wire [10:0] lane0_pack_rnd_signal = lane0_pack_v_26[29:19] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n487;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1184_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n488 = n154 ? 15'h0 : lane0_pack_port_1184_0;
-  wire [15:0] n489 = n153 ? 16'h3f80 : {1'b0, n488};
-  wire [15:0] n490 = n489 | n2;
+  wire lane0_pack_rnd_sticky = lane0_pack_v_26[0] | n485;
+  wire [9:0] n486 = lane0_pack_v_26[11:2] >> lane0_pack_d;
+  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire n487 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [10:0] lane0_pack_guard_36 = lane0_pack_v_26[11:1] >> lane0_pack_d;
+  wire n488 = lane0_pack_guard & n487;
+  wire [14:0] n489 = n488 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1189_0 = lane0_pack_overflow_s ? 15'h7f80 : n489;
+  wire [14:0] n490 = n154 ? 15'h0 : lane0_pack_port_1189_0;
+  wire [15:0] n491 = n153 ? 16'h3f80 : {1'b0, n490};
+  wire [15:0] n492 = n491 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1029,17 +1031,18 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       v <= n463;
       lane0_pack_lead_2 <= v[29];
       lane0_pack_v_lead <= v;
-      lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n466;
-      lane0_pack_lead_1 <= n468;
+      lane0_pack_lead_0 <= n468;
+      lane0_pack_lead_1 <= n471;
+      lane0_pack_overflow <= lane0_pack_overflow_32;
+      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_v_26 <= {lane0_pack_v_lead[30:19], n474};
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
-      lane0_pack_overflow <= lane0_pack_overflow_32;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n486[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n152 ? 16'h7fc0 : n490;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y <= n152 ? 16'h7fc0 : n492;
     end
   end
 
@@ -1477,20 +1480,21 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     v = 31'h0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_v_lead = 31'h0;
-    lane0_pack_v_26 = 31'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
+    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_v_26 = 13'h0;
     lane0_pack_d = 4'h0;
     lane0_pack_top = 8'h0;
     lane0_pack_top_s = 8'h0;
-    lane0_pack_overflow = 1'b0;
-    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_122_0[7:0], n93[2:0], n93[4], n98[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n242[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_p_7[19:0], lane0_pack_v_26[30], n486[9:7], lane0_pack_rnd_signal[10:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_122_0[7:0], n93[2:0], n93[4], n98[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n242[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_p_7[19:0], lane0_pack_v_26[12], n486[9:7], lane0_pack_guard_36[10:1]};
 endmodule

@@ -257,16 +257,17 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [36:0] v;
   reg lane0_pack_lead_2;
   reg [36:0] lane0_pack_v_lead;
-  reg [36:0] lane0_pack_v_26;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
+  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_s;
+  reg [15:0] lane0_pack_v_26;
   reg [3:0] lane0_pack_d;
   reg [4:0] lane0_pack_top;
   reg [4:0] lane0_pack_top_s;
-  reg lane0_pack_overflow;
-  reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -867,41 +868,42 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [36:0] n522 = {lane0_qr_qr, 1'b0} - 37'h1;
   wire [36:0] n523 = 37'h800000000 - lane0_aligned_term_term;
   wire [36:0] n524 = lane0_aligned_term_small ? lane0_aligned_term_direct_v : n523;
-  wire n525 = |v[35:34];
-  wire n526 = ~n525;
-  wire n527 = v[33] & n526;
-  wire n528 = ~v[35];
-  wire n529 = v[34] & n528;
-  wire [3:0] n530 = lane0_pack_lead_0 ? lane0_pack_d_at_33_r : 4'h0;
-  wire [3:0] n531 = lane0_pack_lead_1 ? lane0_pack_d_at_34_r : 4'h0;
-  wire [3:0] n532 = n530 | n531;
-  wire [3:0] n533 = lane0_pack_lead_2 ? lane0_pack_d_at_35_r : 4'h0;
-  wire [3:0] lane0_pack_d_28 = n532 | n533;
-  wire [4:0] n534 = lane0_pack_lead_0 ? lane0_pack_top_at_33_r : 5'h0;
-  wire [4:0] n535 = lane0_pack_lead_1 ? lane0_pack_top_at_34_r : 5'h0;
-  wire [4:0] n536 = n534 | n535;
-  wire [4:0] n537 = lane0_pack_lead_2 ? lane0_pack_top_at_35_r : 5'h0;
-  wire [4:0] lane0_pack_top_30 = n536 | n537;
-  wire n538 = lane0_pack_lead_0 ? lane0_pack_overflow_at_33_r : 1'b0;
-  wire n539 = lane0_pack_lead_1 ? lane0_pack_overflow_at_34_r : 1'b0;
-  wire n540 = n538 | n539;
-  wire n541 = lane0_pack_lead_2 ? lane0_pack_overflow_at_35_r : 1'b0;
-  wire lane0_pack_overflow_32 = n540 | n541;
-  wire n542 = |lane0_pack_v_26[21:0];
+  wire [4:0] n525 = lane0_pack_lead_2 ? lane0_pack_top_at_35_r : 5'h0;
+  wire n526 = lane0_pack_lead_2 ? lane0_pack_overflow_at_35_r : 1'b0;
+  wire n527 = |v[35:34];
+  wire n528 = ~n527;
+  wire n529 = v[33] & n528;
+  wire n530 = lane0_pack_lead_0 ? lane0_pack_overflow_at_33_r : 1'b0;
+  wire n531 = ~v[35];
+  wire n532 = v[34] & n531;
+  wire n533 = lane0_pack_lead_1 ? lane0_pack_overflow_at_34_r : 1'b0;
+  wire n534 = n530 | n533;
+  wire lane0_pack_overflow_32 = n534 | n526;
+  wire n535 = |lane0_pack_v_lead[21:0];
+  wire [3:0] n536 = lane0_pack_lead_0 ? lane0_pack_d_at_33_r : 4'h0;
+  wire [3:0] n537 = lane0_pack_lead_1 ? lane0_pack_d_at_34_r : 4'h0;
+  wire [3:0] n538 = n536 | n537;
+  wire [3:0] n539 = lane0_pack_lead_2 ? lane0_pack_d_at_35_r : 4'h0;
+  wire [3:0] lane0_pack_d_28 = n538 | n539;
+  wire [4:0] n540 = lane0_pack_lead_0 ? lane0_pack_top_at_33_r : 5'h0;
+  wire [4:0] n541 = lane0_pack_lead_1 ? lane0_pack_top_at_34_r : 5'h0;
+  wire [4:0] n542 = n540 | n541;
+  wire [4:0] lane0_pack_top_30 = n542 | n525;
   wire [28:0] n543 = 29'h1fffffff << lane0_pack_d;
   wire [28:0] n544 = ~n543;
-  wire [28:0] n545 = {15'h0, lane0_pack_v_26[35:22]} & n544;
+  wire [28:0] n545 = {15'h0, lane0_pack_v_26[14:1]} & n544;
   wire n546 = |n545;
-  wire lane0_pack_rnd_sticky = n542 | n546;
-  wire [12:0] n547 = lane0_pack_v_26[35:23] >> lane0_pack_d;
-  wire n548 = lane0_pack_rnd_sticky | n547[0];
-  wire [13:0] lane0_pack_rnd_signal = lane0_pack_v_26[35:22] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n548;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1376_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n549 = n218 ? 15'h0 : lane0_pack_port_1376_0;
-  wire [15:0] n550 = n217 ? 16'h3c00 : {1'b0, n549};
-  wire [15:0] n551 = n550 | n2;
+  wire lane0_pack_rnd_sticky = lane0_pack_v_26[0] | n546;
+  wire [12:0] n547 = lane0_pack_v_26[14:2] >> lane0_pack_d;
+  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire n548 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [13:0] lane0_pack_guard_36 = lane0_pack_v_26[14:1] >> lane0_pack_d;
+  wire n549 = lane0_pack_guard & n548;
+  wire [14:0] n550 = n549 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1381_0 = lane0_pack_overflow_s ? 15'h7c00 : n550;
+  wire [14:0] n551 = n218 ? 15'h0 : lane0_pack_port_1381_0;
+  wire [15:0] n552 = n217 ? 16'h3c00 : {1'b0, n551};
+  wire [15:0] n553 = n552 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1113,17 +1115,18 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       v <= n524;
       lane0_pack_lead_2 <= v[35];
       lane0_pack_v_lead <= v;
-      lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n527;
-      lane0_pack_lead_1 <= n529;
+      lane0_pack_lead_0 <= n529;
+      lane0_pack_lead_1 <= n532;
+      lane0_pack_overflow <= lane0_pack_overflow_32;
+      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_v_26 <= {lane0_pack_v_lead[36:22], n535};
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
-      lane0_pack_overflow <= lane0_pack_overflow_32;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n547[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n216 ? 16'h7e00 : n551;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y <= n216 ? 16'h7e00 : n553;
     end
   end
 
@@ -2209,20 +2212,21 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     v = 37'h0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_v_lead = 37'h0;
-    lane0_pack_v_26 = 37'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
+    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_v_26 = 16'h0;
     lane0_pack_d = 4'h0;
     lane0_pack_top = 5'h0;
     lane0_pack_top_s = 5'h0;
-    lane0_pack_overflow = 1'b0;
-    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[13:0], lane0_x_fields_port_168_0[4:0], n133[0], n133[4], n138[1:0], n138[4:3], n142[1], n142[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n295[19:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_p_7[25:0], lane0_pack_v_26[36], n547[12:10], lane0_pack_rnd_signal[13:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[13:0], lane0_x_fields_port_168_0[4:0], n133[0], n133[4], n138[1:0], n138[4:3], n142[1], n142[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n295[19:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_p_7[25:0], lane0_pack_v_26[15], n547[12:10], lane0_pack_guard_36[13:1]};
 endmodule

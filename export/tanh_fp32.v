@@ -259,16 +259,17 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [38:0] v;
   reg lane0_pack_lead_2;
   reg [38:0] lane0_pack_v_lead;
-  reg [38:0] lane0_pack_v_26;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
+  reg lane0_pack_overflow;
+  reg lane0_pack_overflow_s;
+  reg [28:0] lane0_pack_v_26;
   reg [4:0] lane0_pack_d;
   reg [7:0] lane0_pack_top;
   reg [7:0] lane0_pack_top_s;
-  reg lane0_pack_overflow;
-  reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [22:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -941,41 +942,42 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [38:0] n572 = {lane0_qr_qr, 1'b0} - 39'h1;
   wire [38:0] n573 = 39'h2000000000 - lane0_aligned_term_term;
   wire [38:0] n574 = lane0_aligned_term_small ? lane0_aligned_term_direct_v : n573;
-  wire n575 = |v[37:36];
-  wire n576 = ~n575;
-  wire n577 = v[35] & n576;
-  wire n578 = ~v[37];
-  wire n579 = v[36] & n578;
-  wire [4:0] n580 = lane0_pack_lead_0 ? lane0_pack_d_at_35_r : 5'h0;
-  wire [4:0] n581 = lane0_pack_lead_1 ? lane0_pack_d_at_36_r : 5'h0;
-  wire [4:0] n582 = n580 | n581;
-  wire [4:0] n583 = lane0_pack_lead_2 ? lane0_pack_d_at_37_r : 5'h0;
-  wire [4:0] lane0_pack_d_28 = n582 | n583;
-  wire [7:0] n584 = lane0_pack_lead_0 ? lane0_pack_top_at_35_r : 8'h0;
-  wire [7:0] n585 = lane0_pack_lead_1 ? lane0_pack_top_at_36_r : 8'h0;
-  wire [7:0] n586 = n584 | n585;
-  wire [7:0] n587 = lane0_pack_lead_2 ? lane0_pack_top_at_37_r : 8'h0;
-  wire [7:0] lane0_pack_top_30 = n586 | n587;
-  wire n588 = lane0_pack_lead_0 ? lane0_pack_overflow_at_35_r : 1'b0;
-  wire n589 = lane0_pack_lead_1 ? lane0_pack_overflow_at_36_r : 1'b0;
-  wire n590 = n588 | n589;
-  wire n591 = lane0_pack_lead_2 ? lane0_pack_overflow_at_37_r : 1'b0;
-  wire lane0_pack_overflow_32 = n590 | n591;
-  wire n592 = |lane0_pack_v_26[10:0];
+  wire [7:0] n575 = lane0_pack_lead_2 ? lane0_pack_top_at_37_r : 8'h0;
+  wire n576 = lane0_pack_lead_2 ? lane0_pack_overflow_at_37_r : 1'b0;
+  wire n577 = |v[37:36];
+  wire n578 = ~n577;
+  wire n579 = v[35] & n578;
+  wire n580 = lane0_pack_lead_0 ? lane0_pack_overflow_at_35_r : 1'b0;
+  wire n581 = ~v[37];
+  wire n582 = v[36] & n581;
+  wire n583 = lane0_pack_lead_1 ? lane0_pack_overflow_at_36_r : 1'b0;
+  wire n584 = n580 | n583;
+  wire lane0_pack_overflow_32 = n584 | n576;
+  wire n585 = |lane0_pack_v_lead[10:0];
+  wire [4:0] n586 = lane0_pack_lead_0 ? lane0_pack_d_at_35_r : 5'h0;
+  wire [4:0] n587 = lane0_pack_lead_1 ? lane0_pack_d_at_36_r : 5'h0;
+  wire [4:0] n588 = n586 | n587;
+  wire [4:0] n589 = lane0_pack_lead_2 ? lane0_pack_d_at_37_r : 5'h0;
+  wire [4:0] lane0_pack_d_28 = n588 | n589;
+  wire [7:0] n590 = lane0_pack_lead_0 ? lane0_pack_top_at_35_r : 8'h0;
+  wire [7:0] n591 = lane0_pack_lead_1 ? lane0_pack_top_at_36_r : 8'h0;
+  wire [7:0] n592 = n590 | n591;
+  wire [7:0] lane0_pack_top_30 = n592 | n575;
   wire [57:0] n593 = 58'h3ffffffffffffff << lane0_pack_d;
   wire [57:0] n594 = ~n593;
-  wire [57:0] n595 = {31'h0, lane0_pack_v_26[37:11]} & n594;
+  wire [57:0] n595 = {31'h0, lane0_pack_v_26[27:1]} & n594;
   wire n596 = |n595;
-  wire lane0_pack_rnd_sticky = n592 | n596;
-  wire [25:0] n597 = lane0_pack_v_26[37:12] >> lane0_pack_d;
-  wire n598 = lane0_pack_rnd_sticky | n597[0];
-  wire [26:0] lane0_pack_rnd_signal = lane0_pack_v_26[37:11] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n598;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1764_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n599 = n301 ? 31'h0 : lane0_pack_port_1764_0;
-  wire [31:0] n600 = n300 ? 32'h3f800000 : {1'b0, n599};
-  wire [31:0] n601 = n600 | n2;
+  wire lane0_pack_rnd_sticky = lane0_pack_v_26[0] | n596;
+  wire [25:0] n597 = lane0_pack_v_26[27:2] >> lane0_pack_d;
+  wire [30:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 31'h1;
+  wire n598 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [26:0] lane0_pack_guard_36 = lane0_pack_v_26[27:1] >> lane0_pack_d;
+  wire n599 = lane0_pack_guard & n598;
+  wire [30:0] n600 = n599 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
+  wire [30:0] lane0_pack_port_1769_0 = lane0_pack_overflow_s ? 31'h7f800000 : n600;
+  wire [30:0] n601 = n301 ? 31'h0 : lane0_pack_port_1769_0;
+  wire [31:0] n602 = n300 ? 32'h3f800000 : {1'b0, n601};
+  wire [31:0] n603 = n602 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1189,17 +1191,18 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       v <= n574;
       lane0_pack_lead_2 <= v[37];
       lane0_pack_v_lead <= v;
-      lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n577;
-      lane0_pack_lead_1 <= n579;
+      lane0_pack_lead_0 <= n579;
+      lane0_pack_lead_1 <= n582;
+      lane0_pack_overflow <= lane0_pack_overflow_32;
+      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_v_26 <= {lane0_pack_v_lead[38:11], n585};
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
-      lane0_pack_overflow <= lane0_pack_overflow_32;
-      lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n597[22:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n299 ? 32'h7fc00000 : n601;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y <= n299 ? 32'h7fc00000 : n603;
     end
   end
 
@@ -2543,20 +2546,21 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     v = 39'h0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_v_lead = 39'h0;
-    lane0_pack_v_26 = 39'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
+    lane0_pack_overflow = 1'b0;
+    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_v_26 = 29'h0;
     lane0_pack_d = 5'h0;
     lane0_pack_top = 8'h0;
     lane0_pack_top_s = 8'h0;
-    lane0_pack_overflow = 1'b0;
-    lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 23'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 32'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_266_0[7:0], n214[3:0], n219[0], n219[4:3], n223[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n387[8:0], lane0_recip_p_26[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[28:0], lane0_qr_mul_p_7[27:0], lane0_pack_v_26[38], n597[25:23], lane0_pack_rnd_signal[26:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_266_0[7:0], n214[3:0], n219[0], n219[4:3], n223[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n387[8:0], lane0_recip_p_26[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[28:0], lane0_qr_mul_p_7[27:0], lane0_pack_v_26[28], n597[25:23], lane0_pack_guard_36[26:1]};
 endmodule

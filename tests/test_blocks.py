@@ -218,12 +218,21 @@ def test_newton_stage(fmt, seed, last, cuts):
 
 @pytest.mark.parametrize("low", [0, 1, 2, 9])
 def test_round_shift_random(low):
-    """Round by ``low + d``: the shifter covers only the positions from ``min_shift`` up."""
+    """Round by ``low + d``: the shifter covers only the positions from ``min_shift`` up; its
+    guard and sticky bits (which a caller may register before deciding) are the first bit
+    shifted out and the OR of those below it."""
     rng = np.random.default_rng(5)
     v = rng.integers(0, 1 << 20, 2000).astype(np.uint64)
     d = rng.integers(0, 23 - low, 2000)
-    got = run_comb(RoundShift(20, 22, low), {"v": v, "d": d}, ["q"])
+    got = run_comb(RoundShift(20, 22, low), {"v": v, "d": d}, ["q", "guard", "sticky"])
     assert np.array_equal(got["q"], round_shift(v, d + low).astype(np.int64))
+    shift = (d + low).astype(np.uint64)
+    out = shift >= 1
+    guard = np.where(out, (v >> np.maximum(shift, 1) - 1) & 1, 0)
+    below = np.where(shift >= 2, (np.uint64(1) << np.maximum(shift, 1) - 1) - 1, 0).astype(np.uint64)
+    assert np.array_equal(got["guard"], guard.astype(np.int64))
+    assert np.array_equal(got["sticky"], ((v & below) != 0).astype(np.int64))
+    assert got["guard"].any() and got["sticky"].any() and not got["sticky"].all()
 
 
 @pytest.mark.parametrize("fmt, subnormals, below_max", [
