@@ -134,18 +134,18 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_curve_k_sat;
   reg lane0_seed_sum_k_sat;
   reg [24:0] lane0_seed_sum_k_mask;
-  reg lane0_pack_overflow_at_30_r;
-  reg [7:0] lane0_pack_top_at_31_r;
+  reg [7:0] lane0_pack_top_at_32_r;
   reg [3:0] lane0_pack_d_at_33_r;
   reg [3:0] lane0_pack_d_at_32_r;
   reg [3:0] lane0_pack_d_at_31_r;
   reg [3:0] lane0_pack_d_at_30_r;
-  reg lane0_pack_overflow_at_31_r;
-  reg [7:0] lane0_pack_top_at_32_r;
   reg lane0_pack_overflow_at_32_r;
   reg [7:0] lane0_pack_top_at_33_r;
   reg lane0_pack_overflow_at_33_r;
   reg [7:0] lane0_pack_top_at_30_r;
+  reg lane0_pack_overflow_at_30_r;
+  reg [7:0] lane0_pack_top_at_31_r;
+  reg lane0_pack_overflow_at_31_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [15:0] lane0_table_b_12;
   reg [1:0] lane0_x_cls;
@@ -186,6 +186,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_pack_lead_3;
   reg [24:0] r11;
   reg [33:0] lane0_pack_v_lead;
+  reg [33:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -194,10 +195,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
-  reg [12:0] lane0_pack_rnd_v;
-  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_guard;
+  reg lane0_pack_up;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -347,21 +346,21 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n125 = lane0_seed_curve_k_shift > 10'h16;
   wire n126 = lane0_seed_curve_k_shift > 10'h17;
   wire n127 = lane0_seed_curve_k_shift > 10'h18;
-  wire lane0_pack_overflow_at_30 = $signed(exp) >= $signed(12'h82);
-  wire [7:0] n128 = $signed(exp[7:0]) + $signed(8'h7e);
-  wire n129 = $signed(exp) < $signed(12'hf83);
+  wire [7:0] n128 = $signed(exp[7:0]) + $signed(8'h7f);
+  wire n129 = $signed(exp) < $signed(12'hf82);
   wire n130 = $signed(exp) < $signed(12'hf78);
   wire [3:0] n131 = $signed(4'h4) - $signed(exp[3:0]);
   wire [3:0] n132 = n130 ? 4'hc : n131;
-  wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
-  wire [7:0] n133 = $signed(exp[7:0]) + $signed(8'h7f);
-  wire n134 = $signed(exp) < $signed(12'hf82);
   wire lane0_pack_overflow_at_32 = $signed(exp) >= $signed(12'h80);
-  wire [7:0] n135 = $signed(exp[7:0]) + $signed(8'h80);
-  wire n136 = $signed(exp) < $signed(12'hf81);
+  wire [7:0] n133 = $signed(exp[7:0]) + $signed(8'h80);
+  wire n134 = $signed(exp) < $signed(12'hf81);
   wire lane0_pack_overflow_at_33 = $signed(exp) >= $signed(12'h7f);
-  wire [7:0] n137 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n138 = $signed(exp) < $signed(12'hf84);
+  wire [7:0] n135 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n136 = $signed(exp) < $signed(12'hf84);
+  wire lane0_pack_overflow_at_30 = $signed(exp) >= $signed(12'h82);
+  wire [7:0] n137 = $signed(exp[7:0]) + $signed(8'h7e);
+  wire n138 = $signed(exp) < $signed(12'hf83);
+  wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
   wire [31:0] n139 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
   wire n140 = in_x[14:7] == 8'hff;
   wire n141 = ~|in_x[14:7];
@@ -504,20 +503,19 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n261 = lane0_pack_lead_2 ? lane0_pack_overflow_at_32_r : 1'b0;
   wire n262 = n254 | n261;
   wire lane0_pack_overflow_39 = n262 | n239;
-  wire n263 = |lane0_pack_v_lead[21:0];
+  wire n263 = |lane0_pack_rnd_v[21:0];
   wire [26:0] n264 = 27'h7ffffff << lane0_pack_d;
   wire [26:0] n265 = ~n264;
-  wire [26:0] n266 = {15'h0, lane0_pack_rnd_v[12:1]} & n265;
+  wire [26:0] n266 = {15'h0, lane0_pack_rnd_v[33:22]} & n265;
   wire n267 = |n266;
-  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n267;
-  wire [10:0] n268 = lane0_pack_rnd_v[12:2] >> lane0_pack_d;
-  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
-  wire n269 = lane0_pack_sticky | lane0_pack_kept[0];
-  wire [11:0] lane0_pack_guard_43 = lane0_pack_rnd_v[12:1] >> lane0_pack_d;
-  wire n270 = lane0_pack_guard & n269;
-  wire [14:0] n271 = n270 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
-  wire [14:0] lane0_pack_port_634_0 = lane0_pack_overflow_s ? 15'h7f80 : n271;
-  wire [15:0] n272 = n148 ? {1'b1, lane0_pack_port_634_0} : lane0_shift_x_raw;
+  wire lane0_pack_rnd_sticky = n263 | n267;
+  wire [10:0] n268 = lane0_pack_rnd_v[33:23] >> lane0_pack_d;
+  wire n269 = lane0_pack_rnd_sticky | n268[0];
+  wire [11:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:22] >> lane0_pack_d;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n269;
+  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
+  wire [14:0] lane0_pack_port_629_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n270 = n148 ? {1'b1, lane0_pack_port_629_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -617,18 +615,18 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_curve_k_sat <= lane0_seed_products_k_sat;
       lane0_seed_sum_k_sat <= lane0_seed_curve_k_sat;
       lane0_seed_sum_k_mask <= lane0_seed_curve_k_sat ? 25'h0 : {n127, n126, n125, n124, n123, n122, n121, n120, n119, n118, n117, n116, n115, n114, n113, n112, n111, n110, n109, n108, n107, n106, n105, n104, n103};
-      lane0_pack_overflow_at_30_r <= lane0_pack_overflow_at_30;
-      lane0_pack_top_at_31_r <= n129 ? 8'h0 : n128;
-      lane0_pack_d_at_33_r <= ~n136 ? 4'h3 : n132;
-      lane0_pack_d_at_32_r <= ~n134 ? 4'h2 : n132;
-      lane0_pack_d_at_31_r <= ~n129 ? 4'h1 : n132;
-      lane0_pack_d_at_30_r <= ~n138 ? 4'h0 : n132;
-      lane0_pack_overflow_at_31_r <= lane0_pack_overflow_at_31;
-      lane0_pack_top_at_32_r <= n134 ? 8'h0 : n133;
+      lane0_pack_top_at_32_r <= n129 ? 8'h0 : n128;
+      lane0_pack_d_at_33_r <= ~n134 ? 4'h3 : n132;
+      lane0_pack_d_at_32_r <= ~n129 ? 4'h2 : n132;
+      lane0_pack_d_at_31_r <= ~n138 ? 4'h1 : n132;
+      lane0_pack_d_at_30_r <= ~n136 ? 4'h0 : n132;
       lane0_pack_overflow_at_32_r <= lane0_pack_overflow_at_32;
-      lane0_pack_top_at_33_r <= n136 ? 8'h0 : n135;
+      lane0_pack_top_at_33_r <= n134 ? 8'h0 : n133;
       lane0_pack_overflow_at_33_r <= lane0_pack_overflow_at_33;
-      lane0_pack_top_at_30_r <= n138 ? 8'h0 : n137;
+      lane0_pack_top_at_30_r <= n136 ? 8'h0 : n135;
+      lane0_pack_overflow_at_30_r <= lane0_pack_overflow_at_30;
+      lane0_pack_top_at_31_r <= n138 ? 8'h0 : n137;
+      lane0_pack_overflow_at_31_r <= lane0_pack_overflow_at_31;
       lane0_table_square_tile_0_0 <= n139;
       lane0_table_b_12 <= lane0_table_square_tile_0_0[31:16];
       lane0_x_cls <= lane0_x_cls_24;
@@ -668,6 +666,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_lead_3 <= r10[8];
       r11 <= lane0_v[32:8];
       lane0_pack_v_lead <= {r10[8], r11, r10[7:0]};
+      lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n242;
       lane0_pack_lead_1 <= n248;
       lane0_pack_lead_2 <= n256;
@@ -676,11 +675,9 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_rnd_v <= {lane0_pack_v_lead[33:22], n263};
-      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n268[6:0];
-      lane0_pack_guard <= lane0_pack_guard_43[0];
-      out_y <= n146 ? 16'h7fc0 : n272;
+      lane0_pack_up <= lane0_pack_rnd_up;
+      out_y <= n146 ? 16'h7fc0 : n270;
     end
   end
 
@@ -913,18 +910,18 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_curve_k_sat = 1'b0;
     lane0_seed_sum_k_sat = 1'b0;
     lane0_seed_sum_k_mask = 25'h0;
-    lane0_pack_overflow_at_30_r = 1'b0;
-    lane0_pack_top_at_31_r = 8'h0;
+    lane0_pack_top_at_32_r = 8'h0;
     lane0_pack_d_at_33_r = 4'h0;
     lane0_pack_d_at_32_r = 4'h0;
     lane0_pack_d_at_31_r = 4'h0;
     lane0_pack_d_at_30_r = 4'h0;
-    lane0_pack_overflow_at_31_r = 1'b0;
-    lane0_pack_top_at_32_r = 8'h0;
     lane0_pack_overflow_at_32_r = 1'b0;
     lane0_pack_top_at_33_r = 8'h0;
     lane0_pack_overflow_at_33_r = 1'b0;
     lane0_pack_top_at_30_r = 8'h0;
+    lane0_pack_overflow_at_30_r = 1'b0;
+    lane0_pack_top_at_31_r = 8'h0;
+    lane0_pack_overflow_at_31_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_b_12 = 16'h0;
     lane0_x_cls = 2'h0;
@@ -964,6 +961,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_lead_3 = 1'b0;
     r11 = 25'h0;
     lane0_pack_v_lead = 34'h0;
+    lane0_pack_rnd_v = 34'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
@@ -972,14 +970,12 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_rnd_v = 13'h0;
-    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_guard = 1'b0;
+    lane0_pack_up = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_103_0[7:0], n92[2:0], n92[4], n97[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_v[7:0], n268[10:7], lane0_pack_guard_43[11:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_103_0[7:0], n92[2:0], n92[4], n97[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_v[7:0], n268[10:7], lane0_pack_rnd_signal[11:1]};
 endmodule

@@ -141,18 +141,18 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_curve_k_sat;
   reg lane0_seed_sum_k_sat;
   reg [30:0] lane0_seed_sum_k_mask;
-  reg lane0_pack_overflow_at_39_r;
-  reg [4:0] lane0_pack_top_at_40_r;
+  reg [4:0] lane0_pack_top_at_41_r;
   reg [3:0] lane0_pack_d_at_42_r;
   reg [3:0] lane0_pack_d_at_41_r;
   reg [3:0] lane0_pack_d_at_40_r;
   reg [3:0] lane0_pack_d_at_39_r;
-  reg lane0_pack_overflow_at_40_r;
-  reg [4:0] lane0_pack_top_at_41_r;
   reg lane0_pack_overflow_at_41_r;
   reg [4:0] lane0_pack_top_at_42_r;
   reg lane0_pack_overflow_at_42_r;
   reg [4:0] lane0_pack_top_at_39_r;
+  reg lane0_pack_overflow_at_39_r;
+  reg [4:0] lane0_pack_top_at_40_r;
+  reg lane0_pack_overflow_at_40_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r11;
@@ -198,6 +198,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_pack_lead_3;
   reg [30:0] r15;
   reg [42:0] lane0_pack_v_lead;
+  reg [42:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -206,10 +207,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
-  reg [15:0] lane0_pack_rnd_v;
-  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_guard;
+  reg lane0_pack_up;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -303,11 +302,11 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [14:0] n74 = a[8] ? 15'h7154 : 15'h0;
   wire [55:0] n75 = {16'h0, n73} | {1'b0, n74, 40'h0};
   wire [59:0] lane0_log2e_mul_product_rows_sum2 = n70 ^ {4'h0, n75};
-  wire [54:0] n76 = {1'b0, n64} & n69;
-  wire [55:0] n77 = {2'h0, n64} & n75;
-  wire [58:0] n78 = {4'h0, n76} | {3'h0, n77};
-  wire [55:0] n79 = {1'b0, n69} & n75;
-  wire [58:0] n80 = n78 | {3'h0, n79};
+  wire [58:0] n76 = {5'h0, n64} & {4'h0, n69};
+  wire [58:0] n77 = {5'h0, n64} & {3'h0, n75};
+  wire [58:0] n78 = n76 | n77;
+  wire [58:0] n79 = {4'h0, n69} & {3'h0, n75};
+  wire [58:0] n80 = n78 | n79;
   wire [15:0] n81 = a[9] ? 16'hb830 : 16'h0;
   wire [14:0] n82 = a[9] ? 15'h7652 : 15'h0;
   wire [40:0] n83 = {16'h0, n81, 9'h0} | {1'b0, n82, 25'h0};
@@ -315,11 +314,11 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [56:0] n85 = {16'h0, n83} | {1'b0, n84, 41'h0};
   wire [15:0] n86 = a[10] ? 16'hb830 : 16'h0;
   wire [14:0] n87 = a[10] ? 15'h7652 : 15'h0;
-  wire [40:0] n88 = {15'h0, n86, 10'h0} | {n87, 26'h0};
+  wire [41:0] n88 = {16'h0, n86, 10'h0} | {1'b0, n87, 26'h0};
   wire [14:0] n89 = a[10] ? 15'h7154 : 15'h0;
-  wire [56:0] n90 = {16'h0, n88} | {n89, 42'h0};
-  wire [56:0] n91 = n85 ^ n90;
-  wire [59:0] lane0_log2e_mul_product_rows_sum3 = {3'h0, n91} ^ lane0_log2e_mul_product_rows_sum0;
+  wire [56:0] n90 = {15'h0, n88} | {n89, 42'h0};
+  wire [59:0] n91 = {3'h0, n85} ^ {3'h0, n90};
+  wire [59:0] lane0_log2e_mul_product_rows_sum3 = n91 ^ lane0_log2e_mul_product_rows_sum0;
   wire [56:0] n92 = n85 & n90;
   wire [58:0] n93 = {2'h0, n85} & lane0_log2e_mul_product_rows_sum0[58:0];
   wire [58:0] n94 = {2'h0, n92} | n93;
@@ -360,7 +359,10 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [58:0] n124 = n122 | n123;
   wire [58:0] n125 = lane0_log2e_mul_product_sums_sum0[58:0] & {n120[57:0], 1'b0};
   wire [58:0] n126 = n124 | n125;
-  wire [59:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + {r5, 1'b0};
+  wire [30:0] lane0_log2e_mul_product_signal = {1'b0, lane0_log2e_mul_product_split_0[29:0]} + {1'b0, r5[28:0], 1'b0};
+  wire [29:0] lane0_log2e_mul_product_signal_27 = lane0_log2e_mul_product_split_0[59:30] + r5[58:29];
+  wire [29:0] lane0_log2e_mul_product_upper_carried = lane0_log2e_mul_product_signal_27 + 30'h1;
+  wire [29:0] lane0_log2e_mul_product_port_509_0 = lane0_log2e_mul_product_signal[30] ? lane0_log2e_mul_product_upper_carried : lane0_log2e_mul_product_signal_27;
   wire [5:0] n127 = {1'b0, in_x[14:10]} - 6'hf;
   wire [5:0] lane0_x_fields_port_149_0 = lane0_x_fields_port_146_0 ? n127 : 6'h32;
   wire [11:0] exp_72 = lane0_x_sig[10] ? {{7{r6}}, lane0_x_exp_24} : {{6{n15[5]}}, n15};
@@ -411,21 +413,21 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n171 = lane0_seed_curve_k_shift > 10'h1c;
   wire n172 = lane0_seed_curve_k_shift > 10'h1d;
   wire n173 = lane0_seed_curve_k_shift > 10'h1e;
-  wire lane0_pack_overflow_at_39 = $signed(exp) >= $signed(12'h12);
-  wire [4:0] n174 = $signed(exp[4:0]) + $signed(5'he);
-  wire n175 = $signed(exp) < $signed(12'hff3);
+  wire [4:0] n174 = $signed(exp[4:0]) + $signed(5'hf);
+  wire n175 = $signed(exp) < $signed(12'hff2);
   wire n176 = $signed(exp) < $signed(12'hfe5);
   wire [3:0] n177 = $signed(4'h4) - $signed(exp[3:0]);
   wire [3:0] n178 = n176 ? 4'hf : n177;
-  wire lane0_pack_overflow_at_40 = $signed(exp) >= $signed(12'h11);
-  wire [4:0] n179 = $signed(exp[4:0]) + $signed(5'hf);
-  wire n180 = $signed(exp) < $signed(12'hff2);
   wire lane0_pack_overflow_at_41 = $signed(exp) >= $signed(12'h10);
-  wire [4:0] n181 = $signed(exp[4:0]) + $signed(5'h10);
-  wire n182 = $signed(exp) < $signed(12'hff1);
+  wire [4:0] n179 = $signed(exp[4:0]) + $signed(5'h10);
+  wire n180 = $signed(exp) < $signed(12'hff1);
   wire lane0_pack_overflow_at_42 = $signed(exp) >= $signed(12'hf);
-  wire [4:0] n183 = $signed(exp[4:0]) + $signed(5'hd);
-  wire n184 = $signed(exp) < $signed(12'hff4);
+  wire [4:0] n181 = $signed(exp[4:0]) + $signed(5'hd);
+  wire n182 = $signed(exp) < $signed(12'hff4);
+  wire lane0_pack_overflow_at_39 = $signed(exp) >= $signed(12'h12);
+  wire [4:0] n183 = $signed(exp[4:0]) + $signed(5'he);
+  wire n184 = $signed(exp) < $signed(12'hff3);
+  wire lane0_pack_overflow_at_40 = $signed(exp) >= $signed(12'h11);
   wire [31:0] n185 = {16'h0, lane0_table_b[26:11]} * {16'h0, lane0_table_b[26:11]};
   wire [15:0] n186 = lane0_table_b[27] ? lane0_table_b[26:11] : 16'h0;
   wire [1:0] n187 = lane0_table_b[28] ? lane0_table_b[28:27] : 2'h0;
@@ -582,20 +584,19 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n320 = lane0_pack_lead_2 ? lane0_pack_overflow_at_41_r : 1'b0;
   wire n321 = n313 | n320;
   wire lane0_pack_overflow_39 = n321 | n298;
-  wire n322 = |lane0_pack_v_lead[27:0];
+  wire n322 = |lane0_pack_rnd_v[27:0];
   wire [29:0] n323 = 30'h3fffffff << lane0_pack_d;
   wire [29:0] n324 = ~n323;
-  wire [29:0] n325 = {15'h0, lane0_pack_rnd_v[15:1]} & n324;
+  wire [29:0] n325 = {15'h0, lane0_pack_rnd_v[42:28]} & n324;
   wire n326 = |n325;
-  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n326;
-  wire [13:0] n327 = lane0_pack_rnd_v[15:2] >> lane0_pack_d;
-  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
-  wire n328 = lane0_pack_sticky | lane0_pack_kept[0];
-  wire [14:0] lane0_pack_guard_43 = lane0_pack_rnd_v[15:1] >> lane0_pack_d;
-  wire n329 = lane0_pack_guard & n328;
-  wire [14:0] n330 = n329 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
-  wire [14:0] lane0_pack_port_844_0 = lane0_pack_overflow_s ? 15'h7c00 : n330;
-  wire [15:0] n331 = n211 ? {1'b1, lane0_pack_port_844_0} : lane0_shift_x_raw;
+  wire lane0_pack_rnd_sticky = n322 | n326;
+  wire [13:0] n327 = lane0_pack_rnd_v[42:29] >> lane0_pack_d;
+  wire n328 = lane0_pack_rnd_sticky | n327[0];
+  wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[42:28] >> lane0_pack_d;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n328;
+  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
+  wire [14:0] lane0_pack_port_843_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n329 = n211 ? {1'b1, lane0_pack_port_843_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -652,7 +653,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       r4 <= n114;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_sums_sum1;
       r5 <= n126;
-      lane0_log2e_log2e <= lane0_log2e_mul_p_7[59:14];
+      lane0_log2e_log2e <= {lane0_log2e_mul_product_port_509_0, lane0_log2e_mul_product_signal[29:14]};
       lane0_x_exp_24 <= ~lane0_x_fields_port_146_0 ? 5'h12 : n127[4:0];
       r6 <= lane0_x_fields_port_149_0[5];
       lane0_unpack_ex <= exp_72;
@@ -701,18 +702,18 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_curve_k_sat <= lane0_seed_products_k_sat;
       lane0_seed_sum_k_sat <= lane0_seed_curve_k_sat;
       lane0_seed_sum_k_mask <= lane0_seed_curve_k_sat ? 31'h0 : {n173, n172, n171, n170, n169, n168, n167, n166, n165, n164, n163, n162, n161, n160, n159, n158, n157, n156, n155, n154, n153, n152, n151, n150, n149, n148, n147, n146, n145, n144, n143};
-      lane0_pack_overflow_at_39_r <= lane0_pack_overflow_at_39;
-      lane0_pack_top_at_40_r <= n175 ? 5'h0 : n174;
-      lane0_pack_d_at_42_r <= ~n182 ? 4'h3 : n178;
-      lane0_pack_d_at_41_r <= ~n180 ? 4'h2 : n178;
-      lane0_pack_d_at_40_r <= ~n175 ? 4'h1 : n178;
-      lane0_pack_d_at_39_r <= ~n184 ? 4'h0 : n178;
-      lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
-      lane0_pack_top_at_41_r <= n180 ? 5'h0 : n179;
+      lane0_pack_top_at_41_r <= n175 ? 5'h0 : n174;
+      lane0_pack_d_at_42_r <= ~n180 ? 4'h3 : n178;
+      lane0_pack_d_at_41_r <= ~n175 ? 4'h2 : n178;
+      lane0_pack_d_at_40_r <= ~n184 ? 4'h1 : n178;
+      lane0_pack_d_at_39_r <= ~n182 ? 4'h0 : n178;
       lane0_pack_overflow_at_41_r <= lane0_pack_overflow_at_41;
-      lane0_pack_top_at_42_r <= n182 ? 5'h0 : n181;
+      lane0_pack_top_at_42_r <= n180 ? 5'h0 : n179;
       lane0_pack_overflow_at_42_r <= lane0_pack_overflow_at_42;
-      lane0_pack_top_at_39_r <= n184 ? 5'h0 : n183;
+      lane0_pack_top_at_39_r <= n182 ? 5'h0 : n181;
+      lane0_pack_overflow_at_39_r <= lane0_pack_overflow_at_39;
+      lane0_pack_top_at_40_r <= n184 ? 5'h0 : n183;
+      lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
       lane0_table_square_tile_0_0 <= n185;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r11 <= n196;
@@ -757,6 +758,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_lead_3 <= r14[11];
       r15 <= lane0_v[41:11];
       lane0_pack_v_lead <= {r14[11], r15, r14[10:0]};
+      lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n301;
       lane0_pack_lead_1 <= n307;
       lane0_pack_lead_2 <= n315;
@@ -765,11 +767,9 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_rnd_v <= {lane0_pack_v_lead[42:28], n322};
-      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n327[9:0];
-      lane0_pack_guard <= lane0_pack_guard_43[0];
-      out_y <= n209 ? 16'h7e00 : n331;
+      lane0_pack_up <= lane0_pack_rnd_up;
+      out_y <= n209 ? 16'h7e00 : n329;
     end
   end
 
@@ -1203,18 +1203,18 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_curve_k_sat = 1'b0;
     lane0_seed_sum_k_sat = 1'b0;
     lane0_seed_sum_k_mask = 31'h0;
-    lane0_pack_overflow_at_39_r = 1'b0;
-    lane0_pack_top_at_40_r = 5'h0;
+    lane0_pack_top_at_41_r = 5'h0;
     lane0_pack_d_at_42_r = 4'h0;
     lane0_pack_d_at_41_r = 4'h0;
     lane0_pack_d_at_40_r = 4'h0;
     lane0_pack_d_at_39_r = 4'h0;
-    lane0_pack_overflow_at_40_r = 1'b0;
-    lane0_pack_top_at_41_r = 5'h0;
     lane0_pack_overflow_at_41_r = 1'b0;
     lane0_pack_top_at_42_r = 5'h0;
     lane0_pack_overflow_at_42_r = 1'b0;
     lane0_pack_top_at_39_r = 5'h0;
+    lane0_pack_overflow_at_39_r = 1'b0;
+    lane0_pack_top_at_40_r = 5'h0;
+    lane0_pack_overflow_at_40_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r11 = 35'h0;
@@ -1259,6 +1259,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_lead_3 = 1'b0;
     r15 = 31'h0;
     lane0_pack_v_lead = 43'h0;
+    lane0_pack_rnd_v = 43'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
@@ -1267,14 +1268,12 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_rnd_v = 16'h0;
-    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_guard = 1'b0;
+    lane0_pack_up = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[13:0], lane0_x_fields_port_149_0[4:0], n132[0], n132[4], n137[1:0], n137[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_v[10:0], n327[13:10], lane0_pack_guard_43[14:1]};
+  wire unused_bits = ^{lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_149_0[4:0], n132[0], n132[4], n137[1:0], n137[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_v[10:0], n327[13:10], lane0_pack_rnd_signal[14:1]};
 endmodule

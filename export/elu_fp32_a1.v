@@ -140,18 +140,18 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_curve_k_sat;
   reg lane0_seed_sum_k_sat;
   reg [32:0] lane0_seed_sum_k_mask;
-  reg lane0_pack_overflow_at_54_r;
-  reg [7:0] lane0_pack_top_at_55_r;
+  reg [7:0] lane0_pack_top_at_56_r;
   reg [4:0] lane0_pack_d_at_57_r;
   reg [4:0] lane0_pack_d_at_56_r;
   reg [4:0] lane0_pack_d_at_55_r;
   reg [4:0] lane0_pack_d_at_54_r;
-  reg lane0_pack_overflow_at_55_r;
-  reg [7:0] lane0_pack_top_at_56_r;
   reg lane0_pack_overflow_at_56_r;
   reg [7:0] lane0_pack_top_at_57_r;
   reg lane0_pack_overflow_at_57_r;
   reg [7:0] lane0_pack_top_at_54_r;
+  reg lane0_pack_overflow_at_54_r;
+  reg [7:0] lane0_pack_top_at_55_r;
+  reg lane0_pack_overflow_at_55_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r9;
@@ -199,6 +199,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_pack_lead_3;
   reg [32:0] r14;
   reg [57:0] lane0_pack_v_lead;
+  reg [57:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -207,10 +208,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
-  reg [28:0] lane0_pack_rnd_v;
-  reg lane0_pack_sticky;
   reg [22:0] lane0_pack_kept;
-  reg lane0_pack_guard;
+  reg lane0_pack_up;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -287,9 +286,9 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [15:0] n46 = a[17] ? 16'hc551 : 16'h0;
   wire [64:0] n47 = {16'h0, n45} | {n46, 49'h0};
   wire [74:0] lane0_log2e_mul_product_rows_sum5 = n42 ^ {10'h0, n47};
-  wire [73:0] n48 = {11'h0, n36} & {10'h0, n41};
+  wire [63:0] n48 = {1'b0, n36} & n41;
   wire [73:0] n49 = {11'h0, n36} & {9'h0, n47};
-  wire [73:0] n50 = n48 | n49;
+  wire [73:0] n50 = {10'h0, n48} | n49;
   wire [73:0] n51 = {10'h0, n41} & {9'h0, n47};
   wire [73:0] n52 = n50 | n51;
   wire [15:0] n53 = a[18] ? 16'he0c0 : 16'h0;
@@ -305,11 +304,11 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [15:0] n63 = a[20] ? 16'hd94a : 16'h0;
   wire [51:0] n64 = {16'h0, n62, 20'h0} | {n63, 36'h0};
   wire [65:0] lane0_log2e_mul_product_rows_sum6 = n61 ^ {14'h0, n64};
-  wire [65:0] n65 = n57 & {15'h0, n60};
-  wire [65:0] n66 = n57 & {14'h0, n64};
-  wire [73:0] n67 = {8'h0, n65} | {8'h0, n66};
-  wire [51:0] n68 = {1'b0, n60} & n64;
-  wire [73:0] n69 = n67 | {22'h0, n68};
+  wire [73:0] n65 = {8'h0, n57} & {23'h0, n60};
+  wire [73:0] n66 = {8'h0, n57} & {22'h0, n64};
+  wire [73:0] n67 = n65 | n66;
+  wire [73:0] n68 = {23'h0, n60} & {22'h0, n64};
+  wire [73:0] n69 = n67 | n68;
   wire [15:0] n70 = a[21] ? 16'he0c0 : 16'h0;
   wire [15:0] n71 = a[21] ? 16'hd94a : 16'h0;
   wire [52:0] n72 = {16'h0, n70, 21'h0} | {n71, 37'h0};
@@ -408,18 +407,18 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [73:0] n155 = lane0_log2e_mul_product_rows_sum9[73:0] & {n153[72:0], 1'b0};
   wire [57:0] lane0_log2e_mul_product_rows_sum3 = {a[15:0], 42'h0} ^ {15'h0, a[15:0], 27'h0};
   wire [57:0] n156 = {a[15:0], 42'h0} & {15'h0, a[15:0], 27'h0};
-  wire [58:0] n157 = {1'b0, lane0_log2e_mul_product_rows_sum3} ^ {n156, 1'b0};
+  wire [74:0] n157 = {17'h0, lane0_log2e_mul_product_rows_sum3} ^ {16'h0, n156, 1'b0};
   wire [58:0] n158 = {1'b0, lane0_log2e_mul_product_rows_sum3} & {n156, 1'b0};
   wire [61:0] lane0_log2e_mul_product_rows_sum4 = {18'h0, a[15:0], 28'h0} ^ n34;
-  wire [61:0] lane0_log2e_mul_product_rows_sum10 = {3'h0, n157} ^ lane0_log2e_mul_product_rows_sum4;
+  wire [74:0] lane0_log2e_mul_product_rows_sum10 = n157 ^ {13'h0, lane0_log2e_mul_product_rows_sum4};
   wire [61:0] n159 = {4'h0, lane0_log2e_mul_product_rows_sum3} & lane0_log2e_mul_product_rows_sum4;
   wire [73:0] n160 = {15'h0, n158} | {12'h0, n159};
   wire [73:0] n161 = {15'h0, n156, 1'b0} & {12'h0, lane0_log2e_mul_product_rows_sum4};
   wire [73:0] n162 = n160 | n161;
-  wire [74:0] lane0_log2e_mul_product_rows_sum14 = n154 ^ {13'h0, lane0_log2e_mul_product_rows_sum10};
-  wire [73:0] n163 = lane0_log2e_mul_product_rows_sum9[73:0] & {12'h0, lane0_log2e_mul_product_rows_sum10};
+  wire [74:0] lane0_log2e_mul_product_rows_sum14 = n154 ^ lane0_log2e_mul_product_rows_sum10;
+  wire [73:0] n163 = lane0_log2e_mul_product_rows_sum9[73:0] & lane0_log2e_mul_product_rows_sum10[73:0];
   wire [73:0] n164 = n155 | n163;
-  wire [73:0] n165 = {n153[72:0], 1'b0} & {12'h0, lane0_log2e_mul_product_rows_sum10};
+  wire [73:0] n165 = {n153[72:0], 1'b0} & lane0_log2e_mul_product_rows_sum10[73:0];
   wire [73:0] n166 = n164 | n165;
   wire [74:0] n167 = {n162, 1'b0} ^ lane0_log2e_mul_product_rows_sum11;
   wire [74:0] lane0_log2e_mul_product_rows_sum15 = n167 ^ {n90, 1'b0};
@@ -469,7 +468,10 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [73:0] n205 = n203 | n204;
   wire [73:0] n206 = lane0_log2e_mul_product_rows_0[73:0] & {r3[72:0], 1'b0};
   wire [73:0] n207 = n205 | n206;
-  wire [74:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + {r4, 1'b0};
+  wire [38:0] lane0_log2e_mul_product_signal = {1'b0, lane0_log2e_mul_product_split_0[37:0]} + {1'b0, r4[36:0], 1'b0};
+  wire [36:0] lane0_log2e_mul_product_signal_57 = lane0_log2e_mul_product_split_0[74:38] + r4[73:37];
+  wire [36:0] lane0_log2e_mul_product_upper_carried = lane0_log2e_mul_product_signal_57 + 37'h1;
+  wire [36:0] lane0_log2e_mul_product_port_938_0 = lane0_log2e_mul_product_signal[38] ? lane0_log2e_mul_product_upper_carried : lane0_log2e_mul_product_signal_57;
   wire [8:0] n208 = {1'b0, in_x[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_247_0 = lane0_x_fields_port_244_0 ? n208 : 9'h182;
   wire [11:0] exp_72 = lane0_x_sig[23] ? {{4{r5}}, lane0_x_exp_40} : {{3{n32[8]}}, n32};
@@ -522,21 +524,21 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n254 = lane0_seed_curve_k_shift > 10'h1e;
   wire n255 = lane0_seed_curve_k_shift > 10'h1f;
   wire n256 = lane0_seed_curve_k_shift > 10'h20;
-  wire lane0_pack_overflow_at_54 = $signed(exp) >= $signed(12'h82);
-  wire [7:0] n257 = $signed(exp[7:0]) + $signed(8'h7e);
-  wire n258 = $signed(exp) < $signed(12'hf83);
+  wire [7:0] n257 = $signed(exp[7:0]) + $signed(8'h7f);
+  wire n258 = $signed(exp) < $signed(12'hf82);
   wire n259 = $signed(exp) < $signed(12'hf68);
   wire [4:0] n260 = $signed(5'h4) - $signed(exp[4:0]);
   wire [4:0] n261 = n259 ? 5'h1c : n260;
-  wire lane0_pack_overflow_at_55 = $signed(exp) >= $signed(12'h81);
-  wire [7:0] n262 = $signed(exp[7:0]) + $signed(8'h7f);
-  wire n263 = $signed(exp) < $signed(12'hf82);
   wire lane0_pack_overflow_at_56 = $signed(exp) >= $signed(12'h80);
-  wire [7:0] n264 = $signed(exp[7:0]) + $signed(8'h80);
-  wire n265 = $signed(exp) < $signed(12'hf81);
+  wire [7:0] n262 = $signed(exp[7:0]) + $signed(8'h80);
+  wire n263 = $signed(exp) < $signed(12'hf81);
   wire lane0_pack_overflow_at_57 = $signed(exp) >= $signed(12'h7f);
-  wire [7:0] n266 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n267 = $signed(exp) < $signed(12'hf84);
+  wire [7:0] n264 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n265 = $signed(exp) < $signed(12'hf84);
+  wire lane0_pack_overflow_at_54 = $signed(exp) >= $signed(12'h82);
+  wire [7:0] n266 = $signed(exp[7:0]) + $signed(8'h7e);
+  wire n267 = $signed(exp) < $signed(12'hf83);
+  wire lane0_pack_overflow_at_55 = $signed(exp) >= $signed(12'h81);
   wire [31:0] n268 = {16'h0, lane0_table_b[27:12]} * {16'h0, lane0_table_b[27:12]};
   wire [15:0] n269 = lane0_table_b[28] ? lane0_table_b[27:12] : 16'h0;
   wire [1:0] n270 = lane0_table_b[29] ? lane0_table_b[29:28] : 2'h0;
@@ -714,11 +716,11 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [56:0] n425 = {3'h0, n421} ^ {2'h0, n424};
   wire [15:0] n426 = a_23[16] ? lane0_table_r0[31:16] : 16'h0;
   wire [56:0] lane0_product_mul_product_rows_sum2 = n425 ^ {9'h0, n426, 32'h0};
-  wire [54:0] n427 = {1'b0, n421} & n424;
-  wire [53:0] n428 = n421 & {6'h0, n426, 32'h0};
-  wire [55:0] n429 = {1'b0, n427} | {2'h0, n428};
-  wire [54:0] n430 = n424 & {7'h0, n426, 32'h0};
-  wire [55:0] n431 = n429 | {1'b0, n430};
+  wire [55:0] n427 = {2'h0, n421} & {1'b0, n424};
+  wire [55:0] n428 = {2'h0, n421} & {8'h0, n426, 32'h0};
+  wire [55:0] n429 = n427 | n428;
+  wire [55:0] n430 = {1'b0, n424} & {8'h0, n426, 32'h0};
+  wire [55:0] n431 = n429 | n430;
   wire [56:0] n432 = lane0_product_mul_product_rows_sum0 ^ {n403, 1'b0};
   wire [56:0] lane0_product_mul_product_rows_sum3 = n432 ^ lane0_product_mul_product_rows_sum1;
   wire [55:0] n433 = lane0_product_mul_product_rows_sum0[55:0] & {n403[54:0], 1'b0};
@@ -761,8 +763,11 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [55:0] n465 = n463 | n464;
   wire [55:0] n466 = lane0_product_mul_product_sums_sum0[55:0] & {n461[54:0], 1'b0};
   wire [55:0] n467 = n465 | n466;
-  wire [56:0] lane0_product_mul_p = lane0_product_mul_product_split_0 + {r12, 1'b0};
-  wire [57:0] n468 = {lane0_product_mul_p, 1'b0} - 58'h1;
+  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r12[27:0], 1'b0};
+  wire [27:0] lane0_product_mul_product_signal_30 = lane0_product_mul_product_split_0[56:29] + r12[55:28];
+  wire [27:0] lane0_product_mul_product_upper_carried = lane0_product_mul_product_signal_30 + 28'h1;
+  wire [27:0] lane0_product_mul_product_port_1441_0 = lane0_product_mul_product_signal[29] ? lane0_product_mul_product_upper_carried : lane0_product_mul_product_signal_30;
+  wire [57:0] n468 = {lane0_product_mul_product_port_1441_0, lane0_product_mul_product_signal[28:0], 1'b0} - 58'h1;
   wire [56:0] lane0_v = lane0_product_split_small ? n468[56:0] : {lane0_product_split_rest, 24'h0};
   wire [4:0] n469 = lane0_pack_lead_3 ? lane0_pack_d_at_57_r : 5'h0;
   wire [7:0] n470 = lane0_pack_lead_3 ? lane0_pack_top_at_57_r : 8'h0;
@@ -793,20 +798,19 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n493 = lane0_pack_lead_2 ? lane0_pack_overflow_at_56_r : 1'b0;
   wire n494 = n486 | n493;
   wire lane0_pack_overflow_39 = n494 | n471;
-  wire n495 = |lane0_pack_v_lead[29:0];
+  wire n495 = |lane0_pack_rnd_v[29:0];
   wire [58:0] n496 = 59'h7ffffffffffffff << lane0_pack_d;
   wire [58:0] n497 = ~n496;
-  wire [58:0] n498 = {31'h0, lane0_pack_rnd_v[28:1]} & n497;
+  wire [58:0] n498 = {31'h0, lane0_pack_rnd_v[57:30]} & n497;
   wire n499 = |n498;
-  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n499;
-  wire [26:0] n500 = lane0_pack_rnd_v[28:2] >> lane0_pack_d;
-  wire [30:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 31'h1;
-  wire n501 = lane0_pack_sticky | lane0_pack_kept[0];
-  wire [27:0] lane0_pack_guard_43 = lane0_pack_rnd_v[28:1] >> lane0_pack_d;
-  wire n502 = lane0_pack_guard & n501;
-  wire [30:0] n503 = n502 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
-  wire [30:0] lane0_pack_port_1505_0 = lane0_pack_overflow_s ? 31'h7f800000 : n503;
-  wire [31:0] n504 = n294 ? {1'b1, lane0_pack_port_1505_0} : lane0_shift_x_raw;
+  wire lane0_pack_rnd_sticky = n495 | n499;
+  wire [26:0] n500 = lane0_pack_rnd_v[57:31] >> lane0_pack_d;
+  wire n501 = lane0_pack_rnd_sticky | n500[0];
+  wire [27:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[57:30] >> lane0_pack_d;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n501;
+  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
+  wire [30:0] lane0_pack_port_1508_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [31:0] n502 = n294 ? {1'b1, lane0_pack_port_1508_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -862,7 +866,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       r3 <= n201;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_sums_sum0;
       r4 <= n207;
-      lane0_log2e_log2e <= lane0_log2e_mul_p_7[74:27];
+      lane0_log2e_log2e <= {lane0_log2e_mul_product_port_938_0, lane0_log2e_mul_product_signal[37:27]};
       lane0_x_exp_40 <= ~lane0_x_fields_port_244_0 ? 8'h82 : n208[7:0];
       r5 <= lane0_x_fields_port_247_0[8];
       lane0_unpack_ex <= exp_72;
@@ -911,18 +915,18 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_curve_k_sat <= lane0_seed_products_k_sat;
       lane0_seed_sum_k_sat <= lane0_seed_curve_k_sat;
       lane0_seed_sum_k_mask <= lane0_seed_curve_k_sat ? 33'h0 : {n256, n255, n254, n253, n252, n251, n250, n249, n248, n247, n246, n245, n244, n243, n242, n241, n240, n239, n238, n237, n236, n235, n234, n233, n232, n231, n230, n229, n228, n227, n226, n225, n224};
-      lane0_pack_overflow_at_54_r <= lane0_pack_overflow_at_54;
-      lane0_pack_top_at_55_r <= n258 ? 8'h0 : n257;
-      lane0_pack_d_at_57_r <= ~n265 ? 5'h3 : n261;
-      lane0_pack_d_at_56_r <= ~n263 ? 5'h2 : n261;
-      lane0_pack_d_at_55_r <= ~n258 ? 5'h1 : n261;
-      lane0_pack_d_at_54_r <= ~n267 ? 5'h0 : n261;
-      lane0_pack_overflow_at_55_r <= lane0_pack_overflow_at_55;
-      lane0_pack_top_at_56_r <= n263 ? 8'h0 : n262;
+      lane0_pack_top_at_56_r <= n258 ? 8'h0 : n257;
+      lane0_pack_d_at_57_r <= ~n263 ? 5'h3 : n261;
+      lane0_pack_d_at_56_r <= ~n258 ? 5'h2 : n261;
+      lane0_pack_d_at_55_r <= ~n267 ? 5'h1 : n261;
+      lane0_pack_d_at_54_r <= ~n265 ? 5'h0 : n261;
       lane0_pack_overflow_at_56_r <= lane0_pack_overflow_at_56;
-      lane0_pack_top_at_57_r <= n265 ? 8'h0 : n264;
+      lane0_pack_top_at_57_r <= n263 ? 8'h0 : n262;
       lane0_pack_overflow_at_57_r <= lane0_pack_overflow_at_57;
-      lane0_pack_top_at_54_r <= n267 ? 8'h0 : n266;
+      lane0_pack_top_at_54_r <= n265 ? 8'h0 : n264;
+      lane0_pack_overflow_at_54_r <= lane0_pack_overflow_at_54;
+      lane0_pack_top_at_55_r <= n267 ? 8'h0 : n266;
+      lane0_pack_overflow_at_55_r <= lane0_pack_overflow_at_55;
       lane0_table_square_tile_0_0 <= n268;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r9 <= n279;
@@ -969,6 +973,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_lead_3 <= r13[24];
       r14 <= lane0_v[56:24];
       lane0_pack_v_lead <= {r13[24], r14, r13[23:0]};
+      lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n474;
       lane0_pack_lead_1 <= n480;
       lane0_pack_lead_2 <= n488;
@@ -977,11 +982,9 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_rnd_v <= {lane0_pack_v_lead[57:30], n495};
-      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n500[22:0];
-      lane0_pack_guard <= lane0_pack_guard_43[0];
-      out_y <= n292 ? 32'h7fc00000 : n504;
+      lane0_pack_up <= lane0_pack_rnd_up;
+      out_y <= n292 ? 32'h7fc00000 : n502;
     end
   end
 
@@ -1670,18 +1673,18 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_curve_k_sat = 1'b0;
     lane0_seed_sum_k_sat = 1'b0;
     lane0_seed_sum_k_mask = 33'h0;
-    lane0_pack_overflow_at_54_r = 1'b0;
-    lane0_pack_top_at_55_r = 8'h0;
+    lane0_pack_top_at_56_r = 8'h0;
     lane0_pack_d_at_57_r = 5'h0;
     lane0_pack_d_at_56_r = 5'h0;
     lane0_pack_d_at_55_r = 5'h0;
     lane0_pack_d_at_54_r = 5'h0;
-    lane0_pack_overflow_at_55_r = 1'b0;
-    lane0_pack_top_at_56_r = 8'h0;
     lane0_pack_overflow_at_56_r = 1'b0;
     lane0_pack_top_at_57_r = 8'h0;
     lane0_pack_overflow_at_57_r = 1'b0;
     lane0_pack_top_at_54_r = 8'h0;
+    lane0_pack_overflow_at_54_r = 1'b0;
+    lane0_pack_top_at_55_r = 8'h0;
+    lane0_pack_overflow_at_55_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r9 = 35'h0;
@@ -1728,6 +1731,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_lead_3 = 1'b0;
     r14 = 33'h0;
     lane0_pack_v_lead = 58'h0;
+    lane0_pack_rnd_v = 58'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
@@ -1736,14 +1740,12 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_rnd_v = 29'h0;
-    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 23'h0;
-    lane0_pack_guard = 1'b0;
+    lane0_pack_up = 1'b0;
     out_y = 32'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_247_0[7:0], n213[3:0], n218[0], n218[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], lane0_v[23:0], n500[26:23], lane0_pack_guard_43[27:1]};
+  wire unused_bits = ^{lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_247_0[7:0], n213[3:0], n218[0], n218[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], lane0_v[23:0], n500[26:23], lane0_pack_rnd_signal[27:1]};
 endmodule

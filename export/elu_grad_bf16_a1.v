@@ -154,18 +154,18 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [9:0] lane0_seed_sum_k;
   reg [9:0] lane0_product_tiles_k;
   reg [11:0] exp;
-  reg lane0_pack_overflow_at_30_r;
-  reg [7:0] lane0_pack_top_at_31_r;
+  reg [7:0] lane0_pack_top_at_32_r;
   reg [3:0] lane0_pack_d_at_33_r;
   reg [3:0] lane0_pack_d_at_32_r;
   reg [3:0] lane0_pack_d_at_31_r;
   reg [3:0] lane0_pack_d_at_30_r;
-  reg lane0_pack_overflow_at_31_r;
-  reg [7:0] lane0_pack_top_at_32_r;
   reg lane0_pack_overflow_at_32_r;
   reg [7:0] lane0_pack_top_at_33_r;
   reg lane0_pack_overflow_at_33_r;
   reg [7:0] lane0_pack_top_at_30_r;
+  reg lane0_pack_overflow_at_30_r;
+  reg [7:0] lane0_pack_top_at_31_r;
+  reg lane0_pack_overflow_at_31_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [15:0] lane0_table_b_12;
   reg [1:0] lane0_x_cls;
@@ -203,6 +203,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [33:0] v;
   reg lane0_pack_lead_3;
   reg [33:0] lane0_pack_v_lead;
+  reg [33:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -211,10 +212,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
-  reg [12:0] lane0_pack_rnd_v;
-  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_guard;
+  reg lane0_pack_up;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -363,21 +362,21 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [39:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n113 = $signed(lane0_product_tiles_eg) - $signed({2'h0, lane0_product_tiles_k});
   wire [11:0] lane0_exp = $signed(n113) + $signed(12'h0);
-  wire lane0_pack_overflow_at_30 = $signed(exp) >= $signed(12'h82);
-  wire [7:0] n114 = $signed(exp[7:0]) + $signed(8'h7e);
-  wire n115 = $signed(exp) < $signed(12'hf83);
+  wire [7:0] n114 = $signed(exp[7:0]) + $signed(8'h7f);
+  wire n115 = $signed(exp) < $signed(12'hf82);
   wire n116 = $signed(exp) < $signed(12'hf78);
   wire [3:0] n117 = $signed(4'h4) - $signed(exp[3:0]);
   wire [3:0] n118 = n116 ? 4'hc : n117;
-  wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
-  wire [7:0] n119 = $signed(exp[7:0]) + $signed(8'h7f);
-  wire n120 = $signed(exp) < $signed(12'hf82);
   wire lane0_pack_overflow_at_32 = $signed(exp) >= $signed(12'h80);
-  wire [7:0] n121 = $signed(exp[7:0]) + $signed(8'h80);
-  wire n122 = $signed(exp) < $signed(12'hf81);
+  wire [7:0] n119 = $signed(exp[7:0]) + $signed(8'h80);
+  wire n120 = $signed(exp) < $signed(12'hf81);
   wire lane0_pack_overflow_at_33 = $signed(exp) >= $signed(12'h7f);
-  wire [7:0] n123 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n124 = $signed(exp) < $signed(12'hf84);
+  wire [7:0] n121 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n122 = $signed(exp) < $signed(12'hf84);
+  wire lane0_pack_overflow_at_30 = $signed(exp) >= $signed(12'h82);
+  wire [7:0] n123 = $signed(exp[7:0]) + $signed(8'h7e);
+  wire n124 = $signed(exp) < $signed(12'hf83);
+  wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
   wire [31:0] n125 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
   wire n126 = in_x[14:7] == 8'hff;
   wire n127 = ~|in_x[14:7];
@@ -519,24 +518,23 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n246 = lane0_pack_lead_2 ? lane0_pack_overflow_at_32_r : 1'b0;
   wire n247 = n239 | n246;
   wire lane0_pack_overflow_39 = n247 | n224;
-  wire n248 = |lane0_pack_v_lead[21:0];
+  wire n248 = |lane0_pack_rnd_v[21:0];
   wire [26:0] n249 = 27'h7ffffff << lane0_pack_d;
   wire [26:0] n250 = ~n249;
-  wire [26:0] n251 = {15'h0, lane0_pack_rnd_v[12:1]} & n250;
+  wire [26:0] n251 = {15'h0, lane0_pack_rnd_v[33:22]} & n250;
   wire n252 = |n251;
-  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n252;
-  wire [10:0] n253 = lane0_pack_rnd_v[12:2] >> lane0_pack_d;
-  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
-  wire n254 = lane0_pack_sticky | lane0_pack_kept[0];
-  wire [11:0] lane0_pack_guard_43 = lane0_pack_rnd_v[12:1] >> lane0_pack_d;
-  wire n255 = lane0_pack_guard & n254;
-  wire [14:0] n256 = n255 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
-  wire [14:0] lane0_pack_port_651_0 = lane0_pack_overflow_s ? 15'h7f80 : n256;
-  wire [14:0] n257 = n20 ? 15'h7f80 : lane0_pack_port_651_0;
-  wire [15:0] n258 = n21 ? 16'h0 : {1'b0, n257};
-  wire [15:0] n259 = n137 ? 16'h0 : n258;
-  wire [15:0] n260 = n135 ? n259 : {1'b0, lane0_shift_g_raw};
-  wire [15:0] n261 = n260 | n2;
+  wire lane0_pack_rnd_sticky = n248 | n252;
+  wire [10:0] n253 = lane0_pack_rnd_v[33:23] >> lane0_pack_d;
+  wire n254 = lane0_pack_rnd_sticky | n253[0];
+  wire [11:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:22] >> lane0_pack_d;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n254;
+  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
+  wire [14:0] lane0_pack_port_646_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n255 = n20 ? 15'h7f80 : lane0_pack_port_646_0;
+  wire [15:0] n256 = n21 ? 16'h0 : {1'b0, n255};
+  wire [15:0] n257 = n137 ? 16'h0 : n256;
+  wire [15:0] n258 = n135 ? n257 : {1'b0, lane0_shift_g_raw};
+  wire [15:0] n259 = n258 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -655,18 +653,18 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_k <= lane0_seed_sum_k;
       exp <= lane0_exp;
-      lane0_pack_overflow_at_30_r <= lane0_pack_overflow_at_30;
-      lane0_pack_top_at_31_r <= n115 ? 8'h0 : n114;
-      lane0_pack_d_at_33_r <= ~n122 ? 4'h3 : n118;
-      lane0_pack_d_at_32_r <= ~n120 ? 4'h2 : n118;
-      lane0_pack_d_at_31_r <= ~n115 ? 4'h1 : n118;
-      lane0_pack_d_at_30_r <= ~n124 ? 4'h0 : n118;
-      lane0_pack_overflow_at_31_r <= lane0_pack_overflow_at_31;
-      lane0_pack_top_at_32_r <= n120 ? 8'h0 : n119;
+      lane0_pack_top_at_32_r <= n115 ? 8'h0 : n114;
+      lane0_pack_d_at_33_r <= ~n120 ? 4'h3 : n118;
+      lane0_pack_d_at_32_r <= ~n115 ? 4'h2 : n118;
+      lane0_pack_d_at_31_r <= ~n124 ? 4'h1 : n118;
+      lane0_pack_d_at_30_r <= ~n122 ? 4'h0 : n118;
       lane0_pack_overflow_at_32_r <= lane0_pack_overflow_at_32;
-      lane0_pack_top_at_33_r <= n122 ? 8'h0 : n121;
+      lane0_pack_top_at_33_r <= n120 ? 8'h0 : n119;
       lane0_pack_overflow_at_33_r <= lane0_pack_overflow_at_33;
-      lane0_pack_top_at_30_r <= n124 ? 8'h0 : n123;
+      lane0_pack_top_at_30_r <= n122 ? 8'h0 : n121;
+      lane0_pack_overflow_at_30_r <= lane0_pack_overflow_at_30;
+      lane0_pack_top_at_31_r <= n124 ? 8'h0 : n123;
+      lane0_pack_overflow_at_31_r <= lane0_pack_overflow_at_31;
       lane0_table_square_tile_0_0 <= n125;
       lane0_table_b_12 <= lane0_table_square_tile_0_0[31:16];
       lane0_x_cls <= lane0_x_cls_24;
@@ -703,6 +701,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       v <= lane0_v;
       lane0_pack_lead_3 <= v[33];
       lane0_pack_v_lead <= v;
+      lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n227;
       lane0_pack_lead_1 <= n233;
       lane0_pack_lead_2 <= n241;
@@ -711,11 +710,9 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_rnd_v <= {lane0_pack_v_lead[33:22], n248};
-      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n253[6:0];
-      lane0_pack_guard <= lane0_pack_guard_43[0];
-      out_y <= n139 ? 16'h7fc0 : n261;
+      lane0_pack_up <= lane0_pack_rnd_up;
+      out_y <= n139 ? 16'h7fc0 : n259;
     end
   end
 
@@ -935,18 +932,18 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_seed_sum_k = 10'h0;
     lane0_product_tiles_k = 10'h0;
     exp = 12'h0;
-    lane0_pack_overflow_at_30_r = 1'b0;
-    lane0_pack_top_at_31_r = 8'h0;
+    lane0_pack_top_at_32_r = 8'h0;
     lane0_pack_d_at_33_r = 4'h0;
     lane0_pack_d_at_32_r = 4'h0;
     lane0_pack_d_at_31_r = 4'h0;
     lane0_pack_d_at_30_r = 4'h0;
-    lane0_pack_overflow_at_31_r = 1'b0;
-    lane0_pack_top_at_32_r = 8'h0;
     lane0_pack_overflow_at_32_r = 1'b0;
     lane0_pack_top_at_33_r = 8'h0;
     lane0_pack_overflow_at_33_r = 1'b0;
     lane0_pack_top_at_30_r = 8'h0;
+    lane0_pack_overflow_at_30_r = 1'b0;
+    lane0_pack_top_at_31_r = 8'h0;
+    lane0_pack_overflow_at_31_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_b_12 = 16'h0;
     lane0_x_cls = 2'h0;
@@ -983,6 +980,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     v = 34'h0;
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_v_lead = 34'h0;
+    lane0_pack_rnd_v = 34'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
@@ -991,14 +989,12 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_rnd_v = 13'h0;
-    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_guard = 1'b0;
+    lane0_pack_up = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_120_0[7:0], lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_76_0[7:0], n112[2:0], n112[4], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n253[10:7], lane0_pack_guard_43[11:1]};
+  wire unused_bits = ^{lane0_grad_fields_port_120_0[7:0], lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_76_0[7:0], n112[2:0], n112[4], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n253[10:7], lane0_pack_rnd_signal[11:1]};
 endmodule

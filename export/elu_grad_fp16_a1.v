@@ -164,18 +164,18 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [9:0] lane0_product_tiles_k;
   reg [9:0] lane0_product_split_k;
   reg [11:0] exp;
-  reg lane0_pack_overflow_at_39_r;
-  reg [4:0] lane0_pack_top_at_40_r;
+  reg [4:0] lane0_pack_top_at_41_r;
   reg [3:0] lane0_pack_d_at_42_r;
   reg [3:0] lane0_pack_d_at_41_r;
   reg [3:0] lane0_pack_d_at_40_r;
   reg [3:0] lane0_pack_d_at_39_r;
-  reg lane0_pack_overflow_at_40_r;
-  reg [4:0] lane0_pack_top_at_41_r;
   reg lane0_pack_overflow_at_41_r;
   reg [4:0] lane0_pack_top_at_42_r;
   reg lane0_pack_overflow_at_42_r;
   reg [4:0] lane0_pack_top_at_39_r;
+  reg lane0_pack_overflow_at_39_r;
+  reg [4:0] lane0_pack_top_at_40_r;
+  reg lane0_pack_overflow_at_40_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r12;
@@ -217,6 +217,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [42:0] v;
   reg lane0_pack_lead_3;
   reg [42:0] lane0_pack_v_lead;
+  reg [42:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -225,10 +226,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
-  reg [15:0] lane0_pack_rnd_v;
-  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_guard;
+  reg lane0_pack_up;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -363,11 +362,11 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [14:0] n100 = a[8] ? 15'h7154 : 15'h0;
   wire [55:0] n101 = {16'h0, n99} | {1'b0, n100, 40'h0};
   wire [59:0] lane0_log2e_mul_product_rows_sum2 = n96 ^ {4'h0, n101};
-  wire [54:0] n102 = {1'b0, n90} & n95;
-  wire [55:0] n103 = {2'h0, n90} & n101;
-  wire [58:0] n104 = {4'h0, n102} | {3'h0, n103};
-  wire [55:0] n105 = {1'b0, n95} & n101;
-  wire [58:0] n106 = n104 | {3'h0, n105};
+  wire [58:0] n102 = {5'h0, n90} & {4'h0, n95};
+  wire [58:0] n103 = {5'h0, n90} & {3'h0, n101};
+  wire [58:0] n104 = n102 | n103;
+  wire [58:0] n105 = {4'h0, n95} & {3'h0, n101};
+  wire [58:0] n106 = n104 | n105;
   wire [15:0] n107 = a[9] ? 16'hb830 : 16'h0;
   wire [14:0] n108 = a[9] ? 15'h7652 : 15'h0;
   wire [40:0] n109 = {16'h0, n107, 9'h0} | {1'b0, n108, 25'h0};
@@ -375,11 +374,11 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [56:0] n111 = {16'h0, n109} | {1'b0, n110, 41'h0};
   wire [15:0] n112 = a[10] ? 16'hb830 : 16'h0;
   wire [14:0] n113 = a[10] ? 15'h7652 : 15'h0;
-  wire [40:0] n114 = {15'h0, n112, 10'h0} | {n113, 26'h0};
+  wire [41:0] n114 = {16'h0, n112, 10'h0} | {1'b0, n113, 26'h0};
   wire [14:0] n115 = a[10] ? 15'h7154 : 15'h0;
-  wire [56:0] n116 = {16'h0, n114} | {n115, 42'h0};
-  wire [56:0] n117 = n111 ^ n116;
-  wire [59:0] lane0_log2e_mul_product_rows_sum3 = {3'h0, n117} ^ lane0_log2e_mul_product_rows_sum0;
+  wire [56:0] n116 = {15'h0, n114} | {n115, 42'h0};
+  wire [59:0] n117 = {3'h0, n111} ^ {3'h0, n116};
+  wire [59:0] lane0_log2e_mul_product_rows_sum3 = n117 ^ lane0_log2e_mul_product_rows_sum0;
   wire [56:0] n118 = n111 & n116;
   wire [58:0] n119 = {2'h0, n111} & lane0_log2e_mul_product_rows_sum0[58:0];
   wire [58:0] n120 = {2'h0, n118} | n119;
@@ -420,7 +419,10 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [58:0] n150 = n148 | n149;
   wire [58:0] n151 = lane0_log2e_mul_product_sums_sum0[58:0] & {n146[57:0], 1'b0};
   wire [58:0] n152 = n150 | n151;
-  wire [59:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + {r8, 1'b0};
+  wire [30:0] lane0_log2e_mul_product_signal = {1'b0, lane0_log2e_mul_product_split_0[29:0]} + {1'b0, r8[28:0], 1'b0};
+  wire [29:0] lane0_log2e_mul_product_signal_27 = lane0_log2e_mul_product_split_0[59:30] + r8[58:29];
+  wire [29:0] lane0_log2e_mul_product_upper_carried = lane0_log2e_mul_product_signal_27 + 30'h1;
+  wire [29:0] lane0_log2e_mul_product_port_560_0 = lane0_log2e_mul_product_signal[30] ? lane0_log2e_mul_product_upper_carried : lane0_log2e_mul_product_signal_27;
   wire [5:0] n153 = {1'b0, in_x[14:10]} - 6'hf;
   wire [5:0] lane0_x_fields_port_116_0 = lane0_x_fields_port_113_0 ? n153 : 6'h32;
   wire [11:0] exp_75 = lane0_x_sig[10] ? {{7{r9}}, lane0_x_exp_24} : {{6{n41[5]}}, n41};
@@ -432,21 +434,21 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [45:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n159 = $signed(lane0_product_split_eg) - $signed({2'h0, lane0_product_split_k});
   wire [11:0] lane0_exp = $signed(n159) + $signed(12'h0);
-  wire lane0_pack_overflow_at_39 = $signed(exp) >= $signed(12'h12);
-  wire [4:0] n160 = $signed(exp[4:0]) + $signed(5'he);
-  wire n161 = $signed(exp) < $signed(12'hff3);
+  wire [4:0] n160 = $signed(exp[4:0]) + $signed(5'hf);
+  wire n161 = $signed(exp) < $signed(12'hff2);
   wire n162 = $signed(exp) < $signed(12'hfe5);
   wire [3:0] n163 = $signed(4'h4) - $signed(exp[3:0]);
   wire [3:0] n164 = n162 ? 4'hf : n163;
-  wire lane0_pack_overflow_at_40 = $signed(exp) >= $signed(12'h11);
-  wire [4:0] n165 = $signed(exp[4:0]) + $signed(5'hf);
-  wire n166 = $signed(exp) < $signed(12'hff2);
   wire lane0_pack_overflow_at_41 = $signed(exp) >= $signed(12'h10);
-  wire [4:0] n167 = $signed(exp[4:0]) + $signed(5'h10);
-  wire n168 = $signed(exp) < $signed(12'hff1);
+  wire [4:0] n165 = $signed(exp[4:0]) + $signed(5'h10);
+  wire n166 = $signed(exp) < $signed(12'hff1);
   wire lane0_pack_overflow_at_42 = $signed(exp) >= $signed(12'hf);
-  wire [4:0] n169 = $signed(exp[4:0]) + $signed(5'hd);
-  wire n170 = $signed(exp) < $signed(12'hff4);
+  wire [4:0] n167 = $signed(exp[4:0]) + $signed(5'hd);
+  wire n168 = $signed(exp) < $signed(12'hff4);
+  wire lane0_pack_overflow_at_39 = $signed(exp) >= $signed(12'h12);
+  wire [4:0] n169 = $signed(exp[4:0]) + $signed(5'he);
+  wire n170 = $signed(exp) < $signed(12'hff3);
+  wire lane0_pack_overflow_at_40 = $signed(exp) >= $signed(12'h11);
   wire [31:0] n171 = {16'h0, lane0_table_b[26:11]} * {16'h0, lane0_table_b[26:11]};
   wire [15:0] n172 = lane0_table_b[27] ? lane0_table_b[26:11] : 16'h0;
   wire [1:0] n173 = lane0_table_b[28] ? lane0_table_b[28:27] : 2'h0;
@@ -602,24 +604,23 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n305 = lane0_pack_lead_2 ? lane0_pack_overflow_at_41_r : 1'b0;
   wire n306 = n298 | n305;
   wire lane0_pack_overflow_39 = n306 | n283;
-  wire n307 = |lane0_pack_v_lead[27:0];
+  wire n307 = |lane0_pack_rnd_v[27:0];
   wire [29:0] n308 = 30'h3fffffff << lane0_pack_d;
   wire [29:0] n309 = ~n308;
-  wire [29:0] n310 = {15'h0, lane0_pack_rnd_v[15:1]} & n309;
+  wire [29:0] n310 = {15'h0, lane0_pack_rnd_v[42:28]} & n309;
   wire n311 = |n310;
-  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n311;
-  wire [13:0] n312 = lane0_pack_rnd_v[15:2] >> lane0_pack_d;
-  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
-  wire n313 = lane0_pack_sticky | lane0_pack_kept[0];
-  wire [14:0] lane0_pack_guard_43 = lane0_pack_rnd_v[15:1] >> lane0_pack_d;
-  wire n314 = lane0_pack_guard & n313;
-  wire [14:0] n315 = n314 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
-  wire [14:0] lane0_pack_port_895_0 = lane0_pack_overflow_s ? 15'h7c00 : n315;
-  wire [14:0] n316 = n26 ? 15'h7c00 : lane0_pack_port_895_0;
-  wire [15:0] n317 = n27 ? 16'h0 : {1'b0, n316};
-  wire [15:0] n318 = n200 ? 16'h0 : n317;
-  wire [15:0] n319 = n198 ? n318 : {1'b0, lane0_shift_g_raw};
-  wire [15:0] n320 = n319 | n2;
+  wire lane0_pack_rnd_sticky = n307 | n311;
+  wire [13:0] n312 = lane0_pack_rnd_v[42:29] >> lane0_pack_d;
+  wire n313 = lane0_pack_rnd_sticky | n312[0];
+  wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[42:28] >> lane0_pack_d;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n313;
+  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
+  wire [14:0] lane0_pack_port_894_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n314 = n26 ? 15'h7c00 : lane0_pack_port_894_0;
+  wire [15:0] n315 = n27 ? 16'h0 : {1'b0, n314};
+  wire [15:0] n316 = n200 ? 16'h0 : n315;
+  wire [15:0] n317 = n198 ? n316 : {1'b0, lane0_shift_g_raw};
+  wire [15:0] n318 = n317 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -728,7 +729,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       r7 <= n140;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_sums_sum1;
       r8 <= n152;
-      lane0_log2e_log2e <= lane0_log2e_mul_p_7[59:14];
+      lane0_log2e_log2e <= {lane0_log2e_mul_product_port_560_0, lane0_log2e_mul_product_signal[29:14]};
       lane0_x_exp_24 <= ~lane0_x_fields_port_113_0 ? 5'h12 : n153[4:0];
       r9 <= lane0_x_fields_port_116_0[5];
       lane0_unpack_ex <= exp_75;
@@ -747,18 +748,18 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_product_tiles_k <= lane0_seed_sum_k;
       lane0_product_split_k <= lane0_product_tiles_k;
       exp <= lane0_exp;
-      lane0_pack_overflow_at_39_r <= lane0_pack_overflow_at_39;
-      lane0_pack_top_at_40_r <= n161 ? 5'h0 : n160;
-      lane0_pack_d_at_42_r <= ~n168 ? 4'h3 : n164;
-      lane0_pack_d_at_41_r <= ~n166 ? 4'h2 : n164;
-      lane0_pack_d_at_40_r <= ~n161 ? 4'h1 : n164;
-      lane0_pack_d_at_39_r <= ~n170 ? 4'h0 : n164;
-      lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
-      lane0_pack_top_at_41_r <= n166 ? 5'h0 : n165;
+      lane0_pack_top_at_41_r <= n161 ? 5'h0 : n160;
+      lane0_pack_d_at_42_r <= ~n166 ? 4'h3 : n164;
+      lane0_pack_d_at_41_r <= ~n161 ? 4'h2 : n164;
+      lane0_pack_d_at_40_r <= ~n170 ? 4'h1 : n164;
+      lane0_pack_d_at_39_r <= ~n168 ? 4'h0 : n164;
       lane0_pack_overflow_at_41_r <= lane0_pack_overflow_at_41;
-      lane0_pack_top_at_42_r <= n168 ? 5'h0 : n167;
+      lane0_pack_top_at_42_r <= n166 ? 5'h0 : n165;
       lane0_pack_overflow_at_42_r <= lane0_pack_overflow_at_42;
-      lane0_pack_top_at_39_r <= n170 ? 5'h0 : n169;
+      lane0_pack_top_at_39_r <= n168 ? 5'h0 : n167;
+      lane0_pack_overflow_at_39_r <= lane0_pack_overflow_at_39;
+      lane0_pack_top_at_40_r <= n170 ? 5'h0 : n169;
+      lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
       lane0_table_square_tile_0_0 <= n171;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r12 <= n182;
@@ -799,6 +800,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       v <= lane0_v;
       lane0_pack_lead_3 <= v[42];
       lane0_pack_v_lead <= v;
+      lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n286;
       lane0_pack_lead_1 <= n292;
       lane0_pack_lead_2 <= n300;
@@ -807,11 +809,9 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_rnd_v <= {lane0_pack_v_lead[42:28], n307};
-      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n312[9:0];
-      lane0_pack_guard <= lane0_pack_guard_43[0];
-      out_y <= n202 ? 16'h7e00 : n320;
+      lane0_pack_up <= lane0_pack_rnd_up;
+      out_y <= n202 ? 16'h7e00 : n318;
     end
   end
 
@@ -1139,18 +1139,18 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_product_tiles_k = 10'h0;
     lane0_product_split_k = 10'h0;
     exp = 12'h0;
-    lane0_pack_overflow_at_39_r = 1'b0;
-    lane0_pack_top_at_40_r = 5'h0;
+    lane0_pack_top_at_41_r = 5'h0;
     lane0_pack_d_at_42_r = 4'h0;
     lane0_pack_d_at_41_r = 4'h0;
     lane0_pack_d_at_40_r = 4'h0;
     lane0_pack_d_at_39_r = 4'h0;
-    lane0_pack_overflow_at_40_r = 1'b0;
-    lane0_pack_top_at_41_r = 5'h0;
     lane0_pack_overflow_at_41_r = 1'b0;
     lane0_pack_top_at_42_r = 5'h0;
     lane0_pack_overflow_at_42_r = 1'b0;
     lane0_pack_top_at_39_r = 5'h0;
+    lane0_pack_overflow_at_39_r = 1'b0;
+    lane0_pack_top_at_40_r = 5'h0;
+    lane0_pack_overflow_at_40_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r12 = 35'h0;
@@ -1191,6 +1191,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     v = 43'h0;
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_v_lead = 43'h0;
+    lane0_pack_rnd_v = 43'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
@@ -1199,14 +1200,12 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_rnd_v = 16'h0;
-    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_guard = 1'b0;
+    lane0_pack_up = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_200_0[4:0], lane0_log2e_mul_p_7[13:0], lane0_x_fields_port_116_0[4:0], n158[0], n158[4], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n312[13:10], lane0_pack_guard_43[14:1]};
+  wire unused_bits = ^{lane0_grad_fields_port_200_0[4:0], lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_116_0[4:0], n158[0], n158[4], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n312[13:10], lane0_pack_rnd_signal[14:1]};
 endmodule

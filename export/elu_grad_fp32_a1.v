@@ -163,18 +163,18 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [9:0] lane0_product_tiles_k;
   reg [9:0] lane0_product_split_k;
   reg [11:0] exp;
-  reg lane0_pack_overflow_at_54_r;
-  reg [7:0] lane0_pack_top_at_55_r;
+  reg [7:0] lane0_pack_top_at_56_r;
   reg [4:0] lane0_pack_d_at_57_r;
   reg [4:0] lane0_pack_d_at_56_r;
   reg [4:0] lane0_pack_d_at_55_r;
   reg [4:0] lane0_pack_d_at_54_r;
-  reg lane0_pack_overflow_at_55_r;
-  reg [7:0] lane0_pack_top_at_56_r;
   reg lane0_pack_overflow_at_56_r;
   reg [7:0] lane0_pack_top_at_57_r;
   reg lane0_pack_overflow_at_57_r;
   reg [7:0] lane0_pack_top_at_54_r;
+  reg lane0_pack_overflow_at_54_r;
+  reg [7:0] lane0_pack_top_at_55_r;
+  reg lane0_pack_overflow_at_55_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r10;
@@ -218,6 +218,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [57:0] v;
   reg lane0_pack_lead_3;
   reg [57:0] lane0_pack_v_lead;
+  reg [57:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -226,10 +227,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
-  reg [28:0] lane0_pack_rnd_v;
-  reg lane0_pack_sticky;
   reg [22:0] lane0_pack_kept;
-  reg lane0_pack_guard;
+  reg lane0_pack_up;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -377,9 +376,9 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [15:0] n89 = a[17] ? 16'hc551 : 16'h0;
   wire [64:0] n90 = {16'h0, n88} | {n89, 49'h0};
   wire [74:0] lane0_log2e_mul_product_rows_sum5 = n85 ^ {10'h0, n90};
-  wire [73:0] n91 = {11'h0, n79} & {10'h0, n84};
+  wire [63:0] n91 = {1'b0, n79} & n84;
   wire [73:0] n92 = {11'h0, n79} & {9'h0, n90};
-  wire [73:0] n93 = n91 | n92;
+  wire [73:0] n93 = {10'h0, n91} | n92;
   wire [73:0] n94 = {10'h0, n84} & {9'h0, n90};
   wire [73:0] n95 = n93 | n94;
   wire [15:0] n96 = a[18] ? 16'he0c0 : 16'h0;
@@ -395,11 +394,11 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [15:0] n106 = a[20] ? 16'hd94a : 16'h0;
   wire [51:0] n107 = {16'h0, n105, 20'h0} | {n106, 36'h0};
   wire [65:0] lane0_log2e_mul_product_rows_sum6 = n104 ^ {14'h0, n107};
-  wire [65:0] n108 = n100 & {15'h0, n103};
-  wire [65:0] n109 = n100 & {14'h0, n107};
-  wire [73:0] n110 = {8'h0, n108} | {8'h0, n109};
-  wire [51:0] n111 = {1'b0, n103} & n107;
-  wire [73:0] n112 = n110 | {22'h0, n111};
+  wire [73:0] n108 = {8'h0, n100} & {23'h0, n103};
+  wire [73:0] n109 = {8'h0, n100} & {22'h0, n107};
+  wire [73:0] n110 = n108 | n109;
+  wire [73:0] n111 = {23'h0, n103} & {22'h0, n107};
+  wire [73:0] n112 = n110 | n111;
   wire [15:0] n113 = a[21] ? 16'he0c0 : 16'h0;
   wire [15:0] n114 = a[21] ? 16'hd94a : 16'h0;
   wire [52:0] n115 = {16'h0, n113, 21'h0} | {n114, 37'h0};
@@ -498,18 +497,18 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [73:0] n198 = lane0_log2e_mul_product_rows_sum9[73:0] & {n196[72:0], 1'b0};
   wire [57:0] lane0_log2e_mul_product_rows_sum3 = {a[15:0], 42'h0} ^ {15'h0, a[15:0], 27'h0};
   wire [57:0] n199 = {a[15:0], 42'h0} & {15'h0, a[15:0], 27'h0};
-  wire [58:0] n200 = {1'b0, lane0_log2e_mul_product_rows_sum3} ^ {n199, 1'b0};
+  wire [74:0] n200 = {17'h0, lane0_log2e_mul_product_rows_sum3} ^ {16'h0, n199, 1'b0};
   wire [58:0] n201 = {1'b0, lane0_log2e_mul_product_rows_sum3} & {n199, 1'b0};
   wire [61:0] lane0_log2e_mul_product_rows_sum4 = {18'h0, a[15:0], 28'h0} ^ n77;
-  wire [61:0] lane0_log2e_mul_product_rows_sum10 = {3'h0, n200} ^ lane0_log2e_mul_product_rows_sum4;
+  wire [74:0] lane0_log2e_mul_product_rows_sum10 = n200 ^ {13'h0, lane0_log2e_mul_product_rows_sum4};
   wire [61:0] n202 = {4'h0, lane0_log2e_mul_product_rows_sum3} & lane0_log2e_mul_product_rows_sum4;
   wire [73:0] n203 = {15'h0, n201} | {12'h0, n202};
   wire [73:0] n204 = {15'h0, n199, 1'b0} & {12'h0, lane0_log2e_mul_product_rows_sum4};
   wire [73:0] n205 = n203 | n204;
-  wire [74:0] lane0_log2e_mul_product_rows_sum14 = n197 ^ {13'h0, lane0_log2e_mul_product_rows_sum10};
-  wire [73:0] n206 = lane0_log2e_mul_product_rows_sum9[73:0] & {12'h0, lane0_log2e_mul_product_rows_sum10};
+  wire [74:0] lane0_log2e_mul_product_rows_sum14 = n197 ^ lane0_log2e_mul_product_rows_sum10;
+  wire [73:0] n206 = lane0_log2e_mul_product_rows_sum9[73:0] & lane0_log2e_mul_product_rows_sum10[73:0];
   wire [73:0] n207 = n198 | n206;
-  wire [73:0] n208 = {n196[72:0], 1'b0} & {12'h0, lane0_log2e_mul_product_rows_sum10};
+  wire [73:0] n208 = {n196[72:0], 1'b0} & lane0_log2e_mul_product_rows_sum10[73:0];
   wire [73:0] n209 = n207 | n208;
   wire [74:0] n210 = {n205, 1'b0} ^ lane0_log2e_mul_product_rows_sum11;
   wire [74:0] lane0_log2e_mul_product_rows_sum15 = n210 ^ {n133, 1'b0};
@@ -559,7 +558,10 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [73:0] n248 = n246 | n247;
   wire [73:0] n249 = lane0_log2e_mul_product_rows_0[73:0] & {r6[72:0], 1'b0};
   wire [73:0] n250 = n248 | n249;
-  wire [74:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + {r7, 1'b0};
+  wire [38:0] lane0_log2e_mul_product_signal = {1'b0, lane0_log2e_mul_product_split_0[37:0]} + {1'b0, r7[36:0], 1'b0};
+  wire [36:0] lane0_log2e_mul_product_signal_57 = lane0_log2e_mul_product_split_0[74:38] + r7[73:37];
+  wire [36:0] lane0_log2e_mul_product_upper_carried = lane0_log2e_mul_product_signal_57 + 37'h1;
+  wire [36:0] lane0_log2e_mul_product_port_1083_0 = lane0_log2e_mul_product_signal[38] ? lane0_log2e_mul_product_upper_carried : lane0_log2e_mul_product_signal_57;
   wire [8:0] n251 = {1'b0, in_x[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_212_0 = lane0_x_fields_port_209_0 ? n251 : 9'h182;
   wire [11:0] exp_75 = lane0_x_sig[23] ? {{4{r8}}, lane0_x_exp_40} : {{3{n75[8]}}, n75};
@@ -571,21 +573,21 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [47:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n257 = $signed(lane0_product_split_eg) - $signed({2'h0, lane0_product_split_k});
   wire [11:0] lane0_exp = $signed(n257) + $signed(12'h0);
-  wire lane0_pack_overflow_at_54 = $signed(exp) >= $signed(12'h82);
-  wire [7:0] n258 = $signed(exp[7:0]) + $signed(8'h7e);
-  wire n259 = $signed(exp) < $signed(12'hf83);
+  wire [7:0] n258 = $signed(exp[7:0]) + $signed(8'h7f);
+  wire n259 = $signed(exp) < $signed(12'hf82);
   wire n260 = $signed(exp) < $signed(12'hf68);
   wire [4:0] n261 = $signed(5'h4) - $signed(exp[4:0]);
   wire [4:0] n262 = n260 ? 5'h1c : n261;
-  wire lane0_pack_overflow_at_55 = $signed(exp) >= $signed(12'h81);
-  wire [7:0] n263 = $signed(exp[7:0]) + $signed(8'h7f);
-  wire n264 = $signed(exp) < $signed(12'hf82);
   wire lane0_pack_overflow_at_56 = $signed(exp) >= $signed(12'h80);
-  wire [7:0] n265 = $signed(exp[7:0]) + $signed(8'h80);
-  wire n266 = $signed(exp) < $signed(12'hf81);
+  wire [7:0] n263 = $signed(exp[7:0]) + $signed(8'h80);
+  wire n264 = $signed(exp) < $signed(12'hf81);
   wire lane0_pack_overflow_at_57 = $signed(exp) >= $signed(12'h7f);
-  wire [7:0] n267 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n268 = $signed(exp) < $signed(12'hf84);
+  wire [7:0] n265 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n266 = $signed(exp) < $signed(12'hf84);
+  wire lane0_pack_overflow_at_54 = $signed(exp) >= $signed(12'h82);
+  wire [7:0] n267 = $signed(exp[7:0]) + $signed(8'h7e);
+  wire n268 = $signed(exp) < $signed(12'hf83);
+  wire lane0_pack_overflow_at_55 = $signed(exp) >= $signed(12'h81);
   wire [31:0] n269 = {16'h0, lane0_table_b[27:12]} * {16'h0, lane0_table_b[27:12]};
   wire [15:0] n270 = lane0_table_b[28] ? lane0_table_b[27:12] : 16'h0;
   wire [1:0] n271 = lane0_table_b[29] ? lane0_table_b[29:28] : 2'h0;
@@ -763,11 +765,11 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [56:0] n426 = {3'h0, n422} ^ {2'h0, n425};
   wire [15:0] n427 = a_23[16] ? lane0_table_r0[31:16] : 16'h0;
   wire [56:0] lane0_product_mul_product_rows_sum2 = n426 ^ {9'h0, n427, 32'h0};
-  wire [54:0] n428 = {1'b0, n422} & n425;
-  wire [53:0] n429 = n422 & {6'h0, n427, 32'h0};
-  wire [55:0] n430 = {1'b0, n428} | {2'h0, n429};
-  wire [54:0] n431 = n425 & {7'h0, n427, 32'h0};
-  wire [55:0] n432 = n430 | {1'b0, n431};
+  wire [55:0] n428 = {2'h0, n422} & {1'b0, n425};
+  wire [55:0] n429 = {2'h0, n422} & {8'h0, n427, 32'h0};
+  wire [55:0] n430 = n428 | n429;
+  wire [55:0] n431 = {1'b0, n425} & {8'h0, n427, 32'h0};
+  wire [55:0] n432 = n430 | n431;
   wire [56:0] n433 = lane0_product_mul_product_rows_sum0 ^ {n404, 1'b0};
   wire [56:0] lane0_product_mul_product_rows_sum3 = n433 ^ lane0_product_mul_product_rows_sum1;
   wire [55:0] n434 = lane0_product_mul_product_rows_sum0[55:0] & {n404[54:0], 1'b0};
@@ -810,8 +812,11 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [55:0] n466 = n464 | n465;
   wire [55:0] n467 = lane0_product_mul_product_sums_sum0[55:0] & {n462[54:0], 1'b0};
   wire [55:0] n468 = n466 | n467;
-  wire [56:0] lane0_product_mul_p = lane0_product_mul_product_split_0 + {r13, 1'b0};
-  wire [57:0] lane0_v = {lane0_product_mul_p, 1'b0} - 58'h1;
+  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r13[27:0], 1'b0};
+  wire [27:0] lane0_product_mul_product_signal_30 = lane0_product_mul_product_split_0[56:29] + r13[55:28];
+  wire [27:0] lane0_product_mul_product_upper_carried = lane0_product_mul_product_signal_30 + 28'h1;
+  wire [27:0] lane0_product_mul_product_port_1586_0 = lane0_product_mul_product_signal[29] ? lane0_product_mul_product_upper_carried : lane0_product_mul_product_signal_30;
+  wire [57:0] lane0_v = {lane0_product_mul_product_port_1586_0, lane0_product_mul_product_signal[28:0], 1'b0} - 58'h1;
   wire [4:0] n469 = lane0_pack_lead_3 ? lane0_pack_d_at_57_r : 5'h0;
   wire [7:0] n470 = lane0_pack_lead_3 ? lane0_pack_top_at_57_r : 8'h0;
   wire n471 = lane0_pack_lead_3 ? lane0_pack_overflow_at_57_r : 1'b0;
@@ -841,24 +846,23 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n493 = lane0_pack_lead_2 ? lane0_pack_overflow_at_56_r : 1'b0;
   wire n494 = n486 | n493;
   wire lane0_pack_overflow_39 = n494 | n471;
-  wire n495 = |lane0_pack_v_lead[29:0];
+  wire n495 = |lane0_pack_rnd_v[29:0];
   wire [58:0] n496 = 59'h7ffffffffffffff << lane0_pack_d;
   wire [58:0] n497 = ~n496;
-  wire [58:0] n498 = {31'h0, lane0_pack_rnd_v[28:1]} & n497;
+  wire [58:0] n498 = {31'h0, lane0_pack_rnd_v[57:30]} & n497;
   wire n499 = |n498;
-  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n499;
-  wire [26:0] n500 = lane0_pack_rnd_v[28:2] >> lane0_pack_d;
-  wire [30:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 31'h1;
-  wire n501 = lane0_pack_sticky | lane0_pack_kept[0];
-  wire [27:0] lane0_pack_guard_43 = lane0_pack_rnd_v[28:1] >> lane0_pack_d;
-  wire n502 = lane0_pack_guard & n501;
-  wire [30:0] n503 = n502 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
-  wire [30:0] lane0_pack_port_1650_0 = lane0_pack_overflow_s ? 31'h7f800000 : n503;
-  wire [30:0] n504 = n43 ? 31'h7f800000 : lane0_pack_port_1650_0;
-  wire [31:0] n505 = n44 ? 32'h0 : {1'b0, n504};
-  wire [31:0] n506 = n298 ? 32'h0 : n505;
-  wire [31:0] n507 = n296 ? n506 : {1'b0, lane0_shift_g_raw};
-  wire [31:0] n508 = n507 | n2;
+  wire lane0_pack_rnd_sticky = n495 | n499;
+  wire [26:0] n500 = lane0_pack_rnd_v[57:31] >> lane0_pack_d;
+  wire n501 = lane0_pack_rnd_sticky | n500[0];
+  wire [27:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[57:30] >> lane0_pack_d;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n501;
+  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
+  wire [30:0] lane0_pack_port_1653_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [30:0] n502 = n43 ? 31'h7f800000 : lane0_pack_port_1653_0;
+  wire [31:0] n503 = n44 ? 32'h0 : {1'b0, n502};
+  wire [31:0] n504 = n298 ? 32'h0 : n503;
+  wire [31:0] n505 = n296 ? n504 : {1'b0, lane0_shift_g_raw};
+  wire [31:0] n506 = n505 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -966,7 +970,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       r6 <= n244;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_sums_sum0;
       r7 <= n250;
-      lane0_log2e_log2e <= lane0_log2e_mul_p_7[74:27];
+      lane0_log2e_log2e <= {lane0_log2e_mul_product_port_1083_0, lane0_log2e_mul_product_signal[37:27]};
       lane0_x_exp_40 <= ~lane0_x_fields_port_209_0 ? 8'h82 : n251[7:0];
       r8 <= lane0_x_fields_port_212_0[8];
       lane0_unpack_ex <= exp_75;
@@ -985,18 +989,18 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_product_tiles_k <= lane0_seed_sum_k;
       lane0_product_split_k <= lane0_product_tiles_k;
       exp <= lane0_exp;
-      lane0_pack_overflow_at_54_r <= lane0_pack_overflow_at_54;
-      lane0_pack_top_at_55_r <= n259 ? 8'h0 : n258;
-      lane0_pack_d_at_57_r <= ~n266 ? 5'h3 : n262;
-      lane0_pack_d_at_56_r <= ~n264 ? 5'h2 : n262;
-      lane0_pack_d_at_55_r <= ~n259 ? 5'h1 : n262;
-      lane0_pack_d_at_54_r <= ~n268 ? 5'h0 : n262;
-      lane0_pack_overflow_at_55_r <= lane0_pack_overflow_at_55;
-      lane0_pack_top_at_56_r <= n264 ? 8'h0 : n263;
+      lane0_pack_top_at_56_r <= n259 ? 8'h0 : n258;
+      lane0_pack_d_at_57_r <= ~n264 ? 5'h3 : n262;
+      lane0_pack_d_at_56_r <= ~n259 ? 5'h2 : n262;
+      lane0_pack_d_at_55_r <= ~n268 ? 5'h1 : n262;
+      lane0_pack_d_at_54_r <= ~n266 ? 5'h0 : n262;
       lane0_pack_overflow_at_56_r <= lane0_pack_overflow_at_56;
-      lane0_pack_top_at_57_r <= n266 ? 8'h0 : n265;
+      lane0_pack_top_at_57_r <= n264 ? 8'h0 : n263;
       lane0_pack_overflow_at_57_r <= lane0_pack_overflow_at_57;
-      lane0_pack_top_at_54_r <= n268 ? 8'h0 : n267;
+      lane0_pack_top_at_54_r <= n266 ? 8'h0 : n265;
+      lane0_pack_overflow_at_54_r <= lane0_pack_overflow_at_54;
+      lane0_pack_top_at_55_r <= n268 ? 8'h0 : n267;
+      lane0_pack_overflow_at_55_r <= lane0_pack_overflow_at_55;
       lane0_table_square_tile_0_0 <= n269;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r10 <= n280;
@@ -1039,6 +1043,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       v <= lane0_v;
       lane0_pack_lead_3 <= v[57];
       lane0_pack_v_lead <= v;
+      lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n474;
       lane0_pack_lead_1 <= n480;
       lane0_pack_lead_2 <= n488;
@@ -1047,11 +1052,9 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_rnd_v <= {lane0_pack_v_lead[57:30], n495};
-      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n500[22:0];
-      lane0_pack_guard <= lane0_pack_guard_43[0];
-      out_y <= n300 ? 32'h7fc00000 : n508;
+      lane0_pack_up <= lane0_pack_rnd_up;
+      out_y <= n300 ? 32'h7fc00000 : n506;
     end
   end
 
@@ -1506,18 +1509,18 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_product_tiles_k = 10'h0;
     lane0_product_split_k = 10'h0;
     exp = 12'h0;
-    lane0_pack_overflow_at_54_r = 1'b0;
-    lane0_pack_top_at_55_r = 8'h0;
+    lane0_pack_top_at_56_r = 8'h0;
     lane0_pack_d_at_57_r = 5'h0;
     lane0_pack_d_at_56_r = 5'h0;
     lane0_pack_d_at_55_r = 5'h0;
     lane0_pack_d_at_54_r = 5'h0;
-    lane0_pack_overflow_at_55_r = 1'b0;
-    lane0_pack_top_at_56_r = 8'h0;
     lane0_pack_overflow_at_56_r = 1'b0;
     lane0_pack_top_at_57_r = 8'h0;
     lane0_pack_overflow_at_57_r = 1'b0;
     lane0_pack_top_at_54_r = 8'h0;
+    lane0_pack_overflow_at_54_r = 1'b0;
+    lane0_pack_top_at_55_r = 8'h0;
+    lane0_pack_overflow_at_55_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r10 = 35'h0;
@@ -1560,6 +1563,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     v = 58'h0;
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_v_lead = 58'h0;
+    lane0_pack_rnd_v = 58'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
@@ -1568,14 +1572,12 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_rnd_v = 29'h0;
-    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 23'h0;
-    lane0_pack_guard = 1'b0;
+    lane0_pack_up = 1'b0;
     out_y = 32'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_392_0[7:0], lane0_log2e_mul_p_7[26:0], lane0_x_fields_port_212_0[7:0], n256[3:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n500[26:23], lane0_pack_guard_43[27:1]};
+  wire unused_bits = ^{lane0_grad_fields_port_392_0[7:0], lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_212_0[7:0], n256[3:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n500[26:23], lane0_pack_rnd_signal[27:1]};
 endmodule

@@ -184,18 +184,18 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   reg [9:0] lane0_product_tiles_k;
   reg [9:0] lane0_product_split_k;
   reg [11:0] exp;
-  reg lane0_pack_overflow_at_42_r;
-  reg [4:0] lane0_pack_top_at_43_r;
+  reg [4:0] lane0_pack_top_at_44_r;
   reg [3:0] lane0_pack_d_at_45_r;
   reg [3:0] lane0_pack_d_at_44_r;
   reg [3:0] lane0_pack_d_at_43_r;
   reg [3:0] lane0_pack_d_at_42_r;
-  reg lane0_pack_overflow_at_43_r;
-  reg [4:0] lane0_pack_top_at_44_r;
   reg lane0_pack_overflow_at_44_r;
   reg [4:0] lane0_pack_top_at_45_r;
   reg lane0_pack_overflow_at_45_r;
   reg [4:0] lane0_pack_top_at_42_r;
+  reg lane0_pack_overflow_at_42_r;
+  reg [4:0] lane0_pack_top_at_43_r;
+  reg lane0_pack_overflow_at_43_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r12;
@@ -278,6 +278,7 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   reg [45:0] lane0_product_v;
   reg lane0_pack_lead_3;
   reg [45:0] lane0_pack_v_lead;
+  reg [45:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
@@ -286,10 +287,8 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
-  reg [15:0] lane0_pack_rnd_v;
-  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_guard;
+  reg lane0_pack_up;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -425,11 +424,11 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire [14:0] n101 = a[8] ? 15'h7154 : 15'h0;
   wire [55:0] n102 = {16'h0, n100} | {1'b0, n101, 40'h0};
   wire [59:0] lane0_log2e_mul_product_rows_sum2 = n97 ^ {4'h0, n102};
-  wire [54:0] n103 = {1'b0, n91} & n96;
-  wire [55:0] n104 = {2'h0, n91} & n102;
-  wire [58:0] n105 = {4'h0, n103} | {3'h0, n104};
-  wire [55:0] n106 = {1'b0, n96} & n102;
-  wire [58:0] n107 = n105 | {3'h0, n106};
+  wire [58:0] n103 = {5'h0, n91} & {4'h0, n96};
+  wire [58:0] n104 = {5'h0, n91} & {3'h0, n102};
+  wire [58:0] n105 = n103 | n104;
+  wire [58:0] n106 = {4'h0, n96} & {3'h0, n102};
+  wire [58:0] n107 = n105 | n106;
   wire [15:0] n108 = a[9] ? 16'hb830 : 16'h0;
   wire [14:0] n109 = a[9] ? 15'h7652 : 15'h0;
   wire [40:0] n110 = {16'h0, n108, 9'h0} | {1'b0, n109, 25'h0};
@@ -437,11 +436,11 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire [56:0] n112 = {16'h0, n110} | {1'b0, n111, 41'h0};
   wire [15:0] n113 = a[10] ? 16'hb830 : 16'h0;
   wire [14:0] n114 = a[10] ? 15'h7652 : 15'h0;
-  wire [40:0] n115 = {15'h0, n113, 10'h0} | {n114, 26'h0};
+  wire [41:0] n115 = {16'h0, n113, 10'h0} | {1'b0, n114, 26'h0};
   wire [14:0] n116 = a[10] ? 15'h7154 : 15'h0;
-  wire [56:0] n117 = {16'h0, n115} | {n116, 42'h0};
-  wire [56:0] n118 = n112 ^ n117;
-  wire [59:0] lane0_log2e_mul_product_rows_sum3 = {3'h0, n118} ^ lane0_log2e_mul_product_rows_sum0;
+  wire [56:0] n117 = {15'h0, n115} | {n116, 42'h0};
+  wire [59:0] n118 = {3'h0, n112} ^ {3'h0, n117};
+  wire [59:0] lane0_log2e_mul_product_rows_sum3 = n118 ^ lane0_log2e_mul_product_rows_sum0;
   wire [56:0] n119 = n112 & n117;
   wire [58:0] n120 = {2'h0, n112} & lane0_log2e_mul_product_rows_sum0[58:0];
   wire [58:0] n121 = {2'h0, n119} | n120;
@@ -482,7 +481,10 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire [58:0] n151 = n149 | n150;
   wire [58:0] n152 = lane0_log2e_mul_product_sums_sum0[58:0] & {n147[57:0], 1'b0};
   wire [58:0] n153 = n151 | n152;
-  wire [59:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + {r8, 1'b0};
+  wire [30:0] lane0_log2e_mul_product_signal = {1'b0, lane0_log2e_mul_product_split_0[29:0]} + {1'b0, r8[28:0], 1'b0};
+  wire [29:0] lane0_log2e_mul_product_signal_27 = lane0_log2e_mul_product_split_0[59:30] + r8[58:29];
+  wire [29:0] lane0_log2e_mul_product_upper_carried = lane0_log2e_mul_product_signal_27 + 30'h1;
+  wire [29:0] lane0_log2e_mul_product_port_579_0 = lane0_log2e_mul_product_signal[30] ? lane0_log2e_mul_product_upper_carried : lane0_log2e_mul_product_signal_27;
   wire [5:0] n154 = {1'b0, in_x[14:10]} - 6'hf;
   wire [5:0] lane0_x_fields_port_135_0 = lane0_x_fields_port_132_0 ? n154 : 6'h32;
   wire [11:0] exp_89 = lane0_x_sig[10] ? {{7{r9}}, lane0_x_exp_24} : {{6{n42[5]}}, n42};
@@ -495,21 +497,21 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire n160 = ~|lane0_qr_k;
   wire [11:0] n161 = $signed(lane0_product_split_eg) - $signed({2'h0, lane0_product_split_k});
   wire [11:0] n162 = $signed(n161) + $signed(12'h2);
-  wire lane0_pack_overflow_at_42 = $signed(exp) >= $signed(12'h13);
-  wire [4:0] n163 = $signed(exp[4:0]) + $signed(5'hd);
-  wire n164 = $signed(exp) < $signed(12'hff4);
+  wire [4:0] n163 = $signed(exp[4:0]) + $signed(5'he);
+  wire n164 = $signed(exp) < $signed(12'hff3);
   wire n165 = $signed(exp) < $signed(12'hfe6);
   wire [3:0] n166 = $signed(4'h5) - $signed(exp[3:0]);
   wire [3:0] n167 = n165 ? 4'hf : n166;
-  wire lane0_pack_overflow_at_43 = $signed(exp) >= $signed(12'h12);
-  wire [4:0] n168 = $signed(exp[4:0]) + $signed(5'he);
-  wire n169 = $signed(exp) < $signed(12'hff3);
   wire lane0_pack_overflow_at_44 = $signed(exp) >= $signed(12'h11);
-  wire [4:0] n170 = $signed(exp[4:0]) + $signed(5'hf);
-  wire n171 = $signed(exp) < $signed(12'hff2);
+  wire [4:0] n168 = $signed(exp[4:0]) + $signed(5'hf);
+  wire n169 = $signed(exp) < $signed(12'hff2);
   wire lane0_pack_overflow_at_45 = $signed(exp) >= $signed(12'h10);
-  wire [4:0] n172 = $signed(exp[4:0]) + $signed(5'hc);
-  wire n173 = $signed(exp) < $signed(12'hff5);
+  wire [4:0] n170 = $signed(exp[4:0]) + $signed(5'hc);
+  wire n171 = $signed(exp) < $signed(12'hff5);
+  wire lane0_pack_overflow_at_42 = $signed(exp) >= $signed(12'h13);
+  wire [4:0] n172 = $signed(exp[4:0]) + $signed(5'hd);
+  wire n173 = $signed(exp) < $signed(12'hff4);
+  wire lane0_pack_overflow_at_43 = $signed(exp) >= $signed(12'h12);
   wire [31:0] n174 = {16'h0, lane0_table_b[26:11]} * {16'h0, lane0_table_b[26:11]};
   wire [15:0] n175 = lane0_table_b[27] ? lane0_table_b[26:11] : 16'h0;
   wire [1:0] n176 = lane0_table_b[28] ? lane0_table_b[28:27] : 2'h0;
@@ -819,7 +821,10 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire [60:0] n443 = n441 | n442;
   wire [46:0] n444 = {lane0_qr_mul_product_tile_0_16, 16'h0} & {lane0_qr_mul_product_tile_16_0, 16'h0};
   wire [60:0] n445 = n443 | {14'h0, n444};
-  wire [61:0] lane0_qr_mul_p_7 = lane0_qr_mul_product_split_0 + {r16, 1'b0};
+  wire [31:0] lane0_qr_mul_product_signal = {1'b0, lane0_qr_mul_product_split_0[30:0]} + {1'b0, r16[29:0], 1'b0};
+  wire [30:0] lane0_qr_mul_product_signal_14 = lane0_qr_mul_product_split_0[61:31] + r16[60:30];
+  wire [30:0] lane0_qr_mul_product_upper_carried = lane0_qr_mul_product_signal_14 + 31'h1;
+  wire [30:0] lane0_qr_mul_product_port_1249_0 = lane0_qr_mul_product_signal[31] ? lane0_qr_mul_product_upper_carried : lane0_qr_mul_product_signal_14;
   wire n446 = |lane0_qr_qr[35:32];
   wire n447 = n160 & n446;
   wire [34:0] n448 = n447 ? 35'hffffffff : lane0_qr_qr[34:0];
@@ -943,25 +948,24 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire n552 = lane0_pack_lead_2 ? lane0_pack_overflow_at_44_r : 1'b0;
   wire n553 = n545 | n552;
   wire lane0_pack_overflow_39 = n553 | n530;
-  wire n554 = |lane0_pack_v_lead[30:0];
+  wire n554 = |lane0_pack_rnd_v[30:0];
   wire [29:0] n555 = 30'h3fffffff << lane0_pack_d;
   wire [29:0] n556 = ~n555;
-  wire [29:0] n557 = {15'h0, lane0_pack_rnd_v[15:1]} & n556;
+  wire [29:0] n557 = {15'h0, lane0_pack_rnd_v[45:31]} & n556;
   wire n558 = |n557;
-  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n558;
-  wire [13:0] n559 = lane0_pack_rnd_v[15:2] >> lane0_pack_d;
-  wire [14:0] lane0_pack_incremented = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
-  wire n560 = lane0_pack_sticky | lane0_pack_kept[0];
-  wire [14:0] lane0_pack_guard_43 = lane0_pack_rnd_v[15:1] >> lane0_pack_d;
-  wire n561 = lane0_pack_guard & n560;
-  wire [14:0] n562 = n561 ? lane0_pack_incremented : {lane0_pack_top_s, lane0_pack_kept};
-  wire [14:0] lane0_pack_port_1494_0 = lane0_pack_overflow_s ? 15'h7c00 : n562;
-  wire [14:0] n563 = n26 ? 15'h7c00 : lane0_pack_port_1494_0;
-  wire [15:0] n564 = n28 ? 16'h0 : {1'b0, n563};
-  wire [15:0] n565 = n201 ? {1'b0, n27} : n564;
-  wire n566 = n565 == 16'h7e00;
-  wire [15:0] n567 = n565 | n2;
-  wire [15:0] n568 = n566 ? n565 : n567;
+  wire lane0_pack_rnd_sticky = n554 | n558;
+  wire [13:0] n559 = lane0_pack_rnd_v[45:32] >> lane0_pack_d;
+  wire n560 = lane0_pack_rnd_sticky | n559[0];
+  wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[45:31] >> lane0_pack_d;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n560;
+  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
+  wire [14:0] lane0_pack_port_1497_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n561 = n26 ? 15'h7c00 : lane0_pack_port_1497_0;
+  wire [15:0] n562 = n28 ? 16'h0 : {1'b0, n561};
+  wire [15:0] n563 = n201 ? {1'b0, n27} : n562;
+  wire n564 = n563 == 16'h7e00;
+  wire [15:0] n565 = n563 | n2;
+  wire [15:0] n566 = n564 ? n563 : n565;
 
   always @(posedge clk) begin
     if (rst) begin
@@ -1132,7 +1136,7 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
       r7 <= n141;
       lane0_log2e_mul_product_split_0 <= lane0_log2e_mul_product_sums_sum1;
       r8 <= n153;
-      lane0_log2e_log2e <= lane0_log2e_mul_p_7[59:14];
+      lane0_log2e_log2e <= {lane0_log2e_mul_product_port_579_0, lane0_log2e_mul_product_signal[29:14]};
       lane0_x_exp_24 <= ~lane0_x_fields_port_132_0 ? 5'h12 : n154[4:0];
       r9 <= lane0_x_fields_port_135_0[5];
       lane0_unpack_ex <= exp_89;
@@ -1160,18 +1164,18 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
       lane0_product_tiles_k <= lane0_qr_k;
       lane0_product_split_k <= lane0_product_tiles_k;
       exp <= n162;
-      lane0_pack_overflow_at_42_r <= lane0_pack_overflow_at_42;
-      lane0_pack_top_at_43_r <= n164 ? 5'h0 : n163;
-      lane0_pack_d_at_45_r <= ~n171 ? 4'h3 : n167;
-      lane0_pack_d_at_44_r <= ~n169 ? 4'h2 : n167;
-      lane0_pack_d_at_43_r <= ~n164 ? 4'h1 : n167;
-      lane0_pack_d_at_42_r <= ~n173 ? 4'h0 : n167;
-      lane0_pack_overflow_at_43_r <= lane0_pack_overflow_at_43;
-      lane0_pack_top_at_44_r <= n169 ? 5'h0 : n168;
+      lane0_pack_top_at_44_r <= n164 ? 5'h0 : n163;
+      lane0_pack_d_at_45_r <= ~n169 ? 4'h3 : n167;
+      lane0_pack_d_at_44_r <= ~n164 ? 4'h2 : n167;
+      lane0_pack_d_at_43_r <= ~n173 ? 4'h1 : n167;
+      lane0_pack_d_at_42_r <= ~n171 ? 4'h0 : n167;
       lane0_pack_overflow_at_44_r <= lane0_pack_overflow_at_44;
-      lane0_pack_top_at_45_r <= n171 ? 5'h0 : n170;
+      lane0_pack_top_at_45_r <= n169 ? 5'h0 : n168;
       lane0_pack_overflow_at_45_r <= lane0_pack_overflow_at_45;
-      lane0_pack_top_at_42_r <= n173 ? 5'h0 : n172;
+      lane0_pack_top_at_42_r <= n171 ? 5'h0 : n170;
+      lane0_pack_overflow_at_42_r <= lane0_pack_overflow_at_42;
+      lane0_pack_top_at_43_r <= n173 ? 5'h0 : n172;
+      lane0_pack_overflow_at_43_r <= lane0_pack_overflow_at_43;
       lane0_table_square_tile_0_0 <= n174;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r12 <= n185;
@@ -1243,7 +1247,7 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
       lane0_qr_mul_product_tile_16_16 <= n438;
       lane0_qr_mul_product_split_0 <= lane0_qr_mul_product_sums_sum0;
       r16 <= n445;
-      lane0_qr_qr <= lane0_qr_mul_p_7[61:26];
+      lane0_qr_qr <= {lane0_qr_mul_product_port_1249_0, lane0_qr_mul_product_signal[30:26]};
       lane0_product_mul_product_tile_0_0 <= n449;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum8;
       r17 <= n520;
@@ -1252,6 +1256,7 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
       lane0_product_v <= n527;
       lane0_pack_lead_3 <= lane0_product_v[45];
       lane0_pack_v_lead <= lane0_product_v;
+      lane0_pack_rnd_v <= lane0_pack_v_lead;
       lane0_pack_lead_0 <= n533;
       lane0_pack_lead_1 <= n539;
       lane0_pack_lead_2 <= n547;
@@ -1260,11 +1265,9 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_rnd_v <= {lane0_pack_v_lead[45:31], n554};
-      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n559[9:0];
-      lane0_pack_guard <= lane0_pack_guard_43[0];
-      out_y <= n200 ? 16'h7e00 : n568;
+      lane0_pack_up <= lane0_pack_rnd_up;
+      out_y <= n200 ? 16'h7e00 : n566;
     end
   end
 
@@ -2092,18 +2095,18 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
     lane0_product_tiles_k = 10'h0;
     lane0_product_split_k = 10'h0;
     exp = 12'h0;
-    lane0_pack_overflow_at_42_r = 1'b0;
-    lane0_pack_top_at_43_r = 5'h0;
+    lane0_pack_top_at_44_r = 5'h0;
     lane0_pack_d_at_45_r = 4'h0;
     lane0_pack_d_at_44_r = 4'h0;
     lane0_pack_d_at_43_r = 4'h0;
     lane0_pack_d_at_42_r = 4'h0;
-    lane0_pack_overflow_at_43_r = 1'b0;
-    lane0_pack_top_at_44_r = 5'h0;
     lane0_pack_overflow_at_44_r = 1'b0;
     lane0_pack_top_at_45_r = 5'h0;
     lane0_pack_overflow_at_45_r = 1'b0;
     lane0_pack_top_at_42_r = 5'h0;
+    lane0_pack_overflow_at_42_r = 1'b0;
+    lane0_pack_top_at_43_r = 5'h0;
+    lane0_pack_overflow_at_43_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r12 = 35'h0;
@@ -2184,6 +2187,7 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
     lane0_product_v = 46'h0;
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_v_lead = 46'h0;
+    lane0_pack_rnd_v = 46'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
@@ -2192,14 +2196,12 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
-    lane0_pack_rnd_v = 16'h0;
-    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_guard = 1'b0;
+    lane0_pack_up = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_219_0[4:0], lane0_log2e_mul_p_7[13:0], lane0_x_fields_port_135_0[4:0], n159[0], n159[4], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_recip_p_26[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_p_7[25:0], n559[13:10], lane0_pack_guard_43[14:1]};
+  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_219_0[4:0], lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_135_0[4:0], n159[0], n159[4], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_recip_p_26[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_product_signal[25:0], n559[13:10], lane0_pack_rnd_signal[14:1]};
 endmodule

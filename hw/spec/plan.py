@@ -67,7 +67,7 @@ def _product_parts_ns(device, a_width, b_width, square=False, row_bits=None, low
     chain = 0.0
     if has_sum(a_width, b_width, square, row_bits, device, low_bits):
         middle += lut * final
-        chain = device.chain_ns(product_width(a_width, b_width, low_bits))
+        chain = device.sum_ns(product_width(a_width, b_width, low_bits))
     return before, middle, chain
 
 

@@ -1,10 +1,11 @@
 """Exact unsigned products and squares built from DSP-sized tiles and LUT rows (twin: the exact
 integer product). The tiling is the device model's (:mod:`hw.spec.tiles`)."""
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.spec.devices import DEFAULT_DEVICE
+from hw.spec.devices.device import select_low_bits
 from hw.spec.tiles import has_split, product_width, row_levels, tiles
 from hw.rtl.pipeline import register
 
@@ -40,6 +41,20 @@ def _compress(m, values, width, name, levels=None):
         m.d.comb += [total.eq(x ^ y ^ z), carry.eq(((x & y) | (x & z) | (y & z)) << 1)]
         values, depths, count = values[3:] + [total, carry], depths[3:] + [depth, depth], count + 1
     return values
+
+
+def carry_select(m, a, b, width, device=DEFAULT_DEVICE):
+    """``(a + b) mod 2**width``: one carry chain, or from the device's ``select_min_bits`` on a
+    carry-select sum (the upper half summed for both carries into it beside the lower half, whose
+    carry out chooses). Combinational."""
+    if width < device.select_min_bits:
+        return a + b
+    low = select_low_bits(width)
+    a, b = a.as_unsigned(), b.as_unsigned()
+    lower, upper, upper_carried = Signal(low + 1), Signal(width - low), Signal(width - low)
+    m.d.comb += [lower.eq(a[:low] + b[:low]), upper.eq(a[low:width] + b[low:width]),
+                 upper_carried.eq(a[low:width] + b[low:width] + 1)]
+    return Cat(lower[:low], Mux(lower[low], upper_carried, upper))
 
 
 class Product(wiring.Component):
@@ -100,8 +115,10 @@ class Product(wiring.Component):
                    for i, value in enumerate(_compress(m, _pack(rows, width), width, "rows", levels))]
         values = [register(m, self.en, value, f"split_{i}", self.split)
                   for i, value in enumerate(_compress(m, _pack(dsp, width) + partial, width, "sums"))]
-        if values:
-            m.d.comb += self.p.eq(values[0] + values[1] if len(values) == 2 else values[0])
+        if len(values) == 2:
+            m.d.comb += self.p.eq(carry_select(m, values[0], values[1], width, self.device))
+        elif values:
+            m.d.comb += self.p.eq(values[0])
         return m
 
 

@@ -3,8 +3,7 @@ golden.blocks.round_pack_float, golden.blocks.round_pack_fixed).
 
 Each packer is three steps with an optional register after each of the first two (the units call
 them the ``normalize`` and ``shift`` cuts): the position of the leading one, the exponent and the
-shift amount; the shift with its guard and sticky bits; the rounding decision, its increment and
-the packing.
+shift amount; the shift with its guard and sticky bits; the rounding increment and the packing.
 The float packer may have one more before them (``pack_lead``), between the leading one's
 detection and the choice of its exponent and shift. The registers change the latency, never a bit.
 """
@@ -32,20 +31,18 @@ class RoundShift(wiring.Component):
 
     Ports: ``v`` (in, ``width`` bits), ``d`` (in, ``0..max_shift - min_shift``); ``q`` (out,
     ``width + 1`` bits), and its parts ``kept = v >> (min_shift + d)`` and ``up`` (the rounding
-    increment): ``q = kept + up``, ``up = guard & (sticky | kept[0])`` with ``guard`` the first
-    bit shifted out and ``sticky`` the OR of those below it (outputs too, for a caller that
-    registers them and decides ``up`` after its register). A caller whose shift is never below
-    ``min_shift`` gets a shifter over that many fewer positions.
+    increment): ``q = kept + up``. A caller whose shift is never below ``min_shift`` gets a
+    shifter over that many fewer positions.
     """
     def __init__(self, width, max_shift, min_shift=0):
         self.width, self.min_shift = width, min_shift
         super().__init__({"v": In(width), "d": In(range(max_shift - min_shift + 1)), "q": Out(width + 1),
-                          "kept": Out(width), "up": Out(1), "guard": Out(1), "sticky": Out(1)})
+                          "kept": Out(width), "up": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
         low, d, width = self.min_shift, self.d, self.width
-        guard, sticky = self.guard, self.sticky
+        guard, sticky = Signal(), Signal()
         # Guard bit and sticky OR without carry chains: a bit select, and an OR through a mask of
         # ones made by a shifter.
         if low == 0:
@@ -78,8 +75,7 @@ class RoundPackFloat(wiring.Component):
     does). The word is
     ``(top << man_bits | kept[:man_bits]) + up`` with ``top`` the biased exponent (0 for a
     subnormal), so a carry out of the significand needs no special case and lands exactly on +inf
-    at the top. ``cuts``: registers after the exponent and shift amount, and after the shift (its
-    guard and sticky bits: the increment is decided after it);
+    at the top. ``cuts``: registers after the exponent and shift amount, and after the shift;
     ``lead_cut``: a register before them, after the leading one's detection (and the outcome of
     each of a few positions) and before their selection; the latency is their number. With
     ``exp_cut``, ``exp`` arrives one cycle before ``v`` (the caller's last register before the
@@ -159,28 +155,18 @@ class RoundPackFloat(wiring.Component):
             m.d.comb += d.eq(shift - low if low else shift)
 
         first, second = self.cuts
-        # The bits below the least guard position are sticky whatever the shift: their OR, worked
-        # out before the register, stands for them (a shorter register, a shallower sticky).
-        jam = max(0, low - 2)
-        shifted = v << pad
-        if jam:
-            shifted = Cat(shifted[:jam + 1].any(), shifted[jam + 1:])
-        m.submodules.rnd = rnd = RoundShift(width - jam, max_shift - jam, low - jam)
-        m.d.comb += [rnd.v.eq(register(m, self.en, shifted, "v", first)),
+        m.submodules.rnd = rnd = RoundShift(width, max_shift, low)
+        m.d.comb += [rnd.v.eq(register(m, self.en, v << pad, "v", first)),
                      rnd.d.eq(register(m, self.en, d, "d", first))]
         top = register(m, self.en, top[:fmt.exp_bits], "top", first)
         overflow = register(m, self.en, overflow, "overflow", first)
-        # The rounding decision after the shift's register, beside the increment: the carry chain
-        # starts from the registers, and the decision only selects its result.
         kept = register(m, self.en, rnd.kept[:man], "kept", second)
-        guard = register(m, self.en, rnd.guard, "guard", second)
-        sticky = register(m, self.en, rnd.sticky, "sticky", second)
+        up = register(m, self.en, rnd.up, "up", second)
         top = register(m, self.en, top, "top_s", second)
         overflow = register(m, self.en, overflow, "overflow_s", second)
-        truncated, incremented = Signal(fmt.exp_bits + man), Signal(fmt.exp_bits + man)
-        m.d.comb += [truncated.eq(Cat(kept, top)), incremented.eq(truncated + 1)]
-        up = guard & (sticky | kept[0])
-        m.d.comb += self.bits.eq(Mux(overflow, fmt.inf, Mux(up, incremented, truncated)))
+        word = Signal(fmt.exp_bits + man)
+        m.d.comb += word.eq(Cat(kept, top) + up)
+        m.d.comb += self.bits.eq(Mux(overflow, fmt.inf, word))
         return m
 
     def _outcome_any(self, m, exp, lead_value, d, top, overflow, max_shift):

@@ -161,8 +161,11 @@ class ActivationUnit(StreamUnit):
         r, r_bits, live = rsqrt_core(m, en, st, config, dp, name, eu, sigu, live)
         if r_bits != w:
             r = r << (w - r_bits)
-        live["r"] = Mux(live["unit"], 1 << w, r)
-        live["k"] = Mux(live["unit"], 0, live["k"])
+        if config.entry.alpha_gradient:     # its result is 0 where unit: no stand-in (a LUT level)
+            live["r"] = r
+        else:
+            live["r"] = Mux(live["unit"], 1 << w, r)
+            live["k"] = Mux(live["unit"], 0, live["k"])
         # [r**2, r**3,] the product, round/pack.
         if config.is_backward:
             if dp.seed_power == 1:

@@ -1,7 +1,12 @@
 """The device model's shape: what the planner and the product tiling read of a target."""
 from dataclasses import dataclass, field
 
-__all__ = ["Device"]
+__all__ = ["Device", "select_low_bits"]
+
+
+def select_low_bits(bits):
+    """The lower chain's width in a carry-select sum of ``bits`` (the upper one's is no wider)."""
+    return (bits + 1) // 2
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,9 @@ class Device:
         Default: a product tile with a side of at most this many bits is built from LUT rows.
     split_min_bits : int
         A product whose final carry chain has at least this many bits may hold a register before it.
+    select_min_bits : int
+        A sum of at least this many bits is two carry chains, the upper one for both carries into
+        it, chosen by the lower one's carry out (carry select).
     row_levels : int
         Carry-save levels a product without DSP tiles spends on its LUT rows before its tile
         register; the rest follow that register.
@@ -32,6 +40,7 @@ class Device:
     dsp_width: int
     row_max_bits: int
     split_min_bits: int
+    select_min_bits: int
     row_levels: int
     delays: dict = field(compare=False, hash=False, repr=False)
 
@@ -42,6 +51,13 @@ class Device:
     def chain_ns(self, bits):
         """A carry chain of ``bits``: a fixed cost to enter and leave it, then per bit."""
         return self.delays["chain"] + self.delays["chain_per_bit"] * bits
+
+    def sum_ns(self, bits):
+        """An addition of ``bits``: one carry chain, or from ``select_min_bits`` on two chains of
+        half the width side by side and the selection of the upper one."""
+        if bits >= self.select_min_bits:
+            return self.chain_ns(select_low_bits(bits)) + self.delays["lut"]
+        return self.chain_ns(bits)
 
     def levels_ns(self, bits):
         """A shifter or leading-one tree over ``bits``: one LUT level and its routing per halving."""

@@ -11,6 +11,9 @@ about 50-55 MHz, faster only through the DSP's internal registers).
 * A product whose final carry chain has at least 40 bits (FP32-sized: the DSPs' return, the last
   compressors and such a chain exceed a 25 ns, 40 MHz, stage) may hold a second register before
   that chain.
+* A sum of at least 56 bits (about 21 ns as one chain with its entry and exit) is two chains of
+  half its width side by side, the upper one for both carries into it, chosen by the lower
+  one's carry out (one LUT level more).
 * Delays in ns: a table read, a product on one SB_MAC16 between fabric registers (~9 ns in the
   DSP plus ~8 ns of routing to and from the die edge), a subtraction, an addition, leading-one
   detection with the shifters around it, rounding, one LUT level with its routing, the route from
@@ -26,7 +29,8 @@ from .device import Device
 
 __all__ = ["ICE40UP5K"]
 
-ICE40UP5K = Device("ice40up5k", dsp_width=16, row_max_bits=6, split_min_bits=40, row_levels=3,
+ICE40UP5K = Device("ice40up5k", dsp_width=16, row_max_bits=6, split_min_bits=40, select_min_bits=56,
+                   row_levels=3,
                    delays={
     "seed": 6, "multiply": 18, "subtract": 10, "add": 14, "normalize": 14, "shift": 14, "round": 10,
     "lut": 2.6, "to_dsp": 4.6, "dsp_in": 12.5, "dsp_out": 6.0,
