@@ -64,7 +64,8 @@ class Product(wiring.Component):
     carry-save compressors (one LUT level each) to two partial sums beside the DSPs (without DSP
     tiles, at most the device's ``row_levels`` levels before the tile register and the rest after
     it). Terms whose bits do not overlap share a row; the DSP products and the partial sums go
-    through more compressors down to two rows, then one carry chain.
+    through more compressors down to two rows, then one carry chain (a carry-select sum from the
+    device's ``select_min_bits``: :func:`carry_select`).
 
     Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
     (out, ``a_width + b_width`` bits). Latency 0, plus 1 with ``cut``: a register after the DSP
