@@ -1,13 +1,13 @@
 """Exact unsigned products and squares built from DSP-sized tiles and LUT rows (twin: the exact
 integer product). The tiling is the device model's (:mod:`hw.spec.tiles`)."""
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.spec.devices import DEFAULT_DEVICE
-from hw.spec.devices.device import select_low_bits
 from hw.spec.tiles import has_split, product_width, row_levels, tiles
 from hw.rtl.pipeline import register
+from .select_sum import carry_select
 
 __all__ = ["Product", "Square", "multiply"]
 
@@ -43,20 +43,6 @@ def _compress(m, values, width, name, levels=None):
     return values
 
 
-def carry_select(m, a, b, width, device=DEFAULT_DEVICE):
-    """``(a + b) mod 2**width``: one carry chain, or from the device's ``select_min_bits`` on a
-    carry-select sum (the upper half summed for both carries into it beside the lower half, whose
-    carry out chooses). Combinational."""
-    if width < device.select_min_bits:
-        return a + b
-    low = select_low_bits(width)
-    a, b = a.as_unsigned(), b.as_unsigned()
-    lower, upper, upper_carried = Signal(low + 1), Signal(width - low), Signal(width - low)
-    m.d.comb += [lower.eq(a[:low] + b[:low]), upper.eq(a[low:width] + b[low:width]),
-                 upper_carried.eq(a[low:width] + b[low:width] + 1)]
-    return Cat(lower[:low], Mux(lower[low], upper_carried, upper))
-
-
 class Product(wiring.Component):
     """``p = a * b``, exact, as the sum of tile products ``a[i] * b[j] << (i + j)``: DSP-sized
     tiles (``device.dsp_width``: 16x16 on the iCE40UP5K, each one SB_MAC16), except thin ones (a
@@ -65,7 +51,7 @@ class Product(wiring.Component):
     tiles, at most the device's ``row_levels`` levels before the tile register and the rest after
     it). Terms whose bits do not overlap share a row; the DSP products and the partial sums go
     through more compressors down to two rows, then one carry chain (a carry-select sum from the
-    device's ``select_min_bits``: :func:`carry_select`).
+    device's ``select_min_bits``: :func:`~hw.rtl.blocks.select_sum.carry_select`).
 
     Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
     (out, ``a_width + b_width`` bits). Latency 0, plus 1 with ``cut``: a register after the DSP
@@ -117,7 +103,7 @@ class Product(wiring.Component):
         values = [register(m, self.en, value, f"split_{i}", self.split)
                   for i, value in enumerate(_compress(m, _pack(dsp, width) + partial, width, "sums"))]
         if len(values) == 2:
-            m.d.comb += self.p.eq(carry_select(m, values[0], values[1], width, self.device))
+            m.d.comb += self.p.eq(carry_select(m, values[0], values[1], width, "sum", self.device))
         elif values:
             m.d.comb += self.p.eq(values[0])
         return m

@@ -3,6 +3,7 @@ from amaranth.hdl import Cat, Const, Mux, Signal, signed
 from amaranth.lib import data
 
 from hw.rtl.blocks.multiply import Product
+from hw.rtl.blocks.select_sum import chunk_sums, select_chunks
 from hw.rtl.blocks.unpack import FloatFields
 from hw.spec.classes import Cls
 from hw.spec.config import Config
@@ -28,30 +29,6 @@ def _shift_sticky(m, value, amount, name):
     m.d.comb += [shifted.eq(value >> amount),
                  mask.eq(~(Const(-1, len(value)) << amount))]
     return shifted | (value & mask).any()
-
-
-def _carry_select(m, x, y, chunks, name):
-    """The chunks ``{name}{i}_0`` and ``{name}{i}_1`` of ``x + y`` with a carry in of 0 and of 1
-    (one carry chain each), each with its carry out in its top bit."""
-    sums = {}
-    for index, (lo, hi) in enumerate(chunks):
-        for carry in (0, 1):
-            key = f"{name}{index}_{carry}"
-            part = sums[key] = Signal(hi - lo + 1, name=key)
-            bit = Const(carry, 1)
-            m.d.comb += part.eq((Cat(bit, x[lo:hi]) + Cat(bit, y[lo:hi]))[1:])
-    return sums
-
-
-def _select_chunks(sums, chunks, name, carry):
-    """The sum from :func:`_carry_select`'s chunks with a carry in of ``carry``: each chunk's
-    carry in picks its version."""
-    parts = []
-    for index, (lo, hi) in enumerate(chunks):
-        part = sums[f"{name}0_{carry}"] if index == 0 else Mux(carry, sums[f"{name}{index}_1"], sums[f"{name}{index}_0"])
-        parts.append(part[:hi - lo])
-        carry = part[-1]
-    return Cat(*parts)
 
 
 def _first_one(m, nodes, name):
@@ -225,9 +202,9 @@ class FmaUnit(StreamUnit):
         # c + p, or c - p - 1 and c - p at once (c - p - 1 = ~(p - c)), in carry-select chunks.
         x = Signal(width, name=f"{name}_x")
         m.d.comb += x.eq(live.pop("c_al"))
-        live.update(_carry_select(m, x, live.pop("p_win"), win.chunks, f"{name}_sum"))
+        live.update(chunk_sums(m, x, live.pop("p_win"), win.chunks, f"{name}_sum"))
         live = st.cut("sum_chunks", live)
-        below, exact = (_select_chunks(live, win.chunks, f"{name}_sum", carry) for carry in (0, 1))
+        below, exact = (select_chunks(live, win.chunks, f"{name}_sum", carry) for carry in (0, 1))
         for index in range(len(win.chunks)):
             for carry in (0, 1):
                 del live[f"{name}_sum{index}_{carry}"]
