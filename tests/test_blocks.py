@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from amaranth.back import rtlil
-from amaranth.hdl import UnusedElaboratable
+from amaranth.hdl import Module, Signal, UnusedElaboratable
 from amaranth.sim import Simulator
 
 from golden import blocks as twin
@@ -17,6 +17,7 @@ from hw.rtl.blocks.reduce import RangeReduce
 from hw.rtl.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundShift
 from hw.rtl.blocks.seed import LutSeed, MagicSeed, PolySeed, poly_cuts
 from hw.rtl.blocks.multiply import Product, Square
+from hw.rtl.blocks.select_sum import chunk_sums, select_chunks
 from hw.spec.devices import DEFAULT_DEVICE
 from hw.spec.tiles import ROWS_ONLY, dsp_tiles, has_split, row_reduction, sum_levels
 from hw.rtl.blocks.unpack import FixedUnpack, FloatFields, FloatUnpack
@@ -343,6 +344,32 @@ def test_wide_product_sums_by_carry_select(a_width, b_width, split):
     assert adders >= 3 if wide else adders == 1
     if wide:
         assert DEFAULT_DEVICE.sum_ns(width) < DEFAULT_DEVICE.chain_ns(width)
+
+
+@pytest.mark.parametrize("chunks", [((0, 7), (7, 14), (14, 20)), ((0, 10), (10, 20))])
+def test_chunk_sums_select_both_carries_in(chunks):
+    """Chunks summed for both carries into them and chosen by the carries out below give
+    ``x + y + carry`` modulo ``2**20`` for either carry into the first chunk, also where a carry
+    ripples through every chunk."""
+    m, x, y = Module(), Signal(20), Signal(20)
+    sums = chunk_sums(m, x, y, chunks, "sum")
+    below, exact = Signal(20), Signal(20)
+    m.d.comb += [below.eq(select_chunks(sums, chunks, "sum", 0)), exact.eq(select_chunks(sums, chunks, "sum", 1))]
+    rng = np.random.default_rng(len(chunks))
+    pairs = [(int(a), int(b)) for a, b in rng.integers(0, 1 << 20, (300, 2))]
+    pairs += [((1 << 20) - 1, 0), ((1 << 20) - 1, 1), (0, 0), (0x5555, 0xaaaa), ((1 << 19) - 1, 1)]
+    got = []
+
+    async def bench(ctx):
+        for a, b in pairs:
+            ctx.set(x, a)
+            ctx.set(y, b)
+            got.append((ctx.get(below), ctx.get(exact)))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [((a + b) % (1 << 20), (a + b + 1) % (1 << 20)) for a, b in pairs]
 
 
 @pytest.mark.parametrize("a_width, b_width, low_bits, row_bits, split", [
