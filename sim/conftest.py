@@ -5,47 +5,11 @@
 when the simulator or ``hw.export`` is unavailable. Builds are locked per design, so pytest-xdist
 workers never clash: a worker needing a design another is building waits for it.
 
-``--sim-full`` (or ``$SIM_FULL=1``) runs every co-simulated configuration with the full vector
-counts: every activation at both alphas in both 16-bit formats, every FP32 activation, the larger
-Icarus subsets (about an hour on two cores from an empty build cache). By default the tests marked
-``full`` skip and the ``sim_full`` fixture is false: one configuration of each kind, which covers
-every function, format, seed, operand port and Icarus as well as Verilator (the golden models of
-all of them are checked exhaustively in ``tests/``).
+``--sim-full`` and the ``full`` marker are the whole suite's (the repository's ``conftest.py``).
 """
 import pytest
 
-from sim.options import flag
 from sim.toolchain import SIMULATORS, simulator_status
-
-
-def pytest_addoption(parser):
-    group = parser.getgroup("sim", "co-simulation (sim/)")
-    group.addoption("--sim-full", action="store_true", default=None,
-                    help="every co-simulated configuration, full vector counts "
-                         "(default $SIM_FULL or off)")
-
-
-def _full(config):
-    return flag(config, "--sim-full", "SIM_FULL")
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "full: co-simulation run only with --sim-full")
-
-
-def pytest_collection_modifyitems(config, items):
-    if _full(config):
-        return
-    skip = pytest.mark.skip(reason="one of the full co-simulation set: run with --sim-full")
-    for item in items:
-        if "full" in item.keywords:
-            item.add_marker(skip)
-
-
-@pytest.fixture(scope="session")
-def sim_full(request):
-    """True with ``--sim-full``: tests then use their full vector counts."""
-    return _full(request.config)
 
 
 def pytest_report_header(config):

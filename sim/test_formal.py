@@ -44,15 +44,21 @@ def _report(failures):
     return "\n".join(f"{r.line()}  ({r.workdir})" for r in failures)
 
 
+TAG_DEFAULT_LATENCY = 12     # longer tag pipelines (10-25 s each) but the longest: --sim-full
+
+
 def _tag_groups():
     """bf16 configurations of every function at every pipeline level, grouped by what shapes the
-    tag netlist (latency, lanes, width); one test per group."""
+    tag netlist (latency, lanes, width); one test per group. By default the groups up to
+    TAG_DEFAULT_LATENCY and the longest one."""
     groups = {}
     for function in FUNCTIONS:
         for config in _levels(Config("bf16", function=function)):
             key = (latency_of(config), config.lanes, config.in_width)
             groups.setdefault(key, []).append(config)
-    return [pytest.param(configs, id=f"L{key[0]}-" + "-".join(c.name for c in configs))
+    longest = max(groups)
+    return [pytest.param(configs, id=f"L{key[0]}-" + "-".join(c.name for c in configs),
+                         marks=() if key[0] <= TAG_DEFAULT_LATENCY or key == longest else pytest.mark.full)
             for key, configs in sorted(groups.items())]
 
 

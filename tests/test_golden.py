@@ -166,7 +166,7 @@ def test_bit_length_at_every_power_of_two():
     assert bit_length(np.array(exact, dtype=np.uint64)).tolist() == [v.bit_length() for v in exact]
 
 
-@pytest.mark.parametrize("config", [Config("fp32"), Config("fp32", seed="lut", newton=2),
+@pytest.mark.parametrize("config", [Config("fp32"), pytest.param(Config("fp32", seed="lut", newton=2), marks=pytest.mark.full),
                                     Config("e8m15", rounding="residual", seed="magic", newton=2)],
                          ids=lambda c: c.name)
 def test_residual_rounding_is_correct_on_every_significand(config):
