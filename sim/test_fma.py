@@ -2,7 +2,7 @@
 ports ``in_a``, ``in_b``, ``in_c``) against the correctly rounded golden model
 (:func:`golden.fma.fma`, through :func:`golden.eval.evaluate`), bit for bit.
 
-Verilator: 200,000 random operand triples per format (a million with ``--sim-full``; fp32,
+Verilator: 100,000 random operand triples per format (a million with ``--sim-full``; fp32,
 fp16, bf16; 4 lanes, so four triples a clock) drawn from several distributions (uniform raw patterns, product and addend of
 comparable size, near-cancellation, subnormal and extreme exponents), the directed cases
 (specials crossed in every position, signs of exact zeros, cancellation, overflow and the overflow
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 U64 = np.uint64
 
 # Random triples per format: Verilator (a million with --sim-full) / Icarus.
-RANDOM_TRIPLES = {"verilator": 200_000, "full": 1_000_000, "icarus": 4_000}
+RANDOM_TRIPLES = {"verilator": 100_000, "full": 1_000_000, "icarus": 4_000}
 DIRECTED_SAMPLES = {"verilator": 4_000, "icarus": 200}    # per random directed category
 ICARUS_SPECIALS_SHARE = 0.25                              # of the specials crossed
 STALL_TRANSACTIONS = 20_000
@@ -297,7 +297,7 @@ def check(config, a, b, c, y, labels=None, what="results", limit=20):
 
 @pytest.mark.parametrize("config", WIDE, ids=name_of)
 def test_random_triples(design, config, sim_full):
-    """200,000 random triples (a million with --sim-full; four a clock), bit-exact."""
+    """100,000 random triples (a million with --sim-full; four a clock), bit-exact."""
     d = design(config, "verilator")
     a, b, c = random_triples(config, rng_for(config), RANDOM_TRIPLES["full" if sim_full else "verilator"])
     result = run(d, a=a, b=b, c=c)

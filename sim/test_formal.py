@@ -44,7 +44,7 @@ def _report(failures):
     return "\n".join(f"{r.line()}  ({r.workdir})" for r in failures)
 
 
-TAG_DEFAULT_LATENCY = 12     # longer tag pipelines (10-25 s each) but the longest: --sim-full
+TAG_DEFAULT_LATENCY = 8      # longer tag pipelines (8-25 s each) but the longest: --sim-full
 
 
 def _tag_groups():

@@ -45,7 +45,7 @@ def test_fp32_with_stalls(design, function, simulator, sim_full):
     config = Config("fp32", function=function, lanes=2)
     d = design(config, simulator)
     rng = np.random.default_rng(71)
-    count = (100_000 if sim_full else 20_000) if simulator == "verilator" else 2_000
+    count = (100_000 if sim_full else 6_000) if simulator == "verilator" else 2_000
     specials = float_specials(config.format)
     sign = np.where(rng.random(count // 2) < 0.5, -1.0, 1.0)
     near = (sign * np.ldexp(rng.random(count // 2) + 1, rng.integers(-30, 7, count // 2))).astype(np.float32)

@@ -146,7 +146,7 @@ def test_ice40_harness_keeps_the_unit(tmp_path):
 
 
 @needs_tools
-@pytest.mark.parametrize("config", [Config("fp32", rounding="direct", pipeline=5),
+@pytest.mark.parametrize("config", [pytest.param(Config("fp32", rounding="direct", pipeline=5), marks=pytest.mark.full),
                                     pytest.param(Config("fp32", pipeline=8), marks=pytest.mark.full),
                                     Config("bf16", function="elu")], ids=lambda c: c.name)
 def test_exported_core_synthesizes_like_the_design(config, tmp_path):

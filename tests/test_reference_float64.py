@@ -1,7 +1,7 @@
 """The fast exact references (golden.reference_float64) against the MPFR references they stand
-for: bit-identical on sampled BF16, FP16 and FP32 inputs (every BF16 input with --sim-full) (with the elements the float64
-bound cannot decide), identical when every element goes to MPFR, and the float64 estimates within
-their stated error bound on this machine's NumPy."""
+for: bit-identical on sampled BF16, FP16 and FP32 inputs (every BF16 input with --sim-full; with
+the elements the float64 bound cannot decide), identical when every element goes to MPFR, and the
+float64 estimates within their stated error bound on this machine's NumPy."""
 import numpy as np
 import pytest
 
@@ -35,7 +35,7 @@ def _assert_same(got, want, x):
 
 
 @pytest.mark.parametrize("name, count", [pytest.param("bf16", None, marks=pytest.mark.full),  # every input: 3 minutes
-                                         ("bf16", 3000), ("fp16", 3000), ("fp32", 3000)])
+                                         ("bf16", 1000), ("fp16", 1000), ("fp32", 3000)])
 @pytest.mark.parametrize("function", PAIRS)
 def test_bit_identical_to_mpfr(name, count, function):
     fmt = parse_format(name)

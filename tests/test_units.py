@@ -153,7 +153,7 @@ def test_fma_unit_matches_golden(pipeline):
     assert np.array_equal(got, fma(config, a, b, c))
 
 
-@pytest.mark.parametrize("pipeline", [None, 6])
+@pytest.mark.parametrize("pipeline", [None, pytest.param(6, marks=pytest.mark.full)])
 def test_fp32_fma_unit_matches_golden(pipeline):
     """The FP32 FMA's own registers (the product's split, the sum's carries, the leading-one
     trees' groups) at two placements: random triples, near-cancellation, subnormal operands."""
