@@ -4,8 +4,8 @@
 configuration with the full vector counts (every activation at both alphas in both 16-bit
 formats, every FP32 activation, the larger Icarus subsets, the FMA's 10^6 random triples per
 format, the FP32 gate-level netlist); in ``tests/`` the long sweeps (the fast references against
-MPFR on every BF16 input and gradient, the FP32 cores' exported-Verilog synthesis). About an
-hour and a half on two cores from an empty build cache. By default the tests marked ``full``
+MPFR on every BF16 input and gradient, the FP32 cores' exported-Verilog synthesis): over an
+hour on two cores from an empty build cache. By default the tests marked ``full``
 skip and the ``sim_full`` fixture is false: one configuration of each kind, which covers every
 function, format, seed, operand port and Icarus as well as Verilator, with fewer vectors where
 a sweep is long.
