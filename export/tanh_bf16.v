@@ -784,51 +784,51 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [48:0] n455 = n453 | n454;
   wire [48:0] n456 = lane0_qr_mul_product_sums_sum0[48:0] & {n451[47:0], 1'b0};
   wire [48:0] n457 = n455 | n456;
-  wire [33:0] n458 = {1'b0, lane0_qr_mul_product_split_0[31:0], 1'b0} + {1'b0, r12[30:0], 2'h0};
-  wire [18:0] n459 = {lane0_qr_mul_product_split_0[49:32], 1'b0} + {r12[48:31], 1'b0};
-  wire [18:0] n460 = {lane0_qr_mul_product_split_0[49:32], 1'b1} + {r12[48:31], 1'b1};
-  wire [17:0] n461 = n458[33] ? n460[18:1] : n459[18:1];
-  wire [29:0] n462 = lane0_qr_qr & {n135, n134, n133, n132, n131, n130, n129, n128, n127, n126, n125, n124, n123, n122, n121, n120, n119, n118, n117, n116, n115, n114, n113, n112, n111, n110, n109, n108, n107, n106};
-  wire n463 = |n462;
-  wire [29:0] n464 = lane0_qr_qr >> lane0_qr_sh;
-  wire [30:0] n465 = {lane0_qr_qr, 1'b0} - 31'h1;
-  wire [30:0] n466 = 31'h20000000 - lane0_aligned_term_term;
-  wire [30:0] n467 = lane0_aligned_term_small ? lane0_aligned_term_direct_v : n466;
-  wire n468 = |v[29:28];
-  wire n469 = ~n468;
-  wire n470 = v[27] & n469;
-  wire n471 = ~v[29];
-  wire n472 = v[28] & n471;
-  wire [3:0] n473 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
-  wire [3:0] n474 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
-  wire [3:0] n475 = n473 | n474;
-  wire [3:0] n476 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
-  wire [3:0] lane0_pack_d_28 = n475 | n476;
-  wire [7:0] n477 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
-  wire [7:0] n478 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
-  wire [7:0] n479 = n477 | n478;
-  wire [7:0] n480 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
-  wire [7:0] lane0_pack_top_30 = n479 | n480;
-  wire n481 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
-  wire n482 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
-  wire n483 = n481 | n482;
-  wire n484 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
-  wire lane0_pack_overflow_32 = n483 | n484;
-  wire n485 = |lane0_pack_v_26[18:0];
-  wire [25:0] n486 = 26'h3ffffff << lane0_pack_d;
-  wire [25:0] n487 = ~n486;
-  wire [25:0] n488 = {15'h0, lane0_pack_v_26[29:19]} & n487;
-  wire n489 = |n488;
-  wire lane0_pack_rnd_sticky = n485 | n489;
-  wire [9:0] n490 = lane0_pack_v_26[29:20] >> lane0_pack_d;
-  wire n491 = lane0_pack_rnd_sticky | n490[0];
+  wire [32:0] lane0_qr_mul_product_signal = {1'b0, lane0_qr_mul_product_split_0[31:0]} + {1'b0, r12[30:0], 1'b0};
+  wire [17:0] lane0_qr_mul_product_signal_44 = lane0_qr_mul_product_split_0[49:32] + r12[48:31];
+  wire [17:0] lane0_qr_mul_product_upper_carried = lane0_qr_mul_product_signal_44 + 18'h1;
+  wire [17:0] n458 = lane0_qr_mul_product_signal[32] ? lane0_qr_mul_product_upper_carried : lane0_qr_mul_product_signal_44;
+  wire [29:0] n459 = lane0_qr_qr & {n135, n134, n133, n132, n131, n130, n129, n128, n127, n126, n125, n124, n123, n122, n121, n120, n119, n118, n117, n116, n115, n114, n113, n112, n111, n110, n109, n108, n107, n106};
+  wire n460 = |n459;
+  wire [29:0] n461 = lane0_qr_qr >> lane0_qr_sh;
+  wire [30:0] n462 = {lane0_qr_qr, 1'b0} - 31'h1;
+  wire [30:0] n463 = 31'h20000000 - lane0_aligned_term_term;
+  wire [30:0] n464 = lane0_aligned_term_small ? lane0_aligned_term_direct_v : n463;
+  wire n465 = |v[29:28];
+  wire n466 = ~n465;
+  wire n467 = v[27] & n466;
+  wire n468 = ~v[29];
+  wire n469 = v[28] & n468;
+  wire [3:0] n470 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
+  wire [3:0] n471 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
+  wire [3:0] n472 = n470 | n471;
+  wire [3:0] n473 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
+  wire [3:0] lane0_pack_d_28 = n472 | n473;
+  wire [7:0] n474 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
+  wire [7:0] n475 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
+  wire [7:0] n476 = n474 | n475;
+  wire [7:0] n477 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
+  wire [7:0] lane0_pack_top_30 = n476 | n477;
+  wire n478 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
+  wire n479 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
+  wire n480 = n478 | n479;
+  wire n481 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
+  wire lane0_pack_overflow_32 = n480 | n481;
+  wire n482 = |lane0_pack_v_26[18:0];
+  wire [25:0] n483 = 26'h3ffffff << lane0_pack_d;
+  wire [25:0] n484 = ~n483;
+  wire [25:0] n485 = {15'h0, lane0_pack_v_26[29:19]} & n484;
+  wire n486 = |n485;
+  wire lane0_pack_rnd_sticky = n482 | n486;
+  wire [9:0] n487 = lane0_pack_v_26[29:20] >> lane0_pack_d;
+  wire n488 = lane0_pack_rnd_sticky | n487[0];
   wire [10:0] lane0_pack_rnd_signal = lane0_pack_v_26[29:19] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n491;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n488;
   wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1187_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n492 = n154 ? 15'h0 : lane0_pack_port_1187_0;
-  wire [15:0] n493 = n153 ? 16'h3f80 : {1'b0, n492};
-  wire [15:0] n494 = n493 | n2;
+  wire [14:0] lane0_pack_port_1188_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n489 = n154 ? 15'h0 : lane0_pack_port_1188_0;
+  wire [15:0] n490 = n153 ? 16'h3f80 : {1'b0, n489};
+  wire [15:0] n491 = n490 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1026,23 +1026,23 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       r11 <= n445;
       lane0_qr_mul_product_split_0 <= lane0_qr_mul_product_sums_sum1;
       r12 <= n457;
-      lane0_qr_qr <= {n461, n458[32:21]};
-      lane0_aligned_term_term <= lane0_qr_far ? 31'h1 : {n464, n463};
-      lane0_aligned_term_direct_v <= n465;
-      v <= n467;
+      lane0_qr_qr <= {n458, lane0_qr_mul_product_signal[31:20]};
+      lane0_aligned_term_term <= lane0_qr_far ? 31'h1 : {n461, n460};
+      lane0_aligned_term_direct_v <= n462;
+      v <= n464;
       lane0_pack_lead_2 <= v[29];
       lane0_pack_v_lead <= v;
       lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n470;
-      lane0_pack_lead_1 <= n472;
+      lane0_pack_lead_0 <= n467;
+      lane0_pack_lead_1 <= n469;
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_32;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_kept <= n490[6:0];
+      lane0_pack_kept <= n487[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n152 ? 16'h7fc0 : n494;
+      out_y <= n152 ? 16'h7fc0 : n491;
     end
   end
 
@@ -1495,5 +1495,5 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_122_0[7:0], n93[2:0], n93[4], n98[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n242[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], n458[20:0], n459[0], n460[0], lane0_pack_v_26[30], n490[9:7], lane0_pack_rnd_signal[10:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_122_0[7:0], n93[2:0], n93[4], n98[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n242[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_product_signal[19:0], lane0_pack_v_26[30], n487[9:7], lane0_pack_rnd_signal[10:1]};
 endmodule

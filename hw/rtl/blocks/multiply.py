@@ -103,7 +103,7 @@ class Product(wiring.Component):
         values = [register(m, self.en, value, f"split_{i}", self.split)
                   for i, value in enumerate(_compress(m, _pack(dsp, width) + partial, width, "sums"))]
         if len(values) == 2:
-            m.d.comb += self.p.eq(carry_select(m, values[0], values[1], width, "sum", self.device))
+            m.d.comb += self.p.eq(carry_select(m, values[0], values[1], width, self.device))
         elif values:
             m.d.comb += self.p.eq(values[0])
         return m
