@@ -7,7 +7,8 @@ import numpy as np
 from golden.eval import FLAGS, evaluate
 
 __all__ = ["ICARUS_EXHAUSTIVE_STRIDE", "float_specials", "fixed_specials", "specials",
-           "exhaustive_inputs", "golden", "mismatches", "assert_matches", "run"]
+           "exhaustive_inputs", "golden", "mismatches", "assert_matches", "run", "fp32_stall_count",
+           "check_fp32_with_stalls"]
 
 ICARUS_EXHAUSTIVE_STRIDE = 4      # Icarus runs every 4th pattern (offset varies) of 16-bit formats
 
@@ -133,3 +134,26 @@ def assert_matches(config, x, y, flag=None, what="results", grad=None, alpha=Non
 def run(d, x=None, **kwargs):
     from sim.runner import run_stream
     return run_stream(d, x, **kwargs)
+
+
+def fp32_stall_count(simulator, full):
+    """Patterns of an FP32 stalled run: Verilator 6,000 (100,000 with ``--sim-full``), Icarus 2,000."""
+    return (100_000 if full else 6_000) if simulator == "verilator" else 2_000
+
+
+def check_fp32_with_stalls(d, config, shaped, random_bits):
+    """``d`` (an FP32 unit ``config``) on the float specials, the ``shaped`` patterns, the
+    ``random_bits`` and the specials reversed (an even count, for two lanes; backward units get
+    random ``grad_out``), with random input gaps and output stalls: bit-exact, back-pressure
+    reached, then the stated latency on the first 128."""
+    from sim.runner import run_latency
+    specials = float_specials(config.format)
+    x = np.concatenate([specials, shaped, random_bits, specials[::-1]])
+    x = x[:len(x) - len(x) % 2]
+    grad = (np.random.default_rng(9).integers(0, 1 << config.in_width, x.size, dtype=np.uint64)
+            if config.is_backward else None)
+    result = run(d, x, grad=grad, in_gap=0.3, out_stall=0.3, seed=7)
+    assert result.stats["in_ready_low"] > 0, "backpressure never reached the input"
+    assert_matches(config, x, result.y, grad=grad)
+    stats, result = run_latency(d, x[:128], grad=None if grad is None else grad[:128])
+    assert stats["lone_latency"] == d.latency and stats["latencies"] == [d.latency]

@@ -8,7 +8,7 @@ import pytest
 
 from hw.config import Config
 from sim.options import with_full
-from sim.checks import assert_matches, exhaustive_inputs, float_specials, run
+from sim.checks import assert_matches, check_fp32_with_stalls, exhaustive_inputs, fp32_stall_count, run
 from sim.toolchain import SIMULATORS
 
 
@@ -40,22 +40,13 @@ def test_float16_exhaustive(design, config, simulator):
 @pytest.mark.parametrize("simulator, function", with_full(
     [(s, f) for s in SIMULATORS for f in ("elu", "elu-grad")], [("verilator", "elu")]))
 def test_fp32_with_stalls(design, function, simulator, sim_full):
-    from sim.runner import run_latency
     config = Config("fp32", function=function, lanes=2)
     d = design(config, simulator)
     rng = np.random.default_rng(71)
-    count = (100_000 if sim_full else 6_000) if simulator == "verilator" else 2_000
-    specials = float_specials(config.format)
+    count = fp32_stall_count(simulator, sim_full)
     negative = (-np.ldexp(rng.random(count // 2) + 1, rng.integers(-30, 6, count // 2))).astype(np.float32)
-    x = np.concatenate([specials, negative.view(np.uint32).astype(np.uint64),
-                        rng.integers(0, 1 << 32, count // 2, dtype=np.uint64), specials[::-1]])
-    x = x[:len(x) - len(x) % 2]
-    grad = _grad(config, x, 9) if config.is_backward else None
-    result = run(d, x, grad=grad, in_gap=0.3, out_stall=0.3, seed=7)
-    assert result.stats["in_ready_low"] > 0, "backpressure never reached the input"
-    assert_matches(config, x, result.y, grad=grad)
-    stats, result = run_latency(d, x[:128], grad=None if grad is None else grad[:128])
-    assert stats["lone_latency"] == d.latency and stats["latencies"] == [d.latency]
+    check_fp32_with_stalls(d, config, negative.view(np.uint32).astype(np.uint64),
+                           rng.integers(0, 1 << 32, count // 2, dtype=np.uint64))
 
 
 FIXED = [Config("q4.12", function="elu"), Config("q4.12", function="elu-grad", alpha=0.5),
