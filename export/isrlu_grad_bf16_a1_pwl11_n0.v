@@ -180,8 +180,9 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [28:0] lane0_seed_slope_tile_0_0;
   reg [24:0] lane0_seed_r0;
   reg [23:0] lane0_product_mul_product_tile_0_0;
-  reg [32:0] lane0_product_mul_product_rows_0;
   reg [31:0] r3;
+  reg [32:0] lane0_product_mul_product_rows_1;
+  reg [31:0] r4;
   reg [25:0] v;
   reg lane0_pack_lead_4;
   reg [25:0] lane0_pack_v_lead;
@@ -197,8 +198,8 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_overflow_s;
   reg [6:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r4;
   reg [7:0] r5;
+  reg [7:0] r6;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -394,21 +395,21 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [31:0] n150 = n148 | n149;
   wire [31:0] n151 = {n140[30:0], 1'b0} & lane0_product_mul_product_rows_sum3[31:0];
   wire [31:0] n152 = n150 | n151;
-  wire [32:0] n153 = {n146, 1'b0} ^ lane0_product_mul_product_rows_sum4;
-  wire [32:0] lane0_product_mul_product_rows_sum5 = n153 ^ {n152, 1'b0};
-  wire [31:0] n154 = {n146[30:0], 1'b0} & lane0_product_mul_product_rows_sum4[31:0];
-  wire [31:0] n155 = {n146[30:0], 1'b0} & {n152[30:0], 1'b0};
+  wire [32:0] n153 = {9'h0, lane0_product_mul_product_tile_0_0} ^ {r3, 1'b0};
+  wire [32:0] lane0_product_mul_product_sums_sum0 = n153 ^ lane0_product_mul_product_rows_1;
+  wire [31:0] n154 = {8'h0, lane0_product_mul_product_tile_0_0} & {r3[30:0], 1'b0};
+  wire [31:0] n155 = {8'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_1[31:0];
   wire [31:0] n156 = n154 | n155;
-  wire [31:0] n157 = lane0_product_mul_product_rows_sum4[31:0] & {n152[30:0], 1'b0};
+  wire [31:0] n157 = {r3[30:0], 1'b0} & lane0_product_mul_product_rows_1[31:0];
   wire [31:0] n158 = n156 | n157;
-  wire [32:0] n159 = {9'h0, lane0_product_mul_product_tile_0_0} ^ lane0_product_mul_product_rows_0;
-  wire [32:0] lane0_product_mul_product_sums_sum0 = n159 ^ {r3, 1'b0};
-  wire [31:0] n160 = {8'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[31:0];
-  wire [31:0] n161 = {8'h0, lane0_product_mul_product_tile_0_0} & {r3[30:0], 1'b0};
+  wire [32:0] n159 = {r4, 1'b0} ^ lane0_product_mul_product_sums_sum0;
+  wire [32:0] lane0_product_mul_product_sums_sum1 = n159 ^ {n158, 1'b0};
+  wire [31:0] n160 = {r4[30:0], 1'b0} & lane0_product_mul_product_sums_sum0[31:0];
+  wire [31:0] n161 = {r4[30:0], 1'b0} & {n158[30:0], 1'b0};
   wire [31:0] n162 = n160 | n161;
-  wire [31:0] n163 = lane0_product_mul_product_rows_0[31:0] & {r3[30:0], 1'b0};
+  wire [31:0] n163 = lane0_product_mul_product_sums_sum0[31:0] & {n158[30:0], 1'b0};
   wire [31:0] n164 = n162 | n163;
-  wire [32:0] lane0_product_mul_p_7 = lane0_product_mul_product_sums_sum0 + {n164, 1'b0};
+  wire [32:0] lane0_product_mul_p_7 = lane0_product_mul_product_sums_sum1 + {n164, 1'b0};
   wire n165 = |v[25:22];
   wire n166 = ~n165;
   wire n167 = v[21] & n166;
@@ -462,7 +463,7 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [15:0] n207 = {1'b0, lane0_pack_port_400_0} | n2;
   wire [15:0] n208 = n21 ? n2 : n207;
   wire [15:0] n209 = n22 ? {n2[15], 8'hff, n2[6:0]} : n208;
-  assign out_y = {r5[7], r4, r5[6:0]};
+  assign out_y = {r6[7], r5, r6[6:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -607,8 +608,9 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_slope_tile_0_0 <= n112;
       lane0_seed_r0 <= n113;
       lane0_product_mul_product_tile_0_0 <= n114;
-      lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum5;
-      r3 <= n158;
+      r3 <= n146;
+      lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum4;
+      r4 <= n152;
       v <= lane0_product_mul_p_7[32:7];
       lane0_pack_lead_4 <= v[25];
       lane0_pack_v_lead <= v;
@@ -624,8 +626,8 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n205[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r4 <= n50 ? 8'hff : n208[14:7];
-      r5 <= n49 ? 8'h40 : {n209[15], n209[6:0]};
+      r5 <= n50 ? 8'hff : n208[14:7];
+      r6 <= n49 ? 8'h40 : {n209[15], n209[6:0]};
     end
   end
 
@@ -3013,8 +3015,9 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_slope_tile_0_0 = 29'h0;
     lane0_seed_r0 = 25'h0;
     lane0_product_mul_product_tile_0_0 = 24'h0;
-    lane0_product_mul_product_rows_0 = 33'h0;
     r3 = 32'h0;
+    lane0_product_mul_product_rows_1 = 33'h0;
+    r4 = 32'h0;
     v = 26'h0;
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 26'h0;
@@ -3030,8 +3033,8 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 7'h0;
     lane0_pack_up = 1'b0;
-    r4 = 8'h0;
     r5 = 8'h0;
+    r6 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -178,8 +178,9 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [28:0] lane0_seed_slope_tile_0_0;
   reg [24:0] lane0_seed_r0;
   reg [23:0] lane0_product_mul_product_tile_0_0;
-  reg [32:0] lane0_product_mul_product_rows_0;
   reg [31:0] r3;
+  reg [32:0] lane0_product_mul_product_rows_1;
+  reg [31:0] r4;
   reg [25:0] v;
   reg lane0_pack_lead_4;
   reg [25:0] lane0_pack_v_lead;
@@ -195,8 +196,8 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg lane0_pack_overflow_s;
   reg [6:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r4;
   reg [7:0] r5;
+  reg [7:0] r6;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -391,21 +392,21 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [31:0] n149 = n147 | n148;
   wire [31:0] n150 = {n139[30:0], 1'b0} & lane0_product_mul_product_rows_sum3[31:0];
   wire [31:0] n151 = n149 | n150;
-  wire [32:0] n152 = {n145, 1'b0} ^ lane0_product_mul_product_rows_sum4;
-  wire [32:0] lane0_product_mul_product_rows_sum5 = n152 ^ {n151, 1'b0};
-  wire [31:0] n153 = {n145[30:0], 1'b0} & lane0_product_mul_product_rows_sum4[31:0];
-  wire [31:0] n154 = {n145[30:0], 1'b0} & {n151[30:0], 1'b0};
+  wire [32:0] n152 = {9'h0, lane0_product_mul_product_tile_0_0} ^ {r3, 1'b0};
+  wire [32:0] lane0_product_mul_product_sums_sum0 = n152 ^ lane0_product_mul_product_rows_1;
+  wire [31:0] n153 = {8'h0, lane0_product_mul_product_tile_0_0} & {r3[30:0], 1'b0};
+  wire [31:0] n154 = {8'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_1[31:0];
   wire [31:0] n155 = n153 | n154;
-  wire [31:0] n156 = lane0_product_mul_product_rows_sum4[31:0] & {n151[30:0], 1'b0};
+  wire [31:0] n156 = {r3[30:0], 1'b0} & lane0_product_mul_product_rows_1[31:0];
   wire [31:0] n157 = n155 | n156;
-  wire [32:0] n158 = {9'h0, lane0_product_mul_product_tile_0_0} ^ lane0_product_mul_product_rows_0;
-  wire [32:0] lane0_product_mul_product_sums_sum0 = n158 ^ {r3, 1'b0};
-  wire [31:0] n159 = {8'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[31:0];
-  wire [31:0] n160 = {8'h0, lane0_product_mul_product_tile_0_0} & {r3[30:0], 1'b0};
+  wire [32:0] n158 = {r4, 1'b0} ^ lane0_product_mul_product_sums_sum0;
+  wire [32:0] lane0_product_mul_product_sums_sum1 = n158 ^ {n157, 1'b0};
+  wire [31:0] n159 = {r4[30:0], 1'b0} & lane0_product_mul_product_sums_sum0[31:0];
+  wire [31:0] n160 = {r4[30:0], 1'b0} & {n157[30:0], 1'b0};
   wire [31:0] n161 = n159 | n160;
-  wire [31:0] n162 = lane0_product_mul_product_rows_0[31:0] & {r3[30:0], 1'b0};
+  wire [31:0] n162 = lane0_product_mul_product_sums_sum0[31:0] & {n157[30:0], 1'b0};
   wire [31:0] n163 = n161 | n162;
-  wire [32:0] lane0_product_mul_p_7 = lane0_product_mul_product_sums_sum0 + {n163, 1'b0};
+  wire [32:0] lane0_product_mul_p_7 = lane0_product_mul_product_sums_sum1 + {n163, 1'b0};
   wire n164 = |v[25:22];
   wire n165 = ~n164;
   wire n166 = v[21] & n165;
@@ -459,7 +460,7 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire [15:0] n206 = {1'b0, lane0_pack_port_399_0} | n2;
   wire [15:0] n207 = n20 ? n2 : n206;
   wire [15:0] n208 = n21 ? {n2[15], 8'hff, n2[6:0]} : n207;
-  assign out_y = {r5[7], r4, r5[6:0]};
+  assign out_y = {r6[7], r5, r6[6:0]};
 
   always @(posedge clk) begin
     if (rst) begin
@@ -638,8 +639,9 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_seed_slope_tile_0_0 <= n111;
       lane0_seed_r0 <= n112;
       lane0_product_mul_product_tile_0_0 <= n113;
-      lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum5;
-      r3 <= n157;
+      r3 <= n145;
+      lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum4;
+      r4 <= n151;
       v <= lane0_product_mul_p_7[32:7];
       lane0_pack_lead_4 <= v[25];
       lane0_pack_v_lead <= v;
@@ -655,8 +657,8 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n204[6:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r4 <= n48 ? 8'hff : n207[14:7];
-      r5 <= n47 ? 8'h40 : {n208[15], n208[6:0]};
+      r5 <= n48 ? 8'hff : n207[14:7];
+      r6 <= n47 ? 8'h40 : {n208[15], n208[6:0]};
     end
   end
 
@@ -3006,8 +3008,9 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_seed_slope_tile_0_0 = 29'h0;
     lane0_seed_r0 = 25'h0;
     lane0_product_mul_product_tile_0_0 = 24'h0;
-    lane0_product_mul_product_rows_0 = 33'h0;
     r3 = 32'h0;
+    lane0_product_mul_product_rows_1 = 33'h0;
+    r4 = 32'h0;
     v = 26'h0;
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 26'h0;
@@ -3023,8 +3026,8 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 7'h0;
     lane0_pack_up = 1'b0;
-    r4 = 8'h0;
     r5 = 8'h0;
+    r6 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

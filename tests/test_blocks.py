@@ -424,6 +424,21 @@ def test_rows_only_product_spreads_its_levels(a_width, b_width, split):
     assert levels <= DEFAULT_DEVICE.row_levels and (final > 0) == (rows > 6)
 
 
+@pytest.mark.parametrize("split", [False, True])
+def test_rows_beside_dsp_tiles_spread_their_levels(split):
+    """FP32's 24-bit significands in 8-bit strips (a 16x16 DSP tile and 16 LUT rows) reduce their
+    rows by at most the device's ``row_levels`` carry-save levels before the tile register too (six
+    rows held there, not two), and the product stays exact."""
+    rng = np.random.default_rng(24 + split)
+    a = [int(v) for v in rng.integers(0, 1 << 24, 500, dtype=np.uint64)] + [(1 << 24) - 1, 0]
+    b = [int(v) for v in rng.integers(0, 1 << 24, 500, dtype=np.uint64)] + [(1 << 24) - 1, 1]
+    dut = Product(24, 24, True, 8, split)
+    got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
+    assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
+    held = len(set(re.findall(r"\\rows_(\d+)\b", rtlil.convert(dut, emit_src=False))))
+    assert held == row_reduction(16, DEFAULT_DEVICE.row_levels)[1] == 6
+
+
 @pytest.mark.parametrize("a_width, b_width", [(16, 16), (12, 27), (3, 9)])
 def test_split_needs_a_wide_sum(a_width, b_width):
     """A product without a sum of at least SPLIT_MIN_BITS bits rejects the split register."""

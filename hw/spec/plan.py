@@ -169,31 +169,32 @@ def _core_cuts(config, dp):
         cuts += _newton(device, index, r_bits, dp)
         r_bits = dp.work_bits
     if dp.residual is not None:
-        cuts += _residual_cuts(device, dp.residual)
+        cuts += _residual_cuts(device, dp.residual, config.format.width - 1 if config.is_float else 0)
     return cuts
 
 
-def _residual_cuts(device, res):
+def _residual_cuts(device, res, word_bits=0):
     """The exact last-bit decision (:mod:`hw.spec.residual`): ``T`` clamped and ``Y = 2T + 1``;
-    ``Y**2``; ``Y**2 * MR`` modulo ``2**low_bits``, whose sign bit the unit adds where it packs
-    ``T``."""
+    ``Y**2`` (beside its tiles the result's ``word_bits``-bit word for ``T`` plus one: a float
+    rsqrt's candidates); ``Y**2 * MR`` modulo ``2**low_bits``, whose sign bit selects the
+    candidate."""
     lut = device.ns("lut")
+    words = device.chain_ns(word_bits) + lut if word_bits else 0.0
     return ([Cut("residual_mid", device.chain_ns(res.precision) + lut)]
             + _product_cuts(device, "residual_square", res.y_bits, res.y_bits, square=True,
-                            row_bits=res.row_bits)
+                            row_bits=res.row_bits, beside_ns=words)
             + _product_cuts(device, "residual_product", 2 * res.y_bits, res.mr_bits, row_bits=res.row_bits,
                             low_bits=res.low_bits))
 
 
 def rsqrt_cuts(config):
     """The inverse square root: unpack, the core, normalize, shift, round/pack; after the exact
-    decision (rounding ``residual``) the result is already rounded: its packing, one increment,
-    precedes the output register."""
+    decision (rounding ``residual``) the result is already rounded: the decision selects one of
+    two packed words before the output register."""
     device, dp = config.device_model, datapath(config)
     cuts = _unpack_cuts(config.format, device) + _core_cuts(config, dp)
     if dp.residual is not None:
-        out = device.chain_ns(config.format.width - 1) + 2 * device.ns("lut")
-        return tuple(cuts + [Cut("out", out, mandatory=True)])
+        return tuple(cuts + [Cut("out", 2 * device.ns("lut"), mandatory=True)])
     return tuple(cuts + [Cut("normalize", device.ns("normalize")), Cut("shift", device.ns("shift")),
                          Cut("out", device.ns("round"), mandatory=True)])
 

@@ -7,7 +7,7 @@ rows instead of a DSP.
 """
 from .devices import DEFAULT_DEVICE
 
-__all__ = ["ROWS_ONLY", "tile_slices", "tiles", "product_width", "row_reduction", "row_levels", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
+__all__ = ["ROWS_ONLY", "tile_slices", "tiles", "product_width", "row_reduction", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
 
 
 # ``row_bits`` at least this: every tile is LUT rows, with no DSP at all (a product with a constant
@@ -63,23 +63,16 @@ def row_reduction(rows, limit=None):
     return levels, rows
 
 
-def row_levels(dsp, device=DEFAULT_DEVICE):
-    """Carry-save levels a product's LUT rows may take before its tile register: as many as they
-    need beside ``dsp`` DSP tiles (None), at most the device's ``row_levels`` without any (the
-    rest follow that register, where no DSP returns)."""
-    return None if dsp else device.row_levels
-
-
 def sum_levels(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None):
     """Carry-save (3:2) levels of a product or square: ``(rows, final)``, those reducing its LUT
-    rows to two partial sums (beside the DSPs; without DSP tiles at most the device's
-    ``row_levels``) and those reducing the DSP products and partial sums before the carry chain.
+    rows before the tile register (at most the device's ``row_levels``) and those reducing the DSP
+    products and the partial sums left before the carry chain.
     Counts every tile product and LUT row as its own row (an upper bound: terms whose bits do not
     overlap share one)."""
     parts = tiles(a_width, b_width, square, row_bits, device, low_bits)
     rows = sum(min(a[1] - a[0], b[1] - b[0]) for a, b, as_rows, _ in parts if as_rows)
     dsp = sum(not as_rows for _, _, as_rows, _ in parts)
-    levels, left = row_reduction(rows, row_levels(dsp, device))
+    levels, left = row_reduction(rows, device.row_levels)
     return levels, _levels(dsp + left)
 
 

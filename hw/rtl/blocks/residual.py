@@ -7,7 +7,7 @@ from .arith import staged_product
 __all__ = ["residual_round"]
 
 
-def residual_round(m, en, st, name, res, device, r, live):
+def residual_round(m, en, st, name, res, device, r, live, candidates=None):
     """Decide the correctly rounded significand ``T`` or ``T + 1`` (at the result's last place) of
     ``1/sqrt(MR)`` from ``r`` (``res.r_bits`` fraction bits, within half an ulp; ``MR`` in
     ``live["mr"]``): ``T = r`` truncated to ``precision`` bits and clamped to one binade, ``Y =
@@ -17,7 +17,10 @@ def residual_round(m, en, st, name, res, device, r, live):
     Cuts (:func:`hw.spec.plan.rsqrt_cuts`): ``residual_mid``, the square's and the product's tile
     and split registers and their own; the ``live`` side values are carried beside them; the
     products' tiles are ``device``'s. Returns ``(t, up, live)``; the caller adds ``up`` where it
-    packs ``T`` (a carry out of ``T`` is the next binade's ``2**(precision - 1)``).
+    packs ``T`` (a carry out of ``T`` is the next binade's ``2**(precision - 1)``). With
+    ``candidates``, a function of ``(t, live)`` returning the live values to carry instead (the
+    caller's results for ``up`` 0 and 1, worked out beside the square's tiles), ``t`` is None and
+    the caller only selects.
     """
     p, shift = res.precision, res.r_bits - res.precision
     top = r[shift:]
@@ -25,9 +28,11 @@ def residual_round(m, en, st, name, res, device, r, live):
     m.d.comb += t.eq(Mux(top < (1 << (p - 1)), 1 << (p - 1), Mux(top >= (1 << p), (1 << p) - 1, top)))
     live = st.cut("residual_mid", {**live, "t": t, "y": Cat(Const(1, 1), t)})
     y = live.pop("y")
+    if candidates is not None:
+        live = candidates(live.pop("t"), live)
     live = staged_product(m, st, en, name, "residual_square", live, y, y, 0, 2 * len(y), res.row_bits, device)
     square = live.pop("residual_square")
     live = staged_product(m, st, en, name, "residual_product", live, square, live["mr"], 0, res.low_bits,
                           res.row_bits, device, low_bits=res.low_bits)
     up = live.pop("residual_product")[-1]
-    return live.pop("t"), up, live
+    return live.pop("t", None), up, live

@@ -42,8 +42,9 @@ class RsqrtUnit(StreamUnit):
     ``3 - m*r**2``; +1 per product with a sum of 40 bits or more, its split register: FP32 +2 in
     the first stage, +3 in later ones), normalize, shift, round/pack); with the exact last-bit
     decision (``rounding="residual"``, the FP32 default: 15 cycles) its seven registers
-    (:func:`~hw.rtl.blocks.residual.residual_round`) and no normalize or shift, the decided result
-    packed by one increment before the output register; fewer with ``config.pipeline``
+    (:func:`~hw.rtl.blocks.residual.residual_round`) and no normalize or shift: the result's word
+    and that plus one are worked out beside the decision, which selects one before the output
+    register; fewer with ``config.pipeline``
     (:mod:`hw.spec.plan`);
     when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid | o.ready``) and
     nothing is lost. Results leave in input order.
@@ -57,17 +58,24 @@ class RsqrtUnit(StreamUnit):
     def __init__(self, config: Config):
         super().__init__(config, input_layout(config), output_layout(config))
         self.dp = datapath(config)
-    def _pack_decided(self, m, name, t, up, k):
-        """The word of the correctly rounded ``(T + up) / 2**precision * 2**-k`` (``T`` in one
-        binade, ``up`` from the exact decision): ``T``'s fraction below the biased exponent, plus
-        ``up``, whose carry out of the significand is the next binade (out of the largest binade:
-        exactly +inf's word); +inf where the exponent is beyond the largest already (formats whose
-        results can exceed the largest finite number)."""
+    def _decided_words(self, m, name):
+        """The two candidate words of the correctly rounded result ``(T + up) / 2**precision *
+        2**-k`` (``T`` in one binade, ``up`` from the exact decision), as
+        :func:`~hw.rtl.blocks.residual.residual_round`'s ``candidates``: ``T``'s fraction below the
+        biased exponent, and that plus one, whose carry out of the significand is the next binade
+        (out of the largest binade: exactly +inf's word); +inf where the exponent is beyond the
+        largest already (formats whose results can exceed the largest finite number). Both are
+        worked out beside the decision's products, so that the decision only selects."""
         fmt = self.config.format
-        biased = Signal(signed(self.dp.exp_width + 2), name=f"{name}_biased")
-        m.d.comb += biased.eq(fmt.bias - 1 - k)
-        word = Cat(t[:fmt.man_bits], biased[:fmt.exp_bits]) + up
-        return Mux(biased >= fmt.exp_max_field, fmt.inf, word)
+
+        def words(t, live):
+            live = dict(live)
+            biased = Signal(signed(self.dp.exp_width + 2), name=f"{name}_biased")
+            m.d.comb += biased.eq(fmt.bias - 1 - live.pop("k"))
+            word = Cat(t[:fmt.man_bits], biased[:fmt.exp_bits])
+            beyond = biased >= fmt.exp_max_field
+            return {**live, "word": Mux(beyond, fmt.inf, word), "word_up": Mux(beyond, fmt.inf, word + 1)}
+        return words
 
     def _lane(self, m, en, lane, st):
         config, dp, fmt = self.config, self.dp, self.config.format
@@ -77,19 +85,21 @@ class RsqrtUnit(StreamUnit):
         m.d.comb += [unpack.bits.eq(self.i.payload.x[lane]), unpack.en.eq(en)]
         live = st.cut("unpack", {port: getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")})
 
+        decided = config.is_float and dp.residual is not None
         r, _, live = rsqrt_core(m, en, st, config, dp, name, live["exp"], live["sig"],
-                                {"sign": live["sign"], "cls": live["cls"]})
-        sign, cls, k = live["sign"], live["cls"], live["k"]
+                                {"sign": live["sign"], "cls": live["cls"]},
+                                self._decided_words(m, name) if decided else None)
+        sign, cls = live["sign"], live["cls"]
 
         if config.is_float:
-            if dp.residual is not None:
-                packed = self._pack_decided(m, name, r, live["up"], k)
+            if decided:
+                packed = Mux(live["up"], live["word_up"], live["word"])
             else:
                 w = dp.work_bits
                 pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
                     fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False,
                     cuts=st.on_each(PACK_CUTS))
-                m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
+                m.d.comb += [pack.v.eq(r), pack.exp.eq(-live["k"]), pack.en.eq(en)]
                 live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
                 sign, cls, packed = live["sign"], live["cls"], pack.bits
             result = Signal(fmt.width, name=f"{name}_result")
@@ -109,7 +119,7 @@ class RsqrtUnit(StreamUnit):
             pack = m.submodules[f"{name}_pack"] = RoundPackFixed(
                 out_fmt, dp.work_bits + 1, dp.work_bits, -k_max, -k_min, dp.exp_width,
                 cuts=st.on_each(PACK_CUTS))
-            m.d.comb += [pack.v.eq(r), pack.exp.eq(-k), pack.en.eq(en)]
+            m.d.comb += [pack.v.eq(r), pack.exp.eq(-live["k"]), pack.en.eq(en)]
             live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
             sign, cls = live["sign"], live["cls"]
             zero, negative = cls == Cls.ZERO, sign

@@ -27,8 +27,8 @@ class Device:
         A sum of at least this many bits is two carry chains, the upper one for both carries into
         it, chosen by the lower one's carry out (carry select).
     row_levels : int
-        Carry-save levels a product without DSP tiles spends on its LUT rows before its tile
-        register; the rest follow that register.
+        Carry-save levels a product spends on its LUT rows before its tile register (beside its
+        DSP tiles, if any); the rest follow that register.
     delays : dict
         Rough logic delays in ns by step kind (``seed``, ``multiply``, ``subtract``, ``add``,
         ``normalize``, ``shift``, ``round``, ``lut``, ``to_dsp``), and ``dsp_in``/``dsp_out``: into

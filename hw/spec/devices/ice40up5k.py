@@ -5,12 +5,13 @@ about 50-55 MHz, faster only through the DSP's internal registers).
 * DSP tiles: 16x16 unsigned (SB_MAC16). A tile with a side of at most 6 bits is cheaper as LUT
   rows (AND gates into a carry-save sum: a 16x6 tile costs about 100 LUTs where a DSP would be
   mostly wasted on it); units short of DSPs raise that per product.
-* A product of LUT rows alone reduces them by at most three carry-save levels (six rows) before
-  its tile register and the rest after it, where no DSP returns: eight rows of AND gates reduced
-  to two before that register took 22 ns (the 16-bit alpha gradients' significand products).
+* A product reduces its LUT rows by at most three carry-save levels (six rows) before its tile
+  register and the rest after it, beside the DSPs' return: eight rows of AND gates reduced to two
+  before that register took 22 ns (the 16-bit alpha gradients' significand products), and FP32's
+  16 rows beside a DSP tile 24-26 ns.
 * A product whose final carry chain has at least 40 bits (FP32-sized: the DSPs' return, the last
   compressors and such a chain exceed a 25 ns, 40 MHz, stage) may hold a second register before
-  that chain.
+  that chain. (From 39 bits, FP32 ISRLU's ``c1*u`` would take one: a cycle more, no faster.)
 * A sum of at least 56 bits (about 21 ns as one chain with its entry and exit) is two chains of
   half its width side by side, the upper one for both carries into it, chosen by the lower
   one's carry out (one LUT level more).
