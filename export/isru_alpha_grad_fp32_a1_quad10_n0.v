@@ -5,7 +5,7 @@
 // Machine-readable description: isru_alpha_grad_fp32_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=isru-alpha-grad seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 27 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, sum_align, sum, add, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, cube_tiles, cube_split, cube, agrad_tiles, agrad_split, agrad, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 28 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, sum_align, sum, add, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve_tiles, seed_curve, seed_sum, product_tiles, product_split, product, cube_tiles, cube_split, cube, agrad_tiles, agrad_split, agrad, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5518 ulp against the exact value, 4,294,967,296 inputs (all x, grad 1; a recorded sweep of this golden model); 5,857,904 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -35,13 +35,12 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_seed_products_tiles_alpha_ok;
   reg lane0_seed_products_split_alpha_ok;
   reg lane0_seed_products_alpha_ok;
+  reg lane0_seed_curve_tiles_alpha_ok;
   reg lane0_seed_curve_alpha_ok;
   reg lane0_seed_sum_alpha_ok;
   reg lane0_product_tiles_alpha_ok;
   reg lane0_product_split_alpha_ok;
   reg lane0_product_alpha_ok;
-  reg lane0_cube_tiles_alpha_ok;
-  reg lane0_cube_split_alpha_ok;
   reg lane0_unpack_sg;
   reg lane0_square_tiles_sg;
   reg lane0_square_split_sg;
@@ -53,6 +52,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_seed_products_tiles_sg;
   reg lane0_seed_products_split_sg;
   reg lane0_seed_products_sg;
+  reg lane0_seed_curve_tiles_sg;
   reg lane0_seed_curve_sg;
   reg lane0_seed_sum_sg;
   reg lane0_unpack_sx;
@@ -66,6 +66,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_seed_products_tiles_sx;
   reg lane0_seed_products_split_sx;
   reg lane0_seed_products_sx;
+  reg lane0_seed_curve_tiles_sx;
   reg lane0_seed_curve_sx;
   reg lane0_seed_sum_sx;
   reg valid_1;
@@ -94,6 +95,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg valid_24;
   reg valid_25;
   reg valid_26;
+  reg valid_27;
+  reg lane0_cube_tiles_alpha_ok;
+  reg lane0_cube_split_alpha_ok;
   reg lane0_cube_alpha_ok;
   reg lane0_agrad_tiles_alpha_ok;
   reg lane0_agrad_split_alpha_ok;
@@ -127,6 +131,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [23:0] lane0_seed_products_tiles_sigg;
   reg [23:0] lane0_seed_products_split_sigg;
   reg [23:0] lane0_seed_products_sigg;
+  reg [23:0] lane0_seed_curve_tiles_sigg;
   reg [23:0] lane0_seed_curve_sigg;
   reg [23:0] a_31;
   reg [7:0] lane0_grad_exp_40;
@@ -142,6 +147,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [12:0] lane0_seed_products_tiles_eg;
   reg [12:0] lane0_seed_products_split_eg;
   reg [12:0] lane0_seed_products_eg;
+  reg [12:0] lane0_seed_curve_tiles_eg;
   reg [12:0] lane0_seed_curve_eg;
   reg [12:0] lane0_seed_sum_eg;
   reg [1:0] lane0_grad_cls;
@@ -156,6 +162,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [1:0] lane0_seed_products_tiles_cg;
   reg [1:0] lane0_seed_products_split_cg;
   reg [1:0] lane0_seed_products_cg;
+  reg [1:0] lane0_seed_curve_tiles_cg;
   reg [1:0] lane0_seed_curve_cg;
   reg [1:0] lane0_seed_sum_cg;
   reg [1:0] lane0_product_tiles_cg;
@@ -184,6 +191,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [23:0] lane0_seed_products_tiles_sigx;
   reg [23:0] lane0_seed_products_split_sigx;
   reg [23:0] lane0_seed_products_sigx;
+  reg [23:0] lane0_seed_curve_tiles_sigx;
   reg [23:0] lane0_seed_curve_sigx;
   reg [23:0] lane0_seed_sum_sigx;
   reg [23:0] lane0_product_tiles_sigx;
@@ -203,6 +211,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [33:0] lane0_seed_products_tiles_q;
   reg [33:0] lane0_seed_products_split_q;
   reg [33:0] lane0_seed_products_q;
+  reg [33:0] lane0_seed_curve_tiles_q;
   reg [33:0] lane0_seed_curve_q;
   reg [33:0] lane0_seed_sum_q;
   reg [33:0] lane0_product_tiles_q;
@@ -232,6 +241,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [1:0] lane0_seed_products_tiles_cx;
   reg [1:0] lane0_seed_products_split_cx;
   reg [1:0] lane0_seed_products_cx;
+  reg [1:0] lane0_seed_curve_tiles_cx;
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
   reg [1:0] lane0_product_tiles_cx;
@@ -256,6 +266,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [12:0] lane0_seed_products_tiles_ex;
   reg [12:0] lane0_seed_products_split_ex;
   reg [12:0] lane0_seed_products_ex;
+  reg [12:0] lane0_seed_curve_tiles_ex;
   reg [12:0] lane0_seed_curve_ex;
   reg [12:0] lane0_seed_sum_ex;
   reg lane0_square_tiles_unit;
@@ -268,6 +279,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_seed_products_tiles_unit;
   reg lane0_seed_products_split_unit;
   reg lane0_seed_products_unit;
+  reg lane0_seed_curve_tiles_unit;
   reg lane0_seed_curve_unit;
   reg lane0_seed_sum_unit;
   reg lane0_product_tiles_unit;
@@ -297,6 +309,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [11:0] lane0_seed_products_tiles_k;
   reg [11:0] lane0_seed_products_split_k;
   reg [11:0] lane0_seed_products_k;
+  reg [11:0] lane0_seed_curve_tiles_k;
   reg [11:0] lane0_seed_curve_k;
   reg [11:0] lane0_seed_sum_k;
   reg [12:0] lane0_product_tiles_exp;
@@ -361,24 +374,28 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [31:0] lane0_seed_seed_products_tiles_0;
   reg [31:0] lane0_seed_seed_products_split_0;
   reg [31:0] lane0_seed_seed_products_0;
+  reg [30:0] lane0_seed_curve_tile_0_0;
+  reg [33:0] lane0_seed_curve_rows_0;
+  reg [32:0] r14;
   reg [33:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [23:0] lane0_seed_slope_tile_16_0;
-  reg [45:0] r14;
-  reg [46:0] lane0_seed_slope_rows_1;
   reg [45:0] r15;
-  reg [46:0] lane0_seed_slope_split_0;
+  reg [46:0] lane0_seed_slope_rows_1;
   reg [45:0] r16;
+  reg [46:0] lane0_seed_slope_split_0;
+  reg [45:0] r17;
   reg [46:0] lane0_seed_seed_products_2;
+  reg [32:0] lane0_seed_seed_curve_tiles_0;
   reg [32:0] lane0_seed_seed_curve_0;
   reg [32:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
-  reg [55:0] r17;
-  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r18;
-  reg [56:0] lane0_product_mul_product_split_0;
+  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r19;
+  reg [56:0] lane0_product_mul_product_split_0;
+  reg [55:0] r20;
   reg [33:0] lane0_product_product;
   reg [33:0] lane0_cube_tiles_v;
   reg [33:0] lane0_cube_split_v;
@@ -388,9 +405,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [31:0] lane0_agrad_mul_product_tile_16_0;
   reg [31:0] lane0_agrad_mul_product_tile_16_16;
   reg [67:0] lane0_agrad_mul_product_rows_0;
-  reg [66:0] r20;
-  reg [67:0] lane0_agrad_mul_product_split_0;
   reg [66:0] r21;
+  reg [67:0] lane0_agrad_mul_product_split_0;
+  reg [66:0] r22;
   reg [35:0] v;
   reg lane0_pack_lead_6;
   reg [35:0] lane0_pack_v_lead;
@@ -408,8 +425,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r22;
-  reg [23:0] r23;
+  reg [7:0] r23;
+  reg [23:0] r24;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -477,7 +494,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [23:0] lane0_grad_sig_38 = lane0_grad_sig[23] ? lane0_grad_sig : n37;
   wire [8:0] n38 = {1'b0, in_grad[30:23]} - 9'h7f;
   wire [8:0] lane0_grad_fields_port_398_0 = lane0_grad_fields_port_395_0 ? n38 : 9'h182;
-  wire [12:0] exp_103 = lane0_grad_sig[23] ? {{5{r3}}, lane0_grad_exp_40} : {{4{n36[8]}}, n36};
+  wire [12:0] exp_104 = lane0_grad_sig[23] ? {{5{r3}}, lane0_grad_exp_40} : {{4{n36[8]}}, n36};
   wire n39 = in_grad[30:23] == 8'hff;
   wire n40 = ~|in_grad[30:23];
   wire n41 = ~|in_grad[22:0];
@@ -735,7 +752,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [28:0] lane0_cube_mul_product_port_1422_0 = lane0_cube_mul_product_signal[29] ? lane0_cube_mul_product_upper_carried : lane0_cube_mul_product_signal_34;
   wire [8:0] n245 = {1'b0, in_x[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_218_0 = lane0_x_fields_port_215_0 ? n245 : 9'h182;
-  wire [12:0] exp_96 = lane0_x_sig[23] ? {{5{r12}}, lane0_x_exp_40} : {{4{n78[8]}}, n78};
+  wire [12:0] exp_97 = lane0_x_sig[23] ? {{5{r12}}, lane0_x_exp_40} : {{4{n78[8]}}, n78};
   wire n246 = in_x[30:23] == 8'hff;
   wire n247 = ~|in_x[30:23];
   wire n248 = ~|in_x[22:0];
@@ -807,7 +824,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n309 = lane0_norm_lead == 2'h2;
   wire n310 = lane0_norm_lead == 2'h1;
   wire n311 = ~|lane0_norm_lead;
-  wire [12:0] exp_181 = n308 ? n302 : n309 ? n301 : n310 ? n304 : n311 ? n303 : 13'h0;
+  wire [12:0] exp_182 = n308 ? n302 : n309 ? n301 : n310 ? n304 : n311 ? n303 : 13'h0;
   wire [12:0] n312 = $signed(lane0_seed_sum_eg) - $signed({lane0_seed_sum_k, 1'b0});
   wire [12:0] n313 = $signed(n312) - $signed({lane0_seed_sum_k[11], lane0_seed_sum_k});
   wire [12:0] n314 = $signed(n313) + $signed({lane0_seed_sum_ex[11:0], 1'b0});
@@ -868,23 +885,23 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [36:0] n359 = lane0_seed_square_rows_0[36:0] & {r13[35:0], 1'b0};
   wire [36:0] n360 = n358 | n359;
   wire [37:0] lane0_seed_p = lane0_seed_square_sums_sum0 + {n360, 1'b0};
-  wire [14:0] n361 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
-  wire [14:0] n362 = lane0_seed_b_12[17] ? lane0_seed_a_14 : 15'h0;
-  wire [31:0] n363 = {1'b0, n361, 16'h0} ^ {n362, 17'h0};
-  wire [14:0] n364 = lane0_seed_b_12[18] ? lane0_seed_a_14 : 15'h0;
-  wire [32:0] lane0_seed_curve_rows_sum0 = {1'b0, n363} ^ {n364, 18'h0};
-  wire [31:0] n365 = {1'b0, n361, 16'h0} & {n362, 17'h0};
-  wire [32:0] n366 = {2'h0, n361, 16'h0} & {n364, 18'h0};
-  wire [32:0] n367 = {1'b0, n365} | n366;
-  wire [32:0] n368 = {1'b0, n362, 17'h0} & {n364, 18'h0};
-  wire [32:0] n369 = n367 | n368;
-  wire [30:0] n370 = {16'h0, lane0_seed_a_14} * {15'h0, lane0_seed_b_12[15:0]};
-  wire [33:0] n371 = {3'h0, n370} ^ {1'b0, lane0_seed_curve_rows_sum0};
-  wire [33:0] lane0_seed_curve_sums_sum0 = n371 ^ {n369, 1'b0};
-  wire [32:0] n372 = {2'h0, n370} & lane0_seed_curve_rows_sum0;
-  wire [32:0] n373 = {2'h0, n370} & {n369[31:0], 1'b0};
+  wire [30:0] n361 = {16'h0, lane0_seed_a_14} * {15'h0, lane0_seed_b_12[15:0]};
+  wire [14:0] n362 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
+  wire [14:0] n363 = lane0_seed_b_12[17] ? lane0_seed_a_14 : 15'h0;
+  wire [31:0] n364 = {1'b0, n362, 16'h0} ^ {n363, 17'h0};
+  wire [14:0] n365 = lane0_seed_b_12[18] ? lane0_seed_a_14 : 15'h0;
+  wire [33:0] lane0_seed_curve_rows_sum0 = {2'h0, n364} ^ {1'b0, n365, 18'h0};
+  wire [31:0] n366 = {1'b0, n362, 16'h0} & {n363, 17'h0};
+  wire [32:0] n367 = {2'h0, n362, 16'h0} & {n365, 18'h0};
+  wire [32:0] n368 = {1'b0, n366} | n367;
+  wire [32:0] n369 = {1'b0, n363, 17'h0} & {n365, 18'h0};
+  wire [32:0] n370 = n368 | n369;
+  wire [33:0] n371 = {3'h0, lane0_seed_curve_tile_0_0} ^ lane0_seed_curve_rows_0;
+  wire [33:0] lane0_seed_curve_sums_sum0 = n371 ^ {r14, 1'b0};
+  wire [32:0] n372 = {2'h0, lane0_seed_curve_tile_0_0} & lane0_seed_curve_rows_0[32:0];
+  wire [32:0] n373 = {2'h0, lane0_seed_curve_tile_0_0} & {r14[31:0], 1'b0};
   wire [32:0] n374 = n372 | n373;
-  wire [32:0] n375 = lane0_seed_curve_rows_sum0 & {n369[31:0], 1'b0};
+  wire [32:0] n375 = lane0_seed_curve_rows_0[32:0] & {r14[31:0], 1'b0};
   wire [32:0] n376 = n374 | n375;
   wire [33:0] lane0_seed_curve_p = lane0_seed_curve_sums_sum0 + {n376, 1'b0};
   wire [31:0] n377 = {16'h0, lane0_seed_port__data[30:15]} * {16'h0, lane0_seed_b[15:0]};
@@ -939,18 +956,18 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [45:0] n422 = {n408[44:0], 1'b0} & lane0_seed_slope_rows_sum2[45:0];
   wire [45:0] n423 = n421 | n422;
   wire [39:0] n424 = {8'h0, lane0_seed_slope_tile_0_0} ^ {lane0_seed_slope_tile_16_0, 16'h0};
-  wire [46:0] lane0_seed_slope_sums_sum0 = {7'h0, n424} ^ {r14, 1'b0};
+  wire [46:0] lane0_seed_slope_sums_sum0 = {7'h0, n424} ^ {r15, 1'b0};
   wire [39:0] n425 = {8'h0, lane0_seed_slope_tile_0_0} & {lane0_seed_slope_tile_16_0, 16'h0};
-  wire [45:0] n426 = {14'h0, lane0_seed_slope_tile_0_0} & {r14[44:0], 1'b0};
+  wire [45:0] n426 = {14'h0, lane0_seed_slope_tile_0_0} & {r15[44:0], 1'b0};
   wire [45:0] n427 = {6'h0, n425} | n426;
-  wire [45:0] n428 = {6'h0, lane0_seed_slope_tile_16_0, 16'h0} & {r14[44:0], 1'b0};
+  wire [45:0] n428 = {6'h0, lane0_seed_slope_tile_16_0, 16'h0} & {r15[44:0], 1'b0};
   wire [45:0] n429 = n427 | n428;
-  wire [46:0] n430 = lane0_seed_slope_rows_1 ^ {r15, 1'b0};
+  wire [46:0] n430 = lane0_seed_slope_rows_1 ^ {r16, 1'b0};
   wire [46:0] lane0_seed_slope_sums_sum1 = n430 ^ lane0_seed_slope_sums_sum0;
-  wire [45:0] n431 = lane0_seed_slope_rows_1[45:0] & {r15[44:0], 1'b0};
+  wire [45:0] n431 = lane0_seed_slope_rows_1[45:0] & {r16[44:0], 1'b0};
   wire [45:0] n432 = lane0_seed_slope_rows_1[45:0] & lane0_seed_slope_sums_sum0[45:0];
   wire [45:0] n433 = n431 | n432;
-  wire [45:0] n434 = {r15[44:0], 1'b0} & lane0_seed_slope_sums_sum0[45:0];
+  wire [45:0] n434 = {r16[44:0], 1'b0} & lane0_seed_slope_sums_sum0[45:0];
   wire [45:0] n435 = n433 | n434;
   wire [46:0] n436 = {n429, 1'b0} ^ lane0_seed_slope_sums_sum1;
   wire [46:0] lane0_seed_slope_sums_sum2 = n436 ^ {n435, 1'b0};
@@ -959,7 +976,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [45:0] n439 = n437 | n438;
   wire [45:0] n440 = lane0_seed_slope_sums_sum1[45:0] & {n435[44:0], 1'b0};
   wire [45:0] n441 = n439 | n440;
-  wire [46:0] lane0_seed_p_29 = lane0_seed_slope_split_0 + {r16, 1'b0};
+  wire [46:0] lane0_seed_p_29 = lane0_seed_slope_split_0 + {r17, 1'b0};
   wire [32:0] n442 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[46:23]};
   wire [32:0] n443 = lane0_seed_seed_curve_0 + {18'h0, lane0_seed_seed_curve_1[33:19]};
   wire [31:0] n444 = {16'h0, a_31[15:0]} * {16'h0, lane0_seed_r0[15:0]};
@@ -1034,18 +1051,18 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [55:0] n507 = {n496[54:0], 1'b0} & lane0_product_mul_product_rows_sum4[55:0];
   wire [55:0] n508 = n506 | n507;
   wire [47:0] n509 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n509} ^ {r17, 1'b0};
+  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n509} ^ {r18, 1'b0};
   wire [47:0] n510 = {16'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [55:0] n511 = {24'h0, lane0_product_mul_product_tile_0_0} & {r17[54:0], 1'b0};
+  wire [55:0] n511 = {24'h0, lane0_product_mul_product_tile_0_0} & {r18[54:0], 1'b0};
   wire [55:0] n512 = {8'h0, n510} | n511;
-  wire [55:0] n513 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r17[54:0], 1'b0};
+  wire [55:0] n513 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r18[54:0], 1'b0};
   wire [55:0] n514 = n512 | n513;
-  wire [56:0] n515 = lane0_product_mul_product_rows_1 ^ {r18, 1'b0};
+  wire [56:0] n515 = lane0_product_mul_product_rows_1 ^ {r19, 1'b0};
   wire [56:0] lane0_product_mul_product_sums_sum1 = n515 ^ lane0_product_mul_product_sums_sum0;
-  wire [55:0] n516 = lane0_product_mul_product_rows_1[55:0] & {r18[54:0], 1'b0};
+  wire [55:0] n516 = lane0_product_mul_product_rows_1[55:0] & {r19[54:0], 1'b0};
   wire [55:0] n517 = lane0_product_mul_product_rows_1[55:0] & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n518 = n516 | n517;
-  wire [55:0] n519 = {r18[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
+  wire [55:0] n519 = {r19[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n520 = n518 | n519;
   wire [56:0] n521 = {n514, 1'b0} ^ lane0_product_mul_product_sums_sum1;
   wire [56:0] lane0_product_mul_product_sums_sum2 = n521 ^ {n520, 1'b0};
@@ -1054,8 +1071,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [55:0] n524 = n522 | n523;
   wire [55:0] n525 = lane0_product_mul_product_sums_sum1[55:0] & {n520[54:0], 1'b0};
   wire [55:0] n526 = n524 | n525;
-  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r19[27:0], 1'b0};
-  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r19[55:28];
+  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r20[27:0], 1'b0};
+  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r20[55:28];
   wire [27:0] lane0_product_mul_product_upper_carried = lane0_product_mul_product_signal_31 + 28'h1;
   wire [27:0] lane0_product_mul_product_port_1176_0 = lane0_product_mul_product_signal[29] ? lane0_product_mul_product_upper_carried : lane0_product_mul_product_signal_31;
   wire [31:0] n527 = {16'h0, a_41[15:0]} * {16'h0, b_43[15:0]};
@@ -1110,12 +1127,12 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [63:0] n572 = n570 | n571;
   wire [47:0] n573 = {lane0_agrad_mul_product_tile_0_16, 16'h0} & {lane0_agrad_mul_product_tile_16_0, 16'h0};
   wire [63:0] n574 = n572 | {16'h0, n573};
-  wire [67:0] n575 = lane0_agrad_mul_product_rows_0 ^ {r20, 1'b0};
+  wire [67:0] n575 = lane0_agrad_mul_product_rows_0 ^ {r21, 1'b0};
   wire [67:0] lane0_agrad_mul_product_sums_sum1 = n575 ^ {4'h0, lane0_agrad_mul_product_sums_sum0};
-  wire [66:0] n576 = lane0_agrad_mul_product_rows_0[66:0] & {r20[65:0], 1'b0};
+  wire [66:0] n576 = lane0_agrad_mul_product_rows_0[66:0] & {r21[65:0], 1'b0};
   wire [66:0] n577 = lane0_agrad_mul_product_rows_0[66:0] & {3'h0, lane0_agrad_mul_product_sums_sum0};
   wire [66:0] n578 = n576 | n577;
-  wire [66:0] n579 = {r20[65:0], 1'b0} & {3'h0, lane0_agrad_mul_product_sums_sum0};
+  wire [66:0] n579 = {r21[65:0], 1'b0} & {3'h0, lane0_agrad_mul_product_sums_sum0};
   wire [66:0] n580 = n578 | n579;
   wire [67:0] n581 = {3'h0, n574, 1'b0} ^ lane0_agrad_mul_product_sums_sum1;
   wire [67:0] lane0_agrad_mul_product_sums_sum2 = n581 ^ {n580, 1'b0};
@@ -1124,8 +1141,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [66:0] n584 = n582 | n583;
   wire [66:0] n585 = lane0_agrad_mul_product_sums_sum1[66:0] & {n580[65:0], 1'b0};
   wire [66:0] n586 = n584 | n585;
-  wire [35:0] lane0_agrad_mul_product_signal = {1'b0, lane0_agrad_mul_product_split_0[34:0]} + {1'b0, r21[33:0], 1'b0};
-  wire [32:0] lane0_agrad_mul_product_signal_26 = lane0_agrad_mul_product_split_0[67:35] + r21[66:34];
+  wire [35:0] lane0_agrad_mul_product_signal = {1'b0, lane0_agrad_mul_product_split_0[34:0]} + {1'b0, r22[33:0], 1'b0};
+  wire [32:0] lane0_agrad_mul_product_signal_26 = lane0_agrad_mul_product_split_0[67:35] + r22[66:34];
   wire [32:0] lane0_agrad_mul_product_upper_carried = lane0_agrad_mul_product_signal_26 + 33'h1;
   wire [32:0] n587 = lane0_agrad_mul_product_signal[35] ? lane0_agrad_mul_product_upper_carried : lane0_agrad_mul_product_signal_26;
   wire n588 = |v[35:30];
@@ -1199,7 +1216,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire [31:0] n648 = {1'b0, lane0_pack_port_1708_0} | n5;
   wire [31:0] n649 = n257 ? n5 : n648;
   wire [31:0] n650 = n46 ? {n5[31], 8'hff, n5[22:0]} : n649;
-  assign out_y = {r23[23], r22, r23[22:0]};
+  assign out_y = {r24[23], r23, r24[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1215,13 +1232,12 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_alpha_ok <= lane0_seed_alpha_ok;
       lane0_seed_products_split_alpha_ok <= lane0_seed_products_tiles_alpha_ok;
       lane0_seed_products_alpha_ok <= lane0_seed_products_split_alpha_ok;
-      lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
+      lane0_seed_curve_tiles_alpha_ok <= lane0_seed_products_alpha_ok;
+      lane0_seed_curve_alpha_ok <= lane0_seed_curve_tiles_alpha_ok;
       lane0_seed_sum_alpha_ok <= lane0_seed_curve_alpha_ok;
       lane0_product_tiles_alpha_ok <= lane0_seed_sum_alpha_ok;
       lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
       lane0_product_alpha_ok <= lane0_product_split_alpha_ok;
-      lane0_cube_tiles_alpha_ok <= lane0_product_alpha_ok;
-      lane0_cube_split_alpha_ok <= lane0_cube_tiles_alpha_ok;
       lane0_unpack_sg <= lane0_grad_sign;
       lane0_square_tiles_sg <= lane0_unpack_sg;
       lane0_square_split_sg <= lane0_square_tiles_sg;
@@ -1233,7 +1249,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_sg <= lane0_seed_sg;
       lane0_seed_products_split_sg <= lane0_seed_products_tiles_sg;
       lane0_seed_products_sg <= lane0_seed_products_split_sg;
-      lane0_seed_curve_sg <= lane0_seed_products_sg;
+      lane0_seed_curve_tiles_sg <= lane0_seed_products_sg;
+      lane0_seed_curve_sg <= lane0_seed_curve_tiles_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
       lane0_unpack_sx <= lane0_x_sign;
       lane0_square_tiles_sx <= lane0_unpack_sx;
@@ -1246,8 +1263,11 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_sx <= lane0_seed_sx;
       lane0_seed_products_split_sx <= lane0_seed_products_tiles_sx;
       lane0_seed_products_sx <= lane0_seed_products_split_sx;
-      lane0_seed_curve_sx <= lane0_seed_products_sx;
+      lane0_seed_curve_tiles_sx <= lane0_seed_products_sx;
+      lane0_seed_curve_sx <= lane0_seed_curve_tiles_sx;
       lane0_seed_sum_sx <= lane0_seed_curve_sx;
+      lane0_cube_tiles_alpha_ok <= lane0_product_alpha_ok;
+      lane0_cube_split_alpha_ok <= lane0_cube_tiles_alpha_ok;
       lane0_cube_alpha_ok <= lane0_cube_split_alpha_ok;
       lane0_agrad_tiles_alpha_ok <= lane0_cube_alpha_ok;
       lane0_agrad_split_alpha_ok <= lane0_agrad_tiles_alpha_ok;
@@ -1281,11 +1301,12 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_sigg <= lane0_seed_sigg;
       lane0_seed_products_split_sigg <= lane0_seed_products_tiles_sigg;
       lane0_seed_products_sigg <= lane0_seed_products_split_sigg;
-      lane0_seed_curve_sigg <= lane0_seed_products_sigg;
+      lane0_seed_curve_tiles_sigg <= lane0_seed_products_sigg;
+      lane0_seed_curve_sigg <= lane0_seed_curve_tiles_sigg;
       a_31 <= lane0_seed_curve_sigg;
       lane0_grad_exp_40 <= ~lane0_grad_fields_port_395_0 ? 8'h82 : n38[7:0];
       r3 <= lane0_grad_fields_port_398_0[8];
-      lane0_unpack_eg <= exp_103;
+      lane0_unpack_eg <= exp_104;
       lane0_square_tiles_eg <= lane0_unpack_eg;
       lane0_square_split_eg <= lane0_square_tiles_eg;
       lane0_square_eg <= lane0_square_split_eg;
@@ -1296,7 +1317,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_eg <= lane0_seed_eg;
       lane0_seed_products_split_eg <= lane0_seed_products_tiles_eg;
       lane0_seed_products_eg <= lane0_seed_products_split_eg;
-      lane0_seed_curve_eg <= lane0_seed_products_eg;
+      lane0_seed_curve_tiles_eg <= lane0_seed_products_eg;
+      lane0_seed_curve_eg <= lane0_seed_curve_tiles_eg;
       lane0_seed_sum_eg <= lane0_seed_curve_eg;
       lane0_grad_cls <= lane0_grad_cls_48;
       lane0_unpack_cg <= lane0_grad_cls;
@@ -1310,7 +1332,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_cg <= lane0_seed_cg;
       lane0_seed_products_split_cg <= lane0_seed_products_tiles_cg;
       lane0_seed_products_cg <= lane0_seed_products_split_cg;
-      lane0_seed_curve_cg <= lane0_seed_products_cg;
+      lane0_seed_curve_tiles_cg <= lane0_seed_products_cg;
+      lane0_seed_curve_cg <= lane0_seed_curve_tiles_cg;
       lane0_seed_sum_cg <= lane0_seed_curve_cg;
       lane0_product_tiles_cg <= lane0_seed_sum_cg;
       lane0_product_split_cg <= lane0_product_tiles_cg;
@@ -1338,7 +1361,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_sigx <= lane0_seed_sigx;
       lane0_seed_products_split_sigx <= lane0_seed_products_tiles_sigx;
       lane0_seed_products_sigx <= lane0_seed_products_split_sigx;
-      lane0_seed_curve_sigx <= lane0_seed_products_sigx;
+      lane0_seed_curve_tiles_sigx <= lane0_seed_products_sigx;
+      lane0_seed_curve_sigx <= lane0_seed_curve_tiles_sigx;
       lane0_seed_sum_sigx <= lane0_seed_curve_sigx;
       lane0_product_tiles_sigx <= lane0_seed_sum_sigx;
       lane0_product_split_sigx <= lane0_product_tiles_sigx;
@@ -1357,7 +1381,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_q <= lane0_seed_q;
       lane0_seed_products_split_q <= lane0_seed_products_tiles_q;
       lane0_seed_products_q <= lane0_seed_products_split_q;
-      lane0_seed_curve_q <= lane0_seed_products_q;
+      lane0_seed_curve_tiles_q <= lane0_seed_products_q;
+      lane0_seed_curve_q <= lane0_seed_curve_tiles_q;
       lane0_seed_sum_q <= lane0_seed_curve_q;
       lane0_product_tiles_q <= lane0_seed_sum_q;
       lane0_product_split_q <= lane0_product_tiles_q;
@@ -1373,7 +1398,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       a_41 <= {lane0_cube_mul_product_port_1422_0, lane0_cube_mul_product_signal[28:23]};
       lane0_x_exp_40 <= ~lane0_x_fields_port_215_0 ? 8'h82 : n245[7:0];
       r12 <= lane0_x_fields_port_218_0[8];
-      lane0_unpack_ex <= exp_96;
+      lane0_unpack_ex <= exp_97;
       lane0_x_cls <= lane0_x_cls_48;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_square_tiles_cx <= lane0_unpack_cx;
@@ -1386,7 +1411,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_cx <= lane0_seed_cx;
       lane0_seed_products_split_cx <= lane0_seed_products_tiles_cx;
       lane0_seed_products_cx <= lane0_seed_products_split_cx;
-      lane0_seed_curve_cx <= lane0_seed_products_cx;
+      lane0_seed_curve_tiles_cx <= lane0_seed_products_cx;
+      lane0_seed_curve_cx <= lane0_seed_curve_tiles_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
       lane0_product_split_cx <= lane0_product_tiles_cx;
@@ -1410,7 +1436,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_ex <= lane0_seed_ex;
       lane0_seed_products_split_ex <= lane0_seed_products_tiles_ex;
       lane0_seed_products_ex <= lane0_seed_products_split_ex;
-      lane0_seed_curve_ex <= lane0_seed_products_ex;
+      lane0_seed_curve_tiles_ex <= lane0_seed_products_ex;
+      lane0_seed_curve_ex <= lane0_seed_curve_tiles_ex;
       lane0_seed_sum_ex <= lane0_seed_curve_ex;
       lane0_square_tiles_unit <= n256;
       lane0_square_split_unit <= lane0_square_tiles_unit;
@@ -1422,7 +1449,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_products_tiles_unit <= lane0_seed_unit;
       lane0_seed_products_split_unit <= lane0_seed_products_tiles_unit;
       lane0_seed_products_unit <= lane0_seed_products_split_unit;
-      lane0_seed_curve_unit <= lane0_seed_products_unit;
+      lane0_seed_curve_tiles_unit <= lane0_seed_products_unit;
+      lane0_seed_curve_unit <= lane0_seed_curve_tiles_unit;
       lane0_seed_sum_unit <= lane0_seed_curve_unit;
       lane0_product_tiles_unit <= lane0_seed_sum_unit;
       lane0_product_split_unit <= lane0_product_tiles_unit;
@@ -1446,12 +1474,13 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       u <= lane0_add_u;
       sig <= n307[31:0];
       lane0_seed_b <= sig[22:0];
-      exp_23 <= exp_181;
+      exp_23 <= exp_182;
       lane0_seed_k <= exp_23[12:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_split_k <= lane0_seed_products_tiles_k;
       lane0_seed_products_k <= lane0_seed_products_split_k;
-      lane0_seed_curve_k <= lane0_seed_products_k;
+      lane0_seed_curve_tiles_k <= lane0_seed_products_k;
+      lane0_seed_curve_k <= lane0_seed_curve_tiles_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_exp <= n316;
       lane0_product_split_exp <= lane0_product_tiles_exp;
@@ -1514,24 +1543,28 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_seed_seed_products_tiles_0 <= lane0_seed_port__data[70:39];
       lane0_seed_seed_products_split_0 <= lane0_seed_seed_products_tiles_0;
       lane0_seed_seed_products_0 <= lane0_seed_seed_products_split_0;
+      lane0_seed_curve_tile_0_0 <= n361;
+      lane0_seed_curve_rows_0 <= lane0_seed_curve_rows_sum0;
+      r14 <= n370;
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n377;
       lane0_seed_slope_tile_16_0 <= n378;
-      r14 <= n417;
+      r15 <= n417;
       lane0_seed_slope_rows_1 <= lane0_seed_slope_rows_sum3;
-      r15 <= n423;
+      r16 <= n423;
       lane0_seed_slope_split_0 <= lane0_seed_slope_sums_sum2;
-      r16 <= n441;
+      r17 <= n441;
       lane0_seed_seed_products_2 <= lane0_seed_p_29;
-      lane0_seed_seed_curve_0 <= n442;
+      lane0_seed_seed_curve_tiles_0 <= n442;
+      lane0_seed_seed_curve_0 <= lane0_seed_seed_curve_tiles_0;
       lane0_seed_r0 <= n443;
       lane0_product_mul_product_tile_0_0 <= n444;
       lane0_product_mul_product_tile_0_16 <= n445;
-      r17 <= n502;
+      r18 <= n502;
       lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum5;
-      r18 <= n508;
+      r19 <= n508;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_sums_sum2;
-      r19 <= n526;
+      r20 <= n526;
       lane0_product_product <= {lane0_product_mul_product_port_1176_0, lane0_product_mul_product_signal[28:23]};
       lane0_cube_tiles_v <= lane0_product_product;
       lane0_cube_split_v <= lane0_cube_tiles_v;
@@ -1541,9 +1574,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_agrad_mul_product_tile_16_0 <= n529;
       lane0_agrad_mul_product_tile_16_16 <= n530;
       lane0_agrad_mul_product_rows_0 <= lane0_agrad_mul_product_rows_sum2;
-      r20 <= n567;
+      r21 <= n567;
       lane0_agrad_mul_product_split_0 <= lane0_agrad_mul_product_sums_sum2;
-      r21 <= n586;
+      r22 <= n586;
       v <= {n587, lane0_agrad_mul_product_signal[34:32]};
       lane0_pack_lead_6 <= v[35];
       lane0_pack_v_lead <= v;
@@ -1561,8 +1594,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n646[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r22 <= n261 ? 8'hff : n649[30:23];
-      r23 <= n260 ? 24'h400000 : {n650[31], n650[22:0]};
+      r23 <= n261 ? 8'hff : n649[30:23];
+      r24 <= n260 ? 24'h400000 : {n650[31], n650[22:0]};
     end
   end
 
@@ -1594,6 +1627,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       valid_24 <= 1'b0;
       valid_25 <= 1'b0;
       valid_26 <= 1'b0;
+      valid_27 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -1622,7 +1656,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       valid_24 <= valid_23;
       valid_25 <= valid_24;
       valid_26 <= valid_25;
-      out_valid <= valid_26;
+      valid_27 <= valid_26;
+      out_valid <= valid_27;
     end
   end
 
@@ -2671,13 +2706,12 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_alpha_ok = 1'b0;
     lane0_seed_products_split_alpha_ok = 1'b0;
     lane0_seed_products_alpha_ok = 1'b0;
+    lane0_seed_curve_tiles_alpha_ok = 1'b0;
     lane0_seed_curve_alpha_ok = 1'b0;
     lane0_seed_sum_alpha_ok = 1'b0;
     lane0_product_tiles_alpha_ok = 1'b0;
     lane0_product_split_alpha_ok = 1'b0;
     lane0_product_alpha_ok = 1'b0;
-    lane0_cube_tiles_alpha_ok = 1'b0;
-    lane0_cube_split_alpha_ok = 1'b0;
     lane0_unpack_sg = 1'b0;
     lane0_square_tiles_sg = 1'b0;
     lane0_square_split_sg = 1'b0;
@@ -2689,6 +2723,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_sg = 1'b0;
     lane0_seed_products_split_sg = 1'b0;
     lane0_seed_products_sg = 1'b0;
+    lane0_seed_curve_tiles_sg = 1'b0;
     lane0_seed_curve_sg = 1'b0;
     lane0_seed_sum_sg = 1'b0;
     lane0_unpack_sx = 1'b0;
@@ -2702,6 +2737,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_sx = 1'b0;
     lane0_seed_products_split_sx = 1'b0;
     lane0_seed_products_sx = 1'b0;
+    lane0_seed_curve_tiles_sx = 1'b0;
     lane0_seed_curve_sx = 1'b0;
     lane0_seed_sum_sx = 1'b0;
     valid_1 = 1'b0;
@@ -2730,7 +2766,10 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     valid_24 = 1'b0;
     valid_25 = 1'b0;
     valid_26 = 1'b0;
+    valid_27 = 1'b0;
     out_valid = 1'b0;
+    lane0_cube_tiles_alpha_ok = 1'b0;
+    lane0_cube_split_alpha_ok = 1'b0;
     lane0_cube_alpha_ok = 1'b0;
     lane0_agrad_tiles_alpha_ok = 1'b0;
     lane0_agrad_split_alpha_ok = 1'b0;
@@ -2764,6 +2803,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_sigg = 24'h0;
     lane0_seed_products_split_sigg = 24'h0;
     lane0_seed_products_sigg = 24'h0;
+    lane0_seed_curve_tiles_sigg = 24'h0;
     lane0_seed_curve_sigg = 24'h0;
     a_31 = 24'h0;
     lane0_grad_exp_40 = 8'h0;
@@ -2779,6 +2819,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_eg = 13'h0;
     lane0_seed_products_split_eg = 13'h0;
     lane0_seed_products_eg = 13'h0;
+    lane0_seed_curve_tiles_eg = 13'h0;
     lane0_seed_curve_eg = 13'h0;
     lane0_seed_sum_eg = 13'h0;
     lane0_grad_cls = 2'h0;
@@ -2793,6 +2834,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_cg = 2'h0;
     lane0_seed_products_split_cg = 2'h0;
     lane0_seed_products_cg = 2'h0;
+    lane0_seed_curve_tiles_cg = 2'h0;
     lane0_seed_curve_cg = 2'h0;
     lane0_seed_sum_cg = 2'h0;
     lane0_product_tiles_cg = 2'h0;
@@ -2821,6 +2863,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_sigx = 24'h0;
     lane0_seed_products_split_sigx = 24'h0;
     lane0_seed_products_sigx = 24'h0;
+    lane0_seed_curve_tiles_sigx = 24'h0;
     lane0_seed_curve_sigx = 24'h0;
     lane0_seed_sum_sigx = 24'h0;
     lane0_product_tiles_sigx = 24'h0;
@@ -2840,6 +2883,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_q = 34'h0;
     lane0_seed_products_split_q = 34'h0;
     lane0_seed_products_q = 34'h0;
+    lane0_seed_curve_tiles_q = 34'h0;
     lane0_seed_curve_q = 34'h0;
     lane0_seed_sum_q = 34'h0;
     lane0_product_tiles_q = 34'h0;
@@ -2869,6 +2913,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_cx = 2'h0;
     lane0_seed_products_split_cx = 2'h0;
     lane0_seed_products_cx = 2'h0;
+    lane0_seed_curve_tiles_cx = 2'h0;
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
     lane0_product_tiles_cx = 2'h0;
@@ -2893,6 +2938,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_ex = 13'h0;
     lane0_seed_products_split_ex = 13'h0;
     lane0_seed_products_ex = 13'h0;
+    lane0_seed_curve_tiles_ex = 13'h0;
     lane0_seed_curve_ex = 13'h0;
     lane0_seed_sum_ex = 13'h0;
     lane0_square_tiles_unit = 1'b0;
@@ -2905,6 +2951,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_unit = 1'b0;
     lane0_seed_products_split_unit = 1'b0;
     lane0_seed_products_unit = 1'b0;
+    lane0_seed_curve_tiles_unit = 1'b0;
     lane0_seed_curve_unit = 1'b0;
     lane0_seed_sum_unit = 1'b0;
     lane0_product_tiles_unit = 1'b0;
@@ -2934,6 +2981,7 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_products_tiles_k = 12'h0;
     lane0_seed_products_split_k = 12'h0;
     lane0_seed_products_k = 12'h0;
+    lane0_seed_curve_tiles_k = 12'h0;
     lane0_seed_curve_k = 12'h0;
     lane0_seed_sum_k = 12'h0;
     lane0_product_tiles_exp = 13'h0;
@@ -2997,24 +3045,28 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_seed_seed_products_tiles_0 = 32'h0;
     lane0_seed_seed_products_split_0 = 32'h0;
     lane0_seed_seed_products_0 = 32'h0;
+    lane0_seed_curve_tile_0_0 = 31'h0;
+    lane0_seed_curve_rows_0 = 34'h0;
+    r14 = 33'h0;
     lane0_seed_seed_curve_1 = 34'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_tile_16_0 = 24'h0;
-    r14 = 46'h0;
-    lane0_seed_slope_rows_1 = 47'h0;
     r15 = 46'h0;
-    lane0_seed_slope_split_0 = 47'h0;
+    lane0_seed_slope_rows_1 = 47'h0;
     r16 = 46'h0;
+    lane0_seed_slope_split_0 = 47'h0;
+    r17 = 46'h0;
     lane0_seed_seed_products_2 = 47'h0;
+    lane0_seed_seed_curve_tiles_0 = 33'h0;
     lane0_seed_seed_curve_0 = 33'h0;
     lane0_seed_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
-    r17 = 56'h0;
-    lane0_product_mul_product_rows_1 = 57'h0;
     r18 = 56'h0;
-    lane0_product_mul_product_split_0 = 57'h0;
+    lane0_product_mul_product_rows_1 = 57'h0;
     r19 = 56'h0;
+    lane0_product_mul_product_split_0 = 57'h0;
+    r20 = 56'h0;
     lane0_product_product = 34'h0;
     lane0_cube_tiles_v = 34'h0;
     lane0_cube_split_v = 34'h0;
@@ -3024,9 +3076,9 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_agrad_mul_product_tile_16_0 = 32'h0;
     lane0_agrad_mul_product_tile_16_16 = 32'h0;
     lane0_agrad_mul_product_rows_0 = 68'h0;
-    r20 = 67'h0;
-    lane0_agrad_mul_product_split_0 = 68'h0;
     r21 = 67'h0;
+    lane0_agrad_mul_product_split_0 = 68'h0;
+    r22 = 67'h0;
     v = 36'h0;
     lane0_pack_lead_6 = 1'b0;
     lane0_pack_v_lead = 36'h0;
@@ -3044,8 +3096,8 @@ module isru_alpha_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r22 = 8'h0;
-    r23 = 24'h0;
+    r23 = 8'h0;
+    r24 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

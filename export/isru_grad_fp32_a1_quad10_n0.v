@@ -5,7 +5,7 @@
 // Machine-readable description: isru_grad_fp32_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=isru-grad seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 21 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, sum_align, sum, add, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 22 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, sum_align, sum, add, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve_tiles, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5364 ulp against the exact value, 4,294,967,296 inputs (all x, grad 1; a recorded sweep of this golden model); 5,335,748 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -25,11 +25,23 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   // Registers
   reg lane0_square_tiles_alpha_ok;
   reg lane0_square_split_alpha_ok;
+  reg lane0_square_alpha_ok;
+  reg lane0_sum_align_alpha_ok;
+  reg lane0_sum_alpha_ok;
+  reg lane0_add_alpha_ok;
+  reg lane0_seed_alpha_ok;
+  reg lane0_seed_products_tiles_alpha_ok;
   reg lane0_grad_sign;
   reg lane0_unpack_sg;
   reg lane0_square_tiles_sg;
   reg lane0_square_split_sg;
   reg lane0_square_sg;
+  reg lane0_sum_align_sg;
+  reg lane0_sum_sg;
+  reg lane0_add_sg;
+  reg lane0_seed_sg;
+  reg lane0_seed_products_tiles_sg;
+  reg lane0_seed_products_split_sg;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -50,13 +62,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg valid_18;
   reg valid_19;
   reg valid_20;
-  reg lane0_sum_align_sg;
-  reg lane0_sum_sg;
-  reg lane0_add_sg;
-  reg lane0_seed_sg;
-  reg lane0_seed_products_tiles_sg;
-  reg lane0_seed_products_split_sg;
+  reg valid_21;
   reg lane0_seed_products_sg;
+  reg lane0_seed_curve_tiles_sg;
   reg lane0_seed_curve_sg;
   reg lane0_seed_sum_sg;
   reg lane0_product_tiles_sign;
@@ -65,14 +73,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_lead_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
-  reg lane0_square_alpha_ok;
-  reg lane0_sum_align_alpha_ok;
-  reg lane0_sum_alpha_ok;
-  reg lane0_add_alpha_ok;
-  reg lane0_seed_alpha_ok;
-  reg lane0_seed_products_tiles_alpha_ok;
   reg lane0_seed_products_split_alpha_ok;
   reg lane0_seed_products_alpha_ok;
+  reg lane0_seed_curve_tiles_alpha_ok;
   reg lane0_seed_curve_alpha_ok;
   reg lane0_seed_sum_alpha_ok;
   reg lane0_product_tiles_alpha_ok;
@@ -95,6 +98,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [23:0] lane0_seed_products_tiles_sigg;
   reg [23:0] lane0_seed_products_split_sigg;
   reg [23:0] lane0_seed_products_sigg;
+  reg [23:0] lane0_seed_curve_tiles_sigg;
   reg [23:0] lane0_seed_curve_sigg;
   reg [23:0] a_31;
   reg [7:0] lane0_grad_exp_40;
@@ -110,6 +114,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [12:0] lane0_seed_products_tiles_eg;
   reg [12:0] lane0_seed_products_split_eg;
   reg [12:0] lane0_seed_products_eg;
+  reg [12:0] lane0_seed_curve_tiles_eg;
   reg [12:0] lane0_seed_curve_eg;
   reg [12:0] lane0_seed_sum_eg;
   reg [1:0] lane0_grad_cls;
@@ -124,6 +129,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_seed_products_tiles_cg;
   reg [1:0] lane0_seed_products_split_cg;
   reg [1:0] lane0_seed_products_cg;
+  reg [1:0] lane0_seed_curve_tiles_cg;
   reg [1:0] lane0_seed_curve_cg;
   reg [1:0] lane0_seed_sum_cg;
   reg [1:0] lane0_product_tiles_cg;
@@ -158,6 +164,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [1:0] lane0_seed_products_tiles_cx;
   reg [1:0] lane0_seed_products_split_cx;
   reg [1:0] lane0_seed_products_cx;
+  reg [1:0] lane0_seed_curve_tiles_cx;
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
   reg [1:0] lane0_product_tiles_cx;
@@ -176,6 +183,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_seed_products_tiles_unit;
   reg lane0_seed_products_split_unit;
   reg lane0_seed_products_unit;
+  reg lane0_seed_curve_tiles_unit;
   reg lane0_seed_curve_unit;
   reg lane0_seed_sum_unit;
   reg lane0_product_tiles_unit;
@@ -199,6 +207,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [11:0] lane0_seed_products_tiles_k;
   reg [11:0] lane0_seed_products_split_k;
   reg [11:0] lane0_seed_products_k;
+  reg [11:0] lane0_seed_curve_tiles_k;
   reg [11:0] lane0_seed_curve_k;
   reg [11:0] lane0_seed_sum_k;
   reg [12:0] lane0_product_tiles_exp;
@@ -245,24 +254,28 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [31:0] lane0_seed_seed_products_tiles_0;
   reg [31:0] lane0_seed_seed_products_split_0;
   reg [31:0] lane0_seed_seed_products_0;
+  reg [30:0] lane0_seed_curve_tile_0_0;
+  reg [33:0] lane0_seed_curve_rows_0;
+  reg [32:0] r11;
   reg [33:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [23:0] lane0_seed_slope_tile_16_0;
-  reg [45:0] r11;
-  reg [46:0] lane0_seed_slope_rows_1;
   reg [45:0] r12;
-  reg [46:0] lane0_seed_slope_split_0;
+  reg [46:0] lane0_seed_slope_rows_1;
   reg [45:0] r13;
+  reg [46:0] lane0_seed_slope_split_0;
+  reg [45:0] r14;
   reg [46:0] lane0_seed_seed_products_2;
+  reg [32:0] lane0_seed_seed_curve_tiles_0;
   reg [32:0] lane0_seed_seed_curve_0;
   reg [32:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
-  reg [55:0] r14;
-  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r15;
-  reg [56:0] lane0_product_mul_product_split_0;
+  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r16;
+  reg [56:0] lane0_product_mul_product_split_0;
+  reg [55:0] r17;
   reg [33:0] v;
   reg lane0_pack_lead_4;
   reg [33:0] lane0_pack_v_lead;
@@ -278,8 +291,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r17;
-  reg [23:0] r18;
+  reg [7:0] r18;
+  reg [23:0] r19;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -345,7 +358,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [23:0] lane0_grad_sig_38 = lane0_grad_sig[23] ? lane0_grad_sig : n35;
   wire [8:0] n36 = {1'b0, in_grad[30:23]} - 9'h7f;
   wire [8:0] lane0_grad_fields_port_397_0 = lane0_grad_fields_port_394_0 ? n36 : 9'h182;
-  wire [12:0] exp_88 = lane0_grad_sig[23] ? {{5{r3}}, lane0_grad_exp_40} : {{4{n34[8]}}, n34};
+  wire [12:0] exp_89 = lane0_grad_sig[23] ? {{5{r3}}, lane0_grad_exp_40} : {{4{n34[8]}}, n34};
   wire n37 = in_grad[30:23] == 8'hff;
   wire n38 = ~|in_grad[30:23];
   wire n39 = ~|in_grad[22:0];
@@ -497,7 +510,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [66:0] n150 = 67'h100000000 * {33'h0, lane0_square_square};
   wire [8:0] n151 = {1'b0, in_x[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_217_0 = lane0_x_fields_port_214_0 ? n151 : 9'h182;
-  wire [12:0] exp_81 = lane0_x_sig[23] ? {{5{r9}}, lane0_x_exp_40} : {{4{n76[8]}}, n76};
+  wire [12:0] exp_82 = lane0_x_sig[23] ? {{5{r9}}, lane0_x_exp_40} : {{4{n76[8]}}, n76};
   wire n152 = in_x[30:23] == 8'hff;
   wire n153 = ~|in_x[30:23];
   wire n154 = ~|in_x[22:0];
@@ -571,7 +584,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n217 = lane0_norm_lead == 2'h2;
   wire n218 = lane0_norm_lead == 2'h1;
   wire n219 = ~|lane0_norm_lead;
-  wire [12:0] exp_163 = n216 ? n210 : n217 ? n209 : n218 ? n212 : n219 ? n211 : 13'h0;
+  wire [12:0] exp_164 = n216 ? n210 : n217 ? n209 : n218 ? n212 : n219 ? n211 : 13'h0;
   wire [12:0] n220 = lane0_seed_sum_unit ? 13'h0 : {lane0_seed_sum_k[11], lane0_seed_sum_k};
   wire [12:0] n221 = $signed(lane0_seed_sum_eg) - $signed({n220[11:0], 1'b0});
   wire [12:0] n222 = $signed(n221) - $signed(n220);
@@ -624,23 +637,23 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [36:0] n261 = lane0_seed_square_rows_0[36:0] & {r10[35:0], 1'b0};
   wire [36:0] n262 = n260 | n261;
   wire [37:0] lane0_seed_p = lane0_seed_square_sums_sum0 + {n262, 1'b0};
-  wire [14:0] n263 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
-  wire [14:0] n264 = lane0_seed_b_12[17] ? lane0_seed_a_14 : 15'h0;
-  wire [31:0] n265 = {1'b0, n263, 16'h0} ^ {n264, 17'h0};
-  wire [14:0] n266 = lane0_seed_b_12[18] ? lane0_seed_a_14 : 15'h0;
-  wire [32:0] lane0_seed_curve_rows_sum0 = {1'b0, n265} ^ {n266, 18'h0};
-  wire [31:0] n267 = {1'b0, n263, 16'h0} & {n264, 17'h0};
-  wire [32:0] n268 = {2'h0, n263, 16'h0} & {n266, 18'h0};
-  wire [32:0] n269 = {1'b0, n267} | n268;
-  wire [32:0] n270 = {1'b0, n264, 17'h0} & {n266, 18'h0};
-  wire [32:0] n271 = n269 | n270;
-  wire [30:0] n272 = {16'h0, lane0_seed_a_14} * {15'h0, lane0_seed_b_12[15:0]};
-  wire [33:0] n273 = {3'h0, n272} ^ {1'b0, lane0_seed_curve_rows_sum0};
-  wire [33:0] lane0_seed_curve_sums_sum0 = n273 ^ {n271, 1'b0};
-  wire [32:0] n274 = {2'h0, n272} & lane0_seed_curve_rows_sum0;
-  wire [32:0] n275 = {2'h0, n272} & {n271[31:0], 1'b0};
+  wire [30:0] n263 = {16'h0, lane0_seed_a_14} * {15'h0, lane0_seed_b_12[15:0]};
+  wire [14:0] n264 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
+  wire [14:0] n265 = lane0_seed_b_12[17] ? lane0_seed_a_14 : 15'h0;
+  wire [31:0] n266 = {1'b0, n264, 16'h0} ^ {n265, 17'h0};
+  wire [14:0] n267 = lane0_seed_b_12[18] ? lane0_seed_a_14 : 15'h0;
+  wire [33:0] lane0_seed_curve_rows_sum0 = {2'h0, n266} ^ {1'b0, n267, 18'h0};
+  wire [31:0] n268 = {1'b0, n264, 16'h0} & {n265, 17'h0};
+  wire [32:0] n269 = {2'h0, n264, 16'h0} & {n267, 18'h0};
+  wire [32:0] n270 = {1'b0, n268} | n269;
+  wire [32:0] n271 = {1'b0, n265, 17'h0} & {n267, 18'h0};
+  wire [32:0] n272 = n270 | n271;
+  wire [33:0] n273 = {3'h0, lane0_seed_curve_tile_0_0} ^ lane0_seed_curve_rows_0;
+  wire [33:0] lane0_seed_curve_sums_sum0 = n273 ^ {r11, 1'b0};
+  wire [32:0] n274 = {2'h0, lane0_seed_curve_tile_0_0} & lane0_seed_curve_rows_0[32:0];
+  wire [32:0] n275 = {2'h0, lane0_seed_curve_tile_0_0} & {r11[31:0], 1'b0};
   wire [32:0] n276 = n274 | n275;
-  wire [32:0] n277 = lane0_seed_curve_rows_sum0 & {n271[31:0], 1'b0};
+  wire [32:0] n277 = lane0_seed_curve_rows_0[32:0] & {r11[31:0], 1'b0};
   wire [32:0] n278 = n276 | n277;
   wire [33:0] lane0_seed_curve_p = lane0_seed_curve_sums_sum0 + {n278, 1'b0};
   wire [31:0] n279 = {16'h0, lane0_seed_port__data[30:15]} * {16'h0, lane0_seed_b[15:0]};
@@ -695,18 +708,18 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [45:0] n324 = {n310[44:0], 1'b0} & lane0_seed_slope_rows_sum2[45:0];
   wire [45:0] n325 = n323 | n324;
   wire [39:0] n326 = {8'h0, lane0_seed_slope_tile_0_0} ^ {lane0_seed_slope_tile_16_0, 16'h0};
-  wire [46:0] lane0_seed_slope_sums_sum0 = {7'h0, n326} ^ {r11, 1'b0};
+  wire [46:0] lane0_seed_slope_sums_sum0 = {7'h0, n326} ^ {r12, 1'b0};
   wire [39:0] n327 = {8'h0, lane0_seed_slope_tile_0_0} & {lane0_seed_slope_tile_16_0, 16'h0};
-  wire [45:0] n328 = {14'h0, lane0_seed_slope_tile_0_0} & {r11[44:0], 1'b0};
+  wire [45:0] n328 = {14'h0, lane0_seed_slope_tile_0_0} & {r12[44:0], 1'b0};
   wire [45:0] n329 = {6'h0, n327} | n328;
-  wire [45:0] n330 = {6'h0, lane0_seed_slope_tile_16_0, 16'h0} & {r11[44:0], 1'b0};
+  wire [45:0] n330 = {6'h0, lane0_seed_slope_tile_16_0, 16'h0} & {r12[44:0], 1'b0};
   wire [45:0] n331 = n329 | n330;
-  wire [46:0] n332 = lane0_seed_slope_rows_1 ^ {r12, 1'b0};
+  wire [46:0] n332 = lane0_seed_slope_rows_1 ^ {r13, 1'b0};
   wire [46:0] lane0_seed_slope_sums_sum1 = n332 ^ lane0_seed_slope_sums_sum0;
-  wire [45:0] n333 = lane0_seed_slope_rows_1[45:0] & {r12[44:0], 1'b0};
+  wire [45:0] n333 = lane0_seed_slope_rows_1[45:0] & {r13[44:0], 1'b0};
   wire [45:0] n334 = lane0_seed_slope_rows_1[45:0] & lane0_seed_slope_sums_sum0[45:0];
   wire [45:0] n335 = n333 | n334;
-  wire [45:0] n336 = {r12[44:0], 1'b0} & lane0_seed_slope_sums_sum0[45:0];
+  wire [45:0] n336 = {r13[44:0], 1'b0} & lane0_seed_slope_sums_sum0[45:0];
   wire [45:0] n337 = n335 | n336;
   wire [46:0] n338 = {n331, 1'b0} ^ lane0_seed_slope_sums_sum1;
   wire [46:0] lane0_seed_slope_sums_sum2 = n338 ^ {n337, 1'b0};
@@ -715,7 +728,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [45:0] n341 = n339 | n340;
   wire [45:0] n342 = lane0_seed_slope_sums_sum1[45:0] & {n337[44:0], 1'b0};
   wire [45:0] n343 = n341 | n342;
-  wire [46:0] lane0_seed_p_29 = lane0_seed_slope_split_0 + {r13, 1'b0};
+  wire [46:0] lane0_seed_p_29 = lane0_seed_slope_split_0 + {r14, 1'b0};
   wire [32:0] n344 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[46:23]};
   wire [32:0] n345 = lane0_seed_seed_curve_0 + {18'h0, lane0_seed_seed_curve_1[33:19]};
   wire [32:0] b_33 = lane0_seed_sum_unit ? 33'h100000000 : lane0_seed_r0;
@@ -791,18 +804,18 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [55:0] n409 = {n398[54:0], 1'b0} & lane0_product_mul_product_rows_sum4[55:0];
   wire [55:0] n410 = n408 | n409;
   wire [47:0] n411 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n411} ^ {r14, 1'b0};
+  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n411} ^ {r15, 1'b0};
   wire [47:0] n412 = {16'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [55:0] n413 = {24'h0, lane0_product_mul_product_tile_0_0} & {r14[54:0], 1'b0};
+  wire [55:0] n413 = {24'h0, lane0_product_mul_product_tile_0_0} & {r15[54:0], 1'b0};
   wire [55:0] n414 = {8'h0, n412} | n413;
-  wire [55:0] n415 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r14[54:0], 1'b0};
+  wire [55:0] n415 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r15[54:0], 1'b0};
   wire [55:0] n416 = n414 | n415;
-  wire [56:0] n417 = lane0_product_mul_product_rows_1 ^ {r15, 1'b0};
+  wire [56:0] n417 = lane0_product_mul_product_rows_1 ^ {r16, 1'b0};
   wire [56:0] lane0_product_mul_product_sums_sum1 = n417 ^ lane0_product_mul_product_sums_sum0;
-  wire [55:0] n418 = lane0_product_mul_product_rows_1[55:0] & {r15[54:0], 1'b0};
+  wire [55:0] n418 = lane0_product_mul_product_rows_1[55:0] & {r16[54:0], 1'b0};
   wire [55:0] n419 = lane0_product_mul_product_rows_1[55:0] & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n420 = n418 | n419;
-  wire [55:0] n421 = {r15[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
+  wire [55:0] n421 = {r16[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n422 = n420 | n421;
   wire [56:0] n423 = {n416, 1'b0} ^ lane0_product_mul_product_sums_sum1;
   wire [56:0] lane0_product_mul_product_sums_sum2 = n423 ^ {n422, 1'b0};
@@ -811,8 +824,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [55:0] n426 = n424 | n425;
   wire [55:0] n427 = lane0_product_mul_product_sums_sum1[55:0] & {n422[54:0], 1'b0};
   wire [55:0] n428 = n426 | n427;
-  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r16[27:0], 1'b0};
-  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r16[55:28];
+  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r17[27:0], 1'b0};
+  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r17[55:28];
   wire [27:0] lane0_product_mul_product_upper_carried = lane0_product_mul_product_signal_31 + 28'h1;
   wire [27:0] lane0_product_mul_product_port_1175_0 = lane0_product_mul_product_signal[29] ? lane0_product_mul_product_upper_carried : lane0_product_mul_product_signal_31;
   wire n429 = |v[33:30];
@@ -868,12 +881,18 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire [31:0] n471 = {1'b0, lane0_pack_port_1259_0} | n2;
   wire [31:0] n472 = n43 ? n2 : n471;
   wire [31:0] n473 = n44 ? {n2[31], 8'hff, n2[22:0]} : n472;
-  assign out_y = {r18[23], r17, r18[22:0]};
+  assign out_y = {r19[23], r18, r19[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_square_tiles_alpha_ok <= 1'b1;
       lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
+      lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
+      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
+      lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
+      lane0_add_alpha_ok <= lane0_sum_alpha_ok;
+      lane0_seed_alpha_ok <= lane0_add_alpha_ok;
+      lane0_seed_products_tiles_alpha_ok <= lane0_seed_alpha_ok;
       lane0_grad_sign <= in_grad[31];
       lane0_unpack_sg <= lane0_grad_sign;
       lane0_square_tiles_sg <= lane0_unpack_sg;
@@ -886,7 +905,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_tiles_sg <= lane0_seed_sg;
       lane0_seed_products_split_sg <= lane0_seed_products_tiles_sg;
       lane0_seed_products_sg <= lane0_seed_products_split_sg;
-      lane0_seed_curve_sg <= lane0_seed_products_sg;
+      lane0_seed_curve_tiles_sg <= lane0_seed_products_sg;
+      lane0_seed_curve_sg <= lane0_seed_curve_tiles_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
       lane0_product_tiles_sign <= lane0_seed_sum_sg;
       lane0_product_split_sign <= lane0_product_tiles_sign;
@@ -894,15 +914,10 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_sign <= lane0_product_sign;
       lane0_normalize_sign <= lane0_pack_lead_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
-      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
-      lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
-      lane0_add_alpha_ok <= lane0_sum_alpha_ok;
-      lane0_seed_alpha_ok <= lane0_add_alpha_ok;
-      lane0_seed_products_tiles_alpha_ok <= lane0_seed_alpha_ok;
       lane0_seed_products_split_alpha_ok <= lane0_seed_products_tiles_alpha_ok;
       lane0_seed_products_alpha_ok <= lane0_seed_products_split_alpha_ok;
-      lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
+      lane0_seed_curve_tiles_alpha_ok <= lane0_seed_products_alpha_ok;
+      lane0_seed_curve_alpha_ok <= lane0_seed_curve_tiles_alpha_ok;
       lane0_seed_sum_alpha_ok <= lane0_seed_curve_alpha_ok;
       lane0_product_tiles_alpha_ok <= lane0_seed_sum_alpha_ok;
       lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
@@ -924,11 +939,12 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_tiles_sigg <= lane0_seed_sigg;
       lane0_seed_products_split_sigg <= lane0_seed_products_tiles_sigg;
       lane0_seed_products_sigg <= lane0_seed_products_split_sigg;
-      lane0_seed_curve_sigg <= lane0_seed_products_sigg;
+      lane0_seed_curve_tiles_sigg <= lane0_seed_products_sigg;
+      lane0_seed_curve_sigg <= lane0_seed_curve_tiles_sigg;
       a_31 <= lane0_seed_curve_sigg;
       lane0_grad_exp_40 <= ~lane0_grad_fields_port_394_0 ? 8'h82 : n36[7:0];
       r3 <= lane0_grad_fields_port_397_0[8];
-      lane0_unpack_eg <= exp_88;
+      lane0_unpack_eg <= exp_89;
       lane0_square_tiles_eg <= lane0_unpack_eg;
       lane0_square_split_eg <= lane0_square_tiles_eg;
       lane0_square_eg <= lane0_square_split_eg;
@@ -939,7 +955,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_tiles_eg <= lane0_seed_eg;
       lane0_seed_products_split_eg <= lane0_seed_products_tiles_eg;
       lane0_seed_products_eg <= lane0_seed_products_split_eg;
-      lane0_seed_curve_eg <= lane0_seed_products_eg;
+      lane0_seed_curve_tiles_eg <= lane0_seed_products_eg;
+      lane0_seed_curve_eg <= lane0_seed_curve_tiles_eg;
       lane0_seed_sum_eg <= lane0_seed_curve_eg;
       lane0_grad_cls <= lane0_grad_cls_48;
       lane0_unpack_cg <= lane0_grad_cls;
@@ -953,7 +970,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_tiles_cg <= lane0_seed_cg;
       lane0_seed_products_split_cg <= lane0_seed_products_tiles_cg;
       lane0_seed_products_cg <= lane0_seed_products_split_cg;
-      lane0_seed_curve_cg <= lane0_seed_products_cg;
+      lane0_seed_curve_tiles_cg <= lane0_seed_products_cg;
+      lane0_seed_curve_cg <= lane0_seed_curve_tiles_cg;
       lane0_seed_sum_cg <= lane0_seed_curve_cg;
       lane0_product_tiles_cg <= lane0_seed_sum_cg;
       lane0_product_split_cg <= lane0_product_tiles_cg;
@@ -974,7 +992,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_square_square <= lane0_square_mul_p_5[47:14];
       lane0_x_exp_40 <= ~lane0_x_fields_port_214_0 ? 8'h82 : n151[7:0];
       r9 <= lane0_x_fields_port_217_0[8];
-      lane0_unpack_ex <= exp_81;
+      lane0_unpack_ex <= exp_82;
       lane0_x_cls <= lane0_x_cls_48;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_square_tiles_cx <= lane0_unpack_cx;
@@ -987,7 +1005,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_tiles_cx <= lane0_seed_cx;
       lane0_seed_products_split_cx <= lane0_seed_products_tiles_cx;
       lane0_seed_products_cx <= lane0_seed_products_split_cx;
-      lane0_seed_curve_cx <= lane0_seed_products_cx;
+      lane0_seed_curve_tiles_cx <= lane0_seed_products_cx;
+      lane0_seed_curve_cx <= lane0_seed_curve_tiles_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
       lane0_product_split_cx <= lane0_product_tiles_cx;
@@ -1005,7 +1024,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_tiles_unit <= lane0_seed_unit;
       lane0_seed_products_split_unit <= lane0_seed_products_tiles_unit;
       lane0_seed_products_unit <= lane0_seed_products_split_unit;
-      lane0_seed_curve_unit <= lane0_seed_products_unit;
+      lane0_seed_curve_tiles_unit <= lane0_seed_products_unit;
+      lane0_seed_curve_unit <= lane0_seed_curve_tiles_unit;
       lane0_seed_sum_unit <= lane0_seed_curve_unit;
       lane0_product_tiles_unit <= lane0_seed_sum_unit;
       lane0_product_split_unit <= lane0_product_tiles_unit;
@@ -1023,12 +1043,13 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       u <= lane0_add_u;
       sig <= n215[31:0];
       lane0_seed_b <= sig[22:0];
-      exp_23 <= exp_163;
+      exp_23 <= exp_164;
       lane0_seed_k <= exp_23[12:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_split_k <= lane0_seed_products_tiles_k;
       lane0_seed_products_k <= lane0_seed_products_split_k;
-      lane0_seed_curve_k <= lane0_seed_products_k;
+      lane0_seed_curve_tiles_k <= lane0_seed_products_k;
+      lane0_seed_curve_k <= lane0_seed_curve_tiles_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_exp <= n222;
       exp_39 <= lane0_product_tiles_exp;
@@ -1073,24 +1094,28 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_seed_products_tiles_0 <= lane0_seed_port__data[70:39];
       lane0_seed_seed_products_split_0 <= lane0_seed_seed_products_tiles_0;
       lane0_seed_seed_products_0 <= lane0_seed_seed_products_split_0;
+      lane0_seed_curve_tile_0_0 <= n263;
+      lane0_seed_curve_rows_0 <= lane0_seed_curve_rows_sum0;
+      r11 <= n272;
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n279;
       lane0_seed_slope_tile_16_0 <= n280;
-      r11 <= n319;
+      r12 <= n319;
       lane0_seed_slope_rows_1 <= lane0_seed_slope_rows_sum3;
-      r12 <= n325;
+      r13 <= n325;
       lane0_seed_slope_split_0 <= lane0_seed_slope_sums_sum2;
-      r13 <= n343;
+      r14 <= n343;
       lane0_seed_seed_products_2 <= lane0_seed_p_29;
-      lane0_seed_seed_curve_0 <= n344;
+      lane0_seed_seed_curve_tiles_0 <= n344;
+      lane0_seed_seed_curve_0 <= lane0_seed_seed_curve_tiles_0;
       lane0_seed_r0 <= n345;
       lane0_product_mul_product_tile_0_0 <= n346;
       lane0_product_mul_product_tile_0_16 <= n347;
-      r14 <= n404;
+      r15 <= n404;
       lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum5;
-      r15 <= n410;
+      r16 <= n410;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_sums_sum2;
-      r16 <= n428;
+      r17 <= n428;
       v <= {lane0_product_mul_product_port_1175_0, lane0_product_mul_product_signal[28:23]};
       lane0_pack_lead_4 <= v[33];
       lane0_pack_v_lead <= v;
@@ -1106,8 +1131,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n469[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r17 <= n167 ? 8'hff : n472[30:23];
-      r18 <= n166 ? 24'h400000 : {n473[31], n473[22:0]};
+      r18 <= n167 ? 8'hff : n472[30:23];
+      r19 <= n166 ? 24'h400000 : {n473[31], n473[22:0]};
     end
   end
 
@@ -1133,6 +1158,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       valid_18 <= 1'b0;
       valid_19 <= 1'b0;
       valid_20 <= 1'b0;
+      valid_21 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -1155,7 +1181,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       valid_18 <= valid_17;
       valid_19 <= valid_18;
       valid_20 <= valid_19;
-      out_valid <= valid_20;
+      valid_21 <= valid_20;
+      out_valid <= valid_21;
     end
   end
 
@@ -2194,11 +2221,23 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   initial begin
     lane0_square_tiles_alpha_ok = 1'b0;
     lane0_square_split_alpha_ok = 1'b0;
+    lane0_square_alpha_ok = 1'b0;
+    lane0_sum_align_alpha_ok = 1'b0;
+    lane0_sum_alpha_ok = 1'b0;
+    lane0_add_alpha_ok = 1'b0;
+    lane0_seed_alpha_ok = 1'b0;
+    lane0_seed_products_tiles_alpha_ok = 1'b0;
     lane0_grad_sign = 1'b0;
     lane0_unpack_sg = 1'b0;
     lane0_square_tiles_sg = 1'b0;
     lane0_square_split_sg = 1'b0;
     lane0_square_sg = 1'b0;
+    lane0_sum_align_sg = 1'b0;
+    lane0_sum_sg = 1'b0;
+    lane0_add_sg = 1'b0;
+    lane0_seed_sg = 1'b0;
+    lane0_seed_products_tiles_sg = 1'b0;
+    lane0_seed_products_split_sg = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -2219,14 +2258,10 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     valid_18 = 1'b0;
     valid_19 = 1'b0;
     valid_20 = 1'b0;
+    valid_21 = 1'b0;
     out_valid = 1'b0;
-    lane0_sum_align_sg = 1'b0;
-    lane0_sum_sg = 1'b0;
-    lane0_add_sg = 1'b0;
-    lane0_seed_sg = 1'b0;
-    lane0_seed_products_tiles_sg = 1'b0;
-    lane0_seed_products_split_sg = 1'b0;
     lane0_seed_products_sg = 1'b0;
+    lane0_seed_curve_tiles_sg = 1'b0;
     lane0_seed_curve_sg = 1'b0;
     lane0_seed_sum_sg = 1'b0;
     lane0_product_tiles_sign = 1'b0;
@@ -2235,14 +2270,9 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_lead_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
-    lane0_square_alpha_ok = 1'b0;
-    lane0_sum_align_alpha_ok = 1'b0;
-    lane0_sum_alpha_ok = 1'b0;
-    lane0_add_alpha_ok = 1'b0;
-    lane0_seed_alpha_ok = 1'b0;
-    lane0_seed_products_tiles_alpha_ok = 1'b0;
     lane0_seed_products_split_alpha_ok = 1'b0;
     lane0_seed_products_alpha_ok = 1'b0;
+    lane0_seed_curve_tiles_alpha_ok = 1'b0;
     lane0_seed_curve_alpha_ok = 1'b0;
     lane0_seed_sum_alpha_ok = 1'b0;
     lane0_product_tiles_alpha_ok = 1'b0;
@@ -2265,6 +2295,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_products_tiles_sigg = 24'h0;
     lane0_seed_products_split_sigg = 24'h0;
     lane0_seed_products_sigg = 24'h0;
+    lane0_seed_curve_tiles_sigg = 24'h0;
     lane0_seed_curve_sigg = 24'h0;
     a_31 = 24'h0;
     lane0_grad_exp_40 = 8'h0;
@@ -2280,6 +2311,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_products_tiles_eg = 13'h0;
     lane0_seed_products_split_eg = 13'h0;
     lane0_seed_products_eg = 13'h0;
+    lane0_seed_curve_tiles_eg = 13'h0;
     lane0_seed_curve_eg = 13'h0;
     lane0_seed_sum_eg = 13'h0;
     lane0_grad_cls = 2'h0;
@@ -2294,6 +2326,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_products_tiles_cg = 2'h0;
     lane0_seed_products_split_cg = 2'h0;
     lane0_seed_products_cg = 2'h0;
+    lane0_seed_curve_tiles_cg = 2'h0;
     lane0_seed_curve_cg = 2'h0;
     lane0_seed_sum_cg = 2'h0;
     lane0_product_tiles_cg = 2'h0;
@@ -2328,6 +2361,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_products_tiles_cx = 2'h0;
     lane0_seed_products_split_cx = 2'h0;
     lane0_seed_products_cx = 2'h0;
+    lane0_seed_curve_tiles_cx = 2'h0;
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
     lane0_product_tiles_cx = 2'h0;
@@ -2346,6 +2380,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_products_tiles_unit = 1'b0;
     lane0_seed_products_split_unit = 1'b0;
     lane0_seed_products_unit = 1'b0;
+    lane0_seed_curve_tiles_unit = 1'b0;
     lane0_seed_curve_unit = 1'b0;
     lane0_seed_sum_unit = 1'b0;
     lane0_product_tiles_unit = 1'b0;
@@ -2369,6 +2404,7 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_products_tiles_k = 12'h0;
     lane0_seed_products_split_k = 12'h0;
     lane0_seed_products_k = 12'h0;
+    lane0_seed_curve_tiles_k = 12'h0;
     lane0_seed_curve_k = 12'h0;
     lane0_seed_sum_k = 12'h0;
     lane0_product_tiles_exp = 13'h0;
@@ -2414,24 +2450,28 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_seed_products_tiles_0 = 32'h0;
     lane0_seed_seed_products_split_0 = 32'h0;
     lane0_seed_seed_products_0 = 32'h0;
+    lane0_seed_curve_tile_0_0 = 31'h0;
+    lane0_seed_curve_rows_0 = 34'h0;
+    r11 = 33'h0;
     lane0_seed_seed_curve_1 = 34'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_tile_16_0 = 24'h0;
-    r11 = 46'h0;
-    lane0_seed_slope_rows_1 = 47'h0;
     r12 = 46'h0;
-    lane0_seed_slope_split_0 = 47'h0;
+    lane0_seed_slope_rows_1 = 47'h0;
     r13 = 46'h0;
+    lane0_seed_slope_split_0 = 47'h0;
+    r14 = 46'h0;
     lane0_seed_seed_products_2 = 47'h0;
+    lane0_seed_seed_curve_tiles_0 = 33'h0;
     lane0_seed_seed_curve_0 = 33'h0;
     lane0_seed_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
-    r14 = 56'h0;
-    lane0_product_mul_product_rows_1 = 57'h0;
     r15 = 56'h0;
-    lane0_product_mul_product_split_0 = 57'h0;
+    lane0_product_mul_product_rows_1 = 57'h0;
     r16 = 56'h0;
+    lane0_product_mul_product_split_0 = 57'h0;
+    r17 = 56'h0;
     v = 34'h0;
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 34'h0;
@@ -2447,8 +2487,8 @@ module isru_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r17 = 8'h0;
-    r18 = 24'h0;
+    r18 = 8'h0;
+    r19 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -5,7 +5,7 @@
 // Machine-readable description: isru_sigmoid_grad_fp32_a1_quad10_n0.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=isru-sigmoid-grad seed=quad table_bits=10 newton=0 lanes=1 alpha=1.0 device=ice40up5k
-// latency: 21 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, sum_align, sum, add, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 22 cycles (registers after unpack_count, unpack, square_tiles, square_split, square, sum_align, sum, add, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve_tiles, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5364 ulp against the exact value, 4,294,967,296 inputs (all x, grad 1; a recorded sweep of this golden model); 5,257,334 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -25,11 +25,23 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   // Registers
   reg lane0_square_tiles_alpha_ok;
   reg lane0_square_split_alpha_ok;
+  reg lane0_square_alpha_ok;
+  reg lane0_sum_align_alpha_ok;
+  reg lane0_sum_alpha_ok;
+  reg lane0_add_alpha_ok;
+  reg lane0_seed_alpha_ok;
+  reg lane0_seed_products_tiles_alpha_ok;
   reg lane0_grad_sign;
   reg lane0_unpack_sg;
   reg lane0_square_tiles_sg;
   reg lane0_square_split_sg;
   reg lane0_square_sg;
+  reg lane0_sum_align_sg;
+  reg lane0_sum_sg;
+  reg lane0_add_sg;
+  reg lane0_seed_sg;
+  reg lane0_seed_products_tiles_sg;
+  reg lane0_seed_products_split_sg;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -50,13 +62,9 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg valid_18;
   reg valid_19;
   reg valid_20;
-  reg lane0_sum_align_sg;
-  reg lane0_sum_sg;
-  reg lane0_add_sg;
-  reg lane0_seed_sg;
-  reg lane0_seed_products_tiles_sg;
-  reg lane0_seed_products_split_sg;
+  reg valid_21;
   reg lane0_seed_products_sg;
+  reg lane0_seed_curve_tiles_sg;
   reg lane0_seed_curve_sg;
   reg lane0_seed_sum_sg;
   reg lane0_product_tiles_sign;
@@ -65,14 +73,9 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg lane0_pack_lead_sign;
   reg lane0_normalize_sign;
   reg lane0_shift_sign;
-  reg lane0_square_alpha_ok;
-  reg lane0_sum_align_alpha_ok;
-  reg lane0_sum_alpha_ok;
-  reg lane0_add_alpha_ok;
-  reg lane0_seed_alpha_ok;
-  reg lane0_seed_products_tiles_alpha_ok;
   reg lane0_seed_products_split_alpha_ok;
   reg lane0_seed_products_alpha_ok;
+  reg lane0_seed_curve_tiles_alpha_ok;
   reg lane0_seed_curve_alpha_ok;
   reg lane0_seed_sum_alpha_ok;
   reg lane0_product_tiles_alpha_ok;
@@ -95,6 +98,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg [23:0] lane0_seed_products_tiles_sigg;
   reg [23:0] lane0_seed_products_split_sigg;
   reg [23:0] lane0_seed_products_sigg;
+  reg [23:0] lane0_seed_curve_tiles_sigg;
   reg [23:0] lane0_seed_curve_sigg;
   reg [23:0] a_31;
   reg [7:0] lane0_grad_exp_40;
@@ -110,6 +114,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg [12:0] lane0_seed_products_tiles_eg;
   reg [12:0] lane0_seed_products_split_eg;
   reg [12:0] lane0_seed_products_eg;
+  reg [12:0] lane0_seed_curve_tiles_eg;
   reg [12:0] lane0_seed_curve_eg;
   reg [12:0] lane0_seed_sum_eg;
   reg [1:0] lane0_grad_cls;
@@ -124,6 +129,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg [1:0] lane0_seed_products_tiles_cg;
   reg [1:0] lane0_seed_products_split_cg;
   reg [1:0] lane0_seed_products_cg;
+  reg [1:0] lane0_seed_curve_tiles_cg;
   reg [1:0] lane0_seed_curve_cg;
   reg [1:0] lane0_seed_sum_cg;
   reg [1:0] lane0_product_tiles_cg;
@@ -158,6 +164,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg [1:0] lane0_seed_products_tiles_cx;
   reg [1:0] lane0_seed_products_split_cx;
   reg [1:0] lane0_seed_products_cx;
+  reg [1:0] lane0_seed_curve_tiles_cx;
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
   reg [1:0] lane0_product_tiles_cx;
@@ -176,6 +183,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg lane0_seed_products_tiles_unit;
   reg lane0_seed_products_split_unit;
   reg lane0_seed_products_unit;
+  reg lane0_seed_curve_tiles_unit;
   reg lane0_seed_curve_unit;
   reg lane0_seed_sum_unit;
   reg lane0_product_tiles_unit;
@@ -199,6 +207,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg [11:0] lane0_seed_products_tiles_k;
   reg [11:0] lane0_seed_products_split_k;
   reg [11:0] lane0_seed_products_k;
+  reg [11:0] lane0_seed_curve_tiles_k;
   reg [11:0] lane0_seed_curve_k;
   reg [11:0] lane0_seed_sum_k;
   reg [12:0] lane0_product_tiles_exp;
@@ -245,24 +254,28 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg [31:0] lane0_seed_seed_products_tiles_0;
   reg [31:0] lane0_seed_seed_products_split_0;
   reg [31:0] lane0_seed_seed_products_0;
+  reg [30:0] lane0_seed_curve_tile_0_0;
+  reg [33:0] lane0_seed_curve_rows_0;
+  reg [32:0] r11;
   reg [33:0] lane0_seed_seed_curve_1;
   reg [31:0] lane0_seed_slope_tile_0_0;
   reg [23:0] lane0_seed_slope_tile_16_0;
-  reg [45:0] r11;
-  reg [46:0] lane0_seed_slope_rows_1;
   reg [45:0] r12;
-  reg [46:0] lane0_seed_slope_split_0;
+  reg [46:0] lane0_seed_slope_rows_1;
   reg [45:0] r13;
+  reg [46:0] lane0_seed_slope_split_0;
+  reg [45:0] r14;
   reg [46:0] lane0_seed_seed_products_2;
+  reg [32:0] lane0_seed_seed_curve_tiles_0;
   reg [32:0] lane0_seed_seed_curve_0;
   reg [32:0] lane0_seed_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
-  reg [55:0] r14;
-  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r15;
-  reg [56:0] lane0_product_mul_product_split_0;
+  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r16;
+  reg [56:0] lane0_product_mul_product_split_0;
+  reg [55:0] r17;
   reg [33:0] v;
   reg lane0_pack_lead_4;
   reg [33:0] lane0_pack_v_lead;
@@ -278,8 +291,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg lane0_pack_overflow_s;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
-  reg [7:0] r17;
-  reg [23:0] r18;
+  reg [7:0] r18;
+  reg [23:0] r19;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -345,7 +358,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire [23:0] lane0_grad_sig_38 = lane0_grad_sig[23] ? lane0_grad_sig : n35;
   wire [8:0] n36 = {1'b0, in_grad[30:23]} - 9'h7f;
   wire [8:0] lane0_grad_fields_port_398_0 = lane0_grad_fields_port_395_0 ? n36 : 9'h182;
-  wire [12:0] exp_88 = lane0_grad_sig[23] ? {{5{r3}}, lane0_grad_exp_40} : {{4{n34[8]}}, n34};
+  wire [12:0] exp_89 = lane0_grad_sig[23] ? {{5{r3}}, lane0_grad_exp_40} : {{4{n34[8]}}, n34};
   wire n37 = in_grad[30:23] == 8'hff;
   wire n38 = ~|in_grad[30:23];
   wire n39 = ~|in_grad[22:0];
@@ -497,7 +510,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire [66:0] n150 = 67'h100000000 * {33'h0, lane0_square_square};
   wire [8:0] n151 = {1'b0, in_x[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_218_0 = lane0_x_fields_port_215_0 ? n151 : 9'h182;
-  wire [12:0] exp_81 = lane0_x_sig[23] ? {{5{r9}}, lane0_x_exp_40} : {{4{n76[8]}}, n76};
+  wire [12:0] exp_82 = lane0_x_sig[23] ? {{5{r9}}, lane0_x_exp_40} : {{4{n76[8]}}, n76};
   wire n152 = in_x[30:23] == 8'hff;
   wire n153 = ~|in_x[30:23];
   wire n154 = ~|in_x[22:0];
@@ -571,7 +584,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire n217 = lane0_norm_lead == 2'h2;
   wire n218 = lane0_norm_lead == 2'h1;
   wire n219 = ~|lane0_norm_lead;
-  wire [12:0] exp_163 = n216 ? n210 : n217 ? n209 : n218 ? n212 : n219 ? n211 : 13'h0;
+  wire [12:0] exp_164 = n216 ? n210 : n217 ? n209 : n218 ? n212 : n219 ? n211 : 13'h0;
   wire [12:0] n220 = lane0_seed_sum_unit ? 13'h0 : {lane0_seed_sum_k[11], lane0_seed_sum_k};
   wire [12:0] n221 = $signed(lane0_seed_sum_eg) - $signed({n220[11:0], 1'b0});
   wire [12:0] n222 = $signed(n221) - $signed(n220);
@@ -625,23 +638,23 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire [36:0] n262 = lane0_seed_square_rows_0[36:0] & {r10[35:0], 1'b0};
   wire [36:0] n263 = n261 | n262;
   wire [37:0] lane0_seed_p = lane0_seed_square_sums_sum0 + {n263, 1'b0};
-  wire [14:0] n264 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
-  wire [14:0] n265 = lane0_seed_b_12[17] ? lane0_seed_a_14 : 15'h0;
-  wire [31:0] n266 = {1'b0, n264, 16'h0} ^ {n265, 17'h0};
-  wire [14:0] n267 = lane0_seed_b_12[18] ? lane0_seed_a_14 : 15'h0;
-  wire [32:0] lane0_seed_curve_rows_sum0 = {1'b0, n266} ^ {n267, 18'h0};
-  wire [31:0] n268 = {1'b0, n264, 16'h0} & {n265, 17'h0};
-  wire [32:0] n269 = {2'h0, n264, 16'h0} & {n267, 18'h0};
-  wire [32:0] n270 = {1'b0, n268} | n269;
-  wire [32:0] n271 = {1'b0, n265, 17'h0} & {n267, 18'h0};
-  wire [32:0] n272 = n270 | n271;
-  wire [30:0] n273 = {16'h0, lane0_seed_a_14} * {15'h0, lane0_seed_b_12[15:0]};
-  wire [33:0] n274 = {3'h0, n273} ^ {1'b0, lane0_seed_curve_rows_sum0};
-  wire [33:0] lane0_seed_curve_sums_sum0 = n274 ^ {n272, 1'b0};
-  wire [32:0] n275 = {2'h0, n273} & lane0_seed_curve_rows_sum0;
-  wire [32:0] n276 = {2'h0, n273} & {n272[31:0], 1'b0};
+  wire [30:0] n264 = {16'h0, lane0_seed_a_14} * {15'h0, lane0_seed_b_12[15:0]};
+  wire [14:0] n265 = lane0_seed_b_12[16] ? lane0_seed_a_14 : 15'h0;
+  wire [14:0] n266 = lane0_seed_b_12[17] ? lane0_seed_a_14 : 15'h0;
+  wire [31:0] n267 = {1'b0, n265, 16'h0} ^ {n266, 17'h0};
+  wire [14:0] n268 = lane0_seed_b_12[18] ? lane0_seed_a_14 : 15'h0;
+  wire [33:0] lane0_seed_curve_rows_sum0 = {2'h0, n267} ^ {1'b0, n268, 18'h0};
+  wire [31:0] n269 = {1'b0, n265, 16'h0} & {n266, 17'h0};
+  wire [32:0] n270 = {2'h0, n265, 16'h0} & {n268, 18'h0};
+  wire [32:0] n271 = {1'b0, n269} | n270;
+  wire [32:0] n272 = {1'b0, n266, 17'h0} & {n268, 18'h0};
+  wire [32:0] n273 = n271 | n272;
+  wire [33:0] n274 = {3'h0, lane0_seed_curve_tile_0_0} ^ lane0_seed_curve_rows_0;
+  wire [33:0] lane0_seed_curve_sums_sum0 = n274 ^ {r11, 1'b0};
+  wire [32:0] n275 = {2'h0, lane0_seed_curve_tile_0_0} & lane0_seed_curve_rows_0[32:0];
+  wire [32:0] n276 = {2'h0, lane0_seed_curve_tile_0_0} & {r11[31:0], 1'b0};
   wire [32:0] n277 = n275 | n276;
-  wire [32:0] n278 = lane0_seed_curve_rows_sum0 & {n272[31:0], 1'b0};
+  wire [32:0] n278 = lane0_seed_curve_rows_0[32:0] & {r11[31:0], 1'b0};
   wire [32:0] n279 = n277 | n278;
   wire [33:0] lane0_seed_curve_p = lane0_seed_curve_sums_sum0 + {n279, 1'b0};
   wire [31:0] n280 = {16'h0, lane0_seed_port__data[30:15]} * {16'h0, lane0_seed_b[15:0]};
@@ -696,18 +709,18 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire [45:0] n325 = {n311[44:0], 1'b0} & lane0_seed_slope_rows_sum2[45:0];
   wire [45:0] n326 = n324 | n325;
   wire [39:0] n327 = {8'h0, lane0_seed_slope_tile_0_0} ^ {lane0_seed_slope_tile_16_0, 16'h0};
-  wire [46:0] lane0_seed_slope_sums_sum0 = {7'h0, n327} ^ {r11, 1'b0};
+  wire [46:0] lane0_seed_slope_sums_sum0 = {7'h0, n327} ^ {r12, 1'b0};
   wire [39:0] n328 = {8'h0, lane0_seed_slope_tile_0_0} & {lane0_seed_slope_tile_16_0, 16'h0};
-  wire [45:0] n329 = {14'h0, lane0_seed_slope_tile_0_0} & {r11[44:0], 1'b0};
+  wire [45:0] n329 = {14'h0, lane0_seed_slope_tile_0_0} & {r12[44:0], 1'b0};
   wire [45:0] n330 = {6'h0, n328} | n329;
-  wire [45:0] n331 = {6'h0, lane0_seed_slope_tile_16_0, 16'h0} & {r11[44:0], 1'b0};
+  wire [45:0] n331 = {6'h0, lane0_seed_slope_tile_16_0, 16'h0} & {r12[44:0], 1'b0};
   wire [45:0] n332 = n330 | n331;
-  wire [46:0] n333 = lane0_seed_slope_rows_1 ^ {r12, 1'b0};
+  wire [46:0] n333 = lane0_seed_slope_rows_1 ^ {r13, 1'b0};
   wire [46:0] lane0_seed_slope_sums_sum1 = n333 ^ lane0_seed_slope_sums_sum0;
-  wire [45:0] n334 = lane0_seed_slope_rows_1[45:0] & {r12[44:0], 1'b0};
+  wire [45:0] n334 = lane0_seed_slope_rows_1[45:0] & {r13[44:0], 1'b0};
   wire [45:0] n335 = lane0_seed_slope_rows_1[45:0] & lane0_seed_slope_sums_sum0[45:0];
   wire [45:0] n336 = n334 | n335;
-  wire [45:0] n337 = {r12[44:0], 1'b0} & lane0_seed_slope_sums_sum0[45:0];
+  wire [45:0] n337 = {r13[44:0], 1'b0} & lane0_seed_slope_sums_sum0[45:0];
   wire [45:0] n338 = n336 | n337;
   wire [46:0] n339 = {n332, 1'b0} ^ lane0_seed_slope_sums_sum1;
   wire [46:0] lane0_seed_slope_sums_sum2 = n339 ^ {n338, 1'b0};
@@ -716,7 +729,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire [45:0] n342 = n340 | n341;
   wire [45:0] n343 = lane0_seed_slope_sums_sum1[45:0] & {n338[44:0], 1'b0};
   wire [45:0] n344 = n342 | n343;
-  wire [46:0] lane0_seed_p_29 = lane0_seed_slope_split_0 + {r13, 1'b0};
+  wire [46:0] lane0_seed_p_29 = lane0_seed_slope_split_0 + {r14, 1'b0};
   wire [32:0] n345 = {1'b0, lane0_seed_seed_products_0} - {9'h0, lane0_seed_seed_products_2[46:23]};
   wire [32:0] n346 = lane0_seed_seed_curve_0 + {18'h0, lane0_seed_seed_curve_1[33:19]};
   wire [32:0] b_33 = lane0_seed_sum_unit ? 33'h100000000 : lane0_seed_r0;
@@ -792,18 +805,18 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire [55:0] n410 = {n399[54:0], 1'b0} & lane0_product_mul_product_rows_sum4[55:0];
   wire [55:0] n411 = n409 | n410;
   wire [47:0] n412 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n412} ^ {r14, 1'b0};
+  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n412} ^ {r15, 1'b0};
   wire [47:0] n413 = {16'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [55:0] n414 = {24'h0, lane0_product_mul_product_tile_0_0} & {r14[54:0], 1'b0};
+  wire [55:0] n414 = {24'h0, lane0_product_mul_product_tile_0_0} & {r15[54:0], 1'b0};
   wire [55:0] n415 = {8'h0, n413} | n414;
-  wire [55:0] n416 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r14[54:0], 1'b0};
+  wire [55:0] n416 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r15[54:0], 1'b0};
   wire [55:0] n417 = n415 | n416;
-  wire [56:0] n418 = lane0_product_mul_product_rows_1 ^ {r15, 1'b0};
+  wire [56:0] n418 = lane0_product_mul_product_rows_1 ^ {r16, 1'b0};
   wire [56:0] lane0_product_mul_product_sums_sum1 = n418 ^ lane0_product_mul_product_sums_sum0;
-  wire [55:0] n419 = lane0_product_mul_product_rows_1[55:0] & {r15[54:0], 1'b0};
+  wire [55:0] n419 = lane0_product_mul_product_rows_1[55:0] & {r16[54:0], 1'b0};
   wire [55:0] n420 = lane0_product_mul_product_rows_1[55:0] & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n421 = n419 | n420;
-  wire [55:0] n422 = {r15[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
+  wire [55:0] n422 = {r16[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n423 = n421 | n422;
   wire [56:0] n424 = {n417, 1'b0} ^ lane0_product_mul_product_sums_sum1;
   wire [56:0] lane0_product_mul_product_sums_sum2 = n424 ^ {n423, 1'b0};
@@ -812,8 +825,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire [55:0] n427 = n425 | n426;
   wire [55:0] n428 = lane0_product_mul_product_sums_sum1[55:0] & {n423[54:0], 1'b0};
   wire [55:0] n429 = n427 | n428;
-  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r16[27:0], 1'b0};
-  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r16[55:28];
+  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r17[27:0], 1'b0};
+  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r17[55:28];
   wire [27:0] lane0_product_mul_product_upper_carried = lane0_product_mul_product_signal_31 + 28'h1;
   wire [27:0] lane0_product_mul_product_port_1176_0 = lane0_product_mul_product_signal[29] ? lane0_product_mul_product_upper_carried : lane0_product_mul_product_signal_31;
   wire n430 = |v[33:30];
@@ -869,12 +882,18 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire [31:0] n472 = {1'b0, lane0_pack_port_1260_0} | n2;
   wire [31:0] n473 = n43 ? n2 : n472;
   wire [31:0] n474 = n44 ? {n2[31], 8'hff, n2[22:0]} : n473;
-  assign out_y = {r18[23], r17, r18[22:0]};
+  assign out_y = {r19[23], r18, r19[22:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_square_tiles_alpha_ok <= 1'b1;
       lane0_square_split_alpha_ok <= lane0_square_tiles_alpha_ok;
+      lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
+      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
+      lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
+      lane0_add_alpha_ok <= lane0_sum_alpha_ok;
+      lane0_seed_alpha_ok <= lane0_add_alpha_ok;
+      lane0_seed_products_tiles_alpha_ok <= lane0_seed_alpha_ok;
       lane0_grad_sign <= in_grad[31];
       lane0_unpack_sg <= lane0_grad_sign;
       lane0_square_tiles_sg <= lane0_unpack_sg;
@@ -887,7 +906,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_seed_products_tiles_sg <= lane0_seed_sg;
       lane0_seed_products_split_sg <= lane0_seed_products_tiles_sg;
       lane0_seed_products_sg <= lane0_seed_products_split_sg;
-      lane0_seed_curve_sg <= lane0_seed_products_sg;
+      lane0_seed_curve_tiles_sg <= lane0_seed_products_sg;
+      lane0_seed_curve_sg <= lane0_seed_curve_tiles_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
       lane0_product_tiles_sign <= lane0_seed_sum_sg;
       lane0_product_split_sign <= lane0_product_tiles_sign;
@@ -895,15 +915,10 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_pack_lead_sign <= lane0_product_sign;
       lane0_normalize_sign <= lane0_pack_lead_sign;
       lane0_shift_sign <= lane0_normalize_sign;
-      lane0_square_alpha_ok <= lane0_square_split_alpha_ok;
-      lane0_sum_align_alpha_ok <= lane0_square_alpha_ok;
-      lane0_sum_alpha_ok <= lane0_sum_align_alpha_ok;
-      lane0_add_alpha_ok <= lane0_sum_alpha_ok;
-      lane0_seed_alpha_ok <= lane0_add_alpha_ok;
-      lane0_seed_products_tiles_alpha_ok <= lane0_seed_alpha_ok;
       lane0_seed_products_split_alpha_ok <= lane0_seed_products_tiles_alpha_ok;
       lane0_seed_products_alpha_ok <= lane0_seed_products_split_alpha_ok;
-      lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
+      lane0_seed_curve_tiles_alpha_ok <= lane0_seed_products_alpha_ok;
+      lane0_seed_curve_alpha_ok <= lane0_seed_curve_tiles_alpha_ok;
       lane0_seed_sum_alpha_ok <= lane0_seed_curve_alpha_ok;
       lane0_product_tiles_alpha_ok <= lane0_seed_sum_alpha_ok;
       lane0_product_split_alpha_ok <= lane0_product_tiles_alpha_ok;
@@ -925,11 +940,12 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_seed_products_tiles_sigg <= lane0_seed_sigg;
       lane0_seed_products_split_sigg <= lane0_seed_products_tiles_sigg;
       lane0_seed_products_sigg <= lane0_seed_products_split_sigg;
-      lane0_seed_curve_sigg <= lane0_seed_products_sigg;
+      lane0_seed_curve_tiles_sigg <= lane0_seed_products_sigg;
+      lane0_seed_curve_sigg <= lane0_seed_curve_tiles_sigg;
       a_31 <= lane0_seed_curve_sigg;
       lane0_grad_exp_40 <= ~lane0_grad_fields_port_395_0 ? 8'h82 : n36[7:0];
       r3 <= lane0_grad_fields_port_398_0[8];
-      lane0_unpack_eg <= exp_88;
+      lane0_unpack_eg <= exp_89;
       lane0_square_tiles_eg <= lane0_unpack_eg;
       lane0_square_split_eg <= lane0_square_tiles_eg;
       lane0_square_eg <= lane0_square_split_eg;
@@ -940,7 +956,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_seed_products_tiles_eg <= lane0_seed_eg;
       lane0_seed_products_split_eg <= lane0_seed_products_tiles_eg;
       lane0_seed_products_eg <= lane0_seed_products_split_eg;
-      lane0_seed_curve_eg <= lane0_seed_products_eg;
+      lane0_seed_curve_tiles_eg <= lane0_seed_products_eg;
+      lane0_seed_curve_eg <= lane0_seed_curve_tiles_eg;
       lane0_seed_sum_eg <= lane0_seed_curve_eg;
       lane0_grad_cls <= lane0_grad_cls_48;
       lane0_unpack_cg <= lane0_grad_cls;
@@ -954,7 +971,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_seed_products_tiles_cg <= lane0_seed_cg;
       lane0_seed_products_split_cg <= lane0_seed_products_tiles_cg;
       lane0_seed_products_cg <= lane0_seed_products_split_cg;
-      lane0_seed_curve_cg <= lane0_seed_products_cg;
+      lane0_seed_curve_tiles_cg <= lane0_seed_products_cg;
+      lane0_seed_curve_cg <= lane0_seed_curve_tiles_cg;
       lane0_seed_sum_cg <= lane0_seed_curve_cg;
       lane0_product_tiles_cg <= lane0_seed_sum_cg;
       lane0_product_split_cg <= lane0_product_tiles_cg;
@@ -975,7 +993,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_square_square <= lane0_square_mul_p_5[47:14];
       lane0_x_exp_40 <= ~lane0_x_fields_port_215_0 ? 8'h82 : n151[7:0];
       r9 <= lane0_x_fields_port_218_0[8];
-      lane0_unpack_ex <= exp_81;
+      lane0_unpack_ex <= exp_82;
       lane0_x_cls <= lane0_x_cls_48;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_square_tiles_cx <= lane0_unpack_cx;
@@ -988,7 +1006,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_seed_products_tiles_cx <= lane0_seed_cx;
       lane0_seed_products_split_cx <= lane0_seed_products_tiles_cx;
       lane0_seed_products_cx <= lane0_seed_products_split_cx;
-      lane0_seed_curve_cx <= lane0_seed_products_cx;
+      lane0_seed_curve_tiles_cx <= lane0_seed_products_cx;
+      lane0_seed_curve_cx <= lane0_seed_curve_tiles_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
       lane0_product_split_cx <= lane0_product_tiles_cx;
@@ -1006,7 +1025,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_seed_products_tiles_unit <= lane0_seed_unit;
       lane0_seed_products_split_unit <= lane0_seed_products_tiles_unit;
       lane0_seed_products_unit <= lane0_seed_products_split_unit;
-      lane0_seed_curve_unit <= lane0_seed_products_unit;
+      lane0_seed_curve_tiles_unit <= lane0_seed_products_unit;
+      lane0_seed_curve_unit <= lane0_seed_curve_tiles_unit;
       lane0_seed_sum_unit <= lane0_seed_curve_unit;
       lane0_product_tiles_unit <= lane0_seed_sum_unit;
       lane0_product_split_unit <= lane0_product_tiles_unit;
@@ -1024,12 +1044,13 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       u <= lane0_add_u;
       sig <= n215[31:0];
       lane0_seed_b <= sig[22:0];
-      exp_23 <= exp_163;
+      exp_23 <= exp_164;
       lane0_seed_k <= exp_23[12:1];
       lane0_seed_products_tiles_k <= lane0_seed_k;
       lane0_seed_products_split_k <= lane0_seed_products_tiles_k;
       lane0_seed_products_k <= lane0_seed_products_split_k;
-      lane0_seed_curve_k <= lane0_seed_products_k;
+      lane0_seed_curve_tiles_k <= lane0_seed_products_k;
+      lane0_seed_curve_k <= lane0_seed_curve_tiles_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_exp <= n223;
       exp_39 <= lane0_product_tiles_exp;
@@ -1074,24 +1095,28 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_seed_seed_products_tiles_0 <= lane0_seed_port__data[70:39];
       lane0_seed_seed_products_split_0 <= lane0_seed_seed_products_tiles_0;
       lane0_seed_seed_products_0 <= lane0_seed_seed_products_split_0;
+      lane0_seed_curve_tile_0_0 <= n264;
+      lane0_seed_curve_rows_0 <= lane0_seed_curve_rows_sum0;
+      r11 <= n273;
       lane0_seed_seed_curve_1 <= lane0_seed_curve_p;
       lane0_seed_slope_tile_0_0 <= n280;
       lane0_seed_slope_tile_16_0 <= n281;
-      r11 <= n320;
+      r12 <= n320;
       lane0_seed_slope_rows_1 <= lane0_seed_slope_rows_sum3;
-      r12 <= n326;
+      r13 <= n326;
       lane0_seed_slope_split_0 <= lane0_seed_slope_sums_sum2;
-      r13 <= n344;
+      r14 <= n344;
       lane0_seed_seed_products_2 <= lane0_seed_p_29;
-      lane0_seed_seed_curve_0 <= n345;
+      lane0_seed_seed_curve_tiles_0 <= n345;
+      lane0_seed_seed_curve_0 <= lane0_seed_seed_curve_tiles_0;
       lane0_seed_r0 <= n346;
       lane0_product_mul_product_tile_0_0 <= n347;
       lane0_product_mul_product_tile_0_16 <= n348;
-      r14 <= n405;
+      r15 <= n405;
       lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum5;
-      r15 <= n411;
+      r16 <= n411;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_sums_sum2;
-      r16 <= n429;
+      r17 <= n429;
       v <= {lane0_product_mul_product_port_1176_0, lane0_product_mul_product_signal[28:23]};
       lane0_pack_lead_4 <= v[33];
       lane0_pack_v_lead <= v;
@@ -1107,8 +1132,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n470[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      r17 <= n167 ? 8'hff : n473[30:23];
-      r18 <= n166 ? 24'h400000 : {n474[31], n474[22:0]};
+      r18 <= n167 ? 8'hff : n473[30:23];
+      r19 <= n166 ? 24'h400000 : {n474[31], n474[22:0]};
     end
   end
 
@@ -1134,6 +1159,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       valid_18 <= 1'b0;
       valid_19 <= 1'b0;
       valid_20 <= 1'b0;
+      valid_21 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -1156,7 +1182,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       valid_18 <= valid_17;
       valid_19 <= valid_18;
       valid_20 <= valid_19;
-      out_valid <= valid_20;
+      valid_21 <= valid_20;
+      out_valid <= valid_21;
     end
   end
 
@@ -2195,11 +2222,23 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   initial begin
     lane0_square_tiles_alpha_ok = 1'b0;
     lane0_square_split_alpha_ok = 1'b0;
+    lane0_square_alpha_ok = 1'b0;
+    lane0_sum_align_alpha_ok = 1'b0;
+    lane0_sum_alpha_ok = 1'b0;
+    lane0_add_alpha_ok = 1'b0;
+    lane0_seed_alpha_ok = 1'b0;
+    lane0_seed_products_tiles_alpha_ok = 1'b0;
     lane0_grad_sign = 1'b0;
     lane0_unpack_sg = 1'b0;
     lane0_square_tiles_sg = 1'b0;
     lane0_square_split_sg = 1'b0;
     lane0_square_sg = 1'b0;
+    lane0_sum_align_sg = 1'b0;
+    lane0_sum_sg = 1'b0;
+    lane0_add_sg = 1'b0;
+    lane0_seed_sg = 1'b0;
+    lane0_seed_products_tiles_sg = 1'b0;
+    lane0_seed_products_split_sg = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -2220,14 +2259,10 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     valid_18 = 1'b0;
     valid_19 = 1'b0;
     valid_20 = 1'b0;
+    valid_21 = 1'b0;
     out_valid = 1'b0;
-    lane0_sum_align_sg = 1'b0;
-    lane0_sum_sg = 1'b0;
-    lane0_add_sg = 1'b0;
-    lane0_seed_sg = 1'b0;
-    lane0_seed_products_tiles_sg = 1'b0;
-    lane0_seed_products_split_sg = 1'b0;
     lane0_seed_products_sg = 1'b0;
+    lane0_seed_curve_tiles_sg = 1'b0;
     lane0_seed_curve_sg = 1'b0;
     lane0_seed_sum_sg = 1'b0;
     lane0_product_tiles_sign = 1'b0;
@@ -2236,14 +2271,9 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_pack_lead_sign = 1'b0;
     lane0_normalize_sign = 1'b0;
     lane0_shift_sign = 1'b0;
-    lane0_square_alpha_ok = 1'b0;
-    lane0_sum_align_alpha_ok = 1'b0;
-    lane0_sum_alpha_ok = 1'b0;
-    lane0_add_alpha_ok = 1'b0;
-    lane0_seed_alpha_ok = 1'b0;
-    lane0_seed_products_tiles_alpha_ok = 1'b0;
     lane0_seed_products_split_alpha_ok = 1'b0;
     lane0_seed_products_alpha_ok = 1'b0;
+    lane0_seed_curve_tiles_alpha_ok = 1'b0;
     lane0_seed_curve_alpha_ok = 1'b0;
     lane0_seed_sum_alpha_ok = 1'b0;
     lane0_product_tiles_alpha_ok = 1'b0;
@@ -2266,6 +2296,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_seed_products_tiles_sigg = 24'h0;
     lane0_seed_products_split_sigg = 24'h0;
     lane0_seed_products_sigg = 24'h0;
+    lane0_seed_curve_tiles_sigg = 24'h0;
     lane0_seed_curve_sigg = 24'h0;
     a_31 = 24'h0;
     lane0_grad_exp_40 = 8'h0;
@@ -2281,6 +2312,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_seed_products_tiles_eg = 13'h0;
     lane0_seed_products_split_eg = 13'h0;
     lane0_seed_products_eg = 13'h0;
+    lane0_seed_curve_tiles_eg = 13'h0;
     lane0_seed_curve_eg = 13'h0;
     lane0_seed_sum_eg = 13'h0;
     lane0_grad_cls = 2'h0;
@@ -2295,6 +2327,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_seed_products_tiles_cg = 2'h0;
     lane0_seed_products_split_cg = 2'h0;
     lane0_seed_products_cg = 2'h0;
+    lane0_seed_curve_tiles_cg = 2'h0;
     lane0_seed_curve_cg = 2'h0;
     lane0_seed_sum_cg = 2'h0;
     lane0_product_tiles_cg = 2'h0;
@@ -2329,6 +2362,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_seed_products_tiles_cx = 2'h0;
     lane0_seed_products_split_cx = 2'h0;
     lane0_seed_products_cx = 2'h0;
+    lane0_seed_curve_tiles_cx = 2'h0;
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
     lane0_product_tiles_cx = 2'h0;
@@ -2347,6 +2381,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_seed_products_tiles_unit = 1'b0;
     lane0_seed_products_split_unit = 1'b0;
     lane0_seed_products_unit = 1'b0;
+    lane0_seed_curve_tiles_unit = 1'b0;
     lane0_seed_curve_unit = 1'b0;
     lane0_seed_sum_unit = 1'b0;
     lane0_product_tiles_unit = 1'b0;
@@ -2370,6 +2405,7 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_seed_products_tiles_k = 12'h0;
     lane0_seed_products_split_k = 12'h0;
     lane0_seed_products_k = 12'h0;
+    lane0_seed_curve_tiles_k = 12'h0;
     lane0_seed_curve_k = 12'h0;
     lane0_seed_sum_k = 12'h0;
     lane0_product_tiles_exp = 13'h0;
@@ -2415,24 +2451,28 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_seed_seed_products_tiles_0 = 32'h0;
     lane0_seed_seed_products_split_0 = 32'h0;
     lane0_seed_seed_products_0 = 32'h0;
+    lane0_seed_curve_tile_0_0 = 31'h0;
+    lane0_seed_curve_rows_0 = 34'h0;
+    r11 = 33'h0;
     lane0_seed_seed_curve_1 = 34'h0;
     lane0_seed_slope_tile_0_0 = 32'h0;
     lane0_seed_slope_tile_16_0 = 24'h0;
-    r11 = 46'h0;
-    lane0_seed_slope_rows_1 = 47'h0;
     r12 = 46'h0;
-    lane0_seed_slope_split_0 = 47'h0;
+    lane0_seed_slope_rows_1 = 47'h0;
     r13 = 46'h0;
+    lane0_seed_slope_split_0 = 47'h0;
+    r14 = 46'h0;
     lane0_seed_seed_products_2 = 47'h0;
+    lane0_seed_seed_curve_tiles_0 = 33'h0;
     lane0_seed_seed_curve_0 = 33'h0;
     lane0_seed_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
-    r14 = 56'h0;
-    lane0_product_mul_product_rows_1 = 57'h0;
     r15 = 56'h0;
-    lane0_product_mul_product_split_0 = 57'h0;
+    lane0_product_mul_product_rows_1 = 57'h0;
     r16 = 56'h0;
+    lane0_product_mul_product_split_0 = 57'h0;
+    r17 = 56'h0;
     v = 34'h0;
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 34'h0;
@@ -2448,8 +2488,8 @@ module isru_sigmoid_grad_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
-    r17 = 8'h0;
-    r18 = 24'h0;
+    r18 = 8'h0;
+    r19 = 24'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that

@@ -169,6 +169,7 @@ def test_lut_seed_exhaustive(fmt, table_bits):
     (dict(format="fp16", function="isrlu-grad"), ("seed_products_tiles", "seed_products", "seed_curve",
                                                   "seed_sum")),
     (dict(format="fp32", seed="quad", table_bits=7, newton=1), ("seed_curve",)),
+    (dict(format="fp32", function="isrlu-grad"), ("seed_products_split", "seed_curve_tiles", "seed_curve")),
     (dict(format="e4m3", seed="pwl", table_bits=3), ("seed_linear",))])
 def test_poly_seed(spec, cuts):
     """Lines and parabolas (of m**-0.5, and of m**-1.5 for the backward units) against their twin,
@@ -182,8 +183,9 @@ def test_poly_seed(spec, cuts):
                            rng.integers(0, 1 << dp.frac_bits, 2000)]).astype(np.uint64)
     parity = np.concatenate([np.zeros_like(frac), np.ones_like(frac)]).astype(np.int64)
     sig = np.concatenate([frac, frac]) | np.uint64(1 << dp.frac_bits)
-    dut = PolySeed(config, dp, cuts={name: True for name in cuts}, square_rom=dp.seed_square_rom)
-    assert set(cuts) <= set(poly_cuts(config.seed, dp.seed_square_rom))
+    dut = PolySeed(config, dp, cuts={name: True for name in cuts}, square_rom=dp.seed_square_rom,
+                   slope_row_bits=dp.slope_row_bits, split=dp.seed_split, curve_tiles=dp.seed_curve_tiles)
+    assert set(cuts) <= set(poly_cuts(config.seed, dp.seed_square_rom, dp.seed_split, dp.seed_curve_tiles))
     assert dut.latency == 1 + len(cuts)
     got = run_pipelined(dut, dut.latency, {"parity": parity, "sig": sig}, ["r0"])
     expected = twin.seed_poly(config, dp, parity, sig)

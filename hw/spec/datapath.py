@@ -20,7 +20,7 @@ from .devices import Device
 from .magic import magic_seed_error
 from .residual import residual
 from .seeds import pack_parabolas, parabolas, poly_seed
-from .tiles import ROWS_ONLY, has_split
+from .tiles import ROWS_ONLY, dsp_tiles, has_split, sum_levels
 
 __all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes",
            "product_lead_min", "core_alpha"]
@@ -87,6 +87,17 @@ class Datapath:
         the seed's products then have a ``seed_products_split`` cut."""
         return (self.curve_width > 0 and not self.seed_square_rom
                 and has_split(self.slope_width, self.poly_u_bits, False, self.slope_row_bits, self.device))
+
+    @property
+    def seed_curve_tiles(self):
+        """A quad seed (without a table of squares) whose ``c2*v`` sums a DSP tile and LUT rows
+        through carry-save levels (more than two terms: the FP32 backward units' 15x19 bits, a
+        DSP tile and three rows): the seed then has a ``seed_curve_tiles`` cut after its tiles,
+        where the DSP without its output register, the levels and the carry chain took 23 ns in
+        one stage. (FP16's 13x17 bits, a DSP tile and one row, need no level.)"""
+        shape = (self.curve_width, self.square_bits, False, self.row_bits, self.device)
+        return (self.curve_width > 0 and not self.seed_square_rom
+                and dsp_tiles(*shape) > 0 and sum(sum_levels(*shape)) > 0)
 
     @property
     def seed_square_rom(self):

@@ -161,9 +161,13 @@ def _core_cuts(config, dp):
                      Cut("seed_products", slope_chain)]
         else:
             cuts.append(Cut("seed_products", max(middle + chain for _, middle, chain in parts)))
-        curve = sum(_product_parts_ns(device, dp.curve_width, dp.square_bits, row_bits=dp.row_bits))
-        cuts += [Cut("seed_curve", max(curve, device.chain_ns(dp.seed_bits + 2))),
-                 Cut("seed_sum", device.chain_ns(dp.seed_bits + 2))]
+        curve = _product_parts_ns(device, dp.curve_width, dp.square_bits, row_bits=dp.row_bits)
+        line = device.chain_ns(dp.seed_bits + 2)
+        if dp.seed_curve_tiles:     # c2*v's tiles beside c0 - c1*u, then its sum
+            cuts += [Cut("seed_curve_tiles", max(curve[0], line)), Cut("seed_curve", curve[1] + curve[2])]
+        else:
+            cuts.append(Cut("seed_curve", max(sum(curve), line)))
+        cuts.append(Cut("seed_sum", device.chain_ns(dp.seed_bits + 2)))
     r_bits = dp.seed_bits
     for index in range(config.newton):
         cuts += _newton(device, index, r_bits, dp)

@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from hw.rtl.pipeline import register
 from .multiply import multiply
 
-__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "SQUARE_ROM_CUTS", "SPLIT_CUTS", "poly_cuts", "quad_cuts",
+__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "SQUARE_ROM_CUTS", "SPLIT_CUTS", "CURVE_TILES", "poly_cuts", "quad_cuts",
            "quad_table"]
 
 
@@ -49,13 +49,19 @@ SQUARE_ROM_CUTS = ("seed_products_tiles", "seed_products", "seed_sum")
 # A parabola whose ``c1*u`` has a split register before its carry chain (after its tile register).
 SEED_SPLIT = "seed_products_split"
 SPLIT_CUTS = POLY_CUTS["quad"][:1] + (SEED_SPLIT,) + POLY_CUTS["quad"][1:]
+# A parabola whose ``c2*v`` sums DSP tiles and LUT rows: a register after its tiles.
+CURVE_TILES = "seed_curve_tiles"
 
 
-def poly_cuts(seed, square_rom=False, split=False):
+def poly_cuts(seed, square_rom=False, split=False, curve_tiles=False):
     """The optional cuts of a :class:`PolySeed` of ``seed`` (``pwl`` or ``quad``)."""
     if seed == "quad" and square_rom:
         return SQUARE_ROM_CUTS
-    return SPLIT_CUTS if seed == "quad" and split else POLY_CUTS[seed]
+    cuts = SPLIT_CUTS if seed == "quad" and split else POLY_CUTS[seed]
+    if seed == "quad" and curve_tiles:
+        at = cuts.index("seed_curve")
+        cuts = cuts[:at] + (CURVE_TILES,) + cuts[at:]
+    return cuts
 
 
 class PolySeed(wiring.Component):
@@ -70,23 +76,27 @@ class PolySeed(wiring.Component):
     ``seed_bits`` fraction bits). Latency 1 (the synchronous ROM read; ``u`` is registered beside
     it) plus one per enabled cut of :func:`poly_cuts` (``cuts`` maps each name to whether it holds
     a register): ``pwl``: the product's tile register, after the line; ``quad``: the first
-    products' tile registers, after them, after ``c2*v`` (beside ``c0 - c1*u``), after the sum.
+    products' tile registers, after them, [``c2*v``'s tile register,] after ``c2*v`` (beside
+    ``c0 - c1*u``), after the sum.
     With ``square_rom`` (``quad``), ``v`` is read from a ``2**D``-entry table of squares beside
     the coefficients, so ``c2*v`` runs beside ``c1*u``: their tile registers, after them, after
     ``c0 - c1*u + c2*v``.
     Contents: :func:`hw.spec.datapath.pwl_contents`, :func:`hw.spec.datapath.quad_contents`.
     With ``split`` (``quad`` without ``square_rom``), ``c1*u`` has a split register before its
-    carry chain (``ut**2`` and the coefficients are registered beside it).
+    carry chain (``ut**2`` and the coefficients are registered beside it); with ``curve_tiles``,
+    ``c2*v`` has its tile register (``c0 - c1*u`` registered beside it), so that its DSP's
+    return and carry chain are timed in the next stage.
     ``block_ram``: ask synthesis for block RAM (``ram_style``), which Yosys otherwise skips for
     short, wide tables and builds from LUTs. ``slope_row_bits``: the ``row_bits`` of ``c1*u``
     (default ``dp.row_bits``; :attr:`hw.spec.datapath.Datapath.slope_row_bits`).
     """
-    def __init__(self, config, dp, cuts=None, block_ram=False, square_rom=False, slope_row_bits=None, split=False):
+    def __init__(self, config, dp, cuts=None, block_ram=False, square_rom=False, slope_row_bits=None, split=False,
+                 curve_tiles=False):
         self.config, self.dp, self.block_ram = config, dp, block_ram
         self.slope_row_bits = dp.row_bits if slope_row_bits is None else slope_row_bits
         self.square_rom = square_rom and config.seed == "quad"
         self.cuts = {name: bool((cuts or {}).get(name, False))
-                     for name in poly_cuts(config.seed, self.square_rom, split)}
+                     for name in poly_cuts(config.seed, self.square_rom, split, curve_tiles)}
         super().__init__({
             "parity": In(1), "sig": In(dp.frac_bits + 1), "en": In(1),
             "r0": Out(dp.seed_bits + 1),
@@ -133,7 +143,9 @@ class PolySeed(wiring.Component):
             c0, c2, v = self._cut(m, SEED_SPLIT, [c0, c2, v])
         c0, c2, slope, v = self._cut(m, "seed_products", [c0, c2, slope, v])
         line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
-        bend = multiply(m, "curve", c2, v, self.en, row_bits=dp.row_bits, device=dp.device)
+        bend = multiply(m, "curve", c2, v, self.en, self.cuts.get(CURVE_TILES, False), dp.row_bits, device=dp.device)
+        if CURVE_TILES in self.cuts:
+            (line,) = self._cut(m, CURVE_TILES, [line])
         line, bend = self._cut(m, "seed_curve", [line, bend])
         total = (line + (bend >> d))[:dp.seed_bits + 1]
         m.d.comb += self.r0.eq(self._cut(m, "seed_sum", [total])[0])

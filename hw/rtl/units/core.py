@@ -21,10 +21,11 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live, candidates=None):
     """
     reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
     m.d.comb += [reduce.exp.eq(exp), reduce.sig.eq(sig)]
-    cuts = poly_cuts(config.seed, dp.seed_square_rom, dp.seed_split) if config.seed in POLY_CUTS else ()
+    cuts = (poly_cuts(config.seed, dp.seed_square_rom, dp.seed_split, dp.seed_curve_tiles)
+            if config.seed in POLY_CUTS else ())
     if cuts:
         seed = PolySeed(config, dp, cuts={name: st.on(name) for name in cuts}, square_rom=dp.seed_square_rom,
-                        slope_row_bits=dp.slope_row_bits, split=dp.seed_split)
+                        slope_row_bits=dp.slope_row_bits, split=dp.seed_split, curve_tiles=dp.seed_curve_tiles)
     else:
         seed = (LutSeed if config.seed == "lut" else MagicSeed)(config, dp)
     m.submodules[f"{name}_seed"] = seed
