@@ -49,7 +49,8 @@ SQUARE_ROM_CUTS = ("seed_products_tiles", "seed_products", "seed_sum")
 # A parabola whose ``c1*u`` has a split register before its carry chain (after its tile register).
 SEED_SPLIT = "seed_products_split"
 SPLIT_CUTS = POLY_CUTS["quad"][:1] + (SEED_SPLIT,) + POLY_CUTS["quad"][1:]
-# A parabola whose ``c2*v`` sums DSP tiles and LUT rows: a register after its tiles.
+# A parabola whose ``c2*v`` sums a DSP tile and LUT rows through carry-save levels: a register
+# after its tiles (:attr:`hw.spec.datapath.Datapath.seed_curve_tiles`).
 CURVE_TILES = "seed_curve_tiles"
 
 

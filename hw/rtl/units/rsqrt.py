@@ -58,6 +58,7 @@ class RsqrtUnit(StreamUnit):
     def __init__(self, config: Config):
         super().__init__(config, input_layout(config), output_layout(config))
         self.dp = datapath(config)
+
     def _decided_words(self, m, name):
         """The two candidate words of the correctly rounded result ``(T + up) / 2**precision *
         2**-k`` (``T`` in one binade, ``up`` from the exact decision), as
