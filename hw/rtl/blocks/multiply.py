@@ -46,12 +46,13 @@ def _compress(m, values, width, name, levels=None):
 class Product(wiring.Component):
     """``p = a * b``, exact, as the sum of tile products ``a[i] * b[j] << (i + j)``: DSP-sized
     tiles (``device.dsp_width``: 16x16 on the iCE40UP5K, each one SB_MAC16), except thin ones (a
-    side of at most ``row_bits`` bits, default the device's ``row_max_bits``), which are that many rows of AND gates, reduced by 3:2
-    carry-save compressors (one LUT level each) beside the DSPs: with ``cut``, at most the device's
-    ``row_levels`` levels before the tile register (FP32's 24-bit operands: 16 rows, six levels,
-    took 24-26 ns there) and the rest after it. Terms whose bits do not overlap share a row; the DSP products and the partial sums go
-    through more compressors down to two rows, then one carry chain (a carry-select sum from the
-    device's ``select_min_bits``: :func:`~hw.rtl.blocks.select_sum.carry_select`).
+    side of at most ``row_bits`` bits, default the device's ``row_max_bits``), which are that many
+    rows of AND gates, reduced by 3:2 carry-save compressors (one LUT level each) beside the
+    DSPs: with ``cut``, at most the device's ``row_levels`` levels before the tile register
+    (FP32's 24-bit operands: 16 rows, six levels, took 24-26 ns there) and the rest after it.
+    Terms whose bits do not overlap share a row; the DSP products and the partial sums go through
+    more compressors down to two rows, then one carry chain (a carry-select sum from the device's
+    ``select_min_bits``: :func:`~hw.rtl.blocks.select_sum.carry_select`).
 
     Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
     (out, ``a_width + b_width`` bits). Latency 0, plus 1 with ``cut``: a register after the DSP

@@ -9,8 +9,8 @@ from amaranth.lib.wiring import In, Out
 from hw.rtl.pipeline import register
 from .multiply import multiply
 
-__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "SQUARE_ROM_CUTS", "SPLIT_CUTS", "CURVE_TILES", "poly_cuts", "quad_cuts",
-           "quad_table"]
+__all__ = ["LutSeed", "PolySeed", "MagicSeed", "POLY_CUTS", "SQUARE_ROM_CUTS", "SPLIT_CUTS", "CURVE_TILES",
+           "poly_cuts", "quad_cuts", "quad_table"]
 
 
 class LutSeed(wiring.Component):
@@ -144,7 +144,8 @@ class PolySeed(wiring.Component):
             c0, c2, v = self._cut(m, SEED_SPLIT, [c0, c2, v])
         c0, c2, slope, v = self._cut(m, "seed_products", [c0, c2, slope, v])
         line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
-        bend = multiply(m, "curve", c2, v, self.en, self.cuts.get(CURVE_TILES, False), dp.row_bits, device=dp.device)
+        bend = multiply(m, "curve", c2, v, self.en, self.cuts.get(CURVE_TILES, False), dp.row_bits,
+                        device=dp.device)
         if CURVE_TILES in self.cuts:
             (line,) = self._cut(m, CURVE_TILES, [line])
         line, bend = self._cut(m, "seed_curve", [line, bend])
