@@ -124,7 +124,10 @@ def test_fp32_residual_rounding_unit_matches_golden(pipeline):
     powers = np.arange(1, 255, dtype=np.uint64) << np.uint64(23)           # 1/sqrt(4**n): T + 1 carries
     specials = np.array([0, 1 << 31, 0x7F800000, 0xFF800000, 0x7FC00000, 0xBF800000, 1, 0x7FFFFF, 0x7F7FFFFF],
                         dtype=np.uint64)
-    x = np.concatenate([x, powers, powers + np.uint64(1), powers - np.uint64(1), specials])
+    sample = np.random.default_rng(16).integers(0x00800000, 0x7F800000, 300_000, dtype=np.uint64)
+    carried = sample[(evaluate(config, sample)[0].astype(np.uint64) & np.uint64(0x7FFF)) == 0]
+    assert len(carried) >= 5                     # T + 1 carries from the word's lower half into its upper
+    x = np.concatenate([x, powers, powers + np.uint64(1), powers - np.uint64(1), carried, specials])
     got, _ = stream(config, {"x": x})
     assert np.array_equal(got, evaluate(config, x)[0].astype(np.uint64))
 

@@ -179,16 +179,16 @@ def _core_cuts(config, dp):
 
 def _residual_cuts(device, res, word_bits=0):
     """The exact last-bit decision (:mod:`hw.spec.residual`): ``T`` clamped and ``Y = 2T + 1``;
-    ``Y**2`` (beside its tiles the result's ``word_bits``-bit word for ``T`` plus one: a float
-    rsqrt's candidates); ``Y**2 * MR`` modulo ``2**low_bits``, whose sign bit selects the
-    candidate."""
+    ``Y**2`` (beside its tiles the lower half of the result's ``word_bits``-bit word for ``T``
+    plus one: a float rsqrt's candidates); ``Y**2 * MR`` modulo ``2**low_bits`` (beside its tiles
+    the word's upper half), whose sign bit selects the candidate."""
     lut = device.ns("lut")
-    words = device.chain_ns(word_bits) + lut if word_bits else 0.0
+    words = device.chain_ns((word_bits + 1) // 2) + lut if word_bits else 0.0
     return ([Cut("residual_mid", device.chain_ns(res.precision) + lut)]
             + _product_cuts(device, "residual_square", res.y_bits, res.y_bits, square=True,
                             row_bits=res.row_bits, beside_ns=words)
             + _product_cuts(device, "residual_product", 2 * res.y_bits, res.mr_bits, row_bits=res.row_bits,
-                            low_bits=res.low_bits))
+                            low_bits=res.low_bits, beside_ns=words))
 
 
 def rsqrt_cuts(config):

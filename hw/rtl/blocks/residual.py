@@ -7,7 +7,7 @@ from .arith import staged_product
 __all__ = ["residual_round"]
 
 
-def residual_round(m, en, st, name, res, device, r, live, candidates=None):
+def residual_round(m, en, st, name, res, device, r, live, candidates=None, finish=None):
     """Decide the correctly rounded significand ``T`` or ``T + 1`` (at the result's last place) of
     ``1/sqrt(MR)`` from ``r`` (``res.r_bits`` fraction bits, within half an ulp; ``MR`` in
     ``live["mr"]``): ``T = r`` truncated to ``precision`` bits and clamped to one binade, ``Y =
@@ -20,7 +20,9 @@ def residual_round(m, en, st, name, res, device, r, live, candidates=None):
     packs ``T`` (a carry out of ``T`` is the next binade's ``2**(precision - 1)``). With
     ``candidates``, a function of ``(t, live)`` returning the live values to carry instead (the
     caller's results for ``up`` 0 and 1, worked out beside the square's tiles), ``t`` is None and
-    the caller only selects.
+    the caller only selects; ``finish``, a function of ``live`` returning the live values to carry
+    on, completes them beside the product's tiles (a register later at least: the upper half of a
+    long increment).
     """
     p, shift = res.precision, res.r_bits - res.precision
     top = r[shift:]
@@ -32,6 +34,8 @@ def residual_round(m, en, st, name, res, device, r, live, candidates=None):
         live = candidates(live.pop("t"), live)
     live = staged_product(m, st, en, name, "residual_square", live, y, y, 0, 2 * len(y), res.row_bits, device)
     square = live.pop("residual_square")
+    if finish is not None:
+        live = finish(live)
     live = staged_product(m, st, en, name, "residual_product", live, square, live["mr"], 0, res.low_bits,
                           res.row_bits, device, low_bits=res.low_bits)
     up = live.pop("residual_product")[-1]

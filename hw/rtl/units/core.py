@@ -7,7 +7,7 @@ from hw.rtl.blocks.seed import POLY_CUTS, LutSeed, MagicSeed, PolySeed, poly_cut
 __all__ = ["rsqrt_core"]
 
 
-def rsqrt_core(m, en, st, config, dp, name, exp, sig, live, candidates=None):
+def rsqrt_core(m, en, st, config, dp, name, exp, sig, live, candidates=None, finish=None):
     """Range reduction, seed and Newton stages of the operand ``sig * 2**(exp - frac_bits)``.
 
     ``live`` holds the side-band values carried through the core's cuts (``seed`` and three to six
@@ -16,7 +16,7 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live, candidates=None):
     that ``1/sqrt(operand) ~= r / 2**r_bits * 2**-k``. With the exact decision
     (``dp.residual``), ``r`` is ``T`` (``precision`` fraction bits) and ``live["up"]`` the bit to
     add at its last place for the correctly rounded result; with ``candidates`` as well, ``r`` is
-    None and ``live`` holds what ``candidates`` made of ``T``
+    None and ``live`` holds what ``candidates`` (and ``finish``) made of ``T``
     (:func:`~hw.rtl.blocks.residual.residual_round`).
     """
     reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
@@ -50,7 +50,7 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live, candidates=None):
         live = st.cut_each(steps, live)
         r, live["mr"], r_bits = stage.r_next, stage.mr_next, dp.work_bits
     if dp.residual is not None:
-        r, up, live = residual_round(m, en, st, name, dp.residual, dp.device, r, live, candidates)
+        r, up, live = residual_round(m, en, st, name, dp.residual, dp.device, r, live, candidates, finish)
         live["up"], r_bits = up, dp.residual.precision
     del live["mr"]
     return r, r_bits, live

@@ -62,12 +62,15 @@ class RsqrtUnit(StreamUnit):
     def _decided_words(self, m, name):
         """The two candidate words of the correctly rounded result ``(T + up) / 2**precision *
         2**-k`` (``T`` in one binade, ``up`` from the exact decision), as
-        :func:`~hw.rtl.blocks.residual.residual_round`'s ``candidates``: ``T``'s fraction below the
-        biased exponent, and that plus one, whose carry out of the significand is the next binade
-        (out of the largest binade: exactly +inf's word); +inf where the exponent is beyond the
-        largest already (formats whose results can exceed the largest finite number). Both are
-        worked out beside the decision's products, so that the decision only selects."""
+        :func:`~hw.rtl.blocks.residual.residual_round`'s ``candidates`` and ``finish``: ``T``'s
+        fraction below the biased exponent, and that plus one, whose carry out of the significand
+        is the next binade (out of the largest binade: exactly +inf's word); +inf where the
+        exponent is beyond the largest already (formats whose results can exceed the largest
+        finite number). The increment is two carry chains of half the word a register apart: the
+        lower half beside the decision's square, the upper half and the lower one's carry beside
+        its product, so that the decision only selects."""
         fmt = self.config.format
+        half = (fmt.width - 1) // 2
 
         def words(t, live):
             live = dict(live)
@@ -75,8 +78,17 @@ class RsqrtUnit(StreamUnit):
             m.d.comb += biased.eq(fmt.bias - 1 - live.pop("k"))
             word = Cat(t[:fmt.man_bits], biased[:fmt.exp_bits])
             beyond = biased >= fmt.exp_max_field
-            return {**live, "word": Mux(beyond, fmt.inf, word), "word_up": Mux(beyond, fmt.inf, word + 1)}
-        return words
+            low = Signal(half + 1, name=f"{name}_word_low")
+            m.d.comb += low.eq(word[:half] + 1)
+            return {**live, "word": Mux(beyond, fmt.inf, word), "beyond": beyond, "word_low": low,
+                    "word_high": word[half:]}
+
+        def finish(live):
+            live = dict(live)
+            low, high = live.pop("word_low"), live.pop("word_high")
+            up = Cat(low[:half], high + low[half])
+            return {**live, "word_up": Mux(live.pop("beyond"), fmt.inf, up)}
+        return words, finish
 
     def _lane(self, m, en, lane, st):
         config, dp, fmt = self.config, self.dp, self.config.format
@@ -89,7 +101,7 @@ class RsqrtUnit(StreamUnit):
         decided = config.is_float and dp.residual is not None
         r, _, live = rsqrt_core(m, en, st, config, dp, name, live["exp"], live["sig"],
                                 {"sign": live["sign"], "cls": live["cls"]},
-                                self._decided_words(m, name) if decided else None)
+                                *(self._decided_words(m, name) if decided else ()))
         sign, cls = live["sign"], live["cls"]
 
         if config.is_float:
