@@ -53,15 +53,12 @@ TB_MODULE = "sim.stream_tb"
 JOB_ENV = "RSQRT_SIM_JOB"
 BUILD_DIR_ENV = "RSQRT_SIM_BUILD_DIR"
 KEEP_ENV = "RSQRT_SIM_KEEP"  # set to 1 to keep every run directory (logs, npy files)
-# -Wno-fatal: lint warnings of generated code must not stop the build. -O0: the C++ compiler's
-# time, not the simulation's, dominates a co-simulation here. Measured on this 2-core machine: a
-# 16-bit activation's model builds in 2-3 s instead of 10-13 s with Verilator's default -Os, and
-# its exhaustive test (every input, with stalls) takes 10-23 s instead of 15-29 s although the
-# model runs slower; the FP32 FMA's 100,000 triples 33 s instead of 45 s; a 1 MB netlist (FP32
-# backward) builds in under a minute instead of 3-5. The long sweeps (sim.exhaustive) compile
-# their own optimized harness.
-VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "0", "--x-initial", "0",
-                  "-CFLAGS", "-O0")
+# -Wno-fatal: lint warnings of generated code must not stop the build.
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "0", "--x-initial", "0")
+# Netlists larger than this compile their model without optimization: g++ -Os takes 3-5 minutes
+# on a 1 MB netlist (FP32 backward), -O0 under one, and the model then runs about half as fast.
+LARGE_NETLIST_BYTES = 250_000
+LARGE_NETLIST_ARGS = ("-CFLAGS", "-O0")
 ICARUS_ARGS = ()
 LOG_TAIL = 60
 
@@ -212,6 +209,8 @@ def _build_cached(text, top, simulator, quiet=True, runtime_objects=()):
 
     Returns ``(build_dir, seconds)``, ``seconds`` 0.0 if the cached build was reused."""
     args = VERILATOR_ARGS if simulator == "verilator" else ICARUS_ARGS
+    if simulator == "verilator" and len(text) > LARGE_NETLIST_BYTES:
+        args = args + LARGE_NETLIST_ARGS
     key = _build_key(simulator, text, top, args)
     build_dir = cache_root() / f"{top}-{simulator}-{key}"
     stamp = build_dir / ".complete"
