@@ -133,12 +133,14 @@ def _source_digest():
 
 @functools.lru_cache(maxsize=None)
 def _backward_table(key):
-    """Raw results (int16) of the backward unit for every raw 16-bit ``x`` and every significand of
-    a grad at the exponent :func:`_table_exponent`, indexed ``x << man_bits | significand``;
-    entries that are not normal numbers at least one binade above the smallest (where rounding
-    could have depended on the exponent) are ``+0``, which :func:`_backward_by_table` never
-    uses. Built from the golden model on first use (BF16: 2**23 pairs, a few seconds; FP16:
-    2**26, about half a minute) and kept in :func:`_cache_dir`."""
+    """The backward unit's results for every raw 16-bit ``x`` and every significand of a grad at
+    the exponent :func:`_table_exponent`, indexed ``x << man_bits | significand``, as int16
+    offsets: a result's raw bits less that exponent's field (``E0 << man_bits``), so that adding a
+    grad's exponent field gives the result at that grad. Results that are not normal numbers at
+    least one binade above the smallest (where rounding could have depended on the exponent) are
+    ``-32768``, which no finite grad lifts into the range :func:`_backward_by_table` accepts.
+    Built from the golden model on first use (BF16: 2**23 pairs, a few seconds; FP16: 2**26,
+    about half a minute) and kept in :func:`_cache_dir`."""
     config = _backward_config(key)
     fmt, man = config.format, config.format.man_bits
     path = _cache_dir() / f"{config.name}-{_source_digest()}.npy"
@@ -147,15 +149,15 @@ def _backward_table(key):
     except (OSError, ValueError):
         pass
     grads = (np.uint64(_table_exponent(fmt)) << np.uint64(man)) | np.arange(1 << man, dtype=np.uint64)
-    table = np.empty(1 << (16 + man), dtype=np.uint16)
+    table = np.empty(1 << (16 + man), dtype=np.int16)
     step = max(1, (1 << 20) >> man)                       # x values per block: 2**20 pairs
     for start in range(0, 1 << 16, step):
         x = np.repeat(np.arange(start, start + step, dtype=np.uint64), 1 << man)
         y, _ = _evaluate(config, x=x, grad=np.tile(grads, step))
         field = (y >> np.uint64(man)) & np.uint64((1 << fmt.exp_bits) - 1)
         usable = (field >= 2) & (field < (1 << fmt.exp_bits) - 1)
-        table[start << man:(start + step) << man] = np.where(usable, y, np.uint64(0))
-    table = table.view(np.int16)
+        offset = y.astype(np.int64) - (_table_exponent(fmt) << man)
+        table[start << man:(start + step) << man] = np.where(usable, offset, -1 << 15)
     try:                                                   # atomically: a reader never sees half
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as handle:
@@ -180,22 +182,24 @@ def _table_exponent(fmt):
 
 def _backward_by_table(key, x, grad):
     """Raw backward results (int16) of ``x``, ``grad`` (1-D tensors of the format's torch dtype)
-    through the table, with a mask of the elements it decides. A table entry is the result for
-    grad's significand at the table's exponent; with grad's exponent added to its exponent field
-    and grad's sign to its sign it is the result wherever grad is finite and the result's
-    exponent field lies between 2 and the largest finite one: there rounding depends on the
-    significands alone (a ``+0`` entry, exponent field 0, never qualifies). The rest goes to the
-    golden model. Integer operations only, one gather."""
+    through the table, and a mask of the elements it decides (None if it decides all). A table
+    entry plus grad's exponent field, with grad's sign, is the result wherever grad is finite and
+    that sum's exponent field lies between 2 and the largest finite one: there rounding depends on
+    the significands alone (for a finite grad the sum cannot leave int16). Whether every element
+    qualifies is known from three reductions; the mask is formed only where some do not."""
     fmt = _config(key).format
-    man, top = fmt.man_bits, (1 << fmt.exp_bits) - 1
-    gb = grad.view(torch.int16).to(torch.int32)                      # sign-extended
-    index = (_raw16(x) << man) | (gb & ((1 << man) - 1))
-    entry = torch.index_select(_backward_entries(key, x.device), 0, index).to(torch.int32)
-    shift = ((gb >> man) & top) - _table_exponent(fmt)
-    field = ((entry >> man) & top) + shift
-    ok = (field >= 2) & (field < top) & (shift < top - _table_exponent(fmt))
-    y = (entry + (shift << man)) ^ ((gb >> 15) << 15)               # sign-extended: stays in int16
-    return y.to(torch.int16), ok
+    man, top = fmt.man_bits, ((1 << fmt.exp_bits) - 1) << fmt.man_bits
+    gb = grad.view(torch.int16)
+    index = ((x.view(torch.int16).to(torch.int32) << man) & ((1 << (16 + man)) - 1)) | (gb & ((1 << man) - 1))
+    exponent = gb & top
+    magnitude = torch.index_select(_backward_entries(key, x.device), 0, index) + exponent
+    y = magnitude | (gb & -(1 << 15))
+    if magnitude.numel() == 0:
+        return y, None
+    low, high = torch.aminmax(magnitude)
+    if int(low) >= 2 << man and int(high) < top and int(exponent.max()) < top:
+        return y, None
+    return y, (magnitude >= 2 << man) & (magnitude < top) & (exponent < top)
 
 
 def _native(fmt, *tensors):
@@ -236,7 +240,7 @@ def _backward(grad: torch.Tensor, x: torch.Tensor, key: str) -> torch.Tensor:
         return torch.where(x.detach().to(dtype) > 0, g, torch.zeros_like(g)).to(x.dtype)
     if dtype is not None:
         out, ok = _backward_by_table(key, x.detach().to(dtype).reshape(-1), grad.detach().to(dtype).reshape(-1))
-        if not bool(ok.all()):
+        if ok is not None:
             rest = torch.nonzero(~ok).reshape(-1)
             y, _ = _evaluate(backward, x=_to_bits(fmt, x.reshape(-1)[rest]), grad=_to_bits(fmt, grad.reshape(-1)[rest]))
             out[rest] = torch.from_numpy(y.astype(np.uint16).view(np.int16)).to(out.device)

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from golden.eval import evaluate                                         # noqa: E402
-from golden.nn import FUNCTIONS, HardwareActivation, _backward, _forward    # noqa: E402
+from golden.nn import FUNCTIONS, HardwareActivation, _backward, _backward_by_table, _forward  # noqa: E402
 from golden.reference import decode_float                                 # noqa: E402
 
 MAGIC = [dict(seed="magic", newton=0), dict(seed="magic", newton=1)]
@@ -170,6 +170,26 @@ def test_backward_table_matches_the_twins(function, name):
     for dtype in (torch.float32, torch.bfloat16 if name == "bf16" else torch.float16):
         got = _backward(_values(fmt, grad).to(dtype), _values(fmt, x).to(dtype), act.key)
         np.testing.assert_array_equal(got.double().numpy(), want)
+
+
+@pytest.mark.parametrize("name", ["bf16", "fp16"])
+def test_backward_table_special_grads_among_ordinary_ones(name):
+    """Infinite and NaN grads among ordinary (x, grad) pairs that the table decides: the table's
+    quick check of a whole batch must not let them through."""
+    act = HardwareActivation("isru", name)
+    dtype = torch.bfloat16 if name == "bf16" else torch.float16
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(4096, generator=generator).to(dtype)
+    grad = (torch.rand(4096, generator=generator) + 0.5).to(dtype)      # no result near the subnormals
+    special = [7, 100, 2000]
+    x[special] = 3.0                                # f'(x) about 0.03: the sum stays below the top
+    grad[special] = torch.tensor([float("inf"), -float("inf"), float("nan")], dtype=dtype)
+    raw = {name: t.view(torch.int16).numpy().astype(np.uint16).astype(np.uint64) for name, t in (("x", x), ("g", grad))}
+    want = _golden(act.backward_config, raw["x"], raw["g"])
+    np.testing.assert_array_equal(_backward(grad, x, act.key).double().numpy(), want)
+    ordinary = slice(0, special[0])                 # a batch the table decides whole
+    assert _backward_by_table(act.key, x[ordinary], grad[ordinary])[1] is None
+    np.testing.assert_array_equal(_backward(grad[ordinary], x[ordinary], act.key).double().numpy(), want[ordinary])
 
 
 def test_backward_table_cache(tmp_path, monkeypatch):
