@@ -6,7 +6,7 @@ significands) and the :class:`~hw.spec.datapath.Datapath` that sizes them.
 import numpy as np
 
 from hw.spec.classes import Cls
-from hw.spec.intmath import bit_length, mul_shr, round_shift
+from hw.spec.intmath import bit_length, lookup, mul_shr, round_shift
 from hw.spec.seeds import poly_seed, table_index
 
 __all__ = ["float_fields", "unpack_float", "unpack_fixed", "range_reduce", "seed_lut", "seed_poly", "seed_magic",
@@ -72,7 +72,7 @@ def range_reduce(dp, exp, sig):
 
 def _table_entry(config, dp, parity, sig):
     """The seed table's entry for the parity and the top ``table_bits - 1`` fraction bits."""
-    return np.asarray(dp.table, dtype=np.uint64)[table_index(config.table_bits, dp.frac_bits, parity, sig)]
+    return lookup(np.asarray(dp.table, dtype=np.uint64), table_index(config.table_bits, dp.frac_bits, parity, sig))
 
 
 def seed_lut(config, dp, parity, sig):

@@ -8,8 +8,10 @@ Forward: ``x`` (any float dtype, any shape, any device) is rounded once (nearest
 unit's format, then the forward unit's result is returned exactly. Backward: ``grad_out`` is
 rounded to the format and the backward unit's result ``grad_out * f'(x)`` (one rounding) is
 returned. The arithmetic is the golden model's (:func:`golden.eval.evaluate`), not a copy: the
-NumPy twins run on the tensor's values (on the CPU, in cache-sized blocks on
-``torch.get_num_threads()`` threads), and for the 16-bit formats the forward pass
+twins run on the tensor's values (on the CPU, in blocks on ``torch.get_num_threads()`` threads),
+as the program :mod:`golden.compiled` records from them and compiles (checked against them on
+first use; where no C compiler is found, the NumPy twins themselves), and for the 16-bit formats
+the forward pass
 looks its results up in a table of all 65,536 of them built from the same twins (on the tensor's
 device); the backward pass too, from a table of the backward unit's results for every ``x`` and
 every grad significand at one grad exponent (built from the twins on first use: BF16 4 s, FP16
@@ -42,6 +44,7 @@ from hw.spec.config import Config
 from hw.spec.formats import FloatFormat
 from hw.spec.functions import REGISTRY, Family
 from hw.spec.paths import cache_dir, source_digest
+from .compiled import compiled_twin
 from .eval import evaluate
 from .reference import decode_float
 from .reference_float64 import round_float64
@@ -74,7 +77,11 @@ def _backward_config(key):
 
 
 def _evaluate(config, **operands):
-    """The golden twins on raw operand arrays, on as many threads as torch uses."""
+    """The golden twins on raw operand arrays, on as many threads as torch uses: their compiled
+    program (:mod:`golden.compiled`) where one can be built, else the NumPy twins themselves."""
+    program = compiled_twin(config)
+    if program is not None:
+        return program(workers=torch.get_num_threads(), **operands)
     return evaluate(config, workers=torch.get_num_threads(), **operands)
 
 

@@ -61,6 +61,8 @@ class Datapath:
     significand_row_bits: int  # ... in the products with the significand of x or grad ("product", "cube")
     subnormal_x_passes: bool  # forward float activations: a subnormal x is the result itself
     residual: object      # rounding "residual": the exact decision's widths (hw.spec.residual), else None
+    decided_word_bits: int  # a float rsqrt with the exact decision: bits of the two packed words
+    #                         (T and T + 1 at the result's last place) it selects between; else 0
     device: Device        # the device model whose DSP tiles the products use
 
     @property
@@ -359,4 +361,6 @@ def datapath(config) -> Datapath:
                     significand_row_bits=ROWS_ONLY if _significand_rows(config) else _row_bits(config),
                     subnormal_x_passes=subnormal_x_passes(config), device=config.device_model,
                     residual=residual(config.result_bits, work_bits, frac, config.device_model)
-                    if config.rounding == "residual" else None)
+                    if config.rounding == "residual" else None,
+                    decided_word_bits=config.format.width - 1
+                    if config.rounding == "residual" and config.is_float else 0)

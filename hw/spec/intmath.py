@@ -1,7 +1,7 @@
 """Exact integer helpers on NumPy arrays (vectorized, no per-element Python)."""
 import numpy as np
 
-__all__ = ["mul_shr", "bit_length", "round_shift"]
+__all__ = ["mul_shr", "bit_length", "round_shift", "lookup"]
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -92,3 +92,11 @@ def round_shift(value, shift):
     rest = np.where(shift >= 64, value, value & ((one << safe) - one))
     up = (shift >= 1) & (shift < 64) & ((rest > half) | ((rest == half) & ((kept & one) == one)))
     return kept + up.astype(np.uint64)
+
+
+def lookup(table, index):
+    """``table[index]``: the entries of the 1-D integer array ``table`` at the integer array
+    ``index``. An index that is not a NumPy value (a traced one, :mod:`golden.compiled`) looks
+    itself up through its ``lookup_in`` method."""
+    look = getattr(index, "lookup_in", None)
+    return look(table) if look is not None else np.asarray(table).take(index)

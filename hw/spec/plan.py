@@ -173,7 +173,7 @@ def _core_cuts(config, dp):
         cuts += _newton(device, index, r_bits, dp)
         r_bits = dp.work_bits
     if dp.residual is not None:
-        cuts += _residual_cuts(device, dp.residual, config.format.width - 1 if config.is_float else 0)
+        cuts += _residual_cuts(device, dp.residual, dp.decided_word_bits)
     return cuts
 
 

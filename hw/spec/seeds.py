@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from .intmath import mul_shr
+from .intmath import lookup, mul_shr
 
 __all__ = ["table_index", "poly_seed", "parabolas", "pack_parabolas", "fit_quad", "merge_quad", "quad_value", "fewest_quad"]
 
@@ -33,10 +33,10 @@ def poly_seed(seed, table_bits, fields, parity, sig):
     c0, c1, c2 = _coefficients(fields.table, fields.slope_width, fields.curve_width if seed == "quad" else 0)
     index = table_index(table_bits, fields.frac_bits, parity, sig)
     u = sig & U((1 << fields.poly_u_bits) - 1)
-    r0 = c0.take(index) - mul_shr(c1.take(index), u, fields.poly_u_bits)
+    r0 = lookup(c0, index) - mul_shr(lookup(c1, index), u, fields.poly_u_bits)
     if seed == "quad":
         ut = u >> U(fields.poly_u_bits - fields.square_bits)
-        r0 = r0 + mul_shr(c2.take(index), mul_shr(ut, ut, fields.square_bits), fields.square_bits)
+        r0 = r0 + mul_shr(lookup(c2, index), mul_shr(ut, ut, fields.square_bits), fields.square_bits)
     return r0
 
 

@@ -98,7 +98,7 @@ class RsqrtUnit(StreamUnit):
         m.d.comb += [unpack.bits.eq(self.i.payload.x[lane]), unpack.en.eq(en)]
         live = st.cut("unpack", {port: getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")})
 
-        decided = config.is_float and dp.residual is not None
+        decided = dp.decided_word_bits > 0
         r, _, live = rsqrt_core(m, en, st, config, dp, name, live["exp"], live["sig"],
                                 {"sign": live["sign"], "cls": live["cls"]},
                                 *(self._decided_words(m, name) if decided else ()))
