@@ -4,8 +4,9 @@ import warnings
 import numpy as np
 import pytest
 
-from golden import compiled
-from golden.compiled import Sym, TraceError, compile_function, compiled_twin, trace
+from golden.trace import Graph
+from golden.compiled import compile_function, compiled_twin, trace
+from golden.trace import Sym, TraceError
 from golden.eval import evaluate
 from hw.spec.config import Config
 from hw.spec.functions import REGISTRY
@@ -98,7 +99,7 @@ def test_compiled_integer_semantics_are_numpy_s():
 
 
 def test_a_python_branch_on_a_traced_value_is_refused():
-    graph = compiled._Graph()
+    graph = Graph()
     x = graph.input("x")
     with pytest.raises(TraceError, match="Python branch"):
         bool(x > 3)
@@ -109,7 +110,7 @@ def test_a_python_branch_on_a_traced_value_is_refused():
 def test_bounds_pick_the_general_algorithm():
     """A value the trace cannot bound answers max() with its type's largest value, so that
     mul_shr takes its 128-bit path; a masked one with the mask."""
-    graph = compiled._Graph()
+    graph = Graph()
     x = graph.input("x")
     assert x.max() == (1 << 64) - 1 and x.min() == 0
     assert (x & np.uint64(0xFFFF)).max() == 0xFFFF

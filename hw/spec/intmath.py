@@ -17,8 +17,13 @@ def mul_shr(a, b, shift):
     The 128-bit product is formed from 32-bit limbs, so any product width up to 128 bits is exact;
     where every product fits 64 bits (by the operands' largest values) it is formed directly, where
     the narrower operand leaves room, from two products, and a product by a scalar power of two
-    is a shift.
+    is a shift. An operand that is not a NumPy value but has a ``traced_mul_shr`` method (a
+    recorded one, :mod:`golden.trace`) returns ``traced_mul_shr(a, b, shift)`` instead.
     """
+    for operand in (a, b):              # a traced operand (golden.trace) records the product whole
+        traced = getattr(operand, "traced_mul_shr", None)
+        if traced is not None:
+            return traced(a, b, shift)
     a, b = _u64(a), _u64(b)
     if b.ndim == 0 and a.ndim != 0:
         a, b = b, a
