@@ -80,7 +80,7 @@ class _Writer:
     def expr(self, node):
         op, args = node.op, node.args
         if op == "input":
-            return f"in_{node.attr}[i]"
+            return f"((uint64_t)in_{node.attr}[i])"
         if op == "cast":
             return _convert(f"v{args[0].id}", args[0].dtype, node.dtype)
         if op == "view":
@@ -130,13 +130,14 @@ class _Writer:
         if op in ("maximum", "minimum"):
             pick = ">=" if op == "maximum" else "<="
             return f"(({refs[0]}) {pick} ({refs[1]}) ? ({refs[0]}) : ({refs[1]}))"
-        if op == "left_shift":
+        if op in ("left_shift", "right_shift"):
             a, b = refs
-            return f"((uint64_t)({b}) < {width} ? ({out})((uint64_t)({a}) << ({b})) : ({out})0)"
-        if op == "right_shift":
-            a, b = refs
-            low = f"(({a}) < 0 ? ({out})-1 : ({out})0)" if kind == "i" else f"({out})0"
-            return f"((uint64_t)({b}) < {width} ? ({out})(({a}) >> ({b})) : {low})"
+            shifted = f"({out})((uint64_t)({a}) << ({b}))" if op == "left_shift" else f"({out})(({a}) >> ({b}))"
+            amount = args[1].bounds
+            if amount is not None and 0 <= amount[0] and amount[1] < width:   # within the width: no test
+                return f"({shifted})"
+            low = f"(({a}) < 0 ? ({out})-1 : ({out})0)" if kind == "i" and op == "right_shift" else f"({out})0"
+            return f"((uint64_t)({b}) < {width} ? {shifted} : {low})"
         if op == "invert":
             return f"(({out})~({refs[0]}))"
         if op == "negative":
@@ -158,7 +159,7 @@ class _Writer:
             return f"((uint8_t)({negative} ? {int(outcome)} : ((uint64_t)({a}) {symbol} (uint64_t)({b}))))"
         return f"((uint8_t)({a} {symbol} {b}))"
 
-    def text(self, outputs):
+    def text(self, outputs, in_dtype):
         graph = self.graph
         lines = ["#include <stdint.h>", "#include <string.h>", "#include <math.h>", ""]
         views = {(n.args[0].dtype, n.dtype) for n in graph.nodes if n.op == "view"}
@@ -169,7 +170,7 @@ class _Writer:
         for index, table in enumerate(graph.tables):
             values = ", ".join(_literal(int(v), table.dtype) for v in table)
             lines.append(f"static const {_ctype(table.dtype)} table{index}[{table.size}] = {{{values}}};")
-        params = ["int64_t n"] + [f"const uint64_t *in_{node.attr}" for node in graph.inputs]
+        params = ["int64_t n"] + [f"const {_ctype(in_dtype)} *in_{node.attr}" for node in graph.inputs]
         params += [f"{_ctype(dtype)} *out{k}" for k, (_, dtype) in enumerate(outputs)]
         lines += ["", f"void run({', '.join(params)})", "{", "    for (int64_t i = 0; i < n; i++) {"]
         used = self._used(outputs)
@@ -192,10 +193,11 @@ class _Writer:
         return used
 
 
-def c_text(graph, outputs):
+def c_text(graph, outputs, in_dtype=np.uint64):
     """The C text of a recorded program (:func:`golden.trace.record`): ``void run(n, inputs...,
-    outputs...)`` over ``n`` elements."""
-    return _Writer(graph).text(outputs)
+    outputs...)`` over ``n`` elements, the inputs unsigned integers of ``in_dtype`` (widened to
+    uint64, as the recording's operands), each output ``(value, dtype)`` cast to its dtype."""
+    return _Writer(graph).text(outputs, np.dtype(in_dtype))
 
 
 def _compiler():
@@ -231,16 +233,17 @@ def build(text):
 
 class Program:
     """A recorded elementwise program, compiled: ``program(workers=1, **operands)`` returns its
-    outputs, each shaped like the operands (converted to uint64 first), computed in blocks of
-    ``block`` elements on ``workers`` threads (the compiled loop runs without the GIL)."""
+    outputs (of ``out_dtypes``), each shaped like the operands (cast to ``in_dtype`` first, no copy
+    where they are of it), computed in blocks of ``block`` elements on ``workers`` threads (the
+    compiled loop runs without the GIL)."""
 
-    def __init__(self, library, names, out_dtypes):
-        self.names, self.out_dtypes = names, out_dtypes
+    def __init__(self, library, names, out_dtypes, in_dtype=np.uint64):
+        self.names, self.out_dtypes, self.in_dtype = names, out_dtypes, np.dtype(in_dtype)
         self.function = library.run
         self.function.restype = None
 
     def __call__(self, workers=1, block=BLOCK, **operands):
-        given = [np.ascontiguousarray(np.asarray(operands[name]).astype(np.uint64, copy=False))
+        given = [np.ascontiguousarray(np.asarray(operands[name]).astype(self.in_dtype, copy=False))
                  for name in self.names]
         shape = given[0].shape
         flat = [g.reshape(-1) for g in given]

@@ -26,11 +26,15 @@ __all__ = ["compiled_twin", "compile_function", "CompiledTwin", "trace"]
 
 
 def trace(config):
-    """``config``'s twin recorded: ``(C text, the outputs' dtypes, the operand names)``."""
+    """``config``'s twin recorded: ``(C text, the outputs' dtypes, the operand names)``. The
+    program reads operands of :func:`golden.eval.out_dtype` of the format's width and writes the
+    result in that of the output's (the casts :func:`golden.eval.evaluate` makes), a flag as bool."""
     names = list(config.operands)
     function = twin(config)
     graph, outputs = record(lambda **operands: function(config, **operands), names)
-    return c_text(graph, outputs), [dtype for _, dtype in outputs], names
+    outputs = [(value, np.dtype(out_dtype(config.out_width)) if k == 0 else np.dtype(bool))
+               for k, (value, _) in enumerate(outputs)]
+    return c_text(graph, outputs, out_dtype(config.format.width)), [dtype for _, dtype in outputs], names
 
 
 def compile_function(function, names):
@@ -46,13 +50,12 @@ class CompiledTwin(Program):
 
     def __init__(self, config):
         text, dtypes, names = trace(config)
-        super().__init__(build(text), names, dtypes)
+        super().__init__(build(text), names, dtypes, out_dtype(config.format.width))
         self.config = config
 
     def __call__(self, workers=1, block=BLOCK, **operands):
         outs = super().__call__(workers, block, **operands)
-        y = outs[0].astype(out_dtype(self.config.out_width))
-        return y, (outs[1].astype(bool) if len(outs) > 1 else None)
+        return outs[0], (outs[1] if len(outs) > 1 else None)
 
 
 def _probes(config, names):

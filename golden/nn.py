@@ -90,10 +90,10 @@ def _is_binary32(fmt):
 
 
 def _to_bits(fmt, t):
-    """Raw bits (uint64, NumPy) of tensor ``t`` rounded once to float format ``fmt`` (a float32
-    tensor in FP32: its own bits)."""
+    """Raw bits (NumPy) of tensor ``t`` rounded once to float format ``fmt`` (a float32 tensor in
+    FP32: its own bits, uint32, without a copy)."""
     if _is_binary32(fmt) and t.dtype == torch.float32:
-        return t.detach().to("cpu").contiguous().numpy().view(np.uint32).astype(np.uint64)
+        return t.detach().to("cpu").contiguous().numpy().view(np.uint32)
     return round_float64(fmt, t.detach().to("cpu", torch.float64).numpy())
 
 
@@ -242,6 +242,8 @@ def _backward(grad: torch.Tensor, x: torch.Tensor, key: str) -> torch.Tensor:
     grad = torch.broadcast_to(grad, x.shape)
     backward = _backward_config(key)
     dtype = _native(fmt, x, grad)
+    if backward is None and _is_binary32(fmt) and x.dtype == grad.dtype == torch.float32:
+        dtype = torch.float32                               # FP32 from float32: nothing to round
     if backward is None and dtype is not None:             # ReLU, no rounding but grad's
         g = grad.detach().to(dtype)
         return torch.where(x.detach().to(dtype) > 0, g, torch.zeros_like(g)).to(x.dtype)

@@ -120,8 +120,8 @@ def test_bounds_pick_the_general_algorithm():
 
 def test_trace_gives_c_text():
     text, dtypes, names = trace(Config(function="relu", format="bf16"))
-    assert "void run(int64_t n, const uint64_t *in_x, uint64_t *out0)" in text
-    assert names == ["x"] and [str(d) for d in dtypes] == ["uint64"]
+    assert "void run(int64_t n, const uint16_t *in_x, uint16_t *out0)" in text     # BF16 in and out
+    assert names == ["x"] and [str(d) for d in dtypes] == ["uint16"]
 
 
 def test_without_a_compiler_the_numpy_twin_runs(tmp_path, monkeypatch):
