@@ -14,8 +14,8 @@ first use; where no C compiler is found, the NumPy twins themselves), and for th
 the forward pass
 looks its results up in a table of all 65,536 of them built from the same twins (on the tensor's
 device); the backward pass too, from a table of the backward unit's results for every ``x`` and
-every grad significand at one grad exponent (built from the twins on first use: BF16 4 s, FP16
-about 30 s; kept on disk, see :func:`_cache_dir`), scaled by the grad's power of two wherever the
+every grad significand at one grad exponent (built from the twins on first use: BF16 0.6 s, FP16
+3.3 s compiled; kept on disk, see :func:`_cache_dir`), scaled by the grad's power of two wherever the
 result is normal (elsewhere the twins run). ReLU has no
 backward unit: its gradient is ``grad_out`` (rounded) where ``x > 0``, else
 ``+0``, which involves no rounding.
@@ -146,8 +146,8 @@ def _backward_table(key):
     grad's exponent field gives the result at that grad. Results that are not normal numbers at
     least one binade above the smallest (where rounding could have depended on the exponent) are
     ``-32768``, which no finite grad lifts into the range :func:`_backward_by_table` accepts.
-    Built from the golden model on first use (BF16: 2**23 pairs, a few seconds; FP16: 2**26,
-    about half a minute) and kept in :func:`_cache_dir`."""
+    Built from the golden model on first use (BF16: 2**23 pairs, FP16: 2**26; 0.6 s and 3.3 s
+    with the compiled twins) and kept in :func:`_cache_dir`."""
     config = _backward_config(key)
     fmt, man = config.format, config.format.man_bits
     path = _cache_dir() / f"{config.name}-{_source_digest()}.npy"
