@@ -5,13 +5,14 @@ compiles it).
 Each operation is typed by NumPy's own resolution (``ufunc.resolve_dtypes``; ``np.where``'s result
 type from NumPy itself). Every integer value carries bounds that all inputs respect (interval
 arithmetic over the recorded operations, a type's whole range where wrapping is possible): a
-twin that chooses among equivalent algorithms by an operand's largest value
-(:func:`hw.spec.intmath.mul_shr`, ``round_shift``, ``bit_length``,
-:func:`golden.blocks.round_pack_float`) gets the bound, so the recorded choice is valid for every
-input. Table reads go through :func:`hw.spec.intmath.lookup`, which a symbolic index answers. The
-twins' overflow checks (``np.any`` of a symbolic value) are taken as passed: they never fail on a
-valid configuration. Anything else a twin might do with a symbolic value (a Python branch on it,
-an operation not recorded here) raises :class:`TraceError`.
+twin that chooses among equivalent algorithms by an operand's largest value (``round_shift``,
+``bit_length`` in :mod:`hw.spec.intmath`, :func:`golden.blocks.round_pack_float`) gets the bound,
+so the recorded choice is valid for every input. Two helpers of :mod:`hw.spec.intmath` ask a
+symbolic operand to record them whole: :func:`~hw.spec.intmath.mul_shr` (one exact 128-bit
+product, without its overflow check: the twins never fail it on a valid configuration) and
+:func:`~hw.spec.intmath.lookup` (a table read). Anything else a twin might do with a symbolic
+value (a Python branch on it, ``np.any`` of it, an operation not recorded here) raises
+:class:`TraceError`.
 """
 import threading
 
@@ -300,15 +301,11 @@ def _clip(graph, a, lo, hi, out=None, **kwargs):
     return np.minimum(np.maximum(a, lo), hi)
 
 
-def _any(graph, a, axis=None, out=None, keepdims=False, **kwargs):
-    return False                           # the twins' overflow checks: see the module docstring
-
-
 def _shape(graph, a):
     return (1,)
 
 
-_FUNCTIONS = {"where": _where, "broadcast_to": _broadcast_to, "clip": _clip, "any": _any, "shape": _shape}
+_FUNCTIONS = {"where": _where, "broadcast_to": _broadcast_to, "clip": _clip, "shape": _shape}
 
 
 _TRACE_LOCK = threading.Lock()
