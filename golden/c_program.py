@@ -65,6 +65,18 @@ def _convert(expr, src, dst):
     return f"(({_ctype(dst)})({expr}))"
 
 
+# hw.spec.intmath's helpers, as their NumPy paths compute them for every input.
+_HELPERS = """static inline int64_t bit_length(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
+static inline uint64_t round_shift(uint64_t v, int64_t s)
+{
+    if (s == 0) return v;
+    if (s < 0 || s >= 64) return 0;
+    uint64_t kept = v >> s, rest = v & ((UINT64_C(1) << s) - 1), half = UINT64_C(1) << (s - 1);
+    return kept + (rest > half || (rest == half && (kept & 1)));
+}
+"""
+
+
 class _Writer:
     """C text of a recorded program."""
 
@@ -92,6 +104,10 @@ class _Writer:
             if node.attr >= 128:
                 return "((uint64_t)0)"
             return f"((uint64_t)(((unsigned __int128)({a}) * (unsigned __int128)({b})) >> {node.attr}))"
+        if op == "bit_length":
+            return f"bit_length({self.ref(args[0], np.uint64)})"
+        if op == "round_shift":
+            return f"round_shift({self.ref(args[0], np.uint64)}, {self.ref(args[1], np.int64)})"
         if op == "where":
             return f"(v{args[0].id} ? {self.ref(args[1], node.dtype)} : {self.ref(args[2], node.dtype)})"
         loop = node.attr
@@ -161,7 +177,7 @@ class _Writer:
 
     def text(self, outputs, in_dtype):
         graph = self.graph
-        lines = ["#include <stdint.h>", "#include <string.h>", "#include <math.h>", ""]
+        lines = ["#include <stdint.h>", "#include <string.h>", "#include <math.h>", "", _HELPERS]
         views = {(n.args[0].dtype, n.dtype) for n in graph.nodes if n.op == "view"}
         for src, dst in sorted(views, key=str):
             cdst = _ctype(dst)

@@ -5,12 +5,11 @@ compiles it).
 Each operation is typed by NumPy's own resolution (``ufunc.resolve_dtypes``; ``np.where``'s result
 type from NumPy itself). Every integer value carries bounds that all inputs respect (interval
 arithmetic over the recorded operations, a type's whole range where wrapping is possible): a
-twin that chooses among equivalent algorithms by an operand's largest value (``round_shift``,
-``bit_length`` in :mod:`hw.spec.intmath`, :func:`golden.blocks.round_pack_float`) gets the bound,
-so the recorded choice is valid for every input. Two helpers of :mod:`hw.spec.intmath` ask a
-symbolic operand to record them whole: :func:`~hw.spec.intmath.mul_shr` (one exact 128-bit
-product, without its overflow check: the twins never fail it on a valid configuration) and
-:func:`~hw.spec.intmath.lookup` (a table read). Anything else a twin might do with a symbolic
+twin that chooses among equivalent algorithms by an operand's smallest or largest value (such as
+:func:`golden.blocks.round_pack_float`) gets the bound, so the recorded choice is valid for every input. The helpers of :mod:`hw.spec.intmath` ask a
+symbolic argument to record them whole, each as one operation: ``mul_shr`` (one exact 128-bit
+product, without its overflow check: the twins never fail it on a valid configuration),
+``bit_length``, ``round_shift`` and ``lookup`` (a table read). Anything else a twin might do with a symbolic
 value (a Python branch on it, ``np.any`` of it, an operation not recorded here) raises
 :class:`TraceError`.
 """
@@ -123,22 +122,40 @@ class Sym:
     def copy(self):
         return self
 
-    def traced_mul_shr(self, a, b, shift):
-        """``(a * b) >> shift`` (:func:`hw.spec.intmath.mul_shr`) recorded as one operation: the
-        exact 128-bit product of the uint64 operands, shifted."""
-        ops = [self.graph.operand(np.asarray(v).astype(np.uint64) if not isinstance(v, Sym) else v.astype(np.uint64))
-               for v in (a, b)]
-        (alo, ahi), (blo, bhi) = (o.bounds for o in ops)
-        return Sym(self.graph, "mul_shr", tuple(ops), np.uint64,
-                   _fit(np.dtype(np.uint64), (alo * blo) >> shift, (ahi * bhi) >> shift), attr=shift)
+    def record_helper(self, helper, *args):
+        """A :mod:`hw.spec.intmath` helper with a recorded argument, recorded whole as one
+        operation (exact for every input, as the helper's NumPy paths are)."""
+        graph = self.graph
+        if helper == "mul_shr":                  # the exact 128-bit product, shifted
+            a, b, shift = args
+            ops = [graph.operand(_as_u64(v)) for v in (a, b)]
+            (alo, ahi), (blo, bhi) = (o.bounds for o in ops)
+            return Sym(graph, "mul_shr", tuple(ops), np.uint64,
+                       _fit(np.dtype(np.uint64), (alo * blo) >> shift, (ahi * bhi) >> shift), attr=shift)
+        if helper == "bit_length":
+            value = graph.operand(_as_u64(args[0]))
+            lo, hi = value.bounds
+            return Sym(graph, "bit_length", (value,), np.int64, (int(lo).bit_length(), int(hi).bit_length()))
+        if helper == "round_shift":              # nearest even; shifts below 0 or of 64 or more give 0
+            value, shift = graph.operand(_as_u64(args[0])), graph.operand(_as_i64(args[1]))
+            top = value.bounds[1] if shift.bounds[0] <= 0 else (value.bounds[1] >> shift.bounds[0]) + 1
+            return Sym(graph, "round_shift", (value, shift), np.uint64, _fit(np.dtype(np.uint64), 0, top))
+        if helper == "lookup":
+            table, index = args
+            table = np.ascontiguousarray(table).reshape(-1)
+            if table.dtype.kind not in "iu" or table.size == 0:
+                raise TraceError(f"a table of {table.dtype}")
+            bounds = (int(table.min()), int(table.max()))
+            return Sym(graph, "take", (_as_i64(index),), table.dtype, bounds, attr=graph.table(table))
+        raise TraceError(f"helper {helper}")
 
-    def lookup_in(self, table):
-        """``table[self]`` (:func:`hw.spec.intmath.lookup`)."""
-        table = np.ascontiguousarray(table).reshape(-1)
-        if table.dtype.kind not in "iu" or table.size == 0:
-            raise TraceError(f"a table of {table.dtype}")
-        bounds = (int(table.min()), int(table.max()))
-        return Sym(self.graph, "take", (self.astype(np.int64),), table.dtype, bounds, attr=self.graph.table(table))
+
+def _as_u64(value):
+    return value.astype(np.uint64) if isinstance(value, Sym) else np.asarray(value).astype(np.uint64)
+
+
+def _as_i64(value):
+    return value.astype(np.int64) if isinstance(value, Sym) else np.asarray(value).astype(np.int64)
 
 
 def _binary(name):

@@ -10,6 +10,7 @@ from golden.trace import Sym, TraceError
 from golden.eval import evaluate
 from hw.spec.config import Config
 from hw.spec.functions import REGISTRY
+from hw.spec.intmath import bit_length, mul_shr, round_shift
 
 FUNCTIONS = [name for name in REGISTRY if name != "fma"]
 
@@ -64,7 +65,8 @@ def test_compiled_twin_of_other_configurations(kwargs):
 
 def _integer_semantics(x, y):
     """NumPy's integer corner cases: shifts by the width or more, signed with unsigned
-    comparisons, wrapping, bool arithmetic, casts and views."""
+    comparisons, wrapping, bool arithmetic, casts and views; the helpers of hw.spec.intmath that a
+    recording takes whole, with shifts below 0 and beyond 64."""
     s = x.astype(np.int64) - np.int64(1 << 40)                    # negative and positive
     amount = y & np.uint64(127)                                    # shifts of 0..127
     signed_amount = amount.astype(np.int64) - 32                   # and negative ones
@@ -77,7 +79,10 @@ def _integer_semantics(x, y):
             x * y, s * s, x - y, small + small, small * np.int8(3),
             flag + flag, flag * (y > x), np.where(flag, s, x.astype(np.int64) * 3),
             x.astype(np.float64).view(np.uint64), s.astype(np.float64), flag.view(np.int8) * 2,
-            np.clip(s, -7, 1 << 35), (s >> 3) & np.int64(-1) | (flag.astype(np.int64) << 62))
+            np.clip(s, -7, 1 << 35), (s >> 3) & np.int64(-1) | (flag.astype(np.int64) << 62),
+            round_shift(x, signed_amount), round_shift(x >> np.uint64(1), amount.astype(np.int64)),
+            bit_length(x), bit_length(x >> (y & np.uint64(63))),
+            mul_shr(x & np.uint64((1 << 40) - 1), y & np.uint64((1 << 40) - 1), 20))
 
 
 def test_compiled_integer_semantics_are_numpy_s():

@@ -6,6 +6,16 @@ __all__ = ["mul_shr", "bit_length", "round_shift", "lookup"]
 _MASK32 = np.uint64(0xFFFFFFFF)
 
 
+def _recorded(helper, *args):
+    """The result of ``helper(*args)`` as a recorded operand records it (:mod:`golden.trace`: whole,
+    as one operation), or None where no argument is recorded. Every helper here asks first."""
+    for arg in args:
+        record = getattr(arg, "record_helper", None)
+        if record is not None:
+            return record(helper, *args)
+    return None
+
+
 def _u64(value):
     """``value`` as a uint64 array, without a copy when it is one already."""
     return np.asarray(value).astype(np.uint64, copy=False)
@@ -17,13 +27,11 @@ def mul_shr(a, b, shift):
     The 128-bit product is formed from 32-bit limbs, so any product width up to 128 bits is exact;
     where every product fits 64 bits (by the operands' largest values) it is formed directly, where
     the narrower operand leaves room, from two products, and a product by a scalar power of two
-    is a shift. An operand that is not a NumPy value but has a ``traced_mul_shr`` method (a
-    recorded one, :mod:`golden.trace`) returns ``traced_mul_shr(a, b, shift)`` instead.
+    is a shift.
     """
-    for operand in (a, b):              # a traced operand (golden.trace) records the product whole
-        traced = getattr(operand, "traced_mul_shr", None)
-        if traced is not None:
-            return traced(a, b, shift)
+    recorded = _recorded("mul_shr", a, b, shift)
+    if recorded is not None:
+        return recorded
     a, b = _u64(a), _u64(b)
     if b.ndim == 0 and a.ndim != 0:
         a, b = b, a
@@ -66,6 +74,9 @@ def mul_shr(a, b, shift):
 
 def bit_length(value):
     """Bit length of each element of a non-negative integer array (0 for 0)."""
+    recorded = _recorded("bit_length", value)
+    if recorded is not None:
+        return recorded
     value = _u64(value)
     # The float64 conversion's exponent field: exact below 2**53, else possibly rounded up to the
     # next power of two (2**64 at most), which the check below takes back. (np.frexp gives the
@@ -81,8 +92,12 @@ def bit_length(value):
 def round_shift(value, shift):
     """Round ``value / 2**shift`` to nearest, ties to even; ``shift`` is a non-negative array.
 
-    Shifts of 64 or more give 0 (the value is below half the step, as callers guarantee).
+    Shifts of 64 or more give 0 (the value is below half the step, as callers guarantee), and so
+    do negative ones.
     """
+    recorded = _recorded("round_shift", value, shift)
+    if recorded is not None:
+        return recorded
     value = _u64(value)
     shift = np.asarray(shift).astype(np.int64, copy=False)
     shift = np.broadcast_to(shift, value.shape)
@@ -101,7 +116,6 @@ def round_shift(value, shift):
 
 def lookup(table, index):
     """``table[index]``: the entries of the 1-D integer array ``table`` at the integer array
-    ``index``. An index that is not a NumPy value (a traced one, :mod:`golden.compiled`) looks
-    itself up through its ``lookup_in`` method."""
-    look = getattr(index, "lookup_in", None)
-    return look(table) if look is not None else np.asarray(table).take(index)
+    ``index``."""
+    recorded = _recorded("lookup", table, index)
+    return recorded if recorded is not None else np.asarray(table).take(index)
