@@ -3,7 +3,10 @@
 Each recorded operation becomes one C statement per element with NumPy's semantics spelt out:
 integer arithmetic wraps (computed in ``uint64_t``), shifts by the type's width or more give 0
 (-1 for a negative signed value shifted right), signed and unsigned values compare exactly, a
-boolean's ``+`` is ``or``; casts and views are C conversions and ``memcpy``. The library is kept
+boolean's ``+`` is ``or``; casts and views are C conversions and ``memcpy``; the helpers recorded
+whole are C functions with the results of their NumPy paths (``mul_shr`` one 128-bit product,
+``bit_length``, ``round_shift``, a table read). Shifts whose amount the bounds keep inside the
+width need no test. The library is kept
 in ``<cache>/compiled`` (:func:`hw.spec.paths.cache_dir`), keyed by a digest of the C text and the
 compiler flags.
 """
