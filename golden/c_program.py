@@ -16,12 +16,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from hw.spec.paths import cache_dir
-from .blocked import BLOCK
+from .blocked import BLOCK, each_block
 from .trace import ARITHMETIC, BITWISE, COMPARE, LOGICAL, Sym, TraceError
 
 __all__ = ["c_text", "build", "Program"]
@@ -52,6 +51,19 @@ def _literal(value, dtype):
     if number in (float("inf"), float("-inf")):
         return "INFINITY" if number > 0 else "(-INFINITY)"
     return f"(({_ctype(dtype)}){number.hex()})"
+
+
+def _shift(node, op, refs, out, dtype):
+    """A shift with NumPy's result for amounts beyond the width (0, or -1 for a negative value
+    shifted right); no test where the amount's bounds keep it inside the width."""
+    a, b = refs
+    width = dtype.itemsize * 8
+    shifted = f"({out})((uint64_t)({a}) << ({b}))" if op == "left_shift" else f"({out})(({a}) >> ({b}))"
+    amount = node.args[1].bounds
+    if amount is not None and 0 <= amount[0] and amount[1] < width:
+        return f"({shifted})"
+    low = f"(({a}) < 0 ? ({out})-1 : ({out})0)" if dtype.kind == "i" and op == "right_shift" else f"({out})0"
+    return f"((uint64_t)({b}) < {width} ? {shifted} : {low})"
 
 
 def _view_name(src, dst):
@@ -115,33 +127,41 @@ class _Writer:
             return f"(v{args[0].id} ? {self.ref(args[1], node.dtype)} : {self.ref(args[2], node.dtype)})"
         loop = node.attr
         refs = [self.ref(a, t) for a, t in zip(args, loop)]
-        out, kind = _ctype(node.dtype), np.dtype(loop[0]).kind
         if op in COMPARE:
             return self.compare(op, loop, refs)
         if op in LOGICAL:
             return f"((uint8_t)(({refs[0]} != 0) {LOGICAL[op]} ({refs[1]} != 0)))"
         if op == "logical_not":
             return f"((uint8_t)(({refs[0]}) == 0))"
-        if kind == "b":
-            symbol = {"add": "|", "multiply": "&", "maximum": "|", "minimum": "&", **BITWISE}.get(op)
-            if op == "invert":
-                return f"((uint8_t)!({refs[0]}))"
-            if symbol is None:
-                raise TraceError(f"{op} on booleans")
-            return f"((uint8_t)({refs[0]} {symbol} {refs[1]}))"
-        if kind == "f":
-            if op in ARITHMETIC:
-                return f"({refs[0]} {ARITHMETIC[op]} {refs[1]})"
-            if op in ("maximum", "minimum"):
-                pick = ">=" if op == "maximum" else "<="
-                a, b = refs
-                return f"(({a}) != ({a}) ? ({a}) : ({b}) != ({b}) ? ({b}) : ({a}) {pick} ({b}) ? ({a}) : ({b}))"
-            if op == "negative":
-                return f"(-{refs[0]})"
-            if op == "absolute":
-                return f"fabs({refs[0]})"
-            raise TraceError(f"{op} on floats")
-        width = np.dtype(loop[0]).itemsize * 8
+        kind = {"b": self.boolean, "f": self.floating}.get(np.dtype(loop[0]).kind, self.integer)
+        return kind(node, op, refs)
+
+    @staticmethod
+    def boolean(node, op, refs):
+        if op == "invert":
+            return f"((uint8_t)!({refs[0]}))"
+        symbol = {"add": "|", "multiply": "&", "maximum": "|", "minimum": "&", **BITWISE}.get(op)
+        if symbol is None:
+            raise TraceError(f"{op} on booleans")
+        return f"((uint8_t)({refs[0]} {symbol} {refs[1]}))"
+
+    @staticmethod
+    def floating(node, op, refs):
+        if op in ARITHMETIC:
+            return f"({refs[0]} {ARITHMETIC[op]} {refs[1]})"
+        if op in ("maximum", "minimum"):                   # NaN wins, as in NumPy
+            pick = ">=" if op == "maximum" else "<="
+            a, b = refs
+            return f"(({a}) != ({a}) ? ({a}) : ({b}) != ({b}) ? ({b}) : ({a}) {pick} ({b}) ? ({a}) : ({b}))"
+        if op == "negative":
+            return f"(-{refs[0]})"
+        if op == "absolute":
+            return f"fabs({refs[0]})"
+        raise TraceError(f"{op} on floats")
+
+    @staticmethod
+    def integer(node, op, refs):
+        out, loop = _ctype(node.dtype), node.attr
         if op in ARITHMETIC:
             return f"(({out})((uint64_t){refs[0]} {ARITHMETIC[op]} (uint64_t){refs[1]}))"
         if op in BITWISE:
@@ -150,13 +170,7 @@ class _Writer:
             pick = ">=" if op == "maximum" else "<="
             return f"(({refs[0]}) {pick} ({refs[1]}) ? ({refs[0]}) : ({refs[1]}))"
         if op in ("left_shift", "right_shift"):
-            a, b = refs
-            shifted = f"({out})((uint64_t)({a}) << ({b}))" if op == "left_shift" else f"({out})(({a}) >> ({b}))"
-            amount = args[1].bounds
-            if amount is not None and 0 <= amount[0] and amount[1] < width:   # within the width: no test
-                return f"({shifted})"
-            low = f"(({a}) < 0 ? ({out})-1 : ({out})0)" if kind == "i" and op == "right_shift" else f"({out})0"
-            return f"((uint64_t)({b}) < {width} ? {shifted} : {low})"
+            return _shift(node, op, refs, out, np.dtype(loop[0]))
         if op == "invert":
             return f"(({out})~({refs[0]}))"
         if op == "negative":
@@ -274,13 +288,7 @@ class Program:
             pointers = [ctypes.c_void_p(a.ctypes.data + a.itemsize * start) for a in flat + outs]
             self.function(ctypes.c_int64(count), *pointers)
 
-        starts = range(0, n, block)
-        if workers > 1 and len(starts) > 1:
-            with ThreadPoolExecutor(min(workers, len(starts))) as pool:
-                list(pool.map(run, starts))
-        else:
-            for start in starts:
-                run(start)
+        each_block(run, n, workers=workers, block=block)
         return tuple(o.reshape(shape) for o in outs)
 
 

@@ -128,16 +128,16 @@ class Sym:
         graph = self.graph
         if helper == "mul_shr":                  # the exact 128-bit product, shifted
             a, b, shift = args
-            ops = [graph.operand(_as_u64(v)) for v in (a, b)]
+            ops = [graph.operand(_as(v, np.uint64)) for v in (a, b)]
             (alo, ahi), (blo, bhi) = (o.bounds for o in ops)
             return Sym(graph, "mul_shr", tuple(ops), np.uint64,
                        _fit(np.dtype(np.uint64), (alo * blo) >> shift, (ahi * bhi) >> shift), attr=shift)
         if helper == "bit_length":
-            value = graph.operand(_as_u64(args[0]))
+            value = graph.operand(_as(args[0], np.uint64))
             lo, hi = value.bounds
             return Sym(graph, "bit_length", (value,), np.int64, (int(lo).bit_length(), int(hi).bit_length()))
         if helper == "round_shift":              # nearest even; shifts below 0 or of 64 or more give 0
-            value, shift = graph.operand(_as_u64(args[0])), graph.operand(_as_i64(args[1]))
+            value, shift = graph.operand(_as(args[0], np.uint64)), graph.operand(_as(args[1], np.int64))
             top = value.bounds[1] if shift.bounds[0] <= 0 else (value.bounds[1] >> shift.bounds[0]) + 1
             return Sym(graph, "round_shift", (value, shift), np.uint64, _fit(np.dtype(np.uint64), 0, top))
         if helper == "lookup":
@@ -146,16 +146,12 @@ class Sym:
             if table.dtype.kind not in "iu" or table.size == 0:
                 raise TraceError(f"a table of {table.dtype}")
             bounds = (int(table.min()), int(table.max()))
-            return Sym(graph, "take", (_as_i64(index),), table.dtype, bounds, attr=graph.table(table))
+            return Sym(graph, "take", (_as(index, np.int64),), table.dtype, bounds, attr=graph.table(table))
         raise TraceError(f"helper {helper}")
 
 
-def _as_u64(value):
-    return value.astype(np.uint64) if isinstance(value, Sym) else np.asarray(value).astype(np.uint64)
-
-
-def _as_i64(value):
-    return value.astype(np.int64) if isinstance(value, Sym) else np.asarray(value).astype(np.int64)
+def _as(value, dtype):
+    return value.astype(dtype) if isinstance(value, Sym) else np.asarray(value).astype(dtype)
 
 
 def _binary(name):
@@ -284,23 +280,24 @@ class Graph:
         if ufunc.nout != 1:
             raise TraceError(f"ufunc {name} with {ufunc.nout} outputs")
         out = loop[ufunc.nin]
-        cast = [_cast_range(o.bounds, o, t) for o, t in zip(operands, loop[:ufunc.nin])]
+        cast = [_cast_range(o, t) for o, t in zip(operands, loop[:ufunc.nin])]
         return Sym(self, name, tuple(operands), out, _ufunc_bounds(name, cast, out), attr=loop[:ufunc.nin])
 
 
-def _cast_range(bounds, operand, dtype):
-    if bounds is None or np.dtype(dtype).kind not in "iub":
+def _cast_range(operand, dtype):
+    """``operand``'s bounds once cast to ``dtype`` (a constant keeps its value), None if unknown."""
+    if operand.bounds is None or np.dtype(dtype).kind not in "iub":
         return None
     if isinstance(operand, Sym):
-        return _fit(np.dtype(dtype), *bounds)
-    return bounds
+        return _fit(np.dtype(dtype), *operand.bounds)
+    return operand.bounds
 
 
 def _where(graph, condition, a, b):
     operands = [graph.operand(v) for v in (condition, a, b)]
     dummies = [np.zeros(1, o.dtype) if isinstance(o, Sym) else o.value for o in operands[1:]]
     dtype = np.where(np.zeros(1, bool), *dummies).dtype
-    bounds = [_cast_range(o.bounds, o, dtype) for o in operands[1:]]
+    bounds = [_cast_range(o, dtype) for o in operands[1:]]
     merged = None if None in bounds or dtype.kind not in "iu" else (min(bounds[0][0], bounds[1][0]),
                                                                       max(bounds[0][1], bounds[1][1]))
     cond = operands[0] if isinstance(operands[0], Sym) else None
