@@ -4,9 +4,10 @@ Each recorded operation becomes one C statement per element with NumPy's semanti
 integer arithmetic wraps (computed in ``uint64_t``), shifts by the type's width or more give 0
 (-1 for a negative signed value shifted right), signed and unsigned values compare exactly, a
 boolean's ``+`` is ``or``; casts and views are C conversions and ``memcpy``; the helpers recorded
-whole are C functions with the results of their NumPy paths (``mul_shr`` one 128-bit product,
-``bit_length``, ``round_shift``, a table read). Shifts whose amount the bounds keep inside the
-width need no test. The library is kept
+whole are C functions with the results of their NumPy paths (``mul_shr`` one product, of 64 bits
+where the operands' bounds keep it below 2**64, else of 128; ``bit_length``; ``round_shift``; a
+table read), written without branches on the values. Shifts whose amount the bounds keep inside
+the width need no test. The library is kept
 in ``<cache>/compiled`` (:func:`hw.spec.paths.cache_dir`), keyed by a digest of the C text and the
 compiler flags.
 """
@@ -81,13 +82,13 @@ def _convert(expr, src, dst):
 
 
 # hw.spec.intmath's helpers, as their NumPy paths compute them for every input.
-_HELPERS = """static inline int64_t bit_length(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
+_HELPERS = """static inline int64_t bit_length(uint64_t v) { return 64 - __builtin_clzll(v | 1) - (v == 0); }
 static inline uint64_t round_shift(uint64_t v, int64_t s)
 {
-    if (s == 0) return v;
-    if (s < 0 || s >= 64) return 0;
-    uint64_t kept = v >> s, rest = v & ((UINT64_C(1) << s) - 1), half = UINT64_C(1) << (s - 1);
-    return kept + (rest > half || (rest == half && (kept & 1)));
+    uint64_t inside = (uint64_t)s < 64, t = inside ? (uint64_t)s : 0;
+    uint64_t kept = v >> t, rest = v & ((UINT64_C(1) << t) - 1), half = (UINT64_C(1) << t) >> 1;
+    uint64_t up = (rest > half) | ((rest == half) & (kept & 1) & (t != 0));
+    return (kept + up) & (0 - inside);
 }
 """
 
@@ -118,6 +119,8 @@ class _Writer:
             a, b = (self.ref(x, np.uint64) for x in args)
             if node.attr >= 128:
                 return "((uint64_t)0)"
+            if all(x.bounds is not None for x in args) and args[0].bounds[1] * args[1].bounds[1] < 1 << 64:
+                return f"((uint64_t)(({a}) * ({b})) >> {node.attr})" if node.attr < 64 else "((uint64_t)0)"
             return f"((uint64_t)(((unsigned __int128)({a}) * (unsigned __int128)({b})) >> {node.attr}))"
         if op == "bit_length":
             return f"bit_length({self.ref(args[0], np.uint64)})"
