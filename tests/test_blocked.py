@@ -32,3 +32,24 @@ def test_blocked_equals_whole_arrays(workers):
     np.testing.assert_array_equal(got_sum, a + b)
     np.testing.assert_array_equal(got_xor, a ^ b)
     assert got_none is None and got_sum.shape == a.shape
+
+
+def _blocks_in_child(queue):
+    queue.put(each_block(lambda start: start, 1000, workers=2, block=64))
+
+
+def test_each_block_in_a_forked_child():
+    """The thread pool kept for the process is not inherited across fork (its threads are not):
+    a child started after the parent used it runs blocks on threads of its own."""
+    import multiprocessing
+    each_block(lambda start: start, 1000, workers=2, block=64)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_blocks_in_child, args=(queue,))
+    child.start()
+    child.join(60)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    assert not hung, "the child hung"
+    assert queue.get(timeout=5) == list(range(0, 1000, 64))
