@@ -157,11 +157,19 @@ def test_learnable_alpha_bad_arguments(call, message):
         call()
 
 
+@pytest.mark.parametrize("reader", ["compiled", "torch"])
 @pytest.mark.parametrize("function, name", [("isrlu", "bf16"), ("tanh", "bf16"), ("isru-sigmoid", "bf16"),
                                             ("elu", "fp16")])
-def test_backward_table_matches_the_twins(function, name):
+def test_backward_table_matches_the_twins(function, name, reader, monkeypatch):
     """The backward table (results at one grad exponent, scaled) against the twins on a million
-    random (x, grad) pairs of every class, grads from float32 and 16-bit tensors."""
+    random (x, grad) pairs of every class, grads from float32 and 16-bit tensors; read in one
+    compiled pass (golden.table_read) and with torch's operations (where there is no C compiler,
+    or the tensors are not on the CPU)."""
+    from golden import nn
+    if reader == "torch":
+        monkeypatch.setattr(nn, "table_reader", lambda: None)
+    elif nn.table_reader() is None:
+        pytest.skip("no C compiler")
     act = HardwareActivation(function, name)
     rng = np.random.default_rng(11)
     x, grad = (rng.integers(0, 1 << 16, 1 << 20, dtype=np.uint64) for _ in range(2))
@@ -190,6 +198,26 @@ def test_backward_table_special_grads_among_ordinary_ones(name):
     ordinary = slice(0, special[0])                 # a batch the table decides whole
     assert _backward_by_table(act.key, x[ordinary], grad[ordinary])[1] is None
     np.testing.assert_array_equal(_backward(grad[ordinary], x[ordinary], act.key).double().numpy(), want[ordinary])
+
+
+def test_table_reader_lists_the_elements_it_does_not_decide():
+    """Non-finite grads and results near the subnormals are left to the twins; bad arguments are
+    refused."""
+    from golden import nn
+    from golden.table_read import table_reader
+    reader = table_reader()
+    if reader is None:
+        pytest.skip("no C compiler")
+    act = HardwareActivation("isru", "bf16")
+    entries = nn._backward_entries(act.key, torch.device("cpu")).numpy()
+    x = np.full(6, 0x3F80, np.uint16)                             # x = 1: f'(x) = 2**-1.5
+    grad = np.array([0x3F80, 0x7F80, 0xFF80, 0x7FC0, 0x0001, 0x4000], np.uint16)   # 1, inf, -inf, nan, tiny, 2
+    y, rest = reader(entries, x, grad, 7, 8, workers=2, block=2)
+    assert rest.tolist() == [1, 2, 3, 4]
+    want = _golden(act.backward_config, x.astype(np.uint64), grad.astype(np.uint64))
+    np.testing.assert_array_equal(decode_float(act.config.format, y[[0, 5]].astype(np.uint64)), want[[0, 5]])
+    with pytest.raises(ValueError, match="int16 entries"):
+        reader(entries, x.astype(np.int32), grad, 7, 8)
 
 
 def test_backward_table_cache(tmp_path, monkeypatch):
