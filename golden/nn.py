@@ -16,7 +16,8 @@ looks its results up in a table of all 65,536 of them built from the same twins 
 device); the backward pass too, from a table of the backward unit's results for every ``x`` and
 every grad significand at one grad exponent (built from the twins on first use: BF16 0.6 s, FP16
 3.3 s compiled; kept on disk, see :func:`_cache_dir`), scaled by the grad's power of two wherever the
-result is normal (elsewhere the twins run). ReLU has no
+result is normal (elsewhere the twins run); on the CPU that table is read in one compiled pass
+(:mod:`golden.table_read`), elsewhere with torch's operations. ReLU has no
 backward unit: its gradient is ``grad_out`` (rounded) where ``x > 0``, else
 ``+0``, which involves no rounding.
 
