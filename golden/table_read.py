@@ -63,7 +63,9 @@ class TableReader:
         if entries.dtype != np.int16 or x.dtype != np.uint16 or grad.dtype != np.uint16 or len(grad) != n:
             raise ValueError("table_read: int16 entries, uint16 x and grad of one length")
         y, missing = np.empty(n, np.uint16), np.empty(n, np.uint8)
-        pointer = lambda a, start: ctypes.c_void_p(a.ctypes.data + a.itemsize * start)  # noqa: E731
+
+        def pointer(array, start):
+            return ctypes.c_void_p(array.ctypes.data + array.itemsize * start)
 
         def run(start):
             count = min(block, n - start)
