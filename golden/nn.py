@@ -215,24 +215,32 @@ def _table_exponent(fmt):
 
 def _backward_by_table(key, x, grad):
     """Raw backward results (int16) of ``x``, ``grad`` (1-D tensors of the format's torch dtype)
-    through the table, and a mask of the elements it decides (None if it decides all). A table
-    entry plus grad's exponent field, with grad's sign, is the result wherever grad is finite and
-    that sum's exponent field lies between 2 and the largest finite one: there rounding depends on
-    the significands alone (for a finite grad the sum cannot leave int16). Whether every element
-    qualifies is known from three reductions; the mask is formed only where some do not."""
+    through the table, and the indices of the elements it does not decide (None if it decides
+    all). A table entry plus grad's exponent field, with grad's sign, is the result wherever grad
+    is finite and that sum's exponent field lies between 2 and the largest finite one: there
+    rounding depends on the significands alone (for a finite grad the sum cannot leave int16). On
+    the CPU the table is read in one compiled pass (:mod:`golden.table_read`); elsewhere, or
+    without a C compiler, with torch's operations, where whether every element qualifies is known
+    from three reductions and a mask is formed only where some do not."""
     fmt = _config(key).format
     man, top = fmt.man_bits, ((1 << fmt.exp_bits) - 1) << fmt.man_bits
+    entries = _backward_entries(key, x.device)
+    reader = table_reader() if x.device.type == "cpu" else None
+    if reader is not None:
+        y, rest = reader(entries.numpy(), _raw16_bits(x, x.dtype), _raw16_bits(grad, grad.dtype),
+                         man, fmt.exp_bits, workers=torch.get_num_threads())
+        return torch.from_numpy(y.view(np.int16)), (torch.from_numpy(rest) if len(rest) else None)
     gb = grad.view(torch.int16)
     index = ((x.view(torch.int16).to(torch.int32) << man) & ((1 << (16 + man)) - 1)) | (gb & ((1 << man) - 1))
     exponent = gb & top
-    magnitude = torch.index_select(_backward_entries(key, x.device), 0, index) + exponent
+    magnitude = torch.index_select(entries, 0, index) + exponent
     y = magnitude | (gb & -(1 << 15))
     if magnitude.numel() == 0:
         return y, None
     low, high = torch.aminmax(magnitude)
     if int(low) >= 2 << man and int(high) < top and int(exponent.max()) < top:
         return y, None
-    return y, (magnitude >= 2 << man) & (magnitude < top) & (exponent < top)
+    return y, torch.nonzero(~((magnitude >= 2 << man) & (magnitude < top) & (exponent < top))).reshape(-1)
 
 
 def _native(fmt, *tensors):
@@ -273,19 +281,11 @@ def _backward(grad: torch.Tensor, x: torch.Tensor, key: str) -> torch.Tensor:
     if backward is None and dtype is not None:             # ReLU, no rounding but grad's
         g = grad.detach().to(dtype)
         return torch.where(x.detach().to(dtype) > 0, g, torch.zeros_like(g)).to(x.dtype)
-    reader = table_reader() if x.device.type == "cpu" else None
-    if dtype is not None and reader is not None:           # the table read compiled, one pass
-        xb, gb = _raw16_bits(x, dtype), _raw16_bits(grad, dtype)
-        y, rest = reader(_backward_entries(key, x.device).numpy(), xb, gb, fmt.man_bits, fmt.exp_bits,
-                         workers=torch.get_num_threads())
-        if len(rest):
-            y[rest] = _evaluate(backward, x=xb[rest], grad=gb[rest])[0].astype(np.uint16)
-        return torch.from_numpy(y.view(np.int16)).view(dtype).to(x.dtype).reshape(x.shape)
     if dtype is not None:
-        out, ok = _backward_by_table(key, x.detach().to(dtype).reshape(-1), grad.detach().to(dtype).reshape(-1))
-        if ok is not None:
-            rest = torch.nonzero(~ok).reshape(-1)
-            y, _ = _evaluate(backward, x=_to_bits(fmt, x.reshape(-1)[rest]), grad=_to_bits(fmt, grad.reshape(-1)[rest]))
+        x16, g16 = (t.detach().to(dtype).reshape(-1) for t in (x, grad))
+        out, rest = _backward_by_table(key, x16, g16)
+        if rest is not None:                               # the twins decide the rest
+            y, _ = _evaluate(backward, x=_raw16_bits(x16[rest], dtype), grad=_raw16_bits(g16[rest], dtype))
             out[rest] = torch.from_numpy(y.astype(np.uint16).view(np.int16)).to(out.device)
         return out.view(dtype).to(x.dtype).reshape(x.shape)
     xb, gb = _to_bits(fmt, x).reshape(-1), _to_bits(fmt, grad).reshape(-1)
