@@ -266,6 +266,33 @@ def test_round_pack_float(fmt, subnormals, below_max, lead_span):
         assert np.array_equal(expected[within], full[within])
 
 
+@pytest.mark.parametrize("fmt, lead_span", [("fp16", "narrow"), ("bf16", "wide"), ("fp32", "wide")])
+def test_round_pack_float_below(fmt, lead_span):
+    """With ``below``, ``v`` stands for a value strictly between ``v - 1`` and ``v``: bit-exact
+    with the twin's packing of ``2*v - 1`` one fraction bit further (ties, exact values, powers of
+    two and subnormal results included), through the registers too."""
+    config = Config(fmt, seed="magic", newton=1)
+    dp, fmt = datapath(config), config.format
+    rng = np.random.default_rng(8)
+    w, frac, n = dp.work_bits, dp.work_bits - 1, 3000
+    low = rng.integers(0, w - fmt.man_bits - 1, n)                     # low zero bits: ties, exact values
+    v = (rng.integers(1 << (w - 3), 1 << (w + 1), n).astype(np.uint64) >> low.astype(np.uint64)) << low.astype(np.uint64)
+    v[:50] = 1 << rng.integers(w - 3, w + 1, 50).astype(np.uint64)       # powers of two
+    exp = rng.integers(fmt.emin - fmt.man_bits - 4, fmt.emax + 3, n)
+    below = rng.integers(0, 2, n)
+    lead_min = w - 3 if lead_span == "narrow" else 0
+    dut = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, True, strict=True)
+    got = run_comb(dut, {"v": v, "exp": exp, "below": below}, ["bits"])["bits"]
+    piped = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, True, cuts=(True, True), lead_cut=True,
+                           strict=True)
+    assert np.array_equal(run_pipelined(piped, 3, {"v": v, "exp": exp, "below": below}, ["bits"])["bits"], got)
+    strict = twin.round_pack_float(fmt, 2 * v - 1, frac + 1, exp, True)
+    plain = twin.round_pack_float(fmt, v, frac, exp, True)
+    expected = np.where(below == 1, strict, plain)
+    assert np.array_equal(got, expected.astype(np.int64))
+    assert (strict != plain)[below == 1].sum() > 20       # ties that round down
+
+
 def test_round_pack_float_below_max_needs_subnormals():
     assert_rejected(lambda: RoundPackFloat(Config("fp16").format, 20, 18, 15, 19, 10,
                                            subnormals=False, below_max=1), "below_max")

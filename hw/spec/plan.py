@@ -307,9 +307,10 @@ def elu_cuts(config):
     cuts += _table_cuts(device, dp.table, w, dp.row_bits, "seed")
     # Forward: Q' >> k and its sticky bit beside the tiles, alpha - . beside the carry chain.
     beside = 0.0 if config.is_backward else device.shift_ns(w + 1) + device.levels_ns(w + 1)
-    after = 0.0 if config.is_backward else 2 * lut
-    cuts += _product_cuts(device, "product", p, w + 1, after, row_bits=dp.row_bits, beside_ns=beside)
-    return tuple(cuts + _pack_cuts(config, p + w + 3))
+    cuts += _product_cuts(device, "product", p, w + 1, row_bits=dp.row_bits, beside_ns=beside)
+    # The value strictly below the product (and forward its selection) before the packer.
+    below = device.chain_ns(p + w + 3) + (lut if config.is_backward else 2 * lut)
+    return tuple(cuts + _pack_cuts(config, p + w + 3, below))
 
 
 def _log2e_cuts(config, dp):
@@ -324,15 +325,15 @@ def _log2e_cuts(config, dp):
                          beside_ns=small) + [Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut)]
 
 
-def _pack_cuts(config, width):
-    """The packer of a ``width``-bit value: a float's leading one beside each position's exponent
-    tests, their selection, the shift with the rounding (:class:`~hw.rtl.blocks.round.RoundPackFloat`),
-    or a fixed-point result's shift amount and rounded shift (``RoundPackFixed``); the output
-    register."""
+def _pack_cuts(config, width, before_ns=0.0):
+    """The packer of a ``width``-bit value (worked out in ``before_ns`` after the caller's last
+    register): a float's leading one beside each position's exponent tests, their selection, the
+    shift with the rounding (:class:`~hw.rtl.blocks.round.RoundPackFloat`), or a fixed-point
+    result's shift amount and rounded shift (``RoundPackFixed``); the output register."""
     device = config.device_model
     lut = device.ns("lut")
-    lead = [Cut("pack_lead", device.ns("normalize") - 2 * lut)] if config.is_float else []
-    normalize = 2 * lut if config.is_float else device.ns("normalize")
+    lead = [Cut("pack_lead", before_ns + device.ns("normalize") - 2 * lut)] if config.is_float else []
+    normalize = 2 * lut if config.is_float else before_ns + device.ns("normalize")
     return lead + [Cut("normalize", normalize), Cut("shift", device.shift_ns(width)),
                    Cut("out", max(device.ns("round"), device.chain_ns(config.out_width) + lut), mandatory=True)]
 

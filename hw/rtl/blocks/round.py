@@ -29,15 +29,17 @@ class RoundShift(wiring.Component):
     """``q = round(v / 2**(min_shift + d))``, round to nearest, ties to even. Combinational
     (latency 0).
 
-    Ports: ``v`` (in, ``width`` bits), ``d`` (in, ``0..max_shift - min_shift``); ``q`` (out,
-    ``width + 1`` bits), and its parts ``kept = v >> (min_shift + d)`` and ``up`` (the rounding
-    increment): ``q = kept + up``. A caller whose shift is never below ``min_shift`` gets a
-    shifter over that many fewer positions.
+    Ports: ``v`` (in, ``width`` bits), ``d`` (in, ``0..max_shift - min_shift``), with
+    ``ties_down`` also ``ties_down`` (in: where set, a tie rounds down instead of to even); ``q``
+    (out, ``width + 1`` bits), and its parts ``kept = v >> (min_shift + d)`` and ``up`` (the
+    rounding increment): ``q = kept + up``. A caller whose shift is never below ``min_shift`` gets
+    a shifter over that many fewer positions.
     """
-    def __init__(self, width, max_shift, min_shift=0):
+    def __init__(self, width, max_shift, min_shift=0, ties_down=False):
         self.width, self.min_shift = width, min_shift
-        super().__init__({"v": In(width), "d": In(range(max_shift - min_shift + 1)), "q": Out(width + 1),
-                          "kept": Out(width), "up": Out(1)})
+        ports = {"v": In(width), "d": In(range(max_shift - min_shift + 1)), "q": Out(width + 1),
+                 "kept": Out(width), "up": Out(1)}
+        super().__init__(ports | ({"ties_down": In(1)} if ties_down else {}))
 
     def elaborate(self, platform):
         m = Module()
@@ -58,7 +60,8 @@ class RoundShift(wiring.Component):
             below = self.v[:low - 1].any() if low >= 2 else Const(0, 1)
             m.d.comb += [self.kept.eq(x[1:] >> d), guard.eq(x.bit_select(d, 1)),
                          sticky.eq(below | (x & ~(Const(-1, len(x)) << d)).any())]
-        m.d.comb += [self.up.eq(guard & (sticky | self.kept[0])), self.q.eq(self.kept + self.up)]
+        last = self.kept[0] & ~self.ties_down if hasattr(self, "ties_down") else self.kept[0]
+        m.d.comb += [self.up.eq(guard & (sticky | last)), self.q.eq(self.kept + self.up)]
         return m
 
 
@@ -66,8 +69,11 @@ class RoundPackFloat(wiring.Component):
     """Round ``v / 2**frac * 2**exp`` to the float format and pack it (sign 0).
 
     Ports: ``v`` (in, ``width`` bits, non-zero, leading one at a bit in ``lead_min..lead_max``),
-    ``exp`` (in, signed ``exp_width``), ``en`` (in, pipeline advance); ``bits`` (out). Round to
-    nearest even once, at the subnormal position when the result is below ``emin`` and
+    ``exp`` (in, signed ``exp_width``), with ``strict`` also ``below`` (in: the value lies strictly
+    between ``v - 1`` and ``v`` in units of ``v``'s last bit, which the rounding never keeps),
+    ``en`` (in, pipeline advance); ``bits`` (out). Round to nearest even once (a value ``below`` is
+    never a tie: where ``v`` is one it rounds down, elsewhere as ``v``, so no subtraction is needed
+    to form the value), at the subnormal position when the result is below ``emin`` and
     ``subnormals`` (else such results must not occur); overflow gives +inf. ``below_max``: a
     caller whose results lie at most that many binades below ``emin`` gets a shifter that much
     wider than the normal range instead of one across the word (a result further below is rounded
@@ -84,14 +90,15 @@ class RoundPackFloat(wiring.Component):
     (else ``exp`` itself is registered).
     """
     def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cuts=(False, False),
-                 below_max=None, lead_cut=False, exp_cut=False):
+                 below_max=None, lead_cut=False, exp_cut=False, strict=False):
         if below_max is not None and not (subnormals and below_max >= 1):
             raise ValueError(f"below_max must be at least 1 and needs subnormals, not {below_max!r}")
         self.fmt, self.frac, self.subnormals, self.below_max = fmt, frac, subnormals, below_max
         self.lead_min, self.lead_max = lead_min, lead_max
         self.exp_width, self.cuts, self.lead_cut, self.exp_cut = exp_width, tuple(cuts), lead_cut, exp_cut
-        super().__init__({"v": In(width), "exp": In(signed(exp_width)), "en": In(1),
-                          "bits": Out(fmt.width)})
+        ports = {"v": In(width), "exp": In(signed(exp_width)), "en": In(1), "bits": Out(fmt.width)}
+        self.strict = strict
+        super().__init__(ports | ({"below": In(1)} if strict else {}))
 
     @property
     def latency(self):
@@ -155,9 +162,12 @@ class RoundPackFloat(wiring.Component):
             m.d.comb += d.eq(shift - low if low else shift)
 
         first, second = self.cuts
-        m.submodules.rnd = rnd = RoundShift(width, max_shift, low)
+        m.submodules.rnd = rnd = RoundShift(width, max_shift, low, ties_down=self.strict)
         m.d.comb += [rnd.v.eq(register(m, self.en, v << pad, "v", first)),
                      rnd.d.eq(register(m, self.en, d, "d", first))]
+        if self.strict:
+            below = register(m, self.en, self.below, "below_lead", self.lead_cut)
+            m.d.comb += rnd.ties_down.eq(register(m, self.en, below, "below", first))
         top = register(m, self.en, top[:fmt.exp_bits], "top", first)
         overflow = register(m, self.en, overflow, "overflow", first)
         kept = register(m, self.en, rnd.kept[:man], "kept", second)

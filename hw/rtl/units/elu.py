@@ -178,23 +178,31 @@ class EluUnit(StreamUnit):
             live["rest"] = (Const(dp.alpha_fixed, w + 1) - live.pop("shifted") - live.pop("sticky"))[:w + 1]
         live = st.cut_each(inner[1:], live)
         live["product"] = product.p
-        below = (live.pop("product") << 1) - 1                               # strictly below
-        v, exp = Signal(man + w + 3, name=f"{name}_v"), Signal(signed(dp.exp_width), name=f"{name}_exp")
+        exp = Signal(signed(dp.exp_width), name=f"{name}_exp")
         if backward:
-            m.d.comb += [v.eq(below), exp.eq(live["eg"] - live["k"] + dp.alpha_exp)]
+            m.d.comb += exp.eq(live["eg"] - live["k"] + dp.alpha_exp)
         else:
-            small = live.pop("small")
-            m.d.comb += [v.eq(Mux(small, below, live.pop("rest") << (man + 1))),
-                         exp.eq(Mux(small, live["ex"] + dp.alpha_exp, dp.alpha_exp))]
-        live["v"], live["exp"] = v, exp
+            m.d.comb += exp.eq(Mux(live["small"], live["ex"] + dp.alpha_exp, dp.alpha_exp))
         if not config.is_float:         # x >= 0: x itself (backward: grad), through the packer
-            negative = live["sx"] & (live["cx"] != Cls.ZERO)
+            live["negative_v"] = live["sx"] & (live["cx"] != Cls.ZERO)
             own, own_exp = (live["sigg"], live["eg"]) if backward else (live["sigx"], live["ex"])
-            live["v"], live["exp"] = Mux(negative, v, own << (w + 1)), Mux(negative, exp, own_exp)
+            live["own"], exp = own << (w + 1), Mux(live["negative_v"], exp, own_exp)
+        live["exp"] = exp
         for used in ("ex", "sigx") + (("eg", "sigg", "k") if backward else ()):
             live.pop(used)
         live = st.cut("product", live)
+        # The value strictly below the product (the twin's 2*product - 1): floats take 2*product
+        # with the packer's ``below`` flag, which rounds it as that value with no carry chain.
+        # Selected after the product's register, before the packer's leading one.
+        below = Const(1) if backward else live["small"]
+        doubled = live.pop("product") << 1
         if not config.is_float:
+            doubled = doubled - 1
+        v = Signal(man + w + 3, name=f"{name}_v")
+        m.d.comb += v.eq(doubled if backward else Mux(live.pop("small"), doubled, live.pop("rest") << (man + 1)))
+        live["v"] = v
+        if not config.is_float:
+            live["v"] = Mux(live.pop("negative_v"), v, live.pop("own"))
             high = fmt.int_bits - 1 + max(dp.alpha_exp, 0)
             negative = live["sg"] if backward else live["sx"]
             zero = live["cg" if backward else "cx"] == Cls.ZERO
@@ -202,8 +210,9 @@ class EluUnit(StreamUnit):
             return
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
             fmt, man + w + 3, man + w + 1, man + w - 1, man + w + 2, dp.exp_width, subnormals=True,
-            cuts=st.on_each(PACK_CUTS), lead_cut=st.on("pack_lead"))
-        m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
+            cuts=st.on_each(PACK_CUTS), lead_cut=st.on("pack_lead"), strict=True)
+        m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.below.eq(below),
+                     pack.en.eq(en)]
         live = st.cut_each(("pack_lead",) + PACK_CUTS, live)
         result = Signal(fmt.width, name=f"{name}_result")
         cx = live["cx"]
