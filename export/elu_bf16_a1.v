@@ -5,7 +5,7 @@
 // Machine-readable description: elu_bf16_a1.json; documentation: docs/export.md.
 //
 // configuration: format=bf16 function=elu lanes=1 alpha=1.0 device=ice40up5k
-// latency: 17 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 18 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve, seed_sum, product_tiles, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4998 ulp against the exact value, 65,536 inputs (all inputs; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -38,7 +38,6 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [15:0] lane0_operand_x_raw;
   reg [15:0] lane0_seed_x_raw;
   reg [15:0] lane0_seed_products_tiles_x_raw;
-  reg [15:0] lane0_seed_products_x_raw;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -55,13 +54,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg valid_14;
   reg valid_15;
   reg valid_16;
-  reg [15:0] lane0_seed_curve_x_raw;
-  reg [15:0] lane0_seed_sum_x_raw;
-  reg [15:0] lane0_product_tiles_x_raw;
-  reg [15:0] lane0_product_x_raw;
-  reg [15:0] lane0_pack_lead_x_raw;
-  reg [15:0] lane0_normalize_x_raw;
-  reg [15:0] lane0_shift_x_raw;
+  reg valid_17;
+  reg lane0_seed_products_split_sx;
   reg lane0_seed_products_sx;
   reg lane0_seed_curve_sx;
   reg lane0_seed_sum_sx;
@@ -70,6 +64,15 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_pack_lead_sx;
   reg lane0_normalize_sx;
   reg lane0_shift_sx;
+  reg [15:0] lane0_seed_products_split_x_raw;
+  reg [15:0] lane0_seed_products_x_raw;
+  reg [15:0] lane0_seed_curve_x_raw;
+  reg [15:0] lane0_seed_sum_x_raw;
+  reg [15:0] lane0_product_tiles_x_raw;
+  reg [15:0] lane0_product_x_raw;
+  reg [15:0] lane0_pack_lead_x_raw;
+  reg [15:0] lane0_normalize_x_raw;
+  reg [15:0] lane0_shift_x_raw;
   reg [2:0] lane0_x_lz;
   reg [7:0] lane0_x_sig;
   reg [7:0] a;
@@ -79,6 +82,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [7:0] lane0_operand_sigx;
   reg [7:0] lane0_seed_sigx;
   reg [7:0] lane0_seed_products_tiles_sigx;
+  reg [7:0] lane0_seed_products_split_sigx;
   reg [7:0] lane0_seed_products_sigx;
   reg [7:0] lane0_seed_curve_sigx;
   reg [7:0] a_23;
@@ -97,6 +101,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [11:0] lane0_operand_ex;
   reg [11:0] lane0_seed_ex;
   reg [11:0] lane0_seed_products_tiles_ex;
+  reg [11:0] lane0_seed_products_split_ex;
   reg [11:0] lane0_seed_products_ex;
   reg [11:0] lane0_seed_curve_ex;
   reg [11:0] lane0_seed_sum_ex;
@@ -110,6 +115,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [9:0] lane0_operand_k;
   reg [9:0] lane0_seed_k_shift;
   reg [9:0] lane0_seed_products_tiles_k_shift;
+  reg [9:0] lane0_seed_products_split_k_shift;
   reg [9:0] lane0_seed_products_k_shift;
   reg [9:0] lane0_seed_curve_k_shift;
   reg [9:0] lane0_seed_sum_k_shift;
@@ -120,6 +126,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg parity;
   reg lane0_seed_small;
   reg lane0_seed_products_tiles_small;
+  reg lane0_seed_products_split_small;
   reg lane0_seed_products_small;
   reg lane0_seed_curve_small;
   reg lane0_seed_sum_small;
@@ -133,6 +140,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [24:0] lane0_table_b;
   reg lane0_seed_k_sat;
   reg lane0_seed_products_tiles_k_sat;
+  reg lane0_seed_products_split_k_sat;
   reg lane0_seed_products_k_sat;
   reg lane0_seed_curve_k_sat;
   reg lane0_seed_sum_k_sat;
@@ -150,6 +158,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_pack_overflow_at_30_r;
   reg [7:0] lane0_pack_top_at_31_r;
   reg [31:0] lane0_table_square_tile_0_0;
+  reg [15:0] lane0_table_seed_products_split_2;
   reg [15:0] lane0_table_b_12;
   reg [1:0] lane0_x_cls;
   reg [1:0] lane0_unpack_cx;
@@ -159,6 +168,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [1:0] lane0_operand_cx;
   reg [1:0] lane0_seed_cx;
   reg [1:0] lane0_seed_products_tiles_cx;
+  reg [1:0] lane0_seed_products_split_cx;
   reg [1:0] lane0_seed_products_cx;
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
@@ -169,14 +179,18 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [1:0] lane0_shift_cx;
   reg [54:0] lane0_table_port__data;
   reg [11:0] lane0_table_seed_products_tiles_1;
+  reg [11:0] lane0_table_seed_products_split_1;
   reg [11:0] lane0_table_a_14;
   reg [23:0] lane0_table_seed_products_tiles_0;
+  reg [23:0] lane0_table_seed_products_split_0;
   reg [23:0] lane0_table_seed_products_0;
   reg [27:0] lane0_table_seed_curve_1;
   reg [42:0] r8;
   reg [31:0] lane0_table_slope_tile_0_0;
   reg [24:0] lane0_table_slope_tile_0_16;
   reg [43:0] lane0_table_slope_rows_0;
+  reg [43:0] lane0_table_slope_split_0;
+  reg [42:0] r9;
   reg [43:0] lane0_table_seed_products_2;
   reg [24:0] lane0_table_seed_curve_0;
   reg [24:0] lane0_table_r0;
@@ -184,13 +198,13 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_product_tiles_sticky;
   reg [24:0] lane0_product_rest;
   reg [23:0] lane0_product_mul_product_tile_0_0;
-  reg [31:0] r9;
-  reg [32:0] lane0_product_mul_product_rows_1;
   reg [31:0] r10;
+  reg [32:0] lane0_product_mul_product_rows_1;
+  reg [31:0] r11;
   reg [32:0] lane0_product_product;
-  reg [6:0] r11;
+  reg [6:0] r12;
   reg lane0_pack_lead_3;
-  reg [26:0] r12;
+  reg [26:0] r13;
   reg [33:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
@@ -309,7 +323,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [50:0] lane0_log2e_mul_p_7 = lane0_log2e_mul_product_split_0 + {r3, 1'b0};
   wire [8:0] n87 = {1'b0, in_x[14:7]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_102_0 = lane0_x_fields_port_99_0 ? n87 : 9'h182;
-  wire [11:0] exp_72 = lane0_x_sig[7] ? {{4{r4}}, lane0_x_exp_16} : {{3{n9[8]}}, n9};
+  wire [11:0] exp_73 = lane0_x_sig[7] ? {{4{r4}}, lane0_x_exp_16} : {{3{n9[8]}}, n9};
   wire n88 = $signed(lane0_unpack_ex) >= $signed(12'h8);
   wire n89 = $signed(lane0_unpack_ex) <= $signed(12'hfe0);
   wire n90 = |{n88, n89};
@@ -379,25 +393,25 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n148 = lane0_shift_cx != 2'h1;
   wire n149 = lane0_shift_sx & n148;
   wire [27:0] lane0_table_curve_p = {16'h0, lane0_table_a_14} * {12'h0, lane0_table_b_12};
-  wire [8:0] n150 = lane0_table_port__data[28] ? lane0_table_b[24:16] : 9'h0;
-  wire [15:0] n151 = lane0_table_port__data[29] ? lane0_table_b[15:0] : 16'h0;
-  wire [8:0] n152 = lane0_table_port__data[29] ? lane0_table_b[24:16] : 9'h0;
-  wire [41:0] n153 = {9'h0, n151, 17'h0} | {n152, 33'h0};
-  wire [15:0] n154 = lane0_table_port__data[28] ? lane0_table_b[15:0] : 16'h0;
-  wire [40:0] n155 = {9'h0, n154, 16'h0} | {n150, 32'h0};
-  wire [42:0] n156 = {2'h0, n155} & {1'b0, n153};
+  wire [15:0] n150 = lane0_table_port__data[28] ? lane0_table_b[15:0] : 16'h0;
+  wire [8:0] n151 = lane0_table_port__data[28] ? lane0_table_b[24:16] : 9'h0;
+  wire [40:0] n152 = {9'h0, n150, 16'h0} | {n151, 32'h0};
+  wire [15:0] n153 = lane0_table_port__data[29] ? lane0_table_b[15:0] : 16'h0;
+  wire [8:0] n154 = lane0_table_port__data[29] ? lane0_table_b[24:16] : 9'h0;
+  wire [41:0] n155 = {9'h0, n153, 17'h0} | {n154, 33'h0};
+  wire [42:0] n156 = {2'h0, n152} & {1'b0, n155};
   wire [15:0] n157 = lane0_table_port__data[30] ? lane0_table_b[15:0] : 16'h0;
   wire [8:0] n158 = lane0_table_port__data[30] ? lane0_table_b[24:16] : 9'h0;
   wire [42:0] n159 = {9'h0, n157, 18'h0} | {n158, 34'h0};
-  wire [42:0] n160 = {2'h0, n155} & n159;
+  wire [42:0] n160 = {2'h0, n152} & n159;
   wire [42:0] n161 = n156 | n160;
-  wire [42:0] n162 = {1'b0, n153} & n159;
+  wire [42:0] n162 = {1'b0, n155} & n159;
   wire [42:0] n163 = n161 | n162;
   wire [31:0] n164 = {16'h0, lane0_table_port__data[27:12]} * {16'h0, lane0_table_b[15:0]};
   wire [24:0] n165 = {9'h0, lane0_table_port__data[27:12]} * {16'h0, lane0_table_b[24:16]};
   wire [40:0] n166 = {9'h0, lane0_table_slope_tile_0_0} ^ {lane0_table_slope_tile_0_16, 16'h0};
   wire [40:0] n167 = {9'h0, lane0_table_slope_tile_0_0} & {lane0_table_slope_tile_0_16, 16'h0};
-  wire [41:0] n168 = {1'b0, n155} ^ n153;
+  wire [41:0] n168 = {1'b0, n152} ^ n155;
   wire [43:0] lane0_table_slope_rows_sum0 = {2'h0, n168} ^ {1'b0, n159};
   wire [43:0] lane0_table_slope_sums_sum0 = {3'h0, n166} ^ lane0_table_slope_rows_0;
   wire [42:0] n169 = {11'h0, lane0_table_slope_tile_0_0} & lane0_table_slope_rows_0[42:0];
@@ -411,7 +425,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [42:0] n176 = n174 | n175;
   wire [42:0] n177 = lane0_table_slope_sums_sum0[42:0] & {n172[41:0], 1'b0};
   wire [42:0] n178 = n176 | n177;
-  wire [43:0] lane0_table_p = lane0_table_slope_sums_sum1 + {n178, 1'b0};
+  wire [43:0] lane0_table_p_29 = lane0_table_slope_split_0 + {r9, 1'b0};
   wire [24:0] n179 = {1'b0, lane0_table_seed_products_0} - {6'h0, lane0_table_seed_products_2[43:25]};
   wire [24:0] n180 = lane0_table_seed_curve_0 + {13'h0, lane0_table_seed_curve_1[27:16]};
   wire [24:0] n181 = lane0_table_r0 >> lane0_seed_sum_k_shift;
@@ -463,17 +477,17 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [31:0] n222 = n220 | n221;
   wire [31:0] n223 = {n212[30:0], 1'b0} & lane0_product_mul_product_rows_sum3[31:0];
   wire [31:0] n224 = n222 | n223;
-  wire [32:0] n225 = {9'h0, lane0_product_mul_product_tile_0_0} ^ {r9, 1'b0};
+  wire [32:0] n225 = {9'h0, lane0_product_mul_product_tile_0_0} ^ {r10, 1'b0};
   wire [32:0] lane0_product_mul_product_sums_sum0 = n225 ^ lane0_product_mul_product_rows_1;
-  wire [31:0] n226 = {8'h0, lane0_product_mul_product_tile_0_0} & {r9[30:0], 1'b0};
+  wire [31:0] n226 = {8'h0, lane0_product_mul_product_tile_0_0} & {r10[30:0], 1'b0};
   wire [31:0] n227 = {8'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_1[31:0];
   wire [31:0] n228 = n226 | n227;
-  wire [31:0] n229 = {r9[30:0], 1'b0} & lane0_product_mul_product_rows_1[31:0];
+  wire [31:0] n229 = {r10[30:0], 1'b0} & lane0_product_mul_product_rows_1[31:0];
   wire [31:0] n230 = n228 | n229;
-  wire [32:0] n231 = {r10, 1'b0} ^ lane0_product_mul_product_sums_sum0;
+  wire [32:0] n231 = {r11, 1'b0} ^ lane0_product_mul_product_sums_sum0;
   wire [32:0] lane0_product_mul_product_sums_sum1 = n231 ^ {n230, 1'b0};
-  wire [31:0] n232 = {r10[30:0], 1'b0} & lane0_product_mul_product_sums_sum0[31:0];
-  wire [31:0] n233 = {r10[30:0], 1'b0} & {n230[30:0], 1'b0};
+  wire [31:0] n232 = {r11[30:0], 1'b0} & lane0_product_mul_product_sums_sum0[31:0];
+  wire [31:0] n233 = {r11[30:0], 1'b0} & {n230[30:0], 1'b0};
   wire [31:0] n234 = n232 | n233;
   wire [31:0] n235 = lane0_product_mul_product_sums_sum0[31:0] & {n230[30:0], 1'b0};
   wire [31:0] n236 = n234 | n235;
@@ -541,15 +555,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_x_raw <= lane0_log2e_x_raw;
       lane0_seed_x_raw <= lane0_operand_x_raw;
       lane0_seed_products_tiles_x_raw <= lane0_seed_x_raw;
-      lane0_seed_products_x_raw <= lane0_seed_products_tiles_x_raw;
-      lane0_seed_curve_x_raw <= lane0_seed_products_x_raw;
-      lane0_seed_sum_x_raw <= lane0_seed_curve_x_raw;
-      lane0_product_tiles_x_raw <= lane0_seed_sum_x_raw;
-      lane0_product_x_raw <= lane0_product_tiles_x_raw;
-      lane0_pack_lead_x_raw <= lane0_product_x_raw;
-      lane0_normalize_x_raw <= lane0_pack_lead_x_raw;
-      lane0_shift_x_raw <= lane0_normalize_x_raw;
-      lane0_seed_products_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_split_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_sx <= lane0_seed_products_split_sx;
       lane0_seed_curve_sx <= lane0_seed_products_sx;
       lane0_seed_sum_sx <= lane0_seed_curve_sx;
       lane0_product_tiles_sx <= lane0_seed_sum_sx;
@@ -557,6 +564,15 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_lead_sx <= lane0_product_sx;
       lane0_normalize_sx <= lane0_pack_lead_sx;
       lane0_shift_sx <= lane0_normalize_sx;
+      lane0_seed_products_split_x_raw <= lane0_seed_products_tiles_x_raw;
+      lane0_seed_products_x_raw <= lane0_seed_products_split_x_raw;
+      lane0_seed_curve_x_raw <= lane0_seed_products_x_raw;
+      lane0_seed_sum_x_raw <= lane0_seed_curve_x_raw;
+      lane0_product_tiles_x_raw <= lane0_seed_sum_x_raw;
+      lane0_product_x_raw <= lane0_product_tiles_x_raw;
+      lane0_pack_lead_x_raw <= lane0_product_x_raw;
+      lane0_normalize_x_raw <= lane0_pack_lead_x_raw;
+      lane0_shift_x_raw <= lane0_normalize_x_raw;
       lane0_x_lz <= {n8, lane0_x_frac_lz_l2_0};
       lane0_x_sig <= {lane0_x_fields_port_99_0, in_x[6:0]};
       a <= lane0_x_sig_14;
@@ -566,7 +582,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_sigx <= lane0_log2e_sigx;
       lane0_seed_sigx <= lane0_operand_sigx;
       lane0_seed_products_tiles_sigx <= lane0_seed_sigx;
-      lane0_seed_products_sigx <= lane0_seed_products_tiles_sigx;
+      lane0_seed_products_split_sigx <= lane0_seed_products_tiles_sigx;
+      lane0_seed_products_sigx <= lane0_seed_products_split_sigx;
       lane0_seed_curve_sigx <= lane0_seed_products_sigx;
       a_23 <= lane0_seed_curve_sigx;
       r1 <= n74;
@@ -577,14 +594,15 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_log2e_log2e <= lane0_log2e_mul_p_7[50:11];
       lane0_x_exp_16 <= ~lane0_x_fields_port_99_0 ? 8'h82 : n87[7:0];
       r4 <= lane0_x_fields_port_102_0[8];
-      lane0_unpack_ex <= exp_72;
+      lane0_unpack_ex <= exp_73;
       lane0_log2e_tiles_ex <= lane0_unpack_ex;
       lane0_log2e_split_ex <= lane0_log2e_tiles_ex;
       lane0_log2e_ex <= lane0_log2e_split_ex;
       lane0_operand_ex <= lane0_log2e_ex;
       lane0_seed_ex <= lane0_operand_ex;
       lane0_seed_products_tiles_ex <= lane0_seed_ex;
-      lane0_seed_products_ex <= lane0_seed_products_tiles_ex;
+      lane0_seed_products_split_ex <= lane0_seed_products_tiles_ex;
+      lane0_seed_products_ex <= lane0_seed_products_split_ex;
       lane0_seed_curve_ex <= lane0_seed_products_ex;
       lane0_seed_sum_ex <= lane0_seed_curve_ex;
       lane0_product_tiles_ex <= lane0_seed_sum_ex;
@@ -597,7 +615,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_k <= lane0_t[39:30];
       lane0_seed_k_shift <= n102 ? 10'h1b : lane0_operand_k;
       lane0_seed_products_tiles_k_shift <= lane0_seed_k_shift;
-      lane0_seed_products_k_shift <= lane0_seed_products_tiles_k_shift;
+      lane0_seed_products_split_k_shift <= lane0_seed_products_tiles_k_shift;
+      lane0_seed_products_k_shift <= lane0_seed_products_split_k_shift;
       lane0_seed_curve_k_shift <= lane0_seed_products_k_shift;
       lane0_seed_sum_k_shift <= lane0_seed_curve_k_shift;
       exp <= ~lane0_product_tiles_small ? 12'h0 : n98;
@@ -607,7 +626,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       parity <= lane0_log2e_small;
       lane0_seed_small <= parity;
       lane0_seed_products_tiles_small <= lane0_seed_small;
-      lane0_seed_products_small <= lane0_seed_products_tiles_small;
+      lane0_seed_products_split_small <= lane0_seed_products_tiles_small;
+      lane0_seed_products_small <= lane0_seed_products_split_small;
       lane0_seed_curve_small <= lane0_seed_products_small;
       lane0_seed_sum_small <= lane0_seed_curve_small;
       lane0_product_tiles_small <= lane0_seed_sum_small;
@@ -620,7 +640,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_table_b <= lane0_operand_operand[24:0];
       lane0_seed_k_sat <= n102;
       lane0_seed_products_tiles_k_sat <= lane0_seed_k_sat;
-      lane0_seed_products_k_sat <= lane0_seed_products_tiles_k_sat;
+      lane0_seed_products_split_k_sat <= lane0_seed_products_tiles_k_sat;
+      lane0_seed_products_k_sat <= lane0_seed_products_split_k_sat;
       lane0_seed_curve_k_sat <= lane0_seed_products_k_sat;
       lane0_seed_sum_k_sat <= lane0_seed_curve_k_sat;
       lane0_seed_sum_k_mask <= lane0_seed_curve_k_sat ? 25'h0 : {n127, n126, n125, n124, n123, n122, n121, n120, n119, n118, n117, n116, n115, n114, n113, n112, n111, n110, n109, n108, n107, n106, n105, n104, n103};
@@ -637,7 +658,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_overflow_at_30_r <= lane0_pack_overflow_at_30;
       lane0_pack_top_at_31_r <= n138 ? 8'h0 : n137;
       lane0_table_square_tile_0_0 <= n140;
-      lane0_table_b_12 <= lane0_table_square_tile_0_0[31:16];
+      lane0_table_seed_products_split_2 <= lane0_table_square_tile_0_0[31:16];
+      lane0_table_b_12 <= lane0_table_seed_products_split_2;
       lane0_x_cls <= lane0_x_cls_24;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -646,7 +668,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_cx <= lane0_log2e_cx;
       lane0_seed_cx <= lane0_operand_cx;
       lane0_seed_products_tiles_cx <= lane0_seed_cx;
-      lane0_seed_products_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_split_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_cx <= lane0_seed_products_split_cx;
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
@@ -655,29 +678,33 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_table_seed_products_tiles_1 <= lane0_table_port__data[11:0];
-      lane0_table_a_14 <= lane0_table_seed_products_tiles_1;
+      lane0_table_seed_products_split_1 <= lane0_table_seed_products_tiles_1;
+      lane0_table_a_14 <= lane0_table_seed_products_split_1;
       lane0_table_seed_products_tiles_0 <= lane0_table_port__data[54:31];
-      lane0_table_seed_products_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_split_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_0 <= lane0_table_seed_products_split_0;
       lane0_table_seed_curve_1 <= lane0_table_curve_p;
       r8 <= n163;
       lane0_table_slope_tile_0_0 <= n164;
       lane0_table_slope_tile_0_16 <= n165;
       lane0_table_slope_rows_0 <= lane0_table_slope_rows_sum0;
-      lane0_table_seed_products_2 <= lane0_table_p;
+      lane0_table_slope_split_0 <= lane0_table_slope_sums_sum1;
+      r9 <= n178;
+      lane0_table_seed_products_2 <= lane0_table_p_29;
       lane0_table_seed_curve_0 <= n179;
       lane0_table_r0 <= n180;
       lane0_product_tiles_shifted <= lane0_seed_sum_k_sat ? 25'h1 : n181;
       lane0_product_tiles_sticky <= n183;
       lane0_product_rest <= n185;
       lane0_product_mul_product_tile_0_0 <= n186;
-      r9 <= n218;
+      r10 <= n218;
       lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum4;
-      r10 <= n224;
+      r11 <= n224;
       lane0_product_product <= lane0_product_mul_p;
-      r11 <= ~lane0_product_small ? 7'h0 : lane0_product_product[6:0];
+      r12 <= ~lane0_product_small ? 7'h0 : lane0_product_product[6:0];
       lane0_pack_lead_3 <= lane0_pack_v[33];
-      r12 <= {lane0_pack_v[33:8], lane0_pack_v[0]};
-      lane0_pack_rnd_v <= {r12[26:1], r11, r12[0]};
+      r13 <= {lane0_pack_v[33:8], lane0_pack_v[0]};
+      lane0_pack_rnd_v <= {r13[26:1], r12, r13[0]};
       lane0_pack_lead_0 <= n242;
       lane0_pack_lead_1 <= n248;
       lane0_pack_lead_2 <= n256;
@@ -710,6 +737,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       valid_14 <= 1'b0;
       valid_15 <= 1'b0;
       valid_16 <= 1'b0;
+      valid_17 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -728,7 +756,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       valid_14 <= valid_13;
       valid_15 <= valid_14;
       valid_16 <= valid_15;
-      out_valid <= valid_16;
+      valid_17 <= valid_16;
+      out_valid <= valid_17;
     end
   end
 
@@ -824,7 +853,6 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_x_raw = 16'h0;
     lane0_seed_x_raw = 16'h0;
     lane0_seed_products_tiles_x_raw = 16'h0;
-    lane0_seed_products_x_raw = 16'h0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -841,14 +869,9 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     valid_14 = 1'b0;
     valid_15 = 1'b0;
     valid_16 = 1'b0;
+    valid_17 = 1'b0;
     out_valid = 1'b0;
-    lane0_seed_curve_x_raw = 16'h0;
-    lane0_seed_sum_x_raw = 16'h0;
-    lane0_product_tiles_x_raw = 16'h0;
-    lane0_product_x_raw = 16'h0;
-    lane0_pack_lead_x_raw = 16'h0;
-    lane0_normalize_x_raw = 16'h0;
-    lane0_shift_x_raw = 16'h0;
+    lane0_seed_products_split_sx = 1'b0;
     lane0_seed_products_sx = 1'b0;
     lane0_seed_curve_sx = 1'b0;
     lane0_seed_sum_sx = 1'b0;
@@ -857,6 +880,15 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_lead_sx = 1'b0;
     lane0_normalize_sx = 1'b0;
     lane0_shift_sx = 1'b0;
+    lane0_seed_products_split_x_raw = 16'h0;
+    lane0_seed_products_x_raw = 16'h0;
+    lane0_seed_curve_x_raw = 16'h0;
+    lane0_seed_sum_x_raw = 16'h0;
+    lane0_product_tiles_x_raw = 16'h0;
+    lane0_product_x_raw = 16'h0;
+    lane0_pack_lead_x_raw = 16'h0;
+    lane0_normalize_x_raw = 16'h0;
+    lane0_shift_x_raw = 16'h0;
     lane0_x_lz = 3'h0;
     lane0_x_sig = 8'h0;
     a = 8'h0;
@@ -866,6 +898,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_sigx = 8'h0;
     lane0_seed_sigx = 8'h0;
     lane0_seed_products_tiles_sigx = 8'h0;
+    lane0_seed_products_split_sigx = 8'h0;
     lane0_seed_products_sigx = 8'h0;
     lane0_seed_curve_sigx = 8'h0;
     a_23 = 8'h0;
@@ -884,6 +917,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_ex = 12'h0;
     lane0_seed_ex = 12'h0;
     lane0_seed_products_tiles_ex = 12'h0;
+    lane0_seed_products_split_ex = 12'h0;
     lane0_seed_products_ex = 12'h0;
     lane0_seed_curve_ex = 12'h0;
     lane0_seed_sum_ex = 12'h0;
@@ -897,6 +931,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_k = 10'h0;
     lane0_seed_k_shift = 10'h0;
     lane0_seed_products_tiles_k_shift = 10'h0;
+    lane0_seed_products_split_k_shift = 10'h0;
     lane0_seed_products_k_shift = 10'h0;
     lane0_seed_curve_k_shift = 10'h0;
     lane0_seed_sum_k_shift = 10'h0;
@@ -907,6 +942,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     parity = 1'b0;
     lane0_seed_small = 1'b0;
     lane0_seed_products_tiles_small = 1'b0;
+    lane0_seed_products_split_small = 1'b0;
     lane0_seed_products_small = 1'b0;
     lane0_seed_curve_small = 1'b0;
     lane0_seed_sum_small = 1'b0;
@@ -920,6 +956,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_table_b = 25'h0;
     lane0_seed_k_sat = 1'b0;
     lane0_seed_products_tiles_k_sat = 1'b0;
+    lane0_seed_products_split_k_sat = 1'b0;
     lane0_seed_products_k_sat = 1'b0;
     lane0_seed_curve_k_sat = 1'b0;
     lane0_seed_sum_k_sat = 1'b0;
@@ -937,6 +974,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_overflow_at_30_r = 1'b0;
     lane0_pack_top_at_31_r = 8'h0;
     lane0_table_square_tile_0_0 = 32'h0;
+    lane0_table_seed_products_split_2 = 16'h0;
     lane0_table_b_12 = 16'h0;
     lane0_x_cls = 2'h0;
     lane0_unpack_cx = 2'h0;
@@ -946,6 +984,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_cx = 2'h0;
     lane0_seed_cx = 2'h0;
     lane0_seed_products_tiles_cx = 2'h0;
+    lane0_seed_products_split_cx = 2'h0;
     lane0_seed_products_cx = 2'h0;
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
@@ -955,14 +994,18 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_table_seed_products_tiles_1 = 12'h0;
+    lane0_table_seed_products_split_1 = 12'h0;
     lane0_table_a_14 = 12'h0;
     lane0_table_seed_products_tiles_0 = 24'h0;
+    lane0_table_seed_products_split_0 = 24'h0;
     lane0_table_seed_products_0 = 24'h0;
     lane0_table_seed_curve_1 = 28'h0;
     r8 = 43'h0;
     lane0_table_slope_tile_0_0 = 32'h0;
     lane0_table_slope_tile_0_16 = 25'h0;
     lane0_table_slope_rows_0 = 44'h0;
+    lane0_table_slope_split_0 = 44'h0;
+    r9 = 43'h0;
     lane0_table_seed_products_2 = 44'h0;
     lane0_table_seed_curve_0 = 25'h0;
     lane0_table_r0 = 25'h0;
@@ -970,13 +1013,13 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_product_tiles_sticky = 1'b0;
     lane0_product_rest = 25'h0;
     lane0_product_mul_product_tile_0_0 = 24'h0;
-    r9 = 32'h0;
-    lane0_product_mul_product_rows_1 = 33'h0;
     r10 = 32'h0;
+    lane0_product_mul_product_rows_1 = 33'h0;
+    r11 = 32'h0;
     lane0_product_product = 33'h0;
-    r11 = 7'h0;
+    r12 = 7'h0;
     lane0_pack_lead_3 = 1'b0;
-    r12 = 27'h0;
+    r13 = 27'h0;
     lane0_pack_rnd_v = 34'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;

@@ -5,7 +5,7 @@
 // Machine-readable description: elu_fp16_a1.json; documentation: docs/export.md.
 //
 // configuration: format=fp16 function=elu lanes=1 alpha=1.0 device=ice40up5k
-// latency: 18 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 19 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4999 ulp against the exact value, 65,536 inputs (all inputs; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -30,6 +30,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_operand_sx;
   reg lane0_seed_sx;
   reg lane0_seed_products_tiles_sx;
+  reg lane0_seed_products_split_sx;
   reg lane0_seed_products_sx;
   reg lane0_seed_curve_sx;
   reg lane0_seed_sum_sx;
@@ -47,6 +48,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [15:0] lane0_operand_x_raw;
   reg [15:0] lane0_seed_x_raw;
   reg [15:0] lane0_seed_products_tiles_x_raw;
+  reg [15:0] lane0_seed_products_split_x_raw;
   reg [15:0] lane0_seed_products_x_raw;
   reg [15:0] lane0_seed_curve_x_raw;
   reg [15:0] lane0_seed_sum_x_raw;
@@ -73,6 +75,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg valid_15;
   reg valid_16;
   reg valid_17;
+  reg valid_18;
   reg r1;
   reg [2:0] r2;
   reg [10:0] lane0_x_sig;
@@ -83,6 +86,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [10:0] lane0_operand_sigx;
   reg [10:0] lane0_seed_sigx;
   reg [10:0] lane0_seed_products_tiles_sigx;
+  reg [10:0] lane0_seed_products_split_sigx;
   reg [10:0] lane0_seed_products_sigx;
   reg [10:0] lane0_seed_curve_sigx;
   reg [10:0] a_23;
@@ -102,6 +106,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [11:0] lane0_operand_ex;
   reg [11:0] lane0_seed_ex;
   reg [11:0] lane0_seed_products_tiles_ex;
+  reg [11:0] lane0_seed_products_split_ex;
   reg [11:0] lane0_seed_products_ex;
   reg [11:0] lane0_seed_curve_ex;
   reg [11:0] lane0_seed_sum_ex;
@@ -116,6 +121,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [9:0] lane0_operand_k;
   reg [9:0] lane0_seed_k_shift;
   reg [9:0] lane0_seed_products_tiles_k_shift;
+  reg [9:0] lane0_seed_products_split_k_shift;
   reg [9:0] lane0_seed_products_k_shift;
   reg [9:0] lane0_seed_curve_k_shift;
   reg [9:0] lane0_seed_sum_k_shift;
@@ -126,6 +132,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg parity;
   reg lane0_seed_small;
   reg lane0_seed_products_tiles_small;
+  reg lane0_seed_products_split_small;
   reg lane0_seed_products_small;
   reg lane0_seed_curve_small;
   reg lane0_seed_sum_small;
@@ -140,6 +147,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [28:0] lane0_table_b;
   reg lane0_seed_k_sat;
   reg lane0_seed_products_tiles_k_sat;
+  reg lane0_seed_products_split_k_sat;
   reg lane0_seed_products_k_sat;
   reg lane0_seed_curve_k_sat;
   reg lane0_seed_sum_k_sat;
@@ -159,6 +167,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r11;
+  reg [17:0] lane0_table_seed_products_split_2;
   reg [17:0] lane0_table_b_12;
   reg [1:0] lane0_x_cls;
   reg [1:0] lane0_unpack_cx;
@@ -168,6 +177,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [1:0] lane0_operand_cx;
   reg [1:0] lane0_seed_cx;
   reg [1:0] lane0_seed_products_tiles_cx;
+  reg [1:0] lane0_seed_products_split_cx;
   reg [1:0] lane0_seed_products_cx;
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
@@ -179,8 +189,10 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [1:0] lane0_shift_cx;
   reg [66:0] lane0_table_port__data;
   reg [13:0] lane0_table_seed_products_tiles_1;
+  reg [13:0] lane0_table_seed_products_split_1;
   reg [13:0] lane0_table_a_14;
   reg [29:0] lane0_table_seed_products_tiles_0;
+  reg [29:0] lane0_table_seed_products_split_0;
   reg [29:0] lane0_table_seed_products_0;
   reg [31:0] lane0_table_seed_curve_1;
   reg [31:0] lane0_table_slope_tile_0_0;
@@ -188,6 +200,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [50:0] r12;
   reg [51:0] lane0_table_slope_rows_1;
   reg [50:0] r13;
+  reg [51:0] lane0_table_slope_split_0;
+  reg [50:0] r14;
   reg [51:0] lane0_table_seed_products_2;
   reg [30:0] lane0_table_seed_curve_0;
   reg [30:0] lane0_table_r0;
@@ -198,11 +212,11 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [26:0] lane0_product_mul_product_tile_0_0;
   reg [26:0] lane0_product_mul_product_split_0;
   reg [25:0] lane0_product_mul_product_tile_0_16;
-  reg [25:0] r14;
+  reg [25:0] r15;
   reg [41:0] lane0_product_product;
-  reg [9:0] r15;
+  reg [9:0] r16;
   reg lane0_pack_lead_3;
-  reg [32:0] r16;
+  reg [32:0] r17;
   reg [42:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
@@ -370,7 +384,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [29:0] lane0_log2e_mul_product_port_508_0 = lane0_log2e_mul_product_signal[30] ? lane0_log2e_mul_product_upper_carried : lane0_log2e_mul_product_signal_27;
   wire [5:0] n127 = {1'b0, in_x[14:10]} - 6'hf;
   wire [5:0] lane0_x_fields_port_148_0 = lane0_x_fields_port_145_0 ? n127 : 6'h32;
-  wire [11:0] exp_73 = lane0_x_sig[10] ? {{7{r6}}, lane0_x_exp_24} : {{6{n15[5]}}, n15};
+  wire [11:0] exp_74 = lane0_x_sig[10] ? {{7{r6}}, lane0_x_exp_24} : {{6{n15[5]}}, n15};
   wire n128 = $signed(lane0_unpack_ex) >= $signed(12'h8);
   wire n129 = $signed(lane0_unpack_ex) <= $signed(12'hfda);
   wire n130 = |{n128, n129};
@@ -454,7 +468,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [34:0] n201 = n199 | n200;
   wire [34:0] n202 = lane0_table_square_rows_0[34:0] & {r11[33:0], 1'b0};
   wire [34:0] n203 = n201 | n202;
-  wire [35:0] lane0_table_p_26 = lane0_table_square_sums_sum0 + {n203, 1'b0};
+  wire [35:0] lane0_table_p = lane0_table_square_sums_sum0 + {n203, 1'b0};
   wire n204 = in_x[14:10] == 5'h1f;
   wire n205 = ~|in_x[14:10];
   wire n206 = ~|in_x[9:0];
@@ -548,7 +562,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [50:0] n284 = n282 | n283;
   wire [50:0] n285 = lane0_table_slope_sums_sum1[50:0] & {n280[49:0], 1'b0};
   wire [50:0] n286 = n284 | n285;
-  wire [51:0] lane0_table_p = lane0_table_slope_sums_sum2 + {n286, 1'b0};
+  wire [51:0] lane0_table_p_29 = lane0_table_slope_split_0 + {r14, 1'b0};
   wire [30:0] n287 = {1'b0, lane0_table_seed_products_0} - {8'h0, lane0_table_seed_products_2[51:29]};
   wire [30:0] n288 = lane0_table_seed_curve_0 + {17'h0, lane0_table_seed_curve_1[31:18]};
   wire [30:0] n289 = lane0_table_r0 >> lane0_seed_sum_k_shift;
@@ -558,7 +572,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [30:0] n293 = $signed(n292) - $signed({30'h0, lane0_product_tiles_sticky});
   wire [26:0] n294 = {16'h0, a_23} * {11'h0, lane0_table_r0[15:0]};
   wire [25:0] n295 = {15'h0, a_23} * {11'h0, lane0_table_r0[30:16]};
-  wire [41:0] lane0_product_mul_p = {15'h0, lane0_product_mul_product_split_0} + {r14, 16'h0};
+  wire [41:0] lane0_product_mul_p = {15'h0, lane0_product_mul_product_split_0} + {r15, 16'h0};
   wire [42:0] lane0_pack_v = lane0_product_small ? {lane0_product_product, 1'b0} : {1'b0, lane0_product_rest, 11'h0};
   wire [3:0] n296 = lane0_pack_lead_3 ? lane0_pack_d_at_42_r : 4'h0;
   wire [4:0] n297 = lane0_pack_lead_3 ? lane0_pack_top_at_42_r : 5'h0;
@@ -614,7 +628,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_sx <= lane0_log2e_sx;
       lane0_seed_sx <= lane0_operand_sx;
       lane0_seed_products_tiles_sx <= lane0_seed_sx;
-      lane0_seed_products_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_split_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_sx <= lane0_seed_products_split_sx;
       lane0_seed_curve_sx <= lane0_seed_products_sx;
       lane0_seed_sum_sx <= lane0_seed_curve_sx;
       lane0_product_tiles_sx <= lane0_seed_sum_sx;
@@ -631,7 +646,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_x_raw <= lane0_log2e_x_raw;
       lane0_seed_x_raw <= lane0_operand_x_raw;
       lane0_seed_products_tiles_x_raw <= lane0_seed_x_raw;
-      lane0_seed_products_x_raw <= lane0_seed_products_tiles_x_raw;
+      lane0_seed_products_split_x_raw <= lane0_seed_products_tiles_x_raw;
+      lane0_seed_products_x_raw <= lane0_seed_products_split_x_raw;
       lane0_seed_curve_x_raw <= lane0_seed_products_x_raw;
       lane0_seed_sum_x_raw <= lane0_seed_curve_x_raw;
       lane0_product_tiles_x_raw <= lane0_seed_sum_x_raw;
@@ -650,7 +666,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_sigx <= lane0_log2e_sigx;
       lane0_seed_sigx <= lane0_operand_sigx;
       lane0_seed_products_tiles_sigx <= lane0_seed_sigx;
-      lane0_seed_products_sigx <= lane0_seed_products_tiles_sigx;
+      lane0_seed_products_split_sigx <= lane0_seed_products_tiles_sigx;
+      lane0_seed_products_sigx <= lane0_seed_products_split_sigx;
       lane0_seed_curve_sigx <= lane0_seed_products_sigx;
       a_23 <= lane0_seed_curve_sigx;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum5;
@@ -662,14 +679,15 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_log2e_log2e <= {lane0_log2e_mul_product_port_508_0, lane0_log2e_mul_product_signal[29:14]};
       lane0_x_exp_24 <= ~lane0_x_fields_port_145_0 ? 5'h12 : n127[4:0];
       r6 <= lane0_x_fields_port_148_0[5];
-      lane0_unpack_ex <= exp_73;
+      lane0_unpack_ex <= exp_74;
       lane0_log2e_tiles_ex <= lane0_unpack_ex;
       lane0_log2e_split_ex <= lane0_log2e_tiles_ex;
       lane0_log2e_ex <= lane0_log2e_split_ex;
       lane0_operand_ex <= lane0_log2e_ex;
       lane0_seed_ex <= lane0_operand_ex;
       lane0_seed_products_tiles_ex <= lane0_seed_ex;
-      lane0_seed_products_ex <= lane0_seed_products_tiles_ex;
+      lane0_seed_products_split_ex <= lane0_seed_products_tiles_ex;
+      lane0_seed_products_ex <= lane0_seed_products_split_ex;
       lane0_seed_curve_ex <= lane0_seed_products_ex;
       lane0_seed_sum_ex <= lane0_seed_curve_ex;
       lane0_product_tiles_ex <= lane0_seed_sum_ex;
@@ -683,7 +701,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_k <= lane0_t[45:36];
       lane0_seed_k_shift <= n142 ? 10'h21 : lane0_operand_k;
       lane0_seed_products_tiles_k_shift <= lane0_seed_k_shift;
-      lane0_seed_products_k_shift <= lane0_seed_products_tiles_k_shift;
+      lane0_seed_products_split_k_shift <= lane0_seed_products_tiles_k_shift;
+      lane0_seed_products_k_shift <= lane0_seed_products_split_k_shift;
       lane0_seed_curve_k_shift <= lane0_seed_products_k_shift;
       lane0_seed_sum_k_shift <= lane0_seed_curve_k_shift;
       exp <= ~lane0_product_split_small ? 12'h0 : n138;
@@ -693,7 +712,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       parity <= lane0_log2e_small;
       lane0_seed_small <= parity;
       lane0_seed_products_tiles_small <= lane0_seed_small;
-      lane0_seed_products_small <= lane0_seed_products_tiles_small;
+      lane0_seed_products_split_small <= lane0_seed_products_tiles_small;
+      lane0_seed_products_small <= lane0_seed_products_split_small;
       lane0_seed_curve_small <= lane0_seed_products_small;
       lane0_seed_sum_small <= lane0_seed_curve_small;
       lane0_product_tiles_small <= lane0_seed_sum_small;
@@ -707,7 +727,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_table_b <= lane0_operand_operand[28:0];
       lane0_seed_k_sat <= n142;
       lane0_seed_products_tiles_k_sat <= lane0_seed_k_sat;
-      lane0_seed_products_k_sat <= lane0_seed_products_tiles_k_sat;
+      lane0_seed_products_split_k_sat <= lane0_seed_products_tiles_k_sat;
+      lane0_seed_products_k_sat <= lane0_seed_products_split_k_sat;
       lane0_seed_curve_k_sat <= lane0_seed_products_k_sat;
       lane0_seed_sum_k_sat <= lane0_seed_curve_k_sat;
       lane0_seed_sum_k_mask <= lane0_seed_curve_k_sat ? 31'h0 : {n173, n172, n171, n170, n169, n168, n167, n166, n165, n164, n163, n162, n161, n160, n159, n158, n157, n156, n155, n154, n153, n152, n151, n150, n149, n148, n147, n146, n145, n144, n143};
@@ -726,7 +747,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_table_square_tile_0_0 <= n186;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r11 <= n197;
-      lane0_table_b_12 <= lane0_table_p_26[35:18];
+      lane0_table_seed_products_split_2 <= lane0_table_p[35:18];
+      lane0_table_b_12 <= lane0_table_seed_products_split_2;
       lane0_x_cls <= lane0_x_cls_32;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -735,7 +757,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_cx <= lane0_log2e_cx;
       lane0_seed_cx <= lane0_operand_cx;
       lane0_seed_products_tiles_cx <= lane0_seed_cx;
-      lane0_seed_products_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_split_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_cx <= lane0_seed_products_split_cx;
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
@@ -745,16 +768,20 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_table_seed_products_tiles_1 <= lane0_table_port__data[13:0];
-      lane0_table_a_14 <= lane0_table_seed_products_tiles_1;
+      lane0_table_seed_products_split_1 <= lane0_table_seed_products_tiles_1;
+      lane0_table_a_14 <= lane0_table_seed_products_split_1;
       lane0_table_seed_products_tiles_0 <= lane0_table_port__data[66:37];
-      lane0_table_seed_products_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_split_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_0 <= lane0_table_seed_products_split_0;
       lane0_table_seed_curve_1 <= lane0_table_curve_p;
       lane0_table_slope_tile_0_0 <= n222;
       lane0_table_slope_tile_0_16 <= n223;
       r12 <= n262;
       lane0_table_slope_rows_1 <= lane0_table_slope_rows_sum3;
       r13 <= n268;
-      lane0_table_seed_products_2 <= lane0_table_p;
+      lane0_table_slope_split_0 <= lane0_table_slope_sums_sum2;
+      r14 <= n286;
+      lane0_table_seed_products_2 <= lane0_table_p_29;
       lane0_table_seed_curve_0 <= n287;
       lane0_table_r0 <= n288;
       lane0_product_tiles_shifted <= lane0_seed_sum_k_sat ? 31'h1 : n289;
@@ -764,12 +791,12 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_product_mul_product_tile_0_0 <= n294;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_tile_0_0;
       lane0_product_mul_product_tile_0_16 <= n295;
-      r14 <= lane0_product_mul_product_tile_0_16;
+      r15 <= lane0_product_mul_product_tile_0_16;
       lane0_product_product <= lane0_product_mul_p;
-      r15 <= ~lane0_product_small ? 10'h0 : lane0_product_product[9:0];
+      r16 <= ~lane0_product_small ? 10'h0 : lane0_product_product[9:0];
       lane0_pack_lead_3 <= lane0_pack_v[42];
-      r16 <= {lane0_pack_v[42:11], lane0_pack_v[0]};
-      lane0_pack_rnd_v <= {r16[32:1], r15, r16[0]};
+      r17 <= {lane0_pack_v[42:11], lane0_pack_v[0]};
+      lane0_pack_rnd_v <= {r17[32:1], r16, r17[0]};
       lane0_pack_lead_0 <= n301;
       lane0_pack_lead_1 <= n307;
       lane0_pack_lead_2 <= n315;
@@ -803,6 +830,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       valid_15 <= 1'b0;
       valid_16 <= 1'b0;
       valid_17 <= 1'b0;
+      valid_18 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -822,7 +850,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       valid_15 <= valid_14;
       valid_16 <= valid_15;
       valid_17 <= valid_16;
-      out_valid <= valid_17;
+      valid_18 <= valid_17;
+      out_valid <= valid_18;
     end
   end
 
@@ -1102,6 +1131,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_sx = 1'b0;
     lane0_seed_sx = 1'b0;
     lane0_seed_products_tiles_sx = 1'b0;
+    lane0_seed_products_split_sx = 1'b0;
     lane0_seed_products_sx = 1'b0;
     lane0_seed_curve_sx = 1'b0;
     lane0_seed_sum_sx = 1'b0;
@@ -1119,6 +1149,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_x_raw = 16'h0;
     lane0_seed_x_raw = 16'h0;
     lane0_seed_products_tiles_x_raw = 16'h0;
+    lane0_seed_products_split_x_raw = 16'h0;
     lane0_seed_products_x_raw = 16'h0;
     lane0_seed_curve_x_raw = 16'h0;
     lane0_seed_sum_x_raw = 16'h0;
@@ -1145,6 +1176,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     valid_15 = 1'b0;
     valid_16 = 1'b0;
     valid_17 = 1'b0;
+    valid_18 = 1'b0;
     out_valid = 1'b0;
     r1 = 1'b0;
     r2 = 3'h0;
@@ -1156,6 +1188,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_sigx = 11'h0;
     lane0_seed_sigx = 11'h0;
     lane0_seed_products_tiles_sigx = 11'h0;
+    lane0_seed_products_split_sigx = 11'h0;
     lane0_seed_products_sigx = 11'h0;
     lane0_seed_curve_sigx = 11'h0;
     a_23 = 11'h0;
@@ -1175,6 +1208,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_ex = 12'h0;
     lane0_seed_ex = 12'h0;
     lane0_seed_products_tiles_ex = 12'h0;
+    lane0_seed_products_split_ex = 12'h0;
     lane0_seed_products_ex = 12'h0;
     lane0_seed_curve_ex = 12'h0;
     lane0_seed_sum_ex = 12'h0;
@@ -1189,6 +1223,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_k = 10'h0;
     lane0_seed_k_shift = 10'h0;
     lane0_seed_products_tiles_k_shift = 10'h0;
+    lane0_seed_products_split_k_shift = 10'h0;
     lane0_seed_products_k_shift = 10'h0;
     lane0_seed_curve_k_shift = 10'h0;
     lane0_seed_sum_k_shift = 10'h0;
@@ -1199,6 +1234,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     parity = 1'b0;
     lane0_seed_small = 1'b0;
     lane0_seed_products_tiles_small = 1'b0;
+    lane0_seed_products_split_small = 1'b0;
     lane0_seed_products_small = 1'b0;
     lane0_seed_curve_small = 1'b0;
     lane0_seed_sum_small = 1'b0;
@@ -1213,6 +1249,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_table_b = 29'h0;
     lane0_seed_k_sat = 1'b0;
     lane0_seed_products_tiles_k_sat = 1'b0;
+    lane0_seed_products_split_k_sat = 1'b0;
     lane0_seed_products_k_sat = 1'b0;
     lane0_seed_curve_k_sat = 1'b0;
     lane0_seed_sum_k_sat = 1'b0;
@@ -1232,6 +1269,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r11 = 35'h0;
+    lane0_table_seed_products_split_2 = 18'h0;
     lane0_table_b_12 = 18'h0;
     lane0_x_cls = 2'h0;
     lane0_unpack_cx = 2'h0;
@@ -1241,6 +1279,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_cx = 2'h0;
     lane0_seed_cx = 2'h0;
     lane0_seed_products_tiles_cx = 2'h0;
+    lane0_seed_products_split_cx = 2'h0;
     lane0_seed_products_cx = 2'h0;
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
@@ -1251,8 +1290,10 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_table_seed_products_tiles_1 = 14'h0;
+    lane0_table_seed_products_split_1 = 14'h0;
     lane0_table_a_14 = 14'h0;
     lane0_table_seed_products_tiles_0 = 30'h0;
+    lane0_table_seed_products_split_0 = 30'h0;
     lane0_table_seed_products_0 = 30'h0;
     lane0_table_seed_curve_1 = 32'h0;
     lane0_table_slope_tile_0_0 = 32'h0;
@@ -1260,6 +1301,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     r12 = 51'h0;
     lane0_table_slope_rows_1 = 52'h0;
     r13 = 51'h0;
+    lane0_table_slope_split_0 = 52'h0;
+    r14 = 51'h0;
     lane0_table_seed_products_2 = 52'h0;
     lane0_table_seed_curve_0 = 31'h0;
     lane0_table_r0 = 31'h0;
@@ -1270,11 +1313,11 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_product_mul_product_tile_0_0 = 27'h0;
     lane0_product_mul_product_split_0 = 27'h0;
     lane0_product_mul_product_tile_0_16 = 26'h0;
-    r14 = 26'h0;
+    r15 = 26'h0;
     lane0_product_product = 42'h0;
-    r15 = 10'h0;
+    r16 = 10'h0;
     lane0_pack_lead_3 = 1'b0;
-    r16 = 33'h0;
+    r17 = 33'h0;
     lane0_pack_rnd_v = 43'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
@@ -1291,5 +1334,5 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_148_0[4:0], n132[0], n132[4], n137[1:0], n137[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_pack_v[10:1], n322[13:10], lane0_pack_rnd_signal[14:1]};
+  wire unused_bits = ^{lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_148_0[4:0], n132[0], n132[4], n137[1:0], n137[4:3], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_pack_v[10:1], n322[13:10], lane0_pack_rnd_signal[14:1]};
 endmodule

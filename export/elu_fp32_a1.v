@@ -5,7 +5,7 @@
 // Machine-readable description: elu_fp32_a1.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=elu lanes=1 alpha=1.0 device=ice40up5k
-// latency: 18 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 19 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.508 ulp against the exact value, 4,294,967,296 inputs (all inputs; a recorded sweep of this golden model); 333,887 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -30,6 +30,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_operand_sx;
   reg lane0_seed_sx;
   reg lane0_seed_products_tiles_sx;
+  reg lane0_seed_products_split_sx;
   reg lane0_seed_products_sx;
   reg lane0_seed_curve_sx;
   reg lane0_seed_sum_sx;
@@ -47,6 +48,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [31:0] lane0_operand_x_raw;
   reg [31:0] lane0_seed_x_raw;
   reg [31:0] lane0_seed_products_tiles_x_raw;
+  reg [31:0] lane0_seed_products_split_x_raw;
   reg [31:0] lane0_seed_products_x_raw;
   reg [31:0] lane0_seed_curve_x_raw;
   reg [31:0] lane0_seed_sum_x_raw;
@@ -73,6 +75,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg valid_15;
   reg valid_16;
   reg valid_17;
+  reg valid_18;
   reg r1;
   reg [3:0] r2;
   reg [23:0] lane0_x_sig;
@@ -83,6 +86,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [23:0] lane0_operand_sigx;
   reg [23:0] lane0_seed_sigx;
   reg [23:0] lane0_seed_products_tiles_sigx;
+  reg [23:0] lane0_seed_products_split_sigx;
   reg [23:0] lane0_seed_products_sigx;
   reg [23:0] lane0_seed_curve_sigx;
   reg [23:0] a_23;
@@ -107,6 +111,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [11:0] lane0_operand_ex;
   reg [11:0] lane0_seed_ex;
   reg [11:0] lane0_seed_products_tiles_ex;
+  reg [11:0] lane0_seed_products_split_ex;
   reg [11:0] lane0_seed_products_ex;
   reg [11:0] lane0_seed_curve_ex;
   reg [11:0] lane0_seed_sum_ex;
@@ -121,6 +126,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [9:0] lane0_operand_k;
   reg [9:0] lane0_seed_k_shift;
   reg [9:0] lane0_seed_products_tiles_k_shift;
+  reg [9:0] lane0_seed_products_split_k_shift;
   reg [9:0] lane0_seed_products_k_shift;
   reg [9:0] lane0_seed_curve_k_shift;
   reg [9:0] lane0_seed_sum_k_shift;
@@ -131,6 +137,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg parity;
   reg lane0_seed_small;
   reg lane0_seed_products_tiles_small;
+  reg lane0_seed_products_split_small;
   reg lane0_seed_products_small;
   reg lane0_seed_curve_small;
   reg lane0_seed_sum_small;
@@ -145,6 +152,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [29:0] lane0_table_b;
   reg lane0_seed_k_sat;
   reg lane0_seed_products_tiles_k_sat;
+  reg lane0_seed_products_split_k_sat;
   reg lane0_seed_products_k_sat;
   reg lane0_seed_curve_k_sat;
   reg lane0_seed_sum_k_sat;
@@ -164,6 +172,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r12;
+  reg [17:0] lane0_table_seed_products_split_2;
   reg [17:0] lane0_table_b_12;
   reg [1:0] lane0_x_cls;
   reg [1:0] lane0_unpack_cx;
@@ -173,6 +182,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [1:0] lane0_operand_cx;
   reg [1:0] lane0_seed_cx;
   reg [1:0] lane0_seed_products_tiles_cx;
+  reg [1:0] lane0_seed_products_split_cx;
   reg [1:0] lane0_seed_products_cx;
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
@@ -184,8 +194,10 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [1:0] lane0_shift_cx;
   reg [70:0] lane0_table_port__data;
   reg [13:0] lane0_table_seed_products_tiles_1;
+  reg [13:0] lane0_table_seed_products_split_1;
   reg [13:0] lane0_table_a_14;
   reg [32:0] lane0_table_seed_products_tiles_0;
+  reg [32:0] lane0_table_seed_products_split_0;
   reg [32:0] lane0_table_seed_products_0;
   reg [31:0] lane0_table_seed_curve_1;
   reg [31:0] lane0_table_slope_tile_0_0;
@@ -193,6 +205,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [52:0] r13;
   reg [53:0] lane0_table_slope_rows_1;
   reg [52:0] r14;
+  reg [53:0] lane0_table_slope_split_0;
+  reg [52:0] r15;
   reg [53:0] lane0_table_seed_products_2;
   reg [32:0] lane0_table_seed_curve_0;
   reg [32:0] lane0_table_r0;
@@ -202,15 +216,15 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg [32:0] lane0_product_rest;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
-  reg [55:0] r15;
-  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r16;
-  reg [56:0] lane0_product_mul_product_split_0;
+  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r17;
+  reg [56:0] lane0_product_mul_product_split_0;
+  reg [55:0] r18;
   reg [56:0] lane0_product_product;
-  reg [22:0] r18;
+  reg [22:0] r19;
   reg lane0_pack_lead_3;
-  reg [34:0] r19;
+  reg [34:0] r20;
   reg [57:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
@@ -486,7 +500,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [36:0] lane0_log2e_mul_product_port_937_0 = lane0_log2e_mul_product_signal[38] ? lane0_log2e_mul_product_upper_carried : lane0_log2e_mul_product_signal_63;
   wire [8:0] n208 = {1'b0, in_x[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_246_0 = lane0_x_fields_port_243_0 ? n208 : 9'h182;
-  wire [11:0] exp_73 = lane0_x_sig[23] ? {{4{r8}}, lane0_x_exp_40} : {{3{n32[8]}}, n32};
+  wire [11:0] exp_74 = lane0_x_sig[23] ? {{4{r8}}, lane0_x_exp_40} : {{3{n32[8]}}, n32};
   wire n209 = $signed(lane0_unpack_ex) >= $signed(12'h8);
   wire n210 = $signed(lane0_unpack_ex) <= $signed(12'hfd8);
   wire n211 = |{n209, n210};
@@ -572,7 +586,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [34:0] n284 = n282 | n283;
   wire [34:0] n285 = lane0_table_square_rows_0[34:0] & {r12[33:0], 1'b0};
   wire [34:0] n286 = n284 | n285;
-  wire [35:0] lane0_table_p_26 = lane0_table_square_sums_sum0 + {n286, 1'b0};
+  wire [35:0] lane0_table_p = lane0_table_square_sums_sum0 + {n286, 1'b0};
   wire n287 = in_x[30:23] == 8'hff;
   wire n288 = ~|in_x[30:23];
   wire n289 = ~|in_x[22:0];
@@ -676,7 +690,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [52:0] n376 = n374 | n375;
   wire [52:0] n377 = lane0_table_slope_sums_sum1[52:0] & {n372[51:0], 1'b0};
   wire [52:0] n378 = n376 | n377;
-  wire [53:0] lane0_table_p = lane0_table_slope_sums_sum2 + {n378, 1'b0};
+  wire [53:0] lane0_table_p_29 = lane0_table_slope_split_0 + {r15, 1'b0};
   wire [32:0] n379 = lane0_table_seed_products_0 - {9'h0, lane0_table_seed_products_2[53:30]};
   wire [32:0] n380 = lane0_table_seed_curve_0 + {19'h0, lane0_table_seed_curve_1[31:18]};
   wire [32:0] n381 = lane0_table_r0 >> lane0_seed_sum_k_shift;
@@ -756,18 +770,18 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [55:0] n449 = {n438[54:0], 1'b0} & lane0_product_mul_product_rows_sum4[55:0];
   wire [55:0] n450 = n448 | n449;
   wire [47:0] n451 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n451} ^ {r15, 1'b0};
+  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n451} ^ {r16, 1'b0};
   wire [47:0] n452 = {16'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [55:0] n453 = {24'h0, lane0_product_mul_product_tile_0_0} & {r15[54:0], 1'b0};
+  wire [55:0] n453 = {24'h0, lane0_product_mul_product_tile_0_0} & {r16[54:0], 1'b0};
   wire [55:0] n454 = {8'h0, n452} | n453;
-  wire [55:0] n455 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r15[54:0], 1'b0};
+  wire [55:0] n455 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r16[54:0], 1'b0};
   wire [55:0] n456 = n454 | n455;
-  wire [56:0] n457 = lane0_product_mul_product_rows_1 ^ {r16, 1'b0};
+  wire [56:0] n457 = lane0_product_mul_product_rows_1 ^ {r17, 1'b0};
   wire [56:0] lane0_product_mul_product_sums_sum1 = n457 ^ lane0_product_mul_product_sums_sum0;
-  wire [55:0] n458 = lane0_product_mul_product_rows_1[55:0] & {r16[54:0], 1'b0};
+  wire [55:0] n458 = lane0_product_mul_product_rows_1[55:0] & {r17[54:0], 1'b0};
   wire [55:0] n459 = lane0_product_mul_product_rows_1[55:0] & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n460 = n458 | n459;
-  wire [55:0] n461 = {r16[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
+  wire [55:0] n461 = {r17[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n462 = n460 | n461;
   wire [56:0] n463 = {n456, 1'b0} ^ lane0_product_mul_product_sums_sum1;
   wire [56:0] lane0_product_mul_product_sums_sum2 = n463 ^ {n462, 1'b0};
@@ -776,8 +790,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [55:0] n466 = n464 | n465;
   wire [55:0] n467 = lane0_product_mul_product_sums_sum1[55:0] & {n462[54:0], 1'b0};
   wire [55:0] n468 = n466 | n467;
-  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r17[27:0], 1'b0};
-  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r17[55:28];
+  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r18[27:0], 1'b0};
+  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r18[55:28];
   wire [27:0] lane0_product_mul_product_upper_carried = lane0_product_mul_product_signal_31 + 28'h1;
   wire [27:0] lane0_product_mul_product_port_1440_0 = lane0_product_mul_product_signal[29] ? lane0_product_mul_product_upper_carried : lane0_product_mul_product_signal_31;
   wire [57:0] lane0_pack_v = lane0_product_small ? {lane0_product_product, 1'b0} : {1'b0, lane0_product_rest, 24'h0};
@@ -835,7 +849,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_sx <= lane0_log2e_sx;
       lane0_seed_sx <= lane0_operand_sx;
       lane0_seed_products_tiles_sx <= lane0_seed_sx;
-      lane0_seed_products_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_split_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_sx <= lane0_seed_products_split_sx;
       lane0_seed_curve_sx <= lane0_seed_products_sx;
       lane0_seed_sum_sx <= lane0_seed_curve_sx;
       lane0_product_tiles_sx <= lane0_seed_sum_sx;
@@ -852,7 +867,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_x_raw <= lane0_log2e_x_raw;
       lane0_seed_x_raw <= lane0_operand_x_raw;
       lane0_seed_products_tiles_x_raw <= lane0_seed_x_raw;
-      lane0_seed_products_x_raw <= lane0_seed_products_tiles_x_raw;
+      lane0_seed_products_split_x_raw <= lane0_seed_products_tiles_x_raw;
+      lane0_seed_products_x_raw <= lane0_seed_products_split_x_raw;
       lane0_seed_curve_x_raw <= lane0_seed_products_x_raw;
       lane0_seed_sum_x_raw <= lane0_seed_curve_x_raw;
       lane0_product_tiles_x_raw <= lane0_seed_sum_x_raw;
@@ -871,7 +887,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_sigx <= lane0_log2e_sigx;
       lane0_seed_sigx <= lane0_operand_sigx;
       lane0_seed_products_tiles_sigx <= lane0_seed_sigx;
-      lane0_seed_products_sigx <= lane0_seed_products_tiles_sigx;
+      lane0_seed_products_split_sigx <= lane0_seed_products_tiles_sigx;
+      lane0_seed_products_sigx <= lane0_seed_products_split_sigx;
       lane0_seed_curve_sigx <= lane0_seed_products_sigx;
       a_23 <= lane0_seed_curve_sigx;
       lane0_log2e_mul_product_rows_0 <= lane0_log2e_mul_product_rows_sum12;
@@ -888,14 +905,15 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_log2e_log2e <= {lane0_log2e_mul_product_port_937_0, lane0_log2e_mul_product_signal[37:27]};
       lane0_x_exp_40 <= ~lane0_x_fields_port_243_0 ? 8'h82 : n208[7:0];
       r8 <= lane0_x_fields_port_246_0[8];
-      lane0_unpack_ex <= exp_73;
+      lane0_unpack_ex <= exp_74;
       lane0_log2e_tiles_ex <= lane0_unpack_ex;
       lane0_log2e_split_ex <= lane0_log2e_tiles_ex;
       lane0_log2e_ex <= lane0_log2e_split_ex;
       lane0_operand_ex <= lane0_log2e_ex;
       lane0_seed_ex <= lane0_operand_ex;
       lane0_seed_products_tiles_ex <= lane0_seed_ex;
-      lane0_seed_products_ex <= lane0_seed_products_tiles_ex;
+      lane0_seed_products_split_ex <= lane0_seed_products_tiles_ex;
+      lane0_seed_products_ex <= lane0_seed_products_split_ex;
       lane0_seed_curve_ex <= lane0_seed_products_ex;
       lane0_seed_sum_ex <= lane0_seed_curve_ex;
       lane0_product_tiles_ex <= lane0_seed_sum_ex;
@@ -909,7 +927,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_k <= lane0_t[47:38];
       lane0_seed_k_shift <= n223 ? 10'h23 : lane0_operand_k;
       lane0_seed_products_tiles_k_shift <= lane0_seed_k_shift;
-      lane0_seed_products_k_shift <= lane0_seed_products_tiles_k_shift;
+      lane0_seed_products_split_k_shift <= lane0_seed_products_tiles_k_shift;
+      lane0_seed_products_k_shift <= lane0_seed_products_split_k_shift;
       lane0_seed_curve_k_shift <= lane0_seed_products_k_shift;
       lane0_seed_sum_k_shift <= lane0_seed_curve_k_shift;
       exp <= ~lane0_product_split_small ? 12'h0 : n219;
@@ -919,7 +938,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       parity <= lane0_log2e_small;
       lane0_seed_small <= parity;
       lane0_seed_products_tiles_small <= lane0_seed_small;
-      lane0_seed_products_small <= lane0_seed_products_tiles_small;
+      lane0_seed_products_split_small <= lane0_seed_products_tiles_small;
+      lane0_seed_products_small <= lane0_seed_products_split_small;
       lane0_seed_curve_small <= lane0_seed_products_small;
       lane0_seed_sum_small <= lane0_seed_curve_small;
       lane0_product_tiles_small <= lane0_seed_sum_small;
@@ -933,7 +953,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_table_b <= lane0_operand_operand[29:0];
       lane0_seed_k_sat <= n223;
       lane0_seed_products_tiles_k_sat <= lane0_seed_k_sat;
-      lane0_seed_products_k_sat <= lane0_seed_products_tiles_k_sat;
+      lane0_seed_products_split_k_sat <= lane0_seed_products_tiles_k_sat;
+      lane0_seed_products_k_sat <= lane0_seed_products_split_k_sat;
       lane0_seed_curve_k_sat <= lane0_seed_products_k_sat;
       lane0_seed_sum_k_sat <= lane0_seed_curve_k_sat;
       lane0_seed_sum_k_mask <= lane0_seed_curve_k_sat ? 33'h0 : {n256, n255, n254, n253, n252, n251, n250, n249, n248, n247, n246, n245, n244, n243, n242, n241, n240, n239, n238, n237, n236, n235, n234, n233, n232, n231, n230, n229, n228, n227, n226, n225, n224};
@@ -952,7 +973,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_table_square_tile_0_0 <= n269;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r12 <= n280;
-      lane0_table_b_12 <= lane0_table_p_26[35:18];
+      lane0_table_seed_products_split_2 <= lane0_table_p[35:18];
+      lane0_table_b_12 <= lane0_table_seed_products_split_2;
       lane0_x_cls <= lane0_x_cls_48;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -961,7 +983,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_operand_cx <= lane0_log2e_cx;
       lane0_seed_cx <= lane0_operand_cx;
       lane0_seed_products_tiles_cx <= lane0_seed_cx;
-      lane0_seed_products_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_split_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_cx <= lane0_seed_products_split_cx;
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
@@ -971,16 +994,20 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_table_seed_products_tiles_1 <= lane0_table_port__data[13:0];
-      lane0_table_a_14 <= lane0_table_seed_products_tiles_1;
+      lane0_table_seed_products_split_1 <= lane0_table_seed_products_tiles_1;
+      lane0_table_a_14 <= lane0_table_seed_products_split_1;
       lane0_table_seed_products_tiles_0 <= lane0_table_port__data[70:38];
-      lane0_table_seed_products_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_split_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_0 <= lane0_table_seed_products_split_0;
       lane0_table_seed_curve_1 <= lane0_table_curve_p;
       lane0_table_slope_tile_0_0 <= n305;
       lane0_table_slope_tile_0_16 <= n306;
       r13 <= n354;
       lane0_table_slope_rows_1 <= lane0_table_slope_rows_sum4;
       r14 <= n360;
-      lane0_table_seed_products_2 <= lane0_table_p;
+      lane0_table_slope_split_0 <= lane0_table_slope_sums_sum2;
+      r15 <= n378;
+      lane0_table_seed_products_2 <= lane0_table_p_29;
       lane0_table_seed_curve_0 <= n379;
       lane0_table_r0 <= n380;
       lane0_product_tiles_shifted <= lane0_seed_sum_k_sat ? 33'h1 : n381;
@@ -989,16 +1016,16 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_product_rest <= lane0_product_split_rest;
       lane0_product_mul_product_tile_0_0 <= n386;
       lane0_product_mul_product_tile_0_16 <= n387;
-      r15 <= n444;
+      r16 <= n444;
       lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum5;
-      r16 <= n450;
+      r17 <= n450;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_sums_sum2;
-      r17 <= n468;
+      r18 <= n468;
       lane0_product_product <= {lane0_product_mul_product_port_1440_0, lane0_product_mul_product_signal[28:0]};
-      r18 <= ~lane0_product_small ? 23'h0 : lane0_product_product[22:0];
+      r19 <= ~lane0_product_small ? 23'h0 : lane0_product_product[22:0];
       lane0_pack_lead_3 <= lane0_pack_v[57];
-      r19 <= {lane0_pack_v[57:24], lane0_pack_v[0]};
-      lane0_pack_rnd_v <= {r19[34:1], r18, r19[0]};
+      r20 <= {lane0_pack_v[57:24], lane0_pack_v[0]};
+      lane0_pack_rnd_v <= {r20[34:1], r19, r20[0]};
       lane0_pack_lead_0 <= n474;
       lane0_pack_lead_1 <= n480;
       lane0_pack_lead_2 <= n488;
@@ -1032,6 +1059,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       valid_15 <= 1'b0;
       valid_16 <= 1'b0;
       valid_17 <= 1'b0;
+      valid_18 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -1051,7 +1079,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       valid_15 <= valid_14;
       valid_16 <= valid_15;
       valid_17 <= valid_16;
-      out_valid <= valid_17;
+      valid_18 <= valid_17;
+      out_valid <= valid_18;
     end
   end
 
@@ -1587,6 +1616,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_sx = 1'b0;
     lane0_seed_sx = 1'b0;
     lane0_seed_products_tiles_sx = 1'b0;
+    lane0_seed_products_split_sx = 1'b0;
     lane0_seed_products_sx = 1'b0;
     lane0_seed_curve_sx = 1'b0;
     lane0_seed_sum_sx = 1'b0;
@@ -1604,6 +1634,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_x_raw = 32'h0;
     lane0_seed_x_raw = 32'h0;
     lane0_seed_products_tiles_x_raw = 32'h0;
+    lane0_seed_products_split_x_raw = 32'h0;
     lane0_seed_products_x_raw = 32'h0;
     lane0_seed_curve_x_raw = 32'h0;
     lane0_seed_sum_x_raw = 32'h0;
@@ -1630,6 +1661,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     valid_15 = 1'b0;
     valid_16 = 1'b0;
     valid_17 = 1'b0;
+    valid_18 = 1'b0;
     out_valid = 1'b0;
     r1 = 1'b0;
     r2 = 4'h0;
@@ -1641,6 +1673,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_sigx = 24'h0;
     lane0_seed_sigx = 24'h0;
     lane0_seed_products_tiles_sigx = 24'h0;
+    lane0_seed_products_split_sigx = 24'h0;
     lane0_seed_products_sigx = 24'h0;
     lane0_seed_curve_sigx = 24'h0;
     a_23 = 24'h0;
@@ -1665,6 +1698,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_ex = 12'h0;
     lane0_seed_ex = 12'h0;
     lane0_seed_products_tiles_ex = 12'h0;
+    lane0_seed_products_split_ex = 12'h0;
     lane0_seed_products_ex = 12'h0;
     lane0_seed_curve_ex = 12'h0;
     lane0_seed_sum_ex = 12'h0;
@@ -1679,6 +1713,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_k = 10'h0;
     lane0_seed_k_shift = 10'h0;
     lane0_seed_products_tiles_k_shift = 10'h0;
+    lane0_seed_products_split_k_shift = 10'h0;
     lane0_seed_products_k_shift = 10'h0;
     lane0_seed_curve_k_shift = 10'h0;
     lane0_seed_sum_k_shift = 10'h0;
@@ -1689,6 +1724,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     parity = 1'b0;
     lane0_seed_small = 1'b0;
     lane0_seed_products_tiles_small = 1'b0;
+    lane0_seed_products_split_small = 1'b0;
     lane0_seed_products_small = 1'b0;
     lane0_seed_curve_small = 1'b0;
     lane0_seed_sum_small = 1'b0;
@@ -1703,6 +1739,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_table_b = 30'h0;
     lane0_seed_k_sat = 1'b0;
     lane0_seed_products_tiles_k_sat = 1'b0;
+    lane0_seed_products_split_k_sat = 1'b0;
     lane0_seed_products_k_sat = 1'b0;
     lane0_seed_curve_k_sat = 1'b0;
     lane0_seed_sum_k_sat = 1'b0;
@@ -1722,6 +1759,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r12 = 35'h0;
+    lane0_table_seed_products_split_2 = 18'h0;
     lane0_table_b_12 = 18'h0;
     lane0_x_cls = 2'h0;
     lane0_unpack_cx = 2'h0;
@@ -1731,6 +1769,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_operand_cx = 2'h0;
     lane0_seed_cx = 2'h0;
     lane0_seed_products_tiles_cx = 2'h0;
+    lane0_seed_products_split_cx = 2'h0;
     lane0_seed_products_cx = 2'h0;
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
@@ -1741,8 +1780,10 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_table_seed_products_tiles_1 = 14'h0;
+    lane0_table_seed_products_split_1 = 14'h0;
     lane0_table_a_14 = 14'h0;
     lane0_table_seed_products_tiles_0 = 33'h0;
+    lane0_table_seed_products_split_0 = 33'h0;
     lane0_table_seed_products_0 = 33'h0;
     lane0_table_seed_curve_1 = 32'h0;
     lane0_table_slope_tile_0_0 = 32'h0;
@@ -1750,6 +1791,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     r13 = 53'h0;
     lane0_table_slope_rows_1 = 54'h0;
     r14 = 53'h0;
+    lane0_table_slope_split_0 = 54'h0;
+    r15 = 53'h0;
     lane0_table_seed_products_2 = 54'h0;
     lane0_table_seed_curve_0 = 33'h0;
     lane0_table_r0 = 33'h0;
@@ -1759,15 +1802,15 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_product_rest = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
-    r15 = 56'h0;
-    lane0_product_mul_product_rows_1 = 57'h0;
     r16 = 56'h0;
-    lane0_product_mul_product_split_0 = 57'h0;
+    lane0_product_mul_product_rows_1 = 57'h0;
     r17 = 56'h0;
+    lane0_product_mul_product_split_0 = 57'h0;
+    r18 = 56'h0;
     lane0_product_product = 57'h0;
-    r18 = 23'h0;
+    r19 = 23'h0;
     lane0_pack_lead_3 = 1'b0;
-    r19 = 35'h0;
+    r20 = 35'h0;
     lane0_pack_rnd_v = 58'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
@@ -1784,5 +1827,5 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_246_0[7:0], n213[3:0], n218[0], n218[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], lane0_pack_v[23:1], n495[26:23], lane0_pack_rnd_signal[27:1]};
+  wire unused_bits = ^{lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_246_0[7:0], n213[3:0], n218[0], n218[4:3], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], lane0_pack_v[23:1], n495[26:23], lane0_pack_rnd_signal[27:1]};
 endmodule

@@ -5,7 +5,7 @@
 // Machine-readable description: elu_grad_fp16_a1.json; documentation: docs/export.md.
 //
 // configuration: format=fp16 function=elu-grad lanes=1 alpha=1.0 device=ice40up5k
-// latency: 18 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 19 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.4999 ulp against the exact value, 65,536 inputs (all inputs; exhaustive); 0 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -33,6 +33,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_operand_sx;
   reg lane0_seed_sx;
   reg lane0_seed_products_tiles_sx;
+  reg lane0_seed_products_split_sx;
   reg lane0_seed_products_sx;
   reg lane0_seed_curve_sx;
   reg lane0_seed_sum_sx;
@@ -50,6 +51,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [14:0] lane0_operand_g_raw;
   reg [14:0] lane0_seed_g_raw;
   reg [14:0] lane0_seed_products_tiles_g_raw;
+  reg [14:0] lane0_seed_products_split_g_raw;
   reg [14:0] lane0_seed_products_g_raw;
   reg [14:0] lane0_seed_curve_g_raw;
   reg [14:0] lane0_seed_sum_g_raw;
@@ -76,6 +78,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg valid_15;
   reg valid_16;
   reg valid_17;
+  reg valid_18;
   reg lane0_grad_sign;
   reg lane0_unpack_sg;
   reg lane0_log2e_tiles_sg;
@@ -84,6 +87,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_operand_sg;
   reg lane0_seed_sg;
   reg lane0_seed_products_tiles_sg;
+  reg lane0_seed_products_split_sg;
   reg lane0_seed_products_sg;
   reg lane0_seed_curve_sg;
   reg lane0_seed_sum_sg;
@@ -103,6 +107,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [10:0] lane0_operand_sigg;
   reg [10:0] lane0_seed_sigg;
   reg [10:0] lane0_seed_products_tiles_sigg;
+  reg [10:0] lane0_seed_products_split_sigg;
   reg [10:0] lane0_seed_products_sigg;
   reg [10:0] lane0_seed_curve_sigg;
   reg [10:0] a_23;
@@ -115,6 +120,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [11:0] lane0_operand_eg;
   reg [11:0] lane0_seed_eg;
   reg [11:0] lane0_seed_products_tiles_eg;
+  reg [11:0] lane0_seed_products_split_eg;
   reg [11:0] lane0_seed_products_eg;
   reg [11:0] lane0_seed_curve_eg;
   reg [11:0] lane0_seed_sum_eg;
@@ -128,6 +134,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [1:0] lane0_operand_cg;
   reg [1:0] lane0_seed_cg;
   reg [1:0] lane0_seed_products_tiles_cg;
+  reg [1:0] lane0_seed_products_split_cg;
   reg [1:0] lane0_seed_products_cg;
   reg [1:0] lane0_seed_curve_cg;
   reg [1:0] lane0_seed_sum_cg;
@@ -160,6 +167,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [9:0] lane0_operand_k;
   reg [9:0] lane0_seed_k;
   reg [9:0] lane0_seed_products_tiles_k;
+  reg [9:0] lane0_seed_products_split_k;
   reg [9:0] lane0_seed_products_k;
   reg [9:0] lane0_seed_curve_k;
   reg [9:0] lane0_seed_sum_k;
@@ -181,6 +189,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r12;
+  reg [17:0] lane0_table_seed_products_split_2;
   reg [17:0] lane0_table_b_12;
   reg [1:0] lane0_x_cls;
   reg [1:0] lane0_unpack_cx;
@@ -190,6 +199,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [1:0] lane0_operand_cx;
   reg [1:0] lane0_seed_cx;
   reg [1:0] lane0_seed_products_tiles_cx;
+  reg [1:0] lane0_seed_products_split_cx;
   reg [1:0] lane0_seed_products_cx;
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
@@ -201,8 +211,10 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [1:0] lane0_shift_cx;
   reg [66:0] lane0_table_port__data;
   reg [13:0] lane0_table_seed_products_tiles_1;
+  reg [13:0] lane0_table_seed_products_split_1;
   reg [13:0] lane0_table_a_14;
   reg [29:0] lane0_table_seed_products_tiles_0;
+  reg [29:0] lane0_table_seed_products_split_0;
   reg [29:0] lane0_table_seed_products_0;
   reg [31:0] lane0_table_seed_curve_1;
   reg [31:0] lane0_table_slope_tile_0_0;
@@ -210,16 +222,18 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [50:0] r13;
   reg [51:0] lane0_table_slope_rows_1;
   reg [50:0] r14;
+  reg [51:0] lane0_table_slope_split_0;
+  reg [50:0] r15;
   reg [51:0] lane0_table_seed_products_2;
   reg [30:0] lane0_table_seed_curve_0;
   reg [30:0] lane0_table_r0;
   reg [26:0] lane0_product_mul_product_tile_0_0;
   reg [26:0] lane0_product_mul_product_split_0;
   reg [25:0] lane0_product_mul_product_tile_0_16;
-  reg [25:0] r15;
+  reg [25:0] r16;
   reg [41:0] lane0_product_product;
   reg lane0_pack_lead_3;
-  reg [41:0] r16;
+  reg [41:0] r17;
   reg [42:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
@@ -265,7 +279,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [10:0] lane0_grad_sig_22 = lane0_grad_sig[10] ? lane0_grad_sig : n17;
   wire [5:0] n18 = {1'b0, in_grad[14:10]} - 6'hf;
   wire [5:0] lane0_grad_fields_port_199_0 = lane0_grad_fields_port_196_0 ? n18 : 6'h32;
-  wire [11:0] exp_82 = lane0_grad_sig[10] ? {{7{r3}}, lane0_grad_exp_24} : {{6{n16[5]}}, n16};
+  wire [11:0] exp_83 = lane0_grad_sig[10] ? {{7{r3}}, lane0_grad_exp_24} : {{6{n16[5]}}, n16};
   wire n19 = in_grad[14:10] == 5'h1f;
   wire n20 = ~|in_grad[14:10];
   wire n21 = ~|in_grad[9:0];
@@ -429,7 +443,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [29:0] lane0_log2e_mul_product_port_559_0 = lane0_log2e_mul_product_signal[30] ? lane0_log2e_mul_product_upper_carried : lane0_log2e_mul_product_signal_27;
   wire [5:0] n154 = {1'b0, in_x[14:10]} - 6'hf;
   wire [5:0] lane0_x_fields_port_115_0 = lane0_x_fields_port_112_0 ? n154 : 6'h32;
-  wire [11:0] exp_75 = lane0_x_sig[10] ? {{7{r9}}, lane0_x_exp_24} : {{6{n42[5]}}, n42};
+  wire [11:0] exp_76 = lane0_x_sig[10] ? {{7{r9}}, lane0_x_exp_24} : {{6{n42[5]}}, n42};
   wire n155 = $signed(lane0_unpack_ex) >= $signed(12'h8);
   wire n156 = $signed(lane0_unpack_ex) <= $signed(12'hfda);
   wire n157 = |{n155, n156};
@@ -473,7 +487,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [34:0] n187 = n185 | n186;
   wire [34:0] n188 = lane0_table_square_rows_0[34:0] & {r12[33:0], 1'b0};
   wire [34:0] n189 = n187 | n188;
-  wire [35:0] lane0_table_p_26 = lane0_table_square_sums_sum0 + {n189, 1'b0};
+  wire [35:0] lane0_table_p = lane0_table_square_sums_sum0 + {n189, 1'b0};
   wire n190 = in_x[14:10] == 5'h1f;
   wire n191 = ~|in_x[14:10];
   wire n192 = ~|in_x[9:0];
@@ -572,12 +586,12 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [50:0] n275 = n273 | n274;
   wire [50:0] n276 = lane0_table_slope_sums_sum1[50:0] & {n271[49:0], 1'b0};
   wire [50:0] n277 = n275 | n276;
-  wire [51:0] lane0_table_p = lane0_table_slope_sums_sum2 + {n277, 1'b0};
+  wire [51:0] lane0_table_p_29 = lane0_table_slope_split_0 + {r15, 1'b0};
   wire [30:0] n278 = {1'b0, lane0_table_seed_products_0} - {8'h0, lane0_table_seed_products_2[51:29]};
   wire [30:0] n279 = lane0_table_seed_curve_0 + {17'h0, lane0_table_seed_curve_1[31:18]};
   wire [26:0] n280 = {16'h0, a_23} * {11'h0, lane0_table_r0[15:0]};
   wire [25:0] n281 = {15'h0, a_23} * {11'h0, lane0_table_r0[30:16]};
-  wire [41:0] lane0_product_mul_p = {15'h0, lane0_product_mul_product_split_0} + {r15, 16'h0};
+  wire [41:0] lane0_product_mul_p = {15'h0, lane0_product_mul_product_split_0} + {r16, 16'h0};
   wire [3:0] n282 = lane0_pack_lead_3 ? lane0_pack_d_at_42_r : 4'h0;
   wire [4:0] n283 = lane0_pack_lead_3 ? lane0_pack_top_at_42_r : 5'h0;
   wire n284 = lane0_pack_lead_3 ? lane0_pack_overflow_at_42_r : 1'b0;
@@ -638,7 +652,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_sx <= lane0_log2e_sx;
       lane0_seed_sx <= lane0_operand_sx;
       lane0_seed_products_tiles_sx <= lane0_seed_sx;
-      lane0_seed_products_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_split_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_sx <= lane0_seed_products_split_sx;
       lane0_seed_curve_sx <= lane0_seed_products_sx;
       lane0_seed_sum_sx <= lane0_seed_curve_sx;
       lane0_product_tiles_sx <= lane0_seed_sum_sx;
@@ -655,7 +670,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_g_raw <= lane0_log2e_g_raw;
       lane0_seed_g_raw <= lane0_operand_g_raw;
       lane0_seed_products_tiles_g_raw <= lane0_seed_g_raw;
-      lane0_seed_products_g_raw <= lane0_seed_products_tiles_g_raw;
+      lane0_seed_products_split_g_raw <= lane0_seed_products_tiles_g_raw;
+      lane0_seed_products_g_raw <= lane0_seed_products_split_g_raw;
       lane0_seed_curve_g_raw <= lane0_seed_products_g_raw;
       lane0_seed_sum_g_raw <= lane0_seed_curve_g_raw;
       lane0_product_tiles_g_raw <= lane0_seed_sum_g_raw;
@@ -672,7 +688,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_sg <= lane0_log2e_sg;
       lane0_seed_sg <= lane0_operand_sg;
       lane0_seed_products_tiles_sg <= lane0_seed_sg;
-      lane0_seed_products_sg <= lane0_seed_products_tiles_sg;
+      lane0_seed_products_split_sg <= lane0_seed_products_tiles_sg;
+      lane0_seed_products_sg <= lane0_seed_products_split_sg;
       lane0_seed_curve_sg <= lane0_seed_products_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
       lane0_product_tiles_sg <= lane0_seed_sum_sg;
@@ -691,19 +708,21 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_sigg <= lane0_log2e_sigg;
       lane0_seed_sigg <= lane0_operand_sigg;
       lane0_seed_products_tiles_sigg <= lane0_seed_sigg;
-      lane0_seed_products_sigg <= lane0_seed_products_tiles_sigg;
+      lane0_seed_products_split_sigg <= lane0_seed_products_tiles_sigg;
+      lane0_seed_products_sigg <= lane0_seed_products_split_sigg;
       lane0_seed_curve_sigg <= lane0_seed_products_sigg;
       a_23 <= lane0_seed_curve_sigg;
       lane0_grad_exp_24 <= ~lane0_grad_fields_port_196_0 ? 5'h12 : n18[4:0];
       r3 <= lane0_grad_fields_port_199_0[5];
-      lane0_unpack_eg <= exp_82;
+      lane0_unpack_eg <= exp_83;
       lane0_log2e_tiles_eg <= lane0_unpack_eg;
       lane0_log2e_split_eg <= lane0_log2e_tiles_eg;
       lane0_log2e_eg <= lane0_log2e_split_eg;
       lane0_operand_eg <= lane0_log2e_eg;
       lane0_seed_eg <= lane0_operand_eg;
       lane0_seed_products_tiles_eg <= lane0_seed_eg;
-      lane0_seed_products_eg <= lane0_seed_products_tiles_eg;
+      lane0_seed_products_split_eg <= lane0_seed_products_tiles_eg;
+      lane0_seed_products_eg <= lane0_seed_products_split_eg;
       lane0_seed_curve_eg <= lane0_seed_products_eg;
       lane0_seed_sum_eg <= lane0_seed_curve_eg;
       lane0_product_tiles_eg <= lane0_seed_sum_eg;
@@ -716,7 +735,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_cg <= lane0_log2e_cg;
       lane0_seed_cg <= lane0_operand_cg;
       lane0_seed_products_tiles_cg <= lane0_seed_cg;
-      lane0_seed_products_cg <= lane0_seed_products_tiles_cg;
+      lane0_seed_products_split_cg <= lane0_seed_products_tiles_cg;
+      lane0_seed_products_cg <= lane0_seed_products_split_cg;
       lane0_seed_curve_cg <= lane0_seed_products_cg;
       lane0_seed_sum_cg <= lane0_seed_curve_cg;
       lane0_product_tiles_cg <= lane0_seed_sum_cg;
@@ -738,7 +758,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_log2e_log2e <= {lane0_log2e_mul_product_port_559_0, lane0_log2e_mul_product_signal[29:14]};
       lane0_x_exp_24 <= ~lane0_x_fields_port_112_0 ? 5'h12 : n154[4:0];
       r9 <= lane0_x_fields_port_115_0[5];
-      lane0_unpack_ex <= exp_75;
+      lane0_unpack_ex <= exp_76;
       r10 <= n157 ? 2'h0 : {n158[4], n158[0]};
       r11 <= n155 ? 4'h0 : {n159[5], n159[3:1]};
       lane0_log2e_split_distance <= {r11[3], r10[1], r11[2:0], r10[0]};
@@ -748,7 +768,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_k <= lane0_t[45:36];
       lane0_seed_k <= lane0_operand_k;
       lane0_seed_products_tiles_k <= lane0_seed_k;
-      lane0_seed_products_k <= lane0_seed_products_tiles_k;
+      lane0_seed_products_split_k <= lane0_seed_products_tiles_k;
+      lane0_seed_products_k <= lane0_seed_products_split_k;
       lane0_seed_curve_k <= lane0_seed_products_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_k <= lane0_seed_sum_k;
@@ -769,7 +790,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_table_square_tile_0_0 <= n172;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r12 <= n183;
-      lane0_table_b_12 <= lane0_table_p_26[35:18];
+      lane0_table_seed_products_split_2 <= lane0_table_p[35:18];
+      lane0_table_b_12 <= lane0_table_seed_products_split_2;
       lane0_x_cls <= lane0_x_cls_32;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -778,7 +800,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_cx <= lane0_log2e_cx;
       lane0_seed_cx <= lane0_operand_cx;
       lane0_seed_products_tiles_cx <= lane0_seed_cx;
-      lane0_seed_products_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_split_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_cx <= lane0_seed_products_split_cx;
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
@@ -788,26 +811,30 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_table_seed_products_tiles_1 <= lane0_table_port__data[13:0];
-      lane0_table_a_14 <= lane0_table_seed_products_tiles_1;
+      lane0_table_seed_products_split_1 <= lane0_table_seed_products_tiles_1;
+      lane0_table_a_14 <= lane0_table_seed_products_split_1;
       lane0_table_seed_products_tiles_0 <= lane0_table_port__data[66:37];
-      lane0_table_seed_products_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_split_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_0 <= lane0_table_seed_products_split_0;
       lane0_table_seed_curve_1 <= lane0_table_curve_p;
       lane0_table_slope_tile_0_0 <= n213;
       lane0_table_slope_tile_0_16 <= n214;
       r13 <= n253;
       lane0_table_slope_rows_1 <= lane0_table_slope_rows_sum3;
       r14 <= n259;
-      lane0_table_seed_products_2 <= lane0_table_p;
+      lane0_table_slope_split_0 <= lane0_table_slope_sums_sum2;
+      r15 <= n277;
+      lane0_table_seed_products_2 <= lane0_table_p_29;
       lane0_table_seed_curve_0 <= n278;
       lane0_table_r0 <= n279;
       lane0_product_mul_product_tile_0_0 <= n280;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_tile_0_0;
       lane0_product_mul_product_tile_0_16 <= n281;
-      r15 <= lane0_product_mul_product_tile_0_16;
+      r16 <= lane0_product_mul_product_tile_0_16;
       lane0_product_product <= lane0_product_mul_p;
       lane0_pack_lead_3 <= lane0_product_product[41];
-      r16 <= lane0_product_product;
-      lane0_pack_rnd_v <= {r16, 1'b0};
+      r17 <= lane0_product_product;
+      lane0_pack_rnd_v <= {r17, 1'b0};
       lane0_pack_lead_0 <= n287;
       lane0_pack_lead_1 <= n293;
       lane0_pack_lead_2 <= n301;
@@ -841,6 +868,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       valid_15 <= 1'b0;
       valid_16 <= 1'b0;
       valid_17 <= 1'b0;
+      valid_18 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -860,7 +888,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       valid_15 <= valid_14;
       valid_16 <= valid_15;
       valid_17 <= valid_16;
-      out_valid <= valid_17;
+      valid_18 <= valid_17;
+      out_valid <= valid_18;
     end
   end
 
@@ -1014,6 +1043,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_sx = 1'b0;
     lane0_seed_sx = 1'b0;
     lane0_seed_products_tiles_sx = 1'b0;
+    lane0_seed_products_split_sx = 1'b0;
     lane0_seed_products_sx = 1'b0;
     lane0_seed_curve_sx = 1'b0;
     lane0_seed_sum_sx = 1'b0;
@@ -1031,6 +1061,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_g_raw = 15'h0;
     lane0_seed_g_raw = 15'h0;
     lane0_seed_products_tiles_g_raw = 15'h0;
+    lane0_seed_products_split_g_raw = 15'h0;
     lane0_seed_products_g_raw = 15'h0;
     lane0_seed_curve_g_raw = 15'h0;
     lane0_seed_sum_g_raw = 15'h0;
@@ -1057,6 +1088,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     valid_15 = 1'b0;
     valid_16 = 1'b0;
     valid_17 = 1'b0;
+    valid_18 = 1'b0;
     out_valid = 1'b0;
     lane0_grad_sign = 1'b0;
     lane0_unpack_sg = 1'b0;
@@ -1066,6 +1098,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_sg = 1'b0;
     lane0_seed_sg = 1'b0;
     lane0_seed_products_tiles_sg = 1'b0;
+    lane0_seed_products_split_sg = 1'b0;
     lane0_seed_products_sg = 1'b0;
     lane0_seed_curve_sg = 1'b0;
     lane0_seed_sum_sg = 1'b0;
@@ -1085,6 +1118,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_sigg = 11'h0;
     lane0_seed_sigg = 11'h0;
     lane0_seed_products_tiles_sigg = 11'h0;
+    lane0_seed_products_split_sigg = 11'h0;
     lane0_seed_products_sigg = 11'h0;
     lane0_seed_curve_sigg = 11'h0;
     a_23 = 11'h0;
@@ -1097,6 +1131,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_eg = 12'h0;
     lane0_seed_eg = 12'h0;
     lane0_seed_products_tiles_eg = 12'h0;
+    lane0_seed_products_split_eg = 12'h0;
     lane0_seed_products_eg = 12'h0;
     lane0_seed_curve_eg = 12'h0;
     lane0_seed_sum_eg = 12'h0;
@@ -1110,6 +1145,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_cg = 2'h0;
     lane0_seed_cg = 2'h0;
     lane0_seed_products_tiles_cg = 2'h0;
+    lane0_seed_products_split_cg = 2'h0;
     lane0_seed_products_cg = 2'h0;
     lane0_seed_curve_cg = 2'h0;
     lane0_seed_sum_cg = 2'h0;
@@ -1142,6 +1178,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_k = 10'h0;
     lane0_seed_k = 10'h0;
     lane0_seed_products_tiles_k = 10'h0;
+    lane0_seed_products_split_k = 10'h0;
     lane0_seed_products_k = 10'h0;
     lane0_seed_curve_k = 10'h0;
     lane0_seed_sum_k = 10'h0;
@@ -1163,6 +1200,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r12 = 35'h0;
+    lane0_table_seed_products_split_2 = 18'h0;
     lane0_table_b_12 = 18'h0;
     lane0_x_cls = 2'h0;
     lane0_unpack_cx = 2'h0;
@@ -1172,6 +1210,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_cx = 2'h0;
     lane0_seed_cx = 2'h0;
     lane0_seed_products_tiles_cx = 2'h0;
+    lane0_seed_products_split_cx = 2'h0;
     lane0_seed_products_cx = 2'h0;
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
@@ -1182,8 +1221,10 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_table_seed_products_tiles_1 = 14'h0;
+    lane0_table_seed_products_split_1 = 14'h0;
     lane0_table_a_14 = 14'h0;
     lane0_table_seed_products_tiles_0 = 30'h0;
+    lane0_table_seed_products_split_0 = 30'h0;
     lane0_table_seed_products_0 = 30'h0;
     lane0_table_seed_curve_1 = 32'h0;
     lane0_table_slope_tile_0_0 = 32'h0;
@@ -1191,16 +1232,18 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     r13 = 51'h0;
     lane0_table_slope_rows_1 = 52'h0;
     r14 = 51'h0;
+    lane0_table_slope_split_0 = 52'h0;
+    r15 = 51'h0;
     lane0_table_seed_products_2 = 52'h0;
     lane0_table_seed_curve_0 = 31'h0;
     lane0_table_r0 = 31'h0;
     lane0_product_mul_product_tile_0_0 = 27'h0;
     lane0_product_mul_product_split_0 = 27'h0;
     lane0_product_mul_product_tile_0_16 = 26'h0;
-    r15 = 26'h0;
+    r16 = 26'h0;
     lane0_product_product = 42'h0;
     lane0_pack_lead_3 = 1'b0;
-    r16 = 42'h0;
+    r17 = 42'h0;
     lane0_pack_rnd_v = 43'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
@@ -1217,5 +1260,5 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_199_0[4:0], lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_115_0[4:0], n159[0], n159[4], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n308[13:10], lane0_pack_rnd_signal[14:1]};
+  wire unused_bits = ^{lane0_grad_fields_port_199_0[4:0], lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_115_0[4:0], n159[0], n159[4], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n308[13:10], lane0_pack_rnd_signal[14:1]};
 endmodule

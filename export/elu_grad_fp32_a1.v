@@ -5,7 +5,7 @@
 // Machine-readable description: elu_grad_fp32_a1.json; documentation: docs/export.md.
 //
 // configuration: format=fp32 function=elu-grad lanes=1 alpha=1.0 device=ice40up5k
-// latency: 18 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
+// latency: 19 cycles (registers after unpack_count, unpack, log2e_tiles, log2e_split, log2e, operand, seed, seed_products_tiles, seed_products_split, seed_products, seed_curve, seed_sum, product_tiles, product_split, product, pack_lead, normalize, shift, out); initiation interval: 1.
 // accuracy: max 0.5096 ulp against the exact value, 4,294,967,296 inputs (all x, grad 1; a recorded sweep of this golden model); 410,405 not correctly rounded.
 // clock: clk, rising edge; reset: rst, synchronous, active high, resets only the valid bits.
 // handshake: a payload moves on a rising clk edge where valid & ready; in_ready = ~out_valid | out_ready.
@@ -34,6 +34,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_operand_sg;
   reg lane0_seed_sg;
   reg lane0_seed_products_tiles_sg;
+  reg lane0_seed_products_split_sg;
   reg lane0_seed_products_sg;
   reg lane0_seed_curve_sg;
   reg lane0_seed_sum_sg;
@@ -50,6 +51,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_operand_sx;
   reg lane0_seed_sx;
   reg lane0_seed_products_tiles_sx;
+  reg lane0_seed_products_split_sx;
   reg lane0_seed_products_sx;
   reg lane0_seed_curve_sx;
   reg lane0_seed_sum_sx;
@@ -67,6 +69,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [30:0] lane0_operand_g_raw;
   reg [30:0] lane0_seed_g_raw;
   reg [30:0] lane0_seed_products_tiles_g_raw;
+  reg [30:0] lane0_seed_products_split_g_raw;
   reg [30:0] lane0_seed_products_g_raw;
   reg [30:0] lane0_seed_curve_g_raw;
   reg [30:0] lane0_seed_sum_g_raw;
@@ -93,6 +96,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg valid_15;
   reg valid_16;
   reg valid_17;
+  reg valid_18;
   reg r1;
   reg [3:0] r2;
   reg [23:0] lane0_grad_sig;
@@ -103,6 +107,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [23:0] lane0_operand_sigg;
   reg [23:0] lane0_seed_sigg;
   reg [23:0] lane0_seed_products_tiles_sigg;
+  reg [23:0] lane0_seed_products_split_sigg;
   reg [23:0] lane0_seed_products_sigg;
   reg [23:0] lane0_seed_curve_sigg;
   reg [23:0] a_23;
@@ -115,6 +120,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [11:0] lane0_operand_eg;
   reg [11:0] lane0_seed_eg;
   reg [11:0] lane0_seed_products_tiles_eg;
+  reg [11:0] lane0_seed_products_split_eg;
   reg [11:0] lane0_seed_products_eg;
   reg [11:0] lane0_seed_curve_eg;
   reg [11:0] lane0_seed_sum_eg;
@@ -128,6 +134,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [1:0] lane0_operand_cg;
   reg [1:0] lane0_seed_cg;
   reg [1:0] lane0_seed_products_tiles_cg;
+  reg [1:0] lane0_seed_products_split_cg;
   reg [1:0] lane0_seed_products_cg;
   reg [1:0] lane0_seed_curve_cg;
   reg [1:0] lane0_seed_sum_cg;
@@ -165,6 +172,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [9:0] lane0_operand_k;
   reg [9:0] lane0_seed_k;
   reg [9:0] lane0_seed_products_tiles_k;
+  reg [9:0] lane0_seed_products_split_k;
   reg [9:0] lane0_seed_products_k;
   reg [9:0] lane0_seed_curve_k;
   reg [9:0] lane0_seed_sum_k;
@@ -186,6 +194,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r13;
+  reg [17:0] lane0_table_seed_products_split_2;
   reg [17:0] lane0_table_b_12;
   reg [1:0] lane0_x_cls;
   reg [1:0] lane0_unpack_cx;
@@ -195,6 +204,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [1:0] lane0_operand_cx;
   reg [1:0] lane0_seed_cx;
   reg [1:0] lane0_seed_products_tiles_cx;
+  reg [1:0] lane0_seed_products_split_cx;
   reg [1:0] lane0_seed_products_cx;
   reg [1:0] lane0_seed_curve_cx;
   reg [1:0] lane0_seed_sum_cx;
@@ -206,8 +216,10 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [1:0] lane0_shift_cx;
   reg [70:0] lane0_table_port__data;
   reg [13:0] lane0_table_seed_products_tiles_1;
+  reg [13:0] lane0_table_seed_products_split_1;
   reg [13:0] lane0_table_a_14;
   reg [32:0] lane0_table_seed_products_tiles_0;
+  reg [32:0] lane0_table_seed_products_split_0;
   reg [32:0] lane0_table_seed_products_0;
   reg [31:0] lane0_table_seed_curve_1;
   reg [31:0] lane0_table_slope_tile_0_0;
@@ -215,19 +227,21 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [52:0] r14;
   reg [53:0] lane0_table_slope_rows_1;
   reg [52:0] r15;
+  reg [53:0] lane0_table_slope_split_0;
+  reg [52:0] r16;
   reg [53:0] lane0_table_seed_products_2;
   reg [32:0] lane0_table_seed_curve_0;
   reg [32:0] lane0_table_r0;
   reg [31:0] lane0_product_mul_product_tile_0_0;
   reg [31:0] lane0_product_mul_product_tile_0_16;
-  reg [55:0] r16;
-  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r17;
-  reg [56:0] lane0_product_mul_product_split_0;
+  reg [56:0] lane0_product_mul_product_rows_1;
   reg [55:0] r18;
+  reg [56:0] lane0_product_mul_product_split_0;
+  reg [55:0] r19;
   reg [56:0] lane0_product_product;
   reg lane0_pack_lead_3;
-  reg [56:0] r19;
+  reg [56:0] r20;
   reg [57:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
@@ -303,7 +317,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [23:0] lane0_grad_sig_38 = lane0_grad_sig[23] ? lane0_grad_sig : n34;
   wire [8:0] n35 = {1'b0, in_grad[30:23]} - 9'h7f;
   wire [8:0] lane0_grad_fields_port_391_0 = lane0_grad_fields_port_388_0 ? n35 : 9'h182;
-  wire [11:0] exp_82 = lane0_grad_sig[23] ? {{4{r3}}, lane0_grad_exp_40} : {{3{n33[8]}}, n33};
+  wire [11:0] exp_83 = lane0_grad_sig[23] ? {{4{r3}}, lane0_grad_exp_40} : {{3{n33[8]}}, n33};
   wire n36 = in_grad[30:23] == 8'hff;
   wire n37 = ~|in_grad[30:23];
   wire n38 = ~|in_grad[22:0];
@@ -575,7 +589,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [36:0] lane0_log2e_mul_product_port_1082_0 = lane0_log2e_mul_product_signal[38] ? lane0_log2e_mul_product_upper_carried : lane0_log2e_mul_product_signal_63;
   wire [8:0] n252 = {1'b0, in_x[30:23]} - 9'h7f;
   wire [8:0] lane0_x_fields_port_211_0 = lane0_x_fields_port_208_0 ? n252 : 9'h182;
-  wire [11:0] exp_75 = lane0_x_sig[23] ? {{4{r11}}, lane0_x_exp_40} : {{3{n76[8]}}, n76};
+  wire [11:0] exp_76 = lane0_x_sig[23] ? {{4{r11}}, lane0_x_exp_40} : {{3{n76[8]}}, n76};
   wire n253 = $signed(lane0_unpack_ex) >= $signed(12'h8);
   wire n254 = $signed(lane0_unpack_ex) <= $signed(12'hfd8);
   wire n255 = |{n253, n254};
@@ -619,7 +633,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [34:0] n285 = n283 | n284;
   wire [34:0] n286 = lane0_table_square_rows_0[34:0] & {r13[33:0], 1'b0};
   wire [34:0] n287 = n285 | n286;
-  wire [35:0] lane0_table_p_26 = lane0_table_square_sums_sum0 + {n287, 1'b0};
+  wire [35:0] lane0_table_p = lane0_table_square_sums_sum0 + {n287, 1'b0};
   wire n288 = in_x[30:23] == 8'hff;
   wire n289 = ~|in_x[30:23];
   wire n290 = ~|in_x[22:0];
@@ -728,7 +742,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [52:0] n382 = n380 | n381;
   wire [52:0] n383 = lane0_table_slope_sums_sum1[52:0] & {n378[51:0], 1'b0};
   wire [52:0] n384 = n382 | n383;
-  wire [53:0] lane0_table_p = lane0_table_slope_sums_sum2 + {n384, 1'b0};
+  wire [53:0] lane0_table_p_29 = lane0_table_slope_split_0 + {r16, 1'b0};
   wire [32:0] n385 = lane0_table_seed_products_0 - {9'h0, lane0_table_seed_products_2[53:30]};
   wire [32:0] n386 = lane0_table_seed_curve_0 + {19'h0, lane0_table_seed_curve_1[31:18]};
   wire [31:0] n387 = {16'h0, a_23[15:0]} * {16'h0, lane0_table_r0[15:0]};
@@ -803,18 +817,18 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [55:0] n450 = {n439[54:0], 1'b0} & lane0_product_mul_product_rows_sum4[55:0];
   wire [55:0] n451 = n449 | n450;
   wire [47:0] n452 = {16'h0, lane0_product_mul_product_tile_0_0} ^ {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n452} ^ {r16, 1'b0};
+  wire [56:0] lane0_product_mul_product_sums_sum0 = {9'h0, n452} ^ {r17, 1'b0};
   wire [47:0] n453 = {16'h0, lane0_product_mul_product_tile_0_0} & {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire [55:0] n454 = {24'h0, lane0_product_mul_product_tile_0_0} & {r16[54:0], 1'b0};
+  wire [55:0] n454 = {24'h0, lane0_product_mul_product_tile_0_0} & {r17[54:0], 1'b0};
   wire [55:0] n455 = {8'h0, n453} | n454;
-  wire [55:0] n456 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r16[54:0], 1'b0};
+  wire [55:0] n456 = {8'h0, lane0_product_mul_product_tile_0_16, 16'h0} & {r17[54:0], 1'b0};
   wire [55:0] n457 = n455 | n456;
-  wire [56:0] n458 = lane0_product_mul_product_rows_1 ^ {r17, 1'b0};
+  wire [56:0] n458 = lane0_product_mul_product_rows_1 ^ {r18, 1'b0};
   wire [56:0] lane0_product_mul_product_sums_sum1 = n458 ^ lane0_product_mul_product_sums_sum0;
-  wire [55:0] n459 = lane0_product_mul_product_rows_1[55:0] & {r17[54:0], 1'b0};
+  wire [55:0] n459 = lane0_product_mul_product_rows_1[55:0] & {r18[54:0], 1'b0};
   wire [55:0] n460 = lane0_product_mul_product_rows_1[55:0] & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n461 = n459 | n460;
-  wire [55:0] n462 = {r17[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
+  wire [55:0] n462 = {r18[54:0], 1'b0} & lane0_product_mul_product_sums_sum0[55:0];
   wire [55:0] n463 = n461 | n462;
   wire [56:0] n464 = {n457, 1'b0} ^ lane0_product_mul_product_sums_sum1;
   wire [56:0] lane0_product_mul_product_sums_sum2 = n464 ^ {n463, 1'b0};
@@ -823,8 +837,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [55:0] n467 = n465 | n466;
   wire [55:0] n468 = lane0_product_mul_product_sums_sum1[55:0] & {n463[54:0], 1'b0};
   wire [55:0] n469 = n467 | n468;
-  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r18[27:0], 1'b0};
-  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r18[55:28];
+  wire [29:0] lane0_product_mul_product_signal = {1'b0, lane0_product_mul_product_split_0[28:0]} + {1'b0, r19[27:0], 1'b0};
+  wire [27:0] lane0_product_mul_product_signal_31 = lane0_product_mul_product_split_0[56:29] + r19[55:28];
   wire [27:0] lane0_product_mul_product_upper_carried = lane0_product_mul_product_signal_31 + 28'h1;
   wire [27:0] lane0_product_mul_product_port_1585_0 = lane0_product_mul_product_signal[29] ? lane0_product_mul_product_upper_carried : lane0_product_mul_product_signal_31;
   wire [4:0] n470 = lane0_pack_lead_3 ? lane0_pack_d_at_57_r : 5'h0;
@@ -888,7 +902,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_sg <= lane0_log2e_sg;
       lane0_seed_sg <= lane0_operand_sg;
       lane0_seed_products_tiles_sg <= lane0_seed_sg;
-      lane0_seed_products_sg <= lane0_seed_products_tiles_sg;
+      lane0_seed_products_split_sg <= lane0_seed_products_tiles_sg;
+      lane0_seed_products_sg <= lane0_seed_products_split_sg;
       lane0_seed_curve_sg <= lane0_seed_products_sg;
       lane0_seed_sum_sg <= lane0_seed_curve_sg;
       lane0_product_tiles_sg <= lane0_seed_sum_sg;
@@ -904,7 +919,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_sx <= lane0_log2e_sx;
       lane0_seed_sx <= lane0_operand_sx;
       lane0_seed_products_tiles_sx <= lane0_seed_sx;
-      lane0_seed_products_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_split_sx <= lane0_seed_products_tiles_sx;
+      lane0_seed_products_sx <= lane0_seed_products_split_sx;
       lane0_seed_curve_sx <= lane0_seed_products_sx;
       lane0_seed_sum_sx <= lane0_seed_curve_sx;
       lane0_product_tiles_sx <= lane0_seed_sum_sx;
@@ -921,7 +937,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_g_raw <= lane0_log2e_g_raw;
       lane0_seed_g_raw <= lane0_operand_g_raw;
       lane0_seed_products_tiles_g_raw <= lane0_seed_g_raw;
-      lane0_seed_products_g_raw <= lane0_seed_products_tiles_g_raw;
+      lane0_seed_products_split_g_raw <= lane0_seed_products_tiles_g_raw;
+      lane0_seed_products_g_raw <= lane0_seed_products_split_g_raw;
       lane0_seed_curve_g_raw <= lane0_seed_products_g_raw;
       lane0_seed_sum_g_raw <= lane0_seed_curve_g_raw;
       lane0_product_tiles_g_raw <= lane0_seed_sum_g_raw;
@@ -940,19 +957,21 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_sigg <= lane0_log2e_sigg;
       lane0_seed_sigg <= lane0_operand_sigg;
       lane0_seed_products_tiles_sigg <= lane0_seed_sigg;
-      lane0_seed_products_sigg <= lane0_seed_products_tiles_sigg;
+      lane0_seed_products_split_sigg <= lane0_seed_products_tiles_sigg;
+      lane0_seed_products_sigg <= lane0_seed_products_split_sigg;
       lane0_seed_curve_sigg <= lane0_seed_products_sigg;
       a_23 <= lane0_seed_curve_sigg;
       lane0_grad_exp_40 <= ~lane0_grad_fields_port_388_0 ? 8'h82 : n35[7:0];
       r3 <= lane0_grad_fields_port_391_0[8];
-      lane0_unpack_eg <= exp_82;
+      lane0_unpack_eg <= exp_83;
       lane0_log2e_tiles_eg <= lane0_unpack_eg;
       lane0_log2e_split_eg <= lane0_log2e_tiles_eg;
       lane0_log2e_eg <= lane0_log2e_split_eg;
       lane0_operand_eg <= lane0_log2e_eg;
       lane0_seed_eg <= lane0_operand_eg;
       lane0_seed_products_tiles_eg <= lane0_seed_eg;
-      lane0_seed_products_eg <= lane0_seed_products_tiles_eg;
+      lane0_seed_products_split_eg <= lane0_seed_products_tiles_eg;
+      lane0_seed_products_eg <= lane0_seed_products_split_eg;
       lane0_seed_curve_eg <= lane0_seed_products_eg;
       lane0_seed_sum_eg <= lane0_seed_curve_eg;
       lane0_product_tiles_eg <= lane0_seed_sum_eg;
@@ -965,7 +984,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_cg <= lane0_log2e_cg;
       lane0_seed_cg <= lane0_operand_cg;
       lane0_seed_products_tiles_cg <= lane0_seed_cg;
-      lane0_seed_products_cg <= lane0_seed_products_tiles_cg;
+      lane0_seed_products_split_cg <= lane0_seed_products_tiles_cg;
+      lane0_seed_products_cg <= lane0_seed_products_split_cg;
       lane0_seed_curve_cg <= lane0_seed_products_cg;
       lane0_seed_sum_cg <= lane0_seed_curve_cg;
       lane0_product_tiles_cg <= lane0_seed_sum_cg;
@@ -992,7 +1012,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_log2e_log2e <= {lane0_log2e_mul_product_port_1082_0, lane0_log2e_mul_product_signal[37:27]};
       lane0_x_exp_40 <= ~lane0_x_fields_port_208_0 ? 8'h82 : n252[7:0];
       r11 <= lane0_x_fields_port_211_0[8];
-      lane0_unpack_ex <= exp_75;
+      lane0_unpack_ex <= exp_76;
       lane0_log2e_tiles_distance <= n255 ? 4'h0 : n256[3:0];
       r12 <= n253 ? 2'h0 : n257[5:4];
       lane0_log2e_split_distance <= {r12, lane0_log2e_tiles_distance};
@@ -1002,7 +1022,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_k <= lane0_t[47:38];
       lane0_seed_k <= lane0_operand_k;
       lane0_seed_products_tiles_k <= lane0_seed_k;
-      lane0_seed_products_k <= lane0_seed_products_tiles_k;
+      lane0_seed_products_split_k <= lane0_seed_products_tiles_k;
+      lane0_seed_products_k <= lane0_seed_products_split_k;
       lane0_seed_curve_k <= lane0_seed_products_k;
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_k <= lane0_seed_sum_k;
@@ -1023,7 +1044,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_table_square_tile_0_0 <= n270;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r13 <= n281;
-      lane0_table_b_12 <= lane0_table_p_26[35:18];
+      lane0_table_seed_products_split_2 <= lane0_table_p[35:18];
+      lane0_table_b_12 <= lane0_table_seed_products_split_2;
       lane0_x_cls <= lane0_x_cls_48;
       lane0_unpack_cx <= lane0_x_cls;
       lane0_log2e_tiles_cx <= lane0_unpack_cx;
@@ -1032,7 +1054,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_operand_cx <= lane0_log2e_cx;
       lane0_seed_cx <= lane0_operand_cx;
       lane0_seed_products_tiles_cx <= lane0_seed_cx;
-      lane0_seed_products_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_split_cx <= lane0_seed_products_tiles_cx;
+      lane0_seed_products_cx <= lane0_seed_products_split_cx;
       lane0_seed_curve_cx <= lane0_seed_products_cx;
       lane0_seed_sum_cx <= lane0_seed_curve_cx;
       lane0_product_tiles_cx <= lane0_seed_sum_cx;
@@ -1042,29 +1065,33 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_normalize_cx <= lane0_pack_lead_cx;
       lane0_shift_cx <= lane0_normalize_cx;
       lane0_table_seed_products_tiles_1 <= lane0_table_port__data[13:0];
-      lane0_table_a_14 <= lane0_table_seed_products_tiles_1;
+      lane0_table_seed_products_split_1 <= lane0_table_seed_products_tiles_1;
+      lane0_table_a_14 <= lane0_table_seed_products_split_1;
       lane0_table_seed_products_tiles_0 <= lane0_table_port__data[70:38];
-      lane0_table_seed_products_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_split_0 <= lane0_table_seed_products_tiles_0;
+      lane0_table_seed_products_0 <= lane0_table_seed_products_split_0;
       lane0_table_seed_curve_1 <= lane0_table_curve_p;
       lane0_table_slope_tile_0_0 <= n311;
       lane0_table_slope_tile_0_16 <= n312;
       r14 <= n360;
       lane0_table_slope_rows_1 <= lane0_table_slope_rows_sum4;
       r15 <= n366;
-      lane0_table_seed_products_2 <= lane0_table_p;
+      lane0_table_slope_split_0 <= lane0_table_slope_sums_sum2;
+      r16 <= n384;
+      lane0_table_seed_products_2 <= lane0_table_p_29;
       lane0_table_seed_curve_0 <= n385;
       lane0_table_r0 <= n386;
       lane0_product_mul_product_tile_0_0 <= n387;
       lane0_product_mul_product_tile_0_16 <= n388;
-      r16 <= n445;
+      r17 <= n445;
       lane0_product_mul_product_rows_1 <= lane0_product_mul_product_rows_sum5;
-      r17 <= n451;
+      r18 <= n451;
       lane0_product_mul_product_split_0 <= lane0_product_mul_product_sums_sum2;
-      r18 <= n469;
+      r19 <= n469;
       lane0_product_product <= {lane0_product_mul_product_port_1585_0, lane0_product_mul_product_signal[28:0]};
       lane0_pack_lead_3 <= lane0_product_product[56];
-      r19 <= lane0_product_product;
-      lane0_pack_rnd_v <= {r19, 1'b0};
+      r20 <= lane0_product_product;
+      lane0_pack_rnd_v <= {r20, 1'b0};
       lane0_pack_lead_0 <= n475;
       lane0_pack_lead_1 <= n481;
       lane0_pack_lead_2 <= n489;
@@ -1098,6 +1125,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       valid_15 <= 1'b0;
       valid_16 <= 1'b0;
       valid_17 <= 1'b0;
+      valid_18 <= 1'b0;
       out_valid <= 1'b0;
     end else if (in_ready) begin
       valid_1 <= in_valid;
@@ -1117,7 +1145,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       valid_15 <= valid_14;
       valid_16 <= valid_15;
       valid_17 <= valid_16;
-      out_valid <= valid_17;
+      valid_18 <= valid_17;
+      out_valid <= valid_18;
     end
   end
 
@@ -1400,6 +1429,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_sg = 1'b0;
     lane0_seed_sg = 1'b0;
     lane0_seed_products_tiles_sg = 1'b0;
+    lane0_seed_products_split_sg = 1'b0;
     lane0_seed_products_sg = 1'b0;
     lane0_seed_curve_sg = 1'b0;
     lane0_seed_sum_sg = 1'b0;
@@ -1416,6 +1446,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_sx = 1'b0;
     lane0_seed_sx = 1'b0;
     lane0_seed_products_tiles_sx = 1'b0;
+    lane0_seed_products_split_sx = 1'b0;
     lane0_seed_products_sx = 1'b0;
     lane0_seed_curve_sx = 1'b0;
     lane0_seed_sum_sx = 1'b0;
@@ -1433,6 +1464,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_g_raw = 31'h0;
     lane0_seed_g_raw = 31'h0;
     lane0_seed_products_tiles_g_raw = 31'h0;
+    lane0_seed_products_split_g_raw = 31'h0;
     lane0_seed_products_g_raw = 31'h0;
     lane0_seed_curve_g_raw = 31'h0;
     lane0_seed_sum_g_raw = 31'h0;
@@ -1459,6 +1491,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     valid_15 = 1'b0;
     valid_16 = 1'b0;
     valid_17 = 1'b0;
+    valid_18 = 1'b0;
     out_valid = 1'b0;
     r1 = 1'b0;
     r2 = 4'h0;
@@ -1470,6 +1503,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_sigg = 24'h0;
     lane0_seed_sigg = 24'h0;
     lane0_seed_products_tiles_sigg = 24'h0;
+    lane0_seed_products_split_sigg = 24'h0;
     lane0_seed_products_sigg = 24'h0;
     lane0_seed_curve_sigg = 24'h0;
     a_23 = 24'h0;
@@ -1482,6 +1516,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_eg = 12'h0;
     lane0_seed_eg = 12'h0;
     lane0_seed_products_tiles_eg = 12'h0;
+    lane0_seed_products_split_eg = 12'h0;
     lane0_seed_products_eg = 12'h0;
     lane0_seed_curve_eg = 12'h0;
     lane0_seed_sum_eg = 12'h0;
@@ -1495,6 +1530,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_cg = 2'h0;
     lane0_seed_cg = 2'h0;
     lane0_seed_products_tiles_cg = 2'h0;
+    lane0_seed_products_split_cg = 2'h0;
     lane0_seed_products_cg = 2'h0;
     lane0_seed_curve_cg = 2'h0;
     lane0_seed_sum_cg = 2'h0;
@@ -1532,6 +1568,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_k = 10'h0;
     lane0_seed_k = 10'h0;
     lane0_seed_products_tiles_k = 10'h0;
+    lane0_seed_products_split_k = 10'h0;
     lane0_seed_products_k = 10'h0;
     lane0_seed_curve_k = 10'h0;
     lane0_seed_sum_k = 10'h0;
@@ -1553,6 +1590,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r13 = 35'h0;
+    lane0_table_seed_products_split_2 = 18'h0;
     lane0_table_b_12 = 18'h0;
     lane0_x_cls = 2'h0;
     lane0_unpack_cx = 2'h0;
@@ -1562,6 +1600,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_operand_cx = 2'h0;
     lane0_seed_cx = 2'h0;
     lane0_seed_products_tiles_cx = 2'h0;
+    lane0_seed_products_split_cx = 2'h0;
     lane0_seed_products_cx = 2'h0;
     lane0_seed_curve_cx = 2'h0;
     lane0_seed_sum_cx = 2'h0;
@@ -1572,8 +1611,10 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_normalize_cx = 2'h0;
     lane0_shift_cx = 2'h0;
     lane0_table_seed_products_tiles_1 = 14'h0;
+    lane0_table_seed_products_split_1 = 14'h0;
     lane0_table_a_14 = 14'h0;
     lane0_table_seed_products_tiles_0 = 33'h0;
+    lane0_table_seed_products_split_0 = 33'h0;
     lane0_table_seed_products_0 = 33'h0;
     lane0_table_seed_curve_1 = 32'h0;
     lane0_table_slope_tile_0_0 = 32'h0;
@@ -1581,19 +1622,21 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     r14 = 53'h0;
     lane0_table_slope_rows_1 = 54'h0;
     r15 = 53'h0;
+    lane0_table_slope_split_0 = 54'h0;
+    r16 = 53'h0;
     lane0_table_seed_products_2 = 54'h0;
     lane0_table_seed_curve_0 = 33'h0;
     lane0_table_r0 = 33'h0;
     lane0_product_mul_product_tile_0_0 = 32'h0;
     lane0_product_mul_product_tile_0_16 = 32'h0;
-    r16 = 56'h0;
-    lane0_product_mul_product_rows_1 = 57'h0;
     r17 = 56'h0;
-    lane0_product_mul_product_split_0 = 57'h0;
+    lane0_product_mul_product_rows_1 = 57'h0;
     r18 = 56'h0;
+    lane0_product_mul_product_split_0 = 57'h0;
+    r19 = 56'h0;
     lane0_product_product = 57'h0;
     lane0_pack_lead_3 = 1'b0;
-    r19 = 57'h0;
+    r20 = 57'h0;
     lane0_pack_rnd_v = 58'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
@@ -1610,5 +1653,5 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_391_0[7:0], lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_211_0[7:0], n257[3:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n496[26:23], lane0_pack_rnd_signal[27:1]};
+  wire unused_bits = ^{lane0_grad_fields_port_391_0[7:0], lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_211_0[7:0], n257[3:0], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n496[26:23], lane0_pack_rnd_signal[27:1]};
 endmodule

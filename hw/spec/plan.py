@@ -24,7 +24,7 @@ from .formats import FloatFormat, significand_span
 from .functions import Family
 from .isru_sigmoid import isru_sigmoid_tail
 from .logistic import kind_of, logistic_datapath
-from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, product_width, sum_levels
+from .tiles import dsp_tiles, has_split, has_sum, inner_cuts, product_width, sum_levels, table_split
 
 __all__ = ["Cut", "unit_cuts", "enabled_cuts", "optional_cuts", "latency", "rsqrt_cuts", "activation_cuts", "fma_cuts", "select_cuts", "elu_cuts",
            "logistic_cuts", "alpha_register"]
@@ -280,19 +280,27 @@ def _isru_sigmoid_cuts(config, dp):
     return cuts
 
 
-def _table_cuts(device, table, value_bits, row_bits, step, extra=()):
+def _table_cuts(device, table, value_bits, row_bits, step, extra=(), split=False):
     """A table of parabolas (:func:`hw.spec.seeds.fit_quad`) read and evaluated like the quad
     seed (:class:`~hw.rtl.blocks.seed.PolySeed`), its cuts named as the seed's with ``step`` for
-    ``seed``; ``extra``: the parts (:func:`_product_parts_ns`) of products beside its first two."""
+    ``seed``; ``extra``: the parts (:func:`_product_parts_ns`) of products beside its first two;
+    ``split``: ``c1*u``'s split register (:func:`~hw.spec.tiles.table_split`), its carry chain after
+    it and the other products whole before it."""
     shapes = [(table.slope_width, table.poly_u_bits, False, row_bits),
               (table.square_bits, table.square_bits, True, row_bits)]
     parts = [_product_parts_ns(device, *shape) for shape in shapes] + list(extra)
     curve = sum(_product_parts_ns(device, table.curve_width, table.square_bits, row_bits=row_bits))
-    return [Cut(step, device.ns("seed") + device.ns("to_dsp"), mandatory=True),
-            Cut(inner_cuts(f"{step}_products")[0], max(before for before, _, _ in parts)),
-            Cut(f"{step}_products", max(middle + chain for _, middle, chain in parts)),
-            Cut(f"{step}_curve", max(curve, device.chain_ns(value_bits + 2))),
-            Cut(f"{step}_sum", device.chain_ns(value_bits + 2))]
+    tiles_cut, split_cut = inner_cuts(f"{step}_products")
+    cuts = [Cut(step, device.ns("seed") + device.ns("to_dsp"), mandatory=True),
+            Cut(tiles_cut, max(before for before, _, _ in parts))]
+    if split:
+        (_, slope_middle, slope_chain), others = parts[0], parts[1:]
+        cuts += [Cut(split_cut, max([slope_middle] + [middle + chain for _, middle, chain in others])),
+                 Cut(f"{step}_products", slope_chain)]
+    else:
+        cuts.append(Cut(f"{step}_products", max(middle + chain for _, middle, chain in parts)))
+    return cuts + [Cut(f"{step}_curve", max(curve, device.chain_ns(value_bits + 2))),
+                   Cut(f"{step}_sum", device.chain_ns(value_bits + 2))]
 
 
 def elu_cuts(config):
@@ -304,7 +312,7 @@ def elu_cuts(config):
     device, dp = config.device_model, elu_datapath(config.format, config.alpha, config.is_backward)
     p, w, lut = significand_span(config.format)[0], dp.work_bits, device.ns("lut")
     cuts = _unpack_cuts(config.format, device) + _log2e_cuts(config, dp)
-    cuts += _table_cuts(device, dp.table, w, dp.row_bits, "seed")
+    cuts += _table_cuts(device, dp.table, w, dp.row_bits, "seed", split=table_split(dp.table, dp.row_bits, device))
     # Forward: Q' >> k and its sticky bit beside the tiles, alpha - . beside the carry chain.
     beside = 0.0 if config.is_backward else device.shift_ns(w + 1) + device.levels_ns(w + 1)
     cuts += _product_cuts(device, "product", p, w + 1, row_bits=dp.row_bits, beside_ns=beside)

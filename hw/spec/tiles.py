@@ -7,7 +7,7 @@ rows instead of a DSP.
 """
 from .devices import DEFAULT_DEVICE
 
-__all__ = ["ROWS_ONLY", "tile_slices", "tiles", "product_width", "row_reduction", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts"]
+__all__ = ["ROWS_ONLY", "tile_slices", "tiles", "product_width", "row_reduction", "sum_levels", "dsp_tiles", "has_sum", "has_split", "inner_cuts", "table_split"]
 
 
 # ``row_bits`` at least this: every tile is LUT rows, with no DSP at all (a product with a constant
@@ -93,6 +93,13 @@ def has_split(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVI
     chain has at least the device's ``split_min_bits``."""
     return (has_sum(a_width, b_width, square, row_bits, device, low_bits)
             and product_width(a_width, b_width, low_bits) >= device.split_min_bits)
+
+
+def table_split(table, row_bits, device=DEFAULT_DEVICE):
+    """Whether a table of parabolas (:func:`hw.spec.seeds.fit_quad` fields) evaluated as the quad
+    seed has a split register before the carry chain of its ``c1*u``
+    (:func:`hw.rtl.blocks.seed.quad_table`)."""
+    return has_split(table.slope_width, table.poly_u_bits, False, row_bits, device)
 
 
 def product_width(a_width, b_width, low_bits=None):

@@ -169,22 +169,25 @@ class PolySeed(wiring.Component):
         return m
 
 
-def quad_cuts(step):
+def quad_cuts(step, split=False):
     """The plan's cuts of a :func:`quad_table` whose cuts are named after ``step``: its read, then
-    the parabola's inner cuts (``POLY_CUTS["quad"]`` with ``seed`` replaced by ``step``)."""
-    return (step,) + tuple(cut.replace("seed", step) for cut in POLY_CUTS["quad"])
+    the parabola's inner cuts (``poly_cuts("quad", split=split)`` with ``seed`` replaced by
+    ``step``)."""
+    return (step,) + tuple(cut.replace("seed", step) for cut in poly_cuts("quad", split=split))
 
 
-def quad_table(m, st, en, name, fields, value_bits, row_bits, device, step, parity, operand):
+def quad_table(m, st, en, name, fields, value_bits, row_bits, device, step, parity, operand, split=False):
     """A table of parabolas (:func:`hw.spec.seeds.fit_quad` fields) as a :class:`PolySeed` in
     block RAM, read at ``operand`` (``fields.frac_bits`` fraction bits), half ``parity``, with the
-    seed's inner cuts named after ``step`` in the plan ``st``; returns its value (``value_bits``
-    fraction bits). Latency: the read and those cuts."""
+    seed's inner cuts named after ``step`` in the plan ``st`` (with ``split``, ``c1*u``'s split
+    register: :func:`hw.spec.tiles.table_split`); returns its value (``value_bits`` fraction
+    bits). Latency: the read and those cuts."""
     layout = SimpleNamespace(**vars(fields), table_width=max(fields.table).bit_length(), seed_bits=value_bits,
                              row_bits=row_bits, device=device)
+    inner = poly_cuts("quad", split=split)
     seed = m.submodules[name] = PolySeed(SimpleNamespace(seed="quad", table_bits=fields.index_bits + 1), layout,
-                                         cuts=dict(zip(POLY_CUTS["quad"], map(st.on, quad_cuts(step)[1:]))),
-                                         block_ram=True)
+                                         cuts=dict(zip(inner, map(st.on, quad_cuts(step, split)[1:]))),
+                                         block_ram=True, split=split)
     m.d.comb += [seed.parity.eq(parity), seed.sig.eq(Cat(operand, Const(1, 1))), seed.en.eq(en)]
     return seed.r0
 

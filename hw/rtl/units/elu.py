@@ -7,6 +7,7 @@ from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.elu import EXP_MAX, elu_datapath
 from hw.spec.formats import FloatFormat, significand_span
+from hw.spec.tiles import table_split
 from hw.rtl.blocks.arith import MulShr, bits_below, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
@@ -98,11 +99,12 @@ class EluUnit(StreamUnit):
     o : Out(stream.Signature(output_layout(config)))
         ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (saturated).
 
-    Timing: initiation interval 1; latency with every register 17 (BF16) or 18 (FP16, FP32: the
+    Timing: initiation interval 1; latency with every register 18 (BF16) or 19 (FP16, FP32: the
     final product's split register): unpack's count and shift, ``t = |x|*log2(e)`` (a product with
     a constant: its tile and split registers, then its own), the table's operand, the table read
-    and its parabola (as the quad seed: four), the final product (tile [, split] and its own), the
-    packer (leading one, normalize, shift) and the output register; fewer with
+    and its parabola (as the quad seed, with ``c1*u``'s split register: five), the final product
+    (tile [, split] and its own), the packer (leading one, normalize, shift) and the output
+    register; fewer with
     ``config.pipeline`` (:func:`hw.spec.plan.elu_cuts`). Flow control as
     :class:`~hw.rtl.units.rsqrt.RsqrtUnit`.
 
@@ -152,9 +154,10 @@ class EluUnit(StreamUnit):
         if not backward:        # the shift of Q' by k, beside the table read
             k = live.pop("k")
             live["k_shift"], live["k_sat"] = Mux(k >= dp.k_max, dp.k_max, k)[:len(k)], k >= dp.k_max
+        split = table_split(dp.table, dp.row_bits, config.device_model)
         value = quad_table(m, st, en, f"{name}_table", dp.table, w, dp.row_bits, config.device_model, "seed",
-                           live.get("small", 0), live.pop("operand"))
-        seed_cuts = quad_cuts("seed")
+                           live.get("small", 0), live.pop("operand"), split)
+        seed_cuts = quad_cuts("seed", split)
         live = st.cut_each(seed_cuts[:-1], live)
         if not backward:        # the mask of the bits Q' >> k drops, before the table's last register
             live["k_mask"] = Mux(live["k_sat"], 0, bits_below(live["k_shift"], w + 1))
