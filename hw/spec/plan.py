@@ -316,8 +316,9 @@ def elu_cuts(config):
     # Forward: Q' >> k and its sticky bit beside the tiles, alpha - . beside the carry chain.
     beside = 0.0 if config.is_backward else device.shift_ns(w + 1) + device.levels_ns(w + 1)
     cuts += _product_cuts(device, "product", p, w + 1, row_bits=dp.row_bits, beside_ns=beside)
-    # The value strictly below the product (and forward its selection) before the packer.
-    below = device.chain_ns(p + w + 3) + (lut if config.is_backward else 2 * lut)
+    # The value strictly below the product before the packer: a float's is a flag (the packer's
+    # ``below``), fixed point subtracts; forward selects it or the other regime's value.
+    below = (0.0 if config.is_float else device.chain_ns(p + w + 3) + lut) + (0.0 if config.is_backward else lut)
     return tuple(cuts + _pack_cuts(config, p + w + 3, below))
 
 

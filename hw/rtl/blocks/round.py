@@ -29,14 +29,14 @@ class RoundShift(wiring.Component):
     """``q = round(v / 2**(min_shift + d))``, round to nearest, ties to even. Combinational
     (latency 0).
 
-    Ports: ``v`` (in, ``width`` bits), ``d`` (in, ``0..max_shift - min_shift``), with
-    ``ties_down`` also ``ties_down`` (in: where set, a tie rounds down instead of to even); ``q``
-    (out, ``width + 1`` bits), and its parts ``kept = v >> (min_shift + d)`` and ``up`` (the
-    rounding increment): ``q = kept + up``. A caller whose shift is never below ``min_shift`` gets
-    a shifter over that many fewer positions.
+    Ports: ``v`` (in, ``width`` bits), ``d`` (in, ``0..max_shift - min_shift``), with the
+    ``ties_down`` option also the input ``ties_down`` (where set, a tie rounds down instead of to
+    even); ``q`` (out, ``width + 1`` bits), and its parts ``kept = v >> (min_shift + d)`` and ``up``
+    (the rounding increment): ``q = kept + up``. A caller whose shift is never below ``min_shift``
+    gets a shifter over that many fewer positions.
     """
     def __init__(self, width, max_shift, min_shift=0, ties_down=False):
-        self.width, self.min_shift = width, min_shift
+        self.width, self.min_shift, self.has_ties_down = width, min_shift, ties_down
         ports = {"v": In(width), "d": In(range(max_shift - min_shift + 1)), "q": Out(width + 1),
                  "kept": Out(width), "up": Out(1)}
         super().__init__(ports | ({"ties_down": In(1)} if ties_down else {}))
@@ -60,7 +60,7 @@ class RoundShift(wiring.Component):
             below = self.v[:low - 1].any() if low >= 2 else Const(0, 1)
             m.d.comb += [self.kept.eq(x[1:] >> d), guard.eq(x.bit_select(d, 1)),
                          sticky.eq(below | (x & ~(Const(-1, len(x)) << d)).any())]
-        last = self.kept[0] & ~self.ties_down if hasattr(self, "ties_down") else self.kept[0]
+        last = self.kept[0] & ~self.ties_down if self.has_ties_down else self.kept[0]
         m.d.comb += [self.up.eq(guard & (sticky | last)), self.q.eq(self.kept + self.up)]
         return m
 
