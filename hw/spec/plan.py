@@ -153,14 +153,7 @@ def _core_cuts(config, dp):
         shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.slope_row_bits),
                   (dp.square_bits, dp.square_bits, True, dp.row_bits)]
         parts = [_product_parts_ns(device, *shape) for shape in shapes]     # one tile register for both
-        tiles_cut, split_cut = inner_cuts("seed_products")
-        cuts.append(Cut(tiles_cut, max(before for before, _, _ in parts)))
-        if dp.seed_split:           # c1*u's carry chain after the split, ut**2 whole before it
-            (_, slope_middle, slope_chain), (_, square_middle, square_chain) = parts
-            cuts += [Cut(split_cut, max(slope_middle, square_middle + square_chain)),
-                     Cut("seed_products", slope_chain)]
-        else:
-            cuts.append(Cut("seed_products", max(middle + chain for _, middle, chain in parts)))
+        cuts += _slope_products_cuts("seed_products", parts, dp.seed_split)
         curve = _product_parts_ns(device, dp.curve_width, dp.square_bits, row_bits=dp.row_bits)
         line = device.chain_ns(dp.seed_bits + 2)
         if dp.seed_curve_tiles:     # c2*v's tiles beside c0 - c1*u, then its sum
@@ -290,17 +283,23 @@ def _table_cuts(device, table, value_bits, row_bits, step, extra=(), split=False
               (table.square_bits, table.square_bits, True, row_bits)]
     parts = [_product_parts_ns(device, *shape) for shape in shapes] + list(extra)
     curve = sum(_product_parts_ns(device, table.curve_width, table.square_bits, row_bits=row_bits))
-    tiles_cut, split_cut = inner_cuts(f"{step}_products")
-    cuts = [Cut(step, device.ns("seed") + device.ns("to_dsp"), mandatory=True),
-            Cut(tiles_cut, max(before for before, _, _ in parts))]
+    return ([Cut(step, device.ns("seed") + device.ns("to_dsp"), mandatory=True)]
+            + _slope_products_cuts(f"{step}_products", parts, split)
+            + [Cut(f"{step}_curve", max(curve, device.chain_ns(value_bits + 2))),
+               Cut(f"{step}_sum", device.chain_ns(value_bits + 2))])
+
+
+def _slope_products_cuts(name, parts, split):
+    """The cuts of a parabola's first products, side by side (``parts``: their
+    :func:`_product_parts_ns`, ``c1*u``'s first): one tile register for all, then with ``split``
+    ``c1*u``'s split register (the others whole before it) and its carry chain, else their sums."""
+    tiles_cut, split_cut = inner_cuts(name)
+    cuts = [Cut(tiles_cut, max(before for before, _, _ in parts))]
     if split:
         (_, slope_middle, slope_chain), others = parts[0], parts[1:]
-        cuts += [Cut(split_cut, max([slope_middle] + [middle + chain for _, middle, chain in others])),
-                 Cut(f"{step}_products", slope_chain)]
-    else:
-        cuts.append(Cut(f"{step}_products", max(middle + chain for _, middle, chain in parts)))
-    return cuts + [Cut(f"{step}_curve", max(curve, device.chain_ns(value_bits + 2))),
-                   Cut(f"{step}_sum", device.chain_ns(value_bits + 2))]
+        return cuts + [Cut(split_cut, max([slope_middle] + [middle + chain for _, middle, chain in others])),
+                       Cut(name, slope_chain)]
+    return cuts + [Cut(name, max(middle + chain for _, middle, chain in parts))]
 
 
 def elu_cuts(config):
