@@ -134,6 +134,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_product_small;
   reg lane0_pack_below_lead;
   reg lane0_pack_below_38;
+  reg lane0_pack_below_s;
   reg [29:0] lane0_log2e_split_small_operand;
   reg [29:0] lane0_log2e_small_operand;
   reg [29:0] lane0_operand_operand;
@@ -145,18 +146,18 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_curve_k_sat;
   reg lane0_seed_sum_k_sat;
   reg [24:0] lane0_seed_sum_k_mask;
-  reg lane0_pack_overflow_at_31_r;
-  reg [7:0] lane0_pack_top_at_32_r;
+  reg lane0_pack_overflow_at_30_r;
+  reg [7:0] lane0_pack_top_at_31_r;
   reg [3:0] lane0_pack_d_at_33_r;
   reg [3:0] lane0_pack_d_at_32_r;
   reg [3:0] lane0_pack_d_at_31_r;
   reg [3:0] lane0_pack_d_at_30_r;
+  reg lane0_pack_overflow_at_31_r;
+  reg [7:0] lane0_pack_top_at_32_r;
   reg lane0_pack_overflow_at_32_r;
   reg [7:0] lane0_pack_top_at_33_r;
   reg lane0_pack_overflow_at_33_r;
   reg [7:0] lane0_pack_top_at_30_r;
-  reg lane0_pack_overflow_at_30_r;
-  reg [7:0] lane0_pack_top_at_31_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [15:0] lane0_table_seed_products_split_2;
   reg [15:0] lane0_table_b_12;
@@ -215,7 +216,8 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
+  reg lane0_pack_sticky;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -365,22 +367,22 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n125 = lane0_seed_curve_k_shift > 10'h16;
   wire n126 = lane0_seed_curve_k_shift > 10'h17;
   wire n127 = lane0_seed_curve_k_shift > 10'h18;
-  wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
-  wire [7:0] n128 = $signed(exp[7:0]) + $signed(8'h7f);
-  wire n129 = $signed(exp) < $signed(12'hf82);
-  wire n130 = $signed(exp) < $signed(12'hf78);
-  wire [3:0] n131 = $signed(4'h4) - $signed(exp[3:0]);
-  wire [3:0] n132 = n130 ? 4'hc : n131;
-  wire lane0_pack_overflow_at_32 = $signed(exp) >= $signed(12'h80);
-  wire [7:0] n133 = $signed(exp[7:0]) + $signed(8'h80);
-  wire n134 = $signed(exp) < $signed(12'hf81);
-  wire lane0_pack_overflow_at_33 = $signed(exp) >= $signed(12'h7f);
-  wire [7:0] n135 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n136 = $signed(exp) < $signed(12'hf84);
+  wire [3:0] n128 = $signed(4'h4) - $signed(exp[3:0]);
   wire lane0_pack_overflow_at_30 = $signed(exp) >= $signed(12'h82);
-  wire [7:0] n137 = $signed(exp[7:0]) + $signed(8'h7e);
-  wire n138 = $signed(exp) < $signed(12'hf83);
-  wire n139 = ~lane0_pack_below_38;
+  wire [7:0] n129 = $signed(exp[7:0]) + $signed(8'h7e);
+  wire n130 = $signed(exp) < $signed(12'hf83);
+  wire n131 = $signed(exp) < $signed(12'hf78);
+  wire [3:0] n132 = n131 ? 4'hc : n128;
+  wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
+  wire [7:0] n133 = $signed(exp[7:0]) + $signed(8'h7f);
+  wire n134 = $signed(exp) < $signed(12'hf82);
+  wire lane0_pack_overflow_at_32 = $signed(exp) >= $signed(12'h80);
+  wire [7:0] n135 = $signed(exp[7:0]) + $signed(8'h80);
+  wire n136 = $signed(exp) < $signed(12'hf81);
+  wire lane0_pack_overflow_at_33 = $signed(exp) >= $signed(12'h7f);
+  wire n137 = ~lane0_pack_below_s;
+  wire [7:0] n138 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n139 = $signed(exp) < $signed(12'hf84);
   wire [31:0] n140 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
   wire n141 = in_x[14:7] == 8'hff;
   wire n142 = ~|in_x[14:7];
@@ -523,19 +525,20 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n262 = n254 | n261;
   wire lane0_pack_overflow_42 = n262 | n239;
   wire [10:0] n263 = lane0_pack_rnd_v[33:23] >> lane0_pack_d;
-  wire [11:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:22] >> lane0_pack_d;
-  wire n264 = |lane0_pack_rnd_v[21:0];
-  wire [26:0] n265 = 27'h7ffffff << lane0_pack_d;
-  wire [26:0] n266 = ~n265;
-  wire [26:0] n267 = {15'h0, lane0_pack_rnd_v[33:22]} & n266;
-  wire n268 = |n267;
-  wire lane0_pack_rnd_sticky = n264 | n268;
-  wire n269 = n263[0] & n139;
-  wire n270 = lane0_pack_rnd_sticky | n269;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n270;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_628_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n271 = n149 ? {1'b1, lane0_pack_port_628_0} : lane0_shift_x_raw;
+  wire n264 = lane0_pack_kept[0] & n137;
+  wire [14:0] n265 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [11:0] lane0_pack_guard_46 = lane0_pack_rnd_v[33:22] >> lane0_pack_d;
+  wire n266 = |lane0_pack_rnd_v[21:0];
+  wire [26:0] n267 = 27'h7ffffff << lane0_pack_d;
+  wire [26:0] n268 = ~n267;
+  wire [26:0] n269 = {15'h0, lane0_pack_rnd_v[33:22]} & n268;
+  wire n270 = |n269;
+  wire lane0_pack_rnd_sticky = n266 | n270;
+  wire n271 = lane0_pack_sticky | n264;
+  wire n272 = lane0_pack_guard & n271;
+  wire [14:0] lane0_pack_word = n272 ? n265 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_633_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n273 = n149 ? {1'b1, lane0_pack_port_633_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -634,6 +637,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_product_small <= lane0_product_tiles_small;
       lane0_pack_below_lead <= lane0_product_small;
       lane0_pack_below_38 <= lane0_pack_below_lead;
+      lane0_pack_below_s <= lane0_pack_below_38;
       lane0_log2e_split_small_operand <= n100;
       lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n101;
@@ -645,18 +649,18 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_curve_k_sat <= lane0_seed_products_k_sat;
       lane0_seed_sum_k_sat <= lane0_seed_curve_k_sat;
       lane0_seed_sum_k_mask <= lane0_seed_curve_k_sat ? 25'h0 : {n127, n126, n125, n124, n123, n122, n121, n120, n119, n118, n117, n116, n115, n114, n113, n112, n111, n110, n109, n108, n107, n106, n105, n104, n103};
-      lane0_pack_overflow_at_31_r <= lane0_pack_overflow_at_31;
-      lane0_pack_top_at_32_r <= n129 ? 8'h0 : n128;
-      lane0_pack_d_at_33_r <= ~n134 ? 4'h3 : n132;
-      lane0_pack_d_at_32_r <= ~n129 ? 4'h2 : n132;
-      lane0_pack_d_at_31_r <= ~n138 ? 4'h1 : n132;
-      lane0_pack_d_at_30_r <= ~n136 ? 4'h0 : n132;
-      lane0_pack_overflow_at_32_r <= lane0_pack_overflow_at_32;
-      lane0_pack_top_at_33_r <= n134 ? 8'h0 : n133;
-      lane0_pack_overflow_at_33_r <= lane0_pack_overflow_at_33;
-      lane0_pack_top_at_30_r <= n136 ? 8'h0 : n135;
       lane0_pack_overflow_at_30_r <= lane0_pack_overflow_at_30;
-      lane0_pack_top_at_31_r <= n138 ? 8'h0 : n137;
+      lane0_pack_top_at_31_r <= n130 ? 8'h0 : n129;
+      lane0_pack_d_at_33_r <= ~n136 ? 4'h3 : n132;
+      lane0_pack_d_at_32_r <= ~n134 ? 4'h2 : n132;
+      lane0_pack_d_at_31_r <= ~n130 ? 4'h1 : n132;
+      lane0_pack_d_at_30_r <= ~n139 ? 4'h0 : n132;
+      lane0_pack_overflow_at_31_r <= lane0_pack_overflow_at_31;
+      lane0_pack_top_at_32_r <= n134 ? 8'h0 : n133;
+      lane0_pack_overflow_at_32_r <= lane0_pack_overflow_at_32;
+      lane0_pack_top_at_33_r <= n136 ? 8'h0 : n135;
+      lane0_pack_overflow_at_33_r <= lane0_pack_overflow_at_33;
+      lane0_pack_top_at_30_r <= n139 ? 8'h0 : n138;
       lane0_table_square_tile_0_0 <= n140;
       lane0_table_seed_products_split_2 <= lane0_table_square_tile_0_0[31:16];
       lane0_table_b_12 <= lane0_table_seed_products_split_2;
@@ -714,8 +718,9 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_overflow <= lane0_pack_overflow_42;
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n263[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n147 ? 16'h7fc0 : n271;
+      lane0_pack_guard <= lane0_pack_guard_46[0];
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
+      out_y <= n147 ? 16'h7fc0 : n273;
     end
   end
 
@@ -950,6 +955,7 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_product_small = 1'b0;
     lane0_pack_below_lead = 1'b0;
     lane0_pack_below_38 = 1'b0;
+    lane0_pack_below_s = 1'b0;
     lane0_log2e_split_small_operand = 30'h0;
     lane0_log2e_small_operand = 30'h0;
     lane0_operand_operand = 30'h0;
@@ -961,18 +967,18 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_curve_k_sat = 1'b0;
     lane0_seed_sum_k_sat = 1'b0;
     lane0_seed_sum_k_mask = 25'h0;
-    lane0_pack_overflow_at_31_r = 1'b0;
-    lane0_pack_top_at_32_r = 8'h0;
+    lane0_pack_overflow_at_30_r = 1'b0;
+    lane0_pack_top_at_31_r = 8'h0;
     lane0_pack_d_at_33_r = 4'h0;
     lane0_pack_d_at_32_r = 4'h0;
     lane0_pack_d_at_31_r = 4'h0;
     lane0_pack_d_at_30_r = 4'h0;
+    lane0_pack_overflow_at_31_r = 1'b0;
+    lane0_pack_top_at_32_r = 8'h0;
     lane0_pack_overflow_at_32_r = 1'b0;
     lane0_pack_top_at_33_r = 8'h0;
     lane0_pack_overflow_at_33_r = 1'b0;
     lane0_pack_top_at_30_r = 8'h0;
-    lane0_pack_overflow_at_30_r = 1'b0;
-    lane0_pack_top_at_31_r = 8'h0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_seed_products_split_2 = 16'h0;
     lane0_table_b_12 = 16'h0;
@@ -1030,11 +1036,12 @@ module elu_bf16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
+    lane0_pack_sticky = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_102_0[7:0], n92[2:0], n92[4], n97[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_pack_v[7:1], n263[10:7], lane0_pack_rnd_signal[11:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_102_0[7:0], n92[2:0], n92[4], n97[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_pack_v[7:1], n263[10:7], lane0_pack_guard_46[11:1]};
 endmodule

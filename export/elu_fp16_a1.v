@@ -141,6 +141,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_product_small;
   reg lane0_pack_below_lead;
   reg lane0_pack_below_38;
+  reg lane0_pack_below_s;
   reg [35:0] lane0_log2e_split_small_operand;
   reg [35:0] lane0_log2e_small_operand;
   reg [35:0] lane0_operand_operand;
@@ -152,18 +153,18 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_seed_curve_k_sat;
   reg lane0_seed_sum_k_sat;
   reg [30:0] lane0_seed_sum_k_mask;
-  reg lane0_pack_overflow_at_40_r;
-  reg [4:0] lane0_pack_top_at_41_r;
+  reg lane0_pack_overflow_at_39_r;
+  reg [4:0] lane0_pack_top_at_40_r;
   reg [3:0] lane0_pack_d_at_42_r;
   reg [3:0] lane0_pack_d_at_41_r;
   reg [3:0] lane0_pack_d_at_40_r;
   reg [3:0] lane0_pack_d_at_39_r;
+  reg lane0_pack_overflow_at_40_r;
+  reg [4:0] lane0_pack_top_at_41_r;
   reg lane0_pack_overflow_at_41_r;
   reg [4:0] lane0_pack_top_at_42_r;
   reg lane0_pack_overflow_at_42_r;
   reg [4:0] lane0_pack_top_at_39_r;
-  reg lane0_pack_overflow_at_39_r;
-  reg [4:0] lane0_pack_top_at_40_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r11;
@@ -227,7 +228,8 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
+  reg lane0_pack_sticky;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -432,22 +434,22 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n171 = lane0_seed_curve_k_shift > 10'h1c;
   wire n172 = lane0_seed_curve_k_shift > 10'h1d;
   wire n173 = lane0_seed_curve_k_shift > 10'h1e;
-  wire lane0_pack_overflow_at_40 = $signed(exp) >= $signed(12'h11);
-  wire [4:0] n174 = $signed(exp[4:0]) + $signed(5'hf);
-  wire n175 = $signed(exp) < $signed(12'hff2);
-  wire n176 = $signed(exp) < $signed(12'hfe5);
-  wire [3:0] n177 = $signed(4'h4) - $signed(exp[3:0]);
-  wire [3:0] n178 = n176 ? 4'hf : n177;
-  wire lane0_pack_overflow_at_41 = $signed(exp) >= $signed(12'h10);
-  wire [4:0] n179 = $signed(exp[4:0]) + $signed(5'h10);
-  wire n180 = $signed(exp) < $signed(12'hff1);
-  wire lane0_pack_overflow_at_42 = $signed(exp) >= $signed(12'hf);
-  wire [4:0] n181 = $signed(exp[4:0]) + $signed(5'hd);
-  wire n182 = $signed(exp) < $signed(12'hff4);
+  wire [3:0] n174 = $signed(4'h4) - $signed(exp[3:0]);
   wire lane0_pack_overflow_at_39 = $signed(exp) >= $signed(12'h12);
-  wire [4:0] n183 = $signed(exp[4:0]) + $signed(5'he);
-  wire n184 = $signed(exp) < $signed(12'hff3);
-  wire n185 = ~lane0_pack_below_38;
+  wire [4:0] n175 = $signed(exp[4:0]) + $signed(5'he);
+  wire n176 = $signed(exp) < $signed(12'hff3);
+  wire n177 = $signed(exp) < $signed(12'hfe5);
+  wire [3:0] n178 = n177 ? 4'hf : n174;
+  wire lane0_pack_overflow_at_40 = $signed(exp) >= $signed(12'h11);
+  wire [4:0] n179 = $signed(exp[4:0]) + $signed(5'hf);
+  wire n180 = $signed(exp) < $signed(12'hff2);
+  wire lane0_pack_overflow_at_41 = $signed(exp) >= $signed(12'h10);
+  wire [4:0] n181 = $signed(exp[4:0]) + $signed(5'h10);
+  wire n182 = $signed(exp) < $signed(12'hff1);
+  wire lane0_pack_overflow_at_42 = $signed(exp) >= $signed(12'hf);
+  wire n183 = ~lane0_pack_below_s;
+  wire [4:0] n184 = $signed(exp[4:0]) + $signed(5'hd);
+  wire n185 = $signed(exp) < $signed(12'hff4);
   wire [31:0] n186 = {16'h0, lane0_table_b[26:11]} * {16'h0, lane0_table_b[26:11]};
   wire [15:0] n187 = lane0_table_b[27] ? lane0_table_b[26:11] : 16'h0;
   wire [1:0] n188 = lane0_table_b[28] ? lane0_table_b[28:27] : 2'h0;
@@ -604,19 +606,20 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n321 = n313 | n320;
   wire lane0_pack_overflow_42 = n321 | n298;
   wire [13:0] n322 = lane0_pack_rnd_v[42:29] >> lane0_pack_d;
-  wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[42:28] >> lane0_pack_d;
-  wire n323 = |lane0_pack_rnd_v[27:0];
-  wire [29:0] n324 = 30'h3fffffff << lane0_pack_d;
-  wire [29:0] n325 = ~n324;
-  wire [29:0] n326 = {15'h0, lane0_pack_rnd_v[42:28]} & n325;
-  wire n327 = |n326;
-  wire lane0_pack_rnd_sticky = n323 | n327;
-  wire n328 = n322[0] & n185;
-  wire n329 = lane0_pack_rnd_sticky | n328;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n329;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_842_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n330 = n212 ? {1'b1, lane0_pack_port_842_0} : lane0_shift_x_raw;
+  wire n323 = lane0_pack_kept[0] & n183;
+  wire [14:0] n324 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [14:0] lane0_pack_guard_46 = lane0_pack_rnd_v[42:28] >> lane0_pack_d;
+  wire n325 = |lane0_pack_rnd_v[27:0];
+  wire [29:0] n326 = 30'h3fffffff << lane0_pack_d;
+  wire [29:0] n327 = ~n326;
+  wire [29:0] n328 = {15'h0, lane0_pack_rnd_v[42:28]} & n327;
+  wire n329 = |n328;
+  wire lane0_pack_rnd_sticky = n325 | n329;
+  wire n330 = lane0_pack_sticky | n323;
+  wire n331 = lane0_pack_guard & n330;
+  wire [14:0] lane0_pack_word = n331 ? n324 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_847_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n332 = n212 ? {1'b1, lane0_pack_port_847_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -721,6 +724,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_product_small <= lane0_product_split_small;
       lane0_pack_below_lead <= lane0_product_small;
       lane0_pack_below_38 <= lane0_pack_below_lead;
+      lane0_pack_below_s <= lane0_pack_below_38;
       lane0_log2e_split_small_operand <= n140;
       lane0_log2e_small_operand <= lane0_log2e_split_small_operand;
       lane0_operand_operand <= n141;
@@ -732,18 +736,18 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_seed_curve_k_sat <= lane0_seed_products_k_sat;
       lane0_seed_sum_k_sat <= lane0_seed_curve_k_sat;
       lane0_seed_sum_k_mask <= lane0_seed_curve_k_sat ? 31'h0 : {n173, n172, n171, n170, n169, n168, n167, n166, n165, n164, n163, n162, n161, n160, n159, n158, n157, n156, n155, n154, n153, n152, n151, n150, n149, n148, n147, n146, n145, n144, n143};
-      lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
-      lane0_pack_top_at_41_r <= n175 ? 5'h0 : n174;
-      lane0_pack_d_at_42_r <= ~n180 ? 4'h3 : n178;
-      lane0_pack_d_at_41_r <= ~n175 ? 4'h2 : n178;
-      lane0_pack_d_at_40_r <= ~n184 ? 4'h1 : n178;
-      lane0_pack_d_at_39_r <= ~n182 ? 4'h0 : n178;
-      lane0_pack_overflow_at_41_r <= lane0_pack_overflow_at_41;
-      lane0_pack_top_at_42_r <= n180 ? 5'h0 : n179;
-      lane0_pack_overflow_at_42_r <= lane0_pack_overflow_at_42;
-      lane0_pack_top_at_39_r <= n182 ? 5'h0 : n181;
       lane0_pack_overflow_at_39_r <= lane0_pack_overflow_at_39;
-      lane0_pack_top_at_40_r <= n184 ? 5'h0 : n183;
+      lane0_pack_top_at_40_r <= n176 ? 5'h0 : n175;
+      lane0_pack_d_at_42_r <= ~n182 ? 4'h3 : n178;
+      lane0_pack_d_at_41_r <= ~n180 ? 4'h2 : n178;
+      lane0_pack_d_at_40_r <= ~n176 ? 4'h1 : n178;
+      lane0_pack_d_at_39_r <= ~n185 ? 4'h0 : n178;
+      lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
+      lane0_pack_top_at_41_r <= n180 ? 5'h0 : n179;
+      lane0_pack_overflow_at_41_r <= lane0_pack_overflow_at_41;
+      lane0_pack_top_at_42_r <= n182 ? 5'h0 : n181;
+      lane0_pack_overflow_at_42_r <= lane0_pack_overflow_at_42;
+      lane0_pack_top_at_39_r <= n185 ? 5'h0 : n184;
       lane0_table_square_tile_0_0 <= n186;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r11 <= n197;
@@ -806,8 +810,9 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_overflow <= lane0_pack_overflow_42;
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n322[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n210 ? 16'h7e00 : n330;
+      lane0_pack_guard <= lane0_pack_guard_46[0];
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
+      out_y <= n210 ? 16'h7e00 : n332;
     end
   end
 
@@ -1243,6 +1248,7 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_product_small = 1'b0;
     lane0_pack_below_lead = 1'b0;
     lane0_pack_below_38 = 1'b0;
+    lane0_pack_below_s = 1'b0;
     lane0_log2e_split_small_operand = 36'h0;
     lane0_log2e_small_operand = 36'h0;
     lane0_operand_operand = 36'h0;
@@ -1254,18 +1260,18 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_seed_curve_k_sat = 1'b0;
     lane0_seed_sum_k_sat = 1'b0;
     lane0_seed_sum_k_mask = 31'h0;
-    lane0_pack_overflow_at_40_r = 1'b0;
-    lane0_pack_top_at_41_r = 5'h0;
+    lane0_pack_overflow_at_39_r = 1'b0;
+    lane0_pack_top_at_40_r = 5'h0;
     lane0_pack_d_at_42_r = 4'h0;
     lane0_pack_d_at_41_r = 4'h0;
     lane0_pack_d_at_40_r = 4'h0;
     lane0_pack_d_at_39_r = 4'h0;
+    lane0_pack_overflow_at_40_r = 1'b0;
+    lane0_pack_top_at_41_r = 5'h0;
     lane0_pack_overflow_at_41_r = 1'b0;
     lane0_pack_top_at_42_r = 5'h0;
     lane0_pack_overflow_at_42_r = 1'b0;
     lane0_pack_top_at_39_r = 5'h0;
-    lane0_pack_overflow_at_39_r = 1'b0;
-    lane0_pack_top_at_40_r = 5'h0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r11 = 35'h0;
@@ -1328,11 +1334,12 @@ module elu_fp16_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
+    lane0_pack_sticky = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_148_0[4:0], n132[0], n132[4], n137[1:0], n137[4:3], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_pack_v[10:1], n322[13:10], lane0_pack_rnd_signal[14:1]};
+  wire unused_bits = ^{lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_148_0[4:0], n132[0], n132[4], n137[1:0], n137[4:3], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_pack_v[10:1], n322[13:10], lane0_pack_guard_46[14:1]};
 endmodule

@@ -26,6 +26,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_x_sign;
   reg lane0_pack_below_lead;
   reg lane0_pack_below_38;
+  reg lane0_pack_below_s;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
   reg lane0_log2e_split_sx;
@@ -164,18 +165,18 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [9:0] lane0_seed_sum_k;
   reg [9:0] lane0_product_tiles_k;
   reg [11:0] exp;
-  reg lane0_pack_overflow_at_31_r;
-  reg [7:0] lane0_pack_top_at_32_r;
+  reg lane0_pack_overflow_at_30_r;
+  reg [7:0] lane0_pack_top_at_31_r;
   reg [3:0] lane0_pack_d_at_33_r;
   reg [3:0] lane0_pack_d_at_32_r;
   reg [3:0] lane0_pack_d_at_31_r;
   reg [3:0] lane0_pack_d_at_30_r;
+  reg lane0_pack_overflow_at_31_r;
+  reg [7:0] lane0_pack_top_at_32_r;
   reg lane0_pack_overflow_at_32_r;
   reg [7:0] lane0_pack_top_at_33_r;
   reg lane0_pack_overflow_at_33_r;
   reg [7:0] lane0_pack_top_at_30_r;
-  reg lane0_pack_overflow_at_30_r;
-  reg [7:0] lane0_pack_top_at_31_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [15:0] lane0_table_seed_products_split_2;
   reg [15:0] lane0_table_b_12;
@@ -230,7 +231,8 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
+  reg lane0_pack_sticky;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -267,7 +269,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n19 = lane0_shift_cg == 2'h3;
   wire n20 = lane0_shift_cg == 2'h2;
   wire n21 = lane0_shift_cg == 2'h1;
-  wire n22 = ~lane0_pack_below_38;
+  wire n22 = ~lane0_pack_below_s;
   wire lane0_x_frac_lz_l0_0 = ~in_x[0];
   wire lane0_x_frac_lz_l0_1 = ~in_x[2];
   wire lane0_x_frac_lz_l0_2 = ~in_x[4];
@@ -380,21 +382,21 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [39:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n114 = $signed(lane0_product_tiles_eg) - $signed({2'h0, lane0_product_tiles_k});
   wire [11:0] lane0_exp = $signed(n114) + $signed(12'h0);
-  wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
-  wire [7:0] n115 = $signed(exp[7:0]) + $signed(8'h7f);
-  wire n116 = $signed(exp) < $signed(12'hf82);
-  wire n117 = $signed(exp) < $signed(12'hf78);
-  wire [3:0] n118 = $signed(4'h4) - $signed(exp[3:0]);
-  wire [3:0] n119 = n117 ? 4'hc : n118;
-  wire lane0_pack_overflow_at_32 = $signed(exp) >= $signed(12'h80);
-  wire [7:0] n120 = $signed(exp[7:0]) + $signed(8'h80);
-  wire n121 = $signed(exp) < $signed(12'hf81);
-  wire lane0_pack_overflow_at_33 = $signed(exp) >= $signed(12'h7f);
-  wire [7:0] n122 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n123 = $signed(exp) < $signed(12'hf84);
+  wire [3:0] n115 = $signed(4'h4) - $signed(exp[3:0]);
   wire lane0_pack_overflow_at_30 = $signed(exp) >= $signed(12'h82);
-  wire [7:0] n124 = $signed(exp[7:0]) + $signed(8'h7e);
-  wire n125 = $signed(exp) < $signed(12'hf83);
+  wire [7:0] n116 = $signed(exp[7:0]) + $signed(8'h7e);
+  wire n117 = $signed(exp) < $signed(12'hf83);
+  wire n118 = $signed(exp) < $signed(12'hf78);
+  wire [3:0] n119 = n118 ? 4'hc : n115;
+  wire lane0_pack_overflow_at_31 = $signed(exp) >= $signed(12'h81);
+  wire [7:0] n120 = $signed(exp[7:0]) + $signed(8'h7f);
+  wire n121 = $signed(exp) < $signed(12'hf82);
+  wire lane0_pack_overflow_at_32 = $signed(exp) >= $signed(12'h80);
+  wire [7:0] n122 = $signed(exp[7:0]) + $signed(8'h80);
+  wire n123 = $signed(exp) < $signed(12'hf81);
+  wire lane0_pack_overflow_at_33 = $signed(exp) >= $signed(12'h7f);
+  wire [7:0] n124 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n125 = $signed(exp) < $signed(12'hf84);
   wire [31:0] n126 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
   wire n127 = in_x[14:7] == 8'hff;
   wire n128 = ~|in_x[14:7];
@@ -536,29 +538,31 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n248 = n240 | n247;
   wire lane0_pack_overflow_42 = n248 | n225;
   wire [10:0] n249 = lane0_pack_rnd_v[33:23] >> lane0_pack_d;
-  wire [11:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:22] >> lane0_pack_d;
-  wire n250 = |lane0_pack_rnd_v[21:0];
-  wire [26:0] n251 = 27'h7ffffff << lane0_pack_d;
-  wire [26:0] n252 = ~n251;
-  wire [26:0] n253 = {15'h0, lane0_pack_rnd_v[33:22]} & n252;
-  wire n254 = |n253;
-  wire lane0_pack_rnd_sticky = n250 | n254;
-  wire n255 = n249[0] & n22;
-  wire n256 = lane0_pack_rnd_sticky | n255;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n256;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_645_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n257 = n20 ? 15'h7f80 : lane0_pack_port_645_0;
-  wire [15:0] n258 = n21 ? 16'h0 : {1'b0, n257};
-  wire [15:0] n259 = n138 ? 16'h0 : n258;
-  wire [15:0] n260 = n136 ? n259 : {1'b0, lane0_shift_g_raw};
-  wire [15:0] n261 = n260 | n2;
+  wire n250 = lane0_pack_kept[0] & n22;
+  wire [14:0] n251 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [11:0] lane0_pack_guard_46 = lane0_pack_rnd_v[33:22] >> lane0_pack_d;
+  wire n252 = |lane0_pack_rnd_v[21:0];
+  wire [26:0] n253 = 27'h7ffffff << lane0_pack_d;
+  wire [26:0] n254 = ~n253;
+  wire [26:0] n255 = {15'h0, lane0_pack_rnd_v[33:22]} & n254;
+  wire n256 = |n255;
+  wire lane0_pack_rnd_sticky = n252 | n256;
+  wire n257 = lane0_pack_sticky | n250;
+  wire n258 = lane0_pack_guard & n257;
+  wire [14:0] lane0_pack_word = n258 ? n251 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_650_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n259 = n20 ? 15'h7f80 : lane0_pack_port_650_0;
+  wire [15:0] n260 = n21 ? 16'h0 : {1'b0, n259};
+  wire [15:0] n261 = n138 ? 16'h0 : n260;
+  wire [15:0] n262 = n136 ? n261 : {1'b0, lane0_shift_g_raw};
+  wire [15:0] n263 = n262 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_x_sign <= in_x[15];
       lane0_pack_below_lead <= 1'b1;
       lane0_pack_below_38 <= lane0_pack_below_lead;
+      lane0_pack_below_s <= lane0_pack_below_38;
       lane0_unpack_sx <= lane0_x_sign;
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
@@ -680,18 +684,18 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_seed_sum_k <= lane0_seed_curve_k;
       lane0_product_tiles_k <= lane0_seed_sum_k;
       exp <= lane0_exp;
-      lane0_pack_overflow_at_31_r <= lane0_pack_overflow_at_31;
-      lane0_pack_top_at_32_r <= n116 ? 8'h0 : n115;
-      lane0_pack_d_at_33_r <= ~n121 ? 4'h3 : n119;
-      lane0_pack_d_at_32_r <= ~n116 ? 4'h2 : n119;
-      lane0_pack_d_at_31_r <= ~n125 ? 4'h1 : n119;
-      lane0_pack_d_at_30_r <= ~n123 ? 4'h0 : n119;
-      lane0_pack_overflow_at_32_r <= lane0_pack_overflow_at_32;
-      lane0_pack_top_at_33_r <= n121 ? 8'h0 : n120;
-      lane0_pack_overflow_at_33_r <= lane0_pack_overflow_at_33;
-      lane0_pack_top_at_30_r <= n123 ? 8'h0 : n122;
       lane0_pack_overflow_at_30_r <= lane0_pack_overflow_at_30;
-      lane0_pack_top_at_31_r <= n125 ? 8'h0 : n124;
+      lane0_pack_top_at_31_r <= n117 ? 8'h0 : n116;
+      lane0_pack_d_at_33_r <= ~n123 ? 4'h3 : n119;
+      lane0_pack_d_at_32_r <= ~n121 ? 4'h2 : n119;
+      lane0_pack_d_at_31_r <= ~n117 ? 4'h1 : n119;
+      lane0_pack_d_at_30_r <= ~n125 ? 4'h0 : n119;
+      lane0_pack_overflow_at_31_r <= lane0_pack_overflow_at_31;
+      lane0_pack_top_at_32_r <= n121 ? 8'h0 : n120;
+      lane0_pack_overflow_at_32_r <= lane0_pack_overflow_at_32;
+      lane0_pack_top_at_33_r <= n123 ? 8'h0 : n122;
+      lane0_pack_overflow_at_33_r <= lane0_pack_overflow_at_33;
+      lane0_pack_top_at_30_r <= n125 ? 8'h0 : n124;
       lane0_table_square_tile_0_0 <= n126;
       lane0_table_seed_products_split_2 <= lane0_table_square_tile_0_0[31:16];
       lane0_table_b_12 <= lane0_table_seed_products_split_2;
@@ -745,8 +749,9 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_overflow <= lane0_pack_overflow_42;
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n249[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n140 ? 16'h7fc0 : n261;
+      lane0_pack_guard <= lane0_pack_guard_46[0];
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
+      out_y <= n140 ? 16'h7fc0 : n263;
     end
   end
 
@@ -839,6 +844,7 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_x_sign = 1'b0;
     lane0_pack_below_lead = 1'b0;
     lane0_pack_below_38 = 1'b0;
+    lane0_pack_below_s = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
     lane0_log2e_split_sx = 1'b0;
@@ -978,18 +984,18 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_seed_sum_k = 10'h0;
     lane0_product_tiles_k = 10'h0;
     exp = 12'h0;
-    lane0_pack_overflow_at_31_r = 1'b0;
-    lane0_pack_top_at_32_r = 8'h0;
+    lane0_pack_overflow_at_30_r = 1'b0;
+    lane0_pack_top_at_31_r = 8'h0;
     lane0_pack_d_at_33_r = 4'h0;
     lane0_pack_d_at_32_r = 4'h0;
     lane0_pack_d_at_31_r = 4'h0;
     lane0_pack_d_at_30_r = 4'h0;
+    lane0_pack_overflow_at_31_r = 1'b0;
+    lane0_pack_top_at_32_r = 8'h0;
     lane0_pack_overflow_at_32_r = 1'b0;
     lane0_pack_top_at_33_r = 8'h0;
     lane0_pack_overflow_at_33_r = 1'b0;
     lane0_pack_top_at_30_r = 8'h0;
-    lane0_pack_overflow_at_30_r = 1'b0;
-    lane0_pack_top_at_31_r = 8'h0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_seed_products_split_2 = 16'h0;
     lane0_table_b_12 = 16'h0;
@@ -1043,11 +1049,12 @@ module elu_grad_bf16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
+    lane0_pack_sticky = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_119_0[7:0], lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_75_0[7:0], n113[2:0], n113[4], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n249[10:7], lane0_pack_rnd_signal[11:1]};
+  wire unused_bits = ^{lane0_grad_fields_port_119_0[7:0], lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_75_0[7:0], n113[2:0], n113[4], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n249[10:7], lane0_pack_guard_46[11:1]};
 endmodule

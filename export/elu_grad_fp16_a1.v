@@ -26,6 +26,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_x_sign;
   reg lane0_pack_below_lead;
   reg lane0_pack_below_38;
+  reg lane0_pack_below_s;
   reg lane0_unpack_sx;
   reg lane0_log2e_tiles_sx;
   reg lane0_log2e_split_sx;
@@ -174,18 +175,18 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg [9:0] lane0_product_tiles_k;
   reg [9:0] lane0_product_split_k;
   reg [11:0] exp;
-  reg lane0_pack_overflow_at_40_r;
-  reg [4:0] lane0_pack_top_at_41_r;
+  reg lane0_pack_overflow_at_39_r;
+  reg [4:0] lane0_pack_top_at_40_r;
   reg [3:0] lane0_pack_d_at_42_r;
   reg [3:0] lane0_pack_d_at_41_r;
   reg [3:0] lane0_pack_d_at_40_r;
   reg [3:0] lane0_pack_d_at_39_r;
+  reg lane0_pack_overflow_at_40_r;
+  reg [4:0] lane0_pack_top_at_41_r;
   reg lane0_pack_overflow_at_41_r;
   reg [4:0] lane0_pack_top_at_42_r;
   reg lane0_pack_overflow_at_42_r;
   reg [4:0] lane0_pack_top_at_39_r;
-  reg lane0_pack_overflow_at_39_r;
-  reg [4:0] lane0_pack_top_at_40_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r12;
@@ -244,7 +245,8 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
+  reg lane0_pack_sticky;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -290,7 +292,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n25 = lane0_shift_cg == 2'h3;
   wire n26 = lane0_shift_cg == 2'h2;
   wire n27 = lane0_shift_cg == 2'h1;
-  wire n28 = ~lane0_pack_below_38;
+  wire n28 = ~lane0_pack_below_s;
   wire n29 = in_x[6] | in_x[7];
   wire n30 = in_x[8] | in_x[9];
   wire n31 = n29 | n30;
@@ -452,21 +454,21 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [45:0] lane0_t = lane0_log2e_log2e >> lane0_log2e_distance;
   wire [11:0] n160 = $signed(lane0_product_split_eg) - $signed({2'h0, lane0_product_split_k});
   wire [11:0] lane0_exp = $signed(n160) + $signed(12'h0);
-  wire lane0_pack_overflow_at_40 = $signed(exp) >= $signed(12'h11);
-  wire [4:0] n161 = $signed(exp[4:0]) + $signed(5'hf);
-  wire n162 = $signed(exp) < $signed(12'hff2);
-  wire n163 = $signed(exp) < $signed(12'hfe5);
-  wire [3:0] n164 = $signed(4'h4) - $signed(exp[3:0]);
-  wire [3:0] n165 = n163 ? 4'hf : n164;
-  wire lane0_pack_overflow_at_41 = $signed(exp) >= $signed(12'h10);
-  wire [4:0] n166 = $signed(exp[4:0]) + $signed(5'h10);
-  wire n167 = $signed(exp) < $signed(12'hff1);
-  wire lane0_pack_overflow_at_42 = $signed(exp) >= $signed(12'hf);
-  wire [4:0] n168 = $signed(exp[4:0]) + $signed(5'hd);
-  wire n169 = $signed(exp) < $signed(12'hff4);
+  wire [3:0] n161 = $signed(4'h4) - $signed(exp[3:0]);
   wire lane0_pack_overflow_at_39 = $signed(exp) >= $signed(12'h12);
-  wire [4:0] n170 = $signed(exp[4:0]) + $signed(5'he);
-  wire n171 = $signed(exp) < $signed(12'hff3);
+  wire [4:0] n162 = $signed(exp[4:0]) + $signed(5'he);
+  wire n163 = $signed(exp) < $signed(12'hff3);
+  wire n164 = $signed(exp) < $signed(12'hfe5);
+  wire [3:0] n165 = n164 ? 4'hf : n161;
+  wire lane0_pack_overflow_at_40 = $signed(exp) >= $signed(12'h11);
+  wire [4:0] n166 = $signed(exp[4:0]) + $signed(5'hf);
+  wire n167 = $signed(exp) < $signed(12'hff2);
+  wire lane0_pack_overflow_at_41 = $signed(exp) >= $signed(12'h10);
+  wire [4:0] n168 = $signed(exp[4:0]) + $signed(5'h10);
+  wire n169 = $signed(exp) < $signed(12'hff1);
+  wire lane0_pack_overflow_at_42 = $signed(exp) >= $signed(12'hf);
+  wire [4:0] n170 = $signed(exp[4:0]) + $signed(5'hd);
+  wire n171 = $signed(exp) < $signed(12'hff4);
   wire [31:0] n172 = {16'h0, lane0_table_b[26:11]} * {16'h0, lane0_table_b[26:11]};
   wire [15:0] n173 = lane0_table_b[27] ? lane0_table_b[26:11] : 16'h0;
   wire [1:0] n174 = lane0_table_b[28] ? lane0_table_b[28:27] : 2'h0;
@@ -622,29 +624,31 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n307 = n299 | n306;
   wire lane0_pack_overflow_42 = n307 | n284;
   wire [13:0] n308 = lane0_pack_rnd_v[42:29] >> lane0_pack_d;
-  wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[42:28] >> lane0_pack_d;
-  wire n309 = |lane0_pack_rnd_v[27:0];
-  wire [29:0] n310 = 30'h3fffffff << lane0_pack_d;
-  wire [29:0] n311 = ~n310;
-  wire [29:0] n312 = {15'h0, lane0_pack_rnd_v[42:28]} & n311;
-  wire n313 = |n312;
-  wire lane0_pack_rnd_sticky = n309 | n313;
-  wire n314 = n308[0] & n28;
-  wire n315 = lane0_pack_rnd_sticky | n314;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n315;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_893_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n316 = n26 ? 15'h7c00 : lane0_pack_port_893_0;
-  wire [15:0] n317 = n27 ? 16'h0 : {1'b0, n316};
-  wire [15:0] n318 = n201 ? 16'h0 : n317;
-  wire [15:0] n319 = n199 ? n318 : {1'b0, lane0_shift_g_raw};
-  wire [15:0] n320 = n319 | n2;
+  wire n309 = lane0_pack_kept[0] & n28;
+  wire [14:0] n310 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [14:0] lane0_pack_guard_46 = lane0_pack_rnd_v[42:28] >> lane0_pack_d;
+  wire n311 = |lane0_pack_rnd_v[27:0];
+  wire [29:0] n312 = 30'h3fffffff << lane0_pack_d;
+  wire [29:0] n313 = ~n312;
+  wire [29:0] n314 = {15'h0, lane0_pack_rnd_v[42:28]} & n313;
+  wire n315 = |n314;
+  wire lane0_pack_rnd_sticky = n311 | n315;
+  wire n316 = lane0_pack_sticky | n309;
+  wire n317 = lane0_pack_guard & n316;
+  wire [14:0] lane0_pack_word = n317 ? n310 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_898_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n318 = n26 ? 15'h7c00 : lane0_pack_port_898_0;
+  wire [15:0] n319 = n27 ? 16'h0 : {1'b0, n318};
+  wire [15:0] n320 = n201 ? 16'h0 : n319;
+  wire [15:0] n321 = n199 ? n320 : {1'b0, lane0_shift_g_raw};
+  wire [15:0] n322 = n321 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_x_sign <= in_x[15];
       lane0_pack_below_lead <= 1'b1;
       lane0_pack_below_38 <= lane0_pack_below_lead;
+      lane0_pack_below_s <= lane0_pack_below_38;
       lane0_unpack_sx <= lane0_x_sign;
       lane0_log2e_tiles_sx <= lane0_unpack_sx;
       lane0_log2e_split_sx <= lane0_log2e_tiles_sx;
@@ -775,18 +779,18 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_product_tiles_k <= lane0_seed_sum_k;
       lane0_product_split_k <= lane0_product_tiles_k;
       exp <= lane0_exp;
-      lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
-      lane0_pack_top_at_41_r <= n162 ? 5'h0 : n161;
-      lane0_pack_d_at_42_r <= ~n167 ? 4'h3 : n165;
-      lane0_pack_d_at_41_r <= ~n162 ? 4'h2 : n165;
-      lane0_pack_d_at_40_r <= ~n171 ? 4'h1 : n165;
-      lane0_pack_d_at_39_r <= ~n169 ? 4'h0 : n165;
-      lane0_pack_overflow_at_41_r <= lane0_pack_overflow_at_41;
-      lane0_pack_top_at_42_r <= n167 ? 5'h0 : n166;
-      lane0_pack_overflow_at_42_r <= lane0_pack_overflow_at_42;
-      lane0_pack_top_at_39_r <= n169 ? 5'h0 : n168;
       lane0_pack_overflow_at_39_r <= lane0_pack_overflow_at_39;
-      lane0_pack_top_at_40_r <= n171 ? 5'h0 : n170;
+      lane0_pack_top_at_40_r <= n163 ? 5'h0 : n162;
+      lane0_pack_d_at_42_r <= ~n169 ? 4'h3 : n165;
+      lane0_pack_d_at_41_r <= ~n167 ? 4'h2 : n165;
+      lane0_pack_d_at_40_r <= ~n163 ? 4'h1 : n165;
+      lane0_pack_d_at_39_r <= ~n171 ? 4'h0 : n165;
+      lane0_pack_overflow_at_40_r <= lane0_pack_overflow_at_40;
+      lane0_pack_top_at_41_r <= n167 ? 5'h0 : n166;
+      lane0_pack_overflow_at_41_r <= lane0_pack_overflow_at_41;
+      lane0_pack_top_at_42_r <= n169 ? 5'h0 : n168;
+      lane0_pack_overflow_at_42_r <= lane0_pack_overflow_at_42;
+      lane0_pack_top_at_39_r <= n171 ? 5'h0 : n170;
       lane0_table_square_tile_0_0 <= n172;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r12 <= n183;
@@ -844,8 +848,9 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_overflow <= lane0_pack_overflow_42;
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_kept <= n308[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n203 ? 16'h7e00 : n320;
+      lane0_pack_guard <= lane0_pack_guard_46[0];
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
+      out_y <= n203 ? 16'h7e00 : n322;
     end
   end
 
@@ -1036,6 +1041,7 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_x_sign = 1'b0;
     lane0_pack_below_lead = 1'b0;
     lane0_pack_below_38 = 1'b0;
+    lane0_pack_below_s = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_log2e_tiles_sx = 1'b0;
     lane0_log2e_split_sx = 1'b0;
@@ -1185,18 +1191,18 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_product_tiles_k = 10'h0;
     lane0_product_split_k = 10'h0;
     exp = 12'h0;
-    lane0_pack_overflow_at_40_r = 1'b0;
-    lane0_pack_top_at_41_r = 5'h0;
+    lane0_pack_overflow_at_39_r = 1'b0;
+    lane0_pack_top_at_40_r = 5'h0;
     lane0_pack_d_at_42_r = 4'h0;
     lane0_pack_d_at_41_r = 4'h0;
     lane0_pack_d_at_40_r = 4'h0;
     lane0_pack_d_at_39_r = 4'h0;
+    lane0_pack_overflow_at_40_r = 1'b0;
+    lane0_pack_top_at_41_r = 5'h0;
     lane0_pack_overflow_at_41_r = 1'b0;
     lane0_pack_top_at_42_r = 5'h0;
     lane0_pack_overflow_at_42_r = 1'b0;
     lane0_pack_top_at_39_r = 5'h0;
-    lane0_pack_overflow_at_39_r = 1'b0;
-    lane0_pack_top_at_40_r = 5'h0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r12 = 35'h0;
@@ -1254,11 +1260,12 @@ module elu_grad_fp16_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
+    lane0_pack_sticky = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_199_0[4:0], lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_115_0[4:0], n159[0], n159[4], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n308[13:10], lane0_pack_rnd_signal[14:1]};
+  wire unused_bits = ^{lane0_grad_fields_port_199_0[4:0], lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_115_0[4:0], n159[0], n159[4], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n308[13:10], lane0_pack_guard_46[14:1]};
 endmodule

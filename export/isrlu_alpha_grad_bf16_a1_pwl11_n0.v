@@ -25,6 +25,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   // Registers
   reg lane0_grad_sign;
   reg lane0_unpack_sg;
+  reg lane0_square_sg;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -47,6 +48,12 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_x_sign;
   reg lane0_unpack_sx;
   reg lane0_square_sx;
+  reg lane0_sum_align_sg;
+  reg lane0_sum_sg;
+  reg lane0_add_sg;
+  reg lane0_seed_sg;
+  reg lane0_seed_linear_tiles_sg;
+  reg lane0_seed_linear_sg;
   reg lane0_sum_align_sx;
   reg lane0_sum_sx;
   reg lane0_add_sx;
@@ -70,13 +77,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg lane0_pack_lead_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
-  reg lane0_square_sg;
-  reg lane0_sum_align_sg;
-  reg lane0_sum_sg;
-  reg lane0_add_sg;
-  reg lane0_seed_sg;
-  reg lane0_seed_linear_tiles_sg;
-  reg lane0_seed_linear_sg;
   reg [2:0] lane0_grad_lz;
   reg [7:0] lane0_grad_sig;
   reg [7:0] lane0_unpack_sigg;
@@ -288,8 +288,9 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [7:0] r9;
   reg [7:0] r10;
 
@@ -661,23 +662,31 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n309 = |n308;
   wire lane0_pack_rnd_sticky = n305 | n309;
   wire [13:0] n310 = lane0_pack_rnd_v[27:14] >> lane0_pack_d;
-  wire n311 = lane0_pack_rnd_sticky | n310[0];
-  wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[27:13] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n311;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_699_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n312 = {1'b0, lane0_pack_port_699_0} | n55;
-  wire [15:0] n313 = n47 ? n55 : n312;
-  wire [15:0] n314 = n23 ? {n55[15], 8'hff, n55[6:0]} : n313;
+  wire n311 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n312 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [14:0] lane0_pack_guard_85 = lane0_pack_rnd_v[27:13] >> lane0_pack_d;
+  wire n313 = lane0_pack_guard & n311;
+  wire [14:0] lane0_pack_word = n313 ? n312 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_702_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n314 = {1'b0, lane0_pack_port_702_0} | n55;
+  wire [15:0] n315 = n47 ? n55 : n314;
+  wire [15:0] n316 = n23 ? {n55[15], 8'hff, n55[6:0]} : n315;
   assign out_y = {r10[7], r9, r10[6:0]};
 
   always @(posedge clk) begin
     if (in_ready) begin
       lane0_grad_sign <= in_grad[15];
       lane0_unpack_sg <= lane0_grad_sign;
+      lane0_square_sg <= lane0_unpack_sg;
       lane0_x_sign <= in_x[15];
       lane0_unpack_sx <= lane0_x_sign;
       lane0_square_sx <= lane0_unpack_sx;
+      lane0_sum_align_sg <= lane0_square_sg;
+      lane0_sum_sg <= lane0_sum_align_sg;
+      lane0_add_sg <= lane0_sum_sg;
+      lane0_seed_sg <= lane0_add_sg;
+      lane0_seed_linear_tiles_sg <= lane0_seed_sg;
+      lane0_seed_linear_sg <= lane0_seed_linear_tiles_sg;
       lane0_sum_align_sx <= lane0_square_sx;
       lane0_sum_sx <= lane0_sum_align_sx;
       lane0_add_sx <= lane0_sum_sx;
@@ -701,13 +710,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_lead_alpha_ok <= lane0_agrad_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
-      lane0_square_sg <= lane0_unpack_sg;
-      lane0_sum_align_sg <= lane0_square_sg;
-      lane0_sum_sg <= lane0_sum_align_sg;
-      lane0_add_sg <= lane0_sum_sg;
-      lane0_seed_sg <= lane0_add_sg;
-      lane0_seed_linear_tiles_sg <= lane0_seed_sg;
-      lane0_seed_linear_sg <= lane0_seed_linear_tiles_sg;
       lane0_grad_lz <= {n12, lane0_grad_frac_lz_l2_0};
       lane0_grad_sig <= {lane0_grad_fields_port_127_0, in_grad[6:0]};
       lane0_unpack_sigg <= lane0_grad_sig_14;
@@ -917,10 +919,11 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_81;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n310[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r9 <= n51 ? 8'hff : n313[14:7];
-      r10 <= n50 ? 8'h40 : {n314[15], n314[6:0]};
+      lane0_pack_guard <= lane0_pack_guard_85[0];
+      r9 <= n51 ? 8'hff : n315[14:7];
+      r10 <= n50 ? 8'h40 : {n316[15], n316[6:0]};
     end
   end
 
@@ -3164,6 +3167,7 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
   initial begin
     lane0_grad_sign = 1'b0;
     lane0_unpack_sg = 1'b0;
+    lane0_square_sg = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -3187,6 +3191,12 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_x_sign = 1'b0;
     lane0_unpack_sx = 1'b0;
     lane0_square_sx = 1'b0;
+    lane0_sum_align_sg = 1'b0;
+    lane0_sum_sg = 1'b0;
+    lane0_add_sg = 1'b0;
+    lane0_seed_sg = 1'b0;
+    lane0_seed_linear_tiles_sg = 1'b0;
+    lane0_seed_linear_sg = 1'b0;
     lane0_sum_align_sx = 1'b0;
     lane0_sum_sx = 1'b0;
     lane0_add_sx = 1'b0;
@@ -3210,13 +3220,6 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_lead_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
-    lane0_square_sg = 1'b0;
-    lane0_sum_align_sg = 1'b0;
-    lane0_sum_sg = 1'b0;
-    lane0_add_sg = 1'b0;
-    lane0_seed_sg = 1'b0;
-    lane0_seed_linear_tiles_sg = 1'b0;
-    lane0_seed_linear_sg = 1'b0;
     lane0_grad_lz = 3'h0;
     lane0_grad_sig = 8'h0;
     lane0_unpack_sigg = 8'h0;
@@ -3426,13 +3429,14 @@ module isrlu_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     r9 = 8'h0;
     r10 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_130_0[7:0], lane0_x_fields_port_86_0[7:0], n87[23:0], lane0_cube_mul_p_7[6:0], n152[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], lane0_agrad_mul_p_7[23:0], n310[13:7], lane0_pack_rnd_signal[14:1], n314[14:7]};
+  wire unused_bits = ^{lane0_grad_fields_port_130_0[7:0], lane0_x_fields_port_86_0[7:0], n87[23:0], lane0_cube_mul_p_7[6:0], n152[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], lane0_agrad_mul_p_7[23:0], n310[13:7], lane0_pack_guard_85[14:1], n316[14:7]};
 endmodule

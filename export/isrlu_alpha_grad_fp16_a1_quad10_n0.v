@@ -371,8 +371,9 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [4:0] r19;
   reg [10:0] r20;
 
@@ -906,14 +907,15 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire n447 = |n446;
   wire lane0_pack_rnd_sticky = n443 | n447;
   wire [16:0] n448 = lane0_pack_rnd_v[33:17] >> lane0_pack_d;
-  wire n449 = lane0_pack_rnd_sticky | n448[0];
-  wire [17:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:16] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n449;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1088_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n450 = {1'b0, lane0_pack_port_1088_0} | n67;
-  wire [15:0] n451 = n59 ? n67 : n450;
-  wire [15:0] n452 = n29 ? {n67[15], 5'h1f, n67[9:0]} : n451;
+  wire n449 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n450 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [17:0] lane0_pack_guard_85 = lane0_pack_rnd_v[33:16] >> lane0_pack_d;
+  wire n451 = lane0_pack_guard & n449;
+  wire [14:0] lane0_pack_word = n451 ? n450 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1091_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n452 = {1'b0, lane0_pack_port_1091_0} | n67;
+  wire [15:0] n453 = n59 ? n67 : n452;
+  wire [15:0] n454 = n29 ? {n67[15], 5'h1f, n67[9:0]} : n453;
   assign out_y = {r20[10], r19, r20[9:0]};
 
   always @(posedge clk) begin
@@ -1240,10 +1242,11 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_81;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n448[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r19 <= n63 ? 5'h1f : n451[14:10];
-      r20 <= n62 ? 11'h200 : {n452[15], n452[9:0]};
+      lane0_pack_guard <= lane0_pack_guard_85[0];
+      r19 <= n63 ? 5'h1f : n453[14:10];
+      r20 <= n62 ? 11'h200 : {n454[15], n454[9:0]};
     end
   end
 
@@ -3714,13 +3717,14 @@ module isrlu_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     r19 = 5'h0;
     r20 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_210_0[4:0], lane0_x_fields_port_126_0[4:0], n105[29:0], lane0_cube_mul_p_7[9:0], n197[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], lane0_agrad_mul_product_signal[29:0], n448[16:10], lane0_pack_rnd_signal[17:1], n452[14:10]};
+  wire unused_bits = ^{lane0_grad_fields_port_210_0[4:0], lane0_x_fields_port_126_0[4:0], n105[29:0], lane0_cube_mul_p_7[9:0], n197[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], lane0_agrad_mul_product_signal[29:0], n448[16:10], lane0_pack_guard_85[17:1], n454[14:10]};
 endmodule

@@ -177,17 +177,18 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_pack_lead_4;
   reg [20:0] lane0_pack_v_lead;
   reg [20:0] lane0_pack_rnd_v;
-  reg lane0_pack_lead_2;
-  reg lane0_pack_lead_3;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
+  reg lane0_pack_lead_2;
+  reg lane0_pack_lead_3;
   reg [2:0] lane0_pack_d;
   reg [7:0] lane0_pack_top;
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -311,44 +312,44 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [26:0] n96 = n95 | n92;
   wire [26:0] n97 = n96 | n93;
   wire [27:0] lane0_product_mul_p_7 = lane0_product_mul_product_sums_sum0 + {n97, 1'b0};
-  wire n98 = |v[20:19];
+  wire n98 = |v[20:17];
   wire n99 = ~n98;
-  wire n100 = v[18] & n99;
-  wire n101 = ~v[20];
-  wire n102 = v[19] & n101;
-  wire [2:0] n103 = lane0_pack_lead_2 ? lane0_pack_d_at_18_r : 3'h0;
-  wire [2:0] n104 = lane0_pack_lead_3 ? lane0_pack_d_at_19_r : 3'h0;
-  wire [2:0] n105 = lane0_pack_lead_4 ? lane0_pack_d_at_20_r : 3'h0;
-  wire [7:0] n106 = lane0_pack_lead_2 ? lane0_pack_top_at_18_r : 8'h0;
-  wire [7:0] n107 = lane0_pack_lead_3 ? lane0_pack_top_at_19_r : 8'h0;
-  wire [7:0] n108 = lane0_pack_lead_4 ? lane0_pack_top_at_20_r : 8'h0;
-  wire n109 = lane0_pack_lead_2 ? lane0_pack_overflow_at_18_r : 1'b0;
-  wire n110 = lane0_pack_lead_3 ? lane0_pack_overflow_at_19_r : 1'b0;
-  wire n111 = lane0_pack_lead_4 ? lane0_pack_overflow_at_20_r : 1'b0;
-  wire n112 = |v[20:17];
-  wire n113 = ~n112;
-  wire n114 = v[16] & n113;
-  wire [2:0] n115 = lane0_pack_lead_0 ? lane0_pack_d_at_16_r : 3'h0;
-  wire [7:0] n116 = lane0_pack_lead_0 ? lane0_pack_top_at_16_r : 8'h0;
-  wire n117 = lane0_pack_lead_0 ? lane0_pack_overflow_at_16_r : 1'b0;
-  wire n118 = |v[20:18];
-  wire n119 = ~n118;
-  wire n120 = v[17] & n119;
-  wire [2:0] n121 = lane0_pack_lead_1 ? lane0_pack_d_at_17_r : 3'h0;
-  wire [2:0] n122 = n115 | n121;
-  wire [2:0] n123 = n122 | n103;
-  wire [2:0] n124 = n123 | n104;
-  wire [2:0] lane0_pack_d_57 = n124 | n105;
-  wire [7:0] n125 = lane0_pack_lead_1 ? lane0_pack_top_at_17_r : 8'h0;
-  wire [7:0] n126 = n116 | n125;
-  wire [7:0] n127 = n126 | n106;
-  wire [7:0] n128 = n127 | n107;
-  wire [7:0] lane0_pack_top_59 = n128 | n108;
-  wire n129 = lane0_pack_lead_1 ? lane0_pack_overflow_at_17_r : 1'b0;
-  wire n130 = n117 | n129;
-  wire n131 = n130 | n109;
-  wire n132 = n131 | n110;
-  wire lane0_pack_overflow_61 = n132 | n111;
+  wire n100 = v[16] & n99;
+  wire n101 = |v[20:18];
+  wire n102 = ~n101;
+  wire n103 = v[17] & n102;
+  wire n104 = |v[20:19];
+  wire n105 = ~n104;
+  wire n106 = v[18] & n105;
+  wire n107 = ~v[20];
+  wire n108 = v[19] & n107;
+  wire [2:0] n109 = lane0_pack_lead_0 ? lane0_pack_d_at_16_r : 3'h0;
+  wire [2:0] n110 = lane0_pack_lead_1 ? lane0_pack_d_at_17_r : 3'h0;
+  wire [2:0] n111 = n109 | n110;
+  wire [2:0] n112 = lane0_pack_lead_2 ? lane0_pack_d_at_18_r : 3'h0;
+  wire [2:0] n113 = n111 | n112;
+  wire [2:0] n114 = lane0_pack_lead_3 ? lane0_pack_d_at_19_r : 3'h0;
+  wire [2:0] n115 = n113 | n114;
+  wire [2:0] n116 = lane0_pack_lead_4 ? lane0_pack_d_at_20_r : 3'h0;
+  wire [2:0] lane0_pack_d_57 = n115 | n116;
+  wire [7:0] n117 = lane0_pack_lead_0 ? lane0_pack_top_at_16_r : 8'h0;
+  wire [7:0] n118 = lane0_pack_lead_1 ? lane0_pack_top_at_17_r : 8'h0;
+  wire [7:0] n119 = n117 | n118;
+  wire [7:0] n120 = lane0_pack_lead_2 ? lane0_pack_top_at_18_r : 8'h0;
+  wire [7:0] n121 = n119 | n120;
+  wire [7:0] n122 = lane0_pack_lead_3 ? lane0_pack_top_at_19_r : 8'h0;
+  wire [7:0] n123 = n121 | n122;
+  wire [7:0] n124 = lane0_pack_lead_4 ? lane0_pack_top_at_20_r : 8'h0;
+  wire [7:0] lane0_pack_top_59 = n123 | n124;
+  wire n125 = lane0_pack_lead_0 ? lane0_pack_overflow_at_16_r : 1'b0;
+  wire n126 = lane0_pack_lead_1 ? lane0_pack_overflow_at_17_r : 1'b0;
+  wire n127 = n125 | n126;
+  wire n128 = lane0_pack_lead_2 ? lane0_pack_overflow_at_18_r : 1'b0;
+  wire n129 = n127 | n128;
+  wire n130 = lane0_pack_lead_3 ? lane0_pack_overflow_at_19_r : 1'b0;
+  wire n131 = n129 | n130;
+  wire n132 = lane0_pack_lead_4 ? lane0_pack_overflow_at_20_r : 1'b0;
+  wire lane0_pack_overflow_61 = n131 | n132;
   wire n133 = |lane0_pack_rnd_v[7:0];
   wire [19:0] n134 = 20'hfffff << lane0_pack_d;
   wire [19:0] n135 = ~n134;
@@ -356,13 +357,14 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire n137 = |n136;
   wire lane0_pack_rnd_sticky = n133 | n137;
   wire [11:0] n138 = lane0_pack_rnd_v[20:9] >> lane0_pack_d;
-  wire n139 = lane0_pack_rnd_sticky | n138[0];
-  wire [12:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[20:8] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n139;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_236_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n140 = {1'b0, lane0_pack_port_236_0} | n2;
-  wire [15:0] n141 = n20 ? lane0_shift_x_raw : n140;
+  wire n139 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n140 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [12:0] lane0_pack_guard_65 = lane0_pack_rnd_v[20:8] >> lane0_pack_d;
+  wire n141 = lane0_pack_guard & n139;
+  wire [14:0] lane0_pack_word = n141 ? n140 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_239_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n142 = {1'b0, lane0_pack_port_239_0} | n2;
+  wire [15:0] n143 = n20 ? lane0_shift_x_raw : n142;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -506,18 +508,19 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_pack_lead_4 <= v[20];
       lane0_pack_v_lead <= v;
       lane0_pack_rnd_v <= lane0_pack_v_lead;
-      lane0_pack_lead_2 <= n100;
-      lane0_pack_lead_3 <= n102;
-      lane0_pack_lead_0 <= n114;
-      lane0_pack_lead_1 <= n120;
+      lane0_pack_lead_0 <= n100;
+      lane0_pack_lead_1 <= n103;
+      lane0_pack_lead_2 <= n106;
+      lane0_pack_lead_3 <= n108;
       lane0_pack_d <= lane0_pack_d_57;
       lane0_pack_top <= lane0_pack_top_59;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n138[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n15 ? 16'h7fc0 : n141;
+      lane0_pack_guard <= lane0_pack_guard_65[0];
+      out_y <= n15 ? 16'h7fc0 : n143;
     end
   end
 
@@ -2901,21 +2904,22 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 21'h0;
     lane0_pack_rnd_v = 21'h0;
-    lane0_pack_lead_2 = 1'b0;
-    lane0_pack_lead_3 = 1'b0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
+    lane0_pack_lead_2 = 1'b0;
+    lane0_pack_lead_3 = 1'b0;
     lane0_pack_d = 3'h0;
     lane0_pack_top = 8'h0;
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_port_40_0[7:0], n51[18:0], n56[22:19], lane0_seed_slope_tile_0_0[8:0], lane0_product_mul_p_7[6:0], n138[11:7], lane0_pack_rnd_signal[12:1]};
+  wire unused_bits = ^{lane0_x_port_40_0[7:0], n51[18:0], n56[22:19], lane0_seed_slope_tile_0_0[8:0], lane0_product_mul_p_7[6:0], n138[11:7], lane0_pack_guard_65[12:1]};
 endmodule

@@ -192,17 +192,18 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   reg lane0_pack_lead_4;
   reg [26:0] lane0_pack_v_lead;
   reg [26:0] lane0_pack_rnd_v;
-  reg lane0_pack_lead_2;
-  reg lane0_pack_lead_3;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
+  reg lane0_pack_lead_2;
+  reg lane0_pack_lead_3;
   reg [2:0] lane0_pack_d;
   reg [4:0] lane0_pack_top;
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -344,44 +345,44 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   wire [26:0] n112 = {16'h0, a} * {11'h0, b[15:0]};
   wire [20:0] n113 = {10'h0, a} * {11'h0, b[25:16]};
   wire [36:0] lane0_product_mul_p_7 = {10'h0, lane0_product_mul_product_tile_0_0} + {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire n114 = |v[26:25];
+  wire n114 = |v[26:23];
   wire n115 = ~n114;
-  wire n116 = v[24] & n115;
-  wire n117 = ~v[26];
-  wire n118 = v[25] & n117;
-  wire [2:0] n119 = lane0_pack_lead_2 ? lane0_pack_d_at_24_r : 3'h0;
-  wire [2:0] n120 = lane0_pack_lead_3 ? lane0_pack_d_at_25_r : 3'h0;
-  wire [2:0] n121 = lane0_pack_lead_4 ? lane0_pack_d_at_26_r : 3'h0;
-  wire [4:0] n122 = lane0_pack_lead_2 ? lane0_pack_top_at_24_r : 5'h0;
-  wire [4:0] n123 = lane0_pack_lead_3 ? lane0_pack_top_at_25_r : 5'h0;
-  wire [4:0] n124 = lane0_pack_lead_4 ? lane0_pack_top_at_26_r : 5'h0;
-  wire n125 = lane0_pack_lead_2 ? lane0_pack_overflow_at_24_r : 1'b0;
-  wire n126 = lane0_pack_lead_3 ? lane0_pack_overflow_at_25_r : 1'b0;
-  wire n127 = lane0_pack_lead_4 ? lane0_pack_overflow_at_26_r : 1'b0;
-  wire n128 = |v[26:23];
-  wire n129 = ~n128;
-  wire n130 = v[22] & n129;
-  wire [2:0] n131 = lane0_pack_lead_0 ? lane0_pack_d_at_22_r : 3'h0;
-  wire [4:0] n132 = lane0_pack_lead_0 ? lane0_pack_top_at_22_r : 5'h0;
-  wire n133 = lane0_pack_lead_0 ? lane0_pack_overflow_at_22_r : 1'b0;
-  wire n134 = |v[26:24];
-  wire n135 = ~n134;
-  wire n136 = v[23] & n135;
-  wire [2:0] n137 = lane0_pack_lead_1 ? lane0_pack_d_at_23_r : 3'h0;
-  wire [2:0] n138 = n131 | n137;
-  wire [2:0] n139 = n138 | n119;
-  wire [2:0] n140 = n139 | n120;
-  wire [2:0] lane0_pack_d_57 = n140 | n121;
-  wire [4:0] n141 = lane0_pack_lead_1 ? lane0_pack_top_at_23_r : 5'h0;
-  wire [4:0] n142 = n132 | n141;
-  wire [4:0] n143 = n142 | n122;
-  wire [4:0] n144 = n143 | n123;
-  wire [4:0] lane0_pack_top_59 = n144 | n124;
-  wire n145 = lane0_pack_lead_1 ? lane0_pack_overflow_at_23_r : 1'b0;
-  wire n146 = n133 | n145;
-  wire n147 = n146 | n125;
-  wire n148 = n147 | n126;
-  wire lane0_pack_overflow_61 = n148 | n127;
+  wire n116 = v[22] & n115;
+  wire n117 = |v[26:24];
+  wire n118 = ~n117;
+  wire n119 = v[23] & n118;
+  wire n120 = |v[26:25];
+  wire n121 = ~n120;
+  wire n122 = v[24] & n121;
+  wire n123 = ~v[26];
+  wire n124 = v[25] & n123;
+  wire [2:0] n125 = lane0_pack_lead_0 ? lane0_pack_d_at_22_r : 3'h0;
+  wire [2:0] n126 = lane0_pack_lead_1 ? lane0_pack_d_at_23_r : 3'h0;
+  wire [2:0] n127 = n125 | n126;
+  wire [2:0] n128 = lane0_pack_lead_2 ? lane0_pack_d_at_24_r : 3'h0;
+  wire [2:0] n129 = n127 | n128;
+  wire [2:0] n130 = lane0_pack_lead_3 ? lane0_pack_d_at_25_r : 3'h0;
+  wire [2:0] n131 = n129 | n130;
+  wire [2:0] n132 = lane0_pack_lead_4 ? lane0_pack_d_at_26_r : 3'h0;
+  wire [2:0] lane0_pack_d_57 = n131 | n132;
+  wire [4:0] n133 = lane0_pack_lead_0 ? lane0_pack_top_at_22_r : 5'h0;
+  wire [4:0] n134 = lane0_pack_lead_1 ? lane0_pack_top_at_23_r : 5'h0;
+  wire [4:0] n135 = n133 | n134;
+  wire [4:0] n136 = lane0_pack_lead_2 ? lane0_pack_top_at_24_r : 5'h0;
+  wire [4:0] n137 = n135 | n136;
+  wire [4:0] n138 = lane0_pack_lead_3 ? lane0_pack_top_at_25_r : 5'h0;
+  wire [4:0] n139 = n137 | n138;
+  wire [4:0] n140 = lane0_pack_lead_4 ? lane0_pack_top_at_26_r : 5'h0;
+  wire [4:0] lane0_pack_top_59 = n139 | n140;
+  wire n141 = lane0_pack_lead_0 ? lane0_pack_overflow_at_22_r : 1'b0;
+  wire n142 = lane0_pack_lead_1 ? lane0_pack_overflow_at_23_r : 1'b0;
+  wire n143 = n141 | n142;
+  wire n144 = lane0_pack_lead_2 ? lane0_pack_overflow_at_24_r : 1'b0;
+  wire n145 = n143 | n144;
+  wire n146 = lane0_pack_lead_3 ? lane0_pack_overflow_at_25_r : 1'b0;
+  wire n147 = n145 | n146;
+  wire n148 = lane0_pack_lead_4 ? lane0_pack_overflow_at_26_r : 1'b0;
+  wire lane0_pack_overflow_61 = n147 | n148;
   wire n149 = |lane0_pack_rnd_v[10:0];
   wire [22:0] n150 = 23'h7fffff << lane0_pack_d;
   wire [22:0] n151 = ~n150;
@@ -389,13 +390,14 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
   wire n153 = |n152;
   wire lane0_pack_rnd_sticky = n149 | n153;
   wire [14:0] n154 = lane0_pack_rnd_v[26:12] >> lane0_pack_d;
-  wire n155 = lane0_pack_rnd_sticky | n154[0];
-  wire [15:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[26:11] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n155;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_269_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n156 = {1'b0, lane0_pack_port_269_0} | n2;
-  wire [15:0] n157 = n20 ? lane0_shift_x_raw : n156;
+  wire n155 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n156 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [15:0] lane0_pack_guard_65 = lane0_pack_rnd_v[26:11] >> lane0_pack_d;
+  wire n157 = lane0_pack_guard & n155;
+  wire [14:0] lane0_pack_word = n157 ? n156 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_272_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n158 = {1'b0, lane0_pack_port_272_0} | n2;
+  wire [15:0] n159 = n20 ? lane0_shift_x_raw : n158;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -552,18 +554,19 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
       lane0_pack_lead_4 <= v[26];
       lane0_pack_v_lead <= v;
       lane0_pack_rnd_v <= lane0_pack_v_lead;
-      lane0_pack_lead_2 <= n116;
-      lane0_pack_lead_3 <= n118;
-      lane0_pack_lead_0 <= n130;
-      lane0_pack_lead_1 <= n136;
+      lane0_pack_lead_0 <= n116;
+      lane0_pack_lead_1 <= n119;
+      lane0_pack_lead_2 <= n122;
+      lane0_pack_lead_3 <= n124;
       lane0_pack_d <= lane0_pack_d_57;
       lane0_pack_top <= lane0_pack_top_59;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n154[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n15 ? 16'h7e00 : n157;
+      lane0_pack_guard <= lane0_pack_guard_65[0];
+      out_y <= n15 ? 16'h7e00 : n159;
     end
   end
 
@@ -3866,21 +3869,22 @@ module isrlu_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, o
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 27'h0;
     lane0_pack_rnd_v = 27'h0;
-    lane0_pack_lead_2 = 1'b0;
-    lane0_pack_lead_3 = 1'b0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
+    lane0_pack_lead_2 = 1'b0;
+    lane0_pack_lead_3 = 1'b0;
     lane0_pack_d = 3'h0;
     lane0_pack_top = 5'h0;
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_port_40_0[4:0], n57[24:0], n62[28:25], lane0_seed_seed_products_1[15:0], lane0_seed_seed_products_2[9:0], lane0_product_mul_p_7[9:0], n154[14:10], lane0_pack_rnd_signal[15:1]};
+  wire unused_bits = ^{lane0_x_port_40_0[4:0], n57[24:0], n62[28:25], lane0_seed_seed_products_1[15:0], lane0_seed_seed_products_2[9:0], lane0_product_mul_p_7[9:0], n154[14:10], lane0_pack_guard_65[15:1]};
 endmodule

@@ -196,8 +196,9 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [7:0] r5;
   reg [7:0] r6;
 
@@ -455,14 +456,15 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n204 = |n203;
   wire lane0_pack_rnd_sticky = n200 | n204;
   wire [11:0] n205 = lane0_pack_rnd_v[25:14] >> lane0_pack_d;
-  wire n206 = lane0_pack_rnd_sticky | n205[0];
-  wire [12:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[25:13] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n206;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_400_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n207 = {1'b0, lane0_pack_port_400_0} | n2;
-  wire [15:0] n208 = n21 ? n2 : n207;
-  wire [15:0] n209 = n22 ? {n2[15], 8'hff, n2[6:0]} : n208;
+  wire n206 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n207 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [12:0] lane0_pack_guard_65 = lane0_pack_rnd_v[25:13] >> lane0_pack_d;
+  wire n208 = lane0_pack_guard & n206;
+  wire [14:0] lane0_pack_word = n208 ? n207 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_403_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n209 = {1'b0, lane0_pack_port_403_0} | n2;
+  wire [15:0] n210 = n21 ? n2 : n209;
+  wire [15:0] n211 = n22 ? {n2[15], 8'hff, n2[6:0]} : n210;
   assign out_y = {r6[7], r5, r6[6:0]};
 
   always @(posedge clk) begin
@@ -624,10 +626,11 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n205[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n50 ? 8'hff : n208[14:7];
-      r6 <= n49 ? 8'h40 : {n209[15], n209[6:0]};
+      lane0_pack_guard <= lane0_pack_guard_65[0];
+      r5 <= n50 ? 8'hff : n210[14:7];
+      r6 <= n49 ? 8'h40 : {n211[15], n211[6:0]};
     end
   end
 
@@ -3031,13 +3034,14 @@ module isrlu_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     r5 = 8'h0;
     r6 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_128_0[7:0], lane0_x_fields_port_84_0[7:0], n86[23:0], n91[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], n205[11:7], lane0_pack_rnd_signal[12:1], n209[14:7]};
+  wire unused_bits = ^{lane0_grad_fields_port_128_0[7:0], lane0_x_fields_port_84_0[7:0], n86[23:0], n91[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], n205[11:7], lane0_pack_guard_65[12:1], n211[14:7]};
 endmodule

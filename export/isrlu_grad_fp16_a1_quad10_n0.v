@@ -250,8 +250,9 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [4:0] r12;
   reg [10:0] r13;
 
@@ -542,14 +543,15 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
   wire n229 = |n228;
   wire lane0_pack_rnd_sticky = n225 | n229;
   wire [14:0] n230 = lane0_pack_rnd_v[31:17] >> lane0_pack_d;
-  wire n231 = lane0_pack_rnd_sticky | n230[0];
-  wire [15:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:16] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n231;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_530_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n232 = {1'b0, lane0_pack_port_530_0} | n2;
-  wire [15:0] n233 = n27 ? n2 : n232;
-  wire [15:0] n234 = n28 ? {n2[15], 5'h1f, n2[9:0]} : n233;
+  wire n231 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n232 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [15:0] lane0_pack_guard_65 = lane0_pack_rnd_v[31:16] >> lane0_pack_d;
+  wire n233 = lane0_pack_guard & n231;
+  wire [14:0] lane0_pack_word = n233 ? n232 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_533_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n234 = {1'b0, lane0_pack_port_533_0} | n2;
+  wire [15:0] n235 = n27 ? n2 : n234;
+  wire [15:0] n236 = n28 ? {n2[15], 5'h1f, n2[9:0]} : n235;
   assign out_y = {r13[10], r12, r13[9:0]};
 
   always @(posedge clk) begin
@@ -761,10 +763,11 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n230[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r12 <= n62 ? 5'h1f : n233[14:10];
-      r13 <= n61 ? 11'h200 : {n234[15], n234[9:0]};
+      lane0_pack_guard <= lane0_pack_guard_65[0];
+      r12 <= n62 ? 5'h1f : n235[14:10];
+      r13 <= n61 ? 11'h200 : {n236[15], n236[9:0]};
     end
   end
 
@@ -3102,13 +3105,14 @@ module isrlu_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     r12 = 5'h0;
     r13 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_208_0[4:0], lane0_x_fields_port_124_0[4:0], n104[29:0], n109[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], n230[14:10], lane0_pack_rnd_signal[15:1], n234[14:10]};
+  wire unused_bits = ^{lane0_grad_fields_port_208_0[4:0], lane0_x_fields_port_124_0[4:0], n104[29:0], n109[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], n230[14:10], lane0_pack_guard_65[15:1], n236[14:10]};
 endmodule

@@ -288,8 +288,9 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [7:0] r9;
   reg [7:0] r10;
 
@@ -658,14 +659,15 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
   wire n306 = |n305;
   wire lane0_pack_rnd_sticky = n302 | n306;
   wire [13:0] n307 = lane0_pack_rnd_v[27:14] >> lane0_pack_d;
-  wire n308 = lane0_pack_rnd_sticky | n307[0];
-  wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[27:13] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n308;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_697_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n309 = {1'b0, lane0_pack_port_697_0} | n5;
-  wire [15:0] n310 = n46 ? n5 : n309;
-  wire [15:0] n311 = n23 ? {n5[15], 8'hff, n5[6:0]} : n310;
+  wire n308 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n309 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [14:0] lane0_pack_guard_85 = lane0_pack_rnd_v[27:13] >> lane0_pack_d;
+  wire n310 = lane0_pack_guard & n308;
+  wire [14:0] lane0_pack_word = n310 ? n309 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_700_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n311 = {1'b0, lane0_pack_port_700_0} | n5;
+  wire [15:0] n312 = n46 ? n5 : n311;
+  wire [15:0] n313 = n23 ? {n5[15], 8'hff, n5[6:0]} : n312;
   assign out_y = {r10[7], r9, r10[6:0]};
 
   always @(posedge clk) begin
@@ -914,10 +916,11 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_81;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n307[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r9 <= n50 ? 8'hff : n310[14:7];
-      r10 <= n49 ? 8'h40 : {n311[15], n311[6:0]};
+      lane0_pack_guard <= lane0_pack_guard_85[0];
+      r9 <= n50 ? 8'hff : n312[14:7];
+      r10 <= n49 ? 8'h40 : {n313[15], n313[6:0]};
     end
   end
 
@@ -3423,13 +3426,14 @@ module isru_alpha_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, in_
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     r9 = 8'h0;
     r10 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_128_0[7:0], lane0_x_fields_port_84_0[7:0], n84[23:0], lane0_cube_mul_p_7[6:0], n149[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], lane0_agrad_mul_p_7[23:0], n307[13:7], lane0_pack_rnd_signal[14:1], n311[14:7]};
+  wire unused_bits = ^{lane0_grad_fields_port_128_0[7:0], lane0_x_fields_port_84_0[7:0], n84[23:0], lane0_cube_mul_p_7[6:0], n149[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], lane0_agrad_mul_p_7[23:0], n307[13:7], lane0_pack_guard_85[14:1], n313[14:7]};
 endmodule

@@ -371,8 +371,9 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [4:0] r19;
   reg [10:0] r20;
 
@@ -903,14 +904,15 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
   wire n444 = |n443;
   wire lane0_pack_rnd_sticky = n440 | n444;
   wire [16:0] n445 = lane0_pack_rnd_v[33:17] >> lane0_pack_d;
-  wire n446 = lane0_pack_rnd_sticky | n445[0];
-  wire [17:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[33:16] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n446;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1086_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n447 = {1'b0, lane0_pack_port_1086_0} | n5;
-  wire [15:0] n448 = n58 ? n5 : n447;
-  wire [15:0] n449 = n29 ? {n5[15], 5'h1f, n5[9:0]} : n448;
+  wire n446 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n447 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [17:0] lane0_pack_guard_85 = lane0_pack_rnd_v[33:16] >> lane0_pack_d;
+  wire n448 = lane0_pack_guard & n446;
+  wire [14:0] lane0_pack_word = n448 ? n447 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1089_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n449 = {1'b0, lane0_pack_port_1089_0} | n5;
+  wire [15:0] n450 = n58 ? n5 : n449;
+  wire [15:0] n451 = n29 ? {n5[15], 5'h1f, n5[9:0]} : n450;
   assign out_y = {r20[10], r19, r20[9:0]};
 
   always @(posedge clk) begin
@@ -1237,10 +1239,11 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_81;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n445[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r19 <= n62 ? 5'h1f : n448[14:10];
-      r20 <= n61 ? 11'h200 : {n449[15], n449[9:0]};
+      lane0_pack_guard <= lane0_pack_guard_85[0];
+      r19 <= n62 ? 5'h1f : n450[14:10];
+      r20 <= n61 ? 11'h200 : {n451[15], n451[9:0]};
     end
   end
 
@@ -3711,13 +3714,14 @@ module isru_alpha_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     r19 = 5'h0;
     r20 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_grad_fields_port_208_0[4:0], lane0_x_fields_port_124_0[4:0], n102[29:0], lane0_cube_mul_p_7[9:0], n194[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], lane0_agrad_mul_product_signal[29:0], n445[16:10], lane0_pack_rnd_signal[17:1], n449[14:10]};
+  wire unused_bits = ^{lane0_grad_fields_port_208_0[4:0], lane0_x_fields_port_124_0[4:0], n102[29:0], lane0_cube_mul_p_7[9:0], n194[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], lane0_agrad_mul_product_signal[29:0], n445[16:10], lane0_pack_guard_85[17:1], n451[14:10]};
 endmodule

@@ -192,17 +192,18 @@ module isru_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_pack_lead_4;
   reg [26:0] lane0_pack_v_lead;
   reg [26:0] lane0_pack_rnd_v;
-  reg lane0_pack_lead_2;
-  reg lane0_pack_lead_3;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
+  reg lane0_pack_lead_2;
+  reg lane0_pack_lead_3;
   reg [2:0] lane0_pack_d;
   reg [4:0] lane0_pack_top;
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -342,44 +343,44 @@ module isru_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [26:0] n110 = {16'h0, a} * {11'h0, b[15:0]};
   wire [20:0] n111 = {10'h0, a} * {11'h0, b[25:16]};
   wire [36:0] lane0_product_mul_p_7 = {10'h0, lane0_product_mul_product_tile_0_0} + {lane0_product_mul_product_tile_0_16, 16'h0};
-  wire n112 = |v[26:25];
+  wire n112 = |v[26:23];
   wire n113 = ~n112;
-  wire n114 = v[24] & n113;
-  wire n115 = ~v[26];
-  wire n116 = v[25] & n115;
-  wire [2:0] n117 = lane0_pack_lead_2 ? lane0_pack_d_at_24_r : 3'h0;
-  wire [2:0] n118 = lane0_pack_lead_3 ? lane0_pack_d_at_25_r : 3'h0;
-  wire [2:0] n119 = lane0_pack_lead_4 ? lane0_pack_d_at_26_r : 3'h0;
-  wire [4:0] n120 = lane0_pack_lead_2 ? lane0_pack_top_at_24_r : 5'h0;
-  wire [4:0] n121 = lane0_pack_lead_3 ? lane0_pack_top_at_25_r : 5'h0;
-  wire [4:0] n122 = lane0_pack_lead_4 ? lane0_pack_top_at_26_r : 5'h0;
-  wire n123 = lane0_pack_lead_2 ? lane0_pack_overflow_at_24_r : 1'b0;
-  wire n124 = lane0_pack_lead_3 ? lane0_pack_overflow_at_25_r : 1'b0;
-  wire n125 = lane0_pack_lead_4 ? lane0_pack_overflow_at_26_r : 1'b0;
-  wire n126 = |v[26:23];
-  wire n127 = ~n126;
-  wire n128 = v[22] & n127;
-  wire [2:0] n129 = lane0_pack_lead_0 ? lane0_pack_d_at_22_r : 3'h0;
-  wire [4:0] n130 = lane0_pack_lead_0 ? lane0_pack_top_at_22_r : 5'h0;
-  wire n131 = lane0_pack_lead_0 ? lane0_pack_overflow_at_22_r : 1'b0;
-  wire n132 = |v[26:24];
-  wire n133 = ~n132;
-  wire n134 = v[23] & n133;
-  wire [2:0] n135 = lane0_pack_lead_1 ? lane0_pack_d_at_23_r : 3'h0;
-  wire [2:0] n136 = n129 | n135;
-  wire [2:0] n137 = n136 | n117;
-  wire [2:0] n138 = n137 | n118;
-  wire [2:0] lane0_pack_d_57 = n138 | n119;
-  wire [4:0] n139 = lane0_pack_lead_1 ? lane0_pack_top_at_23_r : 5'h0;
-  wire [4:0] n140 = n130 | n139;
-  wire [4:0] n141 = n140 | n120;
-  wire [4:0] n142 = n141 | n121;
-  wire [4:0] lane0_pack_top_59 = n142 | n122;
-  wire n143 = lane0_pack_lead_1 ? lane0_pack_overflow_at_23_r : 1'b0;
-  wire n144 = n131 | n143;
-  wire n145 = n144 | n123;
-  wire n146 = n145 | n124;
-  wire lane0_pack_overflow_61 = n146 | n125;
+  wire n114 = v[22] & n113;
+  wire n115 = |v[26:24];
+  wire n116 = ~n115;
+  wire n117 = v[23] & n116;
+  wire n118 = |v[26:25];
+  wire n119 = ~n118;
+  wire n120 = v[24] & n119;
+  wire n121 = ~v[26];
+  wire n122 = v[25] & n121;
+  wire [2:0] n123 = lane0_pack_lead_0 ? lane0_pack_d_at_22_r : 3'h0;
+  wire [2:0] n124 = lane0_pack_lead_1 ? lane0_pack_d_at_23_r : 3'h0;
+  wire [2:0] n125 = n123 | n124;
+  wire [2:0] n126 = lane0_pack_lead_2 ? lane0_pack_d_at_24_r : 3'h0;
+  wire [2:0] n127 = n125 | n126;
+  wire [2:0] n128 = lane0_pack_lead_3 ? lane0_pack_d_at_25_r : 3'h0;
+  wire [2:0] n129 = n127 | n128;
+  wire [2:0] n130 = lane0_pack_lead_4 ? lane0_pack_d_at_26_r : 3'h0;
+  wire [2:0] lane0_pack_d_57 = n129 | n130;
+  wire [4:0] n131 = lane0_pack_lead_0 ? lane0_pack_top_at_22_r : 5'h0;
+  wire [4:0] n132 = lane0_pack_lead_1 ? lane0_pack_top_at_23_r : 5'h0;
+  wire [4:0] n133 = n131 | n132;
+  wire [4:0] n134 = lane0_pack_lead_2 ? lane0_pack_top_at_24_r : 5'h0;
+  wire [4:0] n135 = n133 | n134;
+  wire [4:0] n136 = lane0_pack_lead_3 ? lane0_pack_top_at_25_r : 5'h0;
+  wire [4:0] n137 = n135 | n136;
+  wire [4:0] n138 = lane0_pack_lead_4 ? lane0_pack_top_at_26_r : 5'h0;
+  wire [4:0] lane0_pack_top_59 = n137 | n138;
+  wire n139 = lane0_pack_lead_0 ? lane0_pack_overflow_at_22_r : 1'b0;
+  wire n140 = lane0_pack_lead_1 ? lane0_pack_overflow_at_23_r : 1'b0;
+  wire n141 = n139 | n140;
+  wire n142 = lane0_pack_lead_2 ? lane0_pack_overflow_at_24_r : 1'b0;
+  wire n143 = n141 | n142;
+  wire n144 = lane0_pack_lead_3 ? lane0_pack_overflow_at_25_r : 1'b0;
+  wire n145 = n143 | n144;
+  wire n146 = lane0_pack_lead_4 ? lane0_pack_overflow_at_26_r : 1'b0;
+  wire lane0_pack_overflow_61 = n145 | n146;
   wire n147 = |lane0_pack_rnd_v[10:0];
   wire [22:0] n148 = 23'h7fffff << lane0_pack_d;
   wire [22:0] n149 = ~n148;
@@ -387,13 +388,14 @@ module isru_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire n151 = |n150;
   wire lane0_pack_rnd_sticky = n147 | n151;
   wire [14:0] n152 = lane0_pack_rnd_v[26:12] >> lane0_pack_d;
-  wire n153 = lane0_pack_rnd_sticky | n152[0];
-  wire [15:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[26:11] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n153;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_267_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n154 = {1'b0, lane0_pack_port_267_0} | n2;
-  wire [15:0] n155 = n19 ? lane0_shift_x_raw : n154;
+  wire n153 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n154 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [15:0] lane0_pack_guard_65 = lane0_pack_rnd_v[26:11] >> lane0_pack_d;
+  wire n155 = lane0_pack_guard & n153;
+  wire [14:0] lane0_pack_word = n155 ? n154 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_270_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n156 = {1'b0, lane0_pack_port_270_0} | n2;
+  wire [15:0] n157 = n19 ? lane0_shift_x_raw : n156;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -550,18 +552,19 @@ module isru_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_pack_lead_4 <= v[26];
       lane0_pack_v_lead <= v;
       lane0_pack_rnd_v <= lane0_pack_v_lead;
-      lane0_pack_lead_2 <= n114;
-      lane0_pack_lead_3 <= n116;
-      lane0_pack_lead_0 <= n128;
-      lane0_pack_lead_1 <= n134;
+      lane0_pack_lead_0 <= n114;
+      lane0_pack_lead_1 <= n117;
+      lane0_pack_lead_2 <= n120;
+      lane0_pack_lead_3 <= n122;
       lane0_pack_d <= lane0_pack_d_57;
       lane0_pack_top <= lane0_pack_top_59;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n152[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n14 ? 16'h7e00 : n155;
+      lane0_pack_guard <= lane0_pack_guard_65[0];
+      out_y <= n14 ? 16'h7e00 : n157;
     end
   end
 
@@ -3864,21 +3867,22 @@ module isru_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_v_lead = 27'h0;
     lane0_pack_rnd_v = 27'h0;
-    lane0_pack_lead_2 = 1'b0;
-    lane0_pack_lead_3 = 1'b0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
+    lane0_pack_lead_2 = 1'b0;
+    lane0_pack_lead_3 = 1'b0;
     lane0_pack_d = 3'h0;
     lane0_pack_top = 5'h0;
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_port_38_0[4:0], n55[24:0], n60[28:25], lane0_seed_seed_products_1[15:0], lane0_seed_seed_products_2[9:0], lane0_product_mul_p_7[9:0], n152[14:10], lane0_pack_rnd_signal[15:1]};
+  wire unused_bits = ^{lane0_x_port_38_0[4:0], n55[24:0], n60[28:25], lane0_seed_seed_products_1[15:0], lane0_seed_seed_products_2[9:0], lane0_product_mul_p_7[9:0], n152[14:10], lane0_pack_guard_65[15:1]};
 endmodule

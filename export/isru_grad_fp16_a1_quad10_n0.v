@@ -30,6 +30,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_seed_alpha_ok;
   reg lane0_seed_products_tiles_alpha_ok;
   reg lane0_seed_products_split_alpha_ok;
+  reg lane0_seed_products_alpha_ok;
   reg valid_1;
   reg valid_2;
   reg valid_3;
@@ -58,15 +59,6 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_seed_products_tiles_sg;
   reg lane0_seed_products_split_sg;
   reg lane0_seed_products_sg;
-  reg lane0_seed_curve_sg;
-  reg lane0_seed_sum_sg;
-  reg lane0_product_tiles_sign;
-  reg lane0_product_split_sign;
-  reg lane0_product_sign;
-  reg lane0_pack_lead_sign;
-  reg lane0_normalize_sign;
-  reg lane0_shift_sign;
-  reg lane0_seed_products_alpha_ok;
   reg lane0_seed_curve_alpha_ok;
   reg lane0_seed_sum_alpha_ok;
   reg lane0_product_tiles_alpha_ok;
@@ -75,6 +67,14 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg lane0_pack_lead_alpha_ok;
   reg lane0_normalize_alpha_ok;
   reg lane0_shift_alpha_ok;
+  reg lane0_seed_curve_sg;
+  reg lane0_seed_sum_sg;
+  reg lane0_product_tiles_sign;
+  reg lane0_product_split_sign;
+  reg lane0_product_sign;
+  reg lane0_pack_lead_sign;
+  reg lane0_normalize_sign;
+  reg lane0_shift_sign;
   reg r1;
   reg [2:0] r2;
   reg [10:0] lane0_grad_sig;
@@ -248,8 +248,9 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [4:0] r12;
   reg [10:0] r13;
 
@@ -538,14 +539,15 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
   wire n227 = |n226;
   wire lane0_pack_rnd_sticky = n223 | n227;
   wire [14:0] n228 = lane0_pack_rnd_v[31:17] >> lane0_pack_d;
-  wire n229 = lane0_pack_rnd_sticky | n228[0];
-  wire [15:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:16] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n229;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_528_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n230 = {1'b0, lane0_pack_port_528_0} | n2;
-  wire [15:0] n231 = n26 ? n2 : n230;
-  wire [15:0] n232 = n27 ? {n2[15], 5'h1f, n2[9:0]} : n231;
+  wire n229 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n230 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [15:0] lane0_pack_guard_65 = lane0_pack_rnd_v[31:16] >> lane0_pack_d;
+  wire n231 = lane0_pack_guard & n229;
+  wire [14:0] lane0_pack_word = n231 ? n230 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_531_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n232 = {1'b0, lane0_pack_port_531_0} | n2;
+  wire [15:0] n233 = n26 ? n2 : n232;
+  wire [15:0] n234 = n27 ? {n2[15], 5'h1f, n2[9:0]} : n233;
   assign out_y = {r13[10], r12, r13[9:0]};
 
   always @(posedge clk) begin
@@ -557,6 +559,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_alpha_ok <= lane0_add_alpha_ok;
       lane0_seed_products_tiles_alpha_ok <= lane0_seed_alpha_ok;
       lane0_seed_products_split_alpha_ok <= lane0_seed_products_tiles_alpha_ok;
+      lane0_seed_products_alpha_ok <= lane0_seed_products_split_alpha_ok;
       lane0_grad_sign <= in_grad[15];
       lane0_unpack_sg <= lane0_grad_sign;
       lane0_square_sg <= lane0_unpack_sg;
@@ -567,15 +570,6 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_seed_products_tiles_sg <= lane0_seed_sg;
       lane0_seed_products_split_sg <= lane0_seed_products_tiles_sg;
       lane0_seed_products_sg <= lane0_seed_products_split_sg;
-      lane0_seed_curve_sg <= lane0_seed_products_sg;
-      lane0_seed_sum_sg <= lane0_seed_curve_sg;
-      lane0_product_tiles_sign <= lane0_seed_sum_sg;
-      lane0_product_split_sign <= lane0_product_tiles_sign;
-      lane0_product_sign <= lane0_product_split_sign;
-      lane0_pack_lead_sign <= lane0_product_sign;
-      lane0_normalize_sign <= lane0_pack_lead_sign;
-      lane0_shift_sign <= lane0_normalize_sign;
-      lane0_seed_products_alpha_ok <= lane0_seed_products_split_alpha_ok;
       lane0_seed_curve_alpha_ok <= lane0_seed_products_alpha_ok;
       lane0_seed_sum_alpha_ok <= lane0_seed_curve_alpha_ok;
       lane0_product_tiles_alpha_ok <= lane0_seed_sum_alpha_ok;
@@ -584,6 +578,14 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_lead_alpha_ok <= lane0_product_alpha_ok;
       lane0_normalize_alpha_ok <= lane0_pack_lead_alpha_ok;
       lane0_shift_alpha_ok <= lane0_normalize_alpha_ok;
+      lane0_seed_curve_sg <= lane0_seed_products_sg;
+      lane0_seed_sum_sg <= lane0_seed_curve_sg;
+      lane0_product_tiles_sign <= lane0_seed_sum_sg;
+      lane0_product_split_sign <= lane0_product_tiles_sign;
+      lane0_product_sign <= lane0_product_split_sign;
+      lane0_pack_lead_sign <= lane0_product_sign;
+      lane0_normalize_sign <= lane0_pack_lead_sign;
+      lane0_shift_sign <= lane0_normalize_sign;
       r1 <= ~n11 ? 1'b0 : n7;
       r2 <= {n12, lane0_grad_frac_lz_l3_0};
       lane0_grad_sig <= {lane0_grad_fields_port_203_0, in_grad[9:0]};
@@ -755,10 +757,11 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n228[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r12 <= n60 ? 5'h1f : n231[14:10];
-      r13 <= n59 ? 11'h200 : {n232[15], n232[9:0]};
+      lane0_pack_guard <= lane0_pack_guard_65[0];
+      r12 <= n60 ? 5'h1f : n233[14:10];
+      r13 <= n59 ? 11'h200 : {n234[15], n234[9:0]};
     end
   end
 
@@ -2877,6 +2880,7 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_alpha_ok = 1'b0;
     lane0_seed_products_tiles_alpha_ok = 1'b0;
     lane0_seed_products_split_alpha_ok = 1'b0;
+    lane0_seed_products_alpha_ok = 1'b0;
     valid_1 = 1'b0;
     valid_2 = 1'b0;
     valid_3 = 1'b0;
@@ -2906,15 +2910,6 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_seed_products_tiles_sg = 1'b0;
     lane0_seed_products_split_sg = 1'b0;
     lane0_seed_products_sg = 1'b0;
-    lane0_seed_curve_sg = 1'b0;
-    lane0_seed_sum_sg = 1'b0;
-    lane0_product_tiles_sign = 1'b0;
-    lane0_product_split_sign = 1'b0;
-    lane0_product_sign = 1'b0;
-    lane0_pack_lead_sign = 1'b0;
-    lane0_normalize_sign = 1'b0;
-    lane0_shift_sign = 1'b0;
-    lane0_seed_products_alpha_ok = 1'b0;
     lane0_seed_curve_alpha_ok = 1'b0;
     lane0_seed_sum_alpha_ok = 1'b0;
     lane0_product_tiles_alpha_ok = 1'b0;
@@ -2923,6 +2918,14 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_lead_alpha_ok = 1'b0;
     lane0_normalize_alpha_ok = 1'b0;
     lane0_shift_alpha_ok = 1'b0;
+    lane0_seed_curve_sg = 1'b0;
+    lane0_seed_sum_sg = 1'b0;
+    lane0_product_tiles_sign = 1'b0;
+    lane0_product_split_sign = 1'b0;
+    lane0_product_sign = 1'b0;
+    lane0_pack_lead_sign = 1'b0;
+    lane0_normalize_sign = 1'b0;
+    lane0_shift_sign = 1'b0;
     r1 = 1'b0;
     r2 = 3'h0;
     lane0_grad_sig = 11'h0;
@@ -3094,13 +3097,14 @@ module isru_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, in_grad,
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     r12 = 5'h0;
     r13 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_206_0[4:0], lane0_x_fields_port_122_0[4:0], n102[29:0], n107[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], n228[14:10], lane0_pack_rnd_signal[15:1], n232[14:10]};
+  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_206_0[4:0], lane0_x_fields_port_122_0[4:0], n102[29:0], n107[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], n228[14:10], lane0_pack_guard_65[15:1], n234[14:10]};
 endmodule

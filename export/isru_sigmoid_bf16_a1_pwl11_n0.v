@@ -205,8 +205,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [23:0] lane0_tail_seed_sum_fixed;
   reg [23:0] lane0_tail_p_tiles_fixed;
   reg [23:0] lane0_tail_p_split_fixed;
-  reg [16:0] lane0_tail_table_b;
   reg [23:0] lane0_tail_p_fixed;
+  reg [16:0] lane0_tail_table_b;
   reg lane0_tail_operand_lost;
   reg lane0_tail_seed_lost;
   reg lane0_tail_seed_products_tiles_lost;
@@ -261,8 +261,9 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -771,12 +772,13 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
   wire n435 = |n434;
   wire lane0_pack_rnd_sticky = n431 | n435;
   wire [13:0] n436 = lane0_pack_rnd_v[25:12] >> lane0_pack_d;
-  wire n437 = lane0_pack_rnd_sticky | n436[0];
-  wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[25:11] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n437;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_923_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n438 = {1'b0, lane0_pack_port_923_0} | n2;
+  wire n437 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n438 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [14:0] lane0_pack_guard_64 = lane0_pack_rnd_v[25:11] >> lane0_pack_d;
+  wire n439 = lane0_pack_guard & n437;
+  wire [14:0] lane0_pack_word = n439 ? n438 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_926_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n440 = {1'b0, lane0_pack_port_926_0} | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -938,8 +940,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_tail_seed_sum_fixed <= lane0_tail_seed_curve_fixed;
       lane0_tail_p_tiles_fixed <= lane0_tail_seed_sum_fixed;
       lane0_tail_p_split_fixed <= lane0_tail_p_tiles_fixed;
-      lane0_tail_table_b <= lane0_tail_operand_fixed[16:0];
       lane0_tail_p_fixed <= lane0_tail_p_split_fixed;
+      lane0_tail_table_b <= lane0_tail_operand_fixed[16:0];
       lane0_tail_operand_lost <= n178;
       lane0_tail_seed_lost <= lane0_tail_operand_lost;
       lane0_tail_seed_products_tiles_lost <= lane0_tail_seed_lost;
@@ -993,9 +995,10 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_60;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n436[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n21 ? 16'h7fc0 : n438;
+      lane0_pack_guard <= lane0_pack_guard_64[0];
+      out_y <= n21 ? 16'h7fc0 : n440;
     end
   end
 
@@ -3565,8 +3568,8 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_tail_seed_sum_fixed = 24'h0;
     lane0_tail_p_tiles_fixed = 24'h0;
     lane0_tail_p_split_fixed = 24'h0;
-    lane0_tail_table_b = 17'h0;
     lane0_tail_p_fixed = 24'h0;
+    lane0_tail_table_b = 17'h0;
     lane0_tail_operand_lost = 1'b0;
     lane0_tail_seed_lost = 1'b0;
     lane0_tail_seed_products_tiles_lost = 1'b0;
@@ -3620,12 +3623,13 @@ module isru_sigmoid_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_va
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_fields_port_113_0[7:0], n59[22:0], n64[26:23], lane0_seed_slope_tile_0_0[12:0], lane0_product_mul_p_7[6:0], lane0_r2_p[22:0], lane0_tail_table_square_tile_0_0[12:0], lane0_tail_table_seed_curve_1[12:0], lane0_tail_table_seed_products_2[16:0], lane0_tail_p_mul_p_7[22:0], lane0_pack_v[0], n436[13:7], lane0_pack_rnd_signal[14:1]};
+  wire unused_bits = ^{lane0_x_fields_port_113_0[7:0], n59[22:0], n64[26:23], lane0_seed_slope_tile_0_0[12:0], lane0_product_mul_p_7[6:0], lane0_r2_p[22:0], lane0_tail_table_square_tile_0_0[12:0], lane0_tail_table_seed_curve_1[12:0], lane0_tail_table_seed_products_2[16:0], lane0_tail_p_mul_p_7[22:0], lane0_pack_v[0], n436[13:7], lane0_pack_guard_64[14:1]};
 endmodule

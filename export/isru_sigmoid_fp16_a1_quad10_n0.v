@@ -297,8 +297,9 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -736,12 +737,13 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire n366 = |n365;
   wire lane0_pack_rnd_sticky = n362 | n366;
   wire [16:0] n367 = lane0_pack_rnd_v[31:15] >> lane0_pack_d;
-  wire n368 = lane0_pack_rnd_sticky | n367[0];
-  wire [17:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:14] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n368;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_781_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n369 = {1'b0, lane0_pack_port_781_0} | n2;
+  wire n368 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n369 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [17:0] lane0_pack_guard_64 = lane0_pack_rnd_v[31:14] >> lane0_pack_d;
+  wire n370 = lane0_pack_guard & n368;
+  wire [14:0] lane0_pack_word = n370 ? n369 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_784_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n371 = {1'b0, lane0_pack_port_784_0} | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -991,9 +993,10 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_60;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n367[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n27 ? 16'h7e00 : n369;
+      lane0_pack_guard <= lane0_pack_guard_64[0];
+      out_y <= n27 ? 16'h7e00 : n371;
     end
   end
 
@@ -3660,12 +3663,13 @@ module isru_sigmoid_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_fields_port_159_0[4:0], n71[28:0], n76[32:29], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[9:0], lane0_r2_signal[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_product_signal[28:0], lane0_pack_v[0], n367[16:10], lane0_pack_rnd_signal[17:1]};
+  wire unused_bits = ^{lane0_x_fields_port_159_0[4:0], n71[28:0], n76[32:29], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], lane0_seed_seed_products_2[19:0], lane0_product_mul_p_7[9:0], lane0_r2_signal[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_product_signal[28:0], lane0_pack_v[0], n367[16:10], lane0_pack_guard_64[17:1]};
 endmodule

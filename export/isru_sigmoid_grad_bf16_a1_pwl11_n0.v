@@ -194,8 +194,9 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [7:0] r5;
   reg [7:0] r6;
 
@@ -452,14 +453,15 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
   wire n203 = |n202;
   wire lane0_pack_rnd_sticky = n199 | n203;
   wire [11:0] n204 = lane0_pack_rnd_v[25:14] >> lane0_pack_d;
-  wire n205 = lane0_pack_rnd_sticky | n204[0];
-  wire [12:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[25:13] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n205;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_399_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n206 = {1'b0, lane0_pack_port_399_0} | n2;
-  wire [15:0] n207 = n20 ? n2 : n206;
-  wire [15:0] n208 = n21 ? {n2[15], 8'hff, n2[6:0]} : n207;
+  wire n205 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n206 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [12:0] lane0_pack_guard_65 = lane0_pack_rnd_v[25:13] >> lane0_pack_d;
+  wire n207 = lane0_pack_guard & n205;
+  wire [14:0] lane0_pack_word = n207 ? n206 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_402_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n208 = {1'b0, lane0_pack_port_402_0} | n2;
+  wire [15:0] n209 = n20 ? n2 : n208;
+  wire [15:0] n210 = n21 ? {n2[15], 8'hff, n2[6:0]} : n209;
   assign out_y = {r6[7], r5, r6[6:0]};
 
   always @(posedge clk) begin
@@ -655,10 +657,11 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n204[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n48 ? 8'hff : n207[14:7];
-      r6 <= n47 ? 8'h40 : {n208[15], n208[6:0]};
+      lane0_pack_guard <= lane0_pack_guard_65[0];
+      r5 <= n48 ? 8'hff : n209[14:7];
+      r6 <= n47 ? 8'h40 : {n210[15], n210[6:0]};
     end
   end
 
@@ -3024,13 +3027,14 @@ module isru_sigmoid_grad_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, i
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     r5 = 8'h0;
     r6 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_127_0[7:0], lane0_x_fields_port_83_0[7:0], n84[23:0], n89[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], n204[11:7], lane0_pack_rnd_signal[12:1], n208[14:7]};
+  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_127_0[7:0], lane0_x_fields_port_83_0[7:0], n84[23:0], n89[27:24], lane0_seed_slope_tile_0_0[13:0], lane0_product_mul_p_7[6:0], n204[11:7], lane0_pack_guard_65[12:1], n210[14:7]};
 endmodule

@@ -248,8 +248,9 @@ module isru_sigmoid_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [4:0] r12;
   reg [10:0] r13;
 
@@ -539,14 +540,15 @@ module isru_sigmoid_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
   wire n228 = |n227;
   wire lane0_pack_rnd_sticky = n224 | n228;
   wire [14:0] n229 = lane0_pack_rnd_v[31:17] >> lane0_pack_d;
-  wire n230 = lane0_pack_rnd_sticky | n229[0];
-  wire [15:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:16] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n230;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_529_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [15:0] n231 = {1'b0, lane0_pack_port_529_0} | n2;
-  wire [15:0] n232 = n26 ? n2 : n231;
-  wire [15:0] n233 = n27 ? {n2[15], 5'h1f, n2[9:0]} : n232;
+  wire n230 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n231 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [15:0] lane0_pack_guard_65 = lane0_pack_rnd_v[31:16] >> lane0_pack_d;
+  wire n232 = lane0_pack_guard & n230;
+  wire [14:0] lane0_pack_word = n232 ? n231 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_532_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [15:0] n233 = {1'b0, lane0_pack_port_532_0} | n2;
+  wire [15:0] n234 = n26 ? n2 : n233;
+  wire [15:0] n235 = n27 ? {n2[15], 5'h1f, n2[9:0]} : n234;
   assign out_y = {r13[10], r12, r13[9:0]};
 
   always @(posedge clk) begin
@@ -756,10 +758,11 @@ module isru_sigmoid_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n229[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r12 <= n60 ? 5'h1f : n232[14:10];
-      r13 <= n59 ? 11'h200 : {n233[15], n233[9:0]};
+      lane0_pack_guard <= lane0_pack_guard_65[0];
+      r12 <= n60 ? 5'h1f : n234[14:10];
+      r13 <= n59 ? 11'h200 : {n235[15], n235[9:0]};
     end
   end
 
@@ -3095,13 +3098,14 @@ module isru_sigmoid_grad_fp16_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, 
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     r12 = 5'h0;
     r13 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_207_0[4:0], lane0_x_fields_port_123_0[4:0], n102[29:0], n107[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], n229[14:10], lane0_pack_rnd_signal[15:1], n233[14:10]};
+  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_207_0[4:0], lane0_x_fields_port_123_0[4:0], n102[29:0], n107[33:30], lane0_seed_p[16:0], lane0_seed_seed_curve_1[16:0], lane0_seed_seed_products_2[20:0], lane0_product_mul_p_7[9:0], n229[14:10], lane0_pack_guard_65[15:1], n235[14:10]};
 endmodule

@@ -47,12 +47,13 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   reg [8:0] lane0_pack_v;
   reg [8:0] r2;
   reg [1:0] lane0_pack_d_16;
-  reg [7:0] lane0_pack_top_27;
+  reg [7:0] lane0_pack_top_28;
   reg [7:0] lane0_pack_top_s;
-  reg lane0_pack_overflow_28;
+  reg lane0_pack_overflow_29;
   reg lane0_pack_overflow_s;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
+  reg lane0_pack_sticky;
   reg [7:0] r3;
   reg [7:0] r4;
 
@@ -121,22 +122,22 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
   wire n40 = lane0_pack_v[8] ? lane0_pack_overflow_at_8 : 1'b0;
   wire lane0_pack_overflow = n39 | n40;
   wire [9:0] n41 = {r2, 1'b0} >> lane0_pack_d_16;
-  wire n42 = ~|lane0_pack_d_16;
-  wire [10:0] n43 = {r2, 2'h0} >> lane0_pack_d_16;
-  wire lane0_pack_rnd_signal = n42 ? 1'b0 : n43[0];
-  wire n44 = lane0_pack_d_16 < 2'h2;
-  wire [1:0] n45 = lane0_pack_d_16 - 2'h1;
-  wire [9:0] n46 = 10'h3ff << n45;
-  wire [9:0] n47 = ~n46;
-  wire [9:0] lane0_pack_rnd_mask = n44 ? 10'h0 : n47;
-  wire [9:0] n48 = {r2, 1'b0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n48;
-  wire n49 = lane0_pack_rnd_sticky | n41[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n49;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_108_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n50 = n25 ? 15'h0 : lane0_pack_port_108_0;
-  wire [15:0] n51 = n23 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n50};
+  wire [14:0] n42 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire n43 = ~|lane0_pack_d_16;
+  wire [10:0] n44 = {r2, 2'h0} >> lane0_pack_d_16;
+  wire n45 = lane0_pack_d_16 < 2'h2;
+  wire [1:0] n46 = lane0_pack_d_16 - 2'h1;
+  wire [9:0] n47 = 10'h3ff << n46;
+  wire [9:0] n48 = ~n47;
+  wire [9:0] lane0_pack_rnd_mask = n45 ? 10'h0 : n48;
+  wire [9:0] n49 = {r2, 1'b0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n49;
+  wire n50 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire n51 = lane0_pack_guard & n50;
+  wire [14:0] lane0_pack_word = n51 ? n42 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_111_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n52 = n25 ? 15'h0 : lane0_pack_port_111_0;
+  wire [15:0] n53 = n23 ? {n2[15], 8'hff, n2[6:0]} : {1'b0, n52};
   assign out_y = {r4[7], r3, r4[6:0]};
 
   always @(posedge clk) begin
@@ -160,14 +161,15 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
       lane0_shift_cls <= lane0_normalize_cls;
       r2 <= lane0_pack_v;
       lane0_pack_d_16 <= lane0_pack_d;
-      lane0_pack_top_27 <= lane0_pack_top;
-      lane0_pack_top_s <= lane0_pack_top_27;
-      lane0_pack_overflow_28 <= lane0_pack_overflow;
-      lane0_pack_overflow_s <= lane0_pack_overflow_28;
+      lane0_pack_top_28 <= lane0_pack_top;
+      lane0_pack_top_s <= lane0_pack_top_28;
+      lane0_pack_overflow_29 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_29;
       lane0_pack_kept <= n41[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r3 <= n24 ? 8'hff : n50[14:7];
-      r4 <= n22 ? 8'h40 : {n51[15], n51[6:0]};
+      lane0_pack_guard <= n43 ? 1'b0 : n44[0];
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
+      r3 <= n24 ? 8'hff : n52[14:7];
+      r4 <= n22 ? 8'h40 : {n53[15], n53[6:0]};
     end
   end
 
@@ -479,17 +481,18 @@ module rsqrt_bf16_lut8_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_re
     lane0_shift_cls = 2'h0;
     r2 = 9'h0;
     lane0_pack_d_16 = 2'h0;
-    lane0_pack_top_27 = 8'h0;
+    lane0_pack_top_28 = 8'h0;
     lane0_pack_top_s = 8'h0;
-    lane0_pack_overflow_28 = 1'b0;
+    lane0_pack_overflow_29 = 1'b0;
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
+    lane0_pack_sticky = 1'b0;
     r3 = 8'h0;
     r4 = 8'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:7], lane0_unpack_fields_port_54_0[7:0], n41[9:7], n43[10:1], n51[14:7]};
+  wire unused_bits = ^{n2[14:7], lane0_unpack_fields_port_54_0[7:0], n41[9:7], n44[10:1], n53[14:7]};
 endmodule

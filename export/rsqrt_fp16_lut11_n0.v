@@ -48,12 +48,13 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   reg [11:0] lane0_pack_v;
   reg [11:0] r4;
   reg [1:0] lane0_pack_d_16;
-  reg [4:0] lane0_pack_top_27;
+  reg [4:0] lane0_pack_top_28;
   reg [4:0] lane0_pack_top_s;
-  reg lane0_pack_overflow_28;
+  reg lane0_pack_overflow_29;
   reg lane0_pack_overflow_s;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
+  reg lane0_pack_sticky;
   reg [4:0] r5;
   reg [10:0] r6;
 
@@ -131,22 +132,22 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
   wire n46 = lane0_pack_v[11] ? lane0_pack_overflow_at_11 : 1'b0;
   wire lane0_pack_overflow = n45 | n46;
   wire [12:0] n47 = {r4, 1'b0} >> lane0_pack_d_16;
-  wire n48 = ~|lane0_pack_d_16;
-  wire [13:0] n49 = {r4, 2'h0} >> lane0_pack_d_16;
-  wire lane0_pack_rnd_signal = n48 ? 1'b0 : n49[0];
-  wire n50 = lane0_pack_d_16 < 2'h2;
-  wire [1:0] n51 = lane0_pack_d_16 - 2'h1;
-  wire [12:0] n52 = 13'h1fff << n51;
-  wire [12:0] n53 = ~n52;
-  wire [12:0] lane0_pack_rnd_mask = n50 ? 13'h0 : n53;
-  wire [12:0] n54 = {r4, 1'b0} & lane0_pack_rnd_mask;
-  wire lane0_pack_rnd_sticky = |n54;
-  wire n55 = lane0_pack_rnd_sticky | n47[0];
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal & n55;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_148_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n56 = n31 ? 15'h0 : lane0_pack_port_148_0;
-  wire [15:0] n57 = n29 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n56};
+  wire [14:0] n48 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire n49 = ~|lane0_pack_d_16;
+  wire [13:0] n50 = {r4, 2'h0} >> lane0_pack_d_16;
+  wire n51 = lane0_pack_d_16 < 2'h2;
+  wire [1:0] n52 = lane0_pack_d_16 - 2'h1;
+  wire [12:0] n53 = 13'h1fff << n52;
+  wire [12:0] n54 = ~n53;
+  wire [12:0] lane0_pack_rnd_mask = n51 ? 13'h0 : n54;
+  wire [12:0] n55 = {r4, 1'b0} & lane0_pack_rnd_mask;
+  wire lane0_pack_rnd_sticky = |n55;
+  wire n56 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire n57 = lane0_pack_guard & n56;
+  wire [14:0] lane0_pack_word = n57 ? n48 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_151_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n58 = n31 ? 15'h0 : lane0_pack_port_151_0;
+  wire [15:0] n59 = n29 ? {n2[15], 5'h1f, n2[9:0]} : {1'b0, n58};
   assign out_y = {r6[10], r5, r6[9:0]};
 
   always @(posedge clk) begin
@@ -171,14 +172,15 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
       lane0_shift_cls <= lane0_normalize_cls;
       r4 <= lane0_pack_v;
       lane0_pack_d_16 <= lane0_pack_d;
-      lane0_pack_top_27 <= lane0_pack_top;
-      lane0_pack_top_s <= lane0_pack_top_27;
-      lane0_pack_overflow_28 <= lane0_pack_overflow;
-      lane0_pack_overflow_s <= lane0_pack_overflow_28;
+      lane0_pack_top_28 <= lane0_pack_top;
+      lane0_pack_top_s <= lane0_pack_top_28;
+      lane0_pack_overflow_29 <= lane0_pack_overflow;
+      lane0_pack_overflow_s <= lane0_pack_overflow_29;
       lane0_pack_kept <= n47[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      r5 <= n30 ? 5'h1f : n56[14:10];
-      r6 <= n28 ? 11'h200 : {n57[15], n57[9:0]};
+      lane0_pack_guard <= n49 ? 1'b0 : n50[0];
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
+      r5 <= n30 ? 5'h1f : n58[14:10];
+      r6 <= n28 ? 11'h200 : {n59[15], n59[9:0]};
     end
   end
 
@@ -2283,17 +2285,18 @@ module rsqrt_fp16_lut11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out_r
     lane0_shift_cls = 2'h0;
     r4 = 12'h0;
     lane0_pack_d_16 = 2'h0;
-    lane0_pack_top_27 = 5'h0;
+    lane0_pack_top_28 = 5'h0;
     lane0_pack_top_s = 5'h0;
-    lane0_pack_overflow_28 = 1'b0;
+    lane0_pack_overflow_29 = 1'b0;
     lane0_pack_overflow_s = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
+    lane0_pack_sticky = 1'b0;
     r5 = 5'h0;
     r6 = 11'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{n2[14:10], sig[10], lane0_unpack_fields_port_94_0[4:0], n47[12:10], n49[13:1], n57[14:10]};
+  wire unused_bits = ^{n2[14:10], sig[10], lane0_unpack_fields_port_94_0[4:0], n47[12:10], n50[13:1], n59[14:10]};
 endmodule

@@ -267,8 +267,9 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [14:0] out_y_2;
 
   // Combinational logic, in data-flow order
@@ -816,26 +817,26 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [30:0] n472 = {1'b0, n142} - lane0_aligned_term_term;
   wire [30:0] n473 = n141 ? n471 : n472;
   wire [30:0] n474 = n107 ? lane0_aligned_term_direct_v : n473;
-  wire n475 = |v[29:28];
-  wire n476 = ~n475;
-  wire n477 = v[27] & n476;
-  wire n478 = ~v[29];
-  wire n479 = v[28] & n478;
-  wire [3:0] n480 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
-  wire [3:0] n481 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
-  wire [3:0] n482 = n480 | n481;
-  wire [3:0] n483 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
-  wire [3:0] lane0_pack_d_28 = n482 | n483;
-  wire [7:0] n484 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
-  wire [7:0] n485 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
-  wire [7:0] n486 = n484 | n485;
-  wire [7:0] n487 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
-  wire [7:0] lane0_pack_top_30 = n486 | n487;
-  wire n488 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
-  wire n489 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
-  wire n490 = n488 | n489;
-  wire n491 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
-  wire lane0_pack_overflow_32 = n490 | n491;
+  wire n475 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
+  wire n476 = |v[29:28];
+  wire n477 = ~n476;
+  wire n478 = v[27] & n477;
+  wire n479 = ~v[29];
+  wire n480 = v[28] & n479;
+  wire n481 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
+  wire [3:0] n482 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
+  wire [3:0] n483 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
+  wire [3:0] n484 = n482 | n483;
+  wire [3:0] n485 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
+  wire [3:0] lane0_pack_d_28 = n484 | n485;
+  wire [7:0] n486 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
+  wire [7:0] n487 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
+  wire [7:0] n488 = n486 | n487;
+  wire [7:0] n489 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
+  wire [7:0] lane0_pack_top_30 = n488 | n489;
+  wire n490 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
+  wire n491 = n490 | n481;
+  wire lane0_pack_overflow_32 = n491 | n475;
   wire n492 = |lane0_pack_v_26[18:0];
   wire [25:0] n493 = 26'h3ffffff << lane0_pack_d;
   wire [25:0] n494 = ~n493;
@@ -843,13 +844,14 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n496 = |n495;
   wire lane0_pack_rnd_sticky = n492 | n496;
   wire [9:0] n497 = lane0_pack_v_26[29:20] >> lane0_pack_d;
-  wire n498 = lane0_pack_rnd_sticky | n497[0];
-  wire [10:0] lane0_pack_rnd_signal = lane0_pack_v_26[29:19] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n498;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1195_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n499 = n162 ? 15'h3f00 : lane0_pack_port_1195_0;
-  wire [14:0] n500 = n160 ? {1'b0, n2} : n499;
+  wire n498 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n499 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [10:0] lane0_pack_guard_36 = lane0_pack_v_26[29:19] >> lane0_pack_d;
+  wire n500 = lane0_pack_guard & n498;
+  wire [14:0] lane0_pack_word = n500 ? n499 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1198_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n501 = n162 ? 15'h3f00 : lane0_pack_port_1198_0;
+  wire [14:0] n502 = n160 ? {1'b0, n2} : n501;
   assign out_y = {r1, out_y_2};
 
   always @(posedge clk) begin
@@ -1065,16 +1067,17 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_pack_lead_2 <= v[29];
       lane0_pack_v_lead <= v;
       lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n477;
-      lane0_pack_lead_1 <= n479;
+      lane0_pack_lead_0 <= n478;
+      lane0_pack_lead_1 <= n480;
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_32;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n497[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y_2 <= n159 ? 15'h7fc0 : n500;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y_2 <= n159 ? 15'h7fc0 : n502;
     end
   end
 
@@ -1530,12 +1533,13 @@ module sigmoid_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y_2 = 15'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_129_0[7:0], n94[2:0], n94[4], n99[0], lane0_exp[9:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n250[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_product_signal[19:0], lane0_pack_v_26[30], n497[9:7], lane0_pack_rnd_signal[10:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_129_0[7:0], n94[2:0], n94[4], n99[0], lane0_exp[9:0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n250[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_product_signal[19:0], lane0_pack_v_26[30], n497[9:7], lane0_pack_guard_36[10:1]};
 endmodule

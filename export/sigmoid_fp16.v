@@ -274,8 +274,9 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
   reg [14:0] out_y_2;
 
   // Combinational logic, in data-flow order
@@ -894,26 +895,26 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [36:0] n533 = {1'b0, n189} - lane0_aligned_term_term;
   wire [36:0] n534 = n188 ? n532 : n533;
   wire [36:0] n535 = n148 ? lane0_aligned_term_direct_v : n534;
-  wire n536 = |v[35:34];
-  wire n537 = ~n536;
-  wire n538 = v[33] & n537;
-  wire n539 = ~v[35];
-  wire n540 = v[34] & n539;
-  wire [3:0] n541 = lane0_pack_lead_0 ? lane0_pack_d_at_33_r : 4'h0;
-  wire [3:0] n542 = lane0_pack_lead_1 ? lane0_pack_d_at_34_r : 4'h0;
-  wire [3:0] n543 = n541 | n542;
-  wire [3:0] n544 = lane0_pack_lead_2 ? lane0_pack_d_at_35_r : 4'h0;
-  wire [3:0] lane0_pack_d_28 = n543 | n544;
-  wire [4:0] n545 = lane0_pack_lead_0 ? lane0_pack_top_at_33_r : 5'h0;
-  wire [4:0] n546 = lane0_pack_lead_1 ? lane0_pack_top_at_34_r : 5'h0;
-  wire [4:0] n547 = n545 | n546;
-  wire [4:0] n548 = lane0_pack_lead_2 ? lane0_pack_top_at_35_r : 5'h0;
-  wire [4:0] lane0_pack_top_30 = n547 | n548;
-  wire n549 = lane0_pack_lead_0 ? lane0_pack_overflow_at_33_r : 1'b0;
-  wire n550 = lane0_pack_lead_1 ? lane0_pack_overflow_at_34_r : 1'b0;
-  wire n551 = n549 | n550;
-  wire n552 = lane0_pack_lead_2 ? lane0_pack_overflow_at_35_r : 1'b0;
-  wire lane0_pack_overflow_32 = n551 | n552;
+  wire n536 = lane0_pack_lead_2 ? lane0_pack_overflow_at_35_r : 1'b0;
+  wire n537 = |v[35:34];
+  wire n538 = ~n537;
+  wire n539 = v[33] & n538;
+  wire n540 = ~v[35];
+  wire n541 = v[34] & n540;
+  wire n542 = lane0_pack_lead_1 ? lane0_pack_overflow_at_34_r : 1'b0;
+  wire [3:0] n543 = lane0_pack_lead_0 ? lane0_pack_d_at_33_r : 4'h0;
+  wire [3:0] n544 = lane0_pack_lead_1 ? lane0_pack_d_at_34_r : 4'h0;
+  wire [3:0] n545 = n543 | n544;
+  wire [3:0] n546 = lane0_pack_lead_2 ? lane0_pack_d_at_35_r : 4'h0;
+  wire [3:0] lane0_pack_d_28 = n545 | n546;
+  wire [4:0] n547 = lane0_pack_lead_0 ? lane0_pack_top_at_33_r : 5'h0;
+  wire [4:0] n548 = lane0_pack_lead_1 ? lane0_pack_top_at_34_r : 5'h0;
+  wire [4:0] n549 = n547 | n548;
+  wire [4:0] n550 = lane0_pack_lead_2 ? lane0_pack_top_at_35_r : 5'h0;
+  wire [4:0] lane0_pack_top_30 = n549 | n550;
+  wire n551 = lane0_pack_lead_0 ? lane0_pack_overflow_at_33_r : 1'b0;
+  wire n552 = n551 | n542;
+  wire lane0_pack_overflow_32 = n552 | n536;
   wire n553 = |lane0_pack_v_26[21:0];
   wire [28:0] n554 = 29'h1fffffff << lane0_pack_d;
   wire [28:0] n555 = ~n554;
@@ -921,13 +922,14 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n557 = |n556;
   wire lane0_pack_rnd_sticky = n553 | n557;
   wire [12:0] n558 = lane0_pack_v_26[35:23] >> lane0_pack_d;
-  wire n559 = lane0_pack_rnd_sticky | n558[0];
-  wire [13:0] lane0_pack_rnd_signal = lane0_pack_v_26[35:22] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n559;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1391_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n560 = n226 ? 15'h3800 : lane0_pack_port_1391_0;
-  wire [14:0] n561 = n224 ? {1'b0, n2} : n560;
+  wire n559 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n560 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [13:0] lane0_pack_guard_36 = lane0_pack_v_26[35:22] >> lane0_pack_d;
+  wire n561 = lane0_pack_guard & n559;
+  wire [14:0] lane0_pack_word = n561 ? n560 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1394_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n562 = n226 ? 15'h3800 : lane0_pack_port_1394_0;
+  wire [14:0] n563 = n224 ? {1'b0, n2} : n562;
   assign out_y = {r1, out_y_2};
 
   always @(posedge clk) begin
@@ -1150,16 +1152,17 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_pack_lead_2 <= v[35];
       lane0_pack_v_lead <= v;
       lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n538;
-      lane0_pack_lead_1 <= n540;
+      lane0_pack_lead_0 <= n539;
+      lane0_pack_lead_1 <= n541;
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_32;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n558[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y_2 <= n223 ? 15'h7e00 : n561;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y_2 <= n223 ? 15'h7e00 : n563;
     end
   end
 
@@ -2262,12 +2265,13 @@ module sigmoid_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y_2 = 15'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_175_0[4:0], n134[0], n134[4], n139[1:0], n139[4:3], n146[1], n146[4:3], lane0_exp[9:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n303[19:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_product_signal[25:0], lane0_pack_v_26[36], n558[12:10], lane0_pack_rnd_signal[13:1]};
+  wire unused_bits = ^{lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_175_0[4:0], n134[0], n134[4], n139[1:0], n139[4:3], n146[1], n146[4:3], lane0_exp[9:0], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n303[19:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_product_signal[25:0], lane0_pack_v_26[36], n558[12:10], lane0_pack_guard_36[13:1]};
 endmodule

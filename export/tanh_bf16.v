@@ -265,8 +265,9 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -802,26 +803,26 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [30:0] n462 = {lane0_qr_qr, 1'b0} - 31'h1;
   wire [30:0] n463 = 31'h20000000 - lane0_aligned_term_term;
   wire [30:0] n464 = lane0_aligned_term_small ? lane0_aligned_term_direct_v : n463;
-  wire n465 = |v[29:28];
-  wire n466 = ~n465;
-  wire n467 = v[27] & n466;
-  wire n468 = ~v[29];
-  wire n469 = v[28] & n468;
-  wire [3:0] n470 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
-  wire [3:0] n471 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
-  wire [3:0] n472 = n470 | n471;
-  wire [3:0] n473 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
-  wire [3:0] lane0_pack_d_28 = n472 | n473;
-  wire [7:0] n474 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
-  wire [7:0] n475 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
-  wire [7:0] n476 = n474 | n475;
-  wire [7:0] n477 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
-  wire [7:0] lane0_pack_top_30 = n476 | n477;
-  wire n478 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
-  wire n479 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
-  wire n480 = n478 | n479;
-  wire n481 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
-  wire lane0_pack_overflow_32 = n480 | n481;
+  wire n465 = lane0_pack_lead_2 ? lane0_pack_overflow_at_29_r : 1'b0;
+  wire n466 = |v[29:28];
+  wire n467 = ~n466;
+  wire n468 = v[27] & n467;
+  wire n469 = ~v[29];
+  wire n470 = v[28] & n469;
+  wire n471 = lane0_pack_lead_1 ? lane0_pack_overflow_at_28_r : 1'b0;
+  wire [3:0] n472 = lane0_pack_lead_0 ? lane0_pack_d_at_27_r : 4'h0;
+  wire [3:0] n473 = lane0_pack_lead_1 ? lane0_pack_d_at_28_r : 4'h0;
+  wire [3:0] n474 = n472 | n473;
+  wire [3:0] n475 = lane0_pack_lead_2 ? lane0_pack_d_at_29_r : 4'h0;
+  wire [3:0] lane0_pack_d_28 = n474 | n475;
+  wire [7:0] n476 = lane0_pack_lead_0 ? lane0_pack_top_at_27_r : 8'h0;
+  wire [7:0] n477 = lane0_pack_lead_1 ? lane0_pack_top_at_28_r : 8'h0;
+  wire [7:0] n478 = n476 | n477;
+  wire [7:0] n479 = lane0_pack_lead_2 ? lane0_pack_top_at_29_r : 8'h0;
+  wire [7:0] lane0_pack_top_30 = n478 | n479;
+  wire n480 = lane0_pack_lead_0 ? lane0_pack_overflow_at_27_r : 1'b0;
+  wire n481 = n480 | n471;
+  wire lane0_pack_overflow_32 = n481 | n465;
   wire n482 = |lane0_pack_v_26[18:0];
   wire [25:0] n483 = 26'h3ffffff << lane0_pack_d;
   wire [25:0] n484 = ~n483;
@@ -829,14 +830,15 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire n486 = |n485;
   wire lane0_pack_rnd_sticky = n482 | n486;
   wire [9:0] n487 = lane0_pack_v_26[29:20] >> lane0_pack_d;
-  wire n488 = lane0_pack_rnd_sticky | n487[0];
-  wire [10:0] lane0_pack_rnd_signal = lane0_pack_v_26[29:19] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n488;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1188_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n489 = n154 ? 15'h0 : lane0_pack_port_1188_0;
-  wire [15:0] n490 = n153 ? 16'h3f80 : {1'b0, n489};
-  wire [15:0] n491 = n490 | n2;
+  wire n488 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n489 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [10:0] lane0_pack_guard_36 = lane0_pack_v_26[29:19] >> lane0_pack_d;
+  wire n490 = lane0_pack_guard & n488;
+  wire [14:0] lane0_pack_word = n490 ? n489 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1191_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n491 = n154 ? 15'h0 : lane0_pack_port_1191_0;
+  wire [15:0] n492 = n153 ? 16'h3f80 : {1'b0, n491};
+  wire [15:0] n493 = n492 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1049,16 +1051,17 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_pack_lead_2 <= v[29];
       lane0_pack_v_lead <= v;
       lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n467;
-      lane0_pack_lead_1 <= n469;
+      lane0_pack_lead_0 <= n468;
+      lane0_pack_lead_1 <= n470;
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_32;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n487[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n152 ? 16'h7fc0 : n491;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y <= n152 ? 16'h7fc0 : n493;
     end
   end
 
@@ -1512,12 +1515,13 @@ module tanh_bf16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_122_0[7:0], n93[2:0], n93[4], n98[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n242[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_product_signal[19:0], lane0_pack_v_26[30], n487[9:7], lane0_pack_rnd_signal[10:1]};
+  wire unused_bits = ^{lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_122_0[7:0], n93[2:0], n93[4], n98[0], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], n242[16:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[23:0], lane0_qr_mul_product_signal[19:0], lane0_pack_v_26[30], n487[9:7], lane0_pack_guard_36[10:1]};
 endmodule

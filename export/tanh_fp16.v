@@ -272,8 +272,9 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -880,26 +881,26 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [36:0] n523 = {lane0_qr_qr, 1'b0} - 37'h1;
   wire [36:0] n524 = 37'h800000000 - lane0_aligned_term_term;
   wire [36:0] n525 = lane0_aligned_term_small ? lane0_aligned_term_direct_v : n524;
-  wire n526 = |v[35:34];
-  wire n527 = ~n526;
-  wire n528 = v[33] & n527;
-  wire n529 = ~v[35];
-  wire n530 = v[34] & n529;
-  wire [3:0] n531 = lane0_pack_lead_0 ? lane0_pack_d_at_33_r : 4'h0;
-  wire [3:0] n532 = lane0_pack_lead_1 ? lane0_pack_d_at_34_r : 4'h0;
-  wire [3:0] n533 = n531 | n532;
-  wire [3:0] n534 = lane0_pack_lead_2 ? lane0_pack_d_at_35_r : 4'h0;
-  wire [3:0] lane0_pack_d_28 = n533 | n534;
-  wire [4:0] n535 = lane0_pack_lead_0 ? lane0_pack_top_at_33_r : 5'h0;
-  wire [4:0] n536 = lane0_pack_lead_1 ? lane0_pack_top_at_34_r : 5'h0;
-  wire [4:0] n537 = n535 | n536;
-  wire [4:0] n538 = lane0_pack_lead_2 ? lane0_pack_top_at_35_r : 5'h0;
-  wire [4:0] lane0_pack_top_30 = n537 | n538;
-  wire n539 = lane0_pack_lead_0 ? lane0_pack_overflow_at_33_r : 1'b0;
-  wire n540 = lane0_pack_lead_1 ? lane0_pack_overflow_at_34_r : 1'b0;
-  wire n541 = n539 | n540;
-  wire n542 = lane0_pack_lead_2 ? lane0_pack_overflow_at_35_r : 1'b0;
-  wire lane0_pack_overflow_32 = n541 | n542;
+  wire n526 = lane0_pack_lead_2 ? lane0_pack_overflow_at_35_r : 1'b0;
+  wire n527 = |v[35:34];
+  wire n528 = ~n527;
+  wire n529 = v[33] & n528;
+  wire n530 = ~v[35];
+  wire n531 = v[34] & n530;
+  wire n532 = lane0_pack_lead_1 ? lane0_pack_overflow_at_34_r : 1'b0;
+  wire [3:0] n533 = lane0_pack_lead_0 ? lane0_pack_d_at_33_r : 4'h0;
+  wire [3:0] n534 = lane0_pack_lead_1 ? lane0_pack_d_at_34_r : 4'h0;
+  wire [3:0] n535 = n533 | n534;
+  wire [3:0] n536 = lane0_pack_lead_2 ? lane0_pack_d_at_35_r : 4'h0;
+  wire [3:0] lane0_pack_d_28 = n535 | n536;
+  wire [4:0] n537 = lane0_pack_lead_0 ? lane0_pack_top_at_33_r : 5'h0;
+  wire [4:0] n538 = lane0_pack_lead_1 ? lane0_pack_top_at_34_r : 5'h0;
+  wire [4:0] n539 = n537 | n538;
+  wire [4:0] n540 = lane0_pack_lead_2 ? lane0_pack_top_at_35_r : 5'h0;
+  wire [4:0] lane0_pack_top_30 = n539 | n540;
+  wire n541 = lane0_pack_lead_0 ? lane0_pack_overflow_at_33_r : 1'b0;
+  wire n542 = n541 | n532;
+  wire lane0_pack_overflow_32 = n542 | n526;
   wire n543 = |lane0_pack_v_26[21:0];
   wire [28:0] n544 = 29'h1fffffff << lane0_pack_d;
   wire [28:0] n545 = ~n544;
@@ -907,14 +908,15 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire n547 = |n546;
   wire lane0_pack_rnd_sticky = n543 | n547;
   wire [12:0] n548 = lane0_pack_v_26[35:23] >> lane0_pack_d;
-  wire n549 = lane0_pack_rnd_sticky | n548[0];
-  wire [13:0] lane0_pack_rnd_signal = lane0_pack_v_26[35:22] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n549;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1384_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n550 = n218 ? 15'h0 : lane0_pack_port_1384_0;
-  wire [15:0] n551 = n217 ? 16'h3c00 : {1'b0, n550};
-  wire [15:0] n552 = n551 | n2;
+  wire n549 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n550 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [13:0] lane0_pack_guard_36 = lane0_pack_v_26[35:22] >> lane0_pack_d;
+  wire n551 = lane0_pack_guard & n549;
+  wire [14:0] lane0_pack_word = n551 ? n550 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1387_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n552 = n218 ? 15'h0 : lane0_pack_port_1387_0;
+  wire [15:0] n553 = n217 ? 16'h3c00 : {1'b0, n552};
+  wire [15:0] n554 = n553 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1134,16 +1136,17 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_pack_lead_2 <= v[35];
       lane0_pack_v_lead <= v;
       lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n528;
-      lane0_pack_lead_1 <= n530;
+      lane0_pack_lead_0 <= n529;
+      lane0_pack_lead_1 <= n531;
       lane0_pack_d <= lane0_pack_d_28;
       lane0_pack_top <= lane0_pack_top_30;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_32;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n548[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n216 ? 16'h7e00 : n552;
+      lane0_pack_guard <= lane0_pack_guard_36[0];
+      out_y <= n216 ? 16'h7e00 : n554;
     end
   end
 
@@ -2244,12 +2247,13 @@ module tanh_fp16 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_168_0[4:0], n133[0], n133[4], n138[1:0], n138[4:3], n142[1], n142[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n295[19:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_product_signal[25:0], lane0_pack_v_26[36], n548[12:10], lane0_pack_rnd_signal[13:1]};
+  wire unused_bits = ^{lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_168_0[4:0], n133[0], n133[4], n138[1:0], n138[4:3], n142[1], n142[4:3], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], n295[19:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_product_signal[25:0], lane0_pack_v_26[36], n548[12:10], lane0_pack_guard_36[13:1]};
 endmodule

@@ -176,18 +176,18 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   reg [9:0] lane0_qr_k;
   reg [9:0] lane0_product_tiles_k;
   reg [11:0] exp;
-  reg [7:0] lane0_pack_top_at_35_r;
   reg [3:0] lane0_pack_d_at_36_r;
   reg [3:0] lane0_pack_d_at_35_r;
   reg [3:0] lane0_pack_d_at_34_r;
   reg [3:0] lane0_pack_d_at_33_r;
+  reg lane0_pack_overflow_at_34_r;
+  reg [7:0] lane0_pack_top_at_35_r;
   reg lane0_pack_overflow_at_35_r;
   reg [7:0] lane0_pack_top_at_36_r;
   reg lane0_pack_overflow_at_36_r;
   reg [7:0] lane0_pack_top_at_33_r;
   reg lane0_pack_overflow_at_33_r;
   reg [7:0] lane0_pack_top_at_34_r;
-  reg lane0_pack_overflow_at_34_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [15:0] lane0_table_b_12;
   reg [1:0] lane0_x_cls;
@@ -278,8 +278,9 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [6:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -430,11 +431,12 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire n114 = ~|lane0_qr_k;
   wire [11:0] n115 = $signed(lane0_product_tiles_eg) - $signed({2'h0, lane0_product_tiles_k});
   wire [11:0] n116 = $signed(n115) + $signed(12'h2);
-  wire [7:0] n117 = $signed(exp[7:0]) + $signed(8'h7e);
-  wire n118 = $signed(exp) < $signed(12'hf83);
-  wire n119 = $signed(exp) < $signed(12'hf79);
-  wire [3:0] n120 = $signed(4'h5) - $signed(exp[3:0]);
-  wire [3:0] n121 = n119 ? 4'hc : n120;
+  wire n117 = $signed(exp) < $signed(12'hf79);
+  wire [3:0] n118 = $signed(4'h5) - $signed(exp[3:0]);
+  wire [3:0] n119 = n117 ? 4'hc : n118;
+  wire lane0_pack_overflow_at_34 = $signed(exp) >= $signed(12'h82);
+  wire [7:0] n120 = $signed(exp[7:0]) + $signed(8'h7e);
+  wire n121 = $signed(exp) < $signed(12'hf83);
   wire lane0_pack_overflow_at_35 = $signed(exp) >= $signed(12'h81);
   wire [7:0] n122 = $signed(exp[7:0]) + $signed(8'h7f);
   wire n123 = $signed(exp) < $signed(12'hf82);
@@ -444,7 +446,6 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire lane0_pack_overflow_at_33 = $signed(exp) >= $signed(12'h83);
   wire [7:0] n126 = $signed(exp[7:0]) + $signed(8'h7d);
   wire n127 = $signed(exp) < $signed(12'hf84);
-  wire lane0_pack_overflow_at_34 = $signed(exp) >= $signed(12'h82);
   wire [31:0] n128 = {16'h0, lane0_table_b[24:9]} * {16'h0, lane0_table_b[24:9]};
   wire n129 = in_x[14:7] == 8'hff;
   wire n130 = ~|in_x[14:7];
@@ -891,17 +892,18 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire n517 = |n516;
   wire lane0_pack_rnd_sticky = n513 | n517;
   wire [10:0] n518 = lane0_pack_rnd_v[36:26] >> lane0_pack_d;
-  wire n519 = lane0_pack_rnd_sticky | n518[0];
-  wire [11:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[36:25] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n519;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1269_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [14:0] n520 = n20 ? 15'h7f80 : lane0_pack_port_1269_0;
-  wire [15:0] n521 = n22 ? 16'h0 : {1'b0, n520};
-  wire [15:0] n522 = n138 ? {1'b0, n21} : n521;
-  wire n523 = n522 == 16'h7fc0;
-  wire [15:0] n524 = n522 | n2;
-  wire [15:0] n525 = n523 ? n522 : n524;
+  wire n519 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n520 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [11:0] lane0_pack_guard_43 = lane0_pack_rnd_v[36:25] >> lane0_pack_d;
+  wire n521 = lane0_pack_guard & n519;
+  wire [14:0] lane0_pack_word = n521 ? n520 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1272_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [14:0] n522 = n20 ? 15'h7f80 : lane0_pack_port_1272_0;
+  wire [15:0] n523 = n22 ? 16'h0 : {1'b0, n522};
+  wire [15:0] n524 = n138 ? {1'b0, n21} : n523;
+  wire n525 = n524 == 16'h7fc0;
+  wire [15:0] n526 = n524 | n2;
+  wire [15:0] n527 = n525 ? n524 : n526;
 
   always @(posedge clk) begin
     if (rst) begin
@@ -1091,18 +1093,18 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
       lane0_qr_k <= lane0_qr_split_k;
       lane0_product_tiles_k <= lane0_qr_k;
       exp <= n116;
-      lane0_pack_top_at_35_r <= n118 ? 8'h0 : n117;
-      lane0_pack_d_at_36_r <= ~n123 ? 4'h3 : n121;
-      lane0_pack_d_at_35_r <= ~n118 ? 4'h2 : n121;
-      lane0_pack_d_at_34_r <= ~n127 ? 4'h1 : n121;
-      lane0_pack_d_at_33_r <= ~n125 ? 4'h0 : n121;
+      lane0_pack_d_at_36_r <= ~n123 ? 4'h3 : n119;
+      lane0_pack_d_at_35_r <= ~n121 ? 4'h2 : n119;
+      lane0_pack_d_at_34_r <= ~n127 ? 4'h1 : n119;
+      lane0_pack_d_at_33_r <= ~n125 ? 4'h0 : n119;
+      lane0_pack_overflow_at_34_r <= lane0_pack_overflow_at_34;
+      lane0_pack_top_at_35_r <= n121 ? 8'h0 : n120;
       lane0_pack_overflow_at_35_r <= lane0_pack_overflow_at_35;
       lane0_pack_top_at_36_r <= n123 ? 8'h0 : n122;
       lane0_pack_overflow_at_36_r <= lane0_pack_overflow_at_36;
       lane0_pack_top_at_33_r <= n125 ? 8'h0 : n124;
       lane0_pack_overflow_at_33_r <= lane0_pack_overflow_at_33;
       lane0_pack_top_at_34_r <= n127 ? 8'h0 : n126;
-      lane0_pack_overflow_at_34_r <= lane0_pack_overflow_at_34;
       lane0_table_square_tile_0_0 <= n128;
       lane0_table_b_12 <= lane0_table_square_tile_0_0[31:16];
       lane0_x_cls <= lane0_x_cls_24;
@@ -1191,9 +1193,10 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n518[6:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n137 ? 16'h7fc0 : n525;
+      lane0_pack_guard <= lane0_pack_guard_43[0];
+      out_y <= n137 ? 16'h7fc0 : n527;
     end
   end
 
@@ -1533,18 +1536,18 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
     lane0_qr_k = 10'h0;
     lane0_product_tiles_k = 10'h0;
     exp = 12'h0;
-    lane0_pack_top_at_35_r = 8'h0;
     lane0_pack_d_at_36_r = 4'h0;
     lane0_pack_d_at_35_r = 4'h0;
     lane0_pack_d_at_34_r = 4'h0;
     lane0_pack_d_at_33_r = 4'h0;
+    lane0_pack_overflow_at_34_r = 1'b0;
+    lane0_pack_top_at_35_r = 8'h0;
     lane0_pack_overflow_at_35_r = 1'b0;
     lane0_pack_top_at_36_r = 8'h0;
     lane0_pack_overflow_at_36_r = 1'b0;
     lane0_pack_top_at_33_r = 8'h0;
     lane0_pack_overflow_at_33_r = 1'b0;
     lane0_pack_top_at_34_r = 8'h0;
-    lane0_pack_overflow_at_34_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_b_12 = 16'h0;
     lane0_x_cls = 2'h0;
@@ -1633,12 +1636,13 @@ module tanh_grad_bf16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 7'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_139_0[7:0], lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_95_0[7:0], n113[2:0], n113[4], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[22:0], lane0_qr_mul_p_7[19:0], n518[10:7], lane0_pack_rnd_signal[11:1]};
+  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_139_0[7:0], lane0_log2e_mul_p_7[10:0], lane0_x_fields_port_95_0[7:0], n113[2:0], n113[4], lane0_table_square_tile_0_0[15:0], lane0_table_seed_curve_1[15:0], lane0_table_seed_products_2[24:0], lane0_recip_square_tile_0_0[15:0], lane0_recip_seed_curve_1[15:0], lane0_recip_seed_products_2[22:0], lane0_qr_mul_p_7[19:0], n518[10:7], lane0_pack_guard_43[11:1]};
 endmodule

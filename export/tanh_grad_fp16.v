@@ -184,18 +184,18 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   reg [9:0] lane0_product_tiles_k;
   reg [9:0] lane0_product_split_k;
   reg [11:0] exp;
-  reg [4:0] lane0_pack_top_at_44_r;
   reg [3:0] lane0_pack_d_at_45_r;
   reg [3:0] lane0_pack_d_at_44_r;
   reg [3:0] lane0_pack_d_at_43_r;
   reg [3:0] lane0_pack_d_at_42_r;
+  reg lane0_pack_overflow_at_43_r;
+  reg [4:0] lane0_pack_top_at_44_r;
   reg lane0_pack_overflow_at_44_r;
   reg [4:0] lane0_pack_top_at_45_r;
   reg lane0_pack_overflow_at_45_r;
   reg [4:0] lane0_pack_top_at_42_r;
   reg lane0_pack_overflow_at_42_r;
   reg [4:0] lane0_pack_top_at_43_r;
-  reg lane0_pack_overflow_at_43_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r12;
@@ -294,8 +294,9 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   reg [4:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg lane0_pack_sticky;
   reg [9:0] lane0_pack_kept;
-  reg lane0_pack_up;
+  reg lane0_pack_guard;
 
   // Combinational logic, in data-flow order
   wire n1 = ~out_valid;
@@ -504,11 +505,12 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire n160 = ~|lane0_qr_k;
   wire [11:0] n161 = $signed(lane0_product_split_eg) - $signed({2'h0, lane0_product_split_k});
   wire [11:0] n162 = $signed(n161) + $signed(12'h2);
-  wire [4:0] n163 = $signed(exp[4:0]) + $signed(5'he);
-  wire n164 = $signed(exp) < $signed(12'hff3);
-  wire n165 = $signed(exp) < $signed(12'hfe6);
-  wire [3:0] n166 = $signed(4'h5) - $signed(exp[3:0]);
-  wire [3:0] n167 = n165 ? 4'hf : n166;
+  wire n163 = $signed(exp) < $signed(12'hfe6);
+  wire [3:0] n164 = $signed(4'h5) - $signed(exp[3:0]);
+  wire [3:0] n165 = n163 ? 4'hf : n164;
+  wire lane0_pack_overflow_at_43 = $signed(exp) >= $signed(12'h12);
+  wire [4:0] n166 = $signed(exp[4:0]) + $signed(5'he);
+  wire n167 = $signed(exp) < $signed(12'hff3);
   wire lane0_pack_overflow_at_44 = $signed(exp) >= $signed(12'h11);
   wire [4:0] n168 = $signed(exp[4:0]) + $signed(5'hf);
   wire n169 = $signed(exp) < $signed(12'hff2);
@@ -518,7 +520,6 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire lane0_pack_overflow_at_42 = $signed(exp) >= $signed(12'h13);
   wire [4:0] n172 = $signed(exp[4:0]) + $signed(5'hd);
   wire n173 = $signed(exp) < $signed(12'hff4);
-  wire lane0_pack_overflow_at_43 = $signed(exp) >= $signed(12'h12);
   wire [31:0] n174 = {16'h0, lane0_table_b[26:11]} * {16'h0, lane0_table_b[26:11]};
   wire [15:0] n175 = lane0_table_b[27] ? lane0_table_b[26:11] : 16'h0;
   wire [1:0] n176 = lane0_table_b[28] ? lane0_table_b[28:27] : 2'h0;
@@ -962,17 +963,18 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
   wire n558 = |n557;
   wire lane0_pack_rnd_sticky = n554 | n558;
   wire [13:0] n559 = lane0_pack_rnd_v[45:32] >> lane0_pack_d;
-  wire n560 = lane0_pack_rnd_sticky | n559[0];
-  wire [14:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[45:31] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n560;
-  wire [14:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {14'h0, lane0_pack_up};
-  wire [14:0] lane0_pack_port_1497_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
-  wire [14:0] n561 = n26 ? 15'h7c00 : lane0_pack_port_1497_0;
-  wire [15:0] n562 = n28 ? 16'h0 : {1'b0, n561};
-  wire [15:0] n563 = n201 ? {1'b0, n27} : n562;
-  wire n564 = n563 == 16'h7e00;
-  wire [15:0] n565 = n563 | n2;
-  wire [15:0] n566 = n564 ? n563 : n565;
+  wire n560 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n561 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire [14:0] lane0_pack_guard_43 = lane0_pack_rnd_v[45:31] >> lane0_pack_d;
+  wire n562 = lane0_pack_guard & n560;
+  wire [14:0] lane0_pack_word = n562 ? n561 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_1500_0 = lane0_pack_overflow_s ? 15'h7c00 : lane0_pack_word;
+  wire [14:0] n563 = n26 ? 15'h7c00 : lane0_pack_port_1500_0;
+  wire [15:0] n564 = n28 ? 16'h0 : {1'b0, n563};
+  wire [15:0] n565 = n201 ? {1'b0, n27} : n564;
+  wire n566 = n565 == 16'h7e00;
+  wire [15:0] n567 = n565 | n2;
+  wire [15:0] n568 = n566 ? n565 : n567;
 
   always @(posedge clk) begin
     if (rst) begin
@@ -1171,18 +1173,18 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
       lane0_product_tiles_k <= lane0_qr_k;
       lane0_product_split_k <= lane0_product_tiles_k;
       exp <= n162;
-      lane0_pack_top_at_44_r <= n164 ? 5'h0 : n163;
-      lane0_pack_d_at_45_r <= ~n169 ? 4'h3 : n167;
-      lane0_pack_d_at_44_r <= ~n164 ? 4'h2 : n167;
-      lane0_pack_d_at_43_r <= ~n173 ? 4'h1 : n167;
-      lane0_pack_d_at_42_r <= ~n171 ? 4'h0 : n167;
+      lane0_pack_d_at_45_r <= ~n169 ? 4'h3 : n165;
+      lane0_pack_d_at_44_r <= ~n167 ? 4'h2 : n165;
+      lane0_pack_d_at_43_r <= ~n173 ? 4'h1 : n165;
+      lane0_pack_d_at_42_r <= ~n171 ? 4'h0 : n165;
+      lane0_pack_overflow_at_43_r <= lane0_pack_overflow_at_43;
+      lane0_pack_top_at_44_r <= n167 ? 5'h0 : n166;
       lane0_pack_overflow_at_44_r <= lane0_pack_overflow_at_44;
       lane0_pack_top_at_45_r <= n169 ? 5'h0 : n168;
       lane0_pack_overflow_at_45_r <= lane0_pack_overflow_at_45;
       lane0_pack_top_at_42_r <= n171 ? 5'h0 : n170;
       lane0_pack_overflow_at_42_r <= lane0_pack_overflow_at_42;
       lane0_pack_top_at_43_r <= n173 ? 5'h0 : n172;
-      lane0_pack_overflow_at_43_r <= lane0_pack_overflow_at_43;
       lane0_table_square_tile_0_0 <= n174;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r12 <= n185;
@@ -1279,9 +1281,10 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_39;
       lane0_pack_overflow_s <= lane0_pack_overflow;
+      lane0_pack_sticky <= lane0_pack_rnd_sticky;
       lane0_pack_kept <= n559[9:0];
-      lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n200 ? 16'h7e00 : n566;
+      lane0_pack_guard <= lane0_pack_guard_43[0];
+      out_y <= n200 ? 16'h7e00 : n568;
     end
   end
 
@@ -2109,18 +2112,18 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
     lane0_product_tiles_k = 10'h0;
     lane0_product_split_k = 10'h0;
     exp = 12'h0;
-    lane0_pack_top_at_44_r = 5'h0;
     lane0_pack_d_at_45_r = 4'h0;
     lane0_pack_d_at_44_r = 4'h0;
     lane0_pack_d_at_43_r = 4'h0;
     lane0_pack_d_at_42_r = 4'h0;
+    lane0_pack_overflow_at_43_r = 1'b0;
+    lane0_pack_top_at_44_r = 5'h0;
     lane0_pack_overflow_at_44_r = 1'b0;
     lane0_pack_top_at_45_r = 5'h0;
     lane0_pack_overflow_at_45_r = 1'b0;
     lane0_pack_top_at_42_r = 5'h0;
     lane0_pack_overflow_at_42_r = 1'b0;
     lane0_pack_top_at_43_r = 5'h0;
-    lane0_pack_overflow_at_43_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r12 = 35'h0;
@@ -2217,12 +2220,13 @@ module tanh_grad_fp16 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid, o
     lane0_pack_top_s = 5'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_sticky = 1'b0;
     lane0_pack_kept = 10'h0;
-    lane0_pack_up = 1'b0;
+    lane0_pack_guard = 1'b0;
     out_y = 16'h0;
   end
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_219_0[4:0], lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_135_0[4:0], n159[0], n159[4], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_recip_p_26[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_product_signal[25:0], n559[13:10], lane0_pack_rnd_signal[14:1]};
+  wire unused_bits = ^{in_x[15], lane0_grad_fields_port_219_0[4:0], lane0_log2e_mul_product_signal[13:0], lane0_x_fields_port_135_0[4:0], n159[0], n159[4], lane0_table_p_26[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[28:0], lane0_recip_p_26[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[26:0], lane0_qr_mul_product_signal[25:0], n559[13:10], lane0_pack_guard_43[14:1]};
 endmodule

@@ -233,11 +233,12 @@ def test_round_shift_random(low):
     ("fp16", False, None), ("e3m8", False, None), ("fp32", False, None), ("fp16", True, None),
     ("bf16", True, None), ("e4m3", True, None), ("fp32", True, 1), ("e4m3", True, 2)])
 @pytest.mark.parametrize("lead_span", ["narrow", "wide"])
-def test_round_pack_float(fmt, subnormals, below_max, lead_span):
+@pytest.mark.parametrize("late_round", [False, True])
+def test_round_pack_float(fmt, subnormals, below_max, lead_span, late_round):
     """Bit-exact with the twin; with ``below_max``, also for results further below ``emin`` than
     the narrow shifter is meant for (both round them ``below_max`` bits below normal). A narrow
     span of leading-one positions takes the packer's per-position outcomes, a wide one its
-    arithmetic on the position."""
+    arithmetic on the position. Rounding before or after the last register gives the same bits."""
     config = Config(fmt, seed="magic", newton=1)
     dp = datapath(config)
     fmt = config.format
@@ -250,10 +251,11 @@ def test_round_pack_float(fmt, subnormals, below_max, lead_span):
         exp = rng.integers(fmt.emin + 2, fmt.emax + 3, 1500)
     lead_min = w - 3 if lead_span == "narrow" else 0
     assert (w - lead_min < SPECULATE_SPAN) == (lead_span == "narrow")
-    dut = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, subnormals, below_max=below_max)
+    dut = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, subnormals, below_max=below_max,
+                         late_round=late_round)
     got = run_comb(dut, {"v": v, "exp": exp}, ["bits"])
     piped = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, subnormals, cuts=(True, True),
-                           below_max=below_max, lead_cut=True)
+                           below_max=below_max, lead_cut=True, late_round=late_round)
     assert piped.latency == 3
     assert np.array_equal(run_pipelined(piped, 3, {"v": v, "exp": exp}, ["bits"])["bits"], got["bits"])
     expected = twin.round_pack_float(fmt, v, frac, exp, subnormals, below_max)
@@ -267,7 +269,8 @@ def test_round_pack_float(fmt, subnormals, below_max, lead_span):
 
 
 @pytest.mark.parametrize("fmt, lead_span", [("fp16", "narrow"), ("bf16", "wide"), ("fp32", "wide")])
-def test_round_pack_float_below(fmt, lead_span):
+@pytest.mark.parametrize("late_round", [False, True])
+def test_round_pack_float_below(fmt, lead_span, late_round):
     """With ``below``, ``v`` stands for a value strictly between ``v - 1`` and ``v``: bit-exact
     with the twin's packing of ``2*v - 1`` one fraction bit further (ties, exact values, powers of
     two and subnormal results included), through the registers too."""
@@ -281,10 +284,10 @@ def test_round_pack_float_below(fmt, lead_span):
     exp = rng.integers(fmt.emin - fmt.man_bits - 4, fmt.emax + 3, n)
     below = rng.integers(0, 2, n)
     lead_min = w - 3 if lead_span == "narrow" else 0
-    dut = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, True, strict=True)
+    dut = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, True, strict=True, late_round=late_round)
     got = run_comb(dut, {"v": v, "exp": exp, "below": below}, ["bits"])["bits"]
     piped = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, True, cuts=(True, True), lead_cut=True,
-                           strict=True)
+                           strict=True, late_round=late_round)
     assert np.array_equal(run_pipelined(piped, 3, {"v": v, "exp": exp, "below": below}, ["bits"])["bits"], got)
     strict = twin.round_pack_float(fmt, 2 * v - 1, frac + 1, exp, True)
     plain = twin.round_pack_float(fmt, v, frac, exp, True)

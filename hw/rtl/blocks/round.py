@@ -32,14 +32,16 @@ class RoundShift(wiring.Component):
     Ports: ``v`` (in, ``width`` bits), ``d`` (in, ``0..max_shift - min_shift``), with the
     ``ties_down`` option also the input ``ties_down`` (where set, a tie rounds down instead of to
     even); ``q`` (out, ``width + 1`` bits), and its parts ``kept = v >> (min_shift + d)`` and ``up``
-    (the rounding increment): ``q = kept + up``. A caller whose shift is never below ``min_shift``
-    gets a shifter over that many fewer positions.
+    (the rounding increment): ``q = kept + up``; with the ``parts`` option also ``guard`` and
+    ``sticky`` (out), of which ``up = guard & (sticky | kept[0])`` (without a tie rounding down).
+    A caller whose shift is never below ``min_shift`` gets a shifter over that many fewer positions.
     """
-    def __init__(self, width, max_shift, min_shift=0, ties_down=False):
-        self.width, self.min_shift, self.has_ties_down = width, min_shift, ties_down
+    def __init__(self, width, max_shift, min_shift=0, ties_down=False, parts=False):
+        self.width, self.min_shift, self.has_ties_down, self.has_parts = width, min_shift, ties_down, parts
         ports = {"v": In(width), "d": In(range(max_shift - min_shift + 1)), "q": Out(width + 1),
                  "kept": Out(width), "up": Out(1)}
-        super().__init__(ports | ({"ties_down": In(1)} if ties_down else {}))
+        ports |= {"ties_down": In(1)} if ties_down else {}
+        super().__init__(ports | ({"guard": Out(1), "sticky": Out(1)} if parts else {}))
 
     def elaborate(self, platform):
         m = Module()
@@ -62,6 +64,8 @@ class RoundShift(wiring.Component):
                          sticky.eq(below | (x & ~(Const(-1, len(x)) << d)).any())]
         last = self.kept[0] & ~self.ties_down if self.has_ties_down else self.kept[0]
         m.d.comb += [self.up.eq(guard & (sticky | last)), self.q.eq(self.kept + self.up)]
+        if self.has_parts:
+            m.d.comb += [self.guard.eq(guard), self.sticky.eq(sticky)]
         return m
 
 
@@ -87,17 +91,19 @@ class RoundPackFloat(wiring.Component):
     ``exp_cut``, ``exp`` arrives one cycle before ``v`` (the caller's last register before the
     packer holds ``v`` but not ``exp``): where the packer works out each position's outcome, which
     needs only ``exp``, it does so before a register of its own, beside the caller's last step
-    (else ``exp`` itself is registered).
+    (else ``exp`` itself is registered). ``late_round``: the register after the shift holds the
+    guard and sticky bits instead of the rounding decision, which follows it and selects the word
+    or the word plus one, worked out beside it (``Device.rounds_late``: short words).
     """
     def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cuts=(False, False),
-                 below_max=None, lead_cut=False, exp_cut=False, strict=False):
+                 below_max=None, lead_cut=False, exp_cut=False, strict=False, late_round=False):
         if below_max is not None and not (subnormals and below_max >= 1):
             raise ValueError(f"below_max must be at least 1 and needs subnormals, not {below_max!r}")
         self.fmt, self.frac, self.subnormals, self.below_max = fmt, frac, subnormals, below_max
         self.lead_min, self.lead_max = lead_min, lead_max
         self.exp_width, self.cuts, self.lead_cut, self.exp_cut = exp_width, tuple(cuts), lead_cut, exp_cut
         ports = {"v": In(width), "exp": In(signed(exp_width)), "en": In(1), "bits": Out(fmt.width)}
-        self.strict = strict
+        self.strict, self.late_round = strict, late_round
         super().__init__(ports | ({"below": In(1)} if strict else {}))
 
     @property
@@ -162,20 +168,27 @@ class RoundPackFloat(wiring.Component):
             m.d.comb += d.eq(shift - low if low else shift)
 
         first, second = self.cuts
-        m.submodules.rnd = rnd = RoundShift(width, max_shift, low, ties_down=self.strict)
+        m.submodules.rnd = rnd = RoundShift(width, max_shift, low, ties_down=self.strict, parts=self.late_round)
         m.d.comb += [rnd.v.eq(register(m, self.en, v << pad, "v", first)),
                      rnd.d.eq(register(m, self.en, d, "d", first))]
         if self.strict:
             below = register(m, self.en, self.below, "below_lead", self.lead_cut)
-            m.d.comb += rnd.ties_down.eq(register(m, self.en, below, "below", first))
+            below = register(m, self.en, below, "below", first)
+            m.d.comb += rnd.ties_down.eq(below)
         top = register(m, self.en, top[:fmt.exp_bits], "top", first)
         overflow = register(m, self.en, overflow, "overflow", first)
         kept = register(m, self.en, rnd.kept[:man], "kept", second)
-        up = register(m, self.en, rnd.up, "up", second)
+        if self.late_round:     # the decision after the register, selecting one of two sums
+            guard, sticky = (register(m, self.en, part, part.name, second) for part in (rnd.guard, rnd.sticky))
+            last = kept[0] & ~register(m, self.en, below, "below_s", second) if self.strict else kept[0]
+            up = guard & (sticky | last)
+        else:
+            up = register(m, self.en, rnd.up, "up", second)
         top = register(m, self.en, top, "top_s", second)
         overflow = register(m, self.en, overflow, "overflow_s", second)
         word = Signal(fmt.exp_bits + man)
-        m.d.comb += word.eq(Cat(kept, top) + up)
+        base = Cat(kept, top)
+        m.d.comb += word.eq(Mux(up, base + 1, base) if self.late_round else base + up)
         m.d.comb += self.bits.eq(Mux(overflow, fmt.inf, word))
         return m
 

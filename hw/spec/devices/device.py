@@ -26,6 +26,10 @@ class Device:
     select_min_bits : int
         A sum of at least this many bits is two carry chains, the upper one for both carries into
         it, chosen by the lower one's carry out (carry select).
+    late_round_max_bits : int
+        A float result word of at most this many bits is rounded after the packer's last register,
+        which holds the guard and sticky bits: the word and the word plus one are worked out beside
+        that decision, which selects one (wider words register the decision and add it in one chain).
     row_levels : int
         Carry-save levels a product spends on its LUT rows before its tile register (beside its
         DSP tiles, if any); the rest follow that register.
@@ -41,6 +45,7 @@ class Device:
     row_max_bits: int
     split_min_bits: int
     select_min_bits: int
+    late_round_max_bits: int
     row_levels: int
     delays: dict = field(compare=False, hash=False, repr=False)
 
@@ -58,6 +63,11 @@ class Device:
         if bits >= self.select_min_bits:
             return self.chain_ns(select_low_bits(bits)) + self.delays["lut"]
         return self.chain_ns(bits)
+
+    def rounds_late(self, word_bits):
+        """Whether a float packer of ``word_bits``-bit words rounds after its last register
+        (``late_round_max_bits``; :class:`hw.rtl.blocks.round.RoundPackFloat`'s ``late_round``)."""
+        return word_bits <= self.late_round_max_bits
 
     def levels_ns(self, bits):
         """A shifter or leading-one tree over ``bits``: one LUT level and its routing per halving."""

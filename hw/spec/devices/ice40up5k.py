@@ -15,6 +15,11 @@ about 50-55 MHz, faster only through the DSP's internal registers).
 * A sum of at least 56 bits (about 21 ns as one chain with its entry and exit) is two chains of
   half its width side by side, the upper one for both carries into it, chosen by the lower
   one's carry out (one LUT level more).
+* A float packer of a 16-bit word rounds after its last register (which holds the guard and sticky
+  bits) by selecting the word or the word plus one, both worked out beside the decision: the
+  16-bit alpha gradients went from 49.9 and 48.1 MHz to 52.5 and 51.8 with it. FP32's 31-bit
+  increment and the selects after it made that stage the slower one (FP32 ISRLU-grad 48.9 to
+  46.5 MHz), so wider words register the decision and add it.
 * Delays in ns: a table read, a product on one SB_MAC16 between fabric registers (~9 ns in the
   DSP plus ~8 ns of routing to and from the die edge), a subtraction, an addition, leading-one
   detection with the shifters around it, rounding, one LUT level with its routing, the route from
@@ -31,7 +36,7 @@ from .device import Device
 __all__ = ["ICE40UP5K"]
 
 ICE40UP5K = Device("ice40up5k", dsp_width=16, row_max_bits=6, split_min_bits=40, select_min_bits=56,
-                   row_levels=3,
+                   late_round_max_bits=16, row_levels=3,
                    delays={
     "seed": 6, "multiply": 18, "subtract": 10, "add": 14, "normalize": 14, "shift": 14, "round": 10,
     "lut": 2.6, "to_dsp": 4.6, "dsp_in": 12.5, "dsp_out": 6.0,
