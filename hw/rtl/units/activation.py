@@ -77,11 +77,11 @@ class ActivationUnit(StreamUnit):
             m.d.comb += unpack.en.eq(en)
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
-    def _mul(self, m, st, en, lane, step, live, a, b, shift, width, cut_step=True, row_bits=None):
+    def _mul(self, m, st, en, lane, step, live, a, b, shift, width, cut_step=True, row_bits=None, after_tiles=None):
         """``(a * b) >> shift`` into ``live[step]`` (:func:`~hw.rtl.blocks.arith.staged_product`)."""
         return staged_product(m, st, en, f"lane{lane}", step, live, a, b, shift, width,
                               row_bits=self.dp.row_bits if row_bits is None else row_bits,
-                              device=self.dp.device, cut_step=cut_step)
+                              device=self.dp.device, cut_step=cut_step, after_tiles=after_tiles)
 
     def _lane(self, m, en, lane, st):
         config, dp = self.config, self.dp
@@ -185,12 +185,14 @@ class ActivationUnit(StreamUnit):
             live["exp"] = exp_in - live["k"]
         live["sign"] = sign
         r = live["r"] if sigmoid else live.pop("r")
+        # The ISRU sigmoid's tail: the shifts of |v|, worked out beside the product.
+        after_tiles = isru_sigmoid.tail_shifts(m, config, dp, name) if sigmoid else None
         # A float packer takes the exponent one cycle early, before the last step's own register
         # (the ISRU sigmoid's tail still changes it).
         last = "agrad" if config.entry.alpha_gradient else "product"
         early = config.is_float and not sigmoid
         live = self._mul(m, st, en, lane, "product", live, operand, r, p, w + 2, row_bits=dp.significand_row_bits,
-                         cut_step=last != "product" or not early)
+                         cut_step=last != "product" or not early, after_tiles=after_tiles)
         if config.entry.alpha_gradient:
             live["v"] = live.pop("product")
             live = self._mul(m, st, en, lane, "cube", live, live["sigx"], live.pop("q"), p, w + 3,

@@ -9,7 +9,7 @@ from hw.rtl.blocks.multiply import multiply
 from hw.rtl.blocks.seed import quad_table
 from hw.spec.isru_sigmoid import isru_sigmoid_tail
 
-__all__ = ["n_product", "n_sum", "n_normalize", "sigmoid_tail"]
+__all__ = ["n_product", "n_sum", "n_normalize", "tail_shifts", "sigmoid_tail"]
 
 
 def n_product(m, st, en, config, dp, name, live):
@@ -43,25 +43,43 @@ def n_normalize(m, dp, name, u, eu):
     return norm.sig, norm.exp
 
 
+def tail_shifts(m, config, dp, name):
+    """The tail's shifts of ``|v| = v * 2**exp`` (``exp = ex - k``), worked out from ``exp``
+    alone beside the product ``v = |x|*r``, after its tile register (so that no carry chain
+    follows ``exp``'s subtraction): a function of ``live`` for
+    :func:`~hw.rtl.blocks.arith.staged_product`'s ``after_tiles``. It takes ``exp`` and adds
+    ``negative`` (``exp < 0``), ``left`` (``exp`` for ``exp >= 0``, at most ``v_bits + 2``),
+    ``inv`` (``-exp - 1`` for ``exp < 0``, at most ``w + 1``: ``v >> -exp`` is
+    ``(v >> 1) >> inv``) and ``dropped`` (the mask of the bits ``v >> -exp`` drops; bit ``i``:
+    ``exp < -i``, a compare with a constant)."""
+    tail, w = isru_sigmoid_tail(config), dp.work_bits
+
+    def after_tiles(live):
+        exp = live.pop("exp")
+        left = Signal(range(tail.v_bits + 3), name=f"{name}_v_shift")
+        m.d.comb += left.eq(Mux(exp[-1], 0, Mux(exp > tail.v_bits + 2, tail.v_bits + 2, exp)))
+        inv = Signal(range(w + 2), name=f"{name}_v_right")
+        m.d.comb += inv.eq(Mux(exp < -(w + 2), w + 1, Mux(exp[-1], ~exp, 0)))
+        live.update(negative=exp[-1], left=left, inv=inv, dropped=Cat(*(exp < -i for i in range(w + 2))))
+        return live
+    return after_tiles
+
+
 def sigmoid_tail(m, st, en, config, dp, name, live):
-    """From ``live`` after the ``product`` cut (``v``, ``exp = ex - k``, ``r``, ``k``, ``sign``
-    and, for alpha other than 1, ``sig_n``, ``exp_n``) to the packer's ``v`` (``w + 3`` bits,
-    ``w + 1`` fraction bits) and ``exp``: ``2 + |v|`` at exponent -2 (``x >= 0``) or
-    ``N * r**2 * (2/D)`` at ``-2k - 1 [+ exp_n]`` (``x < 0``), each with a last bit that places it
-    strictly above what was truncated."""
+    """From ``live`` after the ``product`` cut (``v``, the shifts of ``exp = ex - k`` from
+    :func:`tail_shifts`, ``r``, ``k``, ``sign`` and, for alpha other than 1, ``sig_n``,
+    ``exp_n``) to the packer's ``v`` (``w + 3`` bits, ``w + 1`` fraction bits) and ``exp``:
+    ``2 + |v|`` at exponent -2 (``x >= 0``) or ``N * r**2 * (2/D)`` at ``-2k - 1 [+ exp_n]``
+    (``x < 0``), each with a last bit that places it strictly above what was truncated."""
     tail, w = isru_sigmoid_tail(config), dp.work_bits
     top = tail.v_bits + w
     # |v| in fixed point (w fraction bits): v << exp for exp >= 0 (at most v_bits), else v >> -exp.
-    v, exp = live.pop("v"), live.pop("exp")
-    left = Signal(range(tail.v_bits + 3), name=f"{name}_v_shift")
-    m.d.comb += left.eq(Mux(exp[-1], 0, Mux(exp > tail.v_bits + 2, tail.v_bits + 2, exp)))
+    v = live.pop("v")
     wide = Signal(w + 4 + tail.v_bits, name=f"{name}_v_left")
-    m.d.comb += wide.eq(v << left)
-    right = Signal(range(w + 3), name=f"{name}_v_right")
-    m.d.comb += right.eq(Mux(exp < -(w + 2), w + 2, Mux(exp[-1], -exp, 0)))
-    shifted = v >> right
-    lost = (v & bits_below(right, w + 2)).any()
-    aligned = Mux(exp[-1], shifted, wide)
+    m.d.comb += wide.eq(v << live.pop("left"))
+    shifted = (v >> 1) >> live.pop("inv")
+    lost = (v & live.pop("dropped")).any()
+    aligned = Mux(live.pop("negative"), shifted, wide)
     fixed = Signal(top, name=f"{name}_v_fixed")
     m.d.comb += fixed.eq(Mux(aligned >= (1 << top), (1 << top) - 1, aligned))
     live["fixed"], live["lost"] = fixed, lost
