@@ -4,7 +4,7 @@ and the tail after the product ``v = |x|*r`` (:mod:`hw.spec.isru_sigmoid`)."""
 
 from amaranth.hdl import Cat, Const, Mux, Signal
 
-from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum, bits_below, staged_product
+from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum, staged_product
 from hw.rtl.blocks.multiply import multiply
 from hw.rtl.blocks.seed import quad_table
 from hw.spec.isru_sigmoid import isru_sigmoid_tail
