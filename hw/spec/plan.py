@@ -357,7 +357,7 @@ def logistic_cuts(config):
     p, w, lut, rows = significand_span(config.format)[0], dp.work_bits, device.ns("lut"), dp.row_bits
     cuts = _unpack_cuts(config.format, device) + _log2e_cuts(config, dp)
     for name, table in (("seed", dp.table), ("recip", dp.recip)):
-        cuts += _table_cuts(device, table, w, rows, name)
+        cuts += _table_cuts(device, table, w, rows, name, split=table_split(table, rows, device))
         if name == "seed":          # E = Q' >> k, clamped; the small regime's T = small_one - g
             cuts.append(Cut("e_operand", device.levels_ns(dp.t_bits) + device.chain_ns(w + 1)))
     cuts += _product_cuts(device, "qr", w + 1, w + 1, row_bits=rows)

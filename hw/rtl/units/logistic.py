@@ -8,6 +8,7 @@ from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.formats import significand_span
 from hw.spec.logistic import SMALL_EXP, kind_of, logistic_datapath
+from hw.spec.tiles import table_split
 from hw.rtl.blocks.arith import bits_below, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
@@ -76,13 +77,16 @@ class LogisticUnit(StreamUnit):
         live, t, small_b = log2e_operand(m, st, en, name, live, dp, man, dp.t_exp, None if backward else SMALL_EXP,
                                          device)
         live["k"], operand = t[tb:], t[:tb]
+        if backward:            # for the clamp of Q' * R2 at k = 0, long before it
+            live["k_zero"] = live["k"] == 0
         if not backward:        # the small regime's operand: the complement of b = c*a's bits
             operand = Mux(live["small"], ~small_b, operand)
         live["operand"] = operand
         live = st.cut("operand", live)
+        split = table_split(dp.table, rows, device)
         q = quad_table(m, st, en, f"{name}_table", dp.table, w, rows, device, "seed", live.get("small", 0),
-                       live.pop("operand"))
-        live = st.cut_each(quad_cuts("seed"), live)
+                       live.pop("operand"), split)
+        live = st.cut_each(quad_cuts("seed", split), live)
         # E = Q' * 2**-k with t_bits fraction bits, below 1; the small regime's T = small_one - g.
         shifted = (Cat(Const(0, tb - w), q) >> live["k"])
         e = Mux(shifted[tb:].any(), (1 << tb) - 1, shifted[:tb])
@@ -92,8 +96,9 @@ class LogisticUnit(StreamUnit):
             live["q"] = Mux(live["small"], live["sigx"] << (w - man), q)
         live["e"] = e
         live = st.cut("e_operand", live)
-        r = quad_table(m, st, en, f"{name}_recip", dp.recip, w, rows, device, "recip", 0, live.pop("e"))
-        live = st.cut_each(quad_cuts("recip"), live)
+        split = table_split(dp.recip, rows, device)
+        r = quad_table(m, st, en, f"{name}_recip", dp.recip, w, rows, device, "recip", 0, live.pop("e"), split)
+        live = st.cut_each(quad_cuts("recip", split), live)
         a_op, b_op = live.pop("q"), r
         if not backward:
             b_op = Mux(live["small"], live.pop("ratio"), b_op)
@@ -107,7 +112,7 @@ class LogisticUnit(StreamUnit):
             quarter = 1 << (qb - 2)
             clamped = Signal(qb + 1, name=f"{name}_qr2")
             above = qr[qb - 2:].any()                  # qr >= quarter, without a carry chain
-            m.d.comb += clamped.eq(Mux(zero, quarter, Mux((live["k"] == 0) & above, quarter - 1, qr)))
+            m.d.comb += clamped.eq(Mux(zero, quarter, Mux(live.pop("k_zero") & above, quarter - 1, qr)))
             live = staged_product(m, st, en, name, "product", live, live["sigg"], clamped, 0, p + qb + 1,
                                   row_bits=rows, device=device, cut_step=False)
             live["v"] = (live.pop("product") << 1) - ~zero
