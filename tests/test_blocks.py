@@ -1,5 +1,6 @@
 """Each RTL block against its NumPy twin, in Amaranth's simulator (exhaustive where small)."""
 import gc
+from dataclasses import replace
 import re
 import warnings
 
@@ -229,6 +230,11 @@ def test_round_shift_random(low):
     assert np.array_equal(got["q"], round_shift(v, d + low).astype(np.int64))
 
 
+def _rounding(late):
+    """The default device with every float word rounded after the packer's last register, or none."""
+    return replace(DEFAULT_DEVICE, late_round_max_bits=64 if late else 0)
+
+
 @pytest.mark.parametrize("fmt, subnormals, below_max", [
     ("fp16", False, None), ("e3m8", False, None), ("fp32", False, None), ("fp16", True, None),
     ("bf16", True, None), ("e4m3", True, None), ("fp32", True, 1), ("e4m3", True, 2)])
@@ -252,10 +258,10 @@ def test_round_pack_float(fmt, subnormals, below_max, lead_span, late_round):
     lead_min = w - 3 if lead_span == "narrow" else 0
     assert (w - lead_min < SPECULATE_SPAN) == (lead_span == "narrow")
     dut = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, subnormals, below_max=below_max,
-                         late_round=late_round)
+                         device=_rounding(late_round))
     got = run_comb(dut, {"v": v, "exp": exp}, ["bits"])
     piped = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, subnormals, cuts=(True, True),
-                           below_max=below_max, lead_cut=True, late_round=late_round)
+                           below_max=below_max, lead_cut=True, device=_rounding(late_round))
     assert piped.latency == 3
     assert np.array_equal(run_pipelined(piped, 3, {"v": v, "exp": exp}, ["bits"])["bits"], got["bits"])
     expected = twin.round_pack_float(fmt, v, frac, exp, subnormals, below_max)
@@ -284,10 +290,10 @@ def test_round_pack_float_below(fmt, lead_span, late_round):
     exp = rng.integers(fmt.emin - fmt.man_bits - 4, fmt.emax + 3, n)
     below = rng.integers(0, 2, n)
     lead_min = w - 3 if lead_span == "narrow" else 0
-    dut = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, True, strict=True, late_round=late_round)
+    dut = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, True, strict=True, device=_rounding(late_round))
     got = run_comb(dut, {"v": v, "exp": exp, "below": below}, ["bits"])["bits"]
     piped = RoundPackFloat(fmt, w + 1, frac, lead_min, w, dp.exp_width, True, cuts=(True, True), lead_cut=True,
-                           strict=True, late_round=late_round)
+                           strict=True, device=_rounding(late_round))
     assert np.array_equal(run_pipelined(piped, 3, {"v": v, "exp": exp, "below": below}, ["bits"])["bits"], got)
     strict = twin.round_pack_float(fmt, 2 * v - 1, frac + 1, exp, True)
     plain = twin.round_pack_float(fmt, v, frac, exp, True)

@@ -14,6 +14,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hw.spec.devices import DEFAULT_DEVICE
 from hw.rtl.pipeline import register
 from .leading import leading_one
 
@@ -91,19 +92,20 @@ class RoundPackFloat(wiring.Component):
     ``exp_cut``, ``exp`` arrives one cycle before ``v`` (the caller's last register before the
     packer holds ``v`` but not ``exp``): where the packer works out each position's outcome, which
     needs only ``exp``, it does so before a register of its own, beside the caller's last step
-    (else ``exp`` itself is registered). ``late_round``: the register after the shift holds the
-    guard and sticky bits instead of the rounding decision, which follows it and selects the word
-    or the word plus one, worked out beside it (``Device.rounds_late``: short words).
+    (else ``exp`` itself is registered). Where ``device`` rounds ``fmt``'s words late
+    (``Device.rounds_late``: short words), the register after the shift holds the guard and sticky
+    bits instead of the rounding decision, which follows it and selects the word or the word plus
+    one, worked out beside it.
     """
     def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cuts=(False, False),
-                 below_max=None, lead_cut=False, exp_cut=False, strict=False, late_round=False):
+                 below_max=None, lead_cut=False, exp_cut=False, strict=False, device=DEFAULT_DEVICE):
         if below_max is not None and not (subnormals and below_max >= 1):
             raise ValueError(f"below_max must be at least 1 and needs subnormals, not {below_max!r}")
         self.fmt, self.frac, self.subnormals, self.below_max = fmt, frac, subnormals, below_max
         self.lead_min, self.lead_max = lead_min, lead_max
         self.exp_width, self.cuts, self.lead_cut, self.exp_cut = exp_width, tuple(cuts), lead_cut, exp_cut
         ports = {"v": In(width), "exp": In(signed(exp_width)), "en": In(1), "bits": Out(fmt.width)}
-        self.strict, self.late_round = strict, late_round
+        self.strict, self.late_round = strict, device.rounds_late(fmt.width)
         super().__init__(ports | ({"below": In(1)} if strict else {}))
 
     @property

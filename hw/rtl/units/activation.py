@@ -229,7 +229,7 @@ class ActivationUnit(StreamUnit):
         pack = m.submodules[f"lane{lane}_pack"] = RoundPackFloat(
             fmt, w + top, w, lead_min, w + top - 1, dp.exp_width, subnormals=True,
             cuts=st.on_each(PACK_CUTS), below_max=dp.below_emin_max, lead_cut=st.on("pack_lead"), exp_cut=exp_cut,
-            late_round=config.device_model.rounds_late(fmt.width))
+            device=config.device_model)
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(exp), pack.en.eq(en)]
         live = st.cut_each(("pack_lead",) + PACK_CUTS, live)
         cx, sign = live["cx"], live["sign"]

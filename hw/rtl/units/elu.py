@@ -214,7 +214,7 @@ class EluUnit(StreamUnit):
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
             fmt, man + w + 3, man + w + 1, man + w - 1, man + w + 2, dp.exp_width, subnormals=True,
             cuts=st.on_each(PACK_CUTS), lead_cut=st.on("pack_lead"), strict=True,
-            late_round=config.device_model.rounds_late(fmt.width))
+            device=config.device_model)
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.below.eq(below),
                      pack.en.eq(en)]
         live = st.cut_each(("pack_lead",) + PACK_CUTS, live)

@@ -141,7 +141,7 @@ class LogisticUnit(StreamUnit):
             return
         pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
             fmt, width, frac, lead_min, lead_max, dp.exp_width, subnormals=True,
-            cuts=st.on_each(PACK_CUTS), lead_cut=st.on("pack_lead"), late_round=config.device_model.rounds_late(fmt.width))
+            cuts=st.on_each(PACK_CUTS), lead_cut=st.on("pack_lead"), device=config.device_model)
         m.d.comb += [pack.v.eq(live.pop("v")), pack.exp.eq(live.pop("exp")), pack.en.eq(en)]
         live = st.cut_each(("pack_lead",) + PACK_CUTS, live)
         result = Signal(fmt.width, name=f"{name}_result")

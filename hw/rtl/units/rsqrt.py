@@ -111,7 +111,7 @@ class RsqrtUnit(StreamUnit):
                 w = dp.work_bits
                 pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
                     fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False,
-                    cuts=st.on_each(PACK_CUTS), late_round=config.device_model.rounds_late(fmt.width))
+                    cuts=st.on_each(PACK_CUTS), device=config.device_model)
                 m.d.comb += [pack.v.eq(r), pack.exp.eq(-live["k"]), pack.en.eq(en)]
                 live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
                 sign, cls, packed = live["sign"], live["cls"], pack.bits
