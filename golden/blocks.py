@@ -116,12 +116,13 @@ def residual_round(res, r, mr):
     """The correctly rounded significand of ``1/sqrt(MR)`` from ``r`` (``res.r_bits`` fraction bits,
     within half an ulp), decided by the sign of ``Y**2 * MR - 2**(2p + 2 + P)``
     (:mod:`hw.spec.residual`), with ``r_bits`` fraction bits again: ``T`` or ``T + 1`` at the
-    result's last place, so that rounding it is exact."""
+    result's last place, so that rounding it is exact. ``T = 2**p`` rounds down undecided (the
+    hardware forms no ``Y`` for it)."""
     p, shift = res.precision, U(res.r_bits - res.precision)
-    t = np.clip(np.asarray(r, dtype=np.uint64) >> shift, U(1 << (p - 1)), U((1 << p) - 1))
-    y = 2 * t + U(1)
+    t = np.asarray(r, dtype=np.uint64) >> shift
+    y = 2 * (t & U((1 << p) - 1)) + U(1)
     low = (y * y * np.asarray(mr, dtype=np.uint64)) & U((1 << res.low_bits) - 1)    # modulo 2**64 first
-    up = low >> U(res.low_bits - 1)
+    up = (low >> U(res.low_bits - 1)) & ~(t >> U(p))
     return (t + up) << shift
 
 

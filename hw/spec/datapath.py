@@ -18,12 +18,12 @@ import numpy as np
 
 from .devices import Device
 from .magic import magic_seed_error
-from .residual import residual
+from .residual import residual, sign_from
 from .seeds import pack_parabolas, parabolas, poly_seed
 from .tiles import ROWS_ONLY, dsp_tiles, has_split, sum_levels
 
 __all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes",
-           "product_lead_min", "core_alpha"]
+           "product_lead_min", "core_alpha", "residual_square_bits"]
 
 GUARD_BITS = 4
 # Float activations square significands of up to this many fraction bits with a table (block RAM)
@@ -171,6 +171,47 @@ def quad_contents(config, seed_bits: int):
     a, b = _interval_ends(config)
     entries, slope_width, curve_width = pack_parabolas(*parabolas(lambda m: m ** -q, a, b - a, seed_bits))
     return entries, slope_width, curve_width, u_bits, min(u_bits, curve_width + 4)
+
+
+def residual_square_bits(config, poly, seed_bits, seed_error):
+    """The bits ``D`` of ``ut`` a quad seed squares when the exact decision rounds its result: the
+    approximation need only be within half an ulp there (:mod:`hw.spec.residual`), so the square
+    is read from a table (``D = SQUARE_ROM_MAX_BITS``, beside the coefficients: one product step
+    fewer) where the truncation still leaves it so. Truncating ``u`` to ``D`` bits, ``v`` and
+    ``c2 * v`` lowers ``r`` by less than ``3 * c2 / 2**D + 1`` units of ``2**-seed_bits`` (``u**2``
+    by less than ``2 * 2**-D``, ``v``'s floor by one unit of ``2**-D``, the product's by one unit);
+    with the fit's own error (relative, ``r <= 1``) that must stay below half an ulp of ``r`` in
+    ``(0.5, 1]``, ``2**(seed_bits - precision - 1)`` units. FP32: 6 + 49 of 64 units (measured on
+    every significand: 34)."""
+    bits = SQUARE_ROM_MAX_BITS
+    if poly["square_bits"] <= bits:
+        return poly["square_bits"]
+    loss = 3 * ((1 << poly["curve_width"]) - 1) / 2 ** bits + 1
+    budget = 2.0 ** (seed_bits - config.result_bits - 1)
+    return bits if seed_error * 2 ** seed_bits + loss < budget else poly["square_bits"]
+
+
+def _residual(config, work_bits, frac, poly, table):
+    """The exact decision's widths; with a quad seed alone (its ``r`` known for every significand
+    here), the bit its sign is summed from (:func:`hw.spec.residual.sign_from`)."""
+    res = residual(config.result_bits, work_bits, frac, config.device_model)
+    if config.seed != "quad" or config.newton != 0:
+        return res
+    return residual(config.result_bits, work_bits, frac, config.device_model,
+                    _quad_sign_from(res, config.table_bits, table, frac, *(poly[key] for key in POLY_FIELDS)))
+
+
+POLY_FIELDS = ("slope_width", "curve_width", "poly_u_bits", "square_bits")
+
+
+@lru_cache(maxsize=None)
+def _quad_sign_from(res, table_bits, table, frac, *poly):
+    """:func:`~hw.spec.residual.sign_from` over every significand of both parities (FP32: 2**25,
+    about 3 s; cached per seed)."""
+    fields = SimpleNamespace(table=table, frac_bits=frac, **dict(zip(POLY_FIELDS, poly)))
+    sig = np.arange(1 << frac, 2 << frac, dtype=np.uint64)
+    r = np.concatenate([poly_seed("quad", table_bits, fields, np.full(len(sig), parity), sig) for parity in (0, 1)])
+    return sign_from(res, r, np.concatenate([sig, sig << np.uint64(1)]))
 
 
 def poly_error(config, fields, samples=33):
@@ -325,6 +366,12 @@ def datapath(config) -> Datapath:
     if config.seed in ("pwl", "quad"):
         seed_error = poly_error(config, SimpleNamespace(**poly, table=table, seed_bits=seed_bits,
                                                         frac_bits=frac))
+    if config.seed == "quad" and config.rounding == "residual" and config.newton == 0:
+        rom_bits = residual_square_bits(config, poly, seed_bits, seed_error)
+        if rom_bits != poly["square_bits"]:
+            poly["square_bits"] = rom_bits
+            seed_error = poly_error(config, SimpleNamespace(**poly, table=table, seed_bits=seed_bits,
+                                                            frac_bits=frac))
     if config.is_activation:
         work_bits = frac
     else:
@@ -360,7 +407,7 @@ def datapath(config) -> Datapath:
                     row_bits=_row_bits(config),
                     significand_row_bits=ROWS_ONLY if _significand_rows(config) else _row_bits(config),
                     subnormal_x_passes=subnormal_x_passes(config), device=config.device_model,
-                    residual=residual(config.result_bits, work_bits, frac, config.device_model)
+                    residual=_residual(config, work_bits, frac, poly, table)
                     if config.rounding == "residual" else None,
                     decided_word_bits=config.format.width - 1
                     if config.rounding == "residual" and config.is_float else 0)

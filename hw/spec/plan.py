@@ -53,13 +53,13 @@ def _fields_cut(device):
     return Cut("unpack", device.ns("lut") * 2 + device.ns("to_dsp"))
 
 
-def _product_parts_ns(device, a_width, b_width, square=False, row_bits=None, low_bits=None):
+def _product_parts_ns(device, a_width, b_width, square=False, row_bits=None, low_bits=None, row_levels=None):
     """A product's (or square's) three parts, between its optional registers: its DSP tiles (the
     route to them and the setup of their output register, which Yosys packs into the SB_MAC16)
     beside its LUT rows' carry-save reduction; the DSPs' clock-to-out and route back with the
     carry-save sum of the DSP products and the rows' partial sums; the carry chain (nothing after
     the DSPs without a sum)."""
-    rows, final = sum_levels(a_width, b_width, square, row_bits, device, low_bits)
+    rows, final = sum_levels(a_width, b_width, square, row_bits, device, low_bits, row_levels)
     dsp = dsp_tiles(a_width, b_width, square, row_bits, device, low_bits)
     lut = device.ns("lut")
     before = max(device.ns("dsp_in") if dsp else 0.0, lut * (rows + 1) if rows or not dsp else 0.0)
@@ -72,14 +72,15 @@ def _product_parts_ns(device, a_width, b_width, square=False, row_bits=None, low
 
 
 def _product_cuts(device, name, a_width, b_width, after_ns=0.0, square=False, row_bits=None, split=True,
-                  beside_ns=0.0, low_bits=None):
+                  beside_ns=0.0, low_bits=None, row_levels=None):
     """The cuts of a step ``name`` that multiplies (or squares) and then spends ``after_ns`` more
-    (and ``beside_ns`` on other values before its tile register):
+    (and ``beside_ns`` on other values before its tile register; ``row_levels``: see
+    :func:`~hw.spec.tiles.sum_levels`):
     an optional ``<name>_tiles`` register after its DSP tiles (inside the SB_MAC16s) and its LUT
     rows' partial sums and, with ``split`` where the product has one
     (:func:`~hw.spec.tiles.has_split`), an optional ``<name>_split`` register before its carry
     chain (a product modulo ``2**low_bits``: :func:`~hw.spec.tiles.tiles`)."""
-    before, middle, chain = _product_parts_ns(device, a_width, b_width, square, row_bits, low_bits)
+    before, middle, chain = _product_parts_ns(device, a_width, b_width, square, row_bits, low_bits, row_levels)
     before = max(before, beside_ns)
     tiles, split_cut = inner_cuts(name)
     if split and has_split(a_width, b_width, square, row_bits, device, low_bits):
@@ -166,32 +167,38 @@ def _core_cuts(config, dp):
         cuts += _newton(device, index, r_bits, dp)
         r_bits = dp.work_bits
     if dp.residual is not None:
-        cuts += _residual_cuts(device, dp.residual, dp.decided_word_bits)
+        cuts += _residual_cuts(device, dp.residual, dp.decided_word_bits)[0]
     return cuts
 
 
-def _residual_cuts(device, res, word_bits=0):
-    """The exact last-bit decision (:mod:`hw.spec.residual`): ``T`` clamped and ``Y = 2T + 1``;
-    ``Y**2`` (beside its tiles the lower half of the result's ``word_bits``-bit word for ``T``
-    plus one: a float rsqrt's candidates); ``Y**2 * MR`` modulo ``2**low_bits`` (beside its tiles
-    the word's upper half), whose sign bit selects the candidate."""
+def _residual_cuts(device, res, word_bits):
+    """The exact last-bit decision (:mod:`hw.spec.residual`), from ``Y = 2T + 1`` in the
+    approximation's register: ``Y**2`` (beside its tiles the lower half of the result's
+    ``word_bits``-bit word for ``T`` plus one, and its exponent: a float rsqrt's candidates);
+    ``Y**2 * MR`` modulo ``2**low_bits`` (beside its tiles the word's upper half and the special
+    cases) up to its last inner register. Returns ``(cuts, sign_ns)``: the product's rest, whose
+    sign bit (a carry-select sum of its two rows from ``sign_from``) selects the candidate before
+    the output register (:func:`rsqrt_cuts`)."""
     lut = device.ns("lut")
-    words = device.chain_ns((word_bits + 1) // 2) + lut if word_bits else 0.0
-    return ([Cut("residual_mid", device.chain_ns(res.precision) + lut)]
-            + _product_cuts(device, "residual_square", res.y_bits, res.y_bits, square=True,
-                            row_bits=res.row_bits, beside_ns=words)
-            + _product_cuts(device, "residual_product", 2 * res.y_bits, res.mr_bits, row_bits=res.row_bits,
-                            low_bits=res.low_bits, beside_ns=words))
+    words = device.chain_ns((word_bits + 1) // 2) + 2 * lut
+    product = _product_cuts(device, "residual_product", 2 * res.y_bits, res.mr_bits, row_bits=res.row_bits,
+                            low_bits=res.low_bits, beside_ns=words)
+    sign_ns = (product[-1].before_ns - device.sum_ns(res.low_bits)
+               + device.chain_ns(res.select_bits) + lut)
+    return (_product_cuts(device, "residual_square", res.y_bits, res.y_bits, square=True,
+                          row_bits=res.row_bits, beside_ns=words, row_levels=res.square_row_levels(device))
+            + product[:-1]), sign_ns
 
 
 def rsqrt_cuts(config):
     """The inverse square root: unpack, the core, normalize, shift, round/pack; after the exact
-    decision (rounding ``residual``) the result is already rounded: the decision selects one of
-    two packed words before the output register."""
+    decision (rounding ``residual``) the result is already rounded: the decision's sign selects
+    one of two packed words before the output register."""
     device, dp = config.device_model, datapath(config)
     cuts = _unpack_cuts(config.format, device) + _core_cuts(config, dp)
     if dp.residual is not None:
-        return tuple(cuts + [Cut("out", 2 * device.ns("lut"), mandatory=True)])
+        sign_ns = _residual_cuts(device, dp.residual, dp.decided_word_bits)[1]
+        return tuple(cuts + [Cut("out", sign_ns + 2 * device.ns("lut"), mandatory=True)])
     return tuple(cuts + [Cut("normalize", device.ns("normalize")), Cut("shift", device.ns("shift")),
                          Cut("out", device.ns("round"), mandatory=True)])
 

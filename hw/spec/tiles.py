@@ -63,16 +63,17 @@ def row_reduction(rows, limit=None):
     return levels, rows
 
 
-def sum_levels(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None):
+def sum_levels(a_width, b_width, square=False, row_bits=None, device=DEFAULT_DEVICE, low_bits=None,
+               row_levels=None):
     """Carry-save (3:2) levels of a product or square: ``(rows, final)``, those reducing its LUT
-    rows before the tile register (at most the device's ``row_levels``) and those reducing the DSP
+    rows before the tile register (at most ``row_levels``, default the device's) and those reducing the DSP
     products and the partial sums left before the carry chain.
     Counts every tile product and LUT row as its own row (an upper bound: terms whose bits do not
     overlap share one)."""
     parts = tiles(a_width, b_width, square, row_bits, device, low_bits)
     rows = sum(min(a[1] - a[0], b[1] - b[0]) for a, b, as_rows, _ in parts if as_rows)
     dsp = sum(not as_rows for _, _, as_rows, _ in parts)
-    levels, left = row_reduction(rows, device.row_levels)
+    levels, left = row_reduction(rows, device.row_levels if row_levels is None else row_levels)
     return levels, _levels(dsp + left)
 
 

@@ -16,16 +16,16 @@ class MulShr(wiring.Component):
     Latency 0, plus 1 with ``cut`` and 1 with ``split`` (the product's tile and split registers,
     :class:`~hw.rtl.blocks.multiply.Product`).
     With ``square``, ``p = (a * a) >> shift`` (``b`` unused; :class:`~hw.rtl.blocks.multiply.Square`);
-    ``row_bits``, ``device``, ``low_bits`` (the product modulo ``2**low_bits``): see
-    :class:`~hw.rtl.blocks.multiply.Product`.
+    ``row_bits``, ``device``, ``low_bits`` (the product modulo ``2**low_bits``), ``rows`` (its
+    two carry-save rows, not their sum), ``row_levels``: see :class:`~hw.rtl.blocks.multiply.Product`.
 
     Ports: ``a`` (in, ``a_width``), ``b`` (in, ``b_width``), ``en`` (in, pipeline advance); ``p``
     (out, ``p_width``; the caller guarantees the result fits).
     """
     def __init__(self, a_width, b_width, shift, p_width, cut=False, square=False, row_bits=None,
-                 split=False, device=DEFAULT_DEVICE, low_bits=None):
+                 split=False, device=DEFAULT_DEVICE, low_bits=None, rows=False, row_levels=None):
         self.shift, self.cut, self.square, self.row_bits, self.split = shift, cut, square, row_bits, split
-        self.device, self.low_bits = device, low_bits
+        self.device, self.low_bits, self.rows, self.row_levels = device, low_bits, rows, row_levels
         super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1), "p": Out(p_width)})
 
     @property
@@ -35,7 +35,7 @@ class MulShr(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         full = multiply(m, "product", self.a, self.a if self.square else self.b, self.en, self.cut,
-                        self.row_bits, self.split, self.device, self.low_bits)
+                        self.row_bits, self.split, self.device, self.low_bits, self.rows, self.row_levels)
         m.d.comb += self.p.eq(full >> self.shift if self.shift >= 0 else full << -self.shift)
         return m
 
@@ -48,18 +48,20 @@ def bits_below(shift, width):
 
 
 def staged_product(m, st, en, name, step, live, a, b, shift, width, row_bits=None, device=DEFAULT_DEVICE,
-                   cut_step=True, low_bits=None, after_tiles=None):
+                   cut_step=True, low_bits=None, after_tiles=None, rows=False, row_levels=None):
     """``(a * b) >> shift`` (``width`` bits; ``b`` the same value as ``a``: a square) of the
     pipeline step ``step`` as ``live[step]``: a :class:`MulShr` whose tile and split registers are
     the step's planned inner cuts (:meth:`~hw.rtl.pipeline.Stages.inner`), with the ``live`` side
     values registered beside them (``after_tiles``: a function of ``live`` returning ``live``,
     applied after the tile register, for side work in two steps); then the step's own cut, unless
-    ``cut_step`` is False (the caller adds values first); ``low_bits``: the product modulo
-    ``2**low_bits``. Returns ``live``."""
+    ``cut_step`` is False (the caller adds values first, or registers the step's result in a later
+    cut); ``low_bits``: the product modulo ``2**low_bits``; ``rows``: the two carry-save rows
+    instead (``width`` twice the product's); ``row_levels``: the carry-save levels before the tile
+    register (default the device's). Returns ``live``."""
     cut, split = st.inner_on(step)
     block = m.submodules[f"{name}_{step}_mul"] = MulShr(len(a), len(b), shift, width, cut=cut, square=a is b,
                                                       row_bits=row_bits, split=split, device=device,
-                                                      low_bits=low_bits)
+                                                      low_bits=low_bits, rows=rows, row_levels=row_levels)
     m.d.comb += [block.a.eq(a), block.b.eq(b), block.en.eq(en)]
     inner = st.inner(step)
     live = st.cut_each(inner[:1], live)

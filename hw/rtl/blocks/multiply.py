@@ -1,6 +1,6 @@
 """Exact unsigned products and squares built from DSP-sized tiles and LUT rows (twin: the exact
 integer product). The tiling is the device model's (:mod:`hw.spec.tiles`)."""
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -48,7 +48,7 @@ class Product(wiring.Component):
     tiles (``device.dsp_width``: 16x16 on the iCE40UP5K, each one SB_MAC16), except thin ones (a
     side of at most ``row_bits`` bits, default the device's ``row_max_bits``), which are that many
     rows of AND gates, reduced by 3:2 carry-save compressors (one LUT level each) beside the
-    DSPs: with ``cut``, at most the device's ``row_levels`` levels before the tile register
+    DSPs: with ``cut``, at most ``row_levels`` (default the device's) levels before the tile register
     (FP32's 24-bit operands: 16 rows, six levels, took 24-26 ns there) and the rest after it.
     Terms whose bits do not overlap share a row; the DSP products and the partial sums go through
     more compressors down to two rows, then one carry chain (a carry-select sum from the device's
@@ -61,22 +61,23 @@ class Product(wiring.Component):
     register of the two rows left by the compressors, before the carry chain. Bit-exact with the
     integer product (0 when an operand has zero width); with ``low_bits``, the product modulo
     ``2**low_bits`` (``p`` that wide), from the tiles that reach below it
-    (:func:`~hw.spec.tiles.tiles`).
+    (:func:`~hw.spec.tiles.tiles`); with ``rows``, no final sum: ``p`` (twice as wide) holds the
+    two rows ``Cat(a, b)`` whose sum is the product (the residual decision sums a part of them).
     """
     square = False
 
     def __init__(self, a_width, b_width, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE,
-                 low_bits=None):
-        self._options(a_width, b_width, cut, row_bits, split, device, low_bits)
+                 low_bits=None, rows=False, row_levels=None):
+        self._options(a_width, b_width, cut, row_bits, split, device, low_bits, rows, row_levels)
         super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1),
-                          "p": Out(product_width(a_width, b_width, low_bits))})
+                          "p": Out(product_width(a_width, b_width, low_bits) * (2 if rows else 1))})
 
-    def _options(self, a_width, b_width, cut, row_bits, split, device, low_bits=None):
+    def _options(self, a_width, b_width, cut, row_bits, split, device, low_bits=None, rows=False, row_levels=None):
         if split and not has_split(a_width, b_width, self.square, row_bits, device, low_bits):
             raise ValueError(f"split: a {a_width}x{b_width} product has no sum with a carry chain of "
                              f"at least {device.split_min_bits} bits")
         self.cut, self.row_bits, self.split, self.device = cut, row_bits, split, device
-        self.low_bits = low_bits
+        self.low_bits, self.rows, self.row_levels = low_bits, rows, row_levels
 
     @property
     def latency(self):
@@ -87,7 +88,7 @@ class Product(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        width = len(self.p)
+        width = len(self.p) // (2 if self.rows else 1)
         dsp, rows = [], []          # (value, shift) terms
         a, b = self._operands()
         for (a_lo, a_hi), (b_lo, b_hi), as_rows, weight in tiles(len(a), len(b), self.square, self.row_bits,
@@ -98,12 +99,15 @@ class Product(wiring.Component):
                 continue
             wide, narrow = (x, y) if len(x) >= len(y) else (y, x)
             rows += [(Mux(narrow[bit], wide, 0), shift + bit) for bit in range(len(narrow))]
-        levels = self.device.row_levels if self.cut else None
+        levels = (self.device.row_levels if self.row_levels is None else self.row_levels) if self.cut else None
         partial = [register(m, self.en, value, f"rows_{i}", self.cut)
                    for i, value in enumerate(_compress(m, _pack(rows, width), width, "rows", levels))]
         values = [register(m, self.en, value, f"split_{i}", self.split)
                   for i, value in enumerate(_compress(m, _pack(dsp, width) + partial, width, "sums"))]
-        if len(values) == 2:
+        if self.rows:
+            m.d.comb += self.p.eq(Cat(*(Cat(value[:width], Const(0, width - len(value[:width])))
+                                        for value in (values + [Const(0, width)] * 2)[:2])))
+        elif len(values) == 2:
             m.d.comb += self.p.eq(carry_select(m, values[0], values[1], width, self.device))
         elif values:
             m.d.comb += self.p.eq(values[0])
@@ -119,24 +123,26 @@ class Square(Product):
     """
     square = True
 
-    def __init__(self, width, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE):
-        self._options(width, width, cut, row_bits, split, device)
+    def __init__(self, width, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE, row_levels=None):
+        self._options(width, width, cut, row_bits, split, device, row_levels=row_levels)
         wiring.Component.__init__(self, {"a": In(width), "en": In(1), "p": Out(2 * width)})
 
     def _operands(self):
         return self.a, self.a
 
 
-def multiply(m, name, a, b, en, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE, low_bits=None):
+def multiply(m, name, a, b, en, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE, low_bits=None,
+             rows=False, row_levels=None):
     """``a * b`` as ``m.submodules[name]``: a :class:`Square` when ``b`` is ``a`` (the same value),
-    else a :class:`Product` (modulo ``2**low_bits`` when given); ``en`` advances its ``cut`` and
-    ``split`` registers. Returns the product."""
+    else a :class:`Product` (modulo ``2**low_bits`` when given; ``rows``: its two carry-save rows,
+    not their sum); ``en`` advances its ``cut`` and ``split`` registers; ``row_levels``: the
+    carry-save levels before the tile register. Returns the product."""
     if a is b:
         if low_bits is not None:
             raise ValueError("low_bits: only products, not squares, are taken modulo a power of two")
-        block = m.submodules[name] = Square(len(a), cut, row_bits, split, device)
+        block = m.submodules[name] = Square(len(a), cut, row_bits, split, device, row_levels)
     else:
-        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits, split, device, low_bits)
+        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits, split, device, low_bits, rows, row_levels)
         m.d.comb += block.b.eq(b)
     m.d.comb += [block.a.eq(a), block.en.eq(en)]
     return block.p

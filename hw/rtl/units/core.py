@@ -14,10 +14,9 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live, candidates=None, fin
     per Newton stage). Returns ``(r, r_bits, live)``: ``r`` with ``r_bits`` fraction bits
     (``seed_bits`` without a Newton stage, else ``work_bits``) and ``live`` with ``k`` added, so
     that ``1/sqrt(operand) ~= r / 2**r_bits * 2**-k``. With the exact decision
-    (``dp.residual``), ``r`` is ``T`` (``precision`` fraction bits) and ``live["up"]`` the bit to
-    add at its last place for the correctly rounded result; with ``candidates`` as well, ``r`` is
-    None and ``live`` holds what ``candidates`` (and ``finish``) made of ``T``
-    (:func:`~hw.rtl.blocks.residual.residual_round`).
+    (``dp.residual``), ``r`` is None, ``live`` holds what ``candidates`` and ``finish`` made of
+    ``T`` and ``live["pick"]`` (combinational, for the caller's next register) selects the
+    correctly rounded one (:func:`~hw.rtl.blocks.residual.residual_round`).
     """
     reduce = m.submodules[f"{name}_reduce"] = RangeReduce(dp.frac_bits, dp.exp_width)
     m.d.comb += [reduce.exp.eq(exp), reduce.sig.eq(sig)]
@@ -50,7 +49,7 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live, candidates=None, fin
         live = st.cut_each(steps, live)
         r, live["mr"], r_bits = stage.r_next, stage.mr_next, dp.work_bits
     if dp.residual is not None:
-        r, up, live = residual_round(m, en, st, name, dp.residual, dp.device, r, live, candidates, finish)
-        live["up"], r_bits = up, dp.residual.precision
+        pick, live = residual_round(m, en, st, name, dp.residual, dp.device, r, live, candidates, finish)
+        live["pick"], r, r_bits = pick, None, dp.residual.precision
     del live["mr"]
     return r, r_bits, live

@@ -41,9 +41,10 @@ class RsqrtUnit(StreamUnit):
     +4], 7 per Newton stage (its three products, each with the register after its DSP tiles, and
     ``3 - m*r**2``; +1 per product with a sum of 40 bits or more, its split register: FP32 +2 in
     the first stage, +3 in later ones), normalize, shift, round/pack); with the exact last-bit
-    decision (``rounding="residual"``, the FP32 default: 15 cycles) its seven registers
-    (:func:`~hw.rtl.blocks.residual.residual_round`) and no normalize or shift: the result's word
-    and that plus one are worked out beside the decision, which selects one before the output
+    decision (``rounding="residual"``, the FP32 default: 12 cycles, its quad seed's square read
+    from a table: +3) its five registers (:func:`~hw.rtl.blocks.residual.residual_round`: the
+    approximation's register is its midpoint's) and no normalize or shift: the result's word and
+    that plus one are worked out beside the decision, whose sign selects one before the output
     register; fewer with ``config.pipeline``
     (:mod:`hw.spec.plan`);
     when ``o.ready`` is low the whole pipeline holds (``i.ready = ~o.valid | o.ready``) and
@@ -59,25 +60,47 @@ class RsqrtUnit(StreamUnit):
         super().__init__(config, input_layout(config), output_layout(config))
         self.dp = datapath(config)
 
+    @staticmethod
+    def _special(m, fmt, name, sign, cls, packed):
+        """The float result: ``packed`` for a positive finite input, else the special value its
+        class and sign give."""
+        result = Signal(fmt.width, name=name)
+        with m.If((cls == Cls.NAN) | (sign & (cls != Cls.ZERO))):
+            m.d.comb += result.eq(fmt.quiet_nan)
+        with m.Elif(cls == Cls.ZERO):
+            m.d.comb += result.eq(fmt.inf | Mux(sign, fmt.sign_bit, 0))
+        with m.Elif(cls == Cls.INF):
+            m.d.comb += result.eq(0)
+        with m.Else():
+            m.d.comb += result.eq(packed)
+        return result
+
     def _decided_words(self, m, name):
-        """The two candidate words of the correctly rounded result ``(T + up) / 2**precision *
-        2**-k`` (``T`` in one binade, ``up`` from the exact decision), as
-        :func:`~hw.rtl.blocks.residual.residual_round`'s ``candidates`` and ``finish``: ``T``'s
-        fraction below the biased exponent, and that plus one, whose carry out of the significand
-        is the next binade (out of the largest binade: exactly +inf's word); +inf where the
-        exponent is beyond the largest already (formats whose results can exceed the largest
-        finite number). The increment is two carry chains of half the word a register apart: the
-        lower half beside the decision's square, the upper half and the lower one's carry beside
-        its product, so that the decision only selects."""
-        fmt = self.config.format
+        """The two candidate results ``(T + up) / 2**precision * 2**-k`` (``up`` from the exact
+        decision; both ``T``'s where ``T = 2**p``, which is not decided), as :func:`~hw.rtl.blocks.residual.residual_round`'s ``candidates`` and
+        ``finish``: ``T``'s fraction below the biased exponent of its binade (``T = 2**p`` is the
+        next binade's first significand, ``2**(p-1) - 1`` the last of the one below: the exponent
+        one up or down, so that the fraction field is ``T``'s low bits in every case), and that
+        plus one, whose carry out of the significand is the next binade (out of the largest
+        binade: exactly +inf's word); +inf where the exponent is beyond the largest already
+        (formats whose results can exceed the largest finite number). The increment is two carry
+        chains of half the word a register apart: the lower half beside the decision's square,
+        the upper half and the lower one's carry beside its product, where both words also take
+        the input's special cases, so that the decision only selects."""
+        fmt, p = self.config.format, self.config.format.precision
         half = (fmt.width - 1) // 2
 
         def words(t, live):
             live = dict(live)
-            biased = Signal(signed(self.dp.exp_width + 2), name=f"{name}_biased")
-            m.d.comb += biased.eq(fmt.bias - 1 - live.pop("k"))
-            word = Cat(t[:fmt.man_bits], biased[:fmt.exp_bits])
-            beyond = biased >= fmt.exp_max_field
+            k = live.pop("k")
+            biased = [Signal(signed(self.dp.exp_width + 2), name=f"{name}_biased{d}") for d in range(3)]
+            m.d.comb += [b.eq(fmt.bias - d - k) for d, b in enumerate(biased)]
+            # Each exponent beside the others and its overflow a comparison of k with a constant:
+            # T's top bits then only select.
+            field = Mux(t[p], biased[0], Mux(t[p - 1], biased[1], biased[2]))
+            beyond = Mux(t[p], k <= fmt.bias - fmt.exp_max_field,
+                         Mux(t[p - 1], k <= fmt.bias - 1 - fmt.exp_max_field, k <= fmt.bias - 2 - fmt.exp_max_field))
+            word = Cat(t[:fmt.man_bits], field[:fmt.exp_bits])
             low = Signal(half + 1, name=f"{name}_word_low")
             m.d.comb += low.eq(word[:half] + 1)
             return {**live, "word": Mux(beyond, fmt.inf, word), "beyond": beyond, "word_low": low,
@@ -86,8 +109,11 @@ class RsqrtUnit(StreamUnit):
         def finish(live):
             live = dict(live)
             low, high = live.pop("word_low"), live.pop("word_high")
-            up = Cat(low[:half], high + low[half])
-            return {**live, "word_up": Mux(live.pop("beyond"), fmt.inf, up)}
+            up = Mux(live.pop("beyond"), fmt.inf, Cat(low[:half], high + low[half]))
+            up = Mux(live.pop("over"), live["word"], up)
+            sign, cls = live.pop("sign"), live.pop("cls")
+            return {**live, "word": self._special(m, fmt, f"{name}_word_result", sign, cls, live["word"]),
+                    "word_up": self._special(m, fmt, f"{name}_word_up_result", sign, cls, up)}
         return words, finish
 
     def _lane(self, m, en, lane, st):
@@ -102,28 +128,17 @@ class RsqrtUnit(StreamUnit):
         r, _, live = rsqrt_core(m, en, st, config, dp, name, live["exp"], live["sig"],
                                 {"sign": live["sign"], "cls": live["cls"]},
                                 *(self._decided_words(m, name) if decided else ()))
-        sign, cls = live["sign"], live["cls"]
-
-        if config.is_float:
-            if decided:
-                packed = Mux(live["up"], live["word_up"], live["word"])
-            else:
-                w = dp.work_bits
-                pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
-                    fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False,
-                    cuts=st.on_each(PACK_CUTS), device=config.device_model)
-                m.d.comb += [pack.v.eq(r), pack.exp.eq(-live["k"]), pack.en.eq(en)]
-                live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
-                sign, cls, packed = live["sign"], live["cls"], pack.bits
-            result = Signal(fmt.width, name=f"{name}_result")
-            with m.If((cls == Cls.NAN) | (sign & (cls != Cls.ZERO))):
-                m.d.comb += result.eq(fmt.quiet_nan)
-            with m.Elif(cls == Cls.ZERO):
-                m.d.comb += result.eq(fmt.inf | Mux(sign, fmt.sign_bit, 0))
-            with m.Elif(cls == Cls.INF):
-                m.d.comb += result.eq(0)
-            with m.Else():
-                m.d.comb += result.eq(packed)
+        if decided:         # the decision selects before the output register
+            out = st.cut("out", {"y": live["pick"](live["word"], live["word_up"])})
+            m.d.comb += self.o.payload.y[lane].eq(out["y"])
+        elif config.is_float:
+            w = dp.work_bits
+            pack = m.submodules[f"{name}_pack"] = RoundPackFloat(
+                fmt, w + 1, w, w - 2, w, dp.exp_width, subnormals=False,
+                cuts=st.on_each(PACK_CUTS), device=config.device_model)
+            m.d.comb += [pack.v.eq(r), pack.exp.eq(-live["k"]), pack.en.eq(en)]
+            live = st.cut_each(PACK_CUTS, {"sign": live["sign"], "cls": live["cls"]})
+            result = self._special(m, fmt, f"{name}_result", live["sign"], live["cls"], pack.bits)
             out = st.cut("out", {"y": result})
             m.d.comb += self.o.payload.y[lane].eq(out["y"])
         else:
@@ -133,9 +148,8 @@ class RsqrtUnit(StreamUnit):
                 out_fmt, dp.work_bits + 1, dp.work_bits, -k_max, -k_min, dp.exp_width,
                 cuts=st.on_each(PACK_CUTS))
             m.d.comb += [pack.v.eq(r), pack.exp.eq(-live["k"]), pack.en.eq(en)]
-            live = st.cut_each(PACK_CUTS, {"sign": sign, "cls": cls})
-            sign, cls = live["sign"], live["cls"]
-            zero, negative = cls == Cls.ZERO, sign
+            live = st.cut_each(PACK_CUTS, {"sign": live["sign"], "cls": live["cls"]})
+            zero, negative = live["cls"] == Cls.ZERO, live["sign"]
             y = Mux(negative, 0, Mux(zero, out_fmt.max_int, pack.y))
             out = st.cut("out", {"y": y, "flag": pack.sat | zero | negative})
             m.d.comb += [self.o.payload.y[lane].eq(out["y"]), self.o.payload.flag[lane].eq(out["flag"])]
