@@ -429,6 +429,23 @@ def test_product_modulo_power_of_two(a_width, b_width, low_bits, row_bits, split
         assert dsp_tiles(a_width, b_width, row_bits=row_bits, low_bits=low_bits) == 3
 
 
+@pytest.mark.parametrize("row_levels", [None, 2])
+def test_product_rows_sum_to_the_product(row_levels):
+    """``rows=True`` (the residual decision's ``Y**2 * MR``): the two carry-save rows, not their
+    sum, and they sum to the product modulo ``2**low_bits``; fewer carry-save levels before the
+    tile register change nothing but where the registers sit."""
+    rng = np.random.default_rng(53)
+    a = [int(v) for v in rng.integers(0, 1 << 50, 500, dtype=np.uint64)] + [(1 << 50) - 1]
+    b = [int(v) for v in rng.integers(0, 1 << 25, 500, dtype=np.uint64)] + [(1 << 25) - 1]
+    dut = Product(50, 25, True, 15, True, low_bits=53, rows=True, row_levels=row_levels)
+    assert len(dut.p) == 2 * 53
+    got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
+    mask = (1 << 53) - 1
+    rows = [(int(v) & mask, int(v) >> 53) for v in got["p"]]
+    assert [(x + y) & mask for x, y in rows] == [u * v & mask for u, v in zip(a, b)]
+    assert all(x and y for x, y in rows[:10])      # two rows, not a sum and a zero
+
+
 def test_rows_only_product_is_exact_and_linear():
     """A product of LUT rows only (48 rows of 24 bits, as the constant products of ELU and the
     logistic units) is exact, and its netlist grows with the rows, not exponentially (with the

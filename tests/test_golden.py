@@ -166,6 +166,30 @@ def test_bit_length_at_every_power_of_two():
     assert bit_length(np.array(exact, dtype=np.uint64)).tolist() == [v.bit_length() for v in exact]
 
 
+@pytest.mark.parametrize("config", [Config("fp32"), Config("fp16", rounding="residual")], ids=lambda c: c.name)
+def test_residual_sign_survives_the_dropped_carries(config):
+    """The hardware sums the decision's two carry-save rows from bit ``sign_from`` only, which
+    lowers ``S`` by less than ``2**(sign_from + 1)``: over every significand of both parities, ``S``
+    lowered by that much keeps its sign (and one bit more would not for some input, so the bound
+    is the tightest)."""
+    from golden.blocks import range_reduce, seed_poly
+    from hw.spec.datapath import datapath
+    dp = datapath(config)
+    res, frac, u = dp.residual, dp.frac_bits, np.uint64
+    assert res.sign_from > 0
+    sig = np.concatenate([np.arange(1 << frac, 2 << frac, dtype=np.uint64)] * 2)
+    exp = np.repeat(np.array([0, 1], dtype=np.int64), 1 << frac)
+    parity, _, mr = range_reduce(dp, exp, sig)
+    t = seed_poly(config, dp, parity, sig) >> u(res.r_bits - res.precision)
+    decided = t < u(1 << res.precision)
+    y = u(2) * t[decided] + u(1)
+    n = 2 * res.precision + 2 + frac
+    s = (y * y * mr[decided] - (u(1 << n) if n < 64 else u(0))).view(np.int64)     # exact: |S| < 2**63
+    drop = (1 << (res.sign_from + 1)) - 1
+    assert np.array_equal(s - drop < 0, s < 0)
+    assert not np.array_equal(s - 2 * drop - 1 < 0, s < 0)
+
+
 @pytest.mark.parametrize("config", [Config("fp32"), pytest.param(Config("fp32", seed="lut", newton=2), marks=pytest.mark.full),
                                     Config("e8m15", rounding="residual", seed="magic", newton=2)],
                          ids=lambda c: c.name)
