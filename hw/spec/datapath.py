@@ -8,7 +8,7 @@ number of fraction bits:
 * ``R0``: seed, ``seed_bits`` fraction bits, value in ``(0.25, 2)``.
 * ``R``: Newton iterate, ``work_bits`` fraction bits (``seed_bits`` with no Newton stage).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from fractions import Fraction
 from math import frexp, isqrt, sqrt
@@ -197,8 +197,8 @@ def _residual(config, work_bits, frac, poly, table):
     res = residual(config.result_bits, work_bits, frac, config.device_model)
     if config.seed != "quad" or config.newton != 0:
         return res
-    return residual(config.result_bits, work_bits, frac, config.device_model,
-                    _quad_sign_from(res, config.table_bits, table, frac, *(poly[key] for key in POLY_FIELDS)))
+    return replace(res, sign_from=_quad_sign_from(res, config.table_bits, table, frac,
+                                                  *(poly[key] for key in POLY_FIELDS)))
 
 
 POLY_FIELDS = ("slope_width", "curve_width", "poly_u_bits", "square_bits")

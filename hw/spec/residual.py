@@ -56,14 +56,14 @@ class Residual:
         return (self.low_bits - self.sign_from) * 3 // 5
 
 
-def residual(precision, r_bits, frac_bits, device, sign_from_bit=0):
+def residual(precision, r_bits, frac_bits, device):
     """The widths of the exact decision for a ``precision``-bit result from an approximation with
-    ``r_bits`` fraction bits of ``1/sqrt(MR / 2**frac_bits)``; ``sign_from_bit``: see
-    :func:`sign_from`."""
+    ``r_bits`` fraction bits of ``1/sqrt(MR / 2**frac_bits)`` (``sign_from`` 0: see
+    :func:`sign_from`)."""
     if r_bits < precision:
         raise ValueError(f"the approximation has {r_bits} fraction bits, fewer than the result's {precision}")
     return Residual(precision=precision, r_bits=r_bits, mr_bits=frac_bits + 2, y_bits=precision + 1,
-                    low_bits=precision + frac_bits + 6, row_bits=device.dsp_width - 1, sign_from=sign_from_bit)
+                    low_bits=precision + frac_bits + 6, row_bits=device.dsp_width - 1)
 
 
 def sign_from(res, r, mr):
