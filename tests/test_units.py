@@ -132,6 +132,46 @@ def test_fp32_residual_rounding_unit_matches_golden(pipeline):
     assert np.array_equal(got, evaluate(config, x)[0].astype(np.uint64))
 
 
+@pytest.mark.parametrize("function, pipeline", [("isrlu", None), ("isrlu", 16), ("isru", None)])
+def test_fp32_activation_unit_matches_golden(function, pipeline):
+    """FP32 ISRLU/ISRU (their seed's line from ``c1*u``'s carry-save rows; the packer's one-hot
+    shift and its word plus one in two halves) with and without the packer's first register:
+    random inputs, results at and just below ``emin``, results whose rounding carries across the
+    word's halves, and the specials."""
+    config = Config("fp32", function=function, pipeline=pipeline)
+    dp = datapath(config)
+    assert dp.seed_slope_rows and dp.below_emin_max == 1
+    rng = np.random.default_rng(17)
+    x = rng.integers(0, 1 << 32, 1500, dtype=np.uint64)
+    edge = np.uint64(0x00800000)
+    near = np.concatenate([edge + np.arange(-40, 40, dtype=np.int64).astype(np.uint64)] * 2)
+    near[80:] |= np.uint64(1 << 31)
+    sample = rng.integers(0, 1 << 32, 200_000, dtype=np.uint64)
+    carried = sample[(evaluate(config, sample)[0].astype(np.uint64) & np.uint64(0x7FF)) == 0][:300]
+    assert len(carried) >= 20                    # the word plus one carries from its lower half
+    specials = np.array([0, 1 << 31, 0x7F800000, 0xFF800000, 0x7FC00000, 1, 0x807FFFFF, 0x7F7FFFFF, 0xFF7FFFFF],
+                        dtype=np.uint64)
+    x = np.concatenate([x, near, carried, specials])
+    got, _ = stream(config, {"x": x})
+    assert np.array_equal(got, evaluate(config, x)[0].astype(np.uint64))
+
+
+@pytest.mark.parametrize("function, pipeline", [("isrlu-grad", None), ("isrlu-grad", 0), ("isru-alpha-grad", None)])
+def test_fp32_backward_unit_matches_golden(function, pipeline):
+    """FP32 backward units (their packer's shift over every subnormal position) with and without
+    registers: random operands, deep subnormal results from tiny gradients, and the specials."""
+    config = Config("fp32", function=function, pipeline=pipeline)
+    rng = np.random.default_rng(18)
+    x = rng.integers(0, 1 << 32, 2500, dtype=np.uint64)
+    grad = rng.integers(0, 1 << 32, 2500, dtype=np.uint64)
+    grad[:1000] = rng.integers(0, 0x0C000000, 1000, dtype=np.uint64) | (grad[:1000] & np.uint64(1 << 31))
+    specials = np.array([0, 1 << 31, 0x7F800000, 0xFF800000, 0x7FC00000, 1, 0x807FFFFF, 0x3F800000], dtype=np.uint64)
+    x = np.concatenate([x, np.repeat(specials, len(specials))])
+    grad = np.concatenate([grad, np.tile(specials, len(specials))])
+    got, _ = stream(config, {"x": x, "grad": grad})
+    assert np.array_equal(got, evaluate(config, x, grad)[0].astype(np.uint64))
+
+
 def test_residual_rounding_overflows_to_infinity():
     """A format with few exponent bits (e3m13) whose smallest inputs have results beyond the
     largest finite number: the exactly decided result packs to +inf there, also where only the

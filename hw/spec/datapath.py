@@ -91,6 +91,16 @@ class Datapath:
                 and has_split(self.slope_width, self.poly_u_bits, False, self.slope_row_bits, self.device))
 
     @property
+    def seed_slope_rows(self):
+        """A quad seed (without a table of squares or a split register) whose ``c1*u`` has
+        carry-save levels after its DSP tile (FP32's 19x20 bits: a tile and ten rows): its
+        ``seed_products`` register holds the product's two carry-save rows, from which ``c0 -
+        c1*u`` is formed beside ``c2*v`` (one 3:2 level and one carry chain), so that the DSP's
+        return, the levels and a 23-bit chain (21 ns on the FP32 ISRLU) are not one stage."""
+        return (self.curve_width > 0 and not self.seed_square_rom and not self.seed_split
+                and sum_levels(self.slope_width, self.poly_u_bits, False, self.slope_row_bits, self.device)[1] > 0)
+
+    @property
     def seed_curve_tiles(self):
         """A quad seed (without a table of squares) whose ``c2*v`` sums a DSP tile and LUT rows
         through carry-save levels (more than two terms: the FP32 backward units' 15x19 bits, a

@@ -154,9 +154,13 @@ def _core_cuts(config, dp):
         shapes = [(dp.slope_width, dp.poly_u_bits, False, dp.slope_row_bits),
                   (dp.square_bits, dp.square_bits, True, dp.row_bits)]
         parts = [_product_parts_ns(device, *shape) for shape in shapes]     # one tile register for both
+        line = device.chain_ns(dp.seed_bits + 2)
+        if dp.seed_slope_rows:          # c1*u's rows registered; the line from them through a 3:2 level
+            before, middle, chain = parts[0]
+            parts[0] = (before, middle + device.ns("lut"), 0.0)        # and the rows' lower carry
+            line = device.chain_ns(dp.seed_bits + 3) + device.ns("lut")
         cuts += _slope_products_cuts("seed_products", parts, dp.seed_split)
         curve = _product_parts_ns(device, dp.curve_width, dp.square_bits, row_bits=dp.row_bits)
-        line = device.chain_ns(dp.seed_bits + 2)
         if dp.seed_curve_tiles:     # c2*v's tiles beside c0 - c1*u, then its sum
             cuts += [Cut("seed_curve_tiles", max(curve[0], line)), Cut("seed_curve", curve[1] + curve[2])]
         else:

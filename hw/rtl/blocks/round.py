@@ -18,7 +18,7 @@ from hw.spec.devices import DEFAULT_DEVICE
 from hw.rtl.pipeline import register
 from .leading import leading_one
 
-__all__ = ["RoundShift", "RoundPackFloat", "RoundPackFixed", "PACK_CUTS"]
+__all__ = ["RoundShift", "RoundSelect", "RoundPackFloat", "RoundPackFixed", "PACK_CUTS"]
 
 # The units' names of the packers' two optional registers, in order.
 PACK_CUTS = ("normalize", "shift")
@@ -70,6 +70,34 @@ class RoundShift(wiring.Component):
         return m
 
 
+class RoundSelect(wiring.Component):
+    """:class:`RoundShift`'s ``kept`` and ``up`` with the shift given one-hot: ``sel`` (in,
+    ``count`` bits; bit ``j``: shift by ``min_shift + j``) and its ``mask`` (in, ``count - 1``
+    bits; ``mask[k] = sel[k + 1:].any()``, the bits below the guard bit), so that the kept bits
+    and the guard bit are AND-OR selections and the sticky bit one OR through the mask, without a
+    shifter. Ports as :class:`RoundShift` otherwise (``v`` in, ``kept`` and ``up`` out).
+    Combinational (latency 0).
+    """
+    def __init__(self, width, count, min_shift=0):
+        self.width, self.count, self.min_shift = width, count, min_shift
+        super().__init__({"v": In(width), "sel": In(count), "mask": In(max(count - 1, 1)),
+                          "kept": Out(width), "up": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        low, v = self.min_shift, self.v
+        # x: v from its bit low - 1 up (a zero below v where low is 0); its bit j is the guard bit
+        # of shift j, the bits of x below it and those of v under low - 1 the sticky ones.
+        x = Cat(Const(0, 1), v) if low == 0 else v[low - 1:]
+        below = v[:low - 1].any() if low >= 2 else Const(0, 1)
+        sel = [self.sel[j] for j in range(self.count)]
+        kept = reduce(operator.or_, (Mux(on, x[1 + j:], 0) for j, on in enumerate(sel)))
+        guard = reduce(operator.or_, (on & x[j] for j, on in enumerate(sel)))
+        sticky = reduce(operator.or_, (x[k] & self.mask[k] for k in range(self.count - 1)), below)
+        m.d.comb += [self.kept.eq(kept), self.up.eq(guard & (sticky | self.kept[0]))]
+        return m
+
+
 class RoundPackFloat(wiring.Component):
     """Round ``v / 2**frac * 2**exp`` to the float format and pack it (sign 0).
 
@@ -95,7 +123,11 @@ class RoundPackFloat(wiring.Component):
     (else ``exp`` itself is registered). Where ``device`` rounds ``fmt``'s words late
     (``Device.rounds_late``: short words), the register after the shift holds the guard and sticky
     bits instead of the rounding decision, which follows it and selects the word or the word plus
-    one, worked out beside it.
+    one, worked out beside it. Where the packer works out each position's outcome and a result
+    lies at most one bit below ``emin`` (``below_max`` 1, not ``strict``, rounding early), the
+    register after the exponent holds the shift one-hot (:class:`RoundSelect`) instead of the
+    amount, and the one after the shift the decision and the lower half of the word plus one,
+    whose upper half follows it with that half's carry.
     """
     def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cuts=(False, False),
                  below_max=None, lead_cut=False, exp_cut=False, strict=False, device=DEFAULT_DEVICE):
@@ -112,8 +144,9 @@ class RoundPackFloat(wiring.Component):
     def latency(self):
         return sum(self.cuts) + int(self.lead_cut)
 
-    def _outcome_at(self, m, lead, max_shift, low):
-        """Shift amount, biased exponent field and overflow flag for a leading one at the constant
+    def _outcome_at(self, m, lead, max_shift, low, onehot):
+        """Shift amount, biased exponent field, overflow flag and (``onehot``) whether the result
+        lies below ``emin`` for a leading one at the constant
         ``lead``: every test is a compare of ``exp`` with a constant, so that the outcomes of a
         few candidates are worked out beside the leading-one detector, which then only selects."""
         fmt, man, pad = self.fmt, self.fmt.man_bits, max(0, self.fmt.man_bits - self.lead_min)
@@ -134,7 +167,11 @@ class RoundPackFloat(wiring.Component):
                     m.d.comb += d.eq(lead + pad - man - low + excess)
         overflow = Signal(name=f"overflow_at_{lead}")
         m.d.comb += overflow.eq(self.exp >= fmt.exp_max_field - 1 + edge)
-        return d, top, overflow
+        if not onehot:
+            return d, top, overflow
+        sub = Signal(name=f"sub_at_{lead}")
+        m.d.comb += sub.eq(self.exp < edge)
+        return d, top, overflow, sub
 
     def elaborate(self, platform):
         m = Module()
@@ -151,16 +188,28 @@ class RoundPackFloat(wiring.Component):
         overflow = Signal()
         window = self.v[lead_min:lead_max + 1]
         v = register(m, self.en, self.v, "v_lead", self.lead_cut)
+        # A result at most one bit below emin leaves two shifts per position: the shift one-hot.
+        onehot = len(window) <= SPECULATE_SPAN and self.below_max == 1 and not (self.late_round or self.strict)
+        if onehot:
+            sel, mask = Signal(max_shift - low + 1), Signal(max_shift - low)
         if len(window) <= SPECULATE_SPAN:
             # The outcome of each position, selected by a one-hot leading one (AND-OR, no tree).
             outcomes = [[register(m, self.en, register(m, self.en, value, f"{value.name}_e", self.exp_cut),
                                   f"{value.name}_r", self.lead_cut)
-                         for value in self._outcome_at(m, lead, max_shift, low)]
+                         for value in self._outcome_at(m, lead, max_shift, low, onehot)]
                         for lead in range(lead_min, lead_max + 1)]
             leads = [register(m, self.en, window[i] & ~window[i + 1:].any() if i + 1 < len(window) else window[i],
                               f"lead_{i}", self.lead_cut) for i in range(len(window))]
             for target, values in zip((d, top, overflow), zip(*outcomes)):
                 m.d.comb += target.eq(reduce(operator.or_, (Mux(lead, value, 0) for lead, value in zip(leads, values))))
+            if onehot:          # each position: its shift, or one more below emin
+                terms = [[] for _ in range(len(sel))]
+                for lead, on, (*_, sub) in zip(range(lead_min, lead_max + 1), leads, outcomes):
+                    at = lead + pad - man - low
+                    terms[at].append(on & ~sub)
+                    terms[at + 1].append(on & sub)
+                m.d.comb += sel.eq(Cat(*(reduce(operator.or_, t, Const(0, 1)) for t in terms)))
+                m.d.comb += mask.eq(Cat(*(sel[k + 1:].any() for k in range(len(sel) - 1))))
         else:
             index = register(m, self.en, leading_one(m, window, "lead"), "index", self.lead_cut)
             exp = register(m, self.en, register(m, self.en, self.exp, "exp_early", self.exp_cut), "exp_lead",
@@ -170,15 +219,22 @@ class RoundPackFloat(wiring.Component):
             m.d.comb += d.eq(shift - low if low else shift)
 
         first, second = self.cuts
-        m.submodules.rnd = rnd = RoundShift(width, max_shift, low, ties_down=self.strict, parts=self.late_round)
-        m.d.comb += [rnd.v.eq(register(m, self.en, v << pad, "v", first)),
-                     rnd.d.eq(register(m, self.en, d, "d", first))]
+        if onehot:
+            m.submodules.rnd = rnd = RoundSelect(width, len(sel), low)
+            m.d.comb += [rnd.v.eq(register(m, self.en, v << pad, "v", first)),
+                         rnd.sel.eq(register(m, self.en, sel, "sel", first)),
+                         rnd.mask.eq(register(m, self.en, mask, "mask", first))]
+        else:
+            m.submodules.rnd = rnd = RoundShift(width, max_shift, low, ties_down=self.strict, parts=self.late_round)
+            m.d.comb += [rnd.v.eq(register(m, self.en, v << pad, "v", first)),
+                         rnd.d.eq(register(m, self.en, d, "d", first))]
         if self.strict:
             below = register(m, self.en, self.below, "below_lead", self.lead_cut)
             below = register(m, self.en, below, "below", first)
             m.d.comb += rnd.ties_down.eq(below)
         top = register(m, self.en, top[:fmt.exp_bits], "top", first)
         overflow = register(m, self.en, overflow, "overflow", first)
+        early_plus = second and onehot
         kept = register(m, self.en, rnd.kept[:man], "kept", second)
         if self.late_round:     # the decision after the register, selecting one of two sums
             guard, sticky = (register(m, self.en, part, part.name, second) for part in (rnd.guard, rnd.sticky))
@@ -186,11 +242,19 @@ class RoundPackFloat(wiring.Component):
             up = guard & (sticky | last)
         else:
             up = register(m, self.en, rnd.up, "up", second)
+            if early_plus:      # the lower half of the word plus one beside the decision
+                half = man // 2
+                low_plus = register(m, self.en, rnd.kept[:half] + 1, "low_plus", second)
         top = register(m, self.en, top, "top_s", second)
         overflow = register(m, self.en, overflow, "overflow_s", second)
         word = Signal(fmt.exp_bits + man)
         base = Cat(kept, top)
-        m.d.comb += word.eq(Mux(up, base + 1, base) if self.late_round else base + up)
+        if self.late_round:
+            m.d.comb += word.eq(Mux(up, base + 1, base))
+        elif early_plus:        # its upper half after the register, with the lower half's carry
+            m.d.comb += word.eq(Mux(up, Cat(low_plus[:half], base[half:] + low_plus[half]), base))
+        else:
+            m.d.comb += word.eq(base + up)
         m.d.comb += self.bits.eq(Mux(overflow, fmt.inf, word))
         return m
 

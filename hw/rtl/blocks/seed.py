@@ -83,6 +83,8 @@ class PolySeed(wiring.Component):
     the coefficients, so ``c2*v`` runs beside ``c1*u``: their tile registers, after them, after
     ``c0 - c1*u + c2*v``.
     Contents: :func:`hw.spec.datapath.pwl_contents`, :func:`hw.spec.datapath.quad_contents`.
+    With ``slope_rows`` (``quad`` without ``square_rom`` or ``split``), the register after the
+    first products holds ``c1*u``'s two carry-save rows, summed beside ``c2*v``.
     With ``split`` (``quad`` without ``square_rom``), ``c1*u`` has a split register before its
     carry chain (``ut**2`` and the coefficients are registered beside it); with ``curve_tiles``,
     ``c2*v`` has its tile register (``c0 - c1*u`` registered beside it), so that its DSP's
@@ -92,8 +94,10 @@ class PolySeed(wiring.Component):
     (default ``dp.row_bits``; :attr:`hw.spec.datapath.Datapath.slope_row_bits`).
     """
     def __init__(self, config, dp, cuts=None, block_ram=False, square_rom=False, slope_row_bits=None, split=False,
-                 curve_tiles=False):
-        self.config, self.dp, self.block_ram = config, dp, block_ram
+                 curve_tiles=False, slope_rows=False):
+        if slope_rows and (config.seed != "quad" or square_rom or split):
+            raise ValueError("slope_rows: a quad seed without square_rom or split only")
+        self.config, self.dp, self.block_ram, self.slope_rows = config, dp, block_ram, slope_rows
         self.slope_row_bits = dp.row_bits if slope_row_bits is None else slope_row_bits
         self.square_rom = square_rom and config.seed == "quad"
         self.cuts = {name: bool((cuts or {}).get(name, False))
@@ -123,7 +127,8 @@ class PolySeed(wiring.Component):
         c0, c1, c2 = port.data[dp.slope_width + curve:], port.data[curve:curve + dp.slope_width], port.data[:curve]
         first = POLY_CUTS[seed][0]
         split = self.cuts.get(SEED_SPLIT, False)
-        slope = multiply(m, "slope", c1, u, self.en, self.cuts[first], self.slope_row_bits, split, dp.device)
+        slope = multiply(m, "slope", c1, u, self.en, self.cuts[first], self.slope_row_bits, split, dp.device,
+                         rows=self.slope_rows)
         if seed == "pwl":
             (c0,) = self._cut(m, first, [c0])
             line = (c0 - (slope >> u_bits))[:dp.seed_bits + 1]
@@ -142,8 +147,15 @@ class PolySeed(wiring.Component):
         v = square[d:]
         if SEED_SPLIT in self.cuts:            # c1*u's split register inside its product
             c0, c2, v = self._cut(m, SEED_SPLIT, [c0, c2, v])
-        c0, c2, slope, v = self._cut(m, "seed_products", [c0, c2, slope, v])
-        line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
+        if self.slope_rows:         # the carry out of the rows' lower U bits, before the register
+            half = len(slope) // 2
+            carry = Signal(name="slope_carry")
+            m.d.comb += carry.eq((slope[:u_bits] + slope[half:half + u_bits])[u_bits])
+            c0, c2, slope, v, carry = self._cut(m, "seed_products", [c0, c2, slope, v, carry])
+            line = self._line_from_rows(m, c0, slope, carry)
+        else:
+            c0, c2, slope, v = self._cut(m, "seed_products", [c0, c2, slope, v])
+            line = (c0 - (slope >> u_bits))[:dp.seed_bits + 2]
         bend = multiply(m, "curve", c2, v, self.en, self.cuts.get(CURVE_TILES, False), dp.row_bits,
                         device=dp.device)
         if CURVE_TILES in self.cuts:
@@ -152,6 +164,20 @@ class PolySeed(wiring.Component):
         total = (line + (bend >> d))[:dp.seed_bits + 1]
         m.d.comb += self.r0.eq(self._cut(m, "seed_sum", [total])[0])
         return m
+
+    def _line_from_rows(self, m, c0, rows, carry):
+        """``c0 - floor(c1*u / 2**U)`` modulo ``2**n`` (``n = seed_bits + 2``) from ``c1*u``'s two
+        rows ``a, b`` and the ``carry`` out of their lower ``U`` bits: ``c0 + ~(a >> U) + ~(b >> U)
+        + 2 - carry``, through one 3:2 level (its carry row's free bit holds one of the 2) and one
+        carry chain with ``1 - carry`` as its carry in."""
+        u_bits, n = self.dp.poly_u_bits, self.dp.seed_bits + 2
+        half = len(rows) // 2
+        a, b = rows[:half], rows[half:]
+        x, y, z = (Signal(n, name=f"line_{i}") for i in range(3))
+        m.d.comb += [x.eq(c0), y.eq(~Cat(a[u_bits:], Const(0, n))), z.eq(~Cat(b[u_bits:], Const(0, n)))]
+        total, twice = Signal(n, name="line_sum"), Signal(n, name="line_carry")
+        m.d.comb += [total.eq(x ^ y ^ z), twice.eq(Cat(Const(1, 1), (x & y) | (x & z) | (y & z)))]
+        return ((Cat(~carry, total) + Cat(~carry, twice)) >> 1)[:n]
 
     def _square_rom_parabola(self, m, c0, c2, slope):
         """``c0 - c1*u + c2*v`` with ``v`` read from a table of squares (``slope = c1*u``)."""

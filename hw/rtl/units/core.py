@@ -24,7 +24,8 @@ def rsqrt_core(m, en, st, config, dp, name, exp, sig, live, candidates=None, fin
             if config.seed in POLY_CUTS else ())
     if cuts:
         seed = PolySeed(config, dp, cuts={name: st.on(name) for name in cuts}, square_rom=dp.seed_square_rom,
-                        slope_row_bits=dp.slope_row_bits, split=dp.seed_split, curve_tiles=dp.seed_curve_tiles)
+                        slope_row_bits=dp.slope_row_bits, split=dp.seed_split, curve_tiles=dp.seed_curve_tiles,
+                        slope_rows=dp.seed_slope_rows)
     else:
         seed = (LutSeed if config.seed == "lut" else MagicSeed)(config, dp)
     m.submodules[f"{name}_seed"] = seed
