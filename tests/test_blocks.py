@@ -15,7 +15,7 @@ from hw.spec.intmath import round_shift
 from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum
 from hw.rtl.blocks.newton import NewtonStage
 from hw.rtl.blocks.reduce import RangeReduce
-from hw.rtl.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundShift
+from hw.rtl.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundSelect, RoundShift
 from hw.rtl.blocks.seed import LutSeed, MagicSeed, PolySeed, poly_cuts
 from hw.rtl.blocks.multiply import Product, Square
 from hw.rtl.blocks.select_sum import chunk_sums, select_chunks
@@ -228,6 +228,17 @@ def test_round_shift_random(low):
     d = rng.integers(0, 23 - low, 2000)
     got = run_comb(RoundShift(20, 22, low), {"v": v, "d": d}, ["q"])
     assert np.array_equal(got["q"], round_shift(v, d + low).astype(np.int64))
+
+
+@pytest.mark.parametrize("low", [0, 1, 2, 9])
+def test_round_select_random(low):
+    """The one-hot shift (with its mask of the bits below the guard bit) rounds as the shifter."""
+    rng = np.random.default_rng(7)
+    v = rng.integers(0, 1 << 20, 2000).astype(np.uint64)
+    d = rng.integers(0, 8, 2000)
+    sel, mask = np.left_shift(1, d), np.left_shift(1, d) - 1            # mask[k]: d > k
+    got = run_comb(RoundSelect(20, 8, low), {"v": v, "sel": sel, "mask": mask}, ["kept", "up"])
+    assert np.array_equal(got["kept"] + got["up"], round_shift(v, d + low).astype(np.int64))
 
 
 def _rounding(late):
