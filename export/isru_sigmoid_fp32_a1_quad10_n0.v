@@ -318,18 +318,18 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   reg [29:0] lane0_tail_p_tail_p;
   reg lane0_pack_lead_6;
   reg [30:0] r19;
-  reg [31:0] lane0_pack_rnd_v;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
   reg lane0_pack_lead_2;
   reg lane0_pack_lead_3;
   reg lane0_pack_lead_4;
   reg lane0_pack_lead_5;
-  reg [4:0] lane0_pack_d;
+  reg [3:0] lane0_pack_d_57;
   reg [7:0] lane0_pack_top;
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg [31:0] lane0_pack_v_54;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
 
@@ -936,45 +936,51 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire [4:0] n506 = lane0_pack_lead_5 ? lane0_pack_d_at_30_r : 5'h0;
   wire [4:0] n507 = n505 | n506;
   wire [4:0] n508 = lane0_pack_lead_6 ? lane0_pack_d_at_31_r : 5'h0;
-  wire [4:0] lane0_pack_d_56 = n507 | n508;
-  wire [7:0] n509 = lane0_pack_lead_0 ? lane0_pack_top_at_25_r : 8'h0;
-  wire [7:0] n510 = lane0_pack_lead_1 ? lane0_pack_top_at_26_r : 8'h0;
-  wire [7:0] n511 = n509 | n510;
-  wire [7:0] n512 = lane0_pack_lead_2 ? lane0_pack_top_at_27_r : 8'h0;
-  wire [7:0] n513 = n511 | n512;
-  wire [7:0] n514 = lane0_pack_lead_3 ? lane0_pack_top_at_28_r : 8'h0;
+  wire [4:0] lane0_pack_d = n507 | n508;
+  wire [31:0] n509 = 32'hffffffff << {lane0_pack_d[4], 4'h0};
+  wire [31:0] n510 = ~n509;
+  wire [31:0] n511 = {r19, lane0_pack_v_lead} & n510;
+  wire n512 = |{1'b0, n511};
+  wire [7:0] n513 = lane0_pack_lead_0 ? lane0_pack_top_at_25_r : 8'h0;
+  wire [7:0] n514 = lane0_pack_lead_1 ? lane0_pack_top_at_26_r : 8'h0;
   wire [7:0] n515 = n513 | n514;
-  wire [7:0] n516 = lane0_pack_lead_4 ? lane0_pack_top_at_29_r : 8'h0;
+  wire [7:0] n516 = lane0_pack_lead_2 ? lane0_pack_top_at_27_r : 8'h0;
   wire [7:0] n517 = n515 | n516;
-  wire [7:0] n518 = lane0_pack_lead_5 ? lane0_pack_top_at_30_r : 8'h0;
+  wire [7:0] n518 = lane0_pack_lead_3 ? lane0_pack_top_at_28_r : 8'h0;
   wire [7:0] n519 = n517 | n518;
-  wire [7:0] n520 = lane0_pack_lead_6 ? lane0_pack_top_at_31_r : 8'h0;
-  wire [7:0] lane0_pack_top_58 = n519 | n520;
-  wire n521 = lane0_pack_lead_0 ? lane0_pack_overflow_at_25_r : 1'b0;
-  wire n522 = lane0_pack_lead_1 ? lane0_pack_overflow_at_26_r : 1'b0;
-  wire n523 = n521 | n522;
-  wire n524 = lane0_pack_lead_2 ? lane0_pack_overflow_at_27_r : 1'b0;
-  wire n525 = n523 | n524;
-  wire n526 = lane0_pack_lead_3 ? lane0_pack_overflow_at_28_r : 1'b0;
+  wire [7:0] n520 = lane0_pack_lead_4 ? lane0_pack_top_at_29_r : 8'h0;
+  wire [7:0] n521 = n519 | n520;
+  wire [7:0] n522 = lane0_pack_lead_5 ? lane0_pack_top_at_30_r : 8'h0;
+  wire [7:0] n523 = n521 | n522;
+  wire [7:0] n524 = lane0_pack_lead_6 ? lane0_pack_top_at_31_r : 8'h0;
+  wire [7:0] lane0_pack_top_59 = n523 | n524;
+  wire n525 = lane0_pack_lead_0 ? lane0_pack_overflow_at_25_r : 1'b0;
+  wire n526 = lane0_pack_lead_1 ? lane0_pack_overflow_at_26_r : 1'b0;
   wire n527 = n525 | n526;
-  wire n528 = lane0_pack_lead_4 ? lane0_pack_overflow_at_29_r : 1'b0;
+  wire n528 = lane0_pack_lead_2 ? lane0_pack_overflow_at_27_r : 1'b0;
   wire n529 = n527 | n528;
-  wire n530 = lane0_pack_lead_5 ? lane0_pack_overflow_at_30_r : 1'b0;
+  wire n530 = lane0_pack_lead_3 ? lane0_pack_overflow_at_28_r : 1'b0;
   wire n531 = n529 | n530;
-  wire n532 = lane0_pack_lead_6 ? lane0_pack_overflow_at_31_r : 1'b0;
-  wire lane0_pack_overflow_60 = n531 | n532;
-  wire [61:0] n533 = 62'h3fffffffffffffff << lane0_pack_d;
-  wire [61:0] n534 = ~n533;
-  wire [61:0] n535 = {31'h0, lane0_pack_rnd_v[31:1]} & n534;
-  wire n536 = |n535;
-  wire lane0_pack_rnd_sticky = lane0_pack_rnd_v[0] | n536;
-  wire [29:0] n537 = lane0_pack_rnd_v[31:2] >> lane0_pack_d;
-  wire n538 = lane0_pack_rnd_sticky | n537[0];
-  wire [30:0] lane0_pack_rnd_signal = lane0_pack_rnd_v[31:1] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n538;
+  wire n532 = lane0_pack_lead_4 ? lane0_pack_overflow_at_29_r : 1'b0;
+  wire n533 = n531 | n532;
+  wire n534 = lane0_pack_lead_5 ? lane0_pack_overflow_at_30_r : 1'b0;
+  wire n535 = n533 | n534;
+  wire n536 = lane0_pack_lead_6 ? lane0_pack_overflow_at_31_r : 1'b0;
+  wire lane0_pack_overflow_61 = n535 | n536;
+  wire [31:0] lane0_pack_ahead = {r19, lane0_pack_v_lead} >> {lane0_pack_d[4], 4'h0};
+  wire n537 = lane0_pack_ahead[0] | n512;
+  wire [45:0] n538 = 46'h3fffffffffff << lane0_pack_d_57;
+  wire [45:0] n539 = ~n538;
+  wire [45:0] n540 = {15'h0, lane0_pack_v_54[31:1]} & n539;
+  wire n541 = |n540;
+  wire lane0_pack_rnd_sticky = lane0_pack_v_54[0] | n541;
+  wire [29:0] n542 = lane0_pack_v_54[31:2] >> lane0_pack_d_57;
+  wire n543 = lane0_pack_rnd_sticky | n542[0];
+  wire [30:0] lane0_pack_rnd_signal = lane0_pack_v_54[31:1] >> lane0_pack_d_57;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n543;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1264_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [31:0] n539 = {1'b0, lane0_pack_port_1264_0} | n2;
+  wire [30:0] lane0_pack_port_1273_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [31:0] n544 = {1'b0, lane0_pack_port_1273_0} | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1244,21 +1250,21 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
       lane0_tail_p_tail_p <= {n479, lane0_tail_p_mul_product_signal[29]};
       lane0_pack_lead_6 <= lane0_pack_v[31];
       r19 <= lane0_pack_v[31:1];
-      lane0_pack_rnd_v <= {r19, lane0_pack_v_lead};
       lane0_pack_lead_0 <= n482;
       lane0_pack_lead_1 <= n485;
       lane0_pack_lead_2 <= n488;
       lane0_pack_lead_3 <= n491;
       lane0_pack_lead_4 <= n494;
       lane0_pack_lead_5 <= n496;
-      lane0_pack_d <= lane0_pack_d_56;
-      lane0_pack_top <= lane0_pack_top_58;
+      lane0_pack_d_57 <= lane0_pack_d[3:0];
+      lane0_pack_top <= lane0_pack_top_59;
       lane0_pack_top_s <= lane0_pack_top;
-      lane0_pack_overflow <= lane0_pack_overflow_60;
+      lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_kept <= n537[22:0];
+      lane0_pack_v_54 <= {lane0_pack_ahead[31:1], n537};
+      lane0_pack_kept <= n542[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n117 ? 32'h7fc00000 : n539;
+      out_y <= n117 ? 32'h7fc00000 : n544;
     end
   end
 
@@ -2920,18 +2926,18 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
     lane0_tail_p_tail_p = 30'h0;
     lane0_pack_lead_6 = 1'b0;
     r19 = 31'h0;
-    lane0_pack_rnd_v = 32'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_lead_3 = 1'b0;
     lane0_pack_lead_4 = 1'b0;
     lane0_pack_lead_5 = 1'b0;
-    lane0_pack_d = 5'h0;
+    lane0_pack_d_57 = 4'h0;
     lane0_pack_top = 8'h0;
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_v_54 = 32'h0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
     out_y = 32'h0;
@@ -2939,5 +2945,5 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_square_mul_p_5[16:0], n108[28:0], lane0_x_fields_port_256_0[7:0], n165[32:29], n180[0], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], r10[19:0], r10[57:39], n280[19:0], n288[0], lane0_product_mul_p_7[22:0], lane0_r2_signal[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_product_signal[28:0], lane0_pack_v[0], n537[29:23], lane0_pack_rnd_signal[30:1]};
+  wire unused_bits = ^{lane0_square_mul_p_5[16:0], n108[28:0], lane0_x_fields_port_256_0[7:0], n165[32:29], n180[0], lane0_seed_square_tile_0_0[13:0], lane0_seed_seed_curve_1[13:0], r10[19:0], r10[57:39], n280[19:0], n288[0], lane0_product_mul_p_7[22:0], lane0_r2_signal[28:0], lane0_tail_table_p_26[16:0], lane0_tail_table_seed_curve_1[16:0], lane0_tail_table_seed_products_2[21:0], lane0_tail_p_mul_product_signal[28:0], lane0_pack_v[0], n542[29:23], lane0_pack_rnd_signal[30:1]};
 endmodule

@@ -295,14 +295,14 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [38:0] v;
   reg lane0_pack_lead_2;
   reg [38:0] lane0_pack_v_lead;
-  reg [38:0] lane0_pack_v_26;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
-  reg [4:0] lane0_pack_d;
+  reg [3:0] lane0_pack_d_29;
   reg [7:0] lane0_pack_top;
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg [37:0] lane0_pack_v_26;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
   reg [30:0] out_y_2;
@@ -995,40 +995,46 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire [38:0] n583 = {1'b0, n272} - lane0_aligned_term_term;
   wire [38:0] n584 = n271 ? n582 : n583;
   wire [38:0] n585 = n229 ? lane0_aligned_term_direct_v : n584;
-  wire n586 = |v[37:36];
-  wire n587 = ~n586;
-  wire n588 = v[35] & n587;
-  wire n589 = ~v[37];
-  wire n590 = v[36] & n589;
-  wire [4:0] n591 = lane0_pack_lead_0 ? lane0_pack_d_at_35_r : 5'h0;
-  wire [4:0] n592 = lane0_pack_lead_1 ? lane0_pack_d_at_36_r : 5'h0;
-  wire [4:0] n593 = n591 | n592;
-  wire [4:0] n594 = lane0_pack_lead_2 ? lane0_pack_d_at_37_r : 5'h0;
-  wire [4:0] lane0_pack_d_28 = n593 | n594;
-  wire [7:0] n595 = lane0_pack_lead_0 ? lane0_pack_top_at_35_r : 8'h0;
-  wire [7:0] n596 = lane0_pack_lead_1 ? lane0_pack_top_at_36_r : 8'h0;
-  wire [7:0] n597 = n595 | n596;
-  wire [7:0] n598 = lane0_pack_lead_2 ? lane0_pack_top_at_37_r : 8'h0;
-  wire [7:0] lane0_pack_top_30 = n597 | n598;
-  wire n599 = lane0_pack_lead_0 ? lane0_pack_overflow_at_35_r : 1'b0;
-  wire n600 = lane0_pack_lead_1 ? lane0_pack_overflow_at_36_r : 1'b0;
-  wire n601 = n599 | n600;
-  wire n602 = lane0_pack_lead_2 ? lane0_pack_overflow_at_37_r : 1'b0;
-  wire lane0_pack_overflow_32 = n601 | n602;
-  wire n603 = |lane0_pack_v_26[10:0];
-  wire [57:0] n604 = 58'h3ffffffffffffff << lane0_pack_d;
-  wire [57:0] n605 = ~n604;
-  wire [57:0] n606 = {31'h0, lane0_pack_v_26[37:11]} & n605;
-  wire n607 = |n606;
-  wire lane0_pack_rnd_sticky = n603 | n607;
-  wire [25:0] n608 = lane0_pack_v_26[37:12] >> lane0_pack_d;
-  wire n609 = lane0_pack_rnd_sticky | n608[0];
-  wire [26:0] lane0_pack_rnd_signal = lane0_pack_v_26[37:11] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n609;
+  wire [4:0] n586 = lane0_pack_lead_2 ? lane0_pack_d_at_37_r : 5'h0;
+  wire [7:0] n587 = lane0_pack_lead_2 ? lane0_pack_top_at_37_r : 8'h0;
+  wire n588 = lane0_pack_lead_2 ? lane0_pack_overflow_at_37_r : 1'b0;
+  wire n589 = |v[37:36];
+  wire n590 = ~n589;
+  wire n591 = v[35] & n590;
+  wire [4:0] n592 = lane0_pack_lead_0 ? lane0_pack_d_at_35_r : 5'h0;
+  wire [7:0] n593 = lane0_pack_lead_0 ? lane0_pack_top_at_35_r : 8'h0;
+  wire n594 = lane0_pack_lead_0 ? lane0_pack_overflow_at_35_r : 1'b0;
+  wire n595 = ~v[37];
+  wire n596 = v[36] & n595;
+  wire [4:0] n597 = lane0_pack_lead_1 ? lane0_pack_d_at_36_r : 5'h0;
+  wire [4:0] n598 = n592 | n597;
+  wire [4:0] lane0_pack_d = n598 | n586;
+  wire [7:0] n599 = lane0_pack_lead_1 ? lane0_pack_top_at_36_r : 8'h0;
+  wire [7:0] n600 = n593 | n599;
+  wire [7:0] lane0_pack_top_31 = n600 | n587;
+  wire n601 = lane0_pack_lead_1 ? lane0_pack_overflow_at_36_r : 1'b0;
+  wire n602 = n594 | n601;
+  wire lane0_pack_overflow_33 = n602 | n588;
+  wire [38:0] lane0_pack_ahead = lane0_pack_v_lead >> {lane0_pack_d[4], 4'h0};
+  wire [37:0] n603 = 38'h3fffffffff << {lane0_pack_d[4], 4'h0};
+  wire [37:0] n604 = ~n603;
+  wire [38:0] n605 = lane0_pack_v_lead & {1'b0, n604};
+  wire n606 = |{1'b0, n605};
+  wire n607 = lane0_pack_ahead[0] | n606;
+  wire n608 = |lane0_pack_v_26[10:0];
+  wire [41:0] n609 = 42'h3ffffffffff << lane0_pack_d_29;
+  wire [41:0] n610 = ~n609;
+  wire [41:0] n611 = {15'h0, lane0_pack_v_26[37:11]} & n610;
+  wire n612 = |n611;
+  wire lane0_pack_rnd_sticky = n608 | n612;
+  wire [25:0] n613 = lane0_pack_v_26[37:12] >> lane0_pack_d_29;
+  wire n614 = lane0_pack_rnd_sticky | n613[0];
+  wire [26:0] lane0_pack_rnd_signal = lane0_pack_v_26[37:11] >> lane0_pack_d_29;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n614;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1779_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n610 = n309 ? 31'h3f000000 : lane0_pack_port_1779_0;
-  wire [30:0] n611 = n307 ? {1'b0, n2} : n610;
+  wire [30:0] lane0_pack_port_1788_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [30:0] n615 = n309 ? 31'h3f000000 : lane0_pack_port_1788_0;
+  wire [30:0] n616 = n307 ? {1'b0, n2} : n615;
   assign out_y = {r1, out_y_2};
 
   always @(posedge clk) begin
@@ -1339,17 +1345,17 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       v <= n585;
       lane0_pack_lead_2 <= v[37];
       lane0_pack_v_lead <= v;
-      lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n588;
-      lane0_pack_lead_1 <= n590;
-      lane0_pack_d <= lane0_pack_d_28;
-      lane0_pack_top <= lane0_pack_top_30;
+      lane0_pack_lead_0 <= n591;
+      lane0_pack_lead_1 <= n596;
+      lane0_pack_d_29 <= lane0_pack_d[3:0];
+      lane0_pack_top <= lane0_pack_top_31;
       lane0_pack_top_s <= lane0_pack_top;
-      lane0_pack_overflow <= lane0_pack_overflow_32;
+      lane0_pack_overflow <= lane0_pack_overflow_33;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_kept <= n608[22:0];
+      lane0_pack_v_26 <= {lane0_pack_ahead[37:1], n607};
+      lane0_pack_kept <= n613[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y_2 <= n306 ? 31'h7fc00000 : n611;
+      out_y_2 <= n306 ? 31'h7fc00000 : n616;
     end
   end
 
@@ -2671,14 +2677,14 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     v = 39'h0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_v_lead = 39'h0;
-    lane0_pack_v_26 = 39'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
-    lane0_pack_d = 5'h0;
+    lane0_pack_d_29 = 4'h0;
     lane0_pack_top = 8'h0;
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_v_26 = 38'h0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
     out_y_2 = 31'h0;
@@ -2686,5 +2692,5 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_273_0[7:0], n215[3:0], n220[0], n220[4:3], n227[4:3], lane0_exp[9:0], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n395[8:0], lane0_recip_p[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[28:0], lane0_qr_mul_product_signal[27:0], lane0_pack_v_26[38], n608[25:23], lane0_pack_rnd_signal[26:1]};
+  wire unused_bits = ^{lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_273_0[7:0], n215[3:0], n220[0], n220[4:3], n227[4:3], lane0_exp[9:0], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n395[8:0], lane0_recip_p[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[28:0], lane0_qr_mul_product_signal[27:0], lane0_pack_ahead[38], n613[25:23], lane0_pack_rnd_signal[26:1]};
 endmodule

@@ -293,14 +293,14 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [38:0] v;
   reg lane0_pack_lead_2;
   reg [38:0] lane0_pack_v_lead;
-  reg [38:0] lane0_pack_v_26;
   reg lane0_pack_lead_0;
   reg lane0_pack_lead_1;
-  reg [4:0] lane0_pack_d;
+  reg [3:0] lane0_pack_d_29;
   reg [7:0] lane0_pack_top;
   reg [7:0] lane0_pack_top_s;
   reg lane0_pack_overflow;
   reg lane0_pack_overflow_s;
+  reg [37:0] lane0_pack_v_26;
   reg [22:0] lane0_pack_kept;
   reg lane0_pack_up;
 
@@ -981,41 +981,47 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire [38:0] n573 = {lane0_qr_qr, 1'b0} - 39'h1;
   wire [38:0] n574 = 39'h2000000000 - lane0_aligned_term_term;
   wire [38:0] n575 = lane0_aligned_term_small ? lane0_aligned_term_direct_v : n574;
-  wire n576 = |v[37:36];
-  wire n577 = ~n576;
-  wire n578 = v[35] & n577;
-  wire n579 = ~v[37];
-  wire n580 = v[36] & n579;
-  wire [4:0] n581 = lane0_pack_lead_0 ? lane0_pack_d_at_35_r : 5'h0;
-  wire [4:0] n582 = lane0_pack_lead_1 ? lane0_pack_d_at_36_r : 5'h0;
-  wire [4:0] n583 = n581 | n582;
-  wire [4:0] n584 = lane0_pack_lead_2 ? lane0_pack_d_at_37_r : 5'h0;
-  wire [4:0] lane0_pack_d_28 = n583 | n584;
-  wire [7:0] n585 = lane0_pack_lead_0 ? lane0_pack_top_at_35_r : 8'h0;
-  wire [7:0] n586 = lane0_pack_lead_1 ? lane0_pack_top_at_36_r : 8'h0;
-  wire [7:0] n587 = n585 | n586;
-  wire [7:0] n588 = lane0_pack_lead_2 ? lane0_pack_top_at_37_r : 8'h0;
-  wire [7:0] lane0_pack_top_30 = n587 | n588;
-  wire n589 = lane0_pack_lead_0 ? lane0_pack_overflow_at_35_r : 1'b0;
-  wire n590 = lane0_pack_lead_1 ? lane0_pack_overflow_at_36_r : 1'b0;
-  wire n591 = n589 | n590;
-  wire n592 = lane0_pack_lead_2 ? lane0_pack_overflow_at_37_r : 1'b0;
-  wire lane0_pack_overflow_32 = n591 | n592;
-  wire n593 = |lane0_pack_v_26[10:0];
-  wire [57:0] n594 = 58'h3ffffffffffffff << lane0_pack_d;
-  wire [57:0] n595 = ~n594;
-  wire [57:0] n596 = {31'h0, lane0_pack_v_26[37:11]} & n595;
-  wire n597 = |n596;
-  wire lane0_pack_rnd_sticky = n593 | n597;
-  wire [25:0] n598 = lane0_pack_v_26[37:12] >> lane0_pack_d;
-  wire n599 = lane0_pack_rnd_sticky | n598[0];
-  wire [26:0] lane0_pack_rnd_signal = lane0_pack_v_26[37:11] >> lane0_pack_d;
-  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n599;
+  wire [4:0] n576 = lane0_pack_lead_2 ? lane0_pack_d_at_37_r : 5'h0;
+  wire [7:0] n577 = lane0_pack_lead_2 ? lane0_pack_top_at_37_r : 8'h0;
+  wire n578 = lane0_pack_lead_2 ? lane0_pack_overflow_at_37_r : 1'b0;
+  wire n579 = |v[37:36];
+  wire n580 = ~n579;
+  wire n581 = v[35] & n580;
+  wire [4:0] n582 = lane0_pack_lead_0 ? lane0_pack_d_at_35_r : 5'h0;
+  wire [7:0] n583 = lane0_pack_lead_0 ? lane0_pack_top_at_35_r : 8'h0;
+  wire n584 = lane0_pack_lead_0 ? lane0_pack_overflow_at_35_r : 1'b0;
+  wire n585 = ~v[37];
+  wire n586 = v[36] & n585;
+  wire [4:0] n587 = lane0_pack_lead_1 ? lane0_pack_d_at_36_r : 5'h0;
+  wire [4:0] n588 = n582 | n587;
+  wire [4:0] lane0_pack_d = n588 | n576;
+  wire [7:0] n589 = lane0_pack_lead_1 ? lane0_pack_top_at_36_r : 8'h0;
+  wire [7:0] n590 = n583 | n589;
+  wire [7:0] lane0_pack_top_31 = n590 | n577;
+  wire n591 = lane0_pack_lead_1 ? lane0_pack_overflow_at_36_r : 1'b0;
+  wire n592 = n584 | n591;
+  wire lane0_pack_overflow_33 = n592 | n578;
+  wire [38:0] lane0_pack_ahead = lane0_pack_v_lead >> {lane0_pack_d[4], 4'h0};
+  wire [37:0] n593 = 38'h3fffffffff << {lane0_pack_d[4], 4'h0};
+  wire [37:0] n594 = ~n593;
+  wire [38:0] n595 = lane0_pack_v_lead & {1'b0, n594};
+  wire n596 = |{1'b0, n595};
+  wire n597 = lane0_pack_ahead[0] | n596;
+  wire n598 = |lane0_pack_v_26[10:0];
+  wire [41:0] n599 = 42'h3ffffffffff << lane0_pack_d_29;
+  wire [41:0] n600 = ~n599;
+  wire [41:0] n601 = {15'h0, lane0_pack_v_26[37:11]} & n600;
+  wire n602 = |n601;
+  wire lane0_pack_rnd_sticky = n598 | n602;
+  wire [25:0] n603 = lane0_pack_v_26[37:12] >> lane0_pack_d_29;
+  wire n604 = lane0_pack_rnd_sticky | n603[0];
+  wire [26:0] lane0_pack_rnd_signal = lane0_pack_v_26[37:11] >> lane0_pack_d_29;
+  wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n604;
   wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1772_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n600 = n301 ? 31'h0 : lane0_pack_port_1772_0;
-  wire [31:0] n601 = n300 ? 32'h3f800000 : {1'b0, n600};
-  wire [31:0] n602 = n601 | n2;
+  wire [30:0] lane0_pack_port_1781_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
+  wire [30:0] n605 = n301 ? 31'h0 : lane0_pack_port_1781_0;
+  wire [31:0] n606 = n300 ? 32'h3f800000 : {1'b0, n605};
+  wire [31:0] n607 = n606 | n2;
 
   always @(posedge clk) begin
     if (rst) begin
@@ -1323,17 +1329,17 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       v <= n575;
       lane0_pack_lead_2 <= v[37];
       lane0_pack_v_lead <= v;
-      lane0_pack_v_26 <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n578;
-      lane0_pack_lead_1 <= n580;
-      lane0_pack_d <= lane0_pack_d_28;
-      lane0_pack_top <= lane0_pack_top_30;
+      lane0_pack_lead_0 <= n581;
+      lane0_pack_lead_1 <= n586;
+      lane0_pack_d_29 <= lane0_pack_d[3:0];
+      lane0_pack_top <= lane0_pack_top_31;
       lane0_pack_top_s <= lane0_pack_top;
-      lane0_pack_overflow <= lane0_pack_overflow_32;
+      lane0_pack_overflow <= lane0_pack_overflow_33;
       lane0_pack_overflow_s <= lane0_pack_overflow;
-      lane0_pack_kept <= n598[22:0];
+      lane0_pack_v_26 <= {lane0_pack_ahead[37:1], n597};
+      lane0_pack_kept <= n603[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n299 ? 32'h7fc00000 : n602;
+      out_y <= n299 ? 32'h7fc00000 : n607;
     end
   end
 
@@ -2653,14 +2659,14 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     v = 39'h0;
     lane0_pack_lead_2 = 1'b0;
     lane0_pack_v_lead = 39'h0;
-    lane0_pack_v_26 = 39'h0;
     lane0_pack_lead_0 = 1'b0;
     lane0_pack_lead_1 = 1'b0;
-    lane0_pack_d = 5'h0;
+    lane0_pack_d_29 = 4'h0;
     lane0_pack_top = 8'h0;
     lane0_pack_top_s = 8'h0;
     lane0_pack_overflow = 1'b0;
     lane0_pack_overflow_s = 1'b0;
+    lane0_pack_v_26 = 38'h0;
     lane0_pack_kept = 23'h0;
     lane0_pack_up = 1'b0;
     out_y = 32'h0;
@@ -2668,5 +2674,5 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_266_0[7:0], n214[3:0], n219[0], n219[4:3], n223[4:3], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n387[8:0], lane0_recip_p[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[28:0], lane0_qr_mul_product_signal[27:0], lane0_pack_v_26[38], n598[25:23], lane0_pack_rnd_signal[26:1]};
+  wire unused_bits = ^{lane0_log2e_mul_product_signal[26:0], lane0_x_fields_port_266_0[7:0], n214[3:0], n219[0], n219[4:3], n223[4:3], lane0_table_p[17:0], lane0_table_seed_curve_1[17:0], lane0_table_seed_products_2[29:0], n387[8:0], lane0_recip_p[17:0], lane0_recip_seed_curve_1[17:0], lane0_recip_seed_products_2[28:0], lane0_qr_mul_product_signal[27:0], lane0_pack_ahead[38], n603[25:23], lane0_pack_rnd_signal[26:1]};
 endmodule

@@ -100,6 +100,25 @@ def test_float_unpack_exhaustive(fmt, cut):
     assert np.array_equal(got["sig"][finite], sig[finite].astype(np.int64))
 
 
+@pytest.mark.parametrize("cut", [False, True])
+def test_float_unpack_fp32_subnormals(cut):
+    """FP32's subnormals, every leading-one position with random bits below it, and random
+    normals, zeros and specials, with and without the register."""
+    config = Config("fp32")
+    rng = np.random.default_rng(4)
+    lead = np.repeat(np.arange(23), 60)
+    x = (np.left_shift(1, lead) | rng.integers(0, 1 << 23, lead.size) & (np.left_shift(1, lead) - 1))
+    x = np.concatenate([x, rng.integers(0, 1 << 32, 1000), [0, 1 << 31, 0x7F800000, 0x7FC00000]])
+    x = (x | rng.integers(0, 2, x.size) << 31).astype(np.uint64)
+    dut = FloatUnpack(config.format, datapath(config).exp_width, cut=cut)
+    got = run_pipelined(dut, dut.latency, {"bits": x}, ["sign", "cls", "exp", "sig"])
+    sign, cls, exp, sig = twin.unpack_float(config.format, x)
+    finite = cls == 0
+    assert np.array_equal(got["sign"], sign) and np.array_equal(got["cls"], cls)
+    assert np.array_equal(got["exp"][finite], exp[finite])
+    assert np.array_equal(got["sig"][finite], sig[finite].astype(np.int64))
+
+
 @pytest.mark.parametrize("fmt", ["e5m2", "e4m3", "e3m4"])
 def test_float_fields_exhaustive(fmt):
     """Unnormalized fields: every finite input is sig * 2**(exp - man_bits); class and sign as
@@ -283,6 +302,30 @@ def test_round_pack_float(fmt, subnormals, below_max, lead_span, late_round):
         assert within.sum() > 500 and (~within).sum() > 100
         full = twin.round_pack_float(fmt, v, frac, exp, subnormals)
         assert np.array_equal(expected[within], full[within])
+
+
+@pytest.mark.parametrize("fmt, work", [("fp16", 30), ("fp32", 32)])
+@pytest.mark.parametrize("late_round", [False, True])
+def test_round_pack_float_coarse(fmt, work, late_round):
+    """A backward unit's packer (``v`` of ``work + 4`` bits, its leading one in the top seven,
+    results any depth below ``emin``) shifts by 16 before its first register: bit-exact with the
+    twin, the bits that shift drops included (values with few ones, whose only sticky bits lie
+    in the lowest 16)."""
+    fmt = Config(fmt).format
+    rng = np.random.default_rng(9)
+    n, width = 3000, work + 4
+    v = rng.integers(1 << (width - 7), 1 << width, n).astype(np.uint64)
+    few = rng.integers(0, 16, n).astype(np.uint64)      # a leading one and one low bit
+    one = np.uint64(1)
+    v[:n // 2] = (one << rng.integers(width - 7, width, n // 2).astype(np.uint64)) | (one << few[:n // 2])
+    exp = rng.integers(fmt.emin - fmt.man_bits - 8, fmt.emin + 3, n)
+    dut = RoundPackFloat(fmt, width, work, work - 3, width - 1, 10, True, device=_rounding(late_round))
+    assert dut.coarse
+    got = run_comb(dut, {"v": v, "exp": exp}, ["bits"])["bits"]
+    piped = RoundPackFloat(fmt, width, work, work - 3, width - 1, 10, True, cuts=(True, True), lead_cut=True,
+                           device=_rounding(late_round))
+    assert np.array_equal(run_pipelined(piped, 3, {"v": v, "exp": exp}, ["bits"])["bits"], got)
+    assert np.array_equal(got, twin.round_pack_float(fmt, v, work, exp, True).astype(np.int64))
 
 
 @pytest.mark.parametrize("fmt, lead_span", [("fp16", "narrow"), ("bf16", "wide"), ("fp32", "wide")])

@@ -24,6 +24,9 @@ __all__ = ["RoundShift", "RoundSelect", "RoundPackFloat", "RoundPackFixed", "PAC
 PACK_CUTS = ("normalize", "shift")
 # RoundPackFloat works out the outcome of each leading-one position when there are at most this many.
 SPECULATE_SPAN = 8
+# RoundPackFloat shifts by the multiple of 2**COARSE_BITS before its first register where the shift
+# spans more positions than that.
+COARSE_BITS = 4
 
 
 class RoundShift(wiring.Component):
@@ -173,23 +176,44 @@ class RoundPackFloat(wiring.Component):
         m.d.comb += sub.eq(self.exp < edge)
         return d, top, overflow, sub
 
-    def elaborate(self, platform):
-        m = Module()
-        fmt, man = self.fmt, self.fmt.man_bits
-        lead_min, lead_max = self.lead_min, self.lead_max
+    @property
+    def _shape(self):
+        """``pad, width, low, max_shift``: the zero bits below ``v``, the shifter's width, and
+        the least and greatest shift."""
+        man, lead_min, lead_max = self.fmt.man_bits, self.lead_min, self.lead_max
         pad = max(0, man - lead_min)
         width = lead_max + 1 + pad
         max_shift = lead_max + pad - man
         if self.subnormals:
             max_shift = width + 1 if self.below_max is None else max_shift + self.below_max
-        low = lead_min + pad - man                          # the least shift (the top position)
+        return pad, width, lead_min + pad - man, max_shift
+
+    @property
+    def onehot(self):
+        """Whether the shift is one-hot: a result at most one bit below ``emin`` leaves two
+        shifts per leading-one position."""
+        return (self.lead_max - self.lead_min < SPECULATE_SPAN and self.below_max == 1
+                and not (self.late_round or self.strict))
+
+    @property
+    def coarse(self):
+        """Whether the shift by its multiple of ``2**COARSE_BITS`` comes before the first
+        register: where it spans more positions than that (the bits it drops lie below every
+        guard bit, since the least shift is at least 2)."""
+        _, _, low, max_shift = self._shape
+        return not self.onehot and max_shift - low >= 1 << COARSE_BITS and low >= 2
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt, man = self.fmt, self.fmt.man_bits
+        lead_min, lead_max = self.lead_min, self.lead_max
+        pad, width, low, max_shift = self._shape
         d = Signal(range(max_shift - low + 1))              # the shift beyond low
         top = Signal(signed(self.exp_width + 2))
         overflow = Signal()
         window = self.v[lead_min:lead_max + 1]
         v = register(m, self.en, self.v, "v_lead", self.lead_cut)
-        # A result at most one bit below emin leaves two shifts per position: the shift one-hot.
-        onehot = len(window) <= SPECULATE_SPAN and self.below_max == 1 and not (self.late_round or self.strict)
+        onehot, coarse = self.onehot, self.coarse
         if onehot:
             sel, mask = Signal(max_shift - low + 1), Signal(max_shift - low)
         if len(window) <= SPECULATE_SPAN:
@@ -224,6 +248,16 @@ class RoundPackFloat(wiring.Component):
             m.d.comb += [rnd.v.eq(register(m, self.en, v << pad, "v", first)),
                          rnd.sel.eq(register(m, self.en, sel, "sel", first)),
                          rnd.mask.eq(register(m, self.en, mask, "mask", first))]
+        elif coarse:            # v shifted by d's multiple of 16 (the dropped bits ORed into its bit 0)
+            step = d[COARSE_BITS:] << COARSE_BITS
+            wide = v << pad
+            dropped = (wide & ~(Const(-1, width) << step)[:width]).any()
+            ahead = Signal(width)
+            m.d.comb += ahead.eq(wide >> step)
+            m.submodules.rnd = rnd = RoundShift(width, low + (1 << COARSE_BITS) - 1, low, ties_down=self.strict,
+                                                parts=self.late_round)
+            m.d.comb += [rnd.v.eq(register(m, self.en, Cat(ahead[0] | dropped, ahead[1:]), "v", first)),
+                         rnd.d.eq(register(m, self.en, d[:COARSE_BITS], "d", first))]
         else:
             m.submodules.rnd = rnd = RoundShift(width, max_shift, low, ties_down=self.strict, parts=self.late_round)
             m.d.comb += [rnd.v.eq(register(m, self.en, v << pad, "v", first)),
