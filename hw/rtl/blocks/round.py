@@ -130,7 +130,10 @@ class RoundPackFloat(wiring.Component):
     lies at most one bit below ``emin`` (``below_max`` 1, not ``strict``, rounding early), the
     register after the exponent holds the shift one-hot (:class:`RoundSelect`) instead of the
     amount, and the one after the shift the decision and the lower half of the word plus one,
-    whose upper half follows it with that half's carry.
+    whose upper half follows it with that half's carry. Where the shift spans more than 16
+    positions (:attr:`coarse`: results any depth below ``emin``), the register after the exponent
+    holds ``v`` already shifted by the amount's multiple of 16, the bits that drops ORed into its
+    bit 0 (a sticky bit for every shift), and the rest of the amount.
     """
     def __init__(self, fmt, width, frac, lead_min, lead_max, exp_width, subnormals, cuts=(False, False),
                  below_max=None, lead_cut=False, exp_cut=False, strict=False, device=DEFAULT_DEVICE):
