@@ -91,9 +91,14 @@ def test_float_unpack_exhaustive(fmt, cut):
     config = Config(fmt)
     dp = datapath(config)
     x = np.arange(1 << config.format.width, dtype=np.uint64)
-    dut = FloatUnpack(config.format, dp.exp_width, cut=cut)
+    _assert_unpacks(FloatUnpack(config.format, dp.exp_width, cut=cut), config.format, x)
+
+
+def _assert_unpacks(dut, fmt, x):
+    """``dut`` (a FloatUnpack) gives the twin's sign and class of ``x``, and its exponent and
+    significand where finite."""
     got = run_pipelined(dut, dut.latency, {"bits": x}, ["sign", "cls", "exp", "sig"])
-    sign, cls, exp, sig = twin.unpack_float(config.format, x)
+    sign, cls, exp, sig = twin.unpack_float(fmt, x)
     finite = cls == 0
     assert np.array_equal(got["sign"], sign) and np.array_equal(got["cls"], cls)
     assert np.array_equal(got["exp"][finite], exp[finite])
@@ -110,13 +115,7 @@ def test_float_unpack_fp32_subnormals(cut):
     x = (np.left_shift(1, lead) | rng.integers(0, 1 << 23, lead.size) & (np.left_shift(1, lead) - 1))
     x = np.concatenate([x, rng.integers(0, 1 << 32, 1000), [0, 1 << 31, 0x7F800000, 0x7FC00000]])
     x = (x | rng.integers(0, 2, x.size) << 31).astype(np.uint64)
-    dut = FloatUnpack(config.format, datapath(config).exp_width, cut=cut)
-    got = run_pipelined(dut, dut.latency, {"bits": x}, ["sign", "cls", "exp", "sig"])
-    sign, cls, exp, sig = twin.unpack_float(config.format, x)
-    finite = cls == 0
-    assert np.array_equal(got["sign"], sign) and np.array_equal(got["cls"], cls)
-    assert np.array_equal(got["exp"][finite], exp[finite])
-    assert np.array_equal(got["sig"][finite], sig[finite].astype(np.int64))
+    _assert_unpacks(FloatUnpack(config.format, datapath(config).exp_width, cut=cut), config.format, x)
 
 
 @pytest.mark.parametrize("fmt", ["e5m2", "e4m3", "e3m4"])
