@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 import pytest
 from amaranth.back import rtlil
-from amaranth.hdl import Module, Signal, UnusedElaboratable
+from amaranth.hdl import Module, Signal, UnusedElaboratable, signed
 from amaranth.sim import Simulator
 
 from golden import blocks as twin
 from hw.spec.intmath import round_shift
-from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum
+from hw.rtl.blocks.arith import AddOne, MulShr, NormalizeSum, at_least, constant_minus
 from hw.rtl.blocks.newton import NewtonStage
 from hw.rtl.blocks.reduce import RangeReduce
 from hw.rtl.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundSelect, RoundShift
@@ -461,6 +461,33 @@ def test_chunk_sums_select_both_carries_in(chunks):
     sim.add_testbench(bench)
     sim.run()
     assert got == [((a + b) % (1 << 20), (a + b + 1) % (1 << 20)) for a, b in pairs]
+
+
+@pytest.mark.parametrize("shape", [5, signed(5), signed(1)])
+def test_constant_compare_and_difference(shape):
+    """``at_least(v, c)`` is ``v >= c`` and ``constant_minus(c, v, 4)`` is ``(c - v) mod 16`` for
+    every value of a 5-bit (or 1-bit) signed or unsigned signal and every constant from below its
+    range to above it."""
+    v = Signal(shape)
+    low, high = (-(1 << len(v) - 1), 1 << len(v) - 1) if v.shape().signed else (0, 1 << len(v))
+    constants = range(low - 2, high + 2)
+    m = Module()
+    flags = [Signal(name=f"ge_{i}") for i in range(len(constants))]
+    differences = [Signal(4, name=f"minus_{i}") for i in range(len(constants))]
+    m.d.comb += [flag.eq(at_least(v, c)) for flag, c in zip(flags, constants)]
+    m.d.comb += [d.eq(constant_minus(c, v, min(4, len(v)))) for d, c in zip(differences, constants)]
+    got = {}
+
+    async def bench(ctx):
+        for value in range(low, high):
+            ctx.set(v, value)
+            got[value] = [(ctx.get(flag), ctx.get(d)) for flag, d in zip(flags, differences)]
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    mask = (1 << min(4, len(v))) - 1
+    assert got == {value: [(int(value >= c), (c - value) & mask) for c in constants] for value in range(low, high)}
 
 
 @pytest.mark.parametrize("a_width, b_width, low_bits, row_bits, split", [

@@ -336,12 +336,14 @@ def _log2e_cuts(config, dp):
     """The exponential's operand step of ELU and the logistic units
     (:func:`hw.rtl.units.elu.log2e_operand`): ``t = c*|x|*log2(e)``, a product with a constant
     (forward: the small regime's operand, a shift of ``|x|`` by its exponent, beside it), then
-    ``t``'s shift and the small regime's select."""
+    ``t``'s shift by its multiple of 8 (``t_coarse``), the rest of it and the small regime's
+    select."""
     device, lut = config.device_model, config.device_model.ns("lut")
     small = 0.0 if config.is_backward else device.levels_ns(dp.top_bits) + lut
-    p = significand_span(config.format)[0]
-    return _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits,
-                         beside_ns=small) + [Cut("operand", device.levels_ns(dp.top_bits) + 2 * lut)]
+    p, amount = significand_span(config.format)[0], dp.top_bits.bit_length()
+    return _product_cuts(device, "log2e", p, dp.log2e.bit_length(), row_bits=dp.log2e_row_bits, beside_ns=small) + [
+        Cut("t_coarse", device.ns("levels") + lut * max(amount - 3, 0)),
+        Cut("operand", device.ns("levels") + lut * min(amount, 3) + 2 * lut)]
 
 
 def _pack_cuts(config, width, before_ns=0.0):
@@ -360,7 +362,8 @@ def _pack_cuts(config, width, before_ns=0.0):
 def logistic_cuts(config):
     """tanh, the sigmoid and their backward units (:mod:`hw.spec.logistic`): unpack; ``t =
     c*a*log2(e)``; the first table's operand (``t`` aligned, or the small regime's ``c*a``); the
-    ``Q'`` table (as the quad seed); ``E = Q' * 2**-k`` (and the small regime's ``T``); the ``R``
+    ``Q'`` table (as the quad seed); ``E = Q' * 2**-k`` in two shifts (and the small regime's
+    ``T`` beside the first); the ``R``
     table; the product ``QR``; forward, its shift (with the lost bit), then its sum with 1 or 0.5,
     backward the product with grad; the packer."""
     device = config.device_model
@@ -369,8 +372,11 @@ def logistic_cuts(config):
     cuts = _unpack_cuts(config.format, device) + _log2e_cuts(config, dp)
     for name, table in (("seed", dp.table), ("recip", dp.recip)):
         cuts += _table_cuts(device, table, w, rows, name, split=table_split(table, rows, device))
-        if name == "seed":          # E = Q' >> k, clamped; the small regime's T = small_one - g
-            cuts.append(Cut("e_operand", device.levels_ns(dp.t_bits) + device.chain_ns(w + 1)))
+        if name == "seed":          # E = Q' >> k, clamped: by k's multiple of 8, the rest; the
+            # small regime's T = small_one - g beside the first
+            amount = (dp.t_bits + 1).bit_length()
+            cuts += [Cut("e_coarse", max(device.ns("levels") + lut * max(amount - 3, 0), device.chain_ns(w + 1))),
+                     Cut("e_operand", device.ns("levels") + lut * (min(amount, 3) + 1))]
     cuts += _product_cuts(device, "qr", w + 1, w + 1, row_bits=rows)
     if config.is_backward:
         cuts += _product_cuts(device, "product", p, dp.qr_bits + 1, row_bits=rows)

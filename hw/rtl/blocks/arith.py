@@ -1,6 +1,6 @@
 """Fixed-point arithmetic blocks of the activation datapath (twins in golden.blocks and
 golden.intmath: ``mul_shr``/``product``/``square``/``cube``, ``add_one``, ``normalize_sum``)."""
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -8,7 +8,7 @@ from hw.spec.devices import DEFAULT_DEVICE
 from hw.rtl.pipeline import register
 from .multiply import multiply
 
-__all__ = ["MulShr", "AddOne", "NormalizeSum", "staged_product", "bits_below"]
+__all__ = ["MulShr", "AddOne", "NormalizeSum", "staged_product", "bits_below", "at_least", "constant_minus"]
 
 
 class MulShr(wiring.Component):
@@ -42,9 +42,41 @@ class MulShr(wiring.Component):
 
 def bits_below(shift, width):
     """The ``width``-bit mask of the bits a right shift by ``shift`` drops: bit ``i`` is
-    ``shift > i``, each a comparison of ``shift`` with a constant (a shifted constant costs a
-    shifter's levels)."""
-    return Cat(*(shift > i for i in range(width)))
+    ``shift > i``, each a comparison of ``shift`` with a constant as logic (:func:`at_least`; a
+    shifted constant costs a shifter's levels, a comparison a carry chain)."""
+    return Cat(*(at_least(shift, i + 1) for i in range(width)))
+
+
+def at_least(value, constant):
+    """``value >= constant`` (``value`` signed or unsigned, ``constant`` an integer) as AND/OR
+    logic over the bits, LSB up: ``ge = v[i] & ge`` where the constant's bit is 1, ``v[i] | ge``
+    where it is 0 (a signed value with its sign bit flipped, the constant offset alike). Yosys
+    maps a comparison to a carry chain, which placement breaks into short pieces in series with
+    LUTs between (21.5 ns for BF16 ELU's shift distance); this logic is a tree of a few LUTs."""
+    width, is_signed = len(value), value.shape().signed
+    bits = value.as_unsigned()
+    if is_signed:
+        bits, constant = bits ^ (1 << (width - 1)), constant + (1 << (width - 1))
+    if constant <= 0:
+        return Const(1, 1)
+    if constant >= 1 << width:
+        return Const(0, 1)
+    ge = Const(1, 1)
+    for i in range(width):
+        ge = (bits[i] & ge) if constant >> i & 1 else (bits[i] | ge)
+    return ge
+
+
+def constant_minus(constant, value, width):
+    """``(constant - value) mod 2**width`` (``constant`` an integer) as logic over ``value``'s low
+    ``width`` bits: the borrow into each bit as AND/OR terms (:func:`at_least`'s form), not a
+    carry chain, which placement breaks into short pieces in series with LUTs between."""
+    bits, borrow, out = value.as_unsigned(), Const(0, 1), []
+    for i in range(width):
+        digit = constant >> i & 1
+        out.append(bits[i] ^ borrow ^ digit)
+        borrow = (bits[i] & borrow) if digit else (bits[i] | borrow)
+    return Cat(*out)
 
 
 def staged_product(m, st, en, name, step, live, a, b, shift, width, row_bits=None, device=DEFAULT_DEVICE,

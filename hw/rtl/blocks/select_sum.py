@@ -35,13 +35,14 @@ def select_chunks(sums, chunks, name, carry):
     return Cat(*parts)
 
 
-def carry_select(m, a, b, width, device=DEFAULT_DEVICE):
-    """``(a + b) mod 2**width``: one carry chain, or from the device's ``select_min_bits`` two
-    chunks, the lower ``select_low_bits(width)`` bits and the rest. The upper chunk's version for a
-    carry in of 1 is its sum plus one, not :func:`chunk_sums`' second chain: with the flow's
+def carry_select(m, a, b, width, device=DEFAULT_DEVICE, min_bits=None):
+    """``(a + b) mod 2**width``: one carry chain, or from ``min_bits`` (default the device's
+    ``select_min_bits``) two chunks, the lower ``select_low_bits(width)`` bits and the rest. The
+    upper chunk's version for a carry in of 1 is its sum plus one, not :func:`chunk_sums`' second
+    chain: with the flow's
     ``synth_ice40`` (no ``-device u``) the chunk_sums form made the 16-bit alpha gradients and BF16
     tanh/sigmoid 1-7 MHz slower at 50 MHz (ABC deepened their packers' cones). Combinational."""
-    if width < device.select_min_bits:
+    if width < (device.select_min_bits if min_bits is None else min_bits):
         return a + b
     low = select_low_bits(width)
     a, b = a.as_unsigned(), b.as_unsigned()

@@ -1,16 +1,17 @@
 """The streaming ELU unit and its backward pass (golden twin: golden.elu.elu)."""
 
-from amaranth.hdl import Const, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Mux, Signal, signed
 from amaranth.lib import data
 
 from hw.spec.classes import Cls
 from hw.spec.config import Config
 from hw.spec.elu import EXP_MAX, elu_datapath
 from hw.spec.formats import FloatFormat, significand_span
-from hw.spec.tiles import table_split
-from hw.rtl.blocks.arith import MulShr, bits_below, staged_product
+from hw.spec.tiles import product_width, table_split
+from hw.rtl.blocks.arith import MulShr, at_least, bits_below, constant_minus, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFixed, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
+from hw.rtl.blocks.select_sum import carry_select
 from hw.rtl.blocks.unpack import FixedUnpack, FloatUnpack
 from hw.rtl.pipeline import StreamUnit
 from .rsqrt import output_layout
@@ -22,9 +23,12 @@ def shift_distance(m, name, top, e, limit):
     """A shift's distance ``top - e`` (``top`` a constant, ``e`` an exponent) clamped to ``[0,
     limit]``, ``limit`` the shifted operand's width, which a shift that far already clears: a
     ``range(limit + 1)`` signal, so that a shifter driven by it has only the levels the operand
-    needs. Both comparisons are of ``e`` with constants, beside the subtraction, not after it."""
+    needs. Both comparisons are of ``e`` with constants, beside the subtraction, not after it;
+    all three are logic, not carry chains (:func:`~hw.rtl.blocks.arith.at_least`,
+    :func:`~hw.rtl.blocks.arith.constant_minus`)."""
     distance = Signal(range(limit + 1), name=name)
-    m.d.comb += distance.eq(Mux(e >= top, 0, Mux(e <= top - limit, limit, top - e)))
+    between = constant_minus(top, e, len(distance))
+    m.d.comb += distance.eq(Mux(at_least(e, top), 0, Mux(at_least(e, top - limit + 1), between, limit)))
     return distance
 
 
@@ -32,26 +36,36 @@ def log2e_operand(m, st, en, name, live, dp, man, t_exp, small_exp, device):
     """The exponential's operand step (twins: ``golden.elu._exp_part``, ``golden.logistic._qr``):
     ``t = c*|x|*log2(e)``, ``c = 2**t_exp``, a product with a constant aligned for ``c*|x|`` below
     ``2**EXP_MAX``, then shifted down to the exponent by a distance worked out beside the product
-    and clamped to ``t``'s width, so that the shifter has only the levels the width needs. Unless
+    and clamped to ``t``'s width, so that the shifter has only the levels the width needs: by its
+    multiple of 8 before the ``t_coarse`` register, the rest after it. Unless
     ``small_exp`` is None, also ``live["small"]`` (``c*|x|`` below ``2**(small_exp + 1)``) and that
     regime's operand ``c*|x|`` below 1 with ``t_bits`` fraction bits: its distance beside the
-    product's tiles, its shift after their register. Returns ``(live, t, small operand or None)``, ``live`` after the ``log2e`` cut."""
+    product's tiles, its shift after their register. Returns ``(live, t, small operand or None)``,
+    ``live`` after the ``t_coarse`` cut."""
     ex, tb = live["ex"], dp.t_bits
     live["distance"] = shift_distance(m, f"{name}_distance", EXP_MAX - t_exp, ex, dp.top_bits)
     after_tiles = None
     if small_exp is not None:
-        live["small"] = ex <= small_exp - t_exp
+        live["small"] = ~at_least(ex, small_exp - t_exp + 1)
         live["small_shift"] = shift_distance(m, f"{name}_small_shift", -1 - t_exp, ex, tb)
 
         def small_operand(live):
             live["small_operand"] = ((live["sigx"] << (tb - man - 1)) >> live.pop("small_shift"))[:tb]
             return live
         after_tiles = small_operand
-    live = staged_product(m, st, en, name, "log2e", live, live["sigx"], Const(dp.log2e),
-                          man + dp.log2e_bits - tb - EXP_MAX, dp.top_bits, row_bits=dp.log2e_row_bits,
-                          device=device, after_tiles=after_tiles)
+    sigx, constant = live["sigx"], Const(dp.log2e)
+    width = product_width(len(sigx), len(constant))
+    live = staged_product(m, st, en, name, "log2e", live, sigx, constant, 0, 2 * width, row_bits=dp.log2e_row_bits,
+                          device=device, after_tiles=after_tiles, rows=True, cut_step=False)
+    rows = live.pop("log2e")
+    total = carry_select(m, rows[:width], rows[width:], width, device, min_bits=0)
+    live["log2e"] = (total >> (man + dp.log2e_bits - tb - EXP_MAX))[:dp.top_bits]
+    live = st.cut("log2e", live)
+    distance = live.pop("distance")
+    live["t_coarse"], live["t_fine"] = live.pop("log2e") >> Cat(Const(0, 3), distance[3:]), distance[:3]
+    live = st.cut("t_coarse", live)
     t = Signal(dp.top_bits, name=f"{name}_t")
-    m.d.comb += t.eq(live.pop("log2e") >> live.pop("distance"))
+    m.d.comb += t.eq(live.pop("t_coarse") >> live.pop("t_fine"))
     return live, t, live.pop("small_operand", None)
 
 
@@ -99,14 +113,13 @@ class EluUnit(StreamUnit):
     o : Out(stream.Signature(output_layout(config)))
         ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (saturated).
 
-    Timing: initiation interval 1; latency with every register 18 (BF16) or 19 (FP16, FP32: the
+    Timing: initiation interval 1; latency with every register 19 (BF16) or 20 (FP16, FP32: the
     final product's split register): unpack's count and shift, ``t = |x|*log2(e)`` (a product with
-    a constant: its tile and split registers, then its own), the table's operand, the table read
-    and its parabola (as the quad seed, with ``c1*u``'s split register: five), the final product
-    (tile [, split] and its own), the packer (leading one, normalize, shift) and the output
-    register; fewer with
-    ``config.pipeline`` (:func:`hw.spec.plan.elu_cuts`). Flow control as
-    :class:`~hw.rtl.units.rsqrt.RsqrtUnit`.
+    a constant: its tile and split registers, then its own, its sum carry-selected), ``t``'s shift
+    by its multiple of 8, the table's operand, the table read and its parabola (as the quad seed,
+    with ``c1*u``'s split register: five), the final product (tile [, split] and its own), the
+    packer (leading one, normalize, shift) and the output register; fewer with ``config.pipeline``
+    (:func:`hw.spec.plan.elu_cuts`). Flow control as :class:`~hw.rtl.units.rsqrt.RsqrtUnit`.
 
     Numerics: bit-exact with :func:`golden.elu.elu`, the datapath of :mod:`hw.spec.elu`: forward
     ``-|x| * P'(|x|)`` below 1, ``-(alpha - Q'(f) * 2**-k)`` above, backward ``grad * Q'(f) * 2**-k``,
@@ -164,11 +177,13 @@ class EluUnit(StreamUnit):
         live = st.cut(seed_cuts[-1], live)
         sig = live["sigg"] if backward else live["sigx"]
         if not backward:
-            # alpha - Q' * 2**-k with the shifted-out bits rounded up (a sticky bit): the shift and
-            # the sticky bit beside the product's tiles, the subtraction after their register,
-            # so that neither is in series with the product's carry chain.
-            shift, sat = live.pop("k_shift"), live.pop("k_sat")
-            live["shifted"] = Mux(sat, 1, value >> shift)
+            # alpha - Q' * 2**-k with the shifted-out bits rounded up (a sticky bit): the shift by
+            # k's even part and the sticky bit beside the product's tiles; the shift by k's low
+            # bit and the subtraction after their register, so that neither is in series with the
+            # product's carry chain. Saturated, Q' * 2**-k is the sticky bit alone, 1: the shift
+            # by k_max (wider than Q') clears Q', which the sat bit then ORs to 1.
+            shift = live.pop("k_shift")
+            live["shifted"], live["k_odd"] = value >> Cat(Const(0, 1), shift[1:]), shift[0]
             live["sticky"] = (value & live.pop("k_mask")).any()
         cut, split = st.inner_on("product")
         product = m.submodules[f"{name}_product_mul"] = MulShr(len(sig), len(value), 0, p + w + 1, cut=cut,
@@ -178,7 +193,8 @@ class EluUnit(StreamUnit):
         inner = st.inner("product")
         live = st.cut(inner[0], live)
         if not backward:
-            live["rest"] = (Const(dp.alpha_fixed, w + 1) - live.pop("shifted") - live.pop("sticky"))[:w + 1]
+            shifted = (live.pop("shifted") >> live.pop("k_odd")) | live.pop("k_sat")
+            live["rest"] = (Const(dp.alpha_fixed, w + 1) - shifted - live.pop("sticky"))[:w + 1]
         live = st.cut_each(inner[1:], live)
         live["product"] = product.p
         exp = Signal(signed(dp.exp_width), name=f"{name}_exp")

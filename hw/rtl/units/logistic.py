@@ -9,7 +9,7 @@ from hw.spec.config import Config
 from hw.spec.formats import significand_span
 from hw.spec.logistic import SMALL_EXP, kind_of, logistic_datapath
 from hw.spec.tiles import table_split
-from hw.rtl.blocks.arith import bits_below, staged_product
+from hw.rtl.blocks.arith import at_least, bits_below, staged_product
 from hw.rtl.blocks.round import PACK_CUTS, RoundPackFloat
 from hw.rtl.blocks.seed import quad_cuts, quad_table
 from hw.rtl.pipeline import StreamUnit
@@ -30,10 +30,11 @@ class LogisticUnit(StreamUnit):
     o : Out(stream.Signature(output_layout(config)))
         ``payload.y[lane]``: raw result bits; fixed point also ``payload.flag[lane]`` (saturated).
 
-    Timing: initiation interval 1; latency with every register 26 forward, 26 (BF16) or 27
+    Timing: initiation interval 1; latency with every register 30 forward, 30 (BF16) or 31
     (FP16, FP32) backward: unpack's count and shift, ``t = c*|x|*log2(e)`` (a product with a
-    constant: tile, split, its own), the first table's operand, the ``Q'`` table and its parabola
-    (five), ``E = Q' * 2**-k``, the ``R`` table and its parabola (five), the product ``QR`` (tile,
+    constant: tile, split, its own), ``t``'s shift by its multiple of 8, the first table's operand,
+    the ``Q'`` table and its parabola (six), ``E = Q' * 2**-k`` (two: its shift by k's multiple of
+    8, the rest), the ``R`` table and its parabola (six), the product ``QR`` (tile,
     split, its own), forward its aligned term (``QR >> sh`` and the lost bit) and its sum, backward the product with grad (tile [, split],
     its own), the packer (leading one, normalize, shift) and the output register; fewer with
     ``config.pipeline`` (:func:`hw.spec.plan.logistic_cuts`). Flow control as
@@ -77,34 +78,44 @@ class LogisticUnit(StreamUnit):
         live, t, small_b = log2e_operand(m, st, en, name, live, dp, man, dp.t_exp, None if backward else SMALL_EXP,
                                          device)
         live["k"], operand = t[tb:], t[:tb]
-        if backward:            # for the clamp of Q' * R2 at k = 0, long before it
-            live["k_zero"] = live["k"] == 0
         if not backward:        # the small regime's operand: the complement of b = c*a's bits
             operand = Mux(live["small"], ~small_b, operand)
         live["operand"] = operand
         live = st.cut("operand", live)
+        # E's saturation at k = 0 (backward also the clamp of Q' * R2), long before either
+        live["k_zero"] = live["k"] == 0
+        # E's shift by k clamped to Q' * 2**-k's width (a shift that far clears it), beside the read
+        e_shift = Signal(range(tb + 2), name=f"{name}_e_shift")
+        m.d.comb += e_shift.eq(Mux(at_least(live["k"], tb + 1), tb + 1, live["k"]))
+        live["e_shift"] = e_shift
         split = table_split(dp.table, rows, device)
         q = quad_table(m, st, en, f"{name}_table", dp.table, w, rows, device, "seed", live.get("small", 0),
                        live.pop("operand"), split)
         live = st.cut_each(quad_cuts("seed", split), live)
-        # E = Q' * 2**-k with t_bits fraction bits, below 1; the small regime's T = small_one - g.
-        shifted = (Cat(Const(0, tb - w), q) >> live["k"])
-        e = Mux(shifted[tb:].any(), (1 << tb) - 1, shifted[:tb])
+        # E = Q' * 2**-k with t_bits fraction bits, below 1 (saturated: Q' = 1 at k = 0): the shift
+        # by the shift's multiple of 8 before the e_coarse register, the rest after it; the small
+        # regime's T = small_one - g.
+        e_shift = live.pop("e_shift")
+        live["e_coarse"] = Cat(Const(0, tb - w), q) >> Cat(Const(0, 3), e_shift[3:])
+        live["e_fine"], live["e_sat"] = e_shift[:3], (live.pop("k_zero") if not backward else live["k_zero"]) & q[w]
         live["q"] = q
         if not backward:        # the small regime's operands, chosen before the reciprocal's table
             live["ratio"] = (Const(dp.small_one, w + 2) - q)[:w + 1]
             live["q"] = Mux(live["small"], live["sigx"] << (w - man), q)
-        live["e"] = e
+        live = st.cut("e_coarse", live)
+        shifted = live.pop("e_coarse") >> live.pop("e_fine")
+        live["e"] = Mux(live.pop("e_sat"), (1 << tb) - 1, shifted[:tb])
         live = st.cut("e_operand", live)
         split = table_split(dp.recip, rows, device)
         r = quad_table(m, st, en, f"{name}_recip", dp.recip, w, rows, device, "recip", 0, live.pop("e"), split)
         live = st.cut_each(quad_cuts("recip", split), live)
-        a_op, b_op = live.pop("q"), r
+        a_op, b_op, after_tiles = live.pop("q"), r, None
         if not backward:
             b_op = Mux(live["small"], live.pop("ratio"), b_op)
             live.update(self._alignment(m, name, live))
+            after_tiles = self._lost_mask
         live = staged_product(m, st, en, name, "qr", live, a_op, b_op, 2 * w - qb, qb + 2, row_bits=rows,
-                              device=device)
+                              device=device, after_tiles=after_tiles)
         qr = live.pop("qr")
         zero = live["cx"] == Cls.ZERO
         if backward:
@@ -155,17 +166,23 @@ class LogisticUnit(StreamUnit):
         dp, small, ex, k = self.dp, live["small"], live["ex"], live["k"]
         shift = Signal(signed(dp.exp_width + 2), name=f"{name}_shift")
         m.d.comb += shift.eq(k - 1 if dp.tanh else Mux(small, 2 - ex, k))
-        far = shift >= dp.k_max
+        far = at_least(shift, dp.k_max)
         sh = Signal(range(dp.k_max + 1), name=f"{name}_sh")
         m.d.comb += sh.eq(Mux(shift < 0, 0, Mux(far, dp.k_max, shift)))
         return {"sh": sh, "far": far}
 
+    def _lost_mask(self, live):
+        """The mask of the bits ``QR >> sh`` drops (``lost_mask``), beside the product ``QR``."""
+        live["lost_mask"] = bits_below(live["sh"], self.dp.qr_bits + 2)
+        return live
+
     def _aligned_term(self, live, qr):
         """The forward value's parts before its sum: ``QR * 2**-sh`` with one more bit set when
-        bits were shifted out (``term``), and ``2*QR - 1`` (``direct_v``, strictly below)."""
+        bits were shifted out (``term``; the mask of those bits is worked out beside the product),
+        and ``2*QR - 1`` (``direct_v``, strictly below)."""
         qb = self.dp.qr_bits
         sh, far = live.pop("sh"), live.pop("far")
-        lost = (qr & bits_below(sh, qb + 2)).any()
+        lost = (qr & live.pop("lost_mask")).any()
         return {"term": Mux(far, 1, Cat(lost, qr >> sh)), "direct_v": ((qr << 1) - 1)[:qb + 3]}
 
     def _aligned(self, m, name, live):
@@ -177,12 +194,19 @@ class LogisticUnit(StreamUnit):
             direct, exp_direct, half, plus = small, ex, 0, 0
         else:
             direct, exp_direct, half, plus = sx & ~small, -k, small, small & ~sx
-        term = live.pop("term")
-        c = Mux(half, 1 << qb, 2 << qb)
-        aligned = Mux(plus, c + term, c - term)
+        # One carry chain, its operands selected before it: direct_v + 0, c + term, or c - term
+        # as c + ~term + 1 (the carry in), modulo 2**(qb + 3).
+        width = qb + 3
+        term = Signal(width, name=f"{name}_term")
+        m.d.comb += term.eq(live.pop("term"))
+        c = Mux(direct, 0, Mux(half, 1 << qb, 2 << qb))
+        addend = Mux(direct, live.pop("direct_v"), Mux(plus, term, ~term))
+        carry = Mux(direct | plus, 0, 1)
+        v = Signal(width, name=f"{name}_aligned")
+        m.d.comb += v.eq((Cat(carry, c[:width]) + Cat(carry, addend[:width]))[1:])
         exp = Signal(signed(dp.exp_width), name=f"{name}_exp")
         m.d.comb += exp.eq(Mux(direct, exp_direct, 0))
-        return {"v": Mux(direct, live.pop("direct_v"), aligned)[:qb + 3], "exp": exp}
+        return {"v": v, "exp": exp}
 
     def _specials(self, live, bits):
         """The result word: the packed magnitude, or a special value, with its sign."""
