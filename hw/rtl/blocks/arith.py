@@ -47,12 +47,23 @@ def bits_below(shift, width):
     return Cat(*(at_least(shift, i + 1) for i in range(width)))
 
 
+def _borrows(bits, constant, width, first):
+    """The borrows of ``constant - bits`` over ``width`` bits as AND/OR terms, LSB up, from
+    ``first`` into bit 0: the borrow out of bit ``i`` is ``bits[i] & borrow`` where the constant's
+    bit is 1, ``bits[i] | borrow`` where it is 0. Returns the ``width + 1`` borrows, into each bit
+    and out of the top one. Yosys maps a comparison or a difference to a carry chain, which
+    placement breaks into short pieces in series with LUTs between (BF16 ELU's shift distance:
+    20-21.5 ns); these terms are a tree of a few LUTs."""
+    borrows = [first]
+    for i in range(width):
+        borrows.append((bits[i] & borrows[-1]) if constant >> i & 1 else (bits[i] | borrows[-1]))
+    return borrows
+
+
 def at_least(value, constant):
-    """``value >= constant`` (``value`` signed or unsigned, ``constant`` an integer) as AND/OR
-    logic over the bits, LSB up: ``ge = v[i] & ge`` where the constant's bit is 1, ``v[i] | ge``
-    where it is 0 (a signed value with its sign bit flipped, the constant offset alike). Yosys
-    maps a comparison to a carry chain, which placement breaks into short pieces in series with
-    LUTs between (21.5 ns for BF16 ELU's shift distance); this logic is a tree of a few LUTs."""
+    """``value >= constant`` (``value`` signed or unsigned, ``constant`` an integer) as logic: the
+    borrow out of ``constant - 1 - value``, i.e. :func:`_borrows` from a borrow of 1 (a signed
+    value with its sign bit flipped, the constant offset alike)."""
     width, is_signed = len(value), value.shape().signed
     bits = value.as_unsigned()
     if is_signed:
@@ -61,22 +72,16 @@ def at_least(value, constant):
         return Const(1, 1)
     if constant >= 1 << width:
         return Const(0, 1)
-    ge = Const(1, 1)
-    for i in range(width):
-        ge = (bits[i] & ge) if constant >> i & 1 else (bits[i] | ge)
-    return ge
+    return _borrows(bits, constant, width, Const(1, 1))[-1]
 
 
 def constant_minus(constant, value, width):
     """``(constant - value) mod 2**width`` (``constant`` an integer) as logic over ``value``'s low
-    ``width`` bits: the borrow into each bit as AND/OR terms (:func:`at_least`'s form), not a
-    carry chain, which placement breaks into short pieces in series with LUTs between."""
-    bits, borrow, out = value.as_unsigned(), Const(0, 1), []
-    for i in range(width):
-        digit = constant >> i & 1
-        out.append(bits[i] ^ borrow ^ digit)
-        borrow = (bits[i] & borrow) if digit else (bits[i] | borrow)
-    return Cat(*out)
+    ``width`` bits: each bit the XOR of the constant's, the value's and the borrow into it
+    (:func:`_borrows`), not a carry chain."""
+    bits = value.as_unsigned()
+    borrows = _borrows(bits, constant, width, Const(0, 1))
+    return Cat(*(bits[i] ^ borrows[i] ^ (constant >> i & 1) for i in range(width)))
 
 
 def staged_product(m, st, en, name, step, live, a, b, shift, width, row_bits=None, device=DEFAULT_DEVICE,

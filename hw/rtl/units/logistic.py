@@ -97,7 +97,8 @@ class LogisticUnit(StreamUnit):
         # regime's T = small_one - g.
         e_shift = live.pop("e_shift")
         live["e_coarse"] = Cat(Const(0, tb - w), q) >> Cat(Const(0, 3), e_shift[3:])
-        live["e_fine"], live["e_sat"] = e_shift[:3], (live.pop("k_zero") if not backward else live["k_zero"]) & q[w]
+        k_zero = live["k_zero"] if backward else live.pop("k_zero")      # backward: kept for the clamp
+        live["e_fine"], live["e_sat"] = e_shift[:3], k_zero & q[w]
         live["q"] = q
         if not backward:        # the small regime's operands, chosen before the reciprocal's table
             live["ratio"] = (Const(dp.small_one, w + 2) - q)[:w + 1]
