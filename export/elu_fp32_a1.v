@@ -1078,6 +1078,8 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire [57:0] lane0_pack_ahead = {r20[34:1], r19, r20[0]} >> {lane0_pack_d[4], 4'h0};
   wire n735 = lane0_pack_ahead[0] | n730;
   wire [26:0] n736 = lane0_pack_v_33[57:31] >> lane0_pack_d_36;
+  wire [14:0] lane0_pack_signal_55 = {lane0_pack_top_s, lane0_pack_kept[22:16]} + 15'h0;
+  wire [14:0] lane0_pack_upper_carried = lane0_pack_signal_55 + 15'h1;
   wire [27:0] lane0_pack_rnd_signal = lane0_pack_v_33[57:30] >> lane0_pack_d_36;
   wire n737 = |lane0_pack_v_33[29:0];
   wire [42:0] n738 = 43'h7ffffffffff << lane0_pack_d_36;
@@ -1088,9 +1090,10 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
   wire n742 = n736[0] & n502;
   wire n743 = lane0_pack_rnd_sticky | n742;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n743;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1984_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [31:0] n744 = n529 ? {1'b1, lane0_pack_port_1984_0} : lane0_shift_x_raw;
+  wire [16:0] lane0_pack_signal = {1'b0, lane0_pack_kept[15:0]} + {16'h0, lane0_pack_up};
+  wire [14:0] n744 = lane0_pack_signal[16] ? lane0_pack_upper_carried : lane0_pack_signal_55;
+  wire [30:0] lane0_pack_port_1988_0 = lane0_pack_overflow_s ? 31'h7f800000 : {n744, lane0_pack_signal[15:0]};
+  wire [31:0] n745 = n529 ? {1'b1, lane0_pack_port_1988_0} : lane0_shift_x_raw;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1300,7 +1303,7 @@ module elu_fp32_a1 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, ou
       lane0_pack_v_33 <= {lane0_pack_ahead[57:1], n735};
       lane0_pack_kept <= n736[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n527 ? 32'h7fc00000 : n744;
+      out_y <= n527 ? 32'h7fc00000 : n745;
     end
   end
 

@@ -913,6 +913,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [57:0] lane0_pack_ahead = {r20, 1'b0} >> {lane0_pack_d[4], 4'h0};
   wire n527 = lane0_pack_ahead[0] | n522;
   wire [26:0] n528 = lane0_pack_v_33[57:31] >> lane0_pack_d_36;
+  wire [14:0] lane0_pack_signal_55 = {lane0_pack_top_s, lane0_pack_kept[22:16]} + 15'h0;
+  wire [14:0] lane0_pack_upper_carried = lane0_pack_signal_55 + 15'h1;
   wire [27:0] lane0_pack_rnd_signal = lane0_pack_v_33[57:30] >> lane0_pack_d_36;
   wire n529 = |lane0_pack_v_33[29:0];
   wire [42:0] n530 = 43'h7ffffffffff << lane0_pack_d_36;
@@ -923,13 +925,14 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n534 = n528[0] & n45;
   wire n535 = lane0_pack_rnd_sticky | n534;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n535;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_1735_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n536 = n43 ? 31'h7f800000 : lane0_pack_port_1735_0;
-  wire [31:0] n537 = n44 ? 32'h0 : {1'b0, n536};
-  wire [31:0] n538 = n326 ? 32'h0 : n537;
-  wire [31:0] n539 = n324 ? n538 : {1'b0, lane0_shift_g_raw};
-  wire [31:0] n540 = n539 | n2;
+  wire [16:0] lane0_pack_signal = {1'b0, lane0_pack_kept[15:0]} + {16'h0, lane0_pack_up};
+  wire [14:0] n536 = lane0_pack_signal[16] ? lane0_pack_upper_carried : lane0_pack_signal_55;
+  wire [30:0] lane0_pack_port_1739_0 = lane0_pack_overflow_s ? 31'h7f800000 : {n536, lane0_pack_signal[15:0]};
+  wire [30:0] n537 = n43 ? 31'h7f800000 : lane0_pack_port_1739_0;
+  wire [31:0] n538 = n44 ? 32'h0 : {1'b0, n537};
+  wire [31:0] n539 = n326 ? 32'h0 : n538;
+  wire [31:0] n540 = n324 ? n539 : {1'b0, lane0_shift_g_raw};
+  wire [31:0] n541 = n540 | n2;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1153,7 +1156,7 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
       lane0_pack_v_33 <= {lane0_pack_ahead[57:1], n527};
       lane0_pack_kept <= n528[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n328 ? 32'h7fc00000 : n540;
+      out_y <= n328 ? 32'h7fc00000 : n541;
     end
   end
 

@@ -209,6 +209,7 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [5:0] lane0_qr_sh;
   reg [37:0] lane0_qr_split_lost_mask;
   reg [37:0] lane0_qr_lost_mask;
+  reg lane0_pack_overflow_at_37_r;
   reg [7:0] lane0_pack_top_at_35_r;
   reg [4:0] lane0_pack_d_at_37_r;
   reg [4:0] lane0_pack_d_at_36_r;
@@ -217,7 +218,6 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   reg [7:0] lane0_pack_top_at_36_r;
   reg lane0_pack_overflow_at_36_r;
   reg [7:0] lane0_pack_top_at_37_r;
-  reg lane0_pack_overflow_at_37_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r16;
@@ -799,18 +799,18 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n398 = r15[3] & n329;
   wire n399 = r15[3] & n333;
   wire n400 = r15[3] & n337;
-  wire [7:0] n401 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n402 = $signed({r13, exp}) < $signed(11'h784);
-  wire n403 = $signed({r13, exp}) < $signed(11'h769);
-  wire [4:0] n404 = $signed(5'h4) - $signed(exp[4:0]);
-  wire [4:0] n405 = n403 ? 5'h1b : n404;
+  wire [4:0] n401 = $signed(5'h4) - $signed(exp[4:0]);
+  wire lane0_pack_overflow_at_37 = $signed({r13, exp}) >= $signed(11'h80);
+  wire [7:0] n402 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n403 = $signed({r13, exp}) < $signed(11'h784);
+  wire n404 = $signed({r13, exp}) < $signed(11'h769);
+  wire [4:0] n405 = n404 ? 5'h1b : n401;
   wire lane0_pack_overflow_at_35 = $signed({r13, exp}) >= $signed(11'h82);
   wire [7:0] n406 = $signed(exp[7:0]) + $signed(8'h7e);
   wire n407 = $signed({r13, exp}) < $signed(11'h783);
   wire lane0_pack_overflow_at_36 = $signed({r13, exp}) >= $signed(11'h81);
   wire [7:0] n408 = $signed(exp[7:0]) + $signed(8'h7f);
   wire n409 = $signed({r13, exp}) < $signed(11'h782);
-  wire lane0_pack_overflow_at_37 = $signed({r13, exp}) >= $signed(11'h80);
   wire [31:0] n410 = {16'h0, lane0_table_b[27:12]} * {16'h0, lane0_table_b[27:12]};
   wire [15:0] n411 = lane0_table_b[28] ? lane0_table_b[27:12] : 16'h0;
   wire [1:0] n412 = lane0_table_b[29] ? lane0_table_b[29:28] : 2'h0;
@@ -1191,13 +1191,16 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
   wire n742 = |n741;
   wire lane0_pack_rnd_sticky = n738 | n742;
   wire [25:0] n743 = lane0_pack_v_26[37:12] >> lane0_pack_d_29;
+  wire [14:0] lane0_pack_signal_44 = {lane0_pack_top_s, lane0_pack_kept[22:16]} + 15'h0;
+  wire [14:0] lane0_pack_upper_carried = lane0_pack_signal_44 + 15'h1;
   wire n744 = lane0_pack_rnd_sticky | n743[0];
   wire [26:0] lane0_pack_rnd_signal = lane0_pack_v_26[37:11] >> lane0_pack_d_29;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n744;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_2228_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n745 = n437 ? 31'h3f000000 : lane0_pack_port_2228_0;
-  wire [30:0] n746 = n435 ? {1'b0, n2} : n745;
+  wire [16:0] lane0_pack_signal = {1'b0, lane0_pack_kept[15:0]} + {16'h0, lane0_pack_up};
+  wire [14:0] n745 = lane0_pack_signal[16] ? lane0_pack_upper_carried : lane0_pack_signal_44;
+  wire [30:0] lane0_pack_port_2232_0 = lane0_pack_overflow_s ? 31'h7f800000 : {n745, lane0_pack_signal[15:0]};
+  wire [30:0] n746 = n437 ? 31'h3f000000 : lane0_pack_port_2232_0;
+  wire [30:0] n747 = n435 ? {1'b0, n2} : n746;
   assign out_y = {r1, out_y_2};
 
   always @(posedge clk) begin
@@ -1360,15 +1363,15 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_qr_sh <= lane0_qr_split_sh;
       lane0_qr_split_lost_mask <= {n400, n399, n398, n397, n396, n395, r15[3], n394, n392, n390, n388, n386, n384, n382, n380, n379, n377, n375, n373, n371, n369, n367, n365, n364, n361, n358, n355, n352, n349, n346, n343, n342, n338, n334, n330, n327, n322, n318};
       lane0_qr_lost_mask <= lane0_qr_split_lost_mask;
-      lane0_pack_top_at_35_r <= n402 ? 8'h0 : n401;
+      lane0_pack_overflow_at_37_r <= lane0_pack_overflow_at_37;
+      lane0_pack_top_at_35_r <= n403 ? 8'h0 : n402;
       lane0_pack_d_at_37_r <= ~n409 ? 5'h2 : n405;
       lane0_pack_d_at_36_r <= ~n407 ? 5'h1 : n405;
-      lane0_pack_d_at_35_r <= ~n402 ? 5'h0 : n405;
+      lane0_pack_d_at_35_r <= ~n403 ? 5'h0 : n405;
       lane0_pack_overflow_at_35_r <= lane0_pack_overflow_at_35;
       lane0_pack_top_at_36_r <= n407 ? 8'h0 : n406;
       lane0_pack_overflow_at_36_r <= lane0_pack_overflow_at_36;
       lane0_pack_top_at_37_r <= n409 ? 8'h0 : n408;
-      lane0_pack_overflow_at_37_r <= lane0_pack_overflow_at_37;
       lane0_table_square_tile_0_0 <= n410;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r16 <= n421;
@@ -1488,7 +1491,7 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
       lane0_pack_v_26 <= {lane0_pack_ahead[37:1], n737};
       lane0_pack_kept <= n743[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y_2 <= n434 ? 31'h7fc00000 : n746;
+      out_y_2 <= n434 ? 31'h7fc00000 : n747;
     end
   end
 
@@ -2792,6 +2795,7 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_qr_sh = 6'h0;
     lane0_qr_split_lost_mask = 38'h0;
     lane0_qr_lost_mask = 38'h0;
+    lane0_pack_overflow_at_37_r = 1'b0;
     lane0_pack_top_at_35_r = 8'h0;
     lane0_pack_d_at_37_r = 5'h0;
     lane0_pack_d_at_36_r = 5'h0;
@@ -2800,7 +2804,6 @@ module sigmoid_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, o
     lane0_pack_top_at_36_r = 8'h0;
     lane0_pack_overflow_at_36_r = 1'b0;
     lane0_pack_top_at_37_r = 8'h0;
-    lane0_pack_overflow_at_37_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r16 = 35'h0;

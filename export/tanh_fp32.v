@@ -207,6 +207,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [5:0] lane0_qr_sh;
   reg [37:0] lane0_qr_split_lost_mask;
   reg [37:0] lane0_qr_lost_mask;
+  reg lane0_pack_overflow_at_37_r;
   reg [7:0] lane0_pack_top_at_35_r;
   reg [4:0] lane0_pack_d_at_37_r;
   reg [4:0] lane0_pack_d_at_36_r;
@@ -215,7 +216,6 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   reg [7:0] lane0_pack_top_at_36_r;
   reg lane0_pack_overflow_at_36_r;
   reg [7:0] lane0_pack_top_at_37_r;
-  reg lane0_pack_overflow_at_37_r;
   reg [31:0] lane0_table_square_tile_0_0;
   reg [35:0] lane0_table_square_rows_0;
   reg [34:0] r14;
@@ -800,18 +800,18 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire n403 = r13[3] & n334;
   wire n404 = r13[3] & n338;
   wire n405 = r13[3] & n342;
-  wire [7:0] n406 = $signed(exp[7:0]) + $signed(8'h7d);
-  wire n407 = $signed(exp) < $signed(12'hf84);
-  wire n408 = $signed(exp) < $signed(12'hf69);
-  wire [4:0] n409 = $signed(5'h4) - $signed(exp[4:0]);
-  wire [4:0] n410 = n408 ? 5'h1b : n409;
+  wire [4:0] n406 = $signed(5'h4) - $signed(exp[4:0]);
+  wire lane0_pack_overflow_at_37 = $signed(exp) >= $signed(12'h80);
+  wire [7:0] n407 = $signed(exp[7:0]) + $signed(8'h7d);
+  wire n408 = $signed(exp) < $signed(12'hf84);
+  wire n409 = $signed(exp) < $signed(12'hf69);
+  wire [4:0] n410 = n409 ? 5'h1b : n406;
   wire lane0_pack_overflow_at_35 = $signed(exp) >= $signed(12'h82);
   wire [7:0] n411 = $signed(exp[7:0]) + $signed(8'h7e);
   wire n412 = $signed(exp) < $signed(12'hf83);
   wire lane0_pack_overflow_at_36 = $signed(exp) >= $signed(12'h81);
   wire [7:0] n413 = $signed(exp[7:0]) + $signed(8'h7f);
   wire n414 = $signed(exp) < $signed(12'hf82);
-  wire lane0_pack_overflow_at_37 = $signed(exp) >= $signed(12'h80);
   wire [31:0] n415 = {16'h0, lane0_table_b[27:12]} * {16'h0, lane0_table_b[27:12]};
   wire [15:0] n416 = lane0_table_b[28] ? lane0_table_b[27:12] : 16'h0;
   wire [1:0] n417 = lane0_table_b[29] ? lane0_table_b[29:28] : 2'h0;
@@ -1190,14 +1190,17 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
   wire n745 = |n744;
   wire lane0_pack_rnd_sticky = n741 | n745;
   wire [25:0] n746 = lane0_pack_v_26[37:12] >> lane0_pack_d_29;
+  wire [14:0] lane0_pack_signal_44 = {lane0_pack_top_s, lane0_pack_kept[22:16]} + 15'h0;
+  wire [14:0] lane0_pack_upper_carried = lane0_pack_signal_44 + 15'h1;
   wire n747 = lane0_pack_rnd_sticky | n746[0];
   wire [26:0] lane0_pack_rnd_signal = lane0_pack_v_26[37:11] >> lane0_pack_d_29;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n747;
-  wire [30:0] lane0_pack_word = {lane0_pack_top_s, lane0_pack_kept} + {30'h0, lane0_pack_up};
-  wire [30:0] lane0_pack_port_2211_0 = lane0_pack_overflow_s ? 31'h7f800000 : lane0_pack_word;
-  wire [30:0] n748 = n439 ? 31'h0 : lane0_pack_port_2211_0;
-  wire [31:0] n749 = n441 ? 32'h3f800000 : {1'b0, n748};
-  wire [31:0] n750 = n749 | n1;
+  wire [16:0] lane0_pack_signal = {1'b0, lane0_pack_kept[15:0]} + {16'h0, lane0_pack_up};
+  wire [14:0] n748 = lane0_pack_signal[16] ? lane0_pack_upper_carried : lane0_pack_signal_44;
+  wire [30:0] lane0_pack_port_2215_0 = lane0_pack_overflow_s ? 31'h7f800000 : {n748, lane0_pack_signal[15:0]};
+  wire [30:0] n749 = n439 ? 31'h0 : lane0_pack_port_2215_0;
+  wire [31:0] n750 = n441 ? 32'h3f800000 : {1'b0, n749};
+  wire [31:0] n751 = n750 | n1;
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -1357,15 +1360,15 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_qr_sh <= lane0_qr_split_sh;
       lane0_qr_split_lost_mask <= {n405, n404, n403, n402, n401, n400, r13[3], n399, n397, n395, n393, n391, n389, n387, n385, n384, n382, n380, n378, n376, n374, n372, n370, n369, n366, n363, n360, n357, n354, n351, n348, n347, n343, n339, n335, n332, n327, n323};
       lane0_qr_lost_mask <= lane0_qr_split_lost_mask;
-      lane0_pack_top_at_35_r <= n407 ? 8'h0 : n406;
+      lane0_pack_overflow_at_37_r <= lane0_pack_overflow_at_37;
+      lane0_pack_top_at_35_r <= n408 ? 8'h0 : n407;
       lane0_pack_d_at_37_r <= ~n414 ? 5'h2 : n410;
       lane0_pack_d_at_36_r <= ~n412 ? 5'h1 : n410;
-      lane0_pack_d_at_35_r <= ~n407 ? 5'h0 : n410;
+      lane0_pack_d_at_35_r <= ~n408 ? 5'h0 : n410;
       lane0_pack_overflow_at_35_r <= lane0_pack_overflow_at_35;
       lane0_pack_top_at_36_r <= n412 ? 8'h0 : n411;
       lane0_pack_overflow_at_36_r <= lane0_pack_overflow_at_36;
       lane0_pack_top_at_37_r <= n414 ? 8'h0 : n413;
-      lane0_pack_overflow_at_37_r <= lane0_pack_overflow_at_37;
       lane0_table_square_tile_0_0 <= n415;
       lane0_table_square_rows_0 <= lane0_table_square_rows_sum0;
       r14 <= n426;
@@ -1485,7 +1488,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
       lane0_pack_v_26 <= {lane0_pack_ahead[37:1], n740};
       lane0_pack_kept <= n746[22:0];
       lane0_pack_up <= lane0_pack_rnd_up;
-      out_y <= n440 ? 32'h7fc00000 : n750;
+      out_y <= n440 ? 32'h7fc00000 : n751;
     end
   end
 
@@ -2787,6 +2790,7 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_qr_sh = 6'h0;
     lane0_qr_split_lost_mask = 38'h0;
     lane0_qr_lost_mask = 38'h0;
+    lane0_pack_overflow_at_37_r = 1'b0;
     lane0_pack_top_at_35_r = 8'h0;
     lane0_pack_d_at_37_r = 5'h0;
     lane0_pack_d_at_36_r = 5'h0;
@@ -2795,7 +2799,6 @@ module tanh_fp32 (clk, rst, in_valid, in_ready, in_x, out_valid, out_ready, out_
     lane0_pack_top_at_36_r = 8'h0;
     lane0_pack_overflow_at_36_r = 1'b0;
     lane0_pack_top_at_37_r = 8'h0;
-    lane0_pack_overflow_at_37_r = 1'b0;
     lane0_table_square_tile_0_0 = 32'h0;
     lane0_table_square_rows_0 = 36'h0;
     r14 = 35'h0;

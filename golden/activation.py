@@ -53,6 +53,9 @@ def activation(config: Config, x, grad=None, alpha=None):
     if dp.subnormal_x_passes:       # a subnormal x is its own result: no normalization
         sx, cx, ex, sigx = blocks.float_fields(fmt, x)
         passes = (cx == Cls.FINITE) & (sigx >> U64(fmt.man_bits) == 0)
+    elif dp.subnormal_x_vanishes:   # a subnormal x's alpha*x**2 vanishes beside 1: no normalization
+        sx, cx, ex, sigx = blocks.float_fields(fmt, x)
+        passes = np.zeros(shape, dtype=bool)
     else:
         sx, cx, ex, sigx = _unpack(config, x)
         passes = np.zeros(shape, dtype=bool)

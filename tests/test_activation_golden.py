@@ -2,9 +2,13 @@
 import numpy as np
 import pytest
 
+from golden import blocks
 from golden.eval import evaluate
 from hw.config import Config
+from hw.spec.datapath import datapath
 from hw.spec.formats import FP16
+
+U64 = np.uint64
 
 
 def f16(values):
@@ -104,6 +108,33 @@ def test_subnormal_inputs_and_results():
     grad = Config("fp16", function="isru-grad")
     y, _ = evaluate(grad, np.full(1023, ONE, dtype=np.uint64), x)
     assert np.array_equal(from16(y), np.float16(from16(x) * 2 ** -1.5).astype(np.float64))
+
+
+@pytest.mark.parametrize("fmt, function, alpha, runtime", [
+    ("bf16", "isrlu-grad", 1.0, False), ("fp32", "isru-grad", 3.0, False), ("e5m2", "isru-sigmoid-grad", 1.0, False),
+    ("bf16", "isru-grad", None, True), ("e5m12", "isrlu-grad", 1.0, False)])
+def test_backward_subnormal_x_vanishes_unnormalized(fmt, function, alpha, runtime):
+    """Where ``Datapath.subnormal_x_vanishes`` holds, a subnormal ``x``'s fields (unnormalized,
+    exponent ``emin``) give the same aligned ``1 + alpha*x**2`` as its normalized significand,
+    ``U = 2**work_bits`` exactly, for the largest alpha the unit can see; FP16's does not hold,
+    and there the unnormalized fields would give another ``U``."""
+    config = Config(fmt, function=function, **({"runtime_alpha": True} if runtime else {"alpha": alpha}))
+    dp, f = datapath(config), config.format
+    assert dp.subnormal_x_vanishes
+    x = np.arange(1, 1 << min(f.man_bits, 16), dtype=np.uint64)
+    alpha_exp = f.emax if runtime else dp.alpha_exp
+    alpha_sig = U64((2 << dp.work_bits) - 1) if runtime else U64(dp.alpha_sig)
+    for unpack in (blocks.float_fields, blocks.unpack_float):
+        _, _, ex, sig = unpack(f, x)
+        t = blocks.product(alpha_sig, dp.work_bits, blocks.square(dp, sig))
+        u, eu = blocks.add_one(dp, t, 2 * ex + alpha_exp)
+        assert np.all(u == U64(1 << dp.work_bits)) and np.all(eu == 0)
+    fp16 = datapath(Config("fp16", function="isrlu-grad"))
+    assert not fp16.subnormal_x_vanishes
+    _, _, ex, sig = blocks.float_fields(FP16, np.arange(1, 1024, dtype=np.uint64))
+    u, _ = blocks.add_one(fp16, blocks.product(U64(fp16.alpha_sig), fp16.work_bits, blocks.square(fp16, sig)),
+                          2 * ex + fp16.alpha_exp)
+    assert np.any(u != U64(1 << fp16.work_bits))
 
 
 def test_runtime_alpha_matches_build_time_alpha_and_rejects_bad_alpha():

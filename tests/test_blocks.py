@@ -17,7 +17,7 @@ from hw.rtl.blocks.newton import NewtonStage
 from hw.rtl.blocks.reduce import RangeReduce
 from hw.rtl.blocks.round import SPECULATE_SPAN, RoundPackFixed, RoundPackFloat, RoundSelect, RoundShift
 from hw.rtl.blocks.seed import LutSeed, MagicSeed, PolySeed, poly_cuts
-from hw.rtl.blocks.multiply import Product, Square
+from hw.rtl.blocks.multiply import Product, Square, multiply
 from hw.rtl.blocks.select_sum import chunk_sums, select_chunks
 from hw.spec.devices import DEFAULT_DEVICE
 from hw.spec.tiles import ROWS_ONLY, dsp_tiles, has_split, row_reduction, sum_levels
@@ -415,6 +415,25 @@ def test_tiled_product(a_width, b_width, cut, split):
     assert dut.latency == cut + split
     got = run_pipelined(dut, dut.latency, {"a": a, "b": b}, ["p"])
     assert [int(v) for v in got["p"]] == [x * y for x, y in zip(a, b)]
+
+
+@pytest.mark.parametrize("a_width, b_width, at, cut, split, row_bits", [
+    (24, 33, 32, True, True, ROWS_ONLY), (24, 33, 32, True, True, None), (8, 25, 24, True, False, None),
+    (11, 31, 30, False, False, None), (16, 24, 20, True, True, 8)])
+def test_product_takes_a_power_of_two_for_b(a_width, b_width, at, cut, split, row_bits):
+    """``one_at``: where ``one`` is set, ``p = a << at`` whatever ``b`` holds (the activations'
+    ``r = 1`` stand-in, selected into the rows after the tiles), else the exact product, with or
+    without the tile and split registers; a square takes no ``one``."""
+    rng = np.random.default_rng(a_width + b_width + at)
+    a = [int(v) for v in rng.integers(0, 1 << a_width, 500, dtype=np.uint64)] + [(1 << a_width) - 1] * 2
+    b = [int(v) for v in rng.integers(0, 1 << b_width, 500, dtype=np.uint64)] + [(1 << b_width) - 1] * 2
+    one = [int(v) for v in rng.integers(0, 2, 500)] + [1, 0]
+    dut = Product(a_width, b_width, cut, row_bits, split, one_at=at)
+    assert dut.latency == cut + split
+    got = run_pipelined(dut, dut.latency, {"a": a, "b": b, "one": one}, ["p"])
+    assert [int(v) for v in got["p"]] == [x << at if o else x * y for x, y, o in zip(a, b, one)]
+    square = Signal(8)
+    assert_rejected(lambda: multiply(Module(), "sq", square, square, Signal(), one=(Signal(), 4)), "one")
 
 
 @pytest.mark.parametrize("a_width, b_width, split", [(28, 28, False), (33, 32, True), (27, 28, False)])

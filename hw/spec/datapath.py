@@ -22,7 +22,7 @@ from .residual import residual, sign_from
 from .seeds import pack_parabolas, parabolas, poly_seed
 from .tiles import ROWS_ONLY, dsp_tiles, has_split, sum_levels
 
-__all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes",
+__all__ = ["Datapath", "datapath", "lut_contents", "pwl_contents", "quad_contents", "subnormal_x_passes", "subnormal_x_vanishes",
            "product_lead_min", "core_alpha", "residual_square_bits"]
 
 GUARD_BITS = 4
@@ -60,6 +60,7 @@ class Datapath:
     row_bits: int         # products: tiles with a side of at most this many bits are LUT rows
     significand_row_bits: int  # ... in the products with the significand of x or grad ("product", "cube")
     subnormal_x_passes: bool  # forward float activations: a subnormal x is the result itself
+    subnormal_x_vanishes: bool  # backward float activations: a subnormal x's alpha*x**2 vanishes beside 1
     residual: object      # rounding "residual": the exact decision's widths (hw.spec.residual), else None
     decided_word_bits: int  # a float rsqrt with the exact decision: bits of the two packed words
     #                         (T and T + 1 at the result's last place) it selects between; else 0
@@ -303,6 +304,22 @@ def subnormal_x_passes(config):
     return alpha * Fraction(2) ** (2 * fmt.emin) <= Fraction(2) ** -(fmt.man_bits + 2)
 
 
+def subnormal_x_vanishes(config, work_bits, alpha_exp):
+    """Whether a backward float unit (not an alpha gradient, which takes ``x**3``) may square a
+    subnormal ``x`` unnormalized: ``x`` enters only through ``1 + alpha*x**2``, whose alignment
+    (:class:`~hw.rtl.blocks.arith.AddOne`, ``golden.blocks.add_one``) drops ``T = alpha*x**2``
+    (below 8, ``work_bits`` fraction bits, at exponent ``2*ex + alpha_exp``) entirely once that
+    exponent is at most ``-(work_bits + 3)``. A subnormal's fields give ``ex = emin``, above its
+    normalized exponent, so if ``2*emin + alpha_exp <= -(work_bits + 3)`` for every alpha the unit
+    can see (the constant's ``alpha_exp``, or up to ``emax`` at run time), ``u = 1`` either way and
+    the unit needs no leading-zero count and shift for ``x``. True for BF16, FP32 and e5m2 with any
+    alpha; false for FP16 (``2*emin = -28`` against its 30 work bits)."""
+    if not (config.is_activation and config.is_float and config.is_backward) or config.entry.alpha_gradient:
+        return False
+    top = config.format.emax if config.runtime_alpha else alpha_exp
+    return 2 * config.format.emin + top <= -(work_bits + 3)
+
+
 def product_lead_min(config, dp):
     """Lowest bit of the leading one of the final product ``v`` (``work_bits + 2`` bits): ``x * r``
     (or ``grad * r**3``) is at least 1/8 when ``r`` is near ``1/sqrt(m)`` in (1/2, 1]; a magic seed
@@ -416,7 +433,9 @@ def datapath(config) -> Datapath:
                     seed_power=config.seed_power, **poly,
                     row_bits=_row_bits(config),
                     significand_row_bits=ROWS_ONLY if _significand_rows(config) else _row_bits(config),
-                    subnormal_x_passes=subnormal_x_passes(config), device=config.device_model,
+                    subnormal_x_passes=subnormal_x_passes(config),
+                    subnormal_x_vanishes=subnormal_x_vanishes(config, work_bits, alpha_exp),
+                    device=config.device_model,
                     residual=_residual(config, work_bits, frac, poly, table)
                     if config.rounding == "residual" else None,
                     decided_word_bits=config.format.width - 1

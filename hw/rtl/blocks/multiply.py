@@ -63,14 +63,23 @@ class Product(wiring.Component):
     ``2**low_bits`` (``p`` that wide), from the tiles that reach below it
     (:func:`~hw.spec.tiles.tiles`); with ``rows``, no final sum: ``p`` (twice as wide) holds the
     two rows ``Cat(a, b)`` whose sum is the product (the residual decision sums a part of them).
+    With ``one_at``, a port ``one`` (in, 1 bit, beside ``a`` and ``b``): where it is set, ``b`` is
+    taken as ``2**one_at`` (``p = a << one_at``), selected into the two rows before the split
+    register, after the tiles and their sums, instead of before the tiles and the LUT rows (the DSP
+    tiles' slices of ``b`` are gated to 0 there).
     """
     square = False
+    one_at = None
 
     def __init__(self, a_width, b_width, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE,
-                 low_bits=None, rows=False, row_levels=None):
+                 low_bits=None, rows=False, row_levels=None, one_at=None):
         self._options(a_width, b_width, cut, row_bits, split, device, low_bits, rows, row_levels)
-        super().__init__({"a": In(a_width), "b": In(b_width), "en": In(1),
-                          "p": Out(product_width(a_width, b_width, low_bits) * (2 if rows else 1))})
+        self.one_at = one_at
+        ports = {"a": In(a_width), "b": In(b_width), "en": In(1),
+                 "p": Out(product_width(a_width, b_width, low_bits) * (2 if rows else 1))}
+        if one_at is not None:
+            ports["one"] = In(1)
+        super().__init__(ports)
 
     def _options(self, a_width, b_width, cut, row_bits, split, device, low_bits=None, rows=False, row_levels=None):
         if split and not has_split(a_width, b_width, self.square, row_bits, device, low_bits):
@@ -94,6 +103,11 @@ class Product(wiring.Component):
         for (a_lo, a_hi), (b_lo, b_hi), as_rows, weight in tiles(len(a), len(b), self.square, self.row_bits,
                                                                           self.device, self.low_bits):
             x, y, shift = a[a_lo:a_hi], b[b_lo:b_hi], a_lo + b_lo + (weight == 2)
+            if not as_rows and self.one_at is not None:
+                # b's slice is 0 where one is set (that product is not used): a gate that keeps
+                # the DSP's operand off b's bare register, which Yosys would otherwise pack into
+                # the SB_MAC16 as its input register, behind the carry chain before it.
+                y = Mux(self.one, 0, y)
             if not as_rows:
                 dsp.append((register(m, self.en, x * y, f"tile_{a_lo}_{b_lo}", self.cut), shift))
                 continue
@@ -102,8 +116,11 @@ class Product(wiring.Component):
         levels = (self.device.row_levels if self.row_levels is None else self.row_levels) if self.cut else None
         partial = [register(m, self.en, value, f"rows_{i}", self.cut)
                    for i, value in enumerate(_compress(m, _pack(rows, width), width, "rows", levels))]
-        values = [register(m, self.en, value, f"split_{i}", self.split)
-                  for i, value in enumerate(_compress(m, _pack(dsp, width) + partial, width, "sums"))]
+        values = _compress(m, _pack(dsp, width) + partial, width, "sums")
+        if self.one_at is not None:
+            one, kept = (register(m, self.en, value, name, self.cut) for value, name in ((self.one, "one"), (a, "a_one")))
+            values = [Mux(one, (kept << self.one_at)[:width], values[0])] + [Mux(one, 0, value) for value in values[1:]]
+        values = [register(m, self.en, value, f"split_{i}", self.split) for i, value in enumerate(values)]
         if self.rows:
             m.d.comb += self.p.eq(Cat(*(Cat(value[:width], Const(0, width - len(value[:width])))
                                         for value in (values + [Const(0, width)] * 2)[:2])))
@@ -132,17 +149,22 @@ class Square(Product):
 
 
 def multiply(m, name, a, b, en, cut=False, row_bits=None, split=False, device=DEFAULT_DEVICE, low_bits=None,
-             rows=False, row_levels=None):
+             rows=False, row_levels=None, one=None):
     """``a * b`` as ``m.submodules[name]``: a :class:`Square` when ``b`` is ``a`` (the same value),
     else a :class:`Product` (modulo ``2**low_bits`` when given; ``rows``: its two carry-save rows,
-    not their sum); ``en`` advances its ``cut`` and ``split`` registers; ``row_levels``: the
-    carry-save levels before the tile register. Returns the product."""
+    not their sum; ``one``: a pair ``(flag, at)``, ``b`` taken as ``2**at`` where ``flag`` is set);
+    ``en`` advances its ``cut`` and ``split`` registers; ``row_levels``: the carry-save levels
+    before the tile register. Returns the product."""
     if a is b:
-        if low_bits is not None:
-            raise ValueError("low_bits: only products, not squares, are taken modulo a power of two")
+        if low_bits is not None or one is not None:
+            raise ValueError("low_bits, one: only products, not squares, are taken modulo a power of two "
+                             "or with a power of two for b")
         block = m.submodules[name] = Square(len(a), cut, row_bits, split, device, row_levels)
     else:
-        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits, split, device, low_bits, rows, row_levels)
+        block = m.submodules[name] = Product(len(a), len(b), cut, row_bits, split, device, low_bits, rows, row_levels,
+                                             one_at=None if one is None else one[1])
         m.d.comb += block.b.eq(b)
+        if one is not None:
+            m.d.comb += block.one.eq(one[0])
     m.d.comb += [block.a.eq(a), block.en.eq(en)]
     return block.p

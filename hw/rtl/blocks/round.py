@@ -17,6 +17,7 @@ from amaranth.lib.wiring import In, Out
 from hw.spec.devices import DEFAULT_DEVICE
 from hw.rtl.pipeline import register
 from .leading import leading_one
+from .select_sum import carry_select
 
 __all__ = ["RoundShift", "RoundSelect", "RoundPackFloat", "RoundPackFixed", "PACK_CUTS"]
 
@@ -290,8 +291,8 @@ class RoundPackFloat(wiring.Component):
             m.d.comb += word.eq(Mux(up, base + 1, base))
         elif early_plus:        # its upper half after the register, with the lower half's carry
             m.d.comb += word.eq(Mux(up, Cat(low_plus[:half], base[half:] + low_plus[half]), base))
-        else:
-            m.d.comb += word.eq(base + up)
+        else:                   # carry-selected: the decision after its register, then half a chain
+            m.d.comb += word.eq(carry_select(m, base, Cat(up, Const(0, len(word) - 1)), len(word), min_bits=0))
         m.d.comb += self.bits.eq(Mux(overflow, fmt.inf, word))
         return m
 

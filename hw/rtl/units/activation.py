@@ -55,8 +55,10 @@ class ActivationUnit(StreamUnit):
     square root and the final product in fixed point with ``work_bits`` fraction bits, rounded once
     (nearest even; subnormal results; overflow to infinity). A subnormal ``x`` whose ``f(x)``
     rounds to ``x`` for every alpha (``Datapath.subnormal_x_passes``) is returned as it is, and the
-    results then lie at most ``Datapath.below_emin_max`` binades below ``emin``. Special values:
-    see docs/activation.md.
+    results then lie at most ``Datapath.below_emin_max`` binades below ``emin``; a backward unit's
+    subnormal ``x`` whose ``alpha*x**2`` vanishes beside 1 (``Datapath.subnormal_x_vanishes``) is
+    squared unnormalized. Where ``r = 1`` stands in (``unit``), the final product's rows are
+    ``operand << work_bits``, selected after its tiles. Special values: see docs/activation.md.
     """
 
     def __init__(self, config: Config):
@@ -77,11 +79,12 @@ class ActivationUnit(StreamUnit):
             m.d.comb += unpack.en.eq(en)
         return [getattr(unpack, port) for port in ("sign", "cls", "exp", "sig")]
 
-    def _mul(self, m, st, en, lane, step, live, a, b, shift, width, cut_step=True, row_bits=None, after_tiles=None):
+    def _mul(self, m, st, en, lane, step, live, a, b, shift, width, cut_step=True, row_bits=None, after_tiles=None,
+             one=None):
         """``(a * b) >> shift`` into ``live[step]`` (:func:`~hw.rtl.blocks.arith.staged_product`)."""
         return staged_product(m, st, en, f"lane{lane}", step, live, a, b, shift, width,
                               row_bits=self.dp.row_bits if row_bits is None else row_bits,
-                              device=self.dp.device, cut_step=cut_step, after_tiles=after_tiles)
+                              device=self.dp.device, cut_step=cut_step, after_tiles=after_tiles, one=one)
 
     def _lane(self, m, en, lane, st):
         config, dp = self.config, self.dp
@@ -89,13 +92,16 @@ class ActivationUnit(StreamUnit):
         payload = self.i.payload
         # A subnormal x that is its own result is not normalized: its fields after "unpack_count"
         # (which only a runtime alpha's unpack has then).
+        # A backward unit's subnormal x whose alpha*x**2 vanishes beside 1 (Datapath.subnormal_x_vanishes)
+        # is not normalized either: its fields after "unpack_count", beside grad's unpacking.
         passes = dp.subnormal_x_passes
+        fields = passes or dp.subnormal_x_vanishes
         live = {"x_raw": payload.x[lane]}
         if not passes or config.runtime_alpha:
             live = st.cut("unpack_count", live)
-        x_bits = live["x_raw"] if passes else payload.x[lane]
+        x_bits = live["x_raw"] if fields else payload.x[lane]
         live["sx"], live["cx"], live["ex"], live["sigx"] = self._unpack(m, st, en, f"{name}_x", x_bits,
-                                                                        normalize=not passes)
+                                                                        normalize=not fields)
         if config.runtime_alpha:
             sa, ca, live["ea"], live["siga"] = self._unpack(m, st, en, f"{name}_alpha", payload.alpha[lane])
             live["alpha_ok"] = (sa == 0) & (ca == Cls.FINITE)
@@ -161,10 +167,14 @@ class ActivationUnit(StreamUnit):
         r, r_bits, live = rsqrt_core(m, en, st, config, dp, name, eu, sigu, live)
         if r_bits != w:
             r = r << (w - r_bits)
-        if config.entry.alpha_gradient:     # its result is 0 where unit: no stand-in (a LUT level)
+        # r = 1 where unit: the final product takes 2**w for r there (its rows selected after its
+        # tiles, not r before them), except for the ISRU sigmoid's tail, which takes r itself. The
+        # alpha gradient's result is 0 there: no stand-in.
+        stand_in = not (config.entry.alpha_gradient or sigmoid)
+        if config.entry.alpha_gradient:
             live["r"] = r
         else:
-            live["r"] = Mux(live["unit"], 1 << w, r)
+            live["r"] = Mux(live["unit"], 1 << w, r) if sigmoid else r
             live["k"] = Mux(live["unit"], 0, live["k"])
         # [r**2, r**3,] the product, round/pack.
         if config.is_backward:
@@ -192,7 +202,8 @@ class ActivationUnit(StreamUnit):
         last = "agrad" if config.entry.alpha_gradient else "product"
         early = config.is_float and not sigmoid
         live = self._mul(m, st, en, lane, "product", live, operand, r, p, w + 2, row_bits=dp.significand_row_bits,
-                         cut_step=last != "product" or not early, after_tiles=after_tiles)
+                         cut_step=last != "product" or not early, after_tiles=after_tiles,
+                         one=(live["unit"], w) if stand_in else None)
         if config.entry.alpha_gradient:
             live["v"] = live.pop("product")
             live = self._mul(m, st, en, lane, "cube", live, live["sigx"], live.pop("q"), p, w + 3,
