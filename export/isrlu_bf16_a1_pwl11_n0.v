@@ -22,6 +22,8 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   output reg [15:0] out_y;              // result y: raw bf16 bits, W=16
 
   // Registers
+  reg valid_1;
+  reg valid_2;
   reg lane0_square_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
@@ -60,8 +62,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [15:0] lane0_pack_lead_x_raw;
   reg [15:0] lane0_normalize_x_raw;
   reg [15:0] lane0_shift_x_raw;
-  reg valid_1;
-  reg valid_2;
   reg valid_3;
   reg valid_4;
   reg valid_5;
@@ -81,7 +81,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg [7:0] lane0_seed_sigx;
   reg [7:0] lane0_seed_linear_tiles_sigx;
   reg [7:0] a;
-  reg [7:0] lane0_product_mul_product_a_one;
   reg [7:0] lane0_unpack_ex;
   reg r1;
   reg [1:0] lane0_unpack_cx;
@@ -123,7 +122,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   reg lane0_seed_unit;
   reg lane0_seed_linear_tiles_unit;
   reg one;
-  reg lane0_product_mul_product_one_11;
   reg [12:0] exp;
   reg [12:0] lane0_add_eu_11;
   reg [12:0] eu;
@@ -311,89 +309,121 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
   wire [2:0] lane0_pack_d_at_19 = n92 ? 3'h4 : 3'h3;
   wire [17:0] n95 = {9'h0, lane0_seed_port__data[8:0]} * {9'h0, lane0_seed_b};
   wire [19:0] n96 = lane0_seed_seed_linear_tiles_0 - {11'h0, lane0_seed_slope_tile_0_0[17:9]};
-  wire [15:0] n97 = one ? 16'h0 : lane0_seed_r0[15:0];
-  wire [23:0] n98 = {16'h0, a} * {8'h0, n97};
-  wire [7:0] n99 = lane0_seed_r0[16] ? a : 8'h0;
-  wire [7:0] n100 = lane0_seed_r0[17] ? a : 8'h0;
-  wire [24:0] n101 = {1'b0, n99, 16'h0} ^ {n100, 17'h0};
-  wire [7:0] n102 = lane0_seed_r0[18] ? a : 8'h0;
-  wire [25:0] lane0_product_mul_product_rows_sum0 = {1'b0, n101} ^ {n102, 18'h0};
-  wire [24:0] n103 = {1'b0, n99, 16'h0} & {n100, 17'h0};
-  wire [25:0] n104 = {2'h0, n99, 16'h0} & {n102, 18'h0};
-  wire [26:0] n105 = {2'h0, n103} | {1'b0, n104};
-  wire [25:0] n106 = {1'b0, n100, 17'h0} & {n102, 18'h0};
-  wire [26:0] n107 = n105 | {1'b0, n106};
-  wire [7:0] n108 = lane0_seed_r0[19] ? a : 8'h0;
-  wire [27:0] n109 = {1'b0, n108, 19'h0} ^ {2'h0, lane0_product_mul_product_rows_sum0};
-  wire [27:0] lane0_product_mul_product_rows_sum1 = n109 ^ {n107, 1'b0};
-  wire [27:0] n110 = {4'h0, lane0_product_mul_product_tile_0_0} ^ lane0_product_mul_product_rows_0;
-  wire [26:0] n111 = {3'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[26:0];
-  wire [26:0] n112 = {n108, 19'h0} & {1'b0, lane0_product_mul_product_rows_sum0};
-  wire [26:0] n113 = {n108, 19'h0} & {n107[25:0], 1'b0};
+  wire [19:0] n97 = one ? 20'h80000 : lane0_seed_r0;
+  wire [7:0] n98 = n97[19] ? a : 8'h0;
+  wire [23:0] n99 = {16'h0, a} * {8'h0, n97[15:0]};
+  wire [7:0] n100 = n97[16] ? a : 8'h0;
+  wire [7:0] n101 = n97[17] ? a : 8'h0;
+  wire [24:0] n102 = {1'b0, n100, 16'h0} ^ {n101, 17'h0};
+  wire [7:0] n103 = n97[18] ? a : 8'h0;
+  wire [25:0] n104 = {1'b0, n101, 17'h0} & {n103, 18'h0};
+  wire [25:0] lane0_product_mul_product_rows_sum0 = {1'b0, n102} ^ {n103, 18'h0};
+  wire [27:0] n105 = {1'b0, n98, 19'h0} ^ {2'h0, lane0_product_mul_product_rows_sum0};
+  wire [26:0] n106 = {n98, 19'h0} & {1'b0, lane0_product_mul_product_rows_sum0};
+  wire [24:0] n107 = {1'b0, n100, 16'h0} & {n101, 17'h0};
+  wire [25:0] n108 = {2'h0, n100, 16'h0} & {n103, 18'h0};
+  wire [26:0] n109 = {2'h0, n107} | {1'b0, n108};
+  wire [26:0] n110 = n109 | {1'b0, n104};
+  wire [27:0] lane0_product_mul_product_rows_sum1 = n105 ^ {n110, 1'b0};
+  wire [26:0] n111 = {n98, 19'h0} & {n110[25:0], 1'b0};
+  wire [26:0] n112 = n106 | n111;
+  wire [26:0] n113 = {1'b0, lane0_product_mul_product_rows_sum0} & {n110[25:0], 1'b0};
   wire [26:0] n114 = n112 | n113;
-  wire [26:0] n115 = {1'b0, lane0_product_mul_product_rows_sum0} & {n107[25:0], 1'b0};
-  wire [26:0] n116 = n114 | n115;
-  wire [27:0] lane0_product_mul_product_sums_sum0 = n110 ^ {r2, 1'b0};
+  wire [27:0] n115 = {4'h0, lane0_product_mul_product_tile_0_0} ^ lane0_product_mul_product_rows_0;
+  wire [27:0] lane0_product_mul_product_sums_sum0 = n115 ^ {r2, 1'b0};
+  wire [26:0] n116 = {3'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[26:0];
   wire [26:0] n117 = {3'h0, lane0_product_mul_product_tile_0_0} & {r2[25:0], 1'b0};
-  wire [26:0] n118 = n111 | n117;
+  wire [26:0] n118 = n116 | n117;
   wire [26:0] n119 = lane0_product_mul_product_rows_0[26:0] & {r2[25:0], 1'b0};
   wire [26:0] n120 = n118 | n119;
-  wire [27:0] n121 = lane0_product_mul_product_one_11 ? {1'b0, lane0_product_mul_product_a_one, 19'h0} : lane0_product_mul_product_sums_sum0;
-  wire [27:0] n122 = lane0_product_mul_product_one_11 ? 28'h0 : {n120, 1'b0};
-  wire [27:0] lane0_product_mul_p_9 = n121 + n122;
-  wire n123 = |v[20:17];
-  wire n124 = ~n123;
-  wire n125 = v[16] & n124;
-  wire n126 = |v[20:18];
-  wire n127 = ~n126;
-  wire n128 = v[17] & n127;
-  wire n129 = |v[20:19];
-  wire n130 = ~n129;
-  wire n131 = v[18] & n130;
-  wire n132 = ~v[20];
-  wire n133 = v[19] & n132;
-  wire [2:0] n134 = lane0_pack_lead_0 ? lane0_pack_d_at_16_r : 3'h0;
-  wire [2:0] n135 = lane0_pack_lead_1 ? lane0_pack_d_at_17_r : 3'h0;
+  wire [27:0] lane0_product_mul_p_9 = lane0_product_mul_product_sums_sum0 + {n120, 1'b0};
+  wire n121 = |v[20:17];
+  wire n122 = ~n121;
+  wire n123 = v[16] & n122;
+  wire n124 = |v[20:18];
+  wire n125 = ~n124;
+  wire n126 = v[17] & n125;
+  wire n127 = |v[20:19];
+  wire n128 = ~n127;
+  wire n129 = v[18] & n128;
+  wire n130 = ~v[20];
+  wire n131 = v[19] & n130;
+  wire [2:0] n132 = lane0_pack_lead_0 ? lane0_pack_d_at_16_r : 3'h0;
+  wire [2:0] n133 = lane0_pack_lead_1 ? lane0_pack_d_at_17_r : 3'h0;
+  wire [2:0] n134 = n132 | n133;
+  wire [2:0] n135 = lane0_pack_lead_2 ? lane0_pack_d_at_18_r : 3'h0;
   wire [2:0] n136 = n134 | n135;
-  wire [2:0] n137 = lane0_pack_lead_2 ? lane0_pack_d_at_18_r : 3'h0;
+  wire [2:0] n137 = lane0_pack_lead_3 ? lane0_pack_d_at_19_r : 3'h0;
   wire [2:0] n138 = n136 | n137;
-  wire [2:0] n139 = lane0_pack_lead_3 ? lane0_pack_d_at_19_r : 3'h0;
-  wire [2:0] n140 = n138 | n139;
-  wire [2:0] n141 = lane0_pack_lead_4 ? lane0_pack_d_at_20_r : 3'h0;
-  wire [2:0] lane0_pack_d_57 = n140 | n141;
-  wire [7:0] n142 = lane0_pack_lead_0 ? lane0_pack_top_at_16_r : 8'h0;
-  wire [7:0] n143 = lane0_pack_lead_1 ? lane0_pack_top_at_17_r : 8'h0;
+  wire [2:0] n139 = lane0_pack_lead_4 ? lane0_pack_d_at_20_r : 3'h0;
+  wire [2:0] lane0_pack_d_57 = n138 | n139;
+  wire [7:0] n140 = lane0_pack_lead_0 ? lane0_pack_top_at_16_r : 8'h0;
+  wire [7:0] n141 = lane0_pack_lead_1 ? lane0_pack_top_at_17_r : 8'h0;
+  wire [7:0] n142 = n140 | n141;
+  wire [7:0] n143 = lane0_pack_lead_2 ? lane0_pack_top_at_18_r : 8'h0;
   wire [7:0] n144 = n142 | n143;
-  wire [7:0] n145 = lane0_pack_lead_2 ? lane0_pack_top_at_18_r : 8'h0;
+  wire [7:0] n145 = lane0_pack_lead_3 ? lane0_pack_top_at_19_r : 8'h0;
   wire [7:0] n146 = n144 | n145;
-  wire [7:0] n147 = lane0_pack_lead_3 ? lane0_pack_top_at_19_r : 8'h0;
-  wire [7:0] n148 = n146 | n147;
-  wire [7:0] n149 = lane0_pack_lead_4 ? lane0_pack_top_at_20_r : 8'h0;
-  wire [7:0] lane0_pack_top_59 = n148 | n149;
-  wire n150 = lane0_pack_lead_0 ? lane0_pack_overflow_at_16_r : 1'b0;
-  wire n151 = lane0_pack_lead_1 ? lane0_pack_overflow_at_17_r : 1'b0;
+  wire [7:0] n147 = lane0_pack_lead_4 ? lane0_pack_top_at_20_r : 8'h0;
+  wire [7:0] lane0_pack_top_59 = n146 | n147;
+  wire n148 = lane0_pack_lead_0 ? lane0_pack_overflow_at_16_r : 1'b0;
+  wire n149 = lane0_pack_lead_1 ? lane0_pack_overflow_at_17_r : 1'b0;
+  wire n150 = n148 | n149;
+  wire n151 = lane0_pack_lead_2 ? lane0_pack_overflow_at_18_r : 1'b0;
   wire n152 = n150 | n151;
-  wire n153 = lane0_pack_lead_2 ? lane0_pack_overflow_at_18_r : 1'b0;
+  wire n153 = lane0_pack_lead_3 ? lane0_pack_overflow_at_19_r : 1'b0;
   wire n154 = n152 | n153;
-  wire n155 = lane0_pack_lead_3 ? lane0_pack_overflow_at_19_r : 1'b0;
-  wire n156 = n154 | n155;
-  wire n157 = lane0_pack_lead_4 ? lane0_pack_overflow_at_20_r : 1'b0;
-  wire lane0_pack_overflow_61 = n156 | n157;
-  wire n158 = |lane0_pack_rnd_v[7:0];
-  wire [19:0] n159 = 20'hfffff << lane0_pack_d;
-  wire [19:0] n160 = ~n159;
-  wire [19:0] n161 = {7'h0, lane0_pack_rnd_v[20:8]} & n160;
-  wire n162 = |n161;
-  wire lane0_pack_rnd_sticky = n158 | n162;
-  wire [11:0] n163 = lane0_pack_rnd_v[20:9] >> lane0_pack_d;
-  wire n164 = lane0_pack_sticky | lane0_pack_kept[0];
-  wire [14:0] n165 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire n155 = lane0_pack_lead_4 ? lane0_pack_overflow_at_20_r : 1'b0;
+  wire lane0_pack_overflow_61 = n154 | n155;
+  wire n156 = |lane0_pack_rnd_v[7:0];
+  wire [19:0] n157 = 20'hfffff << lane0_pack_d;
+  wire [19:0] n158 = ~n157;
+  wire [19:0] n159 = {7'h0, lane0_pack_rnd_v[20:8]} & n158;
+  wire n160 = |n159;
+  wire lane0_pack_rnd_sticky = n156 | n160;
+  wire [11:0] n161 = lane0_pack_rnd_v[20:9] >> lane0_pack_d;
+  wire n162 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n163 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
   wire [12:0] lane0_pack_guard_65 = lane0_pack_rnd_v[20:8] >> lane0_pack_d;
-  wire n166 = lane0_pack_guard & n164;
-  wire [14:0] lane0_pack_word = n166 ? n165 : {lane0_pack_top_s, lane0_pack_kept};
-  wire [14:0] lane0_pack_port_322_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n167 = {1'b0, lane0_pack_port_322_0} | n2;
-  wire [15:0] n168 = n20 ? lane0_shift_x_raw : n167;
+  wire n164 = lane0_pack_guard & n162;
+  wire [14:0] lane0_pack_word = n164 ? n163 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_331_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n165 = {1'b0, lane0_pack_port_331_0} | n2;
+  wire [15:0] n166 = n20 ? lane0_shift_x_raw : n165;
+
+  always @(posedge clk) begin
+    if (rst) begin
+      valid_1 <= 1'b0;
+      valid_2 <= 1'b0;
+      valid_3 <= 1'b0;
+      valid_4 <= 1'b0;
+      valid_5 <= 1'b0;
+      valid_6 <= 1'b0;
+      valid_7 <= 1'b0;
+      valid_8 <= 1'b0;
+      valid_9 <= 1'b0;
+      valid_10 <= 1'b0;
+      valid_11 <= 1'b0;
+      valid_12 <= 1'b0;
+      valid_13 <= 1'b0;
+      out_valid <= 1'b0;
+    end else if (in_ready) begin
+      valid_1 <= in_valid;
+      valid_2 <= valid_1;
+      valid_3 <= valid_2;
+      valid_4 <= valid_3;
+      valid_5 <= valid_4;
+      valid_6 <= valid_5;
+      valid_7 <= valid_6;
+      valid_8 <= valid_7;
+      valid_9 <= valid_8;
+      valid_10 <= valid_9;
+      valid_11 <= valid_10;
+      valid_12 <= valid_11;
+      valid_13 <= valid_12;
+      out_valid <= valid_13;
+    end
+  end
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -443,7 +473,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_sigx <= lane0_add_sigx;
       lane0_seed_linear_tiles_sigx <= lane0_seed_sigx;
       a <= lane0_seed_linear_tiles_sigx;
-      lane0_product_mul_product_a_one <= a;
       lane0_unpack_ex <= ~lane0_x_port_36_0 ? 8'h82 : n6[7:0];
       r1 <= lane0_x_port_39_0[8];
       lane0_unpack_cx <= cls;
@@ -485,7 +514,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_unit <= lane0_add_unit;
       lane0_seed_linear_tiles_unit <= lane0_seed_unit;
       one <= lane0_seed_linear_tiles_unit;
-      lane0_product_mul_product_one_11 <= one;
       exp <= n24;
       lane0_add_eu_11 <= exp[12] ? 13'h0 : exp;
       eu <= lane0_add_eu_11;
@@ -532,60 +560,26 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
       lane0_seed_seed_linear_tiles_0 <= lane0_seed_port__data[28:9];
       lane0_seed_slope_tile_0_0 <= n95;
       lane0_seed_r0 <= n96;
-      lane0_product_mul_product_tile_0_0 <= n98;
+      lane0_product_mul_product_tile_0_0 <= n99;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum1;
-      r2 <= n116;
+      r2 <= n114;
       v <= lane0_product_mul_p_9[27:7];
       lane0_pack_lead_4 <= v[20];
       lane0_pack_v_lead <= v;
       lane0_pack_rnd_v <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n125;
-      lane0_pack_lead_1 <= n128;
-      lane0_pack_lead_2 <= n131;
-      lane0_pack_lead_3 <= n133;
+      lane0_pack_lead_0 <= n123;
+      lane0_pack_lead_1 <= n126;
+      lane0_pack_lead_2 <= n129;
+      lane0_pack_lead_3 <= n131;
       lane0_pack_d <= lane0_pack_d_57;
       lane0_pack_top <= lane0_pack_top_59;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_sticky <= lane0_pack_rnd_sticky;
-      lane0_pack_kept <= n163[6:0];
+      lane0_pack_kept <= n161[6:0];
       lane0_pack_guard <= lane0_pack_guard_65[0];
-      out_y <= n15 ? 16'h7fc0 : n168;
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
-      valid_1 <= 1'b0;
-      valid_2 <= 1'b0;
-      valid_3 <= 1'b0;
-      valid_4 <= 1'b0;
-      valid_5 <= 1'b0;
-      valid_6 <= 1'b0;
-      valid_7 <= 1'b0;
-      valid_8 <= 1'b0;
-      valid_9 <= 1'b0;
-      valid_10 <= 1'b0;
-      valid_11 <= 1'b0;
-      valid_12 <= 1'b0;
-      valid_13 <= 1'b0;
-      out_valid <= 1'b0;
-    end else if (in_ready) begin
-      valid_1 <= in_valid;
-      valid_2 <= valid_1;
-      valid_3 <= valid_2;
-      valid_4 <= valid_3;
-      valid_5 <= valid_4;
-      valid_6 <= valid_5;
-      valid_7 <= valid_6;
-      valid_8 <= valid_7;
-      valid_9 <= valid_8;
-      valid_10 <= valid_9;
-      valid_11 <= valid_10;
-      valid_12 <= valid_11;
-      valid_13 <= valid_12;
-      out_valid <= valid_13;
+      out_y <= n15 ? 16'h7fc0 : n166;
     end
   end
 
@@ -2781,6 +2775,8 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
+    valid_1 = 1'b0;
+    valid_2 = 1'b0;
     lane0_square_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
@@ -2819,8 +2815,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_pack_lead_x_raw = 16'h0;
     lane0_normalize_x_raw = 16'h0;
     lane0_shift_x_raw = 16'h0;
-    valid_1 = 1'b0;
-    valid_2 = 1'b0;
     valid_3 = 1'b0;
     valid_4 = 1'b0;
     valid_5 = 1'b0;
@@ -2841,7 +2835,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_sigx = 8'h0;
     lane0_seed_linear_tiles_sigx = 8'h0;
     a = 8'h0;
-    lane0_product_mul_product_a_one = 8'h0;
     lane0_unpack_ex = 8'h0;
     r1 = 1'b0;
     lane0_unpack_cx = 2'h0;
@@ -2883,7 +2876,6 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
     lane0_seed_unit = 1'b0;
     lane0_seed_linear_tiles_unit = 1'b0;
     one = 1'b0;
-    lane0_product_mul_product_one_11 = 1'b0;
     exp = 13'h0;
     lane0_add_eu_11 = 13'h0;
     eu = 13'h0;
@@ -2954,5 +2946,5 @@ module isrlu_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, ou
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_port_39_0[7:0], n73[18:0], n78[22:19], lane0_seed_slope_tile_0_0[8:0], lane0_product_mul_p_9[6:0], n163[11:7], lane0_pack_guard_65[12:1]};
+  wire unused_bits = ^{lane0_x_port_39_0[7:0], n73[18:0], n78[22:19], lane0_seed_slope_tile_0_0[8:0], lane0_product_mul_p_9[6:0], n161[11:7], lane0_pack_guard_65[12:1]};
 endmodule

@@ -22,6 +22,10 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   output reg [15:0] out_y;              // result y: raw bf16 bits, W=16
 
   // Registers
+  reg valid_1;
+  reg valid_2;
+  reg valid_3;
+  reg valid_4;
   reg lane0_square_alpha_ok;
   reg lane0_sum_align_alpha_ok;
   reg lane0_sum_alpha_ok;
@@ -60,10 +64,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg [15:0] lane0_pack_lead_x_raw;
   reg [15:0] lane0_normalize_x_raw;
   reg [15:0] lane0_shift_x_raw;
-  reg valid_1;
-  reg valid_2;
-  reg valid_3;
-  reg valid_4;
   reg valid_5;
   reg valid_6;
   reg valid_7;
@@ -81,7 +81,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg [7:0] lane0_seed_sigx;
   reg [7:0] lane0_seed_linear_tiles_sigx;
   reg [7:0] a;
-  reg [7:0] lane0_product_mul_product_a_one;
   reg [7:0] lane0_unpack_ex;
   reg r1;
   reg [1:0] lane0_unpack_cx;
@@ -123,7 +122,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   reg lane0_seed_unit;
   reg lane0_seed_linear_tiles_unit;
   reg one;
-  reg lane0_product_mul_product_one_11;
   reg [12:0] exp;
   reg [12:0] lane0_add_eu_11;
   reg [12:0] eu;
@@ -309,89 +307,121 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
   wire [2:0] lane0_pack_d_at_19 = n90 ? 3'h4 : 3'h3;
   wire [17:0] n93 = {9'h0, lane0_seed_port__data[8:0]} * {9'h0, lane0_seed_b};
   wire [19:0] n94 = lane0_seed_seed_linear_tiles_0 - {11'h0, lane0_seed_slope_tile_0_0[17:9]};
-  wire [15:0] n95 = one ? 16'h0 : lane0_seed_r0[15:0];
-  wire [23:0] n96 = {16'h0, a} * {8'h0, n95};
-  wire [7:0] n97 = lane0_seed_r0[16] ? a : 8'h0;
-  wire [7:0] n98 = lane0_seed_r0[17] ? a : 8'h0;
-  wire [24:0] n99 = {1'b0, n97, 16'h0} ^ {n98, 17'h0};
-  wire [7:0] n100 = lane0_seed_r0[18] ? a : 8'h0;
-  wire [25:0] lane0_product_mul_product_rows_sum0 = {1'b0, n99} ^ {n100, 18'h0};
-  wire [24:0] n101 = {1'b0, n97, 16'h0} & {n98, 17'h0};
-  wire [25:0] n102 = {2'h0, n97, 16'h0} & {n100, 18'h0};
-  wire [26:0] n103 = {2'h0, n101} | {1'b0, n102};
-  wire [25:0] n104 = {1'b0, n98, 17'h0} & {n100, 18'h0};
-  wire [26:0] n105 = n103 | {1'b0, n104};
-  wire [7:0] n106 = lane0_seed_r0[19] ? a : 8'h0;
-  wire [27:0] n107 = {1'b0, n106, 19'h0} ^ {2'h0, lane0_product_mul_product_rows_sum0};
-  wire [27:0] lane0_product_mul_product_rows_sum1 = n107 ^ {n105, 1'b0};
-  wire [27:0] n108 = {4'h0, lane0_product_mul_product_tile_0_0} ^ lane0_product_mul_product_rows_0;
-  wire [26:0] n109 = {3'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[26:0];
-  wire [26:0] n110 = {n106, 19'h0} & {1'b0, lane0_product_mul_product_rows_sum0};
-  wire [26:0] n111 = {n106, 19'h0} & {n105[25:0], 1'b0};
+  wire [19:0] n95 = one ? 20'h80000 : lane0_seed_r0;
+  wire [7:0] n96 = n95[19] ? a : 8'h0;
+  wire [23:0] n97 = {16'h0, a} * {8'h0, n95[15:0]};
+  wire [7:0] n98 = n95[16] ? a : 8'h0;
+  wire [7:0] n99 = n95[17] ? a : 8'h0;
+  wire [24:0] n100 = {1'b0, n98, 16'h0} ^ {n99, 17'h0};
+  wire [7:0] n101 = n95[18] ? a : 8'h0;
+  wire [25:0] n102 = {1'b0, n99, 17'h0} & {n101, 18'h0};
+  wire [25:0] lane0_product_mul_product_rows_sum0 = {1'b0, n100} ^ {n101, 18'h0};
+  wire [27:0] n103 = {1'b0, n96, 19'h0} ^ {2'h0, lane0_product_mul_product_rows_sum0};
+  wire [26:0] n104 = {n96, 19'h0} & {1'b0, lane0_product_mul_product_rows_sum0};
+  wire [24:0] n105 = {1'b0, n98, 16'h0} & {n99, 17'h0};
+  wire [25:0] n106 = {2'h0, n98, 16'h0} & {n101, 18'h0};
+  wire [26:0] n107 = {2'h0, n105} | {1'b0, n106};
+  wire [26:0] n108 = n107 | {1'b0, n102};
+  wire [27:0] lane0_product_mul_product_rows_sum1 = n103 ^ {n108, 1'b0};
+  wire [26:0] n109 = {n96, 19'h0} & {n108[25:0], 1'b0};
+  wire [26:0] n110 = n104 | n109;
+  wire [26:0] n111 = {1'b0, lane0_product_mul_product_rows_sum0} & {n108[25:0], 1'b0};
   wire [26:0] n112 = n110 | n111;
-  wire [26:0] n113 = {1'b0, lane0_product_mul_product_rows_sum0} & {n105[25:0], 1'b0};
-  wire [26:0] n114 = n112 | n113;
-  wire [27:0] lane0_product_mul_product_sums_sum0 = n108 ^ {r2, 1'b0};
+  wire [27:0] n113 = {4'h0, lane0_product_mul_product_tile_0_0} ^ lane0_product_mul_product_rows_0;
+  wire [27:0] lane0_product_mul_product_sums_sum0 = n113 ^ {r2, 1'b0};
+  wire [26:0] n114 = {3'h0, lane0_product_mul_product_tile_0_0} & lane0_product_mul_product_rows_0[26:0];
   wire [26:0] n115 = {3'h0, lane0_product_mul_product_tile_0_0} & {r2[25:0], 1'b0};
-  wire [26:0] n116 = n109 | n115;
+  wire [26:0] n116 = n114 | n115;
   wire [26:0] n117 = lane0_product_mul_product_rows_0[26:0] & {r2[25:0], 1'b0};
   wire [26:0] n118 = n116 | n117;
-  wire [27:0] n119 = lane0_product_mul_product_one_11 ? {1'b0, lane0_product_mul_product_a_one, 19'h0} : lane0_product_mul_product_sums_sum0;
-  wire [27:0] n120 = lane0_product_mul_product_one_11 ? 28'h0 : {n118, 1'b0};
-  wire [27:0] lane0_product_mul_p_9 = n119 + n120;
-  wire n121 = |v[20:17];
-  wire n122 = ~n121;
-  wire n123 = v[16] & n122;
-  wire n124 = |v[20:18];
-  wire n125 = ~n124;
-  wire n126 = v[17] & n125;
-  wire n127 = |v[20:19];
-  wire n128 = ~n127;
-  wire n129 = v[18] & n128;
-  wire n130 = ~v[20];
-  wire n131 = v[19] & n130;
-  wire [2:0] n132 = lane0_pack_lead_0 ? lane0_pack_d_at_16_r : 3'h0;
-  wire [2:0] n133 = lane0_pack_lead_1 ? lane0_pack_d_at_17_r : 3'h0;
+  wire [27:0] lane0_product_mul_p_9 = lane0_product_mul_product_sums_sum0 + {n118, 1'b0};
+  wire n119 = |v[20:17];
+  wire n120 = ~n119;
+  wire n121 = v[16] & n120;
+  wire n122 = |v[20:18];
+  wire n123 = ~n122;
+  wire n124 = v[17] & n123;
+  wire n125 = |v[20:19];
+  wire n126 = ~n125;
+  wire n127 = v[18] & n126;
+  wire n128 = ~v[20];
+  wire n129 = v[19] & n128;
+  wire [2:0] n130 = lane0_pack_lead_0 ? lane0_pack_d_at_16_r : 3'h0;
+  wire [2:0] n131 = lane0_pack_lead_1 ? lane0_pack_d_at_17_r : 3'h0;
+  wire [2:0] n132 = n130 | n131;
+  wire [2:0] n133 = lane0_pack_lead_2 ? lane0_pack_d_at_18_r : 3'h0;
   wire [2:0] n134 = n132 | n133;
-  wire [2:0] n135 = lane0_pack_lead_2 ? lane0_pack_d_at_18_r : 3'h0;
+  wire [2:0] n135 = lane0_pack_lead_3 ? lane0_pack_d_at_19_r : 3'h0;
   wire [2:0] n136 = n134 | n135;
-  wire [2:0] n137 = lane0_pack_lead_3 ? lane0_pack_d_at_19_r : 3'h0;
-  wire [2:0] n138 = n136 | n137;
-  wire [2:0] n139 = lane0_pack_lead_4 ? lane0_pack_d_at_20_r : 3'h0;
-  wire [2:0] lane0_pack_d_57 = n138 | n139;
-  wire [7:0] n140 = lane0_pack_lead_0 ? lane0_pack_top_at_16_r : 8'h0;
-  wire [7:0] n141 = lane0_pack_lead_1 ? lane0_pack_top_at_17_r : 8'h0;
+  wire [2:0] n137 = lane0_pack_lead_4 ? lane0_pack_d_at_20_r : 3'h0;
+  wire [2:0] lane0_pack_d_57 = n136 | n137;
+  wire [7:0] n138 = lane0_pack_lead_0 ? lane0_pack_top_at_16_r : 8'h0;
+  wire [7:0] n139 = lane0_pack_lead_1 ? lane0_pack_top_at_17_r : 8'h0;
+  wire [7:0] n140 = n138 | n139;
+  wire [7:0] n141 = lane0_pack_lead_2 ? lane0_pack_top_at_18_r : 8'h0;
   wire [7:0] n142 = n140 | n141;
-  wire [7:0] n143 = lane0_pack_lead_2 ? lane0_pack_top_at_18_r : 8'h0;
+  wire [7:0] n143 = lane0_pack_lead_3 ? lane0_pack_top_at_19_r : 8'h0;
   wire [7:0] n144 = n142 | n143;
-  wire [7:0] n145 = lane0_pack_lead_3 ? lane0_pack_top_at_19_r : 8'h0;
-  wire [7:0] n146 = n144 | n145;
-  wire [7:0] n147 = lane0_pack_lead_4 ? lane0_pack_top_at_20_r : 8'h0;
-  wire [7:0] lane0_pack_top_59 = n146 | n147;
-  wire n148 = lane0_pack_lead_0 ? lane0_pack_overflow_at_16_r : 1'b0;
-  wire n149 = lane0_pack_lead_1 ? lane0_pack_overflow_at_17_r : 1'b0;
+  wire [7:0] n145 = lane0_pack_lead_4 ? lane0_pack_top_at_20_r : 8'h0;
+  wire [7:0] lane0_pack_top_59 = n144 | n145;
+  wire n146 = lane0_pack_lead_0 ? lane0_pack_overflow_at_16_r : 1'b0;
+  wire n147 = lane0_pack_lead_1 ? lane0_pack_overflow_at_17_r : 1'b0;
+  wire n148 = n146 | n147;
+  wire n149 = lane0_pack_lead_2 ? lane0_pack_overflow_at_18_r : 1'b0;
   wire n150 = n148 | n149;
-  wire n151 = lane0_pack_lead_2 ? lane0_pack_overflow_at_18_r : 1'b0;
+  wire n151 = lane0_pack_lead_3 ? lane0_pack_overflow_at_19_r : 1'b0;
   wire n152 = n150 | n151;
-  wire n153 = lane0_pack_lead_3 ? lane0_pack_overflow_at_19_r : 1'b0;
-  wire n154 = n152 | n153;
-  wire n155 = lane0_pack_lead_4 ? lane0_pack_overflow_at_20_r : 1'b0;
-  wire lane0_pack_overflow_61 = n154 | n155;
-  wire n156 = |lane0_pack_rnd_v[7:0];
-  wire [19:0] n157 = 20'hfffff << lane0_pack_d;
-  wire [19:0] n158 = ~n157;
-  wire [19:0] n159 = {7'h0, lane0_pack_rnd_v[20:8]} & n158;
-  wire n160 = |n159;
-  wire lane0_pack_rnd_sticky = n156 | n160;
-  wire [11:0] n161 = lane0_pack_rnd_v[20:9] >> lane0_pack_d;
-  wire n162 = lane0_pack_sticky | lane0_pack_kept[0];
-  wire [14:0] n163 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
+  wire n153 = lane0_pack_lead_4 ? lane0_pack_overflow_at_20_r : 1'b0;
+  wire lane0_pack_overflow_61 = n152 | n153;
+  wire n154 = |lane0_pack_rnd_v[7:0];
+  wire [19:0] n155 = 20'hfffff << lane0_pack_d;
+  wire [19:0] n156 = ~n155;
+  wire [19:0] n157 = {7'h0, lane0_pack_rnd_v[20:8]} & n156;
+  wire n158 = |n157;
+  wire lane0_pack_rnd_sticky = n154 | n158;
+  wire [11:0] n159 = lane0_pack_rnd_v[20:9] >> lane0_pack_d;
+  wire n160 = lane0_pack_sticky | lane0_pack_kept[0];
+  wire [14:0] n161 = {lane0_pack_top_s, lane0_pack_kept} + 15'h1;
   wire [12:0] lane0_pack_guard_65 = lane0_pack_rnd_v[20:8] >> lane0_pack_d;
-  wire n164 = lane0_pack_guard & n162;
-  wire [14:0] lane0_pack_word = n164 ? n163 : {lane0_pack_top_s, lane0_pack_kept};
-  wire [14:0] lane0_pack_port_320_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
-  wire [15:0] n165 = {1'b0, lane0_pack_port_320_0} | n2;
-  wire [15:0] n166 = n19 ? lane0_shift_x_raw : n165;
+  wire n162 = lane0_pack_guard & n160;
+  wire [14:0] lane0_pack_word = n162 ? n161 : {lane0_pack_top_s, lane0_pack_kept};
+  wire [14:0] lane0_pack_port_329_0 = lane0_pack_overflow_s ? 15'h7f80 : lane0_pack_word;
+  wire [15:0] n163 = {1'b0, lane0_pack_port_329_0} | n2;
+  wire [15:0] n164 = n19 ? lane0_shift_x_raw : n163;
+
+  always @(posedge clk) begin
+    if (rst) begin
+      valid_1 <= 1'b0;
+      valid_2 <= 1'b0;
+      valid_3 <= 1'b0;
+      valid_4 <= 1'b0;
+      valid_5 <= 1'b0;
+      valid_6 <= 1'b0;
+      valid_7 <= 1'b0;
+      valid_8 <= 1'b0;
+      valid_9 <= 1'b0;
+      valid_10 <= 1'b0;
+      valid_11 <= 1'b0;
+      valid_12 <= 1'b0;
+      valid_13 <= 1'b0;
+      out_valid <= 1'b0;
+    end else if (in_ready) begin
+      valid_1 <= in_valid;
+      valid_2 <= valid_1;
+      valid_3 <= valid_2;
+      valid_4 <= valid_3;
+      valid_5 <= valid_4;
+      valid_6 <= valid_5;
+      valid_7 <= valid_6;
+      valid_8 <= valid_7;
+      valid_9 <= valid_8;
+      valid_10 <= valid_9;
+      valid_11 <= valid_10;
+      valid_12 <= valid_11;
+      valid_13 <= valid_12;
+      out_valid <= valid_13;
+    end
+  end
 
   always @(posedge clk) begin
     if (in_ready) begin
@@ -441,7 +471,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
       lane0_seed_sigx <= lane0_add_sigx;
       lane0_seed_linear_tiles_sigx <= lane0_seed_sigx;
       a <= lane0_seed_linear_tiles_sigx;
-      lane0_product_mul_product_a_one <= a;
       lane0_unpack_ex <= ~lane0_x_port_34_0 ? 8'h82 : n5[7:0];
       r1 <= lane0_x_port_37_0[8];
       lane0_unpack_cx <= cls;
@@ -483,7 +512,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
       lane0_seed_unit <= lane0_add_unit;
       lane0_seed_linear_tiles_unit <= lane0_seed_unit;
       one <= lane0_seed_linear_tiles_unit;
-      lane0_product_mul_product_one_11 <= one;
       exp <= n22;
       lane0_add_eu_11 <= exp[12] ? 13'h0 : exp;
       eu <= lane0_add_eu_11;
@@ -530,60 +558,26 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
       lane0_seed_seed_linear_tiles_0 <= lane0_seed_port__data[28:9];
       lane0_seed_slope_tile_0_0 <= n93;
       lane0_seed_r0 <= n94;
-      lane0_product_mul_product_tile_0_0 <= n96;
+      lane0_product_mul_product_tile_0_0 <= n97;
       lane0_product_mul_product_rows_0 <= lane0_product_mul_product_rows_sum1;
-      r2 <= n114;
+      r2 <= n112;
       v <= lane0_product_mul_p_9[27:7];
       lane0_pack_lead_4 <= v[20];
       lane0_pack_v_lead <= v;
       lane0_pack_rnd_v <= lane0_pack_v_lead;
-      lane0_pack_lead_0 <= n123;
-      lane0_pack_lead_1 <= n126;
-      lane0_pack_lead_2 <= n129;
-      lane0_pack_lead_3 <= n131;
+      lane0_pack_lead_0 <= n121;
+      lane0_pack_lead_1 <= n124;
+      lane0_pack_lead_2 <= n127;
+      lane0_pack_lead_3 <= n129;
       lane0_pack_d <= lane0_pack_d_57;
       lane0_pack_top <= lane0_pack_top_59;
       lane0_pack_top_s <= lane0_pack_top;
       lane0_pack_overflow <= lane0_pack_overflow_61;
       lane0_pack_overflow_s <= lane0_pack_overflow;
       lane0_pack_sticky <= lane0_pack_rnd_sticky;
-      lane0_pack_kept <= n161[6:0];
+      lane0_pack_kept <= n159[6:0];
       lane0_pack_guard <= lane0_pack_guard_65[0];
-      out_y <= n14 ? 16'h7fc0 : n166;
-    end
-  end
-
-  always @(posedge clk) begin
-    if (rst) begin
-      valid_1 <= 1'b0;
-      valid_2 <= 1'b0;
-      valid_3 <= 1'b0;
-      valid_4 <= 1'b0;
-      valid_5 <= 1'b0;
-      valid_6 <= 1'b0;
-      valid_7 <= 1'b0;
-      valid_8 <= 1'b0;
-      valid_9 <= 1'b0;
-      valid_10 <= 1'b0;
-      valid_11 <= 1'b0;
-      valid_12 <= 1'b0;
-      valid_13 <= 1'b0;
-      out_valid <= 1'b0;
-    end else if (in_ready) begin
-      valid_1 <= in_valid;
-      valid_2 <= valid_1;
-      valid_3 <= valid_2;
-      valid_4 <= valid_3;
-      valid_5 <= valid_4;
-      valid_6 <= valid_5;
-      valid_7 <= valid_6;
-      valid_8 <= valid_7;
-      valid_9 <= valid_8;
-      valid_10 <= valid_9;
-      valid_11 <= valid_10;
-      valid_12 <= valid_11;
-      valid_13 <= valid_12;
-      out_valid <= valid_13;
+      out_y <= n14 ? 16'h7fc0 : n164;
     end
   end
 
@@ -2779,6 +2773,10 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
 
   // Initial register values (power-up state on FPGAs; not needed after rst)
   initial begin
+    valid_1 = 1'b0;
+    valid_2 = 1'b0;
+    valid_3 = 1'b0;
+    valid_4 = 1'b0;
     lane0_square_alpha_ok = 1'b0;
     lane0_sum_align_alpha_ok = 1'b0;
     lane0_sum_alpha_ok = 1'b0;
@@ -2817,10 +2815,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     lane0_pack_lead_x_raw = 16'h0;
     lane0_normalize_x_raw = 16'h0;
     lane0_shift_x_raw = 16'h0;
-    valid_1 = 1'b0;
-    valid_2 = 1'b0;
-    valid_3 = 1'b0;
-    valid_4 = 1'b0;
     valid_5 = 1'b0;
     valid_6 = 1'b0;
     valid_7 = 1'b0;
@@ -2839,7 +2833,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     lane0_seed_sigx = 8'h0;
     lane0_seed_linear_tiles_sigx = 8'h0;
     a = 8'h0;
-    lane0_product_mul_product_a_one = 8'h0;
     lane0_unpack_ex = 8'h0;
     r1 = 1'b0;
     lane0_unpack_cx = 2'h0;
@@ -2881,7 +2874,6 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
     lane0_seed_unit = 1'b0;
     lane0_seed_linear_tiles_unit = 1'b0;
     one = 1'b0;
-    lane0_product_mul_product_one_11 = 1'b0;
     exp = 13'h0;
     lane0_add_eu_11 = 13'h0;
     eu = 13'h0;
@@ -2952,5 +2944,5 @@ module isru_bf16_a1_pwl11_n0 (clk, rst, in_valid, in_ready, in_x, out_valid, out
 
   // Bits of intermediate words that no output depends on, gathered so that
   // lint tools see them used (Verilator: names containing 'unused' are exempt)
-  wire unused_bits = ^{lane0_x_port_37_0[7:0], n71[18:0], n76[22:19], lane0_seed_slope_tile_0_0[8:0], lane0_product_mul_p_9[6:0], n161[11:7], lane0_pack_guard_65[12:1]};
+  wire unused_bits = ^{lane0_x_port_37_0[7:0], n71[18:0], n76[22:19], lane0_seed_slope_tile_0_0[8:0], lane0_product_mul_p_9[6:0], n159[11:7], lane0_pack_guard_65[12:1]};
 endmodule

@@ -64,9 +64,11 @@ class Product(wiring.Component):
     (:func:`~hw.spec.tiles.tiles`); with ``rows``, no final sum: ``p`` (twice as wide) holds the
     two rows ``Cat(a, b)`` whose sum is the product (the residual decision sums a part of them).
     With ``one_at``, a port ``one`` (in, 1 bit, beside ``a`` and ``b``): where it is set, ``b`` is
-    taken as ``2**one_at`` (``p = a << one_at``), selected into the two rows before the split
-    register, after the tiles and their sums, instead of before the tiles and the LUT rows (the DSP
-    tiles' slices of ``b`` are gated to 0 there).
+    taken as ``2**one_at`` (``p = a << one_at``). With both inner registers (``cut`` and
+    ``split``), that is selected into the two rows before the split register, after the tiles and
+    their sums, which leaves the LUT rows a level (the DSP tiles' slices of ``b`` are gated to 0
+    there); without them, ``b`` itself is selected before the tiles, where the stage after the
+    tiles has no room for the select.
     """
     square = False
     one_at = None
@@ -100,10 +102,14 @@ class Product(wiring.Component):
         width = len(self.p) // (2 if self.rows else 1)
         dsp, rows = [], []          # (value, shift) terms
         a, b = self._operands()
+        # one: selected after the tiles where both inner registers hold the stage apart, else b itself
+        after = self.one_at is not None and self.cut and self.split
+        if self.one_at is not None and not after:
+            b = Mux(self.one, 1 << self.one_at, b)
         for (a_lo, a_hi), (b_lo, b_hi), as_rows, weight in tiles(len(a), len(b), self.square, self.row_bits,
                                                                           self.device, self.low_bits):
             x, y, shift = a[a_lo:a_hi], b[b_lo:b_hi], a_lo + b_lo + (weight == 2)
-            if not as_rows and self.one_at is not None:
+            if not as_rows and after:
                 # b's slice is 0 where one is set (that product is not used): a gate that keeps
                 # the DSP's operand off b's bare register, which Yosys would otherwise pack into
                 # the SB_MAC16 as its input register, behind the carry chain before it.
@@ -117,7 +123,7 @@ class Product(wiring.Component):
         partial = [register(m, self.en, value, f"rows_{i}", self.cut)
                    for i, value in enumerate(_compress(m, _pack(rows, width), width, "rows", levels))]
         values = _compress(m, _pack(dsp, width) + partial, width, "sums")
-        if self.one_at is not None:
+        if after:
             one, kept = (register(m, self.en, value, name, self.cut) for value, name in ((self.one, "one"), (a, "a_one")))
             values = [Mux(one, (kept << self.one_at)[:width], values[0])] + [Mux(one, 0, value) for value in values[1:]]
         values = [register(m, self.en, value, f"split_{i}", self.split) for i, value in enumerate(values)]

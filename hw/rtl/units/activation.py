@@ -93,15 +93,17 @@ class ActivationUnit(StreamUnit):
         # A subnormal x that is its own result is not normalized: its fields after "unpack_count"
         # (which only a runtime alpha's unpack has then).
         # A backward unit's subnormal x whose alpha*x**2 vanishes beside 1 (Datapath.subnormal_x_vanishes)
-        # is not normalized either: its fields after "unpack_count", beside grad's unpacking.
-        passes = dp.subnormal_x_passes
-        fields = passes or dp.subnormal_x_vanishes
+        # is not normalized either: its fields before "unpack_count", as grad's unpacking takes them.
+        passes, vanishes = dp.subnormal_x_passes, dp.subnormal_x_vanishes
         live = {"x_raw": payload.x[lane]}
+        x_fields = ("sx", "cx", "ex", "sigx")
+        if vanishes:
+            live |= zip(x_fields, self._unpack(m, st, en, f"{name}_x", payload.x[lane], normalize=False))
         if not passes or config.runtime_alpha:
             live = st.cut("unpack_count", live)
-        x_bits = live["x_raw"] if fields else payload.x[lane]
-        live["sx"], live["cx"], live["ex"], live["sigx"] = self._unpack(m, st, en, f"{name}_x", x_bits,
-                                                                        normalize=not fields)
+        if not vanishes:
+            x_bits = live["x_raw"] if passes else payload.x[lane]
+            live |= zip(x_fields, self._unpack(m, st, en, f"{name}_x", x_bits, normalize=not passes))
         if config.runtime_alpha:
             sa, ca, live["ea"], live["siga"] = self._unpack(m, st, en, f"{name}_alpha", payload.alpha[lane])
             live["alpha_ok"] = (sa == 0) & (ca == Cls.FINITE)
