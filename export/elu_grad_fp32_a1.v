@@ -913,8 +913,8 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire [57:0] lane0_pack_ahead = {r20, 1'b0} >> {lane0_pack_d[4], 4'h0};
   wire n527 = lane0_pack_ahead[0] | n522;
   wire [26:0] n528 = lane0_pack_v_33[57:31] >> lane0_pack_d_36;
-  wire [14:0] lane0_pack_signal_55 = {lane0_pack_top_s, lane0_pack_kept[22:16]} + 15'h0;
-  wire [14:0] lane0_pack_upper_carried = lane0_pack_signal_55 + 15'h1;
+  wire [20:0] lane0_pack_signal_55 = {lane0_pack_top_s, lane0_pack_kept[22:10]} + 21'h0;
+  wire [20:0] lane0_pack_upper_carried = lane0_pack_signal_55 + 21'h1;
   wire [27:0] lane0_pack_rnd_signal = lane0_pack_v_33[57:30] >> lane0_pack_d_36;
   wire n529 = |lane0_pack_v_33[29:0];
   wire [42:0] n530 = 43'h7ffffffffff << lane0_pack_d_36;
@@ -925,9 +925,9 @@ module elu_grad_fp32_a1 (clk, rst, in_valid, in_ready, in_x, in_grad, out_valid,
   wire n534 = n528[0] & n45;
   wire n535 = lane0_pack_rnd_sticky | n534;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n535;
-  wire [16:0] lane0_pack_signal = {1'b0, lane0_pack_kept[15:0]} + {16'h0, lane0_pack_up};
-  wire [14:0] n536 = lane0_pack_signal[16] ? lane0_pack_upper_carried : lane0_pack_signal_55;
-  wire [30:0] lane0_pack_port_1739_0 = lane0_pack_overflow_s ? 31'h7f800000 : {n536, lane0_pack_signal[15:0]};
+  wire [10:0] lane0_pack_signal = {1'b0, lane0_pack_kept[9:0]} + {10'h0, lane0_pack_up};
+  wire [20:0] n536 = lane0_pack_signal[10] ? lane0_pack_upper_carried : lane0_pack_signal_55;
+  wire [30:0] lane0_pack_port_1739_0 = lane0_pack_overflow_s ? 31'h7f800000 : {n536, lane0_pack_signal[9:0]};
   wire [30:0] n537 = n43 ? 31'h7f800000 : lane0_pack_port_1739_0;
   wire [31:0] n538 = n44 ? 32'h0 : {1'b0, n537};
   wire [31:0] n539 = n326 ? 32'h0 : n538;

@@ -996,14 +996,14 @@ module isru_sigmoid_fp32_a1_quad10_n0 (clk, rst, in_valid, in_ready, in_x, out_v
   wire n559 = |n558;
   wire lane0_pack_rnd_sticky = lane0_pack_v_54[0] | n559;
   wire [29:0] n560 = lane0_pack_v_54[31:2] >> lane0_pack_d_57;
-  wire [14:0] lane0_pack_signal_72 = {lane0_pack_top_s, lane0_pack_kept[22:16]} + 15'h0;
-  wire [14:0] lane0_pack_upper_carried = lane0_pack_signal_72 + 15'h1;
+  wire [20:0] lane0_pack_signal_72 = {lane0_pack_top_s, lane0_pack_kept[22:10]} + 21'h0;
+  wire [20:0] lane0_pack_upper_carried = lane0_pack_signal_72 + 21'h1;
   wire n561 = lane0_pack_rnd_sticky | n560[0];
   wire [30:0] lane0_pack_rnd_signal = lane0_pack_v_54[31:1] >> lane0_pack_d_57;
   wire lane0_pack_rnd_up = lane0_pack_rnd_signal[0] & n561;
-  wire [16:0] lane0_pack_signal = {1'b0, lane0_pack_kept[15:0]} + {16'h0, lane0_pack_up};
-  wire [14:0] n562 = lane0_pack_signal[16] ? lane0_pack_upper_carried : lane0_pack_signal_72;
-  wire [30:0] lane0_pack_port_1357_0 = lane0_pack_overflow_s ? 31'h7f800000 : {n562, lane0_pack_signal[15:0]};
+  wire [10:0] lane0_pack_signal = {1'b0, lane0_pack_kept[9:0]} + {10'h0, lane0_pack_up};
+  wire [20:0] n562 = lane0_pack_signal[10] ? lane0_pack_upper_carried : lane0_pack_signal_72;
+  wire [30:0] lane0_pack_port_1357_0 = lane0_pack_overflow_s ? 31'h7f800000 : {n562, lane0_pack_signal[9:0]};
   wire [31:0] n563 = {1'b0, lane0_pack_port_1357_0} | n2;
 
   always @(posedge clk) begin

@@ -291,8 +291,11 @@ class RoundPackFloat(wiring.Component):
             m.d.comb += word.eq(Mux(up, base + 1, base))
         elif early_plus:        # its upper half after the register, with the lower half's carry
             m.d.comb += word.eq(Mux(up, Cat(low_plus[:half], base[half:] + low_plus[half]), base))
-        else:                   # carry-selected: the decision after its register, then half a chain
-            m.d.comb += word.eq(carry_select(m, base, Cat(up, Const(0, len(word) - 1)), len(word), min_bits=0))
+        else:
+            # Carry-selected: the upper part plus one from the register on, beside the decision's
+            # route and the lower part's chain, which is the shorter one (the decision arrives late).
+            m.d.comb += word.eq(carry_select(m, base, Cat(up, Const(0, len(word) - 1)), len(word), min_bits=0,
+                                             low=len(word) // 3))
         m.d.comb += self.bits.eq(Mux(overflow, fmt.inf, word))
         return m
 

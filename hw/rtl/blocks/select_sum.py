@@ -35,16 +35,17 @@ def select_chunks(sums, chunks, name, carry):
     return Cat(*parts)
 
 
-def carry_select(m, a, b, width, device=DEFAULT_DEVICE, min_bits=None):
+def carry_select(m, a, b, width, device=DEFAULT_DEVICE, min_bits=None, low=None):
     """``(a + b) mod 2**width``: one carry chain, or from ``min_bits`` (default the device's
-    ``select_min_bits``) two chunks, the lower ``select_low_bits(width)`` bits and the rest. The
+    ``select_min_bits``) two chunks, the lower ``low`` bits (default ``select_low_bits(width)``)
+    and the rest. The
     upper chunk's version for a carry in of 1 is its sum plus one, not :func:`chunk_sums`' second
     chain: with the flow's
     ``synth_ice40`` (no ``-device u``) the chunk_sums form made the 16-bit alpha gradients and BF16
     tanh/sigmoid 1-7 MHz slower at 50 MHz (ABC deepened their packers' cones). Combinational."""
     if width < (device.select_min_bits if min_bits is None else min_bits):
         return a + b
-    low = select_low_bits(width)
+    low = select_low_bits(width) if low is None else low
     a, b = a.as_unsigned(), b.as_unsigned()
     lower, upper, upper_carried = Signal(low + 1), Signal(width - low), Signal(width - low)
     m.d.comb += [lower.eq(a[:low] + b[:low]), upper.eq(a[low:width] + b[low:width]),
