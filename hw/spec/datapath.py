@@ -312,8 +312,10 @@ def subnormal_x_vanishes(config, work_bits, alpha_exp):
     exponent is at most ``-(work_bits + 3)``. A subnormal's fields give ``ex = emin``, above its
     normalized exponent, so if ``2*emin + alpha_exp <= -(work_bits + 3)`` for every alpha the unit
     can see (the constant's ``alpha_exp``, or up to ``emax`` at run time), ``u = 1`` either way and
-    the unit needs no leading-zero count and shift for ``x``. True for BF16, FP32 and e5m2 with any
-    alpha; false for FP16 (``2*emin = -28`` against its 30 work bits)."""
+    the unit needs no leading-zero count and shift for ``x`` (the square's value does not matter
+    there: the RTL's table of squares reads the fraction as ``1.f``, the golden model squares
+    ``0.f``). True for BF16 and FP32 with any alpha and for e5m2 with a constant one below
+    2**8; false for FP16 (``2*emin = -28`` against its 30 work bits)."""
     if not (config.is_activation and config.is_float and config.is_backward) or config.entry.alpha_gradient:
         return False
     top = config.format.emax if config.runtime_alpha else alpha_exp

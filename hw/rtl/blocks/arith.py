@@ -102,7 +102,8 @@ def staged_product(m, st, en, name, step, live, a, b, shift, width, row_bits=Non
     cut); ``low_bits``: the product modulo ``2**low_bits``; ``rows``: the two carry-save rows
     instead (``width`` twice the product's); ``row_levels``: the carry-save levels before the tile
     register (default the device's); ``one``: a pair ``(flag, at)``, ``b`` taken as ``2**at`` where
-    ``flag`` is set, selected after the tiles (:class:`~hw.rtl.blocks.multiply.Product`). Returns
+    ``flag`` is set (:class:`~hw.rtl.blocks.multiply.Product`: after the tiles where both inner
+    registers are planned). Returns
     ``live``."""
     cut, split = st.inner_on(step)
     block = m.submodules[f"{name}_{step}_mul"] = MulShr(len(a), len(b), shift, width, cut=cut, square=a is b,

@@ -57,8 +57,9 @@ class ActivationUnit(StreamUnit):
     rounds to ``x`` for every alpha (``Datapath.subnormal_x_passes``) is returned as it is, and the
     results then lie at most ``Datapath.below_emin_max`` binades below ``emin``; a backward unit's
     subnormal ``x`` whose ``alpha*x**2`` vanishes beside 1 (``Datapath.subnormal_x_vanishes``) is
-    squared unnormalized. Where ``r = 1`` stands in (``unit``), the final product's rows are
-    ``operand << work_bits``, selected after its tiles. Special values: see docs/activation.md.
+    squared unnormalized. Where ``r = 1`` stands in (``unit``), the final product takes ``2**work_bits``
+    for ``r`` (:class:`~hw.rtl.blocks.multiply.Product`'s ``one_at``: after its tiles where it has
+    both inner registers). Special values: see docs/activation.md.
     """
 
     def __init__(self, config: Config):
@@ -169,9 +170,9 @@ class ActivationUnit(StreamUnit):
         r, r_bits, live = rsqrt_core(m, en, st, config, dp, name, eu, sigu, live)
         if r_bits != w:
             r = r << (w - r_bits)
-        # r = 1 where unit: the final product takes 2**w for r there (its rows selected after its
-        # tiles, not r before them), except for the ISRU sigmoid's tail, which takes r itself. The
-        # alpha gradient's result is 0 there: no stand-in.
+        # r = 1 where unit: the final product takes 2**w for r there (Product's one_at: its rows
+        # selected after its tiles where it has both inner registers), except for the ISRU
+        # sigmoid's tail, which takes r itself. The alpha gradient's result is 0 there: no stand-in.
         stand_in = not (config.entry.alpha_gradient or sigmoid)
         if config.entry.alpha_gradient:
             live["r"] = r
