@@ -50,15 +50,15 @@ def activation(config: Config, x, grad=None, alpha=None):
         if alpha is None:
             raise ValueError("runtime_alpha needs alpha")
         alpha = np.broadcast_to(_bits(config, alpha), shape)
-    if dp.subnormal_x_passes:       # a subnormal x is its own result: no normalization
+    # No normalization where a subnormal x is its own result (forward) or its alpha*x**2
+    # vanishes beside 1 (backward).
+    if dp.subnormal_x_passes or dp.subnormal_x_vanishes:
         sx, cx, ex, sigx = blocks.float_fields(fmt, x)
-        passes = (cx == Cls.FINITE) & (sigx >> U64(fmt.man_bits) == 0)
-    elif dp.subnormal_x_vanishes:   # a subnormal x's alpha*x**2 vanishes beside 1: no normalization
-        sx, cx, ex, sigx = blocks.float_fields(fmt, x)
-        passes = np.zeros(shape, dtype=bool)
     else:
         sx, cx, ex, sigx = _unpack(config, x)
-        passes = np.zeros(shape, dtype=bool)
+    passes = np.zeros(shape, dtype=bool)
+    if dp.subnormal_x_passes:
+        passes = (cx == Cls.FINITE) & (sigx >> U64(fmt.man_bits) == 0)
     if config.is_float:
         ex = np.where(cx == Cls.INF, dp.big_exp, ex)        # sigx is already 1 << x_frac_bits
     if config.runtime_alpha:
